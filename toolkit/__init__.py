@@ -1,0 +1,68 @@
+"""perf-toolkit: find why a backend is slow, from the evidence you already have.
+
+    >>> import toolkit as tk
+    >>> prof = tk.read_profile("sample_traces/profiles/py-spy/demo_slow.speedscope.json")  # doctest: +SKIP
+    >>> prof.functions().head()                                                             # doctest: +SKIP
+
+Public names are loaded lazily, so ``import toolkit`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata as _metadata
+from typing import Any
+
+from .errors import (FitError, InputError, LogFormatError, MeasurementError, MissingDependencyError,
+                     ParseError, ProfilerError, SchemaError, ToolkitError, UnknownFormatError)
+
+try:
+    __version__ = _metadata.version("perf-toolkit")
+except _metadata.PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+# public name -> module that defines it
+_LAZY = {
+    "Profile": "toolkit.profiles",
+    "read_profile": "toolkit.profiles",
+    "diff_profiles": "toolkit.profiles",
+    "merge_profiles": "toolkit.profiles",
+    "profile": "toolkit.profiles.run",
+    "profiling": "toolkit.profiles.run",
+    "record": "toolkit.profiles.run",
+    "read_queries": "toolkit.queries",
+    "read_server_events": "toolkit.queries",
+    "fingerprint": "toolkit.queries",
+    "digest": "toolkit.queries",
+    "read_plan": "toolkit.queries",
+    "read_access_log": "toolkit.http",
+    "endpoints": "toolkit.http",
+    "measure_scaling": "toolkit.complexity",
+    "fit_complexity": "toolkit.complexity",
+    "scaling_by_function": "toolkit.complexity",
+    "read_benchmark": "toolkit.bench",
+    "compare_benchmarks": "toolkit.bench",
+    "write_report": "toolkit.report",
+    "load_ipython_extension": "toolkit.magic",
+    "unload_ipython_extension": "toolkit.magic",
+}
+_SUBMODULES = {"plots", "findings", "formats", "schema", "sources", "errors", "profiles", "queries",
+               "http", "complexity", "bench", "report", "magic", "cli"}
+
+__all__ = sorted(_LAZY) + ["findings", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
+                           "InputError", "ProfilerError", "SchemaError", "LogFormatError",
+                           "MeasurementError", "FitError", "MissingDependencyError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"toolkit.{name}")
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

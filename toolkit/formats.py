@@ -1,0 +1,197 @@
+"""The one registry of input formats, and detection: the suffix first, then the content.
+
+Every reader module registers its formats with :func:`register` when imported; nothing else in
+the toolkit dispatches on format. :func:`detect` never guesses: when no format claims an input
+it raises :class:`UnknownFormatError` listing what was tried.
+
+Example::
+
+    >>> import toolkit.formats as f
+    >>> fmt = f.detect("sample_traces/profiles/py-spy/slow.txt")   # doctest: +SKIP
+    >>> fmt.name, fmt.kind                                         # doctest: +SKIP
+    ('pyspy-raw', 'profile')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from .errors import UnknownFormatError
+from .sources import COMPRESSION_SUFFIXES, Source, open_source
+
+KINDS = ("profile", "queries", "access_log", "benchmark")
+
+# Modules that register formats when imported. A module that does not exist yet is passed over
+# so that the registry works while a reader is being written; tests assert the full list loads.
+READER_MODULES = (
+    "toolkit.profiles.pyspy",
+    "toolkit.profiles.speedscope",
+    "toolkit.profiles.chrometrace",
+    "toolkit.profiles.pyinstrument",
+    "toolkit.profiles.pstats",
+    "toolkit.queries.postgres",
+    "toolkit.queries.mysql",
+    "toolkit.http.accesslog",
+    "toolkit.bench.readers",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """What a sniffer sees: the first 64 KiB, decompressed, as bytes and as text."""
+
+    data: bytes
+    text: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    """A registered format.
+
+    ``read(source, **options)`` parses; ``sniff(head)`` says whether content looks like it;
+    ``extras`` holds other readers of the same format by table name (``"server_events"``).
+    A higher ``priority`` wins when two sniffers accept the same content.
+    """
+
+    name: str
+    kind: str
+    read: Callable[..., Any]
+    sniff: Callable[[Head], bool] | None = None
+    suffixes: tuple[str, ...] = ()
+    description: str = ""
+    priority: int = 0
+    extras: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+
+
+_REGISTRY: dict[str, Format] = {}
+_loaded = False
+
+
+def register(name: str, kind: str, read: Callable[..., Any], *, sniff: Callable[[Head], bool] | None = None,
+             suffixes: tuple[str, ...] = (), description: str = "", priority: int = 0,
+             extras: Mapping[str, Callable[..., Any]] | None = None) -> Format:
+    """Add a format to the registry (re-registering a name replaces it)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    fmt = Format(name, kind, read, sniff, tuple(s.lower() for s in suffixes), description,
+                 priority, dict(extras or {}))
+    _REGISTRY[name] = fmt
+    return fmt
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in READER_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def formats(kind: str | None = None) -> list[Format]:
+    """Every registered format, optionally of one kind, in registration order."""
+    _load()
+    return [f for f in _REGISTRY.values() if kind is None or f.kind == kind]
+
+
+def get(name: str) -> Format:
+    """The format called ``name``; UnknownFormatError lists the known names otherwise."""
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownFormatError(None, _REGISTRY, f"no format named {name!r}") from None
+
+
+def formats_table(kind: str | None = None) -> pd.DataFrame:
+    """The registry as a table: name, kind, suffixes, description."""
+    rows = [{"name": f.name, "kind": f.kind, "suffixes": " ".join(f.suffixes),
+             "description": f.description} for f in formats(kind)]
+    return pd.DataFrame(rows, columns=["name", "kind", "suffixes", "description"])
+
+
+def _bare_name(name: str) -> str:
+    lower = name.lower()
+    for suffix in COMPRESSION_SUFFIXES:
+        if lower.endswith(suffix):
+            return lower[: -len(suffix)]
+    return lower
+
+
+def _pick(candidates: list[Format], head: Head) -> list[Format]:
+    hits = []
+    for fmt in candidates:
+        if fmt.sniff is None:
+            continue
+        try:
+            ok = fmt.sniff(head)
+        except Exception:  # a sniffer must not crash detection; treat as "not mine"
+            ok = False
+        if ok:
+            hits.append(fmt)
+    if not hits:
+        return []
+    best = max(f.priority for f in hits)
+    return [f for f in hits if f.priority == best]
+
+
+def detect(obj: Any, kind: str | None = None) -> Format:
+    """The format of ``obj`` (anything :func:`open_source` takes).
+
+    Order: formats whose suffix matches the name (compression suffixes stripped) and whose
+    sniffer accepts the content; then every format's sniffer; then, when content matched none
+    and exactly one format claims the suffix, that one (its reader says what is wrong).
+    """
+    src = obj if isinstance(obj, Source) else open_source(obj)
+    data = src.head()
+    head = Head(data, data.decode("utf-8", "replace"), src.name)
+    candidates = formats(kind)
+    tried = [f.name for f in candidates]
+    if not data:
+        raise UnknownFormatError(src.name, tried, "the input is empty")
+    bare = _bare_name(os.path.basename(src.name)) if src.path or src.name != "<input>" else ""
+    by_suffix = [f for f in candidates if bare and any(bare.endswith(s) for s in f.suffixes)]
+    for group in (by_suffix, candidates):
+        hits = _pick(group, head)
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            names = ", ".join(f.name for f in hits)
+            raise UnknownFormatError(src.name, tried, f"ambiguous: content fits {names}; "
+                                     "name the format explicitly")
+    if len(by_suffix) == 1:
+        return by_suffix[0]
+    what = "binary content" if b"\x00" in data[:4096] else "content"
+    raise UnknownFormatError(src.name, tried, f"{what} matched no known format")
+
+
+def read(obj: Any, *, kind: str | None = None, format: str | None = None,
+         table: str | None = None, **options: Any) -> Any:
+    """Detect (unless ``format`` is given) and read ``obj``.
+
+    ``table`` picks one of the format's ``extras`` instead of its main reader.
+    """
+    # Open once: a file object can be read only once, and detection must not consume it.
+    src = obj if isinstance(obj, Source) else open_source(obj)
+    fmt = get(format) if format else detect(src, kind)
+    if kind is not None and fmt.kind != kind:
+        raise UnknownFormatError(src.name, [fmt.name],
+                                 f"format {fmt.name!r} is a {fmt.kind} format, not {kind}")
+    reader = fmt.read
+    if table is not None:
+        if table not in fmt.extras:
+            raise UnknownFormatError(src.name, [fmt.name],
+                                     f"format {fmt.name!r} has no {table} table")
+        reader = fmt.extras[table]
+    return reader(src, **options)

@@ -1,0 +1,273 @@
+"""One way to open any input, and the accounting every reader exposes.
+
+An input is a path (``str`` without a line break, or ``os.PathLike``), content (``bytes``, or a
+``str`` that contains a line break), or a binary file object. Compression is recognised by its
+magic bytes, not by the suffix: gzip (``1f 8b``), bzip2 (``BZh``), xz (``fd 37 7a 58 5a 00``)
+and zstd (``28 b5 2f fd``). Text is UTF-8; undecodable bytes become U+FFFD and are counted,
+never fatal. CRLF and lone CR both end a line. Line numbers are 1-based.
+
+Example::
+
+    >>> src = open_source(b"a\\r\\nb\\rc")
+    >>> [(n, line) for n, line in src.iter_lines()]
+    [(1, 'a'), (2, 'b'), (3, 'c')]
+    >>> src.accounting.lines_read
+    3
+"""
+
+from __future__ import annotations
+
+import bz2
+import collections
+import dataclasses
+import gzip
+import io
+import lzma
+import os
+import re
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from .errors import InputError, ParseError
+
+CHUNK_BYTES = 1 << 24  # 16 MiB: large enough for buffer-level regexes, small enough to stream
+HEAD_BYTES = 1 << 16
+MAX_EXAMPLES = 20
+
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+@dataclasses.dataclass
+class Accounting:
+    """What happened to every input line: exposed by readers as ``df.attrs["source"]``.
+
+    ``errors="skip"`` records a skipped line and goes on; ``errors="raise"`` makes
+    :meth:`skip` raise a :class:`ParseError` naming the file and line.
+    """
+
+    path: str | None = None
+    format: str | None = None
+    compression: str | None = None
+    errors: str = "skip"
+    lines_read: int = 0
+    records: int = 0
+    lines_skipped: int = 0
+    replaced_bytes: int = 0
+    skip_reasons: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    skipped: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def skip(self, line: int | None, reason: str, text: str = "", count: int = 1) -> None:
+        """Count ``count`` input lines starting at ``line`` as skipped for ``reason``."""
+        if self.errors == "raise":
+            raise ParseError(reason, self.path, line)
+        self.lines_skipped += count
+        self.skip_reasons[reason] += count
+        if len(self.skipped) < MAX_EXAMPLES:
+            self.skipped.append({"line": line, "reason": reason, "text": text[:200]})
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain dict (JSON-able) for ``df.attrs["source"]``."""
+        d = dataclasses.asdict(self)
+        d["skip_reasons"] = dict(self.skip_reasons)
+        d.pop("errors")
+        return d
+
+
+def check_errors_mode(errors: str) -> str:
+    if errors not in ("skip", "raise"):
+        raise ValueError(f"errors must be 'skip' or 'raise', not {errors!r}")
+    return errors
+
+
+def _compression_of(start: bytes) -> str | None:
+    for magic, name in _MAGIC:
+        if start.startswith(magic):
+            return name
+    return None
+
+
+class Source:
+    """An opened input. Create with :func:`open_source`."""
+
+    def __init__(self, obj: Any, *, name: str | None = None, errors: str = "skip"):
+        self._path: str | None = None
+        self._data: bytes | None = None
+        if isinstance(obj, os.PathLike) or (isinstance(obj, str) and "\n" not in obj and "\r" not in obj):
+            self._path = os.fspath(obj)
+            if not os.path.exists(self._path):
+                raise InputError(f"{self._path}: no such file")
+            if os.path.isdir(self._path):
+                raise InputError(f"{self._path}: is a directory, not a file")
+            if not os.access(self._path, os.R_OK):
+                raise InputError(f"{self._path}: permission denied")
+        elif isinstance(obj, (bytes, bytearray, memoryview)):
+            self._data = bytes(obj)
+        elif isinstance(obj, str):
+            self._data = obj.encode("utf-8", "surrogatepass")
+        elif hasattr(obj, "read"):
+            data = obj.read()
+            self._data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            name = name or getattr(obj, "name", None)
+        else:
+            raise InputError(f"cannot read input of type {type(obj).__name__}; "
+                             "give a path, bytes, str content or a binary file object")
+        self.name = name or self._path or "<input>"
+        self.accounting = Accounting(path=self.name, errors=check_errors_mode(errors))
+        try:
+            with self._raw() as fh:
+                start = fh.read(8)
+        except OSError as exc:
+            raise InputError(f"{self.name}: cannot read ({exc.strerror or exc})") from exc
+        self.compression = _compression_of(start)
+        self.accounting.compression = self.compression
+
+    @property
+    def path(self) -> str | None:
+        """The file system path, or None for in-memory content."""
+        return self._path
+
+    def _raw(self) -> BinaryIO:
+        if self._path is not None:
+            return open(self._path, "rb")
+        return io.BytesIO(self._data)
+
+    def _open(self) -> BinaryIO:
+        raw = self._raw()
+        if self.compression == "gzip":
+            return gzip.GzipFile(fileobj=raw)
+        if self.compression == "bzip2":
+            return bz2.BZ2File(raw)
+        if self.compression == "xz":
+            return lzma.LZMAFile(raw)
+        if self.compression == "zstd":
+            try:
+                import zstandard
+            except ImportError as exc:  # pragma: no cover - zstandard is a core dependency
+                raise InputError(f"{self.name}: zstd input needs the 'zstandard' package") from exc
+            return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True,
+                                                             closefd=True)
+        return raw
+
+    def _blocks(self, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """Decompressed bytes in blocks; a truncated or corrupt stream is a ParseError."""
+        try:
+            with self._open() as fh:
+                while True:
+                    block = fh.read(size)
+                    if not block:
+                        break
+                    yield block
+        except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
+            raise self._stream_error(exc) from exc
+        except Exception as exc:  # zstandard.ZstdError is not an OSError
+            if type(exc).__name__ == "ZstdError":
+                raise self._stream_error(exc) from exc
+            raise
+
+    def _stream_error(self, exc: Exception) -> ParseError:
+        if self.compression is None:
+            return ParseError(f"cannot read: {exc}", self.name)
+        return ParseError(f"truncated or corrupt {self.compression} stream: {exc}", self.name,
+                          expected=f"a complete {self.compression} file")
+
+    def read_bytes(self) -> bytes:
+        """The whole decompressed content, as bytes (no decoding, no newline handling)."""
+        return b"".join(self._blocks())
+
+    def head(self, size: int = HEAD_BYTES) -> bytes:
+        """The first ``size`` decompressed bytes (for sniffing); never raises on truncation."""
+        out = bytearray()
+        try:
+            with self._open() as fh:
+                while len(out) < size:
+                    block = fh.read(size - len(out))
+                    if not block:
+                        break
+                    out += block
+        except Exception:  # a truncated stream still has a readable head
+            pass
+        return bytes(out)
+
+    def _decode(self, data: bytes) -> str:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            # surrogateescape maps each undecodable byte to one lone surrogate: count, replace.
+            text, n = _SURROGATE.subn("\ufffd", data.decode("utf-8", "surrogateescape"))
+            self.accounting.replaced_bytes += n
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text
+
+    def iter_chunks(self, size: int = CHUNK_BYTES) -> Iterator[tuple[int, str]]:
+        """Decoded text in pieces that end at a line break: ``(first_line_number, text)``.
+
+        Line breaks are normalised to ``\\n``. The last piece may lack a final ``\\n``. A line
+        longer than ``size`` is kept whole. ``accounting.lines_read`` is final once exhausted.
+        """
+        carry = b""
+        line_no = 1
+        lines = 0
+        for block in self._blocks(size):
+            data = carry + block
+            # A CR at the very end may be the first half of a CRLF split across blocks: keep it.
+            end = len(data) - 1 if data.endswith(b"\r") else len(data)
+            cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
+            if cut < 0:
+                carry = data
+                continue
+            carry = data[cut + 1:]
+            text = self._decode(data[:cut + 1])
+            n = text.count("\n")
+            yield line_no, text
+            line_no += n
+            lines += n
+        if carry:
+            text = self._decode(carry)
+            n = text.count("\n")
+            lines += n + (0 if text.endswith("\n") else 1)
+            yield line_no, text
+        self.accounting.lines_read = lines
+
+    def read_text(self) -> str:
+        """The whole content decoded, line breaks normalised to ``\\n``."""
+        return "".join(text for _, text in self.iter_chunks())
+
+    def iter_lines(self) -> Iterator[tuple[int, str]]:
+        """``(line_number, line)`` pairs, 1-based, without the line break."""
+        for first, text in self.iter_chunks():
+            parts = text.split("\n")
+            if parts and parts[-1] == "":
+                parts.pop()
+            for i, line in enumerate(parts):
+                yield first + i, line
+
+    def __repr__(self) -> str:
+        return f"Source({self.name!r}, compression={self.compression!r})"
+
+
+def open_source(obj: Any, *, name: str | None = None, errors: str = "skip") -> Source:
+    """Open ``obj`` (path, bytes, str content, binary file object, or a Source) for reading.
+
+    Raises :class:`InputError` for a missing, directory or unreadable path.
+    """
+    if isinstance(obj, Source):
+        obj.accounting.errors = check_errors_mode(errors)
+        return obj
+    return Source(obj, name=name, errors=errors)
+
+
+def display_name(obj: Any) -> str:
+    """A name for messages: the path of a path-like input, else ``<input>``."""
+    if isinstance(obj, Source):
+        return obj.name
+    if isinstance(obj, os.PathLike) or (isinstance(obj, str) and "\n" not in obj):
+        return os.fspath(obj)
+    return getattr(obj, "name", None) or "<input>"
