@@ -147,12 +147,7 @@ class Source:
         if self.compression == "xz":
             return lzma.LZMAFile(raw)
         if self.compression == "zstd":
-            try:
-                import zstandard
-            except ImportError as exc:  # pragma: no cover - zstandard is a core dependency
-                raise InputError(f"{self.name}: zstd input needs the 'zstandard' package") from exc
-            return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True,
-                                                             closefd=True)
+            return _ZstdReader(raw)
         return raw
 
     def _blocks(self, size: int = CHUNK_BYTES) -> Iterator[bytes]:
@@ -251,6 +246,46 @@ class Source:
 
     def __repr__(self) -> str:
         return f"Source({self.name!r}, compression={self.compression!r})"
+
+
+class _ZstdReader(io.RawIOBase):
+    """zstd frames one after another; unlike zstandard's stream_reader, a stream that ends
+    inside a frame is an EOFError, as gzip, bz2 and xz report it."""
+
+    def __init__(self, raw: BinaryIO):
+        import zstandard
+
+        self._zstd = zstandard
+        self._raw = raw
+        self._dobj = zstandard.ZstdDecompressor().decompressobj()
+        self._in_frame = False
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buf) < size:
+            block = self._raw.read(1 << 20)
+            if not block:
+                if self._in_frame:
+                    raise EOFError("compressed file ended before the end of a zstd frame")
+                break
+            while block:
+                self._in_frame = True
+                self._buf += self._dobj.decompress(block)
+                if self._dobj.eof:
+                    self._in_frame = False
+                    block = self._dobj.unused_data
+                    self._dobj = self._zstd.ZstdDecompressor().decompressobj()
+                else:
+                    block = b""
+        out, self._buf = (self._buf, b"") if size < 0 else (self._buf[:size], self._buf[size:])
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def open_source(obj: Any, *, name: str | None = None, errors: str = "skip") -> Source:
