@@ -13,8 +13,18 @@ import importlib
 from importlib import metadata as _metadata
 from typing import Any
 
-from .errors import (FitError, InputError, LogFormatError, MeasurementError, MissingDependencyError,
-                     ParseError, ProfilerError, SchemaError, ToolkitError, UnknownFormatError)
+from .errors import (
+    FitError,
+    InputError,
+    LogFormatError,
+    MeasurementError,
+    MissingDependencyError,
+    ParseError,
+    ProfilerError,
+    SchemaError,
+    ToolkitError,
+    UnknownFormatError,
+)
 
 try:
     __version__ = _metadata.version("perf-toolkit")
@@ -40,14 +50,12 @@ _LAZY = {
     "measure_scaling": "toolkit.complexity",
     "fit_complexity": "toolkit.complexity",
     "scaling_by_function": "toolkit.complexity",
-    "read_benchmark": "toolkit.bench",
-    "compare_benchmarks": "toolkit.bench",
     "write_report": "toolkit.report",
     "load_ipython_extension": "toolkit.magic",
     "unload_ipython_extension": "toolkit.magic",
 }
 _SUBMODULES = {"plots", "findings", "formats", "schema", "sources", "errors", "profiles", "queries",
-               "http", "complexity", "bench", "report", "magic", "cli"}
+               "http", "complexity", "report", "magic", "cli"}
 
 __all__ = sorted(_LAZY) + ["findings", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
                            "InputError", "ProfilerError", "SchemaError", "LogFormatError",

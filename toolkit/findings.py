@@ -115,7 +115,7 @@ def rules_table() -> pd.DataFrame:
 
 
 DETECTOR_MODULES = ("toolkit.profiles.detectors", "toolkit.queries.detectors",
-                    "toolkit.http.detectors", "toolkit.complexity", "toolkit.bench.compare")
+                    "toolkit.http.detectors", "toolkit.complexity")
 
 
 def _load_detectors() -> None:

@@ -38,7 +38,6 @@ READER_MODULES = (
     "toolkit.queries.postgres",
     "toolkit.queries.mysql",
     "toolkit.http.accesslog",
-    "toolkit.bench.readers",
 )
 
 

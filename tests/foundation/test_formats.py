@@ -1,0 +1,120 @@
+"""toolkit.formats: one registry; detection by suffix first, then content; never a guess."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from toolkit import formats
+from toolkit.errors import UnknownFormatError
+
+
+@pytest.fixture
+def registry():
+    """Two test formats, removed afterwards so the real registry is untouched."""
+    added = [
+        formats.register("test-alpha", "benchmark", lambda src, **kw: "alpha",
+                         sniff=lambda h: h.text.startswith("ALPHA"), suffixes=(".alpha",)),
+        formats.register("test-beta", "benchmark", lambda src, **kw: "beta",
+                         sniff=lambda h: h.text.startswith("BETA"), suffixes=(".beta", ".b.json")),
+    ]
+    yield added
+    for fmt in added:
+        formats._REGISTRY.pop(fmt.name, None)
+
+
+def _only_test_formats(monkeypatch):
+    real = formats.formats
+    monkeypatch.setattr(formats, "formats",
+                        lambda kind=None: [f for f in real(kind) if f.name.startswith("test-")])
+
+
+def test_detect_by_suffix_and_content(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    path = tmp_path / "run.alpha"
+    path.write_text("ALPHA 1\n")
+    assert formats.detect(path).name == "test-alpha"
+
+
+def test_detect_by_content_when_the_suffix_says_nothing(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    path = tmp_path / "run.txt"
+    path.write_text("BETA 1\n")
+    assert formats.detect(path).name == "test-beta"
+
+
+def test_content_wins_over_a_misleading_suffix(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    path = tmp_path / "run.alpha"
+    path.write_text("BETA 1\n")
+    assert formats.detect(path).name == "test-beta"
+
+
+def test_compression_suffix_is_stripped_and_content_decompressed(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    path = tmp_path / "run.b.json.gz"
+    path.write_bytes(gzip.compress(b"something else\n"))
+    # content matches nothing, but exactly one format claims the suffix: its reader decides
+    assert formats.detect(path).name == "test-beta"
+
+
+def test_unknown_content_lists_what_was_tried(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    path = tmp_path / "mystery.dat"
+    path.write_bytes(b"\x00\x01\x02 binary")
+    with pytest.raises(UnknownFormatError) as err:
+        formats.detect(path)
+    assert err.value.tried == ["test-alpha", "test-beta"]
+    assert "binary content matched no known format" in str(err.value)
+    assert "tried: test-alpha, test-beta" in str(err.value)
+
+
+def test_empty_input_is_unknown_with_reason(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    path = tmp_path / "empty.alpha"
+    path.write_bytes(b"")
+    with pytest.raises(UnknownFormatError, match="the input is empty"):
+        formats.detect(path)
+
+
+def test_two_sniffers_accepting_is_ambiguous_not_a_guess(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    formats.register("test-gamma", "benchmark", lambda src, **kw: "gamma",
+                     sniff=lambda h: h.text.startswith("ALPHA"))
+    try:
+        path = tmp_path / "x.txt"
+        path.write_text("ALPHA\n")
+        with pytest.raises(UnknownFormatError, match="ambiguous: content fits test-alpha, test-gamma"):
+            formats.detect(path)
+    finally:
+        formats._REGISTRY.pop("test-gamma")
+
+
+def test_read_dispatches_and_checks_kind(tmp_path, registry, monkeypatch):
+    _only_test_formats(monkeypatch)
+    path = tmp_path / "x.alpha"
+    path.write_text("ALPHA\n")
+    assert formats.read(path) == "alpha"
+    assert formats.read(path, format="test-beta") == "beta"
+    with pytest.raises(UnknownFormatError, match="is a benchmark format, not profile"):
+        formats.read(path, kind="profile", format="test-alpha")
+    with pytest.raises(UnknownFormatError, match="no format named 'nope'"):
+        formats.read(path, format="nope")
+
+
+def test_every_reader_module_registers_and_every_format_has_a_sniffer():
+    import importlib
+
+    for module in formats.READER_MODULES:
+        importlib.import_module(module)  # every listed reader exists and imports
+    names = [f.name for f in formats.formats()]
+    assert len(names) == len(set(names))
+    for fmt in formats.formats():
+        assert fmt.sniff is not None, fmt.name
+        assert fmt.description, fmt.name
+
+
+def test_formats_table_columns():
+    table = formats.formats_table()
+    assert list(table.columns) == ["name", "kind", "suffixes", "description"]
