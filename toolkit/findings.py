@@ -128,13 +128,112 @@ def _load_detectors() -> None:
                 raise
 
 
-def findings(*evidence: Any, **options: Any) -> pd.DataFrame:
-    """One findings table across all evidence (Profiles, query events, HTTP requests, ...).
+def _detectors(module: str):
+    import importlib
 
-    Filled in by the report issue; until then it concatenates finding tables given to it.
+    return importlib.import_module(module).findings
+
+
+def _run(module: str, *args: Any, file: str | None = None, **options: Any) -> pd.DataFrame:
+    """Run a domain's detectors; rows that do not say where they came from get ``file``."""
+    out = _detectors(module)(*args, **options)
+    if file is not None and len(out):
+        out = out.copy()
+        out["file"] = out["file"].astype("object").where(out["file"].notna(), file)
+    return out
+
+
+def _kind_of(obj: Any) -> str | None:
+    """Which evidence ``obj`` is: a findings table, query events, server events, HTTP requests,
+    a Profile, an Analysis, a complexity result; None when it is none of them."""
+    if isinstance(obj, pd.DataFrame):
+        cols = set(obj.columns)
+        if {"rule", "severity", "evidence"} <= cols:
+            return "findings"
+        if {"statement", "duration_ms", "kind"} <= cols:
+            return "queries"
+        if {"event", "message"} <= cols:
+            return "server_events"
+        if {"status", "request_time_s"} <= cols:
+            return "requests"
+        return None
+    kind = type(obj).__name__
+    if kind == "Analysis":
+        return "analysis"
+    if hasattr(obj, "functions") and hasattr(obj, "stacks"):
+        return "profile"
+    if type(obj).__module__.startswith("toolkit.complexity"):
+        return "complexity"
+    return None
+
+
+def findings(*evidence: Any, dedupe: bool = True, **options: Any) -> pd.DataFrame:
+    """One findings table across all evidence, most severe first.
+
+    Accepts Profiles, query-event and server-event tables, HTTP request tables, complexity
+    results, finding tables, and an :class:`~toolkit.report.analysis.Analysis` (all of its
+    evidence). Returns the ``findings`` table: rule, area, practice, severity, title, evidence,
+    fix, file, line (plus each rule's extra columns). With ``dedupe``, the same finding (rule and
+    title) seen in several inputs (one workload logged as stderr, csvlog and jsonlog at once) is
+    one row whose ``also_in`` column names the other files. ``options`` go to every detector
+    (thresholds by keyword).
+
+        >>> import toolkit as tk
+        >>> tk.findings(tk.read_queries("postgresql.log"))[["severity", "rule", "title"]]  # doctest: +SKIP
     """
-    frames = [e for e in evidence if isinstance(e, pd.DataFrame) and "rule" in e.columns]
-    return to_frame(r for f in frames for r in f.to_dict("records"))
+    frames: list[pd.DataFrame] = []
+    queries: list[pd.DataFrame] = []
+    server: list[pd.DataFrame] = []
+    for obj in evidence:
+        kind = _kind_of(obj)
+        if kind == "analysis":
+            for path, prof in obj.profiles.items():
+                frames.append(_run("toolkit.profiles.detectors", prof, file=path, **options))
+            for path, events in obj.queries.items():
+                frames.append(_run("toolkit.queries.detectors", events,
+                                   server_events=obj.server_events.get(path), file=path, **options))
+            for path, events in obj.server_events.items():
+                if path not in obj.queries:
+                    server.append(events)
+            for path, requests in obj.requests.items():
+                frames.append(_run("toolkit.http.detectors", requests, file=path, **options))
+        elif kind == "findings":
+            frames.append(obj)
+        elif kind == "queries":
+            queries.append(obj)
+        elif kind == "server_events":
+            server.append(obj)
+        elif kind == "requests":
+            frames.append(_detectors("toolkit.http.detectors")(obj, **options))
+        elif kind == "profile":
+            frames.append(_detectors("toolkit.profiles.detectors")(obj, **options))
+        elif kind == "complexity":
+            frames.append(_detectors("toolkit.complexity")(obj, **options))
+        else:
+            raise TypeError(f"tk.findings cannot use a {type(obj).__name__}; give Profiles, "
+                            "query/server/HTTP tables, complexity results or an Analysis")
+    detect_queries = _detectors("toolkit.queries.detectors") if queries or server else None
+    for i, events in enumerate(queries):
+        frames.append(detect_queries(events, server_events=server[i] if len(server) == len(queries)
+                                     else None, **options))
+    if server and len(server) != len(queries):
+        empty = schema.empty("query_events")
+        for events in server:
+            frames.append(detect_queries(empty, server_events=events, **options))
+    rows = [r for f in frames if f is not None and len(f) for r in f.to_dict("records")]
+    table = to_frame(rows)
+    if dedupe and len(table):
+        table = _dedupe(table)
+    return table
+
+
+def _dedupe(table: pd.DataFrame) -> pd.DataFrame:
+    files = table.groupby(["rule", "title"], sort=False)["file"].agg(
+        lambda s: sorted({str(f) for f in s.dropna()}))
+    first = table.drop_duplicates(["rule", "title"]).reset_index(drop=True)
+    first["also_in"] = [", ".join(f for f in files[(r, t)] if f != str(own))
+                        for r, t, own in zip(first["rule"], first["title"], first["file"], strict=True)]
+    return first
 
 
 class _CallableModule(types.ModuleType):

@@ -299,6 +299,22 @@ def open_source(obj: Any, *, name: str | None = None, errors: str = "skip") -> S
     return Source(obj, name=name, errors=errors)
 
 
+def iter_files(paths: list[str | os.PathLike]) -> Iterator[str]:
+    """Files under ``paths`` (files as given, folders walked) in a stable order; hidden files
+    and folders are passed over. A missing path raises :class:`InputError`."""
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
+                for f in sorted(files):
+                    if not f.startswith("."):
+                        yield os.path.join(root, f)
+        elif os.path.exists(path):
+            yield path
+        else:
+            raise InputError(f"{path}: no such file or folder")
+
+
 def display_name(obj: Any) -> str:
     """A name for messages: the path of a path-like input, else ``<input>``."""
     if isinstance(obj, Source):

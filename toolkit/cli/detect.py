@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
 
 from .. import formats
-from ..errors import InputError, ToolkitError
+from ..errors import ToolkitError
+from ..sources import iter_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,24 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def walk(paths: list[str]) -> Iterator[str]:
-    """Files under ``paths`` in a stable order; hidden files and folders are passed over.
-    A missing path raises InputError."""
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if not f.startswith("."):
-                        yield os.path.join(root, f)
-        elif os.path.exists(path):
-            yield path
-        else:
-            raise InputError(f"{path}: no such file or folder")
-
-
 def run(args: argparse.Namespace) -> int:
-    files = list(walk(args.paths))
+    files = list(iter_files(args.paths))
     if len(files) == 1 and len(args.paths) == 1 and not os.path.isdir(args.paths[0]):
         fmt = formats.detect(files[0])  # a single named file: its error is the answer (exit 2)
         print(f"{files[0]}: {fmt.name} ({fmt.kind})")

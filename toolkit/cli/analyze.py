@@ -1,0 +1,84 @@
+"""`perf-toolkit analyze [PATH ...] [-o report.html]`: the main job.
+
+Reads every input (default: the bundled sample_traces/), prints what was read and the top
+findings, and writes one self-contained HTML report. Exit 0 when at least one input was
+analysed, 2 when none could be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+
+import pandas as pd
+
+from ..report.analyze import analyze
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="analyse profiles and logs; print findings; write an HTML report",
+                       description=__doc__.split("\n\n")[1])
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or folders (default: the bundled sample_traces/)")
+    p.add_argument("-o", "--output", default="report.html", help="HTML report path (default: report.html)")
+    p.add_argument("--no-report", action="store_true", help="print the summary only")
+    p.add_argument("--no-redact", action="store_true",
+                   help="keep literal values (SQL literals, parameters, client addresses) in the report")
+    p.add_argument("--top", type=int, default=15, help="findings to print (default: 15)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=run)
+
+
+def _clip(text: object, width: int) -> str:
+    text = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary(analysis, top: int = 15, width: int | None = None) -> str:
+    """The terminal summary: inputs read, skipped and failed; the top findings."""
+    width = width or max(80, min(shutil.get_terminal_size((120, 20)).columns, 160))
+    inputs = analysis.inputs_table()
+    read = inputs[inputs["status"] == "read"]
+    lines = [f"Read {len(read)} input(s) in {analysis.seconds:.1f} s "
+             f"({(inputs['status'] == 'skipped').sum()} skipped, {(inputs['status'] == 'failed').sum()} failed):"]
+    for row in read.itertuples():
+        skipped = f", {row.lines_skipped} line(s) skipped" if row.lines_skipped else ""
+        lines.append(f"  {_clip(row.path, width - 40)}  {row.format}: {row.records} record(s){skipped}")
+    for row in inputs[inputs["status"] == "failed"].itertuples():
+        lines.append(f"  FAILED {_clip(row.path, 60)}: {_clip(row.reason, width - 70)}")
+    table = analysis.findings
+    if table is None or table.empty:
+        lines.append("\nNo findings.")
+        return "\n".join(lines)
+    counts = table["severity"].value_counts()
+    lines.append(f"\n{len(table)} finding(s): " + ", ".join(
+        f"{counts.get(s, 0)} {s}" for s in ("high", "medium", "low")) + f". Top {min(top, len(table))}:")
+    title_w = max(30, width - 62)
+    lines.append(f"  {'severity':<8}  {'rule':<30}  {'area':<18}  title")
+    for row in table.head(top).itertuples():
+        lines.append(f"  {row.severity:<8}  {_clip(row.rule, 30):<30}  {_clip(row.area, 18):<18}  "
+                     f"{_clip(row.title, title_w)}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    analysis = analyze(args.paths or None, progress=progress)
+    print(summary(analysis, top=args.top))
+    if analysis.analysed == 0:
+        print("perf-toolkit: error: no input could be analysed", file=sys.stderr)
+        if not args.no_report:
+            _write(analysis, args)
+        return 2
+    if not args.no_report:
+        _write(analysis, args)
+    return 0
+
+
+def _write(analysis, args: argparse.Namespace) -> None:
+    from ..report.render import render
+
+    path = render(analysis, args.output, redact=not args.no_redact)
+    print(f"\nReport: {path}")

@@ -1,0 +1,121 @@
+"""`perf-toolkit analyze`: walk inputs, detect and read each, run every analysis that applies.
+
+    >>> from toolkit.report.analyze import analyze
+    >>> a = analyze(["sample_traces/"])                      # doctest: +SKIP
+    >>> a.inputs_table()[["path", "status", "format"]]       # doctest: +SKIP
+    >>> a.findings[["severity", "rule", "title"]]            # doctest: +SKIP
+
+Every input ends in :attr:`Analysis.inputs` with its fate: read (with its accounting), skipped
+(not evidence, unknown format, empty) or failed (the reader's error). Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .. import formats
+from ..errors import InputError, ToolkitError
+from ..sources import iter_files, open_source
+from .analysis import Analysis, InputResult
+
+# Files that sit beside evidence (the scripts and notes that produced it) and are not evidence.
+NOT_EVIDENCE = (".py", ".md", ".sh", ".conf", ".cfg", ".ini", ".toml", ".yaml", ".yml", ".ipynb",
+                ".sql", ".txt.in", ".pyc", ".html", ".css", ".js")
+LARGE_INPUT_BYTES = 20 * 1024 * 1024  # announce reads above this size
+
+
+def default_paths() -> list[str]:
+    """The bundled ``sample_traces/`` of the source tree this toolkit runs from."""
+    here = Path(__file__).resolve().parents[2] / "sample_traces"
+    if here.is_dir():
+        return [str(here)]
+    cwd = Path.cwd() / "sample_traces"
+    if cwd.is_dir():
+        return [str(cwd)]
+    raise InputError("no path given and no sample_traces/ folder found; name the files or "
+                     "folders to analyse")
+
+
+def _read(path: str, fmt: formats.Format) -> dict[str, Any]:
+    """Read one input with its format's readers; returns the evidence by table name."""
+    src = open_source(path)
+    if fmt.kind == "profile":
+        return {"profile": formats.read(src, format=fmt.name)}
+    if fmt.kind == "queries":
+        out = {"queries": formats.read(src, format=fmt.name)}
+        if "server_events" in fmt.extras:
+            out["server_events"] = formats.read(open_source(path), format=fmt.name,
+                                                table="server_events")
+        return out
+    if fmt.kind == "access_log":
+        return {"requests": formats.read(src, format=fmt.name)}
+    raise InputError(f"{path}: {fmt.kind} inputs are not analysed yet")
+
+
+def _accounting(evidence: dict[str, Any]) -> dict[str, Any]:
+    for value in evidence.values():
+        attrs = getattr(value, "attrs", None)
+        if isinstance(attrs, dict) and "source" in attrs:
+            return attrs["source"]
+        source = getattr(value, "source", None)
+        if isinstance(source, dict):
+            return source
+    return {}
+
+
+def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
+            progress: Callable[[str], None] | None = None, run_findings: bool = True) -> Analysis:
+    """Read every input under ``paths`` (default: the bundled sample traces) and run every
+    analysis and detector that applies. ``progress`` receives one-line status messages."""
+    started = time.perf_counter()
+    say = progress or (lambda message: None)
+    paths = [os.fspath(p) for p in (paths or default_paths())]
+    analysis = Analysis()
+    for path in iter_files(paths):
+        if path.lower().endswith(NOT_EVIDENCE):
+            analysis.inputs.append(InputResult(path, "skipped",
+                                               reason="source code or documentation, not evidence"))
+            continue
+        t0 = time.perf_counter()
+        try:
+            fmt = formats.detect(path)
+        except ToolkitError as exc:
+            analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
+            continue
+        size = os.path.getsize(path)
+        if size > LARGE_INPUT_BYTES:
+            say(f"reading {path} ({size / 1e6:.0f} MB, {fmt.name}) ...")
+        try:
+            evidence = _read(path, fmt)
+        except ToolkitError as exc:
+            analysis.inputs.append(InputResult(path, "failed", fmt.name, fmt.kind, reason=str(exc),
+                                               seconds=time.perf_counter() - t0))
+            continue
+        acct = _accounting(evidence)
+        records = acct.get("records")
+        if records is None:
+            main = next(iter(evidence.values()))
+            records = len(main) if hasattr(main, "__len__") else 0
+        analysis.inputs.append(InputResult(
+            path, "read", fmt.name, fmt.kind, records=int(records or 0),
+            lines_read=int(acct.get("lines_read") or 0), lines_skipped=int(acct.get("lines_skipped") or 0),
+            seconds=time.perf_counter() - t0, source=acct))
+        if "profile" in evidence:
+            analysis.profiles[path] = evidence["profile"]
+        if "queries" in evidence:
+            analysis.queries[path] = evidence["queries"]
+        if "server_events" in evidence:
+            analysis.server_events[path] = evidence["server_events"]
+        if "requests" in evidence:
+            analysis.requests[path] = evidence["requests"]
+    if run_findings:
+        from ..findings import findings
+
+        say("running the checklist rules ...")
+        analysis.findings = findings(analysis)
+    analysis.seconds = time.perf_counter() - started
+    return analysis
