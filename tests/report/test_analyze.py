@@ -1,0 +1,73 @@
+"""`perf-toolkit analyze`: the main job, end to end on the bundled sample traces and on bad folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from toolkit.cli import main
+from toolkit.report.analyze import analyze
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_folder_of_only_bad_inputs_still_gives_a_report_and_exits_2(tmp_path, capsys):
+    # GIVEN a folder with an empty file, an unknown binary file and a script
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "empty.log").write_bytes(b"")
+    (data / "noise.bin").write_bytes(os.urandom(256))
+    (data / "make.py").write_text("print('hi')\n")
+    report = tmp_path / "report.html"
+    # WHEN it is analysed
+    code = main(["analyze", str(data), "-o", str(report), "-q"])
+    # THEN nothing could be analysed (exit 2), yet each input is listed with its reason
+    assert code == 2
+    out = capsys.readouterr()
+    assert "Read 0 input(s)" in out.out and "3 skipped" in out.out
+    assert "no input could be analysed" in out.err
+    assert report.exists()
+    html = report.read_text()
+    for name, reason in (("empty.log", "the input is empty"), ("noise.bin", "matched no known format"),
+                         ("make.py", "not evidence")):
+        assert name in html and reason in html
+
+
+def test_analyze_accounts_for_every_input(tmp_path):
+    (tmp_path / "empty.log").write_bytes(b"")
+    a = analyze([tmp_path], run_findings=False)
+    table = a.inputs_table()
+    assert table["status"].tolist() == ["skipped"]
+    assert table["reason"].tolist() == ["the input is empty"]
+
+
+def test_a_missing_path_exits_2_with_one_line(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "nope"), "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert "nope: no such file or folder" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_analyze_on_the_bundled_sample_traces_reads_every_kind_and_finds_the_planted_problems(tmp_path):
+    # GIVEN the README's first command (sample_traces/ is the default)
+    report = tmp_path / "report.html"
+    run = subprocess.run([sys.executable, "-m", "toolkit", "analyze", "-o", str(report)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    # THEN it succeeds, reads every kind of evidence, and prints and writes findings
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    a = analyze(None)
+    kinds = set(a.inputs_table().query("status == 'read'")["kind"])
+    assert kinds == {"profile", "queries", "access_log"}
+    assert not (a.inputs_table()["status"] == "failed").any(), a.inputs_table().query("status == 'failed'")
+    rules = set(a.findings["rule"])
+    for expected in ("queries.n_plus_one", "queries.select_star", "queries.offset_pagination",
+                     "queries.missing_index", "profiles.hot_function"):
+        assert expected in rules
+    assert any(r.startswith("http.") for r in rules)
+    assert report.stat().st_size > 0
+    assert "finding(s)" in run.stdout and "Report:" in run.stdout
