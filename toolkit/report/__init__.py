@@ -1,0 +1,28 @@
+"""Shared results: the offline HTML report of an analysis, and curated notebooks run on a
+user's own files and exported to offline HTML.
+
+    >>> import toolkit as tk
+    >>> from toolkit.report.analyze import analyze
+    >>> tk.write_report(analyze(["sample_traces/"]), "report.html")             # doctest: +SKIP
+    >>> from toolkit.report import run_notebook
+    >>> run_notebook("01_hot_paths", "out.html", {"profile": "my.speedscope.json"})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .render import build, render
+
+write_report = render
+
+__all__ = ["build", "render", "write_report", "run_notebook"]
+
+
+def __getattr__(name: str) -> Any:
+    # papermill/nbconvert are imported only when a notebook is run (`import toolkit` stays fast)
+    if name in ("run_notebook", "export_html", "find_notebook", "notebooks_dir"):
+        from . import notebooks
+
+        return getattr(notebooks, name)
+    raise AttributeError(f"module 'toolkit.report' has no attribute {name!r}")
