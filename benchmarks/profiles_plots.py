@@ -1,0 +1,82 @@
+"""Flame figure for a generated 100,000-node profile: build time and HTML size.
+
+Targets (issue 3): the figure built in under 2 s; its HTML without plotly.js under 2 MB.
+
+    /work/venv/bin/python benchmarks/profiles_plots.py [--nodes 100000] [--repeat 3]
+
+The profile is generated (random call tree with heavy-tailed self times, depth up to ~40, a
+few hundred distinct functions over app / stdlib / site-packages files) as the canonical
+``profile_tree`` DataFrame, and also through the real Profile when ``toolkit.profiles`` can build
+one from collapsed stacks (so ``tk.plots.flame(profile)`` is timed end to end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+from toolkit.plots.flame import flame, prune_tree
+
+FILES = (["app/handlers.py", "app/serialize.py", "app/models.py", "app/parse.py"]
+         + [f"/usr/lib/python3.11/{m}.py" for m in ("json/decoder", "re/_parser", "threading", "copy")]
+         + [f"/venv/lib/python3.11/site-packages/{p}/core.py" for p in ("sqlalchemy", "pydantic", "jinja2")])
+
+
+def generate_tree(nodes: int = 100_000, seed: int = 0) -> pd.DataFrame:
+    """A random call tree of ``nodes`` call paths (canonical profile_tree columns, seconds)."""
+    rng = np.random.default_rng(seed)
+    parent = np.full(nodes, -1, dtype=np.int64)
+    depth = np.zeros(nodes, dtype=np.int64)
+    # preferential attachment towards recent, shallow nodes gives a bushy tree of depth ~10-40
+    for i in range(1, nodes):
+        p = int(rng.integers(max(0, i - 50), i)) if rng.random() < 0.7 else int(rng.integers(0, i))
+        if depth[p] >= 40:
+            p = 0
+        parent[i] = p
+        depth[i] = depth[p] + 1
+    self_s = rng.pareto(1.2, nodes) * 1e-3
+    total = self_s.copy()
+    for i in range(nodes - 1, 0, -1):
+        total[parent[i]] += total[i]
+    fn = rng.integers(0, 400, nodes)
+    return pd.DataFrame({
+        "node_id": np.arange(nodes, dtype=np.int64),
+        "parent_id": pd.array([None if p < 0 else int(p) for p in parent], dtype="Int64"),
+        "depth": depth, "function": [f"func_{f}" for f in fn],
+        "file": [FILES[f % len(FILES)] for f in fn], "line": pd.array(fn * 7 + 1, dtype="Int64"),
+        "self_s": self_s, "total_s": total,
+    })
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nodes", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    tree = generate_tree(args.nodes)
+    print(f"tree: {len(tree):,} nodes, {tree['self_s'].sum():.1f} s, max depth {tree['depth'].max()}")
+    times = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        fig = flame(tree)
+        times.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    pruned = prune_tree(tree, max_nodes=1999)
+    prune_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    page = fig.to_html(include_plotlyjs=False)
+    html_s = time.perf_counter() - t0
+    info = fig.layout.meta["pruned"]
+    print(f"prune_tree alone: {prune_s:.3f} s -> {len(pruned):,} rows")
+    print(f"flame(): best {min(times):.3f} s, median {sorted(times)[len(times) // 2]:.3f} s "
+          f"over {args.repeat} runs; figure nodes {len(fig.data[0].ids):,} "
+          f"({info['nodes_kept']:,} kept + {info['other_nodes']:,} other + root; "
+          f"{info['nodes_folded']:,} folded = {info['seconds_folded']:.2f} s)")
+    print(f"to_html(include_plotlyjs=False): {len(page.encode()) / 1e6:.2f} MB in {html_s:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,546 @@
+"""Flame (icicle) graphs of a profile's call tree, and differential flame graphs of two profiles.
+
+The figures only draw. The work happens in pure DataFrame -> DataFrame functions that live here
+because only the flame graphs need them, and that are tested on their own:
+
+- :func:`prune_tree` folds the call paths below a fraction of the total into one explicit
+  ``other`` node per parent, so a 100,000-node profile draws as at most ``max_nodes`` nodes and
+  the folded seconds stay visible (and add up exactly);
+- :func:`diff_tree` matches two call trees path by path (before / after seconds per call path);
+- :func:`package_of` names the package a source file belongs to (stdlib, an installed
+  distribution's top-level module, native code, or the application itself).
+
+Example::
+
+    >>> import toolkit as tk
+    >>> prof = tk.read_profile("sample_traces/profiles/py-spy/demo_slow.speedscope.json")  # doctest: +SKIP
+    >>> tk.plots.flame(prof)                                   # doctest: +SKIP
+    >>> tk.plots.diff_flame(prof, tk.read_profile("...fixed..."))  # doctest: +SKIP
+
+Input is a Profile (anything with ``.tree()``) or its ``tree()`` DataFrame: ``node_id``,
+``parent_id`` (null for roots), ``depth``, ``function``, ``file``, ``line``, ``self_s``,
+``total_s`` (seconds).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import types
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+TREE_COLUMNS = ["node_id", "parent_id", "depth", "function", "file", "line", "self_s", "total_s"]
+OTHER = "other"
+
+# Package -> colour. The application and the standard library keep fixed colours so figures of
+# different profiles read the same; installed packages take the next free palette colour.
+_FIXED_COLOURS = {"app": "#4C78A8", "stdlib": "#F58518", "native": "#B279A2", "builtins": "#EECA3B",
+                  OTHER: "#BAB0AC", "": "#FFFFFF"}
+_PALETTE = ["#54A24B", "#E45756", "#72B7B2", "#FF9DA6", "#9D755D", "#8CD17D", "#B6992D",
+            "#499894", "#D37295", "#79706E", "#A0CBE8", "#FFBE7D"]
+
+_STDLIB = frozenset(sys.stdlib_module_names)
+_SITE = re.compile(r"[/\\](?:site|dist)-packages[/\\]([^/\\]+)")
+_STDLIB_DIR = re.compile(r"[/\\]lib(?:64)?[/\\]python3(?:\.\d+)?[/\\]")
+_NATIVE = re.compile(r"\.(?:so(?:\.\d+)*|dylib|dll|pyd)$|^\[.*\]$|^0x[0-9a-f]+$", re.I)
+
+
+def package_of(file: Any) -> str:
+    """The package a frame's source file belongs to.
+
+    ``"stdlib"`` for the standard library (an absolute path under ``lib/python3.X/`` outside
+    site-packages, ``<frozen ...>`` modules, or a short py-spy path whose first part is a stdlib
+    module like ``json/decoder.py``); the top-level module name for a file under
+    ``site-packages`` / ``dist-packages`` (``pandas``); ``"native"`` for shared libraries
+    (``libc.so.6``); ``"builtins"`` for C functions without a file (cProfile's ``~``); ``""`` for
+    no file at all; otherwise ``"app"``.
+
+        >>> package_of("/usr/lib/python3.11/json/decoder.py"), package_of("threading.py")
+        ('stdlib', 'stdlib')
+        >>> package_of("/venv/lib/python3.11/site-packages/pandas/core/frame.py")
+        'pandas'
+        >>> package_of("libc.so.6"), package_of("~"), package_of("demo/app.py")
+        ('native', 'builtins', 'app')
+    """
+    if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)):
+        return ""
+    f = str(file).strip()
+    if not f:
+        return ""
+    if f == "~" or f.startswith("<built-in"):
+        return "builtins"
+    m = _SITE.search(f)
+    if m:
+        name = m.group(1)
+        name = re.sub(r"\.(py|pyc|so|pyd)$", "", name)
+        return name.split(".")[0] or "app"
+    if f.startswith("<frozen"):
+        return "stdlib"
+    if _NATIVE.search(f):
+        return "native"
+    if f.startswith("<"):  # <string>, <ipython-input-...>, <stdin>: code the user typed
+        return "app"
+    if _STDLIB_DIR.search(f):
+        return "stdlib"
+    if not f.startswith(("/", "\\")) and not re.match(r"^[A-Za-z]:", f):
+        first = re.split(r"[/\\]", f)[0]
+        first = re.sub(r"\.py[cw]?$", "", first)
+        if first in _STDLIB and first not in {"test", "__main__", "__init__"}:
+            return "stdlib"
+    return "app"
+
+
+def short_file(file: Any) -> str:
+    """A short form of a source path for labels: the part after ``site-packages/`` or
+    ``lib/python3.X/``, else the last two parts of an absolute path; hover texts keep the full one.
+
+        >>> short_file("/venv/lib/python3.11/site-packages/pandas/core/frame.py"), short_file("/srv/app/x/y.py")
+        ('pandas/core/frame.py', 'x/y.py')
+    """
+    if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)):
+        return ""
+    f = str(file)
+    m = re.search(r"[/\\](?:site|dist)-packages[/\\]", f) or _STDLIB_DIR.search(f)
+    if m:
+        return f[m.end():]
+    if f.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", f):
+        return "/".join(re.split(r"[/\\]", f)[-2:])
+    return f
+
+
+def _tree_of(profile_or_tree: Any) -> pd.DataFrame:
+    if isinstance(profile_or_tree, pd.DataFrame):
+        tree = profile_or_tree
+    elif hasattr(profile_or_tree, "tree"):
+        tree = profile_or_tree.tree()
+    else:
+        raise TypeError(f"expected a Profile or its tree() DataFrame, got {type(profile_or_tree).__name__}")
+    missing = [c for c in TREE_COLUMNS if c not in tree.columns]
+    if missing:
+        raise ValueError(f"tree DataFrame lacks columns {missing}; expected {TREE_COLUMNS}")
+    return tree
+
+
+def _positions(tree: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Parent position per row (-1 for roots and orphans), and row positions grouped by level.
+
+    Levels are computed from the parent links (not the ``depth`` column) so a parent is always
+    handled before its children.
+    """
+    ids = pd.Index(tree["node_id"].to_numpy(dtype="int64"))
+    parent = pd.array(tree["parent_id"], dtype="Int64")
+    ppos = np.full(len(tree), -1, dtype=np.int64)
+    has = ~np.asarray(parent.isna())
+    if has.any():
+        ppos[has] = ids.get_indexer(np.asarray(parent[has], dtype="int64"))
+    level = np.full(len(tree), -1, dtype=np.int64)
+    current = np.flatnonzero(ppos < 0)
+    levels: list[np.ndarray] = []
+    # children lists via a stable sort on parent position
+    order = np.argsort(ppos, kind="stable")
+    sorted_parents = ppos[order]
+    d = 0
+    while current.size:
+        level[current] = d
+        levels.append(current)
+        lo = np.searchsorted(sorted_parents, current, side="left")
+        hi = np.searchsorted(sorted_parents, current, side="right")
+        counts = hi - lo
+        if counts.sum() == 0:
+            break
+        starts = np.repeat(lo, counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        current = order[starts + offsets]
+        d += 1
+    if (level < 0).any():
+        bad = tree["node_id"].to_numpy()[level < 0][:5].tolist()
+        raise ValueError(f"tree has a cycle in parent_id (node_id {bad} never reach a root)")
+    return ppos, level, levels
+
+
+def _self_to_total(column: str, columns: pd.Index) -> str:
+    """The column an ``other`` node's value is summed from: a self column takes the matching
+    total column (the folded subtrees' whole time is the other node's own time)."""
+    if column.startswith("self"):
+        total = "total" + column[len("self"):]
+        if total in columns:
+            return total
+    return column
+
+
+def prune_tree(tree: pd.DataFrame, min_fraction: float = 0.001, max_nodes: int | None = 2000,
+               weight: str = "total_s") -> pd.DataFrame:
+    """Fold the call paths below ``min_fraction`` of the total into one ``other`` node per parent.
+
+    ``tree`` has the ``profile_tree`` columns (``node_id``, ``parent_id``, ``depth``,
+    ``function``, ``file``, ``line``, ``self_s``, ``total_s``; extra columns are kept). A node is
+    kept when its ``weight`` (default ``total_s``, seconds) is at least ``min_fraction`` of the
+    whole profile (the sum of ``self_s``) and its parent is kept; when more than ``max_nodes``
+    rows would remain, only the heaviest nodes are kept so that kept + ``other`` rows stay within
+    ``max_nodes``. The dropped children of each kept node (and dropped roots) become one ``other``
+    row (``function`` = ``"other"``) whose seconds columns are the sums of the folded subtrees'
+    totals, so every parent's total still equals its self time plus its children's totals.
+
+    Returns a new DataFrame: the kept rows (input order), then the ``other`` rows (new
+    ``node_id`` values above the input's), with two added columns: ``is_other`` (bool) and
+    ``folded_nodes`` (input nodes a row stands for: 1, or the folded count). ``attrs["pruned"]``
+    says what was cut: ``nodes_in``, ``nodes_kept``, ``other_nodes``, ``nodes_folded``,
+    ``seconds_folded``, ``total_s``, ``min_fraction``, ``threshold_s``. The input is not changed.
+
+        >>> t = pd.DataFrame({"node_id": [0, 1, 2], "parent_id": pd.array([None, 0, 0], "Int64"),
+        ...     "depth": [0, 1, 1], "function": ["main", "hot", "tiny"], "file": "a.py",
+        ...     "line": [1, 5, 9], "self_s": [0.0, 9.99, 0.01], "total_s": [10.0, 9.99, 0.01]})
+        >>> p = prune_tree(t, min_fraction=0.01)
+        >>> p["function"].tolist(), float(p.loc[p.is_other, "total_s"].sum())
+        (['main', 'hot', 'other'], 0.01)
+    """
+    if weight not in tree.columns:
+        raise ValueError(f"weight column {weight!r} not in the tree")
+    n = len(tree)
+    src = tree.reset_index(drop=True)
+    grand = float(pd.to_numeric(src["self_s"], errors="coerce").clip(lower=0).sum()) if n else 0.0
+    threshold = float(min_fraction) * grand
+    w = pd.to_numeric(src[weight], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    ppos, level, levels = _positions(src)
+
+    def select(candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keep candidates whose parent is kept; anchor every dropped node to its nearest kept
+        ancestor (-1: dropped at root level)."""
+        kept = np.zeros(n, dtype=bool)
+        anchor = np.full(n, -2, dtype=np.int64)  # -2: kept, no anchor
+        for rows in levels:
+            p = ppos[rows]
+            is_root = p < 0
+            parent_kept = np.where(is_root, True, kept[np.maximum(p, 0)])
+            k = candidate[rows] & parent_kept
+            kept[rows] = k
+            dropped = rows[~k]
+            if dropped.size:
+                dp = ppos[dropped]
+                root = dp < 0
+                pk = np.where(root, False, kept[np.maximum(dp, 0)])
+                anchor[dropped] = np.where(root, -1, np.where(pk, dp, anchor[np.maximum(dp, 0)]))
+        return kept, anchor
+
+    def rows_after(kept: np.ndarray, anchor: np.ndarray) -> int:
+        return int(kept.sum()) + len(np.unique(anchor[~kept])) if n else 0
+
+    candidate = (w >= threshold) & (w > 0) if threshold > 0 else np.ones(n, dtype=bool)
+    kept, anchor = select(candidate)
+    if max_nodes is not None and n and rows_after(kept, anchor) > max_nodes:
+        # heaviest first, ancestors before descendants on ties: a prefix of this order is a
+        # connected top of the tree, so kept + others <= 2k + 1
+        rank = np.lexsort((level, -w))
+        eligible = rank[candidate[rank]]
+
+        def top(k: int) -> tuple[np.ndarray, np.ndarray]:
+            cand = np.zeros(n, dtype=bool)
+            cand[eligible[:k]] = True
+            return select(cand)
+
+        lo, hi = max(0, (max_nodes - 1) // 2), min(len(eligible), max_nodes)
+        best = top(lo)
+        while lo < hi:  # largest k whose result fits
+            mid = (lo + hi + 1) // 2
+            trial = top(mid)
+            if rows_after(*trial) <= max_nodes:
+                lo, best = mid, trial
+            else:
+                hi = mid - 1
+        kept, anchor = best
+
+    out = src.loc[kept].copy()
+    out["is_other"] = False
+    out["folded_nodes"] = 1
+    dropped = ~kept
+    seconds_cols = [c for c in src.columns if c.endswith("_s") and pd.api.types.is_numeric_dtype(src[c])]
+    others = pd.DataFrame()
+    if dropped.any():
+        # the top of each folded subtree: a dropped node whose parent is kept, or a dropped root
+        p = ppos
+        top_rows = dropped & np.where(p < 0, True, kept[np.maximum(p, 0)])
+        top_anchor = anchor[top_rows]
+        sums = {c: pd.Series(pd.to_numeric(src.loc[top_rows, _self_to_total(c, src.columns)],
+                                           errors="coerce").fillna(0.0).to_numpy(dtype=float))
+                .groupby(top_anchor).sum() for c in seconds_cols}
+        counts = pd.Series(np.ones(int(dropped.sum()), dtype=np.int64)).groupby(anchor[dropped]).sum()
+        anchors = counts.index.to_numpy()
+        node_ids = src["node_id"].to_numpy(dtype="int64")
+        next_id = int(node_ids.max()) + 1
+        parent_ids = pd.array([None if a < 0 else int(node_ids[a]) for a in anchors], dtype="Int64")
+        depth_src = pd.to_numeric(src["depth"], errors="coerce").fillna(0).to_numpy(dtype="int64")
+        others = pd.DataFrame({
+            "node_id": np.arange(next_id, next_id + len(anchors), dtype="int64"),
+            "parent_id": parent_ids,
+            "depth": np.array([0 if a < 0 else depth_src[a] + 1 for a in anchors], dtype="int64"),
+            "function": OTHER,
+            "is_other": True,
+            "folded_nodes": counts.to_numpy(),
+        })
+        for c in seconds_cols:
+            others[c] = sums[c].reindex(anchors, fill_value=0.0).to_numpy()
+        others = others.reindex(columns=out.columns)
+        for c in out.columns:  # keep the input's dtypes (nullable where the other row has no value)
+            try:
+                others[c] = others[c].astype(out[c].dtype)
+            except (TypeError, ValueError):
+                pass
+    result = pd.concat([out, others], ignore_index=True) if len(others) else out.reset_index(drop=True)
+    result["is_other"] = result["is_other"].astype(bool)
+    result["folded_nodes"] = result["folded_nodes"].astype("int64")
+    result.attrs = dict(tree.attrs)
+    folded_seconds = float(others[weight].sum()) if len(others) else 0.0
+    result.attrs["pruned"] = {
+        "nodes_in": n, "nodes_kept": int(kept.sum()), "other_nodes": len(others),
+        "nodes_folded": int(dropped.sum()), "seconds_folded": folded_seconds, "total_s": grand,
+        "min_fraction": float(min_fraction), "threshold_s": threshold,
+    }
+    return result
+
+
+def _subtree_totals(values: np.ndarray, ppos: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+    """Sum ``values`` over each node's subtree (the node included), deepest level first."""
+    total = values.astype(float).copy()
+    for rows in reversed(levels[1:]):
+        np.add.at(total, ppos[rows], total[rows])
+    return total
+
+
+def diff_tree(before: Any, after: Any, size: str = "max") -> pd.DataFrame:
+    """Match two call trees path by path: seconds before and after for every call path.
+
+    A call path is the sequence of (function, file) from the root, so line numbers and threads
+    do not split a path; paths present on one side only get 0 seconds on the other. Returns a
+    tree (``node_id``, ``parent_id``, ``depth``, ``function``, ``file``, ``line``) with
+    ``self_before_s``, ``total_before_s``, ``self_after_s``, ``total_after_s``,
+    ``delta_total_s`` (after - before, seconds), ``ratio`` (after / before total; inf when new),
+    and the size to draw: ``self_s`` = the ``size`` side's self seconds (``"before"``,
+    ``"after"``, or ``"max"`` of the two so that vanished and new paths both stay visible) and
+    ``total_s`` = its sum over the subtree.
+
+        >>> b = pd.DataFrame({"node_id": [0, 1], "parent_id": pd.array([None, 0], "Int64"),
+        ...     "depth": [0, 1], "function": ["main", "slow"], "file": "a.py", "line": [1, 5],
+        ...     "self_s": [1.0, 9.0], "total_s": [10.0, 9.0]})
+        >>> a = b.assign(self_s=[1.0, 1.0], total_s=[2.0, 1.0])
+        >>> diff_tree(b, a)[["function", "total_before_s", "total_after_s", "delta_total_s"]].values.tolist()
+        [['main', 10.0, 2.0, -8.0], ['slow', 9.0, 1.0, -8.0]]
+    """
+    if size not in ("before", "after", "max"):
+        raise ValueError("size must be 'before', 'after' or 'max'")
+    sides = []
+    for name, obj in (("before", before), ("after", after)):
+        t = _tree_of(obj).reset_index(drop=True)
+        ppos, _, levels = _positions(t)
+        frame = (t["function"].astype("string").fillna("") + "\x1e"
+                 + t["file"].astype("string").fillna("")).to_numpy(dtype=object)
+        key = np.empty(len(t), dtype=object)
+        for rows in levels:
+            p = ppos[rows]
+            parent_key = np.where(p < 0, "", key[np.maximum(p, 0)]) if len(t) else p
+            key[rows] = [pk + "\x1f" + fr for pk, fr in zip(parent_key, frame[rows], strict=True)]
+        g = pd.DataFrame({"key": key, "function": t["function"].astype("string"),
+                          "file": t["file"].astype("string"),
+                          "line": pd.array(t["line"], dtype="Int64"),
+                          f"self_{name}_s": pd.to_numeric(t["self_s"]).astype(float),
+                          f"total_{name}_s": pd.to_numeric(t["total_s"]).astype(float)})
+        g = g.groupby("key", sort=False, dropna=False).agg(
+            function=("function", "first"), file=("file", "first"), line=("line", "min"),
+            **{f"self_{name}_s": (f"self_{name}_s", "sum"), f"total_{name}_s": (f"total_{name}_s", "sum")})
+        sides.append(g)
+    b, a = sides
+    m = b.join(a, how="outer", suffixes=("", "_a"))
+    for c in ("function", "file", "line"):
+        m[c] = m[c].fillna(m[f"{c}_a"])
+    m = m.drop(columns=["function_a", "file_a", "line_a"])
+    for c in ("self_before_s", "total_before_s", "self_after_s", "total_after_s"):
+        m[c] = m[c].fillna(0.0)
+    keys = m.index.to_numpy(dtype=object)
+    parent_keys = np.array([k.rsplit("\x1f", 1)[0] for k in keys], dtype=object)
+    pos = pd.Index(keys)
+    ppos = pos.get_indexer(parent_keys)
+    out = pd.DataFrame({
+        "node_id": np.arange(len(m), dtype="int64"),
+        "parent_id": pd.array([None if p < 0 else int(p) for p in ppos], dtype="Int64"),
+        "depth": np.array([k.count("\x1f") - 1 for k in keys], dtype="int64"),
+        "function": m["function"].to_numpy(), "file": m["file"].to_numpy(),
+        "line": pd.array(m["line"], dtype="Int64"),
+    })
+    for c in ("self_before_s", "total_before_s", "self_after_s", "total_after_s"):
+        out[c] = m[c].to_numpy(dtype=float)
+    out["delta_total_s"] = out["total_after_s"] - out["total_before_s"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio"] = out["total_after_s"] / out["total_before_s"]
+    if size == "max":
+        out["self_s"] = np.maximum(out["self_before_s"], out["self_after_s"])
+    else:
+        out["self_s"] = out[f"self_{size}_s"]
+    _, _, levels = _positions(out)
+    out["total_s"] = _subtree_totals(out["self_s"].to_numpy(), np.asarray(ppos), levels)
+    return out
+
+
+# ---- drawing ---------------------------------------------------------------------------------
+
+def _where(file: Any, line: Any) -> str:
+    f = "" if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)) else str(file)
+    if line is None or line is pd.NA or (isinstance(line, float) and np.isnan(line)):
+        return f
+    return f"{f}:{int(line)}" if f else f"line {int(line)}"
+
+
+def _labels(tree: pd.DataFrame) -> list[str]:
+    return [f"other ({n:,} nodes)" if o else (str(f) if f is not None and f is not pd.NA else "?")
+            for f, o, n in zip(tree["function"], tree["is_other"], tree["folded_nodes"], strict=True)]
+
+
+def _cut_text(p: dict[str, Any]) -> str:
+    if not p["nodes_folded"]:
+        return f"all {p['nodes_in']:,} call paths shown"
+    pct = 100 * p["seconds_folded"] / p["total_s"] if p["total_s"] else 0.0
+    return (f"{p['nodes_in'] - p['nodes_folded']:,} of {p['nodes_in']:,} call paths shown; "
+            f"{p['nodes_folded']:,} folded into {p['other_nodes']:,} 'other' nodes "
+            f"({p['seconds_folded']:.3g} s, {pct:.1f}% of the time; each path < "
+            f"{100 * p['min_fraction']:.2g}% of the total or beyond the {p['nodes_in'] - p['nodes_folded']:,} "
+            f"heaviest)")
+
+
+def _ids(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
+    ids = ["n" + str(int(i)) for i in tree["node_id"]]
+    parents = ["all" if p is pd.NA or p is None else "n" + str(int(p)) for p in tree["parent_id"]]
+    return ids, parents
+
+
+def _tiling(orientation: str) -> dict[str, Any]:
+    if orientation == "flame":  # root at the bottom, as in Brendan Gregg's flame graphs
+        return {"orientation": "v", "flip": "y"}
+    if orientation == "icicle":
+        return {"orientation": "v"}
+    raise ValueError("orientation must be 'icicle' or 'flame'")
+
+
+def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int = 2000,
+          orientation: str = "icicle", title: str | None = None, height: int = 600) -> go.Figure:
+    """An icicle / flame graph of a profile's call tree, coloured by package.
+
+    Each box is one call path (ids unique per path); its width is the path's total seconds.
+    Hover shows the function, file:line, package, self and total seconds and percent of the
+    profile. Paths below ``min_fraction`` of the total (or beyond the ``max_nodes`` heaviest) are
+    folded by :func:`prune_tree` into grey ``other (N nodes)`` boxes, and the subtitle says how
+    many paths and seconds were folded. ``orientation="flame"`` puts the root at the bottom.
+
+        >>> fig = flame(prof, min_fraction=0.005)               # doctest: +SKIP
+    """
+    tree = _tree_of(profile_or_tree)
+    pruned = prune_tree(tree, min_fraction=min_fraction, max_nodes=max_nodes - 1 if max_nodes else None)
+    info = pruned.attrs["pruned"]
+    total = info["total_s"]
+    ids, parents = _ids(pruned)
+    packages = [OTHER if o else package_of(f) for f, o in zip(pruned["file"], pruned["is_other"], strict=True)]
+    pkg_order = (pd.Series(pruned["self_s"].to_numpy(dtype=float)).groupby(packages).sum()
+                 .sort_values(ascending=False).index.tolist())
+    free = iter(_PALETTE * (1 + len(pkg_order) // len(_PALETTE)))
+    colour_of = {p: _FIXED_COLOURS[p] if p in _FIXED_COLOURS else next(free) for p in pkg_order}
+    self_s = pruned["self_s"].to_numpy(dtype=float)
+    total_s = pruned["total_s"].to_numpy(dtype=float)
+    pct = 100 / total if total else 0.0
+    wheres = [f"{n:,} call paths folded here" if o else _where(f, ln)
+              for f, ln, o, n in zip(pruned["file"], pruned["line"], pruned["is_other"],
+                                     pruned["folded_nodes"], strict=True)]
+    custom = [[w, pk, round(float(s), 6), round(float(s * pct), 2), round(float(t), 6), round(float(t * pct), 2)]
+              for w, pk, s, t in zip(wheres, packages, self_s, total_s, strict=True)]
+    labels = _labels(pruned)
+    # an explicit root so several roots (threads, processes) share one box holding the total
+    ids, parents, labels = ["all", *ids], ["", *parents], [f"all ({total:.3g} s)", *labels]
+    custom = [["whole profile", "", 0.0, 0.0, round(total, 6), 100.0], *custom]
+    colours = ["#FFFFFF", *[colour_of[p] for p in packages]]
+    values = [0.0, *np.clip(self_s, 0, None).tolist()]
+    fig = go.Figure(go.Icicle(
+        ids=ids, parents=parents, labels=labels, values=values, branchvalues="remainder",
+        customdata=custom, marker={"colors": colours}, tiling=_tiling(orientation),
+        hovertemplate=("<b>%{label}</b><br>%{customdata[0]}<br>package: %{customdata[1]}<br>"
+                       "self: %{customdata[2]:.4g} s (%{customdata[3]:.1f}%)<br>"
+                       "total: %{customdata[4]:.4g} s (%{customdata[5]:.1f}%)<extra></extra>"),
+        sort=False,
+    ))
+    key = "  ".join(f"<span style='color:{colour_of[p]}'>\u25a0</span> {html.escape(p or 'no file')}"
+                    for p in pkg_order)
+    fig.update_layout(
+        title={"text": title or f"Flame graph: {total:.3g} s of samples (box width = total seconds)",
+               "subtitle": {"text": _cut_text(info)}},
+        height=height, margin={"t": 80, "l": 10, "r": 10, "b": 40},
+        annotations=[{"text": "colour = package: " + key, "showarrow": False, "xref": "paper",
+                      "yref": "paper", "x": 0, "y": -0.01, "xanchor": "left", "yanchor": "top"}],
+    )
+    fig.layout.meta = {"pruned": info}
+    return fig
+
+
+def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: float = 0.001,
+               max_nodes: int = 2000, orientation: str = "icicle", title: str | None = None,
+               height: int = 600) -> go.Figure:
+    """A differential flame graph: call paths of two profiles coloured by the change in time.
+
+    Paths are matched by :func:`diff_tree`; box width is the ``size`` side's seconds (``"max"``
+    of before and after by default, so removed and new paths both show); colour is
+    ``delta_total_s`` (after - before) on a diverging scale centred on 0: red took longer, blue
+    got faster. Hover shows before, after, delta and ratio. Small paths are folded as in
+    :func:`flame` and the subtitle says so.
+
+        >>> fig = diff_flame(slow_profile, fixed_profile)        # doctest: +SKIP
+    """
+    d = diff_tree(before, after, size=size)
+    pruned = prune_tree(d, min_fraction=min_fraction, max_nodes=max_nodes - 1 if max_nodes else None)
+    info = pruned.attrs["pruned"]
+    ids, parents = _ids(pruned)
+    labels = _labels(pruned)
+    tb = pruned["total_before_s"].to_numpy(dtype=float)
+    ta = pruned["total_after_s"].to_numpy(dtype=float)
+    delta = ta - tb
+    before_total, after_total = float(d["self_before_s"].sum()), float(d["self_after_s"].sum())
+    ratio = [("new" if a > 0 else "-") if b == 0 else f"{a / b:.3g}x" for b, a in zip(tb, ta, strict=True)]
+    wheres = [f"{n:,} call paths folded here" if o else _where(f, ln)
+              for f, ln, o, n in zip(pruned["file"], pruned["line"], pruned["is_other"],
+                                     pruned["folded_nodes"], strict=True)]
+    custom = [[w, round(float(b), 6), round(float(a), 6), round(float(x), 6), r]
+              for w, b, a, x, r in zip(wheres, tb, ta, delta, ratio, strict=True)]
+    ids, parents, labels = ["all", *ids], ["", *parents], ["all", *labels]
+    all_ratio = f"{after_total / before_total:.3g}x" if before_total else "new"
+    custom = [["whole profile", round(before_total, 6), round(after_total, 6),
+               round(after_total - before_total, 6), all_ratio], *custom]
+    colours = [after_total - before_total, *delta.tolist()]
+    span = float(np.max(np.abs(colours))) if len(colours) else 1.0
+    values = [0.0, *np.clip(pruned["self_s"].to_numpy(dtype=float), 0, None).tolist()]
+    fig = go.Figure(go.Icicle(
+        ids=ids, parents=parents, labels=labels, values=values, branchvalues="remainder",
+        customdata=custom, tiling=_tiling(orientation), sort=False,
+        marker={"colors": colours, "colorscale": "RdBu_r", "cmid": 0.0, "cmin": -span or -1, "cmax": span or 1,
+                "showscale": True, "colorbar": {"title": {"text": "Δ total (s)<br>after - before"}}},
+        hovertemplate=("<b>%{label}</b><br>%{customdata[0]}<br>before: %{customdata[1]:.4g} s<br>"
+                       "after: %{customdata[2]:.4g} s<br>delta: %{customdata[3]:+.4g} s "
+                       "(%{customdata[4]})<extra></extra>"),
+    ))
+    fig.update_layout(
+        title={"text": title or (f"Differential flame graph: {before_total:.3g} s before -> "
+                                 f"{after_total:.3g} s after (width = {size} seconds, colour = change)"),
+               "subtitle": {"text": _cut_text(info)}},
+        height=height, margin={"t": 80, "l": 10, "r": 10, "b": 10},
+    )
+    fig.layout.meta = {"pruned": info}
+    return fig
+
+
+class _CallableModule(types.ModuleType):
+    """``tk.plots.flame(...)`` draws even after this module was imported: importing a submodule
+    sets the package attribute ``flame`` to the module, shadowing the function of the same name
+    that ``toolkit.plots.__getattr__`` would return (as :mod:`toolkit.findings` does)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> go.Figure:
+        return flame(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
