@@ -1,0 +1,24 @@
+"""HTTP access logs: readers (nginx log_format, Apache LogFormat, JSON lines), endpoints, findings.
+
+    >>> import toolkit as tk
+    >>> requests = tk.read_access_log("sample_traces/http/nginx/combined.log.gz")   # doctest: +SKIP
+    >>> tk.endpoints(requests).head()                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .accesslog import compile_format, iter_chunks, read_access_log
+
+__all__ = ["read_access_log", "compile_format", "iter_chunks", "endpoints", "template_paths",
+           "findings"]
+
+_LAZY = {"endpoints": ".endpoints", "template_paths": ".endpoints", "findings": ".detectors"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'toolkit.http' has no attribute {name!r}")

@@ -1,0 +1,487 @@
+"""Access logs (nginx ``log_format``, Apache ``LogFormat``, JSON lines) as the ``http_requests`` table.
+
+Formats: nginx 1.22 ``log_format`` (https://nginx.org/en/docs/http/ngx_http_log_module.html#log_format),
+Apache 2.4 ``LogFormat`` (https://httpd.apache.org/docs/2.4/mod/mod_log_config.html#formats), and
+JSON lines as written by nginx's ``escape=json`` formats (one object per line).
+
+A real line of the ``combined`` format (nginx 1.22, sample_traces/http/nginx/combined.log.gz)::
+
+    127.0.0.12 - - [26/Nov/2026:05:08:45 +0000] "GET /api/users/517 HTTP/1.1" 200 29 "-" "Mozilla/5.0 ..."
+
+and of a request that is not HTTP (TLS bytes sent to the plain HTTP port; kept as a row with
+``malformed`` True, ``method``/``path`` null)::
+
+    127.0.0.99 - - [26/Nov/2026:05:09:19 +0000] "\\x16\\x03\\x01\\x02\\x00..." 400 157 "-" "-"
+
+Speed: the compiled format is ONE regex run with ``findall`` over chunks of ~16 MiB; columns are
+converted with pandas / numpy on the distinct values only (``pd.factorize``), so no Python code
+runs per line unless the line is bad. Every input line is a row or a counted skip
+(``df.attrs["source"]``).
+
+Example::
+
+    >>> import toolkit as tk
+    >>> df = tk.read_access_log("sample_traces/http/nginx/combined.log.gz")   # doctest: +SKIP
+    >>> df[["timestamp", "method", "path", "status"]].head()                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import formats, schema
+from ..errors import LogFormatError
+from ..sources import CHUNK_BYTES, Source, open_source
+from . import apache
+from .logformat import TIME_VARIABLES, CompiledFormat, compile_log_format
+
+_HEX_RUN = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+")
+_TIME_LOCAL_FMT = "%d/%b/%Y:%H:%M:%S %z"
+_REQUEST_PARTS = ("method", "url", "path", "query", "protocol")
+
+
+def compile_format(log_format: str | CompiledFormat, *, escape: str | None = None,
+                   variables: tuple[str, ...] = ()) -> CompiledFormat:
+    """An nginx or Apache format (name, format string or pasted directive) -> CompiledFormat.
+
+    Apache is recognised by its ``%`` directives (``%h %l %u %t \\"%r\\" %>s %b``) or by the
+    names ``common`` / ``combined_apache`` / a pasted ``LogFormat`` line.
+    """
+    if isinstance(log_format, CompiledFormat):
+        return log_format
+    if not isinstance(log_format, str) or not log_format.strip():
+        raise LogFormatError(f"log_format must be a non-empty string, not {log_format!r}")
+    text = log_format.strip()
+    if apache.looks_like_apache(text):
+        return apache.compile_apache_format(text)
+    return compile_log_format(text, escape=escape, variables=variables)
+
+
+# ----------------------------------------------------------------------------------- conversion
+
+def _factorized(arr: np.ndarray, convert) -> np.ndarray:
+    """Apply ``convert`` (uniques -> array) to the distinct values of ``arr`` only."""
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    conv = np.asarray(convert(np.asarray(uniques, dtype=object)))
+    if conv.dtype.kind in "fc":
+        fill = np.nan
+    elif conv.dtype.kind == "M":
+        fill = np.datetime64("NaT")
+    else:
+        conv = conv.astype(object)
+        fill = None
+    out = np.append(conv, np.array([fill], dtype=conv.dtype))  # code -1 -> the fill value
+    return out[codes]
+
+
+def _numeric(uniques: np.ndarray) -> np.ndarray:
+    return pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+def _sum_list(uniques: np.ndarray) -> np.ndarray:
+    """``0.010, 0.020`` / ``0.010 : 0.020`` / ``-`` -> summed seconds (NaN when nothing numeric)."""
+    out = np.full(len(uniques), np.nan)
+    for i, u in enumerate(uniques):
+        if u is None:
+            continue
+        total, seen = 0.0, False
+        for part in re.split(r",\s*|\s+:\s+", u):
+            try:
+                total += float(part)
+                seen = True
+            except ValueError:
+                pass
+        if seen:
+            out[i] = total
+    return out
+
+
+def _decode_default(uniques: np.ndarray) -> np.ndarray:
+    def one(s):
+        if s is None or "\\x" not in s:
+            return s
+        return _HEX_RUN.sub(lambda m: bytes.fromhex(m.group().replace("\\x", "")).decode("utf-8", "replace"), s)
+    return np.array([one(s) for s in uniques], dtype=object)
+
+
+def _decode_json(uniques: np.ndarray) -> np.ndarray:
+    def one(s):
+        if s is None or "\\" not in s:
+            return s
+        try:
+            return json.loads(f'"{s}"')
+        except ValueError:
+            return s
+    return np.array([one(s) for s in uniques], dtype=object)
+
+
+_APACHE_ESC = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+|\\(.)")
+
+
+def _decode_apache(uniques: np.ndarray) -> np.ndarray:
+    """Apache writes \\" and \\\\ for a quote and a backslash, \\xhh for other bytes."""
+    def sub(m):
+        if m.group(1) is not None:
+            return {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1))
+        return bytes.fromhex(m.group().replace("\\x", "")).decode("utf-8", "replace")
+
+    return np.array([s if s is None or "\\" not in s else _APACHE_ESC.sub(sub, s) for s in uniques],
+                    dtype=object)
+
+
+def _nullify(arr: np.ndarray, escape: str) -> np.ndarray:
+    """nginx writes an empty value as ``-`` (``escape=json``: as an empty string)."""
+    arr = arr.copy()
+    arr[arr == "-"] = None
+    if escape == "json":
+        arr[arr == ""] = None
+    return arr
+
+
+def _parse_times(arr: np.ndarray, kind: str) -> pd.DatetimeIndex:
+    def conv(u):
+        if kind == "msec":
+            # float seconds -> whole milliseconds first: $msec has ms resolution, floats do not
+            ts = pd.to_datetime(pd.Series(np.round(_numeric(u) * 1000)), unit="ms", utc=True)
+        elif kind in ("time_local", "time_apache"):
+            s = pd.Series(u, dtype=object).str.strip("[]")
+            ts = pd.to_datetime(s, format=_TIME_LOCAL_FMT, utc=True, errors="coerce")
+        else:
+            ts = pd.to_datetime(pd.Series(u, dtype=object), utc=True, errors="coerce", format="ISO8601")
+        return ts.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    values = _factorized(arr, conv)
+    return pd.DatetimeIndex(values).tz_localize("UTC")
+
+
+def _str_series(arr: np.ndarray) -> pd.Series:
+    return pd.Series(arr, dtype=object)
+
+
+def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool) -> pd.DataFrame:
+    """Typed columns from the raw matched strings of one chunk (group name -> object array)."""
+    out: dict[str, Any] = {}
+    escape = fmt.escape
+    decode = {"json": _decode_json, "apache": _decode_apache}.get(escape, _decode_default)
+    time_fields = [f for f in fmt.fields if f.kind in TIME_VARIABLES or f.kind == "time_apache"]
+    best_time = None
+    if time_fields:
+        order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
+        best_time = min(time_fields, key=lambda f: order[f.kind])
+    used: set[str] = set()
+    for i, field in enumerate(fmt.fields):
+        g = f"f{i}"
+        raw = cols[g]
+        kind = field.kind
+        if field in time_fields:
+            if field is best_time:
+                out["timestamp"] = _parse_times(_nullify(raw, escape), kind)
+            continue
+        column = field.column
+        if column in used or (kind == "request" and any(p in used for p in _REQUEST_PARTS)):
+            column = field.variable  # a second source for the same column keeps its own name
+        if kind == "request":
+            req = _nullify(raw, escape)
+            method = cols[g + "_m"].copy()
+            method[method == ""] = None
+            malformed = pd.isna(method)
+            out[column] = _str_series(decode(req) if text_has_escapes else req)
+            for part, suffix in (("method", "_m"), ("url", "_u"), ("path", "_p"), ("query", "_q"),
+                                 ("protocol", "_v")):
+                vals = cols[g + suffix].copy()
+                vals[malformed] = None
+                if part == "query":
+                    vals[vals == ""] = None
+                if text_has_escapes and part in ("url", "path", "query"):
+                    vals = _factorized(vals, decode)
+                out[part] = _str_series(vals)
+                used.add(part)
+            out["malformed"] = malformed
+        elif kind in ("int", "bytes_dash"):
+            vals = _factorized(raw, _numeric)
+            if kind == "bytes_dash":
+                vals = np.where(raw == "-", 0.0, vals)
+            out[column] = pd.array(vals, dtype="Float64").astype("Int64") if np.isnan(vals).any() \
+                else pd.array(vals.astype(np.int64), dtype="Int64")
+        elif kind in ("float", "usec", "msec_int", "sec"):
+            vals = _factorized(raw, _numeric)
+            scale = {"usec": 1e-6, "msec_int": 1e-3}.get(kind, 1.0)
+            out[column] = vals * scale if scale != 1.0 else vals
+        elif kind == "list":
+            vals = _nullify(raw, escape)
+            out[column] = _str_series(vals)
+            if field.variable == "upstream_response_time" and "upstream_time_s" not in used:
+                out["upstream_time_s"] = _factorized(vals, _sum_list)
+                used.add("upstream_time_s")
+        else:
+            vals = _nullify(raw, escape)
+            if text_has_escapes:
+                vals = _factorized(vals, decode)
+            out[column] = _str_series(vals)
+        used.add(column)
+    if "path" in out and "url" not in out:  # $uri / %U without the request line
+        out["url"] = out["path"]
+    return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------------- reading
+
+def _skip_reason(line: str, fmt: CompiledFormat) -> str:
+    if line == "":
+        return "empty line"
+    if "\x00" in line:
+        return "binary data (NUL bytes)"
+    return f"does not match log format {fmt.name!r}"
+
+
+def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
+                chunk_size: int = CHUNK_BYTES, escape: str | None = None,
+                variables: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+    """Stream an access log as DataFrames of up to ``chunk_size`` bytes of input each
+    (canonical ``http_requests`` columns plus one per other variable). The format is compiled
+    before any line is read. The source's accounting is complete when the iterator is exhausted.
+    """
+    fmt = compile_format(log_format, escape=escape, variables=variables)
+    src = open_source(source, errors=errors)
+    acc = src.accounting
+    acc.format = f"access_log:{fmt.name}"
+    pattern = fmt.pattern
+    ngroups = len(fmt.groups)
+    for first, text in src.iter_chunks(chunk_size):
+        if text.endswith("\n"):
+            text = text[:-1]
+        rows = pattern.findall(text)
+        nlines = text.count("\n") + 1
+        if len(rows) != nlines:  # cannot happen with ^(?:...|(.*))$, but never lose a line
+            rows = [pattern.findall(line)[0] if line else ("",) * ngroups for line in text.split("\n")]
+        if ngroups == 1:
+            rows = [(r,) for r in rows]
+        columns = dict(zip(fmt.groups, (np.array(c, dtype=object) for c in zip(*rows)), strict=True)) \
+            if rows else {g: np.array([], dtype=object) for g in fmt.groups}
+        line_col = columns.pop("_line")
+        # A matched line leaves the fallback group empty; a bad line fills it, except an empty
+        # line, which leaves every group empty.
+        bad = (line_col != "") | _empty_lines(text, nlines)
+        line_numbers = np.arange(first, first + nlines, dtype=np.int64)
+        if bad.any():
+            for idx in np.flatnonzero(bad):
+                acc.skip(int(line_numbers[idx]), _skip_reason(line_col[idx], fmt), line_col[idx])
+            keep = ~bad
+            columns = {k: v[keep] for k, v in columns.items()}
+            line_numbers = line_numbers[keep]
+        if len(line_numbers) == 0:
+            continue
+        df = _frame(columns, fmt, "\\" in text)
+        df["source_line"] = line_numbers
+        acc.records += len(df)
+        yield df
+
+
+def _empty_lines(text: str, nlines: int) -> np.ndarray:
+    """Which lines of ``text`` are empty (they match neither branch's non-empty groups)."""
+    out = np.zeros(nlines, dtype=bool)
+    if text == "":
+        out[:] = True
+        return out
+    if "\n\n" not in text and not text.startswith("\n"):
+        return out
+    lengths = np.fromiter((len(s) for s in text.split("\n")), dtype=np.int64, count=nlines)
+    out[lengths == 0] = True
+    return out
+
+
+def _finish(frames: list[pd.DataFrame], src: Source) -> pd.DataFrame:
+    df = pd.concat(frames, ignore_index=True) if frames else schema.empty("http_requests")
+    if "malformed" not in df.columns:
+        df["malformed"] = pd.Series(False, index=df.index, dtype=bool)
+    df = schema.coerce(df, "http_requests")
+    df.attrs["source"] = src.accounting.as_dict()
+    return df
+
+
+def read_nginx(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
+               escape: str | None = None, variables: tuple[str, ...] = (),
+               chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+    """Read an access log written with ``log_format`` (nginx or Apache) into ``http_requests``.
+
+    Columns: the canonical ones (timestamp UTC, client, method, url, path, query, protocol,
+    status, body_bytes_sent, bytes_sent, request_time_s, upstream_time_s, referer, user_agent,
+    source_line) plus ``request`` (raw request line), ``malformed`` (the request line is not
+    ``METHOD target [HTTP/x]``) and one column per other variable, named after it
+    (``upstream_cache_status``, ``connection_requests``, ``gzip_ratio``, ...).
+    """
+    fmt = compile_format(log_format, escape=escape, variables=variables)
+    src = open_source(source, errors=errors)
+    frames = list(iter_chunks(src, fmt, errors=errors, chunk_size=chunk_size))
+    return _finish(frames, src)
+
+
+# ----------------------------------------------------------------------------------- JSON lines
+
+# JSON keys that mean a canonical column (besides nginx variable names, which map as in log_format).
+_JSON_ALIASES = {"time": "time_iso8601", "timestamp": "time_iso8601", "@timestamp": "time_iso8601",
+                 "time_local": "time_local", "msec": "msec", "ip": "remote_addr", "client": "remote_addr",
+                 "remote_ip": "remote_addr", "method": "request_method", "user_agent": "http_user_agent",
+                 "referer": "http_referer", "referrer": "http_referer", "duration": "request_time",
+                 "response_time": "request_time"}
+
+
+def _json_format(keys: list[str]) -> CompiledFormat:
+    from .logformat import Field, _column_for
+    fields = []
+    for key in keys:
+        var = _JSON_ALIASES.get(key, key)
+        column, kind = _column_for(var)
+        if column == var and kind == "str" and var != key:
+            column = key
+        fields.append(Field(var, column if column != var else key, kind))
+    return CompiledFormat("json", "", "default", tuple(fields), "", ())
+
+
+def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+    """Read a JSON-lines access log (one object per line, keys named after nginx variables,
+    e.g. nginx ``log_format x escape=json '{"status":"$status",...}'``) into ``http_requests``.
+
+    Lines that are not a JSON object are counted as skipped. Values may be strings or numbers.
+    """
+    src = open_source(source, errors=errors)
+    acc = src.accounting
+    acc.format = "access_log:json"
+    frames = []
+    for first, text in src.iter_chunks(chunk_size):
+        records, lines = [], []
+        for i, line in enumerate(text.split("\n")):
+            if i == text.count("\n") and line == "":
+                break
+            line_no = first + i
+            stripped = line.strip()
+            if not stripped:
+                acc.skip(line_no, "empty line")
+                continue
+            try:
+                obj = json.loads(stripped)
+            except ValueError:
+                acc.skip(line_no, "not a JSON object", line)
+                continue
+            if not isinstance(obj, dict):
+                acc.skip(line_no, "not a JSON object", line)
+                continue
+            records.append(obj)
+            lines.append(line_no)
+        if not records:
+            continue
+        raw = pd.DataFrame.from_records(records)
+        keys = list(raw.columns)
+        fmt = _json_format(keys)
+        cols = {}
+        for i, key in enumerate(keys):
+            vals = raw[key].to_numpy(dtype=object)
+            vals = np.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                             (v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list))
+                              else str(v)) for v in vals], dtype=object)
+            if fmt.fields[i].kind == "request":
+                req = pd.Series(vals, dtype=object).str.extract(
+                    r"^([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?$")
+                cols[f"f{i}"] = vals
+                for j, suffix in enumerate(("_m", "_u", "_p", "_q", "_v")):
+                    part = req[j].to_numpy(dtype=object).copy()
+                    part[pd.isna(part)] = None if suffix == "_m" else ""
+                    cols[f"f{i}{suffix}"] = part
+            else:
+                cols[f"f{i}"] = vals
+        jfmt = CompiledFormat("json", "", "json", fmt.fields, "", ())
+        df = _frame(cols, jfmt, False)
+        df["source_line"] = np.array(lines, dtype=np.int64)
+        acc.records += len(df)
+        frames.append(df)
+    return _finish(frames, src)
+
+
+# ----------------------------------------------------------------------------------- public API
+
+def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *, format: str | None = None,
+                    errors: str = "skip", escape: str | None = None, variables: tuple[str, ...] = (),
+                    chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+    """Read an HTTP access log into the ``http_requests`` table (see :mod:`toolkit.schema`).
+
+    ``log_format``: ``None`` detects combined / common / JSON lines from the content; otherwise a
+    name (``"combined"``, ``"main"``, ``"common"``), the user's own nginx ``log_format`` string
+    (or the whole pasted directive), or an Apache ``LogFormat`` string. A custom format cannot be
+    guessed: pass it. The format is checked before any line is read (:class:`LogFormatError`).
+
+    Example::
+
+        >>> df = read_access_log("sample_traces/http/nginx/access.log.gz",          # doctest: +SKIP
+        ...                      log_format=open("my_log_format.txt").read())
+    """
+    if log_format is not None:
+        fmt = compile_format(log_format, escape=escape, variables=variables)
+        return read_nginx(path, fmt, errors=errors, chunk_size=chunk_size)
+    return formats.read(path, kind="access_log", format=format, errors=errors, chunk_size=chunk_size)
+
+
+def _head_lines(head, limit: int = 50) -> list[str]:
+    lines = head.text.split("\n")
+    if len(head.data) >= (1 << 16) - 1 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a full head may be cut
+    return [ln.rstrip("\r") for ln in lines if ln.strip()][:limit]
+
+
+def _sniff_with(fmt_text: str):
+    def sniff(head) -> bool:
+        lines = _head_lines(head)
+        if not lines:
+            return False
+        pat = re.compile(compile_format(fmt_text).regex)
+        ok = sum(1 for ln in lines if (m := pat.match(ln)) and m.group("_line") is None)
+        return ok >= max(1, int(0.8 * len(lines)))
+    return sniff
+
+
+_JSON_NOT_ACCESS = {"error_severity", "traceEvents", "profiles", "frame_records", "root_frame"}
+
+
+def _sniff_json(head) -> bool:
+    lines = _head_lines(head, 5)
+    if not lines or not lines[0].lstrip().startswith("{"):
+        return False
+    try:
+        obj = json.loads(lines[0])
+    except ValueError:
+        return False
+    if not isinstance(obj, dict) or _JSON_NOT_ACCESS & set(obj):
+        return False
+    has_status = any(k in obj for k in ("status", "status_code", "response_status"))
+    has_request = any(k in obj for k in ("request", "request_uri", "uri", "url", "path"))
+    return has_status and has_request
+
+
+def _read_combined(source: Any, **options: Any) -> pd.DataFrame:
+    return read_nginx(source, "combined", **options)
+
+
+def _read_common(source: Any, **options: Any) -> pd.DataFrame:
+    return read_nginx(source, "common", **options)
+
+
+def _read_custom(source: Any, log_format: str | CompiledFormat | None = None, **options: Any) -> pd.DataFrame:
+    if log_format is None:
+        raise LogFormatError("the nginx / Apache custom format needs log_format= (paste it from "
+                             "nginx.conf or httpd.conf)")
+    return read_nginx(source, log_format, **options)
+
+
+formats.register("combined", "access_log", _read_combined, sniff=_sniff_with("combined"),
+                 priority=1,
+                 description="nginx / Apache combined access log")
+formats.register("common", "access_log", _read_common, sniff=_sniff_with("common"),
+                 description="Apache / NCSA common log format")
+formats.register("access-json", "access_log", read_json_lines, sniff=_sniff_json,
+                 description="JSON-lines access log (nginx escape=json log_format)")
+formats.register("nginx", "access_log", _read_custom,
+                 description="nginx access log in a custom log_format (pass log_format=)")

@@ -1,0 +1,268 @@
+"""Compile an nginx ``log_format`` string into ONE regular expression and typed columns.
+
+Reference: nginx 1.22 ``ngx_http_log_module`` (https://nginx.org/en/docs/http/ngx_http_log_module.html#log_format)
+and the variable index (https://nginx.org/en/docs/varindex.html). Apache ``LogFormat`` strings are
+translated to the same :class:`Field` list by :mod:`toolkit.http.apache`.
+
+The regex matches one whole line, so a reader runs it over a whole chunk with ``re.findall``
+(``re.MULTILINE``) instead of looping over lines in Python. Every line yields exactly one tuple:
+the line pattern is ``^(?:FIELDS|(.*))$`` and the last group (the whole line) is filled only when
+the line does not match, which is how non-matching lines are found and counted.
+
+Quirks, each next to what nginx writes:
+
+- ``escape=default``: ``"`` ``\\`` and bytes outside 0x20-0x7E are written as ``\\xHH``::
+
+      "GET /api/search?q=\\x22quoted\\x22&name=caf\\xC3\\xA9 HTTP/1.1"
+
+  so a quoted value never holds a raw ``"``; the reader decodes ``\\xHH`` runs as UTF-8.
+- ``escape=json``: ``"`` and ``\\`` become ``\\"`` and ``\\\\``, control bytes ``\\u00HH``.
+- An empty variable is written as ``-`` (``escape=json``: as an empty string).
+- ``$upstream_response_time`` and the other ``$upstream_*`` lists: ``0.010, 0.020`` (", " between
+  servers of one upstream, " : " between upstream groups after an internal redirect), or ``-``.
+
+Example::
+
+    >>> fmt = compile_log_format('$remote_addr [$time_local] "$request" $status $request_time')
+    >>> [f.column for f in fmt.fields]
+    ['client', 'timestamp', 'request', 'status', 'request_time_s']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from ..errors import LogFormatError
+
+COMBINED = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+            '"$http_referer" "$http_user_agent"')
+# nginx's built-in "combined"; Debian's nginx.conf and most images call their variant "main".
+MAIN = COMBINED + ' "$http_x_forwarded_for"'
+NAMED_FORMATS = {"combined": COMBINED, "main": MAIN}
+
+# Variables of nginx 1.22's http modules (core, log, upstream, gzip, realip, ssl, geoip, ...).
+KNOWN_VARIABLES = frozenset("""
+args binary_remote_addr body_bytes_sent bytes_sent connection connection_requests connection_time
+content_length content_type document_root document_uri host hostname https is_args limit_rate
+msec nginx_version pid pipe proxy_add_x_forwarded_for proxy_host proxy_port proxy_protocol_addr
+proxy_protocol_port proxy_protocol_server_addr proxy_protocol_server_port query_string
+realpath_root remote_addr remote_port remote_user request request_body request_body_file
+request_completion request_filename request_id request_length request_method request_time
+request_uri scheme server_addr server_name server_port server_protocol status tcpinfo_rtt
+tcpinfo_rttvar tcpinfo_snd_cwnd tcpinfo_rcv_space time_iso8601 time_local uri upstream_addr
+upstream_bytes_received upstream_bytes_sent upstream_cache_status upstream_connect_time
+upstream_header_time upstream_queue_time upstream_response_length upstream_response_time
+upstream_status gzip_ratio realip_remote_addr realip_remote_port ssl_protocol ssl_cipher
+ssl_ciphers ssl_curves ssl_session_id ssl_session_reused ssl_server_name ssl_early_data
+ssl_client_verify ssl_client_s_dn ssl_client_i_dn ssl_client_serial ssl_client_fingerprint
+http2 http3 limit_req_status limit_conn_status secure_link secure_link_expires
+geoip_country_code geoip_country_name geoip_city geoip_region geoip_latitude geoip_longitude
+geoip_org geoip_area_code geoip_postal_code invalid_referer uid_got uid_set uid_reset
+""".split())
+KNOWN_PREFIXES = ("http_", "sent_http_", "sent_trailer_", "cookie_", "arg_", "upstream_http_",
+                  "upstream_cookie_", "upstream_trailer_")
+
+INT_VARIABLES = frozenset({"status", "body_bytes_sent", "bytes_sent", "request_length", "connection",
+                           "connection_requests", "remote_port", "server_port", "pid",
+                           "content_length", "realip_remote_port", "proxy_protocol_port",
+                           "tcpinfo_rtt", "tcpinfo_rttvar", "tcpinfo_snd_cwnd", "tcpinfo_rcv_space",
+                           "sent_http_content_length"})
+FLOAT_VARIABLES = frozenset({"request_time", "msec", "gzip_ratio", "connection_time"})
+# Comma / colon separated per-try lists: kept as raw text (``upstream_response_time`` is summed).
+LIST_VARIABLES = frozenset({"upstream_addr", "upstream_status", "upstream_response_time",
+                            "upstream_connect_time", "upstream_header_time", "upstream_queue_time",
+                            "upstream_response_length", "upstream_bytes_received",
+                            "upstream_bytes_sent"})
+TIME_VARIABLES = ("msec", "time_iso8601", "time_local")  # best resolution first
+
+# nginx variable -> canonical http_requests column (toolkit.schema); the rest keep their name.
+CANONICAL = {"remote_addr": "client", "request_time": "request_time_s",
+             "http_referer": "referer", "http_user_agent": "user_agent",
+             "request_method": "method", "request_uri": "url", "uri": "path",
+             "args": "query", "query_string": "query", "server_protocol": "protocol",
+             "msec": "timestamp", "time_iso8601": "timestamp", "time_local": "timestamp"}
+
+_NUM = r"[0-9.]*+|-"
+_INT = r"-?[0-9]++|-"
+_TIME_LOCAL = r"\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}"
+_TIME_ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)"
+_LIST_UNQUOTED = r"-|[^ ,\n]++(?:(?:, | : )[^ ,\n]++)*+"
+# Quoted values: default escaping never leaves a raw quote inside; JSON escaping uses \".
+_QUOTED = {"default": r'[^"\n]*+', "json": r'(?:[^"\\\n]++|\\.)*+', "none": r'[^"\n]*+',
+           "apache": r'(?:[^"\\\n]++|\\.)*+'}
+_TOKEN = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_DIRECTIVE = re.compile(r"^\s*log_format\s+(\S+)((?:\s+escape=\S+)?)\s+(.*?);?\s*$", re.S)
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One variable of a format: where its value lands and how it is typed.
+
+    ``kind`` is one of: str, int, float, list (raw text), time_local, time_iso8601, msec,
+    time_apache (``[%d/%b/%Y:%H:%M:%S %z]``), request (split into method/url/path/query/protocol),
+    usec / msec_int (durations in micro / milliseconds, converted to seconds), sec (seconds),
+    bytes_dash (Apache ``%b``: ``-`` means 0).
+    """
+
+    variable: str
+    column: str
+    kind: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledFormat:
+    """A compiled log format: ``regex`` matches one line; group i+1 belongs to ``groups[i]``."""
+
+    name: str
+    source: str
+    escape: str
+    fields: tuple[Field, ...]
+    regex: str
+    groups: tuple[str, ...]  # group names in findall order; the last is "_line" (unmatched)
+
+    @property
+    def pattern(self) -> re.Pattern:
+        return _compiled(self.regex)
+
+
+_CACHE: dict[str, re.Pattern] = {}
+
+
+def _compiled(regex: str) -> re.Pattern:
+    pat = _CACHE.get(regex)
+    if pat is None:
+        pat = _CACHE[regex] = re.compile(regex, re.M)
+    return pat
+
+
+def parse_directive(text: str) -> tuple[str | None, str, str]:
+    """Accept a pasted ``log_format name [escape=..] '...' '...';`` directive or a bare format.
+
+    Returns (name, escape, format string). Quoted pieces (single or double quotes) are joined.
+    """
+    m = _DIRECTIVE.match(text)
+    if not m:
+        return None, "default", text
+    name, esc, body = m.group(1), m.group(2).strip(), m.group(3).strip()
+    escape = esc.split("=", 1)[1] if esc else "default"
+    pieces = re.findall(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", body)
+    if not pieces:
+        raise LogFormatError(f"log_format {name}: expected quoted format strings, got {body[:80]!r}")
+    return name, escape, "".join(a or b for a, b in pieces)
+
+
+def _column_for(var: str) -> tuple[str, str]:
+    """(column, kind) for an nginx variable."""
+    if var in ("time_local", "time_iso8601", "msec"):
+        return "timestamp", var
+    if var == "request":
+        return "request", "request"
+    if var in LIST_VARIABLES:
+        return var, "list"
+    if var == "body_bytes_sent":  # nginx writes 0; Apache's %b (same column) writes "-" for 0
+        return var, "bytes_dash"
+    kind = "int" if var in INT_VARIABLES else "float" if var in FLOAT_VARIABLES else "str"
+    return CANONICAL.get(var, var), kind
+
+
+def compile_log_format(log_format: str, *, escape: str | None = None, name: str | None = None,
+                       variables: tuple[str, ...] = ()) -> CompiledFormat:
+    """Compile an nginx ``log_format`` (a name like ``combined``, a format string, or a pasted
+    ``log_format`` directive) into a :class:`CompiledFormat`.
+
+    ``variables`` declares extra variable names (from ``map`` / ``set``) as known strings.
+    Raises :class:`LogFormatError` for an unknown variable, unbalanced quotes or an empty format.
+    """
+    fmt_name, dir_escape, text = parse_directive(log_format)
+    if text in NAMED_FORMATS:
+        fmt_name, text = text, NAMED_FORMATS[text]
+    escape = escape or dir_escape
+    if escape not in ("default", "json", "none"):
+        raise LogFormatError(f"escape must be default, json or none, not {escape!r}")
+    tokens: list[tuple[str, str]] = []  # ("lit", text) / ("var", name)
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        if m.start() > pos:
+            tokens.append(("lit", text[pos:m.start()]))
+        tokens.append(("var", m.group(1) or m.group(2)))
+        pos = m.end()
+    if pos < len(text):
+        tokens.append(("lit", text[pos:]))
+    if not any(t == "var" for t, _ in tokens):
+        raise LogFormatError(f"log format {text[:80]!r} has no $variables")
+    if "$" in "".join(v for t, v in tokens if t == "lit"):
+        raise LogFormatError(f"log format {text[:80]!r}: a '$' not followed by a variable name")
+    quotes = sum(v.count('"') for t, v in tokens if t == "lit")
+    if quotes % 2:
+        raise LogFormatError(f"log format {text[:80]!r} has unbalanced double quotes ({quotes})")
+    extra = set(variables)
+    for t, v in tokens:
+        if t == "var" and v not in KNOWN_VARIABLES and v not in extra and not v.startswith(KNOWN_PREFIXES):
+            raise LogFormatError(f"unknown nginx variable ${v} in log format; pass "
+                                 f"variables=({v!r},) if it comes from map/set")
+    fields = [Field(v, *_column_for(v)) for t, v in tokens if t == "var"]
+    return build(tokens, fields, name=fmt_name or "nginx", source=text, escape=escape)
+
+
+def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, source: str,
+          escape: str) -> CompiledFormat:
+    """Turn tokens (literals and variables, with ``fields`` in variable order) into the line regex."""
+    parts: list[str] = []
+    groups: list[str] = []
+    in_quotes = False
+    fi = 0
+    for i, (t, v) in enumerate(tokens):
+        if t == "lit":
+            parts.append(re.escape(v))
+            in_quotes ^= v.count('"') % 2 == 1
+            continue
+        field = fields[fi]
+        fi += 1
+        if i + 1 == len(tokens):
+            nxt = None  # the last token: the value runs to the end of the line
+        elif tokens[i + 1][0] == "var":
+            nxt = ""  # two variables back to back: take as little as the next one allows
+        else:
+            nxt = tokens[i + 1][1]
+        group = f"f{fi - 1}"
+        if field.kind == "request" and in_quotes and nxt and nxt.startswith('"'):
+            q = _QUOTED[escape]
+            backslashes = escape in ("json", "apache")
+            stop = r'[^ "?\n]*+' if not backslashes else r'(?:[^ "?\\\n]++|\\.)*+'
+            qstop = r'[^ "\n]*+' if not backslashes else r'(?:[^ "\\\n]++|\\.)*+'
+            parts.append(
+                rf"(?P<{group}>(?P<{group}_m>[A-Za-z][A-Za-z0-9_-]{{0,31}}) (?P<{group}_u>(?P<{group}_p>{stop})"
+                rf"(?:\?(?P<{group}_q>{qstop}))?)(?: (?P<{group}_v>HTTP/[0-9.]{{1,5}}))?(?=\")|{q})")
+            groups += [group, f"{group}_m", f"{group}_u", f"{group}_p", f"{group}_q", f"{group}_v"]
+            continue
+        parts.append(f"(?P<{group}>{_value_pattern(field, in_quotes, nxt, escape)})")
+        groups.append(group)
+    regex = "^(?:" + "".join(parts) + r"|(?P<_line>.*))$"
+    groups.append("_line")
+    return CompiledFormat(name, source, escape, tuple(fields), regex, tuple(groups))
+
+
+def _value_pattern(field: Field, in_quotes: bool, nxt: str | None, escape: str) -> str:
+    kind = field.kind
+    if in_quotes:
+        if kind == "time_local":
+            return _TIME_LOCAL
+        return _QUOTED[escape]
+    if kind in ("int", "bytes_dash"):
+        return _INT
+    if kind in ("float", "msec", "usec", "msec_int", "sec"):
+        return _NUM
+    if kind == "time_local":
+        return _TIME_LOCAL
+    if kind == "time_apache":
+        return r"\[" + _TIME_LOCAL + r"\]"
+    if kind == "time_iso8601":
+        return _TIME_ISO
+    if kind == "list":
+        return _LIST_UNQUOTED
+    if nxt is None:
+        return r".*+"
+    if nxt == "":
+        return r"[^\n]*?"
+    return rf"[^{re.escape(nxt[0])}\n]*+"
