@@ -1,0 +1,131 @@
+"""Accuracy of tk.fit_complexity on real measurements of functions of known complexity.
+
+Each case is timed with tk.measure_scaling over at least two decades of n (one decade for the
+exponential recursion, whose n must stay small) on this machine, then classified. A case
+counts as right when fit.best is the known class and nothing else is ambiguous, "says so" when
+the known class is best or listed in fit.ambiguous, and wrong otherwise.
+
+    /work/venv/bin/python benchmarks/complexity_accuracy.py [--rounds 1] [--points median]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import random
+import time
+
+import toolkit as tk
+
+
+def geo(lo: int, hi: int, k: int) -> list[int]:
+    import numpy as np
+    return sorted({int(round(x)) for x in np.geomspace(lo, hi, k)})
+
+
+def _shuffled(n: int) -> list[int]:
+    rng = random.Random(n)
+    xs = list(range(n))
+    rng.shuffle(xs)
+    return xs
+
+
+def _bisect_many(a: list[int]) -> int:
+    # 64 lookups per call so the log n part stands above the call overhead
+    return sum(bisect.bisect_left(a, k) for k in a[:: max(1, len(a) // 64)][:64])
+
+
+def _dict_members(d: dict) -> int:
+    keys = d["__keys__"]
+    return sum(1 for k in keys if k in d)
+
+
+def _make_dict(n: int) -> dict:
+    d = dict.fromkeys(range(n))
+    d["__keys__"] = list(range(0, n, max(1, n // 64)))[:64]
+    return d
+
+
+def _list_member(a: list[int]) -> bool:
+    return -1 in a  # absent: scans the whole list
+
+
+def _pairs(a: list[int]) -> int:
+    c = 0
+    for i in range(len(a)):
+        ai = a[i]
+        for j in range(i + 1, len(a)):
+            if ai > a[j]:
+                c += 1
+    return c
+
+
+def _triple(n: int) -> int:
+    c = 0
+    for _ in range(n):
+        for _ in range(n):
+            for _ in range(n):
+                c += 1
+    return c
+
+
+def _prepend(parts: list[str]) -> int:
+    s = ""
+    for p in parts:
+        s = p + s  # a new string every time: copies everything built so far
+    return len(s)
+
+
+def _fib(n: int) -> int:
+    return n if n < 2 else _fib(n - 1) + _fib(n - 2)
+
+
+CASES = [
+    ("sum(list)", "O(n)", sum, geo(100, 100_000, 8), lambda n: list(range(n))),
+    ("sorted(shuffled list)", "O(n log n)", sorted, geo(100, 100_000, 8), _shuffled),
+    ("bisect x64 in a sorted list", "O(log n)", _bisect_many, geo(64, 1_000_000, 8), lambda n: list(range(n))),
+    ("dict membership x64", "O(1)", _dict_members, geo(64, 300_000, 8), _make_dict),
+    ("list membership (absent)", "O(n)", _list_member, geo(100, 100_000, 8), lambda n: list(range(n))),
+    ("nested loops: inversions", "O(n^2)", _pairs, geo(20, 2_000, 8), _shuffled),
+    ("triple loop", "O(n^3)", _triple, geo(3, 300, 8), lambda n: n),
+    ("string building by prepending", "O(n^2)", _prepend, geo(300, 30_000, 8), lambda n: ["abcdefgh"] * n),
+    ("exponential recursion fib(n)", "O(2^n)", _fib, list(range(2, 23, 2)), lambda n: n),
+    ("max(list)", "O(n)", max, geo(100, 100_000, 8), lambda n: list(range(n))),
+]
+
+
+def run(rounds: int, points: str, repeat: int) -> list[dict]:
+    out = []
+    for r in range(rounds):
+        for name, truth, fn, sizes, make in CASES:
+            t0 = time.perf_counter()
+            df = tk.measure_scaling(fn, sizes, make, repeat=repeat, min_time=0.005, budget_s=3.0)
+            fit = tk.fit_complexity(df, points=points)
+            verdict = ("right" if fit.best == truth and not fit.ambiguous else
+                       "says so" if truth == fit.best or truth in fit.ambiguous else "wrong")
+            out.append({"round": r, "case": name, "truth": truth, "best": fit.best,
+                        "ambiguous": ", ".join(fit.ambiguous), "exponent": round(fit.exponent, 2),
+                        "verdict": verdict, "seconds": round(time.perf_counter() - t0, 2)})
+            print(out[-1], flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--points", default="median")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    rows = run(args.rounds, args.points, args.repeat)
+    import pandas as pd
+    df = pd.DataFrame(rows)
+    cols = list(df.columns)
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for rec in df.itertuples(index=False):
+        print("| " + " | ".join(str(v) for v in rec) + " |")
+    print(df["verdict"].value_counts().to_dict())
+
+
+if __name__ == "__main__":
+    main()

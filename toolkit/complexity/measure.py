@@ -1,0 +1,233 @@
+"""Time a callable over input sizes: the ``scaling`` table.
+
+What makes a timing trustworthy here (the same care :mod:`timeit` and pyperf take):
+
+- the input is built by ``make_input(n)`` *before* the timed region, never inside it;
+- one untimed warm-up call per size (caches, lazy imports, specialisation of the bytecode);
+- enough calls per measurement (``number``, calibrated per size like ``timeit.Timer.autorange``)
+  that a measurement lasts at least ``min_time`` seconds, far above the timer's resolution; the
+  table reports the time of *one* call;
+- garbage collection is run between measurements and disabled inside them (as timeit does), so
+  one unlucky collection does not land in one repeat;
+- a time budget per size: when a size would exceed it, the sweep stops cleanly, the sizes done
+  are kept, and the stop is recorded in ``df.attrs["stopped"]`` and announced with a warning;
+- peak memory (``memory=True``) comes from a separate, untimed call under :mod:`tracemalloc`,
+  because tracing slows every allocation down.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import MeasurementError
+
+
+class BudgetWarning(UserWarning):
+    """A scaling sweep stopped early because a size exceeded its time budget."""
+
+
+def check_sizes(sizes: Iterable[Any], *, error: type[Exception] = MeasurementError) -> list[int]:
+    """Validate input sizes: positive integers, no duplicates; returned sorted ascending."""
+    try:
+        raw = list(sizes)
+    except TypeError:
+        raise error(f"sizes must be an iterable of positive integers, got {type(sizes).__name__}") from None
+    if not raw:
+        raise error("sizes is empty; give at least 4 positive integer sizes spanning a decade")
+    out = []
+    for s in raw:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer, float, np.floating)):
+            raise error(f"size {s!r} is not a number; sizes must be positive integers")
+        if isinstance(s, (float, np.floating)) and (not math.isfinite(s) or s != int(s)):
+            raise error(f"size {s!r} is not a whole number; sizes must be positive integers")
+        if s <= 0:
+            raise error(f"size {s!r} is not positive; sizes must be positive integers")
+        out.append(int(s))
+    dupes = sorted({s for s in out if out.count(s) > 1})
+    if dupes:
+        raise error(f"sizes repeat {dupes}; give each size once and use repeat= for repetitions")
+    return sorted(out)
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def _build(make_input: Callable[[int], Any], n: int) -> Any:
+    try:
+        return make_input(n)
+    except Exception as exc:  # the user's code: report which size and what it raised
+        raise MeasurementError(
+            f"make_input({n}) raised {type(exc).__name__}: {exc}; no measurement was made for "
+            f"n={n} (sizes before it are not returned either, so nothing is fitted on a partial sweep)"
+        ) from exc
+
+
+def _call(fn: Callable, arg: Any, n: int) -> None:
+    try:
+        fn(arg)
+    except Exception as exc:
+        raise MeasurementError(f"{_name(fn)}(make_input({n})) raised {type(exc).__name__}: {exc}") from exc
+
+
+def _timed(fn: Callable, args: list[Any], timer: Callable[[], float]) -> float:
+    """Seconds for calling ``fn`` once on every element of ``args``, gc disabled."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = timer()
+        for a in args:
+            fn(a)
+        t1 = timer()
+    finally:
+        if was_enabled:
+            gc.enable()
+    return t1 - t0
+
+
+def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: Callable[[int], Any],
+                    repeat: int = 5, *, min_time: float = 0.005, budget_s: float = 2.0,
+                    number: int | None = None, max_number: int = 1_000_000, fresh_input: bool = False,
+                    memory: bool = False, timer: Callable[[], float] = time.perf_counter,
+                    warn: bool = True) -> pd.DataFrame:
+    """Time ``fn(make_input(n))`` for each ``n`` in ``sizes``.
+
+    Returns the ``scaling`` table, one row per (size, repetition):
+
+    - ``n`` (int): the input size;
+    - ``repeat`` (int): 0-based repetition;
+    - ``time_s`` (float): seconds for ONE call (a measurement of ``number`` calls divided by it);
+    - ``number`` (int): calls per measurement, calibrated so a measurement lasts >= ``min_time``;
+    - ``peak_bytes`` (int, only with ``memory=True``): peak traced allocation of one separate call
+      of that size (the same value on every repetition of the size).
+
+    ``df.attrs``: ``function``, ``sizes`` (requested), ``min_time``, ``budget_s`` and
+    ``stopped``: ``None`` when every size was measured, else ``{"n": size, "reason": text}`` for
+    the first size that was not (a :class:`BudgetWarning` says the same).
+
+    Options: ``number`` fixes the calls per measurement (no calibration); ``fresh_input=True``
+    builds a new input for every call (still outside the timed region) for functions that
+    mutate their input; ``budget_s`` bounds the seconds spent on one size (warm-up, calibration
+    and repeats); ``timer`` is any monotonic clock in seconds (injectable for tests).
+
+    A failing ``make_input`` or ``fn`` raises :class:`~toolkit.errors.MeasurementError` naming the
+    size; bad sizes (non-positive, fractional, repeated) too.
+
+    Example::
+
+        >>> import toolkit as tk
+        >>> df = tk.measure_scaling(sorted, [10, 100, 1000, 10000], lambda n: list(range(n, 0, -1)),
+        ...                         repeat=3, min_time=0.001)
+        >>> df.columns.tolist()[:3], len(df)
+        (['n', 'repeat', 'time_s'], 12)
+    """
+    ns = check_sizes(sizes)
+    if not callable(fn) or not callable(make_input):
+        raise MeasurementError("fn and make_input must be callables: measure_scaling(fn, sizes, make_input)")
+    if int(repeat) < 1:
+        raise MeasurementError(f"repeat must be >= 1, got {repeat!r}")
+    repeat = int(repeat)
+    if not (budget_s > 0) or not (min_time > 0):
+        raise MeasurementError("budget_s and min_time must be positive numbers of seconds")
+    if number is not None and int(number) < 1:
+        raise MeasurementError(f"number must be >= 1, got {number!r}")
+
+    rows: list[dict[str, Any]] = []
+    stopped: dict[str, Any] | None = None
+    for n in ns:
+        t_start = timer()
+        arg = _build(make_input, n)
+
+        # Warm-up: one untimed-for-the-table call; its duration guides calibration and the budget.
+        gc.collect()
+        t0 = timer()
+        _call(fn, arg, n)
+        one = max(timer() - t0, 0.0)
+        if one * repeat > budget_s:
+            stopped = {"n": n, "reason": f"one call took {one:.3g} s, so {repeat} repeats would exceed "
+                                         f"the budget of {budget_s:g} s per size"}
+            break
+
+        def args_for(k: int, arg=arg, n=n) -> list[Any]:
+            return [_build(make_input, n) for _ in range(k)] if fresh_input else [arg] * k
+
+        # Calibrate (timeit.autorange's 1, 2, 5, 10, ... sequence) unless number was given.
+        if number is not None:
+            loops = int(number)
+        else:
+            loops = 1
+            elapsed = one
+            while elapsed < min_time and loops < max_number:
+                per_call = elapsed / loops
+                # aim 20% past the target from the last estimate, growing 2x to 100x per step
+                target = math.ceil(1.2 * min_time / per_call) if per_call > 0 else loops * 10
+                loops = min(max(target, loops * 2), loops * 100, max_number)
+                elapsed = _timed(fn, args_for(loops), timer)
+                if timer() - t_start > budget_s:
+                    break
+
+        times = []
+        for r in range(repeat):
+            if timer() - t_start > budget_s:
+                stopped = {"n": n, "reason": f"the budget of {budget_s:g} s per size ran out after "
+                                             f"{r} of {repeat} repeats (calls of {one:.3g} s)"}
+                break
+            total = _timed(fn, args_for(loops), timer)
+            if total < 0:
+                raise MeasurementError(f"the timer went backwards while measuring n={n}; use a "
+                                       "monotonic clock such as time.perf_counter")
+            times.append(total / loops)
+        if stopped is not None:
+            break
+        peak = _peak_bytes(fn, arg, n) if memory else None
+        for r, t in enumerate(times):
+            row = {"n": n, "repeat": r, "time_s": t, "number": loops}
+            if memory:
+                row["peak_bytes"] = peak
+            rows.append(row)
+
+    if rows:
+        df = schema.coerce(pd.DataFrame(rows), "scaling")
+        df["number"] = df["number"].astype("Int64")
+        if memory:
+            df["peak_bytes"] = df["peak_bytes"].astype("Int64")
+    else:
+        df = schema.empty("scaling").assign(number=pd.Series([], dtype="Int64"))
+        if memory:
+            df["peak_bytes"] = pd.Series([], dtype="Int64")
+    df.attrs.update({"function": _name(fn), "sizes": ns, "min_time": min_time,
+                     "budget_s": budget_s, "stopped": stopped})
+    if stopped is not None and warn:
+        done = sorted(set(df["n"].tolist()))
+        warnings.warn(f"measure_scaling({_name(fn)}) stopped at n={stopped['n']}: {stopped['reason']}; "
+                      f"measured sizes: {done or 'none'} (see df.attrs['stopped'])", BudgetWarning,
+                      stacklevel=2)
+    return df
+
+
+def _peak_bytes(fn: Callable, arg: Any, n: int) -> int:
+    """Peak bytes allocated during one call, traced by tracemalloc (outside any timing)."""
+    already = tracemalloc.is_tracing()
+    if not already:
+        tracemalloc.start()
+    try:
+        gc.collect()
+        base, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        _call(fn, arg, n)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if not already:
+            tracemalloc.stop()
+    return max(int(peak - base), 0)
