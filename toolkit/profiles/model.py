@@ -111,6 +111,14 @@ class ProfileBuilder:
             self.add(r.stack, r.weight_s, r.samples, r.thread, r.process)
         return self
 
+    def rename_threads(self, names: dict[str, str]) -> None:
+        """Replace thread values (e.g. ids by ``name (id)``), merging records that meet."""
+        if not names:
+            return
+        old, self._records = self._records, {}
+        for (ids, thread, process), (w, c) in old.items():
+            self.add_ids(ids, w, c, names.get(thread, thread) if thread is not None else None, process)
+
     def build(self, **meta: Any) -> Profile:
         """The Profile; ``meta`` keys: format, producer, path, rate_hz, rate_assumed, samples,
         has_lines, notes, function_table, duration_s, start_time, source."""

@@ -1,0 +1,122 @@
+"""Chrome trace event files: py-spy's ``--format chrometrace`` and the ``traceEvents`` object.
+
+Format: https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU
+(Trace Event Format, "Duration Events" and "Complete Events"); py-spy's writer:
+https://github.com/benfred/py-spy/blob/v0.4.3/src/chrometrace.rs. py-spy writes a bare JSON
+array of begin/end pairs, ``ts`` in microseconds, no ``X`` events, no wrapper::
+
+    [{"args":{"filename":"<frozen importlib._bootstrap>","line":1176},"cat":"py-spy",
+      "name":"_find_and_load","ph":"B","pid":12770,"tid":139995145341824,"ts":19073}, ...]
+
+Other producers wrap events as ``{"traceEvents": [...]}`` and use ``X`` (complete) events with
+``dur``; those become a begin and an end. ``M`` ``thread_name`` metadata names threads. Events
+are ordered by ``ts`` per (pid, tid), keeping file order among equal times (an end and the next
+begin share a timestamp). Time between two events belongs to the stack open between them;
+thread and process become columns. An end that does not match the open frame is a ParseError.
+
+Example::
+
+    >>> prof = read_chrometrace("sample_traces/profiles/py-spy/demo_slow.chrometrace.json")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import formats
+from ..errors import ParseError
+from ..sources import open_source
+from ._io import load_json
+from .model import Frame, ProfileBuilder
+
+
+def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
+    """Read a Chrome trace (array or ``{"traceEvents": [...]}``) into a :class:`Profile`."""
+    src = open_source(source, errors=errors)
+    src.accounting.format = "chrometrace"
+    doc = load_json(src, "Chrome trace")
+    if isinstance(doc, dict):
+        events = doc.get("traceEvents")
+        if not isinstance(events, list):
+            raise ParseError("an object without a traceEvents list", src.name, expected="a Chrome trace")
+    elif isinstance(doc, list):
+        events = doc
+    else:
+        raise ParseError(f"the top level is a {type(doc).__name__}", src.name, expected="a JSON array of events")
+    names: dict[tuple[Any, Any], str] = {}
+    per_thread: dict[tuple[Any, Any], list[tuple[float, int, str, Frame | None]]] = {}
+    producer = None
+    for n, ev in enumerate(events):
+        if not isinstance(ev, dict) or "ph" not in ev:
+            src.accounting.skip(None, "not a trace event object", repr(ev)[:200])
+            continue
+        ph = ev["ph"]
+        key = (ev.get("pid"), ev.get("tid"))
+        if ph == "M":
+            if ev.get("name") == "thread_name":
+                names[key] = str((ev.get("args") or {}).get("name", ""))
+            src.accounting.records += 1
+            continue
+        if ph not in ("B", "E", "X"):
+            src.accounting.skip(None, f"event phase {ph!r} is not a duration event", repr(ev)[:200])
+            continue
+        try:
+            ts = float(ev["ts"])
+        except (KeyError, TypeError, ValueError):
+            raise ParseError(f"event {n} has no numeric ts", src.name, expected="ts in microseconds") from None
+        producer = producer or ("py-spy" if ev.get("cat") == "py-spy" else None)
+        args = ev.get("args") or {}
+        frame = None
+        if ph in ("B", "X"):
+            line = args.get("line")
+            frame = Frame(str(ev.get("name", "")), args.get("filename") or args.get("file") or None,
+                          int(line) if isinstance(line, (int, float)) else None)
+        lst = per_thread.setdefault(key, [])
+        if ph == "X":
+            dur = float(ev.get("dur", 0.0))
+            lst.append((ts, len(lst), "B", frame))
+            lst.append((ts + dur, -1, "E", frame))  # ordered by end time, before later begins
+        else:
+            lst.append((ts, len(lst), ph, frame))
+        src.accounting.records += 1
+    b = ProfileBuilder()
+    for key, lst in per_thread.items():
+        lst.sort(key=lambda e: (e[0], e[1] if e[1] >= 0 else -1))
+        thread = str(key[1]) if key[1] is not None else None
+        if key in names and names[key]:
+            thread = f"{names[key]} ({key[1]})"
+        process = str(key[0]) if key[0] is not None else None
+        stack: list[int] = []
+        open_frames: list[Frame] = []
+        last = None
+        for ts, _, ph, frame in lst:
+            if last is not None and stack and ts > last:
+                b.add_ids(tuple(stack), (ts - last) * 1e-6, 0, thread, process)
+            last = ts
+            if ph == "B":
+                stack.append(b.frame(frame))
+                open_frames.append(frame)
+            else:
+                if not stack:
+                    raise ParseError(f"unbalanced trace: an end event at ts={ts:g} on thread {key[1]} with no "
+                                     "open begin", src.name, expected="each E after its B")
+                stack.pop()
+                open_frames.pop()
+        if stack:
+            raise ParseError(f"unbalanced trace: {len(stack)} begin events on thread {key[1]} never end "
+                             f"(innermost {open_frames[-1].function!r}); truncated?", src.name,
+                             expected="an E for every B")
+    return b.build(format="chrometrace", producer=producer, path=src.path, has_lines=producer == "py-spy",
+                   notes=["times are the gaps between trace events"], source=src.accounting.as_dict())
+
+
+def sniff(head: formats.Head) -> bool:
+    text = head.text.lstrip()
+    if text.startswith("["):
+        return '"ph"' in text[:4000] and ('"ts"' in text[:4000])
+    return text.startswith("{") and '"traceEvents"' in text[:4000]
+
+
+formats.register("chrometrace", "profile", read_chrometrace, sniff=sniff,
+                 suffixes=(".chrometrace.json", ".trace.json"),
+                 description="Chrome trace events (py-spy --format chrometrace, traceEvents objects)")

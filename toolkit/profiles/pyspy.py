@@ -1,0 +1,160 @@
+"""py-spy ``record --format raw`` (collapsed / folded stacks), and any FlameGraph folded file.
+
+Format: https://github.com/benfred/py-spy/blob/v0.4.3/src/flamegraph.rs (``write_raw``) and
+Brendan Gregg's ``stackcollapse`` output (https://github.com/brendangregg/FlameGraph/blob/
+41fee1f99f9276008b7cd112fca19dc3ea84ac32/flamegraph.pl, "input format"). One line per unique
+stack, frames root first joined by ``;``, a space, the sample count; lines in no order::
+
+    <module> (demo.py:115);main (demo.py:108);run (demo.py:93);dedupe (demo.py:72) 41
+
+Quirks, each seen in ``sample_traces/profiles/py-spy``:
+
+- ``--nolineno``: ``dedupe (demo.py)``; ``--full-filenames``: ``dedupe (/work/.../demo.py:72)``.
+- ``-t`` adds a root frame ``thread (12921)`` or ``thread (12921): MainThread``; the same thread
+  may appear with and without its name. It becomes the ``thread`` column (``MainThread (12921)``).
+- ``-s`` adds ``process 12255:"python demo.py --tag a;b`` + newline + ``c"`` frames: the command
+  line may hold ``;`` and newlines, so one record can span lines. It becomes ``process``.
+- ``--native``: ``0x7f996da3b24a (libc.so.6)``, ``encoder_call (_json.c:1305)``: kept as frames.
+- A line with an empty stack (`` 2``) or only a thread frame (``thread (12927) 4``) is a sample
+  without Python frames: counted in the duration, in no function.
+- The file does not record the sampling rate: ``rate=`` (Hz, default py-spy's 100) converts
+  counts to seconds and the Profile says the rate was assumed.
+
+Example::
+
+    >>> prof = read_pyspy_raw("sample_traces/profiles/py-spy/demo_slow.txt", rate=100)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .. import formats
+from ..errors import ParseError
+from ..sources import Source, open_source
+from .model import Frame, ProfileBuilder, Sample
+
+DEFAULT_RATE = 100.0
+_FRAME = re.compile(r"^(?P<name>.*?) \((?P<file>[^()]*?)(?::(?P<line>-?\d+))?\)$", re.S)
+_THREAD = re.compile(r"^thread \((?P<id>[^)]*)\)(?:: (?P<name>.*))?$", re.S)
+_PROCESS = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$', re.S)
+_TOKENS = re.compile(r'process \d+:"[^"]*"|[^;]+')
+_COUNT = re.compile(r"^(?P<stack>.*) (?P<count>\d+(?:\.\d+)?)$", re.S)
+
+
+def _parse_frame(text: str) -> Frame:
+    m = _FRAME.match(text)
+    if m is None:
+        return Frame(text)
+    line = m.group("line")
+    return Frame(m.group("name"), m.group("file"), int(line) if line is not None else None)
+
+
+def _logical_lines(src: Source) -> Iterator[tuple[int, int, str]]:
+    """(first line, physical line count, text): a record whose process frame's command line
+    holds newlines spans several physical lines (its quotes are unbalanced until the end)."""
+    buf: list[str] = []
+    first = 0
+    for no, line in src.iter_lines():
+        if not buf:
+            first = no
+        buf.append(line)
+        if '"' in line and "\n".join(buf).count('"') % 2:
+            continue
+        yield first, len(buf), "\n".join(buf)
+        buf = []
+    if buf:
+        yield first, len(buf), "\n".join(buf)
+
+
+def _records(src: Source, rate: float, threads: dict[str, str]) -> Iterator[Sample]:
+    """One Sample per line; thread names seen go into ``threads`` (id -> name)."""
+    frames: dict[str, Frame | tuple[str, str]] = {}
+    acc = src.accounting
+    for first, nlines, text in _logical_lines(src):
+        if not text.strip():
+            acc.skip(first, "blank line", text, count=nlines)
+            continue
+        m = _COUNT.match(text)
+        if m is None:
+            acc.skip(first, "no sample count at the end of the line", text, count=nlines)
+            continue
+        stack_text = m.group("stack")
+        count = float(m.group("count"))
+        parts = _TOKENS.findall(stack_text) if '"' in stack_text else stack_text.split(";")
+        stack: list[Frame] = []
+        thread = process = None
+        for part in parts:
+            if not part:
+                continue
+            fr = frames.get(part)
+            if fr is None:
+                t = _THREAD.match(part) if part.startswith("thread (") else None
+                p = _PROCESS.match(part) if part.startswith("process ") else None
+                if t:
+                    fr = ("thread", t.group("id"))
+                    if t.group("name"):
+                        threads[t.group("id")] = t.group("name")
+                elif p:
+                    fr = ("process", f"{p.group('pid')} {p.group('cmd')}")
+                else:
+                    fr = _parse_frame(part)
+                frames[part] = fr
+            if isinstance(fr, Frame):
+                stack.append(fr)
+            elif fr[0] == "thread":
+                thread = fr[1]
+            else:
+                process = fr[1]
+        acc.records += nlines
+        yield Sample(stack, count / rate, int(count) if count.is_integer() else 0, thread, process)
+
+
+def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "skip") -> Any:
+    """Read py-spy raw output or any folded-stacks file into a :class:`Profile`.
+
+    ``rate``: samples per second used to turn counts into seconds (the file does not say;
+    default 100, py-spy's default, and ``profile.rate_assumed`` is True then).
+    """
+    src = open_source(source, errors=errors)
+    src.accounting.format = "pyspy-raw"
+    assumed = rate is None
+    hz = float(DEFAULT_RATE if rate is None else rate)
+    if hz <= 0:
+        raise ValueError("rate must be a positive number of samples per second")
+    threads: dict[str, str] = {}
+    b = ProfileBuilder().feed(_records(src, hz, threads))
+    b.rename_threads({tid: f"{name} ({tid})" for tid, name in threads.items()})
+    has_lines = any(f.line is not None for f in b._frames)
+    notes = [f"the file does not record its sampling rate: assumed {hz:g} Hz (py-spy's default); "
+             "pass rate= to change"] if assumed else [f"rate {hz:g} Hz given by the caller"]
+    if src.accounting.lines_read and not b._records and src.accounting.lines_skipped:
+        raise ParseError("no line looks like folded stacks ('frame;frame;... COUNT')", src.name, 1,
+                         expected="py-spy raw / collapsed stacks")
+    return b.build(format="pyspy-raw", producer="py-spy", path=src.path, rate_hz=hz, rate_assumed=assumed,
+                   has_lines=has_lines, notes=notes, source=src.accounting.as_dict())
+
+
+_LINE_OK = re.compile(r"^[^\x00{\[\n][^\x00\n]* \d+(\.\d+)?$|^ \d+$")
+
+
+def sniff(head: formats.Head) -> bool:
+    """Every complete line of the head ends in `` COUNT`` and the first holds a frame."""
+    if b"\x00" in head.data[:4096]:
+        return False
+    lines = head.text.replace("\r\n", "\n").split("\n")
+    if len(head.data) >= 65536:
+        lines = lines[:-1]  # the last line of a cut head is partial
+    lines = [ln for ln in lines[:50] if ln.strip()]
+    if not lines:
+        return False
+    joined = "\n".join(lines)
+    if 'process ' in joined and '"' in joined:  # -s command lines may span lines: check the first
+        return bool(_COUNT.match(lines[-1])) and lines[0].startswith("process ")
+    return all(_LINE_OK.match(ln) for ln in lines) and any(";" in ln or " (" in ln for ln in lines)
+
+
+formats.register("pyspy-raw", "profile", read_pyspy_raw, sniff=sniff, suffixes=(".folded", ".collapsed"),
+                 description="py-spy record --format raw; any FlameGraph folded stacks file (rate= Hz)")

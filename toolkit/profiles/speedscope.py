@@ -1,0 +1,211 @@
+"""speedscope files of any producer, sampled and evented.
+
+Format: https://github.com/jlfwong/speedscope/blob/v1.22.2/src/lib/file-format-spec.ts
+``{"$schema", "shared": {"frames": [{name, file?, line?, col?}]}, "profiles": [...]}``.
+
+- ``sampled`` (py-spy, one profile per thread)::
+
+    {"type":"sampled","name":"Thread 12738 \\"\\"","unit":"seconds","startValue":0.0,
+     "endValue":1.02,"samples":[[20,4,3,...,0], ...],"weights":[0.01, ...]}
+
+  ``samples`` are frame indexes root first; ``weights`` must be as many as ``samples``.
+  py-spy names profiles ``Thread ID "NAME"``: the thread column becomes ``NAME (ID)``.
+  The rate is 1 / weight when every weight is equal (py-spy), and the sample count is kept.
+- ``evented`` (pyinstrument ``-r speedscope``)::
+
+    {"type":"evented","unit":"seconds","events":[{"type":"O","at":0.0,"frame":0}, ...,
+     {"type":"C","at":0.48,"frame":3}]}
+
+  Opens and closes must nest; time between events belongs to the open stack. pyinstrument
+  puts a function's own time in a child frame ``[self]`` with no file: it is folded into the
+  parent, giving the self times pyinstrument reports.
+
+Example::
+
+    >>> prof = read_speedscope("sample_traces/profiles/py-spy/demo_slow.speedscope.json")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import formats
+from ..errors import ParseError
+from ..sources import Source, open_source
+from ._io import UNIT_SECONDS, load_json
+from .model import Frame, ProfileBuilder
+
+_PYSPY_THREAD = re.compile(r'^Thread (?P<id>\S+) "(?P<name>.*)"$', re.S)
+_SELF_FRAMES = ("[self]",)
+
+
+def _thread_name(name: Any) -> str | None:
+    if name is None:
+        return None
+    m = _PYSPY_THREAD.match(str(name))
+    if m:
+        return f"{m.group('name')} ({m.group('id')})" if m.group("name") else m.group("id")
+    return str(name)
+
+
+def _frames(doc: dict, src: Source, b: ProfileBuilder) -> tuple[list[int], list[bool]]:
+    frames = (doc.get("shared") or {}).get("frames")
+    if not isinstance(frames, list):
+        raise ParseError("no shared.frames list", src.name, expected="a speedscope file")
+    ids, is_self = [], []
+    for i, f in enumerate(frames):
+        if not isinstance(f, dict) or "name" not in f:
+            raise ParseError(f"frame {i} has no name", src.name, expected="frames like {name, file?, line?}")
+        line = f.get("line")
+        ids.append(b.frame(Frame(str(f["name"]), f.get("file") or None,
+                                 int(line) if isinstance(line, (int, float)) else None)))
+        is_self.append(f["name"] in _SELF_FRAMES and not f.get("file"))
+    return ids, is_self
+
+
+def _unit(p: dict, src: Source, i: int, notes: list[str]) -> float:
+    unit = p.get("unit", "none")
+    if unit in UNIT_SECONDS:
+        return UNIT_SECONDS[unit]
+    notes.append(f"profile {i} has unit {unit!r}: its weights are kept as they are, not seconds")
+    return 1.0
+
+
+def _sampled(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is_self: list[bool],
+             factor: float) -> tuple[int, list[float]]:
+    samples, weights = p.get("samples"), p.get("weights")
+    if not isinstance(samples, list) or not isinstance(weights, list):
+        raise ParseError(f"sampled profile {i} lacks samples or weights", src.name,
+                         expected="samples and weights lists")
+    if len(samples) != len(weights):
+        raise ParseError(f"sampled profile {i} has {len(samples)} samples but {len(weights)} weights",
+                         src.name, expected="as many weights as samples")
+    thread = _thread_name(p.get("name"))
+    # Group identical stacks first (a dict of tuples, one C-level pass), then sum with numpy.
+    codes: dict[tuple, int] = {}
+    try:
+        inv = np.fromiter((codes.setdefault(s, len(codes)) for s in map(tuple, samples)), dtype=np.int64,
+                          count=len(samples))
+        w = np.asarray(weights, dtype=np.float64) * factor
+    except (TypeError, ValueError) as exc:
+        raise ParseError(f"sampled profile {i}: samples must be lists of frame indexes and weights numbers "
+                         f"({exc})", src.name) from None
+    wsum = np.bincount(inv, weights=w, minlength=len(codes))
+    nsum = np.bincount(inv, minlength=len(codes))
+    nframes = len(ids)
+    for (stack, k) in codes.items():
+        try:
+            fids = tuple(ids[j] for j in stack if not is_self[j])
+        except (IndexError, TypeError):
+            raise ParseError(f"sampled profile {i}: a sample refers to frame {stack} beyond the "
+                             f"{nframes} shared frames", src.name) from None
+        b.add_ids(fids, float(wsum[k]), int(nsum[k]), thread)
+    return len(samples), list(np.unique(w[: min(len(w), 10000)]))
+
+
+def _evented(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is_self: list[bool],
+             factor: float) -> int:
+    events = p.get("events")
+    if not isinstance(events, list):
+        raise ParseError(f"evented profile {i} has no events list", src.name, expected="events")
+    thread = _thread_name(p.get("name"))
+    open_: list[int] = []
+    stack: tuple[int, ...] = ()
+    last = None
+    for n, ev in enumerate(events):
+        try:
+            kind, at, fr = ev["type"], float(ev["at"]), int(ev["frame"])
+            ids[fr]  # an unknown frame index is an error
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ParseError(f"evented profile {i}: event {n} is not {{type, at, frame}} with a known frame",
+                             src.name) from None
+        if last is not None:
+            if at < last:
+                raise ParseError(f"evented profile {i}: event {n} goes back in time ({at} < {last})", src.name,
+                                 expected="non-decreasing 'at'")
+            if open_ and at > last:
+                b.add_ids(stack, (at - last) * factor, 0, thread)
+        last = at
+        if kind == "O":
+            open_.append(fr)
+        elif kind == "C":
+            if not open_ or open_[-1] != fr:
+                top = open_[-1] if open_ else None
+                raise ParseError(f"evented profile {i} is unbalanced: event {n} closes frame {fr} while "
+                                 f"{'frame ' + str(top) if top is not None else 'nothing'} is open",
+                                 src.name, expected="closes matching the last open frame")
+            open_.pop()
+        else:
+            raise ParseError(f"evented profile {i}: event {n} has type {kind!r}", src.name, expected="O or C")
+        stack = tuple(ids[j] for j in open_ if not is_self[j])
+    if open_:
+        raise ParseError(f"evented profile {i} is unbalanced: {len(open_)} frames still open at the end",
+                         src.name, expected="every O closed by a C")
+    return len(events)
+
+
+def _profiles(doc: dict, src: Source, b: ProfileBuilder, notes: list[str]) -> Iterator[dict]:
+    profiles = doc.get("profiles")
+    if not isinstance(profiles, list):
+        raise ParseError("no profiles list", src.name, expected="a speedscope file")
+    ids, is_self = _frames(doc, src, b)
+    if any(is_self):
+        notes.append("pyinstrument's [self] frames folded into their parents")
+    for i, p in enumerate(profiles):
+        if not isinstance(p, dict):
+            raise ParseError(f"profile {i} is not an object", src.name)
+        factor = _unit(p, src, i, notes)
+        if p.get("type") == "sampled":
+            n, distinct = _sampled(p, i, src, b, ids, is_self, factor)
+            yield {"type": "sampled", "samples": n, "weights": distinct}
+        elif p.get("type") == "evented":
+            yield {"type": "evented", "events": _evented(p, i, src, b, ids, is_self, factor)}
+        else:
+            raise ParseError(f"profile {i} has type {p.get('type')!r}", src.name, expected="sampled or evented")
+
+
+def read_speedscope(source: Any, *, errors: str = "skip") -> Any:
+    """Read a speedscope JSON file (sampled and/or evented profiles) into a :class:`Profile`."""
+    src = open_source(source, errors=errors)
+    src.accounting.format = "speedscope"
+    doc = load_json(src, "speedscope file")
+    if not isinstance(doc, dict):
+        raise ParseError(f"the top level is a {type(doc).__name__}", src.name, expected="a speedscope object")
+    b = ProfileBuilder()
+    notes: list[str] = []
+    parts = list(_profiles(doc, src, b, notes))
+    sampled = [p for p in parts if p["type"] == "sampled"]
+    src.accounting.records = sum(p.get("samples", 0) + p.get("events", 0) for p in parts)
+    exporter = str(doc.get("exporter") or "")
+    producer = exporter.split("@")[0].split(" ")[0] or None
+    if producer is None and any((f.file or "").endswith(".py") for f in b._frames):
+        producer = "py-spy" if sampled else None
+    rate = None
+    samples = None
+    if sampled and len(sampled) == len(parts):
+        samples = sum(p["samples"] for p in sampled)
+        distinct = {round(w, 12) for p in sampled for w in p["weights"]}
+        if len(distinct) == 1 and next(iter(distinct)) > 0 and doc.get("exporter") != "perf-toolkit":
+            rate = 1.0 / next(iter(distinct))
+    has_lines = producer in ("py-spy",) or (bool(sampled) and exporter.startswith("py-spy"))
+    return b.build(format="speedscope", producer=producer, path=src.path, rate_hz=rate, samples=samples,
+                   has_lines=has_lines, notes=notes, source=src.accounting.as_dict(),
+                   name=doc.get("name"), exporter=exporter or None)
+
+
+def sniff(head: formats.Head) -> bool:
+    text = head.text.lstrip()
+    if not text.startswith("{"):
+        return False
+    if "speedscope.app/file-format-schema" in text[:2000]:
+        return True
+    return '"shared"' in text and '"profiles"' in text and '"frames"' in text and '"traceEvents"' not in text
+
+
+formats.register("speedscope", "profile", read_speedscope, sniff=sniff, suffixes=(".speedscope.json",),
+                 description="speedscope JSON, sampled or evented, any producer (py-spy, pyinstrument, ...)",
+                 priority=1)
