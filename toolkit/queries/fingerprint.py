@@ -1,0 +1,216 @@
+"""Query fingerprints: statements that differ only in their literals share one fingerprint.
+
+The default rules are pt-query-digest's (percona-toolkit 3.x, ``QueryRewriter::fingerprint``,
+https://github.com/percona/percona-toolkit/blob/3.x/lib/QueryRewriter.pm), applied in its order,
+so a fingerprint here equals ``pt-fingerprint --query "..."`` (tests check it against the real
+program). In order:
+
+1. ``SELECT /*!40001 SQL_NO_CACHE */ * FROM `...`` -> ``mysqldump``; percona-toolkit's own
+   checksum queries -> ``percona-toolkit``; ``administrator command: ...`` is kept as is;
+   ``CALL proc(...)`` -> ``call proc``.
+2. A multi-row ``INSERT`` / ``REPLACE ... VALUES (...), (...)`` is cut to its first tuple.
+3. Comments are removed: ``/* ... */`` (but not ``/*!`` version hints), ``-- ...`` and ``# ...``.
+4. ``USE db`` -> ``use ?`` (and nothing else is done).
+5. Quoted strings (``'...'`` and ``"..."``, which also catches double-quoted identifiers) -> ``?``.
+6. Numbers -> ``?``: every run starting with a digit, ``+`` or ``-`` (hex, floats, exponents),
+   including digits inside identifiers (``t1`` -> ``t?``) unless
+   ``keep_digits_in_identifiers=True`` (pt's ``--preserve-embedded-numbers``).
+7. Whitespace collapsed to one space, leading whitespace removed; lowercased.
+8. ``null`` -> ``?``; ``IN (...)`` / ``VALUE(S) (...)`` lists of placeholders -> ``in(?+)``;
+   repeated ``UNION [ALL]`` of the same select -> ``select ... /*repeat union*/``.
+9. The first ``limit ?, ?`` / ``limit ? offset ?`` -> ``limit ?``; ``ASC`` after ``ORDER BY``
+   dropped (the default order).
+
+Additions that pt-query-digest lacks (they do not change a MySQL statement's fingerprint):
+PostgreSQL's ``$1`` parameters -> ``?`` (so ``execute`` of a prepared statement and the same
+statement with literals agree), and ``keep_quoted_identifiers=True`` keeps ``"users"."id"`` (for
+PostgreSQL, where ORMs quote every identifier; off by default, as in pt).
+
+``method="pglast"`` returns PostgreSQL's own parse-tree fingerprint (libpg_query via pglast, the
+one pg_stat_statements-style tools use: 16 hex digits; ``IN (1,2,3)`` equals ``IN (1)``);
+statements pglast cannot parse fall back to the default rules.
+
+    >>> fingerprint("SELECT * FROM orders WHERE id IN (1, 2, 3) AND note = 'x'  LIMIT 10, 20")
+    'select * from orders where id in(?+) and note = ? limit ?'
+    >>> fingerprint_id("select ?")  # the first 16 hex digits of pt-query-digest's query ID
+    '4B25B5A6D2C1A4AB'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ..errors import MissingDependencyError
+
+_MYSQLDUMP = re.compile(r"\ASELECT /\*!40001 SQL_NO_CACHE \*/ \* FROM `")
+_PTOOLKIT = re.compile(r"/\*\w+\.\w+:[0-9]/[0-9]\*/")
+_ADMIN = re.compile(r"\Aadministrator command: ")
+_CALL = re.compile(r"\A\s*(call\s+\S+)\(", re.I)
+_MULTI_INSERT = re.compile(r"\A((?:INSERT|REPLACE)(?: IGNORE)?\s+INTO.+?VALUES\s*\(.*?\))\s*,\s*\(", re.I | re.S)
+_MLC = re.compile(r"/\*[^!].*?\*/", re.S | re.M)
+_OLC = re.compile(r"(?:--|#)[^'\"\r\n]*(?=[\r\n]|\n?\Z)")  # Perl's \Z: end, or before a final \n
+_USE = re.compile(r"\Ause \S+(?=\n?\Z)", re.I)
+_ESCAPED_QUOTE = re.compile(r"\\[\"']")
+_DQ = re.compile(r'".*?"', re.S)
+_SQ = re.compile(r"'.*?'", re.S)
+_DOLLAR = re.compile(r"\$[0-9]+\b")
+_NUM = re.compile(r"[0-9+-][0-9a-f.xb+-]*")
+_NUM_WORD = re.compile(r"\b[0-9+-][0-9a-f.xb+-]*")
+_NUM_SUFFIX = re.compile(r"[xb.+-]\?")
+_LEAD = re.compile(r"\A\s+")
+_WS = re.compile(r"[ \n\t\r\f]+")
+_NULL = re.compile(r"\bnull\b")
+_LISTS = re.compile(r"\b(in|values?)(?:[\s,]*\([\s?,]*\))+")
+_UNION = re.compile(r"\b(select\s.*?)(?:(\sunion(?:\sall)?)\s\1)+")
+_LIMIT = re.compile(r"\blimit \?(?:, ?\?| offset \?)?")
+_ORDER_BY = re.compile(r"\bORDER BY ", re.I)
+_ASC = re.compile(r"(.+?)\s+ASC", re.I)
+_QUOTED_IDENT = re.compile(r'"(?:[^"]|"")*"')
+_SENTINEL = "\x00{}\x00"
+
+
+def _default(query: str, keep_digits: bool, keep_quoted: bool) -> str:
+    if _MYSQLDUMP.match(query):
+        return "mysqldump"
+    if _PTOOLKIT.search(query):
+        return "percona-toolkit"
+    if _ADMIN.match(query):
+        return query
+    m = _CALL.match(query)
+    if m:
+        return m.group(1).lower()
+    m = _MULTI_INSERT.match(query)
+    if m:
+        query = m.group(1)
+    query = _MLC.sub("", query)
+    query = _OLC.sub("", query)
+    query, n = _USE.subn("use ?", query)
+    if n:
+        return query
+    idents: list[str] = []
+    if keep_quoted:  # park "identifiers" where the string and number rules cannot reach them
+        def park(m: re.Match) -> str:
+            idents.append(m.group(0))
+            return _SENTINEL.format(chr(0xE000 + len(idents) - 1))
+        query = _QUOTED_IDENT.sub(park, query)
+    query = _ESCAPED_QUOTE.sub("", query)
+    if not keep_quoted:
+        query = _DQ.sub("?", query)
+    query = _SQ.sub("?", query)
+    query = _DOLLAR.sub("?", query)
+    query = (_NUM_WORD if keep_digits else _NUM).sub("?", query)
+    query = _NUM_SUFFIX.sub("?", query)
+    query = _LEAD.sub("", query)
+    if query.endswith("\n"):
+        query = query[:-1]
+    query = _WS.sub(" ", query).lower()
+    query = _NULL.sub("?", query)
+    query = _LISTS.sub(r"\1(?+)", query)
+    query = _UNION.sub(r"\1 /*repeat\2*/", query)
+    query = _LIMIT.sub("limit ?", query, count=1)
+    m = _ORDER_BY.search(query)
+    if m:
+        # Perl: 1 while $query =~ s/\G(.+?)\s+ASC/$1/gi && pos $query; -- one anchored /g pass
+        pos, parts = m.end(), []
+        while True:
+            a = _ASC.match(query, pos)
+            if not a:
+                break
+            parts.append(a.group(1))
+            pos = a.end()
+        if parts:
+            query = query[:m.end()] + "".join(parts) + query[pos:]
+    if idents:
+        query = re.sub("\x00(.)\x00", lambda m: idents[ord(m.group(1)) - 0xE000], query)
+    return query
+
+
+def _pglast(query: str) -> str:
+    try:
+        import pglast
+    except ImportError:
+        raise MissingDependencyError("method='pglast' needs pglast: pip install pglast") from None
+    try:
+        return pglast.fingerprint(query)
+    except Exception:  # not PostgreSQL (or not parseable): fall back to the text rules
+        return _default(query, False, False)
+
+
+def fingerprint(sql: str, *, keep_digits_in_identifiers: bool = False, method: str = "default",
+                keep_quoted_identifiers: bool = False) -> str:
+    """The fingerprint of one statement (see the module docstring for the rules).
+
+    ``method`` is ``"default"`` (pt-query-digest's rules) or ``"pglast"`` (PostgreSQL's parse-tree
+    fingerprint, 16 hex digits; needs pglast, else :class:`MissingDependencyError`).
+
+        >>> fingerprint("INSERT INTO t1 (a, b) VALUES (1, 'x'), (2, 'y')")
+        'insert into t? (a, b) values(?+)'
+        >>> fingerprint("select * from t1", keep_digits_in_identifiers=True)
+        'select * from t1'
+    """
+    if method == "pglast":
+        return _pglast(sql)
+    if method != "default":
+        raise ValueError(f"method must be 'default' or 'pglast', not {method!r}")
+    return _default(sql, keep_digits_in_identifiers, keep_quoted_identifiers)
+
+
+def fingerprint_id(fp: str) -> str:
+    """A short stable id for a fingerprint: the first 16 hex digits (upper case) of the MD5 of
+    its text, i.e. the start of the query ID pt-query-digest prints (``0x`` + 32 hex) for it."""
+    return hashlib.md5(fp.encode("utf-8", "surrogatepass")).hexdigest().upper()[:16]
+
+
+class Fingerprinter:
+    """Fingerprints with a cache keyed by statement text: a log repeats few distinct statements
+    many times, so each distinct text is fingerprinted once. The cache is cleared when it holds
+    ``max_cache`` texts, which bounds memory on logs of ever-new literals."""
+
+    def __init__(self, *, keep_digits_in_identifiers: bool = False, method: str = "default",
+                 keep_quoted_identifiers: bool = False, max_cache: int = 200_000):
+        if method not in ("default", "pglast"):
+            raise ValueError(f"method must be 'default' or 'pglast', not {method!r}")
+        if method == "pglast":
+            _pglast("select 1")  # fail early when pglast is missing
+        self.options = dict(keep_digits_in_identifiers=keep_digits_in_identifiers, method=method,
+                            keep_quoted_identifiers=keep_quoted_identifiers)
+        self.cache: dict[str, str] = {}
+        self.max_cache = max_cache
+
+    def __call__(self, sql: str) -> str:
+        fp = self.cache.get(sql)
+        if fp is None:
+            if len(self.cache) >= self.max_cache:
+                self.cache.clear()
+            fp = self.cache[sql] = fingerprint(sql, **self.options)
+        return fp
+
+    def many(self, statements: Iterable[str]) -> list[str]:
+        """Fingerprints of ``statements`` (None stays None), in order."""
+        get, out = self.cache.get, []
+        append = out.append
+        for sql in statements:
+            fp = get(sql) if sql is not None else None
+            if fp is None and sql is not None:
+                fp = self(sql)
+            append(fp)
+        return out
+
+
+def fingerprint_series(statements: pd.Series, **options) -> pd.Series:
+    """Fingerprints of a whole Series of statements, computed once per distinct text.
+
+    Returns a ``string`` Series aligned with ``statements`` (nulls stay null).
+
+        >>> fingerprint_series(pd.Series(["select 1", "SELECT 2", None])).tolist()
+        ['select ?', 'select ?', <NA>]
+    """
+    codes, uniques = pd.factorize(statements, use_na_sentinel=True)
+    fper = Fingerprinter(**options)
+    fps = pd.array(fper.many(uniques), dtype="string")
+    out = fps.take(codes, allow_fill=True)
+    return pd.Series(out, index=statements.index, name="fingerprint", dtype="string")

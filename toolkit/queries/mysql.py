@@ -1,0 +1,476 @@
+"""MySQL / MariaDB / Percona Server slow query log -> the ``query_events`` table.
+
+Format documentation (pinned):
+- MariaDB 10.11: https://mariadb.com/kb/en/slow-query-log-extended-statistics/ and
+  https://github.com/MariaDB/server/blob/10.11/sql/log.cc (``MYSQL_QUERY_LOG::write``)
+- MySQL 8.0: https://dev.mysql.com/doc/refman/8.0/en/slow-query-log.html
+- Percona Server 8.0: https://docs.percona.com/percona-server/8.0/slow-extended.html
+
+A record, as MariaDB 10.11 writes it with ``log_slow_verbosity=query_plan,explain``
+(``sample_traces/queries/mariadb/app-slow.log.gz``)::
+
+    # Time: 261126  5:09:02                           <- optional: only when the second changed
+    # User@Host: root[root] @ localhost [127.0.0.1]   <- MySQL adds "  Id:     8" here
+    # Thread_id: 4  Schema: shop  QC_hit: No          <- MariaDB / Percona extras
+    # Query_time: 0.149685  Lock_time: 0.000472  Rows_sent: 20000  Rows_examined: 40000
+    # Rows_affected: 0  Bytes_sent: 4905253
+    # Full_scan: Yes  Full_join: No  Tmp_table: No  Tmp_table_on_disk: No
+    # Filesort: Yes  Filesort_on_disk: No  Merge_passes: 27  Priority_queue: No
+    #
+    # explain: id	select_type	table	type	possible_keys	key	key_len	ref	rows	r_rows	...
+    # explain: 1	SIMPLE	orders	ALL	NULL	NULL	NULL	NULL	19582	20000.00	...
+    #
+    use `shop`;                                       <- optional: when the current db changed
+    SET timestamp=1795669742;                         <- the statement's start, epoch seconds
+    SELECT id, customer_id, note FROM orders ORDER BY note DESC, total;
+
+Quirks, each handled here:
+- ``# Time:`` is written once for all records logged in the same second, so records share it.
+  Old / MariaDB form ``YYMMDD H:MM:SS`` (hour space-padded, server local time, read as UTC);
+  MySQL 5.7+ form ``2023-01-01T10:00:00.123456Z`` (UTC, microseconds; preferred when present).
+- ``SET timestamp=N;`` is the statement's start in epoch seconds: used for ``timestamp``
+  unless an ISO ``# Time:`` with microseconds belongs to the record.
+- ``Schema:`` may be empty (``Schema:   QC_hit: No``) and ``use db;`` appears only when the
+  current database changes, so the database is carried forward from the last ``use``.
+- ``Id:     8`` (MySQL) pads with spaces; MariaDB writes ``Thread_id: 8`` instead.
+- Every ``# Key: value`` header becomes a column: Query_time -> ``duration_ms``, Lock_time ->
+  ``lock_ms`` (table locks only: InnoDB row-lock waits are inside Query_time), Rows_sent,
+  Rows_examined, Thread_id / Id -> ``session``, Schema -> ``database``; the others as lower_snake
+  extra columns (``qc_hit``, ``rows_affected``, ``bytes_sent``, ``full_scan``, ``filesort``,
+  ``merge_passes``, ``tmp_table_on_disk``, Percona's ``innodb_io_r_ops`` ...), Yes/No as booleans.
+- ``# explain:`` lines (MariaDB) are the tab-separated EXPLAIN of the statement: kept in ``plan``
+  as JSON, a list of row objects (``"NULL"`` -> null).
+- The server's start banner (``/usr/sbin/mariadbd, Version: ... started with:``, ``Tcp port:``,
+  ``Time Id Command Argument``) appears at every restart: counted as skipped lines with the reason
+  "server start banner" here, and returned as events by :func:`read_mysql_slow_server_events`.
+- mysqld appends ``;`` to the statement when it lacks one; that ``;`` is removed.
+
+Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
+per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
+piece, for files bigger than memory.
+
+    >>> import toolkit as tk
+    >>> events = tk.read_queries("sample_traces/queries/mariadb/app-slow.log.gz")  # doctest: +SKIP
+    >>> events[["timestamp", "duration_ms", "rows_examined", "statement"]].head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import formats, schema
+from ..errors import ParseError
+from ..sources import CHUNK_BYTES, Source, open_source
+
+FORMAT = "mysql-slow"
+
+_HEADER_START = r"# (?:Time|User@Host): "
+_RECORD = re.compile(
+    r"(?:# Time: (?P<time>[^\n]*)\n)?"
+    r"# User@Host: (?P<userhost>[^\n]*)\n"
+    r"(?P<headers>(?:#[^\n]*\n)*)"
+    r"(?:use (?P<use>[^\n]*);\n)?"
+    r"(?:SET timestamp=(?P<ts>\d+);\n)?"
+    rf"(?P<stmt>(?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?)"
+)
+_KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
+_USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
+                       r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
+_BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n)?"
+                     r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
+_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+# header key -> canonical column (and the factor applied to its numeric value)
+_CANONICAL = {"Query_time": ("duration_ms", 1000.0), "Lock_time": ("lock_ms", 1000.0),
+              "Rows_sent": ("rows_sent", None), "Rows_examined": ("rows_examined", None),
+              "Thread_id": ("session", None), "Id": ("session", None), "Schema": ("database", None)}
+_BANNER_REASON = "server start banner (see read_server_events)"
+
+
+def _snake(key: str) -> str:
+    return _SNAKE.sub("_", key).lower()
+
+
+def sniff(head: formats.Head) -> bool:
+    """A slow log has a ``# User@Host: a[b] @ ...`` line and a ``# Query_time:`` header, or
+    starts with mysqld's banner."""
+    text = head.text
+    if "# User@Host: " in text and "# Query_time: " in text:
+        return True
+    first = text.split("\n", 1)[0]
+    return bool(re.match(r"\S*(?:mysqld|mariadbd)\S*, Version: .*started with:", first))
+
+
+class _State:
+    """What carries from one record to the next: the current database and ``# Time:``."""
+
+    def __init__(self) -> None:
+        self.database: str | None = None
+        self.time: str | None = None
+
+
+def _parse_time(value: str) -> pd.Timestamp | None:
+    value = value.strip()
+    try:
+        if "T" in value or "-" in value:
+            ts = pd.Timestamp(value)
+            return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        parts = value.split()
+        d = _dt.datetime.strptime(parts[0] + " " + parts[1], "%y%m%d %H:%M:%S")
+        return pd.Timestamp(d, tz="UTC")
+    except (ValueError, IndexError):
+        return None
+
+
+def _explain_json(lines: list[str]) -> str | None:
+    rows = [line.split("\t") for line in lines]
+    if len(rows) < 2:
+        return None
+    header = rows[0]
+    out = [{k: (None if v == "NULL" else v) for k, v in zip(header, r, strict=False)} for r in rows[1:]]
+    return json.dumps(out)
+
+
+class _Batch:
+    """Column lists for the records of one piece of text."""
+
+    def __init__(self) -> None:
+        self.source_line: list[int] = []
+        self.ts: list[Any] = []
+        self.time: list[Any] = []
+        self.userhost: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        self.database: list[Any] = []
+        self.statement: list[str] = []
+        self.plan: list[Any] = []
+        self.banners: list[dict[str, Any]] = []
+
+
+def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
+    """Records of ``text`` (no banner inside) into ``batch``; every line accounted for."""
+    pos = 0
+    line = first_line
+    kv_findall = _KV.findall
+    append_line = batch.source_line.append
+    for m in _RECORD.finditer(text):
+        start = m.start()
+        if start > pos:  # lines no record claims (a headerless start, a stray '# Time:')
+            gap = text[pos:start]
+            n = gap.count("\n")
+            acct.skip(line, "not part of a slow log record", gap, count=n)
+            line += n
+        end = m.end()
+        n = text.count("\n", start, end) + (0 if text.endswith("\n", start, end) or end == start else 1)
+        time_s, userhost, headers, use, ts, stmt = m.group("time", "userhost", "headers", "use", "ts", "stmt")
+        if time_s is not None:
+            state.time = time_s
+        if use is not None:
+            state.database = use.strip("`")
+        if stmt.endswith("\n"):
+            stmt = stmt[:-1]
+        if not stmt and use is not None and ts is None:
+            stmt = f"use {use}"  # the record's statement was itself a `use`
+        plan = None
+        if "# explain:" in headers:
+            kept, explain = [], []
+            for h in headers.split("\n"):
+                (explain.append(h[11:]) if h.startswith("# explain: ") else kept.append(h))
+            headers = "\n".join(kept)
+            plan = _explain_json(explain)
+        kv = dict(kv_findall(headers))
+        if "Query_time" not in kv or not stmt.strip():
+            what = "no '# Query_time:' header" if "Query_time" not in kv else "no statement"
+            acct.skip(line, f"truncated record ({what})", m.group(0), count=n)
+            line += n
+            pos = end
+            continue
+        if stmt.endswith(";"):
+            stmt = stmt[:-1]
+        append_line(line + (time_s is not None))  # the record's '# User@Host:' line
+        batch.ts.append(ts)
+        batch.time.append(state.time)
+        batch.userhost.append(userhost)
+        batch.headers.append(kv)
+        schema_db = kv.get("Schema")
+        batch.database.append(schema_db if schema_db else state.database)
+        batch.statement.append(stmt)
+        batch.plan.append(plan)
+        acct.records += 1
+        line += n
+        pos = end
+    if pos < len(text):
+        rest = text[pos:]
+        n = rest.count("\n") + (0 if rest.endswith("\n") else 1)
+        acct.skip(line, "not part of a slow log record", rest, count=n)
+
+
+def _parse_text(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
+    """Split ``text`` at server start banners, parse the pieces between them."""
+    if "started with:" not in text:
+        _parse_segment(text, first_line, acct, state, batch)
+        return
+    pos, line = 0, first_line
+    search = 0
+    while True:
+        hit = text.find("started with:", search)
+        if hit < 0:
+            break
+        search = hit + 1
+        bol = text.rfind("\n", 0, hit) + 1
+        m = _BANNER.match(text, bol)
+        if not m or bol < pos:
+            continue
+        seg = text[pos:bol]
+        _parse_segment(seg, line, acct, state, batch)
+        line += seg.count("\n")
+        banner = m.group(0)
+        n = banner.count("\n") + (0 if banner.endswith("\n") else 1)
+        first = banner.split("\n", 1)[0]
+        batch.banners.append({"event": "other", "message": "server start: " + first.replace(" started with:", ""),
+                              "detail": " | ".join(x.strip() for x in banner.split("\n")[1:] if x.strip()),
+                              "source_line": line, "_records_before": len(batch.statement)})
+        acct.skip(line, _BANNER_REASON, first, count=n)
+        line += n
+        pos = m.end()
+        search = pos
+    _parse_segment(text[pos:], line, acct, state, batch)
+
+
+def _convert(values: list[Any]) -> pd.Series:
+    """Header values (str or None) as Int64, float, boolean or str."""
+    s = pd.Series(values, dtype=object)
+    present = s.dropna()
+    if present.empty:
+        return s.astype("string")
+    if present.isin(["Yes", "No"]).all():
+        return s.map({"Yes": True, "No": False}).astype("boolean")
+    num = pd.to_numeric(present, errors="coerce")
+    if num.notna().all():
+        full = pd.to_numeric(s, errors="coerce")
+        if (num % 1 == 0).all() and not present.str.contains(".", regex=False).any():
+            return full.astype("Int64")
+        return full.astype("float64")
+    return s.astype("string")
+
+
+def _timestamps(set_ts: list[Any], times: list[Any]) -> pd.Series:
+    """SET timestamp (epoch seconds), replaced by an ISO '# Time:' (microseconds) where the
+    record has one, and filled from the shared old-form '# Time:' where SET timestamp is absent."""
+    epoch = pd.to_numeric(pd.Series(set_ts, dtype=object), errors="coerce").astype("float64")
+    out = pd.to_datetime(epoch, unit="s", utc=True)
+    uniq = {t for t in times if t is not None}
+    if uniq:
+        parsed = {t: _parse_time(t) for t in uniq}
+        alt = pd.Series([parsed.get(t) if t is not None else None for t in times], dtype=object)
+        alt = pd.to_datetime(alt, utc=True)
+        iso = pd.Series([t is not None and "T" in t for t in times])
+        out = out.where(~iso & out.notna(), alt)
+    return out
+
+
+def _userhost_columns(values: list[str]) -> tuple[list[Any], list[Any], list[Any]]:
+    cache: dict[str, tuple[Any, Any, Any]] = {}
+    users, clients, ids = [], [], []
+    for v in values:
+        hit = cache.get(v)
+        if hit is None:
+            m = _USERHOST.match(v)
+            if m:
+                user = m.group("user") or m.group("priv").strip() or None
+                client = (m.group("ip") or m.group("host") or "").strip() or None
+                hit = (user, client, m.group("id"))
+            else:
+                hit = (None, None, None)
+            if len(cache) < 100_000:
+                cache[v] = hit
+        users.append(hit[0])
+        clients.append(hit[1])
+        ids.append(hit[2])
+    return users, clients, ids
+
+
+def _frame(batch: _Batch, name: str) -> pd.DataFrame:
+    n = len(batch.statement)
+    if n == 0:
+        return schema.empty("query_events")
+    keys: dict[str, None] = {}
+    for h in batch.headers[:1000]:
+        keys.update(dict.fromkeys(h))
+    if any(h.keys() - keys.keys() for h in batch.headers):
+        for h in batch.headers:
+            keys.update(dict.fromkeys(h))
+    cols: dict[str, Any] = {}
+    users, clients, ids = _userhost_columns(batch.userhost)
+    raw_session = None
+    for key in keys:
+        values = [h.get(key) for h in batch.headers]
+        if key in _CANONICAL:
+            col, factor = _CANONICAL[key]
+            if col == "session":
+                raw_session = values if raw_session is None else [a if a is not None else b
+                                                                   for a, b in zip(raw_session, values, strict=True)]
+                continue
+            if col == "database":
+                continue  # resolved with `use` in the parser
+            if factor is not None:
+                cols[col] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce") * factor
+            else:
+                cols[col] = _convert(values)
+            continue
+        cols[_snake(key)] = _convert(values)
+    if raw_session is None:
+        raw_session = ids
+    else:
+        raw_session = [a if a is not None else b for a, b in zip(raw_session, ids, strict=True)]
+    ts = _timestamps(batch.ts, batch.time)
+    df = pd.DataFrame({
+        "timestamp": ts,
+        "duration_ms": cols.pop("duration_ms", pd.Series(np.nan, index=range(n))),
+        "statement": pd.Series(batch.statement, dtype="string"),
+        "kind": pd.Series(["statement"] * n, dtype="string"),
+        "database": pd.Series(batch.database, dtype="string"),
+        "user": pd.Series(users, dtype="string"),
+        "session": pd.Series(raw_session, dtype="string"),
+        "client": pd.Series(clients, dtype="string"),
+        "rows_sent": cols.pop("rows_sent", None),
+        "rows_examined": cols.pop("rows_examined", None),
+        "lock_ms": cols.pop("lock_ms", None),
+        "plan": pd.Series(batch.plan, dtype="string"),
+        "source_line": pd.Series(batch.source_line, dtype="Int64"),
+    })
+    for k, v in cols.items():
+        df[k] = v.values if hasattr(v, "values") else v
+    return df
+
+
+def _batches(src: Source, chunk_size: int) -> Iterator[_Batch]:
+    """One _Batch per piece of input; a record cut by a piece boundary moves to the next piece."""
+    acct = src.accounting
+    state = _State()
+    carry, carry_line = "", 1
+    for first_line, text in src.iter_chunks(chunk_size):
+        if carry:
+            text, first_line = carry + text, carry_line
+        # the last record may continue in the next piece: keep it back
+        cut = text.rfind("\n# User@Host: ")
+        if cut >= 0:
+            prev = text.rfind("\n", 0, cut)
+            if text.startswith("# Time: ", prev + 1):
+                cut = prev
+            body, carry = text[:cut + 1], text[cut + 1:]
+            carry_line = first_line + body.count("\n")
+        else:
+            body, carry = text, ""
+        batch = _Batch()
+        _parse_text(body, first_line, acct, state, batch)
+        yield batch
+    if carry:
+        batch = _Batch()
+        _parse_text(carry, carry_line, acct, state, batch)
+        yield batch
+
+
+def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:
+    acct = src.accounting
+    acct.format = FORMAT
+    out = schema.coerce(df, "query_events")
+    out.attrs["source"] = acct.as_dict()
+    return out
+
+
+def _check_found_something(src: Source, records: int) -> None:
+    acct = src.accounting
+    junk = acct.lines_skipped - acct.skip_reasons.get(_BANNER_REASON, 0)
+    if records == 0 and junk > 0:
+        first = next((s for s in acct.skipped if s["reason"] != _BANNER_REASON), {})
+        raise ParseError(f"no slow log record found ({junk} lines; first: {first.get('text', '')[:80]!r})",
+                         src.name, first.get("line"),
+                         expected="records starting with '# User@Host:' and '# Query_time:'")
+
+
+def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+    """Read a MySQL / MariaDB / Percona slow query log into the ``query_events`` table.
+
+    Columns: the canonical ones (``timestamp`` UTC, ``duration_ms``, ``lock_ms``, ``rows_sent``,
+    ``rows_examined``, ``statement``, ``kind`` = "statement", ``database``, ``user``,
+    ``session`` = thread id, ``client``, ``plan`` = EXPLAIN rows as JSON, ``source_line`` = the
+    record's ``# User@Host:`` line), then one lower_snake column per other header key
+    (``rows_affected``, ``bytes_sent``, ``qc_hit``, ``full_scan``, ``filesort``, ...).
+
+        >>> df = read_mysql_slow(b"# User@Host: app[app] @ localhost []  Id:     8\\n"
+        ...                      b"# Query_time: 0.25  Lock_time: 0.0 Rows_sent: 1  Rows_examined: 9\\n"
+        ...                      b"SET timestamp=1700000000;\\nselect 1;\\n")
+        >>> df.loc[0, ["duration_ms", "session", "user", "statement"]].tolist()
+        [250.0, '8', 'app', 'select 1']
+    """
+    src = open_source(source, errors=errors)
+    frames = [_frame(b, src.name) for b in _batches(src, chunk_size)]
+    frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    _check_found_something(src, len(df))
+    return _finish(df, src)
+
+
+def iter_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
+    """The same records as :func:`read_mysql_slow`, one ``query_events`` DataFrame per piece of
+    about ``chunk_size`` bytes: bounded memory for any file size. ``attrs["source"]`` of the last
+    frame holds the final accounting."""
+    src = open_source(source, errors=errors)
+    records = 0
+    for batch in _batches(src, chunk_size):
+        if not batch.statement:
+            continue
+        df = _frame(batch, src.name)
+        records += len(df)
+        yield _finish(df, src)
+    _check_found_something(src, records)
+
+
+def read_mysql_slow_server_events(source: Any, *, errors: str = "skip",
+                                  chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+    """The slow log's server events: one ``other`` event per start banner (a restart).
+
+    ``message`` is the banner's first line (program and version), ``detail`` the port and socket
+    line; ``timestamp`` is that of the first record after the banner (the slow log does not
+    time the start itself), null when none follows.
+    """
+    src = open_source(source, errors=errors)
+    rows = []
+    pending: list[dict[str, Any]] = []
+    for batch in _batches(src, chunk_size):
+        ts = _frame(batch, src.name)["timestamp"] if batch.statement else None
+        for b in batch.banners:
+            k = b.pop("_records_before")
+            if ts is not None and k < len(ts):
+                b["timestamp"] = ts.iloc[k]
+                for p in pending:
+                    p["timestamp"] = ts.iloc[k]
+                pending = []
+            else:
+                pending.append(b)
+            rows.append(b)
+        if ts is not None and len(ts) and pending:
+            for p in pending:
+                p["timestamp"] = ts.iloc[0]
+            pending = []
+    df = pd.DataFrame(rows) if rows else schema.empty("server_events")
+    if rows and "timestamp" in df:
+        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    out = schema.coerce(df, "server_events")
+    src.accounting.format = FORMAT
+    out.attrs["source"] = src.accounting.as_dict()
+    return out
+
+
+formats.register(
+    FORMAT, "queries", read_mysql_slow, sniff=sniff, suffixes=("-slow.log", "slow.log", "_slow.log"),
+    description="MySQL / MariaDB / Percona slow query log (every '# Key: value' header as a column)",
+    extras={"server_events": read_mysql_slow_server_events},
+)
