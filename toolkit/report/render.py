@@ -197,7 +197,7 @@ class _Report:
     def _top_functions(prof: Any) -> pd.DataFrame:
         cols = ["function", "file", "line", "self_s", "self_pct", "total_s", "total_pct"]
         f = prof.functions()
-        return f[[c for c in cols if c in f.columns]].head(TOP_FUNCTIONS)
+        return f[[c for c in cols if c in f.columns]]
 
     @staticmethod
     def _hot_paths(prof: Any) -> pd.DataFrame:

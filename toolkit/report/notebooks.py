@@ -1,0 +1,213 @@
+"""Run a curated notebook on a user's own files and export it as one offline HTML file.
+
+:func:`run_notebook` executes ``notebooks/<name>.ipynb`` with papermill (kernel working folder =
+the notebook's folder, so its ``../sample_traces`` defaults resolve; parameters that name
+existing files are made absolute first), then :func:`export_html` converts the executed
+notebook with nbconvert's ``HTMLExporter``.
+
+The exported file works offline: the curated notebooks store figures only as plotly's JSON
+mimetype (``application/vnd.plotly.v1+json``), which nbconvert does not draw, so
+:class:`PlotlyPreprocessor` turns each into a ``<div>`` + ``Plotly.newPlot`` script (figure JSON
+escaped as in :mod:`toolkit.report.html`), plotly.js is embedded once in the page head, the
+template's CDN scripts (require.js, MathJax, mermaid, widgets) are left out, and a
+Content-Security-Policy meta forbids every network request.
+
+    >>> from toolkit.report.notebooks import run_notebook
+    >>> run_notebook("01_hot_paths", "hot.html", {"profile": "my.speedscope.json"})  # doctest: +SKIP
+    PosixPath('hot.html')
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, MissingDependencyError, ToolkitError
+from .html import CSP_META, figure_html, plotly_js_tag
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+# The lab template without anything fetched from a CDN; CSP first, plotly.js once if needed.
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}
+""" + CSP_META + """
+<meta name="referrer" content="no-referrer">
+{{ resources.get('plotly_js', '') }}
+{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def notebooks_dir() -> Path:
+    """The curated notebooks: the ``notebooks/`` folder beside the installed ``toolkit/``."""
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def available() -> list[str]:
+    """Names of the curated notebooks (without ``.ipynb``)."""
+    folder = notebooks_dir()
+    return sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+
+
+def find_notebook(name: str | os.PathLike) -> Path:
+    """A curated notebook by name (``01_hot_paths`` or ``01_hot_paths.ipynb``), or a path to
+    any notebook. InputError lists the curated ones when nothing matches."""
+    path = Path(name)
+    if path.suffix == ".ipynb" and path.is_file():
+        return path.resolve()
+    stem = path.name[:-len(".ipynb")] if path.name.endswith(".ipynb") else path.name
+    candidate = notebooks_dir() / f"{stem}.ipynb"
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(available()) or "none found"
+    raise InputError(f"no notebook {str(name)!r}; curated notebooks ({notebooks_dir()}): {known}")
+
+
+def parse_value(text: str) -> Any:
+    """A ``--param`` value: a Python literal (``3``, ``0.5``, ``True``, ``None``, ``[1, 2]``,
+    ``'x'``), else the text itself; ``true``/``false``/``none`` in any case too."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    return value if isinstance(value, int | float | bool | list | tuple | dict | str) else text
+
+
+def absolute_paths(parameters: Mapping[str, Any], base: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Parameters whose string values name an existing file or folder (relative to ``base``,
+    default the working folder) are made absolute: the kernel runs in the notebooks folder."""
+    base = Path(base or os.getcwd())
+    out = {}
+    for key, value in parameters.items():
+        if isinstance(value, str) and value and (base / value).expanduser().exists():
+            value = str((base / value).expanduser().resolve())
+        elif isinstance(value, list | tuple):
+            value = type(value)(str((base / v).resolve()) if isinstance(v, str) and v and (base / v).exists()
+                                else v for v in value)
+        out[key] = value
+    return out
+
+
+def _require(module: str) -> Any:
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise MissingDependencyError(
+            f"{module} is needed to run notebooks: pip install 'perf-toolkit[notebook]'") from exc
+
+
+def _plotly_output_html(fig: Mapping[str, Any], div_id: str) -> str:
+    layout = fig.get("layout") or {}
+    height = layout.get("height") or 500
+    return figure_html(dict(fig), div_id, height=int(height))
+
+
+def _make_preprocessor() -> Any:
+    from nbconvert.preprocessors import Preprocessor
+
+    class PlotlyPreprocessor(Preprocessor):
+        """Give each plotly JSON output a ``text/html`` rendering (div + Plotly.newPlot) that
+        the HTML exporter picks, and tell the template to embed plotly.js once."""
+
+        def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+            count = 0
+            for cell in nb.cells:
+                for output in cell.get("outputs", []):
+                    data = output.get("data") or {}
+                    if PLOTLY_MIME not in data:
+                        continue
+                    count += 1
+                    fig = data[PLOTLY_MIME]
+                    data["text/html"] = _plotly_output_html(fig, f"plotly-figure-{count}")
+                    # the exporter would otherwise show the text/plain or image fallback
+                    for mime in ("text/plain", "image/png", "image/svg+xml", "image/jpeg"):
+                        data.pop(mime, None)
+            resources["plotly_figures"] = count
+            if count:
+                resources["plotly_js"] = plotly_js_tag()
+            return nb, resources
+
+    return PlotlyPreprocessor()
+
+
+def export_html(notebook: str | os.PathLike | Any, output: str | os.PathLike) -> Path:
+    """Convert an executed notebook (path or nbformat node) to one offline HTML file at
+    ``output``; plotly figures are drawn by plotly.js embedded once. Returns the path."""
+    nbformat = _require("nbformat")
+    _require("nbconvert")
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4) if isinstance(notebook, str | os.PathLike) \
+        else copy.deepcopy(notebook)
+    exporter = HTMLExporter(extra_loaders=[DictLoader({"offline.html.j2": _TEMPLATE})],
+                            template_file="offline.html.j2", embed_images=True)
+    exporter.register_preprocessor(_make_preprocessor(), enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(body, encoding="utf-8")
+    return output
+
+
+def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
+    """The names in a notebook's ``parameters`` cell, with their default expressions."""
+    papermill = _require("papermill")
+    return {k: v.get("default") for k, v in papermill.inspect_notebook(str(path)).items()}
+
+
+def run_notebook(name: str | os.PathLike, output: str | os.PathLike | None = None,
+                 parameters: Mapping[str, Any] | None = None, *, executed: str | os.PathLike | None = None,
+                 kernel_name: str | None = None, timeout: int = 600, base: str | os.PathLike | None = None,
+                 strict: bool = True) -> Path:
+    """Execute the notebook ``name`` with ``parameters`` (papermill) and export it as offline
+    HTML to ``output`` (default ``<name>.html`` in the working folder). Returns the HTML path.
+
+    Parameter values that name existing paths (relative to ``base``, default the working folder)
+    are made absolute, since the kernel runs in the notebook's folder. With ``strict``, a name
+    the notebook's parameters cell does not define is an InputError listing the ones it does.
+    ``executed`` keeps the executed ``.ipynb`` there (default: a temporary folder). When a cell
+    fails, the HTML is still written (it shows the error) and a ToolkitError says which cell.
+    """
+    papermill = _require("papermill")
+    path = find_notebook(name)
+    output = Path(output) if output is not None else Path.cwd() / f"{path.stem}.html"
+    params = absolute_paths(dict(parameters or {}), base)
+    if strict and params:
+        known = notebook_parameters(path)
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise InputError(f"{path.name} has no parameter {', '.join(unknown)}; its parameters: "
+                             f"{', '.join(known) or 'none (no cell tagged parameters)'}")
+    with tempfile.TemporaryDirectory(prefix="perf-toolkit-nb-") as tmp:
+        out_nb = Path(executed) if executed is not None else Path(tmp) / path.name
+        failure: Exception | None = None
+        try:
+            papermill.execute_notebook(
+                str(path), str(out_nb), parameters=params, cwd=str(path.parent),
+                kernel_name=kernel_name, progress_bar=False, log_output=False,
+                execution_timeout=timeout, report_mode=False)
+        except papermill.PapermillExecutionError as exc:
+            failure = exc
+        if not out_nb.exists():
+            raise ToolkitError(f"{path.name}: papermill wrote no output notebook") from failure
+        html_path = export_html(out_nb, output)
+    if failure is not None:
+        err = failure
+        raise ToolkitError(f"{path.name}: cell {getattr(err, 'exec_count', '?')} failed with "
+                           f"{getattr(err, 'ename', type(err).__name__)}: {getattr(err, 'evalue', err)}; "
+                           f"the HTML with the error is at {html_path}")
+    return html_path
