@@ -1,0 +1,349 @@
+"""The shared builder of the PostgreSQL readers: raw log records -> query_events, server_events.
+
+Every PostgreSQL reader (stderr, csvlog, jsonlog) produces the same *raw records* frame, one row
+per logged message with its DETAIL/HINT/CONTEXT/STATEMENT/QUERY already attached:
+
+``source_line, nlines, timestamp, session, pid, user, database, application, client, severity,
+sqlstate, dur, verb, pname, message, detail, hint, context, statement, parameters, query_id``
+
+where ``dur``/``verb``/``pname`` come from :data:`MESSAGE_RE` (``duration: 0.250 ms  execute
+<unnamed>: SELECT ...`` gives ``'0.250'``, ``'execute'``, ``'<unnamed>'`` and the message
+``SELECT ...``). :func:`split_events` turns them into the two canonical tables.
+
+Query events (``kind``):
+
+- ``statement`` / ``parse`` / ``bind`` / ``execute``: ``duration: X ms  <kind> [name]: SQL``;
+  ``execute fetch from`` is ``execute``. ``parameters`` holds the DETAIL ``parameters: $1 = ...``
+  text after the colon.
+- ``log_statement`` lines (``statement: SQL`` without a duration) wait for the next line of the
+  same session: a duration-only ``duration: X ms`` line (``log_duration = on``) gives them their
+  duration and is folded into them; a ``duration: X ms  statement: SQL`` line with the same SQL
+  (log_statement *and* log_min_duration_statement) replaces them. Otherwise they stay with a
+  null ``duration_ms``.
+- ``duration``: a duration-only line no statement claimed (with log_duration, parse and bind
+  have no log_statement line), ``statement`` null.
+- auto_explain's ``duration: X ms  plan:`` is **attached** to its statement's row (``plan``
+  column, the text after ``plan:`` as logged: JSON text or the text plan with its ``Query
+  Text:`` line) and then dropped, so the plan's time is never counted twice. With the simple
+  protocol the plan comes *before* its ``statement`` line; with the extended protocol *after*
+  its ``execute`` line for a SELECT (the executor ends when the portal is dropped) and *before*
+  it for an INSERT/UPDATE/DELETE (run to completion inside the execute). So a plan goes to the
+  previous ``execute`` (SELECT) or the next ``statement``/``execute`` (DML, simple protocol) row
+  of its session whose SQL equals the plan's Query Text and whose duration is not shorter. A plan whose statement was not logged (``log_min_duration_statement`` above its
+  duration, or auto_explain alone) stays as a ``kind="plan"`` row with the Query Text as
+  ``statement`` and auto_explain's duration: digests must skip ``kind == "plan"`` rows to stay
+  comparable with pg_stat_statements (the same statement may have been counted below the
+  threshold of the statement log but not be in the log at all).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+
+# What follows the severity of a LOG line (csvlog/jsonlog: the message column).
+MESSAGE_RE = re.compile(
+    r"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?=\n)))?"
+    r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
+    r"(?: (?P<pname>[^:\n]*?))?:(?: |$|(?=\n)))?", re.S)
+
+QUERY_VERBS = {"statement": "statement", "parse": "parse", "bind": "bind", "execute": "execute",
+               "execute fetch from": "execute"}
+
+SECONDARY = ("DETAIL", "HINT", "CONTEXT", "STATEMENT", "QUERY", "LOCATION")
+ENGLISH = {"LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO", "DEBUG", "DEBUG1",
+           "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", *SECONDARY}
+
+RAW_COLUMNS = ("source_line", "nlines", "timestamp", "session", "pid", "user", "database",
+               "application", "client", "severity", "sqlstate", "dur", "verb", "pname", "message",
+               "detail", "hint", "context", "statement", "parameters", "query_id")
+
+# Server events recognised by their message (LOG severity), in the order tried.
+_SERVER_PATTERNS = [
+    ("connection_received", re.compile(r"connection received: ")),
+    ("connection_authorized", re.compile(r"connection authorized: ")),
+    ("disconnection", re.compile(r"disconnection: session time: (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d+)?)")),
+    ("checkpoint_starting", re.compile(r"(?:checkpoint|restartpoint) starting: ")),
+    ("checkpoint_complete", re.compile(r"(?:checkpoint|restartpoint) complete: .*?total=(?P<total>[\d.]+) s")),
+    ("temp_file", re.compile(r"temporary file: path \"(?P<path>[^\"]*)\", size (?P<size>\d+)")),
+    ("lock_wait", re.compile(r"process \d+ still waiting for (?P<lock>.*?) after (?P<ms>[\d.]+) ms")),
+    ("lock_acquired", re.compile(r"process \d+ acquired (?P<lock>.*?) after (?P<ms>[\d.]+) ms")),
+    ("deadlock", re.compile(r"process \d+ detected deadlock while waiting for (?P<lock>.*?) after (?P<ms>[\d.]+) ms")),
+    ("autovacuum", re.compile(r"automatic (?:aggressive )?vacuum (?:to prevent wraparound )?of table \"(?P<rel>[^\"]+)\"")),
+    ("autoanalyze", re.compile(r"automatic analyze of table \"(?P<rel>[^\"]+)\"")),
+]
+_ELAPSED = re.compile(r"elapsed: (?P<s>[\d.]+) s")
+
+# A "duration" message in a translated lc_messages (Dauer:, durée :, длительность:, ...).
+_TRANSLATED_DURATION = re.compile(r"^[^\W\d_]+ ?: \d+[.,]\d+ ms  ")
+
+# stderr has no SQLSTATE unless %e is in the prefix: the common ones, from their messages
+# (src/backend/utils/errcodes.txt, PostgreSQL 15).
+_SQLSTATE_BY_MESSAGE = [
+    (re.compile(r"deadlock detected"), "40P01"),
+    (re.compile(r"relation \".*\" does not exist"), "42P01"),
+    (re.compile(r"column \".*\" does not exist"), "42703"),
+    (re.compile(r"function .* does not exist"), "42883"),
+    (re.compile(r"syntax error at or near"), "42601"),
+    (re.compile(r"division by zero"), "22012"),
+    (re.compile(r"duplicate key value violates unique constraint"), "23505"),
+    (re.compile(r"violates foreign key constraint"), "23503"),
+    (re.compile(r"null value in column .* violates not-null constraint"), "23502"),
+    (re.compile(r"canceling statement due to statement timeout"), "57014"),
+    (re.compile(r"canceling statement due to lock timeout"), "55P03"),
+    (re.compile(r"could not serialize access"), "40001"),
+    (re.compile(r"current transaction is aborted"), "25P02"),
+    (re.compile(r"password authentication failed"), "28P01"),
+    (re.compile(r"database \".*\" does not exist"), "3D000"),
+    (re.compile(r"terminating connection due to administrator command"), "57P01"),
+    (re.compile(r"invalid input syntax for type"), "22P02"),
+]
+
+
+def split_message(messages: list[str]) -> tuple[list, list, list, list]:
+    """``(dur, verb, pname, rest)`` lists for csvlog/jsonlog messages (stderr does this in its
+    line regex)."""
+    durs, verbs, pnames, rests = [], [], [], []
+    match = MESSAGE_RE.match
+    for msg in messages:
+        m = match(msg)
+        end = m.end()
+        durs.append(m.group("dur") or "")
+        verbs.append(m.group("verb") or "")
+        pnames.append(m.group("pname") or "")
+        rests.append(msg[end:] if end else msg)
+    return durs, verbs, pnames, rests
+
+
+def _na(values, blanks=("", "[unknown]")) -> pd.Series:
+    s = pd.Series(values, dtype=object)
+    return s.where(~s.isin(blanks), None)
+
+
+def raw_frame(cols: dict) -> pd.DataFrame:
+    """A raw-records frame from column lists (missing columns are nulls)."""
+    n = len(cols["source_line"])
+    data = {}
+    for c in RAW_COLUMNS:
+        v = cols.get(c)
+        if v is None:
+            data[c] = pd.Series([None] * n, dtype=object)
+        elif c in ("source_line", "nlines"):
+            data[c] = np.asarray(v, dtype=np.int64)
+        elif c == "timestamp":
+            data[c] = v
+        else:
+            data[c] = _na(v) if c not in ("message", "verb", "dur", "severity") else pd.Series(v, dtype=object)
+    return pd.DataFrame(data)
+
+
+def _query_mask(raw: pd.DataFrame) -> np.ndarray:
+    is_log = (raw["severity"] == "LOG").to_numpy()
+    has = (raw["dur"] != "").to_numpy() | (raw["verb"] != "").to_numpy()
+    return is_log & has
+
+
+def split_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """``(query_events, server_events, counts)`` from a raw-records frame (file order).
+
+    ``counts`` holds the number of input lines that ended in each table.
+    """
+    raw = raw.reset_index(drop=True)
+    qmask = _query_mask(raw)
+    q = raw[qmask].copy()
+    s = raw[~qmask]
+    q["kind"] = q["verb"].map(QUERY_VERBS)
+    q.loc[q["verb"] == "plan", "kind"] = "plan"
+    q.loc[q["verb"] == "", "kind"] = "duration"
+    q["duration_ms"] = pd.to_numeric(q["dur"].where(q["dur"] != "", None), errors="coerce").astype("float64")
+    q["plan"] = None
+    q = _pair_log_statement(q)
+    q = _attach_plans(q)
+    q["statement"] = q["message"].where(q["kind"] != "duration", None)
+    qe = q.drop(columns=["message", "dur", "verb", "pname", "severity", "pid", "sqlstate", "detail",
+                         "hint", "context", "query_id"])
+    qe = qe[[c for c in qe.columns if c != "statement_secondary"]]
+    counts = {"query_events": int(q["nlines"].sum()), "server_events": int(s["nlines"].sum())}
+    qe = qe.drop(columns=["nlines"])
+    return schema.coerce(qe.reset_index(drop=True), "query_events"), _server(s), counts
+
+
+def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
+    """Fold log_statement lines and their duration-only lines (see the module docstring)."""
+    pending = (q["dur"] == "") & (q["verb"] != "") & (q["verb"] != "plan")
+    if not pending.any():
+        return q
+    cand = q[(q["verb"] != "plan") & (q["kind"] != "parse") & (q["kind"] != "bind") | pending]
+    nxt = cand.groupby("session", sort=False, dropna=False).shift(-1)
+    nxt_index = pd.Series(cand.index, index=cand.index).groupby(cand["session"], sort=False,
+                                                                dropna=False).shift(-1)
+    p = pending.loc[cand.index]
+    dur_only = p & (nxt["verb"] == "") & (nxt["dur"] != "")
+    same_sql = p & (nxt["dur"] != "") & (nxt["verb"] != "") & (nxt["message"] == cand["message"])
+    drop = []
+    # duration-only line -> the pending statement's duration; the duration line is folded in
+    src = nxt_index[dur_only].astype(int)
+    q.loc[src.index, "duration_ms"] = q.loc[src.to_numpy(), "duration_ms"].to_numpy()
+    q.loc[src.index, "nlines"] = q.loc[src.index, "nlines"].to_numpy() + q.loc[src.to_numpy(), "nlines"].to_numpy()
+    drop.extend(src.to_numpy().tolist())
+    # log_statement and log_min_duration_statement both: keep the one with the duration
+    dup = nxt_index[same_sql].astype(int)
+    q.loc[dup.to_numpy(), "nlines"] = q.loc[dup.to_numpy(), "nlines"].to_numpy() + q.loc[dup.index, "nlines"].to_numpy()
+    drop.extend(dup.index.tolist())
+    return q.drop(index=drop)
+
+
+def _query_text(plan: str) -> str | None:
+    """The Query Text of an auto_explain plan (JSON or text)."""
+    body = plan.lstrip("\n")
+    if body.startswith("{"):
+        try:
+            return json.loads(body).get("Query Text")
+        except (ValueError, AttributeError):
+            return None
+    if not body.startswith("Query Text: "):
+        return None
+    lines = body[len("Query Text: "):].split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        if _PLAN_NODE.match(line):
+            break
+        out.append(line)
+    return "\n".join(out)
+
+
+_PLAN_NODE = re.compile(r"^\S.*(?:  \(cost=|\(actual time=|\(never executed\)|\(actual rows=)"
+                        r"|^[A-Z][A-Za-z ]*(?:Scan|Join|Loop|Aggregate|Sort|Hash|Result|Append|Limit"
+                        r"|Gather|Insert|Update|Delete|Merge|Materialize|Unique|SetOp|WindowAgg|Group"
+                        r"|Memoize|LockRows|ProjectSet)\b")
+
+
+_DML_TEXT = re.compile(r"^(?:Insert|Update|Delete|Merge) on ", re.M)
+
+
+def _is_dml(plan: str) -> bool:
+    """A plan whose root modifies a table: with the extended protocol it is logged before its
+    ``execute`` line (the portal runs to completion inside Execute); a SELECT's after it."""
+    if plan.lstrip().startswith("{"):
+        try:
+            return json.loads(plan)["Plan"]["Node Type"] == "ModifyTable"
+        except (ValueError, KeyError, TypeError):
+            return False
+    return bool(_DML_TEXT.search(plan))
+
+
+def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
+    is_plan = q["kind"] == "plan"
+    if not is_plan.any():
+        return q
+    plans = q.loc[is_plan, "message"].map(lambda m: m[1:] if m.startswith("\n") else m)
+    q.loc[is_plan, "message"] = plans
+    q.loc[is_plan, "plan"] = plans
+    texts = plans.map(_query_text)
+    cand = q[q["kind"].isin(("statement", "execute", "plan"))]
+    grp = cand["session"]
+    idx = pd.Series(cand.index, index=cand.index)
+    prev_i = idx.groupby(grp, sort=False, dropna=False).shift(1)
+    next_i = idx.groupby(grp, sort=False, dropna=False).shift(-1)
+    taken: set = set()
+    drop = []
+    kind = q["kind"]
+    message = q["message"]
+    duration = q["duration_ms"]
+    for i in texts.index:  # plans are few: a plain loop
+        text = texts[i]
+        if text is None:
+            continue
+        best = None
+        before = (prev_i.get(i), ("execute",))
+        after = (next_i.get(i), ("statement", "execute"))
+        for j, kinds in ((after, before) if _is_dml(plans[i]) else (before, after)):
+            if j is None or j != j:
+                continue
+            j = int(j)
+            # the statement's time includes its executor's: never shorter than the plan's
+            if kind[j] in kinds and j not in taken and message[j] == text \
+                    and not duration[j] < duration[i] - 0.01:
+                best = j
+                break
+        if best is None:
+            q.at[i, "message"] = text
+            continue
+        taken.add(best)
+        q.at[best, "plan"] = q.at[i, "plan"]
+        q.at[best, "nlines"] = q.at[best, "nlines"] + q.at[i, "nlines"]
+        drop.append(i)
+    return q.drop(index=drop)
+
+
+def _server(s: pd.DataFrame) -> pd.DataFrame:
+    """server_events rows from the raw records that are not query events."""
+    n = len(s)
+    event = np.full(n, "other", dtype=object)
+    duration = np.full(n, np.nan)
+    size = [None] * n
+    relation = [None] * n
+    sev = s["severity"].to_numpy()
+    msgs = s["message"].to_numpy()
+    sqlstate = s["sqlstate"].to_numpy().copy()
+    for i in range(n):  # server events are a small share of a log: a plain loop is fine
+        sv, msg = sev[i], msgs[i]
+        if sv in ("ERROR", "WARNING", "FATAL", "PANIC"):
+            event[i] = {"ERROR": "error", "WARNING": "warning"}.get(sv, "fatal")
+            if sqlstate[i] is None:
+                for rx, code in _SQLSTATE_BY_MESSAGE:
+                    if rx.search(msg):
+                        sqlstate[i] = code
+                        break
+            if sqlstate[i] == "40P01":
+                event[i] = "deadlock"
+            continue
+        if sv != "LOG":
+            continue
+        for name, rx in _SERVER_PATTERNS:
+            m = rx.match(msg)
+            if not m:
+                continue
+            event[i] = name
+            g = m.groupdict()
+            if name == "disconnection":
+                duration[i] = (int(g["h"]) * 3600 + int(g["m"]) * 60 + float(g["s"])) * 1000
+            elif name == "checkpoint_complete":
+                duration[i] = float(g["total"]) * 1000
+            elif name == "temp_file":
+                size[i] = int(g["size"])
+                relation[i] = g["path"]
+            elif name in ("lock_wait", "lock_acquired", "deadlock"):
+                duration[i] = float(g["ms"])
+                relation[i] = g["lock"]
+            elif name in ("autovacuum", "autoanalyze"):
+                relation[i] = g["rel"]
+                e = _ELAPSED.search(msg)
+                if e:
+                    duration[i] = float(e["s"]) * 1000
+            break
+    out = pd.DataFrame({
+        "timestamp": s["timestamp"].to_numpy(), "event": event, "session": s["session"].to_numpy(),
+        "database": s["database"].to_numpy(), "user": s["user"].to_numpy(), "duration_ms": duration,
+        "size_bytes": pd.array(size, dtype="Int64"), "relation": relation, "sqlstate": sqlstate,
+        "message": msgs, "detail": s["detail"].to_numpy(), "statement": s["statement"].to_numpy(),
+        "source_line": s["source_line"].to_numpy(), "severity": sev,
+        "application": s["application"].to_numpy(), "client": s["client"].to_numpy(),
+        "hint": s["hint"].to_numpy(), "context": s["context"].to_numpy(),
+    })
+    if n:
+        out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+    return schema.coerce(out, "server_events")
+
+
+def translated_lines(raw: pd.DataFrame) -> pd.Series:
+    """Rows whose severity or duration message is not English (a non-English lc_messages)."""
+    bad_sev = ~raw["severity"].isin(ENGLISH)
+    other = (raw["severity"] == "LOG") & (raw["dur"] == "") & (raw["verb"] == "")
+    bad_msg = other & raw["message"].str.match(_TRANSLATED_DURATION).fillna(False).astype(bool)
+    return bad_sev | bad_msg

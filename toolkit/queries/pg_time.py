@@ -1,0 +1,81 @@
+"""PostgreSQL log timestamps to UTC, vectorised.
+
+``%m`` / csvlog / jsonlog write ``2026-11-26 05:09:21.105 UTC``, ``%t`` the same without
+milliseconds, ``%n`` a Unix epoch with milliseconds; the zone is ``log_timezone``'s abbreviation
+(``UTC``, ``EST``, ``CEST``) or, for zones without one, a numeric offset (``+03``, ``-0330``).
+An abbreviation this table does not know needs ``log_timezone="Area/City"`` from the caller.
+
+    >>> to_utc(["2026-11-26 00:09:32", "2026-11-26 00:09:33"], ["EST", "EST"]).tolist()
+    [Timestamp('2026-11-26 05:09:32+0000', tz='UTC'), Timestamp('2026-11-26 05:09:33+0000', tz='UTC')]
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParseError
+
+# Minutes east of UTC of the abbreviations PostgreSQL's tz database prints most often.
+ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "Z": 0, "UCT": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120,
+    "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "MSK": 180, "IST": 330, "PKT": 300,
+    "HKT": 480, "SGT": 480, "AWST": 480, "CST": -360, "CDT": -300, "EST": -300, "EDT": -240,
+    "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600,
+    "AST": -240, "ADT": -180, "NST": -210, "NDT": -150, "JST": 540, "KST": 540, "AEST": 600,
+    "AEDT": 660, "ACST": 570, "ACDT": 630, "NZST": 720, "NZDT": 780, "SAST": 120, "WAT": 60,
+    "CAT": 120, "EAT": 180,
+}
+_NUMERIC = re.compile(r"^([+-])(\d\d):?(\d\d)?$")
+
+
+def _offset_minutes(tz: str, name: str) -> int | None:
+    if tz in ABBREVIATIONS:
+        return ABBREVIATIONS[tz]
+    m = _NUMERIC.match(tz)
+    if m:
+        minutes = int(m[2]) * 60 + int(m[3] or 0)
+        return minutes if m[1] == "+" else -minutes
+    return None
+
+
+def to_utc(ts, tz, *, name: str = "<input>", log_timezone: str | None = None,
+           fmt: str | None = None) -> pd.DatetimeIndex:
+    """UTC timestamps from local ``ts`` strings and their zone abbreviations ``tz``.
+
+    Unparseable values become NaT. ``log_timezone`` (an IANA name) is used for abbreviations
+    not in :data:`ABBREVIATIONS` (and for all rows when ``tz`` is None).
+    """
+    local = pd.to_datetime(pd.Index(ts, dtype=object), format=fmt or "ISO8601", errors="coerce")
+    if tz is None:
+        zones = np.array([""], dtype=object)
+        codes = np.zeros(len(local), dtype=np.int64)
+    else:
+        codes, zones = pd.factorize(pd.Index(tz, dtype=object))
+    out = np.empty(len(local), dtype="datetime64[ns]")
+    out[:] = np.datetime64("NaT")
+    values = local.to_numpy(dtype="datetime64[ns]")
+    for k, zone in enumerate(zones):
+        rows = codes == k
+        minutes = _offset_minutes(zone, name) if zone else None
+        if minutes is not None:
+            out[rows] = values[rows] - np.timedelta64(minutes, "m")
+            continue
+        if log_timezone is None:
+            raise ParseError(f"unknown time zone abbreviation {zone!r} in the timestamps", name,
+                             expected="a known abbreviation; pass log_timezone='Area/City' "
+                                      "(SHOW log_timezone; on the server)")
+        conv = pd.DatetimeIndex(values[rows]).tz_localize(log_timezone, ambiguous="NaT",
+                                                           nonexistent="NaT").tz_convert("UTC")
+        out[rows] = conv.tz_localize(None).to_numpy()
+    if (codes < 0).any():  # a missing zone: leave NaT
+        out[codes < 0] = np.datetime64("NaT")
+    return pd.DatetimeIndex(out).tz_localize("UTC")
+
+
+def epoch_to_utc(values) -> pd.DatetimeIndex:
+    """``%n`` epochs (``1764133761.105``) to UTC."""
+    secs = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+    return pd.DatetimeIndex(pd.to_datetime(secs, unit="s", utc=True))

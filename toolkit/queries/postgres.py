@@ -1,0 +1,605 @@
+"""PostgreSQL server logs (stderr with any log_line_prefix, csvlog, jsonlog) as query events.
+
+Format reference (PostgreSQL 15):
+https://www.postgresql.org/docs/15/runtime-config-logging.html (log_line_prefix, csvlog columns
+in "Using CSV-Format Log Output", jsonlog keys in "Using JSON-Format Log Output") and
+https://www.postgresql.org/docs/15/auto-explain.html.
+
+Three formats, one result: :func:`read_postgres_stderr`, :func:`read_postgres_csvlog` and
+:func:`read_postgres_jsonlog` give the ``query_events`` table; the ``*_server_events``
+functions give the same log's other lines as the ``server_events`` table (also through
+``tk.read_server_events``). How messages become rows is documented in
+:mod:`toolkit.queries.pg_events`; the summary:
+
+- one row per ``statement`` / ``parse`` / ``bind`` / ``execute`` (``kind``), with ``duration_ms``,
+  the SQL in ``statement`` and the DETAIL ``parameters: $1 = '10'`` text in ``parameters``;
+- an auto_explain plan is attached to its statement's row (``plan``: JSON text, or the text plan
+  as logged) and not kept as a row of its own; only a plan whose statement line is not in the
+  log stays as a ``kind="plan"`` row, which a digest must skip (its time is the statement's);
+- unpaired duration-only lines (``log_duration``) are ``kind="duration"`` rows.
+
+``session`` is ``%c`` (stderr, when in the prefix) or csvlog/jsonlog's session id; otherwise
+the pid (``%p``). ``client`` is the host without the port.
+
+Quirks, next to real lines (from ``sample_traces/queries/postgresql``):
+
+- stderr continues a multi-line message on lines that start with a TAB, and so does a parameter
+  value holding a newline; the TAB is not part of the text::
+
+      2026-11-26 05:09:27.513 UTC [12163] postgres@app DETAIL:  parameters: $1 = '1000', $2 = '%a<TAB>b
+      <TAB>c%'
+
+- with the extended protocol auto_explain's plan comes *after* the ``execute`` line, with the
+  simple protocol *before* the ``statement`` line (see :mod:`toolkit.queries.pg_events`);
+- PostgreSQL 15 writes ``DETAIL:  parameters:`` in lower case, 13 and older ``Parameters:``;
+- ``%q`` drops the user/database part for background processes::
+
+      2026-11-26 05:09:23.468 UTC [12018] LOG:  automatic vacuum of table "app.public.customers": ...
+
+- ``%t`` has no milliseconds and the zone is log_timezone's abbreviation
+  (``2026-11-26 00:09:32 EST``): converted to UTC (:mod:`toolkit.queries.pg_time`);
+- csvlog has 23 columns up to 12, 24 on 13 (``backend_type``), 26 on 14-17 (``leader_pid``,
+  ``query_id``); quoted fields hold raw newlines; ``connection_from`` is ``host:port``;
+- jsonlog (15+) leaves out keys whose value is NULL.
+
+Speed: stderr is parsed a 16 MiB chunk at a time with one regular expression over the whole
+chunk (continuation lines are first folded into their record), columns are built as lists and
+timestamps converted by pandas in one call; :func:`iter_query_chunks` yields one DataFrame per
+chunk for streaming analyses.
+
+Example::
+
+    >>> import toolkit as tk
+    >>> events = tk.read_queries("sample_traces/queries/postgresql/app/postgresql.log.gz")  # doctest: +SKIP
+    >>> events.groupby("kind").duration_ms.sum()                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import formats, schema
+from ..errors import LogFormatError
+from ..sources import CHUNK_BYTES, Source, open_source
+from .pg_events import ENGLISH, SECONDARY, raw_frame, split_events, split_message, translated_lines
+from .pg_prefix import (
+    SEVERITIES,
+    SEVERITY_RE,
+    compile_prefix,
+    detect_prefix,
+    prefix_pattern,
+    unknown_prefix_error,
+)
+from .pg_time import epoch_to_utc, to_utc
+
+_MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
+_SECONDARY_SET = frozenset(SECONDARY)
+_ENGLISH_LIST = sorted(ENGLISH)
+
+
+# ----------------------------------------------------------------------------------- stderr
+
+class _StderrParser:
+    """Parses buffers of whole records of one stderr log with one compiled prefix."""
+
+    def __init__(self, prefix: str, name: str, log_timezone: str | None):
+        self.prefix = prefix
+        self.name = name
+        self.log_timezone = log_timezone
+        pp = prefix_pattern(prefix)
+        self.secondary_rx = re.compile(pp + r"(?:" + "|".join(SECONDARY) + r"):  ")
+        self.mark = _MARKS[0]
+        self._compile(self.mark)
+
+    def _compile(self, mark: str) -> None:
+        pp = prefix_pattern(self.prefix)
+        m = re.escape(mark)
+        self.rx = re.compile(
+            r"^(?:" + pp + SEVERITY_RE
+            + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
+            + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
+            + rf"(?: (?P<pname>[^:\n{m}]*?))?:(?: |$|(?={m})))?"
+            + r"|)(?P<message>[^\n]*)$", re.M)
+        self.gi = {k: v - 1 for k, v in self.rx.groupindex.items()}
+
+    def cut(self, buf: str) -> int:
+        """Where the last record (with its continuation and DETAIL/... lines) starts."""
+        pos = len(buf) - 1 if buf.endswith("\n") else len(buf)
+        while True:
+            start = buf.rfind("\n", 0, pos) + 1
+            line = buf[start:pos]
+            if not (line.startswith("\t") or self.secondary_rx.match(line)):
+                return start
+            if start == 0:
+                return 0
+            pos = start - 1
+
+    def parse(self, text: str, first_line: int, acc) -> pd.DataFrame:
+        """The raw records of ``text`` (whole records, starting at input line ``first_line``)."""
+        mark = next(m for m in _MARKS if m not in text)
+        if mark != self.mark:
+            self.mark = mark
+            self._compile(mark)
+        t = text.replace("\n\t", mark)
+        if t.endswith("\n"):
+            t = t[:-1]
+        rows = self.rx.findall(t) if t or text else []
+        if not rows:
+            return raw_frame({"source_line": []})
+        cols = list(zip(*rows, strict=True))
+        gi = self.gi
+        sev = np.array(cols[gi["severity"]], dtype=object)
+        raw_msgs = cols[gi["message"]]
+        extra = np.fromiter((m.count(mark) for m in raw_msgs), dtype=np.int64, count=len(raw_msgs))
+        nlines = extra + 1
+        starts = first_line + np.concatenate(([0], np.cumsum(nlines)[:-1]))
+        messages = np.array([m.replace(mark, "\n") for m in raw_msgs] if extra.any() else raw_msgs,
+                            dtype=object)
+
+        junk = sev == ""
+        if junk.any():
+            for i in np.flatnonzero(junk):
+                msg = messages[i]
+                reason = ("blank line" if msg == "" else
+                          "continuation line without a record before it" if msg.startswith("\t") else
+                          f"line does not start with the log_line_prefix {self.prefix!r}")
+                acc.skip(int(starts[i]), reason, msg, count=int(nlines[i]))
+        foreign = ~junk & ~np.isin(sev, _ENGLISH_LIST)
+        if foreign.any():
+            for i in np.flatnonzero(foreign):
+                acc.skip(int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
+                         "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
+                         str(messages[i]), count=int(nlines[i]))
+        keep = ~junk & ~foreign
+        is_sec = keep & np.isin(sev, list(SECONDARY))
+        primary = keep & ~is_sec
+        n = len(sev)
+
+        detail = [None] * n
+        hint = [None] * n
+        context = [None] * n
+        statement = [None] * n
+        params = [None] * n
+        nl_total = nlines.copy()
+        if is_sec.any():
+            head = np.maximum.accumulate(np.where(primary, np.arange(n), -1))
+            # a junk line between a record and its DETAIL ends the record
+            breaks = np.maximum.accumulate(np.where(junk | foreign, np.arange(n), -1))
+            for i in np.flatnonzero(is_sec):
+                h = head[i]
+                if h < 0 or breaks[i] > h:
+                    acc.skip(int(starts[i]), f"{sev[i]} line without a record before it",
+                             str(messages[i]), count=int(nlines[i]))
+                    continue
+                nl_total[h] += nlines[i]
+                s, msg = sev[i], messages[i]
+                if s == "DETAIL":
+                    if msg.startswith(("parameters: ", "Parameters: ")):
+                        params[h] = msg[12:]
+                    else:
+                        detail[h] = msg if detail[h] is None else detail[h] + "\n" + msg
+                elif s == "STATEMENT":
+                    statement[h] = msg
+                elif s == "HINT":
+                    hint[h] = msg
+                elif s in ("CONTEXT", "QUERY"):
+                    context[h] = msg if context[h] is None else context[h] + "\n" + msg
+                # LOCATION (log_error_verbosity = verbose) is kept only in the line count
+
+        idx = np.flatnonzero(primary)
+
+        def col(name):
+            if name not in gi:
+                return None
+            return np.array(cols[gi[name]], dtype=object)[idx]
+
+        if "ts" in gi:
+            ts = col("ts")
+            tz = col("tz")
+            fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in (ts[0] if len(ts) else "") else "%Y-%m-%d %H:%M:%S"
+            stamps = to_utc(ts, tz, name=self.name, log_timezone=self.log_timezone, fmt=fmt)
+        elif "epoch" in gi:
+            stamps = epoch_to_utc(col("epoch"))
+        else:
+            stamps = pd.DatetimeIndex([pd.NaT] * len(idx)).tz_localize("UTC")
+        pid = col("pid")
+        session = col("session")
+        if session is None:
+            session = pid
+        else:
+            session = np.where(session == "", pid if pid is not None else None, session)
+
+        def pick(lst):
+            return [lst[i] for i in idx]
+
+        return raw_frame({
+            "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
+            "session": session, "pid": pid, "user": col("user"), "database": col("database"),
+            "application": col("application"), "client": col("client"), "severity": sev[idx],
+            "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
+            "message": messages[idx], "detail": pick(detail), "hint": pick(hint),
+            "context": pick(context), "statement": pick(statement), "parameters": pick(params),
+            "query_id": col("query_id"),
+        })
+
+
+def _stderr_prefix(src: Source, log_line_prefix: str | None) -> str:
+    if log_line_prefix is not None:
+        compile_prefix(log_line_prefix)  # a bad prefix is a LogFormatError now
+        return log_line_prefix
+    text = src.head().decode("utf-8", "replace")
+    lines = text.split("\n")[:400]
+    if len(text) >= 1 << 16 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a head may be cut
+    prefix = detect_prefix(lines)
+    if prefix is None:
+        first = next((ln for ln in lines if ln.strip()), "")
+        foreign = _foreign_severity(lines)
+        if foreign:
+            raise LogFormatError(
+                f"{src.name}: this PostgreSQL log was written with a non-English lc_messages "
+                f"(severity {foreign!r} on line {first[:120]!r}); the messages cannot be read. "
+                "Set lc_messages = 'C' on the server (ALTER SYSTEM SET lc_messages = 'C').")
+        raise unknown_prefix_error(src.name, first)
+    return prefix
+
+
+def _foreign_severity(lines: list[str]) -> str | None:
+    for _, rx in ((p, compile_prefix(p)) for p in ("%m [%p] %q%u@%d ", "%t [%p]: [%l-1] ", "%m [%p] ")):
+        for line in lines:
+            m = rx.match(line)
+            if m and m["severity"] not in ENGLISH:
+                return m["severity"]
+    return None
+
+
+def _stderr_buffers(src: Source, parser: _StderrParser, chunk_bytes: int) -> Iterator[tuple[int, str]]:
+    carry, carry_line = "", 1
+    for first, text in src.iter_chunks(chunk_bytes):
+        buf = carry + text if carry else text
+        start_line = carry_line if carry else first
+        cut = parser.cut(buf)
+        if cut == 0:
+            carry, carry_line = buf, start_line
+            continue
+        head = buf[:cut]
+        yield start_line, head
+        carry, carry_line = buf[cut:], start_line + head.count("\n")
+    if carry:
+        yield carry_line, carry
+
+
+def _iter_stderr_raw(src: Source, log_line_prefix: str | None, log_timezone: str | None,
+                     chunk_bytes: int) -> Iterator[pd.DataFrame]:
+    if not src.head(1):
+        return
+    parser = _StderrParser(_stderr_prefix(src, log_line_prefix), src.name, log_timezone)
+    for first, text in _stderr_buffers(src, parser, chunk_bytes):
+        yield parser.parse(text, first, src.accounting)
+
+
+# ----------------------------------------------------------------------------------- csvlog
+
+CSV_COLUMNS_14 = ("log_time", "user_name", "database_name", "process_id", "connection_from",
+                  "session_id", "session_line_num", "command_tag", "session_start_time",
+                  "virtual_transaction_id", "transaction_id", "error_severity", "sql_state_code",
+                  "message", "detail", "hint", "internal_query", "internal_query_pos", "context",
+                  "query", "query_pos", "location", "application_name", "backend_type",
+                  "leader_pid", "query_id")
+CSV_COLUMNS = {23: CSV_COLUMNS_14[:23], 24: CSV_COLUMNS_14[:24], 26: CSV_COLUMNS_14}
+_CSV_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,\n]*,)")
+
+
+def _csv_buffers(src: Source, chunk_bytes: int) -> Iterator[tuple[int, str]]:
+    carry, carry_line = "", 1
+    for first, text in src.iter_chunks(chunk_bytes):
+        buf = carry + text if carry else text
+        start_line = carry_line if carry else first
+        cut = -1
+        for m in _CSV_RECORD_START.finditer(buf, max(0, len(buf) - 1_000_000)):
+            cut = m.end()
+        if cut <= 0:
+            carry, carry_line = buf, start_line
+            continue
+        head = buf[:cut]
+        yield start_line, head
+        carry, carry_line = buf[cut:], start_line + head.count("\n")
+    if carry:
+        yield carry_line, carry
+
+
+def _host(value: str) -> str:
+    # connection_from is host:port, or [local]; IPv6 hosts have colons too
+    if value and value[-1].isdigit() and ":" in value:
+        return value.rsplit(":", 1)[0]
+    return value
+
+
+def _iter_csv_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
+    acc = src.accounting
+    ncols: int | None = None
+    for first, text in _csv_buffers(src, chunk_bytes):
+        reader = csv.reader(io.StringIO(text))
+        rows, starts, nls = [], [], []
+        prev = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rest = text.count("\n", 0) - prev + (0 if text.endswith("\n") else 1)
+                acc.skip(first + prev, f"truncated or malformed CSV record: {exc}", "", count=max(rest, 1))
+                break
+            line = reader.line_num
+            count = line - prev
+            if not row:
+                acc.skip(first + prev, "blank line", "", count=count)
+            else:
+                if ncols is None and len(row) in CSV_COLUMNS:
+                    ncols = len(row)
+                if len(row) != (ncols or 26):
+                    acc.skip(first + prev, f"expected {ncols or 26} csvlog columns, found {len(row)}",
+                             ",".join(row)[:200], count=count)
+                else:
+                    rows.append(row)
+                    starts.append(first + prev)
+                    nls.append(count)
+            prev = line
+        if not rows:
+            continue
+        c = dict(zip(CSV_COLUMNS[ncols], zip(*rows, strict=True), strict=True))
+        yield _structured_raw(c, starts, nls, src.name, log_timezone,
+                              ts="log_time", user="user_name", db="database_name", pid="process_id",
+                              client=[_host(v) for v in c["connection_from"]], session="session_id",
+                              sev="error_severity", state="sql_state_code", query="query",
+                              app="application_name")
+
+
+def _structured_raw(c: dict, starts, nls, name, log_timezone, *, ts, user, db, pid, client,
+                    session, sev, state, query, app) -> pd.DataFrame:
+    """Raw records from csvlog/jsonlog columns (dict of name -> sequence)."""
+    n = len(starts)
+
+    def get(key):
+        v = c.get(key)
+        return [None] * n if v is None else list(v)
+
+    stamps = [s or "" for s in get(ts)]
+    local = [s.rsplit(" ", 1)[0] for s in stamps]
+    zones = [s.rsplit(" ", 1)[1] if " " in s else "" for s in stamps]
+    detail = get("detail")
+    params = [None] * n
+    for i, d in enumerate(detail):
+        if d and d.startswith(("parameters: ", "Parameters: ")):
+            params[i] = d[12:]
+            detail[i] = None
+    messages = ["" if m is None else m for m in get("message")]
+    durs, verbs, pnames, rests = split_message(messages)
+    sev_v = get(sev)
+    return raw_frame({
+        "source_line": starts, "nlines": nls,
+        "timestamp": to_utc(local, zones, name=name, log_timezone=log_timezone),
+        "session": get(session), "pid": [None if p is None else str(p) for p in get(pid)],
+        "user": get(user), "database": get(db), "application": get(app), "client": client,
+        "severity": sev_v, "sqlstate": [None if s in (None, "", "00000") else s for s in get(state)],
+        "dur": durs, "verb": verbs, "pname": pnames,
+        "message": [r if v else m for r, v, m in zip(rests, verbs, messages, strict=True)]
+        if any(verbs) or any(durs) else messages,
+        "detail": detail, "hint": get("hint"), "context": get("context"), "statement": get(query),
+        "parameters": params,
+        "query_id": [None if q in (None, "", 0, "0") else str(q) for q in get("query_id")],
+    })
+
+
+# ---------------------------------------------------------------------------------- jsonlog
+
+JSON_KEYS = ("timestamp", "user", "dbname", "pid", "remote_host", "session_id", "error_severity",
+             "state_code", "message", "detail", "hint", "context", "statement", "application_name",
+             "query_id")
+
+
+def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
+    acc = src.accounting
+    loads = json.loads
+    for first, text in src.iter_chunks(chunk_bytes):
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        cols: dict[str, list] = {k: [] for k in JSON_KEYS}
+        starts = []
+        for k, line in enumerate(lines):
+            try:
+                obj = loads(line)
+            except ValueError:
+                obj = None
+            if not isinstance(obj, dict) or "error_severity" not in obj:
+                acc.skip(first + k, "blank line" if not line.strip() else
+                         "not a jsonlog record (a JSON object with error_severity)", line)
+                continue
+            starts.append(first + k)
+            for key in JSON_KEYS:
+                cols[key].append(obj.get(key))
+        if not starts:
+            continue
+        # fractional rows of the message are in the JSON string, one line per record
+        yield _structured_raw(cols, starts, [1] * len(starts), src.name, log_timezone,
+                              ts="timestamp", user="user", db="dbname", pid="pid",
+                              client=cols["remote_host"], session="session_id",
+                              sev="error_severity", state="state_code", query="statement",
+                              app="application_name")
+
+
+# ---------------------------------------------------------------------------------- readers
+
+_RAW = {
+    "postgres-stderr": lambda src, o: _iter_stderr_raw(src, o.get("log_line_prefix"),
+                                                       o.get("log_timezone"), o["chunk_bytes"]),
+    "postgres-csvlog": lambda src, o: _iter_csv_raw(src, o.get("log_timezone"), o["chunk_bytes"]),
+    "postgres-jsonlog": lambda src, o: _iter_json_raw(src, o.get("log_timezone"), o["chunk_bytes"]),
+}
+
+
+def _run(fmt: str, source: Any, table: str, errors: str, options: dict) -> pd.DataFrame:
+    src = open_source(source, errors=errors)
+    src.accounting.format = fmt
+    opts = {"chunk_bytes": CHUNK_BYTES, **options}
+    parts_q, parts_s = [], []
+    counts = {"query_events": 0, "server_events": 0}
+    for raw in _RAW[fmt](src, opts):
+        q, s, c = _split_checked(raw, src)
+        for k in counts:
+            counts[k] += c[k]
+        parts_q.append(q)
+        parts_s.append(s)
+    if src.accounting.lines_read == 0:
+        for _ in src.iter_chunks():  # empty input: still sets lines_read
+            pass
+    return _finish(src, table, parts_q if table == "query_events" else parts_s, counts)
+
+
+def _split_checked(raw: pd.DataFrame, src: Source):
+    bad = translated_lines(raw)
+    if bad.any():
+        for line, msg, n in zip(raw.loc[bad, "source_line"], raw.loc[bad, "message"],
+                                raw.loc[bad, "nlines"], strict=True):
+            src.accounting.skip(int(line), "message is not in English (lc_messages is not 'C'): "
+                                "set lc_messages = 'C' to read such logs", str(msg), count=int(n))
+        raw = raw[~bad]
+    return split_events(raw)
+
+
+def _finish(src: Source, table: str, parts: list[pd.DataFrame], counts: dict) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    df = pd.concat(parts, ignore_index=True) if parts else schema.empty(table)
+    df = schema.coerce(df, table)
+    acc = src.accounting
+    acc.records = len(df)
+    info = acc.as_dict()
+    other = "server_events" if table == "query_events" else "query_events"
+    info["record_lines"] = counts[table]
+    info["lines_in_other_table"] = {other: counts[other]}
+    df.attrs["source"] = info
+    return df
+
+
+def _reader(fmt: str, table: str):
+    def read(source: Any, *, errors: str = "skip", log_line_prefix: str | None = None,
+             log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
+        opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone, **options}
+        if fmt != "postgres-stderr" and log_line_prefix is not None:
+            raise LogFormatError(f"log_line_prefix applies to stderr logs only, not {fmt}")
+        return _run(fmt, source, table, errors, opts)
+
+    kind = "query events" if table == "query_events" else "server events"
+    read.__name__ = f"read_{fmt.replace('-', '_')}" + ("" if table == "query_events" else "_server_events")
+    read.__doc__ = (f"Read a PostgreSQL {fmt.split('-')[1]} log into the ``{table}`` table ({kind}).\n\n"
+                    "Options: ``errors`` ('skip' or 'raise'), ``log_timezone`` (IANA name, for zone "
+                    "abbreviations the reader does not know)"
+                    + (", ``log_line_prefix`` (the server's, when not a common one)" if fmt.endswith("stderr") else "")
+                    + ". ``df.attrs['source']`` accounts for every line: ``record_lines`` in this table, "
+                    "``lines_in_other_table``, ``lines_skipped`` with reasons.")
+    return read
+
+
+read_postgres_stderr = _reader("postgres-stderr", "query_events")
+read_postgres_stderr_server_events = _reader("postgres-stderr", "server_events")
+read_postgres_csvlog = _reader("postgres-csvlog", "query_events")
+read_postgres_csvlog_server_events = _reader("postgres-csvlog", "server_events")
+read_postgres_jsonlog = _reader("postgres-jsonlog", "query_events")
+read_postgres_jsonlog_server_events = _reader("postgres-jsonlog", "server_events")
+
+
+def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "query_events",
+                      errors: str = "skip", log_line_prefix: str | None = None,
+                      log_timezone: str | None = None,
+                      chunk_bytes: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
+    """Yield the ``query_events`` (or ``server_events``) table of a PostgreSQL log chunk by chunk.
+
+    Memory stays bounded by ``chunk_bytes`` of text plus one chunk's rows, whatever the file
+    size. Each frame's ``attrs["source"]`` is the accounting so far (final on the last frame).
+    A plan or a log_statement line whose partner lies in the next chunk stays unpaired.
+
+        >>> total = sum(df.loc[df.kind != "plan", "duration_ms"].sum()
+        ...             for df in iter_query_chunks("big.log"))   # doctest: +SKIP
+    """
+    src = open_source(source, errors=errors)
+    fmt = format or formats.detect(src, "queries").name
+    if fmt not in _RAW:
+        raise LogFormatError(f"iter_query_chunks reads PostgreSQL logs, not {fmt}")
+    src.accounting.format = fmt
+    opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone, "chunk_bytes": chunk_bytes}
+    counts = {"query_events": 0, "server_events": 0}
+    for raw in _RAW[fmt](src, opts):
+        q, s, c = _split_checked(raw, src)
+        for k in counts:
+            counts[k] += c[k]
+        yield _finish(src, table, [q if table == "query_events" else s], counts)
+
+
+# ---------------------------------------------------------------------------------- sniffing
+
+_ANY_SEVERITY = re.compile(r"\b(?:LOG|ERROR|FATAL|WARNING|STATEMENT|DETAIL|PANIC):  ")
+_CSV_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^,\n]*,")
+
+
+def _sniff_stderr(head) -> bool:
+    text = head.text
+    if text.lstrip().startswith("{") or _CSV_HEAD.match(text):
+        return False
+    lines = [ln for ln in text.split("\n")[:200] if ln and not ln.startswith("\t")]
+    if not lines:
+        return False
+    if detect_prefix(lines):
+        return True
+    # an unknown prefix: claim it when most lines carry a PostgreSQL severity, so that the
+    # reader can ask for the log_line_prefix instead of "unknown format"
+    hits = sum(1 for ln in lines if _ANY_SEVERITY.search(ln))
+    return hits * 2 >= len(lines) and hits >= 1
+
+
+def _sniff_csvlog(head) -> bool:
+    if not _CSV_HEAD.match(head.text):
+        return False
+    try:
+        row = next(csv.reader(io.StringIO(head.text)))
+    except (csv.Error, StopIteration):
+        return False
+    return len(row) in CSV_COLUMNS and row[11] in SEVERITIES
+
+
+def _sniff_jsonlog(head) -> bool:
+    first = head.text.lstrip().split("\n", 1)[0]
+    if not first.startswith('{"timestamp":"'):
+        return False
+    try:
+        obj = json.loads(first)
+    except ValueError:
+        return '"error_severity":"' in first
+    return isinstance(obj, dict) and "error_severity" in obj and "message" in obj
+
+
+formats.register("postgres-stderr", "queries", read_postgres_stderr, sniff=_sniff_stderr,
+                 suffixes=(".log",), priority=1,
+                 description="PostgreSQL stderr log (any log_line_prefix; auto_explain plans)",
+                 extras={"server_events": read_postgres_stderr_server_events})
+formats.register("postgres-csvlog", "queries", read_postgres_csvlog, sniff=_sniff_csvlog,
+                 suffixes=(".csv",), priority=1,
+                 description="PostgreSQL csvlog (23/24/26 columns)",
+                 extras={"server_events": read_postgres_csvlog_server_events})
+formats.register("postgres-jsonlog", "queries", read_postgres_jsonlog, sniff=_sniff_jsonlog,
+                 suffixes=(".json",), priority=1,
+                 description="PostgreSQL jsonlog (15+)",
+                 extras={"server_events": read_postgres_jsonlog_server_events})
+
+__all__ = ["read_postgres_stderr", "read_postgres_csvlog", "read_postgres_jsonlog",
+           "read_postgres_stderr_server_events", "read_postgres_csvlog_server_events",
+           "read_postgres_jsonlog_server_events", "iter_query_chunks"]
