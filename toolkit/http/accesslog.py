@@ -176,8 +176,10 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
     used: set[str] = set()
     for i, field in enumerate(fmt.fields):
         g = f"f{i}"
-        raw = cols[g]
         kind = field.kind
+        if g not in cols and not (kind == "request" and g + "_m" in cols):
+            continue  # not captured (see CompiledFormat.only)
+        raw = cols.get(g)
         if field in time_fields:
             if field is best_time:
                 out["timestamp"] = _parse_times(_nullify(raw, escape), kind)
@@ -186,13 +188,16 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
         if column in used or (kind == "request" and any(p in used for p in _REQUEST_PARTS)):
             column = field.variable  # a second source for the same column keeps its own name
         if kind == "request":
-            req = _nullify(raw, escape)
             method = cols[g + "_m"].copy()
-            method[method == ""] = None
-            malformed = pd.isna(method)
-            out[column] = _str_series(decode(req) if text_has_escapes else req)
+            malformed = method == ""
+            method[malformed] = None
+            if raw is not None:
+                req = _nullify(raw, escape)
+                out[column] = _str_series(decode(req) if text_has_escapes else req)
             for part, suffix in (("method", "_m"), ("url", "_u"), ("path", "_p"), ("query", "_q"),
                                  ("protocol", "_v")):
+                if g + suffix not in cols:
+                    continue
                 vals = cols[g + suffix].copy()
                 vals[malformed] = None
                 if part == "query":
@@ -241,12 +246,16 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
 
 def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
                 chunk_size: int = CHUNK_BYTES, escape: str | None = None,
-                variables: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+                variables: tuple[str, ...] = (), columns: set[str] | None = None) -> Iterator[pd.DataFrame]:
     """Stream an access log as DataFrames of up to ``chunk_size`` bytes of input each
-    (canonical ``http_requests`` columns plus one per other variable). The format is compiled
-    before any line is read. The source's accounting is complete when the iterator is exhausted.
+    (canonical ``http_requests`` columns plus one per other variable; only ``columns`` plus
+    ``timestamp``, ``method``, ``malformed`` and ``source_line`` when given). The format is
+    compiled before any line is read. The source's accounting is complete when the iterator is
+    exhausted.
     """
     fmt = compile_format(log_format, escape=escape, variables=variables)
+    if columns is not None:
+        fmt = fmt.only(columns)
     src = open_source(source, errors=errors)
     acc = src.accounting
     acc.format = f"access_log:{fmt.name}"
@@ -261,9 +270,10 @@ def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, e
             rows = [pattern.findall(line)[0] if line else ("",) * ngroups for line in text.split("\n")]
         if ngroups == 1:
             rows = [(r,) for r in rows]
-        columns = dict(zip(fmt.groups, (np.array(c, dtype=object) for c in zip(*rows)), strict=True)) \
-            if rows else {g: np.array([], dtype=object) for g in fmt.groups}
-        line_col = columns.pop("_line")
+        table = np.empty((len(rows), ngroups), dtype=object)
+        table[:] = rows  # one C-level pass; rows are tuples of equal length
+        cols = {g: table[:, i] for i, g in enumerate(fmt.groups)}
+        line_col = cols.pop("_line")
         # A matched line leaves the fallback group empty; a bad line fills it, except an empty
         # line, which leaves every group empty.
         bad = (line_col != "") | _empty_lines(text, nlines)
@@ -272,11 +282,11 @@ def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, e
             for idx in np.flatnonzero(bad):
                 acc.skip(int(line_numbers[idx]), _skip_reason(line_col[idx], fmt), line_col[idx])
             keep = ~bad
-            columns = {k: v[keep] for k, v in columns.items()}
+            cols = {k: v[keep] for k, v in cols.items()}
             line_numbers = line_numbers[keep]
         if len(line_numbers) == 0:
             continue
-        df = _frame(columns, fmt, "\\" in text)
+        df = _frame(cols, fmt, "\\" in text)
         df["source_line"] = line_numbers
         acc.records += len(df)
         yield df

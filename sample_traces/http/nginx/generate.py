@@ -92,9 +92,9 @@ def user_session(port: int, addr: str, n: int, seed: int, keepalive: bool = True
         (8, lambda: f"/api/feed?page={rnd.randint(1, 50)}"),
         (5, lambda: f"/api/search?q=term{rnd.randint(1, 99)}"),
         (2, lambda: f"/api/downloads/{rnd.getrandbits(48):012x}"),
-        (6, lambda: "/api/config"),
+        (6, lambda: f"/api/config?tenant={rnd.randint(1, 40)}"),
         (5, lambda: f"/api/products?category=c{rnd.randint(1, 40)}&sort={rnd.choice(['price', 'name'])}"),
-        (10, lambda: f"/api/products/{rnd.randint(1, 30)}"),
+        (10, lambda: f"/api/products/{rnd.randint(1, 8)}"),
         (10, lambda: "/api/prices"),
         (8, lambda: "/api/exchange-rates"),
         (3, lambda: "/static/app.js"),
@@ -156,7 +156,7 @@ def main() -> int:
     for d in ("logs", "www/static", "cache", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / d).mkdir(parents=True, exist_ok=True)
     (tmp / "www/static/app.js").write_text("function hello(){return 'world';}\n" * 200)
-    conf = (HERE / "nginx.conf.in").read_text().replace("@PREFIX@", str(tmp))
+    conf = (HERE / "nginx.conf.in").read_text().replace("@PREFIX@", str(tmp)).replace("@HERE@", str(HERE))
     for k, v in ports.items():
         conf = conf.replace(f"@{k}_PORT@", str(v))
     (tmp / "nginx.conf").write_text(conf)
