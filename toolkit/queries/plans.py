@@ -145,6 +145,13 @@ def read_plan(plan: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.DataF
     ``df.attrs`` carries ``planning_ms``, ``execution_ms`` and ``query_text`` where the plan
     has them. Raises :class:`~toolkit.errors.ParseError` when the input is not a plan.
     """
+    rows, attrs = _rows(plan)
+    df = _frame(rows, misestimate)
+    df.attrs.update(attrs)
+    return df
+
+
+def _rows(plan: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     text, parsed, path = _load(plan)
     rows: list[dict[str, Any]] = []
     attrs: dict[str, Any] = {}
@@ -162,9 +169,7 @@ def read_plan(plan: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.DataF
             rows.extend(dict(r, plan_id=plan_id) for r in _walk_json(root))
     else:
         rows = [dict(r, plan_id=0) for r in _parse_text(text, path, attrs)]
-    df = _frame(rows, misestimate)
-    df.attrs.update(attrs)
-    return df
+    return rows, attrs
 
 
 def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.DataFrame:
@@ -183,23 +188,24 @@ def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.
         raise InputError("plan_nodes() needs query events with a 'plan' column "
                          "(or one plan as JSON or text)")
     logged = evidence[evidence["plan"].notna()]
-    frames, bad = [], 0
+    rows: list[dict[str, Any]] = []
+    bad = 0
     context = [c for c in ("session", "timestamp", "duration_ms", "statement", "source_line")
                if c in evidence.columns]
-    for plan_id, (label, event) in enumerate(logged.iterrows()):
+    records = logged[context].to_dict("records")
+    plan_id = 0
+    for label, plan, event in zip(logged.index, logged["plan"], records, strict=True):
         try:
-            nodes = read_plan(str(event["plan"]), misestimate=misestimate)
+            nodes, attrs = _rows(str(plan))
         except ParseError:
             bad += 1
             continue
-        nodes = nodes[nodes["plan_id"] == 0].assign(plan_id=plan_id, event_index=label)
-        for c in context:
-            nodes[c] = event[c]
-        if nodes.attrs.get("query_text") and "statement" in nodes and pd.isna(event.get("statement")):
-            nodes["statement"] = nodes.attrs["query_text"]
-        frames.append(nodes)
-    out = pd.concat(frames, ignore_index=True) if frames else schema.empty("plan_nodes")
-    out = schema.coerce(out, "plan_nodes")
+        if "statement" in event and pd.isna(event["statement"]) and attrs.get("query_text"):
+            event["statement"] = attrs["query_text"]
+        rows.extend({**r, **event, "plan_id": plan_id, "event_index": label}
+                    for r in nodes if r["plan_id"] == 0)
+        plan_id += 1
+    out = _frame(rows, misestimate)
     out.attrs = {"unreadable_plans": bad}
     return out
 
