@@ -62,7 +62,8 @@ h4 { font-size: 14px; margin: 14px 0 4px; }
 p.subtitle, p.meta { color: var(--muted); margin: 2px 0; }
 nav.toc { background: #f6f8fb; border: 1px solid var(--line); padding: 8px 16px; margin: 14px 0; }
 nav.toc ul { margin: 4px 0; padding-left: 20px; }
-nav.toc li.l3 { margin-left: 18px; font-size: 13px; }
+nav.toc .sub { font-size: 12px; line-height: 1.6; }
+nav.toc .sub a { margin-right: 12px; white-space: nowrap; }
 a { color: var(--accent); }
 .note { background: #fff7e0; border-left: 4px solid #e0a800; padding: 6px 10px; margin: 8px 0; }
 .note.error { background: #fdecec; border-left-color: #c62828; }
@@ -333,11 +334,27 @@ class Document:
         self._blocks.append(block)
 
     def _toc_html(self) -> str:
+        """Sections as a list; each section's subsections inline below it (one line, not one
+        row per input file)."""
         if not self._toc:
             return ""
-        items = "".join(f'<li class="l{lvl}"><a href="#{a}">{escape(t)}</a></li>'
-                        for lvl, a, t in self._toc)
-        return f'<nav class="toc"><strong>Contents</strong><ul>{items}</ul></nav>'
+        items: list[str] = []
+        subs: list[str] = []
+
+        def close() -> None:
+            if subs and items:
+                items[-1] = items[-1][:-5] + f'<div class="sub">{" ".join(subs)}</div></li>'
+            subs.clear()
+
+        for level, anchor, text in self._toc:
+            link = f'<a href="#{anchor}">{escape(text)}</a>'
+            if level == 2:
+                close()
+                items.append(f"<li>{link}</li>")
+            else:
+                subs.append(link)
+        close()
+        return f'<nav class="toc"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
 
     def to_html(self) -> str:
         """The whole page as one string (plotly.js inlined once when there is a figure)."""

@@ -59,7 +59,7 @@ _IPV6 = (r"(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
          r"|(?:[0-9A-Fa-f]{1,4}:){0,6}(?:[0-9A-Fa-f]{1,4})?::(?:[0-9A-Fa-f]{1,4}:){0,6}"
          r"(?:[0-9A-Fa-f]{1,4}|" + _IPV4[len(r"(?<![\w.])"):] + r")?)(?![\w:])")
 _IP = re.compile(f"{_IPV6}|{_IPV4}")
-_URL_IN_TEXT = re.compile(r"(?:https?://[^\s\"'<>]+|(?<![\w/])/[\w./%~+-]*\?[^\s\"'<>]+)")
+_URL_IN_TEXT = re.compile(r"(?:https?://[^\s\"']+|(?<![\w/])/[^\s?\"']*\?[^\s\"']+)")
 _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]*://)[^/@\s]*@")
 # Quoted values after a comparison: `= 'bob'`, `IN ('a', 'b')`, `LIKE '%x%'`, `, 'c'`.
 _QUOTED_VALUE = re.compile(r"(?i)((?:=|<>|!=|<|>|\blike|\bin\s*\(|,)\s*)'(?:[^']|'')*'")
@@ -173,8 +173,8 @@ class Redactor:
         "server_events": {"statement": "sql", "message": "text", "detail": "text"},
         "http_requests": {"url": "url", "query": "query_string", "referer": "url",
                           "client": "client", "path": "text"},
-        "digest": {"example": "sql", "fingerprint": "sql"},
-        "endpoints": {"endpoint": "url"},
+        "digest": {"example": "sql", "fingerprint": "sql", "parameters": "sql"},
+        "endpoints": {"endpoint": "url", "example": "url"},
         "findings": {"title": "text", "evidence": "text"},
     }
     # Columns that are names chosen by the operator or the program, not user data.

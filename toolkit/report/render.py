@@ -38,6 +38,9 @@ MAX_FLAMES = 12             # flame graphs drawn; later profiles get tables only
 FLAME_MAX_NODES = 400       # boxes per flame graph in the report (the rest folded into "other")
 FIGURE_BUDGET_BYTES = 12_000_000   # figure JSON per report, beyond which figures are left out
 SKIP_EXAMPLES = 5
+# digest columns shown (the digest has more; the example is redacted, the fingerprint is the key)
+DIGEST_COLUMNS = ("fingerprint", "calls", "total_ms", "pct_total", "mean_ms", "p50_ms", "p95_ms",
+                  "p99_ms", "max_ms", "rows_examined_per_sent", "example", "example_line")
 
 
 class _Unavailable(Exception):
@@ -219,12 +222,14 @@ class _Report:
             if events is not None:
                 self.guard("query facts", lambda e=events: self.doc.kv(self._query_facts(e)))
                 digest = self.guard("query digest", lambda e=events: self._digest(e))
-                if digest is not None:
+                if digest is not None and digest.empty:
+                    self.doc.text("No statements with a duration in this log.")
+                elif digest is not None:
                     shown = self.frame(digest, "digest")
                     self.doc.heading("Digest: statements grouped by fingerprint, by total time", 4)
-                    self.doc.table(shown.drop(columns=[c for c in ("fingerprint_id",) if c in shown]),
+                    self.doc.table(shown[[c for c in DIGEST_COLUMNS if c in shown.columns]],
                                    max_rows=TOP_DIGEST, code_columns=["fingerprint", "example"],
-                                   max_chars=300)
+                                   max_chars=240)
                     self.guard("digest figure", lambda d=shown, e=events: self.figure(
                         self._digest_figure(d, e)))
             server = self.a.server_events.get(path)
@@ -246,16 +251,15 @@ class _Report:
 
     @staticmethod
     def _digest(events: pd.DataFrame) -> pd.DataFrame:
-        from .. import queries
-
+        # from the defining module: once it is imported, ``toolkit.queries.digest`` names it
         try:
-            digest = queries.digest
-        except (AttributeError, ModuleNotFoundError) as exc:
+            from ..queries.digest import digest
+        except ImportError as exc:
             raise _Unavailable("tk.digest is not installed yet") from exc
         return digest(events)
 
     def _digest_figure(self, digest: pd.DataFrame, events: pd.DataFrame) -> Any:
-        names = ("digest_by_total", "digest_bar", "digest", "query_digest", "top_queries")
+        names = ("digest_bar", "digest_by_total", "query_digest", "top_queries")
         return _plot(names, digest.head(TOP_DIGEST), n=TOP_DIGEST)
 
     def _server_events(self, server: pd.DataFrame) -> None:
@@ -305,11 +309,9 @@ class _Report:
         return facts
 
     def _endpoints(self, requests: pd.DataFrame) -> None:
-        from .. import http
-
         try:
-            endpoints = http.endpoints
-        except (AttributeError, ModuleNotFoundError) as exc:
+            from ..http.endpoints import endpoints
+        except ImportError as exc:
             raise _Unavailable("tk.endpoints is not installed yet") from exc
         table = self.frame(endpoints(requests), "endpoints")
         self.doc.heading("Endpoints", 4)
