@@ -51,6 +51,24 @@ def generate_tree(nodes: int = 100_000, seed: int = 0) -> pd.DataFrame:
     })
 
 
+def generate_profile(nodes: int = 100_000, seed: int = 0):
+    """The same kind of tree as a real :class:`toolkit.Profile`: one stack per call path (root to
+    node) weighted by the node's self time, fed through ``ProfileBuilder`` as readers do."""
+    from toolkit.profiles import Frame, ProfileBuilder
+
+    tree = generate_tree(nodes, seed)
+    parent = tree["parent_id"].fillna(-1).to_numpy(dtype="int64")
+    frames = [Frame(f"func_{i % 5000}", FILES[i % len(FILES)], int(i % 700) + 1) for i in range(nodes)]
+    b = ProfileBuilder()
+    ids = [b.frame(f) for f in frames]
+    stacks: list[tuple[int, ...]] = []
+    for i in range(nodes):
+        stacks.append((ids[i],) if parent[i] < 0 else stacks[parent[i]] + (ids[i],))
+    for s, w in zip(stacks, tree["self_s"].to_numpy(), strict=True):
+        b.add_ids(s, float(w), 1)
+    return b.build(format="generated", rate_hz=1000.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, default=100_000)
@@ -76,6 +94,22 @@ def main() -> None:
           f"({info['nodes_kept']:,} kept + {info['other_nodes']:,} other + root; "
           f"{info['nodes_folded']:,} folded = {info['seconds_folded']:.2f} s)")
     print(f"to_html(include_plotlyjs=False): {len(page.encode()) / 1e6:.2f} MB in {html_s:.2f} s")
+
+    t0 = time.perf_counter()
+    prof = generate_profile(args.nodes)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nodes = len(prof.tree())
+    tree_s = time.perf_counter() - t0
+    prof = generate_profile(args.nodes)  # fresh: no cached tree
+    t0 = time.perf_counter()
+    fig = flame(prof)
+    total_s = time.perf_counter() - t0
+    page = fig.to_html(include_plotlyjs=False)
+    print(f"Profile from {args.nodes:,} stacks (ProfileBuilder, {build_s:.2f} s): prof.tree() "
+          f"{nodes:,} nodes in {tree_s:.2f} s; flame(prof) end to end (tree + prune + figure) "
+          f"{total_s:.2f} s, {len(fig.data[0].ids):,} boxes, HTML without plotly.js "
+          f"{len(page.encode()) / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":

@@ -347,6 +347,12 @@ def test_top_functions_chart(functions_table):
     assert "total: %{customdata[4]" in bars["app"].hovertemplate
 
 
+def test_top_functions_hover_shows_calls_when_counted(functions_table):
+    fig = top_functions(functions_table.assign(calls=[8000, 1, 1, 3]), n=2)
+    bars = {trace.name: trace for trace in fig.data}
+    assert bars["stdlib"].customdata[0][6] == 8000 and "calls: %{customdata[6]:,}" in bars["stdlib"].hovertemplate
+
+
 def test_top_functions_of_a_profile_and_duplicate_labels():
     b = ProfileBuilder()
     b.add([Frame("run", "a/x.py", 1)], 0.3, samples=3)
@@ -354,6 +360,8 @@ def test_top_functions_of_a_profile_and_duplicate_labels():
     fig = top_functions(b.build(rate_hz=10.0), by="total_s")
     assert fig.layout.xaxis.title.text == "total time (s)"
     assert sorted(fig.data[0].y) == ["run  a/x.py:1", "run  b/x.py:1"]
+    assert [row[6] for row in fig.data[0].customdata] == [3, 2]  # leaf samples
+    assert "samples (self)" in fig.data[0].hovertemplate
 
 
 def test_plots_are_reachable_as_tk_plots(small_tree):

@@ -62,7 +62,8 @@ def top_functions(profile: Any, n: int = 20, by: str = "self_s", *, title: str |
     """Horizontal bar chart of the ``n`` functions with the most ``by`` seconds.
 
     ``profile`` is a Profile or its ``functions()`` DataFrame. Bars are coloured by package;
-    hover shows file:line, package, self and total seconds and percent. The title says how many
+    hover shows file:line, package, self and total seconds and percent, and the call count
+    (cProfile's ``calls``) or leaf sample count (``samples``) when the table has it. The title says how many
     of how many functions are shown and what share of the time they cover.
 
         >>> fig = top_functions(prof, n=10)                      # doctest: +SKIP
@@ -78,6 +79,13 @@ def top_functions(profile: Any, n: int = 20, by: str = "self_s", *, title: str |
     other_by = "total_s" if by == "self_s" else "self_s"
     custom = t[["file", "package", "self_s", "self_pct", "total_s", "total_pct"]].copy()
     custom["file"] = [_where(f, ln) for f, ln in zip(t["file"], t["line"], strict=True)]
+    # deterministic profilers (cProfile) count calls; sampled ones count samples at the leaf
+    extra, extra_label = None, ""
+    for col, label in (("calls", "calls"), ("samples", "samples (self)")):
+        if col in t.columns and t[col].notna().any():
+            extra, extra_label = col, label
+            custom["extra"] = t[col].astype("Float64").fillna(0).astype(float).round(0).astype("int64")
+            break
     fig = go.Figure()
     for pkg, rows in t.groupby("package", sort=False):
         fig.add_bar(
@@ -85,7 +93,9 @@ def top_functions(profile: Any, n: int = 20, by: str = "self_s", *, title: str |
             marker_color=colours[pkg], customdata=custom.loc[rows.index].to_numpy().tolist(),
             hovertemplate=("<b>%{y}</b><br>%{customdata[0]}<br>package: %{customdata[1]}<br>"
                            "self: %{customdata[2]:.4g} s (%{customdata[3]:.1f}%)<br>"
-                           "total: %{customdata[4]:.4g} s (%{customdata[5]:.1f}%)<extra></extra>"),
+                           "total: %{customdata[4]:.4g} s (%{customdata[5]:.1f}%)"
+                           + (f"<br>{extra_label}: %{{customdata[6]:,}}" if extra else "")
+                           + "<extra></extra>"),
         )
     share = 100 * info["shown_s"] / info["total_s"] if info["total_s"] and by == "self_s" else None
     cover = f", {share:.1f}% of all self time" if share is not None else ""
