@@ -120,13 +120,12 @@ def split_message(messages: list[str]) -> tuple[list, list, list, list]:
     return durs, verbs, pnames, rests
 
 
-def _na(values, blanks=("", "[unknown]")) -> pd.Series:
-    s = pd.Series(values, dtype=object)
-    return s.where(~s.isin(blanks), None)
+_NULLABLE = ("session", "user", "database", "application", "client")
 
 
 def raw_frame(cols: dict) -> pd.DataFrame:
-    """A raw-records frame from column lists (missing columns are nulls)."""
+    """A raw-records frame from column lists (missing columns are nulls; ``""`` and
+    ``[unknown]`` in the connection columns are nulls)."""
     n = len(cols["source_line"])
     data = {}
     for c in RAW_COLUMNS:
@@ -134,18 +133,30 @@ def raw_frame(cols: dict) -> pd.DataFrame:
         if v is None:
             data[c] = pd.Series([None] * n, dtype=object)
         elif c in ("source_line", "nlines"):
-            data[c] = np.asarray(v, dtype=np.int64)
+            data[c] = pd.Series(np.asarray(v, dtype=np.int64))
         elif c == "timestamp":
-            data[c] = v
+            data[c] = pd.Series(v)
         else:
-            data[c] = _na(v) if c not in ("message", "verb", "dur", "severity") else pd.Series(v, dtype=object)
+            s = pd.Series(v, dtype=object)
+            if c in _NULLABLE:
+                blank = s.isin(("", "[unknown]")).to_numpy()
+                if blank.any():
+                    s[blank] = None
+            data[c] = s
     return pd.DataFrame(data)
 
 
+def _flags(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(is_log, has_duration, has_verb)`` as numpy booleans (object -> bool is a C loop)."""
+    is_log = raw["severity"].to_numpy() == "LOG"
+    has_dur = raw["dur"].fillna("").to_numpy().astype(bool)
+    has_verb = raw["verb"].fillna("").to_numpy().astype(bool)
+    return is_log, has_dur, has_verb
+
+
 def _query_mask(raw: pd.DataFrame) -> np.ndarray:
-    is_log = (raw["severity"] == "LOG").to_numpy()
-    has = (raw["dur"] != "").to_numpy() | (raw["verb"] != "").to_numpy()
-    return is_log & has
+    is_log, has_dur, has_verb = _flags(raw)
+    return is_log & (has_dur | has_verb)
 
 
 def split_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -157,10 +168,16 @@ def split_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     qmask = _query_mask(raw)
     q = raw[qmask].copy()
     s = raw[~qmask]
-    q["kind"] = q["verb"].map(QUERY_VERBS)
-    q.loc[q["verb"] == "plan", "kind"] = "plan"
-    q.loc[q["verb"] == "", "kind"] = "duration"
-    q["duration_ms"] = pd.to_numeric(q["dur"].where(q["dur"] != "", None), errors="coerce").astype("float64")
+    verbs = q["verb"].to_numpy()
+    kind = q["verb"].map(QUERY_VERBS).to_numpy()
+    kind[verbs == "plan"] = "plan"
+    kind[~verbs.astype(bool)] = "duration"
+    q["kind"] = kind
+    durs = q["dur"].to_numpy()
+    dur = np.full(len(q), np.nan)
+    has = durs.astype(bool)
+    dur[has] = durs[has].astype(np.float64)
+    q["duration_ms"] = dur
     q["plan"] = None
     q = _pair_log_statement(q)
     q = _attach_plans(q)
@@ -238,31 +255,33 @@ def _is_dml(plan: str) -> bool:
 
 
 def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
-    is_plan = q["kind"] == "plan"
+    is_plan = (q["kind"] == "plan").to_numpy()
     if not is_plan.any():
         return q
-    plans = q.loc[is_plan, "message"].map(lambda m: m[1:] if m.startswith("\n") else m)
-    q.loc[is_plan, "message"] = plans
-    q.loc[is_plan, "plan"] = plans
-    texts = plans.map(_query_text)
-    cand = q[q["kind"].isin(("statement", "execute", "plan"))]
-    grp = cand["session"]
-    idx = pd.Series(cand.index, index=cand.index)
-    prev_i = idx.groupby(grp, sort=False, dropna=False).shift(1)
-    next_i = idx.groupby(grp, sort=False, dropna=False).shift(-1)
+    q = q.reset_index(drop=True)
+    message = q["message"].tolist()
+    plan_col = q["plan"].tolist()
+    for i in np.flatnonzero(is_plan):
+        m = message[i]
+        plan_col[i] = message[i] = m[1:] if m.startswith("\n") else m
+    kind = q["kind"].tolist()
+    duration = q["duration_ms"].to_numpy()
+    nlines = q["nlines"].to_numpy().copy()
+    cand = np.flatnonzero(q["kind"].isin(("statement", "execute", "plan")).to_numpy())
+    pos = pd.Series(cand, index=cand)
+    grp = q["session"].iloc[cand].to_numpy()
+    prev_i = pos.groupby(grp, sort=False, dropna=False).shift(1).to_dict()
+    next_i = pos.groupby(grp, sort=False, dropna=False).shift(-1).to_dict()
     taken: set = set()
-    drop = []
-    kind = q["kind"]
-    message = q["message"]
-    duration = q["duration_ms"]
-    for i in texts.index:  # plans are few: a plain loop
-        text = texts[i]
+    keep = np.ones(len(q), dtype=bool)
+    for i in np.flatnonzero(is_plan).tolist():  # plans are a small share: a plain loop
+        text = _query_text(plan_col[i])
         if text is None:
             continue
         best = None
         before = (prev_i.get(i), ("execute",))
         after = (next_i.get(i), ("statement", "execute"))
-        for j, kinds in ((after, before) if _is_dml(plans[i]) else (before, after)):
+        for j, kinds in ((after, before) if _is_dml(plan_col[i]) else (before, after)):
             if j is None or j != j:
                 continue
             j = int(j)
@@ -272,13 +291,16 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
                 best = j
                 break
         if best is None:
-            q.at[i, "message"] = text
+            message[i] = text
             continue
         taken.add(best)
-        q.at[best, "plan"] = q.at[i, "plan"]
-        q.at[best, "nlines"] = q.at[best, "nlines"] + q.at[i, "nlines"]
-        drop.append(i)
-    return q.drop(index=drop)
+        plan_col[best] = plan_col[i]
+        nlines[best] += nlines[i]
+        keep[i] = False
+    q["message"] = pd.Series(message, dtype=object, index=q.index)
+    q["plan"] = pd.Series(plan_col, dtype=object, index=q.index)
+    q["nlines"] = nlines
+    return q[keep]
 
 
 def _server(s: pd.DataFrame) -> pd.DataFrame:
@@ -341,9 +363,12 @@ def _server(s: pd.DataFrame) -> pd.DataFrame:
     return schema.coerce(out, "server_events")
 
 
-def translated_lines(raw: pd.DataFrame) -> pd.Series:
+def translated_lines(raw: pd.DataFrame) -> np.ndarray:
     """Rows whose severity or duration message is not English (a non-English lc_messages)."""
-    bad_sev = ~raw["severity"].isin(ENGLISH)
-    other = (raw["severity"] == "LOG") & (raw["dur"] == "") & (raw["verb"] == "")
-    bad_msg = other & raw["message"].str.match(_TRANSLATED_DURATION).fillna(False).astype(bool)
-    return bad_sev | bad_msg
+    bad = ~raw["severity"].isin(ENGLISH).to_numpy()
+    is_log, has_dur, has_verb = _flags(raw)
+    other = np.flatnonzero(is_log & ~has_dur & ~has_verb)
+    msgs = raw["message"].to_numpy()[other]
+    match = _TRANSLATED_DURATION.match
+    bad[other] |= np.fromiter((match(m) is not None for m in msgs), dtype=bool, count=len(msgs))
+    return bad

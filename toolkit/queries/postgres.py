@@ -59,6 +59,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -83,6 +84,18 @@ from .pg_time import epoch_to_utc, to_utc
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _SECONDARY_SET = frozenset(SECONDARY)
 _ENGLISH_LIST = sorted(ENGLISH)
+
+
+def _ahead(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """The same chunks, each handed out only once the next one is read: so the source's
+    ``lines_read`` is final when the last chunk is processed (streaming readers report it)."""
+    prev = None
+    for item in chunks:
+        if prev is not None:
+            yield prev
+        prev = item
+    if prev is not None:
+        yield prev
 
 
 # ----------------------------------------------------------------------------------- stderr
@@ -136,13 +149,14 @@ class _StderrParser:
             return raw_frame({"source_line": []})
         cols = list(zip(*rows, strict=True))
         gi = self.gi
-        sev = np.array(cols[gi["severity"]], dtype=object)
+        sev_t = cols[gi["severity"]]
+        sev_s = pd.Series(sev_t, dtype=object)
+        sev = sev_s.to_numpy()
         raw_msgs = cols[gi["message"]]
         extra = np.fromiter((m.count(mark) for m in raw_msgs), dtype=np.int64, count=len(raw_msgs))
         nlines = extra + 1
         starts = first_line + np.concatenate(([0], np.cumsum(nlines)[:-1]))
-        messages = np.array([m.replace(mark, "\n") for m in raw_msgs] if extra.any() else raw_msgs,
-                            dtype=object)
+        messages = [m.replace(mark, "\n") for m in raw_msgs] if extra.any() else raw_msgs
 
         junk = sev == ""
         if junk.any():
@@ -152,54 +166,67 @@ class _StderrParser:
                           "continuation line without a record before it" if msg.startswith("\t") else
                           f"line does not start with the log_line_prefix {self.prefix!r}")
                 acc.skip(int(starts[i]), reason, msg, count=int(nlines[i]))
-        foreign = ~junk & ~np.isin(sev, _ENGLISH_LIST)
+        foreign = ~junk & ~sev_s.isin(_ENGLISH_LIST).to_numpy()
         if foreign.any():
             for i in np.flatnonzero(foreign):
                 acc.skip(int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
                          "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
                          str(messages[i]), count=int(nlines[i]))
         keep = ~junk & ~foreign
-        is_sec = keep & np.isin(sev, list(SECONDARY))
+        is_sec = keep & sev_s.isin(SECONDARY).to_numpy()
         primary = keep & ~is_sec
         n = len(sev)
 
-        detail = [None] * n
-        hint = [None] * n
-        context = [None] * n
-        statement = [None] * n
-        params = [None] * n
+        detail = np.full(n, None, dtype=object)
+        hint = np.full(n, None, dtype=object)
+        context = np.full(n, None, dtype=object)
+        statement = np.full(n, None, dtype=object)
+        params = np.full(n, None, dtype=object)
         nl_total = nlines.copy()
         if is_sec.any():
-            head = np.maximum.accumulate(np.where(primary, np.arange(n), -1))
-            # a junk line between a record and its DETAIL ends the record
-            breaks = np.maximum.accumulate(np.where(junk | foreign, np.arange(n), -1))
-            for i in np.flatnonzero(is_sec):
-                h = head[i]
-                if h < 0 or breaks[i] > h:
-                    acc.skip(int(starts[i]), f"{sev[i]} line without a record before it",
-                             str(messages[i]), count=int(nlines[i]))
-                    continue
-                nl_total[h] += nlines[i]
-                s, msg = sev[i], messages[i]
-                if s == "DETAIL":
-                    if msg.startswith(("parameters: ", "Parameters: ")):
-                        params[h] = msg[12:]
-                    else:
-                        detail[h] = msg if detail[h] is None else detail[h] + "\n" + msg
-                elif s == "STATEMENT":
-                    statement[h] = msg
-                elif s == "HINT":
-                    hint[h] = msg
-                elif s in ("CONTEXT", "QUERY"):
-                    context[h] = msg if context[h] is None else context[h] + "\n" + msg
-                # LOCATION (log_error_verbosity = verbose) is kept only in the line count
+            ar = np.arange(n)
+            head = np.maximum.accumulate(np.where(primary, ar, -1))
+            # a skipped line between a record and its DETAIL ends the record
+            breaks = np.maximum.accumulate(np.where(junk | foreign, ar, -1))
+            sec = np.flatnonzero(is_sec)
+            heads = head[sec]
+            orphan = (heads < 0) | (breaks[sec] > heads)
+            for i in sec[orphan]:
+                acc.skip(int(starts[i]), f"{sev[i]} line without a record before it",
+                         str(messages[i]), count=int(nlines[i]))
+            sec, heads = sec[~orphan], heads[~orphan]
+            np.add.at(nl_total, heads, nlines[sec])
+            sec_sev = sev[sec]
+            sec_msg = np.array([messages[i] for i in sec.tolist()], dtype=object)
+            is_detail = sec_sev == "DETAIL"
+            if is_detail.any():
+                dmsg = sec_msg[is_detail]
+                is_param = np.fromiter((m.startswith(("parameters: ", "Parameters: ")) for m in dmsg),
+                                       dtype=bool, count=len(dmsg))
+                dheads = heads[is_detail]
+                params[dheads[is_param]] = [m[12:] for m in dmsg[is_param]]
+                # several DETAIL lines of one record are rare: the last one is kept
+                detail[dheads[~is_param]] = dmsg[~is_param]
+            for name, target in (("STATEMENT", statement), ("HINT", hint), ("QUERY", context),
+                                 ("CONTEXT", context)):
+                m = sec_sev == name
+                if m.any():
+                    target[heads[m]] = sec_msg[m]
+            # LOCATION (log_error_verbosity = verbose) is kept only in the line count
 
         idx = np.flatnonzero(primary)
+        everything = len(idx) == n
+        take = operator.itemgetter(*idx.tolist()) if len(idx) > 1 else None
+
+        def pick(values):
+            if everything:
+                return list(values)
+            if take is None:
+                return [values[i] for i in idx]
+            return list(take(values))
 
         def col(name):
-            if name not in gi:
-                return None
-            return np.array(cols[gi[name]], dtype=object)[idx]
+            return pick(cols[gi[name]]) if name in gi else None
 
         if "ts" in gi:
             ts = col("ts")
@@ -215,18 +242,14 @@ class _StderrParser:
         if session is None:
             session = pid
         else:
-            session = np.where(session == "", pid if pid is not None else None, session)
-
-        def pick(lst):
-            return [lst[i] for i in idx]
-
+            session = [s or p for s, p in zip(session, pid or session, strict=True)]
         return raw_frame({
             "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
             "session": session, "pid": pid, "user": col("user"), "database": col("database"),
-            "application": col("application"), "client": col("client"), "severity": sev[idx],
+            "application": col("application"), "client": col("client"), "severity": pick(sev_t),
             "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
-            "message": messages[idx], "detail": pick(detail), "hint": pick(hint),
-            "context": pick(context), "statement": pick(statement), "parameters": pick(params),
+            "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
+            "context": context[idx], "statement": statement[idx], "parameters": params[idx],
             "query_id": col("query_id"),
         })
 
@@ -263,7 +286,7 @@ def _foreign_severity(lines: list[str]) -> str | None:
 
 def _stderr_buffers(src: Source, parser: _StderrParser, chunk_bytes: int) -> Iterator[tuple[int, str]]:
     carry, carry_line = "", 1
-    for first, text in src.iter_chunks(chunk_bytes):
+    for first, text in _ahead(src.iter_chunks(chunk_bytes)):
         buf = carry + text if carry else text
         start_line = carry_line if carry else first
         cut = parser.cut(buf)
@@ -300,7 +323,7 @@ _CSV_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [
 
 def _csv_buffers(src: Source, chunk_bytes: int) -> Iterator[tuple[int, str]]:
     carry, carry_line = "", 1
-    for first, text in src.iter_chunks(chunk_bytes):
+    for first, text in _ahead(src.iter_chunks(chunk_bytes)):
         buf = carry + text if carry else text
         start_line = carry_line if carry else first
         cut = -1
@@ -371,7 +394,7 @@ def _structured_raw(c: dict, starts, nls, name, log_timezone, *, ts, user, db, p
 
     def get(key):
         v = c.get(key)
-        return [None] * n if v is None else list(v)
+        return [None] * n if v is None else [None if x == "" else x for x in v]
 
     stamps = [s or "" for s in get(ts)]
     local = [s.rsplit(" ", 1)[0] for s in stamps]
@@ -383,6 +406,7 @@ def _structured_raw(c: dict, starts, nls, name, log_timezone, *, ts, user, db, p
             params[i] = d[12:]
             detail[i] = None
     messages = ["" if m is None else m for m in get("message")]
+    client = [None if x == "" else x for x in client]
     durs, verbs, pnames, rests = split_message(messages)
     sev_v = get(sev)
     return raw_frame({
@@ -410,7 +434,7 @@ JSON_KEYS = ("timestamp", "user", "dbname", "pid", "remote_host", "session_id", 
 def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
     acc = src.accounting
     loads = json.loads
-    for first, text in src.iter_chunks(chunk_bytes):
+    for first, text in _ahead(src.iter_chunks(chunk_bytes)):
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -469,8 +493,8 @@ def _run(fmt: str, source: Any, table: str, errors: str, options: dict) -> pd.Da
 def _split_checked(raw: pd.DataFrame, src: Source):
     bad = translated_lines(raw)
     if bad.any():
-        for line, msg, n in zip(raw.loc[bad, "source_line"], raw.loc[bad, "message"],
-                                raw.loc[bad, "nlines"], strict=True):
+        for line, msg, n in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
+                                strict=True):
             src.accounting.skip(int(line), "message is not in English (lc_messages is not 'C'): "
                                 "set lc_messages = 'C' to read such logs", str(msg), count=int(n))
         raw = raw[~bad]

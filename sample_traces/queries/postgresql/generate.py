@@ -191,45 +191,61 @@ def collect(logdir: Path, out: Path) -> None:
             (out / name).write_bytes(data)
 
 
-def main() -> None:
+def run_app(cluster: Cluster, base: Path) -> None:
+    """app: Debian's prefix, text plans, the whole workload, a checkpoint, autovacuum."""
+    with running(cluster, base / "logs" / "app", log_line_prefix=f"'{DEBIAN_PREFIX}'",
+                 log_timezone="'UTC'", **{"auto_explain.log_format": "text"}):
+        create_db(cluster, "app")
+        workload(cluster, "app")
+        cluster.sql("postgres", "CHECKPOINT")
+        time.sleep(2.5)  # let autovacuum visit the freshly loaded tables
+        save_pg_stat_statements(cluster, "app", HERE / "app" / "pg_stat_statements.csv")
+    collect(base / "logs" / "app", HERE / "app")
+
+
+def run_app_json(cluster: Cluster, base: Path) -> None:
+    """app-json: pgBadger's prefix, JSON plans, New York time, log_statement + log_duration."""
+    with running(cluster, base / "logs" / "app-json", log_line_prefix=f"'{PGBADGER_PREFIX}'",
+                 log_timezone="'America/New_York'", **{"auto_explain.log_format": "json"}):
+        create_db(cluster, "shop")
+        workload(cluster, "shop", "setup,n_plus_one,missing_index,prepared,errors,multi_line")
+        log_statement_phase(cluster, "shop")
+        save_pg_stat_statements(cluster, "shop", HERE / "app-json" / "pg_stat_statements.csv")
+    collect(base / "logs" / "app-json", HERE / "app-json")
+
+
+def run_pgbench(cluster: Cluster, base: Path) -> None:
+    """pgbench: its own traffic only (the initialisation is not logged)."""
+    with running(cluster, base / "logs" / "pgbench", log_line_prefix=f"'{DEBIAN_PREFIX}'",
+                 log_timezone="'UTC'", **{"auto_explain.log_format": "text"}):
+        create_db(cluster, "bench")
+        quiet_env = {"PGOPTIONS": "-c log_min_duration_statement=-1 -c auto_explain.log_min_duration=-1 "
+                                  "-c log_temp_files=-1"}
+        cluster.run("pgbench", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+                    "-i", "-s", "1", "-q", "bench", env=quiet_env)
+        res = cluster.run("pgbench", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+                          "-M", "prepared", "-c", "2", "-j", "2", "-t", "150", "bench")
+        (HERE / "pgbench").mkdir(exist_ok=True)
+        (HERE / "pgbench" / "pgbench-output.txt").write_text(res.stdout)
+        save_pg_stat_statements(cluster, "bench", HERE / "pgbench" / "pg_stat_statements.csv")
+    collect(base / "logs" / "pgbench", HERE / "pgbench")
+
+
+RUNS = {"app": run_app, "app-json": run_app_json, "pgbench": run_pgbench}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Make the runs named in ``argv`` (default: all)."""
+    names = (argv if argv is not None else sys.argv[1:]) or list(RUNS)
+    unknown = set(names) - set(RUNS)
+    if unknown:
+        raise SystemExit(f"unknown runs {sorted(unknown)}; known: {', '.join(RUNS)}")
     base = Path(tempfile.mkdtemp(prefix="pg-sample-"))
     cluster = Cluster(base)
     try:
         cluster.initdb()
-
-        # 1. app: Debian prefix, text plans, the whole workload.
-        with running(cluster, base / "logs" / "app", log_line_prefix=f"'{DEBIAN_PREFIX}'",
-                     log_timezone="'UTC'", **{"auto_explain.log_format": "text"}):
-            create_db(cluster, "app")
-            workload(cluster, "app")
-            cluster.sql("postgres", "CHECKPOINT")
-            time.sleep(2.5)  # let autovacuum visit the freshly loaded tables
-            save_pg_stat_statements(cluster, "app", HERE / "app" / "pg_stat_statements.csv")
-        collect(base / "logs" / "app", HERE / "app")
-
-        # 2. app-json: pgBadger's prefix, JSON plans, New York time, log_statement + log_duration.
-        with running(cluster, base / "logs" / "app-json", log_line_prefix=f"'{PGBADGER_PREFIX}'",
-                     log_timezone="'America/New_York'", **{"auto_explain.log_format": "json"}):
-            create_db(cluster, "shop")
-            workload(cluster, "shop", "setup,n_plus_one,missing_index,prepared,errors,multi_line")
-            log_statement_phase(cluster, "shop")
-            save_pg_stat_statements(cluster, "shop", HERE / "app-json" / "pg_stat_statements.csv")
-        collect(base / "logs" / "app-json", HERE / "app-json")
-
-        # 3. pgbench: its own traffic only (initialisation not logged).
-        with running(cluster, base / "logs" / "pgbench", log_line_prefix=f"'{DEBIAN_PREFIX}'",
-                     log_timezone="'UTC'", **{"auto_explain.log_format": "text"}):
-            create_db(cluster, "bench")
-            quiet_env = {"PGOPTIONS": "-c log_min_duration_statement=-1 -c auto_explain.log_min_duration=-1 "
-                                      "-c log_connections=off -c log_disconnections=off"}
-            cluster.run("pgbench", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
-                        "-i", "-s", "1", "-q", "bench", env=quiet_env)
-            res = cluster.run("pgbench", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
-                              "-M", "prepared", "-c", "2", "-j", "2", "-t", "150", "bench")
-            (HERE / "pgbench").mkdir(exist_ok=True)
-            (HERE / "pgbench" / "pgbench-output.txt").write_text(res.stdout)
-            save_pg_stat_statements(cluster, "bench", HERE / "pgbench" / "pg_stat_statements.csv")
-        collect(base / "logs" / "pgbench", HERE / "pgbench")
+        for name in names:
+            RUNS[name](cluster, base)
     finally:
         cluster.stop()
         shutil.rmtree(base, ignore_errors=True)

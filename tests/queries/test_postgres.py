@@ -1,0 +1,321 @@
+"""PostgreSQL readers on the sample logs: the three formats agree, values match the raw log and
+pg_stat_statements, every message kind lands where documented, every line is accounted for."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from toolkit import formats, schema
+from toolkit.queries.postgres import iter_query_chunks
+
+ROOT = Path(__file__).resolve().parents[2]
+PG = ROOT / "sample_traces" / "queries" / "postgresql"
+RUNS = ("app", "app-json", "pgbench")
+FORMATS = {"log": "postgres-stderr", "csv": "postgres-csvlog", "json": "postgres-jsonlog"}
+SAMPLES = [(run, suffix) for run in RUNS for suffix in FORMATS]
+
+
+def sample(run: str, suffix: str) -> Path:
+    return PG / run / f"postgresql.{suffix}.gz"
+
+
+def raw_lines(run: str) -> list[str]:
+    return gzip.open(sample(run, "log"), "rt").read().split("\n")[:-1]
+
+
+_cache: dict = {}
+
+
+def events(run: str, suffix: str) -> pd.DataFrame:
+    key = ("q", run, suffix)
+    if key not in _cache:
+        _cache[key] = tk.read_queries(sample(run, suffix))
+    return _cache[key]
+
+
+def server(run: str, suffix: str) -> pd.DataFrame:
+    key = ("s", run, suffix)
+    if key not in _cache:
+        _cache[key] = tk.read_server_events(sample(run, suffix))
+    return _cache[key]
+
+
+# ------------------------------------------------------------------------------ contract
+
+
+@pytest.mark.parametrize(("run", "suffix"), SAMPLES)
+def test_contract_every_sample(run, suffix):
+    # GIVEN a sample log WHEN read with detection and with the explicit format
+    path = sample(run, suffix)
+    q = events(run, suffix)
+    explicit = tk.read_queries(path, format=FORMATS[suffix])
+    # THEN both are the same valid query_events table
+    assert formats.detect(path, "queries").name == FORMATS[suffix]
+    schema.validate(q, "query_events")
+    schema.validate(server(run, suffix), "server_events")
+    pd.testing.assert_frame_equal(q, explicit)
+    # AND every input line is part of a query event, a server event, or skipped with a reason
+    src = q.attrs["source"]
+    assert src["format"] == FORMATS[suffix]
+    assert src["lines_skipped"] == 0, src["skipped"]
+    assert src["lines_read"] == src["record_lines"] + src["lines_in_other_table"]["server_events"]
+    s_src = server(run, suffix).attrs["source"]
+    assert s_src["record_lines"] == src["lines_in_other_table"]["server_events"]
+    assert src["records"] == len(q) and len(q) > 0
+    assert q["timestamp"].notna().all()
+
+
+def canonical(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """Rows in one order: the collector writes each destination itself, so lines of concurrent
+    sessions may be interleaved differently in stderr, csvlog and jsonlog."""
+    out = df[cols].copy()
+    out["second"] = out.pop("timestamp").dt.floor("s") if "timestamp" in cols else None
+    out = out.astype({c: object for c in out.columns}).fillna("-")
+    return out.sort_values(list(out.columns), key=lambda s: s.astype(str)).reset_index(drop=True)
+
+
+QCOLS = ["kind", "statement", "parameters", "plan", "database", "user", "duration_ms", "timestamp"]
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_three_formats_give_the_same_query_events(run):
+    # GIVEN one workload logged to stderr, csvlog and jsonlog at once
+    frames = {suffix: events(run, suffix) for suffix in FORMATS}
+    base = canonical(frames["log"], QCOLS)
+    for suffix in ("csv", "json"):
+        # THEN the same count, kinds, durations, statements, parameters, plans and instants
+        # (to the second: app-json's stderr prefix has %t)
+        pd.testing.assert_frame_equal(canonical(frames[suffix], QCOLS), base)
+    assert sorted(frames["csv"]["timestamp"]) == sorted(frames["json"]["timestamp"])
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_three_formats_give_the_same_server_events(run):
+    cols = ["event", "duration_ms", "size_bytes", "relation", "sqlstate", "statement", "timestamp"]
+    base = canonical(server(run, "log"), cols)
+    for suffix in ("csv", "json"):
+        pd.testing.assert_frame_equal(canonical(server(run, suffix), cols), base)
+
+
+# ------------------------------------------------------------------ values vs the raw log
+
+_DURATION = re.compile(r" LOG:  duration: ([\d.]+) ms(?:  (statement|parse|bind|execute|plan)\b|$)")
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_durations_equal_an_independent_sum_over_the_raw_log(run):
+    # GIVEN the raw stderr lines WHEN summing every logged duration with a plain regex
+    by_kind: dict[str, float] = {}
+    for line in raw_lines(run):
+        m = _DURATION.search(line)
+        if m:
+            kind = m[2] or "duration"
+            by_kind[kind] = by_kind.get(kind, 0.0) + float(m[1])
+    q = events(run, "log")
+    # THEN statement/parse/bind/execute and duration-only times add up to the table's
+    # (a log_statement line's duration comes from its duration-only line)
+    not_plan = sum(v for k, v in by_kind.items() if k != "plan")
+    assert q.loc[q.kind != "plan", "duration_ms"].sum() == pytest.approx(not_plan, abs=1e-6)
+    # AND auto_explain's plans are attached, not counted again
+    assert (q.kind == "plan").sum() == 0
+    assert q["plan"].notna().sum() == sum(1 for line in raw_lines(run) if line.endswith("  plan:"))
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_calls_match_pg_stat_statements(run):
+    # GIVEN pg_stat_statements saved by the generator at the end of the run
+    pss = pd.read_csv(PG / run / "pg_stat_statements.csv")
+    q = events(run, "log")
+    ran = q[q.kind.isin(["execute", "statement"])]
+    # pgbench's script lines end in ';', which pg_stat_statements leaves out
+    runs = ran.groupby(ran.statement.str.rstrip(";"))["duration_ms"].agg(["count", "sum"])
+    checked = 0
+    for row in pss.itertuples():
+        if row.query not in runs.index or row.calls < 2 or "$1" not in row.query:
+            # literals become $n in pg_stat_statements, and utility statements (BEGIN) sent
+            # through the extended protocol are not tracked per execution: compare the
+            # parameterised ones
+            continue
+        # THEN the log has one execution per call, and its durations (execution plus the
+        # protocol's overhead) are at least pg_stat_statements' executor time, and close to it
+        assert runs.loc[row.query, "count"] == row.calls, row.query
+        assert runs.loc[row.query, "sum"] >= row.total_exec_time_ms - 0.01 * row.calls
+        assert runs.loc[row.query, "sum"] <= row.total_exec_time_ms * 1.10 + 0.5 * row.calls
+        checked += 1
+    assert checked >= 3
+
+
+def test_n_plus_one_calls_in_app_match_pg_stat_statements():
+    pss = pd.read_csv(PG / "app" / "pg_stat_statements.csv").set_index("query")
+    sql = "SELECT count(*), sum(total) FROM orders WHERE customer_id = $1"
+    q = events("app", "log")
+    assert (q[q.kind == "execute"].statement == sql).sum() == pss.loc[sql, "calls"] == 60
+
+
+# ---------------------------------------------------------------------- message kinds
+
+
+def test_parse_bind_execute_with_parameters_holding_a_tab_and_a_newline():
+    q = events("app", "log")
+    rows = q[q.statement == "SELECT o.id, o.total FROM orders o WHERE o.id = $1 AND o.note LIKE $2"]
+    assert rows.kind.tolist() == ["parse", "bind", "execute"]
+    # the stderr continuation TAB is removed; the parameter's own TAB and newline stay
+    assert rows.parameters.tolist()[1:] == ["$1 = '1000', $2 = '%a\tb\nc%'"] * 2
+    assert pd.isna(rows.parameters.iloc[0])
+    assert rows.source_line.tolist() == [1290, 1291, 1294]
+
+
+def test_named_prepared_statements_and_simple_statements():
+    q = events("app", "log")
+    assert (q.kind == "statement").sum() == 91
+    assert q.loc[q.kind == "execute", "statement"].str.contains("customers WHERE id = \\$1 AND country").sum() == 5
+    first = q.iloc[0]
+    assert (first.kind, first.statement, first.duration_ms, first.source_line) == (
+        "statement", "DROP TABLE IF EXISTS orders", 0.25, 14)
+    assert first.timestamp == pd.Timestamp("2026-11-26 05:09:21.826", tz="UTC")
+    assert (first.database, first.user, first.session) == ("app", "postgres", "11999")
+
+
+def test_multi_line_statement_keeps_its_lines_and_comment():
+    q = events("app", "log")
+    text = q.loc[q.statement.str.startswith("-- revenue per country"), "statement"]
+    assert len(text) == 1
+    assert text.iloc[0].split("\n")[1] == "SELECT c.country,"
+    assert text.iloc[0].endswith(" ORDER BY revenue DESC")
+
+
+def test_text_plan_attached_to_statement_before_and_execute_after():
+    q = events("app", "log")
+    # simple protocol: the plan line comes before its statement line
+    insert = q[q.statement.str.startswith("INSERT INTO customers", na=False)].iloc[0]
+    assert insert.plan.startswith("Query Text: INSERT INTO customers")
+    assert "Function Scan on generate_series g" in insert.plan
+    # extended protocol SELECT: the plan comes after its execute line
+    nplus = q[(q.kind == "execute") & q.statement.str.startswith("SELECT count(*), sum(total)")]
+    assert nplus.plan.notna().all()
+    assert nplus.plan.str.contains("Rows Removed by Filter: 99950").all()
+    # extended protocol UPDATE: the plan comes before its execute line (the 1.2 s lock wait)
+    upd = q[(q.kind == "execute") & (q.statement == "UPDATE accounts SET balance = balance + 10 WHERE id = $1")]
+    assert upd.duration_ms.iloc[0] > 1000 and "Update on accounts" in upd.plan.iloc[0]
+
+
+def test_json_plans_are_json_text():
+    import json
+
+    q = events("app-json", "log")
+    plans = q.plan.dropna()
+    assert len(plans) > 20
+    parsed = [json.loads(p) for p in plans]
+    stmts = q.loc[plans.index, "statement"].tolist()
+    assert [p["Query Text"] for p in parsed] == stmts
+    seq = [p for p in parsed if p["Plan"].get("Plans", [{}])[0].get("Rows Removed by Filter") == 99950]
+    assert seq
+
+
+def test_log_statement_lines_take_their_duration_only_line():
+    # GIVEN app-json's last session: log_statement = 'all', log_duration = on
+    q = events("app-json", "log")
+    tail = q[q.source_line >= 3210]
+    assert tail.kind.tolist() == ["statement", "statement", "duration", "duration", "execute", "statement"]
+    assert tail.duration_ms.tolist() == [0.089, 0.917, 0.123, 0.128, 0.034, 7.184]
+    assert tail.statement.tolist()[4] == "SELECT name FROM customers WHERE id = $1"
+    assert tail.parameters.tolist()[4] == "$1 = '7'"
+    assert tail.statement.isna().tolist() == [False, False, True, True, False, False]
+
+
+def test_pgbadger_prefix_fields_and_new_york_time():
+    q = events("app-json", "log")
+    row = q.iloc[0]
+    assert (row.application, row.client, row.database, row.user) == ("workload", "127.0.0.1", "shop", "postgres")
+    # 00:09:31 EST is 05:09:31 UTC
+    assert row.timestamp.hour == 5 and str(row.timestamp.tz) == "UTC"
+
+
+# ---------------------------------------------------------------------- server events
+
+_COUNTS = {
+    "connection_received": "LOG:  connection received: ",
+    "connection_authorized": "LOG:  connection authorized: ",
+    "disconnection": "LOG:  disconnection: ",
+    "temp_file": "LOG:  temporary file: ",
+    "lock_wait": "still waiting for",
+    "lock_acquired": " acquired ",
+    "checkpoint_starting": "LOG:  checkpoint starting: ",
+    "checkpoint_complete": "LOG:  checkpoint complete: ",
+    "autovacuum": "LOG:  automatic vacuum of table",
+    "autoanalyze": "LOG:  automatic analyze of table",
+}
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_server_event_counts_match_the_raw_log(run):
+    s = server(run, "log")
+    lines = raw_lines(run)
+    counts = s.event.value_counts()
+    for event, needle in _COUNTS.items():
+        expected = sum(1 for line in lines if needle in line and "STATEMENT:" not in line
+                       and "DETAIL:" not in line)
+        if event == "autovacuum":
+            expected += sum(1 for line in lines if "LOG:  automatic aggressive vacuum of table" in line)
+        assert counts.get(event, 0) == expected, event
+
+
+def test_server_event_values_in_app():
+    s = server("app", "csv")
+    temp = s[s.event == "temp_file"]
+    sizes = [int(m[1]) for line in raw_lines("app") if (m := re.search(r"temporary file: .*, size (\d+)", line))]
+    assert temp.size_bytes.sum() == sum(sizes) and len(temp) == 5
+    # the lock wait of the workload: 1.2 s on account 1
+    acquired = s[s.event == "lock_acquired"].duration_ms.max()
+    assert 1100 < acquired < 2000
+    # the deadlock: log_lock_waits' line and the ERROR with SQLSTATE 40P01
+    dead = s[s.event == "deadlock"]
+    assert len(dead) == 2 and (dead.sqlstate == "40P01").sum() == 1
+    errors = s[s.event == "error"].set_index("sqlstate")
+    assert errors.loc["42P01", "statement"] == "SELECT * FROM no_such_table WHERE id = 1"
+    assert errors.loc["22012", "statement"] == "SELECT 1 / 0 AS broken"
+    vac = s[s.event == "autovacuum"]
+    assert "app.public.customers" in vac.relation.tolist()
+    disc = s[s.event == "disconnection"]
+    assert disc.duration_ms.notna().all() and (disc.duration_ms >= 0).all()
+    assert s[s.event == "checkpoint_complete"].duration_ms.iloc[0] == 1040.0
+    assert (s.event == "connection_received").sum() >= 60  # the churn phase: 60 short sessions
+
+
+def test_stderr_derives_the_sqlstate_csv_logs():
+    err_csv = server("app", "csv").query("event in ['error', 'deadlock'] and sqlstate.notna()")
+    err_log = server("app", "log").query("event in ['error', 'deadlock'] and sqlstate.notna()")
+    assert err_log.sqlstate.tolist() == err_csv.sqlstate.tolist() == ["40P01", "42P01", "22012"]
+
+
+def test_pgbench_has_no_errors_temp_files_or_lock_waits():
+    s = server("pgbench", "log")
+    assert not s.event.isin(["error", "fatal", "temp_file", "lock_wait", "deadlock"]).any()
+    q = events("pgbench", "log")
+    assert (q.kind == "execute").sum() == 2100  # 300 transactions x 7 statements
+
+
+# ---------------------------------------------------------------------------- streaming
+
+
+@pytest.mark.parametrize("suffix", list(FORMATS))
+def test_iter_query_chunks_gives_the_same_rows_in_small_chunks(suffix):
+    # GIVEN chunks of 8 KiB (the default is 16 MiB) WHEN streaming
+    whole = events("app", suffix)
+    parts = list(iter_query_chunks(sample("app", suffix), chunk_bytes=8192))
+    assert len(parts) > 5
+    streamed = pd.concat(parts, ignore_index=True)
+    # THEN the same executions; only a plan whose statement lies in the next chunk stays a row
+    not_plan = streamed[streamed.kind != "plan"].reset_index(drop=True)
+    assert len(not_plan) == len(whole)
+    assert not_plan.duration_ms.tolist() == whole.duration_ms.tolist()
+    assert not_plan.source_line.tolist() == whole.source_line.tolist()
+    assert not_plan.statement.tolist() == whole.statement.tolist()
+    src = parts[-1].attrs["source"]
+    assert src["lines_read"] == whole.attrs["source"]["lines_read"]
