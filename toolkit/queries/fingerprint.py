@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -189,13 +190,13 @@ class Fingerprinter:
             fp = self.cache[sql] = fingerprint(sql, **self.options)
         return fp
 
-    def many(self, statements: Iterable[str]) -> list[str]:
-        """Fingerprints of ``statements`` (None stays None), in order."""
+    def many(self, statements: Iterable[Any]) -> list[str | None]:
+        """Fingerprints of ``statements`` in order; anything not a str (None, NaN, NA) gives None."""
         get, out = self.cache.get, []
         append = out.append
         for sql in statements:
-            fp = get(sql) if sql is not None else None
-            if fp is None and sql is not None:
+            fp = get(sql) if type(sql) is str else None
+            if fp is None and type(sql) is str:
                 fp = self(sql)
             append(fp)
         return out

@@ -43,7 +43,9 @@ Quirks, each handled here:
 - The server's start banner (``/usr/sbin/mariadbd, Version: ... started with:``, ``Tcp port:``,
   ``Time Id Command Argument``) appears at every restart: counted as skipped lines with the reason
   "server start banner" here, and returned as events by :func:`read_mysql_slow_server_events`.
-- mysqld appends ``;`` to the statement when it lacks one; that ``;`` is removed.
+- mysqld appends ``;`` to the statement when it lacks one; that ``;`` is removed (as
+  pt-query-digest does). MySQL logs ``# administrator command: Quit;`` for protocol commands: the
+  statement becomes ``administrator command: Quit``.
 
 Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
 per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
@@ -58,6 +60,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -80,12 +83,12 @@ _RECORD = re.compile(
     r"(?:SET timestamp=(?P<ts>\d+);\n)?"
     rf"(?P<stmt>(?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?)"
 )
+_QLINE = re.compile(r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)")
 _KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 _USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
 _BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n)?"
                      r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
-_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 # header key -> canonical column (and the factor applied to its numeric value)
 _CANONICAL = {"Query_time": ("duration_ms", 1000.0), "Lock_time": ("lock_ms", 1000.0),
@@ -95,7 +98,7 @@ _BANNER_REASON = "server start banner (see read_server_events)"
 
 
 def _snake(key: str) -> str:
-    return _SNAKE.sub("_", key).lower()
+    return key.lower()  # keys already use underscores: InnoDB_IO_r_ops -> innodb_io_r_ops
 
 
 def sniff(head: formats.Head) -> bool:
@@ -141,12 +144,14 @@ def _explain_json(lines: list[str]) -> str | None:
 class _Batch:
     """Column lists for the records of one piece of text."""
 
-    def __init__(self) -> None:
+    def __init__(self, lean: bool = False) -> None:
+        self.lean = lean  # for the digest: no plan, no extra header columns, plain arrays
         self.source_line: list[int] = []
         self.ts: list[Any] = []
         self.time: list[Any] = []
         self.userhost: list[str] = []
         self.headers: list[dict[str, str]] = []
+        self.q: list[tuple[str, str, str, str]] = []  # lean: Query_time, Lock_time, Rows_sent, Rows_examined
         self.database: list[Any] = []
         self.statement: list[str] = []
         self.plan: list[Any] = []
@@ -159,6 +164,10 @@ def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batc
     line = first_line
     kv_findall = _KV.findall
     append_line = batch.source_line.append
+    lean = batch.lean
+    qline = _QLINE.search
+    pre_cache: dict[str, dict[str, str]] = {}
+    q = None
     for m in _RECORD.finditer(text):
         start = m.start()
         if start > pos:  # lines no record claims (a headerless start, a stray '# Time:')
@@ -178,21 +187,38 @@ def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batc
         if not stmt and use is not None and ts is None:
             stmt = f"use {use}"  # the record's statement was itself a `use`
         plan = None
-        if "# explain:" in headers:
-            kept, explain = [], []
-            for h in headers.split("\n"):
-                (explain.append(h[11:]) if h.startswith("# explain: ") else kept.append(h))
-            headers = "\n".join(kept)
-            plan = _explain_json(explain)
-        kv = dict(kv_findall(headers))
-        if "Query_time" not in kv or not stmt.strip():
+        cut = headers.find("# explain: ")
+        if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
+            if not batch.lean:
+                plan = _explain_json([h[11:] for h in headers[cut:].split("\n")
+                                      if h.startswith("# explain: ")])
+            headers = headers[:cut]
+        if lean:  # the digest's figures only: one search, and a cache for the lines before
+            q = qline(headers)
+            if q is not None:
+                pre = headers[:q.start()]
+                kv = pre_cache.get(pre)
+                if kv is None:
+                    kv = dict(kv_findall(pre))
+                    if len(pre_cache) < 10_000:
+                        pre_cache[pre] = kv
+                batch.q.append(q.groups())
+            else:
+                kv = {}
+        else:
+            kv = dict(kv_findall(headers))
+        if ("Query_time" not in kv and not (lean and q is not None)) or not stmt.strip():
             what = "no '# Query_time:' header" if "Query_time" not in kv else "no statement"
+            if lean and q is not None:
+                batch.q.pop()
             acct.skip(line, f"truncated record ({what})", m.group(0), count=n)
             line += n
             pos = end
             continue
         if stmt.endswith(";"):
             stmt = stmt[:-1]
+        if stmt.startswith("# administrator command: "):
+            stmt = stmt[2:]  # MySQL: "# administrator command: Quit;" (as pt-query-digest reads it)
         append_line(line + (time_s is not None))  # the record's '# User@Host:' line
         batch.ts.append(ts)
         batch.time.append(state.time)
@@ -263,43 +289,70 @@ def _convert(values: list[Any]) -> pd.Series:
 def _timestamps(set_ts: list[Any], times: list[Any]) -> pd.Series:
     """SET timestamp (epoch seconds), replaced by an ISO '# Time:' (microseconds) where the
     record has one, and filled from the shared old-form '# Time:' where SET timestamp is absent."""
-    epoch = pd.to_numeric(pd.Series(set_ts, dtype=object), errors="coerce").astype("float64")
-    out = pd.to_datetime(epoch, unit="s", utc=True)
-    uniq = {t for t in times if t is not None}
-    if uniq:
-        parsed = {t: _parse_time(t) for t in uniq}
-        alt = pd.Series([parsed.get(t) if t is not None else None for t in times], dtype=object)
-        alt = pd.to_datetime(alt, utc=True)
-        iso = pd.Series([t is not None and "T" in t for t in times])
-        out = out.where(~iso & out.notna(), alt)
+    epoch = _floats([t if t is not None else "nan" for t in set_ts])
+    out = pd.Series(pd.to_datetime(epoch, unit="s", utc=True))
+    need = [i for i, (s, t) in enumerate(zip(set_ts, times, strict=True))
+            if (s is None and t is not None) or (t is not None and "T" in t)]
+    if need:
+        parsed = {t: _parse_time(t) for t in {times[i] for i in need}}
+        alt = pd.to_datetime(pd.Series([parsed[times[i]] for i in need], index=need, dtype=object), utc=True)
+        out.iloc[need] = alt.to_numpy()
     return out
 
 
 def _userhost_columns(values: list[str]) -> tuple[list[Any], list[Any], list[Any]]:
-    cache: dict[str, tuple[Any, Any, Any]] = {}
-    users, clients, ids = [], [], []
-    for v in values:
-        hit = cache.get(v)
-        if hit is None:
-            m = _USERHOST.match(v)
-            if m:
-                user = m.group("user") or m.group("priv").strip() or None
-                client = (m.group("ip") or m.group("host") or "").strip() or None
-                hit = (user, client, m.group("id"))
-            else:
-                hit = (None, None, None)
-            if len(cache) < 100_000:
-                cache[v] = hit
-        users.append(hit[0])
-        clients.append(hit[1])
-        ids.append(hit[2])
-    return users, clients, ids
+    """user, client and MySQL's ``Id`` from each ``User@Host`` value (parsed once per distinct
+    value: a log has few)."""
+    codes, uniques = pd.factorize(np.array(values, dtype=object))
+    parsed = []
+    for v in uniques:
+        m = _USERHOST.match(v)
+        if m:
+            parsed.append((m.group("user") or m.group("priv").strip() or None,
+                           (m.group("ip") or m.group("host") or "").strip() or None, m.group("id")))
+        else:
+            parsed.append((None, None, None))
+    if not parsed:
+        return [], [], []
+    cols = np.array(parsed, dtype=object)[codes]
+    return cols[:, 0].tolist(), cols[:, 1].tolist(), cols[:, 2].tolist()
+
+
+def _floats(values: list[Any]) -> np.ndarray:
+    """Decimal strings (None for missing) as float64; anything unparsable becomes NaN."""
+    try:
+        return np.array(list(map(float, values)), dtype=np.float64)
+    except (ValueError, TypeError):
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
+
+
+def _lean_frame(batch: _Batch) -> pd.DataFrame:
+    """Only what a digest needs, as plain numpy / object columns (no dtype casts)."""
+    heads = batch.headers
+    users, clients, ids = _userhost_columns(batch.userhost)
+    session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(heads, ids, strict=True)]
+    q = _floats([v for t in batch.q for v in t]).reshape(len(batch.q), 4)
+    return pd.DataFrame({
+        "timestamp": _timestamps(batch.ts, batch.time),
+        "duration_ms": q[:, 0] * 1000.0,
+        "statement": np.array(batch.statement, dtype=object),
+        "database": np.array(batch.database, dtype=object),
+        "user": np.array(users, dtype=object),
+        "session": np.array(session, dtype=object),
+        "client": np.array(clients, dtype=object),
+        "rows_sent": q[:, 2],
+        "rows_examined": q[:, 3],
+        "lock_ms": q[:, 1] * 1000.0,
+        "source_line": np.array(batch.source_line, dtype=np.int64),
+    })
 
 
 def _frame(batch: _Batch, name: str) -> pd.DataFrame:
     n = len(batch.statement)
     if n == 0:
         return schema.empty("query_events")
+    if batch.lean:
+        return _lean_frame(batch)
     keys: dict[str, None] = {}
     for h in batch.headers[:1000]:
         keys.update(dict.fromkeys(h))
@@ -351,11 +404,15 @@ def _frame(batch: _Batch, name: str) -> pd.DataFrame:
 
 
 def _batches(src: Source, chunk_size: int) -> Iterator[_Batch]:
-    """One _Batch per piece of input; a record cut by a piece boundary moves to the next piece."""
-    acct = src.accounting
+    """One _Batch per piece of input (see :func:`_batches_from`)."""
+    return _batches_from(src.iter_chunks(chunk_size), src.accounting)
+
+
+def _batches_from(pieces, acct, lean: bool = False) -> Iterator[_Batch]:
+    """One _Batch per piece of text; a record cut by a piece boundary moves to the next piece."""
     state = _State()
     carry, carry_line = "", 1
-    for first_line, text in src.iter_chunks(chunk_size):
+    for first_line, text in pieces:
         if carry:
             text, first_line = carry + text, carry_line
         # the last record may continue in the next piece: keep it back
@@ -368,13 +425,93 @@ def _batches(src: Source, chunk_size: int) -> Iterator[_Batch]:
             carry_line = first_line + body.count("\n")
         else:
             body, carry = text, ""
-        batch = _Batch()
+        batch = _Batch(lean)
         _parse_text(body, first_line, acct, state, batch)
         yield batch
     if carry:
-        batch = _Batch()
+        batch = _Batch(lean)
         _parse_text(carry, carry_line, acct, state, batch)
         yield batch
+
+
+def _record_start(fh, pos: int, size: int) -> int:
+    """The offset of the first record that starts at or after ``pos`` (``size`` if none): its
+    ``# User@Host:`` line, or the ``# Time:`` line just before it. Deterministic, so two ranges
+    cut at the same ``pos`` agree on where one ends and the next begins."""
+    if pos <= 0:
+        return 0
+    window = 1 << 20
+    while pos < size:
+        fh.seek(pos - 1)
+        data = fh.read(window)
+        i = data.find(b"\n# User@Host: ")
+        if i >= 0:
+            start = pos + i  # the '#' of '# User@Host:'
+            lo = max(0, start - 4096)
+            fh.seek(lo)
+            before = fh.read(start - lo)
+            prev = before.rfind(b"\n", 0, len(before) - 1) + 1
+            if before.startswith(b"# Time: ", prev):
+                start = lo + prev
+            return start
+        if len(data) < window:
+            break
+        pos += window - 64  # overlap: the marker may straddle two windows
+    return size
+
+
+def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
+                     errors: str = "skip") -> Iterator[pd.DataFrame]:
+    """The records that start in bytes ``[start, end)`` of a plain (uncompressed) slow log file,
+    as ``query_events`` frames: the pieces of :func:`toolkit.queries.digest.digest_file`'s worker
+    processes. Both ends move forward to a record start, so ranges that tile the file read every
+    record exactly once; ``source_line`` stays the line number in the whole file. A range other
+    than the first does not know the ``use db`` that came before it (MariaDB and Percona logs name
+    the schema in every record anyway)."""
+    from ..sources import Accounting, check_errors_mode
+
+    size = os.path.getsize(path)
+    acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
+    with open(path, "rb") as fh:
+        lo, hi = _record_start(fh, start, size), _record_start(fh, end, size)
+        line0 = 1
+        fh.seek(0)
+        remaining = lo
+        while remaining > 0:
+            block = fh.read(min(remaining, 1 << 24))
+            if not block:
+                break
+            line0 += block.count(b"\n")
+            remaining -= len(block)
+
+        def pieces():
+            nonlocal acct
+            fh.seek(lo)
+            left, line, carry = hi - lo, line0, b""
+            while left > 0 or carry:
+                block = fh.read(min(left, chunk_size)) if left > 0 else b""
+                left -= len(block)
+                data = carry + block
+                cut = data.rfind(b"\n") if left > 0 else len(data) - 1
+                if cut < 0:
+                    carry = data
+                    continue
+                carry = data[cut + 1:]
+                text = data[:cut + 1].decode("utf-8", "replace")
+                if "\r" in text:
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                n = text.count("\n")
+                acct.lines_read += n + (0 if text.endswith("\n") else 1)
+                yield line, text
+                line += n
+                if not block and left <= 0:
+                    break
+
+        for batch in _batches_from(pieces(), acct, lean=True):
+            if batch.statement:
+                out = _frame(batch, acct.path)
+                out.attrs["source"] = acct.as_dict()
+                yield out
 
 
 def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:
@@ -433,6 +570,18 @@ def iter_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
     _check_found_something(src, records)
 
 
+def _digest_chunks(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
+    """Lean frames for :func:`toolkit.queries.digest.digest_file`: the digest's columns only."""
+    src = open_source(source, errors=errors)
+    records = 0
+    for batch in _batches_from(src.iter_chunks(chunk_size), src.accounting, lean=True):
+        if batch.statement:
+            records += len(batch.statement)
+            yield _frame(batch, src.name)
+    _check_found_something(src, records)
+    src.accounting.format = FORMAT
+
+
 def read_mysql_slow_server_events(source: Any, *, errors: str = "skip",
                                   chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
     """The slow log's server events: one ``other`` event per start banner (a restart).
@@ -472,5 +621,7 @@ def read_mysql_slow_server_events(source: Any, *, errors: str = "skip",
 formats.register(
     FORMAT, "queries", read_mysql_slow, sniff=sniff, suffixes=("-slow.log", "slow.log", "_slow.log"),
     description="MySQL / MariaDB / Percona slow query log (every '# Key: value' header as a column)",
-    extras={"server_events": read_mysql_slow_server_events},
+    extras={"server_events": read_mysql_slow_server_events, "chunks": iter_mysql_slow,
+            "digest_chunks": _digest_chunks,
+            "split": split_mysql_slow},
 )

@@ -1,0 +1,253 @@
+"""The MySQL / MariaDB / Percona slow log reader (toolkit.queries.mysql)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+
+import pandas as pd
+import pytest
+from conftest import FIXTURES, SAMPLES
+from helpers.programs import require_program
+
+import toolkit as tk
+from toolkit import formats, schema
+from toolkit.errors import ParseError, ToolkitError, UnknownFormatError
+from toolkit.queries.mysql import iter_mysql_slow, read_mysql_slow
+
+MARIADB = SAMPLES / "queries" / "mariadb"
+SAMPLE_LOGS = sorted(p for p in MARIADB.iterdir() if ".log" in p.name)
+FIX = FIXTURES / "queries" / "mysql"
+
+
+def _text(path) -> str:
+    data = path.read_bytes()
+    return (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode()
+
+
+def _naive(text: str) -> tuple[int, float]:
+    """An independent line-by-line count of records and the sum of Query_time, in ms."""
+    lines = text.split("\n")
+    records = sum(1 for x in lines if x.startswith("# User@Host: "))
+    total = sum(float(m.group(1)) for x in lines if (m := re.match(r"# Query_time: (\S+)", x)))
+    return records, total * 1000
+
+
+def _covered_lines(df: pd.DataFrame, text: str) -> int:
+    """Lines of the records the reader produced: from each record's first line (its '# Time:'
+    when the line before the '# User@Host:' is one) to the line before the next record, less the
+    lines of mysqld's start banner."""
+    lines = text.split("\n")
+    banner = re.compile(r".*, Version: .*started with:$|Tcp port: |Time\s+Id\s+Command\s+Argument")
+    if lines and lines[-1] == "":
+        lines.pop()
+    starts = []
+    for sl in df["source_line"].astype(int):
+        i = sl - 1
+        starts.append(i - 1 if i > 0 and lines[i - 1].startswith("# Time: ") else i)
+    covered = 0
+    for k, s in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        covered += sum(1 for x in lines[s:end] if not banner.match(x))
+    return covered
+
+
+@pytest.mark.parametrize("path", SAMPLE_LOGS, ids=lambda p: p.name)
+def test_contract_every_sample_log(path):
+    # GIVEN a genuine MariaDB slow log
+    text = _text(path)
+    # WHEN it is read with format detection and with the reader named
+    auto = tk.read_queries(path)
+    explicit = tk.read_queries(path, format="mysql-slow")
+    # THEN the schema holds, both agree, and the figures match a naive count of the file
+    schema.validate(auto, "query_events")
+    pd.testing.assert_frame_equal(auto, explicit)
+    assert formats.detect(path).name == "mysql-slow"
+    records, total_ms = _naive(text)
+    assert len(auto) == records
+    assert auto["duration_ms"].sum() == pytest.approx(total_ms, abs=1e-6)
+    assert auto["statement"].notna().all() and (auto["kind"] == "statement").all()
+    assert auto["timestamp"].notna().all() and auto["session"].notna().all()
+    # every line is either in a record or skipped with a reason (here: the start banners)
+    src = auto.attrs["source"]
+    assert src["lines_read"] == len(text.rstrip("\n").split("\n"))
+    assert _covered_lines(auto, text) + src["lines_skipped"] == src["lines_read"]
+    assert set(src["skip_reasons"]) <= {"server start banner (see read_server_events)"}
+
+
+def test_mariadb_headers_become_columns():
+    df = tk.read_queries(MARIADB / "app-slow.log")
+    sort = df[df["statement"].str.startswith("SELECT id, note FROM orders ORDER BY note DESC")].iloc[0]
+    # the line in the log: '# Filesort: Yes  Filesort_on_disk: No  Merge_passes: 91  Priority_queue: Yes'
+    assert bool(sort["filesort"]) is True and sort["merge_passes"] == 91
+    assert sort["rows_examined"] == 190005 and sort["database"] == "app"
+    assert df["qc_hit"].dtype == "boolean" and df["bytes_sent"].dtype == "Int64"
+    plan = json.loads(sort["plan"])
+    assert plan[0]["table"] == "orders" and plan[0]["type"] == "ALL" and plan[0]["key"] is None
+    assert set(df["user"].dropna()) == {"root"} and set(df["client"].dropna()) == {"127.0.0.1"}
+
+
+def test_restart_banners_are_server_events_and_counted_as_skipped():
+    df = tk.read_queries(MARIADB / "app-slow.log")
+    assert df.attrs["source"]["skip_reasons"] == {"server start banner (see read_server_events)": 6}
+    ev = tk.read_server_events(MARIADB / "app-slow.log")
+    schema.validate(ev, "server_events")
+    assert ev["source_line"].tolist() == [1, 1627]
+    assert ev["message"].str.contains("mariadbd, Version: 10.11").all()
+    # stamped with the first record after the banner
+    after = df[df["source_line"] > 1627].iloc[0]
+    assert ev["timestamp"].iloc[1] == after["timestamp"]
+
+
+def test_mysql80_iso_time_id_use_and_admin_command():
+    df = read_mysql_slow(FIX / "mysql80_iso_time_use_admin.log")
+    assert df["timestamp"].tolist() == [pd.Timestamp("2024-03-01T10:00:00.123456Z"),
+                                        pd.Timestamp("2024-03-01T10:00:00.523456Z"),
+                                        pd.Timestamp("2024-03-01T10:00:01.000001Z")]
+    assert df["session"].tolist() == ["8", "9", "8"]
+    assert df["client"].tolist() == ["localhost", "10.0.0.5", "localhost"]
+    assert df["database"].tolist() == ["shop"] * 3  # `use shop;` carries forward
+    assert df["statement"].iloc[1] == "SELECT name\n  FROM customers\n WHERE id IN (1, 2, 3)"
+    assert df["statement"].iloc[2] == "administrator command: Quit"
+    assert df["duration_ms"].tolist() == [250.0, 1.5, 0.1]
+    assert df["lock_ms"].iloc[0] == pytest.approx(0.01)
+    assert df["source_line"].tolist() == [5, 11, 18]
+
+
+def test_percona_extended_headers():
+    df = read_mysql_slow(FIX / "percona_extended_headers.log")
+    row = df.iloc[0]
+    assert row["database"] == "shop" and row["rows_examined"] == 200000 and row["rows_affected"] == 0
+    assert row["innodb_pages_distinct"] == 120 and row["tmp_disk_tables"] == 1
+    assert bool(row["tmp_table_on_disk"]) is True and bool(row["qc_hit"]) is False
+    assert df["innodb_io_r_wait"].dtype == "float64"
+
+
+def test_records_sharing_one_time_and_no_set_timestamp():
+    df = read_mysql_slow(FIX / "shared_time_no_set_timestamp.log")
+    assert df["timestamp"].tolist() == [pd.Timestamp("2007-10-15 21:43:52", tz="UTC")] * 2
+    assert df["database"].isna().iloc[0] and df["database"].iloc[1] == "test"
+    assert df["statement"].tolist() == ["select sleep(2) from n", "select 1"]
+
+
+def test_truncated_last_record_is_counted_not_lost():
+    df = read_mysql_slow(FIX / "truncated_last_record.log")
+    assert len(df) == 1
+    src = df.attrs["source"]
+    assert src["skip_reasons"] == {"truncated record (no '# Query_time:' header)": 3}
+    assert src["lines_read"] == 10 and src["skipped"][0]["line"] == 8
+    with pytest.raises(ParseError, match=r"truncated_last_record.log:8: truncated record"):
+        read_mysql_slow(FIX / "truncated_last_record.log", errors="raise")
+
+
+def test_random_bytes_are_a_clear_error():
+    data = random.Random(1).randbytes(5000)
+    with pytest.raises(UnknownFormatError):
+        tk.read_queries(data)
+    with pytest.raises(ParseError, match="no slow log record found") as err:
+        read_mysql_slow(data + b"\n")
+    assert err.value.line == 1
+    assert isinstance(err.value, ToolkitError)
+
+
+def test_only_a_banner_is_an_empty_table():
+    df = read_mysql_slow(b"/usr/sbin/mariadbd, Version: 10.11.19-MariaDB-log (Debian 12). started with:\n"
+                         b"Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock\n"
+                         b"Time\t\t    Id Command\tArgument\n")
+    assert len(df) == 0 and df.attrs["source"]["lines_skipped"] == 3
+    schema.validate(df, "query_events")
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 12, 1 << 15])
+def test_chunked_reading_gives_the_same_records(chunk_size):
+    # GIVEN pieces far smaller than the log, so records are cut at piece boundaries
+    path = MARIADB / "app-slow.log"
+    whole = read_mysql_slow(path)
+    parts = list(iter_mysql_slow(path, chunk_size=chunk_size))
+    assert len(parts) > 3
+    joined = pd.concat(parts, ignore_index=True)
+    cols = ["timestamp", "duration_ms", "statement", "session", "database", "source_line", "plan"]
+    pd.testing.assert_frame_equal(joined[cols], whole[cols])
+    assert parts[-1].attrs["source"]["lines_read"] == whole.attrs["source"]["lines_read"]
+    assert read_mysql_slow(path, chunk_size=chunk_size)["statement"].tolist() == whole["statement"].tolist()
+
+
+def test_crlf_and_compressed_input(tmp_path):
+    text = _text(MARIADB / "app-slow.log")
+    p = tmp_path / "crlf-slow.log.gz"
+    p.write_bytes(gzip.compress(text.replace("\n", "\r\n").encode()))
+    df = tk.read_queries(p)
+    assert df["statement"].tolist() == read_mysql_slow(MARIADB / "app-slow.log")["statement"].tolist()
+
+
+def _pt_json(path) -> dict:
+    exe = require_program("pt-query-digest")
+    out = subprocess.run([exe, "--output", "json", "--limit", "100%", str(path)],
+                         capture_output=True, text=True, check=True, timeout=120)
+    return json.loads(out.stdout)
+
+
+def test_totals_equal_pt_query_digest_on_the_clean_log(tmp_path):
+    # GIVEN the clean log (no restart inside): pt-query-digest reads every record
+    plain = tmp_path / "clean-slow.log"
+    plain.write_text(_text(MARIADB / "clean-slow.log.gz"))
+    pt = _pt_json(plain)
+    df = tk.read_queries(plain)
+    assert len(df) == pt["global"]["query_count"]
+    assert df["duration_ms"].sum() / 1000 == pytest.approx(float(pt["global"]["metrics"]["Query_time"]["sum"]),
+                                                          abs=1e-6)
+    assert df["lock_ms"].sum() / 1000 == pytest.approx(float(pt["global"]["metrics"]["Lock_time"]["sum"]),
+                                                      abs=1e-6)
+    assert df["rows_examined"].sum() == int(pt["global"]["metrics"]["Rows_examined"]["sum"])
+
+
+def test_pt_query_digest_loses_the_record_after_a_mid_file_banner():
+    # GIVEN the application log with a restart banner at line 1627: pt-query-digest glues the
+    # banner and the next record onto the statement before it (see the samples' README)
+    path = MARIADB / "app-slow.log"
+    pt = _pt_json(path)
+    df = tk.read_queries(path)
+    after_banner = df[df["source_line"] > 1627].iloc[0]
+    assert after_banner["statement"] == "SET NAMES utf8mb4"
+    assert len(df) == pt["global"]["query_count"] + 1
+    ours = df["duration_ms"].sum() - after_banner["duration_ms"]
+    assert ours / 1000 == pytest.approx(float(pt["global"]["metrics"]["Query_time"]["sum"]), abs=1e-6)
+
+
+def test_live_mariadb_every_statement_is_logged(tmp_path):
+    # GIVEN a throwaway MariaDB logging every statement, and a restart in the middle
+    require_program("mariadbd")
+    pytest.importorskip("pymysql")
+    from helpers.mariadb import mariadb_server
+
+    with mariadb_server(tmp_path) as server:
+        conn = server.connect()
+        cur = conn.cursor()
+        cur.execute("CREATE DATABASE t")
+        cur.execute("CREATE TABLE t.n (i INT PRIMARY KEY)")
+        cur.execute("INSERT INTO t.n VALUES (1), (2), (3)")
+        conn.commit()
+        conn.close()
+        server.stop()
+        server.start()
+        conn = server.connect("t")
+        cur = conn.cursor()
+        for i in range(5):
+            cur.execute("SELECT i FROM n WHERE i <= %s", (i,))
+        conn.close()
+        log = server.slow_log.read_bytes()
+    # WHEN the slow log is read
+    df = tk.read_queries(log)
+    # THEN each statement is there once, with the rows it sent and its database
+    sel = df[df["statement"].str.startswith("SELECT i FROM n")]
+    assert sel["statement"].tolist() == [f"SELECT i FROM n WHERE i <= {i}" for i in range(5)]
+    assert sel["rows_sent"].tolist() == [0, 1, 2, 3, 3]
+    assert (sel["database"] == "t").all()
+    assert (df["statement"] == "INSERT INTO t.n VALUES (1), (2), (3)").sum() == 1
+    assert df.attrs["source"]["skip_reasons"] == {"server start banner (see read_server_events)": 6}
+    assert len(tk.read_server_events(log)) == 2
+    assert os.path.exists(tmp_path / "data")

@@ -1,0 +1,469 @@
+"""The digest: per fingerprint, how often, how long in total and per call, and an example.
+
+``digest(events)`` takes the ``query_events`` table (any reader's output) and returns the
+``digest`` table, sorted by ``total_ms`` descending:
+
+==========================  ======================================================================
+column                      meaning
+==========================  ======================================================================
+(the ``by`` columns)        when grouping by database, user, application (or several)
+fingerprint                 :func:`toolkit.queries.fingerprint.fingerprint` of the statement
+calls                       executions (see "What is a call" below)
+total_ms                    sum of their durations, milliseconds
+mean_ms                     total_ms / calls with a duration
+p50_ms, p95_ms, p99_ms      exact percentiles of the per-call durations (definition below)
+max_ms                      the slowest call
+pct_total                   total_ms as percent of the whole digest's total_ms
+example                     the statement of the slowest call, as logged
+parameters                  its bind parameters, where the log has them
+example_line                its line in the input (``source_line``)
+fingerprint_id              16 hex digits: the start of pt-query-digest's query ID
+first_seen, last_seen       earliest and latest timestamp (UTC)
+rows_sent, rows_examined    totals, where the log has them (MySQL / MariaDB)
+rows_examined_per_sent      rows_examined / rows_sent: high means a filter discards most rows
+lock_ms                     total lock time, where the log has it
+==========================  ======================================================================
+
+Percentiles are exact, computed from every call's duration with numpy's default ("linear",
+Hyndman & Fan type 7: the value at rank ``(n - 1) q`` interpolated between neighbours), so
+``p50_ms`` of 1, 2, 3, 4 is 2.5. pt-query-digest's 95% comes from a log-scale histogram and
+pgBadger does not interpolate, so their figures can differ slightly from these exact ones.
+
+What is a call
+--------------
+- Rows of ``kind == "plan"`` (auto_explain entries, whose duration repeats the statement's) are
+  ignored: a statement's time is never counted twice.
+- PostgreSQL's extended protocol logs up to three rows per execution (``parse``, ``bind``,
+  ``execute``), each with its own duration. By default (``fold_parse_bind=True``) a parse or
+  bind row is folded into the next ``execute`` / ``statement`` row of the same session with the
+  same fingerprint: the call's duration is the sum (the time the client waited), the call is
+  counted once, and no time is lost. A parse or bind that no execute follows (an unnamed
+  statement parsed and never run, the end of the log) stays a call of its own.
+  ``fold_parse_bind=False`` counts every row as a call and adds ``kind`` to the grouping, so the
+  three phases appear as separate rows.
+- Rows without a duration (``log_statement`` lines) count as calls but not in the time figures.
+
+So ``digest(events).total_ms.sum()`` equals ``events.duration_ms[events.kind != "plan"].sum()``.
+
+Streaming
+---------
+:class:`DigestAccumulator` (and :func:`digest_stream`, :func:`digest_file`) build the same table
+from DataFrames fed one at a time, e.g. a reader's chunks: memory is the per-fingerprint state
+plus 8 bytes per call (the durations kept for exact percentiles), whatever the file size.
+``digest_file(path, workers=2)`` reads a plain (uncompressed) file in two processes.
+
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"statement": ["select 1", "select 2", "select * from t"],
+    ...                    "duration_ms": [1.0, 3.0, 10.0]})
+    >>> digest(ev)[["fingerprint", "calls", "total_ms", "p50_ms"]].values.tolist()
+    [['select * from t', 1, 10.0, 10.0], ['select ?', 2, 4.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import SchemaError
+from .fingerprint import Fingerprinter, fingerprint_id
+
+BY_COLUMNS = ("database", "user", "application")
+_CALL_KINDS_EXCLUDED = ("parse", "bind")
+_SUMS = ("rows_sent", "rows_examined", "lock_ms")
+
+schema.register_table("digest_full", [
+    (c.name, c.dtype, c.description) for c in schema.TABLES["digest"]] + [
+    ("parameters", "str", "bind parameters of the example"),
+    ("example_line", "int", "input line of the example"),
+    ("fingerprint_id", "str", "16 hex digits, the start of pt-query-digest's query ID"),
+    ("first_seen", "datetime", "UTC"), ("last_seen", "datetime", "UTC"),
+])
+
+
+def _by_list(by: Any) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    return list(by)
+
+
+class _Group:
+    __slots__ = ("calls", "timed", "total", "max", "first", "last", "sums", "example", "durations")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.timed = 0
+        self.total = 0.0
+        self.max = -np.inf
+        self.first = None
+        self.last = None
+        self.sums: dict[str, float] = {}
+        self.example: tuple[Any, Any, Any] = (None, None, None)
+        self.durations: list[np.ndarray] = []
+
+
+class DigestAccumulator:
+    """Feed ``query_events`` DataFrames with :meth:`add`, get the digest with :meth:`result`.
+
+    Options as for :func:`digest`. Parse/bind rows left at the end of one frame wait for the
+    next frame, so chunked input gives the same calls as the whole input.
+    """
+
+    def __init__(self, by: Any = None, *, fold_parse_bind: bool = True, **fingerprint_options: Any):
+        self.by = _by_list(by)
+        for col in self.by:
+            if not isinstance(col, str):
+                raise TypeError(f"by must name columns, not {col!r}")
+        self.fold = fold_parse_bind
+        self.fper = Fingerprinter(**fingerprint_options)
+        self.groups: dict[tuple, _Group] = {}
+        self.sum_columns: set[str] = set()
+        self._pending: pd.DataFrame | None = None  # parse/bind rows waiting for their execute
+        self.rows = 0
+
+    # -- one frame -------------------------------------------------------------------------
+    def add(self, events: pd.DataFrame) -> DigestAccumulator:
+        if "statement" not in events.columns or "duration_ms" not in events.columns:
+            raise SchemaError("digest needs query events with 'statement' and 'duration_ms' columns")
+        missing = [c for c in self.by if c not in events.columns]
+        if missing:
+            raise SchemaError(f"cannot group by {missing}: not columns of the events "
+                              f"(have {', '.join(map(str, events.columns))})")
+        self.rows += len(events)
+        kind = events["kind"] if "kind" in events.columns else None
+        if kind is not None:
+            keep = (kind != "plan").fillna(True).to_numpy(bool)
+            if not keep.all():
+                events = events[keep]
+                kind = events["kind"]
+        if self._pending is not None and len(self._pending):
+            events = pd.concat([self._pending, events], ignore_index=True)
+            kind = events["kind"] if "kind" in events.columns else None
+        self._pending = None
+        if events.empty:
+            return self
+        fps = np.array(self.fper.many(events["statement"].to_numpy(object)), dtype=object)
+        ms = pd.to_numeric(events["duration_ms"], errors="coerce").to_numpy("float64", na_value=np.nan)
+        is_call = np.ones(len(events), bool)
+        kinds = None
+        if kind is not None:
+            kinds = kind.astype(object).where(kind.notna(), None).to_numpy(object)
+            if self.fold:
+                ms, is_call, pending = self._fold(events, kinds, fps, ms)
+                if pending.any():
+                    self._pending = events[pending]
+                    is_call &= ~pending
+        self._accumulate(events, fps, ms, is_call, kinds)
+        return self
+
+    def _fold(self, events: pd.DataFrame, kinds: np.ndarray, fps: np.ndarray, ms: np.ndarray):
+        """Add parse/bind durations to the next call of the same session and fingerprint."""
+        pb = np.isin(kinds, _CALL_KINDS_EXCLUDED)
+        pending = np.zeros(len(events), bool)
+        if not pb.any():
+            return ms, np.ones(len(events), bool), pending
+        session = (events["session"].astype(object).fillna("") if "session" in events.columns
+                   else pd.Series("", index=events.index)).to_numpy(object)
+        order = np.arange(len(events))
+        if "source_line" in events.columns and events["source_line"].notna().all():
+            order = np.lexsort((events["source_line"].to_numpy("int64"), pd.factorize(session)[0]))
+        else:
+            order = np.argsort(pd.factorize(session)[0], kind="stable")
+        s_sess = session[order]
+        s_call = ~pb[order]
+        pos = np.where(s_call, np.arange(len(order)), -1).astype(float)
+        pos[pos < 0] = np.nan
+        nxt = pd.Series(pos).groupby(pd.factorize(s_sess)[0]).bfill().to_numpy()
+        out = ms.copy()
+        is_call = np.ones(len(events), bool)
+        for j in np.flatnonzero(~s_call):  # parse/bind rows: few compared with all rows
+            i = order[j]
+            k = nxt[j]
+            if np.isnan(k):
+                pending[i] = True  # its execute may be in the next frame
+                continue
+            target = order[int(k)]
+            if fps[target] == fps[i]:
+                if not np.isnan(ms[i]):
+                    out[target] = ms[i] + (0.0 if np.isnan(out[target]) else out[target])
+                is_call[i] = False
+        return out, is_call, pending
+
+    def _accumulate(self, events, fps, ms, is_call, kinds) -> None:
+        if not is_call.any():
+            return
+        idx = np.flatnonzero(is_call)
+        cols: dict[str, Any] = {c: events[c].to_numpy(object)[idx] for c in self.by}
+        cols["fingerprint"] = fps[idx]
+        keys = [*self.by, "fingerprint"]
+        if not self.fold and kinds is not None:
+            cols["kind"] = kinds[idx]
+            keys.append("kind")
+        work = pd.DataFrame(cols)
+        codes = work.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+        n_groups = int(codes.max()) + 1
+        firsts = np.unique(codes, return_index=True)[1]  # first row of each group
+        key_rows = work.iloc[firsts]
+        key_tuples = [tuple(None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else v
+                            for v in row) for row in key_rows.itertuples(index=False, name=None)]
+        d = ms[idx]
+        timed = ~np.isnan(d)
+        calls = np.bincount(codes, minlength=n_groups)
+        n_timed = np.bincount(codes, weights=timed, minlength=n_groups)
+        total = np.bincount(codes, weights=np.where(timed, d, 0.0), minlength=n_groups)
+        dmax = np.full(n_groups, -np.inf)
+        np.maximum.at(dmax, codes, np.where(timed, d, -np.inf))
+        # the slowest call of each group: its row is the example
+        order = np.lexsort((np.where(timed, -d, np.inf), codes))
+        ex_rows = idx[order[np.searchsorted(codes[order], np.arange(n_groups))]]
+        sums = {}
+        for c in _SUMS:
+            if c in events.columns:
+                v = pd.to_numeric(events[c], errors="coerce").to_numpy("float64", na_value=np.nan)[idx]
+                if not np.isnan(v).all():
+                    self.sum_columns.add(c)
+                    sums[c] = (np.bincount(codes, weights=np.nan_to_num(v), minlength=n_groups),
+                               np.bincount(codes, weights=~np.isnan(v), minlength=n_groups))
+        ts_min = ts_max = None
+        if "timestamp" in events.columns:
+            ts = pd.to_datetime(events["timestamp"], utc=True).iloc[idx]
+            tg = pd.Series(ts.to_numpy(), index=codes).groupby(level=0)
+            ts_min, ts_max = tg.min().reindex(range(n_groups)), tg.max().reindex(range(n_groups))
+        stmt = events["statement"].to_numpy(object)
+        params = events["parameters"].to_numpy(object) if "parameters" in events.columns else None
+        lines = events["source_line"].to_numpy(object) if "source_line" in events.columns else None
+        # durations per group, for exact percentiles
+        sorter = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(calls)[:-1]
+        per_group = np.split(d[sorter], bounds)
+        for g, key in enumerate(key_tuples):
+            acc = self.groups.get(key)
+            if acc is None:
+                acc = self.groups[key] = _Group()
+            acc.calls += int(calls[g])
+            acc.timed += int(n_timed[g])
+            acc.total += float(total[g])
+            if dmax[g] > acc.max or acc.example[0] is None:
+                r = ex_rows[g]
+                if dmax[g] > acc.max:
+                    acc.max = float(dmax[g])
+                acc.example = (stmt[r], None if params is None else params[r],
+                               None if lines is None else lines[r])
+            for c, (s, n) in sums.items():
+                if n[g]:
+                    acc.sums[c] = acc.sums.get(c, 0.0) + float(s[g])
+            if ts_min is not None:
+                lo, hi = ts_min.iloc[g], ts_max.iloc[g]
+                if not pd.isna(lo):
+                    acc.first = lo if acc.first is None or lo < acc.first else acc.first
+                    acc.last = hi if acc.last is None or hi > acc.last else acc.last
+            pg = per_group[g]
+            pg = pg[~np.isnan(pg)]
+            if len(pg):
+                acc.durations.append(pg)
+
+    # -- the table -------------------------------------------------------------------------
+    def result(self) -> pd.DataFrame:
+        """The digest table (see the module docstring), sorted by total_ms descending."""
+        if self._pending is not None and len(self._pending):
+            pending, self._pending = self._pending, None
+            kinds = pending["kind"].astype(object).to_numpy(object)
+            fps = np.array(self.fper.many(pending["statement"].to_numpy(object)), dtype=object)
+            ms = pd.to_numeric(pending["duration_ms"], errors="coerce").to_numpy("float64", na_value=np.nan)
+            self._accumulate(pending, fps, ms, np.ones(len(pending), bool), kinds)
+        keys = [*self.by, "fingerprint"] + (["kind"] if not self.fold and self._has_kind() else [])
+        rows = []
+        for key, acc in self.groups.items():
+            d = np.concatenate(acc.durations) if acc.durations else np.empty(0)
+            if len(acc.durations) > 1:
+                acc.durations = [d]  # result() may be called again
+            p50, p95, p99 = (np.percentile(d, [50, 95, 99]) if len(d) else (np.nan,) * 3)
+            row = dict(zip(keys, key, strict=False))
+            row.update(calls=acc.calls, total_ms=acc.total,
+                       mean_ms=acc.total / acc.timed if acc.timed else np.nan,
+                       p50_ms=p50, p95_ms=p95, p99_ms=p99,
+                       max_ms=acc.max if acc.timed else np.nan,
+                       example=acc.example[0], parameters=acc.example[1], example_line=acc.example[2],
+                       fingerprint_id=None if key[len(self.by)] is None else fingerprint_id(key[len(self.by)]),
+                       first_seen=acc.first, last_seen=acc.last)
+            for c in sorted(self.sum_columns):
+                row[c] = acc.sums.get(c, np.nan)
+            rows.append(row)
+        if not rows:
+            out = schema.empty("digest_full")
+            for c in self.by:
+                out.insert(0, c, pd.Series([], dtype="string"))
+            return out
+        df = pd.DataFrame(rows)
+        grand = df["total_ms"].sum()
+        df["pct_total"] = df["total_ms"] / grand * 100 if grand else 0.0
+        if "rows_examined" in df and "rows_sent" in df:
+            sent = df["rows_sent"].where(df["rows_sent"] > 0)
+            df["rows_examined_per_sent"] = df["rows_examined"] / sent
+        for c in ("rows_sent", "rows_examined"):
+            if c in df:
+                df[c] = df[c].round().astype("Int64")
+        df = df.sort_values(["total_ms", "calls"], ascending=[False, False], kind="stable",
+                            ignore_index=True)
+        for c in self.by:
+            df[c] = df[c].astype("string")
+        out = schema.coerce(df, "digest_full")
+        lead = [*self.by] + (["kind"] if "kind" in out.columns else [])
+        out = out[lead + [c for c in out.columns if c not in lead]]
+        if "kind" in out.columns:
+            out["kind"] = out["kind"].astype("string")
+        return out
+
+    def _has_kind(self) -> bool:
+        return any(len(k) > len(self.by) + 1 for k in self.groups)
+
+
+def digest(events: pd.DataFrame, by: Any = None, *, fold_parse_bind: bool = True,
+           **fingerprint_options: Any) -> pd.DataFrame:
+    """The digest of ``events`` (the ``query_events`` table): one row per fingerprint (and per
+    ``by`` group: ``"database"``, ``"user"``, ``"application"`` or a list of columns), sorted by
+    ``total_ms`` descending. See the module docstring for every column and the rules.
+
+    ``fingerprint_options`` go to :func:`~toolkit.queries.fingerprint.fingerprint`
+    (``keep_digits_in_identifiers``, ``method="pglast"``, ``keep_quoted_identifiers``).
+    The input is not modified.
+
+        >>> import toolkit as tk
+        >>> events = tk.read_queries("sample_traces/queries/mariadb/app-slow.log")  # doctest: +SKIP
+        >>> tk.digest(events, by="database").head()                                 # doctest: +SKIP
+    """
+    acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
+    acc.add(events)
+    out = acc.result()
+    if "source" in events.attrs:
+        out.attrs["source"] = events.attrs["source"]
+    return out
+
+
+def digest_stream(frames: Iterable[pd.DataFrame], by: Any = None, *, fold_parse_bind: bool = True,
+                  **fingerprint_options: Any) -> pd.DataFrame:
+    """The digest of a stream of ``query_events`` frames (a chunked reader's output), with
+    bounded memory. Equal to ``digest(pd.concat(frames))``."""
+    acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
+    last = None
+    for frame in frames:
+        acc.add(frame)
+        last = frame
+    out = acc.result()
+    if last is not None and "source" in last.attrs:
+        out.attrs["source"] = last.attrs["source"]
+    return out
+
+
+def _chunks(src, fmt, chunk_size: int, reader_options: dict[str, Any]):
+    chunked = fmt.extras.get("digest_chunks") or fmt.extras.get("chunks")
+    if chunked is not None:
+        return chunked(src, chunk_size=chunk_size, **reader_options)
+    return iter([fmt.read(src, **reader_options)])  # no chunked reader: whole file at once
+
+
+def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers: int = 1,
+                chunk_size: int | None = None, fold_parse_bind: bool = True,
+                reader_options: dict[str, Any] | None = None, **fingerprint_options: Any) -> pd.DataFrame:
+    """Read a query log piece by piece and digest it with bounded memory.
+
+    ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
+    chunked reader (``extras["chunks"]``) stream; others are read whole. ``workers=2`` splits
+    a plain, uncompressed slow log into byte ranges at record boundaries and digests them in
+    parallel processes (the results merge exactly: sums, maxima and every duration).
+    ``attrs["source"]`` carries the reader's accounting.
+    """
+    from .. import formats
+    from ..sources import CHUNK_BYTES, open_source
+
+    chunk_size = chunk_size or CHUNK_BYTES
+    reader_options = dict(reader_options or {})
+    src = open_source(path, errors=reader_options.pop("errors", "skip"))
+    fmt = formats.get(format) if format else formats.detect(src, "queries")
+    if workers > 1 and src.path and src.compression is None and "split" in fmt.extras:
+        return _digest_parallel(src.path, fmt.name, workers, chunk_size, by, fold_parse_bind,
+                                reader_options, fingerprint_options)
+    acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
+    for frame in _chunks(src, fmt, chunk_size, reader_options):
+        acc.add(frame)
+    out = acc.result()
+    src.accounting.format = src.accounting.format or fmt.name
+    out.attrs["source"] = src.accounting.as_dict()
+    return out
+
+
+# -- parallel: byte ranges of one file in worker processes -------------------------------------
+def _digest_range(args):
+    path, fmt_name, start, end, chunk_size, by, fold, reader_options, fp_options = args
+    from .. import formats
+
+    fmt = formats.get(fmt_name)
+    acc = DigestAccumulator(by, fold_parse_bind=fold, **fp_options)
+    accounting = None
+    for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **reader_options):
+        acc.add(frame)
+        accounting = frame.attrs.get("source", accounting)
+    acc.fper = None  # not needed by the parent; keeps the pickle small
+    return acc, accounting
+
+
+def _merge(into: DigestAccumulator, other: DigestAccumulator) -> None:
+    into.sum_columns |= other.sum_columns
+    into.rows += other.rows
+    if other._pending is not None and len(other._pending):
+        into._pending = (other._pending if into._pending is None
+                         else pd.concat([into._pending, other._pending], ignore_index=True))
+    for key, g in other.groups.items():
+        acc = into.groups.get(key)
+        if acc is None:
+            into.groups[key] = g
+            continue
+        acc.calls += g.calls
+        acc.timed += g.timed
+        acc.total += g.total
+        if g.max > acc.max:
+            acc.max, acc.example = g.max, g.example
+        for c, v in g.sums.items():
+            acc.sums[c] = acc.sums.get(c, 0.0) + v
+        for attr, better in (("first", min), ("last", max)):
+            a, b = getattr(acc, attr), getattr(g, attr)
+            setattr(acc, attr, b if a is None else a if b is None else better(a, b))
+        acc.durations.extend(g.durations)
+
+
+def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_options, fp_options):
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    size = os.path.getsize(path)
+    cuts = [0] + [size * i // workers for i in range(1, workers)] + [size]
+    jobs = [(path, fmt_name, cuts[i], cuts[i + 1], chunk_size, by, fold, reader_options, fp_options)
+            for i in range(workers)]
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        parts = list(pool.map(_digest_range, jobs))
+    acc = DigestAccumulator(by, fold_parse_bind=fold, **fp_options)
+    merged_accounting: dict[str, Any] = {}
+    for part, accounting in parts:
+        _merge(acc, part)
+        if accounting:
+            if not merged_accounting:
+                merged_accounting = dict(accounting)
+                merged_accounting["skip_reasons"] = dict(accounting.get("skip_reasons", {}))
+                merged_accounting["skipped"] = list(accounting.get("skipped", []))
+            else:
+                for k in ("lines_read", "records", "lines_skipped", "replaced_bytes"):
+                    merged_accounting[k] = merged_accounting.get(k, 0) + accounting.get(k, 0)
+                for r, n in accounting.get("skip_reasons", {}).items():
+                    merged_accounting["skip_reasons"][r] = merged_accounting["skip_reasons"].get(r, 0) + n
+                merged_accounting["skipped"].extend(accounting.get("skipped", []))
+    out = acc.result()
+    merged_accounting["path"] = os.fspath(path)
+    out.attrs["source"] = merged_accounting
+    return out
