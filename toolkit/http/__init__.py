@@ -12,10 +12,13 @@ from typing import Any
 
 from .accesslog import compile_format, iter_chunks, read_access_log
 
+# Imported eagerly: the function ``endpoints`` must shadow the submodule of the same name.
+from .endpoints import endpoints, template_paths
+
 __all__ = ["read_access_log", "compile_format", "iter_chunks", "endpoints", "template_paths",
            "findings"]
 
-_LAZY = {"endpoints": ".endpoints", "template_paths": ".endpoints", "findings": ".detectors"}
+_LAZY = {"findings": ".detectors"}
 
 
 def __getattr__(name: str) -> Any:

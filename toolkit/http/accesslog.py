@@ -215,8 +215,8 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
                 else pd.array(vals.astype(np.int64), dtype="Int64")
         elif kind in ("float", "usec", "msec_int", "sec"):
             vals = _factorized(raw, _numeric)
-            scale = {"usec": 1e-6, "msec_int": 1e-3}.get(kind, 1.0)
-            out[column] = vals * scale if scale != 1.0 else vals
+            divisor = {"usec": 1e6, "msec_int": 1e3}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
+            out[column] = vals / divisor if divisor else vals
         elif kind == "list":
             vals = _nullify(raw, escape)
             out[column] = _str_series(vals)
@@ -400,7 +400,7 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
                 cols[f"f{i}"] = vals
                 for j, suffix in enumerate(("_m", "_u", "_p", "_q", "_v")):
                     part = req[j].to_numpy(dtype=object).copy()
-                    part[pd.isna(part)] = None if suffix == "_m" else ""
+                    part[pd.isna(part)] = ""  # an empty method marks the request line malformed
                     cols[f"f{i}{suffix}"] = part
             else:
                 cols[f"f{i}"] = vals

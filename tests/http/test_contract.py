@@ -1,0 +1,92 @@
+"""Contract over every sample access log: schema, accounting, detection, and the three logs
+nginx wrote for the same requests agreeing with each other."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from helpers.nginx import NGINX_SAMPLES, PERF_FORMAT
+
+import toolkit as tk
+from toolkit import formats, schema
+from toolkit.errors import UnknownFormatError
+
+SAMPLES = {
+    "access.log.gz": {"log_format": PERF_FORMAT},
+    "combined.log.gz": {"log_format": "combined"},
+    "access.jsonl.gz": {"format": "access-json"},
+}
+
+
+def _lines(name: str) -> int:
+    with gzip.open(NGINX_SAMPLES / name, "rb") as fh:
+        return fh.read().count(b"\n")
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_is_schema_valid_and_every_line_accounted(name):
+    # GIVEN a log written by nginx; WHEN read with its format
+    df = tk.read_access_log(NGINX_SAMPLES / name, **SAMPLES[name])
+    # THEN the canonical table, and rows == lines - counted skips
+    schema.validate(df, "http_requests")
+    src = df.attrs["source"]
+    assert src["lines_read"] == _lines(name)
+    assert len(df) == src["records"] == src["lines_read"] - src["lines_skipped"]
+    assert str(df["timestamp"].dt.tz) == "UTC"
+    assert df["timestamp"].notna().all()
+    assert df["source_line"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize("name,fmt", [("combined.log.gz", "combined"), ("access.jsonl.gz", "access-json")])
+def test_auto_detect_equals_explicit(name, fmt):
+    assert formats.detect(NGINX_SAMPLES / name, "access_log").name == fmt
+    auto = tk.read_access_log(NGINX_SAMPLES / name)
+    explicit = tk.read_access_log(NGINX_SAMPLES / name, **SAMPLES[name])
+    assert auto.drop(columns=[]).equals(explicit)
+
+
+def test_custom_format_is_not_guessed():
+    # A custom log_format must be passed: detection refuses rather than misreading it as combined.
+    with pytest.raises(UnknownFormatError):
+        formats.detect(NGINX_SAMPLES / "access.log.gz", "access_log")
+
+
+def test_the_three_logs_of_the_same_requests_agree(perf_requests, combined_requests):
+    jsonl = tk.read_access_log(NGINX_SAMPLES / "access.jsonl.gz")
+    assert len(perf_requests) == len(combined_requests) == len(jsonl)
+    for other in (combined_requests, jsonl):
+        assert other["status"].tolist() == perf_requests["status"].tolist()
+        assert other["path"].tolist() == perf_requests["path"].tolist()
+        assert other["client"].tolist() == perf_requests["client"].tolist()
+        assert other["user_agent"].tolist() == perf_requests["user_agent"].tolist()
+    # $msec (ms resolution, in access.log and access.jsonl) and $time_local (s) agree
+    assert jsonl["timestamp"].equals(perf_requests["timestamp"])
+    assert combined_requests["timestamp"].equals(perf_requests["timestamp"].dt.floor("s"))
+    assert jsonl["request_time_s"].tolist() == perf_requests["request_time_s"].tolist()
+
+
+def test_custom_format_columns_are_typed(perf_requests):
+    df = perf_requests
+    assert df["request_time_s"].dtype == "float64"
+    assert str(df["connection_requests"].dtype) == "Int64"
+    assert str(df["bytes_sent"].dtype) == "Int64"
+    assert (df["bytes_sent"] >= df["body_bytes_sent"]).all()
+    # $upstream_response_time kept raw, summed into upstream_time_s; "-" when nginx answered itself
+    proxied = df["upstream_response_time"].notna()
+    assert df.loc[proxied, "upstream_time_s"].notna().all()
+    assert df.loc[~proxied, "upstream_time_s"].isna().all()
+    assert set(df["upstream_cache_status"].dropna()) <= {"HIT", "MISS", "EXPIRED", "STALE", "UPDATING"}
+    # the request line with a quote and UTF-8 bytes, escaped by nginx as \x22 and \xC3\xA9
+    quoted = df[df["query"].fillna("").str.contains('"quoted"')]
+    assert quoted["query"].tolist() == ['q="quoted"&name=café']
+    assert 'evil"agent' in df["user_agent"].tolist()
+
+
+def test_malformed_request_lines_are_rows_flagged(perf_requests):
+    bad = perf_requests[perf_requests["malformed"]]
+    # the TLS ClientHello and the binary garbage sent to the HTTP port
+    assert len(bad) == 2
+    assert bad["status"].tolist() == [400, 400]
+    assert bad["method"].isna().all() and bad["path"].isna().all()
+    assert bad["request"].str.startswith("\x16\x03\x01").any()
