@@ -57,6 +57,8 @@ def test_contract_every_sample(run, suffix):
     explicit = tk.read_queries(path, format=FORMATS[suffix])
     # THEN both are the same valid query_events table
     assert formats.detect(path, "queries").name == FORMATS[suffix]
+    # AND the content alone (no file name) is recognised too
+    assert formats.detect(gzip.open(path).read(), "queries").name == FORMATS[suffix]
     schema.validate(q, "query_events")
     schema.validate(server(run, suffix), "server_events")
     pd.testing.assert_frame_equal(q, explicit)

@@ -77,5 +77,6 @@ def to_utc(ts, tz, *, name: str = "<input>", log_timezone: str | None = None,
 
 def epoch_to_utc(values) -> pd.DatetimeIndex:
     """``%n`` epochs (``1764133761.105``) to UTC."""
-    secs = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-    return pd.DatetimeIndex(pd.to_datetime(secs, unit="s", utc=True))
+    # %n always has three decimals: read whole milliseconds, no float rounding
+    ms = pd.to_numeric(pd.Series(values, dtype=object).str.replace(".", "", regex=False), errors="coerce")
+    return pd.DatetimeIndex(pd.to_datetime(ms, unit="ms", utc=True))

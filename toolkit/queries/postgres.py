@@ -318,7 +318,7 @@ CSV_COLUMNS_14 = ("log_time", "user_name", "database_name", "process_id", "conne
                   "query", "query_pos", "location", "application_name", "backend_type",
                   "leader_pid", "query_id")
 CSV_COLUMNS = {23: CSV_COLUMNS_14[:23], 24: CSV_COLUMNS_14[:24], 26: CSV_COLUMNS_14}
-_CSV_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,\n]*,)")
+_CSV_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,\s]*,)")
 
 
 def _csv_buffers(src: Source, chunk_bytes: int) -> Iterator[tuple[int, str]]:
@@ -572,7 +572,7 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
 # ---------------------------------------------------------------------------------- sniffing
 
 _ANY_SEVERITY = re.compile(r"\b(?:LOG|ERROR|FATAL|WARNING|STATEMENT|DETAIL|PANIC):  ")
-_CSV_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^,\n]*,")
+_CSV_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^,\s]*,")
 
 
 def _sniff_stderr(head) -> bool:
