@@ -26,6 +26,10 @@ from .analysis import Analysis, InputResult
 NOT_EVIDENCE = (".py", ".md", ".sh", ".conf", ".cfg", ".ini", ".toml", ".yaml", ".yml", ".ipynb",
                 ".sql", ".txt.in", ".pyc", ".html", ".css", ".js")
 LARGE_INPUT_BYTES = 20 * 1024 * 1024  # announce reads above this size
+# PostgreSQL writes every event to each of its log_destination outputs: a folder holding
+# postgresql.log, postgresql.csv and postgresql.json from one server is one workload, analysed once
+# (from the richest of them) so its findings are not counted three times.
+PG_DESTINATIONS = ("postgres-jsonlog", "postgres-csvlog", "postgres-stderr")  # richest first
 
 
 def default_paths() -> list[str]:
@@ -65,6 +69,30 @@ def _accounting(evidence: dict[str, Any]) -> dict[str, Any]:
         if isinstance(source, dict):
             return source
     return {}
+
+
+def _stem(path: str) -> tuple[str, str]:
+    folder, name = os.path.split(path)
+    return folder, name.split(".", 1)[0]
+
+
+def _one_workload_per_destination_set(analysis: Analysis) -> None:
+    """Keep one of several PostgreSQL logs that share a folder and a stem (postgresql.log,
+    .csv, .json): the others stay listed as read, with a note, but are not analysed again."""
+    groups: dict[tuple[str, str], list[InputResult]] = {}
+    for result in analysis.inputs:
+        if result.status == "read" and result.format in PG_DESTINATIONS:
+            groups.setdefault(_stem(result.path), []).append(result)
+    for members in groups.values():
+        if len({m.format for m in members}) < 2:
+            continue
+        members.sort(key=lambda m: PG_DESTINATIONS.index(m.format))
+        keep = members[0]
+        for other in members[1:]:
+            other.reason = (f"same events as {os.path.basename(keep.path)} (PostgreSQL writes every "
+                            "event to each log_destination); analysed once, from that file")
+            analysis.queries.pop(other.path, None)
+            analysis.server_events.pop(other.path, None)
 
 
 def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
@@ -112,6 +140,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             analysis.server_events[path] = evidence["server_events"]
         if "requests" in evidence:
             analysis.requests[path] = evidence["requests"]
+    _one_workload_per_destination_set(analysis)
     if run_findings:
         from ..findings import findings
 
