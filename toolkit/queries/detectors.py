@@ -326,7 +326,8 @@ def repeated(events: pd.DataFrame, *, min_identical: int = 10, window_s: float =
                     f"(first: {burst['session'].iloc[0]}), {burst['duration_ms'].sum():.2f} ms in "
                     f"total, {_ts(burst['timestamp'].iloc[0])} to {_ts(burst['timestamp'].iloc[-1])}; "
                     f"{_lines(burst)}.")
-        rows.append(F.finding(REPEATED, f"Same query and parameters {n} times in {span:.1f} s",
+        took = f"{span * 1000:.0f} ms" if span < 1 else f"{span:.1f} s"
+        rows.append(F.finding(REPEATED, f"Same query and parameters {n} times in {took}",
                               evidence, file=path, line=_line(burst["source_line"].iloc[0]),
                               session=str(burst["session"].iloc[0]), repeats=n, calls=len(g),
                               total_ms=round(float(g["duration_ms"].sum()), 3),
@@ -539,10 +540,10 @@ def missing_index(events: pd.DataFrame, *, min_rows_removed: int = 10_000,
                 continue
             colstr = ", ".join(cols)
             evidence = (f"`{_short(fp)}`: {len(g)} calls examine {per_call:,.0f} rows each to send "
-                        f"{sent.mean():,.1f} ({ratio:,.0f}x), {g['duration_ms'].sum():.1f} ms in all; "
+                        f"{sent.mean():,.3g} ({ratio:,.0f}x), {g['duration_ms'].sum():.1f} ms in all; "
                         f"session {g['session'].iloc[0]}, {_ts(g['timestamp'].iloc[0])}, {_lines(g)}.")
-            rows.append(F.finding(MISSING_INDEX, f"{rel}: {per_call:,.0f} rows examined per call "
-                                  f"to return {sent.mean():,.1f}", evidence, file=path,
+            rows.append(F.finding(MISSING_INDEX, f"No index on {rel}({colstr})? {per_call:,.0f} rows "
+                                  f"examined per call to return {sent.mean():,.3g}", evidence, file=path,
                                   line=_line(g["source_line"].min()), relation=rel, columns=colstr,
                                   calls=len(g), rows_removed=int(examined.sum() - sent.sum()),
                                   fix=(f"CREATE INDEX ON {rel} ({colstr}); " if colstr else "")
