@@ -332,3 +332,10 @@ def test_rules_are_in_the_checklist():
     ours = table[table["rule"].str.startswith("queries.")]
     assert set(ours["rule"]) == {r.id for r in D.RULES}
     assert ours.set_index("rule").loc["queries.n_plus_one", "thresholds"] == "min_repeats=5, min_total_ms=50.0"
+
+
+def test_server_events_with_few_columns_are_accepted():
+    se = pd.DataFrame({"event": ["error"] * 2, "message": ["division by zero"] * 2,
+                       "sqlstate": ["22012"] * 2, "session": ["7", "8"], "source_line": [3, 9]})
+    f = D.errors(se)
+    assert f.loc[0, "count"] == 2 and f.loc[0, "sqlstate"] == "22012" and f.loc[0, "line"] == 3

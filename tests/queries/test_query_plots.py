@@ -98,9 +98,11 @@ def test_plan_tree_widths_are_self_times_and_misestimates_red():
 def test_plan_bars_indent_children_and_grey_never_executed():
     nodes = tk.read_plan(PLANS / "subplan_never_executed.txt")
     fig = tk.plots.plan_bars(nodes)
-    layout = _labelled(fig)
+    layout = fig.layout
+    assert layout.title.text and layout.xaxis.title.text
     bar = fig.data[0]
     assert len(bar.y) == 3 and bar.y[2].startswith(plan_plots._INDENT * 2)
+    assert [a.text for a in layout.annotations] == list(bar.y)  # the node names, left-aligned
     assert list(bar.marker.color)[1:] == [plan_plots._NEVER, plan_plots._NEVER]
     assert "self time" in layout.xaxis.title.text
 

@@ -88,12 +88,19 @@ def plan_bars(nodes: pd.DataFrame, plan_id: int | None = None, *, title: str | N
     p = _one_plan(nodes, plan_id)
     labels = [f"{_INDENT * int(r['depth'])}{'→ ' if r['depth'] else ''}{_label(r)}  #{r['node_id']}"
               for _, r in p.iterrows()]
+    # plotly right-aligns tick labels, which hides indentation: draw them as left-aligned
+    # annotations in the left margin instead
+    margin = min(620, 40 + 7 * max(len(x) for x in labels))
     fig = go.Figure(go.Bar(
         x=p["self_ms"].fillna(0.0), y=labels, orientation="h",
         marker_color=[_colour(r) for _, r in p.iterrows()],
         hovertext=[_hover(r) for _, r in p.iterrows()], hoverinfo="text"))
+    for label in labels:
+        fig.add_annotation(text=label, x=0, xref="paper", y=label, yref="y", xanchor="left",
+                           xshift=-margin + 10, showarrow=False, align="left")
     fig.update_layout(
         title=title or f"Self time per plan node ({int(p['misestimated'].sum())} row misestimates in red)",
-        xaxis_title="self time (ms, summed over loops)", yaxis_title="plan node",
-        yaxis={"autorange": "reversed"}, height=max(250, 80 + 32 * len(p)), margin={"l": 10})
+        xaxis_title="self time (ms, summed over loops)", yaxis_title=None,
+        yaxis={"autorange": "reversed", "showticklabels": False},
+        height=max(250, 80 + 32 * len(p)), margin={"l": margin})
     return fig

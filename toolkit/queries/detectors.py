@@ -577,6 +577,8 @@ def slow_query(events: pd.DataFrame, *, slow_ms: float = 500.0) -> pd.DataFrame:
 def _server(server_events: pd.DataFrame | None) -> pd.DataFrame | None:
     if server_events is None or server_events.empty:
         return None
+    if not set(schema.columns("server_events")) <= set(server_events.columns):
+        return schema.coerce(server_events, "server_events")
     return server_events
 
 
