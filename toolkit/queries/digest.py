@@ -61,6 +61,7 @@ plus 8 bytes per call (the durations kept for exact percentiles), whatever the f
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -311,8 +312,9 @@ class DigestAccumulator:
                 df[c] = df[c].round().astype("Int64")
         df = df.sort_values(["total_ms", "calls"], ascending=[False, False], kind="stable",
                             ignore_index=True)
-        for c in self.by:
-            df[c] = df[c].astype("string")
+        for c in [*self.by, "fingerprint", "example", "parameters", "fingerprint_id"]:
+            df[c] = df[c].astype(object).where(df[c].notna(), None).astype("string")
+        df["example_line"] = pd.to_numeric(df["example_line"], errors="coerce").astype("Int64")
         out = schema.coerce(df, "digest_full")
         lead = [*self.by] + (["kind"] if "kind" in out.columns else [])
         out = out[lead + [c for c in out.columns if c not in lead]]
@@ -362,10 +364,17 @@ def digest_stream(frames: Iterable[pd.DataFrame], by: Any = None, *, fold_parse_
 
 
 def _chunks(src, fmt, chunk_size: int, reader_options: dict[str, Any]):
+    """The format's frames piece by piece: its registered chunked reader (``extras`` "digest_chunks"
+    or "chunks"), else its module's ``iter_query_chunks(source, format, chunk_bytes=)`` (the
+    PostgreSQL readers), else the whole file at once."""
     chunked = fmt.extras.get("digest_chunks") or fmt.extras.get("chunks")
     if chunked is not None:
         return chunked(src, chunk_size=chunk_size, **reader_options)
-    return iter([fmt.read(src, **reader_options)])  # no chunked reader: whole file at once
+    module = importlib.import_module(fmt.read.__module__)
+    iter_chunks = getattr(module, "iter_query_chunks", None)
+    if iter_chunks is not None:
+        return iter_chunks(src, fmt.name, chunk_bytes=chunk_size, **reader_options)
+    return iter([fmt.read(src, **reader_options)])
 
 
 def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers: int = 1,

@@ -134,7 +134,7 @@ def _pglast(query: str) -> str:
     try:
         import pglast
     except ImportError:
-        raise MissingDependencyError("method='pglast' needs pglast: pip install pglast") from None
+        raise MissingDependencyError("pglast (for method='pglast')", "pip install pglast") from None
     try:
         return pglast.fingerprint(query)
     except Exception:  # not PostgreSQL (or not parseable): fall back to the text rules

@@ -1,0 +1,148 @@
+"""Fingerprints (toolkit.queries.fingerprint): pt-query-digest's rules, checked against the real
+pt-fingerprint and pt-query-digest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import SAMPLES
+from helpers.programs import require_program
+
+import toolkit as tk
+from toolkit.errors import MissingDependencyError
+from toolkit.queries.fingerprint import Fingerprinter, fingerprint, fingerprint_id, fingerprint_series
+
+MARIADB = SAMPLES / "queries" / "mariadb"
+PG_APP = SAMPLES / "queries" / "postgresql" / "app" / "postgresql.log.gz"
+
+# Edge cases beyond the sample logs: each exercises one rule of pt's fingerprint.
+EDGE_CASES = [
+    "SELECT a FROM t1 WHERE b = 'it''s' AND c = \"x\" /* hi */ -- tail\n AND d IN (1, 2,3) "
+    "ORDER BY a ASC, b ASC LIMIT 10 OFFSET 20",
+    "select * from t where x = -1.5e3 and y = 0x1F and z = null",
+    "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (3, 'z')",
+    "REPLACE INTO t VALUES (1),(2)",
+    "use shop",
+    "CALL proc(1, 2)",
+    "select 1 union select 1 union all select 1",
+    "SELECT id FROM t ORDER BY id ASC",
+    "SELECT /*!40001 SQL_NO_CACHE */ * FROM `orders`",
+    "administrator command: Quit",
+    "SELECT  *\n\tFROM   t2 # trailing comment\nWHERE  id =  7",
+    "select * from t where id in (?, ?) and k in ( 'a' , 'b' )",
+    "SELECT `col1` FROM `db2`.`table3` WHERE v = 'a\\'b'",
+    "UPDATE t SET a = TRUE, b = false WHERE c IS NULL",
+]
+
+
+def _sample_statements() -> list[str]:
+    stmts: list[str] = []
+    for path in sorted(MARIADB.glob("*.log*")):
+        stmts += tk.read_queries(path)["statement"].tolist()
+    return list(dict.fromkeys(stmts))
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT * FROM orders WHERE id IN (1, 2, 3) AND note = 'x'  LIMIT 10, 20",
+     "select * from orders where id in(?+) and note = ? limit ?"),
+    ("select x from t limit 5 offset 10", "select x from t limit ?"),
+    ("INSERT INTO t1 (a, b) VALUES (1, 'x'), (2, 'y')", "insert into t? (a, b) values(?+)"),
+    ("/*!40101 SET NAMES utf8 */", "/*!? set names utf? */"),
+    ("SELECT 1 /* comment */ -- more", "select ? "),  # pt keeps the space before the comment
+    ("USE `shop`", "use ?"),
+    ("select * from t where a = $1 and b = $22", "select * from t where a = ? and b = ?"),
+])
+def test_rules(sql, expected):
+    assert fingerprint(sql) == expected
+
+
+def test_keep_digits_in_identifiers():
+    assert fingerprint("select c1 from t2 where id = 3") == "select c? from t? where id = ?"
+    assert fingerprint("select c1 from t2 where id = 3", keep_digits_in_identifiers=True) == \
+        "select c1 from t2 where id = ?"
+
+
+def test_keep_quoted_identifiers_for_postgresql():
+    sql = 'SELECT "users"."id" FROM "users" WHERE "users"."name" = $1 AND x = \'Y\''
+    assert fingerprint(sql) == "select ?? from ? where ?? = ? and x = ?"  # pt's rules: ".?" -> "?"
+    assert fingerprint(sql, keep_quoted_identifiers=True) == \
+        'select "users"."id" from "users" where "users"."name" = ? and x = ?'
+
+
+def test_equal_to_pt_fingerprint_on_every_sample_statement():
+    # GIVEN every distinct statement of the MariaDB sample logs plus edge cases
+    exe = require_program("pt-fingerprint")
+    stmts = _sample_statements() + EDGE_CASES
+    assert len(stmts) > 100
+    # WHEN pt-fingerprint fingerprints them: in one run of its file mode (records end with
+    # ";\n", lines starting with '#' are dropped, records must start with a word character),
+    # and with --query for the statements that mode would alter
+    def file_mode_safe(sql: str) -> bool:
+        return (";\n" not in sql and sql[:1].isalnum()
+                and not any(line.lstrip().startswith("#") for line in sql.split("\n")))
+
+    batch = [sql for sql in stmts if file_mode_safe(sql)]
+    out = subprocess.run([exe, "-"], input="".join(sql + ";\n" for sql in batch), capture_output=True,
+                         text=True, check=True, timeout=60).stdout.split("\n")[:-1]
+    assert len(out) == len(batch)
+    expected = dict(zip(batch, out, strict=True))
+    for sql in stmts:
+        if sql not in expected:
+            # (pt-fingerprint exits 1 after printing some multi-line queries: the output is fine)
+            run = subprocess.run([exe, f"--query={sql}"], capture_output=True, text=True, timeout=60)
+            assert run.stdout.endswith("\n"), run.stderr
+            expected[sql] = run.stdout.rstrip("\n")
+    expected = [expected[sql] for sql in stmts]
+    # THEN ours are the same, character for character
+    ours = [fingerprint(s) for s in stmts]
+    mismatches = [(s, e, o) for s, e, o in zip(stmts, expected, ours, strict=True) if e != o]
+    assert mismatches == []
+
+
+def test_fingerprint_id_is_the_start_of_pt_query_digest_query_id():
+    exe = require_program("pt-query-digest")
+    out = subprocess.run([exe, "--output", "json", "--limit", "100%", str(MARIADB / "app-slow.log")],
+                         capture_output=True, text=True, check=True, timeout=120)
+    classes = json.loads(out.stdout)["classes"]
+    assert len(classes) > 30
+    for c in classes:
+        assert fingerprint_id(c["fingerprint"]) == c["checksum"][:16]
+
+
+def test_series_are_fingerprinted_once_per_distinct_text():
+    s = pd.Series(["select 1", "SELECT 2", None, "select 1"], index=[10, 11, 12, 13])
+    out = fingerprint_series(s)
+    assert out.index.tolist() == [10, 11, 12, 13]
+    assert out.tolist()[:2] == ["select ?", "select ?"] and out.isna().tolist() == [False, False, True, False]
+    fp = Fingerprinter()
+    assert fp.many(["select 1", "select 1", float("nan")]) == ["select ?", "select ?", None]
+    assert len(fp.cache) == 1
+
+
+def test_pglast_method():
+    pytest.importorskip("pglast")
+    a = fingerprint("SELECT * FROM t WHERE id IN (1, 2, 3)", method="pglast")
+    b = fingerprint("select * from t where id in ($1)", method="pglast")
+    assert a == b and len(a) == 16
+    assert fingerprint("SHOW MASTER STATUS LIKE 'x'", method="pglast") != a  # not PostgreSQL: text rules
+
+
+def test_pglast_method_without_pglast_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pglast", None)
+    with pytest.raises(MissingDependencyError, match="pglast"):
+        fingerprint("select 1", method="pglast")
+    with pytest.raises(ValueError):
+        fingerprint("select 1", method="nope")
+
+
+def test_postgresql_prepared_and_literal_forms_agree():
+    events = tk.read_queries(PG_APP)
+    fps = fingerprint_series(events["statement"])
+    nplus1 = fps[events["statement"].str.contains("sum(total) FROM orders WHERE customer_id", regex=False)
+                 .fillna(False)]
+    assert nplus1.nunique() == 1
+    assert nplus1.iloc[0] == "select count(*), sum(total) from orders where customer_id = ?"
