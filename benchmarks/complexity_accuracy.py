@@ -94,12 +94,14 @@ CASES = [
 ]
 
 
-def run(rounds: int, points: str, repeat: int) -> list[dict]:
+def run(rounds: int, points: str, repeat: int, raw: list | None = None) -> list[dict]:
     out = []
     for r in range(rounds):
         for name, truth, fn, sizes, make in CASES:
             t0 = time.perf_counter()
             df = tk.measure_scaling(fn, sizes, make, repeat=repeat, min_time=0.005, budget_s=3.0)
+            if raw is not None:
+                raw.append(df.assign(case=name, truth=truth, round=r))
             fit = tk.fit_complexity(df, points=points)
             verdict = ("right" if fit.best == truth and not fit.ambiguous else
                        "says so" if truth == fit.best or truth in fit.ambiguous else "wrong")
@@ -115,9 +117,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--points", default="median")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--save", help="write the raw scaling tables to this CSV (benchmarks/data/...)")
     args = ap.parse_args()
-    rows = run(args.rounds, args.points, args.repeat)
     import pandas as pd
+    raw: list = []
+    rows = run(args.rounds, args.points, args.repeat, raw)
+    if args.save:
+        pd.concat(raw).to_csv(args.save, index=False)
     df = pd.DataFrame(rows)
     cols = list(df.columns)
     print("| " + " | ".join(cols) + " |")

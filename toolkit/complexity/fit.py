@@ -5,18 +5,25 @@ The method, stated so a reader can check it:
 1. **Points.** By default the median time of each size (``points="median"``; robust to the odd
    slow repeat on a shared machine); ``points="all"`` fits every repetition.
 2. **Models.** Each class is ``t(n) = a + b*g(n)`` with ``a, b >= 0`` (a constant overhead and a
-   growth term; neither can be negative). The fit minimises the squared *log* residuals
+   growth term; neither can be negative). The exponential class is ``a + b*c^n`` with its base
+   ``c`` fitted in (1.01, 16) (naive Fibonacci grows as 1.618^n, subset enumeration as 2^n). The fit minimises the squared *log* residuals
    ``log(t_fit / t)`` (timing noise is multiplicative: a 10 % jitter at n=10 and at n=10^5 are
    the same kind of error), started from a non-negative least squares fit of the relative errors
    (``scipy.optimize.nnls``) and refined with ``scipy.optimize.least_squares`` under the bounds.
 3. **Criterion.** Bayesian information criterion on the log residuals,
    ``BIC = m*log(RSS/m) + k*log(m)`` (m points, k = 1 for O(1), else 2): maximum likelihood under
    log-normal noise with a penalty per parameter. The best class has the lowest BIC; ``weight``
-   is its Schwarz weight ``exp(-ΔBIC/2)`` normalised over the candidates.
+   is its Schwarz weight ``exp(-ΔBIC/2)`` normalised over the candidates. One exception,
+   practical significance: when the lowest-BIC class's growth term raises the time across the
+   whole range by less than 3 robust standard deviations of the measurement noise (1.4826 x MAD
+   of log times between repeats of a size; of the log residuals without repeats), the "growth"
+   is noise fitted as a trend (typically one high median at the
+   largest size) and the answer is O(1), with a note saying so.
 4. **Cannot tell apart.** Any other class within ``threshold`` (default 2, "not worth more than a
    bare mention" on Kass & Raftery's scale) of the best BIC is listed in ``.ambiguous`` with
    ``.reason`` saying why: how far apart the two fitted curves are anywhere in the measured
-   range against the scatter of the measurements. ``.best`` stays the lowest-BIC class.
+   range against the scatter of the measurements. ``.best`` stays the lowest-BIC class (which
+   is more likely, not certain); read ``.ambiguous`` before acting on it.
 5. **Consistency check.** A free power-law exponent ``k`` from a log-log regression over the
    upper half of the range (where the constant term matters least), with a confidence interval
    from the t distribution. Each class's ``implied_exponent`` (the log-log slope of its fitted
@@ -55,6 +62,7 @@ CLASSES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 GROWTH = {name: i for i, name in enumerate(CLASSES)}
 EXPONENTIAL_MAX_N = 64
+FLAT_SIGMAS = 3.0
 
 CRITERION = ("lowest BIC of log residuals (t = a + b*g(n), a, b >= 0, fitted to per-size medians); "
              "classes within ΔBIC < {threshold:g} cannot be told apart")
@@ -312,10 +320,12 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     - ``ambiguous``: the other classes that cannot be told apart on this data (empty when the
       answer is clear) and ``reason``: why (curve separation against measured scatter);
     - ``exponent`` and ``exponent_ci``: free power-law exponent over the upper half of the range;
-    - ``table``: every candidate, best first: class, a (s), b (s per unit of g(n)), rss_log, bic,
+    - ``table``: every candidate, lowest BIC first: class, best (bool), a (s), b (s per unit of
+      g(n)), rss_log, bic,
       delta_bic, weight, rel_error_pct (median |fit/measured - 1| in %), implied_exponent,
       max_gap_pct (largest gap between this curve and the best one in the range), growth (0 for
-      O(1) .. 6 for O(2^n));
+      O(1) .. 6 for O(2^n)), base (the exponential's fitted c), degenerate (b = 0: the class
+      collapsed to a constant);
     - ``predict(n)``: seconds per call at any n; ``curves()`` and ``band()`` for plots;
     - ``notes``: anything else worth knowing (an exponent between classes, a stopped sweep).
 
@@ -383,28 +393,55 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     w = np.exp(-0.5 * table["delta_bic"].to_numpy())
     table["weight"] = w / w.sum()
     best = str(table["class"].iloc[0])
+    sigma = _repeat_sigma(data)
+    if sigma is None:  # one measurement per size: only the residuals can tell the noise
+        sigma = _robust_sigma(data, models[best])
+
+    # Practical significance: a growth term that raises the time across the whole measured range
+    # by less than FLAT_SIGMAS robust standard deviations of the measurements is noise fitted as
+    # a trend (typically one high median at the largest size), so the answer is O(1).
+    flat_note = None
+
+    def rise(cls: str) -> float:
+        """log of the fitted time's rise from the smallest to the largest size."""
+        ends = models[cls](np.array([n.min(), n.max()]))
+        return math.log(max(ends[1], 1e-300) / max(ends[0], 1e-300))
+
+    if best != "O(1)" and "O(1)" in models:
+        if rise(best) < FLAT_SIGMAS * sigma:
+            o1 = float(table.loc[table["class"] == "O(1)", "delta_bic"].iloc[0])
+            flat_note = (f"{best} fits better than O(1) (ΔBIC {o1:.1f}) "
+                         f"but its growth term raises the time by only {(math.exp(rise(best)) - 1) * 100:.0f}% over "
+                         f"n={_fmt_n(n.min())}..{_fmt_n(n.max())}, less than {FLAT_SIGMAS:g} standard deviations "
+                         f"of the measurement noise ({(math.exp(sigma) - 1) * 100:.0f}%): read as constant")
+            best = "O(1)"
+    table["best"] = table["class"] == best
     grid = np.geomspace(n.min(), n.max(), 200)
     best_curve = models[best](grid)
     table["max_gap_pct"] = [float(np.max(np.abs(models[c](grid) / best_curve - 1)) * 100)
                             for c in table["class"]]
-    table = table[["class", "a", "b", "rss_log", "bic", "delta_bic", "weight", "rel_error_pct",
+    table = table[["class", "best", "a", "b", "rss_log", "bic", "delta_bic", "weight", "rel_error_pct",
                    "implied_exponent", "max_gap_pct", "base", "growth", "degenerate"]]
 
     # Which other classes cannot be told apart, and why.
-    close = table[(table["delta_bic"] < threshold) & (table["class"] != best) & ~table["degenerate"]]
+    best_bic = float(table.loc[table["best"], "bic"].iloc[0])
+    close = table[(table["bic"] - best_bic < threshold) & ~table["best"] & ~table["degenerate"]]
+    if best == "O(1)":  # growth classes that stay flat within the noise are the same answer
+        close = close.loc[np.array([rise(c) >= FLAT_SIGMAS * sigma for c in close["class"]], dtype=bool)]
+    if flat_note:
+        notes.append(flat_note)
     ambiguous = tuple(close["class"])
     reason = None
-    scatter = _scatter_pct(data, models[best])
+    scatter = (math.exp(sigma) - 1) * 100
     if ambiguous:
         parts = []
         for _, row in close.iterrows():
-            parts.append(f"{row['class']} (ΔBIC {row['delta_bic']:.1f}; its fitted curve is never more "
+            parts.append(f"{row['class']} (ΔBIC {row['bic'] - best_bic:.1f}; its fitted curve is never more "
                          f"than {row['max_gap_pct']:.0f}% from {best}'s over n={_fmt_n(n.min())}.."
                          f"{_fmt_n(n.max())})")
-        reason = (f"{'; '.join(parts)}, while the measurements scatter by about {scatter:.0f}% around "
-                  f"the fit, so the data cannot separate them (ΔBIC < {threshold:g}); measure a wider "
+        reason = (f"{'; '.join(parts)}, while the measurements scatter by about {scatter:.0f}%, so the data cannot separate them (ΔBIC < {threshold:g}); measure a wider "
                   f"range of n or more repeats")
-    best_row = table.iloc[0]
+    best_row = table[table["best"]].iloc[0]
     if np.isfinite(k_lo) and not (k_lo - 0.1 <= best_row["implied_exponent"] <= k_hi + 0.1):
         notes.append(f"the free exponent {k:.2f} [{k_lo:.2f}, {k_hi:.2f}] disagrees with {best}'s local "
                      f"exponent {best_row['implied_exponent']:.2f} over the upper range: the growth may lie "
@@ -418,7 +455,20 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
                          _scale={"n_ref": n_ref, "scatter_pct": scatter})
 
 
-def _scatter_pct(data: pd.DataFrame, model: _Model) -> float:
-    """Typical deviation of a measurement from the fitted curve, in percent (median |log ratio|)."""
+def _repeat_sigma(data: pd.DataFrame) -> float | None:
+    """Robust standard deviation of log times between repeats of the same size (1.4826 x MAD
+    around each size's median), or None without repeats: the measurement noise itself."""
+    logt = np.log(data["time_s"].to_numpy(float))
+    groups = pd.Series(logt).groupby(data["n"].to_numpy())
+    dev = (pd.Series(logt) - groups.transform("median")).to_numpy()
+    multi = groups.transform("size").to_numpy() > 1
+    if multi.sum() < 3:
+        return None
+    return float(1.4826 * np.median(np.abs(dev[multi])))
+
+
+def _robust_sigma(data: pd.DataFrame, model: _Model) -> float:
+    """Robust standard deviation (1.4826 x median absolute deviation) of the log residuals of
+    every measurement around the fitted curve."""
     r = np.log(data["time_s"].to_numpy(float) / np.maximum(model(data["n"].to_numpy(float)), 1e-300))
-    return float((math.exp(np.median(np.abs(r))) - 1) * 100)
+    return float(1.4826 * np.median(np.abs(r - np.median(r))))

@@ -4,11 +4,15 @@ What makes a timing trustworthy here (the same care :mod:`timeit` and pyperf tak
 
 - the input is built by ``make_input(n)`` *before* the timed region, never inside it;
 - one untimed warm-up call per size (caches, lazy imports, specialisation of the bytecode);
+- the repeats are interleaved across sizes (all sizes once, then again in reverse order, ...),
+  so a burst of load from another process spoils one repeat of several sizes rather than every
+  repeat of one size: on a shared machine this matters more than anything else here;
 - enough calls per measurement (``number``, calibrated per size like ``timeit.Timer.autorange``)
   that a measurement lasts at least ``min_time`` seconds, far above the timer's resolution; the
   table reports the time of *one* call;
-- garbage collection is run between measurements and disabled inside them (as timeit does), so
-  one unlucky collection does not land in one repeat;
+- garbage collection is disabled inside a measurement (as timeit does) and run between them (a
+  full collection per size, the young generations between repeats: a full one can take tens of
+  milliseconds in a big process), so one unlucky collection does not land in one repeat;
 - a time budget per size: when a size would exceed it, the sweep stops cleanly, the sizes done
   are kept, and the stop is recorded in ``df.attrs["stopped"]`` and announced with a warning;
 - peak memory (``memory=True``) comes from a separate, untimed call under :mod:`tracemalloc`,
@@ -81,8 +85,12 @@ def _call(fn: Callable, arg: Any, n: int) -> None:
 
 
 def _timed(fn: Callable, args: list[Any], timer: Callable[[], float]) -> float:
-    """Seconds for calling ``fn`` once on every element of ``args``, gc disabled."""
-    gc.collect()
+    """Seconds for calling ``fn`` once on every element of ``args``, gc disabled.
+
+    Only the young generations are collected first (cheap, and that is where the garbage of the
+    previous measurement is); the full collection runs once per size, before its warm-up.
+    """
+    gc.collect(1)
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -94,6 +102,11 @@ def _timed(fn: Callable, args: list[Any], timer: Callable[[], float]) -> float:
         if was_enabled:
             gc.enable()
     return t1 - t0
+
+
+def _args(make_input: Callable[[int], Any], n: int, arg: Any, k: int, fresh: bool) -> list[Any]:
+    """The arguments of one measurement of ``k`` calls: the same input, or ``k`` fresh ones."""
+    return [_build(make_input, n) for _ in range(k)] if fresh else [arg] * k
 
 
 def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: Callable[[int], Any],
@@ -118,8 +131,8 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
 
     Options: ``number`` fixes the calls per measurement (no calibration); ``fresh_input=True``
     builds a new input for every call (still outside the timed region) for functions that
-    mutate their input; ``budget_s`` bounds the seconds spent on one size (warm-up, calibration
-    and repeats); ``timer`` is any monotonic clock in seconds (injectable for tests).
+    mutate their input; ``budget_s`` bounds the seconds spent on one size (building its input,
+    warm-up, calibration and repeats); ``timer`` is any monotonic clock in seconds (injectable for tests).
 
     A failing ``make_input`` or ``fn`` raises :class:`~toolkit.errors.MeasurementError` naming the
     size; bad sizes (non-positive, fractional, repeated) too.
@@ -143,59 +156,68 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
     if number is not None and int(number) < 1:
         raise MeasurementError(f"number must be >= 1, got {number!r}")
 
-    rows: list[dict[str, Any]] = []
     stopped: dict[str, Any] | None = None
+    spent: dict[int, float] = {}  # seconds spent on each size (its budget)
+    inputs: dict[int, Any] = {}
+    loops_of: dict[int, int] = {}
+    first_call: dict[int, float] = {}
+
+    # Phase 1, ascending: build the input, warm up, calibrate; stop at the first size whose
+    # single call already rules out `repeat` measurements within the budget.
     for n in ns:
         t_start = timer()
         arg = _build(make_input, n)
-
-        # Warm-up: one untimed-for-the-table call; its duration guides calibration and the budget.
         gc.collect()
         t0 = timer()
-        _call(fn, arg, n)
+        _call(fn, arg, n)  # warm-up, untimed for the table; guides calibration and the budget
         one = max(timer() - t0, 0.0)
         if one * repeat > budget_s:
             stopped = {"n": n, "reason": f"one call took {one:.3g} s, so {repeat} repeats would exceed "
                                          f"the budget of {budget_s:g} s per size"}
             break
-
-        def args_for(k: int, arg=arg, n=n) -> list[Any]:
-            return [_build(make_input, n) for _ in range(k)] if fresh_input else [arg] * k
-
-        # Calibrate (timeit.autorange's 1, 2, 5, 10, ... sequence) unless number was given.
         if number is not None:
             loops = int(number)
-        else:
-            loops = 1
-            elapsed = one
-            while elapsed < min_time and loops < max_number:
+        else:  # like timeit.Timer.autorange, but jumping towards the target from each estimate
+            loops, elapsed = 1, one
+            while elapsed < min_time and loops < max_number and timer() - t_start <= budget_s:
                 per_call = elapsed / loops
-                # aim 20% past the target from the last estimate, growing 2x to 100x per step
                 target = math.ceil(1.2 * min_time / per_call) if per_call > 0 else loops * 10
                 loops = min(max(target, loops * 2), loops * 100, max_number)
-                elapsed = _timed(fn, args_for(loops), timer)
-                if timer() - t_start > budget_s:
-                    break
+                elapsed = _timed(fn, _args(make_input, n, arg, loops, fresh_input), timer)
+        inputs[n], loops_of[n], first_call[n] = arg, loops, one
+        spent[n] = timer() - t_start
 
-        times = []
-        for r in range(repeat):
-            if timer() - t_start > budget_s:
+    # Phase 2: the repeats, interleaved across sizes (ascending, then descending, ...), so a burst
+    # of load from other processes lands on different sizes in different repeats instead of on
+    # every repeat of one size; per-size medians then shrug it off.
+    active = list(inputs)
+    times: dict[int, list[float]] = {n: [] for n in active}
+    for r in range(repeat):
+        for n in (active if r % 2 == 0 else active[::-1]):
+            if n not in active:
+                continue
+            if spent[n] > budget_s:
                 stopped = {"n": n, "reason": f"the budget of {budget_s:g} s per size ran out after "
-                                             f"{r} of {repeat} repeats (calls of {one:.3g} s)"}
-                break
-            total = _timed(fn, args_for(loops), timer)
+                                             f"{r} of {repeat} repeats (calls of {first_call[n]:.3g} s)"}
+                active = [m for m in active if m < n]  # keep the sweep complete below n
+                continue
+            t_start = timer()
+            total = _timed(fn, _args(make_input, n, inputs[n], loops_of[n], fresh_input), timer)
             if total < 0:
                 raise MeasurementError(f"the timer went backwards while measuring n={n}; use a "
                                        "monotonic clock such as time.perf_counter")
-            times.append(total / loops)
-        if stopped is not None:
-            break
-        peak = _peak_bytes(fn, arg, n) if memory else None
-        for r, t in enumerate(times):
-            row = {"n": n, "repeat": r, "time_s": t, "number": loops}
+            times[n].append(total / loops_of[n])
+            spent[n] += timer() - t_start
+
+    rows: list[dict[str, Any]] = []
+    for n in active:
+        peak = _peak_bytes(fn, inputs[n], n) if memory else None
+        for r, t in enumerate(times[n]):
+            row = {"n": n, "repeat": r, "time_s": t, "number": loops_of[n]}
             if memory:
                 row["peak_bytes"] = peak
             rows.append(row)
+    inputs.clear()
 
     if rows:
         df = schema.coerce(pd.DataFrame(rows), "scaling")
