@@ -4,6 +4,8 @@ the page made, how many plotly figures drew their SVG, and any JS value asked fo
 
     >>> from helpers.browser import open_page
     >>> result = open_page(path, evaluate={"pwned": "typeof window.__pwned"})   # doctest: +SKIP
+    >>> with Chromium() as browser:  # several pages, one browser            # doctest: +SKIP
+    ...     result = browser.open(path)
     >>> assert result.console_errors == [] and result.foreign_requests == []     # doctest: +SKIP
 
 The browser runs with networking features off (no background requests, no component updates)
@@ -45,20 +47,40 @@ class PageResult:
         return [u for u in self.requests if u != self.url and not u.startswith("data:")]
 
 
-def open_page(path: str | Path, *, evaluate: dict[str, str] | None = None,
-              timeout_ms: int = 15_000) -> PageResult:
-    """Load ``path`` (file://), wait until every plotly figure has drawn (or the timeout),
-    then collect what happened. Skips (fails under CI) when chromium or playwright is missing."""
-    chromium = require_program("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    url = Path(path).resolve().as_uri()
-    console_errors: list[str] = []
-    page_errors: list[str] = []
-    requests: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+class Chromium:
+    """One headless Chromium for several pages (starting it costs about two seconds).
+
+        >>> with Chromium() as browser:                              # doctest: +SKIP
+        ...     result = browser.open(path, evaluate={"x": "1 + 1"})
+    """
+
+    def __enter__(self) -> Chromium:
+        executable = require_program("chromium")
+        self._api = pytest.importorskip("playwright.sync_api")
+        self._pw = self._api.sync_playwright().start()
         try:
-            page = browser.new_page()
+            self._browser = self._pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                                     headless=True)
+        except Exception:
+            self._pw.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._browser.close()
+        self._pw.stop()
+
+    def open(self, path: str | Path, *, evaluate: dict[str, str] | None = None,
+             timeout_ms: int = 15_000) -> PageResult:
+        """Load ``path`` (file://) in a fresh context, wait until every plotly figure has drawn
+        (or the timeout), then collect what happened."""
+        url = Path(path).resolve().as_uri()
+        console_errors: list[str] = []
+        page_errors: list[str] = []
+        requests: list[str] = []
+        context = self._browser.new_context()
+        try:
+            page = context.new_page()
             page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: page_errors.append(str(e)))
             page.on("request", lambda r: requests.append(r.url))
@@ -68,7 +90,7 @@ def open_page(path: str | Path, *, evaluate: dict[str, str] | None = None,
                 page.wait_for_function(
                     f"() => Array.from(document.querySelectorAll('{FIGURES}'))"
                     ".every(el => el.querySelector('svg.main-svg'))", timeout=timeout_ms)
-            except sync_api.TimeoutError:
+            except self._api.TimeoutError:
                 pass  # the counts below say which figures did not draw
             figures = page.evaluate(f"document.querySelectorAll('{FIGURES}').length")
             drawn = page.evaluate(
@@ -77,5 +99,13 @@ def open_page(path: str | Path, *, evaluate: dict[str, str] | None = None,
             values = {k: page.evaluate(expr) for k, expr in (evaluate or {}).items()}
             text = page.evaluate("document.body.innerText")
         finally:
-            browser.close()
-    return PageResult(url, console_errors, page_errors, requests, figures, drawn, values, text)
+            context.close()
+        return PageResult(url, console_errors, page_errors, requests, figures, drawn, values, text)
+
+
+def open_page(path: str | Path, *, evaluate: dict[str, str] | None = None,
+              timeout_ms: int = 15_000) -> PageResult:
+    """Open one page in a Chromium of its own. Skips (fails under CI) when chromium or
+    playwright is missing."""
+    with Chromium() as browser:
+        return browser.open(path, evaluate=evaluate, timeout_ms=timeout_ms)

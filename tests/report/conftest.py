@@ -106,3 +106,82 @@ def planted_analysis() -> Analysis:
 @pytest.fixture
 def analysis() -> Analysis:
     return planted_analysis()
+
+
+# --- notebooks and the browser: expensive, so run once per session ----------------------------
+
+def make_notebook(path, *, body: str | None = None):
+    """A tiny notebook shaped like the curated ones: imports, a ``parameters`` cell, a cell that
+    reads the file parameter and shows two plotly figures through the JSON mimetype only, and
+    a DataFrame."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("import pandas as pd\nimport plotly.graph_objects as go\n"
+                                  "import plotly.io as pio\npio.renderers.default = 'plotly_mimetype'"),
+        nbformat.v4.new_code_cell("n = 3\nlabel = 'a'\nlog = 'data/default.log'",
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body or (
+            "lines = open(log).read().splitlines()\n"
+            "print(f'n={n} lines={len(lines)}')\n"
+            "go.Figure(go.Bar(x=[label, 'other'], y=[n, len(lines)]),"
+            " layout={'title': {'text': 'demo'}}).show()\n"
+            "go.Figure(go.Scatter(x=[1, 2], y=[3, 4], text=[label, 'x'], mode='markers+text')).show()\n"
+            "pd.DataFrame({'name': [label], 'n': [n]})")),
+        nbformat.v4.new_markdown_cell("## The end"),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> dict:
+    """The tiny notebook run by papermill with a planted label and a path relative to the
+    user's folder, exported to HTML."""
+    from toolkit.report.notebooks import run_notebook
+
+    root = tmp_path_factory.mktemp("nb")
+    nb = make_notebook(root / "tiny.ipynb")
+    user = tmp_path_factory.mktemp("user")
+    (user / "mine.log").write_text("a\nb\nc\nd\n")
+    html = run_notebook(nb, user / "out.html", {"n": 7, "label": PAYLOAD, "log": "mine.log"},
+                        executed=user / "executed.ipynb", base=user)
+    return {"html": html, "executed": user / "executed.ipynb", "user": user}
+
+
+@pytest.fixture(scope="session")
+def curated_run(tmp_path_factory) -> dict:
+    """notebooks/01_hot_paths.ipynb run on a profile named relative to the repository (a user's
+    file), exported to HTML; skipped until the notebook exists."""
+    from pathlib import Path
+
+    from toolkit.errors import InputError
+    from toolkit.report.notebooks import find_notebook, notebook_parameters, run_notebook
+
+    try:
+        path = find_notebook("01_hot_paths")
+    except InputError:
+        pytest.skip("notebooks/01_hot_paths.ipynb not written yet")
+    root = Path(__file__).resolve().parents[2]
+    params = {}
+    if "SLOW_PYSPY" in notebook_parameters(path):
+        params["SLOW_PYSPY"] = "sample_traces/profiles/py-spy/demo_slow.speedscope.json"
+    out = tmp_path_factory.mktemp("curated")
+    html = run_notebook(path, out / "hot.html", params, executed=out / "hot.ipynb", base=root)
+    return {"html": html, "executed": out / "hot.ipynb", "params": params, "root": root}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from helpers.browser import Chromium
+
+    with Chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def notebook_maker():
+    """:func:`make_notebook` for tests that need a notebook of their own."""
+    return make_notebook

@@ -5,87 +5,65 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from toolkit.cli import main
-from toolkit.errors import InputError, ToolkitError
+from toolkit.errors import InputError
 from toolkit.report import notebooks
-from toolkit.report.html import CSP
-
-PAYLOAD = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">"
+from toolkit.report.html import CSP, plotly_js
 
 
-def make_notebook(path: Path, *, body: str | None = None) -> Path:
-    """A tiny notebook shaped like the curated ones: imports, a `parameters` cell, a cell that
-    reads the file parameter and shows a plotly figure through the JSON mimetype only."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
-        nbformat.v4.new_code_cell("import plotly.graph_objects as go\nimport plotly.io as pio\n"
-                                  "pio.renderers.default = 'plotly_mimetype'"),
-        nbformat.v4.new_code_cell("n = 3\nlabel = 'a'\nlog = 'data/default.log'",
-                                  metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(body or (
-            "lines = open(log).read().splitlines()\n"
-            "print(f'n={n} lines={len(lines)}')\n"
-            "go.Figure(go.Bar(x=[label, 'other'], y=[n, len(lines)]),"
-            " layout={'title': {'text': 'demo'}}).show()")),
-        nbformat.v4.new_markdown_cell("## The end"),
-    ]
-    nbformat.write(nb, path)
-    return path
+def _outputs_text(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> dict:
-    """One kernel run for the module: the CLI on a tiny notebook with a relative path."""
-    root = tmp_path_factory.mktemp("nb")
-    nb = make_notebook(root / "tiny.ipynb")
-    user = tmp_path_factory.mktemp("user")
-    (user / "mine.log").write_text("a\nb\nc\nd\n")
-    out = user / "out.html"
-    kept = user / "executed.ipynb"
-    import os
-    cwd = os.getcwd()
-    os.chdir(user)  # the user's working folder: "mine.log" is relative to it
-    try:
-        code = main(["notebook", str(nb), "--param", "n=7", "--param", f"label={PAYLOAD}",
-                     "--param", "log=mine.log", "-o", str(out), "--keep-ipynb", str(kept)])
-    finally:
-        os.chdir(cwd)
-    return {"code": code, "html": out, "executed": kept, "user": user}
-
-
-def test_cli_runs_the_notebook_with_parameters_and_absolute_paths(exported):
-    assert exported["code"] == 0
-    nb = nbformat.read(exported["executed"], as_version=4)
+def test_parameters_are_injected_and_paths_made_absolute(tiny_run):
+    nb = nbformat.read(tiny_run["executed"], as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "n = 7" in injected.source
-    assert f"log = \"{(exported['user'] / 'mine.log').resolve()}\"" in injected.source
-    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "n=7 lines=4" in printed
+    assert f"log = \"{(tiny_run['user'] / 'mine.log').resolve()}\"" in injected.source
+    assert "n=7 lines=4" in _outputs_text(nb)
 
 
-def test_export_draws_plotly_json_offline_with_plotly_js_once(exported):
-    page = exported["html"].read_text()
+def test_export_draws_plotly_json_offline_with_plotly_js_once(tiny_run):
+    page = tiny_run["html"].read_text()
     assert f'content="{CSP}"' in page
-    assert page.count("Plotly.newPlot(") == 1
-    from toolkit.report.html import plotly_js
+    assert page.count("Plotly.newPlot(") == 2
     assert page.count(plotly_js()[:200]) == 1
-    # no CDN script or stylesheet is left in the template
     markup = page.replace(plotly_js(), "")
+    # no CDN script or stylesheet is left in the template
     assert not re.search(r"""<(script|link)[^>]+(src|href)=["']?https?:""", markup)
-    # the planted label reaches the figure only as escaped JSON text
+    # the planted label reaches the figure only as escaped JSON text, and the table escapes it
     fig_json = re.search(r"var f = (\{.*\});", markup).group(1)
     assert "<" not in fig_json
     assert json.loads(fig_json)["data"][0]["x"][0].startswith("&lt;script&gt;")
+    assert "<script>window.__pwned" not in markup
 
 
-def test_unknown_parameter_is_refused_before_running(tmp_path):
-    nb = make_notebook(tmp_path / "tiny.ipynb")
+def test_cli_failing_cell_exits_2_names_the_cell_and_still_writes_html(tmp_path, monkeypatch, capsys,
+                                                                     notebook_maker):
+    # GIVEN a notebook whose last cell fails after reading the user's file
+    nb = notebook_maker(tmp_path / "bad.ipynb", body="print('lines', len(open(log).read().splitlines()))\n"
+                                                     "raise ValueError('boom in the data')")
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "mine.log").write_text("1\n2\n")
+    monkeypatch.chdir(user)  # "mine.log" is relative to the user's working folder
+    # WHEN the command runs it
+    code = main(["notebook", str(nb), "--param", "log=mine.log", "-o", "out.html"])
+    # THEN it fails with the cell and the error named, and the HTML shows what ran
+    assert code == 2
+    err = capsys.readouterr().err
+    # execution count 4: papermill runs its injected parameters cell after the defaults
+    assert "bad.ipynb: cell 4 failed with ValueError: boom in the data" in err
+    page = (user / "out.html").read_text()
+    assert "lines 2" in page and "boom in the data" in page
+
+
+def test_unknown_parameter_is_refused_before_running(tmp_path, notebook_maker):
+    nb = notebook_maker(tmp_path / "tiny.ipynb")
     with pytest.raises(InputError, match="has no parameter typo; its parameters: n, label, log"):
         notebooks.run_notebook(nb, tmp_path / "x.html", {"typo": 1})
     assert not (tmp_path / "x.html").exists()
@@ -96,12 +74,12 @@ def test_unknown_notebook_lists_the_curated_ones():
         notebooks.find_notebook("nope")
 
 
-def test_a_failing_cell_still_writes_the_html_and_names_the_cell(tmp_path):
-    nb = make_notebook(tmp_path / "bad.ipynb", body="raise ValueError('boom in the data')")
-    out = tmp_path / "bad.html"
-    with pytest.raises(ToolkitError, match="ValueError: boom in the data"):
-        notebooks.run_notebook(nb, out)
-    assert "boom in the data" in out.read_text()
+def test_names_with_or_without_suffix_find_the_curated_notebook():
+    if not notebooks.available():
+        pytest.skip("no curated notebook yet")
+    name = notebooks.available()[0]
+    assert notebooks.find_notebook(name) == notebooks.find_notebook(name + ".ipynb")
+    assert notebooks.find_notebook(name).parent == notebooks.notebooks_dir()
 
 
 @pytest.mark.parametrize("text, value", [("3", 3), ("0.5", 0.5), ("True", True), ("false", False),
@@ -124,11 +102,12 @@ def test_bad_param_syntax_is_a_usage_error(capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
 
 
-CURATED = notebooks.notebooks_dir() / "01_hot_paths.ipynb"
-
-
-@pytest.mark.skipif(not CURATED.exists(), reason="notebooks/01_hot_paths.ipynb not written yet")
-def test_curated_notebook_runs_on_its_defaults_and_exports(tmp_path):
-    out = notebooks.run_notebook("01_hot_paths", tmp_path / "hot.html")
-    page = out.read_text()
+@pytest.mark.slow
+def test_curated_notebook_runs_on_a_users_file_and_exports(curated_run):
+    nb = nbformat.read(curated_run["executed"], as_version=4)
+    if curated_run["params"]:
+        injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+        assert str(curated_run["root"] / curated_run["params"]["SLOW_PYSPY"]) in injected.source
+    page = curated_run["html"].read_text()
     assert page.count("Plotly.newPlot(") >= 1
+    assert page.count(plotly_js()[:200]) == 1
