@@ -55,6 +55,11 @@ def test_free_text_keeps_statistics_and_times():
                                  "Key (email)=(?) already exists; GET /p?id=?")
 
 
+def test_sql_quoted_in_backticks_in_evidence_gets_the_sql_rules():
+    text = "session 104: 1 statement(s): `UPDATE accounts SET balance = 1 WHERE id = 7` in 3 ms"
+    assert redact_text(text) == "session 104: 1 statement(s): `UPDATE accounts SET balance = ? WHERE id = ?` in 3 ms"
+
+
 def test_plan_json_stays_valid_with_costs_kept():
     plan = json.dumps([{"Plan": {"Node Type": "Seq Scan", "Relation Name": "users",
                                  "Filter": "(email = 'bob@example.com'::text)", "Total Cost": 12.5,

@@ -14,8 +14,9 @@ What is redacted, and how (shapes stay readable, values go):
   appearance, the same address always getting the same name within one :class:`Redactor`
   (ports are dropped); ``[local]`` is kept.
 - E-mail addresses anywhere: ``[email]``.
-- Free text (finding evidence, server messages): e-mails, addresses, URL query values, quoted
-  values after ``=``/``IN (``/``LIKE`` and key values (``Key (id)=(42)``); bare numbers in
+- Free text (finding evidence, server messages): SQL in backticks (as the detectors quote it)
+  gets the SQL rules; e-mails, addresses, URL query values, quoted values after
+  ``=``/``IN (``/``LIKE`` and key values (``Key (id)=(42)``) everywhere; other bare numbers in
   prose are statistics and are kept.
 
 Function names in profiles are code, not data, and are not redacted.
@@ -65,6 +66,8 @@ _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]*://)[^/@\s]*@")
 _QUOTED_VALUE = re.compile(r"(?i)((?:=|<>|!=|<|>|\blike|\bin\s*\(|,)\s*)'(?:[^']|'')*'")
 # PostgreSQL's unique-violation detail: Key (email)=(bob@example.com) already exists.
 _KEY_VALUE = re.compile(r"(\)\s*=\s*\()([^)]*)(\))")
+# SQL quoted in prose the way the detectors write it: `SELECT ... WHERE id = 5`
+_BACKTICKED = re.compile(r"`([^`\n]+)`")
 _LOCAL_CLIENTS = frozenset({"", "[local]", "local", "-"})
 
 
@@ -158,6 +161,7 @@ class Redactor:
         after comparisons and ``Key (col)=(value)`` values; other words and numbers kept."""
         if not isinstance(text, str) or not text:
             return text
+        text = _BACKTICKED.sub(lambda m: "`" + self.sql(m.group(1)) + "`", text)
         text = _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
         text = _EMAIL.sub("[email]", text)
         text = _IP.sub(lambda m: self.pseudonym(m.group(0)), text)

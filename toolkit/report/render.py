@@ -292,8 +292,7 @@ class _Report:
             self.guard("request facts", lambda r=requests: self.doc.kv(self._http_facts(r)))
             self.guard("endpoints", lambda r=requests: self._endpoints(r))
             self.guard("latency over time", lambda r=requests: self.figure(_plot(
-                ("latency_over_time", "latency_percentiles_over_time", "latency_percentiles",
-                 "latency_timeline"), self.frame(r, "http_requests"))))
+                ("request_latency", "latency_over_time"), self.frame(r, "http_requests"))))
 
     @staticmethod
     def _http_facts(requests: pd.DataFrame) -> dict[str, Any]:
