@@ -183,17 +183,19 @@ class DigestAccumulator:
         nxt = pd.Series(pos).groupby(pd.factorize(s_sess)[0]).bfill().to_numpy()
         out = ms.copy()
         is_call = np.ones(len(events), bool)
-        for j in np.flatnonzero(~s_call):  # parse/bind rows: few compared with all rows
-            i = order[j]
-            k = nxt[j]
-            if np.isnan(k):
-                pending[i] = True  # its execute may be in the next frame
-                continue
-            target = order[int(k)]
-            if fps[target] == fps[i]:
-                if not np.isnan(ms[i]):
-                    out[target] = ms[i] + (0.0 if np.isnan(out[target]) else out[target])
-                is_call[i] = False
+        j = np.flatnonzero(~s_call)  # parse/bind rows, in sorted positions
+        k = nxt[j]
+        has_next = ~np.isnan(k)
+        pending[order[j[~has_next]]] = True  # their execute may be in the next frame
+        src = order[j[has_next]]
+        dst = order[k[has_next].astype(np.int64)]
+        same = fps[src] == fps[dst]
+        src, dst = src[same], dst[same]
+        add = np.nan_to_num(ms[src])
+        timed = ~np.isnan(ms[src])
+        out[dst[timed & np.isnan(out[dst])]] = 0.0
+        np.add.at(out, dst, add)
+        is_call[src] = False
         return out, is_call, pending
 
     def _accumulate(self, events, fps, ms, is_call, kinds) -> None:

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Slow-query log throughput: the toolkit's read + digest beside pgBadger and pt-query-digest.
+
+    /work/venv/bin/python benchmarks/queries.py [--pg-mb 500] [--mysql-mb 200] [--skip-established]
+
+1. Builds big logs in ``benchmarks/data/`` by repeating the genuine sample logs with every
+   timestamp shifted by one hour per copy:
+   - ``pg-big.log``: PostgreSQL stderr (``sample_traces/queries/postgresql/app`` + ``pgbench``,
+     log_line_prefix ``%m [%p] %q%u@%d ``, auto_explain text plans, extended-protocol traffic);
+   - ``mariadb-big-slow.log``: MariaDB slow log (``sample_traces/queries/mariadb`` app + clean,
+     ``SET timestamp=`` and ``# Time:`` shifted; restart banners included).
+2. Times, one after another on the same file, each in its own process (wall seconds, CPU
+   seconds = user + system of the process and its children, peak RSS from ``wait4``):
+   - ours: ``toolkit.queries.digest.digest_file(path, workers=1|2)`` = read + fingerprint +
+     digest, streaming (16 MiB pieces);
+   - ``pgbadger -j 1`` and ``-j 2`` (``-f stderr -p '%m [%p] %q%u@%d ' -x text``) on the PG log;
+   - ``pt-query-digest`` on the MariaDB log.
+3. Prints a Markdown table (paste it into benchmarks/RESULTS.md, section "Queries").
+
+The machine is shared: the load average is printed next to the figures, and CPU seconds are
+given beside wall seconds because they depend less on the other processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+PG_PREFIX = "%m [%p] %q%u@%d "
+PG_SAMPLES = [ROOT / "sample_traces/queries/postgresql/app/postgresql.log.gz",
+              ROOT / "sample_traces/queries/postgresql/pgbench/postgresql.log.gz"]
+MARIADB_SAMPLES = [ROOT / "sample_traces/queries/mariadb/app-slow.log",
+                   ROOT / "sample_traces/queries/mariadb/clean-slow.log.gz"]
+SHIFT_S = 3600
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    return (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode()
+
+
+def build_pg(target_mb: float, out: Path) -> None:
+    """Copies of the PostgreSQL samples; each line's leading ``%m`` timestamp moved by k hours."""
+    lines = "".join(_read(p) for p in PG_SAMPLES).splitlines(keepends=True)
+    stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC ")
+    idx = [i for i, x in enumerate(lines) if stamp.match(x)]
+    base = pd.to_datetime(pd.Series([lines[i][:23] for i in idx]))
+    unit = sum(len(x.encode()) for x in lines)
+    copies = max(1, round(target_mb * 1e6 / unit))
+    with open(out, "w") as fh:
+        for k in range(copies):
+            new = (base + pd.Timedelta(seconds=k * SHIFT_S)).dt.strftime("%Y-%m-%d %H:%M:%S.%f").str[:23]
+            copy = list(lines)
+            for i, ts in zip(idx, new, strict=True):
+                copy[i] = ts + copy[i][23:]
+            fh.write("".join(copy))
+
+
+def build_mariadb(target_mb: float, out: Path) -> None:
+    """Copies of the MariaDB samples; ``SET timestamp=`` and ``# Time:`` moved by k hours."""
+    text = "".join(_read(p) for p in MARIADB_SAMPLES)
+    parts = re.split(r"(SET timestamp=\d+;|# Time: \d{6} [ \d]\d:\d\d:\d\d)", text)
+    unit = len(text.encode())
+    copies = max(1, round(target_mb * 1e6 / unit))
+    with open(out, "w") as fh:
+        for k in range(copies):
+            shift = k * SHIFT_S
+            copy = list(parts)
+            for i in range(1, len(copy), 2):
+                tok = copy[i]
+                if tok.startswith("SET"):
+                    copy[i] = f"SET timestamp={int(tok[14:-1]) + shift};"
+                else:
+                    t = datetime.datetime.strptime(" ".join(tok[8:].split()), "%y%m%d %H:%M:%S") \
+                        + datetime.timedelta(seconds=shift)
+                    copy[i] = f"# Time: {t:%y%m%d} {t.hour:2d}:{t:%M:%S}"
+            fh.write("".join(copy))
+
+
+def run(cmd: list[str], label: str, stdout=subprocess.DEVNULL) -> dict:
+    """Run ``cmd``; wall, CPU (user + sys incl. its children) and peak RSS via wait4."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{label} failed ({proc.returncode}): {err[-2000:]}")
+    return {"tool": label, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
+            "peak_rss_mb": ru.ru_maxrss / 1024, "command": " ".join(shlex.quote(c) for c in cmd),
+            "output": err.strip().splitlines()[-1] if err.strip() else ""}
+
+
+def ours(path: Path, workers: int) -> list[str]:
+    code = ("import sys, toolkit.formats as f; f._load()\n"
+            "from toolkit.queries.digest import digest_file\n"
+            f"d = digest_file({str(path)!r}, workers={workers})\n"
+            "s = d.attrs['source']\n"
+            "print(f\"{len(d)} fingerprints, {int(d.calls.sum())} calls, {d.total_ms.sum():.3f} ms, "
+            "{s['lines_read']} lines\", file=sys.stderr)")
+    return [sys.executable, "-c", code]
+
+
+def load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pg-mb", type=float, default=500)
+    ap.add_argument("--mysql-mb", type=float, default=200)
+    ap.add_argument("--skip-established", action="store_true", help="time only the toolkit")
+    ap.add_argument("--rebuild", action="store_true")
+    args = ap.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    pg, my = DATA / "pg-big.log", DATA / "mariadb-big-slow.log"
+    if args.rebuild or not pg.exists() or abs(pg.stat().st_size / 1e6 - args.pg_mb) > args.pg_mb * 0.05:
+        build_pg(args.pg_mb, pg)
+    if args.rebuild or not my.exists() or abs(my.stat().st_size / 1e6 - args.mysql_mb) > args.mysql_mb * 0.05:
+        build_mariadb(args.mysql_mb, my)
+    rows = []
+    for path, tools in (
+        (pg, [("toolkit digest_file, 1 process", ours(pg, 1)),
+              ("pgbadger -j 1", ["pgbadger", "-q", "-j", "1", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",
+                                 "-o", str(DATA / "pgbadger.txt"), str(pg)]),
+              ("pgbadger -j 2", ["pgbadger", "-q", "-j", "2", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",
+                                 "-o", str(DATA / "pgbadger.txt"), str(pg)])]),
+        (my, [("toolkit digest_file, 1 process", ours(my, 1)),
+              ("toolkit digest_file, 2 processes", ours(my, 2)),
+              ("pt-query-digest", ["pt-query-digest", str(my)])]),
+    ):
+        size_mb = path.stat().st_size / 1e6
+        for label, cmd in tools:
+            if args.skip_established and not label.startswith("toolkit"):
+                continue
+            la = load()
+            r = run(cmd, label)
+            r.update(file=path.name, size_mb=size_mb, mb_per_s=size_mb / r["wall_s"],
+                     mb_per_cpu_s=size_mb / r["cpu_s"], load_before=la)
+            rows.append(r)
+            print(f"{path.name} {label}: {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU, "
+                  f"{r['peak_rss_mb']:.0f} MB, load {la}; {r['output']}", file=sys.stderr, flush=True)
+    df = pd.DataFrame(rows)
+    print("\n| file | MB | tool | wall s | MB/s | CPU s | MB per CPU s | peak RSS MB | load avg before |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in df.itertuples():
+        print(f"| {r.file} | {r.size_mb:.0f} | {r.tool} | {r.wall_s:.1f} | {r.mb_per_s:.1f} | {r.cpu_s:.1f} | "
+              f"{r.mb_per_cpu_s:.1f} | {r.peak_rss_mb:.0f} | {r.load_before} |")
+    print("\nCommands:")
+    for r in df.itertuples():
+        print(f"- {r.tool}: `{r.command if not r.tool.startswith('toolkit') else 'digest_file(path, workers=N)'}`"
+              f" -> {r.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
