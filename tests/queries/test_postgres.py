@@ -321,3 +321,19 @@ def test_iter_query_chunks_gives_the_same_rows_in_small_chunks(suffix):
     assert not_plan.statement.tolist() == whole.statement.tolist()
     src = parts[-1].attrs["source"]
     assert src["lines_read"] == whole.attrs["source"]["lines_read"]
+
+
+def test_two_worker_processes_give_the_same_table_and_accounting():
+    # GIVEN the app log with junk lines, read in 64 KiB chunks
+    lines = gzip.open(sample("app", "log"), "rt").read().split("\n")
+    lines[700:700] = ["not a log line"]
+    text = "\n".join(lines)
+    one = tk.read_queries(text, format="postgres-stderr", workers=1, chunk_bytes=1 << 16)
+    two = tk.read_queries(text, format="postgres-stderr", workers=2, chunk_bytes=1 << 16)
+    # THEN parsing in two processes changes nothing
+    pd.testing.assert_frame_equal(one, two)
+    assert one.attrs["source"] == two.attrs["source"]
+    assert one.attrs["source"]["skipped"][0]["line"] == 701
+    # AND errors="raise" still names the line, from a worker process
+    with pytest.raises(tk.errors.ParseError, match=r":701: line does not start with the log_line_prefix"):
+        tk.read_queries(text, format="postgres-stderr", workers=2, chunk_bytes=1 << 16, errors="raise")

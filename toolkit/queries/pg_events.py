@@ -149,8 +149,8 @@ def raw_frame(cols: dict) -> pd.DataFrame:
 def _flags(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(is_log, has_duration, has_verb)`` as numpy booleans (object -> bool is a C loop)."""
     is_log = raw["severity"].to_numpy() == "LOG"
-    has_dur = raw["dur"].fillna("").to_numpy().astype(bool)
-    has_verb = raw["verb"].fillna("").to_numpy().astype(bool)
+    has_dur = raw["dur"].to_numpy().astype(bool)  # "" and None are False
+    has_verb = raw["verb"].to_numpy().astype(bool)
     return is_log, has_dur, has_verb
 
 

@@ -56,10 +56,17 @@ Example::
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import contextlib
 import csv
+import gc
 import io
+import itertools
 import json
+import multiprocessing
 import operator
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -68,8 +75,8 @@ import numpy as np
 import pandas as pd
 
 from .. import formats, schema
-from ..errors import LogFormatError
-from ..sources import CHUNK_BYTES, Source, open_source
+from ..errors import LogFormatError, ParseError
+from ..sources import CHUNK_BYTES, MAX_EXAMPLES, Accounting, Source, open_source
 from .pg_events import ENGLISH, SECONDARY, raw_frame, split_events, split_message, translated_lines
 from .pg_prefix import (
     SEVERITIES,
@@ -82,8 +89,9 @@ from .pg_prefix import (
 from .pg_time import epoch_to_utc, to_utc
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
-_SECONDARY_SET = frozenset(SECONDARY)
-_ENGLISH_LIST = sorted(ENGLISH)
+_IS_PARAMS = operator.methodcaller("startswith", ("parameters: ", "Parameters: "))
+_JUNK, _FOREIGN, _PRIMARY, _SECONDARY_CODE = 0, 1, 2, 3
+_SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_CODE for s in SECONDARY}}
 
 
 def _ahead(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
@@ -148,17 +156,29 @@ class _StderrParser:
         if not rows:
             return raw_frame({"source_line": []})
         cols = list(zip(*rows, strict=True))
+        del rows
         gi = self.gi
         sev_t = cols[gi["severity"]]
-        sev_s = pd.Series(sev_t, dtype=object)
-        sev = sev_s.to_numpy()
+        sev = np.array(sev_t, dtype=object)
+        # severities are a handful of words: code them with a dict, compare small ints
+        code = _SEVERITY_CODE
+        codes = np.fromiter(map(code.get, sev_t, itertools.repeat(_FOREIGN)), dtype=np.int8,
+                            count=len(sev_t))
         raw_msgs = cols[gi["message"]]
-        extra = np.fromiter((m.count(mark) for m in raw_msgs), dtype=np.int64, count=len(raw_msgs))
+        n = len(sev_t)
+        if mark in t:
+            extra = np.fromiter(map(operator.methodcaller("count", mark), raw_msgs), dtype=np.int64,
+                                count=n)
+            messages = list(raw_msgs)
+            for i in np.flatnonzero(extra).tolist():
+                messages[i] = messages[i].replace(mark, "\n")
+        else:
+            extra = np.zeros(n, dtype=np.int64)
+            messages = raw_msgs
         nlines = extra + 1
         starts = first_line + np.concatenate(([0], np.cumsum(nlines)[:-1]))
-        messages = [m.replace(mark, "\n") for m in raw_msgs] if extra.any() else raw_msgs
 
-        junk = sev == ""
+        junk = codes == _JUNK
         if junk.any():
             for i in np.flatnonzero(junk):
                 msg = messages[i]
@@ -166,16 +186,14 @@ class _StderrParser:
                           "continuation line without a record before it" if msg.startswith("\t") else
                           f"line does not start with the log_line_prefix {self.prefix!r}")
                 acc.skip(int(starts[i]), reason, msg, count=int(nlines[i]))
-        foreign = ~junk & ~sev_s.isin(_ENGLISH_LIST).to_numpy()
+        foreign = codes == _FOREIGN
         if foreign.any():
             for i in np.flatnonzero(foreign):
                 acc.skip(int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
                          "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
                          str(messages[i]), count=int(nlines[i]))
-        keep = ~junk & ~foreign
-        is_sec = keep & sev_s.isin(SECONDARY).to_numpy()
-        primary = keep & ~is_sec
-        n = len(sev)
+        is_sec = codes == _SECONDARY_CODE
+        primary = codes == _PRIMARY
 
         detail = np.full(n, None, dtype=object)
         hint = np.full(n, None, dtype=object)
@@ -201,8 +219,7 @@ class _StderrParser:
             is_detail = sec_sev == "DETAIL"
             if is_detail.any():
                 dmsg = sec_msg[is_detail]
-                is_param = np.fromiter((m.startswith(("parameters: ", "Parameters: ")) for m in dmsg),
-                                       dtype=bool, count=len(dmsg))
+                is_param = np.fromiter(map(_IS_PARAMS, dmsg), dtype=bool, count=len(dmsg))
                 dheads = heads[is_detail]
                 params[dheads[is_param]] = [m[12:] for m in dmsg[is_param]]
                 # several DETAIL lines of one record are rare: the last one is kept
@@ -298,15 +315,6 @@ def _stderr_buffers(src: Source, parser: _StderrParser, chunk_bytes: int) -> Ite
         carry, carry_line = buf[cut:], start_line + head.count("\n")
     if carry:
         yield carry_line, carry
-
-
-def _iter_stderr_raw(src: Source, log_line_prefix: str | None, log_timezone: str | None,
-                     chunk_bytes: int) -> Iterator[pd.DataFrame]:
-    if not src.head(1):
-        return
-    parser = _StderrParser(_stderr_prefix(src, log_line_prefix), src.name, log_timezone)
-    for first, text in _stderr_buffers(src, parser, chunk_bytes):
-        yield parser.parse(text, first, src.accounting)
 
 
 # ----------------------------------------------------------------------------------- csvlog
@@ -464,22 +472,106 @@ def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> I
 
 # ---------------------------------------------------------------------------------- readers
 
+_FORMATS = ("postgres-stderr", "postgres-csvlog", "postgres-jsonlog")
 _RAW = {
-    "postgres-stderr": lambda src, o: _iter_stderr_raw(src, o.get("log_line_prefix"),
-                                                       o.get("log_timezone"), o["chunk_bytes"]),
     "postgres-csvlog": lambda src, o: _iter_csv_raw(src, o.get("log_timezone"), o["chunk_bytes"]),
     "postgres-jsonlog": lambda src, o: _iter_json_raw(src, o.get("log_timezone"), o["chunk_bytes"]),
 }
 
 
+def _workers(option: int | None) -> int:
+    """Processes for stderr logs: both cores by default (parsing is CPU-bound and chunks are
+    independent); 1 parses in this process."""
+    if option is not None:
+        return max(1, int(option))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _iter_parts(fmt: str, src: Source, opts: dict) -> Iterator[tuple]:
+    """``(query_events, server_events, line counts)`` per chunk, in input order."""
+    acc = src.accounting
+    if fmt != "postgres-stderr":
+        for raw in _RAW[fmt](src, opts):
+            yield _split_checked(raw, acc)
+        return
+    if not src.head(1):
+        return
+    prefix = _stderr_prefix(src, opts.get("log_line_prefix"))
+    args = (prefix, src.name, opts.get("log_timezone"), acc.errors)
+    parser = _StderrParser(prefix, src.name, opts.get("log_timezone"))
+    buffers = _stderr_buffers(src, parser, opts["chunk_bytes"])
+    first = next(buffers, None)
+    second = next(buffers, None)
+    workers = _workers(opts.get("workers"))
+    if second is None or workers == 1:
+        for item in itertools.chain([first], [second] if second else [], buffers):
+            yield _merge(acc, _stderr_part(*args, *item, parser=parser))
+        return
+    # Chunks go to worker processes; at most workers + 1 are in flight, so memory stays
+    # bounded by a few chunks whatever the file size.
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        pending: collections.deque = collections.deque()
+        for item in itertools.chain([first, second], buffers):
+            pending.append(pool.submit(_stderr_part, *args, *item))
+            if len(pending) > workers:
+                yield _merge(acc, pending.popleft().result())
+        while pending:
+            yield _merge(acc, pending.popleft().result())
+
+
+_PARSERS: dict = {}
+
+
+def _stderr_part(prefix, name, log_timezone, errors, first, text, parser=None):
+    """Parse one buffer of whole records (in a worker process or here)."""
+    if parser is None:
+        key = (prefix, name, log_timezone)
+        parser = _PARSERS.get(key) or _PARSERS.setdefault(key, _StderrParser(prefix, name, log_timezone))
+    acc = Accounting(path=name, errors=errors)
+    try:
+        with _gc_paused():
+            q, s, c = _split_checked(parser.parse(text, first, acc), acc)
+    except ParseError as exc:  # re-raised by _merge: its fields survive the process boundary
+        return ("ParseError", exc.message, exc.path, exc.line, exc.expected)
+    return q, s, c, (acc.lines_skipped, dict(acc.skip_reasons), acc.skipped)
+
+
+def _merge(acc: Accounting, part: tuple) -> tuple:
+    if isinstance(part[0], str):  # ("ParseError", message, path, line, expected)
+        raise ParseError(*part[1:])
+    q, s, c, (skipped, reasons, examples) = part
+    acc.lines_skipped += skipped
+    acc.skip_reasons.update(reasons)
+    acc.skipped.extend(examples[:max(0, MAX_EXAMPLES - len(acc.skipped))])
+    return q, s, c
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Millions of small tuples and strings, none in a cycle: the cyclic collector would only
+    walk them again and again (a third of the parse time). Paused while parsing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _run(fmt: str, source: Any, table: str, errors: str, options: dict) -> pd.DataFrame:
+    with _gc_paused():
+        return _run_all(fmt, source, table, errors, options)
+
+
+def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> pd.DataFrame:
     src = open_source(source, errors=errors)
     src.accounting.format = fmt
     opts = {"chunk_bytes": CHUNK_BYTES, **options}
     parts_q, parts_s = [], []
     counts = {"query_events": 0, "server_events": 0}
-    for raw in _RAW[fmt](src, opts):
-        q, s, c = _split_checked(raw, src)
+    for q, s, c in _iter_parts(fmt, src, opts):
         for k in counts:
             counts[k] += c[k]
         parts_q.append(q)
@@ -490,12 +582,12 @@ def _run(fmt: str, source: Any, table: str, errors: str, options: dict) -> pd.Da
     return _finish(src, table, parts_q if table == "query_events" else parts_s, counts)
 
 
-def _split_checked(raw: pd.DataFrame, src: Source):
+def _split_checked(raw: pd.DataFrame, acc: Accounting):
     bad = translated_lines(raw)
     if bad.any():
         for line, msg, n in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
                                 strict=True):
-            src.accounting.skip(int(line), "message is not in English (lc_messages is not 'C'): "
+            acc.skip(int(line), "message is not in English (lc_messages is not 'C'): "
                                 "set lc_messages = 'C' to read such logs", str(msg), count=int(n))
         raw = raw[~bad]
     return split_events(raw)
@@ -544,8 +636,8 @@ read_postgres_jsonlog_server_events = _reader("postgres-jsonlog", "server_events
 
 def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "query_events",
                       errors: str = "skip", log_line_prefix: str | None = None,
-                      log_timezone: str | None = None,
-                      chunk_bytes: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
+                      log_timezone: str | None = None, chunk_bytes: int = CHUNK_BYTES,
+                      workers: int | None = None) -> Iterator[pd.DataFrame]:
     """Yield the ``query_events`` (or ``server_events``) table of a PostgreSQL log chunk by chunk.
 
     Memory stays bounded by ``chunk_bytes`` of text plus one chunk's rows, whatever the file
@@ -557,16 +649,23 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
     """
     src = open_source(source, errors=errors)
     fmt = format or formats.detect(src, "queries").name
-    if fmt not in _RAW:
+    if fmt not in _FORMATS:
         raise LogFormatError(f"iter_query_chunks reads PostgreSQL logs, not {fmt}")
     src.accounting.format = fmt
-    opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone, "chunk_bytes": chunk_bytes}
+    opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone,
+            "chunk_bytes": chunk_bytes, "workers": workers}
     counts = {"query_events": 0, "server_events": 0}
-    for raw in _RAW[fmt](src, opts):
-        q, s, c = _split_checked(raw, src)
-        for k in counts:
-            counts[k] += c[k]
-        yield _finish(src, table, [q if table == "query_events" else s], counts)
+    parts = _iter_parts(fmt, src, opts)
+    while True:
+        with _gc_paused():
+            part = next(parts, None)
+            if part is None:
+                return
+            q, s, c = part
+            for k in counts:
+                counts[k] += c[k]
+            frame = _finish(src, table, [q if table == "query_events" else s], counts)
+        yield frame
 
 
 # ---------------------------------------------------------------------------------- sniffing
