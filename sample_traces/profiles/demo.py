@@ -14,11 +14,14 @@ import csv
 import io
 import json
 import random
+import re
 import threading
 import time
 from datetime import datetime, timedelta
 
-N_ORDERS = 8_000
+N_ORDERS = 12_000
+COUNTRIES = ("DE", "FR", "US", "GB")
+EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
 DUPLICATE_SHARE = 0.15
 
 
@@ -26,18 +29,17 @@ def make_payload(n: int, seed: int = 7) -> str:
     """The input: one JSON order per line, as a queue consumer or an export would receive."""
     rng = random.Random(seed)
     start = datetime(2026, 1, 1)
-    lines = []
+    orders = []
     for i in range(n):
         oid = rng.randrange(i + 1) if i and rng.random() < DUPLICATE_SHARE else i
-        order = {
+        orders.append({
             "id": f"ord-{oid:07d}",
-            "customer": {"email": f"  User{oid % 977}@Example.COM ", "country": rng.choice("DE FR US GB".split())},
-            "created": (start + timedelta(minutes=oid)).strftime("%Y-%m-%dT%H:%M:%S"),
-            "items": [{"sku": f"sku-{rng.randrange(500)}", "qty": rng.randrange(1, 5),
-                       "price": round(rng.uniform(1, 90), 2)} for _ in range(rng.randrange(1, 6))],
-        }
-        lines.append(json.dumps(order))
-    return "\n".join(lines)
+            "customer": {"email": f"  User{oid % 977}@Example.COM ", "country": COUNTRIES[oid % 4]},
+            "created": (start + timedelta(minutes=oid)).isoformat(),
+            "items": [{"sku": f"sku-{(oid * 7 + k) % 500}", "qty": 1 + (oid + k) % 4,
+                       "price": round(1 + (oid * 13 + k * 29) % 8900 / 100, 2)} for k in range(1 + oid % 5)],
+        })
+    return json.dumps(orders).replace("}, {\"id\"", "}\n{\"id\"")[1:-1]
 
 
 def parse(payload: str) -> list[dict]:
@@ -47,9 +49,12 @@ def parse(payload: str) -> list[dict]:
 def enrich(order: dict) -> dict:
     created = datetime.strptime(order["created"], "%Y-%m-%dT%H:%M:%S")
     total = sum(item["qty"] * item["price"] for item in order["items"])
+    email = order["customer"]["email"].strip().lower()
+    if not EMAIL.fullmatch(email):
+        raise ValueError(f"bad email in order {order['id']}")
     return {
         "id": order["id"],
-        "email": order["customer"]["email"].strip().lower(),
+        "email": email,
         "country": order["customer"]["country"],
         "day": created.date().isoformat(),
         "items": len(order["items"]),
@@ -105,9 +110,11 @@ def main() -> None:
     flusher = threading.Thread(target=flush_metrics, args=(stop, counters), name="metrics-flusher")
     flusher.start()
     t0 = time.perf_counter()
-    out = run(args.fixed, args.n)
-    stop.set()
-    flusher.join()
+    try:
+        out = run(args.fixed, args.n)
+    finally:
+        stop.set()
+        flusher.join()
     print(f"{'fixed' if args.fixed else 'slow'}: {out.count(chr(10)) - 1} rows in {time.perf_counter() - t0:.2f} s")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from .model import frame_label
@@ -58,6 +59,13 @@ def to_speedscope(profile: Profile, path: str | os.PathLike, name: str | None = 
     return out
 
 
+def _thread_frame(thread: str) -> str:
+    """py-spy -t's root frame: ``thread (ID): NAME`` for our ``NAME (ID)``, else ``thread (ID)``."""
+    m = re.match(r"^(?P<name>.*) \((?P<id>[^()\s]+)\)$", thread, re.S)
+    text = f"thread ({m.group('id')}): {m.group('name')}" if m else f"thread ({thread})"
+    return text.replace(";", ":").replace("\n", " ")
+
+
 def to_collapsed(profile: Profile, path: str | os.PathLike, *, unit: str | None = None,
                  threads: bool = False) -> str:
     """Write folded stacks at ``path``; returns the path as str.
@@ -79,7 +87,7 @@ def to_collapsed(profile: Profile, path: str | os.PathLike, *, unit: str | None 
             continue
         parts = [labels[i] for i in s]
         if threads and t is not None:
-            parts.insert(0, f"thread ({str(t).replace(';', ':')})")
+            parts.insert(0, _thread_frame(str(t)))
         key = ";".join(parts)
         counts[key] = counts.get(key, 0) + n
     out = os.fspath(path)

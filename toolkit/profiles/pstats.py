@@ -114,14 +114,18 @@ def read_pstats(source: Any, *, errors: str = "skip") -> Any:
     """Read a cProfile/profile stats file into a :class:`Profile` (see the module doc)."""
     src = open_source(source, errors=errors)
     src.accounting.format = "pstats"
-    stats = _load(src)
+    return profile_from_stats(_load(src), src)
+
+
+def profile_from_stats(stats: dict[Key, tuple], src: Source | None = None) -> Any:
+    """A Profile from a stats dict (``cProfile.Profile().create_stats(); p.stats``)."""
     table = pd.DataFrame(
         [{"function": k[2], "file": k[0], "line": k[1], "self_s": float(v[2]), "total_s": float(v[3]),
           "calls": int(v[1]), "primitive_calls": int(v[0])} for k, v in stats.items()],
         columns=["function", "file", "line", "self_s", "total_s", "calls", "primitive_calls"])
     b = ProfileBuilder().feed(_records(stats))
-    return b.build(format="pstats", producer="cProfile", path=src.path, function_table=table,
-                   duration_s=float(table["self_s"].sum()), source=src.accounting.as_dict(),
+    return b.build(format="pstats", producer="cProfile", path=src.path if src else None, function_table=table,
+                   duration_s=float(table["self_s"].sum()), source=src.accounting.as_dict() if src else {},
                    notes=["cProfile records no stacks: tree() and stacks() are estimated from the caller "
                           "graph; functions() holds cProfile's exact times"])
 

@@ -88,6 +88,14 @@ def read_pyinstrument_session(source: Any, *, errors: str = "skip") -> Any:
     doc = load_json(src, "pyinstrument session")
     if not isinstance(doc, dict):
         raise ParseError(f"the top level is a {type(doc).__name__}", src.name, expected="a pyinstrument session")
+    return profile_from_session(doc, src)
+
+
+def profile_from_session(doc: dict, src: Source | None = None) -> Any:
+    """A Profile from a session dict (``Session.to_json()``, or a loaded ``.pyisession``)."""
+    if src is None:
+        src = open_source(b"{}", name="<pyinstrument session>")
+        src.accounting.format = "pyinstrument-session"
     b = ProfileBuilder().feed(_session_records(doc, src))
     interval = doc.get("min_interval")
     count = doc.get("sample_count")
