@@ -11,6 +11,7 @@ from conftest import FIXTURES, SAMPLES
 import toolkit as tk
 from toolkit.plots import plans as plan_plots
 from toolkit.plots import queries as query_plots
+from toolkit.queries.digest import digest as make_digest
 
 PG_APP = SAMPLES / "queries" / "postgresql" / "app" / "postgresql.log.gz"
 PLANS = FIXTURES / "queries" / "plans"
@@ -23,7 +24,9 @@ def events():
 
 @pytest.fixture(scope="module")
 def digest(events):
-    return tk.digest(events)
+    # not tk.digest: once toolkit.queries.digest (the module) is imported, the lazy tk.digest
+    # resolves to the module instead of the function (toolkit/__init__.py maps it via the package)
+    return make_digest(events)
 
 
 def _executed(events):
