@@ -76,6 +76,8 @@ table.data th { background: #f0f3f8; position: sticky; top: 0; }
 table.data td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data td.code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
        white-space: pre-wrap; word-break: break-word; max-width: 720px; }
+table.data td.wide { min-width: 380px; max-width: 640px; }
+table.data td.pre { white-space: pre-line; }
 table.data caption { caption-side: bottom; text-align: left; color: var(--muted); font-size: 12px;
        padding-top: 3px; }
 tr.sev-high td:first-child { border-left: 5px solid #c62828; }
@@ -283,11 +285,14 @@ class Document:
 
     def table(self, df: pd.DataFrame, *, max_rows: int | None = None, caption: str = "",
               code_columns: Iterable[str] = (), row_class: Callable[[dict], str] | None = None,
-              badge_columns: Iterable[str] = (), max_chars: int = 400) -> None:
+              badge_columns: Iterable[str] = (), wide_columns: Iterable[str] = (),
+              pre_columns: Iterable[str] = (), max_chars: int = 400) -> None:
         """An escaped table of ``df`` (index dropped). ``max_rows`` keeps the first rows and
         says how many were left out; ``code_columns`` are shown monospaced (SQL, stacks);
-        ``row_class(row) -> css class``; ``badge_columns`` show severities as coloured badges."""
+        ``row_class(row) -> css class``; ``badge_columns`` show severities as coloured badges;
+        ``wide_columns`` get more room (prose); ``pre_columns`` keep their line breaks."""
         code_columns, badge_columns = set(code_columns), set(badge_columns)
+        wide_columns, pre_columns = set(wide_columns), set(pre_columns)
         total = len(df)
         shown = df if max_rows is None or total <= max_rows else df.head(max_rows)
         cols = [str(c) for c in shown.columns]
@@ -303,6 +308,10 @@ class Document:
                     classes.append("num")
                 if str(c) in code_columns:
                     classes.append("code")
+                if str(c) in wide_columns:
+                    classes.append("wide")
+                if str(c) in pre_columns:
+                    classes.append("pre")
                 cls = f' class="{" ".join(classes)}"' if classes else ""
                 full = str(value) if isinstance(value, str) and len(value) > max_chars else ""
                 title = f' title="{escape(full)}"' if full else ""

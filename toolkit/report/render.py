@@ -47,10 +47,31 @@ class _Unavailable(Exception):
     """A piece the report wanted does not exist (yet) in this installation."""
 
 
-def _short(path: str) -> str:
-    """A path relative to the working folder when it lies under it (shorter in tables)."""
+def _base_of(paths: list[str]) -> str | None:
+    """The folder that input paths are shown relative to: the parent of their common folder
+    (so ``sample_traces/queries/x.log`` keeps its ``sample_traces/``)."""
+    absolute = [os.path.abspath(p) for p in paths if isinstance(p, str) and p]
+    if not absolute:
+        return None
     try:
-        rel = os.path.relpath(path)
+        common = os.path.commonpath(absolute)
+    except ValueError:  # different drives
+        return None
+    if len(absolute) == 1 or not os.path.isdir(common):
+        common = os.path.dirname(common)
+    return os.path.dirname(common) or common
+
+
+_BASE: list[str | None] = [None]  # set per report by _Report (rendering is not re-entrant)
+
+
+def _short(path: str) -> str:
+    """A path relative to the inputs' common folder (shorter in tables and headings)."""
+    base = _BASE[0]
+    if not base or not isinstance(path, str) or not path:
+        return path
+    try:
+        rel = os.path.relpath(os.path.abspath(path), base)
     except ValueError:
         return path
     return path if rel.startswith("..") else rel
@@ -94,6 +115,11 @@ class _Report:
                 "e-mails); render with redact=False / --no-redact to keep them" if redact else
                 "literal values NOT redacted: this report may contain query parameters and client "
                 "addresses"]
+        paths = [r.path for r in analysis.inputs] + [*analysis.profiles, *analysis.queries,
+                                                    *analysis.server_events, *analysis.requests]
+        _BASE[0] = _base_of(paths)
+        if _BASE[0]:
+            meta.append(f"paths are relative to {_BASE[0]}")
         self.doc = Document(title, meta=meta)
         self.figure_bytes = 0
 
@@ -150,14 +176,17 @@ class _Report:
         where = [
             (_short(str(fl)) + (f":{int(ln)}" if pd.notna(ln) else "")) if isinstance(fl, str) and fl else ""
             for fl, ln in zip(f["file"], f["line"], strict=True)]
-        cols = ["severity", "rule", "area", "practice", "title", "evidence", "fix"]
-        shown = f[cols].assign(where=where)
+        shown = pd.DataFrame({
+            "severity": f["severity"],
+            "rule": [f"{r}\n{a} · {p}" for r, a, p in zip(f["rule"], f["area"], f["practice"], strict=True)],
+            "title": f["title"], "evidence": f["evidence"], "fix": f["fix"], "where": where})
         if "also_in" in f.columns:
-            shown["also_in"] = [", ".join(_short(p) for p in v) if isinstance(v, list | tuple)
+            shown["also in"] = [", ".join(_short(p) for p in v) if isinstance(v, list | tuple)
                                 else v for v in f["also_in"]]
         self.doc.text("Each row is one checklist rule that fired, most severe first: the evidence "
                       "that made it fire, the suggested fix and the input (file:line) it came from.")
-        self.doc.table(shown, badge_columns=["severity"],
+        self.doc.table(shown, badge_columns=["severity"], wide_columns=["evidence"], code_columns=["where"],
+                       pre_columns=["rule"], max_chars=600,
                        row_class=lambda row: f"sev-{row['severity']}")
 
     def profiles(self) -> None:
