@@ -44,8 +44,11 @@ Quirks, next to real lines (from ``sample_traces/queries/postgresql``):
 
 Speed: stderr is parsed a 16 MiB chunk at a time with one regular expression over the whole
 chunk (continuation lines are first folded into their record), columns are built as lists and
-timestamps converted by pandas in one call; :func:`iter_query_chunks` yields one DataFrame per
-chunk for streaming analyses.
+timestamps converted by pandas in one call; chunks are parsed in two worker processes
+(``workers=2``, the default on a machine with two cores or more; ``workers=1`` parses in this
+process). :func:`iter_query_chunks` yields one DataFrame per chunk for streaming analyses, so
+memory stays bounded by a few chunks whatever the file size. csvlog and jsonlog are read a chunk
+at a time too, in this process (Python's csv and json modules).
 
 Example::
 
@@ -616,13 +619,16 @@ def _reader(fmt: str, table: str):
         return _run(fmt, source, table, errors, opts)
 
     kind = "query events" if table == "query_events" else "server events"
-    read.__name__ = f"read_{fmt.replace('-', '_')}" + ("" if table == "query_events" else "_server_events")
+    read_name = f"read_{fmt.replace('-', '_')}" + ("" if table == "query_events" else "_server_events")
+    read.__name__ = read.__qualname__ = read_name
     read.__doc__ = (f"Read a PostgreSQL {fmt.split('-')[1]} log into the ``{table}`` table ({kind}).\n\n"
                     "Options: ``errors`` ('skip' or 'raise'), ``log_timezone`` (IANA name, for zone "
-                    "abbreviations the reader does not know)"
-                    + (", ``log_line_prefix`` (the server's, when not a common one)" if fmt.endswith("stderr") else "")
+                    "abbreviations the reader does not know), ``chunk_bytes`` (16 MiB)"
+                    + (", ``log_line_prefix`` (the server's, when not a common one), ``workers`` "
+                       "(processes parsing chunks, default 2)" if fmt.endswith("stderr") else "")
                     + ". ``df.attrs['source']`` accounts for every line: ``record_lines`` in this table, "
-                    "``lines_in_other_table``, ``lines_skipped`` with reasons.")
+                    "``lines_in_other_table``, ``lines_skipped`` with reasons.\n\nExample::\n\n"
+                    f"    >>> df = {read_name}('postgresql.log', errors='skip')   # doctest: +SKIP\n")
     return read
 
 
