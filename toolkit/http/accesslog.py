@@ -244,6 +244,42 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
     return f"does not match log format {fmt.name!r}"
 
 
+def parse_chunk(fmt: CompiledFormat, first: int, text: str) -> tuple[pd.DataFrame | None, list[tuple]]:
+    """One chunk of log text (lines ``first``...) -> (rows as a DataFrame or None, skipped lines
+    as ``(line_number, reason, text)``). Pure: workers of a process pool can run it."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    pattern = fmt.pattern
+    ngroups = len(fmt.groups)
+    rows = pattern.findall(text)
+    nlines = text.count("\n") + 1
+    if len(rows) != nlines:  # cannot happen with ^(?:...|(.*))$, but never lose a line
+        rows = [pattern.findall(line)[0] if line else ("",) * ngroups for line in text.split("\n")]
+    if ngroups == 1:
+        rows = [(r,) for r in rows]
+    table = np.empty((len(rows), ngroups), dtype=object)
+    table[:] = rows  # one C-level pass; rows are tuples of equal length
+    cols = {g: table[:, i] for i, g in enumerate(fmt.groups)}
+    line_col = cols.pop("_line")
+    # A matched line leaves the fallback group empty; a bad line fills it, except an empty line,
+    # which leaves every group empty.
+    bad = line_col != ""
+    bad |= _empty_lines(text, cols, nlines)
+    line_numbers = np.arange(first, first + nlines, dtype=np.int64)
+    skips = []
+    if bad.any():
+        for idx in np.flatnonzero(bad):
+            skips.append((int(line_numbers[idx]), _skip_reason(line_col[idx], fmt), line_col[idx]))
+        keep = ~bad
+        cols = {k: v[keep] for k, v in cols.items()}
+        line_numbers = line_numbers[keep]
+    if len(line_numbers) == 0:
+        return None, skips
+    df = _frame(cols, fmt, "\\" in text)
+    df["source_line"] = line_numbers
+    return df, skips
+
+
 def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
                 chunk_size: int = CHUNK_BYTES, escape: str | None = None,
                 variables: tuple[str, ...] = (), columns: set[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -259,49 +295,33 @@ def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, e
     src = open_source(source, errors=errors)
     acc = src.accounting
     acc.format = f"access_log:{fmt.name}"
-    pattern = fmt.pattern
-    ngroups = len(fmt.groups)
     for first, text in src.iter_chunks(chunk_size):
-        if text.endswith("\n"):
-            text = text[:-1]
-        rows = pattern.findall(text)
-        nlines = text.count("\n") + 1
-        if len(rows) != nlines:  # cannot happen with ^(?:...|(.*))$, but never lose a line
-            rows = [pattern.findall(line)[0] if line else ("",) * ngroups for line in text.split("\n")]
-        if ngroups == 1:
-            rows = [(r,) for r in rows]
-        table = np.empty((len(rows), ngroups), dtype=object)
-        table[:] = rows  # one C-level pass; rows are tuples of equal length
-        cols = {g: table[:, i] for i, g in enumerate(fmt.groups)}
-        line_col = cols.pop("_line")
-        # A matched line leaves the fallback group empty; a bad line fills it, except an empty
-        # line, which leaves every group empty.
-        bad = (line_col != "") | _empty_lines(text, nlines)
-        line_numbers = np.arange(first, first + nlines, dtype=np.int64)
-        if bad.any():
-            for idx in np.flatnonzero(bad):
-                acc.skip(int(line_numbers[idx]), _skip_reason(line_col[idx], fmt), line_col[idx])
-            keep = ~bad
-            cols = {k: v[keep] for k, v in cols.items()}
-            line_numbers = line_numbers[keep]
-        if len(line_numbers) == 0:
-            continue
-        df = _frame(cols, fmt, "\\" in text)
-        df["source_line"] = line_numbers
-        acc.records += len(df)
-        yield df
+        df, skips = parse_chunk(fmt, first, text)
+        for line, reason, bad in skips:
+            acc.skip(line, reason, bad)
+        if df is not None:
+            acc.records += len(df)
+            yield df
 
 
-def _empty_lines(text: str, nlines: int) -> np.ndarray:
-    """Which lines of ``text`` are empty (they match neither branch's non-empty groups)."""
+def _empty_lines(text: str, cols: dict[str, np.ndarray], nlines: int) -> np.ndarray:
+    """Which lines are empty: every group empty (checked on one column, then the few candidates),
+    confirmed on the text itself."""
     out = np.zeros(nlines, dtype=bool)
-    if text == "":
-        out[:] = True
+    if not cols:
+        cand = np.arange(nlines)
+    else:
+        first = next(iter(cols.values()))
+        cand = np.flatnonzero(first == "")
+        for col in cols.values():
+            if len(cand) == 0:
+                return out
+            cand = cand[col[cand] == ""]
+    if len(cand) == 0:
         return out
-    if "\n\n" not in text and not text.startswith("\n"):
-        return out
-    lengths = np.fromiter((len(s) for s in text.split("\n")), dtype=np.int64, count=nlines)
-    out[lengths == 0] = True
+    lines = text.split("\n")
+    for i in cand:
+        out[i] = lines[i] == ""
     return out
 
 

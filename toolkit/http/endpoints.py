@@ -35,8 +35,7 @@ QUANTILES = (0.50, 0.90, 0.95, 0.99)
 COLUMNS = ["endpoint", "method", "requests", "rps", "p50_s", "p90_s", "p95_s", "p99_s", "max_s",
            "mean_s", "total_s", "time_pct", "errors_4xx_pct", "errors_5xx_pct", "p50_bytes",
            "p95_bytes", "cache_hit_pct", "example"]
-NEEDED = {"method", "path", "url", "status", "body_bytes_sent", "request_time_s",
-          "upstream_cache_status"}
+NEEDED = {"method", "path", "status", "body_bytes_sent", "request_time_s", "upstream_cache_status"}
 
 
 def _route_regexes(routes: Sequence[str] | None) -> list[tuple[re.Pattern, str]]:
@@ -116,7 +115,7 @@ class EndpointAccumulator:
         groups = np.split(order, bounds)
         cache_known = cache.notna().to_numpy() if cache is not None else np.zeros(n, bool)
         cache_hit = cache.isin(_HIT).to_numpy() if cache is not None else np.zeros(n, bool)
-        urls = df["url"] if "url" in df else df.get("path")
+        urls = df["url"] if "url" in df else df.get("path")  # streaming reads only the path
         for idx in groups:
             key = keys[int(key_codes[idx[0]])]
             lt = lat[idx]
@@ -132,6 +131,19 @@ class EndpointAccumulator:
             self.counts[key] = self.counts.get(key, 0) + c
             if key not in self.example and urls is not None:
                 self.example[key] = urls.iloc[idx[0]]
+
+    def merge(self, other: EndpointAccumulator) -> None:
+        """Add another accumulator's requests (of later input: examples keep the earliest)."""
+        for key, arrays in other.lat.items():
+            self.lat.setdefault(key, []).extend(arrays)
+            self.size.setdefault(key, []).extend(other.size[key])
+            self.total[key] = self.total.get(key, 0.0) + other.total[key]
+            self.counts[key] = self.counts.get(key, 0) + other.counts[key]
+            if key not in self.example and key in other.example:
+                self.example[key] = other.example[key]
+        for name, pick in (("t_min", min), ("t_max", max)):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(self, name, theirs if mine is None else mine if theirs is None else pick(mine, theirs))
 
     def result(self) -> pd.DataFrame:
         rows = []
@@ -168,15 +180,27 @@ class EndpointAccumulator:
         return df
 
 
+def _chunk_partial(fmt, routes, first: int, text: str):
+    """Worker: parse one chunk and aggregate it (runs in a process pool)."""
+    from .accesslog import parse_chunk
+    df, skips = parse_chunk(fmt, first, text)
+    acc = EndpointAccumulator(routes)
+    if df is not None:
+        acc.add(df)
+    return skips, acc, 0 if df is None else len(df)
+
+
 def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format: Any = "combined",
-              chunk_size: int = CHUNK_BYTES, **read_options: Any) -> pd.DataFrame:
+              chunk_size: int = CHUNK_BYTES, jobs: int = 1, **read_options: Any) -> pd.DataFrame:
     """Per endpoint (templated path and method): requests, rps (over the whole log's time span),
     latency p50/p90/p95/p99/max/mean/total in seconds, ``time_pct`` (share of all request time),
     4xx and 5xx rates in percent, body size p50/p95 in bytes, cache hit percent (where the log
-    has ``$upstream_cache_status``), and an example URL. Sorted by total time, descending.
+    has ``$upstream_cache_status``), and an example URL (the path only, when streaming from a
+    file: capturing the query costs time). Sorted by total time, descending.
 
     ``requests`` is the ``http_requests`` table, or a log path (streamed chunk by chunk with
-    ``log_format``; pass ``log_format=None`` to detect combined/common).
+    ``log_format``; pass ``log_format=None`` to detect combined/common). ``jobs`` > 1 parses the
+    chunks of a file in that many worker processes (at most ``2 x jobs`` chunks in flight).
 
     Percentiles interpolate linearly between the two nearest requests (numpy's and pandas'
     default), computed exactly from every request.
@@ -192,7 +216,7 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
         return acc.result()
     from .. import formats
     from ..sources import open_source
-    from .accesslog import iter_chunks
+    from .accesslog import compile_format, iter_chunks
     src = open_source(requests, errors=read_options.pop("errors", "skip"))
     if log_format is None:
         fmt = formats.detect(src, "access_log")
@@ -202,8 +226,36 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
             out.attrs["source"] = src.accounting.as_dict()
             return out
         log_format = fmt.name
-    for chunk in iter_chunks(src, log_format, chunk_size=chunk_size, columns=NEEDED, **read_options):
-        acc.add(chunk)
+    if jobs <= 1:
+        for chunk in iter_chunks(src, log_format, chunk_size=chunk_size, columns=NEEDED, **read_options):
+            acc.add(chunk)
+    else:
+        _parallel(src, compile_format(log_format, **read_options).only(NEEDED), acc, routes, chunk_size, jobs)
     out = acc.result()
     out.attrs["source"] = src.accounting.as_dict()
     return out
+
+
+def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs: int) -> None:
+    import collections
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    accounting = src.accounting
+    accounting.format = f"access_log:{fmt.name}"
+
+    def drain(future) -> None:
+        skips, part, records = future.result()
+        for line, reason, text in skips:
+            accounting.skip(line, reason, text)
+        accounting.records += records
+        acc.merge(part)
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: collections.deque = collections.deque()
+        for first, text in src.iter_chunks(chunk_size):
+            pending.append(pool.submit(_chunk_partial, fmt, routes, first, text))
+            if len(pending) >= 2 * jobs:
+                drain(pending.popleft())
+        while pending:
+            drain(pending.popleft())
