@@ -9,15 +9,16 @@ Functions live in one module per subject and are reachable as ``tk.plots.<name>`
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import inspect
 
-# One module per subject; a name is looked up in each, in this order.
+# One module per subject. Their public functions are bound here eagerly: a lazy lookup would be
+# shadowed by the submodule itself once imported (``tk.plots.flame`` is the function, not the
+# module flame.py).
 MODULES = ("flame", "functions", "queries", "plans", "http", "complexity", "findings")
 
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("_"):
-        raise AttributeError(name)
+def _bind() -> list[str]:
+    names = []
     for module in MODULES:
         try:
             mod = importlib.import_module(f"{__name__}.{module}")
@@ -25,6 +26,12 @@ def __getattr__(name: str) -> Any:
             if exc.name != f"{__name__}.{module}":
                 raise
             continue
-        if hasattr(mod, name) and not name.startswith("_"):
-            return getattr(mod, name)
-    raise AttributeError(f"toolkit.plots has no figure function {name!r}")
+        for name, value in vars(mod).items():
+            if (not name.startswith("_") and inspect.isfunction(value)
+                    and value.__module__ == mod.__name__):
+                globals()[name] = value
+                names.append(name)
+    return names
+
+
+__all__ = _bind()

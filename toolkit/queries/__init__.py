@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from .. import formats
@@ -29,11 +28,11 @@ def read_server_events(path: Any, format: str | None = None, *, errors: str = "s
                         errors=errors, **options)
 
 
-_LAZY = {"fingerprint": ".fingerprint", "fingerprint_id": ".fingerprint", "digest": ".digest",
-         "read_plan": ".plans", "plan_nodes": ".plans"}
+# Imported eagerly: the functions ``digest`` and ``fingerprint`` must shadow the submodules of
+# the same names (a lazy lookup would return the module once anything imported it).
+from .digest import digest  # noqa: E402
+from .fingerprint import fingerprint, fingerprint_id  # noqa: E402
+from .plans import plan_nodes, read_plan  # noqa: E402
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module 'toolkit.queries' has no attribute {name!r}")
+__all__ = ["read_queries", "read_server_events", "fingerprint", "fingerprint_id", "digest",
+           "read_plan", "plan_nodes"]
