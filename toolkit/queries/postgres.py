@@ -92,6 +92,7 @@ from .pg_prefix import (
 from .pg_time import epoch_to_utc, to_utc
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
+_DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
 _IS_PARAMS = operator.methodcaller("startswith", ("parameters: ", "Parameters: "))
 _JUNK, _FOREIGN, _PRIMARY, _SECONDARY_CODE = 0, 1, 2, 3
 _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_CODE for s in SECONDARY}}
@@ -135,15 +136,26 @@ class _StderrParser:
         self.gi = {k: v - 1 for k, v in self.rx.groupindex.items()}
 
     def cut(self, buf: str) -> int:
-        """Where the last record (with its continuation and DETAIL/... lines) starts."""
+        """Where to end a chunk: at the start of a record (a line that is neither a TAB
+        continuation nor a DETAIL/STATEMENT/... line) that is not an auto_explain plan, not a
+        duration-only line, and not right after a plan; so a plan and its statement, or a
+        log_statement line and its duration, stay in one chunk (unless 200 such records follow
+        each other). 0 means: no place found, carry the whole buffer over."""
         pos = len(buf) - 1 if buf.endswith("\n") else len(buf)
+        candidate: int | None = None  # a good start, if the record before it is not a plan
+        records = 0
         while True:
             start = buf.rfind("\n", 0, pos) + 1
             line = buf[start:pos]
             if not (line.startswith("\t") or self.secondary_rx.match(line)):
-                return start
+                is_plan = line.endswith("  plan:")
+                if candidate is not None and (not is_plan or records >= 200):
+                    return candidate
+                pairs = is_plan or _DURATION_ONLY.search(line) is not None
+                candidate = start if not pairs or records >= 200 else None
+                records += 1
             if start == 0:
-                return 0
+                return candidate or 0
             pos = start - 1
 
     def parse(self, text: str, first_line: int, acc) -> pd.DataFrame:
@@ -494,7 +506,7 @@ def _iter_parts(fmt: str, src: Source, opts: dict) -> Iterator[tuple]:
     """``(query_events, server_events, line counts)`` per chunk, in input order."""
     acc = src.accounting
     if fmt != "postgres-stderr":
-        for raw in _RAW[fmt](src, opts):
+        for raw in _held_back(_RAW[fmt](src, opts)):
             yield _split_checked(raw, acc)
         return
     if not src.head(1):
@@ -521,6 +533,28 @@ def _iter_parts(fmt: str, src: Source, opts: dict) -> Iterator[tuple]:
                 yield _merge(acc, pending.popleft().result())
         while pending:
             yield _merge(acc, pending.popleft().result())
+
+
+def _held_back(raws: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Raw-record frames cut where no plan/statement or log_statement/duration pair is split:
+    the tail after the last safe row waits for the next frame (csvlog and jsonlog; stderr cuts
+    its text the same way, see :meth:`_StderrParser.cut`)."""
+    carry = None
+    for raw in raws:
+        if carry is not None and len(carry):
+            raw = pd.concat([carry, raw], ignore_index=True)
+        verb = raw["verb"].to_numpy()
+        is_plan = verb == "plan"
+        dur_only = raw["dur"].to_numpy().astype(bool) & ~verb.astype(bool)
+        after_plan = np.concatenate(([False], is_plan[:-1]))
+        ok = np.flatnonzero(~is_plan & ~dur_only & ~after_plan)
+        ok = ok[ok > 0]
+        cut = int(ok[-1]) if len(ok) else 0
+        carry = raw.iloc[cut:]
+        if cut:
+            yield raw.iloc[:cut].reset_index(drop=True)
+    if carry is not None and len(carry):
+        yield carry.reset_index(drop=True)
 
 
 _PARSERS: dict = {}
