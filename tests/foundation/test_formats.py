@@ -111,8 +111,9 @@ def test_every_reader_module_registers_and_every_format_has_a_sniffer():
     names = [f.name for f in formats.formats()]
     assert len(names) == len(set(names))
     for fmt in formats.formats():
-        assert fmt.sniff is not None, fmt.name
         assert fmt.description, fmt.name
+        # only a format that cannot be recognised without the user's own definition has no sniffer
+        assert fmt.sniff is not None or "pass log_format" in fmt.description, fmt.name
 
 
 def test_formats_table_columns():

@@ -13,6 +13,7 @@ import sys
 
 import pandas as pd
 
+from ..errors import InputError
 from ..report.analyze import analyze
 
 
@@ -26,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-redact", action="store_true",
                    help="keep literal values (SQL literals, parameters, client addresses) in the report")
     p.add_argument("--top", type=int, default=15, help="findings to print (default: 15)")
+    p.add_argument("--log-format", metavar="FORMAT",
+                   help="nginx log_format (or Apache LogFormat) of custom access logs, or @FILE "
+                        "holding it; *.log_format files beside a log are tried too")
+    p.add_argument("--log-line-prefix", metavar="PREFIX",
+                   help="PostgreSQL log_line_prefix of stderr logs with an uncommon prefix")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -65,7 +71,15 @@ def summary(analysis, top: int = 15, width: int | None = None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-    analysis = analyze(args.paths or None, progress=progress)
+    log_format = args.log_format
+    if log_format and log_format.startswith("@"):
+        try:
+            with open(log_format[1:], encoding="utf-8") as fh:
+                log_format = fh.read()
+        except OSError as exc:
+            raise InputError(f"{log_format[1:]}: cannot read the log format ({exc.strerror})") from exc
+    analysis = analyze(args.paths or None, progress=progress, log_format=log_format,
+                       log_line_prefix=args.log_line_prefix)
     print(summary(analysis, top=args.top))
     if analysis.analysed == 0:
         print("perf-toolkit: error: no input could be analysed", file=sys.stderr)

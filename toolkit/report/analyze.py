@@ -44,19 +44,19 @@ def default_paths() -> list[str]:
                      "folders to analyse")
 
 
-def _read(path: str, fmt: formats.Format) -> dict[str, Any]:
+def _read(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
     """Read one input with its format's readers; returns the evidence by table name."""
     src = open_source(path)
     if fmt.kind == "profile":
         return {"profile": formats.read(src, format=fmt.name)}
     if fmt.kind == "queries":
-        out = {"queries": formats.read(src, format=fmt.name)}
+        out = {"queries": formats.read(src, format=fmt.name, **options)}
         if "server_events" in fmt.extras:
             out["server_events"] = formats.read(open_source(path), format=fmt.name,
-                                                table="server_events")
+                                                table="server_events", **options)
         return out
     if fmt.kind == "access_log":
-        return {"requests": formats.read(src, format=fmt.name)}
+        return {"requests": formats.read(src, format=fmt.name, **options)}
     raise InputError(f"{path}: {fmt.kind} inputs are not analysed yet")
 
 
@@ -95,10 +95,45 @@ def _one_workload_per_destination_set(analysis: Analysis) -> None:
             analysis.server_events.pop(other.path, None)
 
 
+def _directive_text(text: str) -> str:
+    """A pasted nginx ``log_format`` file without its comment lines."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).strip()
+
+
+def _custom_access_format(path: str, log_formats: list[str]) -> str | None:
+    """The first of ``log_formats`` (the user's, then ``*.log_format`` files beside ``path``)
+    that at least 80% of the input's first lines match; None when none does. A custom nginx
+    format cannot be guessed from content alone, so it is looked for where people keep it."""
+    from ..http.accesslog import compile_format
+
+    folder = os.path.dirname(path) or "."
+    beside = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".log_format"))
+    candidates = list(log_formats)
+    for f in beside:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            candidates.append(_directive_text(fh.read()))
+    head = open_source(path).head().decode("utf-8", "replace").split("\n")[:-1][:50]
+    lines = [line for line in head if line.strip()]
+    for text in candidates:
+        try:
+            pattern = compile_format(text).pattern
+        except ToolkitError:
+            continue
+        ok = sum(1 for line in lines if (m := pattern.match(line)) and m.group("_line") is None)
+        if lines and ok >= max(1, int(0.8 * len(lines))):
+            return text
+    return None
+
+
 def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
-            progress: Callable[[str], None] | None = None, run_findings: bool = True) -> Analysis:
+            progress: Callable[[str], None] | None = None, run_findings: bool = True,
+            log_format: str | None = None, log_line_prefix: str | None = None) -> Analysis:
     """Read every input under ``paths`` (default: the bundled sample traces) and run every
-    analysis and detector that applies. ``progress`` receives one-line status messages."""
+    analysis and detector that applies. ``progress`` receives one-line status messages.
+
+    ``log_format`` is an nginx ``log_format`` (or Apache ``LogFormat``) for access logs in a
+    custom format; without it, ``*.log_format`` files beside a log are tried. ``log_line_prefix``
+    is PostgreSQL's, for stderr logs whose prefix is not one of the common ones."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
     paths = [os.fspath(p) for p in (paths or default_paths())]
@@ -109,16 +144,26 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                                                reason="source code or documentation, not evidence"))
             continue
         t0 = time.perf_counter()
+        custom = None
         try:
             fmt = formats.detect(path)
         except ToolkitError as exc:
-            analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
-            continue
+            custom = _custom_access_format(path, [log_format] if log_format else [])
+            if custom is None:
+                analysis.inputs.append(InputResult(path, "skipped",
+                                                   reason=getattr(exc, "reason", "") or str(exc)))
+                continue
+            fmt = formats.get("nginx")
         size = os.path.getsize(path)
         if size > LARGE_INPUT_BYTES:
             say(f"reading {path} ({size / 1e6:.0f} MB, {fmt.name}) ...")
         try:
-            evidence = _read(path, fmt)
+            options: dict[str, Any] = {}
+            if custom is not None:
+                options["log_format"] = custom
+            elif log_line_prefix and fmt.name == "postgres-stderr":
+                options["log_line_prefix"] = log_line_prefix
+            evidence = _read(path, fmt, **options)
         except ToolkitError as exc:
             analysis.inputs.append(InputResult(path, "failed", fmt.name, fmt.kind, reason=str(exc),
                                                seconds=time.perf_counter() - t0))
