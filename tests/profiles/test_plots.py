@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.plots import flame as flame_mod
-from toolkit.plots import functions as functions_mod
 from toolkit.plots.flame import diff_flame, diff_tree, flame, package_of, prune_tree
 from toolkit.plots.functions import top, top_functions
 from toolkit.profiles import Frame, ProfileBuilder
@@ -87,9 +86,9 @@ def assert_totals_consistent(pruned: pd.DataFrame, total: str = "total_s", self_
 
 
 def test_docstring_examples_run():
-    for mod in (flame_mod, functions_mod):
-        result = doctest.testmod(mod)
-        assert result.failed == 0 and result.attempted > 0
+    for name in ("toolkit.plots.flame", "toolkit.plots.functions", "toolkit.profiles.magic"):
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.failed == 0 and result.attempted > 0, name
 
 
 # ---- package_of -------------------------------------------------------------------------------
@@ -103,6 +102,7 @@ def test_docstring_examples_run():
     ("/work/venv/lib/python3.11/site-packages/pandas/core/frame.py", "pandas"),
     ("/usr/lib/python3/dist-packages/yaml/reader.py", "yaml"),
     ("/venv/lib/python3.11/site-packages/six.py", "six"),
+    ("/venv/lib/python3.11/site-packages/__editable___perf_toolkit_0_1_0_finder.py", "site-packages"),
     ("libc.so.6", "native"),
     ("~", "builtins"),
     ("", ""),
@@ -142,7 +142,7 @@ def test_prune_folds_small_children_into_one_other_per_parent(small_tree):
     info = p.attrs["pruned"]
     assert info == {"nodes_in": 7, "nodes_kept": 3, "other_nodes": 3, "nodes_folded": 4,
                     "seconds_folded": pytest.approx(0.010), "total_s": pytest.approx(10.001),
-                    "min_fraction": 0.001, "threshold_s": pytest.approx(0.010001)}
+                    "min_fraction": 0.001, "threshold_s": pytest.approx(0.010001), "capped": False}
     # the input is untouched
     pd.testing.assert_frame_equal(small_tree, before)
 
@@ -170,7 +170,7 @@ def test_prune_100k_nodes_to_max_nodes_keeps_every_second():
     p = prune_tree(t, min_fraction=0.0001, max_nodes=2000)
     info = p.attrs["pruned"]
     # THEN at most 2,000 rows, heaviest kept, and the seconds still add up exactly
-    assert len(p) <= 2000 and len(p) == info["nodes_kept"] + info["other_nodes"]
+    assert len(p) <= 2000 and len(p) == info["nodes_kept"] + info["other_nodes"] and info["capped"]
     assert info["nodes_kept"] + info["nodes_folded"] == 100_000
     assert p.loc[p["is_other"], "folded_nodes"].sum() == info["nodes_folded"]
     assert p.loc[p["is_other"], "total_s"].sum() == pytest.approx(info["seconds_folded"], rel=1e-12)
@@ -219,7 +219,8 @@ def test_flame_ids_hover_colours_and_cut(small_tree):
     assert colours["other (2 nodes)"] == "#BAB0AC"
     # the cut is stated, not hidden
     sub = fig.layout.title.subtitle.text
-    assert "3 of 7 call paths shown" in sub and "4 folded into 3 'other' nodes" in sub and "0.01 s" in sub
+    assert sub == ("3 of 7 call paths shown; 4 folded into 3 'other' nodes (0.01 s, 0.1% of the time; "
+                   "each path < 0.1% of the total)")
     assert "s" in fig.layout.title.text and "total seconds" in fig.layout.title.text
     assert "stdlib" in fig.layout.annotations[0].text and fig.layout.meta["pruned"]["nodes_folded"] == 4
 
@@ -248,6 +249,7 @@ def test_flame_of_100k_nodes_stays_within_a_few_thousand_boxes():
     assert len(fig.data[0].ids) <= 2000
     assert fig.layout.meta["pruned"]["nodes_folded"] > 90_000
     assert "folded into" in fig.layout.title.subtitle.text
+    assert "to stay within the node limit" in fig.layout.title.subtitle.text
 
 
 def test_flame_of_an_empty_tree():

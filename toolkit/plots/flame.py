@@ -77,6 +77,8 @@ def package_of(file: Any) -> str:
     m = _SITE.search(f)
     if m:
         name = m.group(1)
+        if name.startswith("__editable__"):  # setuptools' finder for editable installs
+            return "site-packages"
         name = re.sub(r"\.(py|pyc|so|pyd)$", "", name)
         return name.split(".")[0] or "app"
     if f.startswith("<frozen"):
@@ -190,7 +192,8 @@ def prune_tree(tree: pd.DataFrame, min_fraction: float = 0.001, max_nodes: int |
     ``node_id`` values above the input's), with two added columns: ``is_other`` (bool) and
     ``folded_nodes`` (input nodes a row stands for: 1, or the folded count). ``attrs["pruned"]``
     says what was cut: ``nodes_in``, ``nodes_kept``, ``other_nodes``, ``nodes_folded``,
-    ``seconds_folded``, ``total_s``, ``min_fraction``, ``threshold_s``. The input is not changed.
+    ``seconds_folded``, ``total_s``, ``min_fraction``, ``threshold_s``, ``capped`` (True when
+    ``max_nodes`` cut deeper than ``min_fraction``). The input is not changed.
 
         >>> t = pd.DataFrame({"node_id": [0, 1, 2], "parent_id": pd.array([None, 0, 0], "Int64"),
         ...     "depth": [0, 1, 1], "function": ["main", "hot", "tiny"], "file": "a.py",
@@ -232,7 +235,8 @@ def prune_tree(tree: pd.DataFrame, min_fraction: float = 0.001, max_nodes: int |
 
     candidate = (w >= threshold) & (w > 0) if threshold > 0 else np.ones(n, dtype=bool)
     kept, anchor = select(candidate)
-    if max_nodes is not None and n and rows_after(kept, anchor) > max_nodes:
+    capped = bool(max_nodes is not None and n and rows_after(kept, anchor) > max_nodes)
+    if capped:
         # heaviest first, ancestors before descendants on ties: a prefix of this order is a
         # connected top of the tree, so kept + others <= 2k + 1
         rank = np.lexsort((level, -w))
@@ -298,7 +302,7 @@ def prune_tree(tree: pd.DataFrame, min_fraction: float = 0.001, max_nodes: int |
     result.attrs["pruned"] = {
         "nodes_in": n, "nodes_kept": int(kept.sum()), "other_nodes": len(others),
         "nodes_folded": int(dropped.sum()), "seconds_folded": folded_seconds, "total_s": grand,
-        "min_fraction": float(min_fraction), "threshold_s": threshold,
+        "min_fraction": float(min_fraction), "threshold_s": threshold, "capped": capped,
     }
     return result
 
@@ -402,11 +406,12 @@ def _cut_text(p: dict[str, Any]) -> str:
     if not p["nodes_folded"]:
         return f"all {p['nodes_in']:,} call paths shown"
     pct = 100 * p["seconds_folded"] / p["total_s"] if p["total_s"] else 0.0
-    return (f"{p['nodes_in'] - p['nodes_folded']:,} of {p['nodes_in']:,} call paths shown; "
+    shown = p["nodes_in"] - p["nodes_folded"]
+    why = (f"beyond the {shown:,} heaviest, to stay within the node limit" if p.get("capped")
+           else f"each path < {100 * p['min_fraction']:.2g}% of the total")
+    return (f"{shown:,} of {p['nodes_in']:,} call paths shown; "
             f"{p['nodes_folded']:,} folded into {p['other_nodes']:,} 'other' nodes "
-            f"({p['seconds_folded']:.3g} s, {pct:.1f}% of the time; each path < "
-            f"{100 * p['min_fraction']:.2g}% of the total or beyond the {p['nodes_in'] - p['nodes_folded']:,} "
-            f"heaviest)")
+            f"({p['seconds_folded']:.3g} s, {pct:.1f}% of the time; {why})")
 
 
 def _ids(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
