@@ -111,3 +111,12 @@ def test_curated_notebook_runs_on_a_users_file_and_exports(curated_run):
     page = curated_run["html"].read_text()
     assert page.count("Plotly.newPlot(") >= 1
     assert page.count(plotly_js()[:200]) == 1
+
+
+def test_list_names_each_curated_notebook_with_its_parameters(capsys):
+    assert main(["notebook", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in notebooks.available():
+        assert out.count(f"{name}: ") == 1
+    if not notebooks.available():
+        assert "no curated notebooks" in out
