@@ -18,6 +18,7 @@ rows and flame graphs pruned so the file stays small; the cuts are said, not hid
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import inspect
 import os
 from collections.abc import Callable
@@ -202,7 +203,7 @@ class _Report:
             if i < MAX_FLAMES:
                 self.guard("flame graph", lambda p=prof, path=path: self.figure(_plot(
                     ("flame",), p, max_nodes=FLAME_MAX_NODES, min_fraction=0.002,
-                    title=f"Flame graph of {os.path.basename(path)}")))
+                    title=f"Flame graph of {html.escape(os.path.basename(path))}")))
             elif i == MAX_FLAMES:
                 self.doc.note(f"Flame graphs are drawn for the first {MAX_FLAMES} profiles only; "
                               "tables follow for the rest.", "info")
