@@ -5,11 +5,20 @@
 - :func:`scaling_by_function` profiles the callable at each size and fits every function's self
   time: the function whose cost grows fastest, even when it is not the hottest at small n;
 - :func:`findings` runs the ``complexity.*`` checklist rules on those results.
+
+    >>> import toolkit as tk
+    >>> df = tk.measure_scaling(sorted, [100, 1000, 10000, 100000], lambda n: list(range(n)))  # doctest: +SKIP
+    >>> fit = tk.fit_complexity(df)                                                            # doctest: +SKIP
+    >>> fit.best, fit.ambiguous                                                                # doctest: +SKIP
+    ('O(n)', ())
 """
 
 from __future__ import annotations
 
+from .by_function import scaling_by_function
 from .fit import CLASSES, ComplexityFit, fit_complexity
 from .measure import BudgetWarning, measure_scaling
+from .rules import SUPERLINEAR, findings
 
-__all__ = ["measure_scaling", "fit_complexity", "ComplexityFit", "CLASSES", "BudgetWarning"]
+__all__ = ["measure_scaling", "fit_complexity", "scaling_by_function", "findings", "ComplexityFit",
+           "CLASSES", "BudgetWarning", "SUPERLINEAR"]

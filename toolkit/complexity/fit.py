@@ -2,38 +2,43 @@
 
 The method, stated so a reader can check it:
 
-1. **Points.** By default the median time of each size (``points="median"``; robust to the odd
+1. **Points.** The median time of each size (``points="median"``, default: robust to the odd
    slow repeat on a shared machine); ``points="all"`` fits every repetition.
 2. **Models.** Each class is ``t(n) = a + b*g(n)`` with ``a, b >= 0`` (a constant overhead and a
    growth term; neither can be negative). The exponential class is ``a + b*c^n`` with its base
-   ``c`` fitted in (1.01, 16) (naive Fibonacci grows as 1.618^n, subset enumeration as 2^n). The fit minimises the squared *log* residuals
-   ``log(t_fit / t)`` (timing noise is multiplicative: a 10 % jitter at n=10 and at n=10^5 are
-   the same kind of error), started from a non-negative least squares fit of the relative errors
-   (``scipy.optimize.nnls``) and refined with ``scipy.optimize.least_squares`` under the bounds.
+   ``c`` fitted in (1.01, 16) (naive Fibonacci grows as 1.618^n, subset enumeration as 2^n).
+   The fit minimises the squared *log* residuals ``log(t_fit / t)`` (timing noise is
+   multiplicative: 10 % jitter at n=10 and at n=10^5 are the same kind of error), started from
+   a non-negative least squares fit of the relative errors (``scipy.optimize.nnls``) and refined
+   with ``scipy.optimize.least_squares`` under the bounds.
 3. **Criterion.** Bayesian information criterion on the log residuals,
-   ``BIC = m*log(RSS/m) + k*log(m)`` (m points, k = 1 for O(1), else 2): maximum likelihood under
-   log-normal noise with a penalty per parameter. The best class has the lowest BIC; ``weight``
-   is its Schwarz weight ``exp(-ΔBIC/2)`` normalised over the candidates. One exception,
-   practical significance: when the lowest-BIC class's growth term raises the time across the
-   whole range by less than 3 robust standard deviations of the measurement noise (1.4826 x MAD
-   of log times between repeats of a size; of the log residuals without repeats), the "growth"
-   is noise fitted as a trend (typically one high median at the
-   largest size) and the answer is O(1), with a note saying so.
-4. **Cannot tell apart.** Any other class within ``threshold`` (default 2, "not worth more than a
-   bare mention" on Kass & Raftery's scale) of the best BIC is listed in ``.ambiguous`` with
-   ``.reason`` saying why: how far apart the two fitted curves are anywhere in the measured
-   range against the scatter of the measurements. ``.best`` stays the lowest-BIC class (which
-   is more likely, not certain); read ``.ambiguous`` before acting on it.
-5. **Consistency check.** A free power-law exponent ``k`` from a log-log regression over the
-   upper half of the range (where the constant term matters least), with a confidence interval
-   from the t distribution. Each class's ``implied_exponent`` (the log-log slope of its fitted
-   curve over the same sizes) is in the table; when the best class's disagrees with ``k`` it is
-   noted (the data may scale as n^1.5, which is not a candidate).
-6. **Refusals.** Fewer than 4 distinct sizes, a range narrower than one decade (max/min < 10),
+   ``BIC = m*log(RSS/m) + k*log(m)`` (m points; k = 1 for O(1), 3 for the exponential, else 2):
+   maximum likelihood under log-normal noise with a penalty per parameter. The lowest BIC wins;
+   ``weight`` is the Schwarz weight ``exp(-ΔBIC/2)`` normalised over the candidates.
+4. **Practical significance.** When the winner's growth term raises the time across the whole
+   range by less than 5 standard errors of a per-size median (from the robust standard
+   deviation, 1.4826 x MAD, of log times between repeats of a size; of the log residuals without
+   repeats), the "growth" is noise fitted as a trend (typically one high median at the largest
+   size): the answer is O(1), with a note saying so.
+5. **Slope check.** A free power-law exponent ``k`` from a log-log regression over the upper half
+   of the range (at least the 4 largest sizes), where the constant term matters least, with a
+   confidence interval from the t distribution. Each class's ``implied_exponent`` is the log-log
+   slope of its fitted curve over the same sizes. When the BIC winner's slope lies outside the
+   CI (± 0.1) while another class's lies inside and that class's ΔBIC is below 10 (short of
+   "very strong" evidence against it), that class is chosen and the BIC winner listed as an
+   alternative, with the reason: the upper range decides. When no class matches the slope, a
+   note says so (the data may scale as n^1.5, which is not a candidate).
+6. **Cannot tell apart.** Every other class within ``threshold`` (default 4: a Bayes factor
+   under about 7:1, "positive" but not strong evidence on Kass & Raftery's scale; timing noise on
+   a shared machine is heavier-tailed than the BIC's Gaussian) of the chosen class's BIC is
+   listed in ``.ambiguous``, and ``.reason`` says why: how far apart the fitted curves ever get
+   in the measured range against the scatter of the measurements. ``.best`` is still the more
+   likely class, not a certain one: read ``.ambiguous`` before acting on it.
+7. **Refusals.** Fewer than 4 distinct sizes, a range narrower than one decade (max/min < 10),
    non-positive sizes, NaN, infinite, zero or negative times, or mismatched lengths raise
-   :class:`~toolkit.errors.FitError`. O(2^n) is a candidate only when the largest size is at most
-   64: beyond that 2^n grows by more than any measurable factor between neighbouring sizes, so an
-   "exponential" fit could only be a step at the last point.
+   :class:`~toolkit.errors.FitError`. The exponential is a candidate only when the largest size
+   is at most 64: beyond that c^n grows by more than any measurable factor between neighbouring
+   sizes, so an "exponential" fit could only be a step at the last point.
 """
 
 from __future__ import annotations
@@ -62,9 +67,12 @@ CLASSES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 GROWTH = {name: i for i, name in enumerate(CLASSES)}
 EXPONENTIAL_MAX_N = 64
-FLAT_SIGMAS = 3.0
+FLAT_SIGMAS = 5.0
+SLOPE_TOL = 0.1  # exponent units: how far a class's local slope may sit outside the CI
+SLOPE_OVERRIDE_BIC = 10.0  # "very strong" on Kass & Raftery's scale: beyond it the BIC stands
 
-CRITERION = ("lowest BIC of log residuals (t = a + b*g(n), a, b >= 0, fitted to per-size medians); "
+CRITERION = ("lowest BIC of log residuals (t = a + b*g(n), a, b >= 0, fitted to per-size medians), "
+             "O(1) when the growth is within noise, the upper-range slope deciding a disagreement; "
              "classes within ΔBIC < {threshold:g} cannot be told apart")
 
 
@@ -227,6 +235,7 @@ class ComplexityFit:
     data: pd.DataFrame
     points: pd.DataFrame
     level: float
+    meta: dict[str, Any]
     _models: dict[str, _Model]
     _scale: dict[str, float]
 
@@ -306,7 +315,7 @@ class ComplexityFit:
         return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
 
-def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", threshold: float = 2.0,
+def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", threshold: float = 4.0,
                    level: float = 0.95, classes: Sequence[str] | None = None) -> ComplexityFit:
     """Fit O(1), O(log n), O(n), O(n log n), O(n^2), O(n^3) and O(2^n) to measured times.
 
@@ -327,7 +336,8 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
       O(1) .. 6 for O(2^n)), base (the exponential's fitted c), degenerate (b = 0: the class
       collapsed to a constant);
     - ``predict(n)``: seconds per call at any n; ``curves()`` and ``band()`` for plots;
-    - ``notes``: anything else worth knowing (an exponent between classes, a stopped sweep).
+    - ``notes``: anything else worth knowing (an exponent between classes, a stopped sweep);
+    - ``meta``: function, file, line and stopped from a scaling table's attrs (else None).
 
     Example::
 
@@ -366,8 +376,8 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     distinct = np.unique(n)
     mid = math.sqrt(distinct[0] * distinct[-1])
     upper = distinct[distinct >= mid]
-    if len(upper) < 3:
-        upper = distinct[-3:]
+    if len(upper) < 4:  # a slope needs a few points: at least the 4 largest sizes
+        upper = distinct[-4:]
     sel = data["n"].isin(upper).to_numpy()
     k, k_lo, k_hi = _loglog_slope(data["n"].to_numpy(float)[sel], data["time_s"].to_numpy(float)[sel], level)
 
@@ -396,6 +406,9 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     sigma = _repeat_sigma(data)
     if sigma is None:  # one measurement per size: only the residuals can tell the noise
         sigma = _robust_sigma(data, models[best])
+    # the fit follows per-size medians; a median of r repeats scatters 1.2533/sqrt(r) as much
+    reps = float(data.groupby("n").size().median())
+    sigma_fit = sigma * (1.2533 / math.sqrt(reps) if reps > 1 else 1.0)
 
     # Practical significance: a growth term that raises the time across the whole measured range
     # by less than FLAT_SIGMAS robust standard deviations of the measurements is noise fitted as
@@ -408,13 +421,37 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
         return math.log(max(ends[1], 1e-300) / max(ends[0], 1e-300))
 
     if best != "O(1)" and "O(1)" in models:
-        if rise(best) < FLAT_SIGMAS * sigma:
+        if rise(best) < FLAT_SIGMAS * sigma_fit:
             o1 = float(table.loc[table["class"] == "O(1)", "delta_bic"].iloc[0])
             flat_note = (f"{best} fits better than O(1) (ΔBIC {o1:.1f}) "
                          f"but its growth term raises the time by only {(math.exp(rise(best)) - 1) * 100:.0f}% over "
-                         f"n={_fmt_n(n.min())}..{_fmt_n(n.max())}, less than {FLAT_SIGMAS:g} standard deviations "
-                         f"of the measurement noise ({(math.exp(sigma) - 1) * 100:.0f}%): read as constant")
+                         f"n={_fmt_n(n.min())}..{_fmt_n(n.max())}, less than {FLAT_SIGMAS:g} standard errors "
+                         f"of a per-size median ({(math.exp(sigma_fit) - 1) * 100:.1f}%): read as constant")
             best = "O(1)"
+
+    # The two views of the data must agree: curve shape over the whole range (BIC) and the local
+    # slope over the upper half (the free exponent). When the BIC winner's slope falls outside the
+    # exponent's confidence interval, and a class that matches the slope is not ruled out by very
+    # strong evidence (ΔBIC < SLOPE_OVERRIDE_BIC), that class is chosen and the winner kept as an
+    # alternative: the upper range, where the constant overhead matters least, decides.
+    implied = dict(zip(table["class"], table["implied_exponent"], strict=True))
+    dbic = dict(zip(table["class"], table["delta_bic"], strict=True))
+
+    def matches_slope(cls: str) -> bool:
+        return bool(k_lo - SLOPE_TOL <= implied[cls] <= k_hi + SLOPE_TOL)
+
+    slope_alt: list[str] = []
+    slope_reason = None
+    if flat_note is None and np.isfinite(k_lo) and not matches_slope(best):
+        ok = [c for c in table["class"] if matches_slope(c) and dbic[c] - dbic[best] < SLOPE_OVERRIDE_BIC
+              and not table.loc[table["class"] == c, "degenerate"].iloc[0]]
+        if ok:
+            winner, best = best, ok[0]
+            slope_alt = [winner]
+            slope_reason = (f"{winner} fits the whole curve best (ΔBIC {dbic[best] - dbic[winner]:.1f} ahead of "
+                            f"{best}) but its local exponent over the upper half, {implied[winner]:.2f}, is "
+                            f"outside the measured {k:.2f} [{k_lo:.2f}, {k_hi:.2f}], which {best} matches "
+                            f"({implied[best]:.2f})")
     table["best"] = table["class"] == best
     grid = np.geomspace(n.min(), n.max(), 200)
     best_curve = models[best](grid)
@@ -427,20 +464,22 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     best_bic = float(table.loc[table["best"], "bic"].iloc[0])
     close = table[(table["bic"] - best_bic < threshold) & ~table["best"] & ~table["degenerate"]]
     if best == "O(1)":  # growth classes that stay flat within the noise are the same answer
-        close = close.loc[np.array([rise(c) >= FLAT_SIGMAS * sigma for c in close["class"]], dtype=bool)]
+        close = close.loc[np.array([rise(c) >= FLAT_SIGMAS * sigma_fit for c in close["class"]], dtype=bool)]
     if flat_note:
         notes.append(flat_note)
-    ambiguous = tuple(close["class"])
-    reason = None
+    ambiguous = tuple(slope_alt) + tuple(c for c in close["class"] if c not in slope_alt)
+    close = close[~close["class"].isin(slope_alt)]
+    reason = slope_reason
     scatter = (math.exp(sigma) - 1) * 100
-    if ambiguous:
+    if len(close):
         parts = []
         for _, row in close.iterrows():
             parts.append(f"{row['class']} (ΔBIC {row['bic'] - best_bic:.1f}; its fitted curve is never more "
                          f"than {row['max_gap_pct']:.0f}% from {best}'s over n={_fmt_n(n.min())}.."
                          f"{_fmt_n(n.max())})")
-        reason = (f"{'; '.join(parts)}, while the measurements scatter by about {scatter:.0f}%, so the data cannot separate them (ΔBIC < {threshold:g}); measure a wider "
-                  f"range of n or more repeats")
+        text = (f"{'; '.join(parts)}, while the measurements scatter by about {scatter:.0f}%, so the "
+                f"data cannot separate them (ΔBIC < {threshold:g}); measure a wider range of n or more repeats")
+        reason = f"{reason}; {text}" if reason else text
     best_row = table[table["best"]].iloc[0]
     if np.isfinite(k_lo) and not (k_lo - 0.1 <= best_row["implied_exponent"] <= k_hi + 0.1):
         notes.append(f"the free exponent {k:.2f} [{k_lo:.2f}, {k_hi:.2f}] disagrees with {best}'s local "
@@ -451,7 +490,9 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
         crit = crit.replace("per-size medians", "all points")
     return ComplexityFit(best=best, exponent=k, exponent_ci=(k_lo, k_hi), table=table,
                          ambiguous=ambiguous, reason=reason, notes=notes, criterion=crit,
-                         data=data, points=pts, level=level, _models=models,
+                         data=data, points=pts, level=level,
+                         meta={k: meta.get(k) for k in ("function", "file", "line", "stopped")},
+                         _models=models,
                          _scale={"n_ref": n_ref, "scatter_pct": scatter})
 
 

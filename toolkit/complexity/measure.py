@@ -67,6 +67,16 @@ def _name(fn: Callable) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
+def where(fn: Callable) -> tuple[str | None, int | None]:
+    """(source file, first line) of a Python function, or (None, None) for builtins."""
+    import inspect
+    target = inspect.unwrap(fn) if callable(fn) else fn
+    try:
+        return inspect.getsourcefile(target), target.__code__.co_firstlineno
+    except (TypeError, AttributeError, OSError):
+        return None, None
+
+
 def _build(make_input: Callable[[int], Any], n: int) -> Any:
     try:
         return make_input(n)
@@ -125,7 +135,8 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
     - ``peak_bytes`` (int, only with ``memory=True``): peak traced allocation of one separate call
       of that size (the same value on every repetition of the size).
 
-    ``df.attrs``: ``function``, ``sizes`` (requested), ``min_time``, ``budget_s`` and
+    ``df.attrs``: ``function`` (name), ``file`` and ``line`` (where it is defined, when known),
+    ``sizes`` (requested), ``min_time``, ``budget_s`` and
     ``stopped``: ``None`` when every size was measured, else ``{"n": size, "reason": text}`` for
     the first size that was not (a :class:`BudgetWarning` says the same).
 
@@ -228,7 +239,8 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
         df = schema.empty("scaling").assign(number=pd.Series([], dtype="Int64"))
         if memory:
             df["peak_bytes"] = pd.Series([], dtype="Int64")
-    df.attrs.update({"function": _name(fn), "sizes": ns, "min_time": min_time,
+    file, line = where(fn)
+    df.attrs.update({"function": _name(fn), "file": file, "line": line, "sizes": ns, "min_time": min_time,
                      "budget_s": budget_s, "stopped": stopped})
     if stopped is not None and warn:
         done = sorted(set(df["n"].tolist()))

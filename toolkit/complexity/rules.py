@@ -1,0 +1,108 @@
+"""The ``complexity.*`` checklist rules and :func:`findings` over scaling results.
+
+``complexity.superlinear`` ("regular performance testing"): a callable or a function inside it
+whose cost grows faster than O(n log n) (O(n^2), O(n^3), O(2^n)) while taking a meaningful share
+of the work at the largest size measured. Such code is fine on test data and slow on production
+data; the fit says how much slower at 10x the size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from .. import findings as F
+from .fit import GROWTH, ComplexityFit, fit_complexity
+
+WORSE_THAN = "O(n log n)"
+
+SUPERLINEAR = F.rule(
+    "complexity.superlinear", "regular performance testing",
+    "A function's cost grows faster than O(n log n) with its input size (quadratic or worse) and "
+    "takes a meaningful share of the call at the largest size measured.",
+    severity="high",
+    fix="Replace the inner linear work: list membership in a loop -> a set or dict; nested-loop "
+        "join -> index one side in a dict; repeated string/bytes concatenation -> ''.join or "
+        "io.StringIO; recomputation -> memoise. Re-run the scaling fit to confirm near-linear growth.",
+    thresholds={"worse_than": WORSE_THAN, "min_share_pct": 10.0},
+)
+
+
+def _superlinear(cls: Any, ambiguous: Iterable[str]) -> bool:
+    """Worse than O(n log n), and not confusable with a class that is not."""
+    if not isinstance(cls, str) or GROWTH.get(cls, -1) <= GROWTH[WORSE_THAN]:
+        return False
+    return all(GROWTH.get(a, -1) > GROWTH[WORSE_THAN] for a in ambiguous)
+
+
+def _from_fit(fit: ComplexityFit, min_share_pct: float) -> list[dict[str, Any]]:
+    if not _superlinear(fit.best, fit.ambiguous):
+        return []
+    name = fit.meta.get("function") or "the measured callable"
+    lo, hi = fit.n_range
+    t_lo, t_hi = fit.predict(lo), fit.predict(hi)
+    ten = fit.predict(10 * hi)
+    elo, ehi = fit.exponent_ci
+    evidence = (f"{name}: time per call grows as {fit.best} (free exponent {fit.exponent:.2f} "
+                f"[{elo:.2f}, {ehi:.2f}]) over n={lo:,.0f}..{hi:,.0f}: {t_lo:.3g} s -> {t_hi:.3g} s "
+                f"(x{t_hi / t_lo:,.0f} while n grew x{hi / lo:,.0f}); predicted {ten:.3g} s per call "
+                f"at n={10 * hi:,.0f}")
+    if fit.ambiguous:
+        evidence += f" (cannot tell from {', '.join(fit.ambiguous)}, equally superlinear)"
+    return [F.finding(SUPERLINEAR, f"{name} grows as {fit.best}", evidence, file=fit.meta.get("file"),
+                      line=fit.meta.get("line"), function=name, complexity=fit.best,
+                      exponent=fit.exponent, share_pct=100.0)]
+
+
+def _from_table(table: pd.DataFrame, min_share_pct: float) -> list[dict[str, Any]]:
+    rows = []
+    n_min, n_max = table.attrs.get("n_min"), table.attrs.get("n_max")
+    for r in table.itertuples(index=False):
+        ambiguous = [a.strip() for a in (r.ambiguous or "").split(",") if a.strip()]
+        if not _superlinear(r.complexity, ambiguous) or not (r.share_pct >= min_share_pct):
+            continue
+        where = f"{r.file}:{r.line}" if r.file else "unknown file"
+        growth = f"x{r.growth_x:,.0f}" if math.isfinite(r.growth_x) else "from unmeasurable"
+        evidence = (f"{r.function} ({where}): self time per call grows as {r.complexity} (exponent "
+                    f"{r.exponent:.2f} [{r.exponent_lo:.2f}, {r.exponent_hi:.2f}]), {growth} from "
+                    f"n={n_min:,} to n={n_max:,}; {r.share_pct:.0f}% of the call's self time at "
+                    f"n={n_max:,} (was {r.share_pct_smallest:.0f}% at n={n_min:,})")
+        severity = "high" if r.share_pct >= 30 or r.complexity in ("O(n^3)", "O(2^n)") else "medium"
+        rows.append(F.finding(SUPERLINEAR, f"{r.function} grows as {r.complexity}", evidence,
+                              file=r.file, line=None if pd.isna(r.line) else int(r.line),
+                              severity=severity, function=r.function, complexity=r.complexity,
+                              exponent=r.exponent, share_pct=r.share_pct))
+    return rows
+
+
+def findings(evidence: Any, *, min_share_pct: float | None = None, **options: Any) -> pd.DataFrame:
+    """Run the ``complexity.*`` rules on scaling evidence; returns the ``findings`` table.
+
+    ``evidence``: a :class:`ComplexityFit`, a :func:`scaling_by_function` table, a ``scaling``
+    table from :func:`measure_scaling` (fitted here), or a list of those. Extra columns:
+    function, complexity, exponent, share_pct.
+
+    Example::
+
+        >>> import numpy as np, toolkit as tk
+        >>> n = np.array([100, 300, 1000, 3000, 10000])
+        >>> tk.complexity.findings(tk.fit_complexity(n, 1e-6 + 1e-9 * n**2))["rule"].tolist()
+        ['complexity.superlinear']
+    """
+    share = SUPERLINEAR.thresholds["min_share_pct"] if min_share_pct is None else min_share_pct
+    items = evidence if isinstance(evidence, (list, tuple)) else [evidence]
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, ComplexityFit):
+            rows += _from_fit(item, share)
+        elif isinstance(item, pd.DataFrame) and "complexity" in item.columns:
+            rows += _from_table(item, share)
+        elif isinstance(item, pd.DataFrame) and {"n", "time_s"} <= set(item.columns):
+            rows += _from_fit(fit_complexity(item), share)
+        else:
+            raise TypeError(f"complexity.findings takes a ComplexityFit, a scaling_by_function table or "
+                            f"a scaling table, not {type(item).__name__}")
+    return F.to_frame(rows)
