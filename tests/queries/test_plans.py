@@ -10,7 +10,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, SAMPLES
 
 import toolkit as tk
 from toolkit import schema
@@ -148,7 +148,15 @@ def test_plan_nodes_of_query_events_keep_the_event():
 
 
 def test_plan_nodes_without_plans_is_empty():
-    assert plan_nodes(schema.empty("query_events")).empty
+    nodes = plan_nodes(schema.empty("query_events"))
+    assert nodes.empty and {"statement", "session", "event_index"} <= set(nodes.columns)
+
+
+def test_plans_that_are_not_postgresql_plans_are_counted():
+    # MariaDB's slow log carries EXPLAIN rows (log_slow_verbosity=explain): not a PostgreSQL plan
+    events = tk.read_queries(SAMPLES / "queries" / "mariadb" / "app-slow.log")
+    nodes = plan_nodes(events)
+    assert nodes.empty and nodes.attrs["unreadable_plans"] == events["plan"].notna().sum() > 0
 
 
 @pytest.mark.parametrize("bad, line", [("hello world", 1), ('{"Plan": ', 1), ('{"a": 1}', 1)])

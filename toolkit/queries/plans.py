@@ -206,6 +206,11 @@ def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.
                     for r in nodes if r["plan_id"] == 0)
         plan_id += 1
     out = _frame(rows, misestimate)
+    for c in context:  # present even when no plan could be read
+        if c not in out.columns:
+            out[c] = pd.Series(dtype=evidence[c].dtype)
+    if "event_index" not in out.columns:
+        out["event_index"] = pd.Series(dtype=evidence.index.dtype)
     out.attrs = {"unreadable_plans": bad}
     return out
 
