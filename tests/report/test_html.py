@@ -92,6 +92,8 @@ def test_table_top_rows_with_caption_and_contents():
 def test_cells_format_numbers_and_nulls():
     assert format_cell(1234567) == ("1,234,567", True)
     assert format_cell(0.1234) == ("0.123", True)
+    assert format_cell(0.00612) == ("0.0061", True)
+    assert format_cell(0.00012) == ("1.20e-04", True)
     assert format_cell(float("nan")) == ("", False)
     assert format_cell(None) == ("", False)
     assert format_cell(pd.NA) == ("", False)

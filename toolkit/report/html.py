@@ -189,6 +189,8 @@ def _format_float(v: float) -> str:
         return f"{v:.1f}"
     if a >= 0.01:
         return f"{v:.3f}"
+    if a >= 0.001:
+        return f"{v:.4f}"
     return f"{v:.2e}"
 
 
