@@ -63,12 +63,8 @@ def _base_of(paths: list[str]) -> str | None:
     return os.path.dirname(common) or common
 
 
-_BASE: list[str | None] = [None]  # set per report by _Report (rendering is not re-entrant)
-
-
-def _short(path: str) -> str:
-    """A path relative to the inputs' common folder (shorter in tables and headings)."""
-    base = _BASE[0]
+def _short(path: str, base: str | None) -> str:
+    """``path`` relative to ``base`` when it lies under it (shorter in tables and headings)."""
     if not base or not isinstance(path, str) or not path:
         return path
     try:
@@ -118,13 +114,16 @@ class _Report:
                 "addresses"]
         paths = [r.path for r in analysis.inputs] + [*analysis.profiles, *analysis.queries,
                                                     *analysis.server_events, *analysis.requests]
-        _BASE[0] = _base_of(paths)
-        if _BASE[0]:
-            meta.append(f"paths are relative to {_BASE[0]}")
+        self.base = _base_of(paths)
+        if self.base:
+            meta.append(f"paths are relative to {self.base}")
         self.doc = Document(title, meta=meta)
         self.figure_bytes = 0
 
     # -- helpers --------------------------------------------------------------------------
+    def short(self, path: str) -> str:
+        return _short(path, self.base)
+
     def guard(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
@@ -175,14 +174,14 @@ class _Report:
             return
         f = self.frame(f, "findings")
         where = [
-            (_short(str(fl)) + (f":{int(ln)}" if pd.notna(ln) else "")) if isinstance(fl, str) and fl else ""
+            (self.short(str(fl)) + (f":{int(ln)}" if pd.notna(ln) else "")) if isinstance(fl, str) and fl else ""
             for fl, ln in zip(f["file"], f["line"], strict=True)]
         shown = pd.DataFrame({
             "severity": f["severity"],
             "rule": [f"{r}\n{a} · {p}" for r, a, p in zip(f["rule"], f["area"], f["practice"], strict=True)],
             "title": f["title"], "evidence": f["evidence"], "fix": f["fix"], "where": where})
         if "also_in" in f.columns:
-            shown["also in"] = [", ".join(_short(p) for p in v) if isinstance(v, list | tuple)
+            shown["also in"] = [", ".join(self.short(p) for p in v) if isinstance(v, list | tuple)
                                 else v for v in f["also_in"]]
         self.doc.text("Each row is one checklist rule that fired, most severe first: the evidence "
                       "that made it fire, the suggested fix and the input (file:line) it came from.")
@@ -195,7 +194,7 @@ class _Report:
             return
         self.doc.heading("Profiles")
         for i, (path, prof) in enumerate(self.a.profiles.items()):
-            self.doc.heading(_short(path), 3)
+            self.doc.heading(self.short(path), 3)
             self.guard("profile facts", lambda p=prof: self.doc.kv(self._profile_facts(p)))
             self.doc.heading("Top functions by self time", 4)
             self.guard("top functions", lambda p=prof: self.doc.table(
@@ -247,7 +246,7 @@ class _Report:
             return
         self.doc.heading("Queries")
         for path in paths:
-            self.doc.heading(_short(path), 3)
+            self.doc.heading(self.short(path), 3)
             events = self.a.queries.get(path)
             if events is not None:
                 self.guard("query facts", lambda e=events: self.doc.kv(self._query_facts(e)))
@@ -318,7 +317,7 @@ class _Report:
             return
         self.doc.heading("HTTP")
         for path, requests in self.a.requests.items():
-            self.doc.heading(_short(path), 3)
+            self.doc.heading(self.short(path), 3)
             self.guard("request facts", lambda r=requests: self.doc.kv(self._http_facts(r)))
             self.guard("endpoints", lambda r=requests: self._endpoints(r))
             self.guard("latency over time", lambda r=requests: self.figure(_plot(
@@ -358,7 +357,7 @@ class _Report:
         if table.empty:
             self.doc.note("No inputs.", "warning")
             return
-        table = table.assign(path=[_short(p) for p in table["path"]])
+        table = table.assign(path=[self.short(p) for p in table["path"]])
         order = table["status"].map({"failed": 0, "skipped": 1, "read": 2}).fillna(3)
         not_read = table[order < 2]
         if not not_read.empty:
@@ -385,7 +384,7 @@ class _Report:
 
     def _skips(self, r: Any) -> None:
         src = r.source or {}
-        self.doc.heading(f"{_short(r.path)}: {r.lines_skipped:,} of {r.lines_read:,} lines skipped", 4)
+        self.doc.heading(f"{self.short(r.path)}: {r.lines_skipped:,} of {r.lines_read:,} lines skipped", 4)
         reasons = src.get("skip_reasons") or {}
         if reasons:
             self.doc.table(pd.DataFrame(sorted(reasons.items(), key=lambda kv: -kv[1]),
