@@ -51,9 +51,12 @@ class _Unavailable(Exception):
 def _base_of(paths: list[str]) -> str | None:
     """The folder that input paths are shown relative to: the parent of their common folder
     (so ``sample_traces/queries/x.log`` keeps its ``sample_traces/``)."""
-    absolute = [os.path.abspath(p) for p in paths if isinstance(p, str) and p]
-    if not absolute:
+    given = [p for p in paths if isinstance(p, str) and p]
+    if not given:
         return None
+    if all(not os.path.isabs(p) and not p.startswith("..") for p in given):
+        return os.getcwd()  # relative paths under the working folder: shown as given
+    absolute = [os.path.abspath(p) for p in given]
     try:
         common = os.path.commonpath(absolute)
     except ValueError:  # different drives
