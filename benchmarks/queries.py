@@ -133,7 +133,7 @@ def main() -> int:
         build_mariadb(args.mysql_mb, my)
     rows = []
     for path, tools in (
-        (pg, [("toolkit digest_file, 1 process", ours(pg, 1)),
+        (pg, [("toolkit digest_file (the PG reader parses in 2 processes)", ours(pg, 1)),
               ("pgbadger -j 1", ["pgbadger", "-q", "-j", "1", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",
                                  "-o", str(DATA / "pgbadger.txt"), str(pg)]),
               ("pgbadger -j 2", ["pgbadger", "-q", "-j", "2", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",

@@ -205,6 +205,30 @@ def test_totals_equal_pt_query_digest_on_the_clean_log(tmp_path):
     assert df["rows_examined"].sum() == int(pt["global"]["metrics"]["Rows_examined"]["sum"])
 
 
+def _pt_header_total_s(path) -> tuple[int, float, float]:
+    """pt-query-digest's report header: 'Overall: N total' and the '# Exec time' total, which
+    it prints rounded ('6s', '331ms', '45us': micro_t in pt-query-digest); returns the count,
+    the total in seconds and the rounding unit in seconds."""
+    exe = require_program("pt-query-digest")
+    report = subprocess.run([exe, "--limit", "1", str(path)], capture_output=True, text=True, check=True,
+                            timeout=120).stdout
+    count = int(re.search(r"^# Overall: (\d+) total", report, re.M).group(1))
+    value, unit = re.search(r"^# Exec time\s+([\d.]+)(s|ms|us)\s", report, re.M).groups()
+    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6}[unit]
+    return count, float(value) * scale, scale
+
+
+def test_totals_match_pt_query_digest_report_header(tmp_path):
+    plain = tmp_path / "clean-slow.log"
+    plain.write_text(_text(MARIADB / "clean-slow.log.gz"))
+    for path in (plain, MARIADB / "app-slow.log"):
+        count, total_s, unit = _pt_header_total_s(path)
+        df = tk.read_queries(path)
+        lost = 1 if path.name == "app-slow.log" else 0  # the record after the mid-file banner
+        assert len(df) == count + lost
+        assert round(df["duration_ms"].sum() / 1000 / unit) * unit == pytest.approx(total_s)
+
+
 def test_pt_query_digest_loses_the_record_after_a_mid_file_banner():
     # GIVEN the application log with a restart banner at line 1627: pt-query-digest glues the
     # banner and the next record onto the statement before it (see the samples' README)
@@ -251,3 +275,23 @@ def test_live_mariadb_every_statement_is_logged(tmp_path):
     assert df.attrs["source"]["skip_reasons"] == {"server start banner (see read_server_events)": 6}
     assert len(tk.read_server_events(log)) == 2
     assert os.path.exists(tmp_path / "data")
+
+
+@pytest.mark.parametrize("path", SAMPLE_LOGS + sorted(FIX.glob("*.log")), ids=lambda p: p.name)
+def test_the_digest_path_reads_the_same_records_and_lines(path):
+    # GIVEN the general reader and the lean one digest_file uses (one findall, no per-record loop)
+    from toolkit.queries.mysql import _digest_chunks
+
+    full = read_mysql_slow(path)
+    src = tk.sources.open_source(path)
+    lean = pd.concat(list(_digest_chunks(src, chunk_size=1 << 13)), ignore_index=True)
+    # THEN the same records, figures and line accounting
+    cols = ["timestamp", "duration_ms", "statement", "database", "session", "source_line", "rows_examined"]
+    assert lean["statement"].tolist() == full["statement"].tolist()
+    def plain(df):
+        return df[cols].astype(object).where(df[cols].notna(), None)
+
+    pd.testing.assert_frame_equal(plain(lean), plain(full), check_dtype=False)
+    a, b = src.accounting.as_dict(), full.attrs["source"]
+    for key in ("lines_read", "records", "lines_skipped", "skip_reasons"):
+        assert a[key] == b[key], key

@@ -379,7 +379,7 @@ def _chunks(src, fmt, chunk_size: int, reader_options: dict[str, Any]):
     return iter([fmt.read(src, **reader_options)])
 
 
-def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers: int = 1,
+def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers: int | None = None,
                 chunk_size: int | None = None, fold_parse_bind: bool = True,
                 reader_options: dict[str, Any] | None = None, **fingerprint_options: Any) -> pd.DataFrame:
     """Read a query log piece by piece and digest it with bounded memory.
@@ -387,7 +387,8 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
     chunked reader (``extras["chunks"]``) stream; others are read whole. ``workers=2`` splits
     a plain, uncompressed slow log into byte ranges at record boundaries and digests them in
-    parallel processes (the results merge exactly: sums, maxima and every duration).
+    parallel processes (the results merge exactly: sums, maxima and every duration); the default
+    (None) uses two processes for such files over 64 MB when the machine has two cores.
     ``attrs["source"]`` carries the reader's accounting.
     """
     from .. import formats
@@ -397,6 +398,9 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     reader_options = dict(reader_options or {})
     src = open_source(path, errors=reader_options.pop("errors", "skip"))
     fmt = formats.get(format) if format else formats.detect(src, "queries")
+    if workers is None:
+        big = src.path is not None and os.path.getsize(src.path) > 64_000_000
+        workers = min(2, os.cpu_count() or 1) if big else 1
     if workers > 1 and src.path and src.compression is None and "split" in fmt.extras:
         return _digest_parallel(src.path, fmt.name, workers, chunk_size, by, fold_parse_bind,
                                 reader_options, fingerprint_options)

@@ -59,7 +59,9 @@ piece, for files bigger than memory.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
+import operator
 import os
 import re
 from collections.abc import Iterator
@@ -160,6 +162,9 @@ class _Batch:
 
 def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
     """Records of ``text`` (no banner inside) into ``batch``; every line accounted for."""
+    if batch.lean:
+        _parse_segment_lean(text, first_line, acct, state, batch)
+        return
     pos = 0
     line = first_line
     kv_findall = _KV.findall
@@ -235,6 +240,102 @@ def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batc
         rest = text[pos:]
         n = rest.count("\n") + (0 if rest.endswith("\n") else 1)
         acct.skip(line, "not part of a slow log record", rest, count=n)
+
+
+# The digest's regex: the Query_time line is part of the record pattern, so its four figures come
+# out of the one findall; a record without it is not a record (its lines become junk lines, and
+# a junk run holding a '# User@Host:' line is reported as a truncated record).
+_LEAN_ITEM = re.compile(
+    r"(?:# Time: ([^\n]*)\n)?"
+    r"# User@Host: ([^\n]*)\n"
+    r"((?:#(?! Query_time: )[^\n]*\n)*)"
+    r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)[^\n]*\n"
+    r"((?:#[^\n]*\n)*)"
+    r"(?:use ([^\n]*);\n)?"
+    r"(?:SET timestamp=(\d+);\n)?"
+    rf"((?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?)"
+    r"|([^\n]*\n|[^\n]+$)"
+)
+
+
+def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
+    """The digest's path: one ``findall`` over the text (records, or single lines no record
+    claims), then column-wise list operations instead of a loop body per record. Gives the same
+    records and the same line accounting as the general path (the tests compare them)."""
+    items = _LEAN_ITEM.findall(text)
+    if not items:
+        return
+    (times, userhosts, pres, qt, lt, rs, rx, posts, uses, tss, stmts, junks) = zip(*items, strict=True)
+    # lines per item: its line breaks, plus one for a last line without a break
+    nl = [1 if j else (t != "") + 2 + p.count("\n") + q.count("\n") + (u != "") + (s != "")
+          + st.count("\n") + (st != "" and st[-1] != "\n")
+          for t, p, q, u, s, st, j in zip(times, pres, posts, uses, tss, stmts, junks, strict=True)]
+    starts = list(itertools.accumulate(nl, initial=first_line))
+    recs = [i for i, j in enumerate(junks) if not j]
+    # junk lines, in runs
+    if len(recs) < len(items):
+        is_rec = set(recs)
+        i, n = 0, len(items)
+        while i < n:
+            if i in is_rec:
+                i += 1
+                continue
+            k = i
+            while k < n and k not in is_rec:
+                k += 1
+            run = "".join(junks[i:k])
+            reason = ("truncated record (no '# Query_time:' header)" if "# User@Host: " in run
+                      else "not part of a slow log record")
+            acct.skip(starts[i], reason, run, count=k - i)
+            i = k
+    if not recs:
+        return
+    pick = operator.itemgetter(*recs) if len(recs) > 1 else (lambda seq: (seq[recs[0]],))
+    times, userhosts, pres, uses, tss, stmts = (pick(x) for x in (times, userhosts, pres, uses, tss, stmts))
+    cur_t, cur_db = state.time, state.database
+    time_col, use_col = [], []
+    for t, u in zip(times, uses, strict=True):  # '# Time:' and 'use db;' carry forward
+        if t:
+            cur_t = t
+        if u:
+            cur_db = u.strip("`")
+        time_col.append(cur_t)
+        use_col.append(cur_db)
+    state.time, state.database = cur_t, cur_db
+    stmts = [st[:-1] if st[-1:] == "\n" else st for st in stmts]
+    stmts = [st[:-1] if st[-1:] == ";" else st for st in stmts]
+    cache: dict[str, dict[str, str]] = {}
+    kv_findall = _KV.findall
+    for p in set(pres):
+        cache[p] = dict(kv_findall(p))
+    kvs = [cache[p] for p in pres]
+    keep = None
+    for k, st in enumerate(stmts):  # the rare cases, one look each
+        if st[:1] == "#" and st.startswith("# administrator command: "):
+            stmts[k] = st[2:]
+        elif not st.strip():
+            if uses[k] and not tss[k]:
+                stmts[k] = f"use {uses[k]}"
+            else:
+                keep = keep or [True] * len(stmts)
+                keep[k] = False
+                i = recs[k]
+                acct.skip(starts[i], "truncated record (no statement)", "# User@Host: " + userhosts[k], count=nl[i])
+    lines = [starts[i] + (t != "") for i, t in zip(recs, times, strict=True)]
+    qs = list(zip(pick(qt), pick(lt), pick(rs), pick(rx), strict=True))
+    dbs = [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)]
+    cols = [lines, [x or None for x in tss], time_col, list(userhosts), kvs, qs, dbs, stmts]
+    if keep is not None:
+        cols = [[v for v, ok in zip(c, keep, strict=True) if ok] for c in cols]
+    batch.source_line += cols[0]
+    batch.ts += cols[1]
+    batch.time += cols[2]
+    batch.userhost += cols[3]
+    batch.headers += cols[4]
+    batch.q += cols[5]
+    batch.database += cols[6]
+    batch.statement += cols[7]
+    acct.records += len(cols[7])
 
 
 def _parse_text(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
