@@ -285,8 +285,8 @@ def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, min_total_ms: floa
                     f"sets, e.g. "
                     f"`{_example(run.iloc[0])}`. {each}{more}.")
         rows.append(F.finding(
-            N_PLUS_ONE, f"N+1: {len(run)} × one SELECT after another query in session {first['session']}"
-            + (f" (and {len(group) - 1} more runs)" if len(group) > 1 else ""),
+            N_PLUS_ONE, f"N+1: {len(run)} × `{_short(rep_fp, 60)}` after one query"
+            + (f" ({len(group)} runs)" if len(group) > 1 else ""),
             evidence, file=path, line=_line(run.iloc[0]["source_line"]),
             session=str(first["session"]), repeats=len(run), runs=len(group), total_ms=round(total, 3),
             fingerprint=rep_fp, example=_example(run.iloc[0])))
@@ -852,33 +852,37 @@ SERVER_DETECTORS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
-def _options_for(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+def _options_for(fn: Callable[..., Any], rule_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options ``fn`` takes: by their own name (``min_repeats``) or prefixed with the rule's
+    name (``n_plus_one_min_repeats``, as the HTTP rules take theirs)."""
     names = {p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY}
-    return {k: v for k, v in options.items() if k in names}
+    prefix = rule_id.split(".", 1)[1] + "_"
+    out = {k: v for k, v in options.items() if k in names}
+    out.update({k[len(prefix):]: v for k, v in options.items()
+                if k.startswith(prefix) and k[len(prefix):] in names})
+    return out
 
 
 def findings(events: pd.DataFrame, server_events: pd.DataFrame | None = None, *,
              rules: list[str] | None = None, **options: Any) -> pd.DataFrame:
     """Run every query rule on ``events`` (query_events) and ``server_events`` -> one findings
     table, most severe first. ``rules`` picks some rule ids; other keyword options are thresholds
-    passed to the rules that take them (e.g. ``min_repeats=8``, ``slow_ms=200``); each
-    option name belongs to one rule.
+    for the rules that take them, by name (``min_repeats=8``, ``slow_ms=200``: each name belongs
+    to one rule) or prefixed with the rule (``n_plus_one_min_repeats=8``). Options no query rule
+    takes are ignored: :func:`toolkit.findings` passes the same options to every domain.
 
         >>> findings(events, server_events, slow_ms=200)        # doctest: +SKIP
     """
-    known = {k for fn in (*QUERY_DETECTORS.values(), *SERVER_DETECTORS.values())
-             for k in _options_for(fn, options)}
-    unknown = set(options) - known
-    if unknown:
-        raise TypeError(f"unknown detector option(s): {', '.join(sorted(unknown))}")
+    if events is None:
+        events = schema.empty("query_events")
     frames = []
     for rid, fn in QUERY_DETECTORS.items():
         if rules is None or rid in rules:
-            frames.append(fn(events, **_options_for(fn, options)))
+            frames.append(fn(events, **_options_for(fn, rid, options)))
     for rid, fn in SERVER_DETECTORS.items():
         if rules is None or rid in rules:
             if rid == "queries.errors":
-                frames.append(fn(server_events, **_options_for(fn, options)))
+                frames.append(fn(server_events, **_options_for(fn, rid, options)))
             else:
-                frames.append(fn(server_events, events, **_options_for(fn, options)))
+                frames.append(fn(server_events, events, **_options_for(fn, rid, options)))
     return F.to_frame(r for f in frames for r in f.to_dict("records"))
