@@ -333,3 +333,32 @@ def test_two_worker_processes_give_the_same_table_and_accounting():
     # AND errors="raise" still names the line, from a worker process
     with pytest.raises(tk.errors.ParseError, match=r":701: line does not start with the log_line_prefix"):
         tk.read_queries(text, format="postgres-stderr", workers=2, chunk_bytes=1 << 16, errors="raise")
+
+
+@pytest.mark.parametrize("pieces", [2, 3, 7])
+def test_byte_ranges_tile_the_file_exactly(tmp_path, pieces):
+    # GIVEN the app log uncompressed, cut into byte ranges at arbitrary places
+    from toolkit.queries.postgres import split_postgres_stderr
+
+    path = tmp_path / "postgresql.log"
+    path.write_bytes(gzip.open(sample("app", "log")).read())
+    size = path.stat().st_size
+    cuts = [0] + [size * i // pieces for i in range(1, pieces)] + [size]
+    # WHEN each range is read on its own (as digest_file's worker processes do)
+    frames = [f for i in range(pieces)
+              for f in split_postgres_stderr(str(path), cuts[i], cuts[i + 1], chunk_size=20_000)]
+    # THEN every record is read once, plans stay with their statements, line numbers are global
+    pd.testing.assert_frame_equal(pd.concat(frames, ignore_index=True), events("app", "log"),
+                                  check_dtype=False)
+
+
+def test_digest_file_in_two_processes_equals_one(tmp_path):
+    from toolkit.queries.digest import digest_file
+
+    path = tmp_path / "postgresql.log"
+    path.write_bytes(gzip.open(sample("app", "log")).read() * 3)
+    one = digest_file(path, workers=1, chunk_size=50_000)
+    two = digest_file(path, workers=2, chunk_size=50_000)
+    assert one.calls.sum() == two.calls.sum()
+    assert one.total_ms.sum() == pytest.approx(two.total_ms.sum())
+    assert two.attrs["source"]["lines_read"] == 3 * events("app", "log").attrs["source"]["lines_read"]

@@ -159,14 +159,19 @@ def _query_mask(raw: pd.DataFrame) -> np.ndarray:
     return is_log & (has_dur | has_verb)
 
 
-def split_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+_QUERY_RAW = ("source_line", "nlines", "timestamp", "session", "user", "database", "application",
+              "client", "dur", "verb", "message", "parameters")
+
+
+def split_events(raw: pd.DataFrame, *, server: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """``(query_events, server_events, counts)`` from a raw-records frame (file order).
 
-    ``counts`` holds the number of input lines that ended in each table.
+    ``counts`` holds the number of input lines that ended in each table. ``server=False``
+    leaves the server_events table empty (a reader of query events only does not need it).
     """
     raw = raw.reset_index(drop=True)
     qmask = _query_mask(raw)
-    q = raw[qmask].copy()
+    q = raw.loc[qmask, list(_QUERY_RAW)]
     s = raw[~qmask]
     verbs = q["verb"].to_numpy()
     kind = q["verb"].map(QUERY_VERBS).to_numpy()
@@ -182,12 +187,11 @@ def split_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     q = _pair_log_statement(q)
     q = _attach_plans(q)
     q["statement"] = q["message"].where(q["kind"] != "duration", None)
-    qe = q.drop(columns=["message", "dur", "verb", "pname", "severity", "pid", "sqlstate", "detail",
-                         "hint", "context", "query_id"])
-    qe = qe[[c for c in qe.columns if c != "statement_secondary"]]
+    qe = q.drop(columns=["message", "dur", "verb"])
     counts = {"query_events": int(q["nlines"].sum()), "server_events": int(s["nlines"].sum())}
     qe = qe.drop(columns=["nlines"])
-    return schema.coerce(qe.reset_index(drop=True), "query_events"), _server(s), counts
+    return (schema.coerce(qe.reset_index(drop=True), "query_events"),
+            _server(s) if server else schema.empty("server_events"), counts)
 
 
 def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
@@ -350,7 +354,7 @@ def _server(s: pd.DataFrame) -> pd.DataFrame:
                     duration[i] = float(e["s"]) * 1000
             break
     out = pd.DataFrame({
-        "timestamp": s["timestamp"].to_numpy(), "event": event, "session": s["session"].to_numpy(),
+        "timestamp": s["timestamp"].reset_index(drop=True), "event": event, "session": s["session"].to_numpy(),
         "database": s["database"].to_numpy(), "user": s["user"].to_numpy(), "duration_ms": duration,
         "size_bytes": pd.array(size, dtype="Int64"), "relation": relation, "sqlstate": sqlstate,
         "message": msgs, "detail": s["detail"].to_numpy(), "statement": s["statement"].to_numpy(),
@@ -358,8 +362,6 @@ def _server(s: pd.DataFrame) -> pd.DataFrame:
         "application": s["application"].to_numpy(), "client": s["client"].to_numpy(),
         "hint": s["hint"].to_numpy(), "context": s["context"].to_numpy(),
     })
-    if n:
-        out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
     return schema.coerce(out, "server_events")
 
 

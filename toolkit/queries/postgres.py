@@ -93,6 +93,10 @@ from .pg_time import epoch_to_utc, to_utc
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
+_DURATION_ONLY_B = re.compile(rb"  duration: \d+(?:\.\d+)? ms$")
+# a record that belongs with the next one: a plan (simple protocol, DML), a parse or a bind
+_HOLDS_NEXT = re.compile(r"  plan:$|  duration: \d+(?:\.\d+)? ms  (?:parse|bind) ")
+_HOLDS_NEXT_B = re.compile(_HOLDS_NEXT.pattern.encode())
 _IS_PARAMS = operator.methodcaller("startswith", ("parameters: ", "Parameters: "))
 _JUNK, _FOREIGN, _PRIMARY, _SECONDARY_CODE = 0, 1, 2, 3
 _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_CODE for s in SECONDARY}}
@@ -138,9 +142,10 @@ class _StderrParser:
     def cut(self, buf: str) -> int:
         """Where to end a chunk: at the start of a record (a line that is neither a TAB
         continuation nor a DETAIL/STATEMENT/... line) that is not an auto_explain plan, not a
-        duration-only line, and not right after a plan; so a plan and its statement, or a
-        log_statement line and its duration, stay in one chunk (unless 200 such records follow
-        each other). 0 means: no place found, carry the whole buffer over."""
+        duration-only line, and not right after a plan, a parse or a bind; so a plan and its
+        statement, a parse/bind and its execute, or a log_statement line and its duration stay
+        in one chunk (unless 200 such records follow each other). 0 means: no place found,
+        carry the whole buffer over."""
         pos = len(buf) - 1 if buf.endswith("\n") else len(buf)
         candidate: int | None = None  # a good start, if the record before it is not a plan
         records = 0
@@ -149,7 +154,7 @@ class _StderrParser:
             line = buf[start:pos]
             if not (line.startswith("\t") or self.secondary_rx.match(line)):
                 is_plan = line.endswith("  plan:")
-                if candidate is not None and (not is_plan or records >= 200):
+                if candidate is not None and (_HOLDS_NEXT.search(line) is None or records >= 200):
                     return candidate
                 pairs = is_plan or _DURATION_ONLY.search(line) is not None
                 candidate = start if not pairs or records >= 200 else None
@@ -317,8 +322,13 @@ def _foreign_severity(lines: list[str]) -> str | None:
 
 
 def _stderr_buffers(src: Source, parser: _StderrParser, chunk_bytes: int) -> Iterator[tuple[int, str]]:
+    return _record_buffers(_ahead(src.iter_chunks(chunk_bytes)), parser)
+
+
+def _record_buffers(chunks: Iterator[tuple[int, str]], parser: _StderrParser) -> Iterator[tuple[int, str]]:
+    """Chunks re-cut at record boundaries (:meth:`_StderrParser.cut`)."""
     carry, carry_line = "", 1
-    for first, text in _ahead(src.iter_chunks(chunk_bytes)):
+    for first, text in chunks:
         buf = carry + text if carry else text
         start_line = carry_line if carry else first
         cut = parser.cut(buf)
@@ -505,14 +515,15 @@ def _workers(option: int | None) -> int:
 def _iter_parts(fmt: str, src: Source, opts: dict) -> Iterator[tuple]:
     """``(query_events, server_events, line counts)`` per chunk, in input order."""
     acc = src.accounting
+    server = opts.get("table", "server_events") == "server_events"
     if fmt != "postgres-stderr":
         for raw in _held_back(_RAW[fmt](src, opts)):
-            yield _split_checked(raw, acc)
+            yield _split_checked(raw, acc, server)
         return
     if not src.head(1):
         return
     prefix = _stderr_prefix(src, opts.get("log_line_prefix"))
-    args = (prefix, src.name, opts.get("log_timezone"), acc.errors)
+    args = (prefix, src.name, opts.get("log_timezone"), acc.errors, server)
     parser = _StderrParser(prefix, src.name, opts.get("log_timezone"))
     buffers = _stderr_buffers(src, parser, opts["chunk_bytes"])
     first = next(buffers, None)
@@ -546,7 +557,8 @@ def _held_back(raws: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         verb = raw["verb"].to_numpy()
         is_plan = verb == "plan"
         dur_only = raw["dur"].to_numpy().astype(bool) & ~verb.astype(bool)
-        after_plan = np.concatenate(([False], is_plan[:-1]))
+        holds = is_plan | np.isin(verb, ("parse", "bind"))
+        after_plan = np.concatenate(([False], holds[:-1]))
         ok = np.flatnonzero(~is_plan & ~dur_only & ~after_plan)
         ok = ok[ok > 0]
         cut = int(ok[-1]) if len(ok) else 0
@@ -560,7 +572,7 @@ def _held_back(raws: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 _PARSERS: dict = {}
 
 
-def _stderr_part(prefix, name, log_timezone, errors, first, text, parser=None):
+def _stderr_part(prefix, name, log_timezone, errors, server, first, text, parser=None):
     """Parse one buffer of whole records (in a worker process or here)."""
     if parser is None:
         key = (prefix, name, log_timezone)
@@ -568,7 +580,7 @@ def _stderr_part(prefix, name, log_timezone, errors, first, text, parser=None):
     acc = Accounting(path=name, errors=errors)
     try:
         with _gc_paused():
-            q, s, c = _split_checked(parser.parse(text, first, acc), acc)
+            q, s, c = _split_checked(parser.parse(text, first, acc), acc, server)
     except ParseError as exc:  # re-raised by _merge: its fields survive the process boundary
         return ("ParseError", exc.message, exc.path, exc.line, exc.expected)
     return q, s, c, (acc.lines_skipped, dict(acc.skip_reasons), acc.skipped)
@@ -605,7 +617,7 @@ def _run(fmt: str, source: Any, table: str, errors: str, options: dict) -> pd.Da
 def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> pd.DataFrame:
     src = open_source(source, errors=errors)
     src.accounting.format = fmt
-    opts = {"chunk_bytes": CHUNK_BYTES, **options}
+    opts = {"chunk_bytes": CHUNK_BYTES, **options, "table": table}
     parts_q, parts_s = [], []
     counts = {"query_events": 0, "server_events": 0}
     for q, s, c in _iter_parts(fmt, src, opts):
@@ -619,7 +631,7 @@ def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> p
     return _finish(src, table, parts_q if table == "query_events" else parts_s, counts)
 
 
-def _split_checked(raw: pd.DataFrame, acc: Accounting):
+def _split_checked(raw: pd.DataFrame, acc: Accounting, server: bool = True):
     bad = translated_lines(raw)
     if bad.any():
         for line, msg, n in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
@@ -627,15 +639,16 @@ def _split_checked(raw: pd.DataFrame, acc: Accounting):
             acc.skip(int(line), "message is not in English (lc_messages is not 'C'): "
                                 "set lc_messages = 'C' to read such logs", str(msg), count=int(n))
         raw = raw[~bad]
-    return split_events(raw)
+    return split_events(raw, server=server)
 
 
-def _finish(src: Source, table: str, parts: list[pd.DataFrame], counts: dict) -> pd.DataFrame:
+def _finish(src: Source, table: str, parts: list[pd.DataFrame], counts: dict,
+            records_before: int = 0) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     df = pd.concat(parts, ignore_index=True) if parts else schema.empty(table)
     df = schema.coerce(df, table)
     acc = src.accounting
-    acc.records = len(df)
+    acc.records = records_before + len(df)
     info = acc.as_dict()
     other = "server_events" if table == "query_events" else "query_events"
     info["record_lines"] = counts[table]
@@ -693,8 +706,9 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
         raise LogFormatError(f"iter_query_chunks reads PostgreSQL logs, not {fmt}")
     src.accounting.format = fmt
     opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone,
-            "chunk_bytes": chunk_bytes, "workers": workers}
+            "chunk_bytes": chunk_bytes, "workers": workers, "table": table}
     counts = {"query_events": 0, "server_events": 0}
+    records = 0
     parts = _iter_parts(fmt, src, opts)
     while True:
         with _gc_paused():
@@ -704,8 +718,122 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
             q, s, c = part
             for k in counts:
                 counts[k] += c[k]
-            frame = _finish(src, table, [q if table == "query_events" else s], counts)
+            frame = _finish(src, table, [q if table == "query_events" else s], counts, records)
+            records += len(frame)
         yield frame
+
+
+# ------------------------------------------------------------------- byte ranges (digest_file)
+
+_SPLIT_WINDOW = 1 << 18
+
+
+def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
+    """The first record start at or after byte ``x`` where a chunk may end (the rule of
+    :meth:`_StderrParser.cut`: not a plan, not a duration-only line, not right after a plan, a
+    parse or a bind).
+    It depends on ``x`` and the file only, so consecutive ranges meet at the same boundary."""
+    if x <= 0:
+        return 0
+    if x >= size:
+        return size
+    secondary = re.compile(parser.secondary_rx.pattern.encode())
+    offset = max(0, x - (1 << 16))  # a little before x: to know the record before the first candidate
+    fh.seek(offset)
+    buf = b""
+    partial = offset > 0  # the first line read may be the end of a line: skip it
+    prev_holds = False
+    while True:
+        block = fh.read(_SPLIT_WINDOW)
+        buf += block
+        i = 0
+        if partial:
+            k = buf.find(b"\n")
+            if k < 0:
+                if not block:
+                    return size
+                continue
+            i, partial = k + 1, False
+        while i < len(buf):
+            j = buf.find(b"\n", i)
+            if j < 0 and block:
+                break  # an unfinished line: read on
+            line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r")
+            if not (line.startswith(b"\t") or secondary.match(line)):
+                is_plan = line.endswith(b"  plan:")
+                if offset + i >= x and not (is_plan or prev_holds or _DURATION_ONLY_B.search(line)):
+                    return offset + i
+                prev_holds = _HOLDS_NEXT_B.search(line) is not None
+            if j < 0:
+                break
+            i = j + 1
+        if not block:
+            return size
+        buf, offset = buf[i:], offset + i
+
+
+def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
+                          errors: str = "skip", log_line_prefix: str | None = None,
+                          log_timezone: str | None = None, **_: Any) -> Iterator[pd.DataFrame]:
+    """The query events of the records that start in bytes ``[start, end)`` of a plain
+    (uncompressed) stderr log, as ``query_events`` frames: the pieces that
+    :func:`toolkit.queries.digest.digest_file` gives its worker processes. Both ends move forward
+    to a record boundary where a chunk may end, so ranges that tile the file read every record
+    exactly once and keep each plan with its statement; ``source_line`` is the line number in the
+    whole file. Parsed in this process (the caller runs one range per process).
+    """
+    src = open_source(path, errors=errors)
+    if src.compression is not None:
+        raise LogFormatError(f"{src.name}: byte ranges need an uncompressed file")
+    prefix = _stderr_prefix(src, log_line_prefix)
+    parser = _StderrParser(prefix, src.name, log_timezone)
+    acc = src.accounting
+    acc.format = "postgres-stderr"
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        lo, hi = _boundary(fh, start, size, parser), _boundary(fh, end, size, parser)
+        line0 = 1
+        fh.seek(0)
+        left = lo
+        while left > 0:
+            block = fh.read(min(left, 1 << 24))
+            if not block:
+                break
+            line0 += block.count(b"\n")
+            left -= len(block)
+
+        def pieces() -> Iterator[tuple[int, str]]:
+            fh.seek(lo)
+            left, line, carry = hi - lo, line0, b""
+            while left > 0:
+                block = fh.read(min(left, chunk_size))
+                if not block:
+                    break
+                left -= len(block)
+                data = carry + block
+                cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
+                carry = data[cut:]
+                if cut:
+                    text = src._decode(data[:cut])
+                    n = text.count("\n")
+                    acc.lines_read += n + (0 if text.endswith("\n") else 1)
+                    yield line, text
+                    line += n
+            if carry:
+                text = src._decode(carry)
+                acc.lines_read += text.count("\n") + (0 if text.endswith("\n") else 1)
+                yield line, text
+
+        counts = {"query_events": 0, "server_events": 0}
+        records = 0
+        for first, text in _record_buffers(pieces(), parser):
+            with _gc_paused():
+                q, _s, c = _split_checked(parser.parse(text, first, acc), acc, server=False)
+            for k in counts:
+                counts[k] += c[k]
+            frame = _finish(src, "query_events", [q], counts, records)
+            records += len(frame)
+            yield frame
 
 
 # ---------------------------------------------------------------------------------- sniffing
@@ -753,7 +881,8 @@ def _sniff_jsonlog(head) -> bool:
 formats.register("postgres-stderr", "queries", read_postgres_stderr, sniff=_sniff_stderr,
                  suffixes=(".log",), priority=1,
                  description="PostgreSQL stderr log (any log_line_prefix; auto_explain plans)",
-                 extras={"server_events": read_postgres_stderr_server_events})
+                 extras={"server_events": read_postgres_stderr_server_events,
+                         "split": split_postgres_stderr})
 formats.register("postgres-csvlog", "queries", read_postgres_csvlog, sniff=_sniff_csvlog,
                  suffixes=(".csv",), priority=1,
                  description="PostgreSQL csvlog (23/24/26 columns)",
@@ -763,6 +892,6 @@ formats.register("postgres-jsonlog", "queries", read_postgres_jsonlog, sniff=_sn
                  description="PostgreSQL jsonlog (15+)",
                  extras={"server_events": read_postgres_jsonlog_server_events})
 
-__all__ = ["read_postgres_stderr", "read_postgres_csvlog", "read_postgres_jsonlog",
+__all__ = ["split_postgres_stderr", "read_postgres_stderr", "read_postgres_csvlog", "read_postgres_jsonlog",
            "read_postgres_stderr_server_events", "read_postgres_csvlog_server_events",
            "read_postgres_jsonlog_server_events", "iter_query_chunks"]
