@@ -124,6 +124,11 @@ def main() -> int:
                 print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MB {out.strip()}", file=sys.stderr)
                 if best is None or wall < best[0]:
                     best = (wall, cpu, rss, out.strip())
+            if name.startswith("GoAccess"):
+                import json
+                general = json.loads(Path(f"{tmp}/out.json").read_text())["general"]
+                best = (*best[:3], f"{general['valid_requests']} valid, {general['failed_requests']} failed")
+                print(f"GoAccess: {best[3]}", file=sys.stderr)
             results.append((name, *best))
     base_wall, base_cpu = results[0][1], results[0][2]
     load = os.getloadavg()[0]
@@ -134,6 +139,8 @@ def main() -> int:
     for name, wall, cpu, rss, _out in results:
         print(f"| {name} | {wall:.1f} | {mb / wall:.1f} | {base_wall / wall:.1f} | {cpu:.1f} | {mb / cpu:.1f} "
               f"| {base_cpu / cpu:.1f} | {rss:.0f} |")
+    print("\nTotals: " + "; ".join(f"{name.split(' (')[0]}: {out}" for name, *_, out in results)
+          + " (ours: requests in the endpoint table, lines skipped)")
     return 0
 
 
