@@ -7,10 +7,12 @@ The fixtures in tests/fixtures/queries/plans/ were printed by a real PostgreSQL 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pandas as pd
 import pytest
 from conftest import FIXTURES, SAMPLES
+from helpers.programs import require_program
 
 import toolkit as tk
 from toolkit import schema
@@ -169,3 +171,20 @@ def test_not_a_plan_is_a_parse_error(bad, line):
 def test_wrong_type_is_an_input_error():
     with pytest.raises(InputError):
         read_plan(42)
+
+
+@pytest.mark.server
+def test_the_fixtures_are_what_postgresql_prints(tmp_path):
+    # GIVEN the script that made the fixtures, run again against a fresh throwaway cluster
+    for program in ("initdb", "pg_ctl", "psql"):
+        require_program(program)
+    subprocess.run(["sh", str(PLANS / "make_plans.sh"), str(tmp_path)], check=True,
+                   capture_output=True, timeout=300)
+    # THEN every plan has the same shape and the same actual rows, loops and rows removed
+    # (times vary; estimates depend on ANALYZE's random sample, so they are not compared)
+    stable = ["node_type", "relation", "index", "alias", "parent_id", "actual_rows", "actual_loops",
+              "rows_removed_by_filter", "filter", "sort_method", "never_executed"]
+    for name in NAMES:
+        for suffix in (".json", ".txt"):
+            pd.testing.assert_frame_equal(read_plan(tmp_path / f"{name}{suffix}")[stable],
+                                          read_plan(PLANS / f"{name}{suffix}")[stable])
