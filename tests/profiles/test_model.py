@@ -121,3 +121,15 @@ def test_collapsed_export_works_with_flamegraph_tools(tmp_path):
     if tool:
         svg = subprocess.run([tool, path], capture_output=True, check=True).stdout
         assert b"<svg" in svg[:1000]
+
+
+def test_dropping_library_frames_of_a_real_pyspy_profile_leaves_the_application():
+    # GIVEN py-spy's short file names (json/decoder.py, threading.py, <frozen ...>)
+    prof = tk.read_profile(SAMPLES / "profiles" / "py-spy" / "demo_slow.txt")
+    # WHEN library and standard-library frames are dropped
+    app = prof.without_library("drop").functions()
+    # THEN no standard-library file is left, and no time is lost
+    assert "demo.py" in set(app["file"])
+    assert not app["file"].str.contains(r"^json/|^threading\.py|^csv\.py|^<frozen", regex=True).any()
+    assert app["self_s"].sum() == pytest.approx(prof.functions()["self_s"].sum())
+    assert app["function"].iloc[0] == "dedupe"

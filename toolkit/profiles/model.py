@@ -49,9 +49,10 @@ class Frame(NamedTuple):
 
 
 class Sample(NamedTuple):
-    """A record a reader yields: a stack (root first), its weight and sample count."""
+    """A record a reader yields: a stack (root first, Frames or interned frame ids), its weight
+    in seconds and its sample count."""
 
-    stack: Sequence[Frame]
+    stack: Sequence[Frame] | Sequence[int]
     weight_s: float
     samples: int = 0
     thread: str | None = None
@@ -106,9 +107,14 @@ class ProfileBuilder:
             acc[1] += samples
 
     def feed(self, records: Iterable[Sample]) -> ProfileBuilder:
-        """Add every record of a reader's generator."""
+        """Add every record of a reader's generator. A record's stack holds Frames, or frame ids
+        from :meth:`frame` (readers of big files intern each distinct frame once)."""
         for r in records:
-            self.add(r.stack, r.weight_s, r.samples, r.thread, r.process)
+            stack = r.stack
+            if stack and type(stack[0]) is int:
+                self.add_ids(tuple(stack), r.weight_s, r.samples, r.thread, r.process)
+            else:
+                self.add(stack, r.weight_s, r.samples, r.thread, r.process)
         return self
 
     def rename_threads(self, names: dict[str, str]) -> None:
@@ -142,8 +148,9 @@ def is_library(file: str | None, function: str = "") -> bool:
     """True for installed packages, the standard library, builtins and native code.
 
     Recognised by the path (``site-packages``, ``dist-packages``, ``lib/python3.X``,
-    ``<frozen ...>``), cProfile's ``~`` builtins, ``<built-in ...>`` names and shared objects.
-    Relative, shortened paths (py-spy's default) of application files count as application code.
+    ``<frozen ...>``), cProfile's ``~`` builtins, ``<built-in ...>`` names and shared objects;
+    a relative path (py-spy's short names) is the standard library when its first part is a
+    standard-library module (``json/decoder.py``), else application code.
     """
     if function.startswith("<built-in") or function.startswith("<method "):
         return True
@@ -153,6 +160,9 @@ def is_library(file: str | None, function: str = "") -> bool:
         return True
     if any(m in file for m in _LIB_MARKERS):
         return True
+    if not os.path.isabs(file):  # py-spy's short names: "json/decoder.py", "threading.py"
+        top = file.replace("\\", "/").split("/", 1)[0]
+        return top.removesuffix(".py") in sys.stdlib_module_names
     return bool(os.path.isabs(file) and file.startswith(_LIB_DIRS) and "/home/" not in file
                 and not file.startswith(os.getcwd()))
 
@@ -273,7 +283,9 @@ class Profile:
         leaf_frames = flat[offsets[1:][nonempty] - 1]
         self_s = np.bincount(of_frame[leaf_frames], weights=w[nonempty], minlength=nfunc)
         rec = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-        key = np.unique(rec * max(nfunc, 1) + of_frame[flat])  # each function once per stack
+        key = np.sort(rec * max(nfunc, 1) + of_frame[flat])  # each function once per stack
+        if len(key):
+            key = key[np.concatenate(([True], key[1:] != key[:-1]))]
         total_s = np.bincount(key % max(nfunc, 1), weights=w[key // max(nfunc, 1)], minlength=nfunc)
         return self_s, total_s, keys
 

@@ -69,47 +69,54 @@ def _logical_lines(src: Source) -> Iterator[tuple[int, int, str]]:
         yield first, len(buf), "\n".join(buf)
 
 
-def _records(src: Source, rate: float, threads: dict[str, str]) -> Iterator[Sample]:
-    """One Sample per line; thread names seen go into ``threads`` (id -> name)."""
-    frames: dict[str, Frame | tuple[str, str]] = {}
+def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilder) -> Iterator[Sample]:
+    """One Sample per line (stacks as frame ids, each distinct frame text parsed and interned
+    once); thread names seen go into ``threads`` (id -> name)."""
+    cache: dict[str, int | tuple[str, str]] = {}
+    get = cache.get
     acc = src.accounting
+
+    def intern(part: str) -> int | tuple[str, str]:
+        t = _THREAD.match(part) if part.startswith("thread (") else None
+        p = _PROCESS.match(part) if part.startswith("process ") else None
+        if t:
+            value: int | tuple[str, str] = ("thread", t.group("id"))
+            if t.group("name"):
+                threads[t.group("id")] = t.group("name")
+        elif p:
+            value = ("process", f"{p.group('pid')} {p.group('cmd')}")
+        else:
+            value = b.frame(_parse_frame(part))
+        cache[part] = value
+        return value
+
     for first, nlines, text in _logical_lines(src):
-        if not text.strip():
-            acc.skip(first, "blank line", text, count=nlines)
+        stack_text, _, count_text = text.rpartition(" ")
+        try:
+            count = float(count_text)
+        except ValueError:
+            count = -1.0
+        if count < 0 or not count_text.replace(".", "", 1).isdigit():
+            reason = "blank line" if not text.strip() else "no sample count at the end of the line"
+            acc.skip(first, reason, text, count=nlines)
             continue
-        m = _COUNT.match(text)
-        if m is None:
-            acc.skip(first, "no sample count at the end of the line", text, count=nlines)
-            continue
-        stack_text = m.group("stack")
-        count = float(m.group("count"))
         parts = _TOKENS.findall(stack_text) if '"' in stack_text else stack_text.split(";")
-        stack: list[Frame] = []
+        ids: list[int] = []
         thread = process = None
         for part in parts:
-            if not part:
-                continue
-            fr = frames.get(part)
-            if fr is None:
-                t = _THREAD.match(part) if part.startswith("thread (") else None
-                p = _PROCESS.match(part) if part.startswith("process ") else None
-                if t:
-                    fr = ("thread", t.group("id"))
-                    if t.group("name"):
-                        threads[t.group("id")] = t.group("name")
-                elif p:
-                    fr = ("process", f"{p.group('pid')} {p.group('cmd')}")
-                else:
-                    fr = _parse_frame(part)
-                frames[part] = fr
-            if isinstance(fr, Frame):
-                stack.append(fr)
-            elif fr[0] == "thread":
-                thread = fr[1]
+            v = get(part)
+            if v is None:
+                if not part:
+                    continue
+                v = intern(part)
+            if v.__class__ is int:
+                ids.append(v)
+            elif v[0] == "thread":
+                thread = v[1]
             else:
-                process = fr[1]
+                process = v[1]
         acc.records += nlines
-        yield Sample(stack, count / rate, int(count) if count.is_integer() else 0, thread, process)
+        yield Sample(tuple(ids), count / rate, int(count) if count.is_integer() else 0, thread, process)
 
 
 def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "skip") -> Any:
@@ -125,7 +132,8 @@ def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "ski
     if hz <= 0:
         raise ValueError("rate must be a positive number of samples per second")
     threads: dict[str, str] = {}
-    b = ProfileBuilder().feed(_records(src, hz, threads))
+    b = ProfileBuilder()
+    b.feed(_records(src, hz, threads, b))
     b.rename_threads({tid: f"{name} ({tid})" for tid, name in threads.items()})
     has_lines = any(f.line is not None for f in b._frames)
     notes = [f"the file does not record its sampling rate: assumed {hz:g} Hz (py-spy's default); "
