@@ -349,6 +349,18 @@ def test_top_functions_chart(functions_table):
     assert "total: %{customdata[4]" in bars["app"].hovertemplate
 
 
+def test_top_functions_escapes_markup_like_names():
+    # cProfile names builtins "<method 'writerows' of '_csv.writer' objects>" (file "~", line 0);
+    # plotly.js would read them as markup and mix up the category axis
+    f = pd.DataFrame({"function": ["<method 'writerows' of '_csv.writer' objects>", "<listcomp>", "<listcomp>"],
+                      "file": ["~", "demo.py", "demo.py"], "line": [0, 46, 98],
+                      "self_s": [3.0, 2.0, 1.0], "total_s": [3.0, 2.0, 1.0]})
+    fig = top_functions(f)
+    assert list(fig.layout.yaxis.categoryarray)[::-1] == [
+        "&lt;method 'writerows' of '_csv.writer' objects&gt;  ~", "&lt;listcomp&gt;  demo.py:46",
+        "&lt;listcomp&gt;  demo.py:98"]
+
+
 def test_top_functions_hover_shows_calls_when_counted(functions_table):
     fig = top_functions(functions_table.assign(calls=[8000, 1, 1, 3]), n=2)
     bars = {trace.name: trace for trace in fig.data}

@@ -392,8 +392,8 @@ def diff_tree(before: Any, after: Any, size: str = "max") -> pd.DataFrame:
 
 def _where(file: Any, line: Any) -> str:
     f = "" if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)) else str(file)
-    if line is None or line is pd.NA or (isinstance(line, float) and np.isnan(line)):
-        return f
+    if line is None or line is pd.NA or (isinstance(line, float) and np.isnan(line)) or int(line) <= 0:
+        return f  # cProfile's builtins have line 0: no line to show
     return f"{f}:{int(line)}" if f else f"line {int(line)}"
 
 

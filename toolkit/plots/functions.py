@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -22,7 +23,8 @@ def top(functions: pd.DataFrame, n: int = 20, by: str = "self_s") -> pd.DataFram
     """The ``n`` heaviest rows of a ``functions()`` table by ``by`` (``self_s`` or ``total_s``).
 
     Returns a new DataFrame (heaviest first) with the input's columns plus ``label`` (unique
-    ``function  file:line`` text, file shortened by :func:`~toolkit.plots.flame.short_file`), ``package`` (see :func:`toolkit.plots.flame.package_of`) and
+    ``function  file:line`` text, file shortened by :func:`~toolkit.plots.flame.short_file`,
+    ``<``/``>``/``&`` HTML-escaped for plotly), ``package`` (see :func:`toolkit.plots.flame.package_of`) and
     ``self_pct`` / ``total_pct`` (percent of the whole profile's self time) when missing.
     ``attrs["top"]`` holds ``functions`` (rows in the input), ``shown``, ``shown_s`` (seconds of
     ``by`` shown) and ``total_s`` (the profile's total: the sum of ``self_s``).
@@ -49,7 +51,9 @@ def top(functions: pd.DataFrame, n: int = 20, by: str = "self_s") -> pd.DataFram
         seen[lab] = seen.get(lab, 0) + 1
         if seen[lab] > 1:
             labels[i] = f"{lab} #{seen[lab]}"
-    out["label"] = labels
+    # plotly.js reads "<...>" in axis text as markup ("<listcomp>", cProfile's "<method ...>"):
+    # escape, so the tick shows the name and two such labels do not collapse into one tick
+    out["label"] = [html.escape(lab, quote=False) for lab in labels]
     out["package"] = [package_of(f) for f in out["file"]]
     out.attrs = dict(functions.attrs)
     out.attrs["top"] = {"functions": len(functions), "shown": len(out), "by": by,
