@@ -4,13 +4,15 @@ nginx wrote for the same requests agreeing with each other."""
 from __future__ import annotations
 
 import gzip
+import shutil
 
+import pandas as pd
 import pytest
 from helpers.nginx import NGINX_SAMPLES, PERF_FORMAT
 
 import toolkit as tk
 from toolkit import formats, schema
-from toolkit.errors import UnknownFormatError
+from toolkit.errors import LogFormatError, UnknownFormatError
 
 SAMPLES = {
     "access.log.gz": {"log_format": PERF_FORMAT},
@@ -38,18 +40,27 @@ def test_sample_is_schema_valid_and_every_line_accounted(name):
     assert df["source_line"].is_monotonic_increasing
 
 
-@pytest.mark.parametrize("name,fmt", [("combined.log.gz", "combined"), ("access.jsonl.gz", "access-json")])
+@pytest.mark.parametrize("name,fmt", [("combined.log.gz", "combined"), ("access.jsonl.gz", "access-json"),
+                                      ("access.log.gz", "nginx")])
 def test_auto_detect_equals_explicit(name, fmt):
-    assert formats.detect(NGINX_SAMPLES / name, "access_log").name == fmt
+    # access.log.gz is found through perf.log_format, the format file beside it
+    assert formats.detect(NGINX_SAMPLES / name).name == fmt
     auto = tk.read_access_log(NGINX_SAMPLES / name)
     explicit = tk.read_access_log(NGINX_SAMPLES / name, **SAMPLES[name])
-    assert auto.drop(columns=[]).equals(explicit)
+    pd.testing.assert_frame_equal(auto, explicit)
 
 
-def test_custom_format_is_not_guessed():
-    # A custom log_format must be passed: detection refuses rather than misreading it as combined.
+def test_custom_format_without_its_format_file_is_not_guessed(tmp_path):
+    # GIVEN the custom log alone in a folder: detection refuses rather than misreading it
+    alone = tmp_path / "access.log.gz"
+    shutil.copy(NGINX_SAMPLES / "access.log.gz", alone)
     with pytest.raises(UnknownFormatError):
-        formats.detect(NGINX_SAMPLES / "access.log.gz", "access_log")
+        formats.detect(alone, "access_log")
+    with pytest.raises(LogFormatError, match="log_format="):
+        tk.read_access_log(alone, format="nginx")
+    # AND with a matching NAME.log_format beside it, it reads
+    (tmp_path / "mine.log_format").write_text(PERF_FORMAT)
+    assert len(tk.read_access_log(alone)) == _lines("access.log.gz")
 
 
 def test_the_three_logs_of_the_same_requests_agree(perf_requests, combined_requests):

@@ -499,10 +499,52 @@ def _read_common(source: Any, **options: Any) -> pd.DataFrame:
     return read_nginx(source, "common", **options)
 
 
+def sidecar_formats(path: Any) -> list[tuple[str, CompiledFormat]]:
+    """The ``*.log_format`` files beside ``path`` (each holding an nginx ``log_format`` directive
+    or string, or an Apache ``LogFormat`` line), compiled; unreadable or invalid ones are ignored.
+
+    Putting the format next to the log (``access.log`` + ``perf.log_format``) lets detection and
+    ``tk.read_access_log(path)`` read a custom format without ``log_format=``.
+    """
+    import os
+    if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+        return []
+    folder = os.path.dirname(os.path.abspath(path))
+    out = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".log_format"):
+            continue
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                out.append((name, compile_format(fh.read(8192))))
+        except (OSError, UnicodeDecodeError, LogFormatError):
+            continue
+    return out
+
+
+def _matching_sidecar(path: Any, lines: list[str]) -> CompiledFormat | None:
+    for _name, fmt in sidecar_formats(path):
+        pat = re.compile(fmt.regex)
+        ok = sum(1 for ln in lines if (m := pat.match(ln)) and m.group("_line") is None)
+        if lines and ok >= max(1, int(0.8 * len(lines))):
+            return fmt
+    return None
+
+
+def _sniff_sidecar(head) -> bool:
+    return _matching_sidecar(head.name, _head_lines(head)) is not None
+
+
 def _read_custom(source: Any, log_format: str | CompiledFormat | None = None, **options: Any) -> pd.DataFrame:
     if log_format is None:
-        raise LogFormatError("the nginx / Apache custom format needs log_format= (paste it from "
-                             "nginx.conf or httpd.conf)")
+        src = open_source(source, errors=options.get("errors", "skip"))
+        data = src.head()
+        from ..formats import Head
+        log_format = _matching_sidecar(src.path, _head_lines(Head(data, data.decode("utf-8", "replace"), src.name)))
+        if log_format is None:
+            raise LogFormatError("a custom nginx / Apache format needs log_format= (paste it from nginx.conf "
+                                 "or httpd.conf), or a NAME.log_format file beside the log")
+        source = src
     return read_nginx(source, log_format, **options)
 
 
@@ -513,5 +555,7 @@ formats.register("common", "access_log", _read_common, sniff=_sniff_with("common
                  description="Apache / NCSA common log format")
 formats.register("access-json", "access_log", read_json_lines, sniff=_sniff_json,
                  description="JSON-lines access log (nginx escape=json log_format)")
-formats.register("nginx", "access_log", _read_custom,
-                 description="nginx access log in a custom log_format (pass log_format=)")
+# Highest priority: a log whose own format file sits beside it and matches its lines.
+formats.register("nginx", "access_log", _read_custom, sniff=_sniff_sidecar, priority=2,
+                 description="nginx / Apache access log in a custom format: log_format= or a "
+                             "NAME.log_format file beside the log")
