@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 from conftest import FIXTURES
 
@@ -95,3 +96,16 @@ def test_pyinstrument_self_frames_fold_into_the_parent():
     assert "[self]" not in f.index
     assert f.loc["main", "self_s"] == pytest.approx(0.015) and f.loc["work", "self_s"] == pytest.approx(0.015)
     assert prof.duration_s == pytest.approx(0.030)
+
+
+def test_any_flamegraph_folded_file_is_read_as_collapsed_stacks():
+    # GIVEN a FlameGraph stackcollapse-perf.pl style file (no file names, kernel [k] frames)
+    path = F / "perf_stackcollapse.txt"
+    prof = tk.read_profile(path, rate=99)
+    # THEN it is detected, frames keep their names, and counts / rate give seconds
+    assert prof.format == "pyspy-raw" and prof.samples == 60
+    f = prof.functions().set_index("function")
+    assert f.loc["do_idle", "self_s"] == pytest.approx(40 / 99)
+    assert f.loc["ExecScan", "total_s"] == pytest.approx(15 / 99)
+    assert f.loc["__x64_sys_recvfrom_[k]", "file"] is pd.NA or pd.isna(f.loc["__x64_sys_recvfrom_[k]", "file"])
+    assert prof.lines().empty
