@@ -5,14 +5,21 @@ about, which at small n is often not the hottest one. So each function's self ti
 fitted like a whole callable (:func:`~toolkit.complexity.fit_complexity`) and the table is
 ranked by ``score = growth exponent x share of the call at the largest size``.
 
-How it measures: for each size the input is built first (outside the profile); one timed call
-sizes the number of calls needed for ``min_profile_s`` seconds of samples; those calls run under
-:func:`toolkit.profiles.run.profile` (pyinstrument, in-process); each function's ``self_s`` is
-divided by the number of calls. Frames of this harness and of the profiler are left out.
+How it measures: for each size the input is built first (outside the profile) and a few timed
+calls size the number of calls needed for ``min_profile_s`` seconds of samples; those calls run
+under :func:`toolkit.profiles.run.profile` (pyinstrument, in-process, ``interval`` 0.1 ms by
+default), ``repeat`` times per size, interleaved across sizes; each function's ``self_s`` is
+divided by the number of calls, and a size's value is the median over its repeats (a function
+absent from one profile had no samples there: 0 s). The fit sees every repeat, so it knows the
+sampling noise. Frames of this harness and of the profiler are left out.
+Garbage collection is disabled during the profiled calls (as in :func:`measure_scaling`): a
+full collection's pause grows with the whole process's heap and would be charged to whichever
+function happened to allocate when it struck, making a linear function look quadratic.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
@@ -46,16 +53,24 @@ def _harness_frame(file: Any) -> bool:
 
 def _profile_once(fn: Callable, arg: Any, number: int, interval: float) -> tuple[pd.DataFrame, float]:
     from ..profiles.run import profile
-    t0 = time.perf_counter()
-    prof = profile(_repeat_calls, fn, arg, number, interval=interval)
-    wall = time.perf_counter() - t0
+    gc.collect(1)  # young generations only: a full collection costs ~0.1 s in a big process
+    was_enabled = gc.isenabled()
+    gc.disable()  # a collection's pause would be charged to whichever function allocated last
+    try:
+        t0 = time.perf_counter()
+        prof = profile(_repeat_calls, fn, arg, number, interval=interval)
+        wall = time.perf_counter() - t0
+    finally:
+        if was_enabled:
+            gc.enable()
     funcs = prof.functions()
     keep = ~funcs["file"].map(_harness_frame).astype(bool)
     return funcs.loc[keep, ["function", "file", "line", "self_s"]].copy(), wall
 
 
 def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: Callable[[int], Any],
-                        *, min_profile_s: float = 0.2, interval: float = 0.0005, budget_s: float = 10.0,
+                        *, repeat: int = 3, min_profile_s: float = 0.05, interval: float = 0.0001,
+                        budget_s: float = 10.0,
                         min_share_pct: float = 2.0, max_number: int = 100_000) -> pd.DataFrame:
     """Profile ``fn(make_input(n))`` at each size and rank functions by how fast their cost grows.
 
@@ -73,8 +88,9 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
       the largest size: the function to fix first is on top;
     - ``sizes``: how many sizes it was sampled at.
 
-    ``attrs``: ``per_size`` (columns n, function, file, line, self_s, share_pct; one row per
-    function and size), ``total`` (n, time_s: profiled seconds per call, number), ``n_min``,
+    ``attrs``: ``per_size`` (columns n, function, file, line, self_s, share_pct: medians over the
+    repeats; one row per function and size), ``total`` (n, time_s: median profiled seconds per
+    call, number), ``n_min``,
     ``n_max``, ``function``, ``interval``, ``total_complexity`` and ``total_exponent`` (the
     whole call's fit), ``stopped`` (like :func:`measure_scaling`).
 
@@ -93,32 +109,59 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
         raise MeasurementError("fn and make_input must be callables: scaling_by_function(fn, sizes, make_input)")
     if not (min_profile_s > 0 and interval > 0 and budget_s > 0):
         raise MeasurementError("min_profile_s, interval and budget_s must be positive seconds")
+    if int(repeat) < 1:
+        raise MeasurementError(f"repeat must be >= 1, got {repeat!r}")
+    repeat = int(repeat)
 
-    frames, totals = [], []
     stopped = None
-    for n in ns:
+    plan: dict[int, tuple[Any, int]] = {}  # n -> (input, calls per profile)
+    for n in ns:  # phase 1: build, warm up, time one call, size the profiled loop
         arg = _build(make_input, n)
-        t0 = time.perf_counter()
-        _call(fn, arg, n)  # warm-up, and the time of one call
-        one = max(time.perf_counter() - t0, 1e-9)
-        number = max(1, min(max_number, math.ceil(min_profile_s / one)))
-        if one * number > budget_s:
-            stopped = {"n": n, "reason": f"one call took {one:.3g} s; profiling it would exceed the "
-                                         f"budget of {budget_s:g} s per size"}
-            break
+        gc_was = gc.isenabled()
+        gc.disable()
         try:
-            funcs, wall = _profile_once(fn, arg, number, interval)
-        except Exception as exc:  # the user's function failing under the profiler
-            if isinstance(exc, MeasurementError):
-                raise
-            raise MeasurementError(f"profiling {_name(fn)}(make_input({n})) failed: "
-                                   f"{type(exc).__name__}: {exc}") from exc
-        funcs["self_s"] = funcs["self_s"] / number
-        total = funcs["self_s"].sum()
-        funcs["share_pct"] = 100.0 * funcs["self_s"] / total if total > 0 else 0.0
-        funcs["n"] = n
-        frames.append(funcs)
-        totals.append({"n": n, "time_s": wall / number, "number": number})
+            _call(fn, arg, n)  # warm-up
+            calls, elapsed = 1, 0.0
+            while True:  # time of one call, from enough calls to last a few milliseconds
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    fn(arg)
+                elapsed = time.perf_counter() - t0
+                if elapsed >= 0.005 or elapsed > budget_s or calls >= max_number:
+                    break
+                calls *= 4
+            one = max(elapsed / calls, 1e-9)
+        finally:
+            if gc_was:
+                gc.enable()
+        if one * repeat > budget_s:
+            stopped = {"n": n, "reason": f"one call took {one:.3g} s, so {repeat} profiles would exceed "
+                                         f"the budget of {budget_s:g} s per size"}
+            break
+        plan[n] = (arg, max(1, min(max_number, math.ceil(min_profile_s / one),
+                                   math.floor(budget_s / repeat / one))))
+
+    # Phase 2: `repeat` profiles per size, interleaved across sizes like measure_scaling's
+    # repeats, so a burst of load elsewhere does not bend one size's numbers.
+    frames, totals = [], []
+    order = list(plan)
+    for r in range(repeat):
+        for n in (order if r % 2 == 0 else order[::-1]):
+            arg, number = plan[n]
+            try:
+                funcs, wall = _profile_once(fn, arg, number, interval)
+            except Exception as exc:  # the user's function failing under the profiler
+                if isinstance(exc, MeasurementError):
+                    raise
+                raise MeasurementError(f"profiling {_name(fn)}(make_input({n})) failed: "
+                                       f"{type(exc).__name__}: {exc}") from exc
+            funcs["self_s"] = funcs["self_s"] / number
+            total = funcs["self_s"].sum()
+            funcs["share_pct"] = 100.0 * funcs["self_s"] / total if total > 0 else 0.0
+            funcs["n"], funcs["repeat"] = n, r
+            frames.append(funcs)
+            totals.append({"n": n, "repeat": r, "time_s": wall / number, "number": number})
+    plan.clear()
     if stopped is not None:
         import warnings
 
@@ -128,11 +171,19 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     if not frames:
         raise MeasurementError(f"no size could be profiled: {stopped['reason'] if stopped else 'no sizes'}")
 
-    per = pd.concat(frames, ignore_index=True)
-    per["file"] = per["file"].astype(object).where(per["file"].notna(), "")
-    per["line"] = pd.to_numeric(per["line"], errors="coerce")
-    per = (per.groupby(["function", "file", "n"], as_index=False, dropna=False)
+    raw = pd.concat(frames, ignore_index=True)
+    raw["file"] = raw["file"].astype(object).where(raw["file"].notna(), "")
+    raw["line"] = pd.to_numeric(raw["line"], errors="coerce")
+    raw = (raw.groupby(["function", "file", "n", "repeat"], as_index=False, dropna=False)
               .agg(line=("line", "min"), self_s=("self_s", "sum"), share_pct=("share_pct", "sum")))
+    # A function missing from one profile of a size had no samples there: 0 s, not unknown.
+    keys = raw[["function", "file"]].drop_duplicates()
+    runs = pd.DataFrame(totals)[["n", "repeat"]]
+    full = keys.merge(runs, how="cross").merge(raw, on=["function", "file", "n", "repeat"], how="left")
+    full["line"] = full.groupby(["function", "file"])["line"].transform("min")
+    full[["self_s", "share_pct"]] = full[["self_s", "share_pct"]].fillna(0.0)
+    per = (full.groupby(["function", "file", "n"], as_index=False, dropna=False)
+               .agg(line=("line", "min"), self_s=("self_s", "median"), share_pct=("share_pct", "median")))
     n_min, n_max = min(t["n"] for t in totals), max(t["n"] for t in totals)
     rows = []
     for (function, file), part in per.groupby(["function", "file"], sort=False):
@@ -140,6 +191,7 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
             continue
         part = part.sort_values("n")
         seen = part[part["self_s"] > 0]
+        points = full[(full["function"] == function) & (full["file"] == file) & (full["self_s"] > 0)]
         at_max = part[part["n"] == n_max]
         at_min = part[part["n"] == n_min]
         row = {"function": function, "file": file or None,
@@ -153,7 +205,7 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
                "score": 0.0, "sizes": len(seen), "note": ""}
         slope = math.nan
         try:
-            fit = fit_complexity(seen["n"], seen["self_s"])
+            fit = fit_complexity(points["n"], points["self_s"])  # medians per size, repeat noise known
         except FitError as exc:
             row["note"] = f"not fitted: {exc}"
         else:
@@ -168,9 +220,10 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     table["line"] = table["line"].astype("Int64")
     table["sizes"] = table["sizes"].astype("Int64")
     table = table.sort_values(["score", "share_pct"], ascending=False, kind="stable").reset_index(drop=True)
-    total_df = pd.DataFrame(totals)
+    total_df = pd.DataFrame(totals).groupby("n", as_index=False).agg(time_s=("time_s", "median"),
+                                                                      number=("number", "first"))
     try:
-        total_fit = fit_complexity(total_df["n"], total_df["time_s"])
+        total_fit = fit_complexity(pd.DataFrame(totals)["n"], pd.DataFrame(totals)["time_s"])
         total_cls, total_k = total_fit.best, total_fit.exponent
     except FitError:
         total_cls, total_k = None, math.nan

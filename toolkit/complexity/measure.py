@@ -11,8 +11,9 @@ What makes a timing trustworthy here (the same care :mod:`timeit` and pyperf tak
   that a measurement lasts at least ``min_time`` seconds, far above the timer's resolution; the
   table reports the time of *one* call;
 - garbage collection is disabled inside a measurement (as timeit does) and run between them (a
-  full collection per size, the young generations between repeats: a full one can take tens of
-  milliseconds in a big process), so one unlucky collection does not land in one repeat;
+  full collection once per sweep, the young generations before every measurement: a full one
+  can take 0.1-0.3 s in a process with big libraries loaded), so one unlucky collection does
+  not land in one repeat;
 - a time budget per size: when a size would exceed it, the sweep stops cleanly, the sizes done
   are kept, and the stop is recorded in ``df.attrs["stopped"]`` and announced with a warning;
 - peak memory (``memory=True``) comes from a separate, untimed call under :mod:`tracemalloc`,
@@ -173,12 +174,13 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
     loops_of: dict[int, int] = {}
     first_call: dict[int, float] = {}
 
+    gc.collect()  # once: a full collection can take 0.1-0.3 s in a process with big libraries loaded
     # Phase 1, ascending: build the input, warm up, calibrate; stop at the first size whose
     # single call already rules out `repeat` measurements within the budget.
     for n in ns:
         t_start = timer()
         arg = _build(make_input, n)
-        gc.collect()
+        gc.collect(1)
         t0 = timer()
         _call(fn, arg, n)  # warm-up, untimed for the table; guides calibration and the budget
         one = max(timer() - t0, 0.0)
@@ -256,7 +258,7 @@ def _peak_bytes(fn: Callable, arg: Any, n: int) -> int:
     if not already:
         tracemalloc.start()
     try:
-        gc.collect()
+        gc.collect(1)
         base, _ = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         _call(fn, arg, n)

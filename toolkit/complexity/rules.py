@@ -21,25 +21,30 @@ WORSE_THAN = "O(n log n)"
 
 SUPERLINEAR = F.rule(
     "complexity.superlinear", "regular performance testing",
-    "A function's cost grows faster than O(n log n) with its input size (quadratic or worse) and "
-    "takes a meaningful share of the call at the largest size measured.",
+    "A function's cost grows faster than O(n log n) with its input size (quadratic or worse; the "
+    "free exponent's 95% interval above 1) and takes a meaningful share of the call at the "
+    "largest size measured.",
     severity="high",
     fix="Replace the inner linear work: list membership in a loop -> a set or dict; nested-loop "
         "join -> index one side in a dict; repeated string/bytes concatenation -> ''.join or "
         "io.StringIO; recomputation -> memoise. Re-run the scaling fit to confirm near-linear growth.",
-    thresholds={"worse_than": WORSE_THAN, "min_share_pct": 10.0},
+    thresholds={"worse_than": WORSE_THAN, "min_share_pct": 10.0, "min_exponent_lo": 1.0},
 )
 
 
-def _superlinear(cls: Any, ambiguous: Iterable[str]) -> bool:
-    """Worse than O(n log n), and not confusable with a class that is not."""
+def _superlinear(cls: Any, ambiguous: Iterable[str], exponent_lo: float) -> bool:
+    """Worse than O(n log n), not confusable with a class that is not, and the free exponent's
+    confidence interval lies above linear: both views of the data must say "superlinear" (a
+    sampled profile's self times are noisy, and noise alone can bend a curve)."""
     if not isinstance(cls, str) or GROWTH.get(cls, -1) <= GROWTH[WORSE_THAN]:
+        return False
+    if not (exponent_lo > SUPERLINEAR.thresholds["min_exponent_lo"]):
         return False
     return all(GROWTH.get(a, -1) > GROWTH[WORSE_THAN] for a in ambiguous)
 
 
 def _from_fit(fit: ComplexityFit, min_share_pct: float) -> list[dict[str, Any]]:
-    if not _superlinear(fit.best, fit.ambiguous):
+    if not _superlinear(fit.best, fit.ambiguous, fit.exponent_ci[0]):
         return []
     name = fit.meta.get("function") or "the measured callable"
     lo, hi = fit.n_range
@@ -62,7 +67,7 @@ def _from_table(table: pd.DataFrame, min_share_pct: float) -> list[dict[str, Any
     n_min, n_max = table.attrs.get("n_min"), table.attrs.get("n_max")
     for r in table.itertuples(index=False):
         ambiguous = [a.strip() for a in (r.ambiguous or "").split(",") if a.strip()]
-        if not _superlinear(r.complexity, ambiguous) or not (r.share_pct >= min_share_pct):
+        if not _superlinear(r.complexity, ambiguous, r.exponent_lo) or not (r.share_pct >= min_share_pct):
             continue
         where = f"{r.file}:{r.line}" if r.file else "unknown file"
         growth = f"x{r.growth_x:,.0f}" if math.isfinite(r.growth_x) else "from unmeasurable"
