@@ -178,8 +178,14 @@ def _source_path(df: pd.DataFrame | None) -> str | None:
     return src.get("path") if isinstance(src, dict) else None
 
 
+# findings() prepares the executed statements once for all its rules: id(events) -> frame
+_PREPARED: dict[int, pd.DataFrame] = {}
+
+
 def _executed(events: pd.DataFrame) -> pd.DataFrame:
     """Executed statements with a ``fingerprint`` and a ``verb``, in session order."""
+    if id(events) in _PREPARED:
+        return _PREPARED[id(events)]
     ev = schema.coerce(events, "query_events") if not set(schema.columns("query_events")) <= set(
         events.columns) else events
     kind = ev["kind"].astype("object")
@@ -247,24 +253,26 @@ def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, min_total_ms: floa
     ex = _executed(events)
     path = _source_path(events)
     runs: list[dict[str, Any]] = []
-    for session, s in ex.groupby("session", sort=False):
-        fps = s["fingerprint"].to_numpy()
-        if len(fps) <= min_repeats:
-            continue
-        # run boundaries: a new run starts where the fingerprint changes
-        starts = np.flatnonzero(np.r_[True, fps[1:] != fps[:-1]])
+    if len(ex) > min_repeats:
+        # runs of one fingerprint within one session, over the whole (session-ordered) table
+        sess = ex["session"].to_numpy()
+        fps = ex["fingerprint"].to_numpy()
+        sel = ex["is_select"].to_numpy(dtype=bool)
+        dur = ex["duration_ms"].fillna(0.0).to_numpy(dtype=float)
+        new_session = np.r_[True, sess[1:] != sess[:-1]]
+        starts = np.flatnonzero(new_session | np.r_[True, fps[1:] != fps[:-1]])
         ends = np.r_[starts[1:], len(fps)]
-        for a, b in zip(starts, ends, strict=True):
-            if b - a < min_repeats or a == 0:
-                continue
-            run = s.iloc[a:b]
-            # the source is a query whose rows drive the loop (not SET NAMES, BEGIN, ...)
-            if not run["is_select"].all() or not s["is_select"].iloc[a - 1]:
-                continue
-            total = float(run["duration_ms"].sum())
-            if total < min_total_ms:
-                continue
-            runs.append({"session": session, "source": s.iloc[a - 1], "run": run, "total": total})
+        ok = (ends - starts >= min_repeats) & ~new_session[starts]
+        # every statement of the run a SELECT, and the source before it a SELECT too: a
+        # query whose rows drive the loop (not SET NAMES, BEGIN, ...)
+        not_sel = np.r_[0, np.cumsum(~sel)]
+        ok &= (not_sel[ends] - not_sel[starts] == 0) & sel[np.maximum(starts - 1, 0)]
+        csum = np.r_[0.0, np.cumsum(dur)]
+        totals = csum[ends] - csum[starts]
+        ok &= totals >= min_total_ms
+        for a, b, total in zip(starts[ok], ends[ok], totals[ok], strict=True):
+            runs.append({"session": sess[a], "source": ex.iloc[a - 1], "run": ex.iloc[a:b],
+                         "total": float(total)})
     rows = []
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in runs:
@@ -709,36 +717,35 @@ def long_transactions(events: pd.DataFrame, *, min_open_ms: float = 1000.0) -> p
     ex = _executed(events)
     path = _source_path(events)
     rows = []
-    for session, s in ex.groupby("session", sort=False):
-        verbs = s["verb"].to_numpy()
-        bounds = np.flatnonzero(np.isin(verbs, list(_TX_END | _TX_BEGIN)))
-        if len(bounds) < 2:
-            continue
-        t_ms = _ns(s["timestamp"]) / 1e6
-        dur = s["duration_ms"].fillna(0.0).to_numpy(dtype=float)
-        for b, e in zip(bounds[:-1], bounds[1:], strict=True):
-            if verbs[b] not in _TX_BEGIN or verbs[e] not in _TX_END:
-                continue
-            # log timestamps mark a statement's end: the transaction spans from BEGIN's start
-            open_ms = t_ms[e] - (t_ms[b] - dur[b])
-            if open_ms < min_open_ms:
-                continue
-            tx = s.iloc[b: e + 1]
-            start = tx["timestamp"].iloc[0] - pd.to_timedelta(dur[b], unit="ms")
-            busy = float(tx["duration_ms"].sum())
-            idle = max(open_ms - busy, 0.0)
-            evidence = (f"session {session}: transaction open {open_ms:.0f} ms from "
-                        f"{_ts(start)} (lines {_line(tx['source_line'].iloc[0])}-"
-                        f"{_line(tx['source_line'].iloc[-1])}), {len(tx) - 2} statement(s) busy "
-                        f"{busy:.0f} ms, idle in transaction {idle:.0f} ms "
-                        f"({100 * idle / open_ms:.0f} %); ended by {tx['verb'].iloc[-1].upper()}; "
-                        f"statements: " + "; ".join(f"`{_short(x, 70)}`" for x in tx["statement"].iloc[1:-1][:3])
-                        + ".")
-            rows.append(F.finding(LONG_TRANSACTIONS, f"Transaction open {open_ms / 1000:.1f} s "
-                                  f"({100 * idle / open_ms:.0f} % idle)", evidence, file=path,
-                                  line=_line(tx["source_line"].iloc[0]), session=str(session),
-                                  open_ms=round(open_ms, 3), idle_ms=round(idle, 3),
-                                  statements=len(tx) - 2))
+    verbs = ex["verb"].to_numpy()
+    sess = ex["session"].to_numpy()
+    bounds = np.flatnonzero(np.isin(verbs, list(_TX_END | _TX_BEGIN)))
+    t_ms = _ns(ex["timestamp"]) / 1e6
+    dur = ex["duration_ms"].fillna(0.0).to_numpy(dtype=float)
+    b_, e_ = bounds[:-1], bounds[1:]
+    # a BEGIN and the COMMIT/ROLLBACK that follows it in the same session
+    pair = np.isin(verbs[b_], list(_TX_BEGIN)) & np.isin(verbs[e_], list(_TX_END)) & (sess[b_] == sess[e_])
+    # log timestamps mark a statement's end: the transaction spans from BEGIN's start
+    open_all = t_ms[e_] - (t_ms[b_] - dur[b_])
+    pick = pair & (open_all >= min_open_ms)
+    for b, e, open_ms in zip(b_[pick], e_[pick], open_all[pick], strict=True):
+        session = sess[b]
+        tx = ex.iloc[b: e + 1]
+        start = tx["timestamp"].iloc[0] - pd.to_timedelta(dur[b], unit="ms")
+        busy = float(tx["duration_ms"].sum())
+        idle = max(open_ms - busy, 0.0)
+        evidence = (f"session {session}: transaction open {open_ms:.0f} ms from "
+                    f"{_ts(start)} (lines {_line(tx['source_line'].iloc[0])}-"
+                    f"{_line(tx['source_line'].iloc[-1])}), {len(tx) - 2} statement(s) busy "
+                    f"{busy:.0f} ms, idle in transaction {idle:.0f} ms "
+                    f"({100 * idle / open_ms:.0f} %); ended by {tx['verb'].iloc[-1].upper()}; "
+                    f"statements: " + "; ".join(f"`{_short(x, 70)}`" for x in tx["statement"].iloc[1:-1][:3])
+                    + ".")
+        rows.append(F.finding(LONG_TRANSACTIONS, f"Transaction open {open_ms / 1000:.1f} s "
+                              f"({100 * idle / open_ms:.0f} % idle)", evidence, file=path,
+                              line=_line(tx["source_line"].iloc[0]), session=str(session),
+                              open_ms=round(open_ms, 3), idle_ms=round(idle, 3),
+                              statements=len(tx) - 2))
     return F.to_frame(rows)
 
 
@@ -876,13 +883,17 @@ def findings(events: pd.DataFrame, server_events: pd.DataFrame | None = None, *,
     if events is None:
         events = schema.empty("query_events")
     frames = []
-    for rid, fn in QUERY_DETECTORS.items():
-        if rules is None or rid in rules:
-            frames.append(fn(events, **_options_for(fn, rid, options)))
-    for rid, fn in SERVER_DETECTORS.items():
-        if rules is None or rid in rules:
-            if rid == "queries.errors":
-                frames.append(fn(server_events, **_options_for(fn, rid, options)))
-            else:
-                frames.append(fn(server_events, events, **_options_for(fn, rid, options)))
+    _PREPARED[id(events)] = _executed(events)
+    try:
+        for rid, fn in QUERY_DETECTORS.items():
+            if rules is None or rid in rules:
+                frames.append(fn(events, **_options_for(fn, rid, options)))
+        for rid, fn in SERVER_DETECTORS.items():
+            if rules is None or rid in rules:
+                if rid == "queries.errors":
+                    frames.append(fn(server_events, **_options_for(fn, rid, options)))
+                else:
+                    frames.append(fn(server_events, events, **_options_for(fn, rid, options)))
+    finally:
+        _PREPARED.pop(id(events), None)
     return F.to_frame(r for f in frames for r in f.to_dict("records"))
