@@ -42,6 +42,12 @@ def test_compile_prefix_with_q_padding_and_every_field():
         "bob", "123", "6b07bf01.2edf", "7", "my app", "10.0.0.1", "42P01", "-77")
 
 
+def test_remote_host_with_port_keeps_the_host():
+    m = compile_prefix("%t:%r:%u@%d:[%p]:").match(
+        "2026-11-26 05:09:21 UTC:10.0.0.1(5432):bob@shop:[42]:LOG:  statement: SELECT 1")
+    assert (m["client"], m["user"], m["database"], m["pid"]) == ("10.0.0.1", "bob", "shop", "42")
+
+
 def test_unknown_escape_is_a_log_format_error():
     with pytest.raises(LogFormatError, match="%z"):
         compile_prefix("%m %z ")

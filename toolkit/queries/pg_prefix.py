@@ -68,7 +68,7 @@ ESCAPES = {
     "a": ("application", _ANY),
     "u": ("user", _ANY),
     "d": ("database", _ANY),
-    "r": ("client", r"[^\s(]*(?:\(\d*\))?"),
+    "r": ("client", r"(?P<client>[^\s(]*)(?:\(\d*\))?"),  # host(port): the port is dropped
     "h": ("client", r"[^\s,\]:]*"),
     "b": ("backend_type", _ANY),
     "p": ("pid", r"\d+"),
