@@ -46,8 +46,8 @@ def test_figure_json_cannot_close_its_script_and_labels_show_as_text():
     assert "<" not in payload and "<!--" not in payload
     # AND the figure JSON decodes back to entity-escaped labels (plotly draws &lt; as <)
     data = json.loads(re.search(r"var f = (\{.*\});", payload).group(1))
-    assert data["data"][0]["x"][0] == ("&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;"
-                                       "&lt;!--&lt;img src=x onerror=alert(1)&gt;")
+    assert data["data"][0]["x"][0] == ("&lt;/script>&lt;script>window.__pwned=1&lt;/script>"
+                                       "&lt;!--&lt;img src=x onerror=alert(1)>")
     assert data["layout"]["title"]["text"] == "t"
 
 
@@ -103,4 +103,12 @@ def test_cells_format_numbers_and_nulls():
 def test_script_json_is_still_json():
     obj = {"a": "</script><!-- & \u2028"}
     assert json.loads(script_json(obj)) == obj
-    assert figure_dict(_figure("<b>")).get("data")[0]["text"][0] == "&lt;b&gt;"
+
+
+
+def test_plot_formatting_tags_survive_and_everything_else_is_escaped():
+    fig = go.Figure(go.Bar(x=["<module>", "b"], y=[1, 2],
+                           hovertext=["<b>f</b><br>1 ms<BR/>x", "<a href='javascript:x()'>y</a><span>z</span>"]))
+    d = figure_dict(fig)["data"][0]
+    assert d["x"][0] == "&lt;module>"
+    assert d["hovertext"] == ["<b>f</b><br>1 ms<BR/>x", "&lt;a href='javascript:x()'>y&lt;/a><span>z</span>"]

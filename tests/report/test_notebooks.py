@@ -38,7 +38,7 @@ def test_export_draws_plotly_json_offline_with_plotly_js_once(tiny_run):
     # the planted label reaches the figure only as escaped JSON text, and the table escapes it
     fig_json = re.search(r"var f = (\{.*\});", markup).group(1)
     assert "<" not in fig_json
-    assert json.loads(fig_json)["data"][0]["x"][0].startswith("&lt;script&gt;")
+    assert json.loads(fig_json)["data"][0]["x"][0].startswith("&lt;script>window.__pwned=1&lt;/script>")
     assert "<script>window.__pwned" not in markup
 
 

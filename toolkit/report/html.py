@@ -8,9 +8,10 @@ Offline and inert by construction:
 - a Content-Security-Policy ``<meta>`` forbids every network request (:data:`CSP`);
 - every piece of text is escaped with :func:`html.escape` (table cells, headings, notes);
   figure JSON placed inside ``<script>`` has ``<``, ``>`` and ``&`` written as ``\\u003c``...
-  so a string containing ``</script>`` cannot end the script element, and the strings plotly
-  draws as labels or hover text (x, y, text, labels, customdata...) are entity-escaped, since
-  plotly interprets a subset of HTML tags in them: ``<script>`` in a function name shows as text.
+  so a string containing ``</script>`` cannot end the script element, and in the strings plotly
+  draws as labels or hover text (x, y, text, hovertext, labels, customdata...) every ``<`` that
+  does not open one of plotly's formatting tags (``<b>``, ``<br>``...) is written ``&lt;``:
+  ``<script>`` in a function name shows as text, while a plot's own ``<br>`` still breaks lines.
 
 Example::
 
@@ -115,9 +116,25 @@ def script_json(obj: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+# The formatting tags plotly draws in labels and hover text (a subset of HTML, turned into SVG
+# tspans by plotly.js); plot functions use them (``<b>name</b><br>12 ms``). Any other ``<``
+# (``<script>``, ``<img ...>``, ``<a href>``, ``<module>``) is written as ``&lt;`` so plotly
+# shows it as text.
+_PLOTLY_TAG = re.compile(r"<(?!/?(?:b|i|em|sup|sub|br|span|s|u)(?:[\s/>]))", re.IGNORECASE)
+
+
+def escape_label(text: str) -> str:
+    """Label/hover text for plotly: its formatting tags kept, every other ``<`` escaped.
+
+        >>> escape_label("<b>handler<script>x</script></b><br>1 ms")
+        '<b>handler&lt;script>x&lt;/script></b><br>1 ms'
+    """
+    return _PLOTLY_TAG.sub("&lt;", text)
+
+
 def _escape_drawn(value: Any) -> Any:
     if isinstance(value, str):
-        return html.escape(value, quote=False)
+        return escape_label(value)
     if isinstance(value, list):
         return [_escape_drawn(v) for v in value]
     if isinstance(value, dict):
@@ -126,8 +143,8 @@ def _escape_drawn(value: Any) -> Any:
 
 
 def figure_dict(fig: Any) -> dict[str, Any]:
-    """A plotly Figure (or its dict / JSON) -> a plain dict whose drawn strings are
-    entity-escaped, so plotly shows ``<script>`` in data as text rather than markup."""
+    """A plotly Figure (or its dict / JSON) -> a plain dict whose drawn strings are escaped
+    (:func:`escape_label`), so plotly shows ``<script>`` in data as text rather than markup."""
     if isinstance(fig, str):
         d = json.loads(fig)
     elif isinstance(fig, dict):
