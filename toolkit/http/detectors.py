@@ -114,10 +114,14 @@ def _fmt_bytes(n: float) -> str:
 
 
 def _with_endpoint(requests: pd.DataFrame, routes) -> pd.DataFrame:
-    df = requests.copy()
-    df["endpoint"] = template_paths(df["path"], routes).to_numpy()
-    df["key"] = df["method"].astype(object).fillna("").astype(str) + " " + df["endpoint"]
-    return df
+    """The requests with ``endpoint`` and ``key`` (``METHOD /templated``) columns added; a frame
+    that has them (prepared once by :func:`findings`) comes back as is. ``assign`` shares the
+    other columns (copy-on-write), so a big table is not copied per rule."""
+    if "endpoint" in requests.columns and "key" in requests.columns:
+        return requests
+    endpoint = template_paths(requests["path"], routes).to_numpy()
+    key = requests["method"].astype(object).fillna("").astype(str).to_numpy() + " " + endpoint
+    return requests.assign(endpoint=endpoint, key=key)
 
 
 def slow_endpoints(requests: pd.DataFrame, *, routes=None, p95_s: float = 0.5, min_requests: int = 5,
@@ -389,6 +393,7 @@ def findings(requests: pd.DataFrame, *, routes=None, **thresholds: Any) -> pd.Da
     if requests.empty:
         return F.to_frame([])
     table = endpoints(requests, routes=routes)
+    requests = _with_endpoint(requests, routes)  # templated once for every rule
     rows: list[dict[str, Any]] = []
     rows += slow_endpoints(requests, routes=routes, table=table, **opts(SLOW))
     rows += large_payloads(requests, routes=routes, **opts(LARGE))
