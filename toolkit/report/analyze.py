@@ -95,34 +95,15 @@ def _one_workload_per_destination_set(analysis: Analysis) -> None:
             analysis.server_events.pop(other.path, None)
 
 
-def _directive_text(text: str) -> str:
-    """A pasted nginx ``log_format`` file without its comment lines."""
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).strip()
-
-
-def _custom_access_format(path: str, log_formats: list[str]) -> str | None:
-    """The first of ``log_formats`` (the user's, then ``*.log_format`` files beside ``path``)
-    that at least 80% of the input's first lines match; None when none does. A custom nginx
-    format cannot be guessed from content alone, so it is looked for where people keep it."""
+def _matches(path: str, log_format: str) -> bool:
+    """Whether at least 80% of the input's first lines match the user's access-log format."""
     from ..http.accesslog import compile_format
 
-    folder = os.path.dirname(path) or "."
-    beside = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".log_format"))
-    candidates = list(log_formats)
-    for f in beside:
-        with open(f, encoding="utf-8", errors="replace") as fh:
-            candidates.append(_directive_text(fh.read()))
+    pattern = compile_format(log_format).pattern
     head = open_source(path).head().decode("utf-8", "replace").split("\n")[:-1][:50]
     lines = [line for line in head if line.strip()]
-    for text in candidates:
-        try:
-            pattern = compile_format(text).pattern
-        except ToolkitError:
-            continue
-        ok = sum(1 for line in lines if (m := pattern.match(line)) and m.group("_line") is None)
-        if lines and ok >= max(1, int(0.8 * len(lines))):
-            return text
-    return None
+    ok = sum(1 for line in lines if (m := pattern.match(line)) and m.group("_line") is None)
+    return bool(lines) and ok >= max(1, int(0.8 * len(lines)))
 
 
 def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
@@ -132,7 +113,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     analysis and detector that applies. ``progress`` receives one-line status messages.
 
     ``log_format`` is an nginx ``log_format`` (or Apache ``LogFormat``) for access logs in a
-    custom format; without it, ``*.log_format`` files beside a log are tried. ``log_line_prefix``
+    custom format (a ``NAME.log_format`` file beside a log does the same). ``log_line_prefix``
     is PostgreSQL's, for stderr logs whose prefix is not one of the common ones."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
@@ -144,16 +125,13 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                                                reason="source code or documentation, not evidence"))
             continue
         t0 = time.perf_counter()
-        custom = None
+        # The user's own access-log format first: content sniffing cannot know a custom format.
+        custom = log_format if log_format and _matches(path, log_format) else None
         try:
-            fmt = formats.detect(path)
+            fmt = formats.get("nginx") if custom else formats.detect(path)
         except ToolkitError as exc:
-            custom = _custom_access_format(path, [log_format] if log_format else [])
-            if custom is None:
-                analysis.inputs.append(InputResult(path, "skipped",
-                                                   reason=getattr(exc, "reason", "") or str(exc)))
-                continue
-            fmt = formats.get("nginx")
+            analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
+            continue
         size = os.path.getsize(path)
         if size > LARGE_INPUT_BYTES:
             say(f"reading {path} ({size / 1e6:.0f} MB, {fmt.name}) ...")
