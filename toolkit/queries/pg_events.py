@@ -172,7 +172,8 @@ def split_events(raw: pd.DataFrame, *, server: bool = True) -> tuple[pd.DataFram
     raw = raw.reset_index(drop=True)
     qmask = _query_mask(raw)
     q = raw.loc[qmask, list(_QUERY_RAW)]
-    s = raw[~qmask]
+    nlines = raw["nlines"].to_numpy()
+    server_lines = int(nlines[~qmask].sum())
     verbs = q["verb"].to_numpy()
     kind = q["verb"].map(QUERY_VERBS).to_numpy()
     kind[verbs == "plan"] = "plan"
@@ -188,17 +189,19 @@ def split_events(raw: pd.DataFrame, *, server: bool = True) -> tuple[pd.DataFram
     q = _attach_plans(q)
     q["statement"] = q["message"].where(q["kind"] != "duration", None)
     qe = q.drop(columns=["message", "dur", "verb"])
-    counts = {"query_events": int(q["nlines"].sum()), "server_events": int(s["nlines"].sum())}
+    counts = {"query_events": int(q["nlines"].sum()), "server_events": server_lines}
     qe = qe.drop(columns=["nlines"])
     return (schema.coerce(qe.reset_index(drop=True), "query_events"),
-            _server(s) if server else schema.empty("server_events"), counts)
+            _server(raw[~qmask]) if server else schema.empty("server_events"), counts)
 
 
 def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
     """Fold log_statement lines and their duration-only lines (see the module docstring)."""
-    pending = (q["dur"] == "") & (q["verb"] != "") & (q["verb"] != "plan")
-    if not pending.any():
+    verbs = q["verb"].to_numpy()
+    pending_np = ~q["dur"].to_numpy().astype(bool) & verbs.astype(bool) & (verbs != "plan")
+    if not pending_np.any():
         return q
+    pending = pd.Series(pending_np, index=q.index)
     cand = q[(q["verb"] != "plan") & (q["kind"] != "parse") & (q["kind"] != "bind") | pending]
     nxt = cand.groupby("session", sort=False, dropna=False).shift(-1)
     nxt_index = pd.Series(cand.index, index=cand.index).groupby(cand["session"], sort=False,
