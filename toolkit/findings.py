@@ -114,6 +114,28 @@ def rules_table() -> pd.DataFrame:
                                        "thresholds", "fix"])
 
 
+def checklist(table: pd.DataFrame) -> pd.DataFrame:
+    """The backend checklist against a findings table: one row per practice.
+
+    Columns: area, practice, rules (ids of the rules that check it), findings (count),
+    worst (highest severity found, or ""), status ("findings" / "clean" when its rules ran and
+    found nothing / "no rule" when nothing here can check it from logs and profiles).
+    Rows follow :data:`AREAS` then :data:`PRACTICES` order.
+    """
+    rules = rules_table()
+    counts = table["practice"].value_counts() if len(table) else pd.Series(dtype=int)
+    rows = []
+    for practice, area in sorted(PRACTICES.items(), key=lambda kv: AREAS.index(kv[1])):
+        ids = rules.loc[rules["practice"] == practice, "rule"].tolist()
+        found = table[table["practice"] == practice] if len(table) else table
+        worst = next((sev for sev in SEVERITIES if (found["severity"] == sev).any()), "") if len(found) else ""
+        n = int(counts.get(practice, 0))
+        status = "findings" if n else ("clean" if ids else "no rule")
+        rows.append({"area": area, "practice": practice, "rules": ", ".join(ids), "findings": n,
+                     "worst": worst, "status": status})
+    return pd.DataFrame(rows, columns=["area", "practice", "rules", "findings", "worst", "status"])
+
+
 DETECTOR_MODULES = ("toolkit.profiles.detectors", "toolkit.queries.detectors",
                     "toolkit.http.detectors", "toolkit.complexity")
 
