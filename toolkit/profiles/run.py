@@ -125,14 +125,15 @@ def _explain(stderr: str, target: str) -> str:
 
 
 def record(cmd_or_pid: int | str | Sequence[str], duration: float | None = None, rate: int = 100, *,
-           idle: bool = False, threads: bool = True, subprocesses: bool = False, native: bool = False,
+           idle: bool = False, subprocesses: bool = False, native: bool = False,
            gil: bool = False, timeout: float | None = None, keep: str | os.PathLike | None = None) -> Profile:
     """Sample a program with py-spy and return its :class:`Profile` (read from speedscope).
 
     ``cmd_or_pid``: a command (a list of arguments, or a string split like a shell would) that
     py-spy starts, or the pid (int) of a running Python process. ``duration`` seconds (None:
-    until the program exits), ``rate`` samples per second; ``idle``, ``subprocesses``,
-    ``native``, ``gil`` map to py-spy's ``--idle``, ``-s``, ``--native``, ``--gil``.
+    until the program exits; py-spy takes whole seconds), ``rate`` samples per second; ``idle``,
+    ``subprocesses``, ``native``, ``gil`` map to py-spy's ``--idle``, ``-s``, ``--native``,
+    ``--gil``. Threads are always kept apart (the ``thread`` column: ``NAME (TID)``).
     ``keep``: also keep the speedscope file at this path. ``timeout``: give up after this
     many seconds (default: duration + 30 s when a duration is given).
     """
