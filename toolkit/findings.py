@@ -184,6 +184,8 @@ def _kind_of(obj: Any) -> str | None:
             return "server_events"
         if {"status", "request_time_s"} <= cols:
             return "requests"
+        if {"function", "complexity", "score"} <= cols or {"n", "repeat", "time_s"} <= cols:
+            return "complexity"  # scaling_by_function or measure_scaling tables
         return None
     kind = type(obj).__name__
     if kind == "Analysis":
