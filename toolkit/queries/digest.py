@@ -42,6 +42,8 @@ What is a call
   ``fold_parse_bind=False`` counts every row as a call and adds ``kind`` to the grouping, so the
   three phases appear as separate rows.
 - Rows without a duration (``log_statement`` lines) count as calls but not in the time figures.
+- Rows without a statement (PostgreSQL's duration-only lines, ``kind="duration"``) form one group
+  whose fingerprint is null: their time is counted, never dropped.
 
 So ``digest(events).total_ms.sum()`` equals ``events.duration_ms[events.kind != "plan"].sum()``.
 
