@@ -159,13 +159,19 @@ def _parse_times(arr: np.ndarray, kind: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(values).tz_localize("UTC")
 
 
-def _str_series(arr: np.ndarray) -> pd.Series:
+def _as_series(arr: np.ndarray) -> pd.Series:
     return pd.Series(arr, dtype=object)
 
 
-def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool) -> pd.DataFrame:
-    """Typed columns from the raw matched strings of one chunk (group name -> object array)."""
+def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool,
+           arrays: bool = False) -> pd.DataFrame | dict[str, Any]:
+    """Typed columns from the raw matched strings of one chunk (group name -> object array).
+
+    ``arrays=True`` returns the columns as a dict of numpy arrays instead (numbers as float64
+    with NaN, strings as object arrays): what a streaming aggregate needs, without building
+    nullable integer columns and a DataFrame per chunk."""
     out: dict[str, Any] = {}
+    _str_series = (lambda a: a) if arrays else _as_series
     escape = fmt.escape
     decode = {"json": _decode_json, "apache": _decode_apache}.get(escape, _decode_default)
     time_fields = [f for f in fmt.fields if f.kind in TIME_VARIABLES or f.kind == "time_apache"]
@@ -211,8 +217,11 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
             vals = _factorized(raw, _numeric)
             if kind == "bytes_dash":
                 vals = np.where(raw == "-", 0.0, vals)
-            out[column] = pd.array(vals, dtype="Float64").astype("Int64") if np.isnan(vals).any() \
-                else pd.array(vals.astype(np.int64), dtype="Int64")
+            if arrays:
+                out[column] = vals
+            else:
+                out[column] = pd.array(vals, dtype="Float64").astype("Int64") if np.isnan(vals).any() \
+                    else pd.array(vals.astype(np.int64), dtype="Int64")
         elif kind in ("float", "usec", "msec_int", "sec"):
             vals = _factorized(raw, _numeric)
             divisor = {"usec": 1e6, "msec_int": 1e3}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
@@ -231,7 +240,7 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
         used.add(column)
     if "path" in out and "url" not in out:  # $uri / %U without the request line
         out["url"] = out["path"]
-    return pd.DataFrame(out)
+    return out if arrays else pd.DataFrame(out)
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -244,9 +253,11 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
     return f"does not match log format {fmt.name!r}"
 
 
-def parse_chunk(fmt: CompiledFormat, first: int, text: str) -> tuple[pd.DataFrame | None, list[tuple]]:
-    """One chunk of log text (lines ``first``...) -> (rows as a DataFrame or None, skipped lines
-    as ``(line_number, reason, text)``). Pure: workers of a process pool can run it."""
+def parse_chunk(fmt: CompiledFormat, first: int, text: str, *, arrays: bool = False
+                ) -> tuple[pd.DataFrame | dict[str, Any] | None, list[tuple]]:
+    """One chunk of log text (lines ``first``...) -> (rows as a DataFrame, or a dict of column
+    arrays with ``arrays=True``, or None; skipped lines as ``(line_number, reason, text)``).
+    Pure: workers of a process pool can run it."""
     if text.endswith("\n"):
         text = text[:-1]
     pattern = fmt.pattern
@@ -275,19 +286,20 @@ def parse_chunk(fmt: CompiledFormat, first: int, text: str) -> tuple[pd.DataFram
         line_numbers = line_numbers[keep]
     if len(line_numbers) == 0:
         return None, skips
-    df = _frame(cols, fmt, "\\" in text)
+    df = _frame(cols, fmt, "\\" in text, arrays=arrays)
     df["source_line"] = line_numbers
     return df, skips
 
 
 def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
                 chunk_size: int = CHUNK_BYTES, escape: str | None = None,
-                variables: tuple[str, ...] = (), columns: set[str] | None = None) -> Iterator[pd.DataFrame]:
+                variables: tuple[str, ...] = (), columns: set[str] | None = None,
+                arrays: bool = False) -> Iterator[pd.DataFrame]:
     """Stream an access log as DataFrames of up to ``chunk_size`` bytes of input each
     (canonical ``http_requests`` columns plus one per other variable; only ``columns`` plus
     ``timestamp``, ``method``, ``malformed`` and ``source_line`` when given). The format is
     compiled before any line is read. The source's accounting is complete when the iterator is
-    exhausted.
+    exhausted. ``arrays=True`` yields dicts of numpy arrays instead (see :func:`parse_chunk`).
     """
     fmt = compile_format(log_format, escape=escape, variables=variables)
     if columns is not None:
@@ -296,11 +308,11 @@ def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, e
     acc = src.accounting
     acc.format = f"access_log:{fmt.name}"
     for first, text in src.iter_chunks(chunk_size):
-        df, skips = parse_chunk(fmt, first, text)
+        df, skips = parse_chunk(fmt, first, text, arrays=arrays)
         for line, reason, bad in skips:
             acc.skip(line, reason, bad)
         if df is not None:
-            acc.records += len(df)
+            acc.records += len(df["source_line"])
             yield df
 
 

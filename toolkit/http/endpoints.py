@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -81,41 +81,59 @@ class EndpointAccumulator:
         self.t_min = None
         self.t_max = None
 
-    def add(self, df: pd.DataFrame) -> None:
-        if df.empty:
+    def add(self, df: pd.DataFrame | Mapping[str, Any]) -> None:
+        """Add requests: an ``http_requests`` DataFrame, or the column arrays of one parsed chunk
+        (``parse_chunk(..., arrays=True)``)."""
+        cols = df if isinstance(df, Mapping) else {c: df[c] for c in df.columns}
+        n = len(df) if isinstance(df, pd.DataFrame) else len(next(iter(cols.values()), ()))
+        if n == 0:
             return
+
+        def numbers(name: str) -> np.ndarray:
+            col = cols.get(name)
+            if col is None:
+                return np.full(n, np.nan)
+            if isinstance(col, np.ndarray):
+                return col.astype(float, copy=False)
+            return pd.Series(col).to_numpy(dtype=float, na_value=np.nan)
+
+        def objects(name: str) -> np.ndarray | None:
+            col = cols.get(name)
+            return None if col is None else np.asarray(pd.Series(col, dtype=object) if not isinstance(col, np.ndarray)
+                                                       else col, dtype=object)
+
         # Integer keys: template the distinct paths only, then combine endpoint and method codes.
-        paths = df["path"] if "path" in df else pd.Series(None, index=df.index, dtype=object)
-        p_codes, p_uniques = pd.factorize(paths.to_numpy(dtype=object), use_na_sentinel=True)
+        paths = objects("path")
+        if paths is None:
+            paths = np.full(n, None, object)
+        p_codes, p_uniques = pd.factorize(paths, use_na_sentinel=True)
         rx = _route_regexes(self.routes)
         e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques] + [MALFORMED],
                                                      dtype=object))
         e_codes = e_codes_u[p_codes]  # -1 (null path) picks the last entry: MALFORMED
-        methods = df["method"].to_numpy(dtype=object) if "method" in df else np.full(len(df), None, object)
+        methods = objects("method")
+        if methods is None:
+            methods = np.full(n, None, object)
         m_codes, m_uniques = pd.factorize(methods, use_na_sentinel=True)
         m_uniques = list(m_uniques) + [""]
         m_codes = np.where(m_codes < 0, len(m_uniques) - 1, m_codes)
         key_codes = e_codes.astype(np.int64) * len(m_uniques) + m_codes
         keys = {int(k): (e_uniques[k // len(m_uniques)], m_uniques[k % len(m_uniques)])
                 for k in np.unique(key_codes)}
-        n = len(df)
-        lat = df["request_time_s"].to_numpy(dtype=float, na_value=np.nan) if "request_time_s" in df \
-            else np.full(n, np.nan)
-        size = df["body_bytes_sent"].to_numpy(dtype=float, na_value=np.nan) if "body_bytes_sent" in df \
-            else np.full(n, np.nan)
-        status = df["status"].to_numpy(dtype=float, na_value=np.nan) if "status" in df else np.full(n, np.nan)
-        cache = df["upstream_cache_status"].astype(object) if "upstream_cache_status" in df else None
-        ts = df["timestamp"] if "timestamp" in df else None
-        if ts is not None and ts.notna().any():
-            lo, hi = ts.min(), ts.max()
-            self.t_min = lo if self.t_min is None else min(self.t_min, lo)
-            self.t_max = hi if self.t_max is None else max(self.t_max, hi)
+        lat, size, status = numbers("request_time_s"), numbers("body_bytes_sent"), numbers("status")
+        cache = objects("upstream_cache_status")
+        ts = cols.get("timestamp")
+        if ts is not None:
+            lo, hi = ts.min(), ts.max()  # NaT-skipping for a Series and a DatetimeIndex alike
+            if pd.notna(lo):
+                self.t_min = lo if self.t_min is None else min(self.t_min, lo)
+                self.t_max = hi if self.t_max is None else max(self.t_max, hi)
         order = np.argsort(key_codes, kind="stable")
         bounds = np.flatnonzero(np.diff(key_codes[order])) + 1
         groups = np.split(order, bounds)
-        cache_known = cache.notna().to_numpy() if cache is not None else np.zeros(n, bool)
-        cache_hit = cache.isin(_HIT).to_numpy() if cache is not None else np.zeros(n, bool)
-        urls = df["url"] if "url" in df else df.get("path")  # streaming reads only the path
+        cache_known = pd.notna(cache) if cache is not None else np.zeros(n, bool)
+        cache_hit = np.isin(cache, _HIT) if cache is not None else np.zeros(n, bool)
+        urls = objects("url") if "url" in cols else paths  # streaming reads only the path
         for idx in groups:
             key = keys[int(key_codes[idx[0]])]
             lt = lat[idx]
@@ -130,7 +148,7 @@ class EndpointAccumulator:
                           cache_known[idx].sum(), cache_hit[idx].sum()], dtype=np.int64)
             self.counts[key] = self.counts.get(key, 0) + c
             if key not in self.example and urls is not None:
-                self.example[key] = urls.iloc[idx[0]]
+                self.example[key] = urls[idx[0]]
 
     def merge(self, other: EndpointAccumulator) -> None:
         """Add another accumulator's requests (of later input: examples keep the earliest)."""
@@ -183,11 +201,11 @@ class EndpointAccumulator:
 def _chunk_partial(fmt, routes, first: int, text: str):
     """Worker: parse one chunk and aggregate it (runs in a process pool)."""
     from .accesslog import parse_chunk
-    df, skips = parse_chunk(fmt, first, text)
+    cols, skips = parse_chunk(fmt, first, text, arrays=True)
     acc = EndpointAccumulator(routes)
-    if df is not None:
-        acc.add(df)
-    return skips, acc, 0 if df is None else len(df)
+    if cols is not None:
+        acc.add(cols)
+    return skips, acc, 0 if cols is None else len(cols["source_line"])
 
 
 def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format: Any = "combined",
@@ -227,7 +245,8 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
             return out
         log_format = fmt.name
     if jobs <= 1:
-        for chunk in iter_chunks(src, log_format, chunk_size=chunk_size, columns=NEEDED, **read_options):
+        for chunk in iter_chunks(src, log_format, chunk_size=chunk_size, columns=NEEDED, arrays=True,
+                                 **read_options):
             acc.add(chunk)
     else:
         _parallel(src, compile_format(log_format, **read_options).only(NEEDED), acc, routes, chunk_size, jobs)
