@@ -6,12 +6,12 @@ JSON lines as written by nginx's ``escape=json`` formats (one object per line).
 
 A real line of the ``combined`` format (nginx 1.22, sample_traces/http/nginx/combined.log.gz)::
 
-    127.0.0.12 - - [26/Nov/2026:05:08:45 +0000] "GET /api/users/517 HTTP/1.1" 200 29 "-" "Mozilla/5.0 ..."
+    127.0.0.12 - - [26/Nov/2026:05:15:04 +0000] "GET /api/users/517 HTTP/1.1" 200 29 "-" "Mozilla/5.0 ..."
 
 and of a request that is not HTTP (TLS bytes sent to the plain HTTP port; kept as a row with
 ``malformed`` True, ``method``/``path`` null)::
 
-    127.0.0.99 - - [26/Nov/2026:05:09:19 +0000] "\\x16\\x03\\x01\\x02\\x00..." 400 157 "-" "-"
+    127.0.0.99 - - [26/Nov/2026:05:15:40 +0000] "\\x16\\x03\\x01\\x02\\x00..." 400 157 "-" "-"
 
 Speed: the compiled format is ONE regex run with ``findall`` over chunks of ~16 MiB; columns are
 converted with pandas / numpy on the distinct values only (``pd.factorize``), so no Python code
@@ -390,6 +390,12 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
     e.g. nginx ``log_format x escape=json '{"status":"$status",...}'``) into ``http_requests``.
 
     Lines that are not a JSON object are counted as skipped. Values may be strings or numbers.
+    A real line (nginx 1.22, sample_traces/http/nginx/access.jsonl.gz; an empty variable is
+    ``""`` under ``escape=json``, not ``-``, and becomes null)::
+
+        {"time":"2026-11-26T05:15:40+00:00","msec":"1795670140.346","remote_addr":"127.0.0.99",
+         "request":"PROPFIND / HTTP/1.1","status":"405","body_bytes_sent":"157","request_time":"0.000",
+         "upstream_response_time":"","upstream_addr":"","upstream_cache_status":"", ...}
     """
     src = open_source(source, errors=errors)
     acc = src.accounting
