@@ -115,3 +115,14 @@ def test_plan_tree_of_a_logged_plan_picks_one_plan(events):
     assert nodes["plan_id"].nunique() > 1
     fig = tk.plots.plan_tree(nodes, plan_id=1)
     assert len(fig.data[0].ids) == int((nodes["plan_id"] == 1).sum())
+
+
+def test_sql_in_labels_and_hover_is_escaped():
+    # plotly treats '<' as the start of a tag: `WHERE a<b` must show as text
+    nodes = tk.read_plan(PLANS / "nested_loop.txt")
+    hover = tk.plots.plan_tree(nodes).data[0].hovertext[1]
+    assert "Index Cond: (id &lt; 200)" in hover and "<b>" in hover
+    events = tk.queries.read_queries(
+        "2026-01-01 00:00:00.000 UTC [1] u@d LOG:  duration: 1.000 ms  statement: SELECT a FROM t WHERE a<b\n")
+    fig = tk.plots.timeline(events)
+    assert fig.data[0].hovertext[0] == "SELECT a FROM t WHERE a&lt;b"

@@ -23,6 +23,11 @@ def _one_plan(nodes: pd.DataFrame, plan_id: int | None) -> pd.DataFrame:
     return nodes[nodes["plan_id"] == plan_id].sort_values("node_id")
 
 
+def _esc(text: object) -> str:
+    """Plotly reads hover text as HTML-like markup: a condition like ``(a < b)`` is escaped."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _label(row: pd.Series) -> str:
     where = row["relation"] if pd.notna(row["relation"]) else None
     label = row["node_type"] + (f" on {where}" if where else "")
@@ -32,9 +37,9 @@ def _label(row: pd.Series) -> str:
 
 
 def _hover(row: pd.Series) -> str:
-    parts = [f"<b>{_label(row)}</b>"]
+    parts = [f"<b>{_esc(_label(row))}</b>"]
     if pd.notna(row.get("subplan_name")):
-        parts.append(str(row["subplan_name"]))
+        parts.append(_esc(row["subplan_name"]))
     if row["never_executed"]:
         parts.append("never executed")
     else:
@@ -45,7 +50,7 @@ def _hover(row: pd.Series) -> str:
     for col, name in (("filter", "Filter"), ("index_cond", "Index Cond"), ("join_cond", "Cond"),
                       ("sort_key", "Sort Key"), ("sort_method", "Sort Method")):
         if pd.notna(row.get(col)):
-            parts.append(f"{name}: {row[col]}")
+            parts.append(f"{name}: {_esc(row[col])}")
     if pd.notna(row.get("rows_removed_by_filter")) and row["rows_removed_by_filter"]:
         parts.append(f"rows removed by filter: {row['rows_removed_by_filter']:,}")
     if pd.notna(row.get("sort_space_kb")):

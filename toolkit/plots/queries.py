@@ -19,8 +19,11 @@ OTHER = "other"
 
 
 def _short(text: object, n: int = 70) -> str:
+    """SQL shortened to ``n`` characters for a label, with ``&``, ``<`` and ``>`` escaped: plotly
+    reads labels as HTML-like text, and ``WHERE a<b`` must not become a tag."""
     s = " ".join(str(text).split())
-    return s if len(s) <= n else s[: n - 1] + "…"
+    s = s if len(s) <= n else s[: n - 1] + "…"
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _need(df: pd.DataFrame, cols: list[str], what: str) -> None:
