@@ -139,13 +139,14 @@ class _StderrParser:
             + r"|)(?P<message>[^\n]*)$", re.M)
         self.gi = {k: v - 1 for k, v in self.rx.groupindex.items()}
 
-    def cut(self, buf: str) -> int:
+    def cut(self, buf: str, floor: int = 0) -> int:
         """Where to end a chunk: at the start of a record (a line that is neither a TAB
         continuation nor a DETAIL/STATEMENT/... line) that is not an auto_explain plan, not a
         duration-only line, and not right after a plan, a parse or a bind; so a plan and its
         statement, a parse/bind and its execute, or a log_statement line and its duration stay
         in one chunk (unless 200 such records follow each other). 0 means: no place found,
-        carry the whole buffer over."""
+        carry the whole buffer over. ``floor``: no place lies before it (the part of ``buf``
+        already searched), so a record of many lines is not searched again and again."""
         pos = len(buf) - 1 if buf.endswith("\n") else len(buf)
         candidate: int | None = None  # a good start, if the record before it is not a plan
         records = 0
@@ -159,7 +160,7 @@ class _StderrParser:
                 pairs = is_plan or _DURATION_ONLY.search(line) is not None
                 candidate = start if not pairs or records >= 200 else None
                 records += 1
-            if start == 0:
+            if start <= floor:
                 return candidate or 0
             pos = start - 1
 
@@ -331,7 +332,7 @@ def _record_buffers(chunks: Iterator[tuple[int, str]], parser: _StderrParser) ->
     for first, text in chunks:
         buf = carry + text if carry else text
         start_line = carry_line if carry else first
-        cut = parser.cut(buf)
+        cut = parser.cut(buf, max(0, len(carry) - 1))
         if cut == 0:
             carry, carry_line = buf, start_line
             continue
