@@ -221,3 +221,14 @@ def test_time_zone_abbreviations_offsets_and_log_timezone():
         to_utc(["2026-07-01 12:00:00"], ["XYZT"])
     out = to_utc(["2026-07-01 12:00:00"], ["XYZT"], log_timezone="Asia/Tokyo")
     assert out[0].strftime("%H:%M") == "03:00"
+
+
+def test_a_statement_of_many_megabytes_and_lines_is_one_record():
+    values = ",\n".join(f"({i}, 'x')" for i in range(200_000))  # ~3 MB over 200,000 lines
+    text = ("2026-11-26 05:09:21.826 UTC [1] u@d LOG:  duration: 5.000 ms  statement: INSERT INTO t VALUES "
+            + values.replace("\n", "\n\t") + "\n"
+            "2026-11-26 05:09:21.900 UTC [1] u@d LOG:  duration: 1.000 ms  statement: SELECT 1\n")
+    q = tk.read_queries(text, format="postgres-stderr", chunk_bytes=1 << 18)
+    assert q.statement.iloc[0] == "INSERT INTO t VALUES " + values
+    assert q.source_line.tolist() == [1, 200_001]
+    assert accounted(q) and q.attrs["source"]["lines_read"] == 200_001
