@@ -134,9 +134,3 @@ def test_dropping_library_frames_of_a_real_pyspy_profile_leaves_the_application(
     assert app["self_s"].sum() == pytest.approx(prof.functions()["self_s"].sum())
     assert app["function"].iloc[0] == "dedupe"
 
-
-def test_notebook_display_has_html_and_text():
-    prof = make()
-    text, page = repr(prof), prof._repr_html_()
-    assert text == "<Profile test, 0.100 s, 10 samples at 100 Hz, 2 threads, 6 functions>"
-    assert text.replace("<", "&lt;").replace(">", "&gt;") in page and "<table" in page and "deep" in page

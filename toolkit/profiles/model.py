@@ -241,18 +241,6 @@ class Profile:
         parts.append(f"{len(self._func_index()[1])} functions")
         return f"<Profile {', '.join(parts)}>"
 
-    def _repr_html_(self) -> str:
-        """Notebook display: the summary line and the top 10 functions (with ``__repr__`` as
-        text/plain, IPython shows a mimebundle with both)."""
-        import html
-
-        parts = [f"<p><b>{html.escape(repr(self))}</b></p>"]
-        parts += [f"<p><i>{html.escape(n)}</i></p>" for n in self.notes[:3]]
-        top = self.functions().head(10)
-        if not top.empty:
-            parts.append(top.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep=""))
-        return "\n".join(parts)
-
     # -- vectorised internals ---------------------------------------------------------------
 
     def _frame_table(self) -> pd.DataFrame:
