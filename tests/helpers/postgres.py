@@ -36,6 +36,17 @@ LOGGING = {
 }
 
 
+def _server_user() -> str:
+    """Debian's package makes the ``postgres`` user; elsewhere any unprivileged user will do."""
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("running as root and neither a 'postgres' nor a 'nobody' user exists")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,7 +60,7 @@ class Postgres:
         self.logdir = base / "log"
         self.port = free_port()
         self.settings = settings
-        self.as_user = "postgres" if os.geteuid() == 0 else None
+        self.as_user = _server_user() if os.geteuid() == 0 else None
         self.initdb = require_program("initdb")
         self.pg_ctl = require_program("pg_ctl")
 
