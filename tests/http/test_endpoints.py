@@ -95,3 +95,15 @@ def test_worker_processes_give_the_same_table(perf_requests):
     two = tk.endpoints(NGINX_SAMPLES / "access.log.gz", log_format=PERF_FORMAT, chunk_size=50_000, jobs=2)
     pd.testing.assert_frame_equal(one, two)
     assert two.attrs["source"]["records"] == len(perf_requests) == two.attrs["source"]["lines_read"]
+
+
+def test_weighted_quantiles_equal_numpy_on_the_expanded_data():
+    from toolkit.http.endpoints import _merge_counts, weighted_quantiles
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 50, 1001) / 1000  # many repeats, as millisecond latencies have
+    pair = None
+    for part in np.array_split(data, 7):  # chunk by chunk, as the streaming reader feeds it
+        pair = _merge_counts(pair, part)
+    assert pair[1].sum() == len(data) and len(pair[0]) <= 50
+    qs = [0, 0.01, 0.5, 0.9, 0.95, 0.99, 1]
+    np.testing.assert_allclose(weighted_quantiles(*pair, qs), np.quantile(data, qs), rtol=0, atol=1e-12)
