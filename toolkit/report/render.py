@@ -184,8 +184,9 @@ class _Report:
             "rule": [f"{r}\n{a} · {p}" for r, a, p in zip(f["rule"], f["area"], f["practice"], strict=True)],
             "title": f["title"], "evidence": f["evidence"], "fix": f["fix"], "where": where})
         if "also_in" in f.columns:
-            shown["also in"] = [", ".join(self.short(p) for p in v) if isinstance(v, list | tuple)
-                                else v for v in f["also_in"]]
+            # tk.findings joins the other files with ", "
+            shown["also in"] = [", ".join(self.short(p) for p in v.split(", ")) if isinstance(v, str) and v
+                                else "" for v in f["also_in"]]
         self.doc.text("Each row is one checklist rule that fired, most severe first: the evidence "
                       "that made it fire, the suggested fix and the input (file:line) it came from.")
         self.doc.table(shown, badge_columns=["severity"], wide_columns=["evidence"], code_columns=["where"],
