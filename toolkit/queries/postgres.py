@@ -884,12 +884,14 @@ formats.register("postgres-stderr", "queries", read_postgres_stderr, sniff=_snif
                  description="PostgreSQL stderr log (any log_line_prefix; auto_explain plans)",
                  extras={"server_events": read_postgres_stderr_server_events,
                          "split": split_postgres_stderr})
+# No suffixes for csvlog and jsonlog: .csv and .json files are mostly something else, and the
+# sniffers recognise these logs by their first record.
 formats.register("postgres-csvlog", "queries", read_postgres_csvlog, sniff=_sniff_csvlog,
-                 suffixes=(".csv",), priority=1,
+                 priority=1,
                  description="PostgreSQL csvlog (23/24/26 columns)",
                  extras={"server_events": read_postgres_csvlog_server_events})
 formats.register("postgres-jsonlog", "queries", read_postgres_jsonlog, sniff=_sniff_jsonlog,
-                 suffixes=(".json",), priority=1,
+                 priority=1,
                  description="PostgreSQL jsonlog (15+)",
                  extras={"server_events": read_postgres_jsonlog_server_events})
 
