@@ -84,11 +84,14 @@ def test_profile_magic_keeps_the_profile_and_displays_both_mimetypes(shell):
     assert "plotly.js" not in figure["text/html"][:2000] and "<div" in figure["text/html"]
     assert "the Profile is in `prof`" in figure["text/plain"]
     assert "hottest path" in figure["text/plain"] and "busy" in figure["text/plain"]
-    # the top functions table: 3 rows, busy first by self time
+    # the top functions table: 3 rows by self time, busy among them (pyinstrument notices time
+    # at call events, so busy's loop time is shared between busy and the perf_counter it calls)
     assert table["text/html"].count("</tr>") == 1 + 3
     plain_rows = table["text/plain"].splitlines()
     assert plain_rows[0].startswith("Top 3 functions by self time")
-    assert plain_rows[2].split()[0] == "busy"
+    assert len(plain_rows) == 2 + 3
+    assert "busy" in [row.split()[0] for row in plain_rows[2:]]
+    assert [row.split()[0] for row in plain_rows[2:]] == [f.split()[0] for f in prof.functions()["function"].head(3)]
 
 
 def test_profile_magic_with_cprofile(shell):
