@@ -14,15 +14,20 @@ import toolkit as tk
 from toolkit import formats, schema
 from toolkit.errors import LogFormatError, UnknownFormatError
 
+APACHE = NGINX_SAMPLES.parent / "apache"
 SAMPLES = {
     "access.log.gz": {"log_format": PERF_FORMAT},
     "combined.log.gz": {"log_format": "combined"},
     "access.jsonl.gz": {"format": "access-json"},
+    "../apache/common.log": {"log_format": "common"},
+    "../apache/combined.log": {"log_format": "combined"},
+    "../apache/timed.log": {"log_format": (APACHE / "timed.log_format").read_text()},
 }
 
 
 def _lines(name: str) -> int:
-    with gzip.open(NGINX_SAMPLES / name, "rb") as fh:
+    path = NGINX_SAMPLES / name
+    with (gzip.open(path, "rb") if name.endswith(".gz") else open(path, "rb")) as fh:
         return fh.read().count(b"\n")
 
 
@@ -41,7 +46,9 @@ def test_sample_is_schema_valid_and_every_line_accounted(name):
 
 
 @pytest.mark.parametrize("name,fmt", [("combined.log.gz", "combined"), ("access.jsonl.gz", "access-json"),
-                                      ("access.log.gz", "nginx")])
+                                      ("access.log.gz", "access-custom"), ("../apache/common.log", "common"),
+                                      ("../apache/combined.log", "combined"),
+                                      ("../apache/timed.log", "access-custom")])
 def test_auto_detect_equals_explicit(name, fmt):
     # access.log.gz is found through perf.log_format, the format file beside it
     assert formats.detect(NGINX_SAMPLES / name).name == fmt
@@ -57,7 +64,7 @@ def test_custom_format_without_its_format_file_is_not_guessed(tmp_path):
     with pytest.raises(UnknownFormatError):
         formats.detect(alone, "access_log")
     with pytest.raises(LogFormatError, match="log_format="):
-        tk.read_access_log(alone, format="nginx")
+        tk.read_access_log(alone, format="access-custom")
     # AND with a matching NAME.log_format beside it, it reads
     (tmp_path / "mine.log_format").write_text(PERF_FORMAT)
     assert len(tk.read_access_log(alone)) == _lines("access.log.gz")
@@ -101,3 +108,24 @@ def test_malformed_request_lines_are_rows_flagged(perf_requests):
     assert bad["status"].tolist() == [400, 400]
     assert bad["method"].isna().all() and bad["path"].isna().all()
     assert bad["request"].str.startswith("\x16\x03\x01").any()
+
+
+def test_apache_logs_of_the_same_requests_agree():
+    # GIVEN the three logs a real Apache 2.4 wrote for the same 32 requests
+    common, combined, timed = (tk.read_access_log(APACHE / n) for n in ("common.log", "combined.log", "timed.log"))
+    for df in (combined, timed):
+        for col in ("status", "path", "query", "body_bytes_sent", "timestamp"):
+            assert df[col].tolist() == common[col].tolist()
+    assert timed["user_agent"].tolist() == combined["user_agent"].tolist()
+    # %b writes "-" for the HEAD responses' empty body; %O counts headers too
+    assert (timed.loc[timed["method"] == "HEAD", "body_bytes_sent"] == 0).all()
+    assert (timed["bytes_sent"] > timed["body_bytes_sent"]).all()
+    # %D is microseconds; %k counts the requests before this one on the keep-alive connection
+    assert (timed["request_time_s"] < 0.1).all() and (timed["request_time_s"] > 0).all()
+    assert timed["keepalive_requests"].tolist()[:30] == list(range(30))
+    # Apache escapes: \" and \xc3\xa9 in the User-Agent and in the request line
+    assert combined["user_agent"].iloc[3] == 'sample "quoted" agent café'
+    assert common["query"].iloc[-2] == 'q="x"&n=café'
+    # TLS bytes sent to the plain port: a row, flagged, status 400
+    last = common.iloc[-1]
+    assert last["malformed"] and last["status"] == 400 and last["request"] == "\x16\x03\x01"

@@ -41,7 +41,6 @@ from ..sources import CHUNK_BYTES, Source, open_source
 from . import apache
 from .logformat import TIME_VARIABLES, CompiledFormat, compile_log_format
 
-_HEX_RUN = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+")
 _TIME_LOCAL_FMT = "%d/%b/%Y:%H:%M:%S %z"
 _REQUEST_PARTS = ("method", "url", "path", "query", "protocol")
 
@@ -57,7 +56,10 @@ def compile_format(log_format: str | CompiledFormat, *, escape: str | None = Non
         return log_format
     if not isinstance(log_format, str) or not log_format.strip():
         raise LogFormatError(f"log_format must be a non-empty string, not {log_format!r}")
-    text = log_format.strip()
+    # comment lines of a pasted config excerpt (or of a NAME.log_format file) are not the format
+    text = "\n".join(ln for ln in log_format.splitlines() if not ln.lstrip().startswith("#")).strip()
+    if not text:
+        raise LogFormatError("log_format holds only comments")
     if apache.looks_like_apache(text):
         return apache.compile_apache_format(text)
     return compile_log_format(text, escape=escape, variables=variables)
@@ -100,14 +102,6 @@ def _sum_list(uniques: np.ndarray) -> np.ndarray:
         if seen:
             out[i] = total
     return out
-
-
-def _decode_default(uniques: np.ndarray) -> np.ndarray:
-    def one(s):
-        if s is None or "\\x" not in s:
-            return s
-        return _HEX_RUN.sub(lambda m: bytes.fromhex(m.group().replace("\\x", "")).decode("utf-8", "replace"), s)
-    return np.array([one(s) for s in uniques], dtype=object)
 
 
 def _decode_json(uniques: np.ndarray) -> np.ndarray:
@@ -173,7 +167,8 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
     out: dict[str, Any] = {}
     _str_series = (lambda a: a) if arrays else _as_series
     escape = fmt.escape
-    decode = {"json": _decode_json, "apache": _decode_apache}.get(escape, _decode_default)
+    # nginx's default escaping (\xHH) is a subset of Apache's (\xhh, \", \\): one decoder
+    decode = _decode_json if escape == "json" else _decode_apache
     time_fields = [f for f in fmt.fields if f.kind in TIME_VARIABLES or f.kind == "time_apache"]
     best_time = None
     if time_fields:
@@ -275,6 +270,8 @@ def parse_chunk(fmt: CompiledFormat, first: int, text: str, *, arrays: bool = Fa
     # A matched line leaves the fallback group empty; a bad line fills it, except an empty line,
     # which leaves every group empty.
     bad = line_col != ""
+    if bad.any() and fmt.escape in ("default", "none") and not fmt.is_tolerant:
+        _retry_tolerant(fmt, table, bad, line_col)
     bad |= _empty_lines(text, cols, nlines)
     line_numbers = np.arange(first, first + nlines, dtype=np.int64)
     skips = []
@@ -289,6 +286,20 @@ def parse_chunk(fmt: CompiledFormat, first: int, text: str, *, arrays: bool = Fa
     df = _frame(cols, fmt, "\\" in text, arrays=arrays)
     df["source_line"] = line_numbers
     return df, skips
+
+
+def _retry_tolerant(fmt: CompiledFormat, table: np.ndarray, bad: np.ndarray, line_col: np.ndarray) -> None:
+    """Lines the fast pattern rejected that hold a backslash (Apache's \\" in a combined log) get a
+    second try with the backslash-aware variant; rows it matches are filled in ``table``."""
+    tolerant = fmt.tolerant().pattern
+    for i in np.flatnonzero(bad):
+        if "\\" not in line_col[i]:
+            continue
+        found = tolerant.findall(line_col[i])
+        row = found[0] if found else None
+        if row is not None and (row if isinstance(row, str) else row[-1]) == "":
+            table[i, :] = row
+            bad[i] = False
 
 
 def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
@@ -574,6 +585,6 @@ formats.register("common", "access_log", _read_common, sniff=_sniff_with("common
 formats.register("access-json", "access_log", read_json_lines, sniff=_sniff_json,
                  description="JSON-lines access log (nginx escape=json log_format)")
 # Highest priority: a log whose own format file sits beside it and matches its lines.
-formats.register("nginx", "access_log", _read_custom, sniff=_sniff_sidecar, priority=2,
+formats.register("access-custom", "access_log", _read_custom, sniff=_sniff_sidecar, priority=2,
                  description="nginx / Apache access log in a custom format: log_format= or a "
                              "NAME.log_format file beside the log")

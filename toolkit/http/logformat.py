@@ -89,8 +89,13 @@ _TIME_LOCAL = r"\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}"
 _TIME_ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)"
 _LIST_UNQUOTED = r"-|[^ ,\n]++(?:(?:, | : )[^ ,\n]++)*+"
 # Quoted values: default escaping never leaves a raw quote inside; JSON escaping uses \".
-_QUOTED = {"default": r'[^"\n]*+', "json": r'(?:[^"\\\n]++|\\.)*+', "none": r'[^"\n]*+',
-           "apache": r'(?:[^"\\\n]++|\\.)*+'}
+# Quoted values: nginx's default escaping never leaves a raw quote or backslash inside (both are
+# written \xHH); JSON escaping and Apache write \" and \\. The backslash-aware pattern fits all
+# three, so a combined log written by either server reads with the same format.
+# The fast pattern for nginx's default escaping is used first; a line it rejects that holds a
+# backslash is tried again with the tolerant variant (CompiledFormat.tolerant).
+_QUOTED_VALUE = r'(?:[^"\\\n]++|\\.)*+'
+_QUOTED = {"default": r'[^"\n]*+', "json": _QUOTED_VALUE, "none": r'[^"\n]*+', "apache": _QUOTED_VALUE}
 _TOKEN = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _DIRECTIVE = re.compile(r"^\s*log_format\s+(\S+)((?:\s+escape=\S+)?)\s+(.*?);?\s*$", re.S)
 
@@ -121,11 +126,19 @@ class CompiledFormat:
     regex: str
     groups: tuple[str, ...]  # group names in findall order; the last is "_line" (unmatched)
     tokens: tuple[tuple[str, str], ...] = ()
+    capture: frozenset[str] | None = None
+    is_tolerant: bool = False
 
     def only(self, columns: set[str] | frozenset[str]) -> CompiledFormat:
         """The same format capturing only what ``columns`` need (plus the timestamp)."""
         return build(list(self.tokens), list(self.fields), name=self.name, source=self.source,
                      escape=self.escape, capture=frozenset(columns) | {"timestamp"})
+
+    def tolerant(self) -> CompiledFormat:
+        """The same groups, with quoted values that may hold ``\\"`` and ``\\\\`` (Apache's and
+        JSON's escapes): for lines the fast default pattern rejected."""
+        return build(list(self.tokens), list(self.fields), name=self.name, source=self.source,
+                     escape=self.escape, capture=self.capture, tolerant=True)
 
     @property
     def pattern(self) -> re.Pattern:
@@ -213,7 +226,7 @@ def compile_log_format(log_format: str, *, escape: str | None = None, name: str 
 
 
 def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, source: str,
-          escape: str, capture: frozenset[str] | None = None) -> CompiledFormat:
+          escape: str, capture: frozenset[str] | None = None, tolerant: bool = False) -> CompiledFormat:
     """Turn tokens (literals and variables, with ``fields`` in variable order) into the line regex.
 
     ``capture`` (column names) limits the capturing groups to what a caller needs: every
@@ -223,6 +236,7 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
     groups: list[str] = []
     in_quotes = False
     fi = 0
+    pattern_escape = "apache" if tolerant else escape
 
     def grp(group: str, pattern: str, wanted: bool) -> str:
         if not wanted:
@@ -248,8 +262,8 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
             nxt = tokens[i + 1][1]
         group = f"f{fi - 1}"
         if field.kind == "request" and in_quotes and nxt and nxt.startswith('"'):
-            q = _QUOTED[escape]
-            backslashes = escape in ("json", "apache")
+            q = _QUOTED[pattern_escape]
+            backslashes = pattern_escape in ("json", "apache")
             stop = r'[^ "?\n]*+' if not backslashes else r'(?:[^ "?\\\n]++|\\.)*+'
             qstop = r'[^ "\n]*+' if not backslashes else r'(?:[^ "\\\n]++|\\.)*+'
             # The method is always captured: an empty method marks a malformed request line.
@@ -264,10 +278,11 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
             proto = grp(f"{group}_v", r"HTTP/[0-9.]{1,5}", want("protocol"))
             parts.append(f"{whole}{method} {url}(?: {proto})?(?=\")|{q})")
             continue
-        parts.append(grp(group, _value_pattern(field, in_quotes, nxt, escape), want(field.column)))
+        parts.append(grp(group, _value_pattern(field, in_quotes, nxt, pattern_escape), want(field.column)))
     regex = "^(?:" + "".join(parts) + r"|(?P<_line>.*))$"
     groups.append("_line")
-    return CompiledFormat(name, source, escape, tuple(fields), regex, tuple(groups), tuple(tokens))
+    return CompiledFormat(name, source, escape, tuple(fields), regex, tuple(groups), tuple(tokens),
+                          capture, tolerant)
 
 
 def _value_pattern(field: Field, in_quotes: bool, nxt: str | None, escape: str) -> str:
