@@ -124,12 +124,16 @@ def main() -> int:
     ap.add_argument("--mysql-mb", type=float, default=200)
     ap.add_argument("--skip-established", action="store_true", help="time only the toolkit")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--only", choices=("pg", "mysql"), help="run one of the two comparisons")
     args = ap.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     pg, my = DATA / "pg-big.log", DATA / "mariadb-big-slow.log"
-    if args.rebuild or not pg.exists() or abs(pg.stat().st_size / 1e6 - args.pg_mb) > args.pg_mb * 0.05:
+    def stale(path: Path, mb: float) -> bool:
+        return args.rebuild or not path.exists() or abs(path.stat().st_size / 1e6 - mb) > mb * 0.05
+
+    if args.only != "mysql" and stale(pg, args.pg_mb):
         build_pg(args.pg_mb, pg)
-    if args.rebuild or not my.exists() or abs(my.stat().st_size / 1e6 - args.mysql_mb) > args.mysql_mb * 0.05:
+    if args.only != "pg" and stale(my, args.mysql_mb):
         build_mariadb(args.mysql_mb, my)
     rows = []
     for path, tools in (
@@ -142,6 +146,8 @@ def main() -> int:
               ("toolkit digest_file, 2 processes", ours(my, 2)),
               ("pt-query-digest", ["pt-query-digest", str(my)])]),
     ):
+        if args.only and (path == pg) != (args.only == "pg"):
+            continue
         size_mb = path.stat().st_size / 1e6
         for label, cmd in tools:
             if args.skip_established and not label.startswith("toolkit"):

@@ -237,9 +237,16 @@ class DigestAccumulator:
                                np.bincount(codes, weights=~np.isnan(v), minlength=n_groups))
         ts_min = ts_max = None
         if "timestamp" in events.columns:
-            ts = pd.to_datetime(events["timestamp"], utc=True).iloc[idx]
-            tg = pd.Series(ts.to_numpy(), index=codes).groupby(level=0)
-            ts_min, ts_max = tg.min().reindex(range(n_groups)), tg.max().reindex(range(n_groups))
+            # as int64 nanoseconds (never as Timestamp objects: one per row would be slow)
+            ns = pd.to_datetime(events["timestamp"], utc=True).to_numpy("datetime64[ns]").view(np.int64)[idx]
+            nat = ns == np.iinfo(np.int64).min
+            lo = np.full(n_groups, np.iinfo(np.int64).max)
+            hi = np.full(n_groups, np.iinfo(np.int64).min)
+            np.minimum.at(lo, codes, np.where(nat, np.iinfo(np.int64).max, ns))
+            np.maximum.at(hi, codes, ns)
+            seen = hi != np.iinfo(np.int64).min
+            ts_min = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(lo, seen, strict=True)]
+            ts_max = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(hi, seen, strict=True)]
         stmt = events["statement"].to_numpy(object)
         params = events["parameters"].to_numpy(object) if "parameters" in events.columns else None
         lines = events["source_line"].to_numpy(object) if "source_line" in events.columns else None
@@ -264,7 +271,7 @@ class DigestAccumulator:
                 if n[g]:
                     acc.sums[c] = acc.sums.get(c, 0.0) + float(s[g])
             if ts_min is not None:
-                lo, hi = ts_min.iloc[g], ts_max.iloc[g]
+                lo, hi = ts_min[g], ts_max[g]
                 if not pd.isna(lo):
                     acc.first = lo if acc.first is None or lo < acc.first else acc.first
                     acc.last = hi if acc.last is None or hi > acc.last else acc.last

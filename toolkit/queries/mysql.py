@@ -422,7 +422,7 @@ def _userhost_columns(values: list[str]) -> tuple[list[Any], list[Any], list[Any
 def _floats(values: list[Any]) -> np.ndarray:
     """Decimal strings (None for missing) as float64; anything unparsable becomes NaN."""
     try:
-        return np.array(list(map(float, values)), dtype=np.float64)
+        return np.array(values, dtype=np.float64)  # numpy parses the strings itself
     except (ValueError, TypeError):
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
 
