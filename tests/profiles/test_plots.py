@@ -302,7 +302,10 @@ def test_diff_flame_colours_by_change(before_after):
     assert ic.customdata[labels.index("sorted_fast")][4] == "new"
     for text in ("before:", "after:", "delta:"):
         assert text in ic.hovertemplate
-    assert "10 s before -> 2.3 s after" in fig.layout.title.text
+    assert fig.layout.title.subtitle.text == "10 s before -> 2.3 s after (-7.7 s); all 4 call paths shown"
+    assert "colour = change" in fig.layout.title.text
+    # a custom title keeps the totals in the subtitle
+    assert diff_flame(*before_after, title="mine").layout.title.subtitle.text.startswith("10 s before")
     assert "total (s)" in ic.marker.colorbar.title.text
 
 

@@ -462,7 +462,7 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     # an explicit root so several roots (threads, processes) share one box holding the total
     ids, parents, labels = ["all", *ids], ["", *parents], [f"all ({total:.3g} s)", *labels]
     custom = [["whole profile", "", 0.0, 0.0, round(total, 6), 100.0], *custom]
-    colours = ["#FFFFFF", *[colour_of[p] for p in packages]]
+    colours = ["#E8E8E8", *[colour_of[p] for p in packages]]
     values = [0.0, *np.clip(self_s, 0, None).tolist()]
     fig = go.Figure(go.Icicle(
         ids=ids, parents=parents, labels=labels, values=values, branchvalues="remainder",
@@ -530,9 +530,9 @@ def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: floa
                        "(%{customdata[4]})<extra></extra>"),
     ))
     fig.update_layout(
-        title={"text": title or (f"Differential flame graph: {before_total:.3g} s before -> "
-                                 f"{after_total:.3g} s after (width = {size} seconds, colour = change)"),
-               "subtitle": {"text": _cut_text(info)}},
+        title={"text": title or f"Differential flame graph (width = {size} seconds, colour = change)",
+               "subtitle": {"text": f"{before_total:.3g} s before -> {after_total:.3g} s after "
+                                    f"({after_total - before_total:+.3g} s); {_cut_text(info)}"}},
         height=height, margin={"t": 80, "l": 10, "r": 10, "b": 10},
     )
     fig.layout.meta = {"pruned": info}
