@@ -46,9 +46,9 @@ def test_sample_is_schema_valid_and_every_line_accounted(name):
 
 
 @pytest.mark.parametrize("name,fmt", [("combined.log.gz", "combined"), ("access.jsonl.gz", "access-json"),
-                                      ("access.log.gz", "access-custom"), ("../apache/common.log", "common"),
+                                      ("access.log.gz", "nginx"), ("../apache/common.log", "common"),
                                       ("../apache/combined.log", "combined"),
-                                      ("../apache/timed.log", "access-custom")])
+                                      ("../apache/timed.log", "nginx")])
 def test_auto_detect_equals_explicit(name, fmt):
     # access.log.gz is found through perf.log_format, the format file beside it
     assert formats.detect(NGINX_SAMPLES / name).name == fmt
@@ -64,7 +64,7 @@ def test_custom_format_without_its_format_file_is_not_guessed(tmp_path):
     with pytest.raises(UnknownFormatError):
         formats.detect(alone, "access_log")
     with pytest.raises(LogFormatError, match="log_format="):
-        tk.read_access_log(alone, format="access-custom")
+        tk.read_access_log(alone, format="nginx")
     # AND with a matching NAME.log_format beside it, it reads
     (tmp_path / "mine.log_format").write_text(PERF_FORMAT)
     assert len(tk.read_access_log(alone)) == _lines("access.log.gz")

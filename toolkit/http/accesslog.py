@@ -585,6 +585,6 @@ formats.register("common", "access_log", _read_common, sniff=_sniff_with("common
 formats.register("access-json", "access_log", read_json_lines, sniff=_sniff_json,
                  description="JSON-lines access log (nginx escape=json log_format)")
 # Highest priority: a log whose own format file sits beside it and matches its lines.
-formats.register("access-custom", "access_log", _read_custom, sniff=_sniff_sidecar, priority=2,
+formats.register("nginx", "access_log", _read_custom, sniff=_sniff_sidecar, priority=2,
                  description="nginx / Apache access log in a custom format: log_format= or a "
                              "NAME.log_format file beside the log")
