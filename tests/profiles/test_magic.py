@@ -88,10 +88,12 @@ def test_profile_magic_keeps_the_profile_and_displays_both_mimetypes(shell):
     # at call events, so busy's loop time is shared between busy and the perf_counter it calls)
     assert table["text/html"].count("</tr>") == 1 + 3
     plain_rows = table["text/plain"].splitlines()
-    assert plain_rows[0].startswith("Top 3 functions by self time")
-    assert len(plain_rows) == 2 + 3
-    assert "busy" in [row.split()[0] for row in plain_rows[2:]]
-    assert [row.split()[0] for row in plain_rows[2:]] == [f.split()[0] for f in prof.functions()["function"].head(3)]
+    assert plain_rows[0].startswith("%%profile: ") and plain_rows[1].startswith("hottest path")
+    assert plain_rows[2].startswith("Top 3 functions by self time")
+    assert len(plain_rows) == 4 + 3
+    assert "busy" in [row.split()[0] for row in plain_rows[4:]]
+    assert [row.split()[0] for row in plain_rows[4:]] == [f.split()[0] for f in prof.functions()["function"].head(3)]
+    assert "the Profile is in `prof`" in table["text/html"] and "<br>" in table["text/html"]
 
 
 def test_profile_magic_with_cprofile(shell):

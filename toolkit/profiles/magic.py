@@ -76,13 +76,14 @@ class FigureDisplay:
 
 
 class TableDisplay:
-    """A heading and a DataFrame as a mimebundle: ``text/html`` and ``text/plain``."""
+    """Heading lines and a DataFrame as a mimebundle: ``text/html`` and ``text/plain``."""
 
     def __init__(self, heading: str, table: pd.DataFrame):
         self.heading, self.table = heading, table
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/html": f"<p>{html.escape(self.heading)}</p>" + self.table.to_html(index=False, escape=True),
+        head = "<br>".join(html.escape(line) for line in self.heading.splitlines())
+        return {"text/html": f"<p>{head}</p>" + self.table.to_html(index=False, escape=True),
                 "text/plain": f"{self.heading}\n{self.table.to_string(index=False)}"}
 
 
@@ -146,7 +147,9 @@ def profile_cell(ipython: Any, line: str, cell: str) -> Any:
     fig = flame(prof, min_fraction=opts["min_fraction"],
                 title=f"%%profile: {prof.duration_s:.3g} s (box width = total seconds)", height=450)
     display(FigureDisplay(fig, text))
-    display(TableDisplay(f"Top {opts['top']} functions by self time (seconds, percent of "
+    # the summary again above the table: exported HTML draws the figure from its plotly JSON
+    # and never shows the figure's text/plain
+    display(TableDisplay(f"{text}\nTop {opts['top']} functions by self time (seconds, percent of "
                          f"{prof.duration_s:.3f} s)", top_table(prof, opts["top"])))
     if error is not None:
         raise error
