@@ -85,7 +85,6 @@ _RECORD = re.compile(
     r"(?:SET timestamp=(?P<ts>\d+);\n)?"
     rf"(?P<stmt>(?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?)"
 )
-_QLINE = re.compile(r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)")
 _KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 _USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
@@ -153,7 +152,8 @@ class _Batch:
         self.time: list[Any] = []
         self.userhost: list[str] = []
         self.headers: list[dict[str, str]] = []
-        self.q: list[tuple[str, str, str, str]] = []  # lean: Query_time, Lock_time, Rows_sent, Rows_examined
+        # lean: Query_time, Lock_time, Rows_sent, Rows_examined as logged (strings), one list each
+        self.q: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
         self.database: list[Any] = []
         self.statement: list[str] = []
         self.plan: list[Any] = []
@@ -169,10 +169,6 @@ def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batc
     line = first_line
     kv_findall = _KV.findall
     append_line = batch.source_line.append
-    lean = batch.lean
-    qline = _QLINE.search
-    pre_cache: dict[str, dict[str, str]] = {}
-    q = None
     for m in _RECORD.finditer(text):
         start = m.start()
         if start > pos:  # lines no record claims (a headerless start, a stray '# Time:')
@@ -194,28 +190,11 @@ def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batc
         plan = None
         cut = headers.find("# explain: ")
         if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
-            if not batch.lean:
-                plan = _explain_json([h[11:] for h in headers[cut:].split("\n")
-                                      if h.startswith("# explain: ")])
+            plan = _explain_json([h[11:] for h in headers[cut:].split("\n") if h.startswith("# explain: ")])
             headers = headers[:cut]
-        if lean:  # the digest's figures only: one search, and a cache for the lines before
-            q = qline(headers)
-            if q is not None:
-                pre = headers[:q.start()]
-                kv = pre_cache.get(pre)
-                if kv is None:
-                    kv = dict(kv_findall(pre))
-                    if len(pre_cache) < 10_000:
-                        pre_cache[pre] = kv
-                batch.q.append(q.groups())
-            else:
-                kv = {}
-        else:
-            kv = dict(kv_findall(headers))
-        if ("Query_time" not in kv and not (lean and q is not None)) or not stmt.strip():
+        kv = dict(kv_findall(headers))
+        if "Query_time" not in kv or not stmt.strip():
             what = "no '# Query_time:' header" if "Query_time" not in kv else "no statement"
-            if lean and q is not None:
-                batch.q.pop()
             acct.skip(line, f"truncated record ({what})", m.group(0), count=n)
             line += n
             pos = end
@@ -322,9 +301,9 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
                 i = recs[k]
                 acct.skip(starts[i], "truncated record (no statement)", "# User@Host: " + userhosts[k], count=nl[i])
     lines = [starts[i] + (t != "") for i, t in zip(recs, times, strict=True)]
-    qs = list(zip(pick(qt), pick(lt), pick(rs), pick(rx), strict=True))
+    qs = [list(pick(c)) for c in (qt, lt, rs, rx)]
     dbs = [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)]
-    cols = [lines, [x or None for x in tss], time_col, list(userhosts), kvs, qs, dbs, stmts]
+    cols = [lines, [x or None for x in tss], time_col, list(userhosts), kvs, dbs, stmts, *qs]
     if keep is not None:
         cols = [[v for v, ok in zip(c, keep, strict=True) if ok] for c in cols]
     batch.source_line += cols[0]
@@ -332,10 +311,11 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
     batch.time += cols[2]
     batch.userhost += cols[3]
     batch.headers += cols[4]
-    batch.q += cols[5]
-    batch.database += cols[6]
-    batch.statement += cols[7]
-    acct.records += len(cols[7])
+    batch.database += cols[5]
+    batch.statement += cols[6]
+    for have, new in zip(batch.q, cols[7:], strict=True):
+        have += new
+    acct.records += len(cols[6])
 
 
 def _parse_text(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
@@ -432,18 +412,18 @@ def _lean_frame(batch: _Batch) -> pd.DataFrame:
     heads = batch.headers
     users, clients, ids = _userhost_columns(batch.userhost)
     session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(heads, ids, strict=True)]
-    q = _floats([v for t in batch.q for v in t]).reshape(len(batch.q), 4)
+    q = [_floats(c) for c in batch.q]
     return pd.DataFrame({
         "timestamp": _timestamps(batch.ts, batch.time),
-        "duration_ms": q[:, 0] * 1000.0,
+        "duration_ms": q[0] * 1000.0,
         "statement": np.array(batch.statement, dtype=object),
         "database": np.array(batch.database, dtype=object),
         "user": np.array(users, dtype=object),
         "session": np.array(session, dtype=object),
         "client": np.array(clients, dtype=object),
-        "rows_sent": q[:, 2],
-        "rows_examined": q[:, 3],
-        "lock_ms": q[:, 1] * 1000.0,
+        "rows_sent": q[2],
+        "rows_examined": q[3],
+        "lock_ms": q[1] * 1000.0,
         "source_line": np.array(batch.source_line, dtype=np.int64),
     })
 
