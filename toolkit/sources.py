@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bz2
 import collections
+import contextlib
 import dataclasses
 import gzip
 import io
@@ -138,8 +139,13 @@ class Source:
             return open(self._path, "rb")
         return io.BytesIO(self._data)
 
-    def _open(self) -> BinaryIO:
-        raw = self._raw()
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[BinaryIO]:
+        """The decompressed stream; closes the file under it too (GzipFile(fileobj=) would not)."""
+        with self._raw() as raw, self._decompressor(raw) as fh:
+            yield fh
+
+    def _decompressor(self, raw: BinaryIO) -> BinaryIO:
         if self.compression == "gzip":
             return gzip.GzipFile(fileobj=raw)
         if self.compression == "bzip2":
