@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,6 +245,23 @@ def test_flame_of_a_real_profile_draws_every_path():
     assert ic.customdata[list(ic.labels).index("write")][1] == "stdlib"
 
 
+def test_flame_states_time_outside_the_call_tree():
+    # GIVEN a Profile with 0.05 s of samples whose stack is empty (py-spy writes such lines)
+    b = ProfileBuilder()
+    b.add([Frame("main", "app.py", 3)], 0.15, samples=15)
+    b.add([], 0.05, samples=5)
+    prof = b.build(format="example", rate_hz=100.0)
+    assert prof.duration_s == pytest.approx(0.2)
+    fig = flame(prof, min_fraction=0)
+    ic = fig.data[0]
+    # THEN percentages are of the duration, as in functions(), and the subtitle says why 75% < 100%
+    main = ic.customdata[list(ic.labels).index("main")]
+    assert main[4] == pytest.approx(0.15) and main[5] == pytest.approx(75.0)
+    assert main[5] == pytest.approx(prof.functions().set_index("function").loc["main", "total_pct"])
+    assert fig.layout.title.subtitle.text == ("all 1 call paths shown; the profile's duration is 0.2 s, "
+                                              "+0.05 s outside the call tree (percentages are of the duration)")
+
+
 def test_flame_of_100k_nodes_stays_within_a_few_thousand_boxes():
     fig = flame(random_tree(100_000), min_fraction=0.0001, max_nodes=2000)
     assert len(fig.data[0].ids) <= 2000
@@ -386,3 +404,29 @@ def test_plots_are_reachable_as_tk_plots(small_tree):
     fig = tk.plots.flame(small_tree, min_fraction=0.001)
     assert list(fig.data[0].ids) == list(flame(small_tree, min_fraction=0.001).data[0].ids)
     assert tk.plots.top_functions is top_functions and tk.plots.diff_flame is diff_flame
+
+
+# ---- every sample trace draws ----------------------------------------------------------------
+
+def _sample_profiles():
+    folder = Path(__file__).resolve().parents[2] / "sample_traces" / "profiles"
+    return sorted(p for d in ("py-spy", "pyinstrument", "cprofile") for p in (folder / d).glob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("path", _sample_profiles(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_sample_trace_draws_with_its_seconds_kept(path):
+    # GIVEN a genuine profile from sample_traces/profiles
+    prof = tk.read_profile(path)
+    tree = prof.tree()
+    # WHEN drawn
+    fig = flame(prof)
+    ic = fig.data[0]
+    # THEN ids are unique, the boxes hold exactly the call tree's seconds (folding keeps them),
+    # and the top-functions chart's heaviest bar is functions()' first row
+    assert len(set(ic.ids)) == len(ic.ids) <= 2000
+    assert sum(ic.values) == pytest.approx(float(tree["self_s"].sum()), rel=1e-9, abs=1e-12)
+    info = fig.layout.meta["pruned"]
+    assert info["nodes_kept"] + info["nodes_folded"] == len(tree)
+    bars = top_functions(prof, n=5)
+    heaviest = max((x, y) for trace in bars.data for x, y in zip(trace.x, trace.y, strict=True))
+    assert heaviest[0] == pytest.approx(float(prof.functions().loc[0, "self_s"]))

@@ -414,6 +414,14 @@ def _cut_text(p: dict[str, Any]) -> str:
             f"({p['seconds_folded']:.3g} s, {pct:.1f}% of the time; {why})")
 
 
+def _outside_text(duration: float, drawn: float) -> str:
+    """Say so when the profile's duration differs from the seconds its call tree holds."""
+    if abs(duration - drawn) <= 1e-9 * max(1.0, abs(duration)):
+        return ""
+    return (f"; the profile's duration is {duration:.3g} s, {duration - drawn:+.3g} s outside the "
+            f"call tree (percentages are of the duration)")
+
+
 def _ids(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
     ids = ["n" + str(int(i)) for i in tree["node_id"]]
     parents = ["all" if p is pd.NA or p is None else "n" + str(int(p)) for p in tree["parent_id"]]
@@ -436,7 +444,10 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     Hover shows the function, file:line, package, self and total seconds and percent of the
     profile. Paths below ``min_fraction`` of the total (or beyond the ``max_nodes`` heaviest) are
     folded by :func:`prune_tree` into grey ``other (N nodes)`` boxes, and the subtitle says how
-    many paths and seconds were folded. ``orientation="flame"`` puts the root at the bottom.
+    many paths and seconds were folded. Percentages are of the Profile's ``duration_s`` (as in
+    ``functions()``); when that differs from the seconds in its call tree (samples with an empty
+    stack, or cProfile's estimated tree) the subtitle says by how much.
+    ``orientation="flame"`` puts the root at the bottom.
 
         >>> fig = flame(prof, min_fraction=0.005)               # doctest: +SKIP
     """
@@ -452,7 +463,11 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     colour_of = {p: _FIXED_COLOURS[p] if p in _FIXED_COLOURS else next(free) for p in pkg_order}
     self_s = pruned["self_s"].to_numpy(dtype=float)
     total_s = pruned["total_s"].to_numpy(dtype=float)
-    pct = 100 / total if total else 0.0
+    # percentages of the profile's duration, as in functions(): a Profile may hold time outside
+    # its call tree (samples with an empty stack; cProfile's tree is estimated from callers)
+    duration = None if isinstance(profile_or_tree, pd.DataFrame) else getattr(profile_or_tree, "duration_s", None)
+    base = float(duration) if duration else total
+    pct = 100 / base if base else 0.0
     wheres = [f"{n:,} call paths folded here" if o else _where(f, ln)
               for f, ln, o, n in zip(pruned["file"], pruned["line"], pruned["is_other"],
                                      pruned["folded_nodes"], strict=True)]
@@ -461,7 +476,7 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     labels = _labels(pruned)
     # an explicit root so several roots (threads, processes) share one box holding the total
     ids, parents, labels = ["all", *ids], ["", *parents], [f"all ({total:.3g} s)", *labels]
-    custom = [["whole profile", "", 0.0, 0.0, round(total, 6), 100.0], *custom]
+    custom = [["whole profile", "", 0.0, 0.0, round(total, 6), round(total * pct, 2)], *custom]
     colours = ["#E8E8E8", *[colour_of[p] for p in packages]]
     values = [0.0, *np.clip(self_s, 0, None).tolist()]
     fig = go.Figure(go.Icicle(
@@ -476,7 +491,7 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
                     for p in pkg_order)
     fig.update_layout(
         title={"text": title or f"Flame graph: {total:.3g} s of samples (box width = total seconds)",
-               "subtitle": {"text": _cut_text(info)}},
+               "subtitle": {"text": _cut_text(info) + _outside_text(base, total)}},
         height=height, margin={"t": 80, "l": 10, "r": 10, "b": 40},
         annotations=[{"text": "colour = package: " + key, "showarrow": False, "xref": "paper",
                       "yref": "paper", "x": 0, "y": -0.01, "xanchor": "left", "yanchor": "top"}],
