@@ -19,7 +19,10 @@ The method, stated so a reader can check it:
    range by less than 5 standard errors of a per-size median (from the robust standard
    deviation, 1.4826 x MAD, of log times between repeats of a size; of the log residuals without
    repeats), the "growth" is noise fitted as a trend (typically one high median at the largest
-   size): the answer is O(1), with a note saying so.
+   size): the answer is O(1), with a note saying so. The same when the rise is under 10 %
+   however precise the data: a constant-time operation on a bigger structure gets a few percent
+   slower from caches and memory layout (a dict lookup at 64 and at 30,000 keys), which is not
+   a complexity class.
 5. **Slope check.** A free power-law exponent ``k`` from a log-log regression over the upper half
    of the range (at least the 4 largest sizes), where the constant term matters least, with a
    confidence interval from the t distribution. Each class's ``implied_exponent`` is the log-log
@@ -68,7 +71,9 @@ CLASSES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 GROWTH = {name: i for i, name in enumerate(CLASSES)}
 EXPONENTIAL_MAX_N = 64
 FLAT_SIGMAS = 5.0
-SLOPE_TOL = 0.1  # exponent units: how far a class's local slope may sit outside the CI
+FLAT_MIN_RISE = 0.10  # and below a 10 % rise over the whole range, growth is not a class
+SLOPE_TOL = 0.1  # relative: how far a class's local slope may sit outside the CI (10 %) ...
+SLOPE_TOL_MIN = 0.02  # ... but at least this much, in exponent units
 SLOPE_OVERRIDE_BIC = 10.0  # "very strong" on Kass & Raftery's scale: beyond it the BIC stands
 
 CRITERION = ("lowest BIC of log residuals (t = a + b*g(n), a, b >= 0, fitted to per-size medians), "
@@ -333,7 +338,8 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
       g(n)), rss_log, bic,
       delta_bic, weight, rel_error_pct (median |fit/measured - 1| in %), implied_exponent,
       max_gap_pct (largest gap between this curve and the best one in the range), growth (0 for
-      O(1) .. 6 for O(2^n)), base (the exponential's fitted c), degenerate (b = 0: the class
+      O(1) .. 6 for O(2^n)), base (the exponential's fitted c), degenerate (growth term under a
+      millionth of the time at the largest size: the class
       collapsed to a constant);
     - ``predict(n)``: seconds per call at any n; ``curves()`` and ``band()`` for plots;
     - ``notes``: anything else worth knowing (an exponent between classes, a stopped sweep);
@@ -396,7 +402,7 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
             b_natural = model.b / g_ref if cls != "O(2^n)" else model.b * model.base ** (-n_ref)
         rows.append({"class": cls, "a": model.a, "b": b_natural, "rss_log": rss, "bic": bic,
                      "rel_error_pct": float(np.median(np.abs(fitted / y - 1)) * 100),
-                     "implied_exponent": implied, "degenerate": cls != "O(1)" and model.b <= 0,
+                     "implied_exponent": implied, "degenerate": cls != "O(1)" and not model.b > 1e-6 * (model.a + model.b),
                      "base": model.base, "growth": GROWTH[cls]})
     table = pd.DataFrame(rows).sort_values(["bic", "growth"], kind="stable").reset_index(drop=True)
     table["delta_bic"] = table["bic"] - table["bic"].iloc[0]
@@ -420,13 +426,15 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
         ends = models[cls](np.array([n.min(), n.max()]))
         return math.log(max(ends[1], 1e-300) / max(ends[0], 1e-300))
 
+    flat_below = max(FLAT_SIGMAS * sigma_fit, math.log1p(FLAT_MIN_RISE))
     if best != "O(1)" and "O(1)" in models:
-        if rise(best) < FLAT_SIGMAS * sigma_fit:
+        if rise(best) < flat_below:
             o1 = float(table.loc[table["class"] == "O(1)", "delta_bic"].iloc[0])
             flat_note = (f"{best} fits better than O(1) (ΔBIC {o1:.1f}) "
                          f"but its growth term raises the time by only {(math.exp(rise(best)) - 1) * 100:.0f}% over "
-                         f"n={_fmt_n(n.min())}..{_fmt_n(n.max())}, less than {FLAT_SIGMAS:g} standard errors "
-                         f"of a per-size median ({(math.exp(sigma_fit) - 1) * 100:.1f}%): read as constant")
+                         f"n={_fmt_n(n.min())}..{_fmt_n(n.max())}: less than {FLAT_MIN_RISE:.0%}, or than "
+                         f"{FLAT_SIGMAS:g} standard errors of a per-size median "
+                         f"({(math.exp(sigma_fit) - 1) * 100:.1f}%): read as constant")
             best = "O(1)"
 
     # The two views of the data must agree: curve shape over the whole range (BIC) and the local
@@ -438,7 +446,8 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     dbic = dict(zip(table["class"], table["delta_bic"], strict=True))
 
     def matches_slope(cls: str) -> bool:
-        return bool(k_lo - SLOPE_TOL <= implied[cls] <= k_hi + SLOPE_TOL)
+        tol = max(SLOPE_TOL_MIN, SLOPE_TOL * abs(implied[cls]))
+        return bool(k_lo - tol <= implied[cls] <= k_hi + tol)
 
     slope_alt: list[str] = []
     slope_reason = None
@@ -464,7 +473,7 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     best_bic = float(table.loc[table["best"], "bic"].iloc[0])
     close = table[(table["bic"] - best_bic < threshold) & ~table["best"] & ~table["degenerate"]]
     if best == "O(1)":  # growth classes that stay flat within the noise are the same answer
-        close = close.loc[np.array([rise(c) >= FLAT_SIGMAS * sigma_fit for c in close["class"]], dtype=bool)]
+        close = close.loc[np.array([rise(c) >= flat_below for c in close["class"]], dtype=bool)]
     if flat_note:
         notes.append(flat_note)
     ambiguous = tuple(slope_alt) + tuple(c for c in close["class"] if c not in slope_alt)

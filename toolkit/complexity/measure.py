@@ -144,7 +144,10 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
     Options: ``number`` fixes the calls per measurement (no calibration); ``fresh_input=True``
     builds a new input for every call (still outside the timed region) for functions that
     mutate their input; ``budget_s`` bounds the seconds spent on one size (building its input,
-    warm-up, calibration and repeats); ``timer`` is any monotonic clock in seconds (injectable for tests).
+    warm-up, calibration and repeats); ``timer`` is any monotonic clock in seconds:
+    ``time.perf_counter`` (default, wall time: what a caller waits, I/O included) or
+    ``time.process_time`` (this process's CPU time: immune to other processes taking the CPU on
+    a shared machine, right for CPU-bound code, blind to I/O waits), or a fake one in tests.
 
     A failing ``make_input`` or ``fn`` raises :class:`~toolkit.errors.MeasurementError` naming the
     size; bad sizes (non-positive, fractional, repeated) too.
