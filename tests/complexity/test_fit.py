@@ -168,3 +168,24 @@ def test_other_refusals():
         tk.fit_complexity([1, 10, 100, 1000], [1, 2, 3, 4], points="mean")
     with pytest.raises(FitError, match="unknown classes"):
         tk.fit_complexity([1, 10, 100, 1000], [1, 2, 3, 4], classes=["O(n!)"])
+
+
+def test_the_input_table_is_not_mutated():
+    n, t = synthetic("O(n)", SIZES, seed=6)
+    df = pd.DataFrame({"n": n.astype(int), "repeat": 0, "time_s": t})
+    before = df.copy()
+    tk.fit_complexity(df)
+    pd.testing.assert_frame_equal(df, before)
+
+
+@pytest.mark.parametrize("cls", ["O(log n)", "O(n)", "O(n^2)"])
+def test_answer_does_not_depend_on_units_or_input_order(cls):
+    # GIVEN the same measurements in seconds and in milliseconds, shuffled
+    n, t = synthetic(cls, SIZES, seed=8)
+    order = np.random.default_rng(1).permutation(len(n))
+    a = tk.fit_complexity(n, t)
+    b = tk.fit_complexity(n[order], (t * 1000)[order])
+    # THEN the same class, exponent and alternatives; predictions scale with the unit
+    assert (a.best, a.ambiguous) == (b.best, b.ambiguous)
+    assert a.exponent == pytest.approx(b.exponent)
+    assert b.predict(5000) == pytest.approx(1000 * a.predict(5000), rel=1e-3)
