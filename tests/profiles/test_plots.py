@@ -334,6 +334,14 @@ def test_diff_flame_of_profiles_uses_their_trees():
     fig = diff_flame(b1.build(rate_hz=100.0), b2.build(rate_hz=100.0), min_fraction=0)
     slow = fig.data[0].customdata[list(fig.data[0].labels).index("slow")]
     assert slow[1:4] == pytest.approx([0.9, 0.1, -0.8])
+    assert fig.layout.title.subtitle.text == "0.9 s before -> 0.1 s after (-0.8 s); all 2 call paths shown"
+    # time outside the call tree (an empty stack) is stated
+    b2 = ProfileBuilder()
+    b2.add([Frame("main", "app.py", 1)], 0.1, samples=10)
+    b2.add([], 0.2, samples=20)
+    fig = diff_flame(b1.build(rate_hz=100.0), b2.build(rate_hz=100.0), min_fraction=0)
+    assert fig.layout.title.subtitle.text.endswith(
+        "; profile durations 0.9 s -> 0.3 s (the rest is outside the call trees)")
 
 
 # ---- top functions ------------------------------------------------------------------------------

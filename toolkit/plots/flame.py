@@ -422,6 +422,18 @@ def _outside_text(duration: float, drawn: float) -> str:
             f"call tree (percentages are of the duration)")
 
 
+def _outside_pair(before: Any, after: Any, before_drawn: float, after_drawn: float) -> str:
+    """Say so when two Profiles' durations differ from the seconds their call trees hold."""
+    durations = [None if isinstance(p, pd.DataFrame) else getattr(p, "duration_s", None) for p in (before, after)]
+    if any(d is None for d in durations):
+        return ""
+    b, a = (float(d) for d in durations)
+    tol = 1e-9 * max(1.0, abs(b), abs(a))
+    if abs(b - before_drawn) <= tol and abs(a - after_drawn) <= tol:
+        return ""
+    return f"; profile durations {b:.3g} s -> {a:.3g} s (the rest is outside the call trees)"
+
+
 def _ids(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
     ids = ["n" + str(int(i)) for i in tree["node_id"]]
     parents = ["all" if p is pd.NA or p is None else "n" + str(int(p)) for p in tree["parent_id"]]
@@ -547,7 +559,8 @@ def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: floa
     fig.update_layout(
         title={"text": title or f"Differential flame graph (width = {size} seconds, colour = change)",
                "subtitle": {"text": f"{before_total:.3g} s before -> {after_total:.3g} s after "
-                                    f"({after_total - before_total:+.3g} s); {_cut_text(info)}"}},
+                                    f"({after_total - before_total:+.3g} s); {_cut_text(info)}"
+                                    + _outside_pair(before, after, before_total, after_total)}},
         height=height, margin={"t": 80, "l": 10, "r": 10, "b": 10},
     )
     fig.layout.meta = {"pruned": info}
