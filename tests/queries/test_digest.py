@@ -166,3 +166,22 @@ def test_the_input_is_not_modified():
     before = events.copy()
     digest(events, by="database")
     pd.testing.assert_frame_equal(events, before)
+
+
+MYSQL_FIXTURES = sorted((SAMPLES.parent / "tests" / "fixtures" / "queries" / "mysql").glob("*.log"))
+
+
+@pytest.mark.parametrize("path", MYSQL_FIXTURES + [MARIADB / "app-slow.log"], ids=lambda p: p.name)
+def test_two_workers_account_for_every_line_as_one_does(path):
+    one, two = digest_file(path, workers=1), digest_file(path, workers=2)
+    assert two["calls"].sum() == one["calls"].sum() and two["total_ms"].sum() == pytest.approx(one["total_ms"].sum())
+    for key in ("lines_read", "records", "lines_skipped", "skip_reasons"):
+        assert two.attrs["source"][key] == one.attrs["source"][key], key
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_digest_file_errors_raise_names_file_and_line(workers):
+    path = MYSQL_FIXTURES[0].parent / "truncated_last_record.log"
+    with pytest.raises(tk.ParseError) as err:
+        digest_file(path, workers=workers, reader_options={"errors": "raise"})
+    assert err.value.line == 8 and err.value.path.endswith("truncated_last_record.log")

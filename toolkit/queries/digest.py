@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import SchemaError
+from ..errors import ParseError, SchemaError
 from .fingerprint import Fingerprinter, fingerprint_id
 
 BY_COLUMNS = ("database", "user", "application")
@@ -405,16 +405,17 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
 
     chunk_size = chunk_size or CHUNK_BYTES
     reader_options = dict(reader_options or {})
-    src = open_source(path, errors=reader_options.pop("errors", "skip"))
+    errors = reader_options.pop("errors", "skip")
+    src = open_source(path, errors=errors)
     fmt = formats.get(format) if format else formats.detect(src, "queries")
     if workers is None:
         big = src.path is not None and os.path.getsize(src.path) > 64_000_000
         workers = min(2, os.cpu_count() or 1) if big else 1
     if workers > 1 and src.path and src.compression is None and "split" in fmt.extras:
         return _digest_parallel(src.path, fmt.name, workers, chunk_size, by, fold_parse_bind,
-                                reader_options, fingerprint_options)
+                                {**reader_options, "errors": errors}, fingerprint_options)
     acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
-    for frame in _chunks(src, fmt, chunk_size, reader_options):
+    for frame in _chunks(src, fmt, chunk_size, {**reader_options, "errors": errors}):
         acc.add(frame)
     out = acc.result()
     src.accounting.format = src.accounting.format or fmt.name
@@ -430,9 +431,12 @@ def _digest_range(args):
     fmt = formats.get(fmt_name)
     acc = DigestAccumulator(by, fold_parse_bind=fold, **fp_options)
     accounting = None
-    for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **reader_options):
-        acc.add(frame)
-        accounting = frame.attrs.get("source", accounting)
+    try:
+        for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **reader_options):
+            acc.add(frame)
+            accounting = frame.attrs.get("source", accounting)
+    except ParseError as exc:  # its fields, not the object: they survive the process boundary
+        return ("ParseError", exc.message, exc.path, exc.line, exc.expected), None
     acc.fper = None  # not needed by the parent; keeps the pickle small
     return acc, accounting
 
@@ -474,6 +478,9 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
         parts = list(pool.map(_digest_range, jobs))
     acc = DigestAccumulator(by, fold_parse_bind=fold, **fp_options)
     merged_accounting: dict[str, Any] = {}
+    for part, _ in parts:
+        if isinstance(part, tuple):
+            raise ParseError(*part[1:])
     for part, accounting in parts:
         _merge(acc, part)
         if accounting:

@@ -72,7 +72,7 @@ import pandas as pd
 
 from .. import formats, schema
 from ..errors import ParseError
-from ..sources import CHUNK_BYTES, Source, open_source
+from ..sources import _SURROGATE, CHUNK_BYTES, Source, open_source
 
 FORMAT = "mysql-slow"
 
@@ -578,7 +578,11 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK
                     carry = data
                     continue
                 carry = data[cut + 1:]
-                text = data[:cut + 1].decode("utf-8", "replace")
+                try:
+                    text = data[:cut + 1].decode("utf-8")
+                except UnicodeDecodeError:  # as Source does: each bad byte -> U+FFFD, counted
+                    text, bad = _SURROGATE.subn("\ufffd", data[:cut + 1].decode("utf-8", "surrogateescape"))
+                    acct.replaced_bytes += bad
                 if "\r" in text:
                     text = text.replace("\r\n", "\n").replace("\r", "\n")
                 n = text.count("\n")
@@ -593,6 +597,10 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK
                 out = _frame(batch, acct.path)
                 out.attrs["source"] = acct.as_dict()
                 yield out
+        # the final accounting, also for a range that held no complete record
+        last = _lean_frame(_Batch(lean=True))
+        last.attrs["source"] = acct.as_dict()
+        yield last
 
 
 def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:
