@@ -33,7 +33,7 @@ statements pglast cannot parse fall back to the default rules.
     >>> fingerprint("SELECT * FROM orders WHERE id IN (1, 2, 3) AND note = 'x'  LIMIT 10, 20")
     'select * from orders where id in(?+) and note = ? limit ?'
     >>> fingerprint_id("select ?")  # the first 16 hex digits of pt-query-digest's query ID
-    '4B25B5A6D2C1A4AB'
+    '1FE1379FE2A31B8D'
 """
 
 from __future__ import annotations

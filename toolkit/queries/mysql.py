@@ -633,8 +633,9 @@ def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
         >>> df = read_mysql_slow(b"# User@Host: app[app] @ localhost []  Id:     8\\n"
         ...                      b"# Query_time: 0.25  Lock_time: 0.0 Rows_sent: 1  Rows_examined: 9\\n"
         ...                      b"SET timestamp=1700000000;\\nselect 1;\\n")
-        >>> df.loc[0, ["duration_ms", "session", "user", "statement"]].tolist()
-        [250.0, '8', 'app', 'select 1']
+        >>> row = df.iloc[0]
+        >>> float(row["duration_ms"]), row["session"], row["user"], row["statement"]
+        (250.0, '8', 'app', 'select 1')
     """
     src = open_source(source, errors=errors)
     frames = [_frame(b, src.name) for b in _batches(src, chunk_size)]
