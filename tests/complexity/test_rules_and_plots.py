@@ -70,7 +70,7 @@ BASE = {"file": "app.py", "line": 10, "ambiguous": "", "exponent": 2.0, "exponen
 
 def test_per_function_table_fires_only_on_superlinear_functions_with_a_share():
     t = _table([
-        {**BASE, "function": "join", "complexity": "O(n^2)", "share_pct": 80.0},
+        {**BASE, "function": "join", "complexity": "O(n^2)", "share_pct": 80.0, "samples": 900},
         {**BASE, "function": "tiny_quadratic", "complexity": "O(n^2)", "share_pct": 3.0},
         {**BASE, "function": "parse", "complexity": "O(n)", "exponent": 1.0, "exponent_lo": 0.9,
          "share_pct": 15.0},
@@ -78,6 +78,7 @@ def test_per_function_table_fires_only_on_superlinear_functions_with_a_share():
         {**BASE, "function": "unsure", "complexity": "O(n^2)", "ambiguous": "O(n log n)", "share_pct": 40.0},
         {**BASE, "function": "unfitted", "complexity": None, "exponent": np.nan, "exponent_lo": np.nan,
          "share_pct": 40.0},
+        {**BASE, "function": "sparse", "complexity": "O(n^2)", "share_pct": 40.0, "samples": 6},
     ])
     out = tk.complexity.findings(t)
     assert out["function"].tolist() == ["join"]

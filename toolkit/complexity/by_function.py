@@ -37,7 +37,7 @@ _TOOLKIT = os.path.dirname(_HERE)
 
 COLUMNS = ["function", "file", "line", "complexity", "ambiguous", "exponent", "exponent_lo",
            "exponent_hi", "self_s", "share_pct", "share_pct_smallest", "growth_x", "score", "sizes",
-           "note"]
+           "samples", "note"]
 
 
 def _repeat_calls(fn: Callable, arg: Any, number: int) -> None:
@@ -86,7 +86,9 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     - ``growth_x``: self time at the largest size / at the smallest one;
     - ``score``: growth exponent (the best class's local log-log slope, >= 0) x share (0-1) at
       the largest size: the function to fix first is on top;
-    - ``sizes``: how many sizes it was sampled at.
+    - ``sizes``: how many sizes it was sampled at; ``samples``: profiler samples behind its
+      self time at the sparsest size of the upper half of the range (median profile): its
+      relative sampling noise is about 1/sqrt(samples), so a fit on a handful is a guess.
 
     ``attrs``: ``per_size`` (columns n, function, file, line, self_s, share_pct: medians over the
     repeats; one row per function and size), ``total`` (n, time_s: median profiled seconds per
@@ -185,6 +187,8 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     per = (full.groupby(["function", "file", "n"], as_index=False, dropna=False)
                .agg(line=("line", "min"), self_s=("self_s", "median"), share_pct=("share_pct", "median")))
     n_min, n_max = min(t["n"] for t in totals), max(t["n"] for t in totals)
+    calls_at = {t["n"]: t["number"] for t in totals}
+    upper_from = math.sqrt(n_min * n_max)  # the upper half of the range sets the exponent
     rows = []
     for (function, file), part in per.groupby(["function", "file"], sort=False):
         if part["share_pct"].max() < min_share_pct:
@@ -202,7 +206,10 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
                "share_pct_smallest": float(at_min["share_pct"].sum()),
                "growth_x": (float(at_max["self_s"].sum() / at_min["self_s"].sum())
                             if at_min["self_s"].sum() > 0 else math.inf),
-               "score": 0.0, "sizes": len(seen), "note": ""}
+               "score": 0.0, "sizes": len(seen), "note": "",
+               # samples behind the sparsest size of the upper half: Poisson noise ~ 1/sqrt(k)
+               "samples": int(min((r.self_s * calls_at[r.n] / interval
+                                   for r in part.itertuples() if r.n >= upper_from), default=0))}
         slope = math.nan
         try:
             fit = fit_complexity(points["n"], points["self_s"])  # medians per size, repeat noise known
@@ -219,6 +226,7 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["line"] = table["line"].astype("Int64")
     table["sizes"] = table["sizes"].astype("Int64")
+    table["samples"] = table["samples"].astype("Int64")
     table = table.sort_values(["score", "share_pct"], ascending=False, kind="stable").reset_index(drop=True)
     total_df = pd.DataFrame(totals).groupby("n", as_index=False).agg(time_s=("time_s", "median"),
                                                                       number=("number", "first"))

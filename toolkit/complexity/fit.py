@@ -312,7 +312,7 @@ class ComplexityFit:
 
     def _repr_html_(self) -> str:
         cols = ["class", "a", "b", "rel_error_pct", "delta_bic", "weight", "implied_exponent"]
-        items = "".join(f"<li>{html.escape(x)}</li>" for x in self.summary().splitlines()[1:])
+        items = "".join(f"<li>{html.escape(x)}</li>" for x in self.summary().splitlines())
         return (f"<div><b>ComplexityFit: {html.escape(self.best)}</b><ul>{items}</ul>"
                 + self.table[cols].to_html(index=False, float_format=lambda v: f"{v:.3g}") + "</div>")
 

@@ -23,12 +23,13 @@ SUPERLINEAR = F.rule(
     "complexity.superlinear", "regular performance testing",
     "A function's cost grows faster than O(n log n) with its input size (quadratic or worse; the "
     "free exponent's 95% interval above 1) and takes a meaningful share of the call at the "
-    "largest size measured.",
+    "largest size measured (per function: at least 25 profiler samples per size behind the fit).",
     severity="high",
     fix="Replace the inner linear work: list membership in a loop -> a set or dict; nested-loop "
         "join -> index one side in a dict; repeated string/bytes concatenation -> ''.join or "
         "io.StringIO; recomputation -> memoise. Re-run the scaling fit to confirm near-linear growth.",
-    thresholds={"worse_than": WORSE_THAN, "min_share_pct": 10.0, "min_exponent_lo": 1.0},
+    thresholds={"worse_than": WORSE_THAN, "min_share_pct": 10.0, "min_exponent_lo": 1.0,
+                "min_samples": 25},
 )
 
 
@@ -69,6 +70,9 @@ def _from_table(table: pd.DataFrame, min_share_pct: float) -> list[dict[str, Any
         ambiguous = [a.strip() for a in (r.ambiguous or "").split(",") if a.strip()]
         if not _superlinear(r.complexity, ambiguous, r.exponent_lo) or not (r.share_pct >= min_share_pct):
             continue
+        samples = getattr(r, "samples", None)
+        if samples is not None and not pd.isna(samples) and samples < SUPERLINEAR.thresholds["min_samples"]:
+            continue  # sampling noise of a few samples per size can bend any curve
         where = f"{r.file}:{r.line}" if r.file else "unknown file"
         growth = f"x{r.growth_x:,.0f}" if math.isfinite(r.growth_x) else "from unmeasurable"
         evidence = (f"{r.function} ({where}): self time per call grows as {r.complexity} (exponent "
