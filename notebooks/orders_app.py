@@ -10,7 +10,10 @@ set of seen addresses and joins the lines once.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+
+EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def make_request(n: int) -> dict:
@@ -18,7 +21,8 @@ def make_request(n: int) -> dict:
     distinct e-mail addresses: people share accounts)."""
     rng = random.Random(n)
     customers = [{"id": j, "email": f"user{j % max(1, n // 6)}@example.com"} for j in range(max(1, n // 2))]
-    orders = [{"id": i, "customer_id": rng.randrange(len(customers)), "amount": rng.randrange(100, 99900) / 100}
+    orders = [{"id": i, "customer_id": rng.randrange(len(customers)), "amount": rng.randrange(100, 99900) / 100,
+               "created": EPOCH + dt.timedelta(seconds=rng.randrange(86400 * 300))}
               for i in range(n)]
     return {"orders": orders, "customers": customers}
 
@@ -44,9 +48,10 @@ def unique_emails(rows: list[dict]) -> list[str]:
 
 
 def render_csv(rows: list[dict]) -> bytes:
-    body = b"id,email,amount\n"
+    body = b"id,created,email,amount\n"
     for row in rows:
-        body += f"{row['id']},{row['email']},{row['amount']:.2f}\n".encode()  # copies the body so far
+        line = f"{row['id']},{row['created']:%Y-%m-%dT%H:%M:%SZ},{row['email']},{row['amount']:.2f}\n"
+        body += line.encode()  # copies the whole body built so far
     return body
 
 
@@ -73,8 +78,9 @@ def unique_emails_set(rows: list[dict]) -> list[str]:
 
 
 def render_csv_joined(rows: list[dict]) -> bytes:
-    lines = ["id,email,amount\n"]
-    lines.extend(f"{row['id']},{row['email']},{row['amount']:.2f}\n" for row in rows)
+    lines = ["id,created,email,amount\n"]
+    lines.extend(f"{row['id']},{row['created']:%Y-%m-%dT%H:%M:%SZ},{row['email']},{row['amount']:.2f}\n"
+                 for row in rows)
     return "".join(lines).encode()
 
 

@@ -127,7 +127,7 @@ def function_scaling(table: pd.DataFrame, top: int = 8, title: str | None = None
                            " per call<br>%{customdata[0]:.1f}% of the call<extra></extra>")))
     total = pd.DataFrame(table.attrs.get("total", {}))
     if not total.empty:
-        fig.add_trace(go.Scatter(x=total["n"], y=total["time_s"], mode="lines", name="whole call",
+        fig.add_trace(go.Scatter(x=total["n"], y=total["time_s"], mode="lines", name="whole call (profiled)",
                                  line={"color": "#444", "dash": "dash"},
                                  hovertemplate="whole call<br>n=%{x:,.0f}<br>%{y:.3g} s<extra></extra>"))
     fig = _axes(fig, title or "Self time per call of each function against n: the steepest line is the one to fix")
