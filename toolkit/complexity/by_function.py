@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import FitError, MeasurementError
-from .fit import GROWTH, fit_complexity
+from .fit import fit_complexity
 from .measure import _build, _call, _name, check_sizes
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -244,9 +244,4 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     return table
 
 
-def growth_rank(cls: str | None) -> int:
-    """0 for O(1) .. 6 for O(2^n); -1 for None."""
-    return GROWTH.get(cls, -1) if isinstance(cls, str) else -1
-
-
-__all__ = ["scaling_by_function", "growth_rank", "COLUMNS"]
+__all__ = ["scaling_by_function", "COLUMNS"]
