@@ -378,7 +378,7 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     if stopped:
         notes.append(f"the sweep stopped at n={stopped.get('n')}: {stopped.get('reason')}")
 
-    # Free exponent over the upper half of the range in log n (at least the 3 largest sizes).
+    # Free exponent over the upper half of the range in log n (at least the 4 largest sizes).
     distinct = np.unique(n)
     mid = math.sqrt(distinct[0] * distinct[-1])
     upper = distinct[distinct >= mid]
@@ -417,7 +417,7 @@ def fit_complexity(sizes: Any, times: Any = None, *, points: str = "median", thr
     sigma_fit = sigma * (1.2533 / math.sqrt(reps) if reps > 1 else 1.0)
 
     # Practical significance: a growth term that raises the time across the whole measured range
-    # by less than FLAT_SIGMAS robust standard deviations of the measurements is noise fitted as
+    # by less than FLAT_SIGMAS standard errors of a per-size median (or FLAT_MIN_RISE) is noise fitted as
     # a trend (typically one high median at the largest size), so the answer is O(1).
     flat_note = None
 
