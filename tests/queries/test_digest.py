@@ -144,7 +144,7 @@ def test_stream_equals_in_memory_and_two_workers_equal_one(tmp_path):
     stream = digest_stream(tk.queries.mysql.iter_mysql_slow(big, chunk_size=1 << 15))
     one = digest_file(big, chunk_size=1 << 16)
     two = digest_file(big, workers=2, chunk_size=1 << 16)
-    cols = ["fingerprint", "calls", "total_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "example"]
+    cols = ["fingerprint", "calls", "total_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "example", "example_line"]
     for other in (stream, one, two):
         pd.testing.assert_frame_equal(other[cols], whole[cols], check_exact=False, rtol=1e-12)
     assert two.attrs["source"]["lines_read"] == one.attrs["source"]["lines_read"] == whole.attrs["source"]["lines_read"]
@@ -175,8 +175,9 @@ MYSQL_FIXTURES = sorted((SAMPLES.parent / "tests" / "fixtures" / "queries" / "my
 def test_two_workers_account_for_every_line_as_one_does(path):
     one, two = digest_file(path, workers=1), digest_file(path, workers=2)
     assert two["calls"].sum() == one["calls"].sum() and two["total_ms"].sum() == pytest.approx(one["total_ms"].sum())
-    for key in ("lines_read", "records", "lines_skipped", "skip_reasons"):
+    for key in ("lines_read", "records", "lines_skipped", "skip_reasons", "skipped"):
         assert two.attrs["source"][key] == one.attrs["source"][key], key
+    assert two["example_line"].tolist() == one["example_line"].tolist()  # lines of the whole file
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -431,14 +431,31 @@ def _digest_range(args):
     fmt = formats.get(fmt_name)
     acc = DigestAccumulator(by, fold_parse_bind=fold, **fp_options)
     accounting = None
+    # Lines are numbered from 1 in each range and renumbered by the parent (which knows how many
+    # lines the ranges before hold), so no worker reads the file before its range just to count
+    # them; with errors="raise" the error must name the real line, so the worker counts.
+    relative = reader_options.get("errors", "skip") != "raise"
+    options = {**reader_options, **({"first_line": 1} if relative else {})}
     try:
-        for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **reader_options):
+        for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **options):
             acc.add(frame)
             accounting = frame.attrs.get("source", accounting)
     except ParseError as exc:  # its fields, not the object: they survive the process boundary
         return ("ParseError", exc.message, exc.path, exc.line, exc.expected), None
     acc.fper = None  # not needed by the parent; keeps the pickle small
+    if accounting is not None:
+        accounting = {**accounting, "relative_lines": relative}
     return acc, accounting
+
+
+def _renumber(part: DigestAccumulator, accounting: dict[str, Any], offset: int) -> None:
+    """Shift a range's line numbers (example lines, skipped examples) by the lines before it."""
+    for g in part.groups.values():
+        stmt, params, line = g.example
+        if line is not None and not pd.isna(line):
+            g.example = (stmt, params, int(line) + offset)
+    accounting["skipped"] = [{**x, "line": None if x.get("line") is None else x["line"] + offset}
+                             for x in accounting.get("skipped", [])]
 
 
 def _merge(into: DigestAccumulator, other: DigestAccumulator) -> None:
@@ -481,7 +498,11 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
     for part, _ in parts:
         if isinstance(part, tuple):
             raise ParseError(*part[1:])
+    offset = 0
     for part, accounting in parts:
+        if accounting and accounting.pop("relative_lines", False):
+            _renumber(part, accounting, offset)
+        offset += accounting.get("lines_read", 0) if accounting else 0
         _merge(acc, part)
         if accounting:
             if not merged_accounting:

@@ -548,22 +548,23 @@ def _record_start(fh, pos: int, size: int) -> int:
 
 
 def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
-                     errors: str = "skip") -> Iterator[pd.DataFrame]:
+                     errors: str = "skip", first_line: int | None = None) -> Iterator[pd.DataFrame]:
     """The records that start in bytes ``[start, end)`` of a plain (uncompressed) slow log file,
     as ``query_events`` frames: the pieces of :func:`toolkit.queries.digest.digest_file`'s worker
     processes. Both ends move forward to a record start, so ranges that tile the file read every
     record exactly once; ``source_line`` stays the line number in the whole file. A range other
     than the first does not know the ``use db`` that came before it (MariaDB and Percona logs name
-    the schema in every record anyway)."""
+    the schema in every record anyway). ``first_line`` numbers the range's first line without
+    counting the lines before it (a caller that knows it, or renumbers afterwards)."""
     from ..sources import Accounting, check_errors_mode
 
     size = os.path.getsize(path)
     acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
     with open(path, "rb") as fh:
         lo, hi = _record_start(fh, start, size), _record_start(fh, end, size)
-        line0 = 1
+        line0 = 1 if first_line is None else first_line
         fh.seek(0)
-        remaining = lo
+        remaining = lo if first_line is None else 0
         while remaining > 0:
             block = fh.read(min(remaining, 1 << 24))
             if not block:
