@@ -295,3 +295,23 @@ def test_the_digest_path_reads_the_same_records_and_lines(path):
     a, b = src.accounting.as_dict(), full.attrs["source"]
     for key in ("lines_read", "records", "lines_skipped", "skip_reasons"):
         assert a[key] == b[key], key
+
+
+def test_a_statement_longer_than_a_piece_is_kept_whole(tmp_path):
+    # GIVEN two records whose statements (2 MB each) are far longer than the 64 KiB pieces
+    stmt = b"SELECT * FROM t WHERE id IN (" + b",".join(str(i).encode() for i in range(300_000)) + b")"
+    rec = (b"# Time: 2024-03-01T10:00:00.000001Z\n# User@Host: a[a] @ h [10.0.0.1]  Id: 3\n"
+           b"# Query_time: 1.5  Lock_time: 0.0 Rows_sent: 1  Rows_examined: 2\nSET timestamp=1709287200;\n"
+           + stmt + b";\n")
+    path = tmp_path / "long-slow.log"
+    path.write_bytes(rec * 2)
+    # WHEN read in pieces, by the general reader and the digest's (one and two processes)
+    df = read_mysql_slow(path, chunk_size=1 << 16)
+    # THEN both records are whole, with their lines
+    assert df["statement"].tolist() == [stmt.decode()] * 2
+    assert df["source_line"].tolist() == [2, 7] and df.attrs["source"]["lines_skipped"] == 0
+    from toolkit.queries.digest import digest_file
+
+    for workers in (1, 2):
+        d = digest_file(path, workers=workers, chunk_size=1 << 16)
+        assert d["calls"].tolist() == [2] and d["fingerprint"].tolist() == ["select * from t where id in(?+)"]

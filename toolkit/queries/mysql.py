@@ -502,13 +502,16 @@ def _batches_from(pieces, acct, lean: bool = False) -> Iterator[_Batch]:
     for first_line, text in pieces:
         if carry:
             text, first_line = carry + text, carry_line
-        # the last record may continue in the next piece: keep it back
-        cut = text.rfind("\n# User@Host: ")
-        if cut >= 0:
-            prev = text.rfind("\n", 0, cut)
-            if text.startswith("# Time: ", prev + 1):
-                cut = prev
-            body, carry = text[:cut + 1], text[cut + 1:]
+        # the last record may continue in the next piece (a long statement spans several): keep
+        # it back, from its '# Time:' line when it has one, even when it starts the piece
+        start = text.rfind("\n# User@Host: ") + 1
+        if start == 0 and not text.startswith("# User@Host: "):
+            start = -1
+        if start >= 0:
+            prev = text.rfind("\n", 0, start - 1) + 1 if start > 0 else -1
+            if prev >= 0 and text.startswith("# Time: ", prev):
+                start = prev
+            body, carry = text[:start], text[start:]
             carry_line = first_line + body.count("\n")
         else:
             body, carry = text, ""
