@@ -275,7 +275,11 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
             i = k
     if not recs:
         return
-    pick = operator.itemgetter(*recs) if len(recs) > 1 else (lambda seq: (seq[recs[0]],))
+    if len(recs) == len(items):  # the common case: every item is a record
+        def pick(seq):
+            return seq
+    else:
+        pick = operator.itemgetter(*recs) if len(recs) > 1 else (lambda seq: (seq[recs[0]],))
     times, userhosts, pres, uses, tss, stmts = (pick(x) for x in (times, userhosts, pres, uses, tss, stmts))
     cur_t, cur_db = state.time, state.database
     time_col, use_col = [], []
@@ -287,8 +291,8 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
         time_col.append(cur_t)
         use_col.append(cur_db)
     state.time, state.database = cur_t, cur_db
-    stmts = [st[:-1] if st[-1:] == "\n" else st for st in stmts]
-    stmts = [st[:-1] if st[-1:] == ";" else st for st in stmts]
+    # mysqld's ';' and the line break after it go; one pass (a last record may lack the break)
+    stmts = [st[:-2] if st[-2:] == ";\n" else st[:-1] if st[-1:] in ";\n" and st else st for st in stmts]
     cache: dict[str, dict[str, str]] = {}
     kv_findall = _KV.findall
     for p in set(pres):
@@ -378,6 +382,8 @@ def _timestamps(set_ts: list[Any], times: list[Any]) -> pd.Series:
     record has one, and filled from the shared old-form '# Time:' where SET timestamp is absent."""
     epoch = _floats([t if t is not None else "nan" for t in set_ts])
     out = pd.Series(pd.to_datetime(epoch, unit="s", utc=True))
+    if None not in set_ts and not any("T" in t for t in set(times) if t):
+        return out  # the common case: every record has SET timestamp, no ISO '# Time:'
     need = [i for i, (s, t) in enumerate(zip(set_ts, times, strict=True))
             if (s is None and t is not None) or (t is not None and "T" in t)]
     if need:
