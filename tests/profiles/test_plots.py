@@ -408,7 +408,7 @@ def test_top_functions_of_a_profile_and_duplicate_labels():
 
 
 def test_plots_are_reachable_as_tk_plots(small_tree):
-    # importing toolkit.plots.flame makes tk.plots.flame the module; it still draws
+    # tk.plots binds the function flame, not the submodule of the same name
     fig = tk.plots.flame(small_tree, min_fraction=0.001)
     assert list(fig.data[0].ids) == list(flame(small_tree, min_fraction=0.001).data[0].ids)
     assert tk.plots.top_functions is top_functions and tk.plots.diff_flame is diff_flame

@@ -27,7 +27,6 @@ from __future__ import annotations
 import html
 import re
 import sys
-import types
 from typing import Any
 
 import numpy as np
@@ -566,14 +565,3 @@ def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: floa
     fig.layout.meta = {"pruned": info}
     return fig
 
-
-class _CallableModule(types.ModuleType):
-    """``tk.plots.flame(...)`` draws even after this module was imported: importing a submodule
-    sets the package attribute ``flame`` to the module, shadowing the function of the same name
-    that ``toolkit.plots.__getattr__`` would return (as :mod:`toolkit.findings` does)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> go.Figure:
-        return flame(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
