@@ -71,3 +71,25 @@ def test_analyze_on_the_bundled_sample_traces_reads_every_kind_and_finds_the_pla
     assert any(r.startswith("http.") for r in rules)
     assert report.stat().st_size > 0
     assert "finding(s)" in run.stdout and "Report:" in run.stdout
+
+
+def test_logs_over_the_stream_threshold_are_aggregated_chunk_by_chunk(tmp_path):
+    # GIVEN a PostgreSQL log and an access log, and a threshold that makes them count as too large
+    import toolkit as tk
+    from toolkit.report.render import render
+
+    pg = ROOT / "sample_traces/queries/postgresql/app/postgresql.log.gz"
+    http = ROOT / "sample_traces/http/nginx/combined.log.gz"
+    # WHEN they are analysed
+    a = analyze([pg, http], stream_bytes=1)
+    # THEN only aggregates are kept, equal to the in-memory ones, and the report says so
+    assert not a.queries and not a.requests
+    streamed = a.digests[str(pg)]
+    whole = tk.digest(tk.read_queries(pg))
+    assert streamed["calls"].sum() == whole["calls"].sum()
+    assert streamed["total_ms"].sum() == pytest.approx(whole["total_ms"].sum())
+    ends = a.endpoint_tables[str(http)]
+    assert ends["requests"].sum() == len(tk.read_access_log(http))
+    assert all("streamed" in r.reason for r in a.inputs)
+    html = render(a, tmp_path / "r.html").read_text()
+    assert html.count("Streamed: too large to hold in memory") == 2

@@ -38,6 +38,9 @@ class Analysis:
     queries: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)  # query_events
     server_events: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
     requests: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)  # http_requests
+    # Inputs too large to hold in memory are streamed: only their aggregate tables are kept.
+    digests: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)         # digest
+    endpoint_tables: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)  # endpoints
     findings: pd.DataFrame | None = None
     seconds: float = 0.0
 

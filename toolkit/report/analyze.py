@@ -26,6 +26,9 @@ from .analysis import Analysis, InputResult
 NOT_EVIDENCE = (".py", ".md", ".sh", ".conf", ".cfg", ".ini", ".toml", ".yaml", ".yml", ".ipynb",
                 ".sql", ".txt.in", ".pyc", ".html", ".css", ".js")
 LARGE_INPUT_BYTES = 20 * 1024 * 1024  # announce reads above this size
+# Logs above this size on disk are streamed: the digest / endpoint table is built chunk by chunk
+# with bounded memory, and the detectors that need every event (N+1, sessions, ...) do not run.
+STREAM_BYTES = 256 * 1024 * 1024
 # PostgreSQL writes every event to each of its log_destination outputs: a folder holding
 # postgresql.log, postgresql.csv and postgresql.json from one server is one workload, analysed once
 # (from the richest of them) so its findings are not counted three times.
@@ -58,6 +61,20 @@ def _read(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
     if fmt.kind == "access_log":
         return {"requests": formats.read(src, format=fmt.name, **options)}
     raise InputError(f"{path}: {fmt.kind} inputs are not analysed yet")
+
+
+def _stream(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
+    """Aggregate a log too large to hold in memory, chunk by chunk."""
+    if fmt.kind == "queries":
+        from ..queries.digest import digest_file
+
+        return {"digest": digest_file(path, format=fmt.name, reader_options=options or None)}
+    if fmt.kind == "access_log":
+        from ..http.endpoints import endpoints
+
+        log_format = options.get("log_format") or (fmt.name if fmt.name in ("combined", "common") else None)
+        return {"endpoints": endpoints(path, log_format=log_format)}
+    return _read(path, fmt, **options)
 
 
 def _accounting(evidence: dict[str, Any]) -> dict[str, Any]:
@@ -108,13 +125,15 @@ def _matches(path: str, log_format: str) -> bool:
 
 def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             progress: Callable[[str], None] | None = None, run_findings: bool = True,
-            log_format: str | None = None, log_line_prefix: str | None = None) -> Analysis:
+            log_format: str | None = None, log_line_prefix: str | None = None,
+            stream_bytes: int = STREAM_BYTES) -> Analysis:
     """Read every input under ``paths`` (default: the bundled sample traces) and run every
     analysis and detector that applies. ``progress`` receives one-line status messages.
 
     ``log_format`` is an nginx ``log_format`` (or Apache ``LogFormat``) for access logs in a
     custom format (a ``NAME.log_format`` file beside a log does the same). ``log_line_prefix``
-    is PostgreSQL's, for stderr logs whose prefix is not one of the common ones."""
+    is PostgreSQL's, for stderr logs whose prefix is not one of the common ones. Logs larger than
+    ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory)."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
     paths = [os.fspath(p) for p in (paths or default_paths())]
@@ -141,7 +160,8 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                 options["log_format"] = custom
             elif log_line_prefix and fmt.name == "postgres-stderr":
                 options["log_line_prefix"] = log_line_prefix
-            evidence = _read(path, fmt, **options)
+            streamed = size > stream_bytes and fmt.kind in ("queries", "access_log")
+            evidence = (_stream if streamed else _read)(path, fmt, **options)
         except ToolkitError as exc:
             analysis.inputs.append(InputResult(path, "failed", fmt.name, fmt.kind, reason=str(exc),
                                                seconds=time.perf_counter() - t0))
@@ -154,7 +174,9 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
         analysis.inputs.append(InputResult(
             path, "read", fmt.name, fmt.kind, records=int(records or 0),
             lines_read=int(acct.get("lines_read") or 0), lines_skipped=int(acct.get("lines_skipped") or 0),
-            seconds=time.perf_counter() - t0, source=acct))
+            seconds=time.perf_counter() - t0, source=acct,
+            reason=(f"streamed ({size / 1e6:.0f} MB on disk): aggregated chunk by chunk; the "
+                    "detectors that need every event did not run" if streamed else "")))
         if "profile" in evidence:
             analysis.profiles[path] = evidence["profile"]
         if "queries" in evidence:
@@ -163,6 +185,10 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             analysis.server_events[path] = evidence["server_events"]
         if "requests" in evidence:
             analysis.requests[path] = evidence["requests"]
+        if "digest" in evidence:
+            analysis.digests[path] = evidence["digest"]
+        if "endpoints" in evidence:
+            analysis.endpoint_tables[path] = evidence["endpoints"]
     _one_workload_per_destination_set(analysis)
     if run_findings:
         from ..findings import findings

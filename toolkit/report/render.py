@@ -245,12 +245,18 @@ class _Report:
         return out
 
     def queries(self) -> None:
-        paths = list(dict.fromkeys([*self.a.queries, *self.a.server_events]))
+        streamed = getattr(self.a, "digests", {})
+        paths = list(dict.fromkeys([*self.a.queries, *self.a.server_events, *streamed]))
         if not paths:
             return
         self.doc.heading("Queries")
         for path in paths:
             self.doc.heading(self.short(path), 3)
+            if path in streamed:
+                self.doc.note("Streamed: too large to hold in memory, so only the digest was built "
+                              "(chunk by chunk); the detectors that need every event did not run.", "info")
+                self.guard("query digest", lambda d=streamed[path]: self._digest_table(d))
+                continue
             events = self.a.queries.get(path)
             if events is not None:
                 self.guard("query facts", lambda e=events: self.doc.kv(self._query_facts(e)))
@@ -258,16 +264,17 @@ class _Report:
                 if digest is not None and digest.empty:
                     self.doc.text("No statements with a duration in this log.")
                 elif digest is not None:
-                    shown = self.frame(digest, "digest")
-                    self.doc.heading("Digest: statements grouped by fingerprint, by total time", 4)
-                    self.doc.table(shown[[c for c in DIGEST_COLUMNS if c in shown.columns]],
-                                   max_rows=TOP_DIGEST, code_columns=["fingerprint", "example"],
-                                   max_chars=240)
-                    self.guard("digest figure", lambda d=shown, e=events: self.figure(
-                        self._digest_figure(d, e)))
+                    self._digest_table(digest)
             server = self.a.server_events.get(path)
             if server is not None:
                 self.guard("server events", lambda s=server: self._server_events(s))
+
+    def _digest_table(self, digest: pd.DataFrame) -> None:
+        shown = self.frame(digest, "digest")
+        self.doc.heading("Digest: statements grouped by fingerprint, by total time", 4)
+        self.doc.table(shown[[c for c in DIGEST_COLUMNS if c in shown.columns]],
+                       max_rows=TOP_DIGEST, code_columns=["fingerprint", "example"], max_chars=240)
+        self.guard("digest figure", lambda d=shown: self.figure(self._digest_figure(d)))
 
     @staticmethod
     def _query_facts(events: pd.DataFrame) -> dict[str, Any]:
@@ -291,7 +298,7 @@ class _Report:
             raise _Unavailable("tk.digest is not installed yet") from exc
         return digest(events)
 
-    def _digest_figure(self, digest: pd.DataFrame, events: pd.DataFrame) -> Any:
+    def _digest_figure(self, digest: pd.DataFrame) -> Any:
         names = ("digest_bar", "digest_by_total", "query_digest", "top_queries")
         return _plot(names, digest.head(TOP_DIGEST), n=TOP_DIGEST)
 
@@ -317,9 +324,16 @@ class _Report:
             self.doc.table(top, max_rows=10, code_columns=["message"], max_chars=300)
 
     def http(self) -> None:
-        if not self.a.requests:
+        streamed = getattr(self.a, "endpoint_tables", {})
+        if not self.a.requests and not streamed:
             return
         self.doc.heading("HTTP")
+        for path, table in streamed.items():
+            self.doc.heading(self.short(path), 3)
+            self.doc.note("Streamed: too large to hold in memory, so only the endpoint table was "
+                          "built (chunk by chunk); the detectors that need every request did not run.",
+                          "info")
+            self.guard("endpoints", lambda t=table: self._endpoints_table(t))
         for path, requests in self.a.requests.items():
             self.doc.heading(self.short(path), 3)
             self.guard("request facts", lambda r=requests: self.doc.kv(self._http_facts(r)))
@@ -351,9 +365,11 @@ class _Report:
             from ..http.endpoints import endpoints
         except ImportError as exc:
             raise _Unavailable("tk.endpoints is not installed yet") from exc
-        table = self.frame(endpoints(requests), "endpoints")
+        self._endpoints_table(endpoints(requests))
+
+    def _endpoints_table(self, table: pd.DataFrame) -> None:
         self.doc.heading("Endpoints", 4)
-        self.doc.table(table, max_rows=TOP_ENDPOINTS)
+        self.doc.table(self.frame(table, "endpoints"), max_rows=TOP_ENDPOINTS)
 
     def inputs(self) -> None:
         self.doc.heading("Inputs")
