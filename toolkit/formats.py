@@ -27,8 +27,7 @@ from .sources import COMPRESSION_SUFFIXES, Source, open_source
 
 KINDS = ("profile", "queries", "access_log", "benchmark")
 
-# Modules that register formats when imported. A module that does not exist yet is passed over
-# so that the registry works while a reader is being written; tests assert the full list loads.
+# Modules that register formats when imported.
 READER_MODULES = (
     "toolkit.profiles.pyspy",
     "toolkit.profiles.speedscope",
@@ -91,11 +90,7 @@ def _load() -> None:
         return
     _loaded = True
     for module in READER_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
 
 
 def formats(kind: str | None = None) -> list[Format]:

@@ -14,10 +14,8 @@ def load_ipython_extension(ipython: Any) -> None:
     import plotly.io as pio
 
     pio.renderers.default = "plotly_mimetype"
-    try:
-        from .profiles import magic as profile_magic
-    except ModuleNotFoundError:
-        return
+    from .profiles import magic as profile_magic
+
     profile_magic.register(ipython)
 
 

@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"perf-toolkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"toolkit.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"toolkit.cli.{name}":
-                raise
-            continue  # a subcommand still being written
-        module.register(sub)
+        importlib.import_module(f"toolkit.cli.{name}").register(sub)
     return parser
 
 

@@ -20,12 +20,7 @@ MODULES = ("flame", "functions", "queries", "plans", "http", "complexity", "find
 def _bind() -> list[str]:
     names = []
     for module in MODULES:
-        try:
-            mod = importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{module}":
-                raise
-            continue
+        mod = importlib.import_module(f"{__name__}.{module}")
         for name, value in vars(mod).items():
             if (not name.startswith("_") and inspect.isfunction(value)
                     and value.__module__ == mod.__name__):

@@ -63,6 +63,11 @@ def _read(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
     raise InputError(f"{path}: {fmt.kind} inputs are not analysed yet")
 
 
+# evidence table name (as _read and _stream return it) -> the Analysis field holding it by path
+_EVIDENCE_FIELD = {"profile": "profiles", "queries": "queries", "server_events": "server_events",
+                   "requests": "requests", "digest": "digests", "endpoints": "endpoint_tables"}
+
+
 def _stream(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
     """Aggregate a log too large to hold in memory, chunk by chunk."""
     if fmt.kind == "queries":
@@ -177,18 +182,8 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             seconds=time.perf_counter() - t0, source=acct,
             reason=(f"streamed ({size / 1e6:.0f} MB on disk): aggregated chunk by chunk; the "
                     "detectors that need every event did not run" if streamed else "")))
-        if "profile" in evidence:
-            analysis.profiles[path] = evidence["profile"]
-        if "queries" in evidence:
-            analysis.queries[path] = evidence["queries"]
-        if "server_events" in evidence:
-            analysis.server_events[path] = evidence["server_events"]
-        if "requests" in evidence:
-            analysis.requests[path] = evidence["requests"]
-        if "digest" in evidence:
-            analysis.digests[path] = evidence["digest"]
-        if "endpoints" in evidence:
-            analysis.endpoint_tables[path] = evidence["endpoints"]
+        for table, value in evidence.items():
+            getattr(analysis, _EVIDENCE_FIELD[table])[path] = value
     _one_workload_per_destination_set(analysis)
     if run_findings:
         from ..findings import findings
