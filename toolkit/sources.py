@@ -319,12 +319,3 @@ def iter_files(paths: list[str | os.PathLike]) -> Iterator[str]:
             yield path
         else:
             raise InputError(f"{path}: no such file or folder")
-
-
-def display_name(obj: Any) -> str:
-    """A name for messages: the path of a path-like input, else ``<input>``."""
-    if isinstance(obj, Source):
-        return obj.name
-    if isinstance(obj, os.PathLike) or (isinstance(obj, str) and "\n" not in obj):
-        return os.fspath(obj)
-    return getattr(obj, "name", None) or "<input>"
