@@ -138,19 +138,31 @@ def _nullify(arr: np.ndarray, escape: str) -> np.ndarray:
     return arr
 
 
+def convert_times(uniques: np.ndarray, kind: str) -> np.ndarray:
+    """Time strings (object array, None for null) of a time field ``kind`` -> datetime64[ns] UTC
+    (NaT where unparseable)."""
+    if kind == "msec":
+        # float seconds -> whole milliseconds first: $msec has ms resolution, floats do not
+        ts = pd.to_datetime(pd.Series(np.round(_numeric(uniques) * 1000)), unit="ms", utc=True)
+    elif kind in ("time_local", "time_apache"):
+        s = pd.Series(uniques, dtype=object).str.strip("[]")
+        ts = pd.to_datetime(s, format=_TIME_LOCAL_FMT, utc=True, errors="coerce")
+    else:
+        ts = pd.to_datetime(pd.Series(uniques, dtype=object), utc=True, errors="coerce", format="ISO8601")
+    return ts.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+
+
 def _parse_times(arr: np.ndarray, kind: str) -> pd.DatetimeIndex:
-    def conv(u):
-        if kind == "msec":
-            # float seconds -> whole milliseconds first: $msec has ms resolution, floats do not
-            ts = pd.to_datetime(pd.Series(np.round(_numeric(u) * 1000)), unit="ms", utc=True)
-        elif kind in ("time_local", "time_apache"):
-            s = pd.Series(u, dtype=object).str.strip("[]")
-            ts = pd.to_datetime(s, format=_TIME_LOCAL_FMT, utc=True, errors="coerce")
-        else:
-            ts = pd.to_datetime(pd.Series(u, dtype=object), utc=True, errors="coerce", format="ISO8601")
-        return ts.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
-    values = _factorized(arr, conv)
+    values = _factorized(arr, lambda u: convert_times(u, kind))
     return pd.DatetimeIndex(values).tz_localize("UTC")
+
+
+def best_time_field(fmt: CompiledFormat) -> int | None:
+    """Index in ``fmt.fields`` of the time variable that becomes ``timestamp`` (the best
+    resolution of those present: ``$msec``, ``$time_iso8601``, ``$time_local`` / ``%t``)."""
+    order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
+    found = [(order[f.kind], i) for i, f in enumerate(fmt.fields) if f.kind in order]
+    return min(found)[1] if found else None
 
 
 def _as_series(arr: np.ndarray) -> pd.Series:
@@ -170,10 +182,8 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
     # nginx's default escaping (\xHH) is a subset of Apache's (\xhh, \", \\): one decoder
     decode = _decode_json if escape == "json" else _decode_apache
     time_fields = [f for f in fmt.fields if f.kind in TIME_VARIABLES or f.kind == "time_apache"]
-    best_time = None
-    if time_fields:
-        order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
-        best_time = min(time_fields, key=lambda f: order[f.kind])
+    best = best_time_field(fmt)
+    best_time = None if best is None else fmt.fields[best]
     used: set[str] = set()
     for i, field in enumerate(fmt.fields):
         g = f"f{i}"
@@ -253,6 +263,18 @@ def parse_chunk(fmt: CompiledFormat, first: int, text: str, *, arrays: bool = Fa
     """One chunk of log text (lines ``first``...) -> (rows as a DataFrame, or a dict of column
     arrays with ``arrays=True``, or None; skipped lines as ``(line_number, reason, text)``).
     Pure: workers of a process pool can run it."""
+    cols, line_numbers, skips = match_chunk(fmt, first, text)
+    if cols is None:
+        return None, skips
+    df = _frame(cols, fmt, "\\" in text, arrays=arrays)
+    df["source_line"] = line_numbers
+    return df, skips
+
+
+def match_chunk(fmt: CompiledFormat, first: int, text: str
+                ) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[tuple]]:
+    """The regex step of :func:`parse_chunk`: (raw matched strings per group of the matched
+    lines, or None when no line matched; their line numbers; skipped lines)."""
     if text.endswith("\n"):
         text = text[:-1]
     pattern = fmt.pattern
@@ -282,10 +304,8 @@ def parse_chunk(fmt: CompiledFormat, first: int, text: str, *, arrays: bool = Fa
         cols = {k: v[keep] for k, v in cols.items()}
         line_numbers = line_numbers[keep]
     if len(line_numbers) == 0:
-        return None, skips
-    df = _frame(cols, fmt, "\\" in text, arrays=arrays)
-    df["source_line"] = line_numbers
-    return df, skips
+        return None, line_numbers, skips
+    return cols, line_numbers, skips
 
 
 def _retry_tolerant(fmt: CompiledFormat, table: np.ndarray, bad: np.ndarray, line_col: np.ndarray) -> None:

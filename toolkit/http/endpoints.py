@@ -111,6 +111,11 @@ class EndpointAccumulator:
         self.example: dict[tuple, str] = {}
         self.t_min = None
         self.t_max = None
+        # Row order of the table before sorting by time (ties keep it): endpoints by their first
+        # request, then methods by their first request, whatever the chunking or the workers.
+        self.rows = 0
+        self.first_endpoint: dict[str, int] = {}
+        self.first_method: dict[str, int] = {}
 
     def add(self, df: pd.DataFrame | Mapping[str, Any]) -> None:
         """Add requests: an ``http_requests`` DataFrame, or the column arrays of one parsed chunk
@@ -155,16 +160,76 @@ class EndpointAccumulator:
         cache = objects("upstream_cache_status")
         ts = cols.get("timestamp")
         if ts is not None:
-            lo, hi = ts.min(), ts.max()  # NaT-skipping for a Series and a DatetimeIndex alike
-            if pd.notna(lo):
-                self.t_min = lo if self.t_min is None else min(self.t_min, lo)
-                self.t_max = hi if self.t_max is None else max(self.t_max, hi)
+            self._span(ts.min(), ts.max())  # NaT-skipping for a Series and a DatetimeIndex alike
+        urls = objects("url") if "url" in cols else paths  # streaming reads only the path
+        self._accumulate(key_codes, keys, lat, size, status, cache,
+                         None if urls is None else urls.__getitem__)
+
+    def add_matched(self, fmt, cols: dict[str, np.ndarray], has_escapes: bool) -> None:
+        """Add the raw matched strings of one chunk (:func:`toolkit.http.accesslog.match_chunk`).
+
+        Same result as ``add(parse_chunk(..., arrays=True))``, cheaper: the request's path and
+        method, and the timestamp, are factorized once and only their distinct values are
+        decoded, templated and parsed (a timestamp only matters here through its min and max)."""
+        from .accesslog import _frame, _nullify, best_time_field, convert_times
+        req = next((i for i, f in enumerate(fmt.fields) if f.kind == "request"
+                    and f"f{i}_p" in cols and f"f{i}_m" in cols), None)
+        if req is None:  # the path does not come from a request line: the general way
+            self.add(_frame(cols, fmt, has_escapes, arrays=True))
+            return
+        g = f"f{req}"
+        t = best_time_field(fmt)
+        t_group = None if t is None else f"f{t}"
+        method = cols[g + "_m"]
+        n = len(method)
+        malformed = method == ""
+        p_codes, p_uniques = pd.factorize(cols[g + "_p"], use_na_sentinel=True)
+        if malformed.any():
+            p_codes[malformed] = -1
+        if has_escapes:
+            from .accesslog import _decode_apache, _decode_json
+            decode = _decode_json if fmt.escape == "json" else _decode_apache
+            p_uniques = decode(np.asarray(p_uniques, dtype=object))
+        rx = _route_regexes(self.routes)
+        paths_u = np.array(list(p_uniques) + [None], dtype=object)  # code -1 -> None (malformed)
+        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in paths_u], dtype=object))
+        e_codes = e_codes_u[p_codes]
+        m_codes, m_uniques = pd.factorize(method, use_na_sentinel=True)
+        m_uniques = list(m_uniques)  # a malformed line's method is "" (as the null method in add)
+        key_codes = e_codes.astype(np.int64) * len(m_uniques) + m_codes
+        keys = {int(k): (e_uniques[k // len(m_uniques)], m_uniques[k % len(m_uniques)])
+                for k in np.unique(key_codes)}
+        if t_group is not None and t_group in cols:
+            _, t_uniques = pd.factorize(_nullify(cols[t_group], fmt.escape), use_na_sentinel=True)
+            times = pd.DatetimeIndex(convert_times(np.asarray(t_uniques, dtype=object),
+                                                   fmt.fields[t].kind)).tz_localize("UTC")
+            self._span(times.min(), times.max())
+        rest = {k: v for k, v in cols.items() if k != g and not k.startswith(g + "_") and k != t_group}
+        other = _frame(rest, fmt, has_escapes, arrays=True)
+
+        def numbers(name: str) -> np.ndarray:
+            col = other.get(name)
+            return np.full(n, np.nan) if col is None else col.astype(float, copy=False)
+
+        self._accumulate(key_codes, keys, numbers("request_time_s"), numbers("body_bytes_sent"),
+                         numbers("status"), other.get("upstream_cache_status"),
+                         lambda row: paths_u[p_codes[row]])
+
+    def _span(self, lo, hi) -> None:
+        if pd.notna(lo):
+            self.t_min = lo if self.t_min is None else min(self.t_min, lo)
+            self.t_max = hi if self.t_max is None else max(self.t_max, hi)
+
+    def _accumulate(self, key_codes: np.ndarray, keys: dict, lat: np.ndarray, size: np.ndarray,
+                    status: np.ndarray, cache: np.ndarray | None, example) -> None:
+        """Fold one chunk in: ``key_codes`` (int per request) -> ``keys`` (endpoint, method);
+        numbers as float arrays with NaN; ``example(row)`` gives a row's URL (or None: no URLs)."""
+        n = len(key_codes)
         order = np.argsort(key_codes, kind="stable")
         bounds = np.flatnonzero(np.diff(key_codes[order])) + 1
         groups = np.split(order, bounds)
         cache_known = pd.notna(cache) if cache is not None else np.zeros(n, bool)
         cache_hit = np.isin(cache, _HIT) if cache is not None else np.zeros(n, bool)
-        urls = objects("url") if "url" in cols else paths  # streaming reads only the path
         for idx in groups:
             key = keys[int(key_codes[idx[0]])]
             lt = lat[idx]
@@ -178,8 +243,13 @@ class EndpointAccumulator:
             c = np.array([len(idx), np.sum((st >= 400) & (st < 500)), np.sum(st >= 500),
                           cache_known[idx].sum(), cache_hit[idx].sum()], dtype=np.int64)
             self.counts[key] = self.counts.get(key, 0) + c
-            if key not in self.example and urls is not None:
-                self.example[key] = urls[idx[0]]
+            if key not in self.example and example is not None:
+                self.example[key] = example(idx[0])  # the first request of the key (row index)
+            first = self.rows + int(idx[0])
+            for seen, name in ((self.first_endpoint, key[0]), (self.first_method, key[1])):
+                if first < seen.get(name, first + 1):
+                    seen[name] = first
+        self.rows += n
 
     def merge(self, other: EndpointAccumulator) -> None:
         """Add another accumulator's requests (of later input: examples keep the earliest)."""
@@ -190,6 +260,10 @@ class EndpointAccumulator:
             self.counts[key] = self.counts.get(key, 0) + other.counts[key]
             if key not in self.example and key in other.example:
                 self.example[key] = other.example[key]
+        for mine, theirs in ((self.first_endpoint, other.first_endpoint), (self.first_method, other.first_method)):
+            for name, first in theirs.items():
+                mine.setdefault(name, self.rows + first)  # other's rows come after ours
+        self.rows += other.rows
         for name, pick in (("t_min", min), ("t_max", max)):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs if mine is None else mine if theirs is None else pick(mine, theirs))
@@ -201,7 +275,14 @@ class EndpointAccumulator:
             span = (self.t_max - self.t_min).total_seconds()
         span = max(span, 1.0)
         grand = sum(self.total.values()) or np.nan
-        for key, counts in self.counts.items():
+        last = float("inf")  # the malformed requests and a missing method come last
+
+        def rank(key: tuple) -> tuple:
+            return (last if key[0] == MALFORMED else self.first_endpoint.get(key[0], last),
+                    last if not key[1] else self.first_method.get(key[1], last))
+
+        for key in sorted(self.counts, key=rank):
+            counts = self.counts[key]
             lat, lat_n = self.lat[key]
             size, size_n = self.size[key]
             requests, n4, n5, known, hits = (int(x) for x in counts)
@@ -230,14 +311,83 @@ class EndpointAccumulator:
         return df
 
 
+def _feed(acc: EndpointAccumulator, fmt, first: int, text: str) -> tuple[list[tuple], int]:
+    """Match one chunk and fold it into ``acc``: (skipped lines, requests added)."""
+    from .accesslog import match_chunk
+    cols, line_numbers, skips = match_chunk(fmt, first, text)
+    if cols is not None:
+        acc.add_matched(fmt, cols, "\\" in text)
+    return skips, len(line_numbers) if cols is not None else 0
+
+
 def _chunk_partial(fmt, routes, first: int, text: str):
     """Worker: parse one chunk and aggregate it (runs in a process pool)."""
-    from .accesslog import parse_chunk
-    cols, skips = parse_chunk(fmt, first, text, arrays=True)
     acc = EndpointAccumulator(routes)
-    if cols is not None:
-        acc.add(cols)
-    return skips, acc, 0 if cols is None else len(cols["source_line"])
+    skips, records = _feed(acc, fmt, first, text)
+    return skips, acc, records
+
+
+def _range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
+    """Worker: aggregate the lines in bytes ``lo:hi`` of an uncompressed file (both at line
+    starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (skipped
+    lines, accumulator, requests, lines read, replaced bytes)."""
+    from ..sources import open_source
+    acc = EndpointAccumulator(routes)
+    skips: list[tuple] = []
+    records = lines = replaced = 0
+    carry = b""
+    with open(path, "rb") as fh:
+        fh.seek(lo)
+        pos = lo
+        while pos < hi:
+            block = fh.read(min(chunk_size, hi - pos))
+            if not block:
+                break
+            pos += len(block)
+            data = carry + block
+            if pos < hi:  # cut at the last line break; the rest starts the next piece
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                carry, data = data[cut + 1:], data[:cut + 1]
+            else:
+                carry = b""
+            # decoding and newline rules exactly as Source.iter_chunks (one piece: all of data)
+            piece = open_source(data)
+            for first, text in piece.iter_chunks(len(data) + 1):
+                sk, n = _feed(acc, fmt, lines + first, text)
+                skips.extend((line, reason, bad[:200]) for line, reason, bad in sk)
+                records += n
+            lines += piece.accounting.lines_read
+            replaced += piece.accounting.replaced_bytes
+    return skips, acc, records, lines, replaced
+
+
+def _byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
+    """``parts`` byte ranges of the file, each starting at a line start (fewer if lines are long)."""
+    import os
+    size = os.path.getsize(path)
+    bounds = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, parts):
+            pos = max(size * k // parts, bounds[-1])
+            fh.seek(pos)
+            while True:
+                block = fh.read(1 << 16)
+                if not block:
+                    pos = size
+                    break
+                nl = block.find(b"\n")
+                if nl >= 0:
+                    pos += nl + 1
+                    break
+                pos += len(block)
+            if pos >= size:
+                break
+            bounds.append(pos)
+    bounds.append(size)
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
 def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format: Any = "combined",
@@ -266,7 +416,7 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
         return acc.result()
     from .. import formats
     from ..sources import open_source
-    from .accesslog import compile_format, iter_chunks
+    from .accesslog import compile_format
     src = open_source(requests, errors=read_options.pop("errors", "skip"))
     if log_format is None:
         fmt = formats.detect(src, "access_log")
@@ -276,12 +426,18 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
             out.attrs["source"] = src.accounting.as_dict()
             return out
         log_format = fmt.name
-    if jobs <= 1:
-        for chunk in iter_chunks(src, log_format, chunk_size=chunk_size, columns=NEEDED, arrays=True,
-                                 **read_options):
-            acc.add(chunk)
+    fmt = compile_format(log_format, **read_options).only(NEEDED)  # checked before any line is read
+    src.accounting.format = f"access_log:{fmt.name}"
+    if jobs > 1 and src.path is not None and src.compression is None:
+        _parallel_ranges(src, fmt, acc, routes, chunk_size, jobs)
+    elif jobs > 1:
+        _parallel(src, fmt, acc, routes, chunk_size, jobs)
     else:
-        _parallel(src, compile_format(log_format, **read_options).only(NEEDED), acc, routes, chunk_size, jobs)
+        for first, text in src.iter_chunks(chunk_size):
+            skips, records = _feed(acc, fmt, first, text)
+            for line, reason, bad in skips:
+                src.accounting.skip(line, reason, bad)
+            src.accounting.records += records
     out = acc.result()
     out.attrs["source"] = src.accounting.as_dict()
     return out
@@ -293,7 +449,6 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
     from concurrent.futures import ProcessPoolExecutor
 
     accounting = src.accounting
-    accounting.format = f"access_log:{fmt.name}"
 
     def drain(future) -> None:
         skips, part, records = future.result()
@@ -310,3 +465,25 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
                 drain(pending.popleft())
         while pending:
             drain(pending.popleft())
+
+
+def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs: int) -> None:
+    """An uncompressed file: each worker reads and aggregates its own byte range (no text
+    crosses process boundaries, only the small accumulators come back)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    accounting = src.accounting
+    ranges = _byte_ranges(src.path, jobs)
+    with ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
+        offset = 0
+        for future in futures:  # in file order: line numbers and examples as a single pass
+            skips, part, records, lines, replaced = future.result()
+            for line, reason, text in skips:
+                accounting.skip(line + offset, reason, text)
+            accounting.records += records
+            accounting.replaced_bytes += replaced
+            offset += lines
+            acc.merge(part)
+    accounting.lines_read = offset
