@@ -168,44 +168,61 @@ class EndpointAccumulator:
     def add_matched(self, fmt, cols: dict[str, np.ndarray], has_escapes: bool) -> None:
         """Add the raw matched strings of one chunk (:func:`toolkit.http.accesslog.match_chunk`).
 
-        Same result as ``add(parse_chunk(..., arrays=True))``, cheaper: the request's path and
-        method, and the timestamp, are factorized once and only their distinct values are
-        decoded, templated and parsed (a timestamp only matters here through its min and max)."""
-        from .accesslog import _frame, _nullify, best_time_field, convert_times
-        req = next((i for i, f in enumerate(fmt.fields) if f.kind == "request"
-                    and f"f{i}_p" in cols and f"f{i}_m" in cols), None)
-        if req is None:  # the path does not come from a request line: the general way
+        Same result as ``add(parse_chunk(..., arrays=True))``, cheaper with a format from
+        ``CompiledFormat.only(NEEDED, joined=True)``: the request's "method path" and the
+        timestamp are factorized once and only their distinct values are decoded, templated
+        and parsed (a timestamp only matters here through its min and max); joined integer
+        pairs (``$status $body_bytes_sent``) are converted per distinct pair."""
+        from .accesslog import _frame, _nullify, _numeric, best_time_field, convert_times
+        req = next((i for i, f in enumerate(fmt.fields) if f.kind == "request" and f"f{i}_mp" in cols), None)
+        if req is None:  # not captured as "method path" (CompiledFormat.only(joined=True)): the general way
             self.add(_frame(cols, fmt, has_escapes, arrays=True))
             return
         g = f"f{req}"
-        t = best_time_field(fmt)
-        t_group = None if t is None else f"f{t}"
-        method = cols[g + "_m"]
-        n = len(method)
-        malformed = method == ""
-        p_codes, p_uniques = pd.factorize(cols[g + "_p"], use_na_sentinel=True)
-        if malformed.any():
-            p_codes[malformed] = -1
+        # "GET /users/1" per line; "" when the request line is malformed (no method)
+        mp_codes, mp_uniques = pd.factorize(cols[g + "_mp"], use_na_sentinel=True)
+        n = len(mp_codes)
+        split = [u.split(" ", 1) if u else ("", None) for u in mp_uniques]
+        m_of_u = [m for m, _ in split]
+        p_of_u = np.array([p for _, p in split], dtype=object)
         if has_escapes:
             from .accesslog import _decode_apache, _decode_json
             decode = _decode_json if fmt.escape == "json" else _decode_apache
-            p_uniques = decode(np.asarray(p_uniques, dtype=object))
+            p_of_u = decode(p_of_u)
         rx = _route_regexes(self.routes)
-        paths_u = np.array(list(p_uniques) + [None], dtype=object)  # code -1 -> None (malformed)
-        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in paths_u], dtype=object))
-        e_codes = e_codes_u[p_codes]
-        m_codes, m_uniques = pd.factorize(method, use_na_sentinel=True)
-        m_uniques = list(m_uniques)  # a malformed line's method is "" (as the null method in add)
-        key_codes = e_codes.astype(np.int64) * len(m_uniques) + m_codes
-        keys = {int(k): (e_uniques[k // len(m_uniques)], m_uniques[k % len(m_uniques)])
-                for k in np.unique(key_codes)}
+        templated: dict[str, str] = {}
+        keys_u: dict[tuple, int] = {}
+        k_of_u = np.empty(len(mp_uniques), dtype=np.int64)
+        for j, (m, p) in enumerate(zip(m_of_u, p_of_u, strict=True)):
+            e = templated.get(p) if p is not None else MALFORMED
+            if e is None:
+                e = templated[p] = _template_one(p, rx)
+            k_of_u[j] = keys_u.setdefault((e, m), len(keys_u))
+        key_codes = k_of_u[mp_codes]
+        keys = {k: key for key, k in keys_u.items()}
+        t = best_time_field(fmt)
+        t_group = None if t is None else f"f{t}"
         if t_group is not None and t_group in cols:
             _, t_uniques = pd.factorize(_nullify(cols[t_group], fmt.escape), use_na_sentinel=True)
             times = pd.DatetimeIndex(convert_times(np.asarray(t_uniques, dtype=object),
                                                    fmt.fields[t].kind)).tz_localize("UTC")
             self._span(times.min(), times.max())
-        rest = {k: v for k, v in cols.items() if k != g and not k.startswith(g + "_") and k != t_group}
+        rest = {k: v for k, v in cols.items()
+                if k != g and not k.startswith(g + "_") and k != t_group and "__" not in k}
         other = _frame(rest, fmt, has_escapes, arrays=True)
+        for k in cols:
+            if "__" not in k:
+                continue
+            # two integers in one group ("200 29"): split and convert the distinct pairs only
+            codes, uniques = pd.factorize(cols[k], use_na_sentinel=True)
+            halves = [u.split(" ", 1) for u in uniques]
+            for side, group in enumerate(k.split("__")):
+                field = fmt.fields[int(group[1:])]
+                raw = np.array([h[side] for h in halves], dtype=object)
+                vals = _numeric(raw)
+                if field.kind == "bytes_dash":
+                    vals = np.where(raw == "-", 0.0, vals)
+                other.setdefault(field.column, np.append(vals, np.nan)[codes])
 
         def numbers(name: str) -> np.ndarray:
             col = other.get(name)
@@ -213,7 +230,7 @@ class EndpointAccumulator:
 
         self._accumulate(key_codes, keys, numbers("request_time_s"), numbers("body_bytes_sent"),
                          numbers("status"), other.get("upstream_cache_status"),
-                         lambda row: paths_u[p_codes[row]])
+                         lambda row: p_of_u[mp_codes[row]])
 
     def _span(self, lo, hi) -> None:
         if pd.notna(lo):
@@ -426,7 +443,7 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
             out.attrs["source"] = src.accounting.as_dict()
             return out
         log_format = fmt.name
-    fmt = compile_format(log_format, **read_options).only(NEEDED)  # checked before any line is read
+    fmt = compile_format(log_format, **read_options).only(NEEDED, joined=True)  # checked before any line
     src.accounting.format = f"access_log:{fmt.name}"
     if jobs > 1 and src.path is not None and src.compression is None:
         _parallel_ranges(src, fmt, acc, routes, chunk_size, jobs)
