@@ -362,3 +362,32 @@ def test_digest_file_in_two_processes_equals_one(tmp_path):
     assert one.calls.sum() == two.calls.sum()
     assert one.total_ms.sum() == pytest.approx(two.total_ms.sum())
     assert two.attrs["source"]["lines_read"] == 3 * events("app", "log").attrs["source"]["lines_read"]
+
+
+def test_byte_ranges_keep_an_interleaved_parse_bind_execute_together(tmp_path):
+    # GIVEN session 100's parse, bind and execute with session 200's statement between them
+    from toolkit.queries.digest import DigestAccumulator, _digest_range, _merge, digest
+
+    head = "2026-11-26 05:09:27.{:03d} UTC [{}] postgres@app LOG:  duration: {} ms  {}\n"
+    lines = [head.format(1, 100, "0.010", "parse <unnamed>: SELECT 1"),
+             head.format(2, 200, "1.000", "statement: SELECT 2"),
+             head.format(3, 100, "0.020", "bind <unnamed>: SELECT 1"),
+             head.format(4, 100, "0.500", "execute <unnamed>: SELECT 1"),
+             head.format(5, 200, "2.000", "statement: SELECT 3")]
+    path = tmp_path / "postgresql.log"
+    path.write_text("".join(lines))
+    whole = digest(tk.read_queries(path))
+    assert whole.calls.sum() == 3  # parse and bind folded into their execute
+    starts = [sum(len(x) for x in lines[:i]) for i in range(len(lines) + 1)]
+    for cut in starts[1:-1]:
+        # WHEN the file is cut between two records, each part digested on its own and merged
+        parts = [_digest_range((str(path), "postgres-stderr", a, b, 1 << 16, None, True,
+                                {"errors": "skip"}, {}))[0] for a, b in ((0, cut), (cut, starts[-1]))]
+        acc = DigestAccumulator()
+        for part in parts:
+            _merge(acc, part)
+        d = acc.result()
+        # THEN the boundary moves past session 100's execute: the same calls and times
+        assert d.calls.sum() == 3, cut
+        assert d.set_index("fingerprint").total_ms.to_dict() == pytest.approx(
+            whole.set_index("fingerprint").total_ms.to_dict())

@@ -131,7 +131,7 @@ def raw_frame(cols: dict) -> pd.DataFrame:
     for c in RAW_COLUMNS:
         v = cols.get(c)
         if v is None:
-            data[c] = pd.Series([None] * n, dtype=object)
+            data[c] = pd.Series(np.full(n, None, dtype=object))
         elif c in ("source_line", "nlines"):
             data[c] = pd.Series(np.asarray(v, dtype=np.int64))
         elif c == "timestamp":
@@ -368,9 +368,11 @@ def _server(s: pd.DataFrame) -> pd.DataFrame:
     return schema.coerce(out, "server_events")
 
 
-def translated_lines(raw: pd.DataFrame) -> np.ndarray:
-    """Rows whose severity or duration message is not English (a non-English lc_messages)."""
-    bad = ~raw["severity"].isin(ENGLISH).to_numpy()
+def translated_lines(raw: pd.DataFrame, english: bool = False) -> np.ndarray:
+    """Rows whose severity or duration message is not English (a non-English lc_messages).
+    ``english``: the severities are known to be English already (only the messages are checked)."""
+    bad = (np.zeros(len(raw), dtype=bool) if english
+           else ~raw["severity"].isin(ENGLISH).to_numpy())
     is_log, has_dur, has_verb = _flags(raw)
     other = np.flatnonzero(is_log & ~has_dur & ~has_verb)
     msgs = raw["message"].to_numpy()[other]

@@ -153,8 +153,10 @@ class _StderrParser:
                 return candidate or 0
             pos = start - 1
 
-    def parse(self, text: str, first_line: int, acc) -> pd.DataFrame:
-        """The raw records of ``text`` (whole records, starting at input line ``first_line``)."""
+    def parse(self, text: str, first_line: int, acc, lean: bool = False) -> pd.DataFrame:
+        """The raw records of ``text`` (whole records, starting at input line ``first_line``).
+        ``lean``: leave out the columns only server events use (pid, sqlstate, detail, hint,
+        context, statement, query_id: nulls), for a reader of query events only."""
         mark = next(m for m in _MARKS if m not in text)
         if mark != self.mark:
             self.mark = mark
@@ -270,6 +272,13 @@ class _StderrParser:
             session = pid
         else:
             session = [s or p for s, p in zip(session, pid or session, strict=True)]
+        if lean:
+            return raw_frame({
+                "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
+                "session": session, "user": col("user"), "database": col("database"),
+                "application": col("application"), "client": col("client"), "severity": pick(sev_t),
+                "dur": col("dur"), "verb": col("verb"), "message": pick(messages),
+                "parameters": params[idx]})
         return raw_frame({
             "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
             "session": session, "pid": pid, "user": col("user"), "database": col("database"),
@@ -417,7 +426,8 @@ def _stderr_part(prefix, name, log_timezone, errors, server, first, text, parser
     acc = Accounting(path=name, errors=errors)
     try:
         with _gc_paused():
-            q, s, c = _split_checked(parser.parse(text, first, acc), acc, server)
+            q, s, c = _split_checked(parser.parse(text, first, acc, lean=not server), acc, server,
+                                     english=True)
     except ParseError as exc:  # re-raised by _merge: its fields survive the process boundary
         return ("ParseError", exc.message, exc.path, exc.line, exc.expected)
     return q, s, c, (acc.lines_skipped, dict(acc.skip_reasons), acc.skipped)
@@ -468,8 +478,9 @@ def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> p
     return _finish(src, table, parts_q if table == "query_events" else parts_s, counts)
 
 
-def _split_checked(raw: pd.DataFrame, acc: Accounting, server: bool = True):
-    bad = translated_lines(raw)
+def _split_checked(raw: pd.DataFrame, acc: Accounting, server: bool = True, english: bool = False):
+    """``english``: every severity is known to be English (the stderr parser skips the others)."""
+    bad = translated_lines(raw, english)
     if bad.any():
         for line, msg, n in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
                                 strict=True):
@@ -563,6 +574,8 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
 # ------------------------------------------------------------------- byte ranges (digest_file)
 
 _SPLIT_WINDOW = 1 << 18
+_STALE = 1 << 20
+_LOG_STATEMENT_B = re.compile(rb"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
 
 
 def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
@@ -575,11 +588,18 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
     if x >= size:
         return size
     secondary = re.compile(parser.secondary_rx.pattern.encode())
+    line_rx = compile_prefix(parser.prefix)
     offset = max(0, x - (1 << 16))  # a little before x: to know the record before the first candidate
     fh.seek(offset)
     buf = b""
     partial = offset > 0  # the first line read may be the end of a line: skip it
     prev_holds = False
+    # Sessions whose last record waits for a later one of the same session (a parse or bind for
+    # its execute, a plan for its statement, a log_statement line for its duration): sessions
+    # interleave, so the record just before a boundary is not the only one that may be cut
+    # from its partner. A boundary lies where no session is open (one open for more than
+    # _STALE bytes never got its partner: it no longer holds the boundary back).
+    open_at: dict = {}
     while True:
         block = fh.read(_SPLIT_WINDOW)
         buf += block
@@ -598,9 +618,23 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
             line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r")
             if not (line.startswith(b"\t") or secondary.match(line)):
                 is_plan = line.endswith(b"  plan:")
-                if offset + i >= x and not (is_plan or prev_holds or _DURATION_ONLY_B.search(line)):
-                    return offset + i
+                here = offset + i
+                if open_at:  # past x + _STALE: the old rule alone (a log of unpaired log_statement lines)
+                    open_at = ({k: v for k, v in open_at.items() if here - v <= _STALE}
+                               if here - x <= _STALE else {})
+                if here >= x and not (is_plan or prev_holds or open_at or _DURATION_ONLY_B.search(line)):
+                    return here
                 prev_holds = _HOLDS_NEXT_B.search(line) is not None
+                m = line_rx.match(line.decode("utf-8", "replace"))
+                if m is not None:
+                    g = m.groupdict()
+                    key = g.get("session") or g.get("pid")
+                    if here - x > _STALE:
+                        pass
+                    elif prev_holds or (b"  duration: " not in line and _LOG_STATEMENT_B.search(line)):
+                        open_at.setdefault(key, here)
+                    else:
+                        open_at.pop(key, None)
             if j < 0:
                 break
             i = j + 1
@@ -611,13 +645,16 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
 
 def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
                           errors: str = "skip", log_line_prefix: str | None = None,
-                          log_timezone: str | None = None, **_: Any) -> Iterator[pd.DataFrame]:
+                          log_timezone: str | None = None, first_line: int | None = None,
+                          **_: Any) -> Iterator[pd.DataFrame]:
     """The query events of the records that start in bytes ``[start, end)`` of a plain
     (uncompressed) stderr log, as ``query_events`` frames: the pieces that
     :func:`toolkit.queries.digest.digest_file` gives its worker processes. Both ends move forward
     to a record boundary where a chunk may end, so ranges that tile the file read every record
     exactly once and keep each plan with its statement; ``source_line`` is the line number in the
-    whole file. Parsed in this process (the caller runs one range per process).
+    whole file, unless ``first_line`` numbers the range's first line (a caller that renumbers
+    afterwards: then the lines before the range are not read just to count them). Parsed in this
+    process (the caller runs one range per process).
     """
     src = open_source(path, errors=errors)
     if src.compression is not None:
@@ -629,9 +666,9 @@ def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = 
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         lo, hi = _boundary(fh, start, size, parser), _boundary(fh, end, size, parser)
-        line0 = 1
+        line0 = 1 if first_line is None else first_line
         fh.seek(0)
-        left = lo
+        left = lo if first_line is None else 0
         while left > 0:
             block = fh.read(min(left, 1 << 24))
             if not block:
@@ -665,7 +702,8 @@ def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = 
         records = 0
         for first, text in _record_buffers(pieces(), parser):
             with _gc_paused():
-                q, _s, c = _split_checked(parser.parse(text, first, acc), acc, server=False)
+                q, _s, c = _split_checked(parser.parse(text, first, acc, lean=True), acc, server=False,
+                                          english=True)
             for k in counts:
                 counts[k] += c[k]
             frame = _finish(src, "query_events", [q], counts, records)
