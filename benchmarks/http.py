@@ -8,7 +8,8 @@ then runs, each in its own process, back to back on that file:
 
 1. ``goaccess FILE --log-format=COMBINED -o out.json`` (Debian's GoAccess);
 2. ``tk.endpoints(FILE, log_format="combined")``: the streaming read + endpoint table;
-3. the same with ``jobs=2`` (chunks parsed in two worker processes);
+3. the same with ``jobs=2`` (two worker processes, each reading and aggregating half of the
+   file's bytes);
 4. ``tk.endpoints(tk.read_access_log(FILE))``: the whole table in memory, then the endpoints.
 
 Wall time, throughput (MB/s of log) and peak RSS (``wait4`` of the child) are printed as a
@@ -106,13 +107,14 @@ def main() -> int:
     lines = sum(1 for _ in open(log, "rb"))
     print(f"log: {log} ({mb:.0f} MB, {lines} lines)", file=sys.stderr)
     py = sys.executable
+    load_start = os.getloadavg()[0]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         variants = [
             ("GoAccess 1.7 (`--log-format=COMBINED -o out.json`)",
              [goaccess, str(log), "--log-format=COMBINED", "-o", f"{tmp}/out.json", "--no-progress"]),
             ("perf-toolkit `tk.endpoints(path)` (streaming read + endpoints)", [py, "-c", OURS_STREAM, str(log)]),
-            ("perf-toolkit `tk.endpoints(path, jobs=2)` (2 worker processes)", [py, "-c", OURS_JOBS2, str(log)]),
+            ("perf-toolkit `tk.endpoints(path, jobs=2)` (2 worker processes, a byte range each)", [py, "-c", OURS_JOBS2, str(log)]),
         ]
         if not args.skip_table:
             variants.append(("perf-toolkit `tk.read_access_log` + `tk.endpoints(df)` (in memory)",
@@ -132,8 +134,8 @@ def main() -> int:
             results.append((name, *best))
     base_wall, base_cpu = results[0][1], results[0][2]
     load = os.getloadavg()[0]
-    print(f"\nInput: {mb:.0f} MB, {lines:,} lines ({log.name}); 2 CPUs shared with other jobs "
-          f"(load average {load:.1f} at the end).\n")
+    print(f"\nInput: {mb:.0f} MB, {lines:,} lines ({log.name}); {os.cpu_count()} CPUs shared with other jobs "
+          f"(1-minute load average {load_start:.1f} at the start, {load:.1f} at the end).\n")
     print("| tool | wall s | MB/s (wall) | x GoAccess (wall) | CPU s | MB/s (CPU) | x GoAccess (CPU) | peak RSS MB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, wall, cpu, rss, _out in results:

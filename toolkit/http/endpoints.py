@@ -173,7 +173,7 @@ class EndpointAccumulator:
         timestamp are factorized once and only their distinct values are decoded, templated
         and parsed (a timestamp only matters here through its min and max); joined integer
         pairs (``$status $body_bytes_sent``) are converted per distinct pair."""
-        from .accesslog import _frame, _nullify, _numeric, best_time_field, convert_times
+        from .accesslog import _frame, _numeric, best_time_field, convert_times
         req = next((i for i, f in enumerate(fmt.fields) if f.kind == "request" and f"f{i}_mp" in cols), None)
         if req is None:  # not captured as "method path" (CompiledFormat.only(joined=True)): the general way
             self.add(_frame(cols, fmt, has_escapes, arrays=True))
@@ -203,8 +203,11 @@ class EndpointAccumulator:
         t = best_time_field(fmt)
         t_group = None if t is None else f"f{t}"
         if t_group is not None and t_group in cols:
-            _, t_uniques = pd.factorize(_nullify(cols[t_group], fmt.escape), use_na_sentinel=True)
-            times = pd.DatetimeIndex(convert_times(np.asarray(t_uniques, dtype=object),
+            t_uniques = set(cols[t_group].tolist())  # only the min and max matter: distinct values
+            t_uniques.discard("-")  # null as in _nullify
+            if fmt.escape == "json":
+                t_uniques.discard("")
+            times = pd.DatetimeIndex(convert_times(np.array(list(t_uniques), dtype=object),
                                                    fmt.fields[t].kind)).tz_localize("UTC")
             self._span(times.min(), times.max())
         rest = {k: v for k, v in cols.items()
