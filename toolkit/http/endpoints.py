@@ -419,8 +419,10 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     file: capturing the query costs time). Sorted by total time, descending.
 
     ``requests`` is the ``http_requests`` table, or a log path (streamed chunk by chunk with
-    ``log_format``; pass ``log_format=None`` to detect combined/common). ``jobs`` > 1 parses the
-    chunks of a file in that many worker processes (at most ``2 x jobs`` chunks in flight).
+    ``log_format``; pass ``log_format=None`` to detect combined/common). ``jobs`` > 1 splits an
+    uncompressed file into that many byte ranges (at line starts), each read and aggregated by
+    its own worker process; a compressed input is decompressed here and its chunks sent to the
+    workers (at most ``2 x jobs`` in flight). Same table whatever ``jobs`` and ``chunk_size``.
 
     Percentiles interpolate linearly between the two nearest requests (numpy's and pandas'
     default), computed exactly from every request, rounded to the microsecond.
