@@ -12,7 +12,8 @@
 2. Times, one after another on the same file, each in its own process (wall seconds, CPU
    seconds = user + system of the process and its children, peak RSS from ``wait4``):
    - ours: ``toolkit.queries.digest.digest_file(path, workers=1|2)`` = read + fingerprint +
-     digest, streaming (16 MiB pieces);
+     digest, streaming (16 MiB pieces); ``workers=2`` splits the file into two byte ranges at
+     record boundaries, each parsed and digested in its own process, the digests merged;
    - ``pgbadger -j 1`` and ``-j 2`` (``-f stderr -p '%m [%p] %q%u@%d ' -x text``) on the PG log;
    - ``pt-query-digest`` on the MariaDB log.
 3. Prints a Markdown table (paste it into benchmarks/RESULTS.md, section "Queries").
@@ -137,7 +138,7 @@ def main() -> int:
         build_mariadb(args.mysql_mb, my)
     rows = []
     for path, tools in (
-        (pg, [("toolkit digest_file (the PG reader parses in 2 processes)", ours(pg, 1)),
+        (pg, [("toolkit digest_file, 2 processes (byte ranges)", ours(pg, 2)),
               ("pgbadger -j 1", ["pgbadger", "-q", "-j", "1", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",
                                  "-o", str(DATA / "pgbadger.txt"), str(pg)]),
               ("pgbadger -j 2", ["pgbadger", "-q", "-j", "2", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",

@@ -274,11 +274,18 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
     kind = q["kind"].tolist()
     duration = q["duration_ms"].to_numpy()
     nlines = q["nlines"].to_numpy().copy()
-    cand = np.flatnonzero(q["kind"].isin(("statement", "execute", "plan")).to_numpy())
-    pos = pd.Series(cand, index=cand)
-    grp = q["session"].iloc[cand].to_numpy()
-    prev_i = pos.groupby(grp, sort=False, dropna=False).shift(1).to_dict()
-    next_i = pos.groupby(grp, sort=False, dropna=False).shift(-1).to_dict()
+    kinds = q["kind"].to_numpy()
+    cand = np.flatnonzero((kinds == "statement") | (kinds == "execute") | is_plan)
+    # the previous and next candidate row of the same session (nulls form one session), by a
+    # stable sort on the session's code: numpy, not a groupby per chunk
+    codes = pd.factorize(q["session"].to_numpy()[cand], use_na_sentinel=True)[0]
+    order = np.argsort(codes, kind="stable")
+    sc, sp = codes[order], cand[order]
+    same = sc[1:] == sc[:-1]
+    prev_a = np.full(len(q), -1, dtype=np.int64)
+    next_a = np.full(len(q), -1, dtype=np.int64)
+    prev_a[sp[1:][same]] = sp[:-1][same]
+    next_a[sp[:-1][same]] = sp[1:][same]
     taken: set = set()
     keep = np.ones(len(q), dtype=bool)
     for i in np.flatnonzero(is_plan).tolist():  # plans are a small share: a plain loop
@@ -286,14 +293,13 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
         if text is None:
             continue
         best = None
-        before = (prev_i.get(i), ("execute",))
-        after = (next_i.get(i), ("statement", "execute"))
-        for j, kinds in ((after, before) if _is_dml(plan_col[i]) else (before, after)):
-            if j is None or j != j:
+        before = (int(prev_a[i]), ("execute",))
+        after = (int(next_a[i]), ("statement", "execute"))
+        for j, want in ((after, before) if _is_dml(plan_col[i]) else (before, after)):
+            if j < 0:
                 continue
-            j = int(j)
             # the statement's time includes its executor's: never shorter than the plan's
-            if kind[j] in kinds and j not in taken and message[j] == text \
+            if kind[j] in want and j not in taken and message[j] == text \
                     and not duration[j] < duration[i] - 0.01:
                 best = j
                 break
