@@ -420,8 +420,8 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
 
     ``requests`` is the ``http_requests`` table, or a log path (streamed chunk by chunk with
     ``log_format``; pass ``log_format=None`` to detect combined/common). ``jobs`` > 1 splits an
-    uncompressed file into that many byte ranges (at line starts), each read and aggregated by
-    its own worker process; a compressed input is decompressed here and its chunks sent to the
+    uncompressed file into byte ranges (at line starts), each read and aggregated by one of
+    ``jobs`` worker processes; a compressed input is decompressed here and its chunks sent to the
     workers (at most ``2 x jobs`` in flight). Same table whatever ``jobs`` and ``chunk_size``.
 
     Percentiles interpolate linearly between the two nearest requests (numpy's and pandas'
@@ -490,14 +490,15 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
 
 
 def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs: int) -> None:
-    """An uncompressed file: each worker reads and aggregates its own byte range (no text
-    crosses process boundaries, only the small accumulators come back)."""
+    """An uncompressed file: workers read and aggregate byte ranges of it themselves (no text
+    crosses process boundaries, only the small accumulators come back, merged in file order)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     accounting = src.accounting
-    ranges = _byte_ranges(src.path, jobs)
-    with ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("fork")) as pool:
+    # 4 ranges per worker: a worker slowed down by a busy core hands the later ranges to the others
+    ranges = _byte_ranges(src.path, 4 * jobs)
+    with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(_range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0
         for future in futures:  # in file order: line numbers and examples as a single pass
