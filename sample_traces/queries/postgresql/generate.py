@@ -12,7 +12,10 @@ and jsonlog written at once by the logging collector:
 - ``app-json/``: pgBadger's recommended prefix with ``%l`` and ``%a``/``%h``, auto_explain in
   JSON format, log_timezone America/New_York, some phases of the workload, and a phase with
   ``log_statement = 'all'`` + ``log_duration = on`` (statements and durations on separate lines);
-- ``pgbench/``: Debian's prefix, pgbench's own traffic only (``-M prepared``, bounded by ``-t``).
+- ``pgbench/``: Debian's prefix, pgbench's own traffic only (``-M prepared``, bounded by ``-t``);
+- ``report/``: Debian's prefix, the workload's tables and one dashboard query that runs for
+  more than half a second (a correlated subquery per customer over ``orders``, which has no index
+  on ``customer_id``): the slow SELECT that the ``queries.slow_query`` rule looks for.
 
 Each run's pg_stat_statements (dbid of the run's database) is saved as pg_stat_statements.csv.
 Logs over 200 KB are gzipped. Everything is stopped at the end, also on failure.
@@ -231,7 +234,27 @@ def run_pgbench(cluster: Cluster, base: Path) -> None:
     collect(base / "logs" / "pgbench", HERE / "pgbench")
 
 
-RUNS = {"app": run_app, "app-json": run_app_json, "pgbench": run_pgbench}
+def run_report(cluster: Cluster, base: Path) -> None:
+    """report: one slow dashboard SELECT (> 500 ms) after the workload's setup."""
+    import psycopg
+
+    with running(cluster, base / "logs" / "report", log_line_prefix=f"'{DEBIAN_PREFIX}'",
+                 log_timezone="'UTC'", **{"auto_explain.log_format": "text"}):
+        create_db(cluster, "dash")
+        workload(cluster, "dash", "setup")
+        with psycopg.connect(cluster.dsn("dash"), autocommit=True, application_name="dashboard") as conn:
+            conn.execute("""
+                SELECT c.id, c.name,
+                       (SELECT sum(o.total) FROM orders o WHERE o.customer_id = c.id) AS revenue
+                FROM customers c
+                WHERE c.id <= %s
+                ORDER BY revenue DESC NULLS LAST
+                LIMIT 10""", (150,))
+        save_pg_stat_statements(cluster, "dash", HERE / "report" / "pg_stat_statements.csv")
+    collect(base / "logs" / "report", HERE / "report")
+
+
+RUNS = {"app": run_app, "app-json": run_app_json, "pgbench": run_pgbench, "report": run_report}
 
 
 def main(argv: list[str] | None = None) -> None:
