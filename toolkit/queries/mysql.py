@@ -231,14 +231,14 @@ def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batc
 # out of the one findall; a record without it is not a record (its lines become junk lines, and
 # a junk run holding a '# User@Host:' line is reported as a truncated record).
 _LEAN_ITEM = re.compile(
-    r"(?:# Time: ([^\n]*)\n)?"
+    r"((?:# Time: ([^\n]*)\n)?"
     r"# User@Host: ([^\n]*)\n"
     r"((?:#(?! Query_time: )[^\n]*\n)*)"
     r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)[^\n]*\n"
     r"((?:#[^\n]*\n)*)"
     r"(?:use ([^\n]*);\n)?"
     r"(?:SET timestamp=(\d+);\n)?"
-    rf"((?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?)"
+    rf"((?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?))"
     r"|([^\n]*\n|[^\n]+$)"
 )
 
@@ -250,11 +250,11 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
     items = _LEAN_ITEM.findall(text)
     if not items:
         return
-    (times, userhosts, pres, qt, lt, rs, rx, posts, uses, tss, stmts, junks) = zip(*items, strict=True)
-    # lines per item: its line breaks, plus one for a last line without a break
-    nl = [1 if j else (t != "") + 2 + p.count("\n") + q.count("\n") + (u != "") + (s != "")
-          + st.count("\n") + (st != "" and st[-1] != "\n")
-          for t, p, q, u, s, st, j in zip(times, pres, posts, uses, tss, stmts, junks, strict=True)]
+    (whole, times, userhosts, pres, qt, lt, rs, rx, posts, uses, tss, stmts, junks) = zip(*items, strict=True)
+    # lines per item: its line breaks, plus one for a last line without a break (one count over
+    # the whole record, captured by the outer group, instead of one per part)
+    nl = [1 if j else w.count("\n") + (w[-1] != "\n") for w, j in zip(whole, junks, strict=True)]
+    del whole
     starts = list(itertools.accumulate(nl, initial=first_line))
     recs = [i for i, j in enumerate(junks) if not j]
     # junk lines, in runs
