@@ -154,8 +154,8 @@ def _flags(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return is_log, has_dur, has_verb
 
 
-def _query_mask(raw: pd.DataFrame) -> np.ndarray:
-    is_log, has_dur, has_verb = _flags(raw)
+def _query_mask(raw: pd.DataFrame, flags=None) -> np.ndarray:
+    is_log, has_dur, has_verb = flags or _flags(raw)
     return is_log & (has_dur | has_verb)
 
 
@@ -163,14 +163,16 @@ _QUERY_RAW = ("source_line", "nlines", "timestamp", "session", "user", "database
               "client", "dur", "verb", "message", "parameters")
 
 
-def split_events(raw: pd.DataFrame, *, server: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def split_events(raw: pd.DataFrame, *, server: bool = True,
+                 flags: tuple | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """``(query_events, server_events, counts)`` from a raw-records frame (file order).
 
     ``counts`` holds the number of input lines that ended in each table. ``server=False``
     leaves the server_events table empty (a reader of query events only does not need it).
+    ``flags``: ``_flags(raw)`` when the caller has them already.
     """
     raw = raw.reset_index(drop=True)
-    qmask = _query_mask(raw)
+    qmask = _query_mask(raw, flags)
     q = raw.loc[qmask, list(_QUERY_RAW)]
     nlines = raw["nlines"].to_numpy()
     server_lines = int(nlines[~qmask].sum())
@@ -374,12 +376,12 @@ def _server(s: pd.DataFrame) -> pd.DataFrame:
     return schema.coerce(out, "server_events")
 
 
-def translated_lines(raw: pd.DataFrame, english: bool = False) -> np.ndarray:
+def translated_lines(raw: pd.DataFrame, english: bool = False, flags: tuple | None = None) -> np.ndarray:
     """Rows whose severity or duration message is not English (a non-English lc_messages).
     ``english``: the severities are known to be English already (only the messages are checked)."""
     bad = (np.zeros(len(raw), dtype=bool) if english
            else ~raw["severity"].isin(ENGLISH).to_numpy())
-    is_log, has_dur, has_verb = _flags(raw)
+    is_log, has_dur, has_verb = flags or _flags(raw)
     other = np.flatnonzero(is_log & ~has_dur & ~has_verb)
     msgs = raw["message"].to_numpy()[other]
     match = _TRANSLATED_DURATION.match

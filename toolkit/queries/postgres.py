@@ -81,7 +81,7 @@ from .. import formats, schema
 from ..errors import LogFormatError, ParseError
 from ..sources import CHUNK_BYTES, MAX_EXAMPLES, Accounting, Source, open_source
 from .pg_csvjson import CSV_COLUMNS, _ahead, _iter_csv_raw, _iter_json_raw
-from .pg_events import ENGLISH, SECONDARY, raw_frame, split_events, translated_lines
+from .pg_events import ENGLISH, SECONDARY, _flags, raw_frame, split_events, translated_lines
 from .pg_prefix import (
     SEVERITIES,
     SEVERITY_RE,
@@ -480,14 +480,16 @@ def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> p
 
 def _split_checked(raw: pd.DataFrame, acc: Accounting, server: bool = True, english: bool = False):
     """``english``: every severity is known to be English (the stderr parser skips the others)."""
-    bad = translated_lines(raw, english)
+    flags = _flags(raw)
+    bad = translated_lines(raw, english, flags)
     if bad.any():
+        flags = None  # rows go: split_events computes them again
         for line, msg, n in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
                                 strict=True):
             acc.skip(int(line), "message is not in English (lc_messages is not 'C'): "
                                 "set lc_messages = 'C' to read such logs", str(msg), count=int(n))
         raw = raw[~bad]
-    return split_events(raw, server=server)
+    return split_events(raw, server=server, flags=flags)
 
 
 def _finish(src: Source, table: str, parts: list[pd.DataFrame], counts: dict,
