@@ -137,12 +137,14 @@ def raw_frame(cols: dict) -> pd.DataFrame:
         elif c == "timestamp":
             data[c] = pd.Series(v)
         else:
-            s = pd.Series(v, dtype=object)
+            a = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
             if c in _NULLABLE:
-                blank = s.isin(("", "[unknown]")).to_numpy()
+                # numpy compares the values; isin would hash every new string of the chunk
+                blank = (a == "") | (a == "[unknown]")
                 if blank.any():
-                    s[blank] = None
-            data[c] = s
+                    a = a.copy() if a is v else a
+                    a[blank] = None
+            data[c] = pd.Series(a, dtype=object)
     return pd.DataFrame(data)
 
 
