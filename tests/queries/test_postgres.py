@@ -391,3 +391,22 @@ def test_byte_ranges_keep_an_interleaved_parse_bind_execute_together(tmp_path):
         assert d.calls.sum() == 3, cut
         assert d.set_index("fingerprint").total_ms.to_dict() == pytest.approx(
             whole.set_index("fingerprint").total_ms.to_dict())
+
+
+def test_parameters_detail_is_read_with_its_line_and_after_a_foreign_line_stays_an_orphan():
+    # GIVEN an execute with its parameters (value continued on a TAB line), then a DETAIL after
+    # a line whose severity is not English
+    text = ("2026-11-26 05:09:27.513 UTC [1] postgres@app LOG:  duration: 0.5 ms  execute <unnamed>: "
+            "SELECT $1\n"
+            "2026-11-26 05:09:27.513 UTC [1] postgres@app DETAIL:  parameters: $1 = 'a\n\tb'\n"
+            "2026-11-26 05:09:27.514 UTC [1] postgres@app FEHLER:  statement: SELECT 2\n"
+            "2026-11-26 05:09:27.514 UTC [1] postgres@app DETAIL:  parameters: $1 = '2'\n")
+    df = tk.read_queries(text, format="postgres-stderr", log_line_prefix="%m [%p] %q%u@%d ")
+    # THEN the parameters belong to the execute, its three lines are one record's
+    assert df.parameters.tolist() == ["$1 = 'a\nb'"]
+    src = df.attrs["source"]
+    assert src["record_lines"] == 3
+    # AND the foreign line and the DETAIL after it are skipped, each with its reason
+    assert src["lines_skipped"] == 2
+    assert [x["line"] for x in src["skipped"]] == [4, 5]
+    assert "DETAIL line without a record before it" in src["skip_reasons"]

@@ -127,6 +127,13 @@ class _StderrParser:
             + rf"(?: (?P<pname>[^:\n{m}]*?))?:(?: |$|(?={m})))?"
             + r"|)(?P<message>[^\n]*)$", re.M)
         self.gi = {k: v - 1 for k, v in self.rx.groupindex.items()}
+        # The same, and a query line takes the DETAIL "parameters:" line right after it into its
+        # match (a third of a typical log's lines are such DETAIL lines: one row fewer each).
+        plain = re.sub(r"\(\?P<\w+>", "(?:", pp)
+        self.rx_fold = re.compile(
+            self.rx.pattern[:-1]
+            + rf"(?(verb)(?:\n{plain}DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
+        self.gi_fold = {k: v - 1 for k, v in self.rx_fold.groupindex.items()}
 
     def cut(self, buf: str, floor: int = 0) -> int:
         """Where to end a chunk: at the start of a record (a line that is neither a TAB
@@ -164,18 +171,29 @@ class _StderrParser:
         t = text.replace("\n\t", mark)
         if t.endswith("\n"):
             t = t[:-1]
-        rows = self.rx.findall(t) if t or text else []
+        rows = self.rx_fold.findall(t) if t or text else []
         if not rows:
             return raw_frame({"source_line": []})
         cols = list(zip(*rows, strict=True))
         del rows
-        gi = self.gi
+        gi = self.gi_fold
         sev_t = cols[gi["severity"]]
-        sev = np.array(sev_t, dtype=object)
         # severities are a handful of words: code them with a dict, compare small ints
         code = _SEVERITY_CODE
         codes = np.fromiter(map(code.get, sev_t, itertools.repeat(_FOREIGN)), dtype=np.int8,
                             count=len(sev_t))
+        dparams = cols[gi["dparams"]]
+        folded = np.fromiter(map(bool, dparams), dtype=bool, count=len(dparams))
+        if folded.any() and (codes[folded] != _PRIMARY).any():
+            # a DETAIL after a line that is not an English record: no folding in this chunk,
+            # so such lines are accounted for exactly as before
+            cols = list(zip(*self.rx.findall(t), strict=True))
+            gi = self.gi
+            sev_t = cols[gi["severity"]]
+            codes = np.fromiter(map(code.get, sev_t, itertools.repeat(_FOREIGN)), dtype=np.int8,
+                                count=len(sev_t))
+            folded = np.zeros(len(sev_t), dtype=bool)
+        sev = np.array(sev_t, dtype=object)
         raw_msgs = cols[gi["message"]]
         n = len(sev_t)
         if mark in t:
@@ -188,6 +206,12 @@ class _StderrParser:
             extra = np.zeros(n, dtype=np.int64)
             messages = raw_msgs
         nlines = extra + 1
+        fold_idx = np.flatnonzero(folded)
+        fold_params = []
+        if len(fold_idx):
+            fold_params = [dparams[i][12:].replace(mark, "\n") for i in fold_idx.tolist()]
+            nlines[fold_idx] += 1 + np.fromiter((dparams[i].count(mark) for i in fold_idx.tolist()),
+                                                dtype=np.int64, count=len(fold_idx))
         starts = first_line + np.concatenate(([0], np.cumsum(nlines)[:-1]))
 
         junk = codes == _JUNK
@@ -212,6 +236,8 @@ class _StderrParser:
         context = np.full(n, None, dtype=object)
         statement = np.full(n, None, dtype=object)
         params = np.full(n, None, dtype=object)
+        if len(fold_idx):
+            params[fold_idx] = fold_params
         nl_total = nlines.copy()
         if is_sec.any():
             ar = np.arange(n)
