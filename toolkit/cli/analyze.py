@@ -8,6 +8,7 @@ analysed, 2 when none could be.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 
@@ -42,12 +43,22 @@ def _clip(text: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def summary(analysis, top: int = 15, width: int | None = None) -> str:
-    """The terminal summary: inputs read, skipped and failed; the top findings."""
+def _relative(paths: pd.Series) -> tuple[str, pd.Series]:
+    """Their common folder, and the paths relative to it (the folder is printed once)."""
+    if paths.empty:
+        return "", paths
+    base = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    return base, paths.map(lambda p: os.path.relpath(os.path.abspath(p), base))
+
+
+def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2) -> str:
+    """The terminal summary: inputs read, skipped and failed; the top findings, at most
+    ``per_rule`` of each rule (the rest counted) so that one rule does not fill the screen."""
     width = width or max(80, min(shutil.get_terminal_size((120, 20)).columns, 160))
     inputs = analysis.inputs_table()
+    base, inputs["path"] = _relative(inputs["path"])
     read = inputs[inputs["status"] == "read"]
-    lines = [f"Read {len(read)} input(s) in {analysis.seconds:.1f} s "
+    lines = [f"Read {len(read)} input(s) under {base or '.'} in {analysis.seconds:.1f} s "
              f"({(inputs['status'] == 'skipped').sum()} skipped, {(inputs['status'] == 'failed').sum()} failed):"]
     for row in read.itertuples():
         skipped = f", {row.lines_skipped} line(s) skipped" if row.lines_skipped else ""
@@ -59,13 +70,18 @@ def summary(analysis, top: int = 15, width: int | None = None) -> str:
         lines.append("\nNo findings.")
         return "\n".join(lines)
     counts = table["severity"].value_counts()
+    shown = table[table.groupby("rule").cumcount() < per_rule].head(top)
     lines.append(f"\n{len(table)} finding(s): " + ", ".join(
-        f"{counts.get(s, 0)} {s}" for s in ("high", "medium", "low")) + f". Top {min(top, len(table))}:")
+        f"{counts.get(s, 0)} {s}" for s in ("high", "medium", "low")) + f". Top {len(shown)}, "
+        f"at most {per_rule} per rule:")
     title_w = max(30, width - 62)
     lines.append(f"  {'severity':<8}  {'rule':<30}  {'area':<18}  title")
-    for row in table.head(top).itertuples():
-        lines.append(f"  {row.severity:<8}  {_clip(row.rule, 30):<30}  {_clip(row.area, 18):<18}  "
-                     f"{_clip(row.title, title_w)}")
+    per = table["rule"].value_counts()
+    last = shown.groupby("rule").tail(1).index
+    for row in shown.itertuples():
+        more = per[row.rule] - per_rule if row.Index in last and per[row.rule] > per_rule else 0
+        title = _clip(row.title, title_w - (14 if more else 0)) + (f" (+{more} more)" if more else "")
+        lines.append(f"  {row.severity:<8}  {_clip(row.rule, 30):<30}  {_clip(row.area, 18):<18}  {title}")
     return "\n".join(lines)
 
 
