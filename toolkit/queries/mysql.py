@@ -243,6 +243,21 @@ _LEAN_ITEM = re.compile(
 )
 
 
+def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
+    """Each item's latest non-empty value so far (``current`` before the first), and the last."""
+    n = len(values)
+    has = np.fromiter(map(bool, values), dtype=bool, count=n)
+    if not has.any():
+        return [current] * n, current
+    pos = np.maximum.accumulate(np.where(has, np.arange(1, n + 1), 0))
+    table = np.empty(n + 1, dtype=object)
+    table[0] = current
+    at = np.flatnonzero(has)
+    table[at + 1] = [convert(values[i]) for i in at.tolist()] if convert else [values[i] for i in at.tolist()]
+    out = table[pos].tolist()
+    return out, out[-1]
+
+
 def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
     """The digest's path: one ``findall`` over the text (records, or single lines no record
     claims), then column-wise list operations instead of a loop body per record. Gives the same
@@ -281,16 +296,9 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
     else:
         pick = operator.itemgetter(*recs) if len(recs) > 1 else (lambda seq: (seq[recs[0]],))
     times, userhosts, pres, uses, tss, stmts = (pick(x) for x in (times, userhosts, pres, uses, tss, stmts))
-    cur_t, cur_db = state.time, state.database
-    time_col, use_col = [], []
-    for t, u in zip(times, uses, strict=True):  # '# Time:' and 'use db;' carry forward
-        if t:
-            cur_t = t
-        if u:
-            cur_db = u.strip("`")
-        time_col.append(cur_t)
-        use_col.append(cur_db)
-    state.time, state.database = cur_t, cur_db
+    # '# Time:' and 'use db;' carry forward (numpy positions, not a loop per record)
+    time_col, state.time = _carry_forward(times, state.time)
+    use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
     # mysqld's ';' and the line break after it go; one pass (a last record may lack the break)
     stmts = [st[:-2] if st[-2:] == ";\n" else st[:-1] if st[-1:] in ";\n" and st else st for st in stmts]
     cache: dict[str, dict[str, str]] = {}
@@ -299,7 +307,10 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
         cache[p] = dict(kv_findall(p))
     kvs = [cache[p] for p in pres]
     keep = None
-    for k, st in enumerate(stmts):  # the rare cases, one look each
+    # the rare cases, one look each: only statements that start with '#' or whitespace, or are empty
+    rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
+    for k in rare:
+        st = stmts[k]
         if st[:1] == "#" and st.startswith("# administrator command: "):
             stmts[k] = st[2:]
         elif not st.strip():
@@ -414,6 +425,10 @@ def _userhost_columns(values: list[str]) -> tuple[list[Any], list[Any], list[Any
 def _floats(values: list[Any]) -> np.ndarray:
     """Decimal strings (None for missing) as float64; anything unparsable becomes NaN."""
     try:
+        uniq = set(values)
+        if len(uniq) * 4 < len(values):  # few distinct strings (row counts, epochs): parse each once
+            table = dict(zip(uniq, np.array(list(uniq), dtype=np.float64).tolist(), strict=True))
+            return np.fromiter(map(table.__getitem__, values), dtype=np.float64, count=len(values))
         return np.array(values, dtype=np.float64)  # numpy parses the strings itself
     except (ValueError, TypeError):
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
