@@ -192,13 +192,16 @@ class Fingerprinter:
 
     def many(self, statements: Iterable[Any]) -> list[str | None]:
         """Fingerprints of ``statements`` in order; anything not a str (None, NaN, NA) gives None."""
-        get, out = self.cache.get, []
-        append = out.append
-        for sql in statements:
-            fp = get(sql) if type(sql) is str else None
-            if fp is None and type(sql) is str:
-                fp = self(sql)
-            append(fp)
+        stmts = statements if isinstance(statements, list) else list(statements)
+        try:
+            out = list(map(self.cache.get, stmts))  # one C-level pass; the cache holds str keys only
+        except TypeError:  # an unhashable value: not a str, so None
+            out = [self.cache.get(s) if isinstance(s, str) else None for s in stmts]
+        if None in out:
+            for i in [i for i, fp in enumerate(out) if fp is None]:
+                sql = stmts[i]
+                if isinstance(sql, str):
+                    out[i] = self(str(sql))
         return out
 
 
