@@ -396,9 +396,11 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
 
     ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
     chunked reader (``extras["chunks"]``) stream; others are read whole. ``workers=2`` splits
-    a plain, uncompressed slow log into byte ranges at record boundaries and digests them in
-    parallel processes (the results merge exactly: sums, maxima and every duration); the default
-    (None) uses two processes for such files over 64 MB when the machine has two cores.
+    a plain, uncompressed file of a format with a byte-range reader (``extras["split"]``: the
+    MySQL/MariaDB slow log, PostgreSQL stderr) into byte ranges at record boundaries and digests
+    them in parallel processes, each shipping back its per-fingerprint state and durations, not
+    DataFrames (the results merge exactly: sums, maxima and every duration); the default (None)
+    uses two processes for such files over 64 MB when the machine has two cores.
     ``attrs["source"]`` carries the reader's accounting.
     """
     from .. import formats

@@ -48,7 +48,9 @@ timestamps converted by pandas in one call; chunks are parsed in two worker proc
 (``workers=2``, the default on a machine with two cores or more; ``workers=1`` parses in this
 process). :func:`iter_query_chunks` yields one DataFrame per chunk for streaming analyses, so
 memory stays bounded by a few chunks whatever the file size. csvlog and jsonlog are read a chunk
-at a time too, in this process (Python's csv and json modules).
+at a time too, in this process (Python's csv and json modules). For a digest of a plain stderr
+file, :func:`toolkit.queries.digest.digest_file` instead gives each process a byte range
+(:func:`split_postgres_stderr`) that it parses and digests itself.
 
 Example::
 
