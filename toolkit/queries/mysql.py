@@ -268,10 +268,17 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
     (whole, times, userhosts, pres, qt, lt, rs, rx, posts, uses, tss, stmts, junks) = zip(*items, strict=True)
     # lines per item: its line breaks, plus one for a last line without a break (one count over
     # the whole record, captured by the outer group, instead of one per part)
-    nl = [1 if j else w.count("\n") + (w[-1] != "\n") for w, j in zip(whole, junks, strict=True)]
+    # (only the text's last item can lack its line break: every other ends where the next begins)
+    nl = list(map(str.count, whole, itertools.repeat("\n")))
+    recs = [i for i, j in enumerate(junks) if not j]
+    if len(recs) < len(items):
+        for i, j in enumerate(junks):
+            if j:
+                nl[i] = 1  # a junk item is one line
+    if not junks[-1] and whole[-1][-1] != "\n":
+        nl[-1] += 1
     del whole
     starts = list(itertools.accumulate(nl, initial=first_line))
-    recs = [i for i, j in enumerate(junks) if not j]
     # junk lines, in runs
     if len(recs) < len(items):
         is_rec = set(recs)
