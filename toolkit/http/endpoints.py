@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -411,7 +412,7 @@ def _byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
 
 
 def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format: Any = "combined",
-              chunk_size: int = CHUNK_BYTES, jobs: int = 1, **read_options: Any) -> pd.DataFrame:
+              chunk_size: int = CHUNK_BYTES, jobs: int | None = None, **read_options: Any) -> pd.DataFrame:
     """Per endpoint (templated path and method): requests, rps (over the whole log's time span),
     latency p50/p90/p95/p99/max/mean/total in seconds, ``time_pct`` (share of all request time),
     4xx and 5xx rates in percent, body size p50/p95 in bytes, cache hit percent (where the log
@@ -423,6 +424,8 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     uncompressed file into byte ranges (at line starts), each read and aggregated by one of
     ``jobs`` worker processes; a compressed input is decompressed here and its chunks sent to the
     workers (at most ``2 x jobs`` in flight). Same table whatever ``jobs`` and ``chunk_size``.
+    The default (None) uses two processes for an uncompressed file over 64 MB when the machine
+    has two cores (as :func:`toolkit.queries.digest.digest_file` does), one otherwise.
 
     Percentiles interpolate linearly between the two nearest requests (numpy's and pandas'
     default), computed exactly from every request, rounded to the microsecond.
@@ -450,6 +453,9 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
         log_format = fmt.name
     fmt = compile_format(log_format, **read_options).only(NEEDED, joined=True)  # checked before any line
     src.accounting.format = f"access_log:{fmt.name}"
+    if jobs is None:
+        big = src.path is not None and src.compression is None and os.path.getsize(src.path) > 64_000_000
+        jobs = min(2, os.cpu_count() or 1) if big else 1
     if jobs > 1 and src.path is not None and src.compression is None:
         _parallel_ranges(src, fmt, acc, routes, chunk_size, jobs)
     elif jobs > 1:
