@@ -334,7 +334,9 @@ def repeated(events: pd.DataFrame, *, min_identical: int = 10, window_s: float =
                     f"(first: {burst['session'].iloc[0]}), {burst['duration_ms'].sum():.2f} ms in "
                     f"total, {_ts(burst['timestamp'].iloc[0])} to {_ts(burst['timestamp'].iloc[-1])}; "
                     f"{_lines(burst)}.")
-        took = f"{span * 1000:.0f} ms" if span < 1 else f"{span:.1f} s"
+        # MariaDB's SET timestamp has whole seconds: a span of 0 means "within one second"
+        took = ("the same second" if span == 0 else f"{span * 1000:.0f} ms" if span < 1
+                else f"{span:.1f} s")
         rows.append(F.finding(REPEATED, f"Same query and parameters {n} times in {took}",
                               evidence, file=path, line=_line(burst["source_line"].iloc[0]),
                               session=str(burst["session"].iloc[0]), repeats=n, calls=len(g),
