@@ -26,7 +26,7 @@ import io
 import lzma
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from .errors import InputError, ParseError
@@ -303,6 +303,42 @@ def open_source(obj: Any, *, name: str | None = None, errors: str = "skip") -> S
         obj.accounting.errors = check_errors_mode(errors)
         return obj
     return Source(obj, name=name, errors=errors)
+
+
+def recut(chunks: Iterator[tuple[int, str]], cut: Callable[[str, int], int]) -> Iterator[tuple[int, str]]:
+    """Re-cut ``(first_line, text)`` chunks so each ends at a record boundary.
+
+    ``cut(buf, carried)`` returns where the last complete record in ``buf`` ends (``carried``: how
+    many leading characters were carried over from the previous chunk); 0 or less carries the
+    whole buffer on to the next chunk. Line numbers follow the text.
+    """
+    carry, carry_line = "", 1
+    for first, text in chunks:
+        buf = carry + text if carry else text
+        start_line = carry_line if carry else first
+        end = cut(buf, len(carry))
+        if end <= 0:
+            carry, carry_line = buf, start_line
+            continue
+        head = buf[:end]
+        yield start_line, head
+        carry, carry_line = buf[end:], start_line + head.count("\n")
+    if carry:
+        yield carry_line, carry
+
+
+def lines_before(fh: BinaryIO, offset: int) -> int:
+    """How many ``\n`` the first ``offset`` bytes of a binary file hold (for numbering the lines
+    of a byte range); leaves the file positioned at ``offset`` (or its end)."""
+    fh.seek(0)
+    count, left = 0, offset
+    while left > 0:
+        block = fh.read(min(left, CHUNK_BYTES))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    return count
 
 
 def iter_files(paths: list[str | os.PathLike]) -> Iterator[str]:

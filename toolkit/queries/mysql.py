@@ -587,21 +587,13 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK
     than the first does not know the ``use db`` that came before it (MariaDB and Percona logs name
     the schema in every record anyway). ``first_line`` numbers the range's first line without
     counting the lines before it (a caller that knows it, or renumbers afterwards)."""
-    from ..sources import Accounting, check_errors_mode
+    from ..sources import Accounting, check_errors_mode, lines_before
 
     size = os.path.getsize(path)
     acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
     with open(path, "rb") as fh:
         lo, hi = _record_start(fh, start, size), _record_start(fh, end, size)
-        line0 = 1 if first_line is None else first_line
-        fh.seek(0)
-        remaining = lo if first_line is None else 0
-        while remaining > 0:
-            block = fh.read(min(remaining, 1 << 24))
-            if not block:
-                break
-            line0 += block.count(b"\n")
-            remaining -= len(block)
+        line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
 
         def pieces():
             nonlocal acct

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from ..sources import Source
+from ..sources import Source, recut
 from .pg_events import raw_frame, split_message
 from .pg_time import to_utc
 
@@ -55,21 +55,14 @@ _CSV_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [
 
 
 def _csv_buffers(src: Source, chunk_bytes: int) -> Iterator[tuple[int, str]]:
-    carry, carry_line = "", 1
-    for first, text in _ahead(src.iter_chunks(chunk_bytes)):
-        buf = carry + text if carry else text
-        start_line = carry_line if carry else first
-        cut = -1
+    """Chunks re-cut where a csvlog record starts (a quoted field may hold raw newlines)."""
+    def cut(buf: str, carried: int) -> int:
+        end = -1
         for m in _CSV_RECORD_START.finditer(buf, max(0, len(buf) - 1_000_000)):
-            cut = m.end()
-        if cut <= 0:
-            carry, carry_line = buf, start_line
-            continue
-        head = buf[:cut]
-        yield start_line, head
-        carry, carry_line = buf[cut:], start_line + head.count("\n")
-    if carry:
-        yield carry_line, carry
+            end = m.end()
+        return end
+
+    return recut(_ahead(src.iter_chunks(chunk_bytes)), cut)
 
 
 def _host(value: str) -> str:

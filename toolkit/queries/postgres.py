@@ -81,7 +81,7 @@ import pandas as pd
 
 from .. import formats, schema
 from ..errors import LogFormatError, ParseError
-from ..sources import CHUNK_BYTES, MAX_EXAMPLES, Accounting, Source, open_source
+from ..sources import CHUNK_BYTES, MAX_EXAMPLES, Accounting, Source, lines_before, open_source, recut
 from .pg_csvjson import CSV_COLUMNS, _ahead, _iter_csv_raw, _iter_json_raw
 from .pg_events import ENGLISH, SECONDARY, _flags, raw_frame, split_events, translated_lines
 from .pg_prefix import (
@@ -354,19 +354,7 @@ def _stderr_buffers(src: Source, parser: _StderrParser, chunk_bytes: int) -> Ite
 
 def _record_buffers(chunks: Iterator[tuple[int, str]], parser: _StderrParser) -> Iterator[tuple[int, str]]:
     """Chunks re-cut at record boundaries (:meth:`_StderrParser.cut`)."""
-    carry, carry_line = "", 1
-    for first, text in chunks:
-        buf = carry + text if carry else text
-        start_line = carry_line if carry else first
-        cut = parser.cut(buf, max(0, len(carry) - 1))
-        if cut == 0:
-            carry, carry_line = buf, start_line
-            continue
-        head = buf[:cut]
-        yield start_line, head
-        carry, carry_line = buf[cut:], start_line + head.count("\n")
-    if carry:
-        yield carry_line, carry
+    return recut(chunks, lambda buf, carried: parser.cut(buf, max(0, carried - 1)))
 
 
 # ---------------------------------------------------------------------------------- readers
@@ -696,15 +684,7 @@ def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = 
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         lo, hi = _boundary(fh, start, size, parser), _boundary(fh, end, size, parser)
-        line0 = 1 if first_line is None else first_line
-        fh.seek(0)
-        left = lo if first_line is None else 0
-        while left > 0:
-            block = fh.read(min(left, 1 << 24))
-            if not block:
-                break
-            line0 += block.count(b"\n")
-            left -= len(block)
+        line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
 
         def pieces() -> Iterator[tuple[int, str]]:
             fh.seek(lo)
