@@ -76,7 +76,7 @@ table.data th, table.data td { border: 1px solid var(--line); padding: 3px 7px; 
 table.data th { background: #f0f3f8; position: sticky; top: 0; }
 table.data td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data td.code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-       white-space: pre-wrap; word-break: break-word; max-width: 720px; }
+       white-space: pre-wrap; overflow-wrap: anywhere; min-width: 22ch; max-width: 720px; }
 table.data td.wide { min-width: 380px; max-width: 640px; }
 table.data td.pre { white-space: pre-line; }
 table.data caption { caption-side: bottom; text-align: left; color: var(--muted); font-size: 12px;

@@ -189,7 +189,7 @@ class _Report:
                                 else "" for v in f["also_in"]]
         self.doc.text("Each row is one checklist rule that fired, most severe first: the evidence "
                       "that made it fire, the suggested fix and the input (file:line) it came from.")
-        self.doc.table(shown, badge_columns=["severity"], wide_columns=["evidence"], code_columns=["where"],
+        self.doc.table(shown, badge_columns=["severity"], wide_columns=["evidence"], code_columns=["where", "also in"],
                        pre_columns=["rule"], max_chars=600,
                        row_class=lambda row: f"sev-{row['severity']}")
 
