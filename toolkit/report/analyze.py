@@ -149,9 +149,9 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                                                reason="source code or documentation, not evidence"))
             continue
         t0 = time.perf_counter()
-        # The user's own access-log format first: content sniffing cannot know a custom format.
-        custom = log_format if log_format and _matches(path, log_format) else None
         try:
+            # The user's own access-log format first: content sniffing cannot know a custom format.
+            custom = log_format if log_format and _matches(path, log_format) else None
             fmt = formats.get("nginx") if custom else formats.detect(path)
         except ToolkitError as exc:
             analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
