@@ -112,6 +112,11 @@ class _Group:
         self.durations: list[np.ndarray] = []
 
 
+def _before(line: Any, other: Any) -> bool:
+    """``line`` comes before ``other`` (both known line numbers)."""
+    return not (line is None or other is None or pd.isna(line) or pd.isna(other)) and line < other
+
+
 class DigestAccumulator:
     """Feed ``query_events`` DataFrames with :meth:`add`, get the digest with :meth:`result`.
 
@@ -262,8 +267,11 @@ class DigestAccumulator:
             acc.calls += int(calls[g])
             acc.timed += int(n_timed[g])
             acc.total += float(total[g])
-            if dmax[g] > acc.max or acc.example[0] is None:
-                r = ex_rows[g]
+            r = ex_rows[g]
+            # the slowest call is the example; on ties across frames the first in the input
+            # (a parse/bind row resolved in a later frame may come before the example so far)
+            if dmax[g] > acc.max or acc.example[0] is None or (
+                    dmax[g] == acc.max > -np.inf and lines is not None and _before(lines[r], acc.example[2])):
                 if dmax[g] > acc.max:
                     acc.max = float(dmax[g])
                 acc.example = (stmt[r], None if params is None else params[r],
@@ -417,6 +425,12 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     if workers > 1 and src.path and src.compression is None and "split" in fmt.extras:
         return _digest_parallel(src.path, fmt.name, workers, chunk_size, by, fold_parse_bind,
                                 {**reader_options, "errors": errors}, fingerprint_options)
+    if _direct(fmt, by, fold_parse_bind):
+        acc, accounting = fmt.extras["digest"](src, by=by, chunk_size=chunk_size, errors=errors,
+                                               **reader_options, **fingerprint_options)
+        out = acc.result()
+        out.attrs["source"] = accounting
+        return out
     acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     for frame in _chunks(src, fmt, chunk_size, {**reader_options, "errors": errors}):
         acc.add(frame)
@@ -424,6 +438,16 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     src.accounting.format = src.accounting.format or fmt.name
     out.attrs["source"] = src.accounting.as_dict()
     return out
+
+
+def _direct(fmt, by: Any, fold: bool) -> bool:
+    """The format digests its text directly (``extras["digest"]``: PostgreSQL stderr, see
+    :mod:`toolkit.queries.pg_digest`) for these options."""
+    if "digest" not in fmt.extras or not fold:
+        return False
+    from .pg_digest import supports
+
+    return supports(by)
 
 
 # -- parallel: byte ranges of one file in worker processes -------------------------------------
@@ -443,9 +467,13 @@ def _digest_range(args):
     # collector would only walk them again and again, so it stays off in this process.
     gc.disable()
     try:
-        for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **options):
-            acc.add(frame)
-            accounting = frame.attrs.get("source", accounting)
+        if _direct(fmt, by, fold):
+            acc, accounting = fmt.extras["digest"](path, start=start, end=end, by=by,
+                                                   chunk_size=chunk_size, **options, **fp_options)
+        else:
+            for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **options):
+                acc.add(frame)
+                accounting = frame.attrs.get("source", accounting)
     except ParseError as exc:  # its fields, not the object: they survive the process boundary
         return ("ParseError", exc.message, exc.path, exc.line, exc.expected), None
     finally:
@@ -517,9 +545,14 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
                 merged_accounting = dict(accounting)
                 merged_accounting["skip_reasons"] = dict(accounting.get("skip_reasons", {}))
                 merged_accounting["skipped"] = list(accounting.get("skipped", []))
+                merged_accounting["lines_in_other_table"] = dict(accounting.get("lines_in_other_table", {}))
             else:
-                for k in ("lines_read", "records", "lines_skipped", "replaced_bytes"):
-                    merged_accounting[k] = merged_accounting.get(k, 0) + accounting.get(k, 0)
+                for k in ("lines_read", "records", "lines_skipped", "replaced_bytes", "record_lines"):
+                    if k in accounting:
+                        merged_accounting[k] = merged_accounting.get(k, 0) + accounting[k]
+                other = merged_accounting.setdefault("lines_in_other_table", {})
+                for table, n in accounting.get("lines_in_other_table", {}).items():
+                    other[table] = other.get(table, 0) + n
                 for r, n in accounting.get("skip_reasons", {}).items():
                     merged_accounting["skip_reasons"][r] = merged_accounting["skip_reasons"].get(r, 0) + n
                 merged_accounting["skipped"].extend(accounting.get("skipped", []))

@@ -175,9 +175,17 @@ def split_events(raw: pd.DataFrame, *, server: bool = True,
     """
     raw = raw.reset_index(drop=True)
     qmask = _query_mask(raw, flags)
-    q = raw.loc[qmask, list(_QUERY_RAW)]
     nlines = raw["nlines"].to_numpy()
     server_lines = int(nlines[~qmask].sum())
+    qe, query_lines = query_rows(raw.loc[qmask, list(_QUERY_RAW)])
+    counts = {"query_events": query_lines, "server_events": server_lines}
+    return qe, _server(raw[~qmask]) if server else schema.empty("server_events"), counts
+
+
+def query_rows(q: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``(query_events, lines)`` from the raw records that are query events (``_QUERY_RAW``
+    columns, file order): kinds and durations, log_statement lines paired, plans attached.
+    ``lines``: the input lines those rows hold."""
     verbs = q["verb"].to_numpy()
     kind = q["verb"].map(QUERY_VERBS).to_numpy()
     kind[verbs == "plan"] = "plan"
@@ -192,11 +200,9 @@ def split_events(raw: pd.DataFrame, *, server: bool = True,
     q = _pair_log_statement(q)
     q = _attach_plans(q)
     q["statement"] = q["message"].where(q["kind"] != "duration", None)
-    qe = q.drop(columns=["message", "dur", "verb"])
-    counts = {"query_events": int(q["nlines"].sum()), "server_events": server_lines}
-    qe = qe.drop(columns=["nlines"])
-    return (schema.coerce(qe.reset_index(drop=True), "query_events"),
-            _server(raw[~qmask]) if server else schema.empty("server_events"), counts)
+    lines = int(q["nlines"].sum())
+    qe = q.drop(columns=["message", "dur", "verb", "nlines"])
+    return schema.coerce(qe.reset_index(drop=True), "query_events"), lines
 
 
 def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:

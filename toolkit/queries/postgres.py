@@ -74,7 +74,7 @@ import operator
 import os
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -83,7 +83,17 @@ from .. import formats, schema
 from ..errors import LogFormatError, ParseError
 from ..sources import CHUNK_BYTES, MAX_EXAMPLES, Accounting, Source, lines_before, open_source, recut
 from .pg_csvjson import CSV_COLUMNS, _ahead, _iter_csv_raw, _iter_json_raw
-from .pg_events import ENGLISH, SECONDARY, _flags, raw_frame, split_events, translated_lines
+from .pg_events import (
+    _QUERY_RAW,
+    _TRANSLATED_DURATION,
+    ENGLISH,
+    SECONDARY,
+    _flags,
+    query_rows,
+    raw_frame,
+    split_events,
+    translated_lines,
+)
 from .pg_prefix import (
     SEVERITIES,
     SEVERITY_RE,
@@ -106,6 +116,45 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 
 # ----------------------------------------------------------------------------------- stderr
+
+class QueryScan(NamedTuple):
+    """:meth:`_StderrParser.scan_queries`'s result. ``rows``: the regex matches (tuples, group
+    positions in ``gi``) of the query-event records (``LOG`` with a duration or a verb), file
+    order; ``starts`` / ``nlines``: their first input line and their lines; ``params``: row
+    position -> DETAIL parameters text; ``server_lines``: the lines of all other records;
+    ``mark``: the character standing for a continuation line break in the texts (None: none);
+    ``plans``: positions of the auto_explain plans; ``waiting``: how many log_statement lines
+    (a verb without a duration) there are."""
+
+    rows: list[tuple]
+    gi: dict[str, int]
+    starts: list[int]
+    nls: list[int]
+    params: dict[int, str]
+    server_lines: int
+    mark: str | None
+    plans: list[int]
+    waiting: int
+
+    def sessions(self) -> list:
+        """``%c`` where the prefix has it and the line too, else ``%p`` (None without either)."""
+        if not self.rows:
+            return []
+        cols = list(zip(*self.rows, strict=True))
+        pid = cols[self.gi["pid"]] if "pid" in self.gi else None
+        session = cols[self.gi["session"]] if "session" in self.gi else None
+        if session is None:
+            return pid if pid is not None else [None] * len(self.rows)
+        if pid is None:
+            return session
+        return [s or p for s, p in zip(session, pid, strict=True)]
+
+
+def _ts_format(ts) -> str:
+    """%m (milliseconds) or %t, from the first time stamp there is (%q may leave some out)."""
+    first = next((x for x in ts if x), "")
+    return "%Y-%m-%d %H:%M:%S.%f" if "." in first else "%Y-%m-%d %H:%M:%S"
+
 
 class _StderrParser:
     """Parses buffers of whole records of one stderr log with one compiled prefix."""
@@ -136,6 +185,22 @@ class _StderrParser:
             self.rx.pattern[:-1]
             + rf"(?(verb)(?:\n{plain}DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
         self.gi_fold = {k: v - 1 for k, v in self.rx_fold.groupindex.items()}
+        # The query-events-only pattern (parse_queries): the same records and message split, the
+        # prefix's fields that query events keep, and the DETAIL "parameters:" line taken into
+        # the match only when its prefix is the query line's own, compared as a back reference
+        # (PostgreSQL writes one prefix for all lines of a message, %l aside): no second prefix
+        # match for a third of the lines. When it differs, the DETAIL line is a record of its own
+        # and is attached to its query line afterwards, as in parse().
+        kept = {"ts", "tz", "pid", "session", "user", "database", "application", "client"}
+        lean_pp = re.sub(r"\(\?P<(\w+)>", lambda g: g[0] if g[1] in kept else "(?:", pp)
+        self.rx_lean = re.compile(
+            r"^(?:(?P<pre>" + lean_pp + ")" + SEVERITY_RE
+            + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
+            + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
+            + rf"(?: [^:\n{m}]*?)?:(?: |$|(?={m})))?"
+            + r"|)(?P<message>[^\n]*)"
+            + r"(?(verb)(?:\n(?P=pre)DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
+        self.gi_lean = {k: v - 1 for k, v in self.rx_lean.groupindex.items()}
 
     def cut(self, buf: str, floor: int = 0) -> int:
         """Where to end a chunk: at the start of a record (a line that is neither a TAB
@@ -288,7 +353,7 @@ class _StderrParser:
         if "ts" in gi:
             ts = col("ts")
             tz = col("tz")
-            fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in (ts[0] if len(ts) else "") else "%Y-%m-%d %H:%M:%S"
+            fmt = _ts_format(ts)
             stamps = to_utc(ts, tz, name=self.name, log_timezone=self.log_timezone, fmt=fmt)
         elif "epoch" in gi:
             stamps = epoch_to_utc(col("epoch"))
@@ -316,6 +381,116 @@ class _StderrParser:
             "context": context[idx], "statement": statement[idx], "parameters": params[idx],
             "query_id": col("query_id"),
         })
+
+
+    def scan_queries(self, text: str, first_line: int) -> QueryScan | None:
+        """The query-event records of ``text`` (whole records from input line ``first_line``)
+        in one pass, without building the records of the other table: the regex matches of the
+        query lines, their first lines, their line counts (with their DETAIL lines), their
+        parameters, and the lines of all other records. None when the text holds a line that
+        would be skipped (not the prefix, a foreign severity, a translated message, a DETAIL
+        without its record): :meth:`parse` then accounts for it.
+        """
+        mark = next(m for m in _MARKS if m not in text)
+        if mark != self.mark:
+            self.mark = mark
+            self._compile(mark)
+        t = text.replace("\n\t", mark)
+        if t.endswith("\n"):
+            t = t[:-1]
+        rows = self.rx_lean.findall(t) if t or text else []
+        if not rows:
+            return None
+        gi = self.gi_lean
+        i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
+        code_get = _SEVERITY_CODE.get
+        translated = _TRANSLATED_DURATION.match
+        marked = mark in t
+        line = first_line
+        query: list[tuple] = []   # the query rows
+        starts: list[int] = []    # their first line
+        nls: list[int] = []       # their lines, with their DETAIL lines
+        params: dict[int, str] = {}
+        server_lines = 0
+        head = None               # the current record: a query row's position, -1 for others
+        plans: list[int] = []     # positions of auto_explain plans
+        waiting = 0               # log_statement lines (a verb, no duration)
+        # One pass in file order: a record's secondary lines (DETAIL, STATEMENT, ...) follow it.
+        for row in rows:
+            sev = row[i_sev]
+            code = code_get(sev, _FOREIGN)
+            nl = 1
+            dp = row[i_dp]
+            if marked:
+                nl += row[i_msg].count(mark)
+                if dp:
+                    nl += dp.count(mark)
+            if dp:
+                if code != _PRIMARY:
+                    return None
+                nl += 1
+            if code == _PRIMARY:
+                if sev == "LOG" and (row[i_dur] or row[i_verb]):
+                    head = len(nls)
+                    if row[i_verb] == "plan":
+                        plans.append(head)
+                    elif not row[i_dur]:
+                        waiting += 1
+                    query.append(row)
+                    starts.append(line)
+                    nls.append(nl)
+                    if dp:
+                        params[head] = dp[12:]
+                else:
+                    if sev == "LOG" and translated(row[i_msg]):
+                        return None
+                    head = -1
+                    server_lines += nl
+            elif code == _SECONDARY_CODE and head is not None:
+                if head < 0:
+                    server_lines += nl
+                else:
+                    nls[head] += nl
+                    if sev == "DETAIL" and _IS_PARAMS(row[i_msg]):
+                        params[head] = row[i_msg][12:]
+            else:
+                return None
+            line += nl
+        return QueryScan(query, gi, starts, nls, params, server_lines, mark if marked else None,
+                         plans, waiting)
+
+    def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
+        """``(query_events, lines in query events, lines in server events)`` of ``text``: what
+        ``split_events(parse(text, lean=True), server=False)`` gives, from :meth:`scan_queries`
+        (None where that is None)."""
+        scan = self.scan_queries(text, first_line)
+        if scan is None or "ts" not in scan.gi:  # %n or no time stamp: parse() knows those
+            return None
+        if not scan.rows:
+            return schema.empty("query_events"), 0, scan.server_lines
+        gi, mark = scan.gi, scan.mark
+        cols = list(zip(*scan.rows, strict=True))
+
+        def col(name):
+            return cols[gi[name]] if name in gi else None
+
+        ts = col("ts")
+        stamps = to_utc(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
+        messages = cols[gi["message"]]
+        parameters = np.full(len(scan.rows), None, dtype=object)
+        if scan.params:
+            parameters[list(scan.params)] = list(scan.params.values())
+        if mark:
+            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
+            for i in np.flatnonzero(parameters).tolist():
+                parameters[i] = parameters[i].replace(mark, "\n")
+        raw = raw_frame({"source_line": scan.starts, "nlines": scan.nls, "timestamp": stamps,
+                         "session": scan.sessions(), "user": col("user"), "database": col("database"),
+                         "application": col("application"), "client": col("client"),
+                         "dur": cols[gi["dur"]], "verb": cols[gi["verb"]], "message": messages,
+                         "parameters": parameters})
+        q, query_lines = query_rows(raw[list(_QUERY_RAW)])
+        return q, query_lines, scan.server_lines
 
 
 def _stderr_prefix(src: Source, log_line_prefix: str | None) -> str:
@@ -442,11 +617,22 @@ def _stderr_part(prefix, name, log_timezone, errors, server, first, text, parser
     acc = Accounting(path=name, errors=errors)
     try:
         with _gc_paused():
-            q, s, c = _split_checked(parser.parse(text, first, acc, lean=not server), acc, server,
-                                     english=True)
+            q, s, c = _parse_part(parser, text, first, acc, server)
     except ParseError as exc:  # re-raised by _merge: its fields survive the process boundary
         return ("ParseError", exc.message, exc.path, exc.line, exc.expected)
     return q, s, c, (acc.lines_skipped, dict(acc.skip_reasons), acc.skipped)
+
+
+def _parse_part(parser: _StderrParser, text: str, first: int, acc: Accounting, server: bool) -> tuple:
+    """``(query_events, server_events, line counts)`` of one buffer of whole records; a reader of
+    query events only takes :meth:`_StderrParser.parse_queries` where it can."""
+    if not server:
+        lean = parser.parse_queries(text, first)
+        if lean is not None:
+            q, query_lines, server_lines = lean
+            return q, schema.empty("server_events"), {"query_events": query_lines,
+                                                      "server_events": server_lines}
+    return _split_checked(parser.parse(text, first, acc, lean=not server), acc, server, english=True)
 
 
 def _merge(acc: Accounting, part: tuple) -> tuple:
@@ -674,6 +860,28 @@ def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = 
     afterwards: then the lines before the range are not read just to count them). Parsed in this
     process (the caller runs one range per process).
     """
+    src, parser, buffers = range_buffers(path, start, end, chunk_size=chunk_size, errors=errors,
+                                         log_line_prefix=log_line_prefix, log_timezone=log_timezone,
+                                         first_line=first_line)
+    acc = src.accounting
+    counts = {"query_events": 0, "server_events": 0}
+    records = 0
+    for first, text in buffers:
+        with _gc_paused():
+            q, _s, c = _parse_part(parser, text, first, acc, server=False)
+        for k in counts:
+            counts[k] += c[k]
+        frame = _finish(src, "query_events", [q], counts, records)
+        records += len(frame)
+        yield frame
+
+
+def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
+                  errors: str = "skip", log_line_prefix: str | None = None,
+                  log_timezone: str | None = None, first_line: int | None = None):
+    """``(source, parser, buffers)`` for the records that start in bytes ``[start, end)`` of a
+    plain stderr log (see :func:`split_postgres_stderr`): ``buffers`` yields ``(first line,
+    text)`` of whole records, and counts the lines read in the source's accounting."""
     src = open_source(path, errors=errors)
     if src.compression is not None:
         raise LogFormatError(f"{src.name}: byte ranges need an uncompressed file")
@@ -682,43 +890,50 @@ def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = 
     acc = src.accounting
     acc.format = "postgres-stderr"
     size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    fh = open(path, "rb")  # closed when the buffers are done
+    try:
         lo, hi = _boundary(fh, start, size, parser), _boundary(fh, end, size, parser)
         line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
+    except BaseException:
+        fh.close()
+        raise
 
-        def pieces() -> Iterator[tuple[int, str]]:
-            fh.seek(lo)
-            left, line, carry = hi - lo, line0, b""
-            while left > 0:
-                block = fh.read(min(left, chunk_size))
-                if not block:
-                    break
-                left -= len(block)
-                data = carry + block
-                cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
-                carry = data[cut:]
-                if cut:
-                    text = src._decode(data[:cut])
-                    n = text.count("\n")
-                    acc.lines_read += n + (0 if text.endswith("\n") else 1)
-                    yield line, text
-                    line += n
-            if carry:
-                text = src._decode(carry)
-                acc.lines_read += text.count("\n") + (0 if text.endswith("\n") else 1)
-                yield line, text
+    def pieces() -> Iterator[tuple[int, str]]:
+        with fh:
+            yield from _read_range(fh, src, acc, lo, hi, line0, chunk_size)
 
-        counts = {"query_events": 0, "server_events": 0}
-        records = 0
-        for first, text in _record_buffers(pieces(), parser):
-            with _gc_paused():
-                q, _s, c = _split_checked(parser.parse(text, first, acc, lean=True), acc, server=False,
-                                          english=True)
-            for k in counts:
-                counts[k] += c[k]
-            frame = _finish(src, "query_events", [q], counts, records)
-            records += len(frame)
-            yield frame
+    return src, parser, _record_buffers(pieces(), parser)
+
+
+def _read_range(fh, src: Source, acc: Accounting, lo: int, hi: int, line0: int, chunk_size: int):
+    """Whole lines of bytes ``[lo, hi)`` as ``(first line, text)`` pieces of about ``chunk_size``."""
+    fh.seek(lo)
+    left, line, carry = hi - lo, line0, b""
+    while left > 0:
+        block = fh.read(min(left, chunk_size))
+        if not block:
+            break
+        left -= len(block)
+        data = carry + block
+        cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
+        carry = data[cut:]
+        if cut:
+            text = src._decode(data[:cut])
+            n = text.count("\n")
+            acc.lines_read += n + (0 if text.endswith("\n") else 1)
+            yield line, text
+            line += n
+    if carry:
+        text = src._decode(carry)
+        acc.lines_read += text.count("\n") + (0 if text.endswith("\n") else 1)
+        yield line, text
+
+
+def digest_postgres_stderr(source: Any, **options: Any):
+    """:func:`toolkit.queries.pg_digest.digest_stderr` (``digest_file``'s way with stderr logs)."""
+    from .pg_digest import digest_stderr
+
+    return digest_stderr(source, **options)
 
 
 # ---------------------------------------------------------------------------------- sniffing
@@ -767,7 +982,7 @@ formats.register("postgres-stderr", "queries", read_postgres_stderr, sniff=_snif
                  suffixes=(".log",), priority=1,
                  description="PostgreSQL stderr log (any log_line_prefix; auto_explain plans)",
                  extras={"server_events": read_postgres_stderr_server_events,
-                         "split": split_postgres_stderr})
+                         "split": split_postgres_stderr, "digest": digest_postgres_stderr})
 # No suffixes for csvlog and jsonlog: .csv and .json files are mostly something else, and the
 # sniffers recognise these logs by their first record.
 formats.register("postgres-csvlog", "queries", read_postgres_csvlog, sniff=_sniff_csvlog,
