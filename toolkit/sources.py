@@ -310,12 +310,21 @@ def recut(chunks: Iterator[tuple[int, str]], cut: Callable[[str, int], int]) -> 
 
     ``cut(buf, carried)`` returns where the last complete record in ``buf`` ends (``carried``: how
     many leading characters were carried over from the previous chunk); 0 or less carries the
-    whole buffer on to the next chunk. Line numbers follow the text.
+    whole buffer on to the next chunk. The last chunk is not cut (a record pair across the cut
+    would be split for nothing). Line numbers follow the text.
     """
     carry, carry_line = "", 1
-    for first, text in chunks:
+    chunks = iter(chunks)
+    item = next(chunks, None)
+    while item is not None:
+        first, text = item
+        item = next(chunks, None)
         buf = carry + text if carry else text
         start_line = carry_line if carry else first
+        if item is None:  # the last chunk: nothing follows that a record could pair with
+            carry = ""
+            yield start_line, buf
+            break
         end = cut(buf, len(carry))
         if end <= 0:
             carry, carry_line = buf, start_line

@@ -264,13 +264,14 @@ class DigestAccumulator:
             acc = self.groups.get(key)
             if acc is None:
                 acc = self.groups[key] = _Group()
+            fresh = acc.calls == 0  # no example yet (a duration-only group's statement is None)
             acc.calls += int(calls[g])
             acc.timed += int(n_timed[g])
             acc.total += float(total[g])
             r = ex_rows[g]
             # the slowest call is the example; on ties across frames the first in the input
             # (a parse/bind row resolved in a later frame may come before the example so far)
-            if dmax[g] > acc.max or acc.example[0] is None or (
+            if dmax[g] > acc.max or fresh or (
                     dmax[g] == acc.max > -np.inf and lines is not None and _before(lines[r], acc.example[2])):
                 if dmax[g] > acc.max:
                     acc.max = float(dmax[g])

@@ -282,10 +282,11 @@ class StderrDigest:
             g = self.dacc.groups.get(key)
             if g is None:
                 g = self.dacc.groups[key] = _Group()
+            fresh = g.calls == 0
             g.calls += lean.calls
             g.timed += lean.timed
             g.total += lean.total
-            if lean.example is not None and (g.example[0] is None or lean.max > g.max):
+            if lean.example is not None and (fresh or lean.max > g.max):
                 g.max, g.example = lean.max, lean.example
             if lean.durations:
                 g.durations.append(np.array(lean.durations, dtype=np.float64))
