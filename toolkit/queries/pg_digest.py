@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .digest import DigestAccumulator, _Group
 from .pg_events import _PLAN_NODE, _is_dml, _query_text
@@ -353,7 +352,7 @@ def _paired_plans(rows: list[tuple], plans: list[int], chains: dict[Any, list[in
     prev: dict[int, int] = {}
     nxt: dict[int, int] = {}
     for chain in chains.values():
-        for j, k in zip(chain, chain[1:]):
+        for j, k in zip(chain, chain[1:], strict=False):
             prev[k], nxt[j] = j, k
     taken: set[int] = set()
     paired = 0
