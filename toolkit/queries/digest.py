@@ -14,7 +14,7 @@ mean_ms                     total_ms / calls with a duration
 p50_ms, p95_ms, p99_ms      exact percentiles of the per-call durations (definition below)
 max_ms                      the slowest call
 pct_total                   total_ms as percent of the whole digest's total_ms
-example                     the statement of the slowest call, as logged
+example                     the statement of the slowest call, as logged (the first one on ties)
 parameters                  its bind parameters, where the log has them
 example_line                its line in the input (``source_line``)
 fingerprint_id              16 hex digits: the start of pt-query-digest's query ID
@@ -52,7 +52,9 @@ Streaming
 :class:`DigestAccumulator` (and :func:`digest_stream`, :func:`digest_file`) build the same table
 from DataFrames fed one at a time, e.g. a reader's chunks: memory is the per-fingerprint state
 plus 8 bytes per call (the durations kept for exact percentiles), whatever the file size.
-``digest_file(path, workers=2)`` reads a plain (uncompressed) file in two processes.
+``digest_file(path, workers=2)`` reads a plain (uncompressed) file in two processes. A PostgreSQL
+stderr log is digested straight from its text (:mod:`toolkit.queries.pg_digest`), to the same
+table. On a tie for the slowest call the example is the first in the input.
 
     >>> import pandas as pd
     >>> ev = pd.DataFrame({"statement": ["select 1", "select 2", "select * from t"],
@@ -442,13 +444,10 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
 
 
 def _direct(fmt, by: Any, fold: bool) -> bool:
-    """The format digests its text directly (``extras["digest"]``: PostgreSQL stderr, see
-    :mod:`toolkit.queries.pg_digest`) for these options."""
-    if "digest" not in fmt.extras or not fold:
-        return False
-    from .pg_digest import supports
-
-    return supports(by)
+    """The format digests its text directly for these options (``extras["digest"]`` and
+    ``extras["digest_supports"](by)``: PostgreSQL stderr and the MySQL slow log, see
+    :mod:`toolkit.queries.pg_digest` and :mod:`toolkit.queries.mysql_digest`)."""
+    return "digest" in fmt.extras and fold and fmt.extras["digest_supports"](by)
 
 
 # -- parallel: byte ranges of one file in worker processes -------------------------------------

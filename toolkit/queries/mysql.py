@@ -165,9 +165,17 @@ class _Batch:
         self.plan: list[Any] = []
         self.banners: list[dict[str, Any]] = []
 
+    def count(self) -> int:
+        """Records so far (where a banner falls among them)."""
+        return len(self.statement)
 
-def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
-    """Records of ``text`` (no banner inside) into ``batch``; every line accounted for."""
+
+def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batch) -> int | None:
+    """Records of ``text`` (no banner inside) into ``batch``; every line accounted for. A digest
+    sink (:class:`toolkit.queries.mysql_digest.SlowDigest`) takes them itself and returns the
+    line after them."""
+    if getattr(batch, "direct", False):
+        return batch.segment(text, first_line, acct, state)
     if batch.lean:
         _parse_segment_lean(text, first_line, acct, state, batch)
         return
@@ -363,14 +371,14 @@ def _parse_text(text: str, first_line: int, acct, state: _State, batch: _Batch) 
         if not m or bol < pos:
             continue
         seg = text[pos:bol]
-        _parse_segment(seg, line, acct, state, batch)
-        line += seg.count("\n")
+        after = _parse_segment(seg, line, acct, state, batch)
+        line = after if after is not None else line + seg.count("\n")
         banner = m.group(0)
         n = banner.count("\n") + (0 if banner.endswith("\n") else 1)
         first = banner.split("\n", 1)[0]
         batch.banners.append({"event": "other", "message": "server start: " + first.replace(" started with:", ""),
                               "detail": " | ".join(x.strip() for x in banner.split("\n")[1:] if x.strip()),
-                              "source_line": line, "_records_before": len(batch.statement)})
+                              "source_line": line, "_records_before": batch.count()})
         acct.skip(line, _BANNER_REASON, first, count=n)
         line += n
         pos = m.end()
@@ -523,8 +531,10 @@ def _batches(src: Source, chunk_size: int) -> Iterator[_Batch]:
     return _batches_from(src.iter_chunks(chunk_size), src.accounting)
 
 
-def _batches_from(pieces, acct, lean: bool = False) -> Iterator[_Batch]:
-    """One _Batch per piece of text; a record cut by a piece boundary moves to the next piece."""
+def _batches_from(pieces, acct, lean: bool = False, sink=None) -> Iterator[_Batch]:
+    """One _Batch per piece of text; a record cut by a piece boundary moves to the next piece.
+    ``sink``: a digest (:class:`toolkit.queries.mysql_digest.SlowDigest`) that takes the records
+    of every piece instead (it is what is yielded)."""
     state = _State()
     carry, carry_line = "", 1
     for first_line, text in pieces:
@@ -543,11 +553,11 @@ def _batches_from(pieces, acct, lean: bool = False) -> Iterator[_Batch]:
             carry_line = first_line + body.count("\n")
         else:
             body, carry = text, ""
-        batch = _Batch(lean)
+        batch = sink if sink is not None else _Batch(lean)
         _parse_text(body, first_line, acct, state, batch)
         yield batch
     if carry:
-        batch = _Batch(lean)
+        batch = sink if sink is not None else _Batch(lean)
         _parse_text(carry, carry_line, acct, state, batch)
         yield batch
 
@@ -587,50 +597,55 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK
     than the first does not know the ``use db`` that came before it (MariaDB and Percona logs name
     the schema in every record anyway). ``first_line`` numbers the range's first line without
     counting the lines before it (a caller that knows it, or renumbers afterwards)."""
-    from ..sources import Accounting, check_errors_mode, lines_before
+    from ..sources import Accounting, check_errors_mode
+
+    acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
+    for batch in _batches_from(range_pieces(path, start, end, acct, chunk_size, first_line), acct, lean=True):
+        if batch.statement:
+            out = _frame(batch, acct.path)
+            out.attrs["source"] = acct.as_dict()
+            yield out
+    # the final accounting, also for a range that held no complete record
+    last = _lean_frame(_Batch(lean=True))
+    last.attrs["source"] = acct.as_dict()
+    yield last
+
+
+def range_pieces(path: str, start: int, end: int, acct, chunk_size: int = CHUNK_BYTES,
+                 first_line: int | None = None) -> Iterator[tuple[int, str]]:
+    """``(first line, text)`` pieces of whole lines of the records that start in bytes
+    ``[start, end)`` (both ends moved to a record start), decoded as :class:`Source` does;
+    counts the lines read in ``acct``."""
+    from ..sources import lines_before
 
     size = os.path.getsize(path)
-    acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
     with open(path, "rb") as fh:
         lo, hi = _record_start(fh, start, size), _record_start(fh, end, size)
         line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
-
-        def pieces():
-            nonlocal acct
-            fh.seek(lo)
-            left, line, carry = hi - lo, line0, b""
-            while left > 0 or carry:
-                block = fh.read(min(left, chunk_size)) if left > 0 else b""
-                left -= len(block)
-                data = carry + block
-                cut = data.rfind(b"\n") if left > 0 else len(data) - 1
-                if cut < 0:
-                    carry = data
-                    continue
-                carry = data[cut + 1:]
-                try:
-                    text = data[:cut + 1].decode("utf-8")
-                except UnicodeDecodeError:  # as Source does: each bad byte -> U+FFFD, counted
-                    text, bad = _SURROGATE.subn("\ufffd", data[:cut + 1].decode("utf-8", "surrogateescape"))
-                    acct.replaced_bytes += bad
-                if "\r" in text:
-                    text = text.replace("\r\n", "\n").replace("\r", "\n")
-                n = text.count("\n")
-                acct.lines_read += n + (0 if text.endswith("\n") else 1)
-                yield line, text
-                line += n
-                if not block and left <= 0:
-                    break
-
-        for batch in _batches_from(pieces(), acct, lean=True):
-            if batch.statement:
-                out = _frame(batch, acct.path)
-                out.attrs["source"] = acct.as_dict()
-                yield out
-        # the final accounting, also for a range that held no complete record
-        last = _lean_frame(_Batch(lean=True))
-        last.attrs["source"] = acct.as_dict()
-        yield last
+        fh.seek(lo)
+        left, line, carry = hi - lo, line0, b""
+        while left > 0 or carry:
+            block = fh.read(min(left, chunk_size)) if left > 0 else b""
+            left -= len(block)
+            data = carry + block
+            cut = data.rfind(b"\n") if left > 0 else len(data) - 1
+            if cut < 0:
+                carry = data
+                continue
+            carry = data[cut + 1:]
+            try:
+                text = data[:cut + 1].decode("utf-8")
+            except UnicodeDecodeError:  # as Source does: each bad byte -> U+FFFD, counted
+                text, bad = _SURROGATE.subn("\ufffd", data[:cut + 1].decode("utf-8", "surrogateescape"))
+                acct.replaced_bytes += bad
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            n = text.count("\n")
+            acct.lines_read += n + (0 if text.endswith("\n") else 1)
+            yield line, text
+            line += n
+            if not block and left <= 0:
+                break
 
 
 def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:
@@ -738,10 +753,23 @@ def read_mysql_slow_server_events(source: Any, *, errors: str = "skip",
     return out
 
 
+def _digest_direct(source: Any, **options: Any):
+    """:func:`toolkit.queries.mysql_digest.digest_mysql_slow` (``digest_file``'s way)."""
+    from .mysql_digest import digest_mysql_slow
+
+    return digest_mysql_slow(source, **options)
+
+
+def _digest_supports(by: Any) -> bool:
+    from .mysql_digest import supports
+
+    return supports(by)
+
+
 formats.register(
     FORMAT, "queries", read_mysql_slow, sniff=sniff, suffixes=("-slow.log", "slow.log", "_slow.log"),
     description="MySQL / MariaDB / Percona slow query log (every '# Key: value' header as a column)",
     extras={"server_events": read_mysql_slow_server_events, "chunks": iter_mysql_slow,
             "digest_chunks": _digest_chunks,
-            "split": split_mysql_slow},
+            "split": split_mysql_slow, "digest": _digest_direct, "digest_supports": _digest_supports},
 )

@@ -97,7 +97,7 @@ class StderrDigest:
         its duration (pg_events._pair_log_statement pairs them: the DataFrame reader does), nor
         without a %m/%t time stamp or with a zone that has no fixed offset (DST: the reader
         converts every stamp with log_timezone)."""
-        gi = self.scan_gi = scan.gi
+        gi = scan.gi
         if scan.waiting or "ts" not in gi:
             return False
         i_tz = gi.get("tz")
@@ -189,7 +189,9 @@ class StderrDigest:
         self.counts["server_events"] += scan.server_lines
 
     def _frame_rows(self, text: str, first_line: int) -> list[tuple]:
-        """The same rows from the DataFrame reader (it accounts for skipped lines)."""
+        """The buffer's call rows from the DataFrame reader (which accounts for skipped lines),
+        as :meth:`_consume` takes them: ``(line, kind, session, statement, duration, time stamp
+        text, zone, parameters, by values)``; time stamps are UTC here."""
         from .postgres import _split_checked
 
         parser = self.parser
@@ -211,7 +213,8 @@ class StderrDigest:
     # -- state ------------------------------------------------------------------------------
     def _consume(self, rows: Iterable[tuple]) -> None:
         """Fold parse/bind rows into the next call of their session with the same fingerprint
-        (DigestAccumulator._fold's rule), then add each call to its group."""
+        (DigestAccumulator._fold's rule), then add each call to its group. ``rows`` as
+        :meth:`_frame_rows` gives them, in file order."""
         cache = self.fper.cache
         fper = self.fper
         pending = self.pending

@@ -46,11 +46,15 @@ Speed: stderr is parsed a 16 MiB chunk at a time with one regular expression ove
 chunk (continuation lines are first folded into their record), columns are built as lists and
 timestamps converted by pandas in one call; chunks are parsed in two worker processes
 (``workers=2``, the default on a machine with two cores or more; ``workers=1`` parses in this
-process). :func:`iter_query_chunks` yields one DataFrame per chunk for streaming analyses, so
-memory stays bounded by a few chunks whatever the file size. csvlog and jsonlog are read a chunk
-at a time too, in this process (Python's csv and json modules). For a digest of a plain stderr
-file, :func:`toolkit.queries.digest.digest_file` instead gives each process a byte range
-(:func:`split_postgres_stderr`) that it parses and digests itself.
+process). A reader of query events only (``read_queries``) takes
+:meth:`_StderrParser.parse_queries`: one pass that builds rows for the query records alone (the
+same table; a chunk with a line to skip goes through the full parse, which accounts for it).
+:func:`iter_query_chunks` yields one DataFrame per chunk for streaming analyses, so memory stays
+bounded by a few chunks whatever the file size. csvlog and jsonlog are read a chunk at a time too,
+in this process (Python's csv and json modules). A digest of a stderr log
+(:func:`toolkit.queries.digest.digest_file`) skips the DataFrame altogether
+(:mod:`toolkit.queries.pg_digest`), and on a plain file gives each of two processes a byte range
+(:func:`split_postgres_stderr`'s boundaries) that it reads and digests itself.
 
 Example::
 
@@ -936,6 +940,12 @@ def digest_postgres_stderr(source: Any, **options: Any):
     return digest_stderr(source, **options)
 
 
+def _digest_supports(by: Any) -> bool:
+    from .pg_digest import supports
+
+    return supports(by)
+
+
 # ---------------------------------------------------------------------------------- sniffing
 
 _ANY_SEVERITY = re.compile(r"\b(?:LOG|ERROR|FATAL|WARNING|STATEMENT|DETAIL|PANIC):  ")
@@ -982,7 +992,8 @@ formats.register("postgres-stderr", "queries", read_postgres_stderr, sniff=_snif
                  suffixes=(".log",), priority=1,
                  description="PostgreSQL stderr log (any log_line_prefix; auto_explain plans)",
                  extras={"server_events": read_postgres_stderr_server_events,
-                         "split": split_postgres_stderr, "digest": digest_postgres_stderr})
+                         "split": split_postgres_stderr, "digest": digest_postgres_stderr,
+                         "digest_supports": _digest_supports})
 # No suffixes for csvlog and jsonlog: .csv and .json files are mostly something else, and the
 # sniffers recognise these logs by their first record.
 formats.register("postgres-csvlog", "queries", read_postgres_csvlog, sniff=_sniff_csvlog,
