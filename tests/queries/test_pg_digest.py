@@ -76,7 +76,7 @@ def test_the_engines_two_ways_agree(path, monkeypatch):
     # GIVEN the direct way, 4 KiB buffers (parse/bind rows wait across many of them)
     direct = digest_file(path, workers=1, chunk_size=1 << 12)
     # WHEN every buffer is made to go the DataFrame way inside the same engine
-    monkeypatch.setattr(StderrDigest, "_takes", lambda self, scan: False)
+    monkeypatch.setattr(StderrDigest, "_scan_buffer", lambda self, text, first_line: False)
     framed = digest_file(path, workers=1, chunk_size=1 << 12)
     # THEN nothing changes
     pd.testing.assert_frame_equal(direct, framed)
@@ -167,17 +167,18 @@ def test_fresh_mixed_log_goes_both_ways_and_equals_the_dataframe_way(mixed_log, 
     text = mixed_log.decode()
     assert "LOG:  statement: " in text and "LOG:  duration: " in text and "  execute " in text
     ways = {"direct": 0, "frame": 0}
-    scan, frame = StderrDigest._consume_scan, StderrDigest._frame_rows
+    scan, frame = StderrDigest._scan_buffer, StderrDigest._frame_rows
 
-    def spy_scan(self, s):
-        ways["direct"] += 1
-        return scan(self, s)
+    def spy_scan(self, *a):
+        taken = scan(self, *a)
+        ways["direct"] += taken
+        return taken
 
     def spy_frame(self, *a):
         ways["frame"] += 1
         return frame(self, *a)
 
-    monkeypatch.setattr(StderrDigest, "_consume_scan", spy_scan)
+    monkeypatch.setattr(StderrDigest, "_scan_buffer", spy_scan)
     monkeypatch.setattr(StderrDigest, "_frame_rows", spy_frame)
     options = {"log_line_prefix": PREFIX}
     for chunk_size in (1 << 12, 1 << 15):

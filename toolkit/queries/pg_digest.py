@@ -30,6 +30,15 @@ import numpy as np
 from .digest import DigestAccumulator, _Group
 from .pg_events import _PLAN_NODE, _is_dml, _query_text
 from .pg_time import _offset_minutes, to_utc
+from .postgres import (
+    _FOREIGN,
+    _IS_PARAMS,
+    _MARKS,
+    _PRIMARY,
+    _SECONDARY_CODE,
+    _SEVERITY_CODE,
+    _TRANSLATED_DURATION,
+)
 
 # Columns a group may be keyed by here: the prefix's fields.
 LEAN_BY = ("user", "database", "application", "client", "session")
@@ -54,6 +63,58 @@ class _Lean:
         self.stamps: dict[str, list[str]] = {}
 
 
+def _add(groups: dict, row: tuple, fp: Any, d: float) -> None:
+    """Add one call (a row as StderrDigest._consume takes them, its fingerprint, its duration)
+    to ``groups``."""
+    key = (*row[8], fp)
+    g = groups.get(key)
+    if g is None:
+        g = groups[key] = _Lean()
+    g.calls += 1
+    line = row[0]
+    if d == d:
+        g.timed += 1
+        g.total += d
+        g.durations.append(d)
+        # the slowest call is the example; the first in the file on ties
+        if d > g.max or g.example is None or (d == g.max and line < g.example[2]):
+            g.max = d
+            g.example = (row[3], row[7], line)
+    elif g.example is None:
+        g.example = (row[3], row[7], line)
+    ts = row[5]
+    if ts is not None:
+        seen = g.stamps.get(row[6])
+        if seen is None:
+            g.stamps[row[6]] = [ts, ts]
+        elif ts < seen[0]:
+            seen[0] = ts
+        elif ts > seen[1]:
+            seen[1] = ts
+
+
+def _merge_groups(into: dict, groups: dict) -> None:
+    """Add one buffer's groups to the digest's (the earlier buffer's example wins a tie)."""
+    for key, b in groups.items():
+        a = into.get(key)
+        if a is None:
+            into[key] = b
+            continue
+        a.calls += b.calls
+        a.timed += b.timed
+        a.total += b.total
+        a.durations.extend(b.durations)
+        if b.example is not None and (a.example is None or b.max > a.max or (
+                b.max == a.max and b.example[2] < a.example[2])):
+            a.max, a.example = b.max, b.example
+        for tz, (lo, hi) in b.stamps.items():
+            seen = a.stamps.get(tz)
+            if seen is None:
+                a.stamps[tz] = [lo, hi]
+            else:
+                seen[0], seen[1] = min(seen[0], lo), max(seen[1], hi)
+
+
 def _blank(v):
     """The DataFrame readers' nulls: '' and '[unknown]' are None."""
     return None if v == "" or v == "[unknown]" else v
@@ -75,6 +136,8 @@ class StderrDigest:
         if any(c not in LEAN_BY for c in self.by):
             raise ValueError(f"StderrDigest groups by {LEAN_BY} only, not {self.by}")
         self.fper = self.dacc.fper
+        # the prefix fields the scan captures: time, session and the grouping columns
+        self.fields = frozenset({"ts", "tz", "pid", "session", *self.by})
         self.groups: dict[Any, _Lean] = {}
         self.pending: dict[Any, list[tuple]] = {}  # session -> parse/bind rows waiting for their execute
         self.counts = {"query_events": 0, "server_events": 0}
@@ -84,56 +147,130 @@ class StderrDigest:
     # -- input ------------------------------------------------------------------------------
     def feed(self, text: str, first_line: int) -> None:
         """Digest one buffer of whole records starting at input line ``first_line``."""
-        scan = self.parser.scan_queries(text, first_line)
-        if scan is not None and self._takes(scan):
-            self._consume_scan(scan)
+        if self._scan_buffer(text, first_line):
             self.lean_buffers += 1
         else:
             self._consume(self._frame_rows(text, first_line))
             self.frame_buffers += 1
 
-    def _takes(self, scan) -> bool:
-        """Whether the scan's rows can go straight in: not when a log_statement line waits for
-        its duration (pg_events._pair_log_statement pairs them: the DataFrame reader does), nor
-        without a %m/%t time stamp or with a zone that has no fixed offset (DST: the reader
-        converts every stamp with log_timezone)."""
-        gi = scan.gi
-        if scan.waiting or "ts" not in gi:
+    def _scan_buffer(self, text: str, first_line: int) -> bool:
+        """Read and digest the buffer in one pass over its regex matches (the hot path: a few
+        microseconds a record); False, with nothing changed, where the DataFrame reader must
+        take it: a line to skip (not the prefix, a foreign severity, a translated message, a
+        DETAIL without its record), a log_statement line waiting for its duration (the reader
+        pairs them), no %m/%t time stamp, or a zone without a fixed offset (DST). Does what
+        :meth:`_StderrParser.scan_queries`, :meth:`_consume` and :meth:`_add` do, which the
+        tests hold it equal to; calls go into groups of this buffer, merged at its end."""
+        parser = self.parser
+        mark = next(m for m in _MARKS if m not in text)
+        if mark != parser.mark:
+            parser.mark = mark
+            parser._compile(mark)
+        t = text.replace("\n\t", mark)
+        if t.endswith("\n"):
+            t = t[:-1]
+        rx, gi = parser.lean_rx(self.fields)
+        if "ts" not in gi:
             return False
-        i_tz = gi.get("tz")
-        if i_tz is None:
-            return not self.parser.log_timezone
-        zones = {row[i_tz] for row in scan.rows}
-        return all(_offset_minutes(z, self.parser.name) is not None for z in zones if z)
-
-    def _consume_scan(self, scan) -> None:
-        """:meth:`_consume` and :meth:`_add` for the scan's rows, in one loop without a tuple per
-        row (the hot path: a few microseconds a row). The tests hold it equal to those two."""
-        gi, mark, rows = scan.gi, scan.mark, scan.rows
-        i_dur, i_verb, i_msg, i_ts = gi["dur"], gi["verb"], gi["message"], gi["ts"]
+        rows = rx.findall(t) if t else []
+        if not rows:
+            return False
+        marked = mark in t
+        i_sev, i_dur, i_verb, i_msg, i_dp, i_ts = (gi["severity"], gi["dur"], gi["verb"], gi["message"],
+                                                   gi["dparams"], gi["ts"])
         i_tz, i_pid, i_session = gi.get("tz"), gi.get("pid"), gi.get("session")
         by_idx = [gi.get(c) for c in self.by]
-        starts, params = scan.starts, scan.params
-        cache, fper, pending, groups, kinds = self.fper.cache, self.fper, self.pending, self.groups, _KIND
-        # plans pair with the statement/execute row before or after them in their session:
-        # those rows of the sessions that have a plan, in order
-        chains: dict[Any, list[int]] | None = None
-        if scan.plans:
-            chains = {_session(rows[i], i_session, i_pid): [] for i in scan.plans}
+        code_get, translated, kinds = _SEVERITY_CODE.get, _TRANSLATED_DURATION.match, _KIND
+        cache, fper = self.fper.cache, self.fper
+        pending = {k: list(v) for k, v in self.pending.items()}  # this buffer's, kept on success
+        groups: dict[Any, _Lean] = {}
+        zones_ok: set[str] = set()
+        line = first_line
+        last = len(rows) - 1
+        server_lines = query_lines = records = 0
+        head = None      # the current record: 1 a query row, -1 another, None none yet
+        skip = 0         # secondary rows already taken with their query row
+        plans: list[tuple[int, Any, str, str, str]] = []  # (row, session, text, duration, first line)
+        last_cand: dict[Any, int] = {}   # session -> its last statement/execute/plan row
+        prev: dict[int, int] = {}
+        nxt: dict[int, int] = {}
+        want_next: dict[Any, int] = {}   # session -> its plan row waiting for the next one
         for k, row in enumerate(rows):
-            verb = row[i_verb]
+            if skip:
+                skip -= 1
+                continue
+            sev = row[i_sev]
+            code = code_get(sev, _FOREIGN)
+            nl = 1
+            dp = row[i_dp]
+            if marked:
+                nl += row[i_msg].count(mark)
+                if dp:
+                    nl += dp.count(mark)
+            if dp:
+                if code != _PRIMARY:
+                    return False
+                nl += 1
+            if code == _SECONDARY_CODE and head is not None:
+                # a secondary line of a record that is not a query (query rows take theirs)
+                server_lines += nl
+                line += nl
+                continue
+            if code != _PRIMARY:
+                return False
+            verb, dur = row[i_verb], row[i_dur]
+            if sev != "LOG" or not (dur or verb):
+                if sev == "LOG" and translated(row[i_msg]):
+                    return False
+                head = -1
+                server_lines += nl
+                line += nl
+                continue
+            head = 1
+            # a query row: its secondary lines (a DETAIL with the parameters, when its prefix
+            # differs from the query line's) come right after it
+            params = dp[12:] if dp else None
+            j = k + 1
+            while j <= last and code_get(rows[j][i_sev], _FOREIGN) == _SECONDARY_CODE:
+                sec = rows[j]
+                if sec[i_dp]:
+                    return False
+                nl += 1 + (sec[i_msg].count(mark) if marked else 0)
+                if sec[i_sev] == "DETAIL" and _IS_PARAMS(sec[i_msg]):
+                    params = sec[i_msg][12:]
+                j += 1
+            skip = j - k - 1
+            start = line
+            line += nl
+            query_lines += nl
+            records += 1
+            if verb and not dur:
+                return False  # a log_statement line: the reader pairs it with its duration
+            tz = row[i_tz] if i_tz is not None else ""
+            if tz not in zones_ok:
+                if tz and _offset_minutes(tz, parser.name) is None or (i_tz is None and parser.log_timezone):
+                    return False
+                zones_ok.add(tz)
             # session: %c where the line has it, else %p; '' and '[unknown]' are nulls
             sess = (row[i_session] if i_session is not None else "") or (row[i_pid] if i_pid is not None else "")
             if sess == "" or sess == "[unknown]":
                 sess = None
-            if chains is not None and sess in chains and verb in _PAIRS:
-                chains[sess].append(k)
-            if verb == "plan":
-                continue
+            if verb in _PAIRS:  # plans pair with the statement/execute before or after them
+                w = want_next.pop(sess, None) if want_next else None
+                if w is not None:
+                    nxt[w] = k
+                p = last_cand.get(sess)
+                if p is not None:
+                    prev[k] = p
+                last_cand[sess] = k
+                if verb == "plan":
+                    want_next[sess] = k
+                    plans.append(k)
+                    continue
             msg = row[i_msg] if verb else None
             fp = None
             if msg is not None:
-                if mark and mark in msg:
+                if marked and mark in msg:
                     msg = msg.replace(mark, "\n")
                 fp = cache.get(msg)
                 if fp is None:
@@ -142,12 +279,11 @@ class StderrDigest:
             if by_idx:
                 by = tuple(sess if c == "session" else None if i is None else _blank(row[i])
                            for c, i in zip(self.by, by_idx, strict=True))
-            d = float(row[i_dur])
-            line = starts[k]
+            d = float(dur)
+            if params is not None and marked and mark in params:
+                params = params.replace(mark, "\n")
             if verb == "parse" or verb == "bind":
-                p = params.get(k)
-                item = ((line, kinds[verb], sess, msg, d, row[i_ts], row[i_tz] if i_tz is not None else "",
-                         p.replace(mark, "\n") if p and mark and mark in p else p, by), fp)
+                item = ((start, kinds[verb], sess, msg, d, row[i_ts], tz, params, by), fp)
                 waiting = pending.get(sess)
                 if waiting is None:
                     pending[sess] = [item]
@@ -160,7 +296,7 @@ class StderrDigest:
                     if pfp == fp:
                         d += prow[4]
                     else:
-                        self._add(prow, pfp, prow[4])
+                        _add(groups, prow, pfp, prow[4])
             key = (*by, fp)
             g = groups.get(key)
             if g is None:
@@ -169,12 +305,10 @@ class StderrDigest:
             g.timed += 1
             g.total += d
             g.durations.append(d)
-            if d > g.max or (d == g.max and line < g.example[2]):
+            if d > g.max or (d == g.max and start < g.example[2]):
                 g.max = d
-                p = params.get(k)
-                g.example = (msg, p.replace(mark, "\n") if p and mark and mark in p else p, line)
+                g.example = (msg, params, start)
             ts = row[i_ts]
-            tz = row[i_tz] if i_tz is not None else ""
             seen = g.stamps.get(tz)
             if seen is None:
                 g.stamps[tz] = [ts, ts]
@@ -182,11 +316,15 @@ class StderrDigest:
                 seen[0] = ts
             elif ts > seen[1]:
                 seen[1] = ts
-        self.records += len(rows)
-        if chains:
-            self.records -= _paired_plans(rows, scan.plans, chains, gi, mark)
-        self.counts["query_events"] += sum(scan.nls)
-        self.counts["server_events"] += scan.server_lines
+        # the buffer is taken: its state becomes the digest's
+        self.pending = pending
+        _merge_groups(self.groups, groups)
+        if plans:
+            records -= _paired_plans(rows, plans, prev, nxt, gi, mark if marked else None)
+        self.records += records
+        self.counts["query_events"] += query_lines
+        self.counts["server_events"] += server_lines
+        return True
 
     def _frame_rows(self, text: str, first_line: int) -> list[tuple]:
         """The buffer's call rows from the DataFrame reader (which accounts for skipped lines),
@@ -218,7 +356,7 @@ class StderrDigest:
         cache = self.fper.cache
         fper = self.fper
         pending = self.pending
-        add = self._add
+        groups = self.groups
         for row in rows:
             stmt = row[3]
             fp = None
@@ -241,35 +379,8 @@ class StderrDigest:
                         if prow[4] == prow[4]:  # a timed parse/bind: its time is the call's
                             d = prow[4] if d != d else d + prow[4]
                     else:
-                        add(prow, pfp, prow[4])
-            add(row, fp, d)
-
-    def _add(self, row: tuple, fp: Any, d: float) -> None:
-        key = (*row[8], fp)
-        g = self.groups.get(key)
-        if g is None:
-            g = self.groups[key] = _Lean()
-        g.calls += 1
-        line = row[0]
-        if d == d:
-            g.timed += 1
-            g.total += d
-            g.durations.append(d)
-            # the slowest call is the example; the first in the file on ties
-            if d > g.max or (d == g.max and line < g.example[2]) or g.example is None:
-                g.max = d
-                g.example = (row[3], row[7], line)
-        elif g.example is None:
-            g.example = (row[3], row[7], line)
-        ts = row[5]
-        if ts is not None:
-            seen = g.stamps.get(row[6])
-            if seen is None:
-                g.stamps[row[6]] = [ts, ts]
-            elif ts < seen[0]:
-                seen[0] = ts
-            elif ts > seen[1]:
-                seen[1] = ts
+                        _add(groups, prow, pfp, prow[4])
+            _add(groups, row, fp, d)
 
     # -- output -----------------------------------------------------------------------------
     def result(self) -> DigestAccumulator:
@@ -277,7 +388,7 @@ class StderrDigest:
         are calls of their own, as at the end of DigestAccumulator.result()."""
         for waiting in self.pending.values():
             for prow, pfp in waiting:
-                self._add(prow, pfp, prow[4])
+                _add(self.groups, prow, pfp, prow[4])
         self.pending = {}
         parser = self.parser
         for key, lean in self.groups.items():
@@ -333,30 +444,21 @@ def _plan_facts(msg: str, mark: str | None) -> tuple[str | None, bool]:
 _DML_STARTS = ("Insert on ", "Update on ", "Delete on ", "Merge on ")
 
 
-_PAIRS = ("statement", "execute", "execute fetch from", "plan")
+_PAIRS = frozenset({"statement", "execute", "execute fetch from", "plan"})
 
 
-def _session(row: tuple, i_session: int | None, i_pid: int | None):
-    s = (row[i_session] if i_session is not None else "") or (row[i_pid] if i_pid is not None else "")
-    return None if s == "" or s == "[unknown]" else s
-
-
-def _paired_plans(rows: list[tuple], plans: list[int], chains: dict[Any, list[int]], gi: dict,
-                  mark: str | None) -> int:
+def _paired_plans(rows: list[tuple], plans: list[int], prev: dict[int, int], nxt: dict[int, int],
+                  gi: dict, mark: str | None) -> int:
     """How many auto_explain plans of a buffer :func:`pg_events._attach_plans` attaches to their
-    statement (those rows are not records of their own): the same rule, on the scan's rows.
-    ``chains``: per session with a plan, its statement, execute and plan rows in order."""
+    statement (those rows are not records of their own): the same rule, on the regex matches.
+    ``prev`` / ``nxt``: a plan's row -> the statement, execute or plan row before / after it in
+    its session."""
     i_verb, i_msg, i_dur = gi["verb"], gi["message"], gi["dur"]
 
     def text(k):
         m = rows[k][i_msg]
         return m.replace(mark, "\n") if mark and mark in m else m
 
-    prev: dict[int, int] = {}
-    nxt: dict[int, int] = {}
-    for chain in chains.values():
-        for j, k in zip(chain, chain[1:], strict=False):
-            prev[k], nxt[j] = j, k
     taken: set[int] = set()
     paired = 0
     for i in plans:

@@ -121,6 +121,10 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 # ----------------------------------------------------------------------------------- stderr
 
+# The prefix's fields query events keep (scan_queries captures these by default).
+QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
+
+
 class QueryScan(NamedTuple):
     """:meth:`_StderrParser.scan_queries`'s result. ``rows``: the regex matches (tuples, group
     positions in ``gi``) of the query-event records (``LOG`` with a duration or a verb), file
@@ -195,16 +199,25 @@ class _StderrParser:
         # (PostgreSQL writes one prefix for all lines of a message, %l aside): no second prefix
         # match for a third of the lines. When it differs, the DETAIL line is a record of its own
         # and is attached to its query line afterwards, as in parse().
-        kept = {"ts", "tz", "pid", "session", "user", "database", "application", "client"}
-        lean_pp = re.sub(r"\(\?P<(\w+)>", lambda g: g[0] if g[1] in kept else "(?:", pp)
-        self.rx_lean = re.compile(
-            r"^(?:(?P<pre>" + lean_pp + ")" + SEVERITY_RE
-            + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
-            + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
-            + rf"(?: [^:\n{m}]*?)?:(?: |$|(?={m})))?"
-            + r"|)(?P<message>[^\n]*)"
-            + r"(?(verb)(?:\n(?P=pre)DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
-        self.gi_lean = {k: v - 1 for k, v in self.rx_lean.groupindex.items()}
+        self._lean: dict[frozenset, tuple[re.Pattern, dict[str, int]]] = {}
+
+    def lean_rx(self, fields: frozenset) -> tuple[re.Pattern, dict[str, int]]:
+        """The query-events-only pattern capturing the prefix ``fields`` (fewer groups, fewer
+        strings per line) and its group positions, for the current mark."""
+        got = self._lean.get(fields)
+        if got is None:
+            m = re.escape(self.mark)
+            pp = re.sub(r"\(\?P<(\w+)>", lambda g: g[0] if g[1] in fields else "(?:",
+                        prefix_pattern(self.prefix))
+            rx = re.compile(
+                r"^(?:(?P<pre>" + pp + ")" + SEVERITY_RE
+                + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
+                + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
+                + rf"(?: [^:\n{m}]*?)?:(?: |$|(?={m})))?"
+                + r"|)(?P<message>[^\n]*)"
+                + r"(?(verb)(?:\n(?P=pre)DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
+            got = self._lean[fields] = (rx, {k: v - 1 for k, v in rx.groupindex.items()})
+        return got
 
     def cut(self, buf: str, floor: int = 0) -> int:
         """Where to end a chunk: at the start of a record (a line that is neither a TAB
@@ -387,7 +400,7 @@ class _StderrParser:
         })
 
 
-    def scan_queries(self, text: str, first_line: int) -> QueryScan | None:
+    def scan_queries(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> QueryScan | None:
         """The query-event records of ``text`` (whole records from input line ``first_line``)
         in one pass, without building the records of the other table: the regex matches of the
         query lines, their first lines, their line counts (with their DETAIL lines), their
@@ -402,10 +415,10 @@ class _StderrParser:
         t = text.replace("\n\t", mark)
         if t.endswith("\n"):
             t = t[:-1]
-        rows = self.rx_lean.findall(t) if t or text else []
+        rx, gi = self.lean_rx(fields)
+        rows = rx.findall(t) if t or text else []
         if not rows:
             return None
-        gi = self.gi_lean
         i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
         code_get = _SEVERITY_CODE.get
         translated = _TRANSLATED_DURATION.match
