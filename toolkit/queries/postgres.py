@@ -130,9 +130,7 @@ class QueryScan(NamedTuple):
     positions in ``gi``) of the query-event records (``LOG`` with a duration or a verb), file
     order; ``starts`` / ``nlines``: their first input line and their lines; ``params``: row
     position -> DETAIL parameters text; ``server_lines``: the lines of all other records;
-    ``mark``: the character standing for a continuation line break in the texts (None: none);
-    ``plans``: positions of the auto_explain plans; ``waiting``: how many log_statement lines
-    (a verb without a duration) there are."""
+    ``mark``: the character standing for a continuation line break in the texts (None: none)."""
 
     rows: list[tuple]
     gi: dict[str, int]
@@ -141,8 +139,6 @@ class QueryScan(NamedTuple):
     params: dict[int, str]
     server_lines: int
     mark: str | None
-    plans: list[int]
-    waiting: int
 
     def sessions(self) -> list:
         """``%c`` where the prefix has it and the line too, else ``%p`` (None without either)."""
@@ -430,8 +426,6 @@ class _StderrParser:
         params: dict[int, str] = {}
         server_lines = 0
         head = None               # the current record: a query row's position, -1 for others
-        plans: list[int] = []     # positions of auto_explain plans
-        waiting = 0               # log_statement lines (a verb, no duration)
         # One pass in file order: a record's secondary lines (DETAIL, STATEMENT, ...) follow it.
         for row in rows:
             sev = row[i_sev]
@@ -449,10 +443,6 @@ class _StderrParser:
             if code == _PRIMARY:
                 if sev == "LOG" and (row[i_dur] or row[i_verb]):
                     head = len(nls)
-                    if row[i_verb] == "plan":
-                        plans.append(head)
-                    elif not row[i_dur]:
-                        waiting += 1
                     query.append(row)
                     starts.append(line)
                     nls.append(nl)
@@ -473,8 +463,7 @@ class _StderrParser:
             else:
                 return None
             line += nl
-        return QueryScan(query, gi, starts, nls, params, server_lines, mark if marked else None,
-                         plans, waiting)
+        return QueryScan(query, gi, starts, nls, params, server_lines, mark if marked else None)
 
     def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
         """``(query_events, lines in query events, lines in server events)`` of ``text``: what
