@@ -52,9 +52,10 @@ Streaming
 :class:`DigestAccumulator` (and :func:`digest_stream`, :func:`digest_file`) build the same table
 from DataFrames fed one at a time, e.g. a reader's chunks: memory is the per-fingerprint state
 plus 8 bytes per call (the durations kept for exact percentiles), whatever the file size.
-``digest_file(path, workers=2)`` reads a plain (uncompressed) file in two processes. A PostgreSQL
-stderr log is digested straight from its text (:mod:`toolkit.queries.pg_digest`), to the same
-table. On a tie for the slowest call the example is the first in the input.
+``digest_file(path, workers=2)`` reads a plain (uncompressed) file in two processes. PostgreSQL
+stderr logs and MySQL slow logs are digested straight from their text, to the same table
+(:mod:`toolkit.queries.pg_digest`, :mod:`toolkit.queries.mysql_digest`). On a tie for the
+slowest call the example is the first in the input.
 
     >>> import pandas as pd
     >>> ev = pd.DataFrame({"statement": ["select 1", "select 2", "select * from t"],
