@@ -30,8 +30,8 @@ _ALL = (True, True, True)
 
 
 class _Lean:
-    __slots__ = ("calls", "timed", "total", "max", "example", "durations", "sent", "examined", "lock",
-                 "has", "first", "last")
+    __slots__ = ("calls", "timed", "total", "max", "example", "where", "durations", "sent", "examined",
+                 "lock", "has", "first", "last")
 
     def __init__(self) -> None:
         self.calls = 0
@@ -39,11 +39,22 @@ class _Lean:
         self.total = 0.0
         self.max = -math.inf
         self.example: tuple | None = None  # (statement, None, line)
+        self.where: int | None = None      # the example's position in the text being read
         self.durations: list[float] = []
         self.sent = self.examined = self.lock = 0.0  # sums of the values logged (not NaN)
         self.has = [False, False, False]             # ... and whether there was one
         self.first: int | None = None  # nanoseconds since the epoch, UTC
         self.last: int | None = None
+
+
+def _line_at(text: str, counted: list[int], pos: int) -> int:
+    """The line number at ``pos`` of ``text``, counting on from ``counted`` (a position and its
+    line, moved to ``pos``); positions asked for come in increasing order."""
+    if pos < counted[0]:  # behind the last count: count from the start of the text
+        counted[0], counted[1] = 0, counted[1] - text.count("\n", 0, counted[0])
+    counted[1] += text.count("\n", counted[0], pos)
+    counted[0] = pos
+    return counted[1]
 
 
 def _number(text: str) -> float:
@@ -88,28 +99,29 @@ class SlowDigest:
         the line after them. Mirrors mysql._parse_segment_lean + _lean_frame + the digest, in
         one loop with the record's fields in local names (a few microseconds a record)."""
         items = _LEAN_ITEM.findall(text)
-        line = first_line
+        # Positions, not lines, while reading: a record's lines are counted only where a line
+        # number is needed (an example, a skipped line), from the last place counted.
+        pos = 0
+        counted = [0, first_line]  # a position and its line
         junk: list[str] = []
-        junk_line = line
-        last = len(items) - 1
+        junk_pos = 0
         cache, fper, groups, by = self.fper.cache, self.fper, self.groups, self.by
         kv_cache, uh_cache, time_cache = self._kv, self._userhost, self._time
         cur_time, cur_db = state.time, state.database
         records = 0
-        for idx, item in enumerate(items):
-            whole, time_s, userhost, pre, qt, lt, rs, rx, _post, use, ts, stmt, junk_line_text = item
-            if junk_line_text:  # a line no record claims: skipped with the run it belongs to
+        touched: list[_Lean] = []  # groups whose example is a position of this text
+        for whole, time_s, userhost, pre, qt, lt, rs, rx, _post, use, ts, stmt, junk_text in items:
+            if junk_text:  # a line no record claims: skipped with the run it belongs to
                 if not junk:
-                    junk_line = line
-                junk.append(junk_line_text)
-                line += 1
+                    junk_pos = pos
+                junk.append(junk_text)
+                pos += len(junk_text)
                 continue
             if junk:
-                self._skip_junk(acct, junk_line, junk)
+                self._skip_junk(acct, _line_at(text, counted, junk_pos), junk)
                 junk = []
-            nl = whole.count("\n")
-            if idx == last and whole[-1] != "\n":
-                nl += 1
+            start = pos
+            pos += len(whole)
             # '# Time:' and 'use db;' carry forward to the records after them
             if time_s:
                 cur_time = time_s
@@ -125,8 +137,9 @@ class SlowDigest:
                     if use and not ts:
                         st = f"use {use}"
                     else:
-                        acct.skip(line, "truncated record (no statement)", "# User@Host: " + userhost, count=nl)
-                        line += nl
+                        nl = whole.count("\n") + (whole[-1] != "\n")
+                        acct.skip(_line_at(text, counted, start), "truncated record (no statement)",
+                                  "# User@Host: " + userhost, count=nl)
                         continue
             # the time stamp: SET timestamp (whole seconds), or the '# Time:' that holds for the
             # record where it is ISO (microseconds) or SET timestamp is missing
@@ -161,16 +174,20 @@ class SlowDigest:
                 d, lock, sent, examined = (_number(qt) * 1000.0, _number(lt) * 1000.0, _number(rs),
                                            _number(rx))
             g.calls += 1
+            # the example: the slowest call, the first in the file on ties (records come in
+            # file order here, so a tie never replaces it); its line is its '# User@Host:' line
             if d == d:
                 g.timed += 1
                 g.total += d
                 g.durations.append(d)
-                # the slowest call is the example; the first in the file on ties
-                if d > g.max or g.example is None or (d == g.max and line + (time_s != "") < g.example[2]):
+                if d > g.max or g.example is None:
                     g.max = d
-                    g.example = (st, None, line + (time_s != ""))  # its '# User@Host:' line
+                    if g.where is None:
+                        touched.append(g)
+                    g.example, g.where = (st, None, None), start + (len(time_s) + 9 if time_s else 0)
             elif g.example is None:
-                g.example = (st, None, line + (time_s != ""))
+                touched.append(g)
+                g.example, g.where = (st, None, None), start + (len(time_s) + 9 if time_s else 0)
             if sent == sent and examined == examined and lock == lock:
                 g.sent += sent
                 g.examined += examined
@@ -184,13 +201,16 @@ class SlowDigest:
                 if g.last is None or ns > g.last:
                     g.last = ns
             records += 1
-            line += nl
         if junk:
-            self._skip_junk(acct, junk_line, junk)
+            self._skip_junk(acct, _line_at(text, counted, junk_pos), junk)
+        # the examples' lines, in the order of their positions
+        for g in sorted(touched, key=lambda g: g.where):
+            g.example = (g.example[0], None, _line_at(text, counted, g.where))
+            g.where = None
         state.time, state.database = cur_time, cur_db
         self.records += records
         acct.records += records
-        return line
+        return first_line + text.count("\n") + (1 if text and text[-1] != "\n" else 0)
 
     @staticmethod
     def _add_sums(g: _Lean, sent: float, examined: float, lock: float) -> None:
