@@ -528,8 +528,10 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
     jobs = [(path, fmt_name, cuts[i], cuts[i + 1], chunk_size, by, fold, reader_options, fp_options)
             for i in range(workers)]
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        parts = list(pool.map(_digest_range, jobs))
+    # this process reads the first range itself while the others are read in worker processes
+    with cf.ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
+        futures = [pool.submit(_digest_range, job) for job in jobs[1:]]
+        parts = [_digest_range(jobs[0])] + [f.result() for f in futures]
     acc = DigestAccumulator(by, fold_parse_bind=fold, **fp_options)
     merged_accounting: dict[str, Any] = {}
     for part, _ in parts:
