@@ -185,7 +185,7 @@ def main() -> int:
                 print(f"| {name} | {round_} | {a.wall_s:.1f} | {b.wall_s:.1f} | {b.wall_s / a.wall_s:.1f}x | "
                       f"{b.cpu_s / a.cpu_s:.1f}x |")
     print("\nCommands:")
-    for r in df.itertuples():
+    for r in df.drop_duplicates(["file", "tool"]).itertuples():
         print(f"- {r.tool}: `{r.command if not r.tool.startswith('toolkit') else 'digest_file(path, workers=N)'}`"
               f" -> {r.output}")
     return 0

@@ -35,7 +35,6 @@ from .pg_time import _offset_minutes, to_utc
 from .postgres import (
     _FOREIGN,
     _IS_PARAMS,
-    _MARKS,
     _PRIMARY,
     _SECONDARY_CODE,
     _SEVERITY_CODE,
@@ -164,13 +163,8 @@ class StderrDigest:
         :meth:`_StderrParser.scan_queries`, :meth:`_consume` and :meth:`_add` do, which the
         tests hold it equal to; calls go into groups of this buffer, merged at its end."""
         parser = self.parser
-        mark = next(m for m in _MARKS if m not in text)
-        if mark != parser.mark:
-            parser.mark = mark
-            parser._compile(mark)
-        t = text.replace("\n\t", mark)
-        if t.endswith("\n"):
-            t = t[:-1]
+        t = parser.folded(text)
+        mark = parser.mark
         rx, gi = parser.lean_rx(self.fields)
         if "ts" not in gi:
             return False

@@ -215,6 +215,17 @@ class _StderrParser:
             got = self._lean[fields] = (rx, {k: v - 1 for k, v in rx.groupindex.items()})
         return got
 
+    def folded(self, text: str) -> str:
+        """``text`` with each continuation line break (``\n\t``) turned into ``self.mark``, a
+        character the text does not hold (the patterns are compiled for it), and without its
+        last line break: one record per line for the patterns."""
+        mark = next(m for m in _MARKS if m not in text)
+        if mark != self.mark:
+            self.mark = mark
+            self._compile(mark)
+        t = text.replace("\n\t", mark)
+        return t[:-1] if t.endswith("\n") else t
+
     def cut(self, buf: str, floor: int = 0) -> int:
         """Where to end a chunk: at the start of a record (a line that is neither a TAB
         continuation nor a DETAIL/STATEMENT/... line) that is not an auto_explain plan, not a
@@ -244,13 +255,8 @@ class _StderrParser:
         """The raw records of ``text`` (whole records, starting at input line ``first_line``).
         ``lean``: leave out the columns only server events use (pid, sqlstate, detail, hint,
         context, statement, query_id: nulls), for a reader of query events only."""
-        mark = next(m for m in _MARKS if m not in text)
-        if mark != self.mark:
-            self.mark = mark
-            self._compile(mark)
-        t = text.replace("\n\t", mark)
-        if t.endswith("\n"):
-            t = t[:-1]
+        t = self.folded(text)
+        mark = self.mark
         rows = self.rx_fold.findall(t) if t or text else []
         if not rows:
             return raw_frame({"source_line": []})
@@ -404,13 +410,8 @@ class _StderrParser:
         would be skipped (not the prefix, a foreign severity, a translated message, a DETAIL
         without its record): :meth:`parse` then accounts for it.
         """
-        mark = next(m for m in _MARKS if m not in text)
-        if mark != self.mark:
-            self.mark = mark
-            self._compile(mark)
-        t = text.replace("\n\t", mark)
-        if t.endswith("\n"):
-            t = t[:-1]
+        t = self.folded(text)
+        mark = self.mark
         rx, gi = self.lean_rx(fields)
         rows = rx.findall(t) if t or text else []
         if not rows:
