@@ -52,10 +52,12 @@ Quirks, each handled here:
 
 Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
 per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
-piece, for files bigger than memory. The digest reads through a leaner path (one ``findall`` per
-piece and column-wise list operations, only the columns a digest needs) and
-:func:`split_mysql_slow` lets :func:`toolkit.queries.digest.digest_file` read byte ranges of one file
-in parallel processes; both give the same records and line accounting as :func:`read_mysql_slow`.
+piece, for files bigger than memory. A leaner path (one ``findall`` per piece and column-wise
+list operations, only the columns a digest needs) serves :func:`toolkit.queries.digest.digest_stream`
+of its chunks; :func:`toolkit.queries.digest.digest_file` digests the records straight from the
+same regex (:mod:`toolkit.queries.mysql_digest`), over byte ranges of one file in parallel
+processes (:func:`range_pieces`). All give the same records and line accounting as
+:func:`read_mysql_slow`.
 
     >>> import toolkit as tk
     >>> events = tk.read_queries("sample_traces/queries/mariadb/app-slow.log")  # doctest: +SKIP
