@@ -197,15 +197,7 @@ class Source:
         return bytes(out)
 
     def _decode(self, data: bytes) -> str:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            # surrogateescape maps each undecodable byte to one lone surrogate: count, replace.
-            text, n = _SURROGATE.subn("\ufffd", data.decode("utf-8", "surrogateescape"))
-            self.accounting.replaced_bytes += n
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return text
+        return decode(data, self.accounting)
 
     def iter_chunks(self, size: int = CHUNK_BYTES) -> Iterator[tuple[int, str]]:
         """Decoded text in pieces that end at a line break: ``(first_line_number, text)``.
@@ -334,6 +326,47 @@ def recut(chunks: Iterator[tuple[int, str]], cut: Callable[[str, int], int]) -> 
         carry, carry_line = buf[end:], start_line + head.count("\n")
     if carry:
         yield carry_line, carry
+
+
+def decode(data: bytes, accounting: Accounting) -> str:
+    """UTF-8 text of ``data`` with line breaks normalised to ``\n``; each undecodable byte
+    becomes U+FFFD and is counted in ``accounting.replaced_bytes``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # surrogateescape maps each undecodable byte to one lone surrogate: count, replace.
+        text, n = _SURROGATE.subn("\ufffd", data.decode("utf-8", "surrogateescape"))
+        accounting.replaced_bytes += n
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_line: int,
+               chunk_size: int = CHUNK_BYTES) -> Iterator[tuple[int, str]]:
+    """Bytes ``[lo, hi)`` of a plain file as ``(first line, text)`` pieces of whole lines of about
+    ``chunk_size`` (the last may lack its line break), decoded as :class:`Source` does; counts the
+    lines in ``accounting.lines_read``. The byte-range readers of the query logs share it."""
+    fh.seek(lo)
+    left, line, carry = hi - lo, first_line, b""
+    while left > 0:
+        block = fh.read(min(left, chunk_size))
+        if not block:
+            break
+        left -= len(block)
+        data = carry + block
+        cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
+        carry = data[cut:]
+        if cut:
+            text = decode(data[:cut], accounting)
+            n = text.count("\n")
+            accounting.lines_read += n + (0 if text.endswith("\n") else 1)
+            yield line, text
+            line += n
+    if carry:
+        text = decode(carry, accounting)
+        accounting.lines_read += text.count("\n") + (0 if text.endswith("\n") else 1)
+        yield line, text
 
 
 def lines_before(fh: BinaryIO, offset: int) -> int:

@@ -80,7 +80,7 @@ import pandas as pd
 
 from .. import formats, schema
 from ..errors import ParseError
-from ..sources import _SURROGATE, CHUNK_BYTES, Source, open_source
+from ..sources import CHUNK_BYTES, Source, open_source
 
 FORMAT = "mysql-slow"
 
@@ -618,36 +618,13 @@ def range_pieces(path: str, start: int, end: int, acct, chunk_size: int = CHUNK_
     """``(first line, text)`` pieces of whole lines of the records that start in bytes
     ``[start, end)`` (both ends moved to a record start), decoded as :class:`Source` does;
     counts the lines read in ``acct``."""
-    from ..sources import lines_before
+    from ..sources import lines_before, read_range
 
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         lo, hi = _record_start(fh, start, size), _record_start(fh, end, size)
         line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
-        fh.seek(lo)
-        left, line, carry = hi - lo, line0, b""
-        while left > 0 or carry:
-            block = fh.read(min(left, chunk_size)) if left > 0 else b""
-            left -= len(block)
-            data = carry + block
-            cut = data.rfind(b"\n") if left > 0 else len(data) - 1
-            if cut < 0:
-                carry = data
-                continue
-            carry = data[cut + 1:]
-            try:
-                text = data[:cut + 1].decode("utf-8")
-            except UnicodeDecodeError:  # as Source does: each bad byte -> U+FFFD, counted
-                text, bad = _SURROGATE.subn("\ufffd", data[:cut + 1].decode("utf-8", "surrogateescape"))
-                acct.replaced_bytes += bad
-            if "\r" in text:
-                text = text.replace("\r\n", "\n").replace("\r", "\n")
-            n = text.count("\n")
-            acct.lines_read += n + (0 if text.endswith("\n") else 1)
-            yield line, text
-            line += n
-            if not block and left <= 0:
-                break
+        yield from read_range(fh, acct, lo, hi, line0, chunk_size)
 
 
 def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:

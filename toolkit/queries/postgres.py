@@ -85,7 +85,16 @@ import pandas as pd
 
 from .. import formats, schema
 from ..errors import LogFormatError, ParseError
-from ..sources import CHUNK_BYTES, MAX_EXAMPLES, Accounting, Source, lines_before, open_source, recut
+from ..sources import (
+    CHUNK_BYTES,
+    MAX_EXAMPLES,
+    Accounting,
+    Source,
+    lines_before,
+    open_source,
+    read_range,
+    recut,
+)
 from .pg_csvjson import CSV_COLUMNS, _ahead, _iter_csv_raw, _iter_json_raw
 from .pg_events import (
     _QUERY_RAW,
@@ -907,33 +916,9 @@ def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BY
 
     def pieces() -> Iterator[tuple[int, str]]:
         with fh:
-            yield from _read_range(fh, src, acc, lo, hi, line0, chunk_size)
+            yield from read_range(fh, acc, lo, hi, line0, chunk_size)
 
     return src, parser, _record_buffers(pieces(), parser)
-
-
-def _read_range(fh, src: Source, acc: Accounting, lo: int, hi: int, line0: int, chunk_size: int):
-    """Whole lines of bytes ``[lo, hi)`` as ``(first line, text)`` pieces of about ``chunk_size``."""
-    fh.seek(lo)
-    left, line, carry = hi - lo, line0, b""
-    while left > 0:
-        block = fh.read(min(left, chunk_size))
-        if not block:
-            break
-        left -= len(block)
-        data = carry + block
-        cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
-        carry = data[cut:]
-        if cut:
-            text = src._decode(data[:cut])
-            n = text.count("\n")
-            acc.lines_read += n + (0 if text.endswith("\n") else 1)
-            yield line, text
-            line += n
-    if carry:
-        text = src._decode(carry)
-        acc.lines_read += text.count("\n") + (0 if text.endswith("\n") else 1)
-        yield line, text
 
 
 def digest_postgres_stderr(source: Any, **options: Any):
