@@ -21,6 +21,11 @@ FIXTURES = sorted((ROOT / "tests/fixtures/queries/mysql").glob("*.log"))
 ACCOUNTING = ("lines_read", "records", "lines_skipped", "skip_reasons", "replaced_bytes")
 
 
+def plain(values: pd.Series) -> list:
+    """Values with every kind of null as None (the lean frames keep object columns)."""
+    return [None if pd.isna(v) else v for v in values.astype(object)]
+
+
 def accounting(info: dict) -> dict:
     return {k: info.get(k) for k in ACCOUNTING}
 
@@ -72,3 +77,24 @@ def test_two_processes_give_the_one_process_table(tmp_path):
 def test_an_unknown_grouping_column_is_the_readers_error():
     with pytest.raises(tk.errors.SchemaError, match="application"):
         digest_file(SAMPLES[0], by="application")
+
+
+@pytest.mark.parametrize("name", ["mysql80_iso_time_use_admin.log", "shared_time_no_set_timestamp.log"])
+def test_a_range_knows_the_database_and_time_that_carry_into_it(name):
+    # GIVEN a MySQL 8 log that names the database only in `use db;` lines, and a log whose records
+    # share one '# Time:' without SET timestamp
+    from toolkit.queries.mysql import read_mysql_slow, split_mysql_slow
+
+    path = ROOT / "tests/fixtures/queries/mysql" / name
+    whole = read_mysql_slow(path)
+    size = path.stat().st_size
+    for cut in range(1, size, 7):
+        # WHEN the file is read as two byte ranges cut anywhere (as digest_file's processes do)
+        parts = pd.concat([f for a, b in ((0, cut), (cut, size)) for f in split_mysql_slow(str(path), a, b)],
+                          ignore_index=True)
+        # THEN each record has the database and time stamp it has in the whole file
+        for col in ("database", "timestamp"):
+            assert plain(parts[col]) == plain(whole[col]), (cut, col)
+    # AND the two-process digest groups by database as the one-process digest does
+    pd.testing.assert_frame_equal(digest_file(path, by="database", workers=2),
+                                  digest_file(path, by="database", workers=1))

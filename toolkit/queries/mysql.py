@@ -533,11 +533,12 @@ def _batches(src: Source, chunk_size: int) -> Iterator[_Batch]:
     return _batches_from(src.iter_chunks(chunk_size), src.accounting)
 
 
-def _batches_from(pieces, acct, lean: bool = False, sink=None) -> Iterator[_Batch]:
+def _batches_from(pieces, acct, lean: bool = False, sink=None, state: _State | None = None) -> Iterator[_Batch]:
     """One _Batch per piece of text; a record cut by a piece boundary moves to the next piece.
     ``sink``: a digest (:class:`toolkit.queries.mysql_digest.SlowDigest`) that takes the records
-    of every piece instead (it is what is yielded)."""
-    state = _State()
+    of every piece instead (it is what is yielded). ``state``: what carries in from before the
+    first piece (:func:`state_before`)."""
+    state = state or _State()
     carry, carry_line = "", 1
     for first_line, text in pieces:
         if carry:
@@ -595,14 +596,15 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK
     """The records that start in bytes ``[start, end)`` of a plain (uncompressed) slow log file,
     as ``query_events`` frames: the pieces of :func:`toolkit.queries.digest.digest_file`'s worker
     processes. Both ends move forward to a record start, so ranges that tile the file read every
-    record exactly once; ``source_line`` stays the line number in the whole file. A range other
-    than the first does not know the ``use db`` that came before it (MariaDB and Percona logs name
-    the schema in every record anyway). ``first_line`` numbers the range's first line without
-    counting the lines before it (a caller that knows it, or renumbers afterwards)."""
+    record exactly once; ``source_line`` stays the line number in the whole file. The ``use db``
+    and ``# Time:`` that carry into the range come from before it (:func:`state_before`).
+    ``first_line`` numbers the range's first line without counting the lines before it (a caller
+    that knows it, or renumbers afterwards)."""
     from ..sources import Accounting, check_errors_mode
 
     acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
-    for batch in _batches_from(range_pieces(path, start, end, acct, chunk_size, first_line), acct, lean=True):
+    pieces = range_pieces(path, start, end, acct, chunk_size, first_line)
+    for batch in _batches_from(pieces, acct, lean=True, state=state_before(path, start)):
         if batch.statement:
             out = _frame(batch, acct.path)
             out.attrs["source"] = acct.as_dict()
@@ -611,6 +613,52 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK
     last = _lean_frame(_Batch(lean=True))
     last.attrs["source"] = acct.as_dict()
     yield last
+
+
+def state_before(path: str, start: int) -> _State:
+    """What carries into the records of the range that starts at byte ``start``: the last
+    ``use db;`` line (a line right after a header line) and the last ``# Time:`` value before the
+    range's first record, found by searching backwards from it, so a range read on its own gives
+    its records the database and time they have when the whole file is read."""
+    import mmap
+
+    state = _State()
+    size = os.path.getsize(path)
+    if size == 0:
+        return state
+    with open(path, "rb") as fh:
+        lo = _record_start(fh, start, size)
+        if lo == 0:
+            return state
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            def line_at(i: int) -> bytes:
+                j = mm.find(b"\n", i, lo)
+                return mm[i:j if j >= 0 else lo].rstrip(b"\r")
+
+            def last(marker: bytes, ok) -> bytes | None:
+                end = lo
+                while end > 0:
+                    i = mm.rfind(b"\n" + marker, 0, end)
+                    at = i + 1 if i >= 0 else (0 if mm[:len(marker)] == marker else -1)
+                    if at < 0:
+                        return None
+                    line = line_at(at)
+                    if ok(at, line):
+                        return line
+                    end = max(i, 0)
+                return None
+
+            def after_header(at: int, line: bytes) -> bool:
+                prev = mm.rfind(b"\n", 0, max(at - 1, 0)) + 1 if at > 0 else -1
+                return line.endswith(b";") and prev >= 0 and mm[prev:prev + 1] == b"#"
+
+            time_line = last(b"# Time: ", lambda at, line: True)
+            use_line = last(b"use ", after_header)
+    if time_line is not None:
+        state.time = time_line[8:].decode("utf-8", "replace")
+    if use_line is not None:
+        state.database = use_line[4:-1].decode("utf-8", "replace").strip("`")
+    return state
 
 
 def range_pieces(path: str, start: int, end: int, acct, chunk_size: int = CHUNK_BYTES,

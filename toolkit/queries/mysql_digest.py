@@ -283,8 +283,8 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
         import os
 
         acct = Accounting(path=os.fspath(source), format=mysql.FORMAT, errors=check_errors_mode(errors))
-        for _ in mysql._batches_from(mysql.range_pieces(source, start, end, acct, chunk_size, first_line),
-                                     acct, sink=engine):
+        pieces = mysql.range_pieces(source, start, end, acct, chunk_size, first_line)
+        for _ in mysql._batches_from(pieces, acct, sink=engine, state=mysql.state_before(source, start)):
             pass
         return engine.result(), acct.as_dict()
     src = open_source(source, errors=errors)
