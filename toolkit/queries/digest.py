@@ -77,6 +77,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import ParseError, SchemaError
+from ..sources import CHUNK_BYTES
 from .fingerprint import Fingerprinter, fingerprint_id
 
 BY_COLUMNS = ("database", "user", "application")
@@ -416,9 +417,9 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     ``attrs["source"]`` carries the reader's accounting.
     """
     from .. import formats
-    from ..sources import CHUNK_BYTES, open_source
+    from ..sources import open_source
 
-    chunk_size = chunk_size or CHUNK_BYTES
+    # None: each way's own piece size (the direct digests choose theirs)
     reader_options = dict(reader_options or {})
     errors = reader_options.pop("errors", "skip")
     src = open_source(path, errors=errors)
@@ -436,7 +437,7 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
         out.attrs["source"] = accounting
         return out
     acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
-    for frame in _chunks(src, fmt, chunk_size, {**reader_options, "errors": errors}):
+    for frame in _chunks(src, fmt, chunk_size or CHUNK_BYTES, {**reader_options, "errors": errors}):
         acc.add(frame)
     out = acc.result()
     src.accounting.format = src.accounting.format or fmt.name
@@ -472,7 +473,8 @@ def _digest_range(args):
             acc, accounting = fmt.extras["digest"](path, start=start, end=end, by=by,
                                                    chunk_size=chunk_size, **options, **fp_options)
         else:
-            for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size, **options):
+            for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size or CHUNK_BYTES,
+                                             **options):
                 acc.add(frame)
                 accounting = frame.attrs.get("source", accounting)
     except ParseError as exc:  # its fields, not the object: they survive the process boundary

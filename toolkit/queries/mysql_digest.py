@@ -27,6 +27,7 @@ from .mysql import _KV, _LEAN_ITEM, _USERHOST, _parse_time
 DIGEST_BY = ("database", "user", "session", "client")
 _SUMS = ("rows_sent", "rows_examined", "lock_ms")
 _ALL = (True, True, True)
+PIECE_BYTES = 4 << 20
 
 
 class _Lean:
@@ -274,10 +275,13 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
     ``first_line`` numbers the range's first line). ``accounting`` is the reader's
     ``attrs["source"]``.
     """
-    from ..sources import CHUNK_BYTES, Accounting, check_errors_mode, open_source
+    from ..sources import Accounting, check_errors_mode, open_source
     from . import mysql
 
-    chunk_size = chunk_size or CHUNK_BYTES
+    # Records never straddle pieces here (a cut record moves whole to the next piece), so the
+    # piece size changes no result: 4 MiB pieces keep the regex's tuples few enough at a time that
+    # their memory is reused rather than mapped anew for every piece (a tenth less time).
+    chunk_size = chunk_size or PIECE_BYTES
     engine = SlowDigest(by, **fingerprint_options)
     if start is not None:
         import os
