@@ -196,3 +196,21 @@ def test_fresh_mixed_log_goes_both_ways_and_equals_the_dataframe_way(mixed_log, 
     assert whole.parameters.notna().any()
     pd.testing.assert_frame_equal(whole, digest(tk.read_queries(path, log_line_prefix=PREFIX)))
     pd.testing.assert_frame_equal(digest_file(path, workers=2, reader_options=options), whole)
+
+
+def test_fresh_mixed_log_gives_one_digest_whatever_the_piece_size(mixed_log, tmp_path):
+    # GIVEN the fresh log: log_statement lines and their duration lines with other sessions'
+    # records between them
+    path = tmp_path / "postgresql.log"
+    path.write_bytes(mixed_log)
+    options = {"log_line_prefix": PREFIX}
+    whole = tk.read_queries(path, log_line_prefix=PREFIX)
+    for chunk_size in (1 << 12, 1 << 13, 1 << 15):
+        # WHEN it is read in small pieces (so many places to cut between them)
+        dacc, info = digest_stderr(path, chunk_size=chunk_size, **options)
+        parts = pd.concat(list(iter_query_chunks(path, chunk_bytes=chunk_size, workers=1, **options)),
+                          ignore_index=True)
+        # THEN no pair is cut apart: the same events, digest and records as one piece
+        pd.testing.assert_frame_equal(parts, whole, check_dtype=False)
+        pd.testing.assert_frame_equal(dacc.result(), digest(whole))
+        assert info["records"] == whole.attrs["source"]["records"]

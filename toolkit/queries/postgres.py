@@ -163,6 +163,15 @@ class QueryScan(NamedTuple):
         return [s or p for s, p in zip(session, pid, strict=True)]
 
 
+def _session_key(m: re.Match):
+    g = m.groupdict()
+    return g.get("session") or g.get("pid")
+
+
+_LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
+_CUT_WINDOW = 1 << 18  # how far back from a chunk's end _settled looks for a place to cut
+
+
 def _ts_format(ts) -> str:
     """%m (milliseconds) or %t, from the first time stamp there is (%q may leave some out)."""
     first = next((x for x in ts if x), "")
@@ -178,6 +187,7 @@ class _StderrParser:
         self.log_timezone = log_timezone
         pp = prefix_pattern(prefix)
         self.secondary_rx = re.compile(pp + r"(?:" + "|".join(SECONDARY) + r"):  ")
+        self._line_rx = compile_prefix(prefix)
         self.mark = _MARKS[0]
         self._compile(self.mark)
 
@@ -240,10 +250,21 @@ class _StderrParser:
         continuation nor a DETAIL/STATEMENT/... line) that is not an auto_explain plan, not a
         duration-only line, and not right after a plan, a parse or a bind; so a plan and its
         statement, a parse/bind and its execute, or a log_statement line and its duration stay
-        in one chunk (unless 200 such records follow each other). 0 means: no place found,
-        carry the whole buffer over. ``floor``: no place lies before it (the part of ``buf``
-        already searched), so a record of many lines is not searched again and again."""
+        in one chunk. First choice: the last such place in the chunk's last 256 KiB where no
+        session waits for a later record either (:meth:`_settled`: sessions interleave); a
+        shorter chunk without one is carried over whole. Else the rule above about the record
+        before the place alone (unless 200 such records follow each other: a log of
+        log_statement lines without durations never settles). 0 means: no place found, carry
+        the whole buffer over. ``floor``: no place of that last rule lies before it (the part
+        of ``buf`` already searched), so a record of many lines is not searched again and
+        again."""
         pos = len(buf) - 1 if buf.endswith("\n") else len(buf)
+        # (the whole window, carried part included: a session may have opened in it)
+        best = self._settled(buf, max(0, pos - _CUT_WINDOW), pos)
+        if best:
+            return best
+        if len(buf) < _CUT_WINDOW:
+            return 0  # carry it over: the next chunk may bring a settled place
         candidate: int | None = None  # a good start, if the record before it is not a plan
         records = 0
         while True:
@@ -259,6 +280,37 @@ class _StderrParser:
             if start <= floor:
                 return candidate or 0
             pos = start - 1
+
+    def _settled(self, buf: str, lo: int, end: int) -> int:
+        """The last record start in ``buf[lo:end]`` where a chunk may end and no session waits
+        for a later record (a log_statement line for its duration, a plan, parse or bind for its
+        statement), as :func:`_boundary` decides between byte ranges: sessions interleave, so
+        the record just before a cut is not the only one that may be cut from its partner. 0:
+        none (the caller falls back to the rule about the record before the cut alone)."""
+        i = lo if lo == 0 or buf[lo - 1] == "\n" else buf.find("\n", lo) + 1
+        if i <= 0 and lo > 0:
+            return 0
+        best, first, prev_holds = 0, True, False
+        open_at: dict = {}  # session -> where its waiting record starts (opened in the window)
+        while i < end:
+            j = buf.find("\n", i)
+            j = len(buf) if j < 0 else j
+            line = buf[i:j]
+            if not (line.startswith("\t") or self.secondary_rx.match(line)):
+                if not (first or prev_holds or open_at or line.endswith("  plan:")
+                        or _DURATION_ONLY.search(line)):
+                    best = i
+                first = False  # (the record before the window's first is not known)
+                prev_holds = _HOLDS_NEXT.search(line) is not None
+                m = self._line_rx.match(line)
+                if m is not None:
+                    key = _session_key(m)
+                    if prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+                        open_at.setdefault(key, i)
+                    else:
+                        open_at.pop(key, None)
+            i = j + 1
+        return best
 
     def parse(self, text: str, first_line: int, acc, lean: bool = False) -> pd.DataFrame:
         """The raw records of ``text`` (whole records, starting at input line ``first_line``).
@@ -763,7 +815,10 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
 
     Memory stays bounded by ``chunk_bytes`` of text plus one chunk's rows, whatever the file
     size. Each frame's ``attrs["source"]`` is the accounting so far (final on the last frame).
-    A plan or a log_statement line whose partner lies in the next chunk stays unpaired.
+    Chunks end where no session waits for a later record (see :meth:`_StderrParser.cut`), so a
+    plan or a log_statement line is read with its partner; only where no such place exists in a
+    chunk's last 256 KiB (a log of log_statement lines that never get a duration, or a SELECT's
+    plan logged after its execute with other sessions between them) can one stay unpaired.
 
         >>> total = sum(df.loc[df.kind != "plan", "duration_ms"].sum()
         ...             for df in iter_query_chunks("big.log"))   # doctest: +SKIP
