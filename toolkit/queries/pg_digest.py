@@ -186,7 +186,7 @@ class StderrDigest:
         server_lines = query_lines = records = 0
         head = None      # the current record: 1 a query row, -1 another, None none yet
         skip = 0         # secondary rows already taken with their query row
-        plans: list[tuple[int, Any, str, str, str]] = []  # (row, session, text, duration, first line)
+        plans: list[int] = []            # the rows of auto_explain plans
         last_cand: dict[Any, int] = {}   # session -> its last statement/execute/plan row
         prev: dict[int, int] = {}
         nxt: dict[int, int] = {}
