@@ -115,6 +115,40 @@ class _Group:
         self.example: tuple[Any, Any, Any] = (None, None, None)
         self.durations: list[np.ndarray] = []
 
+    def seen(self, first: Any, last: Any) -> None:
+        """Widen ``first``/``last`` seen to take in ``first``..``last`` (None or NaT: nothing)."""
+        if first is None or pd.isna(first):
+            return
+        self.first = first if self.first is None or first < self.first else self.first
+        self.last = last if self.last is None or last > self.last else self.last
+
+
+class LeanGroup:
+    """One fingerprint's state in the direct digests (:mod:`toolkit.queries.pg_digest`,
+    :mod:`toolkit.queries.mysql_digest`): plain Python numbers and a list of durations, updated
+    call by call; each format's subclass adds how it keeps time stamps (and sums)."""
+
+    __slots__ = ("calls", "timed", "total", "max", "example", "durations")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.timed = 0
+        self.total = 0.0
+        self.max = -np.inf
+        self.example: tuple | None = None  # (statement, parameters, line)
+        self.durations: list[float] = []
+
+    def into(self, g: _Group) -> None:
+        """Add the calls, times, example and durations to a :class:`DigestAccumulator` group."""
+        fresh = g.calls == 0
+        g.calls += self.calls
+        g.timed += self.timed
+        g.total += self.total
+        if self.example is not None and (fresh or self.max > g.max):
+            g.max, g.example = self.max, self.example
+        if self.durations:
+            g.durations.append(np.array(self.durations, dtype=np.float64))
+
 
 def _before(line: Any, other: Any) -> bool:
     """``line`` comes before ``other`` (both known line numbers)."""
@@ -139,6 +173,13 @@ class DigestAccumulator:
         self.sum_columns: set[str] = set()
         self._pending: pd.DataFrame | None = None  # parse/bind rows waiting for their execute
         self.rows = 0
+
+    def group(self, key: tuple) -> _Group:
+        """The state of one group (``by`` values and fingerprint), made on first use."""
+        g = self.groups.get(key)
+        if g is None:
+            g = self.groups[key] = _Group()
+        return g
 
     # -- one frame -------------------------------------------------------------------------
     def add(self, events: pd.DataFrame) -> DigestAccumulator:
@@ -265,9 +306,7 @@ class DigestAccumulator:
         bounds = np.cumsum(calls)[:-1]
         per_group = np.split(d[sorter], bounds)
         for g, key in enumerate(key_tuples):
-            acc = self.groups.get(key)
-            if acc is None:
-                acc = self.groups[key] = _Group()
+            acc = self.group(key)
             fresh = acc.calls == 0  # no example yet (a duration-only group's statement is None)
             acc.calls += int(calls[g])
             acc.timed += int(n_timed[g])
@@ -285,10 +324,7 @@ class DigestAccumulator:
                 if n[g]:
                     acc.sums[c] = acc.sums.get(c, 0.0) + float(s[g])
             if ts_min is not None:
-                lo, hi = ts_min[g], ts_max[g]
-                if not pd.isna(lo):
-                    acc.first = lo if acc.first is None or lo < acc.first else acc.first
-                    acc.last = hi if acc.last is None or hi > acc.last else acc.last
+                acc.seen(ts_min[g], ts_max[g])
             pg = per_group[g]
             pg = pg[~np.isnan(pg)]
             if len(pg):
@@ -515,9 +551,7 @@ def _merge(into: DigestAccumulator, other: DigestAccumulator) -> None:
             acc.max, acc.example = g.max, g.example
         for c, v in g.sums.items():
             acc.sums[c] = acc.sums.get(c, 0.0) + v
-        for attr, better in (("first", min), ("last", max)):
-            a, b = getattr(acc, attr), getattr(g, attr)
-            setattr(acc, attr, b if a is None else a if b is None else better(a, b))
+        acc.seen(g.first, g.last)
         acc.durations.extend(g.durations)
 
 

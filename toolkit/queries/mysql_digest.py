@@ -17,10 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from .digest import DigestAccumulator, _by_list, _Group
+from .digest import DigestAccumulator, LeanGroup, _by_list
 from .mysql import _KV, _LEAN_ITEM, _USERHOST, _parse_time
 
 # Columns a group may be keyed by here (the reader's digest columns).
@@ -30,18 +29,15 @@ _ALL = (True, True, True)
 PIECE_BYTES = 4 << 20
 
 
-class _Lean:
-    __slots__ = ("calls", "timed", "total", "max", "example", "where", "durations", "sent", "examined",
-                 "lock", "has", "first", "last")
+class _Lean(LeanGroup):
+    """A group's state, with the sums of rows and lock time and the earliest and latest time
+    stamp as nanoseconds."""
+
+    __slots__ = ("where", "sent", "examined", "lock", "has", "first", "last")
 
     def __init__(self) -> None:
-        self.calls = 0
-        self.timed = 0
-        self.total = 0.0
-        self.max = -math.inf
-        self.example: tuple | None = None  # (statement, None, line)
+        super().__init__()
         self.where: int | None = None      # the example's position in the text being read
-        self.durations: list[float] = []
         self.sent = self.examined = self.lock = 0.0  # sums of the values logged (not NaN)
         self.has = [False, False, False]             # ... and whether there was one
         self.first: int | None = None  # nanoseconds since the epoch, UTC
@@ -234,25 +230,14 @@ class SlowDigest:
         """The state as a :class:`DigestAccumulator` (groups only)."""
         dacc = self.dacc
         for key, lean in self.groups.items():
-            g = dacc.groups.get(key)
-            if g is None:
-                g = dacc.groups[key] = _Group()
-            fresh = g.calls == 0
-            g.calls += lean.calls
-            g.timed += lean.timed
-            g.total += lean.total
-            if lean.example is not None and (fresh or lean.max > g.max):
-                g.max, g.example = lean.max, lean.example
+            g = dacc.group(key)
+            lean.into(g)
             for c, v, has in zip(_SUMS, (lean.sent, lean.examined, lean.lock), lean.has, strict=True):
                 if has:
                     g.sums[c] = g.sums.get(c, 0.0) + v
                     dacc.sum_columns.add(c)
-            if lean.durations:
-                g.durations.append(np.array(lean.durations, dtype=np.float64))
             if lean.first is not None:
-                lo, hi = pd.Timestamp(lean.first, tz="UTC"), pd.Timestamp(lean.last, tz="UTC")
-                g.first = lo if g.first is None or lo < g.first else g.first
-                g.last = hi if g.last is None or hi > g.last else g.last
+                g.seen(pd.Timestamp(lean.first, tz="UTC"), pd.Timestamp(lean.last, tz="UTC"))
         self.groups = {}
         return dacc
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .digest import DigestAccumulator, _Group
+from .digest import DigestAccumulator, LeanGroup
 from .pg_events import _PLAN_NODE, _is_dml, _query_text
 from .pg_time import _offset_minutes, to_utc
 from .postgres import (
@@ -48,19 +48,13 @@ _KIND = {"statement": "statement", "parse": "parse", "bind": "bind", "execute": 
          "execute fetch from": "execute", "": "duration"}
 
 
-class _Lean:
-    """One group's state: calls, timed calls, total, max and its example, durations, and per
-    time zone the earliest and latest time stamp text."""
+class _Lean(LeanGroup):
+    """A group's state, with per time zone the earliest and latest time stamp text."""
 
-    __slots__ = ("calls", "timed", "total", "max", "example", "durations", "stamps")
+    __slots__ = ("stamps",)
 
     def __init__(self) -> None:
-        self.calls = 0
-        self.timed = 0
-        self.total = 0.0
-        self.max = -math.inf
-        self.example: tuple | None = None  # (statement, parameters, line)
-        self.durations: list[float] = []
+        super().__init__()
         self.stamps: dict[str, list[str]] = {}
 
 
@@ -388,17 +382,8 @@ class StderrDigest:
         self.pending = {}
         parser = self.parser
         for key, lean in self.groups.items():
-            g = self.dacc.groups.get(key)
-            if g is None:
-                g = self.dacc.groups[key] = _Group()
-            fresh = g.calls == 0
-            g.calls += lean.calls
-            g.timed += lean.timed
-            g.total += lean.total
-            if lean.example is not None and (fresh or lean.max > g.max):
-                g.max, g.example = lean.max, lean.example
-            if lean.durations:
-                g.durations.append(np.array(lean.durations, dtype=np.float64))
+            g = self.dacc.group(key)
+            lean.into(g)
             if lean.stamps:
                 ts = [t for pair in lean.stamps.values() for t in pair]
                 tz = [z for z, pair in lean.stamps.items() for _ in pair]
@@ -406,9 +391,7 @@ class StderrDigest:
                              log_timezone=parser.log_timezone)
                 utc = utc[~utc.isna()]
                 if len(utc):
-                    lo, hi = utc.min(), utc.max()
-                    g.first = lo if g.first is None or lo < g.first else g.first
-                    g.last = hi if g.last is None or hi > g.last else g.last
+                    g.seen(utc.min(), utc.max())
         self.groups = {}
         return self.dacc
 
