@@ -32,14 +32,7 @@ import numpy as np
 from .digest import DigestAccumulator, LeanGroup
 from .pg_events import _PLAN_NODE, _is_dml, _query_text
 from .pg_time import _offset_minutes, to_utc
-from .postgres import (
-    _FOREIGN,
-    _IS_PARAMS,
-    _PRIMARY,
-    _SECONDARY_CODE,
-    _SEVERITY_CODE,
-    _TRANSLATED_DURATION,
-)
+from .postgres import Unreadable, query_records
 
 # Columns a group may be keyed by here: the prefix's fields.
 LEAN_BY = ("user", "database", "application", "client", "session")
@@ -166,146 +159,101 @@ class StderrDigest:
         if not rows:
             return False
         marked = mark in t
-        i_sev, i_dur, i_verb, i_msg, i_dp, i_ts = (gi["severity"], gi["dur"], gi["verb"], gi["message"],
-                                                   gi["dparams"], gi["ts"])
+        i_dur, i_verb, i_msg, i_ts = gi["dur"], gi["verb"], gi["message"], gi["ts"]
         i_tz, i_pid, i_session = gi.get("tz"), gi.get("pid"), gi.get("session")
         by_idx = [gi.get(c) for c in self.by]
-        code_get, translated, kinds = _SEVERITY_CODE.get, _TRANSLATED_DURATION.match, _KIND
+        kinds = _KIND
         cache, fper = self.fper.cache, self.fper
         pending = {k: list(v) for k, v in self.pending.items()}  # this buffer's, kept on success
         groups: dict[Any, _Lean] = {}
         zones_ok: set[str] = set()
-        line = first_line
-        last = len(rows) - 1
-        server_lines = query_lines = records = 0
-        head = None      # the current record: 1 a query row, -1 another, None none yet
-        skip = 0         # secondary rows already taken with their query row
+        query_lines = records = 0
+        others = [0]  # the lines of the other records
         plans: list[int] = []            # the rows of auto_explain plans
         last_cand: dict[Any, int] = {}   # session -> its last statement/execute/plan row
         prev: dict[int, int] = {}
         nxt: dict[int, int] = {}
         want_next: dict[Any, int] = {}   # session -> its plan row waiting for the next one
-        for k, row in enumerate(rows):
-            if skip:
-                skip -= 1
-                continue
-            sev = row[i_sev]
-            code = code_get(sev, _FOREIGN)
-            nl = 1
-            dp = row[i_dp]
-            if marked:
-                nl += row[i_msg].count(mark)
-                if dp:
-                    nl += dp.count(mark)
-            if dp:
-                if code != _PRIMARY:
-                    return False
-                nl += 1
-            if code == _SECONDARY_CODE and head is not None:
-                # a secondary line of a record that is not a query (query rows take theirs)
-                server_lines += nl
-                line += nl
-                continue
-            if code != _PRIMARY:
-                return False
-            verb, dur = row[i_verb], row[i_dur]
-            if sev != "LOG" or not (dur or verb):
-                if sev == "LOG" and translated(row[i_msg]):
-                    return False
-                head = -1
-                server_lines += nl
-                line += nl
-                continue
-            head = 1
-            # a query row: its secondary lines (a DETAIL with the parameters, when its prefix
-            # differs from the query line's) come right after it
-            params = dp[12:] if dp else None
-            j = k + 1
-            while j <= last and code_get(rows[j][i_sev], _FOREIGN) == _SECONDARY_CODE:
-                sec = rows[j]
-                if sec[i_dp]:
-                    return False
-                nl += 1 + (sec[i_msg].count(mark) if marked else 0)
-                if sec[i_sev] == "DETAIL" and _IS_PARAMS(sec[i_msg]):
-                    params = sec[i_msg][12:]
-                j += 1
-            skip = j - k - 1
-            start = line
-            line += nl
-            query_lines += nl
-            records += 1
-            if verb and not dur:
-                return False  # a log_statement line: the reader pairs it with its duration
-            tz = row[i_tz] if i_tz is not None else ""
-            if tz not in zones_ok:
-                if tz and _offset_minutes(tz, parser.name) is None or (i_tz is None and parser.log_timezone):
-                    return False
-                zones_ok.add(tz)
-            # session: %c where the line has it, else %p; '' and '[unknown]' are nulls
-            sess = (row[i_session] if i_session is not None else "") or (row[i_pid] if i_pid is not None else "")
-            if sess == "" or sess == "[unknown]":
-                sess = None
-            if verb in _PAIRS:  # plans pair with the statement/execute before or after them
-                w = want_next.pop(sess, None) if want_next else None
-                if w is not None:
-                    nxt[w] = k
-                p = last_cand.get(sess)
-                if p is not None:
-                    prev[k] = p
-                last_cand[sess] = k
-                if verb == "plan":
-                    want_next[sess] = k
-                    plans.append(k)
-                    continue
-            msg = row[i_msg] if verb else None
-            fp = None
-            if msg is not None:
-                if marked and mark in msg:
-                    msg = msg.replace(mark, "\n")
-                fp = cache.get(msg)
-                if fp is None:
-                    fp = fper(msg)
-            by = ()
-            if by_idx:
-                by = tuple(sess if c == "session" else None if i is None else _blank(row[i])
-                           for c, i in zip(self.by, by_idx, strict=True))
-            d = float(dur)
-            if params is not None and marked and mark in params:
-                params = params.replace(mark, "\n")
-            if verb == "parse" or verb == "bind":
-                item = ((start, kinds[verb], sess, msg, d, row[i_ts], tz, params, by), fp)
-                waiting = pending.get(sess)
-                if waiting is None:
-                    pending[sess] = [item]
-                else:
-                    waiting.append(item)
-                continue
-            waiting = pending.pop(sess, None)
-            if waiting:
-                for prow, pfp in waiting:
-                    if pfp == fp:
-                        d += prow[4]
+        records_of = query_records(rows, gi, mark if marked else None, first_line, others)
+        try:
+            for k, row, start, nl, params in records_of:
+                verb, dur = row[i_verb], row[i_dur]
+                query_lines += nl
+                records += 1
+                if verb and not dur:
+                    return False  # a log_statement line: the reader pairs it with its duration
+                tz = row[i_tz] if i_tz is not None else ""
+                if tz not in zones_ok:
+                    if tz and _offset_minutes(tz, parser.name) is None or (i_tz is None and parser.log_timezone):
+                        return False
+                    zones_ok.add(tz)
+                # session: %c where the line has it, else %p; '' and '[unknown]' are nulls
+                sess = (row[i_session] if i_session is not None else "") or (row[i_pid] if i_pid is not None else "")
+                if sess == "" or sess == "[unknown]":
+                    sess = None
+                if verb in _PAIRS:  # plans pair with the statement/execute before or after them
+                    w = want_next.pop(sess, None) if want_next else None
+                    if w is not None:
+                        nxt[w] = k
+                    p = last_cand.get(sess)
+                    if p is not None:
+                        prev[k] = p
+                    last_cand[sess] = k
+                    if verb == "plan":
+                        want_next[sess] = k
+                        plans.append(k)
+                        continue
+                msg = row[i_msg] if verb else None
+                fp = None
+                if msg is not None:
+                    if marked and mark in msg:
+                        msg = msg.replace(mark, "\n")
+                    fp = cache.get(msg)
+                    if fp is None:
+                        fp = fper(msg)
+                by = ()
+                if by_idx:
+                    by = tuple(sess if c == "session" else None if i is None else _blank(row[i])
+                               for c, i in zip(self.by, by_idx, strict=True))
+                d = float(dur)
+                if params is not None and marked and mark in params:
+                    params = params.replace(mark, "\n")
+                if verb == "parse" or verb == "bind":
+                    item = ((start, kinds[verb], sess, msg, d, row[i_ts], tz, params, by), fp)
+                    waiting = pending.get(sess)
+                    if waiting is None:
+                        pending[sess] = [item]
                     else:
-                        _add(groups, prow, pfp, prow[4])
-            key = (*by, fp)
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = _Lean()
-            g.calls += 1
-            g.timed += 1
-            g.total += d
-            g.durations.append(d)
-            if d > g.max or (d == g.max and start < g.example[2]):
-                g.max = d
-                g.example = (msg, params, start)
-            ts = row[i_ts]
-            seen = g.stamps.get(tz)
-            if seen is None:
-                g.stamps[tz] = [ts, ts]
-            elif ts < seen[0]:
-                seen[0] = ts
-            elif ts > seen[1]:
-                seen[1] = ts
+                        waiting.append(item)
+                    continue
+                waiting = pending.pop(sess, None)
+                if waiting:
+                    for prow, pfp in waiting:
+                        if pfp == fp:
+                            d += prow[4]
+                        else:
+                            _add(groups, prow, pfp, prow[4])
+                key = (*by, fp)
+                g = groups.get(key)
+                if g is None:
+                    g = groups[key] = _Lean()
+                g.calls += 1
+                g.timed += 1
+                g.total += d
+                g.durations.append(d)
+                if d > g.max or (d == g.max and start < g.example[2]):
+                    g.max = d
+                    g.example = (msg, params, start)
+                ts = row[i_ts]
+                seen = g.stamps.get(tz)
+                if seen is None:
+                    g.stamps[tz] = [ts, ts]
+                elif ts < seen[0]:
+                    seen[0] = ts
+                elif ts > seen[1]:
+                    seen[1] = ts
+        except Unreadable:
+            return False
         # the buffer is taken: its state becomes the digest's
         self.pending = pending
         _merge_groups(self.groups, groups)
@@ -313,7 +261,7 @@ class StderrDigest:
             records -= _paired_plans(rows, plans, prev, nxt, gi, mark if marked else None)
         self.records += records
         self.counts["query_events"] += query_lines
-        self.counts["server_events"] += server_lines
+        self.counts["server_events"] += others[0]
         return True
 
     def _frame_rows(self, text: str, first_line: int) -> list[tuple]:

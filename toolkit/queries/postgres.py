@@ -172,6 +172,72 @@ _LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
 _CUT_WINDOW = 1 << 18  # how far back from a chunk's end _settled looks for a place to cut
 
 
+class Unreadable(Exception):
+    """A buffer holds a line the full parse (``_StderrParser.parse``) must account for."""
+
+
+def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first_line: int,
+                  others: list[int]) -> Iterator[tuple[int, tuple, int, int, str | None]]:
+    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches
+    ``rows`` (file order, group positions ``gi``; continuation line breaks as ``mark``):
+    ``(position, match, first line, lines, DETAIL parameters as matched)``, each with its
+    secondary lines (DETAIL, STATEMENT, ...) taken in. ``others[0]`` counts the lines of all
+    other records. Raises :class:`Unreadable` at a line that would be skipped (not the prefix,
+    a foreign severity, a translated message, a secondary line without its record)."""
+    i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
+    code_get = _SEVERITY_CODE.get
+    translated = _TRANSLATED_DURATION.match
+    line = first_line
+    last = len(rows) - 1
+    head = None  # the current record: 1 a query record, -1 another, None none yet
+    skip = 0     # secondary rows already taken with their query record
+    for k, row in enumerate(rows):
+        if skip:
+            skip -= 1
+            continue
+        sev = row[i_sev]
+        code = code_get(sev, _FOREIGN)
+        nl = 1
+        dp = row[i_dp]
+        if mark:
+            nl += row[i_msg].count(mark)
+            if dp:
+                nl += dp.count(mark)
+        if dp:
+            if code != _PRIMARY:
+                raise Unreadable
+            nl += 1
+        if code == _SECONDARY_CODE and head is not None:
+            others[0] += nl  # a secondary line of a record that is not a query (those take theirs)
+            line += nl
+            continue
+        if code != _PRIMARY:
+            raise Unreadable
+        if sev != "LOG" or not (row[i_dur] or row[i_verb]):
+            if sev == "LOG" and translated(row[i_msg]):
+                raise Unreadable
+            head = -1
+            others[0] += nl
+            line += nl
+            continue
+        head = 1
+        # its secondary lines (a DETAIL with the parameters, where its prefix differs from the
+        # query line's) come right after it
+        params = dp[12:] if dp else None
+        j = k + 1
+        while j <= last and code_get(rows[j][i_sev], _FOREIGN) == _SECONDARY_CODE:
+            sec = rows[j]
+            if sec[i_dp]:
+                raise Unreadable
+            nl += 1 + (sec[i_msg].count(mark) if mark else 0)
+            if sec[i_sev] == "DETAIL" and _IS_PARAMS(sec[i_msg]):
+                params = sec[i_msg][12:]
+            j += 1
+        skip = j - k - 1
+        yield k, row, line, nl, params
+        line += nl
+
+
 def _ts_format(ts) -> str:
     """%m (milliseconds) or %t, from the first time stamp there is (%q may leave some out)."""
     first = next((x for x in ts if x), "")
@@ -477,54 +543,22 @@ class _StderrParser:
         rows = rx.findall(t) if t or text else []
         if not rows:
             return None
-        i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
-        code_get = _SEVERITY_CODE.get
-        translated = _TRANSLATED_DURATION.match
         marked = mark in t
-        line = first_line
         query: list[tuple] = []   # the query rows
         starts: list[int] = []    # their first line
-        nls: list[int] = []       # their lines, with their DETAIL lines
+        nls: list[int] = []       # their lines, with their secondary lines
         params: dict[int, str] = {}
-        server_lines = 0
-        head = None               # the current record: a query row's position, -1 for others
-        # One pass in file order: a record's secondary lines (DETAIL, STATEMENT, ...) follow it.
-        for row in rows:
-            sev = row[i_sev]
-            code = code_get(sev, _FOREIGN)
-            nl = 1
-            dp = row[i_dp]
-            if marked:
-                nl += row[i_msg].count(mark)
-                if dp:
-                    nl += dp.count(mark)
-            if dp:
-                if code != _PRIMARY:
-                    return None
-                nl += 1
-            if code == _PRIMARY:
-                if sev == "LOG" and (row[i_dur] or row[i_verb]):
-                    head = len(nls)
-                    query.append(row)
-                    starts.append(line)
-                    nls.append(nl)
-                    if dp:
-                        params[head] = dp[12:]
-                else:
-                    if sev == "LOG" and translated(row[i_msg]):
-                        return None
-                    head = -1
-                    server_lines += nl
-            elif code == _SECONDARY_CODE and head is not None:
-                if head < 0:
-                    server_lines += nl
-                else:
-                    nls[head] += nl
-                    if sev == "DETAIL" and _IS_PARAMS(row[i_msg]):
-                        params[head] = row[i_msg][12:]
-            else:
-                return None
-            line += nl
+        others = [0]
+        try:
+            for _k, row, start, nl, p in query_records(rows, gi, mark if marked else None, first_line, others):
+                if p is not None:
+                    params[len(query)] = p
+                query.append(row)
+                starts.append(start)
+                nls.append(nl)
+        except Unreadable:
+            return None
+        server_lines = others[0]
         return QueryScan(query, gi, starts, nls, params, server_lines, mark if marked else None)
 
     def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
