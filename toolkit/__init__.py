@@ -51,6 +51,7 @@ _LAZY = {
     "fit_complexity": "toolkit.complexity",
     "scaling_by_function": "toolkit.complexity",
     "write_report": "toolkit.report",
+    "analyze": "toolkit.report.analyze",
     "load_ipython_extension": "toolkit.magic",
     "unload_ipython_extension": "toolkit.magic",
 }

@@ -383,12 +383,23 @@ def lines_before(fh: BinaryIO, offset: int) -> int:
     return count
 
 
-def iter_files(paths: list[str | os.PathLike]) -> Iterator[str]:
+def iter_files(paths: list[str | os.PathLike],
+               unreadable: list[tuple[str, str]] | None = None) -> Iterator[str]:
     """Files under ``paths`` (files as given, folders walked) in a stable order; hidden files
-    and folders are passed over. A missing path raises :class:`InputError`."""
+    and folders are passed over. A missing path raises :class:`InputError`.
+
+    A folder that cannot be listed (permission denied, removed while walking) is not dropped
+    silently: ``(folder, reason)`` is appended to ``unreadable`` when given, else InputError."""
+    def failed(exc: OSError) -> None:
+        where = exc.filename or "?"
+        reason = (exc.strerror or str(exc)).lower()
+        if unreadable is None:
+            raise InputError(f"{where}: cannot list the folder ({reason})")
+        unreadable.append((os.fspath(where), reason))
+
     for path in map(os.fspath, paths):
         if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=failed):
                 dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
                 for f in sorted(files):
                     if not f.startswith("."):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -116,3 +117,122 @@ def test_logs_over_the_stream_threshold_are_aggregated_chunk_by_chunk(tmp_path):
     assert all("streamed" in r.reason for r in a.inputs)
     html = render(a, tmp_path / "r.html").read_text()
     assert html.count("Streamed: too large to hold in memory") == 2
+
+
+# -- section 5 of the hostile-input issue: one input never aborts the run ------------------------
+
+def _damaged_folder(tmp_path: Path) -> Path:
+    """A folder of twenty inputs: real sample logs, a profile, and damaged or foreign files."""
+    import shutil
+
+    data = tmp_path / "damaged"
+    data.mkdir()
+    shutil.copy(ROOT / "sample_traces/queries/postgresql/app/postgresql.log.gz", data / "pg.log.gz")
+    shutil.copy(ROOT / "sample_traces/http/nginx/combined.log.gz", data / "access.log.gz")
+    shutil.copy(ROOT / "sample_traces/profiles/py-spy/demo_slow.txt", data / "slow.txt")
+    (data / "truncated.log.gz").write_bytes((ROOT / "sample_traces/queries/postgresql/pgbench/postgresql.log.gz")
+                                            .read_bytes()[:30000])
+    for i in range(16):
+        (data / f"noise{i:02}.bin").write_bytes(bytes(range(256))[i:] * 3)
+    return data
+
+
+@pytest.fixture
+def a_reader_with_a_bug(monkeypatch):
+    """The py-spy raw reader fails with a plain exception, as a reader bug would: no real input
+    can be relied on to hit a bug (they get fixed), so this one is planted."""
+    from toolkit import formats
+
+    fmt = formats.get("pyspy-raw")
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("planted reader bug")
+
+    monkeypatch.setitem(formats._REGISTRY, "pyspy-raw", dataclasses.replace(fmt, read=broken))
+
+
+def test_a_reader_bug_on_one_input_fails_that_input_and_the_report_is_still_written(
+        tmp_path, capsys, a_reader_with_a_bug):
+    # GIVEN twenty inputs, one of which makes its reader raise a non-ToolkitError
+    data = _damaged_folder(tmp_path)
+    report = tmp_path / "report.html"
+    # WHEN they are analysed from the command line
+    code = main(["analyze", str(data), "-o", str(report), "-q"])
+    out = capsys.readouterr()
+    # THEN the run goes on: the other inputs are read, the report is written, exit 0, no traceback
+    assert code == 0
+    assert "Traceback" not in out.err + out.out
+    assert report.exists()
+    html = report.read_text()
+    # and the failed inputs are listed with their full reasons, in the terminal and the report
+    assert "FAILED slow.txt\n      unexpected ZeroDivisionError while reading it: planted reader bug" in out.out
+    assert "planted reader bug" in html
+    assert "FAILED truncated.log.gz\n      " in out.out and "truncated or corrupt gzip stream" in out.out
+    assert "Read 2 input(s)" in out.out and "16 skipped" in out.out
+
+
+def test_a_detector_bug_on_one_input_fails_that_input_and_the_others_keep_their_findings(monkeypatch, tmp_path):
+    # GIVEN the sample PostgreSQL and access logs, and a detector that fails on the access log
+    import toolkit.http.detectors as http_detectors
+
+    pg = ROOT / "sample_traces/queries/postgresql/app/postgresql.log.gz"
+    http = ROOT / "sample_traces/http/nginx/combined.log.gz"
+    whole = analyze([pg, http])
+    real = http_detectors.findings
+
+    def failing(requests, **options):
+        raise KeyError("planted detector bug")
+
+    monkeypatch.setattr(http_detectors, "findings", failing)
+    # WHEN both are analysed
+    a = analyze([pg, http])
+    # THEN the access log is failed with the reason, and the query findings are all there
+    table = a.inputs_table().set_index("path")
+    assert table.loc[str(http), "status"] == "failed"
+    assert "unexpected KeyError while running the checklist rules on it" in table.loc[str(http), "reason"]
+    assert table.loc[str(pg), "status"] == "read"
+    monkeypatch.setattr(http_detectors, "findings", real)
+    expected = whole.findings[whole.findings["file"] == str(pg)]
+    assert len(expected) > 0
+    assert a.findings["title"].tolist() == expected["title"].tolist()
+
+
+@pytest.mark.parametrize("where", ["folder", "missing-folder"])
+def test_an_unusable_report_path_is_refused_before_any_work(tmp_path, capsys, where):
+    target = tmp_path if where == "folder" else tmp_path / "no" / "such" / "report.html"
+    code = main(["analyze", str(ROOT / "sample_traces/profiles/py-spy/demo_slow.txt"), "-o", str(target)])
+    err = capsys.readouterr()
+    assert code == 2
+    assert err.out == ""  # nothing was read: the check came first
+    assert err.err.count("\n") == 1
+    assert ("is a folder; give the report a file name" if where == "folder"
+            else "no such folder for the report") in err.err
+
+
+def test_an_unreadable_sub_folder_is_listed_as_skipped_with_permission_denied():
+    # GIVEN a folder with a readable log and a sub-folder its user may not list (as root every folder
+    # is readable, so the analysis runs as 'nobody')
+    import shutil
+    import tempfile
+
+    from helpers.unprivileged import as_nobody
+
+    top = Path(tempfile.mkdtemp(prefix="perf-toolkit-perm-"))
+    try:
+        top.chmod(0o755)
+        shutil.copy(ROOT / "sample_traces/profiles/py-spy/demo_slow.txt", top / "slow.txt")
+        (top / "locked").mkdir()
+        (top / "locked" / "inside.txt").write_text("x")
+        (top / "locked").chmod(0o700 if os.geteuid() == 0 else 0)
+        analyze([top])  # imports every reader and detector before the rights are dropped
+        # WHEN it is analysed
+        rows = as_nobody(lambda: analyze([top]).inputs_table()[["path", "status", "reason"]]
+                         .to_dict("records"))
+        by_name = {Path(r["path"]).name: r for r in rows}
+        # THEN the readable log is read and the locked folder is listed, not silently dropped
+        assert by_name["slow.txt"]["status"] == "read"
+        assert by_name["locked"]["status"] == "skipped"
+        assert by_name["locked"]["reason"] == "folder not read: permission denied"
+    finally:
+        (top / "locked").chmod(0o755)
+        shutil.rmtree(top)

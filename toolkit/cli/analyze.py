@@ -64,7 +64,8 @@ def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2
         skipped = f", {row.lines_skipped} line(s) skipped" if row.lines_skipped else ""
         lines.append(f"  {_clip(row.path, width - 40)}  {row.format}: {row.records} record(s){skipped}")
     for row in inputs[inputs["status"] == "failed"].itertuples():
-        lines.append(f"  FAILED {_clip(row.path, 60)}: {_clip(row.reason, width - 70)}")
+        # the reason in full, on its own line: it says what to pass or what is wrong
+        lines.append(f"  FAILED {row.path}\n      {' '.join(str(row.reason).split())}")
     table = analysis.findings
     if table is None or table.empty:
         lines.append("\nNo findings.")
@@ -85,7 +86,21 @@ def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2
     return "\n".join(lines)
 
 
+def check_output(path: str) -> None:
+    """Refuse a report path that cannot be written before any work is done."""
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise InputError(f"{path}: is a folder; give the report a file name (-o {os.path.join(path, 'report.html')})")
+    if not os.path.isdir(folder):
+        raise InputError(f"{folder}: no such folder for the report; create it or choose another -o")
+    if not os.access(folder, os.W_OK) or (os.path.exists(target) and not os.access(target, os.W_OK)):
+        raise InputError(f"{path}: permission denied; the report cannot be written there")
+
+
 def run(args: argparse.Namespace) -> int:
+    if not args.no_report:
+        check_output(args.output)
     progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     log_format = args.log_format
     if log_format and log_format.startswith("@"):
@@ -110,5 +125,8 @@ def run(args: argparse.Namespace) -> int:
 def _write(analysis, args: argparse.Namespace) -> None:
     from ..report.render import render
 
-    path = render(analysis, args.output, redact=not args.no_redact)
+    try:
+        path = render(analysis, args.output, redact=not args.no_redact)
+    except OSError as exc:  # disk full, removed folder...: one line, exit 2
+        raise InputError(f"{args.output}: cannot write the report ({exc.strerror or exc})") from exc
     print(f"\nReport: {path}")

@@ -128,6 +128,93 @@ def _matches(path: str, log_format: str) -> bool:
     return bool(lines) and ok >= max(1, int(0.8 * len(lines)))
 
 
+def unexpected(exc: BaseException, doing: str) -> str:
+    """The reason shown for an exception that is not a ToolkitError (a bug in a reader or a
+    detector, met on this input): what failed, and that it is ours to fix."""
+    return (f"unexpected {type(exc).__name__} while {doing}: {exc} (a perf-toolkit bug on this "
+            "input; the rest of the run went on)")
+
+
+def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_format: str | None,
+                 log_line_prefix: str | None, stream_bytes: int) -> None:
+    """Detect and read one input; append its fate to ``analysis.inputs`` and its evidence."""
+    t0 = time.perf_counter()
+    try:
+        # The user's own access-log format first: content sniffing cannot know a custom format.
+        custom = log_format if log_format and _matches(path, log_format) else None
+        fmt = formats.get("nginx") if custom else formats.detect(path)
+    except ToolkitError as exc:
+        analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
+        return
+    except Exception as exc:  # one input must never abort the run
+        analysis.inputs.append(InputResult(path, "failed", reason=unexpected(exc, "detecting its format")))
+        return
+    size = os.path.getsize(path)
+    if size > LARGE_INPUT_BYTES:
+        say(f"reading {path} ({size / 1e6:.0f} MB, {fmt.name}) ...")
+    try:
+        options: dict[str, Any] = {}
+        if custom is not None:
+            options["log_format"] = custom
+        elif log_line_prefix and fmt.name == "postgres-stderr":
+            options["log_line_prefix"] = log_line_prefix
+        streamed = size > stream_bytes and fmt.kind in ("queries", "access_log")
+        evidence = (_stream if streamed else _read)(path, fmt, **options)
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, ToolkitError) else unexpected(exc, "reading it")
+        analysis.inputs.append(InputResult(path, "failed", fmt.name, fmt.kind, reason=reason,
+                                           seconds=time.perf_counter() - t0))
+        return
+    acct = _accounting(evidence)
+    records = acct.get("records")
+    if records is None:
+        main = next(iter(evidence.values()))
+        records = len(main) if hasattr(main, "__len__") else 0
+    analysis.inputs.append(InputResult(
+        path, "read", fmt.name, fmt.kind, records=int(records or 0),
+        lines_read=int(acct.get("lines_read") or 0), lines_skipped=int(acct.get("lines_skipped") or 0),
+        seconds=time.perf_counter() - t0, source=acct,
+        reason=(f"streamed ({size / 1e6:.0f} MB on disk): aggregated chunk by chunk; the "
+                "detectors that need every event did not run" if streamed else "")))
+    for table, value in evidence.items():
+        getattr(analysis, _EVIDENCE_FIELD[table])[path] = value
+
+
+def _evidence_of(analysis: Analysis, path: str) -> Analysis:
+    """An Analysis holding only ``path``'s evidence (to find which input a detector fails on)."""
+    one = Analysis()
+    for field in ("profiles", "queries", "server_events", "requests"):
+        value = getattr(analysis, field).get(path)
+        if value is not None:
+            getattr(one, field)[path] = value
+    return one
+
+
+def _findings(analysis: Analysis):
+    """The findings across every input. When a detector fails (not a ToolkitError) on some input,
+    that input is marked failed with the reason and the findings of the others still come."""
+    from ..findings import findings
+
+    try:
+        return findings(analysis)
+    except Exception:  # find the input(s) it fails on, then run without them
+        pass
+    bad: set[str] = set()
+    for result in analysis.inputs:
+        if result.status != "read":
+            continue
+        try:
+            findings(_evidence_of(analysis, result.path))
+        except Exception as exc:
+            bad.add(result.path)
+            result.status = "failed"
+            result.reason = unexpected(exc, "running the checklist rules on it")
+    good = Analysis()
+    for field in ("profiles", "queries", "server_events", "requests"):
+        setattr(good, field, {p: v for p, v in getattr(analysis, field).items() if p not in bad})
+    return findings(good)
+
+
 def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             progress: Callable[[str], None] | None = None, run_findings: bool = True,
             log_format: str | None = None, log_line_prefix: str | None = None,
@@ -138,57 +225,27 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     ``log_format`` is an nginx ``log_format`` (or Apache ``LogFormat``) for access logs in a
     custom format (a ``NAME.log_format`` file beside a log does the same). ``log_line_prefix``
     is PostgreSQL's, for stderr logs whose prefix is not one of the common ones. Logs larger than
-    ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory)."""
+    ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory).
+
+    No input aborts the run: one that cannot be read, or on which a reader or detector fails
+    for any reason, is listed in ``inputs`` as failed with the reason, and so is a folder that
+    cannot be listed."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
     paths = [os.fspath(p) for p in (paths or default_paths())]
     analysis = Analysis()
-    for path in iter_files(paths):
+    unreadable: list[tuple[str, str]] = []
+    for path in iter_files(paths, unreadable):
         if path.lower().endswith(NOT_EVIDENCE):
             analysis.inputs.append(InputResult(path, "skipped",
                                                reason="source code or documentation, not evidence"))
             continue
-        t0 = time.perf_counter()
-        try:
-            # The user's own access-log format first: content sniffing cannot know a custom format.
-            custom = log_format if log_format and _matches(path, log_format) else None
-            fmt = formats.get("nginx") if custom else formats.detect(path)
-        except ToolkitError as exc:
-            analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
-            continue
-        size = os.path.getsize(path)
-        if size > LARGE_INPUT_BYTES:
-            say(f"reading {path} ({size / 1e6:.0f} MB, {fmt.name}) ...")
-        try:
-            options: dict[str, Any] = {}
-            if custom is not None:
-                options["log_format"] = custom
-            elif log_line_prefix and fmt.name == "postgres-stderr":
-                options["log_line_prefix"] = log_line_prefix
-            streamed = size > stream_bytes and fmt.kind in ("queries", "access_log")
-            evidence = (_stream if streamed else _read)(path, fmt, **options)
-        except ToolkitError as exc:
-            analysis.inputs.append(InputResult(path, "failed", fmt.name, fmt.kind, reason=str(exc),
-                                               seconds=time.perf_counter() - t0))
-            continue
-        acct = _accounting(evidence)
-        records = acct.get("records")
-        if records is None:
-            main = next(iter(evidence.values()))
-            records = len(main) if hasattr(main, "__len__") else 0
-        analysis.inputs.append(InputResult(
-            path, "read", fmt.name, fmt.kind, records=int(records or 0),
-            lines_read=int(acct.get("lines_read") or 0), lines_skipped=int(acct.get("lines_skipped") or 0),
-            seconds=time.perf_counter() - t0, source=acct,
-            reason=(f"streamed ({size / 1e6:.0f} MB on disk): aggregated chunk by chunk; the "
-                    "detectors that need every event did not run" if streamed else "")))
-        for table, value in evidence.items():
-            getattr(analysis, _EVIDENCE_FIELD[table])[path] = value
+        _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes)
+    for folder, reason in unreadable:
+        analysis.inputs.append(InputResult(folder, "skipped", reason=f"folder not read: {reason}"))
     _one_workload_per_destination_set(analysis)
     if run_findings:
-        from ..findings import findings
-
         say("running the checklist rules ...")
-        analysis.findings = findings(analysis)
+        analysis.findings = _findings(analysis)
     analysis.seconds = time.perf_counter() - started
     return analysis
