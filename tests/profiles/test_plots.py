@@ -87,7 +87,7 @@ def assert_totals_consistent(pruned: pd.DataFrame, total: str = "total_s", self_
 
 
 def test_docstring_examples_run():
-    for name in ("toolkit.plots.flame", "toolkit.plots.functions", "toolkit.profiles.magic"):
+    for name in ("toolkit.plots.flame", "toolkit.plots.functions", "toolkit.magic"):
         result = doctest.testmod(importlib.import_module(name))
         assert result.failed == 0 and result.attempted > 0, name
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..errors import FitError, MeasurementError
 from .fit import fit_complexity
-from .measure import _build, _call, _name, check_sizes
+from .measure import build_input, call_checked, callable_name, check_sizes
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _TOOLKIT = os.path.dirname(_HERE)
@@ -118,11 +118,11 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     stopped = None
     plan: dict[int, tuple[Any, int]] = {}  # n -> (input, calls per profile)
     for n in ns:  # phase 1: build, warm up, time one call, size the profiled loop
-        arg = _build(make_input, n)
+        arg = build_input(make_input, n)
         gc_was = gc.isenabled()
         gc.disable()
         try:
-            _call(fn, arg, n)  # warm-up
+            call_checked(fn, arg, n)  # warm-up
             calls, elapsed = 1, 0.0
             while True:  # time of one call, from enough calls to last a few milliseconds
                 t0 = time.perf_counter()
@@ -155,7 +155,7 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
             except Exception as exc:  # the user's function failing under the profiler
                 if isinstance(exc, MeasurementError):
                     raise
-                raise MeasurementError(f"profiling {_name(fn)}(make_input({n})) failed: "
+                raise MeasurementError(f"profiling {callable_name(fn)}(make_input({n})) failed: "
                                        f"{type(exc).__name__}: {exc}") from exc
             funcs["self_s"] = funcs["self_s"] / number
             total = funcs["self_s"].sum()
@@ -168,7 +168,7 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
         import warnings
 
         from .measure import BudgetWarning
-        warnings.warn(f"scaling_by_function({_name(fn)}) stopped at n={stopped['n']}: {stopped['reason']}",
+        warnings.warn(f"scaling_by_function({callable_name(fn)}) stopped at n={stopped['n']}: {stopped['reason']}",
                       BudgetWarning, stacklevel=2)
     if not frames:
         raise MeasurementError(f"no size could be profiled: {stopped['reason'] if stopped else 'no sizes'}")
@@ -238,7 +238,7 @@ def scaling_by_function(fn: Callable[[Any], Any], sizes: Iterable[int], make_inp
     table.attrs.update({
         "per_size": {c: per[c].tolist() for c in ["n", "function", "file", "line", "self_s", "share_pct"]},
         "total": {c: total_df[c].tolist() for c in total_df.columns},
-        "n_min": int(n_min), "n_max": int(n_max), "function": _name(fn), "interval": interval,
+        "n_min": int(n_min), "n_max": int(n_max), "function": callable_name(fn), "interval": interval,
         "total_complexity": total_cls, "total_exponent": total_k, "stopped": stopped,
     })
     return table

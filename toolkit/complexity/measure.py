@@ -64,7 +64,8 @@ def check_sizes(sizes: Iterable[Any], *, error: type[Exception] = MeasurementErr
     return sorted(out)
 
 
-def _name(fn: Callable) -> str:
+def callable_name(fn: Callable) -> str:
+    """How a function is named in messages: its qualified name where it has one."""
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
@@ -78,7 +79,8 @@ def where(fn: Callable) -> tuple[str | None, int | None]:
         return None, None
 
 
-def _build(make_input: Callable[[int], Any], n: int) -> Any:
+def build_input(make_input: Callable[[int], Any], n: int) -> Any:
+    """``make_input(n)``; a failure is a MeasurementError naming the size."""
     try:
         return make_input(n)
     except Exception as exc:  # the user's code: report which size and what it raised
@@ -88,11 +90,12 @@ def _build(make_input: Callable[[int], Any], n: int) -> Any:
         ) from exc
 
 
-def _call(fn: Callable, arg: Any, n: int) -> None:
+def call_checked(fn: Callable, arg: Any, n: int) -> None:
+    """``fn(arg)``; a failure is a MeasurementError naming the function and the size."""
     try:
         fn(arg)
     except Exception as exc:
-        raise MeasurementError(f"{_name(fn)}(make_input({n})) raised {type(exc).__name__}: {exc}") from exc
+        raise MeasurementError(f"{callable_name(fn)}(make_input({n})) raised {type(exc).__name__}: {exc}") from exc
 
 
 def _timed(fn: Callable, args: list[Any], timer: Callable[[], float]) -> float:
@@ -117,7 +120,7 @@ def _timed(fn: Callable, args: list[Any], timer: Callable[[], float]) -> float:
 
 def _args(make_input: Callable[[int], Any], n: int, arg: Any, k: int, fresh: bool) -> list[Any]:
     """The arguments of one measurement of ``k`` calls: the same input, or ``k`` fresh ones."""
-    return [_build(make_input, n) for _ in range(k)] if fresh else [arg] * k
+    return [build_input(make_input, n) for _ in range(k)] if fresh else [arg] * k
 
 
 def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: Callable[[int], Any],
@@ -182,10 +185,10 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
     # single call already rules out `repeat` measurements within the budget.
     for n in ns:
         t_start = timer()
-        arg = _build(make_input, n)
+        arg = build_input(make_input, n)
         gc.collect(1)
         t0 = timer()
-        _call(fn, arg, n)  # warm-up, untimed for the table; guides calibration and the budget
+        call_checked(fn, arg, n)  # warm-up, untimed for the table; guides calibration and the budget
         one = max(timer() - t0, 0.0)
         if one * repeat > budget_s:
             stopped = {"n": n, "reason": f"one call took {one:.3g} s, so {repeat} repeats would exceed "
@@ -245,11 +248,11 @@ def measure_scaling(fn: Callable[[Any], Any], sizes: Iterable[int], make_input: 
         if memory:
             df["peak_bytes"] = pd.Series([], dtype="Int64")
     file, line = where(fn)
-    df.attrs.update({"function": _name(fn), "file": file, "line": line, "sizes": ns, "min_time": min_time,
+    df.attrs.update({"function": callable_name(fn), "file": file, "line": line, "sizes": ns, "min_time": min_time,
                      "budget_s": budget_s, "stopped": stopped})
     if stopped is not None and warn:
         done = sorted(set(df["n"].tolist()))
-        warnings.warn(f"measure_scaling({_name(fn)}) stopped at n={stopped['n']}: {stopped['reason']}; "
+        warnings.warn(f"measure_scaling({callable_name(fn)}) stopped at n={stopped['n']}: {stopped['reason']}; "
                       f"measured sizes: {done or 'none'} (see df.attrs['stopped'])", BudgetWarning,
                       stacklevel=2)
     return df
@@ -264,7 +267,7 @@ def _peak_bytes(fn: Callable, arg: Any, n: int) -> int:
         gc.collect(1)
         base, _ = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
-        _call(fn, arg, n)
+        call_checked(fn, arg, n)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         if not already:

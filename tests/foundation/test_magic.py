@@ -11,7 +11,7 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
 from toolkit.errors import InputError  # noqa: E402
-from toolkit.profiles.magic import PLOTLY_MIME, parse_args  # noqa: E402
+from toolkit.magic import PLOTLY_MIME, parse_args  # noqa: E402
 
 BUSY = """
 import time
