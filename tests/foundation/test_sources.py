@@ -100,13 +100,16 @@ def test_empty_file(tmp_path):
     assert src.accounting.as_dict()["lines_read"] == 0
 
 
-def test_a_20_mb_single_line_is_one_line():
-    line = b"x" * (20 * 1024 * 1024)
+def test_a_10_mb_single_line_is_an_ordinary_line():
+    # GIVEN a 10 MB statement on one line (under the 16 MiB line limit)
+    line = b"x" * (10 * 1024 * 1024)
     src = open_source(line + b"\nshort\n")
+    # WHEN it is read line by line THEN it is one whole line, nothing skipped
     got = list(src.iter_lines())
     assert len(got) == 2
-    assert len(got[0][1]) == 20 * 1024 * 1024
+    assert len(got[0][1]) == 10 * 1024 * 1024
     assert got[1] == (2, "short")
+    assert src.accounting.lines_skipped == 0
 
 
 def test_chunks_end_at_line_breaks_and_carry_line_numbers():

@@ -72,7 +72,6 @@ import csv
 import gc
 import io
 import itertools
-import json
 import multiprocessing
 import operator
 import os
@@ -91,6 +90,7 @@ from ..sources import (
     Accounting,
     Source,
     lines_before,
+    load_json,
     open_source,
     read_range,
     recut,
@@ -599,7 +599,7 @@ def _stderr_prefix(src: Source, log_line_prefix: str | None) -> str:
     if log_line_prefix is not None:
         compile_prefix(log_line_prefix)  # a bad prefix is a LogFormatError now
         return log_line_prefix
-    text = src.head().decode("utf-8", "replace")
+    text = src.head_lines()  # complete lines: an over-long first line (skipped by the reader) hides none
     lines = text.split("\n")[:400]
     if len(text) >= 1 << 16 and len(lines) > 1:
         lines = lines[:-1]  # the last line of a head may be cut
@@ -1059,8 +1059,8 @@ def _sniff_jsonlog(head) -> bool:
     if not first.startswith('{"timestamp":"'):
         return False
     try:
-        obj = json.loads(first)
-    except ValueError:
+        obj = load_json(first)
+    except ParseError:
         return '"error_severity":"' in first
     return isinstance(obj, dict) and "error_severity" in obj and "message" in obj
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import formats
 from ..errors import InputError, ToolkitError
-from ..sources import iter_files, open_source
+from ..sources import expanded_size, iter_files, open_source
 from .analysis import Analysis, InputResult
 
 # Files that sit beside evidence (the scripts and notes that produced it) and are not evidence.
@@ -143,7 +143,8 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     say = progress or (lambda message: None)
     paths = [os.fspath(p) for p in (paths or default_paths())]
     analysis = Analysis()
-    for path in iter_files(paths):
+    passed_over: list[tuple[str, str]] = []  # FIFOs, devices and sockets found in folders
+    for path in iter_files(paths, skipped=passed_over):
         if path.lower().endswith(NOT_EVIDENCE):
             analysis.inputs.append(InputResult(path, "skipped",
                                                reason="source code or documentation, not evidence"))
@@ -165,7 +166,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                 options["log_format"] = custom
             elif log_line_prefix and fmt.name == "postgres-stderr":
                 options["log_line_prefix"] = log_line_prefix
-            streamed = size > stream_bytes and fmt.kind in ("queries", "access_log")
+            streamed = fmt.kind in ("queries", "access_log") and expanded_size(path, stream_bytes) > stream_bytes
             evidence = (_stream if streamed else _read)(path, fmt, **options)
         except ToolkitError as exc:
             analysis.inputs.append(InputResult(path, "failed", fmt.name, fmt.kind, reason=str(exc),
@@ -184,6 +185,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                     "detectors that need every event did not run" if streamed else "")))
         for table, value in evidence.items():
             getattr(analysis, _EVIDENCE_FIELD[table])[path] = value
+    analysis.inputs.extend(InputResult(path, "skipped", reason=reason) for path, reason in passed_over)
     _one_workload_per_destination_set(analysis)
     if run_findings:
         from ..findings import findings
