@@ -446,6 +446,11 @@ class Profile:
         :func:`call_paths`) and ``total_pct``. Parents come before children."""
         if self._function_table is not None and not self._stacks:
             return schema.empty("profile_tree")
+        if "tree_df" not in self._cache:  # hot_paths and the flame graphs ask again
+            self._cache["tree_df"] = self._tree_frame()
+        return self._cache["tree_df"].copy()
+
+    def _tree_frame(self) -> pd.DataFrame:
         t = self._tree_arrays()
         if len(t["func"]) == 0:
             return schema.empty("profile_tree")
