@@ -575,8 +575,8 @@ def _line_pieces(blocks: Iterable[bytes], accounting: Accounting, line: int, lim
                 n = text.count("\n")
                 yield line, text, n
                 line += n
-            example = data[pos:pos + 200].decode("utf-8", "replace")
             end = _first_break(data, pos + limit + 1)
+            example = data[pos:pos + 200 if end < 0 else min(pos + 200, end)].decode("utf-8", "replace")
             if end < 0:
                 skipping, carry = (line, example), b""
                 break
