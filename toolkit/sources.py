@@ -91,8 +91,12 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def default_limits() -> Limits:
+    """``DEFAULT_LIMITS`` as it is now (assigning it applies to every later input)."""
+    return DEFAULT_LIMITS
+
+
 def _limits(limits: Limits | None) -> Limits:
-    # read at call time, so that assigning DEFAULT_LIMITS applies to every later input
     return limits if limits is not None else DEFAULT_LIMITS
 
 
@@ -474,12 +478,13 @@ class _ZstdReader(io.RawIOBase):
         self._in_frame = False
         self._pending = memoryview(b"")
         self._buf = bytearray()
+        self._off = 0  # where the unread part of _buf starts (compacted once past half of it)
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buf) < size:
+        while size < 0 or len(self._buf) - self._off < size:
             if not self._pending:
                 self._pending = memoryview(self._raw.read(1 << 20))
                 if not self._pending:
@@ -493,9 +498,12 @@ class _ZstdReader(io.RawIOBase):
                 self._in_frame = False
                 self._pending = memoryview(self._dobj.unused_data + bytes(self._pending))
                 self._dobj = self._zstd.ZstdDecompressor().decompressobj()
-        n = len(self._buf) if size < 0 else min(size, len(self._buf))
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
+        end = len(self._buf) if size < 0 else min(self._off + size, len(self._buf))
+        out = bytes(self._buf[self._off:end])
+        self._off = end
+        if self._off > len(self._buf) >> 1:  # small reads from a big expansion: no memmove per read
+            del self._buf[:self._off]
+            self._off = 0
         return out
 
     def close(self) -> None:
@@ -667,7 +675,7 @@ def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_lin
     lines in ``accounting.lines_read``. A line longer than ``line_bytes`` (default
     ``DEFAULT_LIMITS.line_bytes``) is left out and counted as skipped, as
     :meth:`Source.iter_chunks` does. The byte-range readers of the query logs share it."""
-    limit = line_bytes if line_bytes is not None else DEFAULT_LIMITS.line_bytes
+    limit = line_bytes if line_bytes is not None else default_limits().line_bytes
 
     def blocks() -> Iterator[bytes]:
         fh.seek(lo)

@@ -501,6 +501,27 @@ def test_byte_range_workers_leave_out_the_same_lines(tmp_path, small_limit):
     assert two.attrs["source"]["skipped"][0]["line"] == 700
 
 
+def test_an_over_long_line_where_the_workers_cut_the_file_is_passed_over(tmp_path, small_limit):
+    # GIVEN logs whose middle byte (where two workers cut them) lies inside an over-long line,
+    # longer than the windows the boundary search reads
+    pg_line = b"2026-11-26 05:09:21.878 UTC [11999] postgres@app LOG:  duration: 1.5 ms  statement: SELECT 1\n"
+    cases = {"postgresql.log": (pg_line, digest_file), "access.log": (ACCESS_LINE, tk.endpoints)}
+    very_long = LONG * 10
+    for name, (line, run) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(line * 200 + very_long + b"\n" + line * 200)
+        assert 200 * len(line) + (1 << 18) < path.stat().st_size // 2
+        # WHEN read by one process and by two
+        options = {"workers": 2} if run is digest_file else {"jobs": 2}
+        one, two = run(path), run(path, **options)
+        # THEN the same result: every record read, the line left out once
+        pd.testing.assert_frame_equal(one, two)
+        for result in (one, two):
+            source = result.attrs["source"]
+            assert source["lines_read"] == 401 and source["skip_reasons"] == {long_line_reason(LIMIT): 1}
+        assert (one["calls"] if "calls" in one else one["requests"]).sum() == 400
+
+
 def test_errors_raise_stops_at_an_over_long_line():
     data = ACCESS_LINE + LONG + b"\n" + ACCESS_LINE
     with pytest.raises(ParseError) as err:

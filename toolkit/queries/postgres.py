@@ -89,6 +89,7 @@ from ..sources import (
     MAX_EXAMPLES,
     Accounting,
     Source,
+    default_limits,
     lines_before,
     load_json,
     open_source,
@@ -918,11 +919,14 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
             if k < 0:
                 if not block:
                     return size
+                buf, offset = b"", offset + len(buf)  # all of it is the line being passed over
                 continue
             i, partial = k + 1, False
         while i < len(buf):
             j = buf.find(b"\n", i)
             if j < 0 and block:
+                if len(buf) - i > default_limits().line_bytes:  # left out by the readers: pass over it
+                    i, partial = len(buf), True
                 break  # an unfinished line: read on
             line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r")
             if not (line.startswith(b"\t") or secondary.match(line)):
