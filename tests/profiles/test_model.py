@@ -185,6 +185,9 @@ def test_tree_of_many_deep_stacks_matches_a_plain_trie():
     parent = tree["parent_id"].dropna().astype(int)
     assert (parent.to_numpy() < tree.loc[parent.index, "node_id"].to_numpy()).all()
     assert tree["depth"].tolist() == [len(p) - 1 for p in tree_paths(tree)]
+    # numbered level by level, then by parent, whichever way a level was built
+    order = tree.assign(p=tree["parent_id"].fillna(-1)).sort_values(["depth", "p"], kind="stable")
+    assert order["node_id"].tolist() == tree["node_id"].tolist()
 
 
 def test_paths_past_64_functions_are_shortened_around_a_digest_of_the_whole_path():

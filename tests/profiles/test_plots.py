@@ -306,6 +306,12 @@ def test_diff_tree_matches_paths(before_after):
     assert d.loc["slow_sort", "parent_id"] == d.loc["main", "node_id"]
 
 
+def test_diff_tree_lists_paths_depth_first_with_siblings_by_name(before_after):
+    d = diff_tree(*before_after)
+    assert d["function"].tolist() == ["main", "dump", "slow_sort", "sorted_fast"]
+    assert d["parent_id"].tolist()[1:] == [0, 0, 0]
+
+
 def test_diff_flame_colours_by_change(before_after):
     fig = diff_flame(*before_after, min_fraction=0)
     ic = fig.data[0]

@@ -302,12 +302,12 @@ def prune_tree(tree: pd.DataFrame, min_fraction: float = 0.001, max_nodes: int |
     return result
 
 
-def _subtree_totals(values: np.ndarray, ppos: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Sum ``values`` over each node's subtree (the node included), children before parents
-    (``order``: parents first); one pass, whatever the depth."""
+def _subtree_totals(values: np.ndarray, ppos: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Sum ``values`` over each node's subtree (the node included): one pass over the rows,
+    deepest level first, each level in row order, whatever the depth."""
     total = values.astype(float).tolist()
     up = ppos.tolist()
-    for row in order[::-1].tolist():
+    for row in np.lexsort((np.arange(len(up)), -np.asarray(level))).tolist():
         if up[row] >= 0:
             total[up[row]] += total[row]
     return np.asarray(total, dtype=float)
@@ -362,14 +362,32 @@ def diff_tree(before: Any, after: Any, size: str = "max") -> pd.DataFrame:
                                   "self_s": pd.to_numeric(t["self_s"]).astype(float),
                                   "total_s": pd.to_numeric(t["total_s"]).astype(float)}))
     npaths = len(path_parent)
+    # rows in the order of their call paths, siblings sorted by name (as flamegraph.pl does):
+    # a depth-first walk, parents before their children
+    frame_of = {path: frame for (_, frame), path in path_of.items()}
+    children: dict[int, list[int]] = {}
+    for path, up in enumerate(path_parent):
+        children.setdefault(up, []).append(path)
+    order: list[int] = []
+    todo = [-1]
+    while todo:
+        path = todo.pop()
+        if path >= 0:
+            order.append(path)
+        kids = children.get(path, ())
+        todo.extend(sorted(kids, key=lambda k: "\x1e".join(frame_of[k]), reverse=True))
+    rank = np.empty(npaths, dtype=np.int64)
+    rank[order] = np.arange(npaths)
     both = pd.concat(rows, ignore_index=True)
+    both["path"] = rank[both["path"].to_numpy()] if npaths else both["path"]
     first = both.groupby("path", sort=True).agg(function=("function", "first"), file=("file", "first"),
                                                  line=("line", "min")).reindex(range(npaths))
-    ppos = np.asarray(path_parent, dtype=np.int64)
+    ppos = np.asarray([path_parent[p] for p in order], dtype=np.int64)
+    ppos = np.where(ppos >= 0, rank[np.maximum(ppos, 0)], -1) if npaths else ppos
     out = pd.DataFrame({
         "node_id": np.arange(npaths, dtype="int64"),
-        "parent_id": pd.array([None if p < 0 else int(p) for p in path_parent], dtype="Int64"),
-        "depth": np.asarray(path_depth, dtype="int64"),
+        "parent_id": pd.array([None if p < 0 else int(p) for p in ppos], dtype="Int64"),
+        "depth": np.asarray(path_depth, dtype="int64")[order] if npaths else np.zeros(0, dtype="int64"),
         "function": first["function"].to_numpy(), "file": first["file"].to_numpy(),
         "line": pd.array(first["line"], dtype="Int64"),
     })
@@ -388,8 +406,7 @@ def diff_tree(before: Any, after: Any, size: str = "max") -> pd.DataFrame:
         out["self_s"] = np.maximum(out["self_before_s"], out["self_after_s"])
     else:
         out["self_s"] = out[f"self_{size}_s"]
-    # path ids are numbered parents first: their own order is a parents-first order
-    out["total_s"] = _subtree_totals(out["self_s"].to_numpy(), ppos, np.arange(npaths))
+    out["total_s"] = _subtree_totals(out["self_s"].to_numpy(), ppos, out["depth"].to_numpy())
     return out
 
 

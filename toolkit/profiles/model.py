@@ -358,11 +358,12 @@ class Profile:
         """The call tree by function: per node parent, function id, depth, self, total; and
         per record its leaf node. Parents get lower ids than their children.
 
-        Built level by level with np.unique over the records still that deep (longest first,
-        so they are a prefix of one ordering): no per-sample loop, and each level costs what
-        its own frames cost. Once few records go deeper (a 50,000-frame recursion), their
-        remaining frames are walked one by one instead: a numpy round per level would cost
-        more than the level itself. Linear in the frames of the unique stacks either way.
+        Built level by level, nodes numbered by level, then parent, then function: with
+        np.unique over the records still that deep (longest first, so they are a prefix of one
+        ordering), no per-sample loop, each level costing what its own frames cost. Once few
+        records go deeper (a 50,000-frame recursion), the rest of the levels are done in plain
+        Python: a numpy round per level would cost more than the level itself. Linear in the
+        frames of the unique stacks either way.
         """
         if "tree" in self._cache:
             return self._cache["tree"]
@@ -392,27 +393,34 @@ class Profile:
             current[active] = next_id + inv
             next_id += len(uniq)
             d += 1
-        levels = next_id  # nodes made level by level; the narrow rest follows
+        levels = next_id  # nodes made with numpy; the narrow rest follows
+        tail_levels: list[int] = []  # where each of the rest's levels starts
         if d < maxdepth:
+            # the same levels, numbered the same way (by parent, then function), in plain Python
             tail_parent: list[int] = []
             tail_func: list[int] = []
             tail_depth: list[int] = []
-            child: dict[tuple[int, int], int] = {}
             fn_list = fn_flat.tolist()
-            for r in deepest_first[:int(np.searchsorted(descending, -d, side="left"))].tolist():
-                node = int(current[r])
-                base = int(offsets[r])
-                for depth in range(d, int(lengths[r])):
-                    f = fn_list[base + depth]
-                    found = child.get((node, f))
-                    if found is None:
-                        found = child[(node, f)] = next_id
-                        next_id += 1
-                        tail_parent.append(node)
-                        tail_func.append(f)
-                        tail_depth.append(depth)
-                    node = found
-                current[r] = node
+            deep = deepest_first[:int(np.searchsorted(descending, -d, side="left"))].tolist()
+            length = {r: int(lengths[r]) for r in deep}
+            base = {r: int(offsets[r]) for r in deep}
+            node = {r: int(current[r]) for r in deep}
+            for depth in range(d, maxdepth):
+                tail_levels.append(next_id)
+                while length[deep[-1]] <= depth:  # deepest first: the shallowest are at the end
+                    deep.pop()
+                groups: dict[tuple[int, int], list[int]] = {}
+                for r in deep:
+                    groups.setdefault((node[r], fn_list[base[r] + depth]), []).append(r)
+                for key in sorted(groups):
+                    tail_parent.append(key[0])
+                    tail_func.append(key[1])
+                    tail_depth.append(depth)
+                    for r in groups[key]:
+                        node[r] = next_id
+                    next_id += 1
+            for r, leaf in node.items():
+                current[r] = leaf
             parents.append(np.array(tail_parent, dtype=np.int64))
             funcs.append(np.array(tail_func, dtype=np.int64))
             depths.append(np.array(tail_depth, dtype=np.int64))
@@ -422,13 +430,15 @@ class Profile:
         nonempty = lengths > 0
         self_s = np.bincount(current[nonempty], weights=self._weights[nonempty], minlength=next_id)
         total_s = self_s.copy()
-        # children before parents: the narrow rest one node at a time (ids only grow downwards),
-        # then the levels (contiguous id ranges), deepest first
-        if next_id > levels:
+        # children before parents, level by level (contiguous id ranges), deepest first, each
+        # level in id order (the order np.add.at adds in, so sums round the same either way):
+        # the narrow rest node by node, then the numpy levels
+        if tail_levels:
             tail_total, up = total_s.tolist(), parent.tolist()
-            for i in range(next_id - 1, levels - 1, -1):
-                if up[i] >= 0:
-                    tail_total[up[i]] += tail_total[i]
+            for lo, hi in reversed(list(zip(tail_levels, [*tail_levels[1:], next_id], strict=True))):
+                for i in range(lo, hi):
+                    if up[i] >= 0:
+                        tail_total[up[i]] += tail_total[i]
             total_s = np.asarray(tail_total, dtype=np.float64)
         bounds = np.searchsorted(depth[:levels], np.arange(d + 1), side="left")
         for lv in range(d - 1, 0, -1):
