@@ -542,6 +542,17 @@ def _first_break(data: bytes, start: int = 0) -> int:
     return lf if cr < 0 else cr if lf < 0 else min(lf, cr)
 
 
+def _after_break(data: bytes, end: int) -> tuple[int, bool]:
+    """Where what follows the line break at ``data[end]`` starts, and whether an LF starting the
+    next block belongs to this break (a CR as the very last byte: maybe half of a CRLF)."""
+    if data[end:end + 1] == b"\r":
+        if end + 1 == len(data):
+            return end + 1, True
+        if data[end + 1:end + 2] == b"\n":
+            return end + 2, False
+    return end + 1, False
+
+
 def _line_pieces(blocks: Iterable[bytes], accounting: Accounting, line: int, limit: int,
                  long_line: Callable[[int, str], None]) -> Iterator[tuple[int, str, int]]:
     """Raw blocks -> ``(first line, text, lines)``: decoded pieces of whole lines (the last may
@@ -565,12 +576,8 @@ def _line_pieces(blocks: Iterable[bytes], accounting: Accounting, line: int, lim
             long_line(*skipping)
             skipping = None
             line += 1
-            if block[end:end + 1] == b"\r":
-                if end + 1 == len(block):
-                    eat_lf = True
-                elif block[end + 1:end + 2] == b"\n":
-                    end += 1
-            block = block[end + 1:]
+            after, eat_lf = _after_break(block, end)
+            block = block[after:]
         data = carry + block if carry else block
         start = pos = 0  # start: of the text not yet handed out; pos: of the line looked at
         while len(data) - pos > limit:  # a line starting at pos may be over-long: look
@@ -590,12 +597,8 @@ def _line_pieces(blocks: Iterable[bytes], accounting: Accounting, line: int, lim
                 break
             long_line(line, example)
             line += 1
-            if data[end:end + 1] == b"\r":
-                if end + 1 == len(data):
-                    eat_lf = True
-                elif data[end + 1:end + 2] == b"\n":
-                    end += 1
-            start = pos = end + 1
+            start, eat_lf = _after_break(data, end)
+            pos = start
         else:
             rest = data[start:] if start else data
             # A CR at the very end may be the first half of a CRLF split across blocks: keep it.

@@ -362,44 +362,46 @@ STDERR_RECORD = re.compile(rb"[^\t]")  # continuation lines start with a TAB
 CSV_RECORD = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")  # log_time
 
 
-def multiline_statement(df: pd.DataFrame) -> pd.Series:
-    n = df["statement"].fillna("").str.count("\n")
-    return df[(n >= 3) & (df["kind"] == "statement")].iloc[0]
+def damage_a_statement(sample: str, fmt: str, record: re.Pattern) -> tuple:
+    """The sample's first statement of four lines or more (with its auto_explain plan attached),
+    read as it is and with its third line over the limit: (clean, damaged, the clean row, its
+    first line, the first line of the next record)."""
+    raw = gzip.decompress((SAMPLES / "queries/postgresql" / sample).read_bytes())
+    clean = tk.read_queries(src_of(raw), format=fmt)
+    n = clean["statement"].fillna("").str.count("\n")
+    row = clean[(n >= 3) & (clean["kind"] == "statement")].iloc[0]
+    first = int(row["source_line"])
+    hurt = tk.read_queries(src_of(damaged(raw, first + 2)), format=fmt)
+    return clean, hurt, row, first, next_record(raw, first, record)
+
+
+def detached_plan(clean: pd.DataFrame, hurt: pd.DataFrame, row: pd.Series) -> int:
+    """The line of the one plan row the damaged read has and the clean read has not: the plan
+    that was attached to ``row``."""
+    plan = hurt[(hurt["kind"] == "plan") & ~hurt["source_line"].isin(clean["source_line"])]
+    assert len(plan) == 1 and plan.iloc[0]["plan"] == row["plan"]
+    return int(plan.iloc[0]["source_line"])
 
 
 def test_postgres_stderr_record_ends_at_a_left_out_continuation_line():
-    path = SAMPLES / "queries/postgresql/app/postgresql.log.gz"
-    raw = gzip.decompress(path.read_bytes())
-    clean = tk.read_queries(src_of(raw), format="postgres-stderr")
-    # GIVEN a multi-line statement (with its auto_explain plan attached) whose third line is
-    # over the limit
-    row = multiline_statement(clean)
-    first = int(row["source_line"])
-    after = next_record(raw, first, STDERR_RECORD)
-    hurt = tk.read_queries(src_of(damaged(raw, first + 2)), format="postgres-stderr")
+    # GIVEN a multi-line statement whose third line is over the limit
+    clean, hurt, row, first, after = damage_a_statement("app/postgresql.log.gz", "postgres-stderr", STDERR_RECORD)
     s = hurt.attrs["source"]
     # THEN the statement ends where the line was; the lines after it that belonged to it are
     # skipped with their reason; its plan, no longer matching it, stays a plan row of its own
     cut = hurt[hurt["source_line"] == first].iloc[0]
     assert cut["statement"] == "\n".join(row["statement"].split("\n")[:2])
     assert cut["duration_ms"] == row["duration_ms"] and pd.isna(cut["plan"])
-    plan = hurt[(hurt["kind"] == "plan") & ~hurt["source_line"].isin(clean["source_line"])]
-    assert len(plan) == 1 and plan.iloc[0]["plan"] == row["plan"]
+    plan_line = detached_plan(clean, hurt, row)
     assert s["skip_reasons"] == {long_line_reason(LIMIT): 1,
                                  "continuation line without a record before it": after - first - 3}
     assert s["lines_read"] == clean.attrs["source"]["lines_read"] and pg_accounted(hurt)
-    unchanged(clean, hurt, {first, int(plan.iloc[0]["source_line"])})
+    unchanged(clean, hurt, {first, plan_line})
 
 
 def test_postgres_csvlog_record_with_a_left_out_line_is_dropped_and_counted():
-    path = SAMPLES / "queries/postgresql/app/postgresql.csv.gz"
-    raw = gzip.decompress(path.read_bytes())
-    clean = tk.read_queries(src_of(raw), format="postgres-csvlog")
     # GIVEN a statement whose quoted, multi-line message has its third line over the limit
-    row = multiline_statement(clean)
-    first = int(row["source_line"])
-    after = next_record(raw, first, CSV_RECORD)
-    hurt = tk.read_queries(src_of(damaged(raw, first + 2)), format="postgres-csvlog")
+    clean, hurt, row, first, after = damage_a_statement("app/postgresql.csv.gz", "postgres-csvlog", CSV_RECORD)
     s = hurt.attrs["source"]
     # THEN the record is dropped: every line of it is skipped with a reason (the left-out one
     # and the two halves that no longer hold 26 columns); its plan stays a plan row; the
@@ -407,10 +409,9 @@ def test_postgres_csvlog_record_with_a_left_out_line_is_dropped_and_counted():
     assert first not in set(hurt["source_line"])
     assert s["lines_skipped"] == after - first and s["skip_reasons"][long_line_reason(LIMIT)] == 1
     assert s["record_lines"] == clean.attrs["source"]["record_lines"] - (after - first)
-    plan = hurt[(hurt["kind"] == "plan") & ~hurt["source_line"].isin(clean["source_line"])]
-    assert len(plan) == 1 and plan.iloc[0]["plan"] == row["plan"]
+    plan_line = detached_plan(clean, hurt, row)
     assert s["lines_read"] == clean.attrs["source"]["lines_read"] and pg_accounted(hurt)
-    unchanged(clean, hurt, {first, int(plan.iloc[0]["source_line"])})
+    unchanged(clean, hurt, {first, plan_line})
 
 
 def test_postgres_jsonlog_record_on_a_left_out_line_is_dropped_and_counted():
