@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import UnknownFormatError
+from .errors import ParseError, UnknownFormatError
 from .sources import COMPRESSION_SUFFIXES, HEAD_BYTES, Source, open_source
 
 KINDS = ("profile", "queries", "access_log", "benchmark")
@@ -205,4 +205,9 @@ def read(obj: Any, *, kind: str | None = None, format: str | None = None,
             raise UnknownFormatError(src.name, [fmt.name],
                                      f"format {fmt.name!r} has no {table} table")
         reader = fmt.extras[table]
-    return reader(src, **options)
+    try:
+        return reader(src, **options)
+    except ParseError as exc:
+        if exc.path is None:  # raised below the reader (the profile builder, a shared helper)
+            raise ParseError(exc.message, src.name, exc.line, exc.expected) from exc
+        raise

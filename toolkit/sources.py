@@ -80,12 +80,16 @@ class Limits:
     compressed input may expand to (64 GiB). ``expansion_ratio``: decompressed bytes per
     compressed byte, checked once past 64 MiB of output (200: the bundled logs and profiles
     expand 5-41 times; a gzip bomb about 1000 times, zstd, xz and bzip2 bombs far more).
+    ``stack_frames``: the most frames a profile's distinct stacks may hold together (2**25,
+    about 300 MB of stacks): an evented profile 50,000 frames deep with time at every depth
+    has 50,000 distinct stacks of up to 50,000 frames, a billion frames from a few MB of input.
     """
 
     line_bytes: int = 1 << 24
     document_bytes: int = 1 << 28
     expanded_bytes: int = 1 << 36
     expansion_ratio: float = 200.0
+    stack_frames: int = 1 << 25
 
 
 DEFAULT_LIMITS = Limits()

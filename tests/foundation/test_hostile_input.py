@@ -216,16 +216,17 @@ result = {{
     assert got["peak_mb"] < PEAK_MB
 
 
-def test_profiles_50000_frames_deep_stay_linear_in_time_and_memory():
+def test_profiles_50000_frames_deep_stay_linear_in_time_and_memory(tmp_path):
     # GIVEN py-spy collapsed stacks 10,000 and 40,000 frames deep (and 50,000 for memory): one
-    # deep stack and one that leaves it half way (before: 20,000 frames took 1.3 GB, quadratic)
-    code = """
-import resource, time
-import toolkit as tk
-from toolkit.plots.flame import diff_flame, flame
+    # deep stack and one that leaves it half way (before: 20,000 frames took 1.3 GB, quadratic);
+    # and a speedscope evented profile and a Chrome trace 50,000 frames deep with time at every
+    # depth: 50,000 distinct stacks, 1.25 billion frames from 5 MB of JSON
+    code = OUTCOME + f"""
+import json, resource, time
+from toolkit.plots.flame import flame
 
 def collapsed(depth):
-    frames = [f"f{i} (app.py:{i})" for i in range(depth)]
+    frames = [f"f{{i}} (app.py:{{i}})" for i in range(depth)]
     return (";".join(frames) + " 5\\n" + ";".join(frames[: depth // 2]) + ";leaf (b.py:1) 3\\n").encode()
 
 def work(depth):
@@ -239,10 +240,20 @@ def work(depth):
 work(2000)  # warm up (imports, first calls)
 small, big = work(10_000), work(40_000)
 deepest = tk.read_profile(collapsed(50_000), format="pyspy-raw")
-other = tk.read_profile(collapsed(50_000).replace(b" 5\\n", b" 9\\n"), format="pyspy-raw")
-d = diff_flame(deepest, other)
-result = {"small": small, "big": big, "deepest": [len(deepest.tree()), deepest.hot_paths()["self_s"].tolist()],
-          "diff_boxes": len(d.data[0].ids), "diff_subtitle": d.layout.title.subtitle.text}
+D = 50_000
+events = ([{{"type": "O", "at": i, "frame": i}} for i in range(D)]
+          + [{{"type": "C", "at": D + i, "frame": D - 1 - i}} for i in range(D)])
+with open({str(tmp_path)!r} + "/deep.speedscope.json", "w") as fh:
+    json.dump({{"shared": {{"frames": [{{"name": f"f{{i}}"}} for i in range(D)]}},
+               "profiles": [{{"type": "evented", "name": "x", "unit": "seconds", "startValue": 0,
+                             "endValue": 2 * D, "events": events}}]}}, fh)
+with open({str(tmp_path)!r} + "/deep.trace.json", "w") as fh:
+    json.dump([{{"ph": "B", "name": f"f{{i}}", "ts": i, "pid": 1, "tid": 1}} for i in range(D)]
+              + [{{"ph": "E", "ts": D + i, "pid": 1, "tid": 1}} for i in range(D)], fh)
+result = {{"small": small, "big": big, "deepest": [len(deepest.tree()), deepest.hot_paths()["self_s"].tolist()],
+          "flame": len(flame(deepest).data[0].ids),
+          "evented": outcome(tk.read_profile, {str(tmp_path)!r} + "/deep.speedscope.json"),
+          "trace": outcome(tk.read_profile, {str(tmp_path)!r} + "/deep.trace.json")}}
 """
     got = isolated(code)
     r = got["result"]
@@ -256,7 +267,10 @@ result = {"small": small, "big": big, "deepest": [len(deepest.tree()), deepest.h
         assert boxes <= 2000
     assert r["big"][0] < 8 * max(r["small"][0], 0.05), (r["small"][0], r["big"][0])
     assert r["deepest"] == [50_001, [0.05, 0.03]]
-    assert r["diff_boxes"] <= 2000 and r["diff_subtitle"].startswith("0.08 s before -> 0.12 s after (+0.04 s)")
+    assert r["flame"] == 2000
+    for key, name in (("evented", "deep.speedscope.json"), ("trace", "deep.trace.json")):
+        assert r[key][0] == "ParseError"
+        assert r[key][1].startswith(f"{tmp_path / name}: the profile's distinct stacks hold more than 33554432 frames")
     assert got["peak_mb"] < PEAK_MB
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,3 +215,20 @@ def test_paths_past_64_functions_are_shortened_around_a_digest_of_the_whole_path
     d = diff_profiles(pa, pb, level="path").set_index("path")
     assert d.loc[deep, "self_delta_s"] == pytest.approx(-0.2)
     assert len(diff_profiles(pa, pc, level="path")) == 100 + 50
+
+
+def test_stacks_beyond_the_frame_limit_are_a_parse_error_naming_the_file(tmp_path, monkeypatch):
+    # GIVEN a limit of 1,000 frames in distinct stacks, and a Chrome trace 100 frames deep with
+    # time at every depth: 100 distinct stacks of 1 to 100 frames, 5,050 frames
+    monkeypatch.setattr(tk.sources, "DEFAULT_LIMITS", tk.sources.Limits(stack_frames=1000))
+    events = ([{"ph": "B", "name": f"f{i}", "ts": i, "pid": 1, "tid": 1} for i in range(100)]
+              + [{"ph": "E", "ts": 100 + i, "pid": 1, "tid": 1} for i in range(100)])
+    path = tmp_path / "deep.trace.json"
+    path.write_text(json.dumps(events))
+    # WHEN read THEN a ParseError names the file and the limit, before holding more
+    with pytest.raises(tk.ParseError) as err:
+        tk.read_profile(path)
+    assert str(err.value).startswith(f"{path}: the profile's distinct stacks hold more than 1000 frames")
+    # and 44 levels (990 frames) are within it
+    path.write_text(json.dumps(events[:44] + events[100:144]))
+    assert len(tk.read_profile(path).tree()) == 44

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import InputError
+from ..errors import InputError, ParseError
+from ..sources import default_limits
 
 
 class Frame(NamedTuple):
@@ -81,6 +82,8 @@ class ProfileBuilder:
         self._frame_ids: dict[Frame, int] = {}
         self._frames: list[Frame] = []
         self._records: dict[tuple[tuple[int, ...], str | None, str | None], list[float]] = {}
+        self._held = 0  # frames in the distinct stacks, at most Limits.stack_frames
+        self._most = default_limits().stack_frames
 
     def frame(self, frame: Frame) -> int:
         """The id of ``frame`` (interned)."""
@@ -101,6 +104,10 @@ class ProfileBuilder:
         key = (ids, thread, process)
         acc = self._records.get(key)
         if acc is None:
+            self._held += len(ids)
+            if self._held > self._most:
+                raise ParseError(f"the profile's distinct stacks hold more than {self._most} frames "
+                                 "(Limits.stack_frames)", expected="a profile of fewer or shallower stacks")
             self._records[key] = [float(weight_s), int(samples)]
         else:
             acc[0] += weight_s
