@@ -724,10 +724,14 @@ def expanded_size(path: str | os.PathLike, limit: int | None = None) -> int:
     file; a compressed one is expanded (piece by piece, nothing kept) and counted, stopping
     once past ``limit`` (then the result is only known to exceed ``limit``). For deciding
     whether an input is large enough to stream: ``expanded_size(path, n) > n``. A corrupt or
-    truncated stream counts what it gives before its error.
+    truncated stream counts what it gives before its error. A FIFO or device is 0: measuring it
+    would use up what it gives (it is read whole, up to ``Limits.document_bytes``).
 
         >>> expanded_size("sample_traces/http/nginx/combined.log.gz")   # doctest: +SKIP
     """
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0
     src = Source(path)
     if src.compression is None:
         return os.path.getsize(src.path) if src.path is not None else len(src._data or b"")

@@ -386,6 +386,8 @@ def test_expanded_size_counts_decompressed_bytes_and_stops_past_a_limit(tmp_path
     assert expanded_size(plain) == expanded_size(gz) == expanded_size(zst) == len(body)
     assert os.path.getsize(gz) < 100_000  # on disk it looks small: streaming decides on this
     assert 1_000_000 < expanded_size(gz, limit=1_000_000) <= len(body)
+    os.mkfifo(tmp_path / "pipe")
+    assert expanded_size(tmp_path / "pipe") == 0  # not read: that would use it up
 
 
 def test_load_json_turns_every_failure_into_a_parse_error():
