@@ -22,7 +22,9 @@ Every input is read with bounded memory and time, whatever it holds (:class:`Lim
 - a FIFO or character device named as a path is opened without blocking and read once, up to
   ``Limits.document_bytes`` (``/dev/zero`` is refused once past it); a block device or a socket
   is refused; folders walked by :func:`iter_files` pass over every non-regular file, with the
-  reason; a file object is read up to ``Limits.document_bytes``.
+  reason; a file object is read up to ``Limits.document_bytes``;
+- a profile's distinct stacks hold at most ``Limits.stack_frames`` frames
+  (:class:`toolkit.profiles.ProfileBuilder` says so with a :class:`ParseError`).
 
 Raise a limit for one input with ``open_source(path, limits=Limits(line_bytes=64 << 20))`` (and
 hand that Source to any reader), or for the whole session by assigning
@@ -107,6 +109,7 @@ def _limits(limits: Limits | None) -> Limits:
 def long_line_reason(limit: int) -> str:
     """The skip reason of a line longer than ``limit`` bytes (one reason per limit)."""
     return f"line longer than {limit} bytes (Limits.line_bytes): left out"
+
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),

@@ -93,6 +93,8 @@ for name, compress in compressors.items():
                     "detect": outcome(lambda p: formats.detect(p).name, path),
                     "read": outcome(lambda p: len(tk.read_access_log(p)), path),
                     "endpoints": outcome(lambda p: len(tk.endpoints(p)), path)}}
+# a zstd frame by hand: magic, no content size, a 128 KiB window, then 32,768 RLE blocks (a 3-byte
+# header: last-block bit, type 1 = RLE, size 128 KiB; then the byte to repeat)
 rle = (((131072 << 3) | 2).to_bytes(3, "little") + b"\\0") * 32767 + (((131072 << 3) | 3).to_bytes(3, "little") + b"\\0")
 path = {str(tmp_path)!r} + "/zeros.zst"
 with open(path, "wb") as fh:
