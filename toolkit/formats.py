@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import UnknownFormatError
-from .sources import COMPRESSION_SUFFIXES, Source, open_source
+from .errors import ParseError, UnknownFormatError
+from .sources import COMPRESSION_SUFFIXES, HEAD_BYTES, Source, open_source
 
 KINDS = ("profile", "queries", "access_log", "benchmark")
 
@@ -146,6 +146,11 @@ def detect(obj: Any, kind: str | None = None) -> Format:
     Order: formats whose suffix matches the name (compression suffixes stripped) and whose
     sniffer accepts the content; then every format's sniffer; then, when content matched none
     and exactly one format claims the suffix, that one (its reader says what is wrong).
+
+    Sniffers see the first 64 KiB (:meth:`Source.head`: whole documents start there); when none
+    accepts it and a line runs past it, they see again the first 64 KiB of complete lines, lines
+    longer than that passed over (:meth:`Source.head_lines`): the readers skip a line over the
+    line limit, so a file that starts with one is still the log it is.
     """
     src = obj if isinstance(obj, Source) else open_source(obj)
     data = src.head()
@@ -156,18 +161,30 @@ def detect(obj: Any, kind: str | None = None) -> Format:
         raise UnknownFormatError(src.name, tried, "the input is empty")
     bare = _bare_name(os.path.basename(src.name)) if src.path or src.name != "<input>" else ""
     by_suffix = [f for f in candidates if bare and any(bare.endswith(s) for s in f.suffixes)]
+    found = _detect_in(head, by_suffix, candidates, src.name, tried)
+    if found is None and len(data) == HEAD_BYTES:
+        text = src.head_lines()
+        lines = Head(text.encode("utf-8", "surrogatepass"), text, src.name)
+        found = _detect_in(lines, by_suffix, candidates, src.name, tried) if text.strip() else None
+    if found is not None:
+        return found
+    if len(by_suffix) == 1:
+        return by_suffix[0]
+    what = "binary content" if b"\x00" in data[:4096] else "content"
+    raise UnknownFormatError(src.name, tried, f"{what} matched no known format")
+
+
+def _detect_in(head: Head, by_suffix: list[Format], candidates: list[Format], name: str,
+               tried: list[str]) -> Format | None:
     for group in (by_suffix, candidates):
         hits = _pick(group, head)
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
             names = ", ".join(f.name for f in hits)
-            raise UnknownFormatError(src.name, tried, f"ambiguous: content fits {names}; "
+            raise UnknownFormatError(name, tried, f"ambiguous: content fits {names}; "
                                      "name the format explicitly")
-    if len(by_suffix) == 1:
-        return by_suffix[0]
-    what = "binary content" if b"\x00" in data[:4096] else "content"
-    raise UnknownFormatError(src.name, tried, f"{what} matched no known format")
+    return None
 
 
 def read(obj: Any, *, kind: str | None = None, format: str | None = None,
@@ -188,4 +205,9 @@ def read(obj: Any, *, kind: str | None = None, format: str | None = None,
             raise UnknownFormatError(src.name, [fmt.name],
                                      f"format {fmt.name!r} has no {table} table")
         reader = fmt.extras[table]
-    return reader(src, **options)
+    try:
+        return reader(src, **options)
+    except ParseError as exc:
+        if exc.path is None:  # raised below the reader (the profile builder, a shared helper)
+            raise ParseError(exc.message, src.name, exc.line, exc.expected) from exc
+        raise

@@ -6,6 +6,31 @@ magic bytes, not by the suffix: gzip (``1f 8b``), bzip2 (``BZh``), xz (``fd 37 7
 and zstd (``28 b5 2f fd``). Text is UTF-8; undecodable bytes become U+FFFD and are counted,
 never fatal. CRLF and lone CR both end a line. Line numbers are 1-based.
 
+Every input is read with bounded memory and time, whatever it holds (:class:`Limits`):
+
+- a line longer than ``Limits.line_bytes`` (16 MiB) is left out, counted in the accounting as a
+  skipped line with its reason, and never handed to a reader; the piece before it and the piece
+  after it are separate chunks, so a record that spans it ends there (:func:`recut` and the
+  readers treat a gap in the line numbers between two chunks as the end of the text);
+- whole documents (JSON profiles, pstats, plans) are read whole up to ``Limits.document_bytes``
+  (256 MiB), and :func:`load_json` turns any JSON failure, nesting too deep included, into a
+  :class:`ParseError`;
+- compressed input is expanded piece by piece (zstd too, whose blocks are fed a little at a time
+  so one call never expands more than a few MiB); more than ``Limits.expanded_bytes`` (64 GiB)
+  of output, or more than ``Limits.expansion_ratio`` (200) times the compressed bytes read once
+  past 64 MiB, is a :class:`ParseError` (a decompression bomb), not an exhausted memory;
+- a FIFO or character device named as a path is opened without blocking and read once, up to
+  ``Limits.document_bytes`` (``/dev/zero`` is refused once past it); a block device or a socket
+  is refused; folders walked by :func:`iter_files` pass over every non-regular file, with the
+  reason; a file object is read up to ``Limits.document_bytes``;
+- a profile's distinct stacks hold at most ``Limits.stack_frames`` frames
+  (:class:`toolkit.profiles.ProfileBuilder` says so with a :class:`ParseError`).
+
+Raise a limit for one input with ``open_source(path, limits=Limits(line_bytes=64 << 20))`` (and
+hand that Source to any reader), or for the whole session by assigning
+``toolkit.sources.DEFAULT_LIMITS``; :func:`read_range` and the worker processes of the byte-range
+readers use ``DEFAULT_LIMITS``.
+
 Example::
 
     >>> src = open_source(b"a\\r\\nb\\rc")
@@ -23,10 +48,12 @@ import contextlib
 import dataclasses
 import gzip
 import io
+import json
 import lzma
 import os
 import re
-from collections.abc import Callable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from .errors import InputError, ParseError
@@ -34,6 +61,55 @@ from .errors import InputError, ParseError
 CHUNK_BYTES = 1 << 24  # 16 MiB: large enough for buffer-level regexes, small enough to stream
 HEAD_BYTES = 1 << 16
 MAX_EXAMPLES = 20
+# Detection reads on past over-long lines for complete ones, but not further than this.
+SCAN_BYTES = 1 << 28
+# The expansion ratio is checked only past this much output: a small file may expand a lot for
+# nothing (a header, one repeated line), while a bomb's output is far beyond it.
+RATIO_FLOOR_BYTES = 1 << 26
+# zstd expands a whole block per call, and an RLE block of 4 bytes stands for 128 KiB: feeding
+# 1 KiB at a time keeps one call's output under 32 MiB.
+_ZSTD_FEED = 1 << 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How much one input may make the toolkit read or hold; each is a clear error or a counted
+    skip, never an exhausted memory.
+
+    ``line_bytes``: a longer line is skipped with its reason (16 MiB: a 10 MB single statement
+    is an ordinary line). ``document_bytes``: the most a whole-document reader (JSON profiles,
+    pstats, plans), a file object or a FIFO may hold (256 MiB). ``expanded_bytes``: the most a
+    compressed input may expand to (64 GiB). ``expansion_ratio``: decompressed bytes per
+    compressed byte, checked once past 64 MiB of output (200: the bundled logs and profiles
+    expand 5-41 times; a gzip bomb about 1000 times, zstd, xz and bzip2 bombs far more).
+    ``stack_frames``: the most frames a profile's distinct stacks may hold together (2**25,
+    about 300 MB of stacks): an evented profile 50,000 frames deep with time at every depth
+    has 50,000 distinct stacks of up to 50,000 frames, a billion frames from a few MB of input.
+    """
+
+    line_bytes: int = 1 << 24
+    document_bytes: int = 1 << 28
+    expanded_bytes: int = 1 << 36
+    expansion_ratio: float = 200.0
+    stack_frames: int = 1 << 25
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def default_limits() -> Limits:
+    """``DEFAULT_LIMITS`` as it is now (assigning it applies to every later input)."""
+    return DEFAULT_LIMITS
+
+
+def _limits(limits: Limits | None) -> Limits:
+    return limits if limits is not None else DEFAULT_LIMITS
+
+
+def long_line_reason(limit: int) -> str:
+    """The skip reason of a line longer than ``limit`` bytes (one reason per limit)."""
+    return f"line longer than {limit} bytes (Limits.line_bytes): left out"
+
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
@@ -73,6 +149,22 @@ class Accounting:
         if len(self.skipped) < MAX_EXAMPLES:
             self.skipped.append({"line": line, "reason": reason, "text": text[:200]})
 
+    def add(self, other: Accounting, line_offset: int = 0) -> None:
+        """Count in the accounting of another part of the same input (a byte range read in a
+        worker process, its lines numbered from 1): its lines, records, skipped lines with their
+        reasons and examples (line numbers shifted by ``line_offset``) and replaced bytes. In
+        raise mode its first skipped line raises, as :meth:`skip` would have."""
+        shifted = [{**x, "line": None if x["line"] is None else x["line"] + line_offset} for x in other.skipped]
+        if self.errors == "raise" and other.lines_skipped:
+            first = shifted[0] if shifted else {"line": None, "reason": next(iter(other.skip_reasons), "")}
+            raise ParseError(first["reason"], self.path, first["line"])
+        self.lines_read += other.lines_read
+        self.records += other.records
+        self.lines_skipped += other.lines_skipped
+        self.skip_reasons.update(other.skip_reasons)
+        self.replaced_bytes += other.replaced_bytes
+        self.skipped.extend(shifted[:max(0, MAX_EXAMPLES - len(self.skipped))])
+
     def as_dict(self) -> dict[str, Any]:
         """A plain dict (JSON-able) for ``df.attrs["source"]``."""
         d = dataclasses.asdict(self)
@@ -97,30 +189,27 @@ def _compression_of(start: bytes) -> str | None:
 class Source:
     """An opened input. Create with :func:`open_source`."""
 
-    def __init__(self, obj: Any, *, name: str | None = None, errors: str = "skip"):
+    def __init__(self, obj: Any, *, name: str | None = None, errors: str = "skip",
+                 limits: Limits | None = None):
+        self.limits = _limits(limits)
         self._path: str | None = None
         self._data: bytes | None = None
         if isinstance(obj, os.PathLike) or (isinstance(obj, str) and "\n" not in obj and "\r" not in obj):
             self._path = os.fspath(obj)
-            if not os.path.exists(self._path):
-                raise InputError(f"{self._path}: no such file")
-            if os.path.isdir(self._path):
-                raise InputError(f"{self._path}: is a directory, not a file")
-            if not os.access(self._path, os.R_OK):
-                raise InputError(f"{self._path}: permission denied")
+            self._data = self._check_path(self._path)
         elif isinstance(obj, (bytes, bytearray, memoryview)):
             self._data = bytes(obj)
         elif isinstance(obj, str):
             self._data = obj.encode("utf-8", "surrogatepass")
         elif hasattr(obj, "read"):
-            data = obj.read()
-            self._data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
             name = name or getattr(obj, "name", None)
+            self._data = _read_capped(obj, self.limits.document_bytes, f"{name or 'a file object'}: a file object")
         else:
             raise InputError(f"cannot read input of type {type(obj).__name__}; "
                              "give a path, bytes, str content or a binary file object")
         self.name = name or self._path or "<input>"
         self.accounting = Accounting(path=self.name, errors=check_errors_mode(errors))
+        self._long_lines: set[int] = set()  # over-long lines already counted (a second pass adds none)
         try:
             with self._raw() as fh:
                 start = fh.read(8)
@@ -129,21 +218,52 @@ class Source:
         self.compression = _compression_of(start)
         self.accounting.compression = self.compression
 
+    def _check_path(self, path: str) -> bytes | None:
+        """Refuse what cannot be read; a FIFO or character device's content (read now, once)."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a directory, not a file")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{path}: permission denied")
+        if stat.S_ISREG(st.st_mode):
+            return None
+        kind = special_file_kind(st.st_mode)
+        if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+            raise InputError(f"{path}: is {kind}, not a regular file")
+        # O_NONBLOCK: opening a FIFO that no process writes to would wait for a writer forever;
+        # once open, reads may block again (a writer that is there is waited for, as cat does).
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            raise InputError(f"{path}: is {kind} that cannot be opened ({exc.strerror or exc})") from None
+        os.set_blocking(fd, True)
+        with open(fd, "rb", buffering=0) as fh:
+            return _read_capped(fh, self.limits.document_bytes, f"{path}: is {kind}, not a regular file, and")
+
     @property
     def path(self) -> str | None:
-        """The file system path, or None for in-memory content."""
-        return self._path
+        """The file system path of a regular file, or None (content held in memory)."""
+        return self._path if self._data is None else None
 
     def _raw(self) -> BinaryIO:
-        if self._path is not None:
+        if self._data is None:
             return open(self._path, "rb")
         return io.BytesIO(self._data)
 
     @contextlib.contextmanager
     def _open(self) -> Iterator[BinaryIO]:
-        """The decompressed stream; closes the file under it too (GzipFile(fileobj=) would not)."""
-        with self._raw() as raw, self._decompressor(raw) as fh:
-            yield fh
+        """The decompressed stream; closes the file under it too (GzipFile(fileobj=) would not).
+        Its ``consumed`` attribute counts the compressed bytes read."""
+        with self._raw() as raw:
+            counted = _Counted(raw)
+            with self._decompressor(counted) as fh:
+                fh.consumed = counted  # type: ignore[attr-defined]
+                yield fh
 
     def _decompressor(self, raw: BinaryIO) -> BinaryIO:
         if self.compression == "gzip":
@@ -157,20 +277,37 @@ class Source:
         return raw
 
     def _blocks(self, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-        """Decompressed bytes in blocks; a truncated or corrupt stream is a ParseError."""
+        """Decompressed bytes in blocks of at most ``size``; a truncated or corrupt stream, or one
+        that expands beyond the limits, is a ParseError."""
+        expanded = 0
         try:
             with self._open() as fh:
                 while True:
                     block = fh.read(size)
                     if not block:
                         break
+                    if self.compression is not None:
+                        expanded += len(block)
+                        self._check_expansion(expanded, fh.consumed.count)
                     yield block
         except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
             raise self._stream_error(exc) from exc
+        except ParseError:
+            raise
         except Exception as exc:  # zstandard.ZstdError is not an OSError
             if type(exc).__name__ == "ZstdError":
                 raise self._stream_error(exc) from exc
             raise
+
+    def _check_expansion(self, expanded: int, consumed: int) -> None:
+        lim = self.limits
+        if expanded > lim.expanded_bytes:
+            raise ParseError(f"the {self.compression} stream expands to more than {lim.expanded_bytes} bytes "
+                             "(Limits.expanded_bytes)", self.name, expected="a smaller input, or a raised limit")
+        if expanded > RATIO_FLOOR_BYTES and expanded > lim.expansion_ratio * max(consumed, 1):
+            raise ParseError(f"the {self.compression} stream expands more than {lim.expansion_ratio:g} times "
+                             f"({consumed} bytes gave {expanded}): a decompression bomb? "
+                             "(Limits.expansion_ratio)", self.name, expected="an ordinary compressed log or profile")
 
     def _stream_error(self, exc: Exception) -> ParseError:
         if self.compression is None:
@@ -179,8 +316,22 @@ class Source:
                           expected=f"a complete {self.compression} file")
 
     def read_bytes(self) -> bytes:
-        """The whole decompressed content, as bytes (no decoding, no newline handling)."""
-        return b"".join(self._blocks())
+        """The whole decompressed content, as bytes (no decoding, no newline handling), for the
+        readers of whole documents; more than ``limits.document_bytes`` is a ParseError."""
+        cap = self.limits.document_bytes
+        if self.compression is None and self.path is not None and os.path.getsize(self.path) > cap:
+            raise self._too_large(cap)
+        parts, total = [], 0
+        for block in self._blocks():
+            total += len(block)
+            if total > cap:
+                raise self._too_large(cap)
+            parts.append(block)
+        return b"".join(parts)
+
+    def _too_large(self, cap: int) -> ParseError:
+        return ParseError(f"more than {cap} bytes, the most a whole document may hold "
+                          "(Limits.document_bytes)", self.name, expected="a smaller document, or a raised limit")
 
     def head(self, size: int = HEAD_BYTES) -> bytes:
         """The first ``size`` decompressed bytes (for sniffing); never raises on truncation."""
@@ -196,45 +347,65 @@ class Source:
             pass
         return bytes(out)
 
+    def head_lines(self, size: int = HEAD_BYTES, scan: int = SCAN_BYTES) -> str:
+        """Up to ``size`` bytes of complete lines from the start, decoded (``\\n`` line breaks):
+        lines longer than ``size`` are passed over, so that a line too long for :meth:`head`
+        does not hide the lines after it. Reads at most ``scan`` bytes; never raises on
+        truncation. For detection and for readers that set themselves up from the first lines."""
+        out: list[str] = []
+        total = 0
+        blocks = _take(self._head_blocks(), scan)
+        for _first, text, _n in _line_pieces(blocks, Accounting(), 1, size - 1, lambda line, example: None):
+            out.append(text)
+            total += len(text)
+            if total >= size:
+                break
+        text = "".join(out)
+        if len(text) >= size:  # whole lines only
+            text = text[:text.rfind("\n", 0, size - 1) + 1]
+        return text
+
+    def _head_blocks(self) -> Iterator[bytes]:
+        try:
+            yield from self._blocks(HEAD_BYTES)
+        except ParseError:  # a truncated or refused stream: what came before it is still a head
+            return
+
     def _decode(self, data: bytes) -> str:
         return decode(data, self.accounting)
+
+    def _long_line(self, line: int, example: str) -> None:
+        if line not in self._long_lines:
+            self._long_lines.add(line)
+            self.accounting.skip(line, long_line_reason(self.limits.line_bytes), example)
 
     def iter_chunks(self, size: int = CHUNK_BYTES) -> Iterator[tuple[int, str]]:
         """Decoded text in pieces that end at a line break: ``(first_line_number, text)``.
 
         Line breaks are normalised to ``\\n``. The last piece may lack a final ``\\n``. A line
-        longer than ``size`` is kept whole. ``accounting.lines_read`` is final once exhausted.
+        longer than ``limits.line_bytes`` is left out and counted as skipped (with its number
+        and first bytes); the pieces around it are separate, and the next piece's first line
+        number says a line is missing. ``accounting.lines_read`` (every line, left-out ones
+        included) is final once exhausted.
         """
-        carry = b""
-        line_no = 1
         lines = 0
-        for block in self._blocks(size):
-            data = carry + block
-            # A CR at the very end may be the first half of a CRLF split across blocks: keep it.
-            end = len(data) - 1 if data.endswith(b"\r") else len(data)
-            cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
-            if cut < 0:
-                carry = data
-                continue
-            carry = data[cut + 1:]
-            text = self._decode(data[:cut + 1])
-            n = text.count("\n")
-            yield line_no, text
-            line_no += n
-            lines += n
-        if carry:
-            text = self._decode(carry)
-            n = text.count("\n")
-            lines += n + (0 if text.endswith("\n") else 1)
-            yield line_no, text
+        for first, text, n in _line_pieces(self._blocks(size), self.accounting, 1, self.limits.line_bytes,
+                                           self._long_line):
+            lines = first - 1 + n
+            if text:
+                yield first, text
         self.accounting.lines_read = lines
 
     def read_text(self) -> str:
-        """The whole content decoded, line breaks normalised to ``\\n``."""
-        return "".join(text for _, text in self.iter_chunks())
+        """The whole content decoded, line breaks normalised to ``\\n``: a whole document (up
+        to ``limits.document_bytes``), so no line limit applies."""
+        text = self._decode(self.read_bytes())
+        self.accounting.lines_read = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+        return text
 
     def iter_lines(self) -> Iterator[tuple[int, str]]:
-        """``(line_number, line)`` pairs, 1-based, without the line break."""
+        """``(line_number, line)`` pairs, 1-based, without the line break (over-long lines left
+        out as in :meth:`iter_chunks`)."""
         for first, text in self.iter_chunks():
             parts = text.split("\n")
             if parts and parts[-1] == "":
@@ -246,9 +417,64 @@ class Source:
         return f"Source({self.name!r}, compression={self.compression!r})"
 
 
+def special_file_kind(mode: int) -> str:
+    """What a non-regular file is, for messages: ``"a FIFO (named pipe)"``, ``"a socket"``..."""
+    for test, kind in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _read_capped(fh: Any, cap: int, what: str) -> bytes:
+    """All of a stream that can be read only once, refused past ``cap`` bytes (``/dev/zero``)."""
+    parts, total = [], 0
+    while True:
+        try:
+            block = fh.read(min(CHUNK_BYTES, cap + 1 - total))
+        except OSError as exc:
+            raise InputError(f"{what} cannot be read ({exc.strerror or exc})") from None
+        if not block:
+            break
+        if isinstance(block, str):
+            block = block.encode("utf-8")
+        total += len(block)
+        if total > cap:
+            raise InputError(f"{what} gives more than {cap} bytes (Limits.document_bytes): refused; "
+                             "save it to a file and give its path (files are read piece by piece)")
+        parts.append(bytes(block))
+    return b"".join(parts)
+
+
+class _Counted(io.RawIOBase):
+    """A binary file that counts the bytes read through it (for the expansion ratio)."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        return data
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 class _ZstdReader(io.RawIOBase):
     """zstd frames one after another; unlike zstandard's stream_reader, a stream that ends
-    inside a frame is an EOFError, as gzip, bz2 and xz report it."""
+    inside a frame is an EOFError, as gzip, bz2 and xz report it. Compressed bytes are fed
+    ``_ZSTD_FEED`` at a time, so a read never expands far beyond what it asks for."""
 
     def __init__(self, raw: BinaryIO):
         import zstandard
@@ -257,28 +483,34 @@ class _ZstdReader(io.RawIOBase):
         self._raw = raw
         self._dobj = zstandard.ZstdDecompressor().decompressobj()
         self._in_frame = False
-        self._buf = b""
+        self._pending = memoryview(b"")
+        self._buf = bytearray()
+        self._off = 0  # where the unread part of _buf starts (compacted once past half of it)
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buf) < size:
-            block = self._raw.read(1 << 20)
-            if not block:
-                if self._in_frame:
-                    raise EOFError("compressed file ended before the end of a zstd frame")
-                break
-            while block:
-                self._in_frame = True
-                self._buf += self._dobj.decompress(block)
-                if self._dobj.eof:
-                    self._in_frame = False
-                    block = self._dobj.unused_data
-                    self._dobj = self._zstd.ZstdDecompressor().decompressobj()
-                else:
-                    block = b""
-        out, self._buf = (self._buf, b"") if size < 0 else (self._buf[:size], self._buf[size:])
+        while size < 0 or len(self._buf) - self._off < size:
+            if not self._pending:
+                self._pending = memoryview(self._raw.read(1 << 20))
+                if not self._pending:
+                    if self._in_frame:
+                        raise EOFError("compressed file ended before the end of a zstd frame")
+                    break
+            piece, self._pending = self._pending[:_ZSTD_FEED], self._pending[_ZSTD_FEED:]
+            self._in_frame = True
+            self._buf += self._dobj.decompress(piece)
+            if self._dobj.eof:  # a frame ended: what follows it starts the next one
+                self._in_frame = False
+                self._pending = memoryview(self._dobj.unused_data + bytes(self._pending))
+                self._dobj = self._zstd.ZstdDecompressor().decompressobj()
+        end = len(self._buf) if size < 0 else min(self._off + size, len(self._buf))
+        out = bytes(self._buf[self._off:end])
+        self._off = end
+        if self._off > len(self._buf) >> 1:  # small reads from a big expansion: no memmove per read
+            del self._buf[:self._off]
+            self._off = 0
         return out
 
     def close(self) -> None:
@@ -286,15 +518,114 @@ class _ZstdReader(io.RawIOBase):
         super().close()
 
 
-def open_source(obj: Any, *, name: str | None = None, errors: str = "skip") -> Source:
+def open_source(obj: Any, *, name: str | None = None, errors: str = "skip",
+                limits: Limits | None = None) -> Source:
     """Open ``obj`` (path, bytes, str content, binary file object, or a Source) for reading.
 
-    Raises :class:`InputError` for a missing, directory or unreadable path.
+    ``limits`` (:class:`Limits`, default ``DEFAULT_LIMITS``) bounds what it may make a reader
+    hold. Raises :class:`InputError` for a missing, directory or unreadable path, a socket or
+    block device, and a FIFO, character device or file object that gives more than
+    ``limits.document_bytes``.
     """
     if isinstance(obj, Source):
         obj.accounting.errors = check_errors_mode(errors)
+        if limits is not None:
+            obj.limits = limits
         return obj
-    return Source(obj, name=name, errors=errors)
+    return Source(obj, name=name, errors=errors, limits=limits)
+
+
+def _take(blocks: Iterator[bytes], budget: int) -> Iterator[bytes]:
+    for block in blocks:
+        if budget <= 0:
+            return
+        yield block[:budget]
+        budget -= len(block)
+
+
+def _first_break(data: bytes, start: int = 0) -> int:
+    """The index of the first CR or LF at or after ``start``, or -1."""
+    lf, cr = data.find(b"\n", start), data.find(b"\r", start)
+    return lf if cr < 0 else cr if lf < 0 else min(lf, cr)
+
+
+def _after_break(data: bytes, end: int) -> tuple[int, bool]:
+    """Where what follows the line break at ``data[end]`` starts, and whether an LF starting the
+    next block belongs to this break (a CR as the very last byte: maybe half of a CRLF)."""
+    if data[end:end + 1] == b"\r":
+        if end + 1 == len(data):
+            return end + 1, True
+        if data[end + 1:end + 2] == b"\n":
+            return end + 2, False
+    return end + 1, False
+
+
+def _line_pieces(blocks: Iterable[bytes], accounting: Accounting, line: int, limit: int,
+                 long_line: Callable[[int, str], None]) -> Iterator[tuple[int, str, int]]:
+    """Raw blocks -> ``(first line, text, lines)``: decoded pieces of whole lines (the last may
+    lack its break), one or more per block. A line longer than ``limit`` bytes is never held:
+    it is reported to ``long_line(number, first 200 characters)`` and passed over while its
+    bytes stream by; the piece after it starts at the next line's number. The last item is
+    ``(lines read + 1, "", 0)``: for every item, ``first - 1 + lines`` is the number of lines
+    read (left-out ones included) up to its end."""
+    carry = b""
+    skipping: tuple[int, str] | None = None  # an over-long line whose end is still to come
+    eat_lf = False  # the last byte passed over was a CR: an LF right after it ends the same line
+    for block in blocks:
+        if eat_lf and block:
+            eat_lf = False
+            if block[:1] == b"\n":
+                block = block[1:]
+        if skipping is not None:
+            end = _first_break(block)
+            if end < 0:
+                continue  # all of the block belongs to the over-long line
+            long_line(*skipping)
+            skipping = None
+            line += 1
+            after, eat_lf = _after_break(block, end)
+            block = block[after:]
+        data = carry + block if carry else block
+        start = pos = 0  # start: of the text not yet handed out; pos: of the line looked at
+        while len(data) - pos > limit:  # a line starting at pos may be over-long: look
+            k = max(data.rfind(b"\n", pos, pos + limit + 1), data.rfind(b"\r", pos, pos + limit + 1))
+            if k >= 0:
+                pos = k + 1
+                continue
+            if pos > start:  # the whole lines before the over-long one
+                text = decode(data[start:pos], accounting)
+                n = text.count("\n")
+                yield line, text, n
+                line += n
+            end = _first_break(data, pos + limit + 1)
+            example = data[pos:pos + 200 if end < 0 else min(pos + 200, end)].decode("utf-8", "replace")
+            if end < 0:
+                skipping, carry = (line, example), b""
+                break
+            long_line(line, example)
+            line += 1
+            start, eat_lf = _after_break(data, end)
+            pos = start
+        else:
+            rest = data[start:] if start else data
+            # A CR at the very end may be the first half of a CRLF split across blocks: keep it.
+            stop = len(rest) - 1 if rest.endswith(b"\r") else len(rest)
+            cut = max(rest.rfind(b"\n", 0, stop), rest.rfind(b"\r", 0, stop))
+            carry = rest[cut + 1:]
+            if cut >= 0:
+                text = decode(rest[:cut + 1], accounting)
+                n = text.count("\n")
+                yield line, text, n
+                line += n
+    if skipping is not None:
+        long_line(*skipping)
+        line += 1
+    elif carry:
+        text = decode(carry, accounting)
+        n = text.count("\n") + (0 if text.endswith("\n") else 1)
+        yield line, text, n
+        line += n
+    yield line, "", 0
 
 
 def recut(chunks: Iterator[tuple[int, str]], cut: Callable[[str, int], int]) -> Iterator[tuple[int, str]]:
@@ -303,7 +634,9 @@ def recut(chunks: Iterator[tuple[int, str]], cut: Callable[[str, int], int]) -> 
     ``cut(buf, carried)`` returns where the last complete record in ``buf`` ends (``carried``: how
     many leading characters were carried over from the previous chunk); 0 or less carries the
     whole buffer on to the next chunk. The last chunk is not cut (a record pair across the cut
-    would be split for nothing). Line numbers follow the text.
+    would be split for nothing). Line numbers follow the text. A gap in the line numbers (a line
+    left out as over-long, see :meth:`Source.iter_chunks`) ends the carried text there: it is
+    handed out on its own, and its last record ends where the left-out line was.
     """
     carry, carry_line = "", 1
     chunks = iter(chunks)
@@ -311,6 +644,9 @@ def recut(chunks: Iterator[tuple[int, str]], cut: Callable[[str, int], int]) -> 
     while item is not None:
         first, text = item
         item = next(chunks, None)
+        if carry and first != carry_line + carry.count("\n"):
+            yield carry_line, carry
+            carry = ""
         buf = carry + text if carry else text
         start_line = carry_line if carry else first
         if item is None:  # the last chunk: nothing follows that a record could pair with
@@ -343,30 +679,33 @@ def decode(data: bytes, accounting: Accounting) -> str:
 
 
 def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_line: int,
-               chunk_size: int = CHUNK_BYTES) -> Iterator[tuple[int, str]]:
+               chunk_size: int = CHUNK_BYTES, line_bytes: int | None = None) -> Iterator[tuple[int, str]]:
     """Bytes ``[lo, hi)`` of a plain file as ``(first line, text)`` pieces of whole lines of about
     ``chunk_size`` (the last may lack its line break), decoded as :class:`Source` does; counts the
-    lines in ``accounting.lines_read``. The byte-range readers of the query logs share it."""
-    fh.seek(lo)
-    left, line, carry = hi - lo, first_line, b""
-    while left > 0:
-        block = fh.read(min(left, chunk_size))
-        if not block:
-            break
-        left -= len(block)
-        data = carry + block
-        cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
-        carry = data[cut:]
-        if cut:
-            text = decode(data[:cut], accounting)
-            n = text.count("\n")
-            accounting.lines_read += n + (0 if text.endswith("\n") else 1)
-            yield line, text
-            line += n
-    if carry:
-        text = decode(carry, accounting)
-        accounting.lines_read += text.count("\n") + (0 if text.endswith("\n") else 1)
-        yield line, text
+    lines in ``accounting.lines_read``. A line longer than ``line_bytes`` (default
+    ``DEFAULT_LIMITS.line_bytes``) is left out and counted as skipped, as
+    :meth:`Source.iter_chunks` does. The byte-range readers of the query logs share it."""
+    limit = line_bytes if line_bytes is not None else default_limits().line_bytes
+
+    def blocks() -> Iterator[bytes]:
+        fh.seek(lo)
+        left = hi - lo
+        while left > 0:
+            block = fh.read(min(left, chunk_size))
+            if not block:
+                break
+            left -= len(block)
+            yield block
+
+    def long_line(line: int, example: str) -> None:
+        accounting.skip(line, long_line_reason(limit), example)
+
+    counted = first_line - 1
+    for first, text, n in _line_pieces(blocks(), accounting, first_line, limit, long_line):
+        accounting.lines_read += first - 1 + n - counted
+        counted = first - 1 + n
+        if text:
+            yield first, text
 
 
 def lines_before(fh: BinaryIO, offset: int) -> int:
@@ -383,27 +722,103 @@ def lines_before(fh: BinaryIO, offset: int) -> int:
     return count
 
 
-def iter_files(paths: list[str | os.PathLike],
-               unreadable: list[tuple[str, str]] | None = None) -> Iterator[str]:
+def expanded_size(path: str | os.PathLike, limit: int | None = None) -> int:
+    """The size of a file's content once decompressed, in bytes: the size on disk for a plain
+    file; a compressed one is expanded (piece by piece, nothing kept) and counted, stopping
+    once past ``limit`` (then the result is only known to exceed ``limit``). For deciding
+    whether an input is large enough to stream: ``expanded_size(path, n) > n``. A corrupt or
+    truncated stream counts what it gives before its error. A FIFO or device is 0: measuring it
+    would use up what it gives (it is read whole, up to ``Limits.document_bytes``).
+
+        >>> expanded_size("sample_traces/http/nginx/combined.log.gz")   # doctest: +SKIP
+    """
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0
+    src = Source(path)
+    if src.compression is None:
+        return os.path.getsize(src.path) if src.path is not None else len(src._data or b"")
+    total = 0
+    try:
+        for block in src._blocks(CHUNK_BYTES):
+            total += len(block)
+            if limit is not None and total > limit:
+                break
+    except ParseError:
+        pass
+    return total
+
+
+def load_json(text: str | bytes, source_name: str | None = None, line: int | None = None, *,
+              what: str = "JSON") -> Any:
+    """``json.loads`` for input text, with every failure a :class:`ParseError` naming the
+    source, the line and what was expected: invalid or truncated JSON, text that is not UTF-8,
+    nesting deeper than Python's recursion limit (a 100,000-level ``[[[...`` is a ParseError,
+    not a RecursionError), and more than ``DEFAULT_LIMITS.document_bytes``. ``line``: the line
+    the text starts on (for one JSON value per line); otherwise the error names the line in
+    the text where parsing failed.
+
+        >>> load_json('{"a": [1, 2]}')
+        {'a': [1, 2]}
+    """
+    cap = DEFAULT_LIMITS.document_bytes
+    if len(text) > cap:
+        raise ParseError(f"{len(text)} bytes of JSON is more than the {cap} a document may hold "
+                         "(Limits.document_bytes)", source_name, line, expected=f"a smaller {what}")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ParseError("JSON nested deeper than Python's recursion limit", source_name, line,
+                         expected=what) from None
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source_name, line,
+                         expected=f"{what} (UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        where = line if line is not None else exc.lineno
+        if exc.pos >= len(text.rstrip()) - 1:
+            msg = f"JSON ends early (truncated file?): {exc.msg} at column {exc.colno}"
+            expected = f"a complete {what}"
+        else:
+            msg = f"invalid JSON: {exc.msg} at column {exc.colno}"
+            expected = what
+        raise ParseError(msg, source_name, where, expected=expected) from None
+    except ValueError as exc:  # e.g. integers with too many digits
+        raise ParseError(f"invalid JSON: {exc}", source_name, line, expected=what) from None
+
+
+def iter_files(paths: list[str | os.PathLike], skipped: list[tuple[str, str]] | None = None) -> Iterator[str]:
     """Files under ``paths`` (files as given, folders walked) in a stable order; hidden files
     and folders are passed over. A missing path raises :class:`InputError`.
 
-    A folder that cannot be listed (permission denied, removed while walking) is not dropped
-    silently: ``(folder, reason)`` is appended to ``unreadable`` when given, else InputError."""
+    Nothing is dropped silently: a folder that cannot be listed (permission denied, removed while
+    walking) and a FIFO, device or socket found in a folder (reading one could wait forever or
+    never end) are passed over with ``(path, reason)`` appended to ``skipped``; without
+    ``skipped`` an unlistable folder is an InputError. A special file named in ``paths`` is
+    yielded (:class:`Source` reads a FIFO or character device with a size cap)."""
     def failed(exc: OSError) -> None:
-        where = exc.filename or "?"
+        where = os.fspath(exc.filename or "?")
         reason = (exc.strerror or str(exc)).lower()
-        if unreadable is None:
+        if skipped is None:
             raise InputError(f"{where}: cannot list the folder ({reason})")
-        unreadable.append((os.fspath(where), reason))
+        skipped.append((where, f"folder not read: {reason}"))
 
     for path in map(os.fspath, paths):
         if os.path.isdir(path):
             for root, dirs, files in os.walk(path, onerror=failed):
                 dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
                 for f in sorted(files):
-                    if not f.startswith("."):
-                        yield os.path.join(root, f)
+                    if f.startswith("."):
+                        continue
+                    full = os.path.join(root, f)
+                    try:
+                        mode = os.stat(full).st_mode
+                    except OSError:
+                        yield full  # a dangling link: Source says what is wrong with it
+                        continue
+                    if stat.S_ISREG(mode):
+                        yield full
+                    elif skipped is not None:
+                        skipped.append((full, f"{special_file_kind(mode)}, not a regular file: not read"))
         elif os.path.exists(path):
             yield path
         else:

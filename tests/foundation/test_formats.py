@@ -119,3 +119,31 @@ def test_every_reader_module_registers_and_every_format_has_a_sniffer():
 def test_formats_table_columns():
     table = formats.formats_table()
     assert list(table.columns) == ["name", "kind", "suffixes", "description"]
+
+
+PG_LINE = b"2026-11-26 05:09:21.878 UTC [11999] postgres@app LOG:  duration: 1.5 ms  statement: SELECT 1\n"
+
+
+def test_a_first_line_longer_than_the_head_does_not_hide_the_format(tmp_path):
+    # GIVEN a PostgreSQL log that starts with a 100 KB line of noise (longer than the 64 KiB
+    # the sniffers see first; not over the line limit), and a gzipped copy whose name says nothing
+    path = tmp_path / "server.txt"
+    path.write_bytes(b"#" * 100_000 + b"\n" + PG_LINE * 3)
+    (tmp_path / "server.bin").write_bytes(gzip.compress(path.read_bytes()))
+    for name in ("server.txt", "server.bin"):
+        # WHEN detected and read
+        fmt = formats.detect(tmp_path / name)
+        events = formats.read(tmp_path / name, kind="queries")
+        # THEN the lines after it decide the format and give the reader its prefix; the noise
+        # is a skipped line, as anywhere else in a log
+        assert fmt.name == "postgres-stderr"
+        assert events["duration_ms"].tolist() == [1.5] * 3
+        source = events.attrs["source"]
+        assert source["lines_read"] == 4 and source["lines_skipped"] == 1 and source["skipped"][0]["line"] == 1
+
+
+def test_content_that_no_line_of_fits_is_still_unknown(tmp_path):
+    path = tmp_path / "noise.dat"
+    path.write_bytes(b"q" * 100_000 + b"\nnot a log line\n" * 10)
+    with pytest.raises(UnknownFormatError, match="content matched no known format"):
+        formats.detect(path)

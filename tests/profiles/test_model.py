@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,3 +136,99 @@ def test_dropping_library_frames_of_a_real_pyspy_profile_leaves_the_application(
     assert app["self_s"].sum() == pytest.approx(prof.functions()["self_s"].sum())
     assert app["function"].iloc[0] == "dedupe"
 
+
+
+# ---- deep and wide profiles: the tree stays exact and linear ------------------------------------
+
+def reference_tree(stacks: list[tuple[list[str], float]]) -> dict[tuple[str, ...], tuple[float, float]]:
+    """Call path (function names root first) -> (self, total) seconds, the obvious way."""
+    out: dict[tuple[str, ...], list[float]] = {}
+    for names, w in stacks:
+        for k in range(1, len(names) + 1):
+            out.setdefault(tuple(names[:k]), [0.0, 0.0])[1] += w
+        out[tuple(names)][0] += w
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def tree_paths(tree: pd.DataFrame) -> dict[tuple[str, ...], tuple[float, float]]:
+    """The same from tree(), following parent_id (not the shortened path column)."""
+    parent = dict(zip(tree["node_id"], tree["parent_id"], strict=True))
+    name = dict(zip(tree["node_id"], tree["function"], strict=True))
+    out = {}
+    for nid, s, t in zip(tree["node_id"], tree["self_s"], tree["total_s"], strict=True):
+        chain, k = [], nid
+        while k is not pd.NA:
+            chain.append(name[k])
+            k = parent[k]
+        out[tuple(reversed(chain))] = (s, t)
+    return out
+
+
+def test_tree_of_many_deep_stacks_matches_a_plain_trie():
+    # GIVEN 300 random stacks up to 400 frames deep over 12 functions: wide levels near the
+    # roots (built level by level) and a few very deep stacks (walked frame by frame)
+    rng = np.random.default_rng(5)
+    stacks = []
+    b = ProfileBuilder()
+    for _ in range(300):
+        depth = int(rng.integers(1, 40)) if rng.random() < 0.9 else int(rng.integers(100, 400))
+        names = [f"f{int(x)}" for x in rng.integers(0, 12, depth)]
+        w = float(rng.integers(1, 9)) / 100
+        stacks.append((names, w))
+        b.add([Frame(n, "app.py", 1) for n in names], w, samples=int(w * 100))
+    tree = b.build(format="test", rate_hz=100.0).tree()
+    # THEN every call path has the self and total seconds of a trie built by hand, parents come
+    # before their children, and depth counts the ancestors
+    want = reference_tree(stacks)
+    got = tree_paths(tree)
+    assert got.keys() == want.keys()
+    for path, (s, t) in want.items():
+        assert got[path] == pytest.approx((s, t)), path
+    parent = tree["parent_id"].dropna().astype(int)
+    assert (parent.to_numpy() < tree.loc[parent.index, "node_id"].to_numpy()).all()
+    assert tree["depth"].tolist() == [len(p) - 1 for p in tree_paths(tree)]
+    # numbered level by level, then by parent, whichever way a level was built
+    order = tree.assign(p=tree["parent_id"].fillna(-1)).sort_values(["depth", "p"], kind="stable")
+    assert order["node_id"].tolist() == tree["node_id"].tolist()
+
+
+def test_paths_past_64_functions_are_shortened_around_a_digest_of_the_whole_path():
+    # GIVEN two profiles sharing a 100-frame stack, and one that differs only in frame 50
+    frames = [Frame(f"f{i}", "app.py", i) for i in range(100)]
+    other = [*frames[:50], Frame("g", "app.py", 50), *frames[51:]]
+    a, b, c = ProfileBuilder(), ProfileBuilder(), ProfileBuilder()
+    a.add(frames, 0.3, samples=30)
+    b.add(frames, 0.1, samples=10)
+    c.add(other, 0.2, samples=20)
+    pa, pb, pc = (x.build(format="test", rate_hz=100.0) for x in (a, b, c))
+    tree = pa.tree()
+    # THEN paths up to 64 functions are whole; deeper ones keep the first 16 and last 32
+    assert tree["path"].iloc[63] == ";".join(f"f{i}" for i in range(64))
+    deep = tree["path"].iloc[99]
+    head, rest = deep.split(";…", 1)
+    assert head == ";".join(f"f{i}" for i in range(16))
+    assert rest.split("…;", 1)[1] == ";".join(f"f{i}" for i in range(68, 100))
+    assert rest.startswith("52 more #")
+    # the same path reads the same in any profile, a different middle differently
+    assert pb.tree()["path"].iloc[99] == deep != pc.tree()["path"].iloc[99]
+    assert pa.hot_paths(1)["path"].tolist() == [deep]
+    d = diff_profiles(pa, pb, level="path").set_index("path")
+    assert d.loc[deep, "self_delta_s"] == pytest.approx(-0.2)
+    assert len(diff_profiles(pa, pc, level="path")) == 100 + 50
+
+
+def test_stacks_beyond_the_frame_limit_are_a_parse_error_naming_the_file(tmp_path, monkeypatch):
+    # GIVEN a limit of 1,000 frames in distinct stacks, and a Chrome trace 100 frames deep with
+    # time at every depth: 100 distinct stacks of 1 to 100 frames, 5,050 frames
+    monkeypatch.setattr(tk.sources, "DEFAULT_LIMITS", tk.sources.Limits(stack_frames=1000))
+    events = ([{"ph": "B", "name": f"f{i}", "ts": i, "pid": 1, "tid": 1} for i in range(100)]
+              + [{"ph": "E", "ts": 100 + i, "pid": 1, "tid": 1} for i in range(100)])
+    path = tmp_path / "deep.trace.json"
+    path.write_text(json.dumps(events))
+    # WHEN read THEN a ParseError names the file and the limit, before holding more
+    with pytest.raises(tk.ParseError) as err:
+        tk.read_profile(path)
+    assert str(err.value).startswith(f"{path}: the profile's distinct stacks hold more than 1000 frames")
+    # and 44 levels (990 frames) are within it
+    path.write_text(json.dumps(events[:44] + events[100:144]))
+    assert len(tk.read_profile(path).tree()) == 44

@@ -306,6 +306,12 @@ def test_diff_tree_matches_paths(before_after):
     assert d.loc["slow_sort", "parent_id"] == d.loc["main", "node_id"]
 
 
+def test_diff_tree_lists_paths_depth_first_with_siblings_by_name(before_after):
+    d = diff_tree(*before_after)
+    assert d["function"].tolist() == ["main", "dump", "slow_sort", "sorted_fast"]
+    assert d["parent_id"].tolist()[1:] == [0, 0, 0]
+
+
 def test_diff_flame_colours_by_change(before_after):
     fig = diff_flame(*before_after, min_fraction=0)
     ic = fig.data[0]
@@ -438,3 +444,43 @@ def test_every_sample_trace_draws_with_its_seconds_kept(path):
     bars = top_functions(prof, n=5)
     heaviest = max((x, y) for trace in bars.data for x, y in zip(trace.x, trace.y, strict=True))
     assert heaviest[0] == pytest.approx(float(prof.functions().loc[0, "self_s"]))
+
+
+# ---- deep trees ---------------------------------------------------------------------------------
+
+def chain(depth: int, leaf_s: float = 1.0) -> pd.DataFrame:
+    """A call tree ``depth`` frames deep, children listed before their parents (any order must
+    do), all the time in the deepest frame."""
+    ids = np.arange(depth, dtype=np.int64)[::-1]
+    return pd.DataFrame({
+        "node_id": ids + 7, "parent_id": pd.array([None if i == 0 else int(i) + 6 for i in ids], dtype="Int64"),
+        "depth": ids, "function": [f"f{i}" for i in ids], "file": "app/x.py",
+        "line": pd.array(ids + 1, dtype="Int64"), "self_s": np.where(ids == depth - 1, leaf_s, 0.0),
+        "total_s": np.full(depth, leaf_s)})
+
+
+def test_prune_a_20000_deep_chain_keeps_its_top_and_folds_the_rest_into_one_other():
+    # GIVEN a 20,000-frame chain (rows deepest first)
+    t = chain(20_000)
+    # WHEN pruned to 2,000 rows
+    p = prune_tree(t, min_fraction=0.001, max_nodes=2000)
+    info = p.attrs["pruned"]
+    # THEN the top 1,999 frames are kept, the 18,001 below are one 'other' under the last kept
+    kept = p[~p["is_other"]]
+    assert sorted(kept["depth"]) == list(range(1999)) and info["capped"]
+    other = p[p["is_other"]].iloc[0]
+    assert len(p) == 2000 and other["folded_nodes"] == 18_001 and other["depth"] == 1999
+    assert other["parent_id"] == kept.loc[kept["depth"] == 1998, "node_id"].iloc[0]
+    assert other["self_s"] == other["total_s"] == 1.0 and info["seconds_folded"] == 1.0
+    assert_totals_consistent(p)
+
+
+def test_diff_tree_of_two_deep_chains_matches_path_by_path():
+    # GIVEN chains 5,000 and 3,000 deep: the shorter is the top of the longer
+    d = diff_tree(chain(5000, 2.0), chain(3000, 1.0)).set_index("function")
+    # THEN the shared 3,000 frames are one path each, with both sides' seconds
+    assert len(d) == 5000 and d["depth"].tolist() == list(range(5000))
+    assert d.loc["f2999", ["self_before_s", "self_after_s", "total_before_s", "total_after_s"]].tolist() == \
+        [0.0, 1.0, 2.0, 1.0]
+    assert d.loc["f4999", ["self_before_s", "total_after_s"]].tolist() == [2.0, 0.0]
+    assert d.loc["f0", "total_s"] == 3.0  # size="max" per path, summed over the subtree

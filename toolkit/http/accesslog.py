@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from .. import formats, schema
-from ..errors import LogFormatError
-from ..sources import CHUNK_BYTES, Source, open_source
+from ..errors import LogFormatError, ParseError
+from ..sources import CHUNK_BYTES, Source, load_json, open_source
 from . import apache
 from .logformat import TIME_VARIABLES, CompiledFormat, compile_log_format
 
@@ -434,8 +434,9 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
     frames = []
     for first, text in src.iter_chunks(chunk_size):
         records, lines = [], []
+        breaks = text.count("\n")  # once per chunk: counting per line made reading quadratic
         for i, line in enumerate(text.split("\n")):
-            if i == text.count("\n") and line == "":
+            if i == breaks and line == "":
                 break
             line_no = first + i
             stripped = line.strip()
@@ -443,8 +444,8 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
                 acc.skip(line_no, "empty line")
                 continue
             try:
-                obj = json.loads(stripped)
-            except ValueError:
+                obj = load_json(stripped, src.name, line_no)
+            except ParseError:
                 acc.skip(line_no, "not a JSON object", line)
                 continue
             if not isinstance(obj, dict):
@@ -530,8 +531,8 @@ def _sniff_json(head) -> bool:
     if not lines or not lines[0].lstrip().startswith("{"):
         return False
     try:
-        obj = json.loads(lines[0])
-    except ValueError:
+        obj = load_json(lines[0])
+    except ParseError:
         return False
     if not isinstance(obj, dict) or _JSON_NOT_ACCESS & set(obj):
         return False
@@ -587,9 +588,9 @@ def _sniff_sidecar(head) -> bool:
 def _read_custom(source: Any, log_format: str | CompiledFormat | None = None, **options: Any) -> pd.DataFrame:
     if log_format is None:
         src = open_source(source, errors=options.get("errors", "skip"))
-        data = src.head()
+        text = src.head_lines()  # complete lines, over-long ones passed over (as detection sees them)
         from ..formats import Head
-        log_format = _matching_sidecar(src.path, _head_lines(Head(data, data.decode("utf-8", "replace"), src.name)))
+        log_format = _matching_sidecar(src.path, _head_lines(Head(text.encode(), text, src.name)))
         if log_format is None:
             raise LogFormatError("a custom nginx / Apache format needs log_format= (paste it from nginx.conf "
                                  "or httpd.conf), or a NAME.log_format file beside the log")

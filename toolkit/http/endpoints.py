@@ -351,38 +351,19 @@ def _chunk_partial(fmt, routes, first: int, text: str):
 def _range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
     """Worker: aggregate the lines in bytes ``lo:hi`` of an uncompressed file (both at line
     starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (skipped
-    lines, accumulator, requests, lines read, replaced bytes)."""
-    from ..sources import open_source
+    lines, accumulator, requests, the range's accounting: lines read, replaced bytes, lines
+    left out as longer than the line limit)."""
+    from ..sources import Accounting, read_range
     acc = EndpointAccumulator(routes)
     skips: list[tuple] = []
-    records = lines = replaced = 0
-    carry = b""
-    with open(path, "rb") as fh:
-        fh.seek(lo)
-        pos = lo
-        while pos < hi:
-            block = fh.read(min(chunk_size, hi - pos))
-            if not block:
-                break
-            pos += len(block)
-            data = carry + block
-            if pos < hi:  # cut at the last line break; the rest starts the next piece
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    carry = data
-                    continue
-                carry, data = data[cut + 1:], data[:cut + 1]
-            else:
-                carry = b""
-            # decoding and newline rules exactly as Source.iter_chunks (one piece: all of data)
-            piece = open_source(data)
-            for first, text in piece.iter_chunks(len(data) + 1):
-                sk, n = _feed(acc, fmt, lines + first, text)
-                skips.extend((line, reason, bad[:200]) for line, reason, bad in sk)
-                records += n
-            lines += piece.accounting.lines_read
-            replaced += piece.accounting.replaced_bytes
-    return skips, acc, records, lines, replaced
+    records = 0
+    ranged = Accounting(path=path)
+    with open(path, "rb") as fh:  # decoding, newline and line-limit rules as Source.iter_chunks
+        for first, text in read_range(fh, ranged, lo, hi, 1, chunk_size):
+            sk, n = _feed(acc, fmt, first, text)
+            skips.extend((line, reason, bad[:200]) for line, reason, bad in sk)
+            records += n
+    return skips, acc, records, ranged
 
 
 def _byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
@@ -508,11 +489,11 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
         futures = [pool.submit(_range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0
         for future in futures:  # in file order: line numbers and examples as a single pass
-            skips, part, records, lines, replaced = future.result()
+            skips, part, records, ranged = future.result()
             for line, reason, text in skips:
                 accounting.skip(line + offset, reason, text)
             accounting.records += records
-            accounting.replaced_bytes += replaced
-            offset += lines
+            accounting.add(ranged, offset)
+            offset += ranged.lines_read
             acc.merge(part)
     accounting.lines_read = offset

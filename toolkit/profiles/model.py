@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import InputError
+from ..errors import InputError, ParseError
+from ..sources import default_limits
 
 
 class Frame(NamedTuple):
@@ -81,6 +82,8 @@ class ProfileBuilder:
         self._frame_ids: dict[Frame, int] = {}
         self._frames: list[Frame] = []
         self._records: dict[tuple[tuple[int, ...], str | None, str | None], list[float]] = {}
+        self._held = 0  # frames in the distinct stacks, at most Limits.stack_frames
+        self._most = default_limits().stack_frames
 
     def frame(self, frame: Frame) -> int:
         """The id of ``frame`` (interned)."""
@@ -101,6 +104,10 @@ class ProfileBuilder:
         key = (ids, thread, process)
         acc = self._records.get(key)
         if acc is None:
+            self._held += len(ids)
+            if self._held > self._most:
+                raise ParseError(f"the profile's distinct stacks hold more than {self._most} frames "
+                                 "(Limits.stack_frames)", expected="a profile of fewer or shallower stacks")
             self._records[key] = [float(weight_s), int(samples)]
         else:
             acc[0] += weight_s
@@ -170,6 +177,11 @@ def is_library(file: str | None, function: str = "") -> bool:
 # --- the Profile --------------------------------------------------------------------------------
 
 _FRAME_COLS = ["function", "file", "line", "first_line"]
+# Tree levels with at most this many records that deep are walked frame by frame (see _tree_arrays).
+_NARROW_LEVEL = 64
+# A call path of more functions than this is shortened in tree()["path"] (see call_paths).
+PATH_FUNCTIONS = 64
+_PATH_HEAD, _PATH_TAIL = 16, 32
 
 
 class Profile:
@@ -351,7 +363,15 @@ class Profile:
 
     def _tree_arrays(self) -> dict[str, np.ndarray]:
         """The call tree by function: per node parent, function id, depth, self, total; and
-        per record its leaf node. Built level by level with np.unique (no per-sample loop)."""
+        per record its leaf node. Parents get lower ids than their children.
+
+        Built level by level, nodes numbered by level, then parent, then function: with
+        np.unique over the records still that deep (longest first, so they are a prefix of one
+        ordering), no per-sample loop, each level costing what its own frames cost. Once few
+        records go deeper (a 50,000-frame recursion), the rest of the levels are done in plain
+        Python: a numpy round per level would cost more than the level itself. Linear in the
+        frames of the unique stacks either way.
+        """
         if "tree" in self._cache:
             return self._cache["tree"]
         of_frame, keys = self._func_index()
@@ -363,8 +383,14 @@ class Profile:
         parents, funcs, depths = [], [], []
         next_id = 0
         maxdepth = int(lengths.max()) if n else 0
-        for d in range(maxdepth):
-            active = np.nonzero(lengths > d)[0]
+        deepest_first = np.argsort(-lengths, kind="stable")
+        descending = -lengths[deepest_first]  # ascending, for searchsorted
+        d = 0
+        while d < maxdepth:
+            deeper = int(np.searchsorted(descending, -d, side="left"))  # records with length > d
+            if deeper <= _NARROW_LEVEL:
+                break
+            active = deepest_first[:deeper]
             f = fn_flat[offsets[active] + d]
             key = (current[active] + 1) * nfunc + f
             uniq, inv = np.unique(key, return_inverse=True)
@@ -373,15 +399,58 @@ class Profile:
             depths.append(np.full(len(uniq), d, dtype=np.int64))
             current[active] = next_id + inv
             next_id += len(uniq)
+            d += 1
+        levels = next_id  # nodes made with numpy; the narrow rest follows
+        tail_levels: list[int] = []  # where each of the rest's levels starts
+        if d < maxdepth:
+            # the same levels, numbered the same way (by parent, then function), in plain Python
+            tail_parent: list[int] = []
+            tail_func: list[int] = []
+            tail_depth: list[int] = []
+            fn_list = fn_flat.tolist()
+            deep = deepest_first[:int(np.searchsorted(descending, -d, side="left"))].tolist()
+            length = {r: int(lengths[r]) for r in deep}
+            base = {r: int(offsets[r]) for r in deep}
+            node = {r: int(current[r]) for r in deep}
+            for depth in range(d, maxdepth):
+                tail_levels.append(next_id)
+                while length[deep[-1]] <= depth:  # deepest first: the shallowest are at the end
+                    deep.pop()
+                groups: dict[tuple[int, int], list[int]] = {}
+                for r in deep:
+                    groups.setdefault((node[r], fn_list[base[r] + depth]), []).append(r)
+                for key in sorted(groups):
+                    tail_parent.append(key[0])
+                    tail_func.append(key[1])
+                    tail_depth.append(depth)
+                    for r in groups[key]:
+                        node[r] = next_id
+                    next_id += 1
+            for r, leaf in node.items():
+                current[r] = leaf
+            parents.append(np.array(tail_parent, dtype=np.int64))
+            funcs.append(np.array(tail_func, dtype=np.int64))
+            depths.append(np.array(tail_depth, dtype=np.int64))
         parent = np.concatenate(parents) if parents else np.zeros(0, dtype=np.int64)
         func = np.concatenate(funcs) if funcs else np.zeros(0, dtype=np.int64)
         depth = np.concatenate(depths) if depths else np.zeros(0, dtype=np.int64)
         nonempty = lengths > 0
         self_s = np.bincount(current[nonempty], weights=self._weights[nonempty], minlength=next_id)
         total_s = self_s.copy()
-        for d in range(maxdepth - 1, 0, -1):
-            idx = np.nonzero(depth == d)[0]
-            np.add.at(total_s, parent[idx], total_s[idx])
+        # children before parents, level by level (contiguous id ranges), deepest first, each
+        # level in id order (the order np.add.at adds in, so sums round the same either way):
+        # the narrow rest node by node, then the numpy levels
+        if tail_levels:
+            tail_total, up = total_s.tolist(), parent.tolist()
+            for lo, hi in reversed(list(zip(tail_levels, [*tail_levels[1:], next_id], strict=True))):
+                for i in range(lo, hi):
+                    if up[i] >= 0:
+                        tail_total[up[i]] += tail_total[i]
+            total_s = np.asarray(tail_total, dtype=np.float64)
+        bounds = np.searchsorted(depth[:levels], np.arange(d + 1), side="left")
+        for lv in range(d - 1, 0, -1):
+            rows = slice(bounds[lv], bounds[lv + 1])
+            np.add.at(total_s, parent[rows], total_s[rows])
         out = {"parent": parent, "func": func, "depth": depth, "self_s": self_s, "total_s": total_s,
                "leaf": current}
         self._cache["tree"] = out
@@ -390,9 +459,15 @@ class Profile:
     def tree(self) -> pd.DataFrame:
         """The call tree, one node per call path of functions: ``node_id, parent_id (null for
         roots), depth (0 for roots), function, file, line, self_s, total_s`` plus ``path``
-        (functions root first joined by ';') and ``total_pct``. Parents come before children."""
+        (functions root first joined by ';', shortened past 64 functions: see
+        :func:`call_paths`) and ``total_pct``. Parents come before children."""
         if self._function_table is not None and not self._stacks:
             return schema.empty("profile_tree")
+        if "tree_df" not in self._cache:  # hot_paths and the flame graphs ask again
+            self._cache["tree_df"] = self._tree_frame()
+        return self._cache["tree_df"].copy()
+
+    def _tree_frame(self) -> pd.DataFrame:
         t = self._tree_arrays()
         if len(t["func"]) == 0:
             return schema.empty("profile_tree")
@@ -400,9 +475,7 @@ class Profile:
         names = fdf["function"].to_numpy(dtype=object)
         func = t["func"]
         parent = t["parent"]
-        paths: list[str] = []
-        for p, f in zip(parent.tolist(), func.tolist(), strict=True):
-            paths.append(names[f] if p < 0 else f"{paths[p]};{names[f]}")
+        paths = call_paths(parent.tolist(), names[func].tolist())
         df = pd.DataFrame({
             "node_id": np.arange(len(func), dtype=np.int64),
             "parent_id": pd.array(np.where(parent < 0, 0, parent), dtype="Int64"),
@@ -534,7 +607,7 @@ class Profile:
                     cut = pos[fn]
                     for dropped in out[cut + 1:]:
                         pos.pop(int(of_frame[dropped]), None)
-                    out = out[:cut + 1]
+                    del out[cut + 1:]  # in place: a copy of the kept part per cut is quadratic
                 else:
                     pos[fn] = len(out)
                     out.append(fid)
@@ -561,6 +634,57 @@ class Profile:
         """Write collapsed stacks (flamegraph.pl / inferno input); returns the path."""
         from .export import to_collapsed
         return to_collapsed(self, path, **options)
+
+
+def call_paths(parent: Sequence[int], names: Sequence[str]) -> list[str]:
+    """Each node's call path: the names from its root down to it, joined by ';'. Nodes are
+    listed parents first; ``parent`` is -1 for a root.
+
+    A path of more than ``PATH_FUNCTIONS`` (64) names keeps its first 16 and last 32 around
+    ``…N more #digest…``, where ``digest`` (16 hex digits of blake2b over the whole path) keeps
+    distinct paths distinct and equal paths equal, in any profile: so the paths of a
+    50,000-deep recursion take linear, not quadratic, memory, and still match path by path
+    (:func:`diff_profiles`).
+
+        >>> call_paths([-1, 0, 1], ["main", "work", "leaf"])
+        ['main', 'main;work', 'main;work;leaf']
+    """
+    import hashlib
+
+    out: list[str] = []
+    depth: list[int] = []
+    head: list[str | None] = []  # the path of the ancestor at depth _PATH_HEAD - 1
+    tail: list[tuple[str, ...] | None] = []  # the last _PATH_TAIL names (deep nodes only)
+    digest: list[bytes | None] = []  # of the whole path (deep nodes only)
+    for p, name in zip(parent, names, strict=True):
+        name = str(name)
+        d = 0 if p < 0 else depth[p] + 1
+        depth.append(d)
+        if d < PATH_FUNCTIONS:
+            path = name if p < 0 else f"{out[p]};{name}"
+            out.append(path)
+            head.append(path if d == _PATH_HEAD - 1 else head[p] if d >= _PATH_HEAD else None)
+            tail.append(None)
+            digest.append(None)
+            continue
+        if tail[p] is None:  # the parent is the last node with a whole path: start from it
+            names_up, k = [], p
+            while len(names_up) < _PATH_TAIL - 1:
+                names_up.append(str(names[k]))
+                k = parent[k]
+            tail_p: tuple[str, ...] = tuple(reversed(names_up))
+            before = out[p].encode("utf-8", "surrogatepass")
+        else:
+            tail_p = tail[p][1:]
+            before = digest[p]
+        mine = (*tail_p, name)
+        dig = hashlib.blake2b(before + b"\x1f" + name.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        head.append(head[p])
+        tail.append(mine)
+        digest.append(dig)
+        middle = d + 1 - _PATH_HEAD - _PATH_TAIL
+        out.append(f"{head[p]};…{middle} more #{dig.hex()}…;{';'.join(mine)}")
+    return out
 
 
 # --- comparing and merging --------------------------------------------------------------------

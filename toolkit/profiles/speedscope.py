@@ -114,7 +114,7 @@ def _evented(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is
         raise ParseError(f"evented profile {i} has no events list", src.name, expected="events")
     thread = _thread_name(p.get("name"))
     open_: list[int] = []
-    stack: tuple[int, ...] = ()
+    stack: list[int] = []  # the open frames' ids, [self] frames left out (kept in step with open_)
     last = None
     for n, ev in enumerate(events):
         try:
@@ -128,10 +128,12 @@ def _evented(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is
                 raise ParseError(f"evented profile {i}: event {n} goes back in time ({at} < {last})", src.name,
                                  expected="non-decreasing 'at'")
             if open_ and at > last:
-                b.add_ids(stack, (at - last) * factor, 0, thread)
+                b.add_ids(tuple(stack), (at - last) * factor, 0, thread)
         last = at
         if kind == "O":
             open_.append(fr)
+            if not is_self[fr]:
+                stack.append(ids[fr])
         elif kind == "C":
             if not open_ or open_[-1] != fr:
                 top = open_[-1] if open_ else None
@@ -139,9 +141,10 @@ def _evented(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is
                                  f"{'frame ' + str(top) if top is not None else 'nothing'} is open",
                                  src.name, expected="closes matching the last open frame")
             open_.pop()
+            if not is_self[fr]:
+                stack.pop()
         else:
             raise ParseError(f"evented profile {i}: event {n} has type {kind!r}", src.name, expected="O or C")
-        stack = tuple(ids[j] for j in open_ if not is_self[j])
     if open_:
         raise ParseError(f"evented profile {i} is unbalanced: {len(open_)} frames still open at the end",
                          src.name, expected="every O closed by a C")

@@ -540,7 +540,18 @@ def _batches_from(pieces, acct, lean: bool = False, sink=None, state: _State | N
     first piece (:func:`state_before`)."""
     state = state or _State()
     carry, carry_line = "", 1
+
+    def parsed(text: str, line: int) -> _Batch:
+        batch = sink if sink is not None else _Batch(lean)
+        _parse_text(text, line, acct, state, batch)
+        return batch
+
     for first_line, text in pieces:
+        if carry and first_line != carry_line + carry.count("\n"):
+            # a line between the pieces was left out (longer than the line limit): the record
+            # kept back ends where it was
+            yield parsed(carry, carry_line)
+            carry = ""
         if carry:
             text, first_line = carry + text, carry_line
         # the last record may continue in the next piece (a long statement spans several): keep
@@ -556,13 +567,9 @@ def _batches_from(pieces, acct, lean: bool = False, sink=None, state: _State | N
             carry_line = first_line + body.count("\n")
         else:
             body, carry = text, ""
-        batch = sink if sink is not None else _Batch(lean)
-        _parse_text(body, first_line, acct, state, batch)
-        yield batch
+        yield parsed(body, first_line)
     if carry:
-        batch = sink if sink is not None else _Batch(lean)
-        _parse_text(carry, carry_line, acct, state, batch)
-        yield batch
+        yield parsed(carry, carry_line)
 
 
 def _record_start(fh, pos: int, size: int) -> int:

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 
 import pandas as pd
 
-from ..sources import Source, recut
+from ..errors import ParseError
+from ..sources import Source, load_json, recut
 from .pg_events import raw_frame, split_message
 from .pg_time import to_utc
 
@@ -159,7 +159,6 @@ JSON_KEYS = ("timestamp", "user", "dbname", "pid", "remote_host", "session_id", 
 
 def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
     acc = src.accounting
-    loads = json.loads
     for first, text in _ahead(src.iter_chunks(chunk_bytes)):
         lines = text.split("\n")
         if lines and lines[-1] == "":
@@ -168,8 +167,8 @@ def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> I
         starts = []
         for k, line in enumerate(lines):
             try:
-                obj = loads(line)
-            except ValueError:
+                obj = load_json(line, src.name, first + k)
+            except ParseError:
                 obj = None
             if not isinstance(obj, dict) or "error_severity" not in obj:
                 acc.skip(first + k, "blank line" if not line.strip() else

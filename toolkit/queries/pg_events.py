@@ -38,13 +38,14 @@ Query events (``kind``):
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..errors import ParseError
+from ..sources import load_json
 
 # What follows the severity of a LOG line (csvlog/jsonlog: the message column).
 MESSAGE_RE = re.compile(
@@ -237,8 +238,8 @@ def _query_text(plan: str) -> str | None:
     body = plan.lstrip("\n")
     if body.startswith("{"):
         try:
-            return json.loads(body).get("Query Text")
-        except (ValueError, AttributeError):
+            return load_json(body).get("Query Text")
+        except (ParseError, AttributeError):
             return None
     if not body.startswith("Query Text: "):
         return None
@@ -265,8 +266,8 @@ def _is_dml(plan: str) -> bool:
     ``execute`` line (the portal runs to completion inside Execute); a SELECT's after it."""
     if plan.lstrip().startswith("{"):
         try:
-            return json.loads(plan)["Plan"]["Node Type"] == "ModifyTable"
-        except (ValueError, KeyError, TypeError):
+            return load_json(plan)["Plan"]["Node Type"] == "ModifyTable"
+        except (ParseError, KeyError, TypeError):
             return False
     return bool(_DML_TEXT.search(plan))
 

@@ -39,7 +39,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -50,6 +49,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import InputError, ParseError
+from ..sources import load_json
 
 MISESTIMATE_FACTOR = 10.0  # a node's rows are "misestimated" when off by this factor either way
 
@@ -239,11 +239,7 @@ def _load(plan: Any) -> tuple[str, Any, str | None]:
         text = _clean(first[1])
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        try:
-            return text, json.loads(stripped), path
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"not valid JSON: {exc.msg}", path, exc.lineno,
-                             expected="EXPLAIN (FORMAT JSON) output") from None
+        return text, load_json(stripped, path, what="EXPLAIN (FORMAT JSON) output"), path
     return text, None, path
 
 

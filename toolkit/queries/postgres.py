@@ -72,7 +72,6 @@ import csv
 import gc
 import io
 import itertools
-import json
 import multiprocessing
 import operator
 import os
@@ -90,7 +89,9 @@ from ..sources import (
     MAX_EXAMPLES,
     Accounting,
     Source,
+    default_limits,
     lines_before,
+    load_json,
     open_source,
     read_range,
     recut,
@@ -599,7 +600,7 @@ def _stderr_prefix(src: Source, log_line_prefix: str | None) -> str:
     if log_line_prefix is not None:
         compile_prefix(log_line_prefix)  # a bad prefix is a LogFormatError now
         return log_line_prefix
-    text = src.head().decode("utf-8", "replace")
+    text = src.head_lines()  # complete lines: an over-long first line (skipped by the reader) hides none
     lines = text.split("\n")[:400]
     if len(text) >= 1 << 16 and len(lines) > 1:
         lines = lines[:-1]  # the last line of a head may be cut
@@ -918,11 +919,14 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
             if k < 0:
                 if not block:
                     return size
+                buf, offset = b"", offset + len(buf)  # all of it is the line being passed over
                 continue
             i, partial = k + 1, False
         while i < len(buf):
             j = buf.find(b"\n", i)
             if j < 0 and block:
+                if len(buf) - i > default_limits().line_bytes:  # left out by the readers: pass over it
+                    i, partial = len(buf), True
                 break  # an unfinished line: read on
             line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r")
             if not (line.startswith(b"\t") or secondary.match(line)):
@@ -1059,8 +1063,8 @@ def _sniff_jsonlog(head) -> bool:
     if not first.startswith('{"timestamp":"'):
         return False
     try:
-        obj = json.loads(first)
-    except ValueError:
+        obj = load_json(first)
+    except ParseError:
         return '"error_severity":"' in first
     return isinstance(obj, dict) and "error_severity" in obj and "message" in obj
 

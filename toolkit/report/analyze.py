@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import formats
 from ..errors import InputError, ToolkitError
-from ..sources import iter_files, open_source
+from ..sources import expanded_size, iter_files, open_source
 from .analysis import Analysis, InputResult
 
 # Files that sit beside evidence (the scripts and notes that produced it) and are not evidence.
@@ -158,7 +158,7 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
             options["log_format"] = custom
         elif log_line_prefix and fmt.name == "postgres-stderr":
             options["log_line_prefix"] = log_line_prefix
-        streamed = size > stream_bytes and fmt.kind in ("queries", "access_log")
+        streamed = fmt.kind in ("queries", "access_log") and expanded_size(path, stream_bytes) > stream_bytes
         evidence = (_stream if streamed else _read)(path, fmt, **options)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, ToolkitError) else unexpected(exc, "reading it")
@@ -234,15 +234,14 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     say = progress or (lambda message: None)
     paths = [os.fspath(p) for p in (paths or default_paths())]
     analysis = Analysis()
-    unreadable: list[tuple[str, str]] = []
-    for path in iter_files(paths, unreadable):
+    passed_over: list[tuple[str, str]] = []  # unlistable folders; FIFOs, devices, sockets in folders
+    for path in iter_files(paths, skipped=passed_over):
         if path.lower().endswith(NOT_EVIDENCE):
             analysis.inputs.append(InputResult(path, "skipped",
                                                reason="source code or documentation, not evidence"))
             continue
         _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes)
-    for folder, reason in unreadable:
-        analysis.inputs.append(InputResult(folder, "skipped", reason=f"folder not read: {reason}"))
+    analysis.inputs.extend(InputResult(path, "skipped", reason=reason) for path, reason in passed_over)
     _one_workload_per_destination_set(analysis)
     if run_findings:
         say("running the checklist rules ...")
