@@ -236,3 +236,36 @@ def test_an_unreadable_sub_folder_is_listed_as_skipped_with_permission_denied():
     finally:
         (top / "locked").chmod(0o755)
         shutil.rmtree(top)
+
+
+def test_a_fifo_named_on_the_command_line_is_detected_and_read_from_one_reading(tmp_path):
+    # GIVEN a FIFO carrying a PostgreSQL log (two tables come from it: queries and server events),
+    # written by a thread while the analysis reads it
+    import gzip
+    import threading
+
+    data = gzip.decompress((ROOT / "sample_traces/queries/postgresql/report/postgresql.log.gz").read_bytes())
+    fifo = tmp_path / "postgresql.log"
+    os.mkfifo(fifo)
+    held = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer open without waiting
+    writer = os.open(fifo, os.O_WRONLY)
+
+    def write() -> None:
+        os.write(writer, data)
+        os.close(writer)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    # WHEN it is analysed
+    a = analyze([fifo], run_findings=False)
+    thread.join(10)
+    os.close(held)
+    # THEN detection did not use it up: both tables hold what the same log read from a file holds
+    import toolkit as tk
+
+    plain = tmp_path / "copy.log"
+    plain.write_bytes(data)
+    (result,) = a.inputs
+    assert result.status == "read", result.reason
+    assert len(a.queries[str(fifo)]) == len(tk.read_queries(plain)) > 0
+    assert len(a.server_events[str(fifo)]) == len(tk.read_server_events(plain)) > 0

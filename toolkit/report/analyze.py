@@ -12,6 +12,7 @@ Every input ends in :attr:`Analysis.inputs` with its fate: read (with its accoun
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from .. import formats
 from ..errors import InputError, ToolkitError
-from ..sources import expanded_size, iter_files, open_source
+from ..sources import Source, expanded_size, iter_files, open_source
 from .analysis import Analysis, InputResult
 
 # Files that sit beside evidence (the scripts and notes that produced it) and are not evidence.
@@ -47,15 +48,31 @@ def default_paths() -> list[str]:
                      "folders to analyse")
 
 
-def _read(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
+def opener(path: str) -> Callable[[], Source]:
+    """A function that opens ``path`` afresh for each reader (detection, the main table, the
+    server events). A FIFO or character device gives its content once, so it is read once (with
+    the size cap :class:`~toolkit.sources.Source` applies) and each opening reads that copy."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        regular = True  # let open_source say what is wrong with it
+    if regular:
+        return lambda: open_source(path)
+    data = open_source(path).read_bytes()
+    return lambda: open_source(data, name=path)
+
+
+def _read(path: str, fmt: formats.Format, open_input: Callable[[], Source] | None = None,
+          **options: Any) -> dict[str, Any]:
     """Read one input with its format's readers; returns the evidence by table name."""
-    src = open_source(path)
+    open_input = open_input or opener(path)
+    src = open_input()
     if fmt.kind == "profile":
         return {"profile": formats.read(src, format=fmt.name)}
     if fmt.kind == "queries":
         out = {"queries": formats.read(src, format=fmt.name, **options)}
         if "server_events" in fmt.extras:
-            out["server_events"] = formats.read(open_source(path), format=fmt.name,
+            out["server_events"] = formats.read(open_input(), format=fmt.name,
                                                 table="server_events", **options)
         return out
     if fmt.kind == "access_log":
@@ -117,12 +134,12 @@ def _one_workload_per_destination_set(analysis: Analysis) -> None:
             analysis.server_events.pop(other.path, None)
 
 
-def _matches(path: str, log_format: str) -> bool:
+def _matches(src: Source, log_format: str) -> bool:
     """Whether at least 80% of the input's first lines match the user's access-log format."""
     from ..http.accesslog import compile_format
 
     pattern = compile_format(log_format).pattern
-    head = open_source(path).head().decode("utf-8", "replace").split("\n")[:-1][:50]
+    head = src.head().decode("utf-8", "replace").split("\n")[:-1][:50]
     lines = [line for line in head if line.strip()]
     ok = sum(1 for line in lines if (m := pattern.match(line)) and m.group("_line") is None)
     return bool(lines) and ok >= max(1, int(0.8 * len(lines)))
@@ -140,9 +157,10 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
     """Detect and read one input; append its fate to ``analysis.inputs`` and its evidence."""
     t0 = time.perf_counter()
     try:
+        open_input = opener(path)
         # The user's own access-log format first: content sniffing cannot know a custom format.
-        custom = log_format if log_format and _matches(path, log_format) else None
-        fmt = formats.get("nginx") if custom else formats.detect(path)
+        custom = log_format if log_format and _matches(open_input(), log_format) else None
+        fmt = formats.get("nginx") if custom else formats.detect(open_input())
     except ToolkitError as exc:
         analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
         return
@@ -159,7 +177,8 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
         elif log_line_prefix and fmt.name == "postgres-stderr":
             options["log_line_prefix"] = log_line_prefix
         streamed = fmt.kind in ("queries", "access_log") and expanded_size(path, stream_bytes) > stream_bytes
-        evidence = (_stream if streamed else _read)(path, fmt, **options)
+        evidence = (_stream(path, fmt, **options) if streamed
+                    else _read(path, fmt, open_input, **options))
     except Exception as exc:
         reason = str(exc) if isinstance(exc, ToolkitError) else unexpected(exc, "reading it")
         analysis.inputs.append(InputResult(path, "failed", fmt.name, fmt.kind, reason=reason,
