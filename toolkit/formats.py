@@ -158,6 +158,10 @@ def detect(obj: Any, kind: str | None = None) -> Format:
     candidates = formats(kind)
     tried = [f.name for f in candidates]
     if not data:
+        if src.head_error and src.compression:
+            raise ParseError(f"truncated or corrupt {src.compression} stream: nothing could be "
+                             f"decompressed ({src.head_error})", src.name,
+                             expected=f"a complete {src.compression} file")
         raise UnknownFormatError(src.name, tried, "the input is empty")
     bare = _bare_name(os.path.basename(src.name)) if src.path or src.name != "<input>" else ""
     by_suffix = [f for f in candidates if bare and any(bare.endswith(s) for s in f.suffixes)]

@@ -53,6 +53,7 @@ import lzma
 import os
 import re
 import stat
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -334,8 +335,12 @@ class Source:
                           "(Limits.document_bytes)", self.name, expected="a smaller document, or a raised limit")
 
     def head(self, size: int = HEAD_BYTES) -> bytes:
-        """The first ``size`` decompressed bytes (for sniffing); never raises on truncation."""
+        """The first ``size`` decompressed bytes (for sniffing); never raises on truncation: a
+        truncated or corrupt stream gives what can be decompressed before the damage (gzip's
+        reader gives nothing from a stream cut inside its first block, so zlib salvages it),
+        and :attr:`head_error` says what was wrong."""
         out = bytearray()
+        self.head_error: str | None = None
         try:
             with self._open() as fh:
                 while len(out) < size:
@@ -343,9 +348,26 @@ class Source:
                     if not block:
                         break
                     out += block
-        except Exception:  # a truncated stream still has a readable head
-            pass
+        except Exception as exc:  # a truncated stream still has a readable head
+            self.head_error = str(exc) or type(exc).__name__
+            if self.compression == "gzip" and len(out) < size:
+                out = bytearray(self._salvage_gzip(size))
         return bytes(out)
+
+    def _salvage_gzip(self, size: int) -> bytes:
+        """What zlib decompresses of a damaged gzip stream before the damage (at most ``size``)."""
+        dec = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip header, no trailer needed
+        out = bytearray()
+        try:
+            with self._raw() as raw:
+                while len(out) < size:
+                    block = raw.read(1 << 16)
+                    if not block:
+                        break
+                    out += dec.decompress(block, size - len(out))
+        except zlib.error:
+            pass
+        return bytes(out[:size])
 
     def head_lines(self, size: int = HEAD_BYTES, scan: int = SCAN_BYTES) -> str:
         """Up to ``size`` bytes of complete lines from the start, decoded (``\\n`` line breaks):

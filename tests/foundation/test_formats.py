@@ -147,3 +147,15 @@ def test_content_that_no_line_of_fits_is_still_unknown(tmp_path):
     path.write_bytes(b"q" * 100_000 + b"\nnot a log line\n" * 10)
     with pytest.raises(UnknownFormatError, match="content matched no known format"):
         formats.detect(path)
+
+
+def test_a_truncated_gzip_is_detected_from_what_it_holds_or_said_to_be_truncated(samples):
+    from toolkit.errors import ParseError
+    from toolkit.sources import open_source
+
+    data = (samples / "queries/postgresql/app/postgresql.log.gz").read_bytes()
+    # GIVEN the log cut inside gzip's first block: its first lines are still there
+    assert formats.detect(open_source(data[:300], name="cut.log.gz")).name == "postgres-stderr"
+    # GIVEN it cut inside the gzip header: nothing can be decompressed, and that is what is said
+    with pytest.raises(ParseError, match=r"cut\.log\.gz: truncated or corrupt gzip stream: nothing could"):
+        formats.detect(open_source(data[:10], name="cut.log.gz"))
