@@ -10,14 +10,19 @@ import re
 
 from toolkit.report.html import plotly_js
 
-FIGURE_BLOCK = re.compile(r'<script type="application/json" class="tk-figure" data-target="([^"]+)">(.*?)</script>',
-                          re.S)
+# a figure's JSON block, as the report writes it and as nbconvert re-serializes it (attributes sorted)
+FIGURE_BLOCK = re.compile(r'<script (?:type="application/json" class="tk-figure" data-target="([^"]+)"|'
+                          r'class="tk-figure" data-target="([^"]+)" type="application/json")>(.*?)</script>', re.S)
 SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
 
 
 def figures(page: str) -> list[dict]:
     """Each figure's JSON (data, layout, config), in page order."""
-    return [json.loads(m.group(2)) for m in FIGURE_BLOCK.finditer(page)]
+    return [json.loads(m.group(3)) for m in FIGURE_BLOCK.finditer(page)]
+
+
+def figure_targets(page: str) -> list[str]:
+    return [m.group(1) or m.group(2) for m in FIGURE_BLOCK.finditer(page)]
 
 
 def markup(page: str) -> str:
@@ -40,4 +45,8 @@ def sha256_source(text: str) -> str:
 
 
 def csp_of(page: str) -> str:
-    return re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1)
+    """The policy of the page's CSP ``<meta>`` (attributes in any order: nbconvert reorders them)."""
+    for tag in re.findall(r"<meta\b[^>]*>", page):
+        if 'http-equiv="Content-Security-Policy"' in tag:
+            return re.search(r'content="([^"]+)"', tag).group(1)
+    raise AssertionError("the page has no Content-Security-Policy")

@@ -7,7 +7,15 @@ import re
 
 import pandas as pd
 import plotly.graph_objects as go
-from helpers.pages import FIGURE_BLOCK, csp_of, executable_scripts, figures, markup, sha256_source
+from helpers.pages import (
+    FIGURE_BLOCK,
+    csp_of,
+    executable_scripts,
+    figure_targets,
+    figures,
+    markup,
+    sha256_source,
+)
 
 from toolkit.report.html import CSP, PAGE_SCRIPT, Document, figure_dict, format_cell, plotly_js, script_json
 
@@ -45,7 +53,7 @@ def test_figure_json_cannot_close_its_script_and_labels_show_as_text():
     # THEN the only </script> closings are the three the builder wrote (plotly.js, the page
     # script and the figure's inert JSON block)
     assert page.count("</script>") == 3
-    block = FIGURE_BLOCK.search(page).group(2)
+    block = FIGURE_BLOCK.search(page).group(3)
     assert "<" not in block and "<!--" not in block
     # AND the figure JSON decodes back to entity-escaped labels (plotly draws &lt; as <)
     data = figures(page)[0]
@@ -66,7 +74,7 @@ def test_plotly_js_and_the_page_script_are_embedded_once_and_only_with_figures()
     assert page.count(plotly_js()[:200]) == 1
     assert page.count(PAGE_SCRIPT) == 1
     # each figure is data for the one page script: a div and an inert JSON block naming it
-    assert [m.group(1) for m in FIGURE_BLOCK.finditer(page)] == ["figure-1", "figure-2"]
+    assert figure_targets(page) == ["figure-1", "figure-2"]
     assert 'id="figure-1"' in page and 'id="figure-2"' in page
 
 

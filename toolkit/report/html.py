@@ -176,6 +176,8 @@ def map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(map_strings(v, fn) for v in value)
     if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:  # plotly's typed array: base64 numbers, no text
+            return value
         return {k: map_strings(v, fn) for k, v in value.items()}
     return value
 

@@ -26,7 +26,8 @@ What is redacted, and how (shapes stay readable, values go):
   in connection strings, and the basic-auth user of an access-log line (``[user]``).
 - Free text (finding evidence, server messages, skipped lines, function names): SQL in
   backticks (as the detectors quote it) or after ``statement:`` / ``execute name:``, or text
-  that starts like SQL, gets the SQL rules; single-quoted values become ``?``; double-quoted
+  that is a whole statement (:meth:`Redactor.cell`), gets the SQL rules; single-quoted values
+  after a comparison or in a list (``= 'bob'``, ``IN ('a', 'b')``) become ``?``; double-quoted
   values a server echoes (``invalid input syntax for type integer: "abc"``) become ``"?"``,
   while names after ``relation``/``column``/``constraint``/``index``... stay; ``Key (id)=(42)``
   and ``Failing row contains (...)`` lose their values; other words and bare numbers (the
@@ -77,10 +78,13 @@ _SQL = re.compile(
 )
 _IDENTIFIER = re.compile(r'"[A-Za-z_][A-Za-z0-9_$]{0,62}"')
 _COMPARISON_BEFORE = re.compile(r"(?i)(?:[=<>]|\blike|\bin\s*\(|\bvalues\s*\()\s*\Z")
-# text that starts like a statement (not a function called select: "select (selectors.py:468)")
-_SQL_START = re.compile(r"(?i)\s*+(?:select|insert|update|delete|with|alter|create|drop|grant|revoke|"
-                        r"set|call|copy|explain|truncate|merge|replace|prepare|execute|do|values)"
-                        r"\s++[^\s(]")
+# a whole text that is a statement (a table cell, a hover text), not prose that starts with a
+# keyword ("SELECT * in 12 calls", "select (selectors.py:468)")
+_SQL_STATEMENT = re.compile(
+    r"(?is)\s*+(?:select\s.*?\bfrom\b|insert\s++into\b|update\s++\S++\s++set\b|delete\s++from\b|"
+    r"with\s++\S++\s++as\s*+\(|(?:alter|create|drop)\s++(?:unique\s++)?(?:table|index|role|user|database|"
+    r"schema|view|sequence|function|extension|policy)\b|(?:grant|revoke|copy|call|truncate|vacuum)\s|"
+    r"set\s++\S++\s*+(?:=|to\b)|values\s*+\()")
 # SQL inside a server message or log line: "statement: ...", "execute S_1: ...", "bind <unnamed>: ..."
 _SQL_AFTER = re.compile(r"(?i)(\b(?:statement|query|(?:execute|parse|bind)\s++[^\s:]*+):[ \t]++)(.++)",
                         re.DOTALL)
@@ -113,7 +117,8 @@ _COOKIE = re.compile(r"(?i)(\b(?:set-)?cookie[\"']?\s*+[:=]\s*+)[^\r\n\"]++")
 _PASSWORD_LITERAL = re.compile(r"(?i)(\b(?:password|identified\s++by)\s++)(?:'[^'\n]*+'|\"[^\"\n]*+\")")
 # an access-log line's basic-auth user: `203.0.113.5 - bob [10/Oct/2025:...`
 _LOG_USER = re.compile(r"(?m)^([0-9A-Fa-f:.]++|[\w.-]++)(\s++-\s++)(?!-\s)[^\s\[]++(?=\s++\[\d)")
-_SINGLE_QUOTED = re.compile(r"(?<![\w'])'(?:[^'\n]++|'')*+'(?![\w'])")
+# a quoted value after a comparison or in a list: `= 'bob'`, `IN ('a', 'b')`, `LIKE '%x%'`, `('c'`
+_QUOTED_VALUE = re.compile(r"(?i)((?:[=<>(,]|\blike|\bin)\s*+)'(?:[^'\n]++|'')*+'")
 _DOUBLE_QUOTED = re.compile(r'"[^"\n]*+"')
 _REQUEST_LINE = re.compile(r'"([A-Z]{3,10} )(\S++)( HTTP/[\d.]++)"')
 # words after which a double-quoted name is an identifier the server names, not a value it echoes
@@ -327,6 +332,15 @@ class Redactor:
             return value
         return "[redacted]"
 
+    def credentials(self, text: Any) -> Any:
+        """Only what is secret whatever the context (credentials, tokens, e-mails, card numbers,
+        URL query values and user-info, client addresses): for text that is the user's own
+        choice, like the parameters a notebook was run with, where paths and names stay."""
+        if not isinstance(text, str) or not text:
+            return text
+        text = _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
+        return _IP.sub(lambda m: self.pseudonym(m.group(0)), _secrets(text))
+
     def _quoted(self, m: re.Match) -> str:
         if _NAMED_BEFORE.search(m.string, max(0, m.start() - 24), m.start()):
             return m.group(0)
@@ -340,19 +354,23 @@ class Redactor:
         other words and numbers kept."""
         if not isinstance(text, str) or not text:
             return text
-        if _SQL_START.match(text):
-            text = self.sql(text)
-        else:
-            text = _SQL_AFTER.sub(lambda m: m.group(1) + self.sql(m.group(2)), text)
+        text = _SQL_AFTER.sub(lambda m: m.group(1) + self.sql(m.group(2)), text)
         text = _BACKTICKED.sub(lambda m: "`" + self.sql(m.group(1)) + "`", text)
         text = _LOG_USER.sub(r"\1\2[user]", text)
         text = _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
         text = _secrets(text)
         text = _IP.sub(lambda m: self.pseudonym(m.group(0)), text)
-        text = _SINGLE_QUOTED.sub("?", text)
+        text = _QUOTED_VALUE.sub(r"\1?", text)
         text = _DOUBLE_QUOTED.sub(self._quoted, text)
         text = _KEY_VALUE.sub(r"\1?\2", text)
         return _FAILING_ROW.sub(r"\1?\2", text)
+
+    def cell(self, value: Any) -> Any:
+        """A table cell or a drawn label whose whole text may be a statement (then the SQL
+        rules first), else :meth:`value`."""
+        if isinstance(value, str) and _SQL_STATEMENT.match(value):
+            value = self.sql(value)
+        return self.value(value)
 
     def value(self, value: Any) -> Any:
         """Any displayed value: strings get :meth:`text`; a Python literal's repr (a dict, a
@@ -373,7 +391,7 @@ class Redactor:
     def figure(self, fig: Any) -> dict[str, Any]:
         """A plotly figure (Figure, dict or JSON) as a dict whose drawn strings (labels, hover
         text, names, titles, annotations) have the free-text rules applied."""
-        return map_drawn(fig, self.text)
+        return map_drawn(fig, self.cell)
 
     # -- tables ---------------------------------------------------------------------------
     # canonical table -> {column: rule}; other string columns get `text`.
