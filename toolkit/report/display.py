@@ -76,24 +76,24 @@ def _types() -> dict[str, list[type]]:
             "markdown": [FindingsMarkdown], "display": [BaseFigure]}
 
 
-def redact_display(enabled: bool = True, *, ipython: Any = None) -> bool:
+def redact_display(enabled: bool = True, *, ipython: Any = None) -> None:
     """Show DataFrames, Series, plotly figures and findings redacted in this IPython session
-    (``enabled``), or as they are (``False``: the formatters are removed). Returns whether
-    redaction is on; outside IPython it does nothing and returns False."""
+    (``enabled``), or as they are (``False``: the formatters are removed). Outside IPython it
+    does nothing."""
     if ipython is None:
         try:
             from IPython import get_ipython
         except ModuleNotFoundError:
-            return False
+            return
         ipython = get_ipython()
     if ipython is None:
-        return False
+        return
     formatters = _formatters(ipython)
     for kind, types in _types().items():
         for t in types:
             formatters[kind].pop(t, None)
     if not enabled:
-        return False
+        return
     from ..findings import FindingsMarkdown
 
     r = Redactor()  # one pseudonym table for the whole notebook
@@ -109,4 +109,3 @@ def redact_display(enabled: bool = True, *, ipython: Any = None) -> bool:
     from plotly.basedatatypes import BaseFigure
 
     formatters["display"].for_type(BaseFigure, _figure_display(r))
-    return True
