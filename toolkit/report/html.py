@@ -83,10 +83,12 @@ def csp_meta(scripts: Iterable[str] = ()) -> str:
 CSP = csp()
 CSP_META = csp_meta()
 
-# plotly trace keys whose strings plotly draws (labels, ticks, hover): entity-escaped.
+# plotly trace keys whose strings plotly draws (labels, ticks, hover; a plot function may put
+# data into a hover template too): entity-escaped.
 DRAWN_KEYS = frozenset({"x", "y", "z", "text", "hovertext", "labels", "ids", "parents",
                         "customdata", "name", "names", "values", "header", "cells",
-                        "dimensions", "label", "source", "target", "node", "link", "title"})
+                        "dimensions", "label", "source", "target", "node", "link", "title",
+                        "hovertemplate", "texttemplate"})
 
 _SEVERITY_CLASS = {"high": "sev-high", "medium": "sev-medium", "low": "sev-low"}
 
@@ -148,10 +150,11 @@ def script_json(obj: Any) -> str:
 
 
 # The formatting tags plotly draws in labels and hover text (a subset of HTML, turned into SVG
-# tspans by plotly.js); plot functions use them (``<b>name</b><br>12 ms``). Any other ``<``
+# tspans by plotly.js; ``<extra>`` is a hover template's side box); plot functions use them
+# (``<b>name</b><br>12 ms``). Any other ``<``
 # (``<script>``, ``<img ...>``, ``<a href>``, ``<module>``) is written as ``&lt;`` so plotly
 # shows it as text.
-_PLOTLY_TAG = re.compile(r"<(?!/?(?:b|i|em|sup|sub|br|span|s|u)(?:[\s/>]))", re.IGNORECASE)
+_PLOTLY_TAG = re.compile(r"<(?!/?(?:b|i|em|sup|sub|br|span|s|u|extra)(?:[\s/>]))", re.IGNORECASE)
 
 
 def escape_label(text: str) -> str:

@@ -188,7 +188,8 @@ def export_html(notebook: str | os.PathLike | Any, output: str | os.PathLike, *,
                             template_file="offline.html.j2", embed_images=True)
     for preprocessor in _make_preprocessors(Redactor() if redact else None):
         exporter.register_preprocessor(preprocessor, enabled=True)
-    body, _ = exporter.from_notebook_node(nb)
+    name = Path(notebook).stem if isinstance(notebook, str | os.PathLike) else "notebook"
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(body, encoding="utf-8")
