@@ -123,3 +123,40 @@ def test_list_names_each_curated_notebook_with_its_parameters(capsys):
         assert out.count(f"{name}: ") == 1
     if not notebooks.available():
         assert "no curated notebooks" in out
+
+
+def test_redact_is_set_by_the_export_not_by_a_parameter(tmp_path, monkeypatch, capsys, notebook_maker):
+    # GIVEN a notebook with a REDACT parameter
+    nb = notebook_maker(tmp_path / "r.ipynb", body="print(REDACT)")
+    text = nb.read_text().replace("log = 'data/default.log'", "log = 'data/default.log'\\nREDACT = False")
+    nb.write_text(text)
+    # THEN --param REDACT=... is refused (the export decides) before anything runs
+    with pytest.raises(InputError, match="REDACT follows the export's redaction"):
+        notebooks.run_notebook(nb, tmp_path / "x.html", {"REDACT": False})
+    # AND the command passes redact=True by default, False with --no-redact
+    seen = []
+    monkeypatch.setattr(notebooks, "run_notebook", lambda *a, **kw: seen.append(kw["redact"]) or tmp_path / "o.html")
+    assert main(["notebook", str(nb)]) == 0 and main(["notebook", str(nb), "--no-redact"]) == 0
+    assert seen == [True, False]
+
+
+@pytest.mark.slow
+def test_an_export_injects_redact_true_and_redacts_what_the_notebook_shows(tmp_path, notebook_maker):
+    # GIVEN a notebook with a REDACT parameter that shows a table with a literal e-mail
+    nb = notebook_maker(tmp_path / "r.ipynb", body=(
+        "import toolkit as tk\n"
+        "tk.report.redact_display(REDACT)\n"
+        "df = pd.DataFrame({'statement': [\"SELECT 1 FROM t WHERE e = 'bob@example.com'\"]})\n"
+        "print('literal kept in the variable:', 'bob@example.com' in df.statement[0])\n"
+        "df"))
+    nb.write_text(nb.read_text().replace("log = 'data/default.log'", "log = 'data/default.log'\\nREDACT = False"))
+    # WHEN run and exported the default way
+    html = notebooks.run_notebook(nb, tmp_path / "r.html", executed=tmp_path / "run.ipynb")
+    # THEN the notebook ran with REDACT=True, computed on the literal and showed it redacted
+    executed = nbformat.read(tmp_path / "run.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "REDACT = True" in injected.source
+    shown = next(o for o in executed.cells[3].outputs if o.get("output_type") == "execute_result")
+    assert "SELECT 1 FROM t WHERE e = ?" in shown["data"]["text/html"]
+    page = html.read_text()
+    assert "literal kept in the variable: True" in page and "bob@example.com" not in page

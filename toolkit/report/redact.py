@@ -137,6 +137,9 @@ _SECRET_COLUMN = re.compile(r"(?i)authorization|cookie|token|passw|secret|api_?k
                             r"sessid|csrf|credential|remote_user|^arg_")
 
 
+_CHARACTER_RUNS = re.compile(r"\d++|[A-Z]++|[a-z]++|[^A-Za-z\d]++")
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -162,15 +165,16 @@ def _random_looking(piece: str, *, loose: bool = False) -> bool:
     segments, which are data) asks only for length and both kinds of character; code and prose
     (function names) ask for several digits and frequent switches between letters, digits and
     case, so ``Http2ConnectionPool`` stays."""
-    digits = sum(c.isdigit() for c in piece)
-    letters = sum(c.isalpha() for c in piece)
-    if loose:
-        return (len(piece) >= 16 and digits >= 1 and letters >= 1) or len(piece) >= 32
-    if len(piece) < 16 or digits < 3 or letters < 3:
+    if len(piece) < 16:
         return False
-    kinds = ["d" if c.isdigit() else "u" if c.isupper() else "l" if c.isalpha() else "s" for c in piece]
-    switches = sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
-    return switches >= 0.3 * len(piece)
+    digits = sum(map(str.isdigit, piece))
+    letters = sum(map(str.isalpha, piece))
+    if loose:
+        return (digits >= 1 and letters >= 1) or len(piece) >= 32
+    if digits < 3 or letters < 3:
+        return False
+    runs = sum(1 for _ in _CHARACTER_RUNS.finditer(piece))  # digits, capitals, small letters
+    return runs - 1 >= 0.3 * len(piece)
 
 
 def _token(m: re.Match) -> str:
@@ -184,17 +188,37 @@ def _secret_kv(m: re.Match) -> str:
     return m.group(0) if value in ("?", "[redacted]") else m.group(1) + "[redacted]"
 
 
+Rule = tuple[re.Pattern, Any, tuple[str, ...]]
+
+
+def _apply(rules: list[Rule], text: str) -> str:
+    """Each (pattern, replacement, needles) rule in turn; a rule whose needles (lower case) do
+    not occur in the text is skipped: most texts hold no "@", no "cookie", no "eyJ"... and a
+    long one is then scanned a few times, not twenty (replacements add none of the needles)."""
+    low = text.lower()
+    for pattern, repl, needles in rules:
+        if not needles or any(n in low for n in needles):
+            text = pattern.sub(repl, text)
+    return text
+
+
+_SECRET_RULES: list[Rule] = [
+    (_AUTH_HEADER, r"\1[redacted]", ("authorization",)),
+    (_BEARER, r"\1[redacted]", ("bearer",)),
+    (_COOKIE, r"\1[redacted]", ("cookie",)),
+    (_SECRET_KV, _secret_kv, ("pass", "pwd", "secret", "token", "key", "sess", "sid", "csrf", "credential",
+                              "signature")),
+    (_PASSWORD_LITERAL, r"\1?", ("password", "identified")),
+    (_JWT, "[token]", ("eyj",)),
+    (_WORDISH, _token, ()),
+    (_EMAIL, _email, ("@",)),
+    (_CARD, _card, ()),
+]
+
+
 def _secrets(text: str) -> str:
     """Credentials, tokens, card numbers and e-mails, wherever they are."""
-    text = _AUTH_HEADER.sub(r"\1[redacted]", text)
-    text = _BEARER.sub(r"\1[redacted]", text)
-    text = _COOKIE.sub(r"\1[redacted]", text)
-    text = _SECRET_KV.sub(_secret_kv, text)
-    text = _PASSWORD_LITERAL.sub(r"\1?", text)
-    text = _JWT.sub("[token]", text)
-    text = _WORDISH.sub(_token, text)
-    text = _EMAIL.sub(_email, text)
-    return _CARD.sub(_card, text)
+    return _apply(_SECRET_RULES, text)
 
 
 def dialect_of(fmt: Any) -> str:
@@ -338,11 +362,13 @@ class Redactor:
         choice, like the parameters a notebook was run with, where paths and names stay."""
         if not isinstance(text, str) or not text:
             return text
-        text = _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
-        return _IP.sub(lambda m: self.pseudonym(m.group(0)), _secrets(text))
+        return _apply([(_URL_IN_TEXT, lambda m: self.url(m.group(0)), ("://", "?")), *_SECRET_RULES,
+                       (_IP, lambda m: self.pseudonym(m.group(0)), (".", ":"))], text)
 
     def _quoted(self, m: re.Match) -> str:
         if _NAMED_BEFORE.search(m.string, max(0, m.start() - 24), m.start()):
+            return m.group(0)
+        if m.string[m.end():m.end() + 2].lstrip()[:1] == ":":  # a JSON key, not a value
             return m.group(0)
         request = _REQUEST_LINE.fullmatch(m.group(0))
         if request:  # an access log's "GET /path?query HTTP/1.1": its target redacted, its shape kept
@@ -354,16 +380,19 @@ class Redactor:
         other words and numbers kept."""
         if not isinstance(text, str) or not text:
             return text
-        text = _SQL_AFTER.sub(lambda m: m.group(1) + self.sql(m.group(2)), text)
-        text = _BACKTICKED.sub(lambda m: "`" + self.sql(m.group(1)) + "`", text)
-        text = _LOG_USER.sub(r"\1\2[user]", text)
-        text = _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
-        text = _secrets(text)
-        text = _IP.sub(lambda m: self.pseudonym(m.group(0)), text)
-        text = _QUOTED_VALUE.sub(r"\1?", text)
-        text = _DOUBLE_QUOTED.sub(self._quoted, text)
-        text = _KEY_VALUE.sub(r"\1?\2", text)
-        return _FAILING_ROW.sub(r"\1?\2", text)
+        return _apply([
+            (_SQL_AFTER, lambda m: m.group(1) + self.sql(m.group(2)), ("statement", "query", "execute", "parse",
+                                                                       "bind")),
+            (_BACKTICKED, lambda m: "`" + self.sql(m.group(1)) + "`", ("`",)),
+            (_LOG_USER, r"\1\2[user]", (" - ",)),
+            (_URL_IN_TEXT, lambda m: self.url(m.group(0)), ("://", "?")),
+            *_SECRET_RULES,
+            (_IP, lambda m: self.pseudonym(m.group(0)), (".", ":")),
+            (_QUOTED_VALUE, r"\1?", ("'",)),
+            (_DOUBLE_QUOTED, self._quoted, ('"',)),
+            (_KEY_VALUE, r"\1?\2", (")",)),
+            (_FAILING_ROW, r"\1?\2", ("failing row",)),
+        ], text)
 
     def cell(self, value: Any) -> Any:
         """A table cell or a drawn label whose whole text may be a statement (then the SQL
