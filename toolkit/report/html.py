@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..markup import escape_html
+from ..markup import escape_html, escape_label, map_drawn
 
 # Draws every figure of the page from its JSON block. Its text never changes (figures are data,
 # not code), so one hash in the CSP allows it; it runs after parsing, wherever it is placed.
@@ -82,13 +82,6 @@ def csp_meta(scripts: Iterable[str] = ()) -> str:
 # The policy of a page without figures (and so without scripts).
 CSP = csp()
 CSP_META = csp_meta()
-
-# plotly trace keys whose strings plotly draws (labels, ticks, hover; a plot function may put
-# data into a hover template too): entity-escaped.
-DRAWN_KEYS = frozenset({"x", "y", "z", "text", "hovertext", "labels", "ids", "parents",
-                        "customdata", "name", "names", "values", "header", "cells",
-                        "dimensions", "label", "source", "target", "node", "link", "title",
-                        "hovertemplate", "texttemplate"})
 
 _SEVERITY_CLASS = {"high": "sev-high", "medium": "sev-medium", "low": "sev-low"}
 
@@ -149,72 +142,6 @@ def script_json(obj: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-# The formatting tags plotly draws in labels and hover text (a subset of HTML, turned into SVG
-# tspans by plotly.js; ``<extra>`` is a hover template's side box); plot functions use them
-# (``<b>name</b><br>12 ms``). Any other ``<``
-# (``<script>``, ``<img ...>``, ``<a href>``, ``<module>``) is written as ``&lt;`` so plotly
-# shows it as text.
-_PLOTLY_TAG = re.compile(r"<(?!/?(?:b|i|em|sup|sub|br|span|s|u|extra)(?:[\s/>]))", re.IGNORECASE)
-
-
-def escape_label(text: str) -> str:
-    """Label/hover text for plotly: its formatting tags kept, every other ``<`` escaped.
-
-        >>> escape_label("<b>handler<script>x</script></b><br>1 ms")
-        '<b>handler&lt;script>x&lt;/script></b><br>1 ms'
-    """
-    return _PLOTLY_TAG.sub("&lt;", text)
-
-
-# layout keys whose strings plotly draws (titles, annotations, tick and category labels);
-# ``template`` is left alone (plotly's own styling, no data).
-LAYOUT_TEXT_KEYS = frozenset({"title", "text", "ticktext", "tickvals", "categoryarray", "name",
-                              "label", "annotations"})
-
-
-def map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
-    """``value`` with every string inside it (lists, tuples, dict values) passed through ``fn``."""
-    if isinstance(value, str):
-        return fn(value)
-    if isinstance(value, list | tuple):
-        return type(value)(map_strings(v, fn) for v in value)
-    if isinstance(value, dict):
-        if "bdata" in value and "dtype" in value:  # plotly's typed array: base64 numbers, no text
-            return value
-        return {k: map_strings(v, fn) for k, v in value.items()}
-    return value
-
-
-def _map_layout(value: Any, fn: Callable[[str], Any], drawn: bool = False) -> Any:
-    if isinstance(value, str):
-        return fn(value) if drawn else value
-    if isinstance(value, list):
-        return [_map_layout(v, fn, drawn) for v in value]
-    if isinstance(value, dict):
-        return {k: (v if k == "template" else _map_layout(v, fn, drawn or k in LAYOUT_TEXT_KEYS))
-                for k, v in value.items()}
-    return value
-
-
-def as_figure_dict(fig: Any) -> dict[str, Any]:
-    """A plotly Figure, its dict or its JSON -> a new plain (JSON-able) dict."""
-    if isinstance(fig, str):
-        return json.loads(fig)
-    if isinstance(fig, dict):
-        return json.loads(json.dumps(fig, default=str))
-    return json.loads(fig.to_json())
-
-
-def map_drawn(fig: Any, fn: Callable[[str], Any]) -> dict[str, Any]:
-    """A figure as a new dict whose drawn strings (trace keys in :data:`DRAWN_KEYS`, layout
-    titles, annotations, tick and category labels) are passed through ``fn``."""
-    d = as_figure_dict(fig)
-    d["data"] = [{k: (map_strings(v, fn) if k in DRAWN_KEYS else v) for k, v in trace.items()}
-                 for trace in d.get("data") or []]
-    d["layout"] = _map_layout(d.get("layout") or {}, fn)
-    return d
-
-
 def figure_dict(fig: Any) -> dict[str, Any]:
     """A plotly Figure (or its dict / JSON) -> a plain dict whose drawn strings (trace labels,
     hover text, titles, annotations) are escaped (:func:`escape_label`), so plotly shows
@@ -228,10 +155,6 @@ def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
-
-
-def plotly_js_tag() -> str:
-    return f'<script type="text/javascript">{plotly_js()}</script>'
 
 
 def figure_scripts() -> tuple[str, str]:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import MissingDependencyError
-from .html import map_strings
+from ..markup import map_strings
 from .redact import Redactor
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"

@@ -62,7 +62,7 @@ from urllib.parse import unquote
 
 import pandas as pd
 
-from .html import map_drawn, map_strings
+from ..markup import map_drawn, map_strings
 
 _SQL = re.compile(
     r"""
