@@ -113,7 +113,8 @@ class _Report:
         meta = [f"generated {now} by perf-toolkit {__version__}"
                 + (f" in {analysis.seconds:.1f} s" if analysis.seconds else ""),
                 "literal values redacted (query parameters, SQL literals, client addresses, "
-                "e-mails); render with redact=False / --no-redact to keep them" if redact else
+                "e-mails, credentials and tokens); render with redact=False / --no-redact to keep them"
+                if redact else
                 "literal values NOT redacted: this report may contain query parameters and client "
                 "addresses"]
         paths = [r.path for r in analysis.inputs] + [*analysis.profiles, *analysis.queries,
@@ -443,6 +444,7 @@ def render(analysis: Analysis, path: str | os.PathLike, redact: bool = True, *,
     """Write ``analysis`` as one self-contained offline HTML file at ``path``; returns the path.
 
     ``redact`` (default True) replaces literal values (SQL literals and bind parameters, URL
-    query values, client addresses, e-mails) before anything is drawn.
+    query values and path tokens, client addresses, e-mails, credentials; see
+    :mod:`toolkit.report.redact`) before anything is drawn, figures and skipped lines included.
     """
     return build(analysis, redact, title=title).write(path)
