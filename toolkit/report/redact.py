@@ -433,6 +433,7 @@ class Redactor:
         "digest": {"example": "sql", "fingerprint": "sql", "parameters": "sql"},
         "endpoints": {"endpoint": "url", "example": "url"},
         "findings": {"title": "text", "evidence": "text"},
+        "hot_paths": {"path": "text"},  # a call path ("main → handler"), not a URL
     }
     # Any table: a column's rule by its name (``example`` is SQL or a URL, by its shape).
     COLUMN_RULES: dict[str, str] = {
