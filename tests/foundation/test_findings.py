@@ -86,7 +86,7 @@ def test_findings_markdown_escapes_the_data_and_keeps_the_detectors_code_spans()
     # GIVEN a finding whose title, evidence and file name carry markup from the inputs
     from nbconvert.filters.markdown import markdown2html
 
-    r = F.rule("markdown_test.rule", "caching", "d", severity="low", fix="cache `it`")
+    r = F.Rule("markdown_test.rule", "caching", "d", severity="low", fix="cache `it`")  # not registered
     found = F.to_frame([F.finding(r, "N+1 in <img src=x onerror=go()>", "seen [here](http://evil) by "
                                   "`SELECT '<script>'` *twice*", file="logs/<b>_x.log", line=3)])
     view = F.markdown(found, "markdown_test.rule")

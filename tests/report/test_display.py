@@ -64,7 +64,7 @@ def test_figures_and_findings_are_shown_redacted(shell, monkeypatch):
     assert published[0]["application/vnd.plotly.v1+json"]["data"][0]["x"] == ["/r?token=?", "b"]
     assert fig.data[0].x == ("/r?token=abc", "b")
     # findings as Markdown: title and evidence redacted
-    rule = F.rule("display_test.rule", "caching", "d", severity="low", fix="cache it")
+    rule = F.Rule("display_test.rule", "caching", "d", severity="low", fix="cache it")  # not registered
     found = F.to_frame([F.finding(rule, "from 10.9.9.9", "`SELECT 'secret'` by bob@example.com")])
     shown = _shown(shell, F.markdown(found))
     assert "secret" not in shown["text/markdown"] and "bob@example" not in shown["text/markdown"]
