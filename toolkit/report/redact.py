@@ -188,10 +188,10 @@ def _secret_kv(m: re.Match) -> str:
     return m.group(0) if value in ("?", "[redacted]") else m.group(1) + "[redacted]"
 
 
-Rule = tuple[re.Pattern, Any, tuple[str, ...]]
+_Rule = tuple[re.Pattern, Any, tuple[str, ...]]  # pattern, replacement, needles
 
 
-def _apply(rules: list[Rule], text: str) -> str:
+def _apply(rules: list[_Rule], text: str) -> str:
     """Each (pattern, replacement, needles) rule in turn; a rule whose needles (lower case) do
     not occur in the text is skipped: most texts hold no "@", no "cookie", no "eyJ"... and a
     long one is then scanned a few times, not twenty (replacements add none of the needles)."""
@@ -202,7 +202,7 @@ def _apply(rules: list[Rule], text: str) -> str:
     return text
 
 
-_SECRET_RULES: list[Rule] = [
+_SECRET_RULES: list[_Rule] = [
     (_AUTH_HEADER, r"\1[redacted]", ("authorization",)),
     (_BEARER, r"\1[redacted]", ("bearer",)),
     (_COOKIE, r"\1[redacted]", ("cookie",)),
