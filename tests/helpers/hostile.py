@@ -216,10 +216,17 @@ NGINX_FORMAT = ("log_format planted '$remote_addr - $remote_user [$time_local] \
                 "auth=\"$http_authorization\" cookie=\"$http_cookie\"';")
 
 
+# a line in the combined format (another server's) among the custom ones: read as a skipped
+# line, whose example text would show the basic-auth user and the query's token
+NGINX_FOREIGN_LINE = (f'203.0.113.9 - {BASIC_USER} [10/Oct/2025:13:55:36 +0000] "GET /x?token={QUERY_TOKEN} '
+                      'HTTP/1.1" 200 5 "-" "curl/8.0"\n')
+
+
 def nginx_log(folder: Path, port: int, nginx: str, prefix: Path) -> Path:
     """An access log (a custom format that logs Authorization and Cookie) of requests with
     payloads in the target, the referer and the user agent, and secrets in the query, the
-    path, basic auth, a bearer token and cookies; plus the format beside it."""
+    path, basic auth, a bearer token and cookies, and one line of another server's log; plus the
+    format beside it."""
     from helpers.nginx import run_nginx
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -243,6 +250,8 @@ def nginx_log(folder: Path, port: int, nginx: str, prefix: Path) -> Path:
                     pass
     path = folder / "access.log"
     path.write_bytes((prefix / "access.log").read_bytes())
+    with open(path, "a", encoding="utf-8") as fh:  # a line of another server's log: a skipped line
+        fh.write(NGINX_FOREIGN_LINE)
     (folder / "access.log_format").write_text(NGINX_FORMAT + "\n")
     return path
 
