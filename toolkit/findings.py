@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import types
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema
+from .markup import escape_markdown
 
 # The checklist practice -> its area. Every rule names one practice from here.
 PRACTICES: dict[str, str] = {
@@ -264,3 +266,60 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+
+
+def _markdown_text(text: Any) -> str:
+    """Finding text as Markdown: the parts a detector quotes in backticks stay code spans (a
+    renderer escapes their contents), everything else is escaped (no markup, links, HTML)."""
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    return "".join(part if _CODE_SPAN.fullmatch(part) else escape_markdown(part)
+                   for part in _CODE_SPAN.split(str(text)))
+
+
+@dataclasses.dataclass(frozen=True)
+class FindingsMarkdown:
+    """Findings shown as Markdown in a notebook: per finding its title, severity, checklist
+    area and practice, where it was seen, the evidence and the fix. Every value is data from
+    the inputs, so it is escaped (:func:`toolkit.markup.escape_markdown`): markup in a logged
+    statement or a server message shows as text, it never becomes HTML, a link or an image.
+    Displays as ``text/markdown`` and ``text/plain``."""
+
+    table: pd.DataFrame
+
+    def _repr_markdown_(self) -> str:
+        out = []
+        for f in self.table.to_dict("records"):
+            where = ""
+            if isinstance(f.get("file"), str) and f["file"]:
+                line = f.get("line")
+                where = (f", line {int(line)} of " if line is not None and line == line else ", in ") \
+                    + escape_markdown(f["file"])
+            out.append(f"**{_markdown_text(f.get('title'))}** ({escape_markdown(f.get('severity'))}; "
+                       f"checklist: *{escape_markdown(f.get('area'))} / {escape_markdown(f.get('practice'))}*"
+                       f"{where})\n\n{_markdown_text(f.get('evidence'))}\n\n**Fix:** {_markdown_text(f.get('fix'))}")
+        return "\n\n---\n\n".join(out) if out else "*No finding.*"
+
+    def __repr__(self) -> str:
+        out = []
+        for f in self.table.to_dict("records"):
+            where = f" ({f.get('file')}:{f.get('line')})" if isinstance(f.get("file"), str) else ""
+            out.append(f"[{f.get('severity')}] {f.get('title')}{where}\n{f.get('evidence')}\nFix: {f.get('fix')}")
+        return "\n\n".join(out) if out else "No finding."
+
+
+def markdown(table: pd.DataFrame, rule: str | None = None, **match: Any) -> FindingsMarkdown:
+    """The findings of ``table`` (of ``rule``, and whose columns equal the ``match`` values) as
+    escaped Markdown for a notebook (:class:`FindingsMarkdown`).
+
+        >>> import toolkit as tk
+        >>> found = tk.findings(events)                                  # doctest: +SKIP
+        >>> tk.findings.markdown(found, "queries.n_plus_one")             # doctest: +SKIP
+    """
+    rows = table if rule is None else table[table["rule"] == rule]
+    for key, value in match.items():
+        rows = rows[rows[key] == value]
+    return FindingsMarkdown(rows.reset_index(drop=True))

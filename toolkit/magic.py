@@ -73,11 +73,16 @@ class FigureDisplay:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         import json
 
+        import plotly.graph_objects as go
         import plotly.io as pio
 
+        from .markup import escape_label, map_drawn
+
         spec = json.loads(pio.to_json(self.fig, validate=False))
+        # the HTML rendering's labels (function names) escaped as in exports: markup shows as text
+        escaped = go.Figure(map_drawn(spec, escape_label))
         return {PLOTLY_MIME: {"data": spec.get("data", []), "layout": spec.get("layout", {}), "config": {}},
-                "text/html": self.fig.to_html(full_html=False, include_plotlyjs=False),
+                "text/html": escaped.to_html(full_html=False, include_plotlyjs=False),
                 "text/plain": self.text}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,23 @@ def test_findings_of_an_empty_table_is_empty_with_the_right_columns():
     table = tk.findings(pd.DataFrame(columns=["rule", "severity", "evidence"]))
     assert list(table.columns)[:9] == tk.schema.columns("findings")
     assert table.empty
+
+
+def test_findings_markdown_escapes_the_data_and_keeps_the_detectors_code_spans():
+    # GIVEN a finding whose title, evidence and file name carry markup from the inputs
+    from nbconvert.filters.markdown import markdown2html
+
+    r = F.Rule("markdown_test.rule", "caching", "d", severity="low", fix="cache `it`")  # not registered
+    found = F.to_frame([F.finding(r, "N+1 in <img src=x onerror=go()>", "seen [here](http://evil) by "
+                                  "`SELECT '<script>'` *twice*", file="logs/<b>_x.log", line=3)])
+    view = F.markdown(found, "markdown_test.rule")
+    # WHEN rendered by a real Markdown renderer
+    html = markdown2html(view._repr_markdown_())
+    # THEN only our own markup is there: bold title, italic checklist, code spans of quoted SQL
+    assert re.findall(r"<(\w+)", html) == ["p", "strong", "em", "p", "code", "p", "strong", "code"]
+    assert "&lt;img src=x onerror=go()&gt;" in html and "[here](http://evil)" in html
+    assert "<code>SELECT '&lt;script&gt;'</code>" in html and "*twice*" in html
+    assert "line 3 of logs/&lt;b&gt;_x.log" in html
+    # AND the plain text says the same without markup
+    assert repr(view).startswith("[low] N+1 in <img src=x onerror=go()> (logs/<b>_x.log:3)")
+    assert F.markdown(found, "no.such.rule")._repr_markdown_() == "*No finding.*"

@@ -7,8 +7,17 @@ import re
 
 import pandas as pd
 import plotly.graph_objects as go
+from helpers.pages import (
+    FIGURE_BLOCK,
+    csp_of,
+    executable_scripts,
+    figure_targets,
+    figures,
+    markup,
+    sha256_source,
+)
 
-from toolkit.report.html import CSP, Document, figure_dict, format_cell, script_json
+from toolkit.report.html import CSP, PAGE_SCRIPT, Document, figure_dict, format_cell, plotly_js, script_json
 
 PAYLOAD = "</script><script>window.__pwned=1</script><!--<img src=x onerror=alert(1)>"
 
@@ -35,47 +44,61 @@ def test_table_cells_headings_and_notes_are_escaped():
 
 
 def test_figure_json_cannot_close_its_script_and_labels_show_as_text():
-    # GIVEN a figure whose category labels carry a closing </script> and a comment opener
+    # GIVEN a figure whose category labels and title carry a closing </script> and a comment opener
     doc = Document("t")
-    doc.figure(_figure(PAYLOAD))
+    fig = _figure(PAYLOAD)
+    fig.update_layout(title={"text": f"t {PAYLOAD}"})
+    doc.figure(fig)
     page = doc.to_html()
-    # THEN the only </script> closings are the two the builder wrote (plotly.js and the figure)
-    assert page.count("</script>") == 2
-    scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S)
-    payload = scripts[1]
-    assert "<" not in payload and "<!--" not in payload
+    # THEN the only </script> closings are the three the builder wrote (plotly.js, the page
+    # script and the figure's inert JSON block)
+    assert page.count("</script>") == 3
+    block = FIGURE_BLOCK.search(page).group(3)
+    assert "<" not in block and "<!--" not in block
     # AND the figure JSON decodes back to entity-escaped labels (plotly draws &lt; as <)
-    data = json.loads(re.search(r"var f = (\{.*\});", payload).group(1))
+    data = figures(page)[0]
     assert data["data"][0]["x"][0] == ("&lt;/script>&lt;script>window.__pwned=1&lt;/script>"
                                        "&lt;!--&lt;img src=x onerror=alert(1)>")
-    assert data["layout"]["title"]["text"] == "t"
+    assert data["layout"]["title"]["text"].startswith("t &lt;/script>&lt;script>")
 
 
-def test_plotly_js_is_embedded_once_and_only_with_figures():
-    from toolkit.report.html import plotly_js
-
-    marker = plotly_js()[:200]
+def test_plotly_js_and_the_page_script_are_embedded_once_and_only_with_figures():
     empty = Document("no figures")
     empty.text("hello")
-    assert marker not in empty.to_html()
+    assert plotly_js()[:200] not in empty.to_html()
+    assert "<script" not in empty.to_html()
     two = Document("two figures")
     two.figure(_figure())
     two.figure(_figure())
     page = two.to_html()
-    assert page.count(marker) == 1
-    assert page.count("Plotly.newPlot(") == 2
+    assert page.count(plotly_js()[:200]) == 1
+    assert page.count(PAGE_SCRIPT) == 1
+    # each figure is data for the one page script: a div and an inert JSON block naming it
+    assert figure_targets(page) == ["figure-1", "figure-2"]
     assert 'id="figure-1"' in page and 'id="figure-2"' in page
 
 
-def test_page_forbids_network_and_loads_nothing_external():
+def test_csp_runs_only_the_two_hashed_scripts_and_forbids_network_forms_and_base():
     doc = Document("t")
     doc.figure(_figure())
     page = doc.to_html()
-    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in page
-    assert "default-src 'none'" in CSP
+    policy = csp_of(page)
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    # GIVEN the page's own scripts: exactly plotly.js and the page script, each allowed by its hash
+    scripts = executable_scripts(page)
+    assert scripts == [plotly_js(), PAGE_SCRIPT]
+    assert directives["script-src"].split() == [sha256_source(s) for s in scripts]
+    # THEN nothing else may run inline, nothing may be fetched, posted or re-based
+    assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in policy
+    assert directives["default-src"] == "'none'"
+    assert directives["form-action"] == "'none'" and directives["base-uri"] == "'none'"
+    assert directives["img-src"] == "data:"
+    assert policy == CSP.replace("script-src 'none'", "script-src " + directives["script-src"])
     head_and_markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", head_and_markup)
     assert "<link" not in head_and_markup
+    # AND no inline event handler anywhere in our markup
+    assert not re.search(r"<[^>]+\son\w+\s*=", markup(page), flags=re.I)
 
 
 def test_table_top_rows_with_caption_and_contents():

@@ -3,16 +3,16 @@ absolute), nbconvert exports offline HTML where plotly's JSON outputs are drawn.
 
 from __future__ import annotations
 
-import json
 import re
 
 import nbformat
 import pytest
+from helpers.pages import FIGURE_BLOCK, csp_of, executable_scripts, figures, markup
 
 from toolkit.cli import main
 from toolkit.errors import InputError
 from toolkit.report import notebooks
-from toolkit.report.html import CSP, plotly_js
+from toolkit.report.html import PAGE_SCRIPT, csp, plotly_js
 
 
 def _outputs_text(nb) -> str:
@@ -29,17 +29,20 @@ def test_parameters_are_injected_and_paths_made_absolute(tiny_run):
 
 def test_export_draws_plotly_json_offline_with_plotly_js_once(tiny_run):
     page = tiny_run["html"].read_text()
-    assert f'content="{CSP}"' in page
-    assert page.count("Plotly.newPlot(") == 2
+    # only plotly.js and the page script run, each allowed by its hash; nothing else may
+    assert executable_scripts(page) == [plotly_js(), PAGE_SCRIPT]
+    assert csp_of(page) == csp([plotly_js(), PAGE_SCRIPT])
+    assert len(figures(page)) == 2
     assert page.count(plotly_js()[:200]) == 1
-    markup = page.replace(plotly_js(), "")
-    # no CDN script or stylesheet is left in the template
-    assert not re.search(r"""<(script|link)[^>]+(src|href)=["']?https?:""", markup)
+    rest = markup(page)
+    # no CDN script or stylesheet is left in the template, no inline event handler
+    assert not re.search(r"""<(script|link)[^>]+(src|href)=["']?https?:""", rest)
+    assert not re.search(r"<[^>]+\son\w+\s*=", rest, flags=re.I)
     # the planted label reaches the figure only as escaped JSON text, and the table escapes it
-    fig_json = re.search(r"var f = (\{.*\});", markup).group(1)
-    assert "<" not in fig_json
-    assert json.loads(fig_json)["data"][0]["x"][0].startswith("&lt;script>window.__pwned=1&lt;/script>")
-    assert "<script>window.__pwned" not in markup
+    block = FIGURE_BLOCK.search(rest).group(3)
+    assert "<" not in block
+    assert figures(page)[0]["data"][0]["x"][0].startswith("&lt;script>window.__pwned=1&lt;/script>")
+    assert "<script>window.__pwned" not in rest
 
 
 def test_cli_failing_cell_exits_2_names_the_cell_and_still_writes_html(tmp_path, monkeypatch, capsys,
@@ -109,7 +112,7 @@ def test_curated_notebook_runs_on_a_users_file_and_exports(curated_run):
         injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
         assert str(curated_run["root"] / curated_run["params"]["SLOW_PYSPY"]) in injected.source
     page = curated_run["html"].read_text()
-    assert page.count("Plotly.newPlot(") >= 1
+    assert len(figures(page)) >= 1
     assert page.count(plotly_js()[:200]) == 1
 
 
@@ -120,3 +123,41 @@ def test_list_names_each_curated_notebook_with_its_parameters(capsys):
         assert out.count(f"{name}: ") == 1
     if not notebooks.available():
         assert "no curated notebooks" in out
+
+
+def test_redact_is_set_by_the_export_not_by_a_parameter(tmp_path, monkeypatch, capsys, notebook_maker):
+    # GIVEN a notebook with a REDACT parameter
+    nb = notebook_maker(tmp_path / "r.ipynb", body="print(REDACT)")
+    text = nb.read_text().replace("log = 'data/default.log'", "log = 'data/default.log'\\nREDACT = False")
+    nb.write_text(text)
+    # THEN --param REDACT=... is refused (the export decides) before anything runs
+    with pytest.raises(InputError, match="REDACT follows the export's redaction"):
+        notebooks.run_notebook(nb, tmp_path / "x.html", {"REDACT": False})
+    # AND the command passes redact=True by default, False with --no-redact
+    seen = []
+    monkeypatch.setattr(notebooks, "run_notebook", lambda *a, **kw: seen.append(kw["redact"]) or tmp_path / "o.html")
+    assert main(["notebook", str(nb)]) == 0 and main(["notebook", str(nb), "--no-redact"]) == 0
+    assert seen == [True, False]
+
+
+@pytest.mark.slow
+def test_an_export_injects_redact_true_and_redacts_what_the_notebook_shows(tmp_path, notebook_maker):
+    # GIVEN a notebook with a REDACT parameter that shows a table with a literal e-mail
+    nb = notebook_maker(tmp_path / "r.ipynb", body=(
+        "import toolkit as tk\n"
+        "tk.report.redact_display(REDACT)\n"
+        "email = 'bob' + '@example.com'  # the literal is in no cell source\n"
+        "df = pd.DataFrame({'statement': [f\"SELECT 1 FROM t WHERE e = '{email}'\"]})\n"
+        "print('literal kept in the variable:', email in df.statement[0])\n"
+        "df"))
+    nb.write_text(nb.read_text().replace("log = 'data/default.log'", "log = 'data/default.log'\\nREDACT = False"))
+    # WHEN run and exported the default way
+    html = notebooks.run_notebook(nb, tmp_path / "r.html", executed=tmp_path / "run.ipynb")
+    # THEN the notebook ran with REDACT=True, computed on the literal and showed it redacted
+    executed = nbformat.read(tmp_path / "run.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "REDACT = True" in injected.source
+    shown = next(o for o in executed.cells[3].outputs if o.get("output_type") == "execute_result")
+    assert "SELECT ? FROM t WHERE e = ?" in shown["data"]["text/html"]
+    page = html.read_text()
+    assert "literal kept in the variable: True" in page and "bob@example.com" not in page

@@ -3,21 +3,16 @@ literals redacted by default, one failed piece shown as a note without losing th
 
 from __future__ import annotations
 
-import json
 import re
+
+from helpers.pages import figures, markup
 
 from toolkit.profiles import Frame, ProfileBuilder
 from toolkit.report import render, write_report
 from toolkit.report.analysis import Analysis, InputResult
-from toolkit.report.html import plotly_js
 
 SECRET_EMAIL = "alice@example.com"
 CLIENT_IP = "203.0.113.77"
-
-
-def _markup(page: str) -> str:
-    """The page without the embedded plotly.js bundle (which is not ours to search)."""
-    return page.replace(plotly_js(), "")
 
 
 def _h2(page: str) -> list[str]:
@@ -36,12 +31,12 @@ def test_findings_come_first_then_one_section_per_evidence_kind(analysis, tmp_pa
 
 
 def test_literals_are_redacted_by_default_and_kept_on_request(analysis, tmp_path):
-    redacted = _markup(render(analysis, tmp_path / "r.html").read_text())
+    redacted = markup(render(analysis, tmp_path / "r.html").read_text())
     for secret in (SECRET_EMAIL, CLIENT_IP, "secret-token", "token=abc", "id = 1003"):
         assert secret not in redacted, secret
     assert "client-1" in redacted
     assert "literal values redacted" in redacted
-    kept = _markup(render(analysis, tmp_path / "k.html", redact=False).read_text())
+    kept = markup(render(analysis, tmp_path / "k.html", redact=False).read_text())
     assert SECRET_EMAIL in kept and CLIENT_IP in kept
     assert "NOT redacted" in kept
 
@@ -85,6 +80,7 @@ def test_an_empty_analysis_still_gives_a_report(tmp_path):
     assert "No inputs." in page
     assert "The checklist rules were not run" in page
     assert "Plotly.newPlot" not in page  # no figure, so no plotly.js either
+    assert "script-src 'none'" in page
 
 
 def test_big_profiles_are_cut_to_top_rows_and_a_pruned_flame(tmp_path):
@@ -97,6 +93,6 @@ def test_big_profiles_are_cut_to_top_rows_and_a_pruned_flame(tmp_path):
                  inputs=[InputResult("big.txt", "read", "pyspy-raw", "profile")])
     page = render(a, tmp_path / "big.html").read_text()
     assert "first 15 of 3,001 rows" in page
-    flame = json.loads(re.search(r"var f = (\{.*\});", page).group(1))
+    flame = figures(page)[0]
     assert len(flame["data"][0]["ids"]) <= 401
-    assert len(_markup(page)) < 1_000_000
+    assert len(markup(page)) < 1_000_000

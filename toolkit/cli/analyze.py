@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..report.analyze import analyze
+from ..report.redact import Redactor
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", default="report.html", help="HTML report path (default: report.html)")
     p.add_argument("--no-report", action="store_true", help="print the summary only")
     p.add_argument("--no-redact", action="store_true",
-                   help="keep literal values (SQL literals, parameters, client addresses) in the report")
+                   help="keep literal values (SQL literals, parameters, client addresses, tokens) in the "
+                        "report and in the findings printed here")
     p.add_argument("--top", type=int, default=15, help="findings to print (default: 15)")
     p.add_argument("--log-format", metavar="FORMAT",
                    help="nginx log_format (or Apache LogFormat) of custom access logs, or @FILE "
@@ -51,10 +53,13 @@ def _relative(paths: pd.Series) -> tuple[str, pd.Series]:
     return base, paths.map(lambda p: os.path.relpath(os.path.abspath(p), base))
 
 
-def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2) -> str:
+def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2, redact: bool = True) -> str:
     """The terminal summary: inputs read, skipped and failed; the top findings, at most
-    ``per_rule`` of each rule (the rest counted) so that one rule does not fill the screen."""
+    ``per_rule`` of each rule (the rest counted) so that one rule does not fill the screen.
+    Failure reasons and finding titles quote input text: redacted like the report unless
+    ``redact=False``."""
     width = width or max(80, min(shutil.get_terminal_size((120, 20)).columns, 160))
+    shown_text = Redactor().text if redact else (lambda text: text)
     inputs = analysis.inputs_table()
     base, inputs["path"] = _relative(inputs["path"])
     read = inputs[inputs["status"] == "read"]
@@ -65,7 +70,7 @@ def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2
         lines.append(f"  {_clip(row.path, width - 40)}  {row.format}: {row.records} record(s){skipped}")
     for row in inputs[inputs["status"] == "failed"].itertuples():
         # the reason in full, on its own line: it says what to pass or what is wrong
-        lines.append(f"  FAILED {row.path}\n      {' '.join(str(row.reason).split())}")
+        lines.append(f"  FAILED {row.path}\n      {' '.join(str(shown_text(row.reason)).split())}")
     table = analysis.findings
     if table is None or table.empty:
         lines.append("\nNo findings.")
@@ -81,7 +86,7 @@ def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2
     last = shown.groupby("rule").tail(1).index
     for row in shown.itertuples():
         more = per[row.rule] - per_rule if row.Index in last and per[row.rule] > per_rule else 0
-        title = _clip(row.title, title_w - (14 if more else 0)) + (f" (+{more} more)" if more else "")
+        title = _clip(shown_text(row.title), title_w - (14 if more else 0)) + (f" (+{more} more)" if more else "")
         lines.append(f"  {row.severity:<8}  {_clip(row.rule, 30):<30}  {_clip(row.area, 18):<18}  {title}")
     return "\n".join(lines)
 
@@ -111,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{log_format[1:]}: cannot read the log format ({exc.strerror})") from exc
     analysis = analyze(args.paths or None, progress=progress, log_format=log_format,
                        log_line_prefix=args.log_line_prefix)
-    print(summary(analysis, top=args.top))
+    print(summary(analysis, top=args.top, redact=not args.no_redact))
     if analysis.analysed == 0:
         print("perf-toolkit: error: no input could be analysed", file=sys.stderr)
         if not args.no_report:

@@ -1,5 +1,6 @@
 """`perf-toolkit notebook NAME --param key=value ... -o out.html`: run a curated notebook on
-your own files (papermill) and export it as one offline HTML file (nbconvert)."""
+your own files (papermill) and export it as one offline HTML file (nbconvert), redacted like
+the analyze report unless ``--no-redact``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="OUT.html",
                    help="where to write the HTML (default: NAME.html here)")
     p.add_argument("--keep-ipynb", metavar="PATH", help="also keep the executed notebook there")
+    p.add_argument("--no-redact", action="store_true",
+                   help="keep literal values (SQL literals, parameters, client addresses, tokens) in "
+                        "the export; by default it is redacted like the analyze report")
     p.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
                    help="limit per cell (default 600)")
     p.add_argument("--list", action="store_true",
@@ -57,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
         return 0 if args.list else 2
     params = parse_params(args.param)
     path = notebooks.run_notebook(args.name, args.output, params, executed=args.keep_ipynb,
-                                  timeout=args.timeout)
+                                  timeout=args.timeout, redact=not args.no_redact)
     print(f"wrote {path}", file=sys.stderr)
     return 0

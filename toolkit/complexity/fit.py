@@ -314,7 +314,8 @@ class ComplexityFit:
         cols = ["class", "a", "b", "rel_error_pct", "delta_bic", "weight", "implied_exponent"]
         items = "".join(f"<li>{html.escape(x)}</li>" for x in self.summary().splitlines())
         return (f"<div><b>ComplexityFit: {html.escape(self.best)}</b><ul>{items}</ul>"
-                + self.table[cols].to_html(index=False, float_format=lambda v: f"{v:.3g}") + "</div>")
+                + self.table[cols].to_html(index=False, escape=True, float_format=lambda v: f"{v:.3g}")
+                + "</div>")
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         return {"text/plain": repr(self), "text/html": self._repr_html_()}

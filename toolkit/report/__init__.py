@@ -6,17 +6,21 @@ user's own files and exported to offline HTML.
     >>> tk.write_report(analyze(["sample_traces/"]), "report.html")             # doctest: +SKIP
     >>> from toolkit.report import run_notebook
     >>> run_notebook("01_hot_paths", "out.html", {"profile": "my.speedscope.json"})  # doctest: +SKIP
+
+Shared outputs are redacted by default (report, notebook exports); in a notebook,
+``redact_display(REDACT)`` redacts what it shows (see :mod:`toolkit.report.display`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .display import redact_display
 from .render import build, render
 
 write_report = render
 
-__all__ = ["build", "render", "write_report", "run_notebook"]
+__all__ = ["build", "render", "write_report", "run_notebook", "redact_display"]
 
 
 def __getattr__(name: str) -> Any:

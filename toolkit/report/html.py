@@ -5,12 +5,17 @@ Offline and inert by construction:
 
 - plotly.js is embedded once (from the installed ``plotly`` package), only when a figure is
   present; nothing is loaded from a CDN, no external fonts or images;
-- a Content-Security-Policy ``<meta>`` forbids every network request (:data:`CSP`);
-- every piece of text is escaped with :func:`html.escape` (table cells, headings, notes);
-  figure JSON placed inside ``<script>`` has ``<``, ``>`` and ``&`` written as ``\\u003c``...
-  so a string containing ``</script>`` cannot end the script element, and in the strings plotly
-  draws as labels or hover text (x, y, text, hovertext, labels, customdata...) every ``<`` that
-  does not open one of plotly's formatting tags (``<b>``, ``<br>``...) is written ``&lt;``:
+- a Content-Security-Policy ``<meta>`` (:func:`csp`) forbids every network request, forms,
+  ``<base>``, frames and plugins, and lets only two scripts run, named by their SHA-256: the
+  embedded plotly.js and the one page script (:data:`PAGE_SCRIPT`) that draws every figure. No
+  ``'unsafe-inline'`` for scripts, so neither an injected ``<script>`` nor an inline event
+  handler (``onerror=``) nor a ``javascript:`` URL could run even if markup slipped through;
+- a figure's data is an inert ``<script type="application/json">`` block (never executed; its
+  JSON has ``<``, ``>`` and ``&`` written as ``\\u003c``... so ``</script>`` in the data cannot end
+  the element), read by the page script with ``JSON.parse``;
+- every piece of text is escaped with :func:`toolkit.markup.escape_html` (table cells, headings,
+  notes), and in the strings plotly draws as labels, titles or hover text every ``<`` that does
+  not open one of plotly's formatting tags (``<b>``, ``<br>``...) is written ``&lt;``:
   ``<script>`` in a function name shows as text, while a plot's own ``<br>`` still breaks lines.
 
 Example::
@@ -26,8 +31,10 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
-import html
+import functools
+import hashlib
 import json
 import math
 import re
@@ -37,16 +44,44 @@ from typing import Any
 
 import pandas as pd
 
-# No request may leave the page: no default source, inline scripts and styles only, images
-# only as data: URIs (plotly's modebar icons are inline SVG; notebook PNGs are data: URIs).
-CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-       "img-src data:; font-src data:; base-uri 'none'; form-action 'none'")
-CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+from ..markup import escape_html, escape_label, map_drawn
 
-# plotly trace keys whose strings plotly draws (labels, ticks, hover): entity-escaped.
-_DRAWN_KEYS = frozenset({"x", "y", "z", "text", "hovertext", "labels", "ids", "parents",
-                         "customdata", "name", "names", "values", "header", "cells",
-                         "dimensions", "label", "source", "target", "node", "link"})
+# Draws every figure of the page from its JSON block. Its text never changes (figures are data,
+# not code), so one hash in the CSP allows it; it runs after parsing, wherever it is placed.
+PAGE_SCRIPT = """document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll('script.tk-figure[type="application/json"]').forEach(function (block) {
+    var target = document.getElementById(block.getAttribute("data-target"));
+    if (!target || !window.Plotly) { return; }
+    var f = JSON.parse(block.textContent);
+    window.Plotly.newPlot(target, f.data, f.layout, f.config);
+  });
+});"""
+
+
+def script_hash(text: str) -> str:
+    """The CSP source that allows exactly the inline script ``<script>text</script>``."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def csp(scripts: Iterable[str] = ()) -> str:
+    """The page's Content-Security-Policy: no request may leave the page (no default source),
+    styles inline only (plotly sets styles), images and fonts only as ``data:`` URIs, no
+    ``<base>``, forms, frames or plugins, and only the inline ``scripts`` given (by their text)
+    may run: ``script-src 'none'`` when there are none."""
+    hashes = " ".join(script_hash(s) for s in scripts) or "'none'"
+    return (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+            "img-src data:; font-src data:; base-uri 'none'; form-action 'none'; "
+            "frame-src 'none'; object-src 'none'")
+
+
+def csp_meta(scripts: Iterable[str] = ()) -> str:
+    return f'<meta http-equiv="Content-Security-Policy" content="{csp(scripts)}">'
+
+
+# The policy of a page without figures (and so without scripts).
+CSP = csp()
+CSP_META = csp_meta()
 
 _SEVERITY_CLASS = {"high": "sev-high", "medium": "sev-medium", "low": "sev-low"}
 
@@ -96,16 +131,7 @@ pre.text { background: #f6f8fb; padding: 6px 10px; overflow-x: auto; font-size: 
 """
 
 
-def escape(value: Any) -> str:
-    """Text -> HTML-safe text (``&``, ``<``, ``>``, both quotes); None/NA -> ''."""
-    if value is None:
-        return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return html.escape(str(value), quote=True)
+escape = escape_html
 
 
 def script_json(obj: Any) -> str:
@@ -116,48 +142,14 @@ def script_json(obj: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-# The formatting tags plotly draws in labels and hover text (a subset of HTML, turned into SVG
-# tspans by plotly.js); plot functions use them (``<b>name</b><br>12 ms``). Any other ``<``
-# (``<script>``, ``<img ...>``, ``<a href>``, ``<module>``) is written as ``&lt;`` so plotly
-# shows it as text.
-_PLOTLY_TAG = re.compile(r"<(?!/?(?:b|i|em|sup|sub|br|span|s|u)(?:[\s/>]))", re.IGNORECASE)
-
-
-def escape_label(text: str) -> str:
-    """Label/hover text for plotly: its formatting tags kept, every other ``<`` escaped.
-
-        >>> escape_label("<b>handler<script>x</script></b><br>1 ms")
-        '<b>handler&lt;script>x&lt;/script></b><br>1 ms'
-    """
-    return _PLOTLY_TAG.sub("&lt;", text)
-
-
-def _escape_drawn(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape_label(value)
-    if isinstance(value, list):
-        return [_escape_drawn(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _escape_drawn(v) for k, v in value.items()}
-    return value
-
-
 def figure_dict(fig: Any) -> dict[str, Any]:
-    """A plotly Figure (or its dict / JSON) -> a plain dict whose drawn strings are escaped
-    (:func:`escape_label`), so plotly shows ``<script>`` in data as text rather than markup."""
-    if isinstance(fig, str):
-        d = json.loads(fig)
-    elif isinstance(fig, dict):
-        d = json.loads(json.dumps(fig, default=str))
-    else:
-        d = json.loads(fig.to_json())
-    data = []
-    for trace in d.get("data") or []:
-        data.append({k: (_escape_drawn(v) if k in _DRAWN_KEYS else v) for k, v in trace.items()})
-    d["data"] = data
-    return d
+    """A plotly Figure (or its dict / JSON) -> a plain dict whose drawn strings (trace labels,
+    hover text, titles, annotations) are escaped (:func:`escape_label`), so plotly shows
+    ``<script>`` in data as text rather than markup."""
+    return map_drawn(fig, escape_label)
 
 
+@functools.lru_cache(maxsize=1)
 def plotly_js() -> str:
     """The installed plotly package's plotly.js bundle (a few MB), for inlining once."""
     from plotly.offline import get_plotlyjs
@@ -165,13 +157,21 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-def plotly_js_tag() -> str:
-    return f'<script type="text/javascript">{plotly_js()}</script>'
+def figure_scripts() -> tuple[str, str]:
+    """The two scripts a page with figures runs (plotly.js, then :data:`PAGE_SCRIPT`), as text:
+    what :func:`csp` allows by hash and :func:`figure_scripts_html` embeds."""
+    return plotly_js(), PAGE_SCRIPT
+
+
+def figure_scripts_html() -> str:
+    """plotly.js and the page script as ``<script>`` elements, for the page head."""
+    return "\n".join(f'<script type="text/javascript">{s}</script>' for s in figure_scripts())
 
 
 def figure_html(fig: Any, div_id: str, *, height: int | None = None) -> str:
-    """A ``<div>`` and the inline script that draws ``fig`` into it with ``Plotly.newPlot``;
-    needs plotly.js loaded earlier in the page."""
+    """A ``<div>`` and the inert JSON block (``<script type="application/json">``) that
+    :data:`PAGE_SCRIPT` draws into it with ``Plotly.newPlot``; the page needs
+    :func:`figure_scripts_html` in its head and their hashes in its CSP."""
     d = figure_dict(fig)
     layout = d.get("layout") or {}
     if height is None:
@@ -180,11 +180,9 @@ def figure_html(fig: Any, div_id: str, *, height: int | None = None) -> str:
               "modeBarButtonsToRemove": ["sendDataToCloud"]}
     payload = script_json({"data": d.get("data", []), "layout": layout, "config": config})
     div_id = re.sub(r"[^A-Za-z0-9_-]", "-", div_id)
-    return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px;width:100%;">'
-            f'</div>\n<script type="text/javascript">(function() {{\n'
-            f'  var f = {payload};\n'
-            f'  Plotly.newPlot(document.getElementById("{div_id}"), f.data, f.layout, f.config);\n'
-            f'}})();</script>')
+    return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{int(height)}px;width:100%;">'
+            f'</div>\n<script type="application/json" class="tk-figure" data-target="{div_id}">'
+            f'{payload}</script>')
 
 
 def slug(text: str) -> str:
@@ -387,13 +385,14 @@ class Document:
     def to_html(self) -> str:
         """The whole page as one string (plotly.js inlined once when there is a figure)."""
         head = [
-            "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', CSP_META,
+            "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            csp_meta(figure_scripts() if self._figures else ()),
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             '<meta name="referrer" content="no-referrer">',
             f"<title>{escape(self.title)}</title>", f"<style>{STYLE}</style>",
         ]
         if self._figures:
-            head.append(plotly_js_tag())
+            head.append(figure_scripts_html())
         head.append("</head>")
         top = [f"<h1>{escape(self.title)}</h1>"]
         if self.subtitle:

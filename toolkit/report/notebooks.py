@@ -5,12 +5,15 @@ the notebook's folder, so its ``../sample_traces`` defaults resolve; parameters 
 existing files are made absolute first), then :func:`export_html` converts the executed
 notebook with nbconvert's ``HTMLExporter``.
 
-The exported file works offline: the curated notebooks store figures only as plotly's JSON
-mimetype (``application/vnd.plotly.v1+json``), which nbconvert does not draw, so
-:class:`PlotlyPreprocessor` turns each into a ``<div>`` + ``Plotly.newPlot`` script (figure JSON
-escaped as in :mod:`toolkit.report.html`), plotly.js is embedded once in the page head, the
-template's CDN scripts (require.js, MathJax, mermaid, widgets) are left out, and a
-Content-Security-Policy meta forbids every network request.
+The exported file works offline and runs nothing from the notebook: every output is first
+sanitized and (by default) redacted (:mod:`toolkit.report.outputs`; the curated notebooks also
+get ``REDACT=True``, so their tables are redacted column by column as they are shown); then
+the plotly JSON outputs (``application/vnd.plotly.v1+json``, which nbconvert does not draw)
+become a ``<div>`` and an inert JSON block each, drawn by plotly.js and the one page script of
+:mod:`toolkit.report.html`, embedded once in the page head. The template's CDN scripts
+(require.js, MathJax, mermaid, widgets) and its JavaScript and widget outputs are left out, and
+the page's Content-Security-Policy forbids every network request and lets only those two
+scripts run, by hash.
 
     >>> from toolkit.report.notebooks import run_notebook
     >>> run_notebook("01_hot_paths", "hot.html", {"profile": "my.speedscope.json"})  # doctest: +SKIP
@@ -28,20 +31,37 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, MissingDependencyError, ToolkitError
-from .html import CSP_META, figure_html, plotly_js_tag
+from .html import csp_meta, figure_html, figure_scripts, figure_scripts_html
+from .outputs import PLOTLY_MIME, clean_notebook
+from .redact import Redactor
 
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
+# The notebook parameter the curated notebooks take: redact what they show (exports set it).
+REDACT_PARAMETER = "REDACT"
 
-# The lab template without anything fetched from a CDN; CSP first, plotly.js once if needed.
+# The lab template without anything fetched from a CDN and without any script of its own: the
+# CSP (hashes of plotly.js and the page script when there are figures, else no script at all)
+# first, then those two scripts once; JavaScript, widget and Mermaid outputs render as nothing
+# (they are also dropped before), SVG only as an inert data: image.
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}
-""" + CSP_META + """
+{{ resources['tk_csp_meta'] }}
 <meta name="referrer" content="no-referrer">
-{{ resources.get('plotly_js', '') }}
+{{ resources.get('tk_scripts', '') }}
 {%- endblock html_head_js -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_javascript scoped -%}{%- endblock -%}
+{%- block data_widget_view scoped -%}{%- endblock -%}
+{%- block data_mermaid scoped -%}{%- endblock -%}
+{% block data_svg scoped -%}
+<div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}" data-mime-type="image/svg+xml">
+<img src="data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 | escape_html }}">
+</div>
+{%- endblock data_svg %}
+{%- block footer -%}
+</html>
+{%- endblock footer -%}
 """
 
 
@@ -115,12 +135,20 @@ def _plotly_output_html(fig: Mapping[str, Any], div_id: str) -> str:
     return figure_html(dict(fig), div_id, height=int(height))
 
 
-def _make_preprocessor() -> Any:
+def _make_preprocessors(redactor: Redactor | None) -> list[Any]:
     from nbconvert.preprocessors import Preprocessor
 
+    class SafeOutputs(Preprocessor):
+        """Sanitize (and with a redactor, redact) every output before anything of ours is
+        added: outputs are input-derived, the figure markup that follows is trusted."""
+
+        def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+            return clean_notebook(nb, redactor), resources
+
     class PlotlyPreprocessor(Preprocessor):
-        """Give each plotly JSON output a ``text/html`` rendering (div + Plotly.newPlot) that
-        the HTML exporter picks, and tell the template to embed plotly.js once."""
+        """Give each plotly JSON output a ``text/html`` rendering (a div and its JSON block)
+        that the HTML exporter picks, and tell the template to embed plotly.js and the page
+        script once, with the CSP that allows just them."""
 
         def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
             count = 0
@@ -136,16 +164,19 @@ def _make_preprocessor() -> Any:
                     for mime in ("text/plain", "image/png", "image/svg+xml", "image/jpeg"):
                         data.pop(mime, None)
             resources["plotly_figures"] = count
+            resources["tk_csp_meta"] = csp_meta(figure_scripts() if count else ())
             if count:
-                resources["plotly_js"] = plotly_js_tag()
+                resources["tk_scripts"] = figure_scripts_html()
             return nb, resources
 
-    return PlotlyPreprocessor()
+    return [SafeOutputs(), PlotlyPreprocessor()]
 
 
-def export_html(notebook: str | os.PathLike | Any, output: str | os.PathLike) -> Path:
+def export_html(notebook: str | os.PathLike | Any, output: str | os.PathLike, *, redact: bool = True) -> Path:
     """Convert an executed notebook (path or nbformat node) to one offline HTML file at
-    ``output``; plotly figures are drawn by plotly.js embedded once. Returns the path."""
+    ``output``; plotly figures are drawn by plotly.js embedded once. Every output is sanitized
+    and, with ``redact`` (default), redacted like the report (see :mod:`toolkit.report.outputs`).
+    Returns the path."""
     nbformat = _require("nbformat")
     _require("nbconvert")
     from jinja2 import DictLoader
@@ -155,8 +186,10 @@ def export_html(notebook: str | os.PathLike | Any, output: str | os.PathLike) ->
         else copy.deepcopy(notebook)
     exporter = HTMLExporter(extra_loaders=[DictLoader({"offline.html.j2": _TEMPLATE})],
                             template_file="offline.html.j2", embed_images=True)
-    exporter.register_preprocessor(_make_preprocessor(), enabled=True)
-    body, _ = exporter.from_notebook_node(nb)
+    for preprocessor in _make_preprocessors(Redactor() if redact else None):
+        exporter.register_preprocessor(preprocessor, enabled=True)
+    name = Path(notebook).stem if isinstance(notebook, str | os.PathLike) else "notebook"
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(body, encoding="utf-8")
@@ -172,7 +205,7 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
 def run_notebook(name: str | os.PathLike, output: str | os.PathLike | None = None,
                  parameters: Mapping[str, Any] | None = None, *, executed: str | os.PathLike | None = None,
                  kernel_name: str | None = None, timeout: int = 600, base: str | os.PathLike | None = None,
-                 strict: bool = True) -> Path:
+                 strict: bool = True, redact: bool = True) -> Path:
     """Execute the notebook ``name`` with ``parameters`` (papermill) and export it as offline
     HTML to ``output`` (default ``<name>.html`` in the working folder). Returns the HTML path.
 
@@ -181,17 +214,26 @@ def run_notebook(name: str | os.PathLike, output: str | os.PathLike | None = Non
     the notebook's parameters cell does not define is an InputError listing the ones it does.
     ``executed`` keeps the executed ``.ipynb`` there (default: a temporary folder). When a cell
     fails, the HTML is still written (it shows the error) and a ToolkitError says which cell.
+
+    ``redact`` (default True): the export is redacted like the report, and a notebook with a
+    ``REDACT`` parameter (the curated ones) gets ``REDACT=True`` so it redacts its tables and
+    findings as it shows them; ``redact=False`` keeps literal values (``--no-redact``).
     """
     papermill = _require("papermill")
     path = find_notebook(name)
     output = Path(output) if output is not None else Path.cwd() / f"{path.stem}.html"
     params = absolute_paths(dict(parameters or {}), base)
+    if REDACT_PARAMETER in params:
+        raise InputError(f"{REDACT_PARAMETER} follows the export's redaction: leave it out "
+                         "(redact=False / --no-redact keeps literal values)")
+    known = notebook_parameters(path)
     if strict and params:
-        known = notebook_parameters(path)
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise InputError(f"{path.name} has no parameter {', '.join(unknown)}; its parameters: "
                              f"{', '.join(known) or 'none (no cell tagged parameters)'}")
+    if REDACT_PARAMETER in known:
+        params[REDACT_PARAMETER] = redact
     with tempfile.TemporaryDirectory(prefix="perf-toolkit-nb-") as tmp:
         out_nb = Path(executed) if executed is not None else Path(tmp) / path.name
         failure: Exception | None = None
@@ -204,10 +246,12 @@ def run_notebook(name: str | os.PathLike, output: str | os.PathLike | None = Non
             failure = exc
         if not out_nb.exists():
             raise ToolkitError(f"{path.name}: papermill wrote no output notebook") from failure
-        html_path = export_html(out_nb, output)
+        html_path = export_html(out_nb, output, redact=redact)
     if failure is not None:
         err = failure
+        message = str(getattr(err, "evalue", err))  # the data a cell failed on may be in it
+        message = Redactor().text(message) if redact else message
         raise ToolkitError(f"{path.name}: cell {getattr(err, 'exec_count', '?')} failed with "
-                           f"{getattr(err, 'ename', type(err).__name__)}: {getattr(err, 'evalue', err)}; "
+                           f"{getattr(err, 'ename', type(err).__name__)}: {message}; "
                            f"the HTML with the error is at {html_path}")
     return html_path

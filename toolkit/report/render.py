@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import inspect
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ import pandas as pd
 
 from .analysis import Analysis
 from .html import Document
-from .redact import Redactor
+from .redact import Redactor, dialect_of
 
 TOP_FUNCTIONS = 15
 TOP_DIGEST = 15
@@ -112,7 +113,8 @@ class _Report:
         meta = [f"generated {now} by perf-toolkit {__version__}"
                 + (f" in {analysis.seconds:.1f} s" if analysis.seconds else ""),
                 "literal values redacted (query parameters, SQL literals, client addresses, "
-                "e-mails); render with redact=False / --no-redact to keep them" if redact else
+                "e-mails, credentials and tokens); render with redact=False / --no-redact to keep them"
+                if redact else
                 "literal values NOT redacted: this report may contain query parameters and client "
                 "addresses"]
         paths = [r.path for r in analysis.inputs] + [*analysis.profiles, *analysis.queries,
@@ -122,6 +124,7 @@ class _Report:
             meta.append(f"paths are relative to {self.base}")
         self.doc = Document(title, meta=meta)
         self.figure_bytes = 0
+        self.formats = {r.path: r.format for r in analysis.inputs}
 
     # -- helpers --------------------------------------------------------------------------
     def short(self, path: str) -> str:
@@ -136,11 +139,19 @@ class _Report:
             self.doc.note(f"{what} could not be shown: {type(exc).__name__}: {exc}", "error")
         return None
 
-    def frame(self, df: pd.DataFrame | None, table: str) -> pd.DataFrame | None:
-        return self.r.frame(df, table) if self.redact and df is not None else df
+    def frame(self, df: pd.DataFrame | None, table: str, path: str | None = None) -> pd.DataFrame | None:
+        """``df`` redacted by the rules of ``table`` (when redacting); SQL in it is read in the
+        dialect of the input at ``path`` (double quotes: identifiers in PostgreSQL, string
+        literals in MySQL)."""
+        if not self.redact or df is None:
+            return df
+        fmt = (df.attrs.get("source") or {}).get("format") or self.formats.get(path or "")
+        return self.r.frame(df, table, dialect=dialect_of(fmt))
 
     def figure(self, fig: Any, caption: str = "") -> None:
-        size = len(fig.to_json()) if hasattr(fig, "to_json") else 0
+        if self.redact:  # labels and hover text are input text too (function names, SQL, paths)
+            fig = self.r.figure(fig)
+        size = len(fig.to_json()) if hasattr(fig, "to_json") else len(json.dumps(fig, default=str))
         if self.figure_bytes + size > FIGURE_BUDGET_BYTES:
             self.doc.note(f"figure left out to keep the report small ({size / 1e6:.1f} MB of "
                           "figure data; the report's budget is used up)", "info")
@@ -199,10 +210,13 @@ class _Report:
         self.doc.heading("Profiles")
         for i, (path, prof) in enumerate(self.a.profiles.items()):
             self.doc.heading(self.short(path), 3)
-            self.guard("profile facts", lambda p=prof: self.doc.kv(self._profile_facts(p)))
+            self.guard("profile facts", lambda p=prof: self.doc.kv(
+                {k: self._maybe_text(v) for k, v in self._profile_facts(p).items()}))
             self.doc.heading("Top functions by self time", 4)
+            # function and file names are the profiled program's, but a command line, a
+            # generated name or a path can carry a token: redacted like any input text
             self.guard("top functions", lambda p=prof: self.doc.table(
-                self._top_functions(p), max_rows=TOP_FUNCTIONS))
+                self.frame(self._top_functions(p), "functions"), max_rows=TOP_FUNCTIONS))
             if i < MAX_FLAMES:
                 self.guard("flame graph", lambda p=prof, path=path: self.figure(_plot(
                     ("flame",), p, max_nodes=FLAME_MAX_NODES, min_fraction=0.002,
@@ -212,7 +226,7 @@ class _Report:
                               "tables follow for the rest.", "info")
             self.doc.heading("Hot paths", 4)
             self.guard("hot paths", lambda p=prof: self.doc.table(
-                self._hot_paths(p), code_columns=["path"]))
+                self.frame(self._hot_paths(p), "hot_paths"), code_columns=["path"]))
 
     @staticmethod
     def _profile_facts(prof: Any) -> dict[str, Any]:
@@ -255,7 +269,7 @@ class _Report:
             if path in streamed:
                 self.doc.note("Streamed: too large to hold in memory, so only the digest was built "
                               "(chunk by chunk); the detectors that need every event did not run.", "info")
-                self.guard("query digest", lambda d=streamed[path]: self._digest_table(d))
+                self.guard("query digest", lambda d=streamed[path], p=path: self._digest_table(d, p))
                 continue
             events = self.a.queries.get(path)
             if events is not None:
@@ -264,13 +278,13 @@ class _Report:
                 if digest is not None and digest.empty:
                     self.doc.text("No statements with a duration in this log.")
                 elif digest is not None:
-                    self._digest_table(digest)
+                    self._digest_table(digest, path)
             server = self.a.server_events.get(path)
             if server is not None:
-                self.guard("server events", lambda s=server: self._server_events(s))
+                self.guard("server events", lambda s=server, p=path: self._server_events(s, p))
 
-    def _digest_table(self, digest: pd.DataFrame) -> None:
-        shown = self.frame(digest, "digest")
+    def _digest_table(self, digest: pd.DataFrame, path: str) -> None:
+        shown = self.frame(digest, "digest", path)
         self.doc.heading("Digest: statements grouped by fingerprint, by total time", 4)
         self.doc.table(shown[[c for c in DIGEST_COLUMNS if c in shown.columns]],
                        max_rows=TOP_DIGEST, code_columns=["fingerprint", "example"], max_chars=240)
@@ -302,7 +316,7 @@ class _Report:
         names = ("digest_bar", "digest_by_total", "query_digest", "top_queries")
         return _plot(names, digest.head(TOP_DIGEST), n=TOP_DIGEST)
 
-    def _server_events(self, server: pd.DataFrame) -> None:
+    def _server_events(self, server: pd.DataFrame, path: str) -> None:
         self.doc.heading("Server events", 4)
         if server.empty:
             self.doc.text("No other server events in this log.")
@@ -316,7 +330,7 @@ class _Report:
         self.doc.table(counts)
         bad = server[server["event"].isin(["error", "fatal", "deadlock", "lock_wait", "warning"])]
         if not bad.empty:
-            bad = self.frame(bad, "server_events")
+            bad = self.frame(bad, "server_events", path)
             top = (bad.groupby(["event", "sqlstate", "message"], dropna=False)
                    .agg(count=("event", "size"), first_line=("source_line", "min"))
                    .reset_index().sort_values("count", ascending=False))
@@ -430,6 +444,7 @@ def render(analysis: Analysis, path: str | os.PathLike, redact: bool = True, *,
     """Write ``analysis`` as one self-contained offline HTML file at ``path``; returns the path.
 
     ``redact`` (default True) replaces literal values (SQL literals and bind parameters, URL
-    query values, client addresses, e-mails) before anything is drawn.
+    query values and path tokens, client addresses, e-mails, credentials; see
+    :mod:`toolkit.report.redact`) before anything is drawn, figures and skipped lines included.
     """
     return build(analysis, redact, title=title).write(path)
