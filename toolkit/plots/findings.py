@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..findings import AREAS, SEVERITIES
+from ..rules import AREAS, SEVERITIES
 
 _COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#7f8c8d"}
 
