@@ -214,10 +214,21 @@ def conditions(where: str | None, params: Mapping[int, str] | str | None = None
     return out, has_or
 
 
+# Columns that hold keys, as ORMs and schemas name them: id, customer_id, userId, uuid, sku, ...
+KEY_COLUMN = re.compile(r"^(?:id|uuid|guid|pk|sku|slug|code|key)$|_(?:id|uuid|guid|key|code|sku|pk)$|[a-z]Id$")
+
+
 def is_key_lookup(conds: Sequence[Condition]) -> bool:
-    """A lookup by key: at least one equality on a column, and no pattern or negated test."""
-    return any(c.kind == "eq" and c.expression is None and c.column for c in conds) and \
-        not any(c.kind in ("pattern", "negated") for c in conds)
+    """A lookup by key: an equality (``=``, ``IN``) on a key column (:data:`KEY_COLUMN`: ``id``,
+    ``customer_id``, ``uuid``, ``sku``, ...), and no pattern or negated test.
+
+        >>> is_key_lookup(conditions("WHERE customer_id = ? AND status = ?")[0])
+        True
+        >>> is_key_lookup(conditions("WHERE carrier = ? AND shipped_at >= ?")[0])
+        False
+    """
+    return any(c.kind == "eq" and c.expression is None and c.column and KEY_COLUMN.search(c.column)
+               for c in conds) and not any(c.kind in ("pattern", "negated") for c in conds)
 
 
 def _create(relation: str, body: str, dialect: str, using: str = "") -> str:

@@ -15,7 +15,8 @@ pt-query-digest's ``balance ? ?``); ``pt_fingerprints=True`` groups as pt-query-
 rule                          practice                     fires when (defaults)
 ============================ ============================ =====================================
 queries.n_plus_one            N+1 and ORM queries          in one session a SELECT (the parent) is
-                                                           followed by >= 5 cheap key lookups of
+                                                           followed by >= 5 cheap key lookups
+                                                           (``id = ?``, ``customer_id = ?``) of
                                                            one other fingerprint (median <= 50 ms)
                                                            that differ only in their parameters;
                                                            the pattern over the whole log costs
@@ -346,58 +347,73 @@ def _param_key(ex: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------- query rules
 
 def _lookup_codes(fps: Any) -> np.ndarray:
-    """Per fingerprint: True when it is a SELECT looking rows up by key (``col = ?``, ``IN``)."""
+    """Per fingerprint: True when it is a SELECT looking rows up by key (``id = ?``,
+    ``customer_id IN (...)``; see :func:`~toolkit.queries.advice.is_key_lookup`)."""
     return np.array([_is_select(fp) and is_key_lookup(conditions(fp)[0]) for fp in fps], dtype=bool)
 
 
-def _n1_occurrences(ex: pd.DataFrame, min_repeats: int, gap_s: float) -> list[tuple[int, int, np.ndarray]]:
-    """(parent row, child fingerprint code, child rows) for every parent SELECT followed in its
-    session by at least ``min_repeats`` key lookups of one other fingerprint. Other lookups may
-    interleave (per order: its customer, then its items); a statement that is not a SELECT
-    (BEGIN, COMMIT, a write), a SELECT that is not a lookup, the parent's own fingerprint again
-    (the next request on a pooled connection) or a pause of ``gap_s`` ends the run."""
+def _n1_occurrences(ex: pd.DataFrame, min_repeats: int, gap_s: float,
+                    max_between: int) -> list[tuple[int, np.ndarray]]:
+    """(parent row, child rows) of every N+1 occurrence in session-ordered statements.
+
+    Children: key lookups of one fingerprint that repeat at least ``min_repeats`` times in one
+    session with at most ``max_between`` other statements between two calls and no pause of
+    ``gap_s`` (they may interleave with other lookups: per order its items, per item its
+    product). A child's parent is the latest SELECT before it in its session that is not a
+    child itself, inside the same transaction (BEGIN and COMMIT end the search: ten point
+    selects after BEGIN have no parent). Children with the same parent row are one occurrence;
+    the next request on a pooled connection has a new parent row, so a new occurrence."""
+    n = len(ex)
     codes, uniq = pd.factorize(ex["fingerprint"])
-    lookup = _lookup_codes(uniq)
     sel = ex["is_select"].to_numpy(dtype=bool)
-    sess = ex["session"].to_numpy()
+    candidate = _lookup_codes(uniq)[codes] & sel
     t = _ns(ex["timestamp"])
     nat = ex["timestamp"].isna().to_numpy()
-    gap = int(gap_s * 1e9)
-    out: list[tuple[int, int, np.ndarray]] = []
-    parent, burst = -1, {}
-
-    def close() -> None:
-        for code, rows in burst.items():
-            if len(rows) >= min_repeats:
-                out.append((parent, code, np.array(rows)))
-        burst.clear()
-
-    for i in range(len(codes)):
-        if i == 0 or sess[i] != sess[i - 1] or (not nat[i] and not nat[i - 1] and t[i] - t[i - 1] > gap):
-            close()
-            parent = -1
-        c = codes[i]
-        if not sel[i]:
-            close()
-            parent = -1
-        elif parent >= 0 and c != codes[parent] and lookup[c]:
-            burst.setdefault(c, []).append(i)
-        else:
-            close()
-            parent = i
-    close()
-    return [(p, c, rows) for p, c, rows in out if p >= 0]
+    sess = pd.factorize(ex["session"])[0]
+    pause = np.r_[False, ~nat[1:] & ~nat[:-1] & (np.diff(t) > int(gap_s * 1e9))]
+    segment = np.cumsum(np.r_[True, sess[1:] != sess[:-1]] | pause)
+    # clusters: one fingerprint's lookups close together in one segment
+    rows = np.flatnonzero(candidate)
+    if not len(rows):
+        return []
+    rows = rows[np.lexsort((rows, codes[rows], segment[rows]))]
+    brk = np.r_[True, (segment[rows][1:] != segment[rows][:-1]) | (codes[rows][1:] != codes[rows][:-1])
+                | (np.diff(rows) > max_between + 1)]
+    cluster = np.cumsum(brk) - 1
+    dense = np.bincount(cluster)[cluster] >= min_repeats
+    child = np.zeros(n, dtype=bool)
+    child[rows[dense]] = True
+    # parents: the latest non-child SELECT of the same transaction
+    tx = ex["verb"].isin(list(_TX_BEGIN | _TX_END)).to_numpy()
+    new_segment = np.r_[True, segment[1:] != segment[:-1]]
+    parent = np.full(n, -1)
+    last = -1
+    for i in range(n):
+        if new_segment[i] or tx[i]:
+            last = -1
+        if child[i]:
+            parent[i] = last if last >= 0 and codes[last] != codes[i] else -1
+        elif sel[i] and not tx[i]:
+            last = i
+    groups: dict[tuple[int, int], list[int]] = {}
+    for r, cl in zip(rows[dense], cluster[dense], strict=True):
+        if parent[r] >= 0:
+            groups.setdefault((int(parent[r]), int(cl)), []).append(int(r))
+    return [(p, np.array(rs)) for (p, _cl), rs in groups.items() if len(rs) >= min_repeats]
 
 
 def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, max_child_ms: float = 50.0,
-               min_total_ms: float = 50.0, min_round_trips: int = 50, gap_s: float = 1.0) -> pd.DataFrame:
+               min_total_ms: float = 50.0, min_round_trips: int = 50, gap_s: float = 1.0,
+               max_between: int = 10) -> pd.DataFrame:
     """N+1: a parent SELECT, then ``min_repeats`` or more key lookups (``WHERE col = ?``, ``IN``)
     of one other fingerprint in the same session, differing only in their parameters, each
     cheap (median at most ``max_child_ms``: lookups, not scans; a run of slow scans with
-    different search terms is a search problem). The same parent/child pattern across
-    requests is one finding; it fires when all its occurrences together cost at least
-    ``min_total_ms`` of server time or ``min_round_trips`` avoidable round trips (each
-    occurrence could be one query).
+    different search terms is a search problem), at most ``max_between`` other statements
+    between two of them and no pause of ``gap_s``, the parent being the latest other SELECT of
+    the transaction before them (see :func:`_n1_occurrences`). The same
+    parent/child pattern across requests is one finding; it fires when all its occurrences
+    together cost at least ``min_total_ms`` of server time or ``min_round_trips`` avoidable
+    round trips (each occurrence could be one query).
 
     Extra columns: ``session`` (the first occurrence's), ``repeats`` (median lookups per
     occurrence), ``runs`` (occurrences), ``calls``, ``total_ms`` (the lookups' server time),
@@ -415,7 +431,7 @@ def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, max_child_ms: floa
     fps = ex["fingerprint"].to_numpy()
     sent = ex["rows_sent"].astype(float).to_numpy() if "rows_sent" in ex.columns else np.full(len(ex), np.nan)
     groups: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
-    for parent, _code, rows in _n1_occurrences(ex, min_repeats, gap_s):
+    for parent, rows in _n1_occurrences(ex, min_repeats, gap_s, max_between):
         if len(set(pkey[rows])) < 2:  # the same call again and again is queries.repeated
             continue
         groups.setdefault((fps[parent], fps[rows[0]]), []).append((parent, rows))
@@ -496,8 +512,8 @@ def repeated(events: pd.DataFrame, *, min_identical: int = 10, window_s: float =
       at most ``max_gap`` other statements between calls (asking once saves the calls and
       their round trips, whatever they cost);
     - a cache candidate: ``min_identical`` or more times within ``window_s`` across sessions,
-      when a call costs at least ``min_mean_ms`` on the server (below that, a cache lookup
-      costs about what the query does: the database already is the cache).
+      when a call typically (the median) costs at least ``min_mean_ms`` on the server (below
+      that, a cache lookup costs about what the query does: the database already is the cache).
 
     SELECTs without FROM (``SELECT 1``, ``SELECT now()``) read nothing to cache and are left out.
     Extra columns: ``repeats`` (the most calls of one parameter set in one burst), ``calls``,
@@ -518,8 +534,11 @@ def repeated(events: pd.DataFrame, *, min_identical: int = 10, window_s: float =
     window = int(window_s * 1e9)
     counts = np.bincount(codes)
     mean = np.bincount(codes, weights=dur) / np.maximum(counts, 1)
+    # a typical call's cost: the median, so one stalled call does not make a cheap query costly
+    hot = np.flatnonzero(counts >= min_identical)
+    median = pd.Series(dur).groupby(codes).median().reindex(hot).to_numpy()
     caches: dict[int, tuple[np.ndarray, int]] = {}
-    for code in np.flatnonzero((counts >= min_identical) & (mean >= min_mean_ms)):
+    for code in hot[median >= min_mean_ms]:
         if code in loops:
             continue
         rows = np.flatnonzero(codes == code)
@@ -733,9 +752,10 @@ def _seq_scans(events: pd.DataFrame) -> pd.DataFrame:
     scans = nodes[nodes["node_type"].str.contains("Seq Scan", na=False)].copy()
     if scans.empty:
         return scans
+    # "Rows Removed by Filter" is per loop (a parallel scan's workers, a nested loop's inner side)
     loops = scans["actual_loops"].astype(float).fillna(1.0)
-    removed = scans["rows_removed_by_filter"].astype(float).fillna(0.0)
-    scans["rows_read"] = scans["rows_total"].astype(float).fillna(0.0) + removed * loops
+    scans["removed_total"] = scans["rows_removed_by_filter"].astype(float).fillna(0.0) * loops
+    scans["rows_read"] = scans["rows_total"].astype(float).fillna(0.0) + scans["removed_total"]
     fp = Fingerprinter(readable=True)
     scans["fingerprint"] = scans["statement"].map(lambda s: fp(s) if isinstance(s, str) else None)
     return scans
@@ -760,10 +780,11 @@ def missing_index(events: pd.DataFrame, *, min_rows_removed: int = 10_000,
     span = _span_s(events)
     scans = _seq_scans(events)
     if not scans.empty:
-        removed = scans["rows_removed_by_filter"].astype(float)
+        removed = scans["removed_total"]
         kept = scans["rows_total"].fillna(0.0)
         share = removed / (removed + kept).where(removed + kept > 0)
-        scans = scans[(removed >= min_rows_removed) & (share >= min_removed_share)]
+        scans = scans[scans["rows_removed_by_filter"].notna() & (removed >= min_rows_removed)
+                      & (share >= min_removed_share)]
         if not scans.empty:
             scans = scans.assign(columns=scans["filter"].map(lambda f: ", ".join(filter_columns(f))))
             for (rel, cols), g in scans.groupby(["relation", "columns"], sort=False):
@@ -771,10 +792,13 @@ def missing_index(events: pd.DataFrame, *, min_rows_removed: int = 10_000,
                 conds, has_or = conditions(first["filter"])
                 if any(c.leading_wildcard for c in conds):
                     continue
-                # the filter's own columns (``customer_id = c.id`` compares to the outer query's c.id)
-                cols = ", ".join(dict.fromkeys(c.column for c in conds if c.column)) or cols
+                # the filter's own columns (``customer_id = c.id`` compares to the outer query's
+                # c.id), equality before range as the index would have them
+                order = {"eq": 0, "range": 1}
+                cols = ", ".join(dict.fromkeys(c.expression or c.column for c in sorted(
+                    conds, key=lambda c: order.get(c.kind, 2)) if c.column)) or cols
                 advice = index_advice(rel, conds, has_or=has_or, dialect="postgresql")
-                n_removed = int(g["rows_removed_by_filter"].sum())
+                n_removed = int(g["removed_total"].sum())
                 ms = float(g["actual_total_ms"].sum())
                 statement = first.get("statement")
                 evidence = (f"{len(g)} logged plan(s) scan all of `{rel}` with Filter "
@@ -884,7 +908,7 @@ def seq_scan(events: pd.DataFrame, *, min_rows: int = 100_000, min_total_ms: flo
     span = _span_s(events)
     if scans.empty:
         return to_frame([])
-    removed = scans["rows_removed_by_filter"].astype(float).fillna(0.0)
+    removed = scans["removed_total"]
     kept = scans["rows_total"].astype(float).fillna(0.0)
     share = removed / (removed + kept).where(removed + kept > 0)
     big = scans[(scans["rows_read"] >= min_rows) & ~(share >= 0.9)]
@@ -1154,8 +1178,10 @@ def statement_timeout(server_events: pd.DataFrame | None, events: pd.DataFrame |
 def long_transactions(events: pd.DataFrame, *, min_open_ms: float = 1000.0) -> pd.DataFrame:
     """Explicit transactions (BEGIN ... COMMIT/ROLLBACK in one session) open for ``min_open_ms`` ms or
     more, with the time spent idle between their statements ("idle in transaction"); one
-    finding per kind of transaction (the fingerprints of its first statements). The saving is
-    the idle time: locks and snapshots held while nothing ran."""
+    finding per kind of transaction (the fingerprints of its first statements). With
+    whole-second timestamps (MariaDB), a transaction must be open ``min_open_ms`` beyond that
+    second of uncertainty. The saving is the idle time: locks and snapshots held while nothing
+    ran."""
     ex = _executed(events)
     span = _span_s(ex)
     path = _source_path(events)
@@ -1169,7 +1195,11 @@ def long_transactions(events: pd.DataFrame, *, min_open_ms: float = 1000.0) -> p
     pair = np.isin(verbs[b_], list(_TX_BEGIN)) & np.isin(verbs[e_], list(_TX_END)) & (sess[b_] == sess[e_])
     # log timestamps mark a statement's end: the transaction spans from BEGIN's start
     open_all = t_ms[e_] - (t_ms[b_] - dur[b_])
-    pick = pair & (open_all >= min_open_ms)
+    # MariaDB's slow log has whole seconds (SET timestamp): BEGIN at 12:00:00.9 and COMMIT at
+    # 12:00:01.1 read as 1 s apart; only what the clock's resolution cannot explain counts
+    whole = len(t_ms) > 0 and bool(np.all(np.mod(t_ms[~np.isnan(t_ms)], 1000.0) == 0))
+    resolution = 1000.0 if whole else 0.0
+    pick = pair & (open_all - resolution >= min_open_ms)
     groups: dict[str, list[tuple[int, int, float]]] = {}
     for b, e, open_ms in zip(b_[pick], e_[pick], open_all[pick], strict=True):
         inner = ex["fingerprint"].iloc[b + 1: e].tolist()
@@ -1215,8 +1245,9 @@ def errors(server_events: pd.DataFrame | None, *, min_errors: int = 1) -> pd.Dat
     state = err["sqlstate"].astype("object")
     msg = err["message"].astype(str)
     err = err[~(state.fillna("").str.startswith("57") | (state == "40P01")
-                | msg.str.contains(r"^deadlock detected|terminating connection due to administrator|"
-                                   r"canceling statement due to statement timeout", regex=True))]
+                | msg.str.contains(r"^deadlock detected|^terminating (?:connection|background worker) .*"
+                                   r"due to administrator|canceling statement due to statement timeout",
+                                   regex=True))]
     if err.empty:
         return to_frame([])
     # stderr appends " at character N" where csvlog/jsonlog have a separate position field
