@@ -23,7 +23,7 @@ Example::
     ...          fix="cache it", thresholds={"calls": 5})
     >>> row = finding(r, "demo", "seen 6 times", key="q", saving_s=1.5, span_s=60, file="x.log", line=3)
     >>> row["area"], row["saving_s_per_hour"], row["saving"]
-    ('caching', 90.0, '≈ 1.5 min per hour of evidence (1.5 s of time over 1.0 min)')
+    ('caching', 90.0, '≈ 90.0 s per hour of evidence (1.5 s of time over 60.0 s)')
     >>> _ = RULES.pop("example.rule")
 """
 
