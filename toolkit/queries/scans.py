@@ -17,6 +17,7 @@ from .. import rules as R
 from ..ranking import to_frame
 from .advice import conditions, index_advice
 from .statements import (
+    cached,
     example,
     executed,
     line_of,
@@ -225,13 +226,18 @@ def filter_columns(condition: str) -> list[str]:
 
 
 def _seq_scans(events: pd.DataFrame) -> pd.DataFrame:
-    """The Seq Scan nodes of the logged plans, with ``rows_read`` (kept + removed, all loops)
-    and ``fingerprint`` of their statement."""
+    """The Seq Scan nodes of the logged plans (PostgreSQL's auto_explain; a MySQL/MariaDB slow
+    log's EXPLAIN lines are not such plans), with ``rows_read`` (kept + removed, all loops) and
+    ``fingerprint`` of their statement; read once per log for the rules that use them."""
+    if "plan" not in events.columns or not events["plan"].notna().any() or sql_dialect(events) == "mysql":
+        return pd.DataFrame()
+    return cached(events, "seq_scans", lambda: _read_seq_scans(events))
+
+
+def _read_seq_scans(events: pd.DataFrame) -> pd.DataFrame:
     from .fingerprint import Fingerprinter
     from .plans import plan_nodes
 
-    if "plan" not in events.columns or not events["plan"].notna().any():
-        return pd.DataFrame()
     nodes = plan_nodes(events)
     scans = nodes[nodes["node_type"].str.contains("Seq Scan", na=False)].copy()
     if scans.empty:
@@ -283,16 +289,18 @@ def missing_index(events: pd.DataFrame, *, min_rows_removed: int = 10_000,
                     conds, key=lambda c: order.get(c.kind, 2)) if c.column)) or cols
                 advice = index_advice(rel, conds, has_or=has_or, dialect="postgresql")
                 n_removed = int(g["removed_total"].sum())
+                # a subplan or a nested loop's inner side scans once per loop
+                n_scans = int(g["actual_loops"].astype(float).fillna(1.0).sum())
                 ms = float(g["actual_total_ms"].sum())
                 statement = first.get("statement")
-                evidence = (f"{len(g)} logged plan(s) scan all of `{rel}` with Filter "
+                evidence = (f"{len(g)} logged plan(s) scan all of `{rel}` {n_scans:,} time(s) with Filter "
                             f"`{first['filter']}` and remove {n_removed:,} rows "
-                            f"(mean {n_removed / len(g):,.0f} per scan, keeping "
-                            f"{g['rows_total'].mean():,.0f}); {ms:.1f} ms in these scans; "
+                            f"(mean {n_removed / n_scans:,.0f} per scan, keeping "
+                            f"{g['rows_total'].sum() / n_scans:,.0f}); {ms:.1f} ms in these scans; "
                             f"session {first.get('session')}, {ts(first.get('timestamp'))}, "
                             f"{lines(g)}; statement `{short(statement)}`.")
-                rows.append(R.finding(MISSING_INDEX, f"No index on {rel}({cols}): {len(g)} seq scans "
-                                      f"remove {n_removed / len(g):,.0f} rows each", evidence,
+                rows.append(R.finding(MISSING_INDEX, f"No index on {rel}({cols}): {n_scans:,} seq scans "
+                                      f"remove {n_removed / n_scans:,.0f} rows each", evidence,
                                       key=f"{rel}({cols})", file=path,
                                       line=line_of(g["source_line"].min()) if "source_line" in g else None,
                                       occurrences=len(g), saving_s=ms / 1000.0, span_s=span,

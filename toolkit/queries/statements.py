@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -184,6 +184,20 @@ def fingerprints_of(statements: pd.Series) -> pd.Series:
     return statements.map(lambda s: fp(s) if isinstance(s, str) else None)
 
 
+# prepared() keeps other per-log work too (a log's plan nodes for two rules): (id, name) -> value
+_MEMO: dict[tuple[int, str], Any] = {}
+
+
+def cached(events: pd.DataFrame, name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``, done once per log inside :func:`prepared` (every time outside it)."""
+    if id(events) not in _PREPARED:
+        return compute()
+    key = (id(events), name)
+    if key not in _MEMO:
+        _MEMO[key] = compute()
+    return _MEMO[key]
+
+
 @contextlib.contextmanager
 def prepared(events: pd.DataFrame, server_events: pd.DataFrame | None,
              pt_fingerprints: bool = False) -> Iterator[pd.DataFrame]:
@@ -197,3 +211,5 @@ def prepared(events: pd.DataFrame, server_events: pd.DataFrame | None,
         _PREPARED.pop(id(events), None)
         _SPANS.pop(id(events), None)
         _SPANS.pop(id(ex), None)
+        for key in [k for k in _MEMO if k[0] == id(events)]:
+            del _MEMO[key]
