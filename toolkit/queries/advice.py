@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 _CAST = re.compile(r"::\s*(?:\"[^\"]+\"|[a-z_][\w ]*?)(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])?(?=[\s),=<>!~]|$)", re.I)
 _OPERATOR = re.compile(
@@ -79,64 +79,72 @@ class Advice:
     statement: str = ""
 
 
+def _top_level(text: str) -> Iterator[tuple[int, int]]:
+    """(position, parenthesis depth) of each character of ``text`` outside quotes ('...',
+    "...", `...`), the depth counted before a closing parenthesis."""
+    depth, quote = 0, None
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in ("'", '"', "`"):
+            quote = ch
+            continue
+        if ch == ")":
+            depth -= 1
+        yield i, depth
+        if ch == "(":
+            depth += 1
+
+
+def _word_at(low: str, i: int, words: re.Pattern) -> re.Match | None:
+    """``words`` matched at ``i`` when a word starts there."""
+    if i > 0 and (low[i - 1].isalnum() or low[i - 1] == "_"):
+        return None
+    return words.match(low, i)
+
+
+_WHERE = re.compile(r"where\b")
+_JOINERS = re.compile(r"(and|or|between)\b")
+
+
 def where_clause(sql: str) -> str | None:
     """The top-level WHERE clause of ``sql`` (without ORDER BY, LIMIT, ...), or None."""
     if not sql:
         return None
-    depth, quote, i, start = 0, None, 0, None
-    low = sql.lower()
-    while i < len(sql):
-        ch = sql[i]
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in ("'", '"', "`"):
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if start is not None and depth < 0:
-                return sql[start:i]
-        elif depth == 0 and low.startswith("where", i) and (i == 0 or not (low[i - 1].isalnum() or low[i - 1] == "_")) \
-                and (i + 5 >= len(low) or not (low[i + 5].isalnum() or low[i + 5] == "_")):
+    low, start = sql.lower(), None
+    for i, depth in _top_level(sql):
+        if depth < 0 and start is not None:
+            return sql[start:i]  # the end of the subquery the WHERE belongs to
+        if depth != 0:
+            continue
+        if start is None and _word_at(low, i, _WHERE):
             start = i + 5
-        elif start is not None and depth == 0 and _WHERE_END.match(low, i) and (i == 0 or not low[i - 1].isalnum()):
+        elif start is not None and _word_at(low, i, _WHERE_END):
             return sql[start:i]
-        i += 1
     return sql[start:] if start is not None else None
 
 
 def _split(text: str) -> list[tuple[str, str]]:
     """Top-level parts of a boolean expression with the word before each ("", "and", "or");
     the AND of ``BETWEEN a AND b`` does not split."""
-    parts, depth, quote, last, between, word = [], 0, None, 0, False, ""
+    parts, last, between, word, skip = [], 0, False, "", -1
     low = text.lower()
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in ("'", '"', "`"):
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and (i == 0 or not (low[i - 1].isalnum() or low[i - 1] == "_")):
-            m = re.match(r"(and|or|between)\b", low[i:])
-            if m:
-                if m.group(1) == "between":
-                    between = True
-                elif m.group(1) == "and" and between:
-                    between = False
-                else:
-                    parts.append((word, text[last:i]))
-                    word, last = m.group(1), i + len(m.group(1))
-                i += len(m.group(1))
-                continue
-        i += 1
+    for i, depth in _top_level(text):
+        if depth != 0 or i < skip:
+            continue
+        m = _word_at(low, i, _JOINERS)
+        if not m:
+            continue
+        if m.group(1) == "between":
+            between = True
+        elif m.group(1) == "and" and between:
+            between = False
+        else:
+            parts.append((word, text[last:i]))
+            word, last = m.group(1), i + len(m.group(1))
+        skip = i + len(m.group(1))
     parts.append((word, text[last:]))
     return [(w, p.strip()) for w, p in parts if p.strip()]
 
