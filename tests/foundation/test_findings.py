@@ -191,3 +191,11 @@ def test_analyze_tk_findings_and_each_domains_detectors_agree(folder):
     # and for one input, a domain's detectors give what tk.findings gives
     for kind, _path, args in inputs:
         assert _rows(_detectors(kind)(*args)) == _rows(tk.findings(*[x for x in args if x is not None]))
+
+
+def test_the_findings_figure_counts_the_folded_rows(rule):
+    flood = rule("test.flood", "caching", severity="low")
+    rows = [R.finding(flood, f"f{i}", "e", key=f"k{i}", saving_s=float(i), span_s=60) for i in range(9)]
+    fig = tk.plots.findings_by_area(to_frame(rows, per_rule=5))
+    low = next(bar for bar in fig.data if bar.name == "low")
+    assert list(low.x) == [9] and fig.layout.title.text == "9 findings by checklist area"
