@@ -87,6 +87,9 @@ def test_n_plus_one_names_the_session_and_the_count(pg_findings, raw_app):
     assert f"session {session}: 20 lookups" in f["evidence"]
     assert "60 lookups with 60 distinct parameter sets" in f["evidence"]
     assert f["parent"] == "select id, name from customers where country = ? order by id limit ?"
+    # the fix is the one query that replaces each loop
+    assert ("`select customer_id, count(*), sum(total) from orders where customer_id = any(?) "
+            "group by customer_id`") in f["fix"]
     # batched, each occurrence is one query: 3 x 19 round trips fewer
     assert f["round_trips"] == 57 and "57 round trips (28 ms at 0.5 ms each, 57 ms at 1 ms)" in f["evidence"]
     assert f["file"] == str(PG_APP) and f["line"] > 0

@@ -24,9 +24,10 @@ queries.n_plus_one            N+1 and ORM queries          in one session a SELE
                                                            avoidable round trips
 queries.repeated              caching                      one SELECT with the same parameters
                                                            >= 10 times in a row in one session (a
-                                                           loop), or >= 10 times within 60 s
-                                                           across sessions when a call costs
-                                                           >= 1 ms (a cache would save time)
+                                                           loop, <= 2 other statements between),
+                                                           or >= 10 times within 60 s across
+                                                           sessions when a call costs >= 1 ms
+                                                           (median: a cache would save time)
 queries.select_star           SELECT *                     a fingerprint selects ``*``
 queries.offset_pagination     pagination                   one fingerprint with LIMIT/OFFSET over
                                                            >= 5 offsets whose duration grows with
@@ -39,9 +40,10 @@ queries.missing_index         indexes                      a logged plan's Seq S
                                                            what it sends (MySQL/MariaDB)
 queries.wildcard_search       indexes                      LIKE/ILIKE with a leading wildcard,
                                                            >= 100 ms in all
-queries.seq_scan              indexes                      a logged plan reads >= 100,000 rows
-                                                           of one table in a Seq Scan (not
-                                                           already a missing index or a search)
+queries.seq_scan              indexes                      logged plans read >= 100,000 rows of
+                                                           one table in Seq Scans, >= 100 ms in
+                                                           all (not already a missing index or a
+                                                           search)
 queries.slow_query            indexes                      a SELECT takes >= 500 ms (Sentry)
 queries.temp_files            indexes                      a query wrote temporary files
 queries.lock_waits            monitoring                   lock waits >= 100 ms, deadlocks

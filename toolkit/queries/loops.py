@@ -8,6 +8,7 @@ parent/child pattern across requests is one finding, judged by server time and b
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from .. import rules as R
 from ..ranking import to_frame
-from .advice import conditions, is_key_lookup
+from .advice import KEY_COLUMN, conditions, is_key_lookup
 from .statements import (
     TX_BEGIN,
     TX_END,
@@ -29,6 +30,7 @@ from .statements import (
     short,
     source_path,
     span_s,
+    sql_dialect,
     ts,
 )
 
@@ -50,6 +52,36 @@ REPEATED = R.rule(
         "request). Across requests: cache the result (in process, or Redis/memcached) with an "
         "expiry.",
     thresholds={"min_identical": 10, "window_s": 60.0, "max_gap": 2, "min_mean_ms": 1.0})
+
+
+_AGGREGATE = re.compile(r"\b(?:count|sum|avg|min|max)\s*\(")
+
+
+def batched(child_fp: str, dialect: str = "postgresql") -> str | None:
+    """The one query that replaces a loop of key lookups: the key's ``= ?`` becomes
+    ``= ANY(?)`` (PostgreSQL: one array parameter) or ``IN (...)`` (MySQL/MariaDB).
+
+        >>> batched("select id, name from customers where id = ?")
+        'select id, name from customers where id = any(?)'
+        >>> batched("select sku from order_items where order_id = ? and qty > ?", "mysql")
+        'select sku from order_items where order_id in (?+) and qty > ?'
+        >>> batched("select count(*) from orders where customer_id = ?")
+        'select customer_id, count(*) from orders where customer_id = any(?) group by customer_id'
+    """
+    conds, _or = conditions(child_fp)
+    key = next((c for c in conds if c.kind == "eq" and c.expression is None and c.column
+                and KEY_COLUMN.search(c.column)), None)
+    if key is None:
+        return None
+    form = r"\1 = any(?)" if dialect != "mysql" else r"\1 in (?+)"
+    out, n = re.subn(rf"((?:[\w`\"]+\.)?[`\"]?\b{re.escape(key.column)}\b[`\"]?)\s*=\s*\?", form, child_fp, count=1)
+    if not n:
+        return None
+    # an aggregate per key (count(*) of each customer's orders) needs the key and a GROUP BY
+    head = re.match(r"select\s+(.*?)\s+from\b", out)
+    if head and _AGGREGATE.search(head.group(1)) and " group by " not in out:
+        out = f"select {key.column}, {out[head.start(1):]} group by {key.column}"
+    return out
 
 
 def _lookup_codes(fps: Any) -> np.ndarray:
@@ -132,6 +164,7 @@ def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, max_child_ms: floa
     if len(ex) <= min_repeats:
         return to_frame([])
     span = span_s(ex)
+    dialect = sql_dialect(events)
     dur = ex["duration_ms"].astype(float).fillna(0.0).to_numpy()
     pkey = param_key(ex).to_numpy()
     fps = ex["fingerprint"].to_numpy()
@@ -172,10 +205,15 @@ def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, max_child_ms: floa
                     f"server time (median {median:.2f} ms each), e.g. `{example(first_child)}`. "
                     f"{each}{more}.{rows_note} Batched, each occurrence is one query: "
                     f"{R.round_trips_text(trips)} fewer.")
+        one = batched(child_fp, dialect)
+        fix = (f"Fetch the {repeats} rows of each occurrence in one query, with the keys the parent "
+               f"returned: `{one}`; or JOIN them into the parent query, or use the ORM's eager loading "
+               "(SQLAlchemy selectinload/joinedload, Django select_related/prefetch_related)."
+               if one else None)
         out.append(R.finding(
             N_PLUS_ONE, f"N+1: {repeats} × `{short(child_fp, 60)}` per `{short(parent_fp, 40)}` "
             f"({len(occ)} occurrence{'s' if len(occ) != 1 else ''}, {calls} calls)",
-            evidence, key=f"{parent_fp} -> {child_fp}", file=path,
+            evidence, key=f"{parent_fp} -> {child_fp}", file=path, fix=fix,
             line=line_of(first_child["source_line"]), occurrences=len(occ), saving_s=saved_ms / 1000.0,
             round_trips=trips, span_s=span, session=str(parent_row["session"]), repeats=repeats,
             runs=len(occ), calls=calls, total_ms=round(server_ms, 3), fingerprint=child_fp,
