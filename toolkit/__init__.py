@@ -55,8 +55,17 @@ _LAZY = {
     "load_ipython_extension": "toolkit.magic",
     "unload_ipython_extension": "toolkit.magic",
 }
-_SUBMODULES = {"plots", "findings", "formats", "schema", "sources", "errors", "profiles", "queries",
+_SUBMODULES = {"plots", "rules", "ranking", "formats", "schema", "sources", "errors", "profiles", "queries",
                "http", "complexity", "report", "magic", "cli"}
+
+# ``tk.findings`` is the function. Importing the module here, before anything else can, binds the
+# name to the function for good: later ``import toolkit.findings`` finds the module in
+# sys.modules and leaves this attribute alone (``from toolkit.findings import checklist`` and
+# ``sys.modules["toolkit.findings"]`` still give the module). toolkit.findings imports no pandas
+# until it is called, so this costs a few milliseconds.
+from . import findings as _findings_module  # noqa: E402
+
+findings = _findings_module.findings
 
 __all__ = sorted(_LAZY) + ["findings", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
                            "InputError", "ProfilerError", "SchemaError", "LogFormatError",

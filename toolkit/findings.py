@@ -1,113 +1,52 @@
-"""The backend performance checklist as rules, and one findings table across all evidence.
+"""One ranked findings table across all evidence: :func:`findings` (``tk.findings``).
 
-Each detector module declares its rules with :func:`rule` (id, checklist practice, thresholds,
-suggested fix) and reports what it found with :func:`finding`; :func:`to_frame` turns those into
-the ``findings`` table (see :mod:`toolkit.schema`): rule, area, practice, severity, title,
-evidence, fix, file, line.
+It hands each piece of evidence to its domain's detectors (profiles, queries with their server
+events, HTTP requests, complexity results), and builds one table with
+:func:`toolkit.rules.to_frame`, the builder every domain's ``detectors.findings`` uses too, so
+the same input gives the same findings whichever way it is asked: grouped per (rule, key),
+ranked by what fixing each saves, each rule capped at ``per_rule`` rows plus an "and N more" row.
+:func:`rules_table` lists every rule; :func:`checklist` walks the checklist against a table.
+
+The rules themselves (Rule, finding, PRACTICES, AREAS) live in :mod:`toolkit.rules`, which the
+detectors import; this module imports pandas and the table builder only when called, so
+``import toolkit`` (which binds ``tk.findings`` to the function below) stays fast.
 
 Example::
 
-    >>> from toolkit import findings as F
-    >>> r = F.rule("example.rule", "caching", "a demo rule", severity="low",
-    ...            fix="cache it", thresholds={"calls": 5})
-    >>> df = F.to_frame([F.finding(r, "demo", "seen 6 times", file="x.log", line=3)])
-    >>> df.loc[0, ["rule", "area", "line"]].tolist()
-    ['example.rule', 'caching', 3]
+    >>> import toolkit as tk
+    >>> found = tk.findings(tk.read_queries("postgresql.log"))     # doctest: +SKIP
+    >>> found.top(5)[["rank", "rule", "title", "saving"]]            # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
-import sys
-import types
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from . import schema
 from .markup import escape_markdown
+from .rules import AREAS, PER_RULE, PRACTICES, RULES, SEVERITIES
 
-# The checklist practice -> its area. Every rule names one practice from here.
-PRACTICES: dict[str, str] = {
-    "caching": "caching",
-    "connection pooling": "databases",
-    "pagination": "API responses",
-    "indexes": "databases",
-    "SELECT *": "databases",
-    "N+1 and ORM queries": "databases",
-    "slow-query logging": "databases",
-    "compression": "API responses",
-    "payload limits": "limits and security",
-    "rate limiting": "limits and security",
-    "keep-alive": "network",
-    "load balancing": "network",
-    "asynchronous work": "asynchronism",
-    "monitoring": "monitoring",
-    "profiling": "code",
-    "regular performance testing": "performance testing",
-}
-AREAS = ("caching", "databases", "API responses", "asynchronism", "limits and security", "code",
-         "network", "monitoring", "performance testing")
-SEVERITIES = ("high", "medium", "low")
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The domains' detector modules, each with findings(evidence, ..., per_rule=None) -> table.
+DETECTOR_MODULES = ("toolkit.profiles.detectors", "toolkit.queries.detectors",
+                    "toolkit.http.detectors", "toolkit.complexity")
+PROFILES, QUERIES, HTTP, COMPLEXITY = DETECTOR_MODULES
 
 
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """One checklist rule: what it checks, its thresholds and the fix it suggests."""
-
-    id: str
-    practice: str
-    description: str
-    severity: str = "medium"
-    fix: str = ""
-    thresholds: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def area(self) -> str:
-        return PRACTICES[self.practice]
-
-
-RULES: dict[str, Rule] = {}
-
-
-def rule(id: str, practice: str, description: str, *, severity: str = "medium", fix: str = "",
-         thresholds: Mapping[str, Any] | None = None) -> Rule:
-    """Declare (register) a rule. ``practice`` must be a key of :data:`PRACTICES`."""
-    if practice not in PRACTICES:
-        raise ValueError(f"unknown checklist practice {practice!r}; known: {', '.join(PRACTICES)}")
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}")
-    r = Rule(id, practice, description, severity, fix, dict(thresholds or {}))
-    RULES[id] = r
-    return r
-
-
-def finding(rule: Rule, title: str, evidence: str, *, file: str | None = None,
-            line: int | None = None, severity: str | None = None, fix: str | None = None,
-            **extra: Any) -> dict[str, Any]:
-    """One finding of ``rule`` as a dict row; ``extra`` keys become extra columns."""
-    row = {"rule": rule.id, "area": rule.area, "practice": rule.practice,
-           "severity": severity or rule.severity, "title": title, "evidence": evidence,
-           "fix": fix or rule.fix, "file": file, "line": line}
-    row.update(extra)
-    return row
-
-
-def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Finding rows -> the ``findings`` table, most severe first (stable within a severity)."""
-    df = pd.DataFrame(list(rows))
-    if df.empty:
-        return schema.empty("findings")
-    df = schema.coerce(df, "findings")
-    order = df["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
-    return df.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+def _detectors(module: str):
+    return importlib.import_module(module).findings
 
 
 def rules_table() -> pd.DataFrame:
-    """Every registered rule: id, area, practice, severity, description, thresholds, fix."""
-    _load_detectors()
+    """Every registered rule: rule, area, practice, severity, description, thresholds, fix."""
+    import pandas as pd
+
+    for module in DETECTOR_MODULES:
+        importlib.import_module(module)
     rows = [{"rule": r.id, "area": r.area, "practice": r.practice, "severity": r.severity,
              "description": r.description,
              "thresholds": ", ".join(f"{k}={v}" for k, v in r.thresholds.items()), "fix": r.fix}
@@ -119,13 +58,18 @@ def rules_table() -> pd.DataFrame:
 def checklist(table: pd.DataFrame) -> pd.DataFrame:
     """The backend checklist against a findings table: one row per practice.
 
-    Columns: area, practice, rules (ids of the rules that check it), findings (count),
-    worst (highest severity found, or ""), status ("findings" / "clean" when its rules ran and
-    found nothing / "no rule" when nothing here can check it from logs and profiles).
-    Rows follow :data:`AREAS` then :data:`PRACTICES` order.
+    Columns: area, practice, rules (ids of the rules that check it), findings (count; an
+    "and N more" row counts its N), worst (highest severity found, or ""), status ("findings" /
+    "clean" when its rules ran and found nothing / "no rule" when nothing here can check it from
+    logs and profiles). Rows follow :data:`~toolkit.rules.AREAS` then
+    :data:`~toolkit.rules.PRACTICES` order.
     """
+    import pandas as pd
+
     rules = rules_table()
-    counts = table["practice"].value_counts() if len(table) else pd.Series(dtype=int)
+    weight = (table["more"].fillna(0).astype(int).clip(lower=1) if "more" in table.columns
+              else pd.Series(1, index=table.index))
+    counts = weight.groupby(table["practice"]).sum() if len(table) else pd.Series(dtype=int)
     rows = []
     for practice, area in sorted(PRACTICES.items(), key=lambda kv: AREAS.index(kv[1])):
         ids = rules.loc[rules["practice"] == practice, "rule"].tolist()
@@ -138,34 +82,20 @@ def checklist(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["area", "practice", "rules", "findings", "worst", "status"])
 
 
-DETECTOR_MODULES = ("toolkit.profiles.detectors", "toolkit.queries.detectors",
-                    "toolkit.http.detectors", "toolkit.complexity")
-
-
-def _load_detectors() -> None:
-    import importlib
-    for module in DETECTOR_MODULES:
-        importlib.import_module(module)
-
-
-def _detectors(module: str):
-    import importlib
-
-    return importlib.import_module(module).findings
-
-
-def _run(module: str, *args: Any, file: str | None = None, **options: Any) -> pd.DataFrame:
-    """Run a domain's detectors; rows that do not say where they came from get ``file``."""
-    out = _detectors(module)(*args, **options)
-    if file is not None and len(out):
-        out = out.copy()
-        out["file"] = out["file"].astype("object").where(out["file"].notna(), file)
-    return out
+def _with_file(table: pd.DataFrame, file: str | None) -> pd.DataFrame:
+    """Rows that do not say which input they came from get ``file``."""
+    if file is None or not len(table):
+        return table
+    table = table.copy()
+    table["file"] = table["file"].astype("object").where(table["file"].notna(), file)
+    return table
 
 
 def _kind_of(obj: Any) -> str | None:
     """Which evidence ``obj`` is: a findings table, query events, server events, HTTP requests,
     a Profile, an Analysis, a complexity result; None when it is none of them."""
+    import pandas as pd
+
     if isinstance(obj, pd.DataFrame):
         cols = set(obj.columns)
         if {"rule", "severity", "evidence"} <= cols:
@@ -189,36 +119,65 @@ def _kind_of(obj: Any) -> str | None:
     return None
 
 
-def findings(*evidence: Any, dedupe: bool = True, **options: Any) -> pd.DataFrame:
-    """One findings table across all evidence, most severe first.
+def _path(df: pd.DataFrame) -> str | None:
+    src = df.attrs.get("source") or {}
+    return src.get("path") if isinstance(src, dict) else None
+
+
+def _pairs(queries: list[pd.DataFrame], server: list[pd.DataFrame]) -> list[tuple[Any, Any]]:
+    """Query events with the server events of the same log: by the path the readers record,
+    else by position when there are as many of each; the rest run on their own."""
+    by_path = {_path(s): s for s in server if _path(s)}
+    pairs, used = [], set()
+    for q in queries:
+        s = by_path.get(_path(q)) if _path(q) else None
+        if s is not None:
+            used.add(id(s))
+        pairs.append([q, s])
+    left = [s for s in server if id(s) not in used]
+    unpaired = [p for p in pairs if p[1] is None]
+    if left and len(left) == len(unpaired):
+        for p, s in zip(unpaired, left, strict=True):
+            p[1] = s
+        left = []
+    return [tuple(p) for p in pairs] + [(None, s) for s in left]
+
+
+def findings(*evidence: Any, dedupe: bool = True, per_rule: int | None = PER_RULE,
+             **options: Any) -> pd.DataFrame:
+    """One findings table across all evidence, ranked by what fixing each finding saves.
 
     Accepts Profiles, query-event and server-event tables, HTTP request tables, complexity
     results, finding tables, and an :class:`~toolkit.report.analysis.Analysis` (all of its
-    evidence). Returns the ``findings`` table: rule, area, practice, severity, title, evidence,
-    fix, file, line (plus each rule's extra columns). With ``dedupe``, the same finding (rule and
-    title) seen in several inputs (one workload logged as stderr, csvlog and jsonlog at once) is
-    one row whose ``also_in`` column names the other files. ``options`` go to every detector
-    (thresholds by keyword).
+    evidence). Returns the ``findings`` table (see :mod:`toolkit.rules`): rule, area, practice,
+    severity, title, evidence, fix, file, line, then key, occurrences, saving,
+    saving_s_per_hour, ..., also_in, more, rank and each rule's own columns; ``.top(n)`` is the
+    n findings to fix first. With ``dedupe``, the same finding (rule and key) seen in several
+    inputs is one row whose ``also_in`` names the other files. ``per_rule`` caps each rule's rows
+    (None: all). ``options`` go to every detector (thresholds by keyword).
 
         >>> import toolkit as tk
-        >>> tk.findings(tk.read_queries("postgresql.log"))[["severity", "rule", "title"]]  # doctest: +SKIP
+        >>> tk.findings(tk.read_queries("postgresql.log")).top(5)  # doctest: +SKIP
     """
+    from .ranking import to_frame
+
     frames: list[pd.DataFrame] = []
     queries: list[pd.DataFrame] = []
     server: list[pd.DataFrame] = []
+    everything = {**options, "per_rule": None}
     for obj in evidence:
         kind = _kind_of(obj)
         if kind == "analysis":
             for path, prof in obj.profiles.items():
-                frames.append(_run("toolkit.profiles.detectors", prof, file=path, **options))
+                frames.append(_with_file(_detectors(PROFILES)(prof, **everything), path))
             for path, events in obj.queries.items():
-                frames.append(_run("toolkit.queries.detectors", events,
-                                   server_events=obj.server_events.get(path), file=path, **options))
+                frames.append(_with_file(_detectors(QUERIES)(
+                    events, obj.server_events.get(path), **everything), path))
             for path, events in obj.server_events.items():
                 if path not in obj.queries:
-                    server.append(events)
+                    frames.append(_with_file(_detectors(QUERIES)(None, events, **everything), path))
             for path, requests in obj.requests.items():
-                frames.append(_run("toolkit.http.detectors", requests, file=path, **options))
+                frames.append(_with_file(_detectors(HTTP)(requests, **everything), path))
         elif kind == "findings":
             frames.append(obj)
         elif kind == "queries":
@@ -226,46 +185,18 @@ def findings(*evidence: Any, dedupe: bool = True, **options: Any) -> pd.DataFram
         elif kind == "server_events":
             server.append(obj)
         elif kind == "requests":
-            frames.append(_detectors("toolkit.http.detectors")(obj, **options))
+            frames.append(_detectors(HTTP)(obj, **everything))
         elif kind == "profile":
-            frames.append(_detectors("toolkit.profiles.detectors")(obj, **options))
+            frames.append(_detectors(PROFILES)(obj, **everything))
         elif kind == "complexity":
-            frames.append(_detectors("toolkit.complexity")(obj, **options))
+            frames.append(_detectors(COMPLEXITY)(obj, **everything))
         else:
             raise TypeError(f"tk.findings cannot use a {type(obj).__name__}; give Profiles, "
                             "query/server/HTTP tables, complexity results or an Analysis")
-    detect_queries = _detectors("toolkit.queries.detectors") if queries or server else None
-    for i, events in enumerate(queries):
-        frames.append(detect_queries(events, server_events=server[i] if len(server) == len(queries)
-                                     else None, **options))
-    if server and len(server) != len(queries):
-        empty = schema.empty("query_events")
-        for events in server:
-            frames.append(detect_queries(empty, server_events=events, **options))
+    for events, server_events in _pairs(queries, server):
+        frames.append(_detectors(QUERIES)(events, server_events, **everything))
     rows = [r for f in frames if f is not None and len(f) for r in f.to_dict("records")]
-    table = to_frame(rows)
-    if dedupe and len(table):
-        table = _dedupe(table)
-    return table
-
-
-def _dedupe(table: pd.DataFrame) -> pd.DataFrame:
-    files = table.groupby(["rule", "title"], sort=False)["file"].agg(
-        lambda s: sorted({str(f) for f in s.dropna()}))
-    first = table.drop_duplicates(["rule", "title"]).reset_index(drop=True)
-    first["also_in"] = [", ".join(f for f in files[(r, t)] if f != str(own))
-                        for r, t, own in zip(first["rule"], first["title"], first["file"], strict=True)]
-    return first
-
-
-class _CallableModule(types.ModuleType):
-    """``tk.findings(...)`` is the function, while ``toolkit.findings`` stays this module."""
-
-    def __call__(self, *evidence: Any, **options: Any) -> pd.DataFrame:
-        return findings(*evidence, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+    return to_frame(rows, per_rule=per_rule, dedupe=dedupe)
 
 
 _CODE_SPAN = re.compile(r"(`[^`\n]+`)")

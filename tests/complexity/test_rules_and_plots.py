@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import pytest
 
 import toolkit as tk
-from toolkit import findings as F
 from toolkit import schema
+from toolkit.findings import rules_table
 
 N = np.repeat(np.array([100, 200, 400, 800, 1600, 3200, 6400]), 3)
 
@@ -20,7 +20,7 @@ def noisy(t, seed=0, sd=0.03):
 
 
 def test_rule_is_registered_in_the_checklist():
-    rules = F.rules_table().set_index("rule")
+    rules = rules_table().set_index("rule")
     assert rules.loc["complexity.superlinear", "practice"] == "regular performance testing"
     assert "min_share_pct=10.0" in rules.loc["complexity.superlinear", "thresholds"]
 
@@ -91,7 +91,9 @@ def test_per_function_table_fires_only_on_superlinear_functions_with_a_share():
 
 def test_findings_takes_lists_and_refuses_other_things():
     fit = tk.fit_complexity(N, noisy(1e-6 + 1e-12 * N ** 3))
-    assert len(tk.complexity.findings([fit, fit])) == 2
+    # the same fit twice is one finding (one row per function); without dedupe, two
+    assert len(tk.complexity.findings([fit, fit])) == 1
+    assert len(tk.complexity.findings([fit, fit], dedupe=False)) == 2
     with pytest.raises(TypeError, match="ComplexityFit"):
         tk.complexity.findings("not evidence")
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import SAMPLES
 
 import toolkit as tk
-from toolkit import findings as F
 from toolkit import schema
+from toolkit.findings import rules_table
 from toolkit.profiles import Frame, ProfileBuilder, detectors
 
 FOLDER = SAMPLES / "profiles"
@@ -56,4 +56,4 @@ def test_threshold_is_an_option_and_waiting_is_not_work():
     assert found["function"].tolist() == ["other"]  # 75% of busy time; the waiting thread left out
     assert detectors.findings(prof, min_share_pct=20)["function"].tolist() == ["other", "work"]
     assert detectors.findings(prof, min_share_pct=20, min_samples=50)["function"].tolist() == ["other"]
-    assert "profiles.hot_function" in F.rules_table()["rule"].tolist()
+    assert "profiles.hot_function" in rules_table()["rule"].tolist()

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from toolkit import findings as F
+from toolkit import rules as R
 from toolkit import schema
 from toolkit.profiles import Frame, ProfileBuilder
+from toolkit.ranking import to_frame
 from toolkit.report.analysis import Analysis, InputResult
 
 # Runs only if the page interprets input text as markup: sets window.__pwned.
@@ -71,12 +72,12 @@ def planted_requests() -> pd.DataFrame:
 
 
 def planted_findings() -> pd.DataFrame:
-    r = F.rule("report_test.planted", "N+1 and ORM queries", "a test rule", severity="high",
+    r = R.rule("report_test.planted", "N+1 and ORM queries", "a test rule", severity="high",
                fix="batch the queries")
-    low = F.rule("report_test.low", "monitoring", "another test rule", severity="low", fix="log it")
-    return F.to_frame([
-        F.finding(low, "a low one", "seen once", file="app.log", line=3),
-        F.finding(r, f"N+1 in {PAYLOAD}", f"12 calls of SELECT ... WHERE email = '{SECRET_EMAIL}' "
+    low = R.rule("report_test.low", "monitoring", "another test rule", severity="low", fix="log it")
+    return to_frame([
+        R.finding(low, "a low one", "seen once", file="app.log", line=3),
+        R.finding(r, f"N+1 in {PAYLOAD}", f"12 calls of SELECT ... WHERE email = '{SECRET_EMAIL}' "
                   f"from {CLIENT_IP}", file="queries.log", line=1),
     ])
 

@@ -7,7 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from toolkit import findings as F
+from toolkit import rules as R
+from toolkit.findings import markdown
+from toolkit.ranking import to_frame
 from toolkit.report.display import redact_display
 
 EVENTS = pd.DataFrame({"statement": ["SELECT * FROM users WHERE email = 'bob@example.com' AND id = 42"] * 3,
@@ -64,9 +66,9 @@ def test_figures_and_findings_are_shown_redacted(shell, monkeypatch):
     assert published[0]["application/vnd.plotly.v1+json"]["data"][0]["x"] == ["/r?token=?", "b"]
     assert fig.data[0].x == ("/r?token=abc", "b")
     # findings as Markdown: title and evidence redacted
-    rule = F.Rule("display_test.rule", "caching", "d", severity="low", fix="cache it")  # not registered
-    found = F.to_frame([F.finding(rule, "from 10.9.9.9", "`SELECT 'secret'` by bob@example.com")])
-    shown = _shown(shell, F.markdown(found))
+    rule = R.Rule("display_test.rule", "caching", "d", severity="low", fix="cache it")  # not registered
+    found = to_frame([R.finding(rule, "from 10.9.9.9", "`SELECT 'secret'` by bob@example.com")])
+    shown = _shown(shell, markdown(found))
     assert "secret" not in shown["text/markdown"] and "bob@example" not in shown["text/markdown"]
     assert "`SELECT ?`" in shown["text/markdown"] and "[email]" in shown["text/plain"]
 

@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import InputError
 from ..report.analyze import analyze
 from ..report.redact import Redactor
+from ..rules import duration as _duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,8 +55,9 @@ def _relative(paths: pd.Series) -> tuple[str, pd.Series]:
 
 
 def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2, redact: bool = True) -> str:
-    """The terminal summary: inputs read, skipped and failed; the top findings, at most
-    ``per_rule`` of each rule (the rest counted) so that one rule does not fill the screen.
+    """The terminal summary: inputs read, skipped and failed; the top findings as tk.findings
+    ranks them (by what fixing each saves), at most ``per_rule`` of each rule (the rest counted,
+    with the table's own "and N more" rows) so that one rule does not fill the screen.
     Failure reasons and finding titles quote input text: redacted like the report unless
     ``redact=False``."""
     width = width or max(80, min(shutil.get_terminal_size((120, 20)).columns, 160))
@@ -75,19 +77,27 @@ def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2
     if table is None or table.empty:
         lines.append("\nNo findings.")
         return "\n".join(lines)
-    counts = table["severity"].value_counts()
-    shown = table[table.groupby("rule").cumcount() < per_rule].head(top)
-    lines.append(f"\n{len(table)} finding(s): " + ", ".join(
-        f"{counts.get(s, 0)} {s}" for s in ("high", "medium", "low")) + f". Top {len(shown)}, "
-        f"at most {per_rule} per rule:")
-    title_w = max(30, width - 62)
-    lines.append(f"  {'severity':<8}  {'rule':<30}  {'area':<18}  title")
-    per = table["rule"].value_counts()
+    more = table["more"].fillna(0).astype(int) if "more" in table.columns else pd.Series(0, index=table.index)
+    real = table[more == 0]
+    per = real["rule"].value_counts().add(table[more > 0].groupby("rule")["more"].sum(), fill_value=0).astype(int)
+    counts = real["severity"].value_counts()
+    shown = real[real.groupby("rule").cumcount() < per_rule].head(top)
+    folded = int(per.sum()) - len(real)
+    lines.append(f"\n{int(per.sum())} finding(s): " + ", ".join(
+        f"{counts.get(s, 0)} {s}" for s in ("high", "medium", "low"))
+        + (f", {folded} more in the report's \"and N more\" rows" if folded else "")
+        + f". Ranked by what fixing each saves; top {len(shown)}, at most {per_rule} per rule:")
+    title_w = max(30, width - 64)
+    lines.append(f"  {'#':>3}  {'severity':<8}  {'rule':<28}  {'saves/h':>8}  title")
     last = shown.groupby("rule").tail(1).index
     for row in shown.itertuples():
-        more = per[row.rule] - per_rule if row.Index in last and per[row.rule] > per_rule else 0
-        title = _clip(shown_text(row.title), title_w - (14 if more else 0)) + (f" (+{more} more)" if more else "")
-        lines.append(f"  {row.severity:<8}  {_clip(row.rule, 30):<30}  {_clip(row.area, 18):<18}  {title}")
+        rest = per[row.rule] - per_rule if row.Index in last and per[row.rule] > per_rule else 0
+        title = _clip(shown_text(row.title), title_w - (14 if rest else 0)) + (f" (+{rest} more)" if rest else "")
+        rate = getattr(row, "saving_s_per_hour", float("nan"))
+        saves = "-" if rate != rate else _clip(_duration(rate), 8)
+        rank = getattr(row, "rank", None)
+        lines.append(f"  {'' if rank is None or rank != rank else int(rank):>3}  {row.severity:<8}  "
+                     f"{_clip(row.rule, 28):<28}  {saves:>8}  {title}")
     return "\n".join(lines)
 
 

@@ -3,7 +3,9 @@
 ``complexity.superlinear`` ("regular performance testing"): a callable or a function inside it
 whose cost grows faster than O(n log n) (O(n^2), O(n^3), O(2^n)) while taking a meaningful share
 of the work at the largest size measured. Such code is fine on test data and slow on production
-data; the fit says how much slower at 10x the size.
+data; the fit says how much slower at 10x the size. That prediction is the finding's saving (in
+words); a measurement is not an hour of production traffic, so it carries no per-hour figure and
+ranks after findings that have one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from .. import findings as F
+from .. import rules as R
+from ..ranking import to_frame
 from .fit import GROWTH, ComplexityFit, fit_complexity
 
 WORSE_THAN = "O(n log n)"
@@ -23,7 +26,7 @@ WORSE_THAN = "O(n log n)"
 # those verbatim; the description says it.
 MIN_SAMPLES = 25
 
-SUPERLINEAR = F.rule(
+SUPERLINEAR = R.rule(
     "complexity.superlinear", "regular performance testing",
     "A function's cost grows faster than O(n log n) with its input size (quadratic or worse; the "
     "free exponent's 95% interval above 1) and takes a meaningful share of the call at the "
@@ -61,9 +64,11 @@ def _from_fit(fit: ComplexityFit, min_share_pct: float) -> list[dict[str, Any]]:
                 f"at n={10 * hi:,.0f}")
     if fit.ambiguous:
         evidence += f" (cannot tell from {', '.join(fit.ambiguous)}, equally superlinear)"
-    return [F.finding(SUPERLINEAR, f"{name} grows as {fit.best}", evidence, file=fit.meta.get("file"),
-                      line=fit.meta.get("line"), function=name, complexity=fit.best,
-                      exponent=fit.exponent, share_pct=100.0)]
+    return [R.finding(SUPERLINEAR, f"{name} grows as {fit.best}", evidence, key=name, file=fit.meta.get("file"),
+                      line=fit.meta.get("line"),
+                      saving=f"at n={10 * hi:,.0f} a call is predicted to take {R.duration(ten)}, "
+                             f"{ten / t_hi:,.0f}x the {R.duration(t_hi)} at n={hi:,.0f} (10x the input)",
+                      function=name, complexity=fit.best, exponent=fit.exponent, share_pct=100.0)]
 
 
 def _from_table(table: pd.DataFrame, min_share_pct: float) -> list[dict[str, Any]]:
@@ -83,15 +88,20 @@ def _from_table(table: pd.DataFrame, min_share_pct: float) -> list[dict[str, Any
                     f"n={n_min:,} to n={n_max:,}; {r.share_pct:.0f}% of the call's self time at "
                     f"n={n_max:,} (was {r.share_pct_smallest:.0f}% at n={n_min:,})")
         severity = "high" if r.share_pct >= 30 or r.complexity in ("O(n^3)", "O(2^n)") else "medium"
-        rows.append(F.finding(SUPERLINEAR, f"{r.function} grows as {r.complexity}", evidence,
-                              file=r.file, line=None if pd.isna(r.line) else int(r.line),
-                              severity=severity, function=r.function, complexity=r.complexity,
-                              exponent=r.exponent, share_pct=r.share_pct))
+        rows.append(R.finding(SUPERLINEAR, f"{r.function} grows as {r.complexity}", evidence,
+                              key=f"{r.function} ({r.file})", file=r.file,
+                              line=None if pd.isna(r.line) else int(r.line), severity=severity,
+                              saving=f"{r.share_pct:.0f}% of the call's self time at n={n_max:,}, growing "
+                                     f"as {r.complexity}",
+                              function=r.function, complexity=r.complexity, exponent=r.exponent,
+                              share_pct=r.share_pct))
     return rows
 
 
-def findings(evidence: Any, *, min_share_pct: float | None = None, **options: Any) -> pd.DataFrame:
-    """Run the ``complexity.*`` rules on scaling evidence; returns the ``findings`` table.
+def findings(evidence: Any, *, min_share_pct: float | None = None, per_rule: int | None = R.PER_RULE,
+             dedupe: bool = True, **options: Any) -> pd.DataFrame:
+    """Run the ``complexity.*`` rules on scaling evidence; returns the ranked ``findings`` table
+    (as :func:`toolkit.findings` builds it).
 
     ``evidence``: a :class:`ComplexityFit`, a :func:`scaling_by_function` table, a ``scaling``
     table from :func:`measure_scaling` (fitted here), or a list of those. Extra columns:
@@ -117,4 +127,4 @@ def findings(evidence: Any, *, min_share_pct: float | None = None, **options: An
         else:
             raise TypeError(f"complexity.findings takes a ComplexityFit, a scaling_by_function table or "
                             f"a scaling table, not {type(item).__name__}")
-    return F.to_frame(rows)
+    return to_frame(rows, per_rule=per_rule, dedupe=dedupe)

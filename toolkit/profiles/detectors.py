@@ -6,6 +6,11 @@
   idle background thread neither hides nor fakes a hot spot. Sampled profiles also need
   ``min_samples`` (default 20) samples in the function, so noise is not reported.
 
+One finding per function (its name and source file's base name): the same program profiled by
+several profilers, or in several formats, is one finding whose ``also_in`` names the other
+profiles. The saving is the function's own time, as a share of an hour of the profiled
+program's time (an upper bound: what the faster code still costs is not known).
+
 Example::
 
     >>> from toolkit.profiles import detectors
@@ -21,10 +26,11 @@ from typing import Any
 
 import pandas as pd
 
-from .. import findings as F
+from .. import rules as R
+from ..ranking import to_frame
 from .model import Profile
 
-HOT_FUNCTION = F.rule(
+HOT_FUNCTION = R.rule(
     "profiles.hot_function", "profiling",
     "one function's own time is a large share of the profile's busy time: the first place to optimise",
     severity="high",
@@ -76,20 +82,30 @@ def _hot_function(prof: Profile, min_share_pct: float, min_samples: int) -> list
                          f"{100.0 * hottest['self_s'].iloc[0] / f['self_s']:.0f}% of the function)")
         if prof.format == "pstats" and "calls" in f and pd.notna(f["calls"]):
             evidence += f"; {int(f['calls'])} calls"
-        rows.append(F.finding(HOT_FUNCTION, f"{f['function']} holds {share:.0f}% of the busy time", evidence,
-                              file=prof.path, line=None, function=f["function"], source_file=f["file"],
+        base = os.path.basename(str(f["file"])) if pd.notna(f["file"]) else "?"
+        rows.append(R.finding(HOT_FUNCTION, f"{f['function']} holds {share:.0f}% of the busy time", evidence,
+                              key=f"{f['function']} ({base})", file=prof.path, line=None,
+                              occurrences=None if pd.isna(samples) else int(samples),
+                              saving_s=float(f["self_s"]), span_s=prof.duration_s,
+                              saving=f"up to {share:.0f}% of the busy time: "
+                                     f"{R.duration(R.per_hour(float(f['self_s']), prof.duration_s))} per "
+                                     f"hour of the program's time ({f['self_s']:.3f} s of {prof.duration_s:.3f} s)",
+                              function=f["function"], source_file=f["file"],
                               source_line=None if pd.isna(source_line) else int(source_line),
                               share_pct=share, self_s=float(f["self_s"])))
     return rows
 
 
 def findings(evidence: Profile | Iterable[Profile], *, min_share_pct: float | None = None,
-             min_samples: int | None = None, **_: Any) -> pd.DataFrame:
-    """Run every profile rule on one Profile (or several) -> the findings table.
+             min_samples: int | None = None, per_rule: int | None = R.PER_RULE, dedupe: bool = True,
+             **_: Any) -> pd.DataFrame:
+    """Run every profile rule on one Profile (or several) -> the ranked findings table (as
+    :func:`toolkit.findings` builds it: one row per function across the profiles, ranked by
+    saving, ``per_rule`` rows per rule then an "and N more" row; None keeps every row).
 
     Extra columns: ``function``, ``source_file``, ``source_line`` (the hottest line where the
     producer records lines, else the function's line), ``share_pct``, ``self_s``; ``file`` is
-    the profile's path.
+    the profile's path, ``also_in`` the other profiles that found the same function.
     """
     profiles = [evidence] if isinstance(evidence, Profile) else list(evidence)
     t = HOT_FUNCTION.thresholds
@@ -99,4 +115,4 @@ def findings(evidence: Profile | Iterable[Profile], *, min_share_pct: float | No
     for prof in profiles:
         if isinstance(prof, Profile):
             rows += _hot_function(prof, share, samples)
-    return F.to_frame(rows)
+    return to_frame(rows, per_rule=per_rule, dedupe=dedupe)

@@ -26,6 +26,13 @@ PostgreSQL's ``$1`` parameters -> ``?`` (so ``execute`` of a prepared statement 
 statement with literals agree), and ``keep_quoted_identifiers=True`` keeps ``"users"."id"`` (for
 PostgreSQL, where ORMs quote every identifier; off by default, as in pt).
 
+``readable=True`` is the form to show a person: it reads as SQL. Numbers become ``?`` only where
+they are numeric literals, so operators stay (pt folds every ``+``/``-`` and digit run: ``balance
+= balance + 10`` becomes ``balance = balance ? ?``, here ``balance = balance + ?``; a unary sign
+goes with its number: ``x = -1.5`` -> ``x = ?``), and digits inside identifiers stay (``t1``).
+It groups a little finer than pt (``+ ?`` and ``- ?`` differ); the default keeps pt's grouping
+for comparisons with pt-query-digest.
+
 ``method="pglast"`` returns PostgreSQL's own parse-tree fingerprint (libpg_query via pglast, the
 one pg_stat_statements-style tools use: 16 hex digits; ``IN (1,2,3)`` equals ``IN (1)``);
 statements pglast cannot parse fall back to the default rules.
@@ -62,6 +69,9 @@ _DOLLAR = re.compile(r"\$[0-9]+\b")
 _NUM = re.compile(r"[0-9+-][0-9a-f.xb+-]*")
 _NUM_WORD = re.compile(r"\b[0-9+-][0-9a-f.xb+-]*")
 _NUM_SUFFIX = re.compile(r"[xb.+-]\?")
+# readable=True: whole numeric literals only (not inside identifiers, not operators)
+_SQL_NUM = re.compile(r"(?<![\w$.?])(?:0x[0-9a-f]+|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(?![\w.])", re.I)
+_UNARY = re.compile(r"([=<>(,]|\b(?:and|or|not|then|else|when|in|values|select|return|between|like))(\s*)[-+]\s*\?", re.I)
 _LEAD = re.compile(r"\A\s+")
 _WS = re.compile(r"[ \n\t\r\f]+")
 _NULL = re.compile(r"\bnull\b")
@@ -74,7 +84,7 @@ _QUOTED_IDENT = re.compile(r'"(?:[^"]|"")*"')
 _SENTINEL = "\x00{}\x00"
 
 
-def _default(query: str, keep_digits: bool, keep_quoted: bool) -> str:
+def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = False) -> str:
     if _MYSQLDUMP.match(query):
         return "mysqldump"
     if _PTOOLKIT.search(query):
@@ -103,8 +113,11 @@ def _default(query: str, keep_digits: bool, keep_quoted: bool) -> str:
         query = _DQ.sub("?", query)
     query = _SQ.sub("?", query)
     query = _DOLLAR.sub("?", query)
-    query = (_NUM_WORD if keep_digits else _NUM).sub("?", query)
-    query = _NUM_SUFFIX.sub("?", query)
+    if readable:
+        query = _UNARY.sub(r"\1\2?", _SQL_NUM.sub("?", query))
+    else:
+        query = (_NUM_WORD if keep_digits else _NUM).sub("?", query)
+        query = _NUM_SUFFIX.sub("?", query)
     query = _LEAD.sub("", query)
     if query.endswith("\n"):
         query = query[:-1]
@@ -142,22 +155,25 @@ def _pglast(query: str) -> str:
 
 
 def fingerprint(sql: str, *, keep_digits_in_identifiers: bool = False, method: str = "default",
-                keep_quoted_identifiers: bool = False) -> str:
+                keep_quoted_identifiers: bool = False, readable: bool = False) -> str:
     """The fingerprint of one statement (see the module docstring for the rules).
 
     ``method`` is ``"default"`` (pt-query-digest's rules) or ``"pglast"`` (PostgreSQL's parse-tree
     fingerprint, 16 hex digits; needs pglast, else :class:`MissingDependencyError`).
+    ``readable=True``: the form to show a person (numbers folded only where they are literals).
 
         >>> fingerprint("INSERT INTO t1 (a, b) VALUES (1, 'x'), (2, 'y')")
         'insert into t? (a, b) values(?+)'
         >>> fingerprint("select * from t1", keep_digits_in_identifiers=True)
         'select * from t1'
+        >>> fingerprint("UPDATE accounts SET balance = balance + 10 WHERE id = -1", readable=True)
+        'update accounts set balance = balance + ? where id = ?'
     """
     if method == "pglast":
         return _pglast(sql)
     if method != "default":
         raise ValueError(f"method must be 'default' or 'pglast', not {method!r}")
-    return _default(sql, keep_digits_in_identifiers, keep_quoted_identifiers)
+    return _default(sql, keep_digits_in_identifiers or readable, keep_quoted_identifiers, readable)
 
 
 def fingerprint_id(fp: str) -> str:
@@ -172,13 +188,13 @@ class Fingerprinter:
     ``max_cache`` texts, which bounds memory on logs of ever-new literals."""
 
     def __init__(self, *, keep_digits_in_identifiers: bool = False, method: str = "default",
-                 keep_quoted_identifiers: bool = False, max_cache: int = 200_000):
+                 keep_quoted_identifiers: bool = False, readable: bool = False, max_cache: int = 200_000):
         if method not in ("default", "pglast"):
             raise ValueError(f"method must be 'default' or 'pglast', not {method!r}")
         if method == "pglast":
             _pglast("select 1")  # fail early when pglast is missing
         self.options = dict(keep_digits_in_identifiers=keep_digits_in_identifiers, method=method,
-                            keep_quoted_identifiers=keep_quoted_identifiers)
+                            keep_quoted_identifiers=keep_quoted_identifiers, readable=readable)
         self.cache: dict[str, str] = {}
         self.max_cache = max_cache
 

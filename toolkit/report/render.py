@@ -1,6 +1,6 @@
 """Render an :class:`~toolkit.report.analysis.Analysis` as one offline HTML report.
 
-Order: a summary, the findings (most severe first), then one section per kind of evidence
+Order: a summary, the findings (ranked by what fixing each saves), then one section per kind of evidence
 present (profiles: top functions, flame graph, hot paths; queries: digest table and figure,
 server events; HTTP: endpoints table, latency over time), then every input with its fate
 (read / skipped / failed and why) and the lines each reader skipped, by reason.
@@ -191,15 +191,20 @@ class _Report:
             (self.short(str(fl)) + (f":{int(ln)}" if pd.notna(ln) else "")) if isinstance(fl, str) and fl else ""
             for fl, ln in zip(f["file"], f["line"], strict=True)]
         shown = pd.DataFrame({
+            "#": f["rank"] if "rank" in f.columns else range(1, len(f) + 1),
             "severity": f["severity"],
             "rule": [f"{r}\n{a} · {p}" for r, a, p in zip(f["rule"], f["area"], f["practice"], strict=True)],
             "title": f["title"], "evidence": f["evidence"], "fix": f["fix"], "where": where})
+        if "saving" in f.columns:
+            shown.insert(3, "saves", f["saving"])
         if "also_in" in f.columns:
             # tk.findings joins the other files with ", "
             shown["also in"] = [", ".join(self.short(p) for p in v.split(", ")) if isinstance(v, str) and v
                                 else "" for v in f["also_in"]]
-        self.doc.text("Each row is one checklist rule that fired, most severe first: the evidence "
-                      "that made it fire, the suggested fix and the input (file:line) it came from.")
+        self.doc.text("Each row is one checklist rule that fired, ranked by what fixing it would save "
+                      "(estimated from the evidence; severity breaks ties): the evidence that made it "
+                      "fire, the suggested fix and the input (file:line) it came from. A rule's rows past "
+                      "the first few are folded into one 'and N more' row.")
         self.doc.table(shown, badge_columns=["severity"], wide_columns=["evidence"], code_columns=["where", "also in"],
                        pre_columns=["rule"], max_chars=600,
                        row_class=lambda row: f"sev-{row['severity']}")
