@@ -25,7 +25,7 @@ def test_findings_come_first_then_one_section_per_evidence_kind(analysis, tmp_pa
     assert _h2(page) == ["Summary", "Findings", "Profiles", "Queries", "HTTP", "Inputs"]
     # the high finding precedes the low one and is coloured as high
     assert page.index("report_test.planted") < page.index("report_test.low")
-    assert '<tr class="sev-high"><td><span class="sev sev-high">high</span>' in page
+    assert '<tr class="sev-high"><td class="num">1</td><td><span class="sev sev-high">high</span>' in page
     assert "queries.log:1" in page  # file:line of the evidence
     assert write_report is render
 
