@@ -51,11 +51,16 @@ _LAZY = {
     "fit_complexity": "toolkit.complexity",
     "scaling_by_function": "toolkit.complexity",
     "write_report": "toolkit.report",
+    "read_benchmarks": "toolkit.bench",
+    "read_load_test": "toolkit.bench",
+    "compare_runs": "toolkit.bench",
+    "compare_periods": "toolkit.bench",
+    "compare_profiles": "toolkit.bench",
     "load_ipython_extension": "toolkit.magic",
     "unload_ipython_extension": "toolkit.magic",
 }
 _SUBMODULES = {"plots", "findings", "formats", "schema", "sources", "errors", "profiles", "queries",
-               "http", "complexity", "report", "magic", "cli"}
+               "http", "complexity", "report", "magic", "cli", "bench"}
 
 __all__ = sorted(_LAZY) + ["findings", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
                            "InputError", "ProfilerError", "SchemaError", "LogFormatError",

@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -31,7 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..errors import InputError, SchemaError
+from .. import formats
+from ..errors import InputError, SchemaError, UnknownFormatError
 from .samples import KEY, read_benchmarks
 from .stats import SLOWER, TOO_FEW, bh, check_options, mann_whitney, ratio_interval, verdict
 
@@ -340,3 +342,122 @@ def compare_profiles(before: Any, after: Any, *, basis: str = "time", min_effect
                  "options": {"min_effect": min_effect, "alpha": alpha, "min_samples": min_samples,
                              "confidence": confidence}}
     return out
+
+
+# --- two inputs, whatever they are ---------------------------------------------------------------
+
+@dataclasses.dataclass
+class Comparison:
+    """What :func:`compare_inputs` compared: ``kind`` (benchmarks, queries, requests, k6 requests,
+    profiles), the comparison ``table``, the evidence read from each side, and their paths."""
+
+    kind: str
+    table: pd.DataFrame
+    base: Any
+    head: Any
+    base_path: str
+    head_path: str
+
+    def count(self, verdict: str) -> int:
+        return int((self.table["verdict"] == verdict).sum()) if "verdict" in self.table else 0
+
+
+# What names one row of each kind's table, and the base / head figures shown for it.
+VIEWS = {
+    "benchmarks": (["benchmark", "params"], "base_median", "head_median", "s"),
+    "queries": (["fingerprint"], "p50_before_ms", "p50_after_ms", "ms"),
+    "requests": (["method", "endpoint"], "p50_before_s", "p50_after_s", "s"),
+    "k6 requests": (["method", "endpoint"], "p50_before_ms", "p50_after_ms", "ms"),
+    "profiles": (["function", "file"], "self_before_s", "self_after_s", "s"),
+}
+
+
+def _first_file(path: Any) -> str:
+    from ..sources import iter_files
+
+    for file in iter_files([os.fspath(path)]):
+        try:
+            formats.detect(file)
+            return file
+        except UnknownFormatError:
+            continue
+    raise InputError(f"{os.fspath(path)}: no input of a known format")
+
+
+def compare_inputs(base: Any, head: Any, **options: Any) -> Comparison:
+    """Read two inputs of the same kind (files or folders; the format of each is detected) and
+    compare them: benchmark results with :func:`compare_runs`, query logs, access logs and k6
+    ``--out json`` files with :func:`compare_periods`, profiles with :func:`compare_profiles`.
+    ``options`` go to the comparison (``min_effect``, ``alpha`` ...). What ``perf-toolkit
+    compare`` runs."""
+    fmt = formats.detect(_first_file(base))
+    other = formats.detect(_first_file(head))
+    if fmt.kind != other.kind:
+        raise InputError(f"cannot compare a {fmt.kind} input ({fmt.name}) with a {other.kind} input ({other.name})")
+    names = (os.fspath(base), os.fspath(head))
+    if fmt.kind == "benchmark":
+        b, h = read_benchmarks(base), read_benchmarks(head)
+        return Comparison("benchmarks", compare_runs(b, h, **options), b, h, *names)
+    if fmt.kind == "queries":
+        from ..queries import read_queries
+
+        b, h = read_queries(base), read_queries(head)
+        return Comparison("queries", compare_periods(b, h, **options), b, h, *names)
+    if fmt.kind == "access_log":
+        from ..http import read_access_log
+
+        b, h = read_access_log(base), read_access_log(head)
+        return Comparison("requests", compare_periods(b, h, **options), b, h, *names)
+    if fmt.kind == "profile":
+        from ..profiles import read_profile
+
+        b, h = read_profile(base), read_profile(head)
+        opts = {k: v for k, v in options.items() if k not in ("n_resamples", "seed")}
+        return Comparison("profiles", compare_profiles(b, h, **opts), b, h, *names)
+    if fmt.kind == "load_test" and "requests" in fmt.extras and "requests" in other.extras:
+        b = formats.read(base, format=fmt.name, table="requests")
+        h = formats.read(head, format=other.name, table="requests")
+        return Comparison("k6 requests", compare_periods(b, h, **options), b, h, *names)
+    raise InputError(f"{fmt.name} files hold no per-request or per-round values to test; compare "
+                     "benchmark results, query logs, access logs, profiles or k6 --out json files")
+
+
+def _fmt(value: Any, unit: str) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    if not np.isfinite(v):
+        return "-"
+    if unit == "s":
+        for name, f in (("s", 1.0), ("ms", 1e3), ("us", 1e6), ("ns", 1e9)):
+            if abs(v) * f >= 1 or name == "ns":
+                return f"{v * f:.3g} {name}"
+    return f"{v:.3g} {unit}"
+
+
+def format_comparison(comparison: Comparison, *, width: int = 110, top: int | None = None) -> str:
+    """The comparison as a terminal table: what, base, head, change with its interval, q-value,
+    verdict; changes first, then a line counting each verdict."""
+    keys, before, after, unit = VIEWS[comparison.kind]
+    table = comparison.table
+    lines = [f"{comparison.kind}: {comparison.base_path} -> {comparison.head_path}"]
+    counts = table["verdict"].value_counts() if "verdict" in table else pd.Series(dtype=int)
+    lines.append("verdicts: " + (", ".join(f"{n} {v}" for v, n in counts.items()) or "nothing compared"))
+    shown = table if top is None else table.head(top)
+    name_w = max(20, width - 62)
+    lines.append(f"{'':<{name_w}}  {'base':>9}  {'head':>9}  {'change':>8}  {'interval':>17}  {'q':>7}  verdict")
+    for _, r in shown.iterrows():
+        name = " ".join(str(r[k]) for k in keys if k in r and isinstance(r[k], str) and r[k])
+        name = " ".join(name.split())
+        name = name if len(name) <= name_w else name[: name_w - 1] + "…"
+        ratio = float(r["ratio"]) if pd.notna(r["ratio"]) else np.nan
+        change = f"{(ratio - 1) * 100:+.1f}%" if np.isfinite(ratio) else ("new" if ratio == np.inf else "-")
+        interval = (f"[{(r['ci_low'] - 1) * 100:+.1f}, {(r['ci_high'] - 1) * 100:+.1f}]%"
+                    if pd.notna(r["ci_low"]) and np.isfinite(r["ci_high"]) else "-")
+        q = f"{r['q_value']:.2g}" if pd.notna(r["q_value"]) else "-"
+        lines.append(f"{name:<{name_w}}  {_fmt(r.get(before), unit):>9}  {_fmt(r.get(after), unit):>9}  "
+                     f"{change:>8}  {interval:>17}  {q:>7}  {r['verdict']}")
+    if top is not None and len(table) > top:
+        lines.append(f"... {len(table) - top} more rows")
+    return "\n".join(lines)

@@ -6,8 +6,9 @@ else by ``timestamp``, else as they appear) and gives each benchmark's median pe
 :func:`change_points` finds where the level moved, like asv's step detection: the series of run
 medians is cut into the segments that minimise the sum of absolute deviations from each
 segment's median plus a penalty per segment (an L1 "Potts" fit, solved exactly by dynamic
-programming); the penalty is ``penalty`` times a robust estimate of the run-to-run noise (the
-median absolute difference between neighbouring runs), so a noisy benchmark needs a larger move.
+programming); the penalty per segment is :func:`step_penalty` (``penalty`` x the run-to-run noise,
+estimated from neighbouring runs, x log of the number of runs), so a noisy benchmark needs a
+larger move, and a long history is not cut at every wiggle.
 Each cut is then tested like :func:`toolkit.compare_runs` tests two runs: the rounds of the
 segment before against the segment after (Mann-Whitney U, Benjamini-Hochberg over every cut of
 every benchmark, a two-level bootstrap interval of the ratio of medians over the segments' runs)
@@ -44,7 +45,7 @@ def run_medians(samples: pd.DataFrame, order: str | None = None) -> pd.DataFrame
     # ties (commits made in the same second) are broken by when each run started, then by input order
     then = "timestamp" if order != "timestamp" and "timestamp" in samples and samples["timestamp"].notna().any() \
         else None
-    spec = {"commit": ("commit", "first")}
+    spec = {"commit": ("commit", "first")} if "commit" in samples else {}
     if order:
         spec["first"] = (order, "min")
     if then:
@@ -57,7 +58,7 @@ def run_medians(samples: pd.DataFrame, order: str | None = None) -> pd.DataFrame
     out = pd.DataFrame({"median": g.median(), "q1": g.quantile(0.25), "q3": g.quantile(0.75), "n": g.size()})
     out = out.reset_index()
     out["position"] = out["run"].map(position)
-    out["commit"] = out["run"].map(runs["commit"])
+    out["commit"] = out["run"].map(runs["commit"]) if "commit" in runs else None
     if order:
         out[order] = out["run"].map(runs["first"])
     return out.sort_values(KEY + ["position"], kind="stable").reset_index(drop=True)
@@ -85,6 +86,16 @@ def segments(values: np.ndarray, penalty: float) -> list[int]:
     return sorted(c for c in cuts if c > 0)
 
 
+def step_penalty(values: np.ndarray, factor: float = 3.0) -> float:
+    """The cost of one more segment: ``factor * sigma * log(n)``, sigma the run-to-run noise
+    estimated robustly from neighbouring runs (1.4826 * median |difference| / sqrt 2, which a
+    few steps in the series hardly move), at least 0.1% of the median level."""
+    values = np.asarray(values, float)
+    sigma = 1.4826 * np.median(np.abs(np.diff(values))) / np.sqrt(2) if len(values) > 1 else 0.0
+    sigma = max(sigma, 1e-3 * float(np.median(np.abs(values))))
+    return factor * sigma * np.log(max(len(values), 2))
+
+
 def change_points(samples: pd.DataFrame, *, min_effect: float = 0.05, alpha: float = 0.05, penalty: float = 3.0,
                   min_samples: int = 5, confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0,
                   order: str | None = None) -> pd.DataFrame:
@@ -105,8 +116,7 @@ def change_points(samples: pd.DataFrame, *, min_effect: float = 0.05, alpha: flo
         values = hist["median"].to_numpy(float)
         if len(values) < 3:
             continue
-        noise = np.median(np.abs(np.diff(values))) or np.median(np.abs(values)) * 1e-3
-        cuts = segments(values, penalty * noise)
+        cuts = segments(values, step_penalty(values, penalty))
         bounds = [0, *cuts, len(values)]
         runs = hist["run"].tolist()
         sub = samples[(samples["benchmark"] == key[0]) & (samples["params"].fillna("") == (key[1] or ""))]

@@ -41,7 +41,7 @@ import pandas as pd
 from .. import formats
 from ..profiles._io import load_json
 from ..sources import Source, open_source
-from .loadtest import ALL, PERCENTILES, build_endpoints, build_timeseries
+from .loadtest import ALL, PERCENTILES, build_endpoints, build_timeseries, source_dict
 from .samples import as_float, need, run_label
 
 EXPECTED = "k6 --summary-export / handleSummary JSON"
@@ -121,8 +121,11 @@ def read_k6_summary(source: Any, *, run: str | None = None, errors: str = "skip"
 def _points(src: Source) -> pd.DataFrame:
     """One row per http_req_duration / http_req_failed point: time, metric, value, tags."""
     rows = []
+    other = {"metric declarations": 0, "points of other metrics": 0, "blank lines": 0}
+    src.accounting.other_lines = other  # read, kept out of the tables: counted, not skipped
     for n, line in src.iter_lines():
         if not line.strip():
+            other["blank lines"] += 1
             continue
         try:
             obj = json.loads(line)
@@ -132,8 +135,12 @@ def _points(src: Source) -> pd.DataFrame:
         if not isinstance(obj, dict) or obj.get("type") not in ("Point", "Metric"):
             src.accounting.skip(n, "neither a Point nor a Metric line", line)
             continue
-        if obj["type"] == "Metric" or obj.get("metric") not in ("http_req_duration", "http_req_failed"):
-            continue  # declarations and other metrics: read, not needed for the tables
+        if obj["type"] == "Metric":
+            other["metric declarations"] += 1
+            continue
+        if obj.get("metric") not in ("http_req_duration", "http_req_failed"):
+            other["points of other metrics"] += 1
+            continue
         data = obj.get("data") or {}
         value = as_float(data.get("value"))
         if value is None or not data.get("time"):
@@ -213,7 +220,7 @@ def read_k6_requests(source: Any, *, run: str | None = None, errors: str = "skip
     src, reqs = _open_json_stream(source, errors)
     src.accounting.records = len(reqs)
     out = reqs.assign(run=run_label(src, run, (".json", ".jsonl", ".ndjson"))).reset_index(drop=True)
-    out.attrs = {"source": src.accounting.as_dict()}
+    out.attrs = {"source": source_dict(src)}
     return out
 
 

@@ -56,6 +56,16 @@ ALL = "(all)"
 PERCENTILES = {"p50_ms": 50, "p75_ms": 75, "p90_ms": 90, "p95_ms": 95, "p99_ms": 99}
 
 
+def source_dict(src: Source) -> dict[str, Any]:
+    """The accounting, plus ``other_lines`` (lines read that are neither records nor skipped, by
+    what they are: a k6 stream's metric declarations...) where the reader counted them."""
+    out = src.accounting.as_dict()
+    other = getattr(src.accounting, "other_lines", None)
+    if other:
+        out["other_lines"] = dict(other)
+    return out
+
+
 def build_endpoints(rows: Iterable[Mapping[str, Any]], src: Source, *, run: str, tool: str,
                     totals: Mapping[str, Any] | None = None, notes: list[str] | None = None,
                     meta: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -63,7 +73,7 @@ def build_endpoints(rows: Iterable[Mapping[str, Any]], src: Source, *, run: str,
     rows = [dict(r, run=run, tool=tool) for r in rows]
     df = pd.DataFrame(rows) if rows else schema.empty("load_test_endpoints")
     df = schema.coerce(df, "load_test_endpoints")
-    df.attrs = {"source": src.accounting.as_dict(), "totals": dict(totals or {}), "notes": list(notes or []),
+    df.attrs = {"source": source_dict(src), "totals": dict(totals or {}), "notes": list(notes or []),
                 "meta": dict(meta or {})}
     return df
 
@@ -77,7 +87,7 @@ def build_timeseries(rows: Iterable[Mapping[str, Any]], src: Source, *, run: str
         df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
     df = schema.coerce(df, "load_test_timeseries")
     df = df.sort_values(["timestamp", "endpoint"], kind="stable").reset_index(drop=True)
-    df.attrs = {"source": src.accounting.as_dict(), "requests_are": requests_are, "notes": list(notes or [])}
+    df.attrs = {"source": source_dict(src), "requests_are": requests_are, "notes": list(notes or [])}
     return df
 
 

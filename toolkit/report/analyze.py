@@ -33,6 +33,8 @@ STREAM_BYTES = 256 * 1024 * 1024
 # postgresql.log, postgresql.csv and postgresql.json from one server is one workload, analysed once
 # (from the richest of them) so its findings are not counted three times.
 PG_DESTINATIONS = ("postgres-jsonlog", "postgres-csvlog", "postgres-stderr")  # richest first
+# Kinds whose files are compared in pairs (`perf-toolkit compare`), not analysed one by one.
+COMPARED_KINDS = ("benchmark", "load_test")
 
 
 def default_paths() -> list[str]:
@@ -155,6 +157,11 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             fmt = formats.get("nginx") if custom else formats.detect(path)
         except ToolkitError as exc:
             analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
+            continue
+        if fmt.kind in COMPARED_KINDS:  # a run is judged against another run, not on its own
+            analysis.inputs.append(InputResult(path, "skipped", fmt.name, fmt.kind,
+                                               reason="benchmark / load-test results: compare two runs with "
+                                                      "`perf-toolkit compare BASE HEAD`"))
             continue
         size = os.path.getsize(path)
         if size > LARGE_INPUT_BYTES:
