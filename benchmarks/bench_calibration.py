@@ -1,22 +1,23 @@
 """Calibrate compare_runs on the real sample runs: false alarms over many A/A splits, and how
 often a planted 8% slowdown with 40 rounds is found.
 
-    /work/wt-bench/.venv/bin/python benchmarks/bench_calibration.py [--splits 200]
+    .venv/bin/python benchmarks/bench_calibration.py [--splits 100]
 
-Inputs: sample_traces/bench/pytest-benchmark (the base run and its re-runs of the unchanged
-code, 40 rounds per benchmark each; the head runs) and sample_traces/bench/hyperfine. No timing
-is done here: the rounds were measured by the tools when the samples were made (their load is in
-runs.json). Prints Markdown for benchmarks/RESULTS.md:
+Inputs: sample_traces/bench/pytest-benchmark/base (six runs of the unchanged base, 40 rounds
+per benchmark each, made alternately with the head's runs). No timing is done here: the rounds
+were measured by pytest-benchmark when the samples were made (their load is in runs.json).
+Prints Markdown for benchmarks/RESULTS.md. Three designs of A/A comparison (the same code on
+both sides), each also with one side's rounds multiplied by 1.08 (a planted 8% slowdown):
 
-1. A/A between runs: every pair of base runs, every benchmark (the noise a CI gate meets: each
-   run at another moment, under another load);
-2. A/A within the pool: ``--splits`` random splits of each benchmark's pooled base rounds into
-   two sets of 40 (the noise of rounds alone; the nominal false-alarm rate);
-3. power: the same run pairs and splits with one side's rounds multiplied by 1.08;
-4. medians against minima on the run pairs: how far each moved when nothing changed.
+1. single runs: every pair of base runs (the noise a CI gate comparing one run with another
+   meets: each run at another moment, under another load);
+2. interleaved halves: every split of the six runs into two sets of three (the run-level test);
+4. one run against the five others (the CI gate with the base's re-runs as its reference);
+3. random splits of the pooled rounds into two sets of 40 (the noise of rounds alone).
 
-For each minimum effect (0, 2%, 5%, 10%) the share of comparisons with a verdict other than
-unchanged (A/A) and the share found slower (8% planted).
+For each minimum effect (0, 2%, 5%, 10%): the share of A/A comparisons with a verdict other
+than unchanged (false alarms) and the share of planted ones found slower. Then how far the
+median, the minimum and the mean moved between runs of the same code.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import pandas as pd
 
 import toolkit as tk
 from toolkit.bench.compare import compare_groups
+from toolkit.bench.stats import verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 PB = ROOT / "sample_traces" / "bench" / "pytest-benchmark"
@@ -54,61 +56,73 @@ def markdown(df: pd.DataFrame, index: bool = False) -> str:
     return "\n".join(lines)
 
 
-def verdicts(pairs: dict, min_effect: float, n_resamples: int) -> pd.Series:
-    return compare_groups(pairs, min_effect=min_effect, n_resamples=n_resamples)["verdict"]
+def verdicts(stats: pd.DataFrame, min_effect: float) -> pd.Series:
+    """The verdicts of ``compare_groups`` rows for another minimum effect (ratios, intervals and
+    q-values do not depend on it)."""
+    return pd.Series([verdict(r.ratio, r.ci_low, r.ci_high, r.q_value, not np.isnan(r.p_value), alpha=0.05,
+                              min_effect=min_effect) for r in stats.itertuples()], index=stats.index)
+
+
+def share(v: pd.Series, what: str) -> str:
+    hits = (v != "unchanged").sum() if what == "alarm" else (v == "slower").sum()
+    return f"{hits} / {len(v)} ({hits / len(v):.0%})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--splits", type=int, default=200, help="random A/A splits per benchmark")
+    parser.add_argument("--splits", type=int, default=100, help="random 40-round splits per benchmark")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples per comparison")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    base_files = [PB / "base.json", *sorted(PB.glob("base-rerun*.json"))]
+    base_files = sorted((PB / "base").glob("base-*.json"))
     runs = runs_of(base_files)
     rng = np.random.default_rng(0)
-    run_pairs = {(b, r1, r2): ([v[r1]], [v[r2]]) for b, v in runs.items()
-                 for r1, r2 in itertools.combinations(sorted(v), 2)}
-    splits = {}
+    designs: dict[str, dict] = {"single runs (every pair of base runs)": {}, "interleaved halves (3 runs a side)": {},
+                                "one run against the five others": {},
+                                "random 40-round splits of the pooled rounds": {}}
     for b, v in runs.items():
-        pool = np.concatenate(list(v.values()))
+        names = sorted(v)
+        for r1, r2 in itertools.combinations(names, 2):
+            designs["single runs (every pair of base runs)"][(b, r1, r2)] = ([v[r1]], [v[r2]])
+        for left in itertools.combinations(names, len(names) // 2):
+            right = tuple(n for n in names if n not in left)
+            if left < right:  # each split once
+                designs["interleaved halves (3 runs a side)"][(b, left)] = ([v[n] for n in left], [v[n] for n in right])
+        for n in names:
+            designs["one run against the five others"][(b, n)] = ([v[m] for m in names if m != n], [v[n]])
+        pool = np.concatenate([v[n] for n in names])
         for s in range(args.splits):
             perm = rng.permutation(len(pool))
-            splits[(b, s)] = ([pool[perm[:40]]], [pool[perm[40:80]]])
-    planted_runs = {k: (a, [x * 1.08 for x in b]) for k, (a, b) in run_pairs.items()}
-    planted_splits = {k: (a, [x * 1.08 for x in b]) for k, (a, b) in splits.items()}
+            designs["random 40-round splits of the pooled rounds"][(b, s)] = ([pool[perm[:40]]], [pool[perm[40:80]]])
     rows = []
-    for effect in EFFECTS:
-        aa_runs = verdicts(run_pairs, effect, args.resamples)
-        aa_splits = verdicts(splits, effect, args.resamples)
-        pw_runs = verdicts(planted_runs, effect, args.resamples)
-        pw_splits = verdicts(planted_splits, effect, args.resamples)
-        rows.append({"min_effect": f"{effect:.0%}",
-                     "A/A between runs: false alarms": f"{(aa_runs != 'unchanged').sum()} / {len(aa_runs)} "
-                                                       f"({(aa_runs != 'unchanged').mean():.1%})",
-                     "A/A random splits: false alarms": f"{(aa_splits != 'unchanged').sum()} / {len(aa_splits)} "
-                                                        f"({(aa_splits != 'unchanged').mean():.1%})",
-                     "8% planted, between runs: found": f"{(pw_runs == 'slower').mean():.1%}",
-                     "8% planted, random splits: found": f"{(pw_splits == 'slower').mean():.1%}"})
+    for design, pairs in designs.items():
+        same = compare_groups(pairs, min_effect=0.0, n_resamples=args.resamples)
+        slowed = compare_groups({k: (a, [x * 1.08 for x in c]) for k, (a, c) in pairs.items()}, min_effect=0.0,
+                                n_resamples=args.resamples)
+        for effect in EFFECTS:
+            rows.append({"design": design, "min_effect": f"{effect:.0%}",
+                         "A/A: false alarms": share(verdicts(same, effect), "alarm"),
+                         "8% slower: found": share(verdicts(slowed, effect), "found")})
     table = pd.DataFrame(rows)
     moves = []
-    for (b, r1, r2), (a, c) in run_pairs.items():
+    for (b, r1, r2), (a, c) in designs["single runs (every pair of base runs)"].items():
         moves.append({"benchmark": b, "pair": f"{r1} / {r2}",
                       "median moved": abs(np.median(c[0]) / np.median(a[0]) - 1),
                       "minimum moved": abs(c[0].min() / a[0].min() - 1),
                       "mean moved": abs(c[0].mean() / a[0].mean() - 1)})
     moves = pd.DataFrame(moves)
     worst = moves.loc[(moves["minimum moved"] - moves["median moved"]).idxmax()]
-    print(f"Base runs: {', '.join(p.stem for p in base_files)}; {len(runs)} benchmarks; "
-          f"{len(run_pairs)} run pairs, {len(splits)} random splits; {args.resamples} bootstrap resamples; "
+    print(f"Base runs: {', '.join(p.stem for p in base_files)} ({len(runs)} benchmarks, 40 rounds each); "
+          f"{args.splits} random splits per benchmark; {args.resamples} bootstrap resamples; alpha 0.05; "
           f"{time.perf_counter() - t0:.0f} s.\n")
     print(markdown(table))
-    print("\nHow far each statistic moved between two runs of the same code (all run pairs, all benchmarks):\n")
+    print("\nHow far each statistic moved between two runs of the same code (every pair of base runs, every "
+          "benchmark):\n")
     spread = moves[["median moved", "minimum moved", "mean moved"]].describe(percentiles=[0.5, 0.9])
-    print(markdown(spread.loc[["mean", "50%", "90%", "max"]].map(lambda x: f"{x:.1%}").rename_axis("over pairs"),
+    print(markdown(spread.loc[["50%", "90%", "max"]].map(lambda x: f"{x:.1%}").rename_axis("over pairs"),
                    index=True))
-    print(f"\nLargest gap: {worst['benchmark']} ({worst['pair']}): the minimum moved {worst['minimum moved']:.1%} "
-          f"where the median moved {worst['median moved']:.1%}.")
+    print(f"\nLargest gap between the two: {worst['benchmark']} ({worst['pair']}): the minimum moved "
+          f"{worst['minimum moved']:.1%} where the median moved {worst['median moved']:.1%}.")
 
 
 if __name__ == "__main__":

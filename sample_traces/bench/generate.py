@@ -41,7 +41,7 @@ def _busy() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def wait_for_quiet(max_busy_cores: float = 0.6, timeout: float = 90.0) -> float:
+def wait_for_quiet(max_busy_cores: float = 0.6, timeout: float = 60.0) -> float:
     """Wait (at most ``timeout`` s) until the other jobs on this shared machine use less than
     ``max_busy_cores`` cores over 3 s; returns the busy cores last seen. Every tool here measures
     the machine as well as the code: a run next to another developer's test suite is slower."""
@@ -123,34 +123,48 @@ class App:
         self.proc.wait(10)
 
 
-# Base and head alternate; the base has re-runs so that noise between runs of the same code
-# (A/A) can be seen.
-SEQUENCE = [("base", "base"), ("head", "head"), ("base", "base-rerun1"), ("head", "head-rerun1"),
-            ("base", "base-rerun2"), ("head", "head-rerun2"), ("base", "base-rerun3")]
+# Base and head alternate, run after run, so that both meet the same background load on the
+# shared machine (a load that changes over minutes moves both sides alike); every side is a
+# folder of runs, and the runs of the unchanged base are its re-runs (A/A).
+PAIRS = 6
+
+
+def interleaved(pairs: int) -> list[tuple[str, str]]:
+    """(shop version, run label): base-01, head-01, base-02, head-02, ..."""
+    return [(version, f"{version}-{i:02d}") for i in range(1, pairs + 1) for version in ("base", "head")]
+
+
+def _pytest_benchmark(tmp: str, *options: str) -> tuple[list[str], str]:
+    """The pytest command that runs demo/bench_shop.py in ``tmp`` (its own empty pytest.ini), and
+    the tool's version."""
+    py = str(TOOLS / "python")
+    version = version_of([py, "-c", "import pytest_benchmark; print('pytest-benchmark', pytest_benchmark.__version__)"])
+    ini = Path(tmp) / "pytest.ini"
+    ini.write_text("[pytest]\n")
+    return [py, "-m", "pytest", "-c", str(ini), "--rootdir", tmp, "-q", "-p", "no:cacheprovider",
+            str(DEMO / "bench_shop.py"), "--benchmark-columns=min,median,mean,iqr,rounds",
+            # CPU time of this process: time spent waiting for a core that another job on the
+            # shared machine holds is not the code's (wall time drifted 7% between A/A runs)
+            "--benchmark-timer=time.process_time", "--benchmark-disable-gc", *options], version
 
 
 def pytest_benchmark(m: Manifest) -> None:
     out = HERE / "pytest-benchmark"
-    out.mkdir(exist_ok=True)
-    py = str(TOOLS / "python")
-    version = version_of([py, "-c", "import pytest_benchmark; print('pytest-benchmark', pytest_benchmark.__version__)"])
+    for version in ("base", "head"):
+        shutil.rmtree(out / version, ignore_errors=True)
+        (out / version).mkdir(parents=True)
+    wait_for_quiet()
     with tempfile.TemporaryDirectory() as tmp:
-        ini = Path(tmp) / "pytest.ini"
-        ini.write_text("[pytest]\n")
-        base_cmd = [py, "-m", "pytest", "-c", str(ini), "--rootdir", tmp, "-q", "-p", "no:cacheprovider",
-                    str(DEMO / "bench_shop.py"), "--benchmark-columns=min,median,mean,iqr,rounds",
-                    # CPU time of this process: time spent waiting for a core that another job on the
-                    # shared machine holds is not the code's (wall time drifted 7% between A/A runs)
-                    "--benchmark-timer=time.process_time", "--benchmark-disable-gc"]
-        for shop_version, label in SEQUENCE:
-            m.run("pytest-benchmark", [f"pytest-benchmark/{label}.json"],
-                  base_cmd + [f"--benchmark-json={out / label}.json", "--benchmark-save-data"],
-                  label, shop_version, version, cwd=tmp, check=True)
+        for shop_version, label in interleaved(PAIRS):
+            path = out / shop_version / f"{label}.json"
+            cmd, version = _pytest_benchmark(tmp, f"--benchmark-json={path}", "--benchmark-save-data")
+            m.run("pytest-benchmark", [str(path.relative_to(HERE))], cmd, label, shop_version, version, cwd=tmp,
+                  check=True, quiet=False)
     pytest_benchmark_summary(m)
-    # pytest-benchmark's own comparison table, for the contract test.
-    compare = subprocess.run([str(TOOLS / "pytest-benchmark"), "compare", str(out / "base.json"),
-                              str(out / "head.json"), "--columns=min,max,mean,median,rounds",
-                              "--sort=name"], capture_output=True, text=True, check=True, cwd=out)
+    # pytest-benchmark's own comparison table of the first pair, for the contract test.
+    compare = subprocess.run([str(TOOLS / "pytest-benchmark"), "compare", "base/base-01.json", "head/head-01.json",
+                              "--columns=min,max,mean,median,rounds", "--sort=name"],
+                             capture_output=True, text=True, check=True, cwd=out)
     (out / "compare.txt").write_text(compare.stdout)
     shutil.rmtree(out / ".benchmarks", ignore_errors=True)  # the storage folder compare creates
 
@@ -159,15 +173,9 @@ def pytest_benchmark_summary(m: Manifest) -> None:
     """A run saved to pytest-benchmark's storage (--benchmark-save) without --benchmark-save-data:
     the file then has the summary statistics only (--benchmark-json always writes the rounds)."""
     out = HERE / "pytest-benchmark"
-    py = str(TOOLS / "python")
-    version = version_of([py, "-c", "import pytest_benchmark; print('pytest-benchmark', pytest_benchmark.__version__)"])
     with tempfile.TemporaryDirectory() as tmp:
-        ini = Path(tmp) / "pytest.ini"
-        ini.write_text("[pytest]\n")
-        cmd = [py, "-m", "pytest", "-c", str(ini), "--rootdir", tmp, "-q", "-p", "no:cacheprovider",
-               str(DEMO / "bench_shop.py"), "--benchmark-save=head-summary-only", "--benchmark-timer=time.process_time",
-               "--benchmark-disable-gc",
-               f"--benchmark-storage=file://{tmp}/storage"]
+        cmd, version = _pytest_benchmark(tmp, "--benchmark-save=head-summary-only",
+                                         f"--benchmark-storage=file://{tmp}/storage")
         m.run("pytest-benchmark", ["pytest-benchmark/head-summary-only.json"], cmd, "head-summary-only", "head",
               version, cwd=tmp, check=True)
         saved = next(Path(tmp, "storage").rglob("*head-summary-only.json"))
@@ -179,15 +187,19 @@ HYPERFINE_CALLS = [("parse_orders", 50), ("render_invoice", 400), ("dedupe_skus"
 
 def hyperfine(m: Manifest) -> None:
     out = HERE / "hyperfine"
-    out.mkdir(exist_ok=True)
+    for version in ("base", "head"):
+        shutil.rmtree(out / version, ignore_errors=True)
+        (out / version).mkdir(parents=True)
     version = version_of(["hyperfine", "--version"])
-    for shop_version, label in SEQUENCE[:3]:
+    wait_for_quiet()
+    for shop_version, label in interleaved(3):
         # -N: no intermediate shell; the interpreter by absolute path (a pyenv shim is a shell script).
-        cmd = ["hyperfine", "-N", "--runs", "30", "--warmup", "3", "--style", "basic", "--export-json", f"{label}.json"]
+        cmd = ["hyperfine", "-N", "--runs", "15", "--warmup", "2", "--style", "basic", "--export-json", f"{label}.json"]
         for name, repeat in HYPERFINE_CALLS:
             cmd += ["-n", name, f"{sys.executable} shop_cli.py {name} {repeat}"]
-        m.run("hyperfine", [f"hyperfine/{label}.json"], cmd, label, shop_version, version, cwd=DEMO, check=True)
-        (DEMO / f"{label}.json").replace(out / f"{label}.json")
+        m.run("hyperfine", [f"hyperfine/{shop_version}/{label}.json"], cmd, label, shop_version, version, cwd=DEMO,
+              check=True, quiet=False)
+        (DEMO / f"{label}.json").replace(out / shop_version / f"{label}.json")
     # A parameter scan: the same command over --parameter-list values.
     cmd = ["hyperfine", "-N", "--runs", "10", "--style", "basic", "--export-json", "scan.json",
            "--parameter-list", "repeat", "500,1000,2000", "-n", "checksum x{repeat}",
@@ -259,7 +271,7 @@ def locust(m: Manifest) -> None:
     out = HERE / "locust"
     out.mkdir(exist_ok=True)
     version = version_of([str(TOOLS / "locust"), "--version"])
-    for shop_version, label in SEQUENCE[:2]:
+    for shop_version, label in (("base", "base"), ("head", "head")):
         with App(shop_version) as app:
             m.run("locust", [f"locust/{label}_stats.csv", f"locust/{label}.html"],
                   [str(TOOLS / "locust"), "-f", str(DEMO / "locustfile.py"), "--headless", "-u", "6", "-r", "6",
@@ -272,7 +284,7 @@ def wrk(m: Manifest) -> None:
     out = HERE / "wrk"
     out.mkdir(exist_ok=True)
     version = version_of(["wrk", "-v"])
-    for shop_version, label in SEQUENCE[:2]:
+    for shop_version, label in (("base", "base"), ("head", "head")):
         with App(shop_version) as app:
             with open(out / f"{label}_report.txt", "w") as fh:
                 m.run("wrk", [f"wrk/{label}_report.txt"],
@@ -288,7 +300,7 @@ def profiles(m: Manifest) -> None:
     out = HERE / "profiles"
     out.mkdir(exist_ok=True)
     version = version_of([PYSPY, "--version"])
-    for shop_version, label in SEQUENCE[:2]:
+    for shop_version, label in (("base", "base"), ("head", "head")):
         m.run("py-spy", [f"profiles/{label}_parse_orders.speedscope.json"],
               [PYSPY, "record", "-r", "250", "-f", "speedscope", "-o",
                str(out / f"{label}_parse_orders.speedscope.json"), "--", sys.executable, "shop_cli.py",

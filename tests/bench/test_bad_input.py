@@ -39,7 +39,7 @@ def test_an_unknown_file_lists_the_formats_tried(tmp_path):
 
 
 def test_a_damaged_benchmark_entry_is_skipped_and_counted(tmp_path):
-    doc = json.loads((PB / "base.json").read_text())
+    doc = json.loads((PB / "base" / "base-01.json").read_text())
     doc["benchmarks"][1]["stats"]["data"][3] = "oops"
     del doc["benchmarks"][2]["stats"]
     path = tmp_path / "damaged.json"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 
-from helpers.bench import BENCH, PB, base_reruns
+import pytest
+from helpers.bench import BENCH, PB, runs
 
 from toolkit.cli import main
 from toolkit.report.html import CSP, plotly_js
@@ -12,7 +14,7 @@ from toolkit.report.html import CSP, plotly_js
 
 def test_a_slowdown_fails_the_gate_with_exit_1_and_names_it(tmp_path, capsys):
     out = tmp_path / "change.html"
-    code = main(["compare", str(PB / "base.json"), str(PB / "head.json"), "--min-effect", "5%", "-o", str(out)])
+    code = main(["compare", str(PB / "base"), str(PB / "head"), "--min-effect", "5%", "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 1
     assert "perf-toolkit: 2 significant slower result(s)" in captured.err
@@ -27,18 +29,22 @@ def test_a_slowdown_fails_the_gate_with_exit_1_and_names_it(tmp_path, capsys):
 
 
 def test_an_unchanged_rerun_passes_the_gate(tmp_path, capsys):
-    code = main(["compare", str(PB / "base.json"), str(base_reruns()[0]), "--no-report"])
+    # GIVEN the base's runs 1, 3, 5 as BASE and its runs 2, 4, 6 as HEAD
+    for i, run in enumerate(runs(PB, "base")):
+        (tmp_path / ("odd" if i % 2 == 0 else "even")).mkdir(exist_ok=True)
+        shutil.copy(run, tmp_path / ("odd" if i % 2 == 0 else "even") / run.name)
+    code = main(["compare", str(tmp_path / "odd"), str(tmp_path / "even"), "--no-report"])
     assert code == 0
     out = capsys.readouterr().out
     assert "verdicts: 6 unchanged" in out and "Report:" not in out
 
 
 def test_fail_on_never_and_changed(tmp_path):
-    args = [str(PB / "base.json"), str(PB / "head.json"), "--no-report"]
+    args = [str(PB / "base"), str(PB / "head"), "--no-report"]
     assert main(["compare", *args, "--fail-on", "never"]) == 0
     assert main(["compare", *args, "--fail-on", "changed"]) == 1
     # a minimum effect above every change turns the gate green
-    assert main(["compare", *args, "--min-effect", "10"]) == 0
+    assert main(["compare", *args, "--min-effect", "400%"]) == 0
 
 
 def test_folders_of_runs_are_pooled(capsys):
@@ -49,22 +55,22 @@ def test_folders_of_runs_are_pooled(capsys):
 def test_bad_input_is_exit_2_without_traceback(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text('{"benchmarks": [')
-    assert main(["compare", str(bad), str(PB / "head.json"), "--no-report"]) == 2
+    assert main(["compare", str(bad), str(PB / "head"), "--no-report"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("perf-toolkit: error: ") and "Traceback" not in err
-    assert main(["compare", str(PB / "base.json"), str(BENCH / "wrk" / "base_report.txt"), "--no-report"]) == 2
+    assert main(["compare", str(PB / "base"), str(BENCH / "wrk" / "base_report.txt"), "--no-report"]) == 2
     assert "cannot compare a benchmark input (pytest-benchmark) with a load_test input (wrk)" in capsys.readouterr().err
     assert main(["compare", str(BENCH / "wrk" / "base_report.txt"), str(BENCH / "wrk" / "head_report.txt"),
                  "--no-report"]) == 2
     assert "no per-request or per-round values to test" in capsys.readouterr().err
 
 
-def test_min_effect_must_be_a_share(capsys):
-    try:
-        main(["compare", "a", "b", "--min-effect", "lots"])
-    except SystemExit as exc:
-        assert exc.code == 2
-    assert "expected a share like 5% or 0.05" in capsys.readouterr().err
+@pytest.mark.parametrize("value, message", [("lots", "expected a share like 5% or 0.05, not 'lots'"),
+                                            ("10", "10 would be 1000%: write 10% or 0.1")])
+def test_min_effect_must_be_a_share(capsys, value, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "a", "b", "--min-effect", value])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_profiles_compare_through_the_same_command(tmp_path, capsys):

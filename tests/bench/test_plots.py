@@ -11,7 +11,7 @@ import toolkit as tk
 
 @pytest.fixture(scope="module")
 def runs():
-    base, head = tk.read_benchmarks(PB / "base.json"), tk.read_benchmarks(PB / "head.json")
+    base, head = tk.read_benchmarks(PB / "base"), tk.read_benchmarks(PB / "head")
     return base, head, tk.compare_runs(base, head)
 
 

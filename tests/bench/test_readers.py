@@ -17,8 +17,8 @@ import toolkit as tk
 from toolkit import formats, schema
 
 SAMPLES = {
-    "pytest-benchmark": sorted(PB.glob("*.json")),
-    "hyperfine": sorted((BENCH / "hyperfine").glob("*.json")),
+    "pytest-benchmark": sorted(PB.rglob("*.json")),
+    "hyperfine": sorted((BENCH / "hyperfine").rglob("*.json")),
     "asv": sorted((BENCH / "asv" / "results").glob("*/*-*.json")),
 }
 LOAD_TESTS = {
@@ -77,11 +77,11 @@ def test_pytest_benchmark_compare_table_shows_the_same_medians():
     # GIVEN pytest-benchmark's own `compare base.json head.json` output (compare.txt)
     text = (PB / "compare.txt").read_text()
     unit = {"us": 1e6, "ms": 1e3, "s": 1.0, "ns": 1e9}[re.search(r"\(time in (\w+)\)", text).group(1)]
-    rows = re.findall(r"^(\w+) \((?:[^)]*/)?(base|head)\)\s+([\d,.]+) \([^)]*\)\s+([\d,.]+) \([^)]*\)\s+"
+    rows = re.findall(r"^(\w+) \((?:[^)]*/)?(base|head)-01\)\s+([\d,.]+) \([^)]*\)\s+([\d,.]+) \([^)]*\)\s+"
                       r"([\d,.]+) \([^)]*\)\s+([\d,.]+) \([^)]*\)\s+(\d+)", text, re.M)
     assert len(rows) == 12
     for name, side, _min, _max, _mean, median, rounds in rows:
-        df = tk.read_benchmarks(PB / f"{side}.json")
+        df = tk.read_benchmarks(PB / side / f"{side}-01.json")
         ours = df.loc[df["benchmark"] == name, "value_s"]
         # THEN our median of the rounds, in its unit and decimals, is the one it printed
         assert f"{ours.median() * unit:,.4f}" == median
@@ -95,7 +95,7 @@ def test_summary_only_file_is_marked_and_never_tested():
     assert "data" not in next(iter(stats.values()))
     assert df["summary_only"].all() and df["round"].isna().all() and len(df) == len(stats)
     assert dict(zip(df["benchmark"], df["value_s"], strict=True)) == {k: s["median"] for k, s in stats.items()}
-    cmp = tk.compare_runs(PB / "base.json", path)
+    cmp = tk.compare_runs(PB / "base", path)
     assert set(cmp["verdict"]) == {"too few samples"} and cmp["ratio"].notna().all()
 
 

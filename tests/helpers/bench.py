@@ -2,7 +2,9 @@
 
 sample_traces/bench/generate.py wrote the samples with the real tools on demo/shop.py, whose
 head version makes parse_orders clearly slower, render_invoice a little slower (+8% of the same
-work) and dedupe_skus faster; every other benchmark is unchanged.
+work) and dedupe_skus faster; every other benchmark is unchanged. pytest-benchmark and hyperfine
+ran base and head alternately (base-01, head-01, base-02, ...): ``PB / "base"`` is a folder of the
+base's runs, ``PB / "head"`` of the head's.
 """
 
 from __future__ import annotations
@@ -18,13 +20,9 @@ ASV_RESULTS = BENCH / "asv" / "results"
 PLANTED = {"parse_orders": "slower", "render_invoice": "slower", "dedupe_skus": "faster"}
 
 
-def base_reruns() -> list[Path]:
-    """The re-runs of the unchanged base (A/A), in order."""
-    return sorted(PB.glob("base-rerun*.json"))
-
-
-def head_runs() -> list[Path]:
-    return sorted(PB.glob("head*.json"), key=lambda p: p.name)
+def runs(tool_dir: Path, side: str) -> list[Path]:
+    """The runs of one side (``base`` or ``head``), in the order they ran (they alternate)."""
+    return sorted((tool_dir / side).glob(f"{side}-*.json"))
 
 
 def asv_commits() -> list[tuple[str, str]]:

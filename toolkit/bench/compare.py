@@ -35,7 +35,7 @@ from scipy import stats as sps
 from .. import formats
 from ..errors import InputError, SchemaError, UnknownFormatError
 from .samples import KEY, read_benchmarks
-from .stats import SLOWER, TOO_FEW, bh, check_options, mann_whitney, ratio_interval, verdict
+from .stats import SLOWER, TOO_FEW, bh, check_options, mann_whitney, ratio_interval, run_level_test, verdict
 
 NEW, GONE = "new", "gone"
 _ORDER = {SLOWER: 0, "faster": 1, NEW: 2, GONE: 3, "unchanged": 4, TOO_FEW: 5}
@@ -50,7 +50,9 @@ def compare_groups(pairs: Mapping[Any, tuple[list[np.ndarray], list[np.ndarray]]
                    n_resamples: int = 2000, seed: int = 0, testable: Mapping[Any, bool] | None = None) -> pd.DataFrame:
     """The statistics of each key's (base runs, head runs), one row per key (index = key):
     ``base_n, head_n, base_median, head_median, ratio, ci_low, ci_high, p_value, q_value,
-    verdict``. ``testable[key]`` False forces "too few samples" (summary-only values)."""
+    verdict, test`` (``runs`` when a side had several runs and the runs' medians were tested,
+    ``rounds`` otherwise: see :mod:`.stats`). ``testable[key]`` False forces "too few samples"
+    (summary-only values)."""
     _options(min_effect, alpha, min_samples, confidence)
     rows = {}
     for key, (base, head) in pairs.items():
@@ -62,15 +64,22 @@ def compare_groups(pairs: Mapping[Any, tuple[list[np.ndarray], list[np.ndarray]]
                "head_median": float(np.median(b)) if len(b) else np.nan}
         with np.errstate(divide="ignore", invalid="ignore"):
             row["ratio"] = row["head_median"] / row["base_median"]
-        row["ci_low"], row["ci_high"] = (ratio_interval(base, head, confidence=confidence, n_resamples=n_resamples,
-                                                        seed=seed) if can_test else (np.nan, np.nan))
-        row["p_value"] = mann_whitney(a, b) if can_test else np.nan
+        runs = run_level_test(base, head, row["ratio"], confidence=confidence) if can_test else None
+        row["test"] = "runs" if runs else "rounds"
+        if not can_test:
+            row["ci_low"] = row["ci_high"] = row["p_value"] = np.nan
+        elif runs:
+            row["p_value"], row["ci_low"], row["ci_high"] = runs
+        else:
+            row["ci_low"], row["ci_high"] = ratio_interval(base, head, confidence=confidence, n_resamples=n_resamples,
+                                                           seed=seed)
+            row["p_value"] = mann_whitney(a, b)
         row["testable"] = can_test
         rows[key] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     if out.empty:
         return pd.DataFrame(columns=["base_n", "head_n", "base_median", "head_median", "ratio", "ci_low",
-                                     "ci_high", "p_value", "q_value", "verdict"])
+                                     "ci_high", "p_value", "q_value", "verdict", "test"])
     out["q_value"] = bh(out["p_value"].to_numpy(float))
     out["verdict"] = [verdict(r.ratio, r.ci_low, r.ci_high, r.q_value, r.testable, alpha=alpha, min_effect=min_effect)
                       for r in out.itertuples()]
@@ -101,10 +110,12 @@ def compare_runs(base: Any, head: Any, *, min_effect: float = 0.05, alpha: float
     One row per benchmark present in both (``benchmark``, ``params``, ``group``, ``unit``):
     ``base_runs``/``head_runs`` (how many runs each side pools), ``base_n``/``head_n`` (rounds),
     ``base_median``/``head_median`` (seconds), ``ratio`` (head / base: 1.25 = 25% slower),
-    ``ci_low``/``ci_high`` (bootstrap interval of the ratio, two-level when a side has several
-    runs), ``p_value`` (Mann-Whitney U on the rounds), ``q_value`` (Benjamini-Hochberg over the
-    table), ``verdict`` (slower / faster / unchanged / too few samples), ``change_pct``, and
-    ``base_min``/``head_min`` (for reference: minima move with luck, see :mod:`.stats`).
+    ``ci_low``/``ci_high`` (the interval of the ratio), ``p_value``, ``q_value``
+    (Benjamini-Hochberg over the table), ``verdict`` (slower / faster / unchanged / too few
+    samples), ``change_pct``, ``test`` (``rounds``: one run a side, Mann-Whitney U on the rounds
+    and a bootstrap interval; ``runs``: a side had several runs, a t-test on the runs' medians),
+    and ``base_min``/``head_min`` for reference. Pass the base's re-runs (a folder) to get the
+    run-level test: on a shared machine runs of the same code differ more than their rounds.
     Sorted: slower first, largest change first. Benchmarks on one side only are listed in
     ``attrs["only_base"]`` / ``attrs["only_head"]``.
 
@@ -129,7 +140,7 @@ def compare_runs(base: Any, head: Any, *, min_effect: float = 0.05, alpha: float
     rows = [{"benchmark": k[0], "params": k[1], **info[k], **stats.loc[[k]].iloc[0].to_dict()} for k in both] \
         if both else []
     cols = ["benchmark", "params", "group", "unit", "base_runs", "head_runs", "base_n", "head_n", "base_median",
-            "head_median", "ratio", "ci_low", "ci_high", "p_value", "q_value", "verdict", "change_pct",
+            "head_median", "ratio", "ci_low", "ci_high", "p_value", "q_value", "verdict", "change_pct", "test",
             "base_min", "head_min"]
     out = _sorted(pd.DataFrame(rows, columns=cols)) if rows else pd.DataFrame(columns=cols)
     out.attrs = {"only_base": [list(k) for k in sorted(set(keys_b.groups) - set(keys_h.groups))],

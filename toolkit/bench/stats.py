@@ -12,10 +12,13 @@ made, the ratio of the medians is still shown.
 Medians, not minima or means: the minimum of a noisy benchmark moves with one lucky round and the
 mean with one unlucky one, the median with neither (see benchmarks/RESULTS.md, A/A calibration).
 
-Where a side holds several runs (a base and its re-runs), the interval comes from a two-level
-bootstrap: runs are resampled, then rounds within each chosen run, so that the noise *between*
-runs (another job on the machine, a different CPU frequency) widens it, not only the noise
-between rounds of one run.
+Where a side holds several runs (a base and its re-runs), the run is the unit
+(:func:`run_level_test`): runs of the same code differ by more than their rounds suggest
+(another job on the machine, the CPU's frequency, memory layout), so the p-value and the interval
+come from a t-test on the logs of the runs' medians, not from the rounds. With one run a side
+the rounds are all there is: Mann-Whitney U on them and a bootstrap interval (see
+benchmarks/RESULTS.md for how often that design raises false alarms on a busy machine).
+:func:`ratio_interval` also resamples runs then rounds when given several.
 
 Example::
 
@@ -77,8 +80,20 @@ def _medians(groups: Sequence[np.ndarray], reps: int, rng: np.random.Generator,
             out[start:start + k] = np.quantile(x[idx], stat, axis=1)
         return out
     out = np.empty(reps)
+    k = len(groups)
+    sizes = {len(g) for g in groups}
+    if len(sizes) == 1:  # runs of equal length (the usual case): one array operation per block
+        n = sizes.pop()
+        x = np.stack(groups)
+        block = max(1, _BLOCK_VALUES // (k * n))
+        for start in range(0, reps, block):
+            m = min(block, reps - start)
+            chosen = rng.integers(0, k, size=(m, k, 1))
+            within = rng.integers(0, n, size=(m, k, n))
+            out[start:start + m] = np.quantile(x[chosen, within].reshape(m, k * n), stat, axis=1)
+        return out
     for r in range(reps):
-        chosen = rng.integers(0, len(groups), size=len(groups))
+        chosen = rng.integers(0, k, size=k)
         pooled = np.concatenate([g[rng.integers(0, len(g), size=len(g))] for g in (groups[i] for i in chosen)])
         out[r] = np.quantile(pooled, stat)
     return out
@@ -96,6 +111,35 @@ def ratio_interval(base: Sequence[np.ndarray], head: Sequence[np.ndarray], *, co
     tail = (1 - confidence) / 2
     low, high = np.nanquantile(ratios, [tail, 1 - tail])
     return float(low), float(high)
+
+
+def run_level_test(base: Sequence[np.ndarray], head: Sequence[np.ndarray], ratio: float, *,
+                   confidence: float = 0.95) -> tuple[float, float, float] | None:
+    """When a side holds several runs, the run is the unit: a t-test on the logs of the runs'
+    medians. Both sides with 2+ runs: Welch's test; one side with 2+ runs and the other with one:
+    is that run outside what the runs vary by (the one run's own noise is taken to be the same)?
+    Returns ``(p_value, ci_low, ci_high)`` of ``ratio`` (interval ``ratio * exp(+-t se)``), or None
+    when neither side has two runs."""
+    lb = np.log([np.median(g) for g in base if len(g)])
+    lh = np.log([np.median(g) for g in head if len(g)])
+    kb, kh = len(lb), len(lh)
+    if max(kb, kh) < 2 or min(kb, kh) < 1:
+        return None
+    diff = lh.mean() - lb.mean()
+    if kb >= 2 and kh >= 2:
+        vb, vh = lb.var(ddof=1) / kb, lh.var(ddof=1) / kh
+        se = np.sqrt(vb + vh)
+        df = (vb + vh) ** 2 / (vb ** 2 / (kb - 1) + vh ** 2 / (kh - 1)) if vb + vh > 0 else kb + kh - 2
+    else:
+        many = lb if kb >= 2 else lh
+        se = many.std(ddof=1) * np.sqrt(1 / len(many) + 1)
+        df = len(many) - 1
+    if se == 0:
+        return (0.0 if diff else 1.0), ratio, ratio
+    t = diff / se
+    p = float(2 * sps.t.sf(abs(t), df))
+    half = sps.t.ppf(0.5 + confidence / 2, df) * se
+    return p, float(ratio * np.exp(-half)), float(ratio * np.exp(half))
 
 
 def verdict(ratio: float, ci_low: float, ci_high: float, q_value: float, testable: bool, *,

@@ -18,11 +18,14 @@ FAIL_ON = {"slower": {"slower"}, "changed": {"slower", "faster"}, "never": set()
 
 
 def _fraction(text: str) -> float:
-    """``5%`` or ``0.05`` -> 0.05."""
+    """``5%`` or ``0.05`` -> 0.05; a bare number of 1 or more is refused (``10`` is ambiguous)."""
     try:
-        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a share like 5% or 0.05, not {text!r}") from None
+    if not text.endswith("%") and value >= 1:
+        raise argparse.ArgumentTypeError(f"{text} would be {value:.0%}: write {text}% or {value / 100:g}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
