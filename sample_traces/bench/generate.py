@@ -76,7 +76,7 @@ class Manifest:
 
     def run(self, tool: str, outputs: list[str], cmd: list[str], version: str, shop_version: str,
             tool_version: str, **kw) -> subprocess.CompletedProcess:
-        env = dict(os.environ, SHOP_VERSION=shop_version, PYTHONPATH=str(DEMO), **kw.pop("env", {}))
+        env = {**os.environ, "SHOP_VERSION": shop_version, "PYTHONPATH": str(DEMO), **kw.pop("env", {})}
         busy = wait_for_quiet() if kw.pop("quiet", True) else None
         entry = {"tool": tool, "tool_version": tool_version, "outputs": outputs, "shop_version": shop_version,
                  "label": version, "command": " ".join(cmd), "started": now(), "loadavg_before": load(),
@@ -85,6 +85,8 @@ class Manifest:
         proc = subprocess.run(cmd, env=env, **kw)
         entry.update(ended=now(), loadavg_after=load(), exit_code=proc.returncode)
         self.runs = [r for r in self.runs if r["outputs"] != outputs] + [entry]
+        for r in self.runs:  # paths relative to the repository, as a reader's checkout has them
+            r["command"] = r["command"].replace(f"{HERE.parents[1]}/", "")
         MANIFEST.write_text(json.dumps({"runs": self.runs}, indent=1) + "\n")
         return proc
 
@@ -300,11 +302,18 @@ def profiles(m: Manifest) -> None:
     out = HERE / "profiles"
     out.mkdir(exist_ok=True)
     version = version_of([PYSPY, "--version"])
+    # py-spy writes absolute file names: run a copy of the demo from a neutral folder, so that the
+    # profiles name /tmp/shop-demo/shop.py and not the checkout they were made in
+    demo = Path("/tmp/shop-demo")
+    shutil.rmtree(demo, ignore_errors=True)
+    shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("__pycache__"))
     for shop_version, label in (("base", "base"), ("head", "head")):
         m.run("py-spy", [f"profiles/{label}_parse_orders.speedscope.json"],
               [PYSPY, "record", "-r", "250", "-f", "speedscope", "-o",
                str(out / f"{label}_parse_orders.speedscope.json"), "--", sys.executable, "shop_cli.py",
-               "parse_orders", "1000"], label, shop_version, version, cwd=DEMO, check=True)
+               "parse_orders", "1000"], label, shop_version, version, cwd=demo, check=True,
+              env={"PYTHONPATH": str(demo)})
+    shutil.rmtree(demo, ignore_errors=True)
 
 
 STEPS = {"pytest-benchmark": pytest_benchmark, "pytest-benchmark-summary": pytest_benchmark_summary, "hyperfine": hyperfine, "asv": asv, "locust": locust,

@@ -80,3 +80,14 @@ def test_profiles_compare_through_the_same_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1 and out.startswith("profiles: ")
     assert re.search(r"^deepcopy .*slower$", out, re.M)
+
+
+def test_two_access_logs_compare_per_endpoint(tmp_path, capsys):
+    # the perf log_format (perf.log_format beside the log) has $request_time; combined has none
+    log = BENCH.parent / "http" / "nginx" / "access.log.gz"
+    code = main(["compare", str(log), str(log), "-o", str(tmp_path / "http.html")])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("requests: ")
+    assert re.search(r"verdicts: \d+ unchanged", out) and "slower" not in out.splitlines()[1]
+    assert "GET /api/orders/{id}" in out
+    assert (tmp_path / "http.html").read_text().count("Plotly.newPlot(") == 1

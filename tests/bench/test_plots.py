@@ -18,8 +18,9 @@ def runs():
 def test_ratio_forest_has_one_point_per_benchmark_coloured_by_verdict(runs):
     fig = tk.plots.ratio_forest(runs[2])
     points = {name: (trace.name, x) for trace in fig.data for name, x in zip(trace.y, trace.x, strict=True)}
-    assert len(points) == 6 and points["parse_orders"][0] == "slower" and points["dedupe_skus"][0] == "faster"
-    assert points["parse_orders"][1] == pytest.approx(runs[2].set_index("benchmark").loc["parse_orders", "ratio"])
+    parse, dedupe = points["parse_orders [case=parse_orders]"], points["dedupe_skus [case=dedupe_skus]"]
+    assert len(points) == 6 and parse[0] == "slower" and dedupe[0] == "faster"
+    assert parse[1] == pytest.approx(runs[2].set_index("benchmark").loc["parse_orders", "ratio"])
     assert fig.layout.xaxis.type == "log" and fig.layout.title.text and fig.layout.xaxis.title.text
     assert all(t.hovertemplate for t in fig.data)
 

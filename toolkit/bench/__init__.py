@@ -1,8 +1,8 @@
 """Benchmarks and load tests: readers, and "did it get slower?" with statistics.
 
     >>> import toolkit as tk
-    >>> base = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/base.json")   # doctest: +SKIP
-    >>> head = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/head.json")   # doctest: +SKIP
+    >>> base = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/base/base-01.json")   # doctest: +SKIP
+    >>> head = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/head/head-01.json")   # doctest: +SKIP
     >>> tk.compare_runs(base, head)                                                    # doctest: +SKIP
 
 Readers, one module per producer, register with :mod:`toolkit.formats`: benchmark results

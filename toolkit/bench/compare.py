@@ -1,7 +1,8 @@
 """Did it get slower? Two runs, two periods or two profiles compared, with statistics.
 
-- :func:`compare_runs` (benchmark results): per benchmark, the medians, their ratio with a
-  bootstrap interval, a Mann-Whitney U p-value, Benjamini-Hochberg q-value and a verdict.
+- :func:`compare_runs` (benchmark results): per benchmark, the medians, their ratio with an
+  interval, a p-value (Mann-Whitney U on the rounds, or a t-test on the runs' medians when a side
+  has several runs), the Benjamini-Hochberg q-value and a verdict.
 - :func:`compare_periods` (query events, access-log requests, k6 request points, profiles): the
   same per fingerprint / per endpoint / per function, plus what is new and what is gone.
 - :func:`compare_profiles` (two Profiles): :func:`toolkit.diff_profiles` with the same verdict
@@ -16,8 +17,8 @@ table is reproducible).
 Example::
 
     >>> import toolkit as tk
-    >>> base = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/base.json")   # doctest: +SKIP
-    >>> head = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/head.json")   # doctest: +SKIP
+    >>> base = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/base")   # doctest: +SKIP
+    >>> head = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/head")   # doctest: +SKIP
     >>> tk.compare_runs(base, head)[["benchmark", "ratio", "ci_low", "ci_high", "verdict"]]  # doctest: +SKIP
 """
 
@@ -41,10 +42,6 @@ NEW, GONE = "new", "gone"
 _ORDER = {SLOWER: 0, "faster": 1, NEW: 2, GONE: 3, "unchanged": 4, TOO_FEW: 5}
 
 
-def _options(min_effect: float, alpha: float, min_samples: int, confidence: float) -> None:
-    check_options(alpha, min_effect, min_samples, confidence)
-
-
 def compare_groups(pairs: Mapping[Any, tuple[list[np.ndarray], list[np.ndarray]]], *, min_effect: float = 0.05,
                    alpha: float = 0.05, min_samples: int = 5, confidence: float = 0.95,
                    n_resamples: int = 2000, seed: int = 0, testable: Mapping[Any, bool] | None = None) -> pd.DataFrame:
@@ -53,7 +50,7 @@ def compare_groups(pairs: Mapping[Any, tuple[list[np.ndarray], list[np.ndarray]]
     verdict, test`` (``runs`` when a side had several runs and the runs' medians were tested,
     ``rounds`` otherwise: see :mod:`.stats`). ``testable[key]`` False forces "too few samples"
     (summary-only values)."""
-    _options(min_effect, alpha, min_samples, confidence)
+    check_options(alpha, min_effect, min_samples, confidence)
     rows = {}
     for key, (base, head) in pairs.items():
         a = np.concatenate(base) if base else np.array([])
@@ -62,8 +59,7 @@ def compare_groups(pairs: Mapping[Any, tuple[list[np.ndarray], list[np.ndarray]]
         row = {"base_n": len(a), "head_n": len(b),
                "base_median": float(np.median(a)) if len(a) else np.nan,
                "head_median": float(np.median(b)) if len(b) else np.nan}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            row["ratio"] = row["head_median"] / row["base_median"]
+        row["ratio"] = ratio_of(row["head_median"], row["base_median"])
         runs = run_level_test(base, head, row["ratio"], confidence=confidence) if can_test else None
         row["test"] = "runs" if runs else "rounds"
         if not can_test:
@@ -85,6 +81,15 @@ def compare_groups(pairs: Mapping[Any, tuple[list[np.ndarray], list[np.ndarray]]
                       for r in out.itertuples()]
     out["change_pct"] = (out["ratio"] - 1) * 100
     return out.drop(columns=["testable"])
+
+
+def ratio_of(head: float, base: float) -> float:
+    """head / base: inf when only base is 0, 1 when both are (requests logged as 0.000 s)."""
+    if base > 0:
+        return head / base
+    if head > 0:
+        return np.inf
+    return 1.0 if head == 0 and base == 0 else np.nan
 
 
 def _sorted(df: pd.DataFrame, ratio: str = "ratio") -> pd.DataFrame:
@@ -454,7 +459,8 @@ def format_comparison(comparison: Comparison, *, width: int = 110, top: int | No
     table = comparison.table
     lines = [f"{comparison.kind}: {comparison.base_path} -> {comparison.head_path}"]
     counts = table["verdict"].value_counts() if "verdict" in table else pd.Series(dtype=int)
-    lines.append("verdicts: " + (", ".join(f"{n} {v}" for v, n in counts.items()) or "nothing compared"))
+    ordered = sorted(counts.items(), key=lambda item: _ORDER.get(item[0], 9))
+    lines.append("verdicts: " + (", ".join(f"{n} {v}" for v, n in ordered) or "nothing compared"))
     shown = table if top is None else table.head(top)
     name_w = max(20, width - 62)
     lines.append(f"{'':<{name_w}}  {'base':>9}  {'head':>9}  {'change':>8}  {'interval':>17}  {'q':>7}  verdict")

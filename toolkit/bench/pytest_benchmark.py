@@ -84,8 +84,10 @@ def read_pytest_benchmark(source: Any, *, run: str | None = None, errors: str = 
 
 
 def sniff(head: formats.Head) -> bool:
+    # machine_info comes first and can be long: a cut file may not reach "benchmarks"
     t = head.text.lstrip()
-    return t.startswith("{") and '"benchmarks"' in t and '"machine_info"' in t
+    return t.startswith("{") and '"machine_info"' in t and (
+        '"benchmarks"' in t or ('"python_implementation"' in t and '"cpu"' in t))
 
 
 formats.register("pytest-benchmark", "benchmark", read_pytest_benchmark, sniff=sniff,

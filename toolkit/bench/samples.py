@@ -20,7 +20,7 @@ figures can be checked against the tool's.
 Example::
 
     >>> import toolkit as tk
-    >>> runs = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/base.json")   # doctest: +SKIP
+    >>> runs = tk.read_benchmarks("sample_traces/bench/pytest-benchmark/base/base-01.json")   # doctest: +SKIP
     >>> runs.groupby("benchmark")["value_s"].median()                                  # doctest: +SKIP
 """
 

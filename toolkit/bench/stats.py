@@ -108,8 +108,14 @@ def ratio_interval(base: Sequence[np.ndarray], head: Sequence[np.ndarray], *, co
     h = _medians([np.asarray(g, float) for g in head if len(g)], n_resamples, rng, stat)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = h / b
-    tail = (1 - confidence) / 2
-    low, high = np.nanquantile(ratios, [tail, 1 - tail])
+        ratios[(h == 0) & (b == 0)] = 1.0  # both medians 0 (times logged as 0.000): no change
+        if np.isnan(ratios).all():
+            return float("nan"), float("nan")
+        tail = (1 - confidence) / 2
+        # replicates themselves (no interpolation, which an infinite ratio would turn into NaN),
+        # taken outwards: the interval is never narrower than the percentiles
+        low = np.nanquantile(ratios, tail, method="lower")
+        high = np.nanquantile(ratios, 1 - tail, method="higher")
     return float(low), float(high)
 
 
@@ -119,12 +125,13 @@ def run_level_test(base: Sequence[np.ndarray], head: Sequence[np.ndarray], ratio
     medians. Both sides with 2+ runs: Welch's test; one side with 2+ runs and the other with one:
     is that run outside what the runs vary by (the one run's own noise is taken to be the same)?
     Returns ``(p_value, ci_low, ci_high)`` of ``ratio`` (interval ``ratio * exp(+-t se)``), or None
-    when neither side has two runs."""
-    lb = np.log([np.median(g) for g in base if len(g)])
-    lh = np.log([np.median(g) for g in head if len(g)])
-    kb, kh = len(lb), len(lh)
-    if max(kb, kh) < 2 or min(kb, kh) < 1:
+    when neither side has two runs (or a run's median is 0: no logarithm)."""
+    mb = np.array([np.median(g) for g in base if len(g)])
+    mh = np.array([np.median(g) for g in head if len(g)])
+    kb, kh = len(mb), len(mh)
+    if max(kb, kh) < 2 or min(kb, kh) < 1 or (mb <= 0).any() or (mh <= 0).any() or not np.isfinite(ratio):
         return None
+    lb, lh = np.log(mb), np.log(mh)
     diff = lh.mean() - lb.mean()
     if kb >= 2 and kh >= 2:
         vb, vh = lb.var(ddof=1) / kb, lh.var(ddof=1) / kh
