@@ -133,7 +133,7 @@ def test_asv_result_is_the_median_of_its_samples_and_units_come_from_benchmarks_
         for i, result in enumerate(entry["result"]):
             params = ", ".join(f"n={v}" for v in [entry["params"][0][i]]) if entry["params"] else ""
             v = df[(df["benchmark"] == name) & (df["params"] == params)]["value_s"].to_numpy()
-            assert len(v) == len(entry["samples"][i]) == 20
+            assert len(v) == len(entry["samples"][i]) == 40  # two passes of 20 (--append-samples)
             assert np.median(v) == pytest.approx(result, rel=1e-6)
             checked += 1
     assert checked == 5  # 3 Shop benchmarks + time_checksum for n=100 and n=400

@@ -39,7 +39,9 @@ from .samples import KEY, read_benchmarks
 from .stats import SLOWER, TOO_FEW, bh, check_options, mann_whitney, ratio_interval, run_level_test, verdict
 
 NEW, GONE = "new", "gone"
-_ORDER = {SLOWER: 0, "faster": 1, NEW: 2, GONE: 3, "unchanged": 4, TOO_FEW: 5}
+# How tables sort and reports list the verdicts: what needs attention first.
+VERDICT_ORDER = (SLOWER, "faster", NEW, GONE, "unchanged", TOO_FEW)
+_ORDER = {v: i for i, v in enumerate(VERDICT_ORDER)}
 
 
 def compare_groups(pairs: Mapping[Any, tuple[list[np.ndarray], list[np.ndarray]]], *, min_effect: float = 0.05,

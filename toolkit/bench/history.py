@@ -9,10 +9,10 @@ segment's median plus a penalty per segment (an L1 "Potts" fit, solved exactly b
 programming); the penalty per segment is :func:`step_penalty` (``penalty`` x the run-to-run noise,
 estimated from neighbouring runs, x log of the number of runs), so a noisy benchmark needs a
 larger move, and a long history is not cut at every wiggle.
-Each cut is then tested like :func:`toolkit.compare_runs` tests two runs: the rounds of the
-segment before against the segment after (Mann-Whitney U, Benjamini-Hochberg over every cut of
-every benchmark, a two-level bootstrap interval of the ratio of medians over the segments' runs)
-and kept only when its verdict is slower or faster.
+Each cut is then tested like :func:`toolkit.compare_runs` tests two sets of runs: the runs of
+the segment before against those after (a t-test on the runs' medians, see
+:func:`toolkit.bench.stats.run_level_test`; Benjamini-Hochberg over every cut of every
+benchmark) and kept only when its verdict is slower or faster.
 
 Example::
 
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .samples import KEY
-from .stats import bh, check_options, mann_whitney, ratio_interval, verdict
+from .stats import bh, check_options, mann_whitney, ratio_interval, run_level_test, verdict
 
 
 def _order_column(samples: pd.DataFrame) -> str | None:
@@ -126,13 +126,20 @@ def change_points(samples: pd.DataFrame, *, min_effect: float = 0.05, alpha: flo
             after = [by_run[r] for r in runs[cut:hi]]
             a, b = np.concatenate(before), np.concatenate(after)
             ok = len(a) >= min_samples and len(b) >= min_samples
-            ci = ratio_interval(before, after, confidence=confidence, n_resamples=n_resamples, seed=seed + s) \
-                if ok else (np.nan, np.nan)
+            ratio = float(np.median(b) / np.median(a))
+            # the runs are the unit, as in compare_runs: a level is a set of runs
+            tested = run_level_test(before, after, ratio, confidence=confidence) if ok else None
+            if tested is not None:
+                p, low, high = tested
+            elif ok:
+                low, high = ratio_interval(before, after, confidence=confidence, n_resamples=n_resamples, seed=seed + s)
+                p = mann_whitney(a, b)
+            else:
+                p = low = high = np.nan
             rows.append({"benchmark": key[0], "params": key[1], "run": runs[cut], "previous_run": runs[cut - 1],
                          "position": cut, "commit": hist["commit"].iloc[cut],
                          "before_median": float(np.median(a)), "after_median": float(np.median(b)),
-                         "ratio": float(np.median(b) / np.median(a)), "ci_low": ci[0], "ci_high": ci[1],
-                         "p_value": mann_whitney(a, b) if ok else np.nan, "testable": ok,
+                         "ratio": ratio, "ci_low": low, "ci_high": high, "p_value": p, "testable": ok,
                          "runs_before": cut - lo, "runs_after": hi - cut})
     cols = ["benchmark", "params", "run", "previous_run", "position", "commit", "before_median", "after_median",
             "ratio", "ci_low", "ci_high", "p_value", "q_value", "verdict", "runs_before", "runs_after"]

@@ -91,4 +91,4 @@ def sniff(head: formats.Head) -> bool:
 
 
 formats.register("pytest-benchmark", "benchmark", read_pytest_benchmark, sniff=sniff,
-                 description="pytest-benchmark --benchmark-json (rounds with --benchmark-save-data)")
+                 description="pytest-benchmark --benchmark-json, or a run saved in .benchmarks/ (rounds only with --benchmark-save-data)")

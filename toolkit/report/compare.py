@@ -18,10 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..bench.compare import VIEWS, Comparison
+from ..bench.compare import VERDICT_ORDER, VIEWS, Comparison
 from .html import Document
-
-_VERDICT_ORDER = ("slower", "faster", "new", "gone", "unchanged", "too few samples")
 
 
 def build_change_report(comparison: Comparison, *, title: str = "perf-toolkit: what changed") -> Document:
@@ -35,10 +33,10 @@ def build_change_report(comparison: Comparison, *, title: str = "perf-toolkit: w
                    meta=[f"base: {comparison.base_path}", f"head: {comparison.head_path}"])
     doc.heading("Verdicts")
     counts = table["verdict"].value_counts() if len(table) else pd.Series(dtype=int)
-    doc.kv({v: int(counts.get(v, 0)) for v in _VERDICT_ORDER if counts.get(v, 0)} or {"compared": 0})
+    doc.kv({v: int(counts.get(v, 0)) for v in VERDICT_ORDER if counts.get(v, 0)} or {"compared": 0})
     doc.text(f"A verdict is slower or faster only when the change is significant after Benjamini-Hochberg "
-             f"(q < {options.get('alpha', 0.05)}), its {options.get('confidence', 0.95):.0%} interval excludes no "
-             f"change, and it is at least {options.get('min_effect', 0.05):.0%}.")
+             f"(q < {options.get('alpha', 0.05)}), its {options.get('confidence', 0.95):.0%} interval lies wholly "
+             f"on one side of no change, and it is at least {options.get('min_effect', 0.05):.0%}.")
     slower = table[table["verdict"] == "slower"] if len(table) else table
     if len(slower):
         doc.note(f"{len(slower)} significant slowdown(s).", kind="error")

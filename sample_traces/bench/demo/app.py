@@ -28,6 +28,9 @@ _cart_lock = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm holds the body
+    # until the client's delayed ACK (about 40 ms) on a kept-alive connection
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # quiet: the load tools measure
         pass
