@@ -147,13 +147,18 @@ def test_asv_compare_ratio_is_our_ratio_of_medians():
     commits = [c for c, _ in asv_commits()]
     base = tk.read_benchmarks(next((BENCH / "asv" / "results").glob(f"*/{commits[before - 1][:8]}-*.json")))
     head = tk.read_benchmarks(next((BENCH / "asv" / "results").glob(f"*/{commits[after - 1][:8]}-*.json")))
-    found = 0
-    for m in re.finditer(r"^\s*[+\-! ]?\s*\S+\s+\S+\s+(\d+\.\d+|~?\d+\.\d+)\s+(bench_shop\.Shop\.\w+)\s*$", text, re.M):
-        ratio, name = float(m.group(1).lstrip("~")), m.group(2)
-        ours = head.loc[head["benchmark"] == name, "value_s"].median() / base.loc[base["benchmark"] == name, "value_s"].median()
-        assert round(ours, 2) == pytest.approx(ratio, abs=0.0100001)
-        found += 1
-    assert found >= 1
+    # its tables: | Change | Before | After | Ratio | Benchmark (Parameter) |
+    rows = re.findall(r"^\|\s*[+\-!x]?\s*\|\s*\S+\s*\|\s*\S+\s*\|\s*~?([\d.]+)\s*\|\s*(bench_shop\.[\w.]+)"
+                      r"(?:\((\d+)\))?\s*\|$", text, re.M)
+    assert len(rows) == 5  # 3 Shop benchmarks + time_checksum for n=100 and n=400
+    for ratio, name, n in rows:
+        params = f"n={n}" if n else ""
+
+        def median(df):
+            return df.loc[(df["benchmark"] == name) & (df["params"] == params), "value_s"].median()
+
+        assert median(head) / median(base) == pytest.approx(float(ratio), abs=0.0051)
+    assert ("3.58", "bench_shop.Shop.time_parse_orders", "") in rows
 
 
 @pytest.mark.parametrize("path", LOAD_TESTS["locust-csv"], ids=lambda p: p.name)
