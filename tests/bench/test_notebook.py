@@ -18,7 +18,7 @@ def test_regressions_notebook_runs_on_hyperfine_runs_without_the_optional_eviden
     html = run_notebook("05_regressions", tmp_path / "05.html", params, executed=tmp_path / "05.ipynb", base=ROOT)
     nb = nbformat.read(tmp_path / "05.ipynb", as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "base: 4 benchmarks, 135 rounds from 3 run(s), tool hyperfine" in text
+    assert "base: 4 benchmarks, 180 rounds from 3 run(s), tool hyperfine" in text
     assert "No profiles given" in text and "No history given." in text and "No load tests given." in text
     assert "Alternate runs as sets: 0 of 4 benchmarks got a verdict." in text
     assert html.stat().st_size > 0

@@ -153,11 +153,9 @@ def test_asv_compare_ratio_is_our_ratio_of_medians():
     assert len(rows) == 5  # 3 Shop benchmarks + time_checksum for n=100 and n=400
     for ratio, name, n in rows:
         params = f"n={n}" if n else ""
-
-        def median(df):
-            return df.loc[(df["benchmark"] == name) & (df["params"] == params), "value_s"].median()
-
-        assert median(head) / median(base) == pytest.approx(float(ratio), abs=0.0051)
+        after, before = (df.loc[(df["benchmark"] == name) & (df["params"] == params), "value_s"].median()
+                         for df in (head, base))
+        assert after / before == pytest.approx(float(ratio), abs=0.0051)
     assert ("3.58", "bench_shop.Shop.time_parse_orders", "") in rows
 
 
@@ -246,3 +244,12 @@ def test_a_folder_of_runs_is_one_table_with_its_files_accounted():
     skipped = {p["path"].rsplit("/", 1)[-1] for p in df.attrs["skipped_files"]}
     assert skipped == {"benchmarks.json", "machine.json"}
     assert df.attrs["source"]["files"] == 12 and df.attrs["source"]["lines_skipped"] == 0
+
+
+def test_the_public_names_resolve():
+    import toolkit.bench
+
+    for name in ("read_benchmarks", "read_load_test", "compare_runs", "compare_periods", "compare_profiles"):
+        assert callable(getattr(tk, name)) and name in tk.__all__
+    assert all(callable(getattr(toolkit.bench, name)) for name in toolkit.bench.__all__)
+    assert {"ratio_forest", "benchmark_distributions", "benchmark_history", "load_test_latency"} <= set(tk.plots.__all__)

@@ -21,10 +21,10 @@ from .loadtest import read_load_test
 from .samples import read_benchmarks
 
 __all__ = ["read_benchmarks", "read_load_test", "compare_runs", "compare_periods", "compare_profiles",
-           "compare_load_tests", "change_points", "run_medians"]
+           "compare_inputs", "change_points", "run_medians"]
 
 _LAZY = {"compare_runs": ".compare", "compare_periods": ".compare", "compare_profiles": ".compare",
-         "compare_load_tests": ".compare", "change_points": ".history", "run_medians": ".history"}
+         "compare_inputs": ".compare", "change_points": ".history", "run_medians": ".history"}
 
 
 def __getattr__(name: str) -> Any:
