@@ -52,11 +52,16 @@ _LAZY = {
     "scaling_by_function": "toolkit.complexity",
     "write_report": "toolkit.report",
     "analyze": "toolkit.report.analyze",
+    "read_benchmarks": "toolkit.bench",
+    "read_load_test": "toolkit.bench",
+    "compare_runs": "toolkit.bench",
+    "compare_periods": "toolkit.bench",
+    "compare_profiles": "toolkit.bench",
     "load_ipython_extension": "toolkit.magic",
     "unload_ipython_extension": "toolkit.magic",
 }
 _SUBMODULES = {"plots", "rules", "ranking", "formats", "schema", "sources", "errors", "profiles", "queries",
-               "http", "complexity", "report", "magic", "cli"}
+               "http", "complexity", "report", "magic", "cli", "bench"}
 
 # ``tk.findings`` is the function. Importing the module here, before anything else can, binds the
 # name to the function for good: later ``import toolkit.findings`` finds the module in

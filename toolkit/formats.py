@@ -25,7 +25,7 @@ import pandas as pd
 from .errors import ParseError, UnknownFormatError
 from .sources import COMPRESSION_SUFFIXES, HEAD_BYTES, Source, open_source
 
-KINDS = ("profile", "queries", "access_log", "benchmark")
+KINDS = ("profile", "queries", "access_log", "benchmark", "load_test")
 
 # Modules that register formats when imported.
 READER_MODULES = (
@@ -37,6 +37,12 @@ READER_MODULES = (
     "toolkit.queries.postgres",
     "toolkit.queries.mysql",
     "toolkit.http.accesslog",
+    "toolkit.bench.pytest_benchmark",
+    "toolkit.bench.asv",
+    "toolkit.bench.hyperfine",
+    "toolkit.bench.locust",
+    "toolkit.bench.k6",
+    "toolkit.bench.wrk",
 )
 
 

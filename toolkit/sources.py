@@ -771,6 +771,17 @@ def expanded_size(path: str | os.PathLike, limit: int | None = None) -> int:
     return total
 
 
+def read_json_document(src: Source, what: str) -> Any:
+    """The whole input parsed as one JSON document (a profile, a benchmark result); a ParseError
+    names the file, line and what is wrong (an empty file, the size cap and the nesting limit of
+    :func:`load_json` included). Counts the input's lines in the accounting."""
+    data = src.read_bytes()
+    if not data.strip():
+        raise ParseError(f"the file is empty, not a {what}", src.name, expected=what)
+    src.accounting.lines_read = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return load_json(data, src.name, what=what)
+
+
 def load_json(text: str | bytes, source_name: str | None = None, line: int | None = None, *,
               what: str = "JSON") -> Any:
     """``json.loads`` for input text, with every failure a :class:`ParseError` naming the
@@ -797,7 +808,9 @@ def load_json(text: str | bytes, source_name: str | None = None, line: int | Non
                          expected=f"{what} (UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         where = line if line is not None else exc.lineno
-        if exc.pos >= len(text.rstrip()) - 1:
+        # the decoder reached the end: the text stops inside a value (an unterminated string
+        # always runs to the end, since a string cannot hold a raw line break)
+        if exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated string"):
             msg = f"JSON ends early (truncated file?): {exc.msg} at column {exc.colno}"
             expected = f"a complete {what}"
         else:

@@ -15,7 +15,7 @@ import sys
 from ..errors import ToolkitError
 
 # Subcommand modules, in the order `perf-toolkit --help` lists them.
-COMMANDS = ("analyze", "notebook", "detect", "formats", "rules")
+COMMANDS = ("analyze", "compare", "notebook", "detect", "formats", "rules")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,6 +34,8 @@ STREAM_BYTES = 256 * 1024 * 1024
 # postgresql.log, postgresql.csv and postgresql.json from one server is one workload, analysed once
 # (from the richest of them) so its findings are not counted three times.
 PG_DESTINATIONS = ("postgres-jsonlog", "postgres-csvlog", "postgres-stderr")  # richest first
+# Kinds whose files are compared in pairs (`perf-toolkit compare`), not analysed one by one.
+COMPARED_KINDS = ("benchmark", "load_test")
 
 
 def default_paths() -> list[str]:
@@ -166,6 +168,11 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
         return
     except Exception as exc:  # one input must never abort the run
         analysis.inputs.append(InputResult(path, "failed", reason=unexpected(exc, "detecting its format")))
+        return
+    if fmt.kind in COMPARED_KINDS:  # a run is judged against another run, not on its own
+        analysis.inputs.append(InputResult(path, "skipped", fmt.name, fmt.kind,
+                                           reason="benchmark / load-test results: compare two runs with "
+                                                  "`perf-toolkit compare BASE HEAD`"))
         return
     size = os.path.getsize(path)
     if size > LARGE_INPUT_BYTES:
