@@ -56,6 +56,7 @@ import pandas as pd
 
 from .. import findings as F
 from .. import schema
+from .callsite import finding_location
 
 # --------------------------------------------------------------------------- rules
 
@@ -292,10 +293,12 @@ def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, min_total_ms: floa
                     f"{len(run)} consecutive `{_short(rep_fp)}` with {distinct} distinct parameter "
                     f"sets, e.g. "
                     f"`{_example(run.iloc[0])}`. {each}{more}.")
+        # captured events (toolkit.queries.capture) name the line of code that ran the loop
+        where = finding_location(run, path, _line(run.iloc[0]["source_line"]))
         rows.append(F.finding(
             N_PLUS_ONE, f"N+1: {len(run)} × `{_short(rep_fp, 60)}` after one query"
             + (f" ({len(group)} runs)" if len(group) > 1 else ""),
-            evidence, file=path, line=_line(run.iloc[0]["source_line"]),
+            evidence + where["suffix"], file=where["file"], line=where["line"],
             session=str(first["session"]), repeats=len(run), runs=len(group), total_ms=round(total, 3),
             fingerprint=rep_fp, example=_example(run.iloc[0])))
     return F.to_frame(rows)
