@@ -51,7 +51,6 @@ _LAZY = {
     "stats_delta": "toolkit.queries.live",
     "explain": "toolkit.queries.live",
     "diff_plans": "toolkit.queries.plan_diff",
-    "correlate": "toolkit.correlate",
     "read_access_log": "toolkit.http",
     "endpoints": "toolkit.http",
     "measure_scaling": "toolkit.complexity",
@@ -62,10 +61,11 @@ _LAZY = {
     "load_ipython_extension": "toolkit.magic",
     "unload_ipython_extension": "toolkit.magic",
 }
-_SUBMODULES = {"plots", "findings", "formats", "schema", "sources", "errors", "profiles", "queries",
+# findings and correlate are modules that can be called: tk.findings(...), tk.correlate(...)
+_SUBMODULES = {"plots", "findings", "correlate", "formats", "schema", "sources", "errors", "profiles", "queries",
                "http", "complexity", "report", "magic", "cli"}
 
-__all__ = sorted(_LAZY) + ["findings", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
+__all__ = sorted(_LAZY) + ["findings", "correlate", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
                            "InputError", "ProfilerError", "SchemaError", "LogFormatError",
                            "MeasurementError", "FitError", "MissingDependencyError", "__version__"]
 
