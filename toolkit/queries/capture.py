@@ -199,11 +199,14 @@ class Capture:
         self._sessions = _SessionIds()
         self._events: pd.DataFrame | None = None
         self.connection: Any = None
+        self.active = True  # False once the with-block ends: the wrapper then records nothing
 
     # called by the hooks, in the application's thread
     def record(self, statement: str, params: Any, started: float, dbapi_conn: Any, rows: Any,
                error: BaseException | None = None, frame: Any = None) -> None:
         ended = time.perf_counter()
+        if not self.active:
+            return
         wall = time.time()
         file, line, function = self._frames.caller(frame if frame is not None else sys._getframe(1))
         rid, endpoint = CURRENT_REQUEST.get()
@@ -403,6 +406,7 @@ def capture_queries(target: Any, *, skip: Iterable[str] = ()) -> Iterator[Captur
     if engine is not None:
         with _listen_sqlalchemy(engine, cap):
             yield cap
+        cap.active = False
         return
     if type(target).__module__.startswith("sqlalchemy"):
         raise InputError(f"capture_queries() takes an Engine, Connection or Session, not a "
@@ -414,5 +418,8 @@ def capture_queries(target: Any, *, skip: Iterable[str] = ()) -> Iterator[Captur
         raise InputError(f"capture_queries() takes a SQLAlchemy Engine/Connection/Session or a "
                          f"DB-API 2 connection (with .cursor()), not a {type(target).__name__}")
     cap.connection = CapturedConnection(target, cap)
-    yield cap
+    try:
+        yield cap
+    finally:
+        cap.active = False
 
