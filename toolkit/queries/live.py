@@ -26,6 +26,7 @@ server's maximum since it started collecting (null in a delta).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -42,6 +43,7 @@ DIGEST_COLUMNS = schema.columns("digest")
 # Our own statements carry this comment and are left out of snapshots: a delta shows the
 # workload, not the snapshots taken around it.
 MARK = "/*perf-toolkit snapshot*/"
+MY_MARK = "perf_toolkit_snapshot"
 
 # pg_stat_statements column -> ours; cumulative counters only (they are differenced)
 _PG_COUNTERS = {
@@ -224,8 +226,8 @@ def performance_schema_digests(target: Any) -> pd.DataFrame:
     (``target``: a ``mysql://user:password@host:port/db`` URL, ``pymysql.connect`` keywords, or
     an open DB-API connection).
 
-    Columns: the digest's (``example`` = ``DIGEST_TEXT`` with its backquotes removed, so its
-    fingerprint equals a slow log's), then ``database`` (SCHEMA_NAME), ``digest``, ``exec_ms``
+    Columns: the digest's (``example`` = ``DIGEST_TEXT`` respaced by :func:`digest_text_as_sql`,
+    so its fingerprint equals a slow log's), then ``database`` (SCHEMA_NAME), ``digest``, ``exec_ms``
     (SUM_TIMER_WAIT), ``lock_ms``, ``rows`` (rows sent), ``rows_examined``, ``rows_affected``,
     ``errors``, ``warnings``, ``tmp_tables``, ``tmp_disk_tables``, ``sort_rows``,
     ``no_index_used``, ``full_joins``, ``full_scans``, ``first_seen``, ``last_seen``, ``key``.
@@ -234,18 +236,21 @@ def performance_schema_digests(target: Any) -> pd.DataFrame:
     """
     with _mysql(target) as conn:
         try:
-            names, rows = _query(conn, f"SELECT * FROM performance_schema.events_statements_summary_by_digest {MARK} "
-                                       "WHERE DIGEST_TEXT IS NULL OR DIGEST_TEXT NOT LIKE %s", ("%perf-toolkit snapshot%",))
-            _, status = _query(conn, f"SHOW GLOBAL STATUS {MARK} LIKE 'Performance_schema_digest_lost'")
-            _, now = _query(conn, f"SELECT UTC_TIMESTAMP(6), VERSION(), @@global.performance_schema {MARK}")
+            # MySQL digests drop comments: our statements carry the mark as a column alias
+            names, rows = _query(conn, f"SELECT *, 1 AS {MY_MARK} FROM "
+                                       "performance_schema.events_statements_summary_by_digest "
+                                       "WHERE DIGEST_TEXT IS NULL OR DIGEST_TEXT NOT LIKE %s", (f"%{MY_MARK}%",))
+            _, status = _query(conn, f"SELECT VARIABLE_VALUE AS {MY_MARK} FROM performance_schema.global_status "
+                                     "WHERE VARIABLE_NAME = 'Performance_schema_digest_lost'")
+            _, now = _query(conn, f"SELECT UTC_TIMESTAMP(6), VERSION(), @@global.performance_schema AS {MY_MARK}")
         except Exception as exc:  # the driver's own error types: report them as ours
             raise ToolkitError(f"cannot read performance_schema digests: {exc} (the server needs "
                                "performance_schema=ON)") from None
     if not int(now[0][2] or 0):
         raise ToolkitError("performance_schema is off on this server: start it with "
                            "--performance-schema=ON")
-    raw = pd.DataFrame(rows, columns=[n.upper() for n in names])
-    text = raw["DIGEST_TEXT"].astype("string").str.replace("`", "", regex=False)
+    raw = pd.DataFrame(rows, columns=[n.upper() for n in names]).drop(columns=[MY_MARK.upper()])
+    text = raw["DIGEST_TEXT"].map(digest_text_as_sql, na_action="ignore").astype("string")
     df = pd.DataFrame({"example": text, "database": raw["SCHEMA_NAME"], "digest": raw["DIGEST"]})
     df["exec_ms"] = pd.to_numeric(raw["SUM_TIMER_WAIT"]).astype("float64") / _PS_PER_MS
     df["lock_ms"] = pd.to_numeric(raw["SUM_LOCK_TIME"]).astype("float64") / _PS_PER_MS
@@ -257,10 +262,30 @@ def performance_schema_digests(target: Any) -> pd.DataFrame:
             counters.append(dst)
     for c in ("FIRST_SEEN", "LAST_SEEN"):
         df[c.lower()] = pd.to_datetime(raw[c], utc=True) if c in raw else pd.NaT
-    df["key"] = df["database"].astype(str) + ":" + df["digest"].astype(str)
+    df["key"] = df["database"].astype("object").fillna("").astype(str) + ":" + \
+        df["digest"].astype("object").fillna("").astype(str)
     attrs = {"taken_at": pd.Timestamp(now[0][0], tz="UTC"), "server_version": now[0][1],
-             "digests_lost": int(status[0][1]) if status else None}
+             "digests_lost": int(status[0][0]) if status else None}
     return _finish_snapshot(df, "performance_schema", counters, attrs)
+
+
+_SPACED = ((re.compile(r"`"), ""), (re.compile(r"\s*\.\s*"), "."), (re.compile(r"\(\s+"), "("),
+           (re.compile(r"\s+\)"), ")"), (re.compile(r"\s+,"), ","), (re.compile(r"\s+\Z"), ""))
+_CALL = re.compile(r"\b(?!(?:IN|VALUES|VALUE|FROM|JOIN|AS|ON|AND|OR|NOT|WHERE|EXISTS|SELECT|USING|INTO|"
+                   r"ANY|ALL|SOME)\b)([A-Za-z_][A-Za-z_0-9]*)\s+\(", re.I)
+
+
+def digest_text_as_sql(text: str) -> str:
+    """A ``DIGEST_TEXT`` (``SELECT COUNT ( * ) FROM `shop` . `t` WHERE `k` = ?``) spaced as
+    people write SQL (``SELECT COUNT(*) FROM shop.t WHERE k = ?``), so its fingerprint equals
+    the slow log's for the same statement written in the usual way.
+
+        >>> digest_text_as_sql("SELECT `a` , COUNT ( * ) FROM `s` . `t` WHERE `k` IN ( ? ) ")
+        'SELECT a, COUNT(*) FROM s.t WHERE k IN (?)'
+    """
+    for rx, repl in _SPACED:
+        text = rx.sub(repl, text)
+    return _CALL.sub(r"\1(", text)
 
 
 # --------------------------------------------------------------------------- deltas
@@ -333,11 +358,11 @@ def stats_delta(before: pd.DataFrame, after: pd.DataFrame, *, by: str | None = "
     for c in ("max_ms", "first_seen", "last_seen"):
         if c in out:
             out[c] = np.nan if c == "max_ms" else out[c]
+    # the snapshot's own digest figures are cumulative: recomputed below from the differences
+    out = out.drop(columns=[c for c in DIGEST_COLUMNS if c in out.columns and c not in counters
+                            and c not in ("fingerprint", "example")])
     if by is not None:
         out = _group(out, by, counters)
-    else:
-        out = out.drop(columns=[c for c in DIGEST_COLUMNS if c in out.columns and c not in
-                                ("fingerprint", "example")])
     report = {"interval_s": (after.attrs["taken_at"] - before.attrs["taken_at"]).total_seconds(),
               "reset": reset, "evicted": evicted, "gone": gone,
               "restarted": int((status == "restarted").sum()), "new": int((status == "new").sum()),
