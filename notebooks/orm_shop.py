@@ -11,7 +11,15 @@ with ``joinedload`` (one query with a LEFT OUTER JOIN).
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String, create_engine, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    joinedload,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 
 class Base(DeclarativeBase):

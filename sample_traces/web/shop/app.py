@@ -35,7 +35,15 @@ from google.cloud.sqlcommenter.sqlalchemy.executor import BeforeExecuteFactory
 from opentelemetry import context, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from sqlalchemy import ForeignKey, Numeric, String, create_engine, event, insert, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    joinedload,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 
 class Base(DeclarativeBase):
