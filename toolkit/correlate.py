@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
 import types
 from collections.abc import Sequence
@@ -55,7 +54,6 @@ from .queries.sqlcomment import trace_ids
 REQUEST_KEYS = ("request_id", "http_x_request_id", "http_traceparent", "traceparent")
 EVENT_KEYS = ("request_id", "tag_request_id", "tag_x_request_id", "trace_id", "application")
 _EXECUTED = {"statement", "execute", "query"}
-_HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 
 DB_TIME = F.Rule(
     "requests.database_time", "N+1 and ORM queries",
@@ -248,7 +246,7 @@ def attribute_events(requests: pd.DataFrame, events: pd.DataFrame, *, request_ke
     ``requests``, null when none), ``request_id``, ``endpoint`` (templated path; ``routes`` as
     for :func:`toolkit.endpoints`), ``method`` (HTTP), and ``attributed_by`` (see the module
     docstring). Input frames are not changed."""
-    reqs = _requests(requests, routes)
+    reqs = _requests(requests, routes, request_key)
     rk, ek, _ = _pick_keys(reqs, events, request_key, event_key)
     assigned = np.full(len(events), -1, dtype=np.int64)
     if rk and ek:
@@ -277,16 +275,18 @@ def attribute_events(requests: pd.DataFrame, events: pd.DataFrame, *, request_ke
     return out
 
 
-def _requests(requests: pd.DataFrame, routes: Sequence[str] | None = None) -> pd.DataFrame:
+def _requests(requests: pd.DataFrame, routes: Sequence[str] | None = None, key: Any = None) -> pd.DataFrame:
     need = {"timestamp", "request_time_s", "path"}
     if not need <= set(requests.columns):
         raise InputError(f"correlate: the requests lack {sorted(need - set(requests.columns))}; "
                          "give tk.read_access_log's table with $request_time logged")
-    reqs = requests.copy()
+    reqs = requests if requests.index.is_unique else requests.reset_index(drop=True)  # rows by label
+    reqs = reqs.copy()
     reqs["endpoint"] = template_paths(reqs["path"], routes)
     if "method" not in reqs:
         reqs["method"] = None
-    rk = next((k for k in REQUEST_KEYS if k in reqs.columns), None)
+    rk = key if isinstance(key, str) and key in reqs.columns else next(
+        (k for k in REQUEST_KEYS if k in reqs.columns), None)
     reqs["request_id"] = _norm_ids(reqs[rk]) if rk else pd.Series(
         [f"#{i}" for i in reqs.index], index=reqs.index, dtype="string")
     return reqs

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import importlib.util
 import json
 import os
 import random
@@ -52,17 +53,15 @@ MIX = (
 )
 
 
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    import socket
+def _nginx_sample_helpers():
+    """The nginx samples' generate.py (its wait_port), loaded by path: both scripts are "generate"."""
+    spec = importlib.util.spec_from_file_location("nginx_generate", HERE.parents[1] / "http" / "nginx" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open")
+
+wait_port = _nginx_sample_helpers().wait_port
 
 
 def client(port: int, seed: int, until: float, counts: dict) -> None:
@@ -139,7 +138,7 @@ def main() -> None:
                                     "--output", str(profile), "--", sys.executable, str(HERE / "app.py"),
                                     "--dsn", dsn, "--port", str(app_port)])
             procs.append(spy)
-            wait_port(app_port)
+            wait_port(app_port, 20)
             prefix = base / "nginx"
             for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
                 (prefix / d).mkdir(parents=True, exist_ok=True)
