@@ -55,3 +55,14 @@ def test_a_plan_compared_with_itself_is_unchanged():
     diff = tk.diff_plans(BEFORE, tk.read_plan(BEFORE))
     assert set(diff["status"]) == {"both"} and set(diff["change"]) == {"unchanged"}
     assert (diff["delta_ms"] == 0).all()
+
+
+def test_the_diff_figure_has_one_bar_per_node_and_side_with_misestimates_red():
+    fig = tk.plots.plan_diff(tk.diff_plans(BEFORE, AFTER))
+    before, after = fig.data
+    assert (before.name, after.name) == ("before", "after")
+    assert list(before.y) == list(after.y) and len(before.y) == 5
+    orders = list(before.y).index("scan of orders o")
+    assert before.x[orders] == 25.0 and after.x[orders] == 4.0
+    assert before.marker.color[orders] == "#E45756" and after.marker.color[orders] != "#E45756"
+    assert "1 method change" not in fig.layout.title.text and "2 method changes" in fig.layout.title.text

@@ -355,9 +355,6 @@ def stats_delta(before: pd.DataFrame, after: pd.DataFrame, *, by: str | None = "
     if evicted:
         warnings.append(f"{evicted} entries were evicted between the snapshots (pg_stat_statements.max"
                         " or the digest table is too small): their counts are incomplete")
-    for c in ("max_ms", "first_seen", "last_seen"):
-        if c in out:
-            out[c] = np.nan if c == "max_ms" else out[c]
     # the snapshot's own digest figures are cumulative: recomputed below from the differences
     out = out.drop(columns=[c for c in DIGEST_COLUMNS if c in out.columns and c not in counters
                             and c not in ("fingerprint", "example")])
