@@ -85,7 +85,7 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
             lst.append((ts, len(lst), ph, frame))
         src.accounting.records += 1
     b = ProfileBuilder()
-    # when each stack was on the CPU: (start us, duration us, thread, process, frames root first);
+    # when each stack was sampled: (start us, duration us, thread, process, frames root first);
     # toolkit.correlate attributes these to the requests running at the time
     timeline: list[tuple[float, float, str | None, str | None, tuple[Frame, ...]]] = []
     for key, lst in per_thread.items():
