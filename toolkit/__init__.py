@@ -45,6 +45,12 @@ _LAZY = {
     "fingerprint": "toolkit.queries",
     "digest": "toolkit.queries",
     "read_plan": "toolkit.queries",
+    "capture_queries": "toolkit.queries.capture",
+    "pg_stat_statements": "toolkit.queries.live",
+    "performance_schema_digests": "toolkit.queries.live",
+    "stats_delta": "toolkit.queries.live",
+    "explain": "toolkit.queries.live",
+    "diff_plans": "toolkit.queries.plan_diff",
     "read_access_log": "toolkit.http",
     "endpoints": "toolkit.http",
     "measure_scaling": "toolkit.complexity",
@@ -52,6 +58,7 @@ _LAZY = {
     "scaling_by_function": "toolkit.complexity",
     "write_report": "toolkit.report",
     "analyze": "toolkit.report.analyze",
+    "correlate": "toolkit.correlation",
     "read_benchmarks": "toolkit.bench",
     "read_load_test": "toolkit.bench",
     "compare_runs": "toolkit.bench",
@@ -72,7 +79,8 @@ from . import findings as _findings_module  # noqa: E402
 
 findings = _findings_module.findings
 
-__all__ = sorted(_LAZY) + ["findings", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
+
+__all__ = sorted(_LAZY) + ["findings", "correlate", "plots", "ToolkitError", "ParseError", "UnknownFormatError",
                            "InputError", "ProfilerError", "SchemaError", "LogFormatError",
                            "MeasurementError", "FitError", "MissingDependencyError", "__version__"]
 

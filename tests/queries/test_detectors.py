@@ -535,3 +535,14 @@ def test_index_advice_follows_the_filter_shape():
     # a filter that keeps a quarter of the table: an index on it alone would not help
     a = advise("((status)::text = 'paid'::text)", kept_share=0.25)
     assert a.kind == "low_selectivity" and "keeps 25 % of the rows" in a.text and a.statement == ""
+
+
+def test_a_value_written_before_its_column_is_read_as_the_same_comparison():
+    # SQLAlchemy's lazy loads write `WHERE ? = items.order_id`; ranges mirror their operator
+    from toolkit.queries.advice import conditions, is_key_lookup
+
+    conds, _ = conditions("select * from items where ? = items.order_id and ? < created_at")
+    assert [(c.column, c.kind, c.operator) for c in conds] == [("order_id", "eq", "="),
+                                                               ("created_at", "range", ">")]
+    assert is_key_lookup(conds)
+    assert conditions("where 'bob' = name")[0][0].value == "bob"

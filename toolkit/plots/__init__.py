@@ -14,7 +14,7 @@ import inspect
 # One module per subject. Their public functions are bound here eagerly: a lazy lookup would be
 # shadowed by the submodule itself once imported (``tk.plots.flame`` is the function, not the
 # module flame.py).
-MODULES = ("flame", "functions", "queries", "plans", "http", "complexity", "findings", "bench")
+MODULES = ("flame", "functions", "queries", "plans", "http", "complexity", "findings", "bench", "requests")
 
 
 def _bind() -> list[str]:

@@ -109,3 +109,26 @@ def plan_bars(nodes: pd.DataFrame, plan_id: int | None = None, *, title: str | N
         yaxis={"autorange": "reversed", "showticklabels": False},
         height=max(250, 80 + 32 * len(p)), margin={"l": margin})
     return fig
+
+
+def plan_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """Two plans of one query side by side (the table of :func:`toolkit.diff_plans`): per aligned
+    node, its self time before and after (ms); a node misestimated in a plan is drawn red there,
+    and the hover says what changed (method, estimates, rows)."""
+    d = diff.iloc[::-1]
+    fig = go.Figure()
+    for side, colour in (("before", "#9D9D9D"), ("after", _NORMAL)):
+        bad = d[f"misestimated_{side}"].fillna(False).astype(bool)
+        fig.add_trace(go.Bar(
+            y=d["node"], x=d[f"self_ms_{side}"].fillna(0.0), name=side, orientation="h",
+            marker_color=[_MISESTIMATED if b else colour for b in bad],
+            hovertext=[f"<b>{_esc(n)}</b> ({side})<br>{_esc(t) if isinstance(t, str) else 'absent'}"
+                       f"<br>{_esc(c)}" for n, t, c in zip(d["node"], d[f"node_type_{side}"], d["change"],
+                                                          strict=True)],
+            hoverinfo="text"))
+    changed = int(d["method_changed"].sum())
+    fig.update_layout(barmode="group", title=title or f"Plan before and after: self time per node "
+                      f"({changed} method change{'s' if changed != 1 else ''}; misestimates in red)",
+                      xaxis_title="self time (ms, summed over loops)", yaxis_title="plan node",
+                      height=max(260, 90 + 46 * len(d)))
+    return fig

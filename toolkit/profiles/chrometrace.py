@@ -13,6 +13,9 @@ Other producers wrap events as ``{"traceEvents": [...]}`` and use ``X`` (complet
 are ordered by ``ts`` per (pid, tid), keeping file order among equal times (an end and the next
 begin share a timestamp). Time between two events belongs to the stack open between them;
 thread and process become columns. An end that does not match the open frame is a ParseError.
+``profile.meta["timeline"]`` keeps when each stack ran: ``start_s`` (seconds after the trace's
+``ts`` 0; py-spy's 0 is when it started recording), ``duration_s``, ``thread``, ``process`` and
+``frames`` (a tuple of :class:`Frame`, root first).
 
 Example::
 
@@ -22,6 +25,8 @@ Example::
 from __future__ import annotations
 
 from typing import Any
+
+import pandas as pd
 
 from .. import formats
 from ..errors import ParseError
@@ -80,6 +85,9 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
             lst.append((ts, len(lst), ph, frame))
         src.accounting.records += 1
     b = ProfileBuilder()
+    # when each stack was sampled: (start us, duration us, thread, process, frames root first);
+    # toolkit.correlation attributes these to the requests running at the time
+    timeline: list[tuple[float, float, str | None, str | None, tuple[Frame, ...]]] = []
     for key, lst in per_thread.items():
         lst.sort(key=lambda e: (e[0], e[1] if e[1] >= 0 else -1))
         thread = str(key[1]) if key[1] is not None else None
@@ -92,6 +100,7 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
         for ts, _, ph, frame in lst:
             if last is not None and stack and ts > last:
                 b.add_ids(tuple(stack), (ts - last) * 1e-6, 0, thread, process)
+                timeline.append((last, ts - last, thread, process, tuple(open_frames)))
             last = ts
             if ph == "B":
                 stack.append(b.frame(frame))
@@ -106,8 +115,11 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
             raise ParseError(f"unbalanced trace: {len(stack)} begin events on thread {key[1]} never end "
                              f"(innermost {open_frames[-1].function!r}); truncated?", src.name,
                              expected="an E for every B")
+    times = pd.DataFrame(timeline, columns=["start_s", "duration_s", "thread", "process", "frames"])
+    times[["start_s", "duration_s"]] *= 1e-6
     return b.build(format="chrometrace", producer=producer, path=src.path, has_lines=producer == "py-spy",
-                   notes=["times are the gaps between trace events"], source=src.accounting.as_dict())
+                   notes=["times are the gaps between trace events"], source=src.accounting.as_dict(),
+                   timeline=times.sort_values("start_s", kind="stable").reset_index(drop=True))
 
 
 def sniff(head: formats.Head) -> bool:

@@ -17,8 +17,10 @@ def read_queries(path: Any, format: str | None = None, *, errors: str = "skip", 
 
     The format (PostgreSQL stderr, csvlog or jsonlog; MySQL/MariaDB slow log) is detected
     unless ``format`` names it. ``df.attrs["source"]`` accounts for every input line.
+    sqlcommenter / marginalia comments in the SQL become ``tag_<key>`` columns (and ``trace_id``,
+    ``span_id`` from a ``traceparent``): see :mod:`toolkit.queries.sqlcomment`.
     """
-    return formats.read(path, kind="queries", format=format, errors=errors, **options)
+    return add_comment_columns(formats.read(path, kind="queries", format=format, errors=errors, **options))
 
 
 def read_server_events(path: Any, format: str | None = None, *, errors: str = "skip", **options: Any):
@@ -33,6 +35,7 @@ def read_server_events(path: Any, format: str | None = None, *, errors: str = "s
 from .digest import digest  # noqa: E402
 from .fingerprint import fingerprint, fingerprint_id  # noqa: E402
 from .plans import plan_nodes, read_plan  # noqa: E402
+from .sqlcomment import add_comment_columns  # noqa: E402
 
 __all__ = ["read_queries", "read_server_events", "fingerprint", "fingerprint_id", "digest",
            "read_plan", "plan_nodes"]

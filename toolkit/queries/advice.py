@@ -41,6 +41,9 @@ _IDENT = re.compile(r'[`"]?\b([A-Za-z_][\w$]*)\b[`"]?(?!\s*\()')
 _WHERE_END = re.compile(r"\b(?:order\s+by|group\s+by|having|limit|offset|returning|for\s+update|"
                         r"for\s+share|union|window|fetch)\b", re.I)
 _LITERAL = re.compile(r"^'((?:[^']|'')*)'")
+# a value written first, as ORMs write their lazy loads: `? = items.order_id`, `:param_1 = id`
+_VALUE_FIRST = re.compile(r"^(?:\?|\$\d+|%s|%\(\w+\)s|:\w+|'(?:[^']|'')*'|-?\d+(?:\.\d+)?)$")
+_MIRRORED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _PARAM = re.compile(r"\$(\d+)\s*=\s*(?:'((?:[^']|'')*)'|(NULL))")
 _KEYWORDS = {"and", "or", "not", "is", "null", "true", "false", "any", "all", "array", "like", "ilike",
              "in", "between", "distinct", "from", "select", "where", "case", "when", "then", "else",
@@ -169,6 +172,8 @@ def _atom(text: str, params: Mapping[int, str]) -> Condition:
     if not m:
         return Condition(None, "other", "")
     lhs, op, rhs = _unwrap(text[: m.start()]), " ".join(m.group(1).lower().split()), text[m.end():].strip()
+    if _VALUE_FIRST.match(lhs) and _COLUMN.match(_unwrap(rhs)) and op in ("=", *_MIRRORED):
+        lhs, op, rhs = _unwrap(rhs), _MIRRORED.get(op, op), lhs
     kind = ("eq" if op in ("=", "in", "is") else "range" if op in ("<", ">", "<=", ">=", "between")
             else "pattern" if op in ("like", "ilike", "~~", "~~*") else
             "negated" if op in ("<>", "!=", "not like", "not ilike", "!~~", "!~~*", "not in") else "other")

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import rules as R
 from ..ranking import to_frame
 from .advice import KEY_COLUMN, conditions, is_key_lookup
+from .callsite import finding_location
 from .statements import (
     TX_BEGIN,
     TX_END,
@@ -210,11 +211,13 @@ def n_plus_one(events: pd.DataFrame, *, min_repeats: int = 5, max_child_ms: floa
                f"returned: `{one}`; or JOIN them into the parent query, or use the ORM's eager loading "
                "(SQLAlchemy selectinload/joinedload, Django select_related/prefetch_related)."
                if one else None)
+        # captured events (toolkit.queries.capture) name the line of code that ran the loop
+        where = finding_location(ex.iloc[child], path, line_of(first_child["source_line"]))
         out.append(R.finding(
             N_PLUS_ONE, f"N+1: {repeats} × `{short(child_fp, 60)}` per `{short(parent_fp, 40)}` "
             f"({len(occ)} occurrence{'s' if len(occ) != 1 else ''}, {calls} calls)",
-            evidence, key=f"{parent_fp} -> {child_fp}", file=path, fix=fix,
-            line=line_of(first_child["source_line"]), occurrences=len(occ), saving_s=saved_ms / 1000.0,
+            evidence + where["suffix"], key=f"{parent_fp} -> {child_fp}", file=where["file"], fix=fix,
+            line=where["line"], occurrences=len(occ), saving_s=saved_ms / 1000.0,
             round_trips=trips, span_s=span, session=str(parent_row["session"]), repeats=repeats,
             runs=len(occ), calls=calls, total_ms=round(server_ms, 3), fingerprint=child_fp,
             parent=parent_fp, rows_match=match if known else None, example=example(first_child)))
