@@ -175,6 +175,14 @@ def curated_run(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
+def sample_analysis():
+    """``tk.analyze`` of the bundled sample_traces/ (what ``perf-toolkit analyze`` reads by default)."""
+    from toolkit.report.analyze import analyze
+
+    return analyze(None)
+
+
+@pytest.fixture(scope="session")
 def chromium():
     from helpers.browser import Chromium
 

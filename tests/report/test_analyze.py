@@ -52,11 +52,6 @@ def test_a_missing_path_exits_2_with_one_line(tmp_path, capsys):
     assert "nope: no such file or folder" in err and "Traceback" not in err
 
 
-@pytest.fixture(scope="module")
-def sample_analysis():
-    return analyze(None)
-
-
 def test_analyze_on_the_bundled_sample_traces_exits_0_and_writes_the_report(tmp_path):
     # GIVEN the README's first command (sample_traces/ is the default)
     report = tmp_path / "report.html"

@@ -12,7 +12,7 @@ from helpers.pages import FIGURE_BLOCK, csp_of, executable_scripts, figures, mar
 from toolkit.cli import main
 from toolkit.errors import InputError
 from toolkit.report import notebooks
-from toolkit.report.html import PAGE_SCRIPT, csp, plotly_js
+from toolkit.report.html import PAGE_SCRIPT, csp, plotly_js_packed
 
 
 def _outputs_text(nb) -> str:
@@ -30,10 +30,10 @@ def test_parameters_are_injected_and_paths_made_absolute(tiny_run):
 def test_export_draws_plotly_json_offline_with_plotly_js_once(tiny_run):
     page = tiny_run["html"].read_text()
     # only plotly.js and the page script run, each allowed by its hash; nothing else may
-    assert executable_scripts(page) == [plotly_js(), PAGE_SCRIPT]
-    assert csp_of(page) == csp([plotly_js(), PAGE_SCRIPT])
+    assert executable_scripts(page) == [PAGE_SCRIPT]
+    assert csp_of(page) == csp([PAGE_SCRIPT])
     assert len(figures(page)) == 2
-    assert page.count(plotly_js()[:200]) == 1
+    assert page.count(plotly_js_packed()[:200]) == 1
     rest = markup(page)
     # no CDN script or stylesheet is left in the template, no inline event handler
     assert not re.search(r"""<(script|link)[^>]+(src|href)=["']?https?:""", rest)
@@ -113,7 +113,7 @@ def test_curated_notebook_runs_on_a_users_file_and_exports(curated_run):
         assert str(curated_run["root"] / curated_run["params"]["SLOW_PYSPY"]) in injected.source
     page = curated_run["html"].read_text()
     assert len(figures(page)) >= 1
-    assert page.count(plotly_js()[:200]) == 1
+    assert page.count(plotly_js_packed()[:200]) == 1
 
 
 def test_list_names_each_curated_notebook_with_its_parameters(capsys):

@@ -167,6 +167,71 @@ def _self_to_total(column: str, columns: pd.Index) -> str:
     return column
 
 
+# The import system's own frames (CPython's frozen importlib, or its source when not frozen):
+# pyinstrument hides them by default, and so do the flame graphs here. What remains of an
+# import is the chain of ``<module>`` frames, one per module imported.
+IMPORT_MACHINERY = re.compile(r"^<frozen importlib\._bootstrap(?:_external)?>$|"
+                              r"[/\\]importlib[/\\]_bootstrap(?:_external)?\.py$")
+
+
+def collapse_imports(tree: pd.DataFrame) -> pd.DataFrame:
+    """The call tree without the import machinery's frames (:data:`IMPORT_MACHINERY`:
+    ``_find_and_load``, ``exec_module``, ``_call_with_frames_removed``...), as pyinstrument
+    shows it: their children hang from the frame that ran the import (siblings that become the
+    same frame are merged), their own seconds count as that frame's own; a root made of them
+    stays. ``attrs["imports_hidden"]`` counts the frames hidden. Same columns as ``tree``
+    (extra columns are not kept).
+
+        >>> t = pd.DataFrame({"node_id": [0, 1, 2], "parent_id": pd.array([None, 0, 1], "Int64"),
+        ...     "depth": [0, 1, 2], "function": ["<module>", "_find_and_load", "<module>"],
+        ...     "file": ["app.py", "<frozen importlib._bootstrap>", "lib.py"], "line": [1, 1, 1],
+        ...     "self_s": [0.0, 0.5, 2.0], "total_s": [2.5, 2.5, 2.0]})
+        >>> collapse_imports(t)[["function", "file", "depth", "self_s", "total_s"]].values.tolist()
+        [['<module>', 'app.py', 0, 0.5, 2.5], ['<module>', 'lib.py', 1, 2.0, 2.0]]
+    """
+    files = tree["file"].astype("string").fillna("")
+    hidden = files.str.contains(IMPORT_MACHINERY).to_numpy(dtype=bool)
+    if not hidden.any():
+        out = tree[TREE_COLUMNS].copy()
+        out.attrs["imports_hidden"] = 0
+        return out
+    ppos, _, order = _positions(tree)
+    funcs, file_vals, lines = tree["function"].tolist(), tree["file"].tolist(), tree["line"].tolist()
+    self_s = tree["self_s"].to_numpy(dtype=float)
+    total_s = tree["total_s"].to_numpy(dtype=float)
+    new_of = np.full(len(tree), -1, dtype=np.int64)   # row -> row of the new tree it went into
+    rows: list[list[Any]] = []                         # new rows: parent, depth, f, file, line, self, total
+    key_of: dict[tuple[int, Any, Any, Any], int] = {}
+    count = 0
+    for i in order.tolist():
+        parent = int(new_of[ppos[i]]) if ppos[i] >= 0 else -1
+        if hidden[i] and parent >= 0:  # its time stays with the frame that imported
+            new_of[i] = parent
+            rows[parent][5] += self_s[i]
+            count += 1
+            continue
+        key = (parent, funcs[i], file_vals[i], lines[i])
+        j = key_of.get(key)
+        if j is None:
+            j = key_of[key] = len(rows)
+            rows.append([parent, 0 if parent < 0 else rows[parent][1] + 1, funcs[i], file_vals[i], lines[i],
+                         0.0, 0.0])
+        rows[j][5] += self_s[i]
+        rows[j][6] += total_s[i]
+        new_of[i] = j
+    out = pd.DataFrame(rows, columns=["parent_id", "depth", "function", "file", "line", "self_s", "total_s"])
+    out.insert(0, "node_id", np.arange(len(out), dtype="int64"))
+    out["parent_id"] = pd.array([None if p < 0 else p for p in out["parent_id"]], dtype="Int64")
+    out["line"] = pd.array(out["line"], dtype=tree["line"].dtype) if len(out) else out["line"]
+    out.attrs["imports_hidden"] = count
+    return out
+
+
+def _prepared(profile_or_tree: Any, collapse: bool) -> pd.DataFrame:
+    tree = _tree_of(profile_or_tree)
+    return collapse_imports(tree) if collapse else tree
+
+
 def prune_tree(tree: pd.DataFrame, min_fraction: float = 0.001, max_nodes: int | None = 2000,
                weight: str = "total_s") -> pd.DataFrame:
     """Fold the call paths below ``min_fraction`` of the total into one ``other`` node per parent.
@@ -436,12 +501,24 @@ def _cut_text(p: dict[str, Any]) -> str:
             f"({p['seconds_folded']:.3g} s, {pct:.1f}% of the time; {why})")
 
 
+def _imports_text(hidden: int) -> str:
+    return (f"{hidden:,} import-machinery frames hidden (their time is the importing frame's own)"
+            if hidden else "")
+
+
+# A duration and a call tree that differ by less than this share are the same (rounding).
+_SAME_SHARE = 0.001
+
+
 def _outside_text(duration: float, drawn: float) -> str:
     """Say so when the profile's duration differs from the seconds its call tree holds."""
-    if abs(duration - drawn) <= 1e-9 * max(1.0, abs(duration)):
+    if abs(duration - drawn) <= max(_SAME_SHARE * abs(duration), 1e-9):
         return ""
-    return (f"; the profile's duration is {duration:.3g} s, {duration - drawn:+.3g} s outside the "
-            f"call tree (percentages are of the duration)")
+    if duration > drawn:
+        return (f"the profile's duration is {duration:.3g} s, {duration - drawn:.3g} s of it outside the "
+                "call tree (percentages are of the duration)")
+    return (f"the call tree holds {drawn:.3g} s, {drawn - duration:.3g} s more than the profile's "
+            f"duration of {duration:.3g} s (percentages are of the duration)")
 
 
 def _outside_pair(before: Any, after: Any, before_drawn: float, after_drawn: float) -> str:
@@ -450,10 +527,37 @@ def _outside_pair(before: Any, after: Any, before_drawn: float, after_drawn: flo
     if any(d is None for d in durations):
         return ""
     b, a = (float(d) for d in durations)
-    tol = 1e-9 * max(1.0, abs(b), abs(a))
-    if abs(b - before_drawn) <= tol and abs(a - after_drawn) <= tol:
+    if not (_outside_text(b, before_drawn) or _outside_text(a, after_drawn)):
         return ""
-    return f"; profile durations {b:.3g} s -> {a:.3g} s (the rest is outside the call trees)"
+    return f"profile durations {b:.3g} s -> {a:.3g} s (the difference is outside the call trees)"
+
+
+SUBTITLE_CHARS = 115  # about what fits on one line of a figure 900 pixels wide
+
+
+def subtitle(parts: list[str], width: int = SUBTITLE_CHARS) -> tuple[str, int]:
+    """Subtitle parts joined with "; " and broken into lines of about ``width`` characters
+    (``<br>``), so a long subtitle wraps inside the figure instead of running off its edge;
+    returns the text and its number of lines.
+
+        >>> subtitle(["a" * 10, "b" * 10], width=15)
+        ('aaaaaaaaaa;<br>bbbbbbbbbb', 2)
+    """
+    lines: list[str] = []
+    for part in (p for p in parts if p):
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += "; " + part
+        else:
+            if lines:
+                lines[-1] += ";"
+            lines.append(part)
+    return "<br>".join(lines), len(lines)
+
+
+def _title(title: str, parts: list[str]) -> tuple[dict[str, Any], int]:
+    """A figure title with its wrapped subtitle, and the top margin they need (pixels)."""
+    text, n = subtitle(parts)
+    return {"text": title, "subtitle": {"text": text}}, 60 + 16 * n
 
 
 def _ids(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -471,7 +575,8 @@ def _tiling(orientation: str) -> dict[str, Any]:
 
 
 def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int = 2000,
-          orientation: str = "icicle", title: str | None = None, height: int = 600) -> go.Figure:
+          orientation: str = "icicle", title: str | None = None, height: int = 600,
+          hide_imports: bool = True) -> go.Figure:
     """An icicle / flame graph of a profile's call tree, coloured by package.
 
     Each box is one call path (ids unique per path); its width is the path's total seconds.
@@ -481,11 +586,13 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     many paths and seconds were folded. Percentages are of the Profile's ``duration_s`` (as in
     ``functions()``); when that differs from the seconds in its call tree (samples with an empty
     stack, or cProfile's estimated tree) the subtitle says by how much.
-    ``orientation="flame"`` puts the root at the bottom.
+    ``orientation="flame"`` puts the root at the bottom. With ``hide_imports`` (default) the
+    import machinery's frames are hidden, as pyinstrument does (:func:`collapse_imports`), so a
+    deep import reads as the chain of modules it loaded; the subtitle counts them.
 
         >>> fig = flame(prof, min_fraction=0.005)               # doctest: +SKIP
     """
-    tree = _tree_of(profile_or_tree)
+    tree = _prepared(profile_or_tree, hide_imports)
     pruned = prune_tree(tree, min_fraction=min_fraction, max_nodes=max_nodes - 1 if max_nodes else None)
     info = pruned.attrs["pruned"]
     total = info["total_s"]
@@ -523,10 +630,11 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     ))
     key = "  ".join(f"<span style='color:{colour_of[p]}'>\u25a0</span> {html.escape(p or 'no file')}"
                     for p in pkg_order)
+    heading, top = _title(title or f"Flame graph: {total:.3g} s of samples (box width = total seconds)",
+                          [_cut_text(info), _imports_text(tree.attrs.get("imports_hidden", 0)),
+                           _outside_text(base, total)])
     fig.update_layout(
-        title={"text": title or f"Flame graph: {total:.3g} s of samples (box width = total seconds)",
-               "subtitle": {"text": _cut_text(info) + _outside_text(base, total)}},
-        height=height, margin={"t": 80, "l": 10, "r": 10, "b": 40},
+        title=heading, height=height, margin={"t": top, "l": 10, "r": 10, "b": 40},
         annotations=[{"text": "colour = package: " + key, "showarrow": False, "xref": "paper",
                       "yref": "paper", "x": 0, "y": -0.01, "xanchor": "left", "yanchor": "top"}],
     )
@@ -536,18 +644,18 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
 
 def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: float = 0.001,
                max_nodes: int = 2000, orientation: str = "icicle", title: str | None = None,
-               height: int = 600) -> go.Figure:
+               height: int = 600, hide_imports: bool = True) -> go.Figure:
     """A differential flame graph: call paths of two profiles coloured by the change in time.
 
     Paths are matched by :func:`diff_tree`; box width is the ``size`` side's seconds (``"max"``
     of before and after by default, so removed and new paths both show); colour is
     ``delta_total_s`` (after - before) on a diverging scale centred on 0: red took longer, blue
     got faster. Hover shows before, after, delta and ratio. Small paths are folded as in
-    :func:`flame` and the subtitle says so.
+    :func:`flame` and the subtitle says so; the import machinery is hidden as in :func:`flame`.
 
         >>> fig = diff_flame(slow_profile, fixed_profile)        # doctest: +SKIP
     """
-    d = diff_tree(before, after, size=size)
+    d = diff_tree(_prepared(before, hide_imports), _prepared(after, hide_imports), size=size)
     pruned = prune_tree(d, min_fraction=min_fraction, max_nodes=max_nodes - 1 if max_nodes else None)
     info = pruned.attrs["pruned"]
     ids, parents = _ids(pruned)
@@ -578,12 +686,12 @@ def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: floa
                        "after: %{customdata[2]:.4g} s<br>delta: %{customdata[3]:+.4g} s "
                        "(%{customdata[4]})<extra></extra>"),
     ))
+    heading, top = _title(title or f"Differential flame graph (width = {size} seconds, colour = change)",
+                          [f"{before_total:.3g} s before -> {after_total:.3g} s after "
+                           f"({after_total - before_total:+.3g} s)", _cut_text(info),
+                           _outside_pair(before, after, before_total, after_total)])
     fig.update_layout(
-        title={"text": title or f"Differential flame graph (width = {size} seconds, colour = change)",
-               "subtitle": {"text": f"{before_total:.3g} s before -> {after_total:.3g} s after "
-                                    f"({after_total - before_total:+.3g} s); {_cut_text(info)}"
-                                    + _outside_pair(before, after, before_total, after_total)}},
-        height=height, margin={"t": 80, "l": 10, "r": 10, "b": 10},
+        title=heading, height=height, margin={"t": top, "l": 10, "r": 10, "b": 10},
     )
     fig.layout.meta = {"pruned": info}
     return fig
