@@ -174,4 +174,5 @@ def test_a_figure_with_nothing_to_draw_is_left_out_with_a_sentence(tmp_path):
 
 
 def test_the_modules_examples_hold():
-    assert doctest.testmod(sys.modules["toolkit.report.render"]).failed == 0
+    for module in ("toolkit.report.render", "toolkit.report.analysis"):
+        assert doctest.testmod(sys.modules[module]).failed == 0, module

@@ -7,9 +7,32 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from typing import Any
 
 import pandas as pd
+
+
+def own_reason(path: str, reason: Any) -> str:
+    """A failed or skipped input's reason without its own path repeated in front (it is shown
+    beside it): ``/data/x.log:3: expected ...`` -> ``line 3: expected ...``; the path elsewhere
+    in the reason becomes its file name.
+
+        >>> own_reason("/d/x.log", "/d/x.log:3: expected a log line prefix")
+        'line 3: expected a log line prefix'
+        >>> own_reason("/d/x.log", "/d/x.log: the input is empty")
+        'the input is empty'
+    """
+    text = "" if reason is None or (isinstance(reason, float) and reason != reason) else str(reason)
+    for prefix in dict.fromkeys((path, os.path.abspath(path))):
+        if not prefix:
+            continue
+        m = re.match(re.escape(prefix) + r":(?:(\d+):)?\s*", text)
+        if m:
+            return (f"line {m.group(1)}: " if m.group(1) else "") + text[m.end():]
+        text = text.replace(prefix, os.path.basename(path))
+    return text
 
 
 @dataclasses.dataclass
@@ -27,6 +50,11 @@ class InputResult:
     lines_skipped: int = 0
     seconds: float = 0.0
     source: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def own_reason(self) -> str:
+        """The reason without this input's path in front (see :func:`own_reason`)."""
+        return own_reason(self.path, self.reason)
 
 
 @dataclasses.dataclass

@@ -31,7 +31,6 @@ import html
 import inspect
 import json
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -141,27 +140,6 @@ def has_data(fig: Any) -> bool:
             except TypeError:
                 return True
     return False
-
-
-def own_reason(path: str, reason: Any) -> str:
-    """A failed or skipped input's reason without its own path repeated in front (it is shown
-    beside it): ``/data/x.log:3: expected ...`` -> ``line 3: expected ...``; the path elsewhere
-    in the reason becomes its file name.
-
-        >>> own_reason("/d/x.log", "/d/x.log:3: expected a log line prefix")
-        'line 3: expected a log line prefix'
-        >>> own_reason("/d/x.log", "/d/x.log: the input is empty")
-        'the input is empty'
-    """
-    text = _text(reason)
-    for prefix in dict.fromkeys((path, os.path.abspath(path))):
-        if not prefix:
-            continue
-        m = re.match(re.escape(prefix) + r":(?:(\d+):)?\s*", text)
-        if m:
-            return (f"line {m.group(1)}: " if m.group(1) else "") + text[m.end():]
-        text = text.replace(prefix, os.path.basename(path))
-    return text
 
 
 def _text(value: Any) -> str:
@@ -317,7 +295,7 @@ class _Report:
 
     def _reason(self, r: InputResult) -> str:
         """A reason without the input's own path (shown beside it): see :func:`own_reason`."""
-        return own_reason(r.path, r.reason)
+        return r.own_reason
 
     def fix_first(self) -> None:
         self.doc.heading("Fix these first")
