@@ -254,3 +254,8 @@ def markdown(table: pd.DataFrame, rule: str | None = None, **match: Any) -> Find
     for key, value in match.items():
         rows = rows[rows[key] == value]
     return FindingsMarkdown(rows.reset_index(drop=True))
+
+
+# ``tk.findings`` is this module's function: its Markdown view travels with it, so a notebook
+# writes ``tk.findings.markdown(found, "queries.n_plus_one")``.
+findings.markdown = markdown  # type: ignore[attr-defined]

@@ -16,9 +16,10 @@ from .accesslog import compile_format, iter_chunks, read_access_log
 from .endpoints import endpoints, template_paths
 
 __all__ = ["read_access_log", "compile_format", "iter_chunks", "endpoints", "template_paths",
-           "findings"]
+           "findings", "by_cache_status", "by_client", "by_upstream"]
 
-_LAZY = {"findings": ".detectors"}
+_LAZY = {"findings": ".detectors", "by_cache_status": ".breakdown", "by_client": ".breakdown",
+         "by_upstream": ".breakdown"}
 
 
 def __getattr__(name: str) -> Any:

@@ -623,6 +623,15 @@ class Profile:
         keep = np.array([t == chosen[0] for t in self._threads], dtype=bool)
         return self._derive(self._stacks, keep, note=f"thread {chosen[0]} only")
 
+    def busiest_thread(self) -> Profile:
+        """The samples of the thread with the most time (this Profile itself when it records
+        one thread, or none): where a program's work is, away from threads that only wait."""
+        names = self.threads
+        if len(names) < 2:
+            return self
+        weight = pd.Series(self._weights).groupby(pd.Series(self._threads, dtype=object)).sum()
+        return self.thread(str(weight.idxmax()))
+
     # -- export -------------------------------------------------------------------------------
 
     def to_speedscope(self, path: str | os.PathLike) -> str:

@@ -172,15 +172,18 @@ def _rows(plan: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return rows, attrs
 
 
-def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.DataFrame:
+def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR,
+               fingerprint: str | None = None) -> pd.DataFrame:
     """Plan nodes of every logged plan in ``query_events`` (the ``plan`` column), or of one plan.
 
     With events, ``plan_id`` numbers the plans in event order and each row also carries the
     event's ``event_index`` (its index label), ``session``, ``timestamp``, ``duration_ms``,
     ``statement`` and ``source_line``. Plans that cannot be read are left out and counted in
-    ``df.attrs["unreadable_plans"]``.
+    ``df.attrs["unreadable_plans"]``. ``fingerprint`` keeps the plans of the statements with
+    that fingerprint (:func:`toolkit.fingerprint`, as in a digest's ``fingerprint`` column).
 
         >>> plan_nodes(events).query("misestimated")           # doctest: +SKIP
+        >>> plan_nodes(events, fingerprint=tk.digest(events)["fingerprint"].iloc[0])  # doctest: +SKIP
     """
     if not isinstance(evidence, pd.DataFrame):
         return read_plan(evidence, misestimate=misestimate)
@@ -202,6 +205,8 @@ def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.
             continue
         if "statement" in event and pd.isna(event["statement"]) and attrs.get("query_text"):
             event["statement"] = attrs["query_text"]
+        if fingerprint is not None and not _has_fingerprint(event.get("statement"), fingerprint):
+            continue
         rows.extend({**r, **event, "plan_id": plan_id, "event_index": label}
                     for r in nodes if r["plan_id"] == 0)
         plan_id += 1
@@ -213,6 +218,12 @@ def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.
         out["event_index"] = pd.Series(dtype=evidence.index.dtype)
     out.attrs = {"unreadable_plans": bad}
     return out
+
+
+def _has_fingerprint(statement: Any, fp: str) -> bool:
+    from .fingerprint import fingerprint
+
+    return isinstance(statement, str) and fingerprint(statement) == fp
 
 
 # --------------------------------------------------------------------------- input
