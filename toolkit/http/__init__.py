@@ -25,4 +25,6 @@ _LAZY = {"findings": ".detectors", "by_cache_status": ".breakdown", "by_client":
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name in ("conf", "breakdown"):  # submodules reached as tk.http.conf, tk.http.breakdown
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'toolkit.http' has no attribute {name!r}")

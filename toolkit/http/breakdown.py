@@ -60,7 +60,7 @@ def by_client(requests: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
 
 def by_upstream(requests: pd.DataFrame) -> pd.DataFrame:
     """Each upstream server (``$upstream_addr``): ``requests``, ``share_pct`` of the requests
-    sent upstream, ``endpoints`` it answered, and its ``upstream_p50_s`` / ``upstream_p95_s``
+    sent upstream, ``endpoints`` it answered (templated paths), and its ``upstream_p50_s`` / ``upstream_p95_s``
     (``$upstream_response_time``, seconds). A request that tried several servers counts for the
     last one. Empty when the log does not record upstreams."""
     cols = ["upstream", "requests", "share_pct", "endpoints", "upstream_p50_s", "upstream_p95_s"]
@@ -69,7 +69,8 @@ def by_upstream(requests: pd.DataFrame) -> pd.DataFrame:
     sent = requests[requests["upstream_addr"].notna()]
     # "a:80, b:80" (servers tried in turn) and "a:80 : c:80" (groups after an internal redirect)
     last = sent["upstream_addr"].astype(str).str.split(r"\s*,\s*|\s+:\s+", regex=True).str[-1]
-    frame = pd.DataFrame({"upstream": last.str.strip(), "path": sent["path"] if "path" in sent else None,
+    frame = pd.DataFrame({"upstream": last.str.strip(),
+                          "path": template_paths(sent["path"]) if "path" in sent else None,
                           "time": sent["upstream_time_s"] if "upstream_time_s" in sent else float("nan")})
     g = frame.groupby("upstream", sort=False)
     out = pd.DataFrame({"requests": g.size(), "endpoints": g["path"].nunique(),

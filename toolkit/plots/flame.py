@@ -7,8 +7,10 @@ because only the flame graphs need them, and that are tested on their own:
   ``other`` node per parent, so a 100,000-node profile draws as at most ``max_nodes`` nodes and
   the folded seconds stay visible (and add up exactly);
 - :func:`diff_tree` matches two call trees path by path (before / after seconds per call path);
-- :func:`package_of` names the package a source file belongs to (stdlib, an installed
-  distribution's top-level module, native code, or the application itself).
+- :func:`collapse_imports` hides the import machinery's frames, as pyinstrument does.
+
+:func:`~toolkit.profiles.files.package_of` (the package a frame's file belongs to, which gives
+each box its colour) and :func:`~toolkit.profiles.files.short_file` live with the profiles.
 
 Example::
 
@@ -26,93 +28,23 @@ from __future__ import annotations
 
 import html
 import re
-import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..profiles.files import package_of, short_file, where
+
 TREE_COLUMNS = ["node_id", "parent_id", "depth", "function", "file", "line", "self_s", "total_s"]
 OTHER = "other"
 
 # Package -> colour. The application and the standard library keep fixed colours so figures of
 # different profiles read the same; installed packages take the next free palette colour.
-_FIXED_COLOURS = {"app": "#4C78A8", "stdlib": "#F58518", "native": "#B279A2", "builtins": "#EECA3B",
+PACKAGE_COLOURS = {"app": "#4C78A8", "stdlib": "#F58518", "native": "#B279A2", "builtins": "#EECA3B",
                   OTHER: "#BAB0AC", "": "#FFFFFF"}
-_PALETTE = ["#54A24B", "#E45756", "#72B7B2", "#FF9DA6", "#9D755D", "#8CD17D", "#B6992D",
+PALETTE = ["#54A24B", "#E45756", "#72B7B2", "#FF9DA6", "#9D755D", "#8CD17D", "#B6992D",
             "#499894", "#D37295", "#79706E", "#A0CBE8", "#FFBE7D"]
-
-_STDLIB = frozenset(sys.stdlib_module_names)
-_SITE = re.compile(r"[/\\](?:site|dist)-packages[/\\]([^/\\]+)")
-_STDLIB_DIR = re.compile(r"[/\\]lib(?:64)?[/\\]python3(?:\.\d+)?[/\\]")
-_NATIVE = re.compile(r"\.(?:so(?:\.\d+)*|dylib|dll|pyd)$|^\[.*\]$|^0x[0-9a-f]+$", re.I)
-
-
-def package_of(file: Any) -> str:
-    """The package a frame's source file belongs to.
-
-    ``"stdlib"`` for the standard library (an absolute path under ``lib/python3.X/`` outside
-    site-packages, ``<frozen ...>`` modules, or a short py-spy path whose first part is a stdlib
-    module like ``json/decoder.py``); the top-level module name for a file under
-    ``site-packages`` / ``dist-packages`` (``pandas``); ``"native"`` for shared libraries
-    (``libc.so.6``); ``"builtins"`` for C functions without a file (cProfile's ``~``); ``""`` for
-    no file at all; otherwise ``"app"``.
-
-        >>> package_of("/usr/lib/python3.11/json/decoder.py"), package_of("threading.py")
-        ('stdlib', 'stdlib')
-        >>> package_of("/venv/lib/python3.11/site-packages/pandas/core/frame.py")
-        'pandas'
-        >>> package_of("libc.so.6"), package_of("~"), package_of("demo/app.py")
-        ('native', 'builtins', 'app')
-    """
-    if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)):
-        return ""
-    f = str(file).strip()
-    if not f:
-        return ""
-    if f == "~" or f.startswith("<built-in"):
-        return "builtins"
-    m = _SITE.search(f)
-    if m:
-        name = m.group(1)
-        if name.startswith("__editable__"):  # setuptools' finder for editable installs
-            return "site-packages"
-        name = re.sub(r"\.(py|pyc|so|pyd)$", "", name)
-        return name.split(".")[0] or "app"
-    if f.startswith("<frozen"):
-        return "stdlib"
-    if _NATIVE.search(f):
-        return "native"
-    if f.startswith("<"):  # <string>, <ipython-input-...>, <stdin>: code the user typed
-        return "app"
-    if _STDLIB_DIR.search(f):
-        return "stdlib"
-    if not f.startswith(("/", "\\")) and not re.match(r"^[A-Za-z]:", f):
-        first = re.split(r"[/\\]", f)[0]
-        first = re.sub(r"\.py[cw]?$", "", first)
-        if first in _STDLIB and first not in {"test", "__main__", "__init__"}:
-            return "stdlib"
-    return "app"
-
-
-def short_file(file: Any) -> str:
-    """A short form of a source path for labels: the part after ``site-packages/`` or
-    ``lib/python3.X/``, else the last two parts of an absolute path; hover texts keep the full one.
-
-        >>> short_file("/venv/lib/python3.11/site-packages/pandas/core/frame.py"), short_file("/srv/app/x/y.py")
-        ('pandas/core/frame.py', 'x/y.py')
-    """
-    if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)):
-        return ""
-    f = str(file)
-    m = re.search(r"[/\\](?:site|dist)-packages[/\\]", f) or _STDLIB_DIR.search(f)
-    if m:
-        return f[m.end():]
-    if f.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", f):
-        return "/".join(re.split(r"[/\\]", f)[-2:])
-    return f
-
 
 def _tree_of(profile_or_tree: Any) -> pd.DataFrame:
     if isinstance(profile_or_tree, pd.DataFrame):
@@ -477,13 +409,6 @@ def diff_tree(before: Any, after: Any, size: str = "max") -> pd.DataFrame:
 
 # ---- drawing ---------------------------------------------------------------------------------
 
-def _where(file: Any, line: Any) -> str:
-    f = "" if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)) else str(file)
-    if line is None or line is pd.NA or (isinstance(line, float) and np.isnan(line)) or int(line) <= 0:
-        return f  # cProfile's builtins have line 0: no line to show
-    return f"{f}:{int(line)}" if f else f"line {int(line)}"
-
-
 def _labels(tree: pd.DataFrame) -> list[str]:
     return [f"other ({n:,} nodes)" if o else (str(f) if f is not None and f is not pd.NA else "?")
             for f, o, n in zip(tree["function"], tree["is_other"], tree["folded_nodes"], strict=True)]
@@ -600,8 +525,8 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     packages = [OTHER if o else package_of(f) for f, o in zip(pruned["file"], pruned["is_other"], strict=True)]
     pkg_order = (pd.Series(pruned["self_s"].to_numpy(dtype=float)).groupby(packages).sum()
                  .sort_values(ascending=False).index.tolist())
-    free = iter(_PALETTE * (1 + len(pkg_order) // len(_PALETTE)))
-    colour_of = {p: _FIXED_COLOURS[p] if p in _FIXED_COLOURS else next(free) for p in pkg_order}
+    free = iter(PALETTE * (1 + len(pkg_order) // len(PALETTE)))
+    colour_of = {p: PACKAGE_COLOURS[p] if p in PACKAGE_COLOURS else next(free) for p in pkg_order}
     self_s = pruned["self_s"].to_numpy(dtype=float)
     total_s = pruned["total_s"].to_numpy(dtype=float)
     # percentages of the profile's duration, as in functions(): a Profile may hold time outside
@@ -609,7 +534,7 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     duration = None if isinstance(profile_or_tree, pd.DataFrame) else getattr(profile_or_tree, "duration_s", None)
     base = float(duration) if duration else total
     pct = 100 / base if base else 0.0
-    wheres = [f"{n:,} call paths folded here" if o else _where(f, ln)
+    wheres = [f"{n:,} call paths folded here" if o else where(short_file(f), ln)
               for f, ln, o, n in zip(pruned["file"], pruned["line"], pruned["is_other"],
                                      pruned["folded_nodes"], strict=True)]
     custom = [[w, pk, round(float(s), 6), round(float(s * pct), 2), round(float(t), 6), round(float(t * pct), 2)]
@@ -665,7 +590,7 @@ def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: floa
     delta = ta - tb
     before_total, after_total = float(d["self_before_s"].sum()), float(d["self_after_s"].sum())
     ratio = [("new" if a > 0 else "-") if b == 0 else f"{a / b:.3g}x" for b, a in zip(tb, ta, strict=True)]
-    wheres = [f"{n:,} call paths folded here" if o else _where(f, ln)
+    wheres = [f"{n:,} call paths folded here" if o else where(short_file(f), ln)
               for f, ln, o, n in zip(pruned["file"], pruned["line"], pruned["is_other"],
                                      pruned["folded_nodes"], strict=True)]
     custom = [[w, round(float(b), 6), round(float(a), 6), round(float(x), 6), r]

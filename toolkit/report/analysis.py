@@ -13,6 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+# What each kind of input is called in sentences ("3 profiles, 2 query logs").
+KIND_NAMES = {"profile": "profiles", "queries": "query logs", "access_log": "access logs"}
+
 
 def own_reason(path: str, reason: Any) -> str:
     """A failed or skipped input's reason without its own path repeated in front (it is shown

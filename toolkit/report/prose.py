@@ -21,6 +21,7 @@ empty. Displays as ``text/markdown`` with a ``text/plain`` twin; with ``REDACT``
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -61,6 +62,7 @@ def code(value: Any, limit: int = CODE_CHARS) -> Code:
 
 
 _FORMATTER = string.Formatter()
+_NUMBER = re.compile(r"[-+]?[\d,]*\.?\d*(?:e[-+]?\d+)?%?|nan|inf")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +90,9 @@ class Prose:
             text = format(value, spec) if spec else ("" if value is None else str(value))
             if redact is not None and isinstance(value, str):
                 text = redact(text)
-            out.append(escape_markdown(text) if markdown else text)
+            # a formatted number holds no markup (and mid-sentence "25.1" is no list marker)
+            plain = _NUMBER.fullmatch(text) is not None and not isinstance(value, str)
+            out.append(escape_markdown(text) if markdown and not plain else text)
         return "".join(out)
 
     def markdown(self, redact: Callable[[Any], Any] | None = None) -> str:
@@ -138,11 +142,12 @@ def table(df: pd.DataFrame, rows: int | None = None, *, empty: str, digits: int 
     filled from ``values``) instead of an empty table."""
     if df is None or len(df) == 0:
         return say(empty, **values)
-    from ..plots.flame import short_file
+    from ..profiles.files import short_file
 
     out = df.head(rows) if rows is not None else df
     if "file" in out.columns:
         out = out.assign(file=[short_file(f) for f in out["file"]])
     if digits is not None:
-        out = out.round(digits)
+        numbers = out.select_dtypes("number").columns
+        out = out.assign(**{c: out[c].round(digits) for c in numbers})
     return out

@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import Analysis, InputResult
+from .analysis import KIND_NAMES, Analysis, InputResult
 from .html import Card, Document, slug
 from .redact import Redactor, dialect_of
 
@@ -61,7 +61,6 @@ DIGEST_COLUMNS = ("fingerprint", "calls", "total_ms", "pct_total", "mean_ms", "p
 # the findings table's columns and widths: fixed to the page width, long text wraps
 FINDINGS_WIDTHS = {"#": "2.6em", "severity": "5.8em", "rule": "12%", "finding": "33%", "fix": "21%",
                    "saves": "12%", "where": "auto"}
-KIND_NAMES = {"profile": "profiles", "queries": "query logs", "access_log": "access logs"}
 
 
 class _Unavailable(Exception):
@@ -452,7 +451,7 @@ class _Report:
 
     @staticmethod
     def _top_functions(prof: Any) -> pd.DataFrame:
-        from ..plots.flame import short_file
+        from ..profiles.files import short_file
 
         cols = ["function", "file", "line", "self_s", "self_pct", "total_s", "total_pct"]
         f = prof.functions()
@@ -463,7 +462,7 @@ class _Report:
 
     @staticmethod
     def _hot_paths(prof: Any) -> pd.DataFrame:
-        from ..plots.flame import short_file
+        from ..profiles.files import short_file
 
         h = prof.hot_paths(n=TOP_HOT_PATHS)
         cols = [c for c in ("path", "self_s", "pct", "file", "line") if c in h.columns]
