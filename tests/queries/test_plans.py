@@ -188,3 +188,16 @@ def test_the_fixtures_are_what_postgresql_prints(tmp_path):
         for suffix in (".json", ".txt"):
             pd.testing.assert_frame_equal(read_plan(tmp_path / f"{name}{suffix}")[stable],
                                           read_plan(PLANS / f"{name}{suffix}")[stable])
+
+
+def test_plan_nodes_of_one_fingerprint():
+    # GIVEN the sample PostgreSQL log, whose auto_explain logged 84 plans of several statements
+    events = tk.read_queries(SAMPLES / "queries/postgresql/app/postgresql.log.gz")
+    fp = "select count(*), sum(total) from orders where customer_id = ?"
+    # WHEN the plans of one fingerprint are asked for
+    nodes = plan_nodes(events, fingerprint=fp)
+    # THEN they are that statement's 60 plans (one per call), and only those
+    assert nodes["plan_id"].nunique() == 60 == int(tk.digest(events).set_index("fingerprint").loc[fp, "calls"])
+    assert set(nodes["statement"].map(tk.fingerprint)) == {fp}
+    assert plan_nodes(events)["plan_id"].nunique() == 84
+    assert plan_nodes(events, fingerprint="select nothing").empty

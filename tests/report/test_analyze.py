@@ -267,3 +267,8 @@ def test_a_fifo_named_on_the_command_line_is_detected_and_read_from_one_reading(
     assert result.status == "read", result.reason
     assert len(a.queries[str(fifo)]) == len(tk.read_queries(plain)) > 0
     assert len(a.server_events[str(fifo)]) == len(tk.read_server_events(plain)) > 0
+
+
+def test_an_empty_list_of_paths_reads_nothing_while_none_reads_the_samples():
+    # (a notebook whose optional input is None gives analyze an empty list)
+    assert analyze([], run_findings=False).inputs == []

@@ -291,7 +291,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             log_format: str | None = None, log_line_prefix: str | None = None,
             stream_bytes: int = STREAM_BYTES, tracker: Tracker | None = None) -> Analysis:
     """Read every input under ``paths`` (default: the bundled sample traces) and run every
-    analysis and detector that applies. ``progress`` receives one-line status messages;
+    analysis and detector that applies (``paths=[]``: none). ``progress`` receives one-line status messages;
     ``tracker`` (a :class:`Tracker`, such as the CLI's progress bar) hears of every input and
     every block of bytes read. The checklist rules run when at least one input was read.
 
@@ -305,7 +305,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     cannot be listed."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
-    paths = [os.fspath(p) for p in (paths or default_paths())]
+    paths = [os.fspath(p) for p in (default_paths() if paths is None else paths)]
     analysis = Analysis()
     passed_over: list[tuple[str, str]] = []  # unlistable folders; FIFOs, devices, sockets in folders
     files = list(iter_files(paths, skipped=passed_over))
