@@ -201,3 +201,33 @@ def test_plan_nodes_of_one_fingerprint():
     assert set(nodes["statement"].map(tk.fingerprint)) == {fp}
     assert plan_nodes(events)["plan_id"].nunique() == 84
     assert plan_nodes(events, fingerprint="select nothing").empty
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_parallel_plans_nodes_take_wall_time_not_the_sum_over_workers(fmt):
+    # GIVEN a real parallel plan: a Gather with workers scanning a table side by side
+    require_program("initdb")
+    pytest.importorskip("psycopg")
+    from helpers.postgres import postgres_server
+
+    with postgres_server({"max_worker_processes": "4", "max_parallel_workers": "4"}) as pg:
+        with pg.connect() as conn:
+            conn.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 300000) g")
+            conn.execute("ANALYZE big")
+            for setting in ("parallel_setup_cost = 0", "parallel_tuple_cost = 0", "min_parallel_table_scan_size = 0",
+                            "max_parallel_workers_per_gather = 2"):
+                conn.execute(f"SET {setting}")
+            rows = conn.execute(f"EXPLAIN (ANALYZE, FORMAT {fmt.upper()}) SELECT count(*) FROM big "
+                                "WHERE v LIKE '%ab%'").fetchall()
+    plan = json.dumps(rows[0][0]) if fmt == "json" else "\n".join(r[0] for r in rows)
+    nodes = read_plan(plan).set_index("node_type")
+    gather = nodes.loc["Gather"]
+    scan = nodes.loc["Parallel Seq Scan"]
+    # THEN the workers PostgreSQL launched are read, the scan ran in them and the leader...
+    assert gather["workers_launched"] == 2 and scan["actual_loops"] == 3
+    # ...and its time is the time per process (wall time), not three processes' time added up:
+    # no node below the Gather takes longer than the Gather itself
+    assert scan["actual_total_ms"] == pytest.approx(scan["actual_time_ms"])
+    assert scan["actual_total_ms"] <= gather["actual_total_ms"]
+    assert nodes["self_ms"].sum() == pytest.approx(nodes["actual_total_ms"].max(), rel=1e-6)

@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "beside a log are tried too")
     p.add_argument("--log-line-prefix", metavar="PREFIX",
                    help="PostgreSQL log_line_prefix of stderr logs with an uncommon prefix")
+    p.add_argument("--rate", type=float, metavar="HZ",
+                   help="sampling rate of py-spy raw files (py-spy record --rate; the file does not say it: "
+                        "a NAME.rate file beside it does the same, else 100 Hz is assumed and said)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     p.set_defaults(func=run)
 
@@ -91,9 +94,13 @@ def inputs_summary(analysis, redact: bool = True, listed: int = LISTED) -> list[
     read = inputs[inputs["status"] == "read"]
     lines = [f"Read {len(read)} input(s) under {base or '.'} in {analysis.seconds:.1f} s "
              f"({(inputs['status'] == 'skipped').sum()} skipped, {(inputs['status'] == 'failed').sum()} failed):"]
-    for row in read.head(listed).itertuples():
+    assumed = {p for p, prof in analysis.profiles.items() if getattr(prof, "rate_assumed", False)}
+    for row, full in zip(read.head(listed).itertuples(), [r.path for r in analysis.inputs if r.status == "read"],
+                         strict=False):
         skipped = f", {row.lines_skipped} line(s) skipped" if row.lines_skipped else ""
-        lines.append(f"  {row.path}  {row.format}: {row.records} record(s){skipped}")
+        rate = (f", rate assumed {analysis.profiles[full].rate_hz:g} Hz (--rate or a .rate file sets it)"
+                if full in assumed else "")
+        lines.append(f"  {row.path}  {row.format}: {row.records} record(s){skipped}{rate}")
     if len(read) > listed:
         lines.append(f"  … and {len(read) - listed} more read (the report's Inputs section lists every one)")
     for status in ("failed", "skipped"):
@@ -178,8 +185,10 @@ def run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     log_format = format_option(args.log_format)
     bar = None if args.quiet else ProgressBar()
+    if args.rate is not None and not args.rate > 0:
+        raise InputError(f"--rate {args.rate:g}: expected a sampling rate in Hz, a positive number")
     analysis = analyze(args.paths or None, progress=progress, log_format=log_format,
-                       log_line_prefix=args.log_line_prefix, tracker=bar)
+                       log_line_prefix=args.log_line_prefix, tracker=bar, pyspy_rate=args.rate)
     if analysis.analysed == 0:
         if _single_file(args.paths) and len(analysis.inputs) == 1:
             # one named input that cannot be used: its reason is the whole answer

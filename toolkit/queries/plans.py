@@ -26,7 +26,9 @@ lines in a log start with a TAB, psql's aligned output adds a ``QUERY PLAN`` hea
 continuations and a ``(N rows)`` footer: all are stripped.
 
 ``Actual Total Time`` and ``Actual Rows`` are averages per loop: ``actual_total_ms`` multiplies
-by ``actual_loops`` (for parallel nodes that is worker time, which can exceed wall time).
+by ``actual_loops``, and below a ``Gather`` / ``Gather Merge`` divides by the processes that ran
+the node in parallel (``Workers Launched`` + the leader, as PostgreSQL counts its loops), so a
+parallel node's time is wall time, never more than its query took.
 
 Example::
 
@@ -72,11 +74,13 @@ schema.register_table("plan_nodes", [
     ("actual_loops", "int", "times the node ran; 0 when never executed"),
     ("actual_startup_ms", "float", "ms to the first row, per loop"),
     ("actual_time_ms", "float", "ms per loop (EXPLAIN's 'actual time' upper figure)"),
-    ("actual_total_ms", "float", "actual_time_ms x actual_loops: the node's time with its children"),
+    ("actual_total_ms", "float", "actual_time_ms x actual_loops / parallel processes: the node's time "
+                                 "with its children"),
     ("self_ms", "float", "actual_total_ms minus its children's (>= 0): time in the node itself"),
     ("rows_total", "float", "actual_rows x actual_loops"),
     ("filter", "str", "Filter condition"),
     ("rows_removed_by_filter", "int", "total over loops, as EXPLAIN prints it"),
+    ("workers_launched", "int", "parallel workers a Gather / Gather Merge started"),
     ("index_cond", "str", "Index Cond (or Recheck Cond)"),
     ("join_cond", "str", "Hash Cond / Merge Cond / Join Filter"),
     ("sort_key", "str", ""),
@@ -99,15 +103,15 @@ _JSON_KEYS = {
     "Filter": "filter", "Rows Removed by Filter": "rows_removed_by_filter",
     "Index Cond": "index_cond", "Sort Method": "sort_method", "Sort Space Used": "sort_space_kb",
     "Sort Space Type": "sort_space_type", "Parent Relationship": "parent_relationship",
-    "Subplan Name": "subplan_name",
+    "Subplan Name": "subplan_name", "Workers Launched": "workers_launched",
     "Shared Hit Blocks": "shared_hit_blocks", "Shared Read Blocks": "shared_read_blocks",
     "Temp Read Blocks": "temp_read_blocks", "Temp Written Blocks": "temp_written_blocks",
 }
 # Text property "Key: value" -> column.
 _TEXT_KEYS = {"Filter": "filter", "Rows Removed by Filter": "rows_removed_by_filter",
               "Index Cond": "index_cond", "Hash Cond": "join_cond", "Merge Cond": "join_cond",
-              "Join Filter": "join_cond", "Sort Key": "sort_key"}
-_INT_COLS = ("actual_loops", "rows_removed_by_filter", "sort_space_kb", "shared_hit_blocks",
+              "Join Filter": "join_cond", "Sort Key": "sort_key", "Workers Launched": "workers_launched"}
+_INT_COLS = ("actual_loops", "rows_removed_by_filter", "workers_launched", "sort_space_kb", "shared_hit_blocks",
              "shared_read_blocks", "temp_read_blocks", "temp_written_blocks")
 # Node types whose "on X" names something other than a table.
 _NOT_A_RELATION = {"CTE Scan", "Function Scan", "Subquery Scan", "WorkTable Scan",
@@ -475,6 +479,25 @@ def _text_property(row: dict[str, Any], key: str, value: str) -> None:
 
 # --------------------------------------------------------------------------- table
 
+def _parallel_processes(df: pd.DataFrame, loops: pd.Series) -> pd.Series:
+    """Per node, how many processes ran it side by side: 1, or below a ``Gather`` /
+    ``Gather Merge`` its workers launched plus the leader (at most the node's loops: a leader
+    that does not participate adds no loop)."""
+    if "workers_launched" not in df:
+        return pd.Series(1.0, index=df.index)
+    workers = pd.to_numeric(df["workers_launched"], errors="coerce")
+    gather = df["node_type"].astype(str).isin(("Gather", "Gather Merge"))
+    procs: dict[tuple[Any, Any], float] = {}
+    out = []
+    for plan, node, parent, is_gather, w, n in zip(df["plan_id"], df["node_id"], df["parent_id"], gather,
+                                                   workers, loops, strict=True):
+        inherited = procs.get((plan, parent), 1.0) if parent is not None and not pd.isna(parent) else 1.0
+        procs[(plan, node)] = (float(w) + 1.0) if is_gather and not pd.isna(w) else inherited
+        here = inherited  # the Gather itself runs in the leader
+        out.append(max(1.0, min(here, n)) if not pd.isna(n) and n > 0 else 1.0)
+    return pd.Series(out, index=df.index)
+
+
 def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     if not rows:
         return schema.empty("plan_nodes")
@@ -487,7 +510,9 @@ def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     if "actual_loops" not in df:
         df["actual_loops"] = pd.NA
     loops = pd.to_numeric(df["actual_loops"], errors="coerce").astype("float64")
-    df["actual_total_ms"] = df["actual_time_ms"] * loops
+    # below a Gather, the loops are the processes that ran the node side by side: their time
+    # is wall time once, not once per process (PostgreSQL averages over them)
+    df["actual_total_ms"] = df["actual_time_ms"] * loops / _parallel_processes(df, loops)
     df.loc[loops == 0, "actual_total_ms"] = 0.0
     df["rows_total"] = df["actual_rows"] * loops
     df["never_executed"] = loops == 0

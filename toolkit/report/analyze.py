@@ -24,6 +24,10 @@ from ..sources import Source, expanded_size, iter_files, open_source, watch_read
 from .analysis import Analysis, InputResult
 
 NOT_EVIDENCE_REASON = "source code or documentation, not evidence"
+# Files that describe the evidence beside them (an access log's format, a py-spy file's rate):
+# read with it, never as evidence of their own.
+SIDECARS = (".log_format", ".rate")
+SIDECAR_REASON = "describes the input beside it (its log format or sampling rate), not evidence"
 # Files that sit beside evidence (the scripts and notes that produced it) and are not evidence.
 NOT_EVIDENCE = (".py", ".md", ".sh", ".conf", ".cfg", ".ini", ".toml", ".yaml", ".yml", ".ipynb",
                 ".sql", ".txt.in", ".pyc", ".html", ".css", ".js")
@@ -80,7 +84,7 @@ def _read(path: str, fmt: formats.Format, open_input: Callable[[], Source] | Non
     open_input = open_input or opener(path)
     src = open_input()
     if fmt.kind == "profile":
-        return {"profile": formats.read(src, format=fmt.name)}
+        return {"profile": formats.read(src, format=fmt.name, **options)}
     if fmt.kind == "queries":
         out = {"queries": formats.read(src, format=fmt.name, **options)}
         if "server_events" in fmt.extras:
@@ -197,7 +201,7 @@ def unexpected(exc: BaseException, doing: str) -> str:
 
 
 def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_format: str | None,
-                 log_line_prefix: str | None, stream_bytes: int) -> None:
+                 log_line_prefix: str | None, stream_bytes: int, pyspy_rate: float | None = None) -> None:
     """Detect and read one input; append its fate to ``analysis.inputs`` and its evidence."""
     t0 = time.perf_counter()
     try:
@@ -220,6 +224,8 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
             options["log_format"] = custom
         elif log_line_prefix and fmt.name == "postgres-stderr":
             options["log_line_prefix"] = log_line_prefix
+        elif pyspy_rate and fmt.name == "pyspy-raw":
+            options["rate"] = pyspy_rate
         streamed = fmt.kind in ("queries", "access_log") and expanded_size(path, stream_bytes) > stream_bytes
         evidence = (_stream(path, fmt, **options) if streamed
                     else _read(path, fmt, open_input, **options))
@@ -289,7 +295,8 @@ def _size(path: str) -> int:
 def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             progress: Callable[[str], None] | None = None, run_findings: bool = True,
             log_format: str | None = None, log_line_prefix: str | None = None,
-            stream_bytes: int = STREAM_BYTES, tracker: Tracker | None = None) -> Analysis:
+            stream_bytes: int = STREAM_BYTES, tracker: Tracker | None = None,
+            pyspy_rate: float | None = None) -> Analysis:
     """Read every input under ``paths`` (default: the bundled sample traces) and run every
     analysis and detector that applies (``paths=[]``: none). ``progress`` receives one-line status messages;
     ``tracker`` (a :class:`Tracker`, such as the CLI's progress bar) hears of every input and
@@ -297,7 +304,9 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
 
     ``log_format`` is an nginx ``log_format`` (or Apache ``LogFormat``) for access logs in a
     custom format (a ``NAME.log_format`` file beside a log does the same). ``log_line_prefix``
-    is PostgreSQL's, for stderr logs whose prefix is not one of the common ones. Logs larger than
+    is PostgreSQL's, for stderr logs whose prefix is not one of the common ones. ``pyspy_rate`` is
+    the sampling rate (Hz) of py-spy raw files, which do not record it (a ``NAME.rate`` file
+    beside one does the same; else 100 Hz is assumed and said). Logs larger than
     ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory).
 
     No input aborts the run: one that cannot be read, or on which a reader or detector fails
@@ -309,22 +318,23 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     analysis = Analysis()
     passed_over: list[tuple[str, str]] = []  # unlistable folders; FIFOs, devices, sockets in folders
     files = list(iter_files(paths, skipped=passed_over))
-    evidence = [p for p in files if not p.lower().endswith(NOT_EVIDENCE)]
+    evidence = [p for p in files if not p.lower().endswith(NOT_EVIDENCE + SIDECARS)]
     sizes = {p: _size(p) for p in evidence}
     if tracker is not None:
         tracker.start(len(evidence), sum(sizes.values()))
     try:
         for path in files:
             if path not in sizes:
+                sidecar = path.lower().endswith(SIDECARS)
                 analysis.inputs.append(InputResult(path, "skipped",
-                                                   reason=NOT_EVIDENCE_REASON))
+                                                   reason=SIDECAR_REASON if sidecar else NOT_EVIDENCE_REASON))
                 continue
             if tracker is None:
-                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes)
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate)
                 continue
             tracker.begin(path, sizes[path])
             with watch_reads(tracker.read):
-                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes)
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate)
             tracker.end(path)
     finally:
         if tracker is not None:
