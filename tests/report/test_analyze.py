@@ -272,3 +272,14 @@ def test_a_fifo_named_on_the_command_line_is_detected_and_read_from_one_reading(
 def test_an_empty_list_of_paths_reads_nothing_while_none_reads_the_samples():
     # (a notebook whose optional input is None gives analyze an empty list)
     assert analyze([], run_findings=False).inputs == []
+
+
+def test_the_input_a_story_follows_is_the_largest_of_its_kind(sample_analysis):
+    path, prof = sample_analysis.largest("profiles")
+    assert path.endswith("pyinstrument/demo_slow.pyisession.gz") and prof.duration_s == pytest.approx(11.678, abs=1e-3)
+    assert max(p.duration_s for p in sample_analysis.profiles.values()) == prof.duration_s
+    path, events = sample_analysis.largest("queries")  # the most logged time: the app workload
+    assert path.endswith("postgresql/app/postgresql.json.gz") and len(events) == 408
+    path, requests = sample_analysis.largest("requests")
+    assert len(requests) == 2438
+    assert analyze([], run_findings=False).largest("requests") == (None, None)

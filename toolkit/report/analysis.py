@@ -85,3 +85,23 @@ class Analysis:
     @property
     def analysed(self) -> int:
         return sum(1 for r in self.inputs if r.status == "read")
+
+    def largest(self, kind: str) -> tuple[str | None, Any]:
+        """The input of ``kind`` a story follows when several were read, as (path, evidence):
+        ``"profiles"`` the longest profile, ``"queries"`` the query log with the most logged time
+        (``duration_ms``), ``"requests"`` the access log with the most requests; inputs with no
+        sample, statement or request are passed over. (None, None) when there is none."""
+        def size(value: Any) -> float:
+            if kind == "profiles":
+                return float(getattr(value, "duration_s", 0.0) or 0.0)
+            if kind == "queries":
+                return float(value["duration_ms"].sum()) if len(value) else 0.0
+            return float(len(value))
+
+        if kind not in ("profiles", "queries", "requests"):
+            raise ValueError("kind must be 'profiles', 'queries' or 'requests'")
+        found = [(path, value) for path, value in getattr(self, kind).items()
+                 if (len(value.functions()) if kind == "profiles" else len(value))]
+        if not found:
+            return None, None
+        return max(found, key=lambda kv: size(kv[1]))
