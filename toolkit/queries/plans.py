@@ -26,9 +26,10 @@ lines in a log start with a TAB, psql's aligned output adds a ``QUERY PLAN`` hea
 continuations and a ``(N rows)`` footer: all are stripped.
 
 ``Actual Total Time`` and ``Actual Rows`` are averages per loop: ``actual_total_ms`` multiplies
-by ``actual_loops``, and below a ``Gather`` / ``Gather Merge`` divides by the processes that ran
-the node in parallel (``Workers Launched`` + the leader, as PostgreSQL counts its loops), so a
-parallel node's time is wall time, never more than its query took.
+by ``actual_loops`` (below a ``Gather``, the time of every process that ran the node: the work
+done), and ``wall_ms`` divides that by the processes that ran it side by side (``Workers
+Launched`` + the leader, as PostgreSQL counts its loops): the time the query waited for it, never
+more than the query took. ``self_ms`` is wall time too, so a plan tree adds up to its query.
 
 Example::
 
@@ -74,9 +75,11 @@ schema.register_table("plan_nodes", [
     ("actual_loops", "int", "times the node ran; 0 when never executed"),
     ("actual_startup_ms", "float", "ms to the first row, per loop"),
     ("actual_time_ms", "float", "ms per loop (EXPLAIN's 'actual time' upper figure)"),
-    ("actual_total_ms", "float", "actual_time_ms x actual_loops / parallel processes: the node's time "
-                                 "with its children"),
-    ("self_ms", "float", "actual_total_ms minus its children's (>= 0): time in the node itself"),
+    ("actual_total_ms", "float", "actual_time_ms x actual_loops: the node's time with its children, "
+                                 "every parallel process's added up"),
+    ("wall_ms", "float", "actual_total_ms / the processes that ran the node side by side (below a "
+                         "Gather: workers launched + leader): its wall time with its children"),
+    ("self_ms", "float", "wall_ms minus its children's (>= 0): wall time in the node itself"),
     ("rows_total", "float", "actual_rows x actual_loops"),
     ("filter", "str", "Filter condition"),
     ("rows_removed_by_filter", "int", "total over loops, as EXPLAIN prints it"),
@@ -510,10 +513,11 @@ def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     if "actual_loops" not in df:
         df["actual_loops"] = pd.NA
     loops = pd.to_numeric(df["actual_loops"], errors="coerce").astype("float64")
-    # below a Gather, the loops are the processes that ran the node side by side: their time
-    # is wall time once, not once per process (PostgreSQL averages over them)
-    df["actual_total_ms"] = df["actual_time_ms"] * loops / _parallel_processes(df, loops)
-    df.loc[loops == 0, "actual_total_ms"] = 0.0
+    df["actual_total_ms"] = df["actual_time_ms"] * loops
+    # below a Gather, the loops include the processes that ran the node side by side: the
+    # query waited for their time once, not once per process (PostgreSQL averages over them)
+    df["wall_ms"] = df["actual_total_ms"] / _parallel_processes(df, loops)
+    df.loc[loops == 0, ["actual_total_ms", "wall_ms"]] = 0.0
     df["rows_total"] = df["actual_rows"] * loops
     df["never_executed"] = loops == 0
     # text EXPLAIN prints "Rows Removed by Filter" only when > 0; JSON always (with ANALYZE)
@@ -526,11 +530,11 @@ def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     for c in ("shared_hit_blocks", "shared_read_blocks", "temp_read_blocks", "temp_written_blocks"):
         if c not in df:
             df[c] = pd.NA
-    children = df.dropna(subset=["parent_id"]).groupby(["plan_id", "parent_id"])["actual_total_ms"].sum()
+    children = df.dropna(subset=["parent_id"]).groupby(["plan_id", "parent_id"])["wall_ms"].sum()
     key = pd.MultiIndex.from_arrays([df["plan_id"], df["node_id"].astype("float64")])
     child_ms = children.reindex(key).fillna(0.0).to_numpy()
     # InitPlans/SubPlans run inside their parent's time; CTE Scans too. Clamp at 0.
-    df["self_ms"] = (df["actual_total_ms"] - child_ms).clip(lower=0.0)
+    df["self_ms"] = (df["wall_ms"] - child_ms).clip(lower=0.0)
     est = df["plan_rows"].clip(lower=1.0)
     act = df["actual_rows"].clip(lower=1.0)
     ratio = act / est

@@ -167,7 +167,6 @@ class _Report:
             meta.append(f"paths are relative to {self.base}")
         self.doc = Document(title, meta=meta)
         self.figure_bytes = 0
-        self.figures_left_out = 0
         self.formats = {r.path: r.format for r in analysis.inputs}
         self.findings_table = analysis.findings
         # which inputs of each kind get a section of their own (the others: one row each), and
@@ -211,7 +210,6 @@ class _Report:
             fig = self.r.figure(fig)
         size = len(fig.to_json()) if hasattr(fig, "to_json") else len(json.dumps(fig, default=str))
         if self.figure_bytes + size > FIGURE_BUDGET_BYTES:
-            self.figures_left_out += 1
             self.doc.note(f"Figure left out to keep the report small ({size / 1e6:.2f} MB of figure data; "
                           f"the report's {FIGURE_BUDGET_BYTES / 1e6:.1f} MB budget is used up). The "
                           "curated notebooks draw it: perf-toolkit notebook.", "info")
