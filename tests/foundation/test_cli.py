@@ -191,3 +191,18 @@ def test_the_progress_bar_moves_through_many_small_files_with_percentage_and_rat
     drawn = screen.getvalue()
     assert "reading 0/300 inputs:   0%" in drawn
     assert "B/s" in drawn and "access" in drawn
+
+
+def test_a_reader_that_stops_early_does_not_stop_the_report(tmp_path):
+    # GIVEN perf-toolkit analyze piped into something that has gone before the summary comes
+    # (| head, a pager quit early)
+    log = os.path.join(os.path.dirname(__file__), "..", "..", "sample_traces", "http", "apache", "common.log")
+    report = tmp_path / "report.html"
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "analyze", log, "-o", str(report), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    # THEN the report is written all the same, and nothing but silence reaches the user
+    assert proc.wait(timeout=120) == 0
+    assert report.stat().st_size > 0
+    assert err == ""

@@ -196,22 +196,27 @@ def run(args: argparse.Namespace) -> int:
             reason = only.own_reason if args.no_redact else Redactor().text(only.own_reason)
             hint = option_hint(only.own_reason)
             raise InputError(f"{only.path}: {_one_line(reason)}" + (f"; {hint}" if hint else ""))
-        print(summary(analysis, top=args.top, redact=not args.no_redact))
-        if not args.no_report:
-            _write(analysis, args)
+        _report_and_summary(analysis, args)
         print("perf-toolkit: error: no input could be analysed", file=sys.stderr)
         return 2
-    print(summary(analysis, top=args.top, redact=not args.no_redact))
-    if not args.no_report:
-        _write(analysis, args)
+    _report_and_summary(analysis, args)
     return 0
 
 
-def _write(analysis, args: argparse.Namespace) -> None:
+def _report_and_summary(analysis, args: argparse.Namespace) -> None:
+    """Write the report, then print the summary: a reader that stops reading the terminal early
+    (``| head``) does not stop the report being written."""
+    text = summary(analysis, top=args.top, redact=not args.no_redact)
+    path = None if args.no_report else _write(analysis, args)
+    print(text)
+    if path is not None:
+        print(f"\nReport: {path}")
+
+
+def _write(analysis, args: argparse.Namespace):
     from ..report.render import render
 
     try:
-        path = render(analysis, args.output, redact=not args.no_redact)
+        return render(analysis, args.output, redact=not args.no_redact)
     except OSError as exc:  # disk full, removed folder...: one line, exit 2
         raise InputError(f"{args.output}: cannot write the report ({exc.strerror or exc})") from exc
-    print(f"\nReport: {path}")
