@@ -249,4 +249,4 @@ def test_06_backend_audit_on_profiles_and_an_untimed_access_log(tmp_path, other_
         (folder / p.name).write_bytes(p.read_bytes())
     inputs = sorted(folder.iterdir())
     shown = _run("06_backend_audit", {"INPUTS": str(folder)}, tmp_path, ("queries", "http", "profiles"), inputs)
-    assert "3 of 3 inputs read (2 profiles, 1 access logs)" in shown
+    assert "3 of 3 inputs read (2 profiles, 1 access log)" in shown

@@ -32,7 +32,7 @@ def test_the_first_screen_says_what_was_read_and_what_to_fix_first(analysis, tmp
     # THEN the first screen, then one collapsed section per kind of evidence, then the inputs
     assert _h2(page) == ["What was read", "Fix these first", "Findings", "Profiles", "Queries", "HTTP", "Inputs"]
     first = page[:page.index('<nav class="toc">')]
-    assert "3 of 5 inputs read: 1 profiles, 1 query logs, 1 access logs; 1 skipped, 1 failed." in first
+    assert "3 of 5 inputs read: 1 profile, 1 query log, 1 access log; 1 skipped, 1 failed." in first
     # the failed input with its reason, its path not repeated in front of the line number
     assert "<li>broken.log: line 3: expected a log line prefix</li>" in first
     assert "1 skipped: unknown format &lt;script&gt;" in first

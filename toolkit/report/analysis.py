@@ -17,6 +17,12 @@ import pandas as pd
 KIND_NAMES = {"profile": "profiles", "queries": "query logs", "access_log": "access logs"}
 
 
+def count_of(kind: str, n: int) -> str:
+    """``n`` inputs of ``kind`` in words: ``1 access log``, ``3 profiles``."""
+    plural = KIND_NAMES.get(kind, kind)
+    return f"{n:,} {plural[:-1] if n == 1 and plural.endswith('s') else plural}"
+
+
 def own_reason(path: str, reason: Any) -> str:
     """A failed or skipped input's reason without its own path repeated in front (it is shown
     beside it): ``/data/x.log:3: expected ...`` -> ``line 3: expected ...``; the path elsewhere

@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import KIND_NAMES, Analysis, InputResult
+from .analysis import Analysis, InputResult, count_of
 from .html import Card, Document, slug
 from .redact import Redactor, dialect_of
 
@@ -261,7 +261,7 @@ class _Report:
         skipped = [r for r in inputs if r.status == "skipped"]
         failed = [r for r in inputs if r.status == "failed"]
         kinds = pd.Series([r.kind for r in read], dtype=object).value_counts()
-        what = ", ".join(f"{int(n):,} {KIND_NAMES.get(k, k)}" for k, n in kinds.items())
+        what = ", ".join(count_of(k, int(n)) for k, n in kinds.items())
         took = f" in {a.seconds:.1f} s" if a.seconds else ""
         self.doc.text(f"{len(read):,} of {len(inputs):,} inputs read{took}"
                       + (f": {what}" if what else "") + f"; {len(skipped):,} skipped, {len(failed):,} failed.",
