@@ -1,6 +1,6 @@
 """Time `perf-toolkit analyze` on the bundled sample traces (target: under 30 s).
 
-Run: .venv/bin/python benchmarks/analyze.py [REPEAT]
+Run: python benchmarks/analyze.py [REPEAT]
 Prints wall time per run (a fresh process each time, as a user runs it) and the report's size.
 """
 

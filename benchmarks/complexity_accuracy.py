@@ -9,7 +9,7 @@ otherwise. Lists and dicts live in CPU caches at the sizes chosen (<= 30,000 int
 bandwidth makes the per-element cost grow with n on this machine, which is real but not the
 complexity class.
 
-    /work/venv/bin/python benchmarks/complexity_accuracy.py [--rounds 1] [--points median]
+    python benchmarks/complexity_accuracy.py [--rounds 1] [--points median]
         [--timer perf_counter|process_time] [--save benchmarks/data/complexity_raw.csv]
 """
 

@@ -5,7 +5,7 @@ Times are ``a + b*g(n)`` (the growth term ``--growth`` x the constant at the lar
 100 seeds per class. "right": best is the class, nothing ambiguous; "says": the class is best
 with alternatives, or listed in fit.ambiguous; "wrong": neither.
 
-    /work/venv/bin/python benchmarks/complexity_synthetic.py --noise 0.05 --growth 20
+    python benchmarks/complexity_synthetic.py --noise 0.05 --growth 20
 """
 
 from __future__ import annotations

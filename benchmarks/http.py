@@ -1,6 +1,6 @@
 """Access-log throughput and peak memory: perf-toolkit beside GoAccess on the same file, same run.
 
-    /work/venv/bin/python benchmarks/http.py --size-mb 500
+    python benchmarks/http.py --size-mb 500
 
 Builds ``benchmarks/data/http_combined_<N>MB.log`` by repeating the nginx sample
 (sample_traces/http/nginx/combined.log.gz) with timestamps shifted by the sample's span per copy,

@@ -1,6 +1,6 @@
 """Precision and recall of the checklist rules on the labelled logs (tests/fixtures/labelled/).
 
-Run: .venv/bin/python benchmarks/labelled.py [--before COMMIT]
+Run: python benchmarks/labelled.py [--before COMMIT]
 
 Prints, as Markdown for benchmarks/RESULTS.md: per rule, the planted problems, found, missed,
 the look-alikes and the false positives; per log, the findings and the rows of the default table

@@ -2,7 +2,7 @@
 
 Targets (issue 3): the figure built in under 2 s; its HTML without plotly.js under 2 MB.
 
-    /work/venv/bin/python benchmarks/profiles_plots.py [--nodes 100000] [--repeat 3]
+    python benchmarks/profiles_plots.py [--nodes 100000] [--repeat 3]
 
 The profile is generated (random call tree with heavy-tailed self times, depth up to ~40, a
 few hundred distinct functions over app / stdlib / site-packages files) as the canonical

@@ -1,7 +1,7 @@
 """Profile readers against json.load, and the overhead of tk.profile / tk.record.
 
-    /work/venv/bin/python benchmarks/profiles_readers.py            # all
-    /work/venv/bin/python benchmarks/profiles_readers.py speedscope collapsed overhead
+    python benchmarks/profiles_readers.py            # all
+    python benchmarks/profiles_readers.py speedscope collapsed overhead
 
 1. A py-spy-shaped speedscope file of 1,000,000 samples (2 threads, 400 frames, 3,000 distinct
    stacks 8-40 deep, weights 0.01) -> read_profile + functions(), next to json.load of the

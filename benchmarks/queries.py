@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Slow-query log throughput: the toolkit's read + digest beside pgBadger and pt-query-digest.
 
-    /work/venv/bin/python benchmarks/queries.py [--pg-mb 500] [--mysql-mb 200] [--repeat 3] [--only pg|mysql]
+    python benchmarks/queries.py [--pg-mb 500] [--mysql-mb 200] [--repeat 3] [--only pg|mysql]
 
 1. Builds big logs in ``benchmarks/data/`` by repeating the genuine sample logs with every
    timestamp shifted by one hour per copy:

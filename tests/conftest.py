@@ -7,9 +7,16 @@ where .ci/run installs them and a missing program is a failure.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The notebooks nbval re-runs, and those the tests run, show their figures without the static PNG
+# that stored notebooks carry (toolkit.report.static): nbval leaves image/png out of its
+# comparison, and drawing each figure in a browser would cost the suite minutes. The test of
+# the static images themselves turns them back on.
+os.environ.setdefault("PERF_TOOLKIT_STATIC_IMAGES", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_traces"

@@ -222,22 +222,27 @@ class FindingsMarkdown:
     table: pd.DataFrame
 
     def _repr_markdown_(self) -> str:
+        from .profiles.files import short_file
+
         out = []
         for f in self.table.to_dict("records"):
             where = ""
             if isinstance(f.get("file"), str) and f["file"]:
                 line = f.get("line")
+                # an absolute path is the machine's that ran it: its last parts read the same anywhere
                 where = (f", line {int(line)} of " if line is not None and line == line else ", in ") \
-                    + escape_markdown(f["file"])
+                    + escape_markdown(short_file(f["file"]))
             out.append(f"**{_markdown_text(f.get('title'))}** ({escape_markdown(f.get('severity'))}; "
                        f"checklist: *{escape_markdown(f.get('area'))} / {escape_markdown(f.get('practice'))}*"
                        f"{where})\n\n{_markdown_text(f.get('evidence'))}\n\n**Fix:** {_markdown_text(f.get('fix'))}")
         return "\n\n---\n\n".join(out) if out else "*No finding.*"
 
     def __repr__(self) -> str:
+        from .profiles.files import short_file
+
         out = []
         for f in self.table.to_dict("records"):
-            where = f" ({f.get('file')}:{f.get('line')})" if isinstance(f.get("file"), str) else ""
+            where = f" ({short_file(f.get('file'))}:{f.get('line')})" if isinstance(f.get("file"), str) else ""
             out.append(f"[{f.get('severity')}] {f.get('title')}{where}\n{f.get('evidence')}\nFix: {f.get('fix')}")
         return "\n\n".join(out) if out else "No finding."
 
@@ -254,3 +259,8 @@ def markdown(table: pd.DataFrame, rule: str | None = None, **match: Any) -> Find
     for key, value in match.items():
         rows = rows[rows[key] == value]
     return FindingsMarkdown(rows.reset_index(drop=True))
+
+
+# ``tk.findings`` is this module's function: its Markdown view travels with it, so a notebook
+# writes ``tk.findings.markdown(found, "queries.n_plus_one")``.
+findings.markdown = markdown  # type: ignore[attr-defined]

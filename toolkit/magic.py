@@ -1,8 +1,9 @@
 """IPython integration: ``%load_ext toolkit`` and the ``%%profile`` cell magic.
 
 Loading the extension makes plotly figures display as plotly's own JSON mimetype (small in
-stored notebooks, drawn by JupyterLab; exported HTML embeds plotly.js once) and registers the
-magics.
+stored notebooks, drawn by JupyterLab; exported HTML embeds plotly.js once) with a static PNG
+beside it for viewers that run no JavaScript (GitHub, nbviewer; see
+:mod:`toolkit.report.static`), and registers the magics.
 
 The ``%%profile`` cell magic: profile a cell, keep the Profile, show where the time went.
 
@@ -81,9 +82,15 @@ class FigureDisplay:
         spec = json.loads(pio.to_json(self.fig, validate=False))
         # the HTML rendering's labels (function names) escaped as in exports: markup shows as text
         escaped = go.Figure(map_drawn(spec, escape_label))
-        return {PLOTLY_MIME: {"data": spec.get("data", []), "layout": spec.get("layout", {}), "config": {}},
-                "text/html": escaped.to_html(full_html=False, include_plotlyjs=False),
-                "text/plain": self.text}
+        bundle = {PLOTLY_MIME: {"data": spec.get("data", []), "layout": spec.get("layout", {}), "config": {}},
+                  "text/html": escaped.to_html(full_html=False, include_plotlyjs=False),
+                  "text/plain": self.text}
+        from .report.static import png
+
+        image = png(escaped)
+        if image:
+            bundle["image/png"] = image
+        return bundle
 
 
 class TableDisplay:
@@ -178,9 +185,9 @@ def register(ipython: Any) -> None:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    import plotly.io as pio
+    from .report.static import enable
 
-    pio.renderers.default = "plotly_mimetype"
+    enable()
     register(ipython)
 
 

@@ -51,6 +51,14 @@ class FindingsTable(pd.DataFrame):
         more = self["more"] if "more" in self.columns else pd.Series(0, index=self.index)
         return self[more.fillna(0).astype(int) == 0].head(n)
 
+    def counts(self) -> dict[str, int]:
+        """How many findings the table holds, an "and N more" row counting its N: ``findings``
+        and one count per severity (``high``, ``medium``, ``low``)."""
+        more = self["more"].fillna(0).astype(int) if "more" in self.columns else pd.Series(0, index=self.index)
+        weight = more.clip(lower=1)
+        by = weight.groupby(self["severity"]).sum() if len(self) else pd.Series(dtype=int)
+        return {"findings": int(weight.sum()), **{s: int(by.get(s, 0)) for s in SEVERITIES}}
+
 
 def _empty() -> FindingsTable:
     df = schema.empty("findings")

@@ -45,6 +45,7 @@ from __future__ import annotations
 import bz2
 import collections
 import contextlib
+import contextvars
 import dataclasses
 import gzip
 import io
@@ -468,12 +469,38 @@ def _read_capped(fh: Any, cap: int, what: str) -> bytes:
     return b"".join(parts)
 
 
+# Who wants to hear of the bytes read from inputs (a progress bar): see watch_reads().
+_READ_WATCHER: contextvars.ContextVar[Callable[[int], None] | None] = contextvars.ContextVar(
+    "perf_toolkit_read_watcher", default=None)
+
+
+@contextlib.contextmanager
+def watch_reads(callback: Callable[[int], None]) -> Iterator[None]:
+    """Within the ``with`` block, ``callback(n)`` hears of every ``n`` bytes a Source reads
+    from its input (compressed bytes for a compressed file): what a progress bar over the
+    inputs' sizes on disk counts.
+
+        >>> seen = []
+        >>> with watch_reads(seen.append):
+        ...     _ = open_source(b"a\\nb\\n").read_bytes()
+        >>> sum(seen)
+        4
+    """
+    token = _READ_WATCHER.set(callback)
+    try:
+        yield
+    finally:
+        _READ_WATCHER.reset(token)
+
+
 class _Counted(io.RawIOBase):
-    """A binary file that counts the bytes read through it (for the expansion ratio)."""
+    """A binary file that counts the bytes read through it (for the expansion ratio, and for
+    a :func:`watch_reads` watcher)."""
 
     def __init__(self, raw: BinaryIO):
         self._raw = raw
         self.count = 0
+        self._watcher = _READ_WATCHER.get()
 
     def readable(self) -> bool:
         return True
@@ -481,6 +508,8 @@ class _Counted(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         data = self._raw.read(size)
         self.count += len(data)
+        if self._watcher is not None and data:
+            self._watcher(len(data))
         return data
 
     def readinto(self, b: Any) -> int:

@@ -99,6 +99,25 @@ def test_each_rule_is_capped_with_an_and_n_more_row(rule):
     assert again.iloc[-1]["more"] == 5 + 7 + 3 and len(again) == 7
 
 
+def test_counts_count_an_and_n_more_row_as_its_n_by_severity(rule):
+    flood, low = rule("test.flood", severity="high"), rule("test.low", severity="low")
+    rows = [R.finding(flood, f"f{i}", "e", key=f"k{i}", saving_s=float(i), span_s=3600) for i in range(12)]
+    rows.append(R.finding(low, "l", "e", key="l"))
+    table = to_frame(rows, per_rule=5)
+    # 7 rows (5 shown, the low one, one "and 7 more"), 13 findings
+    assert len(table) == 7
+    assert table.counts() == {"findings": 13, "high": 12, "medium": 0, "low": 1}
+    assert to_frame([]).counts() == {"findings": 0, "high": 0, "medium": 0, "low": 0}
+
+
+def test_the_markdown_view_travels_with_tk_findings_and_shows_no_machine_path(rule):
+    r = rule("test.where")
+    table = to_frame([R.finding(r, "t", "seen", file="/home/someone/checkout/app/orders.py", line=12)])
+    shown = tk.findings.markdown(table)._repr_markdown_()
+    assert "line 12 of app/orders.py" in shown and "/home/someone" not in shown
+    assert "(app/orders.py:12)" in repr(tk.findings.markdown(table))
+
+
 def test_the_same_finding_in_two_files_is_one_row_naming_both(rule):
     r = rule("test.dup")
     a = to_frame([R.finding(r, "same", "x", key="q", file="a.log", line=1, saving_s=2.0, span_s=60)])

@@ -38,13 +38,14 @@ class PageResult:
     requests: list[str]
     figures: int            # plotly figure divs in the page
     drawn: int              # of those, how many contain their svg.main-svg
-    values: dict[str, Any]  # results of the `evaluate` expressions
+    values: dict[str, Any]  # results of the `before` and `evaluate` expressions
     text: str               # document.body.innerText
 
     @property
     def foreign_requests(self) -> list[str]:
-        """Requests to anything but the file itself (data: URIs are not requests)."""
-        return [u for u in self.requests if u != self.url and not u.startswith("data:")]
+        """Requests to anything but the file itself (data: URIs are not requests, and a blob:
+        URL is the page's own memory: the plotly.js the page script unpacked)."""
+        return [u for u in self.requests if u != self.url and not u.startswith(("data:", "blob:null/"))]
 
 
 class Chromium:
@@ -71,20 +72,27 @@ class Chromium:
         self._pw.stop()
 
     def open(self, path: str | Path, *, evaluate: dict[str, str] | None = None,
-             timeout_ms: int = 15_000) -> PageResult:
-        """Load ``path`` (file://) in a fresh context, wait until every plotly figure has drawn
-        (or the timeout), then collect what happened."""
+             timeout_ms: int = 15_000, expand: bool = True, before: dict[str, str] | None = None,
+             viewport: dict[str, int] | None = None) -> PageResult:
+        """Load ``path`` (file://) in a fresh context, evaluate the ``before`` expressions (on the
+        page as it first shows: its first screen, its collapsed sections), open every collapsed
+        section (``expand``: the report draws a section's figures when it opens), wait until
+        every plotly figure has drawn (or the timeout), then collect what happened, the
+        ``evaluate`` expressions included. ``viewport``: width and height in CSS pixels."""
         url = Path(path).resolve().as_uri()
         console_errors: list[str] = []
         page_errors: list[str] = []
         requests: list[str] = []
-        context = self._browser.new_context()
+        context = self._browser.new_context(**({"viewport": viewport} if viewport else {}))
         try:
             page = context.new_page()
             page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: page_errors.append(str(e)))
             page.on("request", lambda r: requests.append(r.url))
             page.goto(url, wait_until="load", timeout=timeout_ms)
+            first = {k: page.evaluate(expr) for k, expr in (before or {}).items()}
+            if expand:
+                page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
             # plotly draws asynchronously: wait until each figure holds its main svg
             try:
                 page.wait_for_function(
@@ -96,7 +104,7 @@ class Chromium:
             drawn = page.evaluate(
                 f"Array.from(document.querySelectorAll('{FIGURES}'))"
                 ".filter(el => el.querySelector('svg.main-svg')).length")
-            values = {k: page.evaluate(expr) for k, expr in (evaluate or {}).items()}
+            values = {**first, **{k: page.evaluate(expr) for k, expr in (evaluate or {}).items()}}
             text = page.evaluate("document.body.innerText")
         finally:
             context.close()

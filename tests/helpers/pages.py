@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 
-from toolkit.report.html import plotly_js
+from toolkit.report.html import plotly_js, plotly_js_packed
 
 # a figure's JSON block, as the report writes it and as nbconvert re-serializes it (attributes sorted)
 FIGURE_BLOCK = re.compile(r'<script (?:type="application/json" class="tk-figure" data-target="([^"]+)"|'
@@ -26,8 +26,8 @@ def figure_targets(page: str) -> list[str]:
 
 
 def markup(page: str) -> str:
-    """The page without the embedded plotly.js bundle (which is not ours to search)."""
-    return page.replace(plotly_js(), "")
+    """The page without the embedded plotly.js bundle, plain or packed (not ours to search)."""
+    return page.replace(plotly_js(), "").replace(plotly_js_packed(), "")
 
 
 def executable_scripts(page: str) -> list[str]:

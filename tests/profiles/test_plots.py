@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.plots.flame import diff_flame, diff_tree, flame, package_of, prune_tree
+from toolkit.plots.flame import (
+    collapse_imports,
+    diff_flame,
+    diff_tree,
+    flame,
+    package_of,
+    prune_tree,
+    subtitle,
+)
 from toolkit.plots.functions import top, top_functions
 from toolkit.profiles import Frame, ProfileBuilder
 
@@ -87,7 +95,7 @@ def assert_totals_consistent(pruned: pd.DataFrame, total: str = "total_s", self_
 
 
 def test_docstring_examples_run():
-    for name in ("toolkit.plots.flame", "toolkit.plots.functions", "toolkit.magic"):
+    for name in ("toolkit.plots.flame", "toolkit.plots.functions", "toolkit.magic", "toolkit.profiles.files"):
         result = doctest.testmod(importlib.import_module(name))
         assert result.failed == 0 and result.attempted > 0, name
 
@@ -204,7 +212,7 @@ def test_flame_ids_hover_colours_and_cut(small_tree):
     assert sorted(labels[4:]) == ["other (1 nodes)", "other (1 nodes)", "other (2 nodes)"]
     # parse: stdlib file, self 9 s = 89.99% of 10.001 s
     parse = ic.customdata[labels.index("parse")]
-    assert parse[0] == f"{STDLIB_JSON}:30" and parse[1] == "stdlib"
+    assert parse[0] == "json/decoder.py:30" and parse[1] == "stdlib"  # the stdlib by module, as tables show it
     assert parse[2] == pytest.approx(9.0) and parse[3] == pytest.approx(89.99, abs=0.01)
     assert parse[4] == pytest.approx(9.0) and parse[5] == pytest.approx(89.99, abs=0.01)
     handle = ic.customdata[labels.index("handle")]
@@ -258,8 +266,8 @@ def test_flame_states_time_outside_the_call_tree():
     main = ic.customdata[list(ic.labels).index("main")]
     assert main[4] == pytest.approx(0.15) and main[5] == pytest.approx(75.0)
     assert main[5] == pytest.approx(prof.functions().set_index("function").loc["main", "total_pct"])
-    assert fig.layout.title.subtitle.text == ("all 1 call paths shown; the profile's duration is 0.2 s, "
-                                              "+0.05 s outside the call tree (percentages are of the duration)")
+    assert fig.layout.title.subtitle.text == ("all 1 call paths shown;<br>the profile's duration is 0.2 s, "
+                                              "0.05 s of it outside the call tree (percentages are of the duration)")
 
 
 def test_flame_of_100k_nodes_stays_within_a_few_thousand_boxes():
@@ -347,7 +355,7 @@ def test_diff_flame_of_profiles_uses_their_trees():
     b2.add([], 0.2, samples=20)
     fig = diff_flame(b1.build(rate_hz=100.0), b2.build(rate_hz=100.0), min_fraction=0)
     assert fig.layout.title.subtitle.text.endswith(
-        "; profile durations 0.9 s -> 0.3 s (the rest is outside the call trees)")
+        ";<br>profile durations 0.9 s -> 0.3 s (the difference is outside the call trees)")
 
 
 # ---- top functions ------------------------------------------------------------------------------
@@ -380,7 +388,7 @@ def test_top_functions_chart(functions_table):
     # heaviest at the top of the chart
     assert list(fig.layout.yaxis.categoryarray)[-1] == "parse  json/decoder.py:10"
     hover = bars["app"].customdata[0]
-    assert hover == ["/srv/app/server.py:20", "app", 3.0, 30.0, 9.0, 90.0]
+    assert hover == ["app/server.py:20", "app", 3.0, 30.0, 9.0, 90.0]  # the file as tables show it
     assert "total: %{customdata[4]" in bars["app"].hovertemplate
 
 
@@ -440,7 +448,12 @@ def test_every_sample_trace_draws_with_its_seconds_kept(path):
     assert len(set(ic.ids)) == len(ic.ids) <= 2000
     assert sum(ic.values) == pytest.approx(float(tree["self_s"].sum()), rel=1e-9, abs=1e-12)
     info = fig.layout.meta["pruned"]
-    assert info["nodes_kept"] + info["nodes_folded"] == len(tree)
+    # every call path is drawn or folded, once the import machinery's frames are hidden
+    shown = collapse_imports(tree)
+    assert info["nodes_kept"] + info["nodes_folded"] == len(shown)
+    # (a stack that starts inside the import system keeps that one frame as its root)
+    below_roots = shown[shown["parent_id"].notna()]
+    assert not below_roots["file"].astype(str).str.contains("importlib._bootstrap").any()
     bars = top_functions(prof, n=5)
     heaviest = max((x, y) for trace in bars.data for x, y in zip(trace.x, trace.y, strict=True))
     assert heaviest[0] == pytest.approx(float(prof.functions().loc[0, "self_s"]))
@@ -484,3 +497,34 @@ def test_diff_tree_of_two_deep_chains_matches_path_by_path():
         [0.0, 1.0, 2.0, 1.0]
     assert d.loc["f4999", ["self_before_s", "total_after_s"]].tolist() == [2.0, 0.0]
     assert d.loc["f0", "total_s"] == 3.0  # size="max" per path, summed over the subtree
+
+
+# ---- import machinery and subtitles -------------------------------------------------------------
+
+def test_import_machinery_is_hidden_and_its_seconds_stay_with_the_importer():
+    # GIVEN py-spy's profile of the demo, whose stacks pass through importlib while it imports
+    prof = tk.read_profile(Path(__file__).resolve().parents[2] / "sample_traces/profiles/py-spy/demo_slow.speedscope.json")
+    tree = prof.tree()
+    # WHEN the import machinery is hidden (as flame() does by default, and pyinstrument does)
+    shown = collapse_imports(tree)
+    # THEN the 77 importlib frames are gone, the tree is 16 frames deep instead of 40, and not a
+    # sample is lost: the same seconds in all, the same seconds in each root
+    assert shown.attrs["imports_hidden"] == 77
+    assert (len(tree), len(shown)) == (143, 66)
+    assert (tree["depth"].max(), shown["depth"].max()) == (40, 16)
+    assert shown["self_s"].sum() == pytest.approx(tree["self_s"].sum())
+    roots = shown[shown["parent_id"].isna()].set_index("function")["total_s"]
+    assert roots.to_dict() == pytest.approx(tree[tree["parent_id"].isna()].set_index("function")["total_s"].to_dict())
+    # AND every node's total is its own seconds plus its children's
+    kids = shown.groupby("parent_id")["total_s"].sum()
+    expected = shown["self_s"] + shown["node_id"].map(kids).fillna(0.0)
+    assert np.allclose(shown["total_s"], expected)
+    # AND the figure says what it hid; hide_imports=False draws every frame
+    assert "77 import-machinery frames hidden" in flame(prof).layout.title.subtitle.text
+    assert len(flame(prof, hide_imports=False, min_fraction=0).data[0].ids) == len(tree) + 1
+
+
+def test_a_long_subtitle_wraps_inside_the_figure():
+    text, lines = subtitle(["x" * 60, "y" * 60, "z" * 30], width=100)
+    assert text == "x" * 60 + ";<br>" + "y" * 60 + "; " + "z" * 30
+    assert lines == 2

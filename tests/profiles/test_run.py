@@ -36,9 +36,14 @@ def test_profile_with_cprofile_counts_calls():
 
 def test_profiling_context_manager():
     with tk.profiling() as p:
+        with pytest.raises(AttributeError, match="ready when the 'with tk.profiling\\(\\)' block ends"):
+            p.functions()
         busy(10_000)
     assert isinstance(p.profile, tk.Profile)
     assert "busy" in set(p.profile.functions()["function"])
+    # p answers as the Profile itself, as README's tour writes it
+    assert p.functions().equals(p.profile.functions()) and p.duration_s == p.profile.duration_s
+    assert repr(p) == repr(p.profile)
 
 
 def test_record_a_real_child_process_with_pyspy():

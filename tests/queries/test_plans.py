@@ -188,3 +188,48 @@ def test_the_fixtures_are_what_postgresql_prints(tmp_path):
         for suffix in (".json", ".txt"):
             pd.testing.assert_frame_equal(read_plan(tmp_path / f"{name}{suffix}")[stable],
                                           read_plan(PLANS / f"{name}{suffix}")[stable])
+
+
+def test_plan_nodes_of_one_fingerprint():
+    # GIVEN the sample PostgreSQL log, whose auto_explain logged 84 plans of several statements
+    events = tk.read_queries(SAMPLES / "queries/postgresql/app/postgresql.log.gz")
+    fp = "select count(*), sum(total) from orders where customer_id = ?"
+    # WHEN the plans of one fingerprint are asked for
+    nodes = plan_nodes(events, fingerprint=fp)
+    # THEN they are that statement's 60 plans (one per call), and only those
+    assert nodes["plan_id"].nunique() == 60 == int(tk.digest(events).set_index("fingerprint").loc[fp, "calls"])
+    assert set(nodes["statement"].map(tk.fingerprint)) == {fp}
+    assert plan_nodes(events)["plan_id"].nunique() == 84
+    assert plan_nodes(events, fingerprint="select nothing").empty
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_parallel_plans_nodes_take_wall_time_not_the_sum_over_workers(fmt):
+    # GIVEN a real parallel plan: a Gather with workers scanning a table side by side
+    require_program("initdb")
+    pytest.importorskip("psycopg")
+    from helpers.postgres import postgres_server
+
+    with postgres_server({"max_worker_processes": "4", "max_parallel_workers": "4"}) as pg:
+        with pg.connect() as conn:
+            conn.execute("CREATE TABLE big AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 300000) g")
+            conn.execute("ANALYZE big")
+            for setting in ("parallel_setup_cost = 0", "parallel_tuple_cost = 0", "min_parallel_table_scan_size = 0",
+                            "max_parallel_workers_per_gather = 2"):
+                conn.execute(f"SET {setting}")
+            rows = conn.execute(f"EXPLAIN (ANALYZE, FORMAT {fmt.upper()}) SELECT count(*) FROM big "
+                                "WHERE v LIKE '%ab%'").fetchall()
+    plan = json.dumps(rows[0][0]) if fmt == "json" else "\n".join(r[0] for r in rows)
+    nodes = read_plan(plan).set_index("node_type")
+    gather = nodes.loc["Gather"]
+    scan = nodes.loc["Parallel Seq Scan"]
+    # THEN the workers PostgreSQL launched are read, the scan ran in them and the leader...
+    assert gather["workers_launched"] == 2 and scan["actual_loops"] == 3
+    # ...its wall time is the time per process, not three processes' time added up (that is its
+    # work, actual_total_ms): no node below the Gather waits longer than the Gather itself
+    assert scan["wall_ms"] == pytest.approx(scan["actual_time_ms"])
+    assert scan["actual_total_ms"] == pytest.approx(3 * scan["actual_time_ms"])
+    assert scan["wall_ms"] <= gather["wall_ms"]
+    # AND the plan tree's self times add up to the query's time, as a tree should
+    assert nodes["self_ms"].sum() == pytest.approx(nodes["wall_ms"].max(), rel=1e-6)

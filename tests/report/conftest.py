@@ -167,11 +167,19 @@ def curated_run(tmp_path_factory) -> dict:
         pytest.skip("notebooks/01_hot_paths.ipynb not written yet")
     root = Path(__file__).resolve().parents[2]
     params = {}
-    if "SLOW_PYSPY" in notebook_parameters(path):
-        params["SLOW_PYSPY"] = "sample_traces/profiles/py-spy/demo_slow.speedscope.json"
+    if "PROFILE" in notebook_parameters(path):
+        params["PROFILE"] = "sample_traces/profiles/py-spy/demo_slow.speedscope.json"
     out = tmp_path_factory.mktemp("curated")
     html = run_notebook(path, out / "hot.html", params, executed=out / "hot.ipynb", base=root)
     return {"html": html, "executed": out / "hot.ipynb", "params": params, "root": root}
+
+
+@pytest.fixture(scope="session")
+def sample_analysis():
+    """``tk.analyze`` of the bundled sample_traces/ (what ``perf-toolkit analyze`` reads by default)."""
+    from toolkit.report.analyze import analyze
+
+    return analyze(None)
 
 
 @pytest.fixture(scope="session")

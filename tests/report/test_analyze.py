@@ -52,11 +52,6 @@ def test_a_missing_path_exits_2_with_one_line(tmp_path, capsys):
     assert "nope: no such file or folder" in err and "Traceback" not in err
 
 
-@pytest.fixture(scope="module")
-def sample_analysis():
-    return analyze(None)
-
-
 def test_analyze_on_the_bundled_sample_traces_exits_0_and_writes_the_report(tmp_path):
     # GIVEN the README's first command (sample_traces/ is the default)
     report = tmp_path / "report.html"
@@ -272,3 +267,20 @@ def test_a_fifo_named_on_the_command_line_is_detected_and_read_from_one_reading(
     assert result.status == "read", result.reason
     assert len(a.queries[str(fifo)]) == len(tk.read_queries(plain)) > 0
     assert len(a.server_events[str(fifo)]) == len(tk.read_server_events(plain)) > 0
+
+
+def test_an_empty_list_of_paths_reads_nothing_while_none_reads_the_samples():
+    # (a notebook whose optional input is None gives analyze an empty list)
+    assert analyze([], run_findings=False).inputs == []
+
+
+def test_the_input_a_story_follows_is_the_largest_of_its_kind(sample_analysis):
+    path, prof = sample_analysis.largest("profiles")
+    # the shop app's py-spy recording (75 s) is longer than any demo profile
+    assert path.endswith("web/shop/profile.chrometrace.json.gz") and prof.duration_s == pytest.approx(74.751, abs=1e-3)
+    assert max(p.duration_s for p in sample_analysis.profiles.values()) == prof.duration_s
+    path, events = sample_analysis.largest("queries")  # the most logged time: the app workload
+    assert path.endswith("postgresql/app/postgresql.json.gz") and len(events) == 408
+    path, requests = sample_analysis.largest("requests")
+    assert len(requests) == 2438
+    assert analyze([], run_findings=False).largest("requests") == (None, None)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from helpers.pages import csp_of, executable_scripts, markup
 
-from toolkit.report.html import PAGE_SCRIPT, plotly_js
+from toolkit.report.html import PAGE_SCRIPT
 from toolkit.report.notebooks import export_html
 from toolkit.report.outputs import PLOTLY_MIME, clean_notebook, sanitize_html
 from toolkit.report.redact import Redactor
@@ -110,7 +110,7 @@ def test_an_export_runs_only_plotly_and_the_page_script(tmp_path, redact):
     # WHEN exported
     page = export_html(path, tmp_path / "nb.html", redact=redact).read_text()
     # THEN the only scripts are ours, each allowed by its hash; the output's script is text
-    assert executable_scripts(page) == [plotly_js(), PAGE_SCRIPT]
+    assert executable_scripts(page) == [PAGE_SCRIPT]
     assert "'unsafe-inline'" not in csp_of(page).split("style-src")[0]
     assert "&lt;script&gt;go()&lt;/script&gt;" in markup(page)
     assert "<title>nb</title>" in page

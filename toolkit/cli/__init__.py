@@ -47,5 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("perf-toolkit: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `perf-toolkit ... | head`
+    except BrokenPipeError:  # `perf-toolkit ... | head`: the reader has gone
+        # what is still buffered would fail again at exit ("Exception ignored ..."): drop it
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0

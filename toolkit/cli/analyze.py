@@ -1,8 +1,9 @@
 """`perf-toolkit analyze [PATH ...] [-o report.html]`: the main job.
 
-Reads every input (default: the bundled sample_traces/), prints what was read and the top
-findings, and writes one self-contained HTML report. Exit 0 when at least one input was
-analysed, 2 when none could be.
+Reads every input (default: the bundled sample_traces/), prints what was read (and why any
+input was skipped or failed, in full) and the top findings, and writes one self-contained HTML
+report. Exit 0 when at least one input was analysed, 2 when none could be (one named input
+that cannot be read: one line on stderr, no report).
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ import sys
 import pandas as pd
 
 from ..errors import InputError
-from ..report.analyze import analyze
+from ..http.conf import format_option
+from ..report.analyze import NOT_EVIDENCE_REASON, analyze
 from ..report.redact import Redactor
 from ..rules import duration as _duration
+from .progress import ProgressBar
+
+# How many inputs the summary names one by one (of those read, and per skip reason); the
+# report's Inputs section lists every one.
+LISTED = 30
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,11 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "report and in the findings printed here")
     p.add_argument("--top", type=int, default=15, help="findings to print (default: 15)")
     p.add_argument("--log-format", metavar="FORMAT",
-                   help="nginx log_format (or Apache LogFormat) of custom access logs, or @FILE "
-                        "holding it; *.log_format files beside a log are tried too")
+                   help="nginx log_format (or Apache LogFormat) of custom access logs: the format string, "
+                        "a pasted directive, or @FILE holding it (a whole nginx.conf or httpd.conf: the "
+                        "log_format / LogFormat that matches each log is used); *.log_format files "
+                        "beside a log are tried too")
     p.add_argument("--log-line-prefix", metavar="PREFIX",
                    help="PostgreSQL log_line_prefix of stderr logs with an uncommon prefix")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    p.add_argument("--rate", type=float, metavar="HZ",
+                   help="sampling rate of py-spy raw files (py-spy record --rate; the file does not say it: "
+                        "a NAME.rate file beside it does the same, else 100 Hz is assumed and said)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     p.set_defaults(func=run)
 
 
@@ -54,28 +66,78 @@ def _relative(paths: pd.Series) -> tuple[str, pd.Series]:
     return base, paths.map(lambda p: os.path.relpath(os.path.abspath(p), base))
 
 
-def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2, redact: bool = True) -> str:
-    """The terminal summary: inputs read, skipped and failed; the top findings as tk.findings
-    ranks them (by what fixing each saves), at most ``per_rule`` of each rule (the rest counted,
-    with the table's own "and N more" rows) so that one rule does not fill the screen.
-    Failure reasons and finding titles quote input text: redacted like the report unless
-    ``redact=False``."""
-    width = width or max(80, min(shutil.get_terminal_size((120, 20)).columns, 160))
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def option_hint(reason: str) -> str:
+    """The option of this command that answers a reader's reason (readers speak of the library's
+    keyword arguments, and the default redaction hides the examples they quote): what to pass
+    for a PostgreSQL log with an uncommon prefix, or an access log in a custom format."""
+    if "log_line_prefix" in reason:
+        return ("pass the server's prefix: --log-line-prefix '%m [%p] %q%u@%d ' (run "
+                "'SHOW log_line_prefix;' on the server)")
+    if "log_format" in reason or "LogFormat" in reason:
+        return ("pass the log's format: --log-format @/etc/nginx/nginx.conf (or httpd.conf; the "
+                "log_format that matches is used), or paste your log_format in quotes")
+    return ""
+
+
+def inputs_summary(analysis, redact: bool = True, listed: int = LISTED) -> list[str]:
+    """The terminal's account of the inputs: those read (the first ``listed``), then every
+    skipped and failed input grouped by its reason, the reason in full on its own line (the
+    input's own path not repeated in it), the inputs below it."""
     shown_text = Redactor().text if redact else (lambda text: text)
     inputs = analysis.inputs_table()
+    inputs["reason"] = [r.own_reason for r in analysis.inputs]
     base, inputs["path"] = _relative(inputs["path"])
     read = inputs[inputs["status"] == "read"]
     lines = [f"Read {len(read)} input(s) under {base or '.'} in {analysis.seconds:.1f} s "
              f"({(inputs['status'] == 'skipped').sum()} skipped, {(inputs['status'] == 'failed').sum()} failed):"]
-    for row in read.itertuples():
+    assumed = {p for p, prof in analysis.profiles.items() if getattr(prof, "rate_assumed", False)}
+    for row, full in zip(read.head(listed).itertuples(), [r.path for r in analysis.inputs if r.status == "read"],
+                         strict=False):
         skipped = f", {row.lines_skipped} line(s) skipped" if row.lines_skipped else ""
-        lines.append(f"  {_clip(row.path, width - 40)}  {row.format}: {row.records} record(s){skipped}")
-    for row in inputs[inputs["status"] == "failed"].itertuples():
-        # the reason in full, on its own line: it says what to pass or what is wrong
-        lines.append(f"  FAILED {row.path}\n      {' '.join(str(shown_text(row.reason)).split())}")
+        rate = (f", rate assumed {analysis.profiles[full].rate_hz:g} Hz (--rate or a .rate file sets it)"
+                if full in assumed else "")
+        lines.append(f"  {row.path}  {row.format}: {row.records} record(s){skipped}{rate}")
+    if len(read) > listed:
+        lines.append(f"  … and {len(read) - listed} more read (the report's Inputs section lists every one)")
+    for status in ("failed", "skipped"):
+        rows = inputs[inputs["status"] == status]
+        for reason, group in rows.groupby("reason", sort=False):
+            text = _one_line(shown_text(reason) or "no reason given")
+            if status == "skipped" and reason == NOT_EVIDENCE_REASON:
+                lines.append(f"  SKIPPED {len(group)} file(s) beside the evidence: {text}")
+                continue
+            paths = group["path"].tolist()
+            hint = option_hint(str(reason))
+            if len(paths) == 1:  # the reason under its input (how a single failure reads best)
+                lines.append(f"  {status.upper()} {paths[0]}\n      {text}")
+                lines += [f"      {hint}"] if hint else []
+                continue
+            lines.append(f"  {status.upper()} {len(paths)} inputs: {text}")
+            lines += [f"      {hint}"] if hint else []
+            lines += [f"      {p}" for p in paths[:listed]]
+            if len(paths) > listed:
+                lines.append(f"      … and {len(paths) - listed} more")
+    return lines
+
+
+def summary(analysis, top: int = 15, width: int | None = None, per_rule: int = 2, redact: bool = True) -> str:
+    """The terminal summary: inputs read, skipped and failed (:func:`inputs_summary`); the top
+    findings as tk.findings ranks them (by what fixing each saves), at most ``per_rule`` of each
+    rule (the rest counted, with the table's own "and N more" rows) so that one rule does not
+    fill the screen. Failure reasons and finding titles quote input text: redacted like the
+    report unless ``redact=False``."""
+    width = width or max(80, min(shutil.get_terminal_size((120, 20)).columns, 160))
+    shown_text = Redactor().text if redact else (lambda text: text)
+    lines = inputs_summary(analysis, redact=redact)
     table = analysis.findings
-    if table is None or table.empty:
-        lines.append("\nNo findings.")
+    if table is None:
+        return "\n".join(lines)
+    if table.empty:
+        lines.append("\nNo findings: no checklist rule fired on this evidence.")
         return "\n".join(lines)
     more = table["more"].fillna(0).astype(int) if "more" in table.columns else pd.Series(0, index=table.index)
     real = table[more == 0]
@@ -113,35 +175,48 @@ def check_output(path: str) -> None:
         raise InputError(f"{path}: permission denied; the report cannot be written there")
 
 
+def _single_file(paths: list[str]) -> bool:
+    return len(paths) == 1 and not os.path.isdir(paths[0])
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         check_output(args.output)
     progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-    log_format = args.log_format
-    if log_format and log_format.startswith("@"):
-        try:
-            with open(log_format[1:], encoding="utf-8") as fh:
-                log_format = fh.read()
-        except OSError as exc:
-            raise InputError(f"{log_format[1:]}: cannot read the log format ({exc.strerror})") from exc
+    log_format = format_option(args.log_format)
+    bar = None if args.quiet else ProgressBar()
+    if args.rate is not None and not args.rate > 0:
+        raise InputError(f"--rate {args.rate:g}: expected a sampling rate in Hz, a positive number")
     analysis = analyze(args.paths or None, progress=progress, log_format=log_format,
-                       log_line_prefix=args.log_line_prefix)
-    print(summary(analysis, top=args.top, redact=not args.no_redact))
+                       log_line_prefix=args.log_line_prefix, tracker=bar, pyspy_rate=args.rate)
     if analysis.analysed == 0:
+        if _single_file(args.paths) and len(analysis.inputs) == 1:
+            # one named input that cannot be used: its reason is the whole answer
+            only = analysis.inputs[0]
+            reason = only.own_reason if args.no_redact else Redactor().text(only.own_reason)
+            hint = option_hint(only.own_reason)
+            raise InputError(f"{only.path}: {_one_line(reason)}" + (f"; {hint}" if hint else ""))
+        _report_and_summary(analysis, args)
         print("perf-toolkit: error: no input could be analysed", file=sys.stderr)
-        if not args.no_report:
-            _write(analysis, args)
         return 2
-    if not args.no_report:
-        _write(analysis, args)
+    _report_and_summary(analysis, args)
     return 0
 
 
-def _write(analysis, args: argparse.Namespace) -> None:
+def _report_and_summary(analysis, args: argparse.Namespace) -> None:
+    """Write the report, then print the summary: a reader that stops reading the terminal early
+    (``| head``) does not stop the report being written."""
+    text = summary(analysis, top=args.top, redact=not args.no_redact)
+    path = None if args.no_report else _write(analysis, args)
+    print(text)
+    if path is not None:
+        print(f"\nReport: {path}")
+
+
+def _write(analysis, args: argparse.Namespace):
     from ..report.render import render
 
     try:
-        path = render(analysis, args.output, redact=not args.no_redact)
+        return render(analysis, args.output, redact=not args.no_redact)
     except OSError as exc:  # disk full, removed folder...: one line, exit 2
         raise InputError(f"{args.output}: cannot write the report ({exc.strerror or exc})") from exc
-    print(f"\nReport: {path}")

@@ -12,10 +12,13 @@ from ..errors import InputError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "notebook", help="run a curated notebook on your own files and export offline HTML",
+        "notebook", help="run a curated notebook on your own files and export offline HTML", add_help=False,
         description="Execute notebooks/NAME.ipynb with papermill, its parameters set from "
                     "--param (values naming existing files are made absolute), then export the "
-                    "executed notebook with its figures to one offline HTML file.")
+                    "executed notebook with its figures to one offline HTML file. "
+                    "'perf-toolkit notebook NAME --help' lists NAME's parameters.")
+    p.add_argument("-h", "--help", action="store_true",
+                   help="show this help; with NAME, the notebook's parameters too")
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="a curated notebook (e.g. 02_slow_queries, .ipynb optional) or a path")
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
@@ -31,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="limit per cell (default 600)")
     p.add_argument("--list", action="store_true",
                    help="list the curated notebooks and their parameters")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, parser=p)
 
 
 def parse_params(items: list[str]) -> dict[str, object]:
@@ -47,9 +50,32 @@ def parse_params(items: list[str]) -> dict[str, object]:
     return params
 
 
+def parameters_help(name: str) -> str:
+    """A curated notebook's parameters, one per line: name, default, and what it is (the comment
+    beside it in the notebook's parameters cell)."""
+    from ..report import notebooks
+
+    path = notebooks.find_notebook(name)
+    params = notebooks.parameter_help(path)
+    if not params:
+        return f"{path.stem} has no parameters (no cell tagged 'parameters')"
+    width = max(len(k) for k in params)
+    lines = [f"parameters of {path.stem} (set with --param NAME=VALUE; paths are files or folders):"]
+    for key, info in params.items():
+        lines.append(f"  {key:<{width}}  default {info['default']}")
+        if info["help"]:
+            lines.append(f"  {'':<{width}}  {info['help']}")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..report import notebooks
 
+    if args.help:
+        print(args.parser.format_help())
+        if args.name:
+            print(parameters_help(args.name))
+        return 0
     if args.list or not args.name:
         names = notebooks.available()
         if not names:

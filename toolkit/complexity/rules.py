@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .. import rules as R
+from ..profiles.files import short_file
 from ..ranking import to_frame
 from .fit import GROWTH, ComplexityFit, fit_complexity
 
@@ -81,7 +82,8 @@ def _from_table(table: pd.DataFrame, min_share_pct: float) -> list[dict[str, Any
         samples = getattr(r, "samples", None)
         if samples is not None and not pd.isna(samples) and samples < MIN_SAMPLES:
             continue  # sampling noise of a few samples per size can bend any curve
-        where = f"{r.file}:{r.line}" if r.file else "unknown file"
+        # the file's path is the measuring machine's: its short form reads the same everywhere
+        where = f"{short_file(r.file)}:{r.line}" if r.file else "unknown file"
         growth = f"x{r.growth_x:,.0f}" if math.isfinite(r.growth_x) else "from unmeasurable"
         evidence = (f"{r.function} ({where}): self time per call grows as {r.complexity} (exponent "
                     f"{r.exponent:.2f} [{r.exponent_lo:.2f}, {r.exponent_hi:.2f}]), {growth} from "

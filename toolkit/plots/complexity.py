@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..profiles.files import short_file
+
 # One colour per class, growth order: cool for cheap, warm for expensive.
 CLASS_COLOURS = {"O(1)": "#4c78a8", "O(log n)": "#72b7b2", "O(n)": "#54a24b", "O(n log n)": "#b79a20",
                  "O(n^2)": "#f58518", "O(n^3)": "#e45756", "O(2^n)": "#9d1f5a"}
@@ -123,7 +125,7 @@ def function_scaling(table: pd.DataFrame, top: int = 8, title: str | None = None
             x=part["n"], y=part["self_s"], mode="lines+markers", line={"color": colour, "width": 2},
             name=f"{row.function}: {cls}, {row.share_pct:.0f}% at n={int(table.attrs.get('n_max', 0)):,}",
             customdata=np.stack([part["share_pct"]], axis=-1),
-            hovertemplate=(f"{row.function}<br>{row.file}:{row.line}<br>n=%{{x:,.0f}}<br>self %{{y:.3g}} s"
+            hovertemplate=(f"{row.function}<br>{short_file(row.file)}:{row.line}<br>n=%{{x:,.0f}}<br>self %{{y:.3g}} s"
                            " per call<br>%{customdata[0]:.1f}% of the call<extra></extra>")))
     total = pd.DataFrame(table.attrs.get("total", {}))
     if not total.empty:

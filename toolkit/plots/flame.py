@@ -7,8 +7,10 @@ because only the flame graphs need them, and that are tested on their own:
   ``other`` node per parent, so a 100,000-node profile draws as at most ``max_nodes`` nodes and
   the folded seconds stay visible (and add up exactly);
 - :func:`diff_tree` matches two call trees path by path (before / after seconds per call path);
-- :func:`package_of` names the package a source file belongs to (stdlib, an installed
-  distribution's top-level module, native code, or the application itself).
+- :func:`collapse_imports` hides the import machinery's frames, as pyinstrument does.
+
+:func:`~toolkit.profiles.files.package_of` (the package a frame's file belongs to, which gives
+each box its colour) and :func:`~toolkit.profiles.files.short_file` live with the profiles.
 
 Example::
 
@@ -26,93 +28,23 @@ from __future__ import annotations
 
 import html
 import re
-import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..profiles.files import package_of, short_file, where
+
 TREE_COLUMNS = ["node_id", "parent_id", "depth", "function", "file", "line", "self_s", "total_s"]
 OTHER = "other"
 
 # Package -> colour. The application and the standard library keep fixed colours so figures of
 # different profiles read the same; installed packages take the next free palette colour.
-_FIXED_COLOURS = {"app": "#4C78A8", "stdlib": "#F58518", "native": "#B279A2", "builtins": "#EECA3B",
+PACKAGE_COLOURS = {"app": "#4C78A8", "stdlib": "#F58518", "native": "#B279A2", "builtins": "#EECA3B",
                   OTHER: "#BAB0AC", "": "#FFFFFF"}
-_PALETTE = ["#54A24B", "#E45756", "#72B7B2", "#FF9DA6", "#9D755D", "#8CD17D", "#B6992D",
+PALETTE = ["#54A24B", "#E45756", "#72B7B2", "#FF9DA6", "#9D755D", "#8CD17D", "#B6992D",
             "#499894", "#D37295", "#79706E", "#A0CBE8", "#FFBE7D"]
-
-_STDLIB = frozenset(sys.stdlib_module_names)
-_SITE = re.compile(r"[/\\](?:site|dist)-packages[/\\]([^/\\]+)")
-_STDLIB_DIR = re.compile(r"[/\\]lib(?:64)?[/\\]python3(?:\.\d+)?[/\\]")
-_NATIVE = re.compile(r"\.(?:so(?:\.\d+)*|dylib|dll|pyd)$|^\[.*\]$|^0x[0-9a-f]+$", re.I)
-
-
-def package_of(file: Any) -> str:
-    """The package a frame's source file belongs to.
-
-    ``"stdlib"`` for the standard library (an absolute path under ``lib/python3.X/`` outside
-    site-packages, ``<frozen ...>`` modules, or a short py-spy path whose first part is a stdlib
-    module like ``json/decoder.py``); the top-level module name for a file under
-    ``site-packages`` / ``dist-packages`` (``pandas``); ``"native"`` for shared libraries
-    (``libc.so.6``); ``"builtins"`` for C functions without a file (cProfile's ``~``); ``""`` for
-    no file at all; otherwise ``"app"``.
-
-        >>> package_of("/usr/lib/python3.11/json/decoder.py"), package_of("threading.py")
-        ('stdlib', 'stdlib')
-        >>> package_of("/venv/lib/python3.11/site-packages/pandas/core/frame.py")
-        'pandas'
-        >>> package_of("libc.so.6"), package_of("~"), package_of("demo/app.py")
-        ('native', 'builtins', 'app')
-    """
-    if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)):
-        return ""
-    f = str(file).strip()
-    if not f:
-        return ""
-    if f == "~" or f.startswith("<built-in"):
-        return "builtins"
-    m = _SITE.search(f)
-    if m:
-        name = m.group(1)
-        if name.startswith("__editable__"):  # setuptools' finder for editable installs
-            return "site-packages"
-        name = re.sub(r"\.(py|pyc|so|pyd)$", "", name)
-        return name.split(".")[0] or "app"
-    if f.startswith("<frozen"):
-        return "stdlib"
-    if _NATIVE.search(f):
-        return "native"
-    if f.startswith("<"):  # <string>, <ipython-input-...>, <stdin>: code the user typed
-        return "app"
-    if _STDLIB_DIR.search(f):
-        return "stdlib"
-    if not f.startswith(("/", "\\")) and not re.match(r"^[A-Za-z]:", f):
-        first = re.split(r"[/\\]", f)[0]
-        first = re.sub(r"\.py[cw]?$", "", first)
-        if first in _STDLIB and first not in {"test", "__main__", "__init__"}:
-            return "stdlib"
-    return "app"
-
-
-def short_file(file: Any) -> str:
-    """A short form of a source path for labels: the part after ``site-packages/`` or
-    ``lib/python3.X/``, else the last two parts of an absolute path; hover texts keep the full one.
-
-        >>> short_file("/venv/lib/python3.11/site-packages/pandas/core/frame.py"), short_file("/srv/app/x/y.py")
-        ('pandas/core/frame.py', 'x/y.py')
-    """
-    if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)):
-        return ""
-    f = str(file)
-    m = re.search(r"[/\\](?:site|dist)-packages[/\\]", f) or _STDLIB_DIR.search(f)
-    if m:
-        return f[m.end():]
-    if f.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", f):
-        return "/".join(re.split(r"[/\\]", f)[-2:])
-    return f
-
 
 def _tree_of(profile_or_tree: Any) -> pd.DataFrame:
     if isinstance(profile_or_tree, pd.DataFrame):
@@ -165,6 +97,71 @@ def _self_to_total(column: str, columns: pd.Index) -> str:
         if total in columns:
             return total
     return column
+
+
+# The import system's own frames (CPython's frozen importlib, or its source when not frozen):
+# pyinstrument hides them by default, and so do the flame graphs here. What remains of an
+# import is the chain of ``<module>`` frames, one per module imported.
+IMPORT_MACHINERY = re.compile(r"^<frozen importlib\._bootstrap(?:_external)?>$|"
+                              r"[/\\]importlib[/\\]_bootstrap(?:_external)?\.py$")
+
+
+def collapse_imports(tree: pd.DataFrame) -> pd.DataFrame:
+    """The call tree without the import machinery's frames (:data:`IMPORT_MACHINERY`:
+    ``_find_and_load``, ``exec_module``, ``_call_with_frames_removed``...), as pyinstrument
+    shows it: their children hang from the frame that ran the import (siblings that become the
+    same frame are merged), their own seconds count as that frame's own; a root made of them
+    stays. ``attrs["imports_hidden"]`` counts the frames hidden. Same columns as ``tree``
+    (extra columns are not kept).
+
+        >>> t = pd.DataFrame({"node_id": [0, 1, 2], "parent_id": pd.array([None, 0, 1], "Int64"),
+        ...     "depth": [0, 1, 2], "function": ["<module>", "_find_and_load", "<module>"],
+        ...     "file": ["app.py", "<frozen importlib._bootstrap>", "lib.py"], "line": [1, 1, 1],
+        ...     "self_s": [0.0, 0.5, 2.0], "total_s": [2.5, 2.5, 2.0]})
+        >>> collapse_imports(t)[["function", "file", "depth", "self_s", "total_s"]].values.tolist()
+        [['<module>', 'app.py', 0, 0.5, 2.5], ['<module>', 'lib.py', 1, 2.0, 2.0]]
+    """
+    files = tree["file"].astype("string").fillna("")
+    hidden = files.str.contains(IMPORT_MACHINERY).to_numpy(dtype=bool)
+    if not hidden.any():
+        out = tree[TREE_COLUMNS].copy()
+        out.attrs["imports_hidden"] = 0
+        return out
+    ppos, _, order = _positions(tree)
+    funcs, file_vals, lines = tree["function"].tolist(), tree["file"].tolist(), tree["line"].tolist()
+    self_s = tree["self_s"].to_numpy(dtype=float)
+    total_s = tree["total_s"].to_numpy(dtype=float)
+    new_of = np.full(len(tree), -1, dtype=np.int64)   # row -> row of the new tree it went into
+    rows: list[list[Any]] = []                         # new rows: parent, depth, f, file, line, self, total
+    key_of: dict[tuple[int, Any, Any, Any], int] = {}
+    count = 0
+    for i in order.tolist():
+        parent = int(new_of[ppos[i]]) if ppos[i] >= 0 else -1
+        if hidden[i] and parent >= 0:  # its time stays with the frame that imported
+            new_of[i] = parent
+            rows[parent][5] += self_s[i]
+            count += 1
+            continue
+        key = (parent, funcs[i], file_vals[i], lines[i])
+        j = key_of.get(key)
+        if j is None:
+            j = key_of[key] = len(rows)
+            rows.append([parent, 0 if parent < 0 else rows[parent][1] + 1, funcs[i], file_vals[i], lines[i],
+                         0.0, 0.0])
+        rows[j][5] += self_s[i]
+        rows[j][6] += total_s[i]
+        new_of[i] = j
+    out = pd.DataFrame(rows, columns=["parent_id", "depth", "function", "file", "line", "self_s", "total_s"])
+    out.insert(0, "node_id", np.arange(len(out), dtype="int64"))
+    out["parent_id"] = pd.array([None if p < 0 else p for p in out["parent_id"]], dtype="Int64")
+    out["line"] = pd.array(out["line"], dtype=tree["line"].dtype) if len(out) else out["line"]
+    out.attrs["imports_hidden"] = count
+    return out
+
+
+def _prepared(profile_or_tree: Any, collapse: bool) -> pd.DataFrame:
+    tree = _tree_of(profile_or_tree)
+    return collapse_imports(tree) if collapse else tree
 
 
 def prune_tree(tree: pd.DataFrame, min_fraction: float = 0.001, max_nodes: int | None = 2000,
@@ -412,13 +409,6 @@ def diff_tree(before: Any, after: Any, size: str = "max") -> pd.DataFrame:
 
 # ---- drawing ---------------------------------------------------------------------------------
 
-def _where(file: Any, line: Any) -> str:
-    f = "" if file is None or file is pd.NA or (isinstance(file, float) and np.isnan(file)) else str(file)
-    if line is None or line is pd.NA or (isinstance(line, float) and np.isnan(line)) or int(line) <= 0:
-        return f  # cProfile's builtins have line 0: no line to show
-    return f"{f}:{int(line)}" if f else f"line {int(line)}"
-
-
 def _labels(tree: pd.DataFrame) -> list[str]:
     return [f"other ({n:,} nodes)" if o else (str(f) if f is not None and f is not pd.NA else "?")
             for f, o, n in zip(tree["function"], tree["is_other"], tree["folded_nodes"], strict=True)]
@@ -436,12 +426,24 @@ def _cut_text(p: dict[str, Any]) -> str:
             f"({p['seconds_folded']:.3g} s, {pct:.1f}% of the time; {why})")
 
 
+def _imports_text(hidden: int) -> str:
+    return (f"{hidden:,} import-machinery frames hidden (their time is the importing frame's own)"
+            if hidden else "")
+
+
+# A duration and a call tree that differ by less than this share are the same (rounding).
+_SAME_SHARE = 0.001
+
+
 def _outside_text(duration: float, drawn: float) -> str:
     """Say so when the profile's duration differs from the seconds its call tree holds."""
-    if abs(duration - drawn) <= 1e-9 * max(1.0, abs(duration)):
+    if abs(duration - drawn) <= max(_SAME_SHARE * abs(duration), 1e-9):
         return ""
-    return (f"; the profile's duration is {duration:.3g} s, {duration - drawn:+.3g} s outside the "
-            f"call tree (percentages are of the duration)")
+    if duration > drawn:
+        return (f"the profile's duration is {duration:.3g} s, {duration - drawn:.3g} s of it outside the "
+                "call tree (percentages are of the duration)")
+    return (f"the call tree holds {drawn:.3g} s, {drawn - duration:.3g} s more than the profile's "
+            f"duration of {duration:.3g} s (percentages are of the duration)")
 
 
 def _outside_pair(before: Any, after: Any, before_drawn: float, after_drawn: float) -> str:
@@ -450,10 +452,37 @@ def _outside_pair(before: Any, after: Any, before_drawn: float, after_drawn: flo
     if any(d is None for d in durations):
         return ""
     b, a = (float(d) for d in durations)
-    tol = 1e-9 * max(1.0, abs(b), abs(a))
-    if abs(b - before_drawn) <= tol and abs(a - after_drawn) <= tol:
+    if not (_outside_text(b, before_drawn) or _outside_text(a, after_drawn)):
         return ""
-    return f"; profile durations {b:.3g} s -> {a:.3g} s (the rest is outside the call trees)"
+    return f"profile durations {b:.3g} s -> {a:.3g} s (the difference is outside the call trees)"
+
+
+SUBTITLE_CHARS = 115  # about what fits on one line of a figure 900 pixels wide
+
+
+def subtitle(parts: list[str], width: int = SUBTITLE_CHARS) -> tuple[str, int]:
+    """Subtitle parts joined with "; " and broken into lines of about ``width`` characters
+    (``<br>``), so a long subtitle wraps inside the figure instead of running off its edge;
+    returns the text and its number of lines.
+
+        >>> subtitle(["a" * 10, "b" * 10], width=15)
+        ('aaaaaaaaaa;<br>bbbbbbbbbb', 2)
+    """
+    lines: list[str] = []
+    for part in (p for p in parts if p):
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += "; " + part
+        else:
+            if lines:
+                lines[-1] += ";"
+            lines.append(part)
+    return "<br>".join(lines), len(lines)
+
+
+def _title(title: str, parts: list[str]) -> tuple[dict[str, Any], int]:
+    """A figure title with its wrapped subtitle, and the top margin they need (pixels)."""
+    text, n = subtitle(parts)
+    return {"text": title, "subtitle": {"text": text}}, 60 + 16 * n
 
 
 def _ids(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -471,7 +500,8 @@ def _tiling(orientation: str) -> dict[str, Any]:
 
 
 def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int = 2000,
-          orientation: str = "icicle", title: str | None = None, height: int = 600) -> go.Figure:
+          orientation: str = "icicle", title: str | None = None, height: int = 600,
+          hide_imports: bool = True) -> go.Figure:
     """An icicle / flame graph of a profile's call tree, coloured by package.
 
     Each box is one call path (ids unique per path); its width is the path's total seconds.
@@ -481,11 +511,13 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     many paths and seconds were folded. Percentages are of the Profile's ``duration_s`` (as in
     ``functions()``); when that differs from the seconds in its call tree (samples with an empty
     stack, or cProfile's estimated tree) the subtitle says by how much.
-    ``orientation="flame"`` puts the root at the bottom.
+    ``orientation="flame"`` puts the root at the bottom. With ``hide_imports`` (default) the
+    import machinery's frames are hidden, as pyinstrument does (:func:`collapse_imports`), so a
+    deep import reads as the chain of modules it loaded; the subtitle counts them.
 
         >>> fig = flame(prof, min_fraction=0.005)               # doctest: +SKIP
     """
-    tree = _tree_of(profile_or_tree)
+    tree = _prepared(profile_or_tree, hide_imports)
     pruned = prune_tree(tree, min_fraction=min_fraction, max_nodes=max_nodes - 1 if max_nodes else None)
     info = pruned.attrs["pruned"]
     total = info["total_s"]
@@ -493,8 +525,8 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     packages = [OTHER if o else package_of(f) for f, o in zip(pruned["file"], pruned["is_other"], strict=True)]
     pkg_order = (pd.Series(pruned["self_s"].to_numpy(dtype=float)).groupby(packages).sum()
                  .sort_values(ascending=False).index.tolist())
-    free = iter(_PALETTE * (1 + len(pkg_order) // len(_PALETTE)))
-    colour_of = {p: _FIXED_COLOURS[p] if p in _FIXED_COLOURS else next(free) for p in pkg_order}
+    free = iter(PALETTE * (1 + len(pkg_order) // len(PALETTE)))
+    colour_of = {p: PACKAGE_COLOURS[p] if p in PACKAGE_COLOURS else next(free) for p in pkg_order}
     self_s = pruned["self_s"].to_numpy(dtype=float)
     total_s = pruned["total_s"].to_numpy(dtype=float)
     # percentages of the profile's duration, as in functions(): a Profile may hold time outside
@@ -502,7 +534,7 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     duration = None if isinstance(profile_or_tree, pd.DataFrame) else getattr(profile_or_tree, "duration_s", None)
     base = float(duration) if duration else total
     pct = 100 / base if base else 0.0
-    wheres = [f"{n:,} call paths folded here" if o else _where(f, ln)
+    wheres = [f"{n:,} call paths folded here" if o else where(short_file(f), ln)
               for f, ln, o, n in zip(pruned["file"], pruned["line"], pruned["is_other"],
                                      pruned["folded_nodes"], strict=True)]
     custom = [[w, pk, round(float(s), 6), round(float(s * pct), 2), round(float(t), 6), round(float(t * pct), 2)]
@@ -523,10 +555,11 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
     ))
     key = "  ".join(f"<span style='color:{colour_of[p]}'>\u25a0</span> {html.escape(p or 'no file')}"
                     for p in pkg_order)
+    heading, top = _title(title or f"Flame graph: {total:.3g} s of samples (box width = total seconds)",
+                          [_cut_text(info), _imports_text(tree.attrs.get("imports_hidden", 0)),
+                           _outside_text(base, total)])
     fig.update_layout(
-        title={"text": title or f"Flame graph: {total:.3g} s of samples (box width = total seconds)",
-               "subtitle": {"text": _cut_text(info) + _outside_text(base, total)}},
-        height=height, margin={"t": 80, "l": 10, "r": 10, "b": 40},
+        title=heading, height=height, margin={"t": top, "l": 10, "r": 10, "b": 40},
         annotations=[{"text": "colour = package: " + key, "showarrow": False, "xref": "paper",
                       "yref": "paper", "x": 0, "y": -0.01, "xanchor": "left", "yanchor": "top"}],
     )
@@ -536,18 +569,18 @@ def flame(profile_or_tree: Any, *, min_fraction: float = 0.001, max_nodes: int =
 
 def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: float = 0.001,
                max_nodes: int = 2000, orientation: str = "icicle", title: str | None = None,
-               height: int = 600) -> go.Figure:
+               height: int = 600, hide_imports: bool = True) -> go.Figure:
     """A differential flame graph: call paths of two profiles coloured by the change in time.
 
     Paths are matched by :func:`diff_tree`; box width is the ``size`` side's seconds (``"max"``
     of before and after by default, so removed and new paths both show); colour is
     ``delta_total_s`` (after - before) on a diverging scale centred on 0: red took longer, blue
     got faster. Hover shows before, after, delta and ratio. Small paths are folded as in
-    :func:`flame` and the subtitle says so.
+    :func:`flame` and the subtitle says so; the import machinery is hidden as in :func:`flame`.
 
         >>> fig = diff_flame(slow_profile, fixed_profile)        # doctest: +SKIP
     """
-    d = diff_tree(before, after, size=size)
+    d = diff_tree(_prepared(before, hide_imports), _prepared(after, hide_imports), size=size)
     pruned = prune_tree(d, min_fraction=min_fraction, max_nodes=max_nodes - 1 if max_nodes else None)
     info = pruned.attrs["pruned"]
     ids, parents = _ids(pruned)
@@ -557,7 +590,7 @@ def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: floa
     delta = ta - tb
     before_total, after_total = float(d["self_before_s"].sum()), float(d["self_after_s"].sum())
     ratio = [("new" if a > 0 else "-") if b == 0 else f"{a / b:.3g}x" for b, a in zip(tb, ta, strict=True)]
-    wheres = [f"{n:,} call paths folded here" if o else _where(f, ln)
+    wheres = [f"{n:,} call paths folded here" if o else where(short_file(f), ln)
               for f, ln, o, n in zip(pruned["file"], pruned["line"], pruned["is_other"],
                                      pruned["folded_nodes"], strict=True)]
     custom = [[w, round(float(b), 6), round(float(a), 6), round(float(x), 6), r]
@@ -578,12 +611,12 @@ def diff_flame(before: Any, after: Any, *, size: str = "max", min_fraction: floa
                        "after: %{customdata[2]:.4g} s<br>delta: %{customdata[3]:+.4g} s "
                        "(%{customdata[4]})<extra></extra>"),
     ))
+    heading, top = _title(title or f"Differential flame graph (width = {size} seconds, colour = change)",
+                          [f"{before_total:.3g} s before -> {after_total:.3g} s after "
+                           f"({after_total - before_total:+.3g} s)", _cut_text(info),
+                           _outside_pair(before, after, before_total, after_total)])
     fig.update_layout(
-        title={"text": title or f"Differential flame graph (width = {size} seconds, colour = change)",
-               "subtitle": {"text": f"{before_total:.3g} s before -> {after_total:.3g} s after "
-                                    f"({after_total - before_total:+.3g} s); {_cut_text(info)}"
-                                    + _outside_pair(before, after, before_total, after_total)}},
-        height=height, margin={"t": 80, "l": 10, "r": 10, "b": 10},
+        title=heading, height=height, margin={"t": top, "l": 10, "r": 10, "b": 10},
     )
     fig.layout.meta = {"pruned": info}
     return fig

@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from .flame import _FIXED_COLOURS, _PALETTE, _where, package_of, short_file
+from ..profiles.files import package_of, short_file, where
+from .flame import PACKAGE_COLOURS, PALETTE
 
 FUNCTION_COLUMNS = ["function", "file", "line", "self_s", "total_s"]
 _BY = {"self_s": "self time", "total_s": "total time"}
@@ -23,7 +24,7 @@ def top(functions: pd.DataFrame, n: int = 20, by: str = "self_s") -> pd.DataFram
     """The ``n`` heaviest rows of a ``functions()`` table by ``by`` (``self_s`` or ``total_s``).
 
     Returns a new DataFrame (heaviest first) with the input's columns plus ``label`` (unique
-    ``function  file:line`` text, file shortened by :func:`~toolkit.plots.flame.short_file`,
+    ``function  file:line`` text, file shortened by :func:`~toolkit.profiles.files.short_file`,
     ``<``/``>``/``&`` HTML-escaped for plotly), ``package`` (see :func:`toolkit.plots.flame.package_of`) and
     ``self_pct`` / ``total_pct`` (percent of the whole profile's self time) when missing.
     ``attrs["top"]`` holds ``functions`` (rows in the input), ``shown``, ``shown_s`` (seconds of
@@ -45,7 +46,7 @@ def top(functions: pd.DataFrame, n: int = 20, by: str = "self_s") -> pd.DataFram
     for col, src in (("self_pct", "self_s"), ("total_pct", "total_s")):
         if col not in out.columns:
             out[col] = 100 * out[src] / total if total else 0.0
-    labels = [f"{f}  {_where(short_file(fi), ln)}" for f, fi, ln in zip(out["function"], out["file"], out["line"], strict=True)]
+    labels = [f"{f}  {where(short_file(fi), ln)}" for f, fi, ln in zip(out["function"], out["file"], out["line"], strict=True)]
     seen: dict[str, int] = {}
     for i, lab in enumerate(labels):  # two rows with one label would merge into one bar
         seen[lab] = seen.get(lab, 0) + 1
@@ -76,13 +77,13 @@ def top_functions(profile: Any, n: int = 20, by: str = "self_s", *, title: str |
     t = top(functions, n=n, by=by)
     info = t.attrs["top"]
     colours = {}
-    free = iter(_PALETTE * 4)
+    free = iter(PALETTE * 4)
     for p in t["package"]:
         if p not in colours:
-            colours[p] = _FIXED_COLOURS.get(p) or next(free)
+            colours[p] = PACKAGE_COLOURS.get(p) or next(free)
     other_by = "total_s" if by == "self_s" else "self_s"
     custom = t[["file", "package", "self_s", "self_pct", "total_s", "total_pct"]].copy()
-    custom["file"] = [_where(f, ln) for f, ln in zip(t["file"], t["line"], strict=True)]
+    custom["file"] = [where(short_file(f), ln) for f, ln in zip(t["file"], t["line"], strict=True)]
     # deterministic profilers (cProfile) count calls; sampled ones count samples at the leaf
     extra, extra_label = None, ""
     for col, label in (("calls", "calls"), ("samples", "samples (self)")):

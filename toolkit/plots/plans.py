@@ -43,7 +43,7 @@ def _hover(row: pd.Series) -> str:
     if row["never_executed"]:
         parts.append("never executed")
     else:
-        parts.append(f"time {row['actual_total_ms']:,.3f} ms with children, {row['self_ms']:,.3f} ms self")
+        parts.append(f"time {row['wall_ms']:,.3f} ms with children, {row['self_ms']:,.3f} ms self")
         parts.append(f"rows: estimated {row['plan_rows']:,.0f}, actual {row['actual_rows']:,.0f} "
                      f"x {row['actual_loops']} loop(s)"
                      + (f" — off by {row['misestimate']:,.0f}x" if row["misestimated"] else ""))
@@ -81,7 +81,7 @@ def plan_tree(nodes: pd.DataFrame, plan_id: int | None = None, *, title: str | N
     root = p.iloc[0]
     bad = int(p["misestimated"].sum())
     fig.update_layout(
-        title=title or f"Plan: {_label(root)}, {root['actual_total_ms']:,.1f} ms"
+        title=title or f"Plan: {_label(root)}, {root['wall_ms']:,.1f} ms"
                        f" ({len(p)} nodes; {bad} row misestimate{'s' if bad != 1 else ''} in red)",
         margin={"t": 60, "l": 10, "r": 10, "b": 10}, height=120 + 70 * int(p["depth"].max() + 1))
     return fig

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import rules as R
 from ..ranking import to_frame
+from .files import short_file
 from .model import Profile
 
 HOT_FUNCTION = R.rule(
@@ -67,7 +68,9 @@ def _hot_function(prof: Profile, min_share_pct: float, min_samples: int) -> list
         samples = f.get("samples")
         if prof.samples is not None and "samples" in funcs and pd.notna(samples) and samples < min_samples:
             continue
-        where = f"{f['function']} ({f['file']}:{f['line']})" if pd.notna(f["line"]) else f"{f['function']} ({f['file']})"
+        # the file as the profiler wrote it is a path of the machine that ran the program
+        file = short_file(f["file"])
+        where = f"{f['function']} ({file}:{f['line']})" if pd.notna(f["line"]) else f"{f['function']} ({file})"
         name = os.path.basename(prof.path) if prof.path else "the profile"
         evidence = (f"{where} spends {f['self_s']:.3f} s in its own code: {share:.0f}% of {busy:.3f} s busy time "
                     f"({f['self_pct']:.0f}% of {prof.duration_s:.3f} s in all) in {name}")

@@ -623,6 +623,31 @@ class Profile:
         keep = np.array([t == chosen[0] for t in self._threads], dtype=bool)
         return self._derive(self._stacks, keep, note=f"thread {chosen[0]} only")
 
+    def call_path(self, node_id: int) -> list[str]:
+        """The functions from the root to the node ``node_id`` of :meth:`tree` (as
+        :meth:`hot_paths` names its rows): a list, so a function whose name holds ';' (a
+        py-spy process frame's command line) stays one function."""
+        tree = self.tree()
+        parent = dict(zip(tree["node_id"].tolist(), tree["parent_id"].tolist(), strict=True))
+        name = dict(zip(tree["node_id"].tolist(), tree["function"].tolist(), strict=True))
+        if node_id not in name:
+            raise InputError(f"no node {node_id} in this profile's tree")
+        path: list[str] = []
+        node: Any = node_id
+        while node is not None and node is not pd.NA and node in name:
+            path.append(str(name[node]))
+            node = parent[node]
+        return path[::-1]
+
+    def busiest_thread(self) -> Profile:
+        """The samples of the thread with the most time (this Profile itself when it records
+        one thread, or none): where a program's work is, away from threads that only wait."""
+        names = self.threads
+        if len(names) < 2:
+            return self
+        weight = pd.Series(self._weights).groupby(pd.Series(self._threads, dtype=object)).sum()
+        return self.thread(str(weight.idxmax()))
+
     # -- export -------------------------------------------------------------------------------
 
     def to_speedscope(self, path: str | os.PathLike) -> str:

@@ -27,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -119,14 +120,38 @@ def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilde
         yield Sample(tuple(ids), count / rate, int(count) if count.is_integer() else 0, thread, process)
 
 
+def sidecar_rate(path: str) -> float | None:
+    """The sampling rate written in ``PATH.rate`` beside a raw file (Hz, as given to
+    ``py-spy record --rate``), or None when there is none; a file that holds no positive number
+    is a ParseError naming it."""
+    side = path + ".rate"
+    if not os.path.isfile(side):
+        return None
+    with open(side, encoding="utf-8", errors="replace") as fh:
+        text = fh.read(100).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ParseError(f"expected a sampling rate in Hz (a positive number), got {text[:40]!r}", side, 1,
+                         expected="py-spy's --rate")
+    return value
+
+
 def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "skip") -> Any:
     """Read py-spy raw output or any folded-stacks file into a :class:`Profile`.
 
-    ``rate``: samples per second used to turn counts into seconds (the file does not say;
-    default 100, py-spy's default, and ``profile.rate_assumed`` is True then).
+    ``rate``: samples per second used to turn counts into seconds. The file does not say: without
+    ``rate``, a ``NAME.rate`` file beside it gives it (the number passed to ``py-spy record
+    --rate``), else py-spy's default 100 is assumed, ``profile.rate_assumed`` is True and every
+    output says so.
     """
     src = open_source(source, errors=errors)
     src.accounting.format = "pyspy-raw"
+    given = "given by the caller"
+    if rate is None and src.path:
+        rate, given = sidecar_rate(src.path), f"from {os.path.basename(src.path)}.rate"
     assumed = rate is None
     hz = float(DEFAULT_RATE if rate is None else rate)
     if hz <= 0:
@@ -137,7 +162,8 @@ def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "ski
     b.rename_threads({tid: f"{name} ({tid})" for tid, name in threads.items()})
     has_lines = any(f.line is not None for f in b._frames)
     notes = [f"the file does not record its sampling rate: assumed {hz:g} Hz (py-spy's default); "
-             "pass rate= to change"] if assumed else [f"rate {hz:g} Hz given by the caller"]
+             f"pass rate= (perf-toolkit analyze --rate) or write it in {os.path.basename(src.name)}.rate"] \
+        if assumed else [f"rate {hz:g} Hz {given}"]
     if src.accounting.lines_read and not b._records and src.accounting.lines_skipped:
         raise ParseError("no line looks like folded stacks ('frame;frame;... COUNT')", src.name, 1,
                          expected="py-spy raw / collapsed stacks")

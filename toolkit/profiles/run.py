@@ -32,10 +32,22 @@ ENGINES = ("pyinstrument", "cprofile")
 
 
 class Profiling:
-    """What ``with tk.profiling() as p`` gives: ``p.profile`` is set when the block exits."""
+    """What ``with tk.profiling() as p`` gives: once the block exits, ``p`` answers as the
+    :class:`Profile` itself (``p.functions()``, ``p.duration_s``, ``tk.plots.flame(p.profile)``)
+    and ``p.profile`` is that Profile."""
 
     def __init__(self) -> None:
         self.profile: Profile | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for names Profiling lacks: they are the Profile's
+        profile = self.__dict__.get("profile")
+        if profile is None:
+            raise AttributeError(f"{name!r}: the profile is ready when the 'with tk.profiling()' block ends")
+        return getattr(profile, name)
+
+    def __repr__(self) -> str:
+        return repr(self.profile) if self.profile is not None else "<Profiling: the with block is still running>"
 
 
 @contextlib.contextmanager

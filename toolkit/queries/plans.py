@@ -26,7 +26,10 @@ lines in a log start with a TAB, psql's aligned output adds a ``QUERY PLAN`` hea
 continuations and a ``(N rows)`` footer: all are stripped.
 
 ``Actual Total Time`` and ``Actual Rows`` are averages per loop: ``actual_total_ms`` multiplies
-by ``actual_loops`` (for parallel nodes that is worker time, which can exceed wall time).
+by ``actual_loops`` (below a ``Gather``, the time of every process that ran the node: the work
+done), and ``wall_ms`` divides that by the processes that ran it side by side (``Workers
+Launched`` + the leader, as PostgreSQL counts its loops): the time the query waited for it, never
+more than the query took. ``self_ms`` is wall time too, so a plan tree adds up to its query.
 
 Example::
 
@@ -72,11 +75,15 @@ schema.register_table("plan_nodes", [
     ("actual_loops", "int", "times the node ran; 0 when never executed"),
     ("actual_startup_ms", "float", "ms to the first row, per loop"),
     ("actual_time_ms", "float", "ms per loop (EXPLAIN's 'actual time' upper figure)"),
-    ("actual_total_ms", "float", "actual_time_ms x actual_loops: the node's time with its children"),
-    ("self_ms", "float", "actual_total_ms minus its children's (>= 0): time in the node itself"),
+    ("actual_total_ms", "float", "actual_time_ms x actual_loops: the node's time with its children, "
+                                 "every parallel process's added up"),
+    ("wall_ms", "float", "actual_total_ms / the processes that ran the node side by side (below a "
+                         "Gather: workers launched + leader): its wall time with its children"),
+    ("self_ms", "float", "wall_ms minus its children's (>= 0): wall time in the node itself"),
     ("rows_total", "float", "actual_rows x actual_loops"),
     ("filter", "str", "Filter condition"),
     ("rows_removed_by_filter", "int", "total over loops, as EXPLAIN prints it"),
+    ("workers_launched", "int", "parallel workers a Gather / Gather Merge started"),
     ("index_cond", "str", "Index Cond (or Recheck Cond)"),
     ("join_cond", "str", "Hash Cond / Merge Cond / Join Filter"),
     ("sort_key", "str", ""),
@@ -99,15 +106,15 @@ _JSON_KEYS = {
     "Filter": "filter", "Rows Removed by Filter": "rows_removed_by_filter",
     "Index Cond": "index_cond", "Sort Method": "sort_method", "Sort Space Used": "sort_space_kb",
     "Sort Space Type": "sort_space_type", "Parent Relationship": "parent_relationship",
-    "Subplan Name": "subplan_name",
+    "Subplan Name": "subplan_name", "Workers Launched": "workers_launched",
     "Shared Hit Blocks": "shared_hit_blocks", "Shared Read Blocks": "shared_read_blocks",
     "Temp Read Blocks": "temp_read_blocks", "Temp Written Blocks": "temp_written_blocks",
 }
 # Text property "Key: value" -> column.
 _TEXT_KEYS = {"Filter": "filter", "Rows Removed by Filter": "rows_removed_by_filter",
               "Index Cond": "index_cond", "Hash Cond": "join_cond", "Merge Cond": "join_cond",
-              "Join Filter": "join_cond", "Sort Key": "sort_key"}
-_INT_COLS = ("actual_loops", "rows_removed_by_filter", "sort_space_kb", "shared_hit_blocks",
+              "Join Filter": "join_cond", "Sort Key": "sort_key", "Workers Launched": "workers_launched"}
+_INT_COLS = ("actual_loops", "rows_removed_by_filter", "workers_launched", "sort_space_kb", "shared_hit_blocks",
              "shared_read_blocks", "temp_read_blocks", "temp_written_blocks")
 # Node types whose "on X" names something other than a table.
 _NOT_A_RELATION = {"CTE Scan", "Function Scan", "Subquery Scan", "WorkTable Scan",
@@ -172,15 +179,18 @@ def _rows(plan: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return rows, attrs
 
 
-def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.DataFrame:
+def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR,
+               fingerprint: str | None = None) -> pd.DataFrame:
     """Plan nodes of every logged plan in ``query_events`` (the ``plan`` column), or of one plan.
 
     With events, ``plan_id`` numbers the plans in event order and each row also carries the
     event's ``event_index`` (its index label), ``session``, ``timestamp``, ``duration_ms``,
     ``statement`` and ``source_line``. Plans that cannot be read are left out and counted in
-    ``df.attrs["unreadable_plans"]``.
+    ``df.attrs["unreadable_plans"]``. ``fingerprint`` keeps the plans of the statements with
+    that fingerprint (:func:`toolkit.fingerprint`, as in a digest's ``fingerprint`` column).
 
         >>> plan_nodes(events).query("misestimated")           # doctest: +SKIP
+        >>> plan_nodes(events, fingerprint=tk.digest(events)["fingerprint"].iloc[0])  # doctest: +SKIP
     """
     if not isinstance(evidence, pd.DataFrame):
         return read_plan(evidence, misestimate=misestimate)
@@ -202,6 +212,8 @@ def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.
             continue
         if "statement" in event and pd.isna(event["statement"]) and attrs.get("query_text"):
             event["statement"] = attrs["query_text"]
+        if fingerprint is not None and not _has_fingerprint(event.get("statement"), fingerprint):
+            continue
         rows.extend({**r, **event, "plan_id": plan_id, "event_index": label}
                     for r in nodes if r["plan_id"] == 0)
         plan_id += 1
@@ -213,6 +225,12 @@ def plan_nodes(evidence: Any, *, misestimate: float = MISESTIMATE_FACTOR) -> pd.
         out["event_index"] = pd.Series(dtype=evidence.index.dtype)
     out.attrs = {"unreadable_plans": bad}
     return out
+
+
+def _has_fingerprint(statement: Any, fp: str) -> bool:
+    from .fingerprint import fingerprint
+
+    return isinstance(statement, str) and fingerprint(statement) == fp
 
 
 # --------------------------------------------------------------------------- input
@@ -464,6 +482,25 @@ def _text_property(row: dict[str, Any], key: str, value: str) -> None:
 
 # --------------------------------------------------------------------------- table
 
+def _parallel_processes(df: pd.DataFrame, loops: pd.Series) -> pd.Series:
+    """Per node, how many processes ran it side by side: 1, or below a ``Gather`` /
+    ``Gather Merge`` its workers launched plus the leader (at most the node's loops: a leader
+    that does not participate adds no loop)."""
+    if "workers_launched" not in df:
+        return pd.Series(1.0, index=df.index)
+    workers = pd.to_numeric(df["workers_launched"], errors="coerce")
+    gather = df["node_type"].astype(str).isin(("Gather", "Gather Merge"))
+    procs: dict[tuple[Any, Any], float] = {}
+    out = []
+    for plan, node, parent, is_gather, w, n in zip(df["plan_id"], df["node_id"], df["parent_id"], gather,
+                                                   workers, loops, strict=True):
+        inherited = procs.get((plan, parent), 1.0) if parent is not None and not pd.isna(parent) else 1.0
+        procs[(plan, node)] = (float(w) + 1.0) if is_gather and not pd.isna(w) else inherited
+        here = inherited  # the Gather itself runs in the leader
+        out.append(max(1.0, min(here, n)) if not pd.isna(n) and n > 0 else 1.0)
+    return pd.Series(out, index=df.index)
+
+
 def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     if not rows:
         return schema.empty("plan_nodes")
@@ -477,7 +514,10 @@ def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
         df["actual_loops"] = pd.NA
     loops = pd.to_numeric(df["actual_loops"], errors="coerce").astype("float64")
     df["actual_total_ms"] = df["actual_time_ms"] * loops
-    df.loc[loops == 0, "actual_total_ms"] = 0.0
+    # below a Gather, the loops include the processes that ran the node side by side: the
+    # query waited for their time once, not once per process (PostgreSQL averages over them)
+    df["wall_ms"] = df["actual_total_ms"] / _parallel_processes(df, loops)
+    df.loc[loops == 0, ["actual_total_ms", "wall_ms"]] = 0.0
     df["rows_total"] = df["actual_rows"] * loops
     df["never_executed"] = loops == 0
     # text EXPLAIN prints "Rows Removed by Filter" only when > 0; JSON always (with ANALYZE)
@@ -490,11 +530,11 @@ def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     for c in ("shared_hit_blocks", "shared_read_blocks", "temp_read_blocks", "temp_written_blocks"):
         if c not in df:
             df[c] = pd.NA
-    children = df.dropna(subset=["parent_id"]).groupby(["plan_id", "parent_id"])["actual_total_ms"].sum()
+    children = df.dropna(subset=["parent_id"]).groupby(["plan_id", "parent_id"])["wall_ms"].sum()
     key = pd.MultiIndex.from_arrays([df["plan_id"], df["node_id"].astype("float64")])
     child_ms = children.reindex(key).fillna(0.0).to_numpy()
     # InitPlans/SubPlans run inside their parent's time; CTE Scans too. Clamp at 0.
-    df["self_ms"] = (df["actual_total_ms"] - child_ms).clip(lower=0.0)
+    df["self_ms"] = (df["wall_ms"] - child_ms).clip(lower=0.0)
     est = df["plan_rows"].clip(lower=1.0)
     act = df["actual_rows"].clip(lower=1.0)
     ratio = act / est

@@ -9,6 +9,8 @@ user's own files and exported to offline HTML.
 
 Shared outputs are redacted by default (report, notebook exports); in a notebook,
 ``redact_display(REDACT)`` redacts what it shows (see :mod:`toolkit.report.display`).
+``say``, ``code``, ``not_applicable`` and ``table`` write a notebook's sentences about the data
+(:mod:`toolkit.report.prose`); ``parameters`` reads its parameters in the command line's forms.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from .display import redact_display
+from .prose import code, not_applicable, say, table
 from .render import build, render
 
 write_report = render
 
-__all__ = ["build", "render", "write_report", "run_notebook", "redact_display"]
+__all__ = ["build", "render", "write_report", "run_notebook", "redact_display", "say", "code",
+           "not_applicable", "table", "parameters"]
 
 
 def __getattr__(name: str) -> Any:
@@ -29,4 +33,8 @@ def __getattr__(name: str) -> Any:
         from . import notebooks
 
         return getattr(notebooks, name)
+    if name == "parameters":
+        import importlib
+
+        return importlib.import_module(".parameters", __name__)
     raise AttributeError(f"module 'toolkit.report' has no attribute {name!r}")

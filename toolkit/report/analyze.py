@@ -16,13 +16,18 @@ import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .. import formats
 from ..errors import InputError, ToolkitError
-from ..sources import Source, expanded_size, iter_files, open_source
+from ..sources import Source, expanded_size, iter_files, open_source, watch_reads
 from .analysis import Analysis, InputResult
 
+NOT_EVIDENCE_REASON = "source code or documentation, not evidence"
+# Files that describe the evidence beside them (an access log's format, a py-spy file's rate):
+# read with it, never as evidence of their own.
+SIDECARS = (".log_format", ".rate")
+SIDECAR_REASON = "describes the input beside it (its log format or sampling rate), not evidence"
 # Files that sit beside evidence (the scripts and notes that produced it) and are not evidence.
 NOT_EVIDENCE = (".py", ".md", ".sh", ".conf", ".cfg", ".ini", ".toml", ".yaml", ".yml", ".ipynb",
                 ".sql", ".txt.in", ".pyc", ".html", ".css", ".js")
@@ -36,6 +41,17 @@ STREAM_BYTES = 256 * 1024 * 1024
 PG_DESTINATIONS = ("postgres-jsonlog", "postgres-csvlog", "postgres-stderr")  # richest first
 # Kinds whose files are compared in pairs (`perf-toolkit compare`), not analysed one by one.
 COMPARED_KINDS = ("benchmark", "load_test")
+
+
+class Tracker(Protocol):
+    """What :func:`analyze` tells a progress display (the CLI's progress bar): how many inputs
+    and bytes there are, which input it starts and finishes, and every block of bytes read."""
+
+    def start(self, inputs: int, total_bytes: int) -> None: ...
+    def begin(self, path: str, size: int) -> None: ...
+    def read(self, n: int) -> None: ...
+    def end(self, path: str) -> None: ...
+    def close(self) -> None: ...
 
 
 def default_paths() -> list[str]:
@@ -70,7 +86,7 @@ def _read(path: str, fmt: formats.Format, open_input: Callable[[], Source] | Non
     open_input = open_input or opener(path)
     src = open_input()
     if fmt.kind == "profile":
-        return {"profile": formats.read(src, format=fmt.name)}
+        return {"profile": formats.read(src, format=fmt.name, **options)}
     if fmt.kind == "queries":
         out = {"queries": formats.read(src, format=fmt.name, **options)}
         if "server_events" in fmt.extras:
@@ -136,15 +152,47 @@ def _one_workload_per_destination_set(analysis: Analysis) -> None:
             analysis.server_events.pop(other.path, None)
 
 
-def _matches(src: Source, log_format: str) -> bool:
-    """Whether at least 80% of the input's first lines match the user's access-log format."""
+def matching_format(src: Source, log_format: str) -> str | None:
+    """The access-log format of ``log_format`` (a format string, a pasted directive, or a whole
+    nginx.conf / httpd.conf offering several: :func:`toolkit.http.conf.candidates`) that at
+    least 80% of the input's first lines match; None when none does."""
+    from ..errors import LogFormatError
     from ..http.accesslog import compile_format
+    from ..http.conf import candidates
 
-    pattern = compile_format(log_format).pattern
     head = src.head().decode("utf-8", "replace").split("\n")[:-1][:50]
     lines = [line for line in head if line.strip()]
-    ok = sum(1 for line in lines if (m := pattern.match(line)) and m.group("_line") is None)
-    return bool(lines) and ok >= max(1, int(0.8 * len(lines)))
+    if not lines:
+        return None
+    for candidate in candidates(log_format):
+        try:
+            pattern = compile_format(candidate).pattern
+        except LogFormatError:
+            continue
+        ok = sum(1 for line in lines if (m := pattern.match(line)) and m.group("_line") is None)
+        if ok >= max(1, int(0.8 * len(lines))):
+            return candidate
+    return None
+
+
+def custom_format_label(path: str, custom: str | None, accounting: dict[str, Any]) -> str:
+    """What to call an access log read in a custom format: ``nginx (log_format perf)`` or
+    ``apache (LogFormat timed)``, from the format the user gave or the ``.log_format`` file
+    beside the log whose name the reader recorded (an Apache LogFormat is not nginx's)."""
+    from ..errors import LogFormatError
+    from ..http.accesslog import compile_format, sidecar_formats
+
+    name = str(accounting.get("format") or "").partition(":")[2]
+    try:
+        compiled = (compile_format(custom) if custom is not None
+                    else next((f for _, f in sidecar_formats(path) if f.name == name), None))
+    except LogFormatError:
+        compiled = None
+    if compiled is None:
+        return "nginx"
+    if compiled.escape == "apache":
+        return f"apache (LogFormat {compiled.name})" if compiled.name not in ("", "apache") else "apache"
+    return f"nginx (log_format {compiled.name})" if compiled.name not in ("", "nginx") else "nginx"
 
 
 def unexpected(exc: BaseException, doing: str) -> str:
@@ -155,13 +203,13 @@ def unexpected(exc: BaseException, doing: str) -> str:
 
 
 def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_format: str | None,
-                 log_line_prefix: str | None, stream_bytes: int) -> None:
+                 log_line_prefix: str | None, stream_bytes: int, pyspy_rate: float | None = None) -> None:
     """Detect and read one input; append its fate to ``analysis.inputs`` and its evidence."""
     t0 = time.perf_counter()
     try:
         open_input = opener(path)
         # The user's own access-log format first: content sniffing cannot know a custom format.
-        custom = log_format if log_format and _matches(open_input(), log_format) else None
+        custom = matching_format(open_input(), log_format) if log_format else None
         fmt = formats.get("nginx") if custom else formats.detect(open_input())
     except ToolkitError as exc:
         analysis.inputs.append(InputResult(path, "skipped", reason=getattr(exc, "reason", "") or str(exc)))
@@ -183,6 +231,8 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
             options["log_format"] = custom
         elif log_line_prefix and fmt.name == "postgres-stderr":
             options["log_line_prefix"] = log_line_prefix
+        elif pyspy_rate and fmt.name == "pyspy-raw":
+            options["rate"] = pyspy_rate
         streamed = fmt.kind in ("queries", "access_log") and expanded_size(path, stream_bytes) > stream_bytes
         evidence = (_stream(path, fmt, **options) if streamed
                     else _read(path, fmt, open_input, **options))
@@ -196,8 +246,9 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
     if records is None:
         main = next(iter(evidence.values()))
         records = len(main) if hasattr(main, "__len__") else 0
+    label = custom_format_label(path, custom, acct) if fmt.name == "nginx" else fmt.name
     analysis.inputs.append(InputResult(
-        path, "read", fmt.name, fmt.kind, records=int(records or 0),
+        path, "read", label, fmt.kind, records=int(records or 0),
         lines_read=int(acct.get("lines_read") or 0), lines_skipped=int(acct.get("lines_skipped") or 0),
         seconds=time.perf_counter() - t0, source=acct,
         reason=(f"streamed ({size / 1e6:.0f} MB on disk): aggregated chunk by chunk; the "
@@ -241,16 +292,28 @@ def _findings(analysis: Analysis):
     return findings(good)
 
 
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             progress: Callable[[str], None] | None = None, run_findings: bool = True,
             log_format: str | None = None, log_line_prefix: str | None = None,
-            stream_bytes: int = STREAM_BYTES) -> Analysis:
+            stream_bytes: int = STREAM_BYTES, tracker: Tracker | None = None,
+            pyspy_rate: float | None = None) -> Analysis:
     """Read every input under ``paths`` (default: the bundled sample traces) and run every
-    analysis and detector that applies. ``progress`` receives one-line status messages.
+    analysis and detector that applies (``paths=[]``: none). ``progress`` receives one-line status messages;
+    ``tracker`` (a :class:`Tracker`, such as the CLI's progress bar) hears of every input and
+    every block of bytes read. The checklist rules run when at least one input was read.
 
     ``log_format`` is an nginx ``log_format`` (or Apache ``LogFormat``) for access logs in a
     custom format (a ``NAME.log_format`` file beside a log does the same). ``log_line_prefix``
-    is PostgreSQL's, for stderr logs whose prefix is not one of the common ones. Logs larger than
+    is PostgreSQL's, for stderr logs whose prefix is not one of the common ones. ``pyspy_rate`` is
+    the sampling rate (Hz) of py-spy raw files, which do not record it (a ``NAME.rate`` file
+    beside one does the same; else 100 Hz is assumed and said). Logs larger than
     ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory).
 
     No input aborts the run: one that cannot be read, or on which a reader or detector fails
@@ -258,18 +321,34 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     cannot be listed."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
-    paths = [os.fspath(p) for p in (paths or default_paths())]
+    paths = [os.fspath(p) for p in (default_paths() if paths is None else paths)]
     analysis = Analysis()
     passed_over: list[tuple[str, str]] = []  # unlistable folders; FIFOs, devices, sockets in folders
-    for path in iter_files(paths, skipped=passed_over):
-        if path.lower().endswith(NOT_EVIDENCE):
-            analysis.inputs.append(InputResult(path, "skipped",
-                                               reason="source code or documentation, not evidence"))
-            continue
-        _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes)
+    files = list(iter_files(paths, skipped=passed_over))
+    evidence = [p for p in files if not p.lower().endswith(NOT_EVIDENCE + SIDECARS)]
+    sizes = {p: _size(p) for p in evidence}
+    if tracker is not None:
+        tracker.start(len(evidence), sum(sizes.values()))
+    try:
+        for path in files:
+            if path not in sizes:
+                sidecar = path.lower().endswith(SIDECARS)
+                analysis.inputs.append(InputResult(path, "skipped",
+                                                   reason=SIDECAR_REASON if sidecar else NOT_EVIDENCE_REASON))
+                continue
+            if tracker is None:
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate)
+                continue
+            tracker.begin(path, sizes[path])
+            with watch_reads(tracker.read):
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate)
+            tracker.end(path)
+    finally:
+        if tracker is not None:
+            tracker.close()
     analysis.inputs.extend(InputResult(path, "skipped", reason=reason) for path, reason in passed_over)
     _one_workload_per_destination_set(analysis)
-    if run_findings:
+    if run_findings and analysis.analysed:
         say("running the checklist rules ...")
         analysis.findings = _findings(analysis)
     analysis.seconds = time.perf_counter() - started

@@ -4,8 +4,9 @@ notebooks.
 ``redact_display(True)`` installs IPython display formatters so that DataFrames and Series
 (column by column, by the rules of :class:`~toolkit.report.redact.Redactor`: SQL for
 statements, URL rules for paths, pseudonyms for clients...), plotly figures (their labels and
-hover text) and findings shown as Markdown (:class:`toolkit.findings.FindingsMarkdown`) are
-redacted as they are displayed. The variables keep their literal values, so every analysis and
+hover text), findings shown as Markdown (:class:`toolkit.findings.FindingsMarkdown`) and the
+values of sentences about the data (:class:`toolkit.report.prose.Prose`) are redacted as they
+are displayed. The variables keep their literal values, so every analysis and
 detector still runs on real data; only the outputs, which an export shares, are redacted.
 ``perf-toolkit notebook`` runs the curated notebooks with ``REDACT=True``; interactively they
 default to ``REDACT=False`` (your own data, on your own screen). ``redact_display(False)``
@@ -71,9 +72,10 @@ def _types() -> dict[str, list[type]]:
     from plotly.basedatatypes import BaseFigure
 
     from ..findings import FindingsMarkdown
+    from .prose import Prose
 
-    return {"html": [pd.DataFrame], "plain": [pd.DataFrame, pd.Series, FindingsMarkdown],
-            "markdown": [FindingsMarkdown], "display": [BaseFigure]}
+    return {"html": [pd.DataFrame], "plain": [pd.DataFrame, pd.Series, FindingsMarkdown, Prose],
+            "markdown": [FindingsMarkdown, Prose], "display": [BaseFigure]}
 
 
 def redact_display(enabled: bool = True, *, ipython: Any = None) -> None:
@@ -106,6 +108,11 @@ def redact_display(enabled: bool = True, *, ipython: Any = None) -> None:
 
     formatters["markdown"].for_type(FindingsMarkdown, lambda v: findings(v)._repr_markdown_())
     formatters["plain"].for_type(FindingsMarkdown, lambda v, p, cycle: p.text(repr(findings(v))))
+    # sentences about the data (toolkit.report.prose): their values, not the author's words
+    from .prose import Prose
+
+    formatters["markdown"].for_type(Prose, lambda v: v.markdown(r.cell))
+    formatters["plain"].for_type(Prose, lambda v, p, cycle: p.text(v.text(r.cell)))
     from plotly.basedatatypes import BaseFigure
 
     formatters["display"].for_type(BaseFigure, _figure_display(r))

@@ -1,18 +1,23 @@
-"""A small builder for one self-contained, offline HTML file: headings with a table of
-contents, escaped tables from DataFrames, plotly figures, notes.
+"""A small builder for one self-contained, offline HTML file: a first screen, collapsible
+sections with a contents of sections, escaped tables from DataFrames, plotly figures, notes.
 
 Offline and inert by construction:
 
 - plotly.js is embedded once (from the installed ``plotly`` package), only when a figure is
-  present; nothing is loaded from a CDN, no external fonts or images;
+  present, gzip-compressed and base64-encoded in an inert data block (``<script
+  type="text/x-gzip-base64">``, never executed: a third of the bundle's 4.8 MB); nothing is
+  loaded from a CDN, no external fonts or images;
 - a Content-Security-Policy ``<meta>`` (:func:`csp`) forbids every network request, forms,
-  ``<base>``, frames and plugins, and lets only two scripts run, named by their SHA-256: the
-  embedded plotly.js and the one page script (:data:`PAGE_SCRIPT`) that draws every figure. No
-  ``'unsafe-inline'`` for scripts, so neither an injected ``<script>`` nor an inline event
-  handler (``onerror=``) nor a ``javascript:`` URL could run even if markup slipped through;
+  ``<base>``, frames and plugins, and lets one inline script run, named by its SHA-256: the page
+  script (:data:`PAGE_SCRIPT`). It unpacks plotly.js (the browser's own ``DecompressionStream``)
+  and runs it as a script it creates, which ``'strict-dynamic'`` allows (a script a trusted
+  script adds is trusted; a script in the page's markup is not), then draws every figure. No
+  ``'unsafe-inline'`` or ``'unsafe-eval'``, so neither an injected ``<script>`` nor an inline
+  event handler (``onerror=``) nor a ``javascript:`` URL could run even if markup slipped through;
 - a figure's data is an inert ``<script type="application/json">`` block (never executed; its
   JSON has ``<``, ``>`` and ``&`` written as ``\\u003c``... so ``</script>`` in the data cannot end
-  the element), read by the page script with ``JSON.parse``;
+  the element), read by the page script with ``JSON.parse``; figures inside a closed section
+  are drawn when it opens (a long report opens fast);
 - every piece of text is escaped with :func:`toolkit.markup.escape_html` (table cells, headings,
   notes), and in the strings plotly draws as labels, titles or hover text every ``<`` that does
   not open one of plotly's formatting tags (``<b>``, ``<br>``...) is written ``&lt;``:
@@ -32,13 +37,16 @@ Example::
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import datetime as _dt
 import functools
+import gzip
 import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +54,60 @@ import pandas as pd
 
 from ..markup import escape_html, escape_label, map_drawn
 
-# Draws every figure of the page from its JSON block. Its text never changes (figures are data,
-# not code), so one hash in the CSP allows it; it runs after parsing, wherever it is placed.
-PAGE_SCRIPT = """document.addEventListener("DOMContentLoaded", function () {
-  document.querySelectorAll('script.tk-figure[type="application/json"]').forEach(function (block) {
-    var target = document.getElementById(block.getAttribute("data-target"));
-    if (!target || !window.Plotly) { return; }
-    var f = JSON.parse(block.textContent);
-    window.Plotly.newPlot(target, f.data, f.layout, f.config);
+# The one script a page with figures runs. It opens the closed sections that hold the element
+# the address names (#anchor), unpacks the embedded plotly.js (gzip + base64 data block) into a
+# script of its own ('strict-dynamic' trusts it), then draws every figure from its JSON block:
+# those in open sections at once, the others when their section opens. Its text never changes
+# (figures are data, not code), so one hash in the CSP allows it; it runs after parsing.
+PLOTLY_BLOCK_ID = "tk-plotly"
+PAGE_SCRIPT = """(function () {
+  "use strict";
+  function openTo(el) {
+    for (var d = el && el.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
+      d.open = true;
+    }
+  }
+  function openHash() {
+    var id = location.hash.length > 1 ? decodeURIComponent(location.hash.slice(1)) : "";
+    var target = id && document.getElementById(id);
+    if (target) { openTo(target); target.scrollIntoView(); }
+  }
+  function draw(root) {
+    if (!window.Plotly) { return; }
+    root.querySelectorAll('script.tk-figure[type="application/json"]').forEach(function (block) {
+      if (block.hasAttribute("data-drawn") || block.closest("details:not([open])")) { return; }
+      var target = document.getElementById(block.getAttribute("data-target"));
+      if (!target) { return; }
+      block.setAttribute("data-drawn", "");
+      var f = JSON.parse(block.textContent);
+      window.Plotly.newPlot(target, f.data, f.layout, f.config);
+    });
+  }
+  function withPlotly(then) {
+    var packed = document.getElementById("tk-plotly");
+    if (window.Plotly || !packed) { then(); return; }
+    var text = atob(packed.textContent.trim());
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) { bytes[i] = text.charCodeAt(i); }
+    var code = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    new Response(code).blob().then(function (js) {
+      var script = document.createElement("script");
+      script.src = URL.createObjectURL(new Blob([js], {type: "text/javascript"}));
+      script.onload = then;
+      document.head.appendChild(script);
+    });
+  }
+  document.addEventListener("toggle", function (e) { if (e.target.open) { draw(e.target); } }, true);
+  window.addEventListener("hashchange", openHash);
+  document.addEventListener("DOMContentLoaded", function () {
+    openHash();
+    withPlotly(function () {
+      draw(document);
+      document.documentElement.setAttribute("data-figures-ready", "");
+      if (window.performance && performance.mark) { performance.mark("tk-figures-ready"); }
+    });
   });
-});"""
+})();"""
 
 
 def script_hash(text: str) -> str:
@@ -68,8 +120,10 @@ def csp(scripts: Iterable[str] = ()) -> str:
     """The page's Content-Security-Policy: no request may leave the page (no default source),
     styles inline only (plotly sets styles), images and fonts only as ``data:`` URIs, no
     ``<base>``, forms, frames or plugins, and only the inline ``scripts`` given (by their text)
-    may run: ``script-src 'none'`` when there are none."""
-    hashes = " ".join(script_hash(s) for s in scripts) or "'none'"
+    may run, with the scripts they create ('strict-dynamic': how the page script runs the
+    plotly.js it unpacks): ``script-src 'none'`` when there are none."""
+    hashes = " ".join(script_hash(s) for s in scripts)
+    hashes = f"{hashes} 'strict-dynamic'" if hashes else "'none'"
     return (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
             "img-src data:; font-src data:; base-uri 'none'; form-action 'none'; "
             "frame-src 'none'; object-src 'none'")
@@ -96,16 +150,31 @@ h2 { font-size: 19px; margin: 34px 0 8px; padding-top: 8px; border-top: 2px soli
 h3 { font-size: 16px; margin: 22px 0 6px; }
 h4 { font-size: 14px; margin: 14px 0 4px; }
 p.subtitle, p.meta { color: var(--muted); margin: 2px 0; }
-nav.toc { background: #f6f8fb; border: 1px solid var(--line); padding: 8px 16px; margin: 14px 0; }
-nav.toc ul { margin: 4px 0; padding-left: 20px; }
-nav.toc .sub { font-size: 12px; line-height: 1.6; }
-nav.toc .sub a { margin-right: 12px; white-space: nowrap; }
+nav.toc { background: #f6f8fb; border: 1px solid var(--line); padding: 6px 16px; margin: 14px 0; }
+nav.toc ul { margin: 4px 0; padding-left: 20px; columns: 2; }
+nav.toc .count { color: var(--muted); font-size: 12px; }
+details.section { border-top: 2px solid var(--line); margin: 10px 0 0; }
+details.section > summary { cursor: pointer; padding: 8px 0 4px; list-style-position: outside; }
+details.section > summary h2 { display: inline; border: 0; margin: 0; padding: 0; }
+details.section > summary .count { color: var(--muted); margin-left: 10px; }
+details.section[open] > summary { margin-bottom: 6px; }
+ol.cards { padding-left: 0; list-style: none; margin: 6px 0 14px; }
+ol.cards > li { border: 1px solid var(--line); border-left-width: 5px; padding: 6px 12px; margin: 6px 0;
+       overflow-wrap: anywhere; }
+ol.cards > li.sev-high { border-left-color: #c62828; } ol.cards > li.sev-medium { border-left-color: #ef8f00; }
+ol.cards > li.sev-low { border-left-color: #7a8699; }
+ol.cards .card-title { font-weight: 600; } ol.cards .card-tag { color: var(--muted); margin-left: 8px; }
+ol.cards .card-line { margin: 2px 0; } ol.cards .card-label { color: var(--muted); }
+ul.plain { margin: 4px 0 10px; padding-left: 20px; overflow-wrap: anywhere; }
 a { color: var(--accent); }
 .note { background: #fff7e0; border-left: 4px solid #e0a800; padding: 6px 10px; margin: 8px 0; }
 .note.error { background: #fdecec; border-left-color: #c62828; }
 .note.info { background: #eef4fc; border-left-color: var(--accent); }
 .table-wrap { overflow-x: auto; margin: 6px 0 12px; }
 table.data { border-collapse: collapse; font-size: 12.5px; min-width: 40%; }
+table.data.fit { table-layout: fixed; width: 100%; }
+table.data.fit td, table.data.fit th { overflow-wrap: anywhere; }
+table.data.fit td.code, table.data.fit td.wide { min-width: 0; max-width: none; }
 table.data th, table.data td { border: 1px solid var(--line); padding: 3px 7px; vertical-align: top;
        text-align: left; }
 table.data th { background: #f0f3f8; position: sticky; top: 0; }
@@ -151,21 +220,30 @@ def figure_dict(fig: Any) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def plotly_js() -> str:
-    """The installed plotly package's plotly.js bundle (a few MB), for inlining once."""
+    """The installed plotly package's plotly.js bundle (a few MB)."""
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
 
 
-def figure_scripts() -> tuple[str, str]:
-    """The two scripts a page with figures runs (plotly.js, then :data:`PAGE_SCRIPT`), as text:
-    what :func:`csp` allows by hash and :func:`figure_scripts_html` embeds."""
-    return plotly_js(), PAGE_SCRIPT
+@functools.lru_cache(maxsize=1)
+def plotly_js_packed() -> str:
+    """:func:`plotly_js` gzip-compressed (fixed header, so the page is reproducible) and
+    base64-encoded: what a page embeds, once, for :data:`PAGE_SCRIPT` to unpack."""
+    packed = gzip.compress(plotly_js().encode("utf-8"), compresslevel=9, mtime=0)
+    return base64.b64encode(packed).decode("ascii")
+
+
+def figure_scripts() -> tuple[str, ...]:
+    """The inline scripts a page with figures runs (the page script), as text: what :func:`csp`
+    allows by hash and :func:`figure_scripts_html` embeds."""
+    return (PAGE_SCRIPT,)
 
 
 def figure_scripts_html() -> str:
-    """plotly.js and the page script as ``<script>`` elements, for the page head."""
-    return "\n".join(f'<script type="text/javascript">{s}</script>' for s in figure_scripts())
+    """The packed plotly.js data block and the page script, for the page head."""
+    return (f'<script type="text/x-gzip-base64" id="{PLOTLY_BLOCK_ID}">{plotly_js_packed()}</script>\n'
+            + "\n".join(f'<script type="text/javascript">{s}</script>' for s in figure_scripts()))
 
 
 def figure_html(fig: Any, div_id: str, *, height: int | None = None) -> str:
@@ -247,12 +325,27 @@ def _np_float() -> type:
     return np.floating
 
 
+@dataclasses.dataclass
+class Card:
+    """One item of :meth:`Document.cards`: a title with a severity ``badge`` and a short ``tag``
+    beside it, labelled ``lines`` (label, text) below, and a ``link`` to an anchor in the page."""
+
+    title: str
+    badge: str = ""
+    tag: str = ""
+    lines: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    link: str = ""
+    link_text: str = "details"
+
+
 class Document:
     """An HTML document built block by block; :meth:`to_html` assembles it.
 
-    ``heading(text, level)`` adds an entry to the table of contents (levels 2 and 3);
-    ``table(df)``, ``figure(fig)``, ``text(s)``, ``note(s)``, ``kv(mapping)``, ``pre(s)`` add
-    content. All text is escaped here; callers never pass markup.
+    ``section(title)`` (a ``with`` block) adds a collapsible section listed in the contents;
+    ``heading(text, level)`` a heading (level 2 outside a section is listed too);
+    ``table(df)``, ``figure(fig)``, ``text(s)``, ``note(s)``, ``kv(mapping)``, ``pre(s)``,
+    ``cards(items)``, ``bullets(lines)`` add content. All text is escaped here; callers never
+    pass markup.
     """
 
     def __init__(self, title: str, *, subtitle: str = "", meta: Iterable[str] = ()):
@@ -260,15 +353,19 @@ class Document:
         self.subtitle = subtitle
         self.meta = list(meta)
         self._blocks: list[str] = []
-        self._toc: list[tuple[int, str, str]] = []
+        self._toc: list[tuple[str, str, str]] = []  # (anchor, title, count)
         self._ids: set[str] = set()
         self._figures = 0
+        self._open_sections = 0
+        self._toc_at: int | None = None  # where the contents go (default: above everything)
+        self._reserved: set[str] = set()  # ids handed out before their heading was added
 
     @property
     def figures(self) -> int:
         return self._figures
 
-    def _unique_id(self, base: str) -> str:
+    def unique_id(self, base: str) -> str:
+        """``base``, or ``base-2``, ``base-3``... when taken: an id no other element of the page has."""
         anchor, n = base, 1
         while anchor in self._ids:
             n += 1
@@ -276,16 +373,47 @@ class Document:
         self._ids.add(anchor)
         return anchor
 
+    def reserve(self, base: str) -> str:
+        """An id for a heading added later (a link above can point to it already)."""
+        anchor = self.unique_id(base)
+        self._reserved.add(anchor)
+        return anchor
+
     def heading(self, text: str, level: int = 2, *, anchor: str | None = None) -> str:
-        """Add a heading (2 = section, 3 = subsection, 4 = not in the contents); returns its id."""
-        anchor = self._unique_id(anchor or slug(text))
-        if level in (2, 3):
-            self._toc.append((level, anchor, str(text)))
+        """Add a heading (a level 2 outside a section is listed in the contents); returns its id:
+        ``anchor`` when it was reserved (:meth:`reserve`), else one made unique from it or the text."""
+        if anchor is not None and anchor in self._reserved:
+            self._reserved.discard(anchor)
+        else:
+            anchor = self.unique_id(anchor or slug(text))
+        if level == 2 and not self._open_sections:
+            self._toc.append((anchor, str(text), ""))
         self._blocks.append(f'<h{level} id="{anchor}">{escape(text)}</h{level}>')
         return anchor
 
-    def text(self, text: str) -> None:
-        self._blocks.append(f"<p>{escape(text)}</p>")
+    @contextlib.contextmanager
+    def section(self, title: str, *, count: str = "", open: bool = False,
+                anchor: str | None = None) -> Iterator[str]:
+        """A collapsible section (``<details>``, closed unless ``open``): its ``<summary>`` holds
+        the level-2 heading and ``count`` (a few words: "29 findings"); what is added inside the
+        ``with`` block goes into it, and its figures are drawn when it is opened. Listed in the
+        contents. Yields the heading's id (a link to it opens the section)."""
+        anchor = self.unique_id(anchor or slug(title))
+        self._toc.append((anchor, str(title), count))
+        extra = f'<span class="count">{escape(count)}</span>' if count else ""
+        self._blocks.append(f'<details class="section"{" open" if open else ""}><summary>'
+                            f'<h2 id="{anchor}">{escape(title)}</h2>{extra}</summary>')
+        self._open_sections += 1
+        try:
+            yield anchor
+        finally:
+            self._open_sections -= 1
+            self._blocks.append("</details>")
+
+    def text(self, text: str, *, link: str = "", link_text: str = "") -> None:
+        """A paragraph; with ``link`` (an anchor in the page) it ends in a link to it."""
+        tail = f' <a href="#{escape(link)}">{escape(link_text or "more")}</a>' if link else ""
+        self._blocks.append(f"<p>{escape(text)}{tail}</p>")
 
     def note(self, text: str, kind: str = "warning") -> None:
         """A highlighted remark: ``kind`` warning (default), error or info."""
@@ -300,14 +428,39 @@ class Document:
                        for k, v in items.items())
         self._blocks.append(f'<dl class="kv">{rows}</dl>')
 
+    def bullets(self, lines: Iterable[str]) -> None:
+        """A bulleted list of text lines."""
+        items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+        if items:
+            self._blocks.append(f'<ul class="plain">{items}</ul>')
+
+    def cards(self, items: Iterable[Card]) -> None:
+        """An ordered list of :class:`Card` items (the first screen's "fix these first")."""
+        out = []
+        for c in items:
+            badge = (f'<span class="sev {_SEVERITY_CLASS.get(c.badge, "")}">{escape(c.badge)}</span> '
+                     if c.badge else "")
+            tag = f'<span class="card-tag">{escape(c.tag)}</span>' if c.tag else ""
+            link = f' <a href="#{escape(c.link)}">{escape(c.link_text)}</a>' if c.link else ""
+            lines = "".join(f'<div class="card-line"><span class="card-label">{escape(label)}</span> '
+                            f"{escape(text)}</div>" for label, text in c.lines if text)
+            cls = f' class="{_SEVERITY_CLASS[c.badge]}"' if c.badge in _SEVERITY_CLASS else ""
+            out.append(f'<li{cls}><div>{badge}<span class="card-title">{escape(c.title)}</span>{tag}{link}'
+                       f"</div>{lines}</li>")
+        if out:
+            self._blocks.append(f'<ol class="cards">{"".join(out)}</ol>')
+
     def table(self, df: pd.DataFrame, *, max_rows: int | None = None, caption: str = "",
               code_columns: Iterable[str] = (), row_class: Callable[[dict], str] | None = None,
               badge_columns: Iterable[str] = (), wide_columns: Iterable[str] = (),
-              pre_columns: Iterable[str] = (), max_chars: int = 400) -> None:
+              pre_columns: Iterable[str] = (), max_chars: int = 400,
+              widths: dict[str, str] | None = None, more: str = "rows") -> None:
         """An escaped table of ``df`` (index dropped). ``max_rows`` keeps the first rows and
-        says how many were left out; ``code_columns`` are shown monospaced (SQL, stacks);
-        ``row_class(row) -> css class``; ``badge_columns`` show severities as coloured badges;
-        ``wide_columns`` get more room (prose); ``pre_columns`` keep their line breaks."""
+        says how many were left out ("first 15 of 3,001 rows; and 2,986 more ``more``");
+        ``code_columns`` are shown monospaced (SQL, stacks); ``row_class(row) -> css class``;
+        ``badge_columns`` show severities as coloured badges; ``wide_columns`` get more room
+        (prose); ``pre_columns`` keep their line breaks. ``widths`` (column -> CSS width) fixes
+        the layout to the page width: long cells wrap instead of widening the table."""
         code_columns, badge_columns = set(code_columns), set(badge_columns)
         wide_columns, pre_columns = set(wide_columns), set(pre_columns)
         total = len(df)
@@ -344,43 +497,38 @@ class Document:
         if caption:
             notes.append(caption)
         if len(shown) < total:
-            notes.append(f"first {len(shown):,} of {total:,} rows")
+            notes.append(f"first {len(shown):,} of {total:,} rows; and {total - len(shown):,} more {more}")
         cap = f"<caption>{escape('; '.join(notes))}</caption>" if notes else ""
+        cls = "data fit" if widths else "data"
+        cols_html = ("<colgroup>" + "".join(f'<col style="width:{escape(widths.get(c, "auto"))}">' for c in cols)
+                     + "</colgroup>") if widths else ""
         self._blocks.append(
-            f'<div class="table-wrap"><table class="data">{cap}<thead><tr>{head}</tr></thead>'
+            f'<div class="table-wrap"><table class="{cls}">{cap}{cols_html}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
     def figure(self, fig: Any, *, caption: str = "", height: int | None = None) -> None:
         """A plotly figure (Figure, dict or JSON), drawn by the page's one plotly.js."""
         self._figures += 1
-        div_id = self._unique_id(f"figure-{self._figures}")
+        div_id = self.unique_id(f"figure-{self._figures}")
         block = f'<div class="figure">{figure_html(fig, div_id, height=height)}</div>'
         if caption:
             block += f'<div class="figure-caption">{escape(caption)}</div>'
         self._blocks.append(block)
 
+    def contents(self) -> None:
+        """Put the contents here (after a first screen) instead of above everything; they list
+        what comes below (the headings above are on the screen already)."""
+        self._toc_at = len(self._blocks)
+        self._toc.clear()
+
     def _toc_html(self) -> str:
-        """Sections as a list; each section's subsections inline below it (one line, not one
-        row per input file)."""
+        """The sections, one line each with their count (not one row per input file)."""
         if not self._toc:
             return ""
-        items: list[str] = []
-        subs: list[str] = []
-
-        def close() -> None:
-            if subs and items:
-                items[-1] = items[-1][:-5] + f'<div class="sub">{" ".join(subs)}</div></li>'
-            subs.clear()
-
-        for level, anchor, text in self._toc:
-            link = f'<a href="#{anchor}">{escape(text)}</a>'
-            if level == 2:
-                close()
-                items.append(f"<li>{link}</li>")
-            else:
-                subs.append(link)
-        close()
-        return f'<nav class="toc"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
+        items = "".join(f'<li><a href="#{anchor}">{escape(text)}</a>'
+                        + (f' <span class="count">{escape(count)}</span>' if count else "") + "</li>"
+                        for anchor, text, count in self._toc)
+        return f'<nav class="toc"><strong>Contents</strong><ul>{items}</ul></nav>'
 
     def to_html(self) -> str:
         """The whole page as one string (plotly.js inlined once when there is a figure)."""
@@ -398,8 +546,10 @@ class Document:
         if self.subtitle:
             top.append(f'<p class="subtitle">{escape(self.subtitle)}</p>')
         top += [f'<p class="meta">{escape(m)}</p>' for m in self.meta]
-        body = ["<body>", "<main>", *top, self._toc_html(), *self._blocks, "</main>",
-                "</body>", "</html>"]
+        at = len(top) + (0 if self._toc_at is None else self._toc_at)
+        main = [*top, *self._blocks]
+        main.insert(at, self._toc_html())
+        body = ["<body>", "<main>", *main, "</main>", "</body>", "</html>"]
         return "\n".join(head + body) + "\n"
 
     def write(self, path: str | Path) -> Path:

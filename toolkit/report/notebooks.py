@@ -23,10 +23,11 @@ scripts run, by hash.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from ..errors import InputError, MissingDependencyError, ToolkitError
 from .html import csp_meta, figure_html, figure_scripts, figure_scripts_html
 from .outputs import PLOTLY_MIME, clean_notebook
 from .redact import Redactor
+from .static import ENV as STATIC_IMAGES_ENV
 
 # The notebook parameter the curated notebooks take: redact what they show (exports set it).
 REDACT_PARAMETER = "REDACT"
@@ -198,8 +200,42 @@ def export_html(notebook: str | os.PathLike | Any, output: str | os.PathLike, *,
 
 def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
     """The names in a notebook's ``parameters`` cell, with their default expressions."""
+    return {k: v["default"] for k, v in parameter_help(path).items()}
+
+
+def parameter_help(path: str | os.PathLike) -> dict[str, dict[str, str]]:
+    """A notebook's parameters: name -> ``default`` (the expression in its parameters cell) and
+    ``help`` (the comment after it), as ``perf-toolkit notebook NAME --help`` lists them."""
     papermill = _require("papermill")
-    return {k: v.get("default") for k, v in papermill.inspect_notebook(str(path)).items()}
+    return {k: {"default": str(v.get("default")), "help": str(v.get("help") or "")}
+            for k, v in papermill.inspect_notebook(str(path)).items()}
+
+
+def _kernel_manager() -> type:
+    """A kernel manager whose kernel listens on local sockets (IPC), not TCP: the kernel then
+    has nothing to warn about ("running over TCP without encryption") on the user's terminal."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class LocalKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return LocalKernelManager
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """``os.environ`` with ``values`` set for the ``with`` block (the kernel inherits it)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def run_notebook(name: str | os.PathLike, output: str | os.PathLike | None = None,
@@ -234,14 +270,18 @@ def run_notebook(name: str | os.PathLike, output: str | os.PathLike | None = Non
                              f"{', '.join(known) or 'none (no cell tagged parameters)'}")
     if REDACT_PARAMETER in known:
         params[REDACT_PARAMETER] = redact
+    # The HTML draws every figure itself: static images only for an executed notebook kept to be
+    # shared as .ipynb (they cost a browser in the kernel)
+    images = "1" if executed is not None and os.environ.get(STATIC_IMAGES_ENV, "1") != "0" else "0"
     with tempfile.TemporaryDirectory(prefix="perf-toolkit-nb-") as tmp:
         out_nb = Path(executed) if executed is not None else Path(tmp) / path.name
         failure: Exception | None = None
         try:
-            papermill.execute_notebook(
-                str(path), str(out_nb), parameters=params, cwd=str(path.parent),
-                kernel_name=kernel_name, progress_bar=False, log_output=False,
-                execution_timeout=timeout, report_mode=False)
+            with _environment(**{STATIC_IMAGES_ENV: images}):
+                papermill.execute_notebook(
+                    str(path), str(out_nb), parameters=params, cwd=str(path.parent),
+                    kernel_name=kernel_name, progress_bar=False, log_output=False,
+                    execution_timeout=timeout, report_mode=False, kernel_manager_class=_kernel_manager())
         except papermill.PapermillExecutionError as exc:
             failure = exc
         if not out_nb.exists():
