@@ -11,6 +11,9 @@ from ..sources import Source
 MAX_BYTES = 2 << 30  # 2 GiB: refuse larger inputs with a clear message instead of exhausting memory
 
 UNIT_SECONDS = {"seconds": 1.0, "milliseconds": 1e-3, "microseconds": 1e-6, "nanoseconds": 1e-9}
+# The largest time or weight a profile reader takes (toolkit.schema's hi=): finite, and sums and
+# differences of as many as a file can hold stay finite too.
+MAX_FIGURE = 1e290
 
 
 def load_json(src: Source, what: str) -> Any:

@@ -19,6 +19,8 @@ Quirks, each seen in ``sample_traces/profiles/py-spy``:
   without Python frames: counted in the duration, in no function.
 - The file does not record the sampling rate: ``rate=`` (Hz, default py-spy's 100) converts
   counts to seconds and the Profile says the rate was assumed.
+- Numbers are read by :mod:`toolkit.schema`: a count in other digits (``١٢``), beyond int64 or
+  not finite skips its line with the reason; such a frame line number becomes null.
 
 Example::
 
@@ -31,7 +33,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .. import formats
+from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
 from .model import Frame, ProfileBuilder, Sample
@@ -42,14 +44,15 @@ _THREAD = re.compile(r"^thread \((?P<id>[^)]*)\)(?:: (?P<name>.*))?$", re.S)
 _PROCESS = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$', re.S)
 _TOKENS = re.compile(r'process \d+:"[^"]*"|[^;]+')
 _COUNT = re.compile(r"^(?P<stack>.*) (?P<count>\d+(?:\.\d+)?)$", re.S)
+_COUNT_TEXT = re.compile(r"\d+(?:\.\d+)?\Z")  # the count's shape; toolkit.schema reads its value
 
 
 def _parse_frame(text: str) -> Frame:
     m = _FRAME.match(text)
     if m is None:
         return Frame(text)
-    line = m.group("line")
-    return Frame(m.group("name"), m.group("file"), int(line) if line is not None else None)
+    # a line number that is not one (other digits, beyond int64) is left out: the frame stays
+    return Frame(m.group("name"), m.group("file"), schema.int_value(m.group("line"), "line")[0])
 
 
 def _logical_lines(src: Source) -> Iterator[tuple[int, int, str]]:
@@ -92,13 +95,17 @@ def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilde
 
     for first, nlines, text in _logical_lines(src):
         stack_text, _, count_text = text.rpartition(" ")
-        try:
-            count = float(count_text)
-        except ValueError:
-            count = -1.0
-        if count < 0 or not count_text.replace(".", "", 1).isdigit():
+        if not _COUNT_TEXT.match(count_text):
             reason = "blank line" if not text.strip() else "no sample count at the end of the line"
             acc.skip(first, reason, text, count=nlines)
+            continue
+        # a count in other digits, too big for a sample count, or not finite: the line is skipped
+        count, why = schema.float_value(count_text, "sample count", lo=0.0)
+        samples = 0
+        if why is None and count.is_integer():
+            samples, why = schema.int_value(count, "sample count", lo=0)
+        if why is not None:
+            acc.skip(first, why, text, count=nlines)
             continue
         parts = _TOKENS.findall(stack_text) if '"' in stack_text else stack_text.split(";")
         ids: list[int] = []
@@ -116,7 +123,7 @@ def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilde
             else:
                 process = v[1]
         acc.records += nlines
-        yield Sample(tuple(ids), count / rate, int(count) if count.is_integer() else 0, thread, process)
+        yield Sample(tuple(ids), count / rate, samples, thread, process)
 
 
 def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "skip") -> Any:
@@ -129,7 +136,7 @@ def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "ski
     src.accounting.format = "pyspy-raw"
     assumed = rate is None
     hz = float(DEFAULT_RATE if rate is None else rate)
-    if hz <= 0:
+    if not 0 < hz < float("inf"):
         raise ValueError("rate must be a positive number of samples per second")
     threads: dict[str, str] = {}
     b = ProfileBuilder()

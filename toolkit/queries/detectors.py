@@ -498,8 +498,9 @@ def missing_index(events: pd.DataFrame, *, min_rows_removed: int = 10_000,
     rows = []
     if "plan" in events.columns and events["plan"].notna().any():
         nodes = plan_nodes(events)
+        # (a plan cut before its Filter: line, as truncated logs have them, names no columns)
         scans = nodes[nodes["node_type"].str.contains("Seq Scan", na=False)
-                      & nodes["rows_removed_by_filter"].notna()].copy()
+                      & nodes["rows_removed_by_filter"].notna() & nodes["filter"].notna()].copy()
         removed = scans["rows_removed_by_filter"].astype(float)
         kept = scans["rows_total"].fillna(0.0)
         share = removed / (removed + kept).where(removed + kept > 0)

@@ -289,7 +289,9 @@ class DigestAccumulator:
         ts_min = ts_max = None
         if "timestamp" in events.columns:
             # as int64 nanoseconds (never as Timestamp objects: one per row would be slow)
-            ns = pd.to_datetime(events["timestamp"], utc=True).to_numpy("datetime64[ns]").view(np.int64)[idx]
+            # (schema.utc_ns: a time a frame built elsewhere holds beyond datetime64[ns] is NaT, not wrapped)
+            stamps = schema.utc_ns(pd.to_datetime(events["timestamp"], utc=True)).values
+            ns = stamps.to_numpy("datetime64[ns]").view(np.int64)[idx]
             nat = ns == np.iinfo(np.int64).min
             lo = np.full(n_groups, np.iinfo(np.int64).max)
             hi = np.full(n_groups, np.iinfo(np.int64).min)
@@ -369,8 +371,10 @@ class DigestAccumulator:
             sent = df["rows_sent"].where(df["rows_sent"] > 0)
             df["rows_examined_per_sent"] = df["rows_examined"] / sent
         for c in ("rows_sent", "rows_examined"):
-            if c in df:
-                df[c] = df[c].round().astype("Int64")
+            if c in df:  # whole numbers; a total beyond int64 keeps its float (never wraps)
+                ints = schema.int_values(df[c].round())
+                if not ints.bad.any():
+                    df[c] = pd.Series(ints.values, index=df.index)
         df = df.sort_values(["total_ms", "calls"], ascending=[False, False], kind="stable",
                             ignore_index=True)
         for c in [*self.by, "fingerprint", "example", "parameters", "fingerprint_id"]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .digest import DigestAccumulator, LeanGroup
 from .pg_events import _PLAN_NODE, _is_dml, _query_text
-from .pg_time import _offset_minutes, to_utc
+from .pg_time import offset_minutes, to_utc
 from .postgres import Unreadable, query_records
 
 # Columns a group may be keyed by here: the prefix's fields.
@@ -184,7 +184,7 @@ class StderrDigest:
                     return False  # a log_statement line: the reader pairs it with its duration
                 tz = row[i_tz] if i_tz is not None else ""
                 if tz not in zones_ok:
-                    if tz and _offset_minutes(tz, parser.name) is None or (i_tz is None and parser.log_timezone):
+                    if tz and offset_minutes(tz) is None or (i_tz is None and parser.log_timezone):
                         return False
                     zones_ok.add(tz)
                 # session: %c where the line has it, else %p; '' and '[unknown]' are nulls

@@ -115,7 +115,7 @@ from .pg_prefix import (
     prefix_pattern,
     unknown_prefix_error,
 )
-from .pg_time import epoch_to_utc, to_utc
+from .pg_time import epoch_to_utc, plain_stamp, utc_times
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
@@ -183,8 +183,10 @@ def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first
     ``(position, match, first line, lines, DETAIL parameters as matched)``, each with its
     secondary lines (DETAIL, STATEMENT, ...) taken in. ``others[0]`` counts the lines of all
     other records. Raises :class:`Unreadable` at a line that would be skipped (not the prefix,
-    a foreign severity, a translated message, a secondary line without its record)."""
+    a foreign severity, a translated message, a secondary line without its record, a time stamp
+    or a duration that is not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
     i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
+    i_ts = gi.get("ts")
     code_get = _SEVERITY_CODE.get
     translated = _TRANSLATED_DURATION.match
     line = first_line
@@ -213,7 +215,14 @@ def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first
             continue
         if code != _PRIMARY:
             raise Unreadable
-        if sev != "LOG" or not (row[i_dur] or row[i_verb]):
+        # values the reader would refuse (a time stamp it cannot hold, a duration in other
+        # digits): the full parse skips such records with their reason
+        if i_ts is not None and row[i_ts] and not plain_stamp(row[i_ts]):
+            raise Unreadable
+        dur = row[i_dur]
+        if dur and not (len(dur) <= 20 and dur.isascii()):
+            raise Unreadable
+        if sev != "LOG" or not (dur or row[i_verb]):
             if sev == "LOG" and translated(row[i_msg]):
                 raise Unreadable
             head = -1
@@ -496,13 +505,14 @@ class _StderrParser:
         def col(name):
             return pick(cols[gi[name]]) if name in gi else None
 
+        problem = None  # a bad time stamp's reason: _split_checked skips its record
         if "ts" in gi:
             ts = col("ts")
             tz = col("tz")
             fmt = _ts_format(ts)
-            stamps = to_utc(ts, tz, name=self.name, log_timezone=self.log_timezone, fmt=fmt)
+            stamps, problem = utc_times(ts, tz, name=self.name, log_timezone=self.log_timezone, fmt=fmt)
         elif "epoch" in gi:
-            stamps = epoch_to_utc(col("epoch"))
+            stamps, problem = epoch_to_utc(col("epoch"))
         else:
             stamps = pd.DatetimeIndex([pd.NaT] * len(idx)).tz_localize("UTC")
         pid = col("pid")
@@ -517,7 +527,7 @@ class _StderrParser:
                 "session": session, "user": col("user"), "database": col("database"),
                 "application": col("application"), "client": col("client"), "severity": pick(sev_t),
                 "dur": col("dur"), "verb": col("verb"), "message": pick(messages),
-                "parameters": params[idx]})
+                "parameters": params[idx], "problem": problem})
         return raw_frame({
             "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
             "session": session, "pid": pid, "user": col("user"), "database": col("database"),
@@ -525,7 +535,7 @@ class _StderrParser:
             "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
             "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
             "context": context[idx], "statement": statement[idx], "parameters": params[idx],
-            "query_id": col("query_id"),
+            "query_id": col("query_id"), "problem": problem,
         })
 
 
@@ -577,7 +587,10 @@ class _StderrParser:
             return cols[gi[name]] if name in gi else None
 
         ts = col("ts")
-        stamps = to_utc(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
+        stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
+        if stamps.bad.any():  # a bad time stamp (query_records lets most through): parse() skips it
+            return None
+        stamps = stamps.values
         messages = cols[gi["message"]]
         parameters = np.full(len(scan.rows), None, dtype=object)
         if scan.params:
@@ -782,16 +795,25 @@ def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> p
     return _finish(src, table, parts_q if table == "query_events" else parts_s, counts)
 
 
+_TRANSLATED = "message is not in English (lc_messages is not 'C'): set lc_messages = 'C' to read such logs"
+
+
 def _split_checked(raw: pd.DataFrame, acc: Accounting, server: bool = True, english: bool = False):
-    """``english``: every severity is known to be English (the stderr parser skips the others)."""
+    """:func:`split_events` of the raw records that can be read; the others are skipped (in
+    file order) with their reason: a message not in English, a bad time stamp (``problem``), a
+    duration that is not a finite number (``duration: ١٢ ms``: non-ASCII digits).
+    ``english``: every severity is known to be English (the stderr parser skips the others)."""
     flags = _flags(raw)
-    bad = translated_lines(raw, english, flags)
+    why = np.where(translated_lines(raw, english, flags), _TRANSLATED, None)
+    problem = raw["problem"].to_numpy()
+    why = np.where(why == None, problem, why)  # noqa: E711
+    why = np.where(why == None, schema.float_values(raw["dur"], "duration").reasons, why)  # noqa: E711
+    bad = why != None  # noqa: E711
     if bad.any():
         flags = None  # rows go: split_events computes them again
-        for line, msg, n in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
-                                strict=True):
-            acc.skip(int(line), "message is not in English (lc_messages is not 'C'): "
-                                "set lc_messages = 'C' to read such logs", str(msg), count=int(n))
+        for line, msg, n, reason in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
+                                        why[bad], strict=True):
+            acc.skip(int(line), reason, str(msg), count=int(n))
         raw = raw[~bad]
     return split_events(raw, server=server, flags=flags)
 
