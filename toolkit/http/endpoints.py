@@ -498,6 +498,9 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
     accounting = src.accounting
     # 4 ranges per worker: a worker slowed down by a busy core hands the later ranges to the others
     ranges = _byte_ranges(src.path, 4 * jobs)
+    if not ranges:  # an empty file: no lines, no workers
+        accounting.lines_read = 0
+        return
     with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(_range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0

@@ -30,7 +30,7 @@ from typing import Any
 from .. import formats, schema
 from ..errors import ParseError
 from ..sources import open_source
-from ._io import MAX_FIGURE, load_json
+from ._io import MAX_FIGURE, line_number, load_json
 from .model import Frame, ProfileBuilder
 
 
@@ -78,7 +78,7 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
         frame = None
         if ph in ("B", "X"):
             file = schema.text_value(args.get("filename") or args.get("file"), "filename")[0] or None
-            frame = Frame(str(ev.get("name", "")), file, schema.int_value(args.get("line"), "line")[0])
+            frame = Frame(str(ev.get("name", "")), file, line_number(args.get("line"))[0])
         lst = per_thread.setdefault(key, [])
         if ph == "X":
             dur, why = schema.float_value(ev.get("dur", 0.0), "dur", lo=0.0, hi=MAX_FIGURE)

@@ -38,7 +38,7 @@ import pandas as pd
 from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
-from ._io import MAX_FIGURE
+from ._io import MAX_FIGURE, line_number
 from .model import Frame, ProfileBuilder, Sample
 
 MAX_BYTES = 512 << 20
@@ -187,12 +187,12 @@ def _numbers_problem(numbers: tuple) -> str | None:
 def _entry_problem(key: Key, value: tuple) -> str | None:
     """Why one stats entry cannot be read (None: it can), checked once here so the tables never
     meet a number they cannot hold: the line, the figures, and every caller's key and figures."""
-    why = schema.int_value(key[1], "line")[1] or _numbers_problem(value[:4])
+    why = line_number(key[1])[1] or _numbers_problem(value[:4])
     if why:
         return why
     for caller, edge in value[4].items():
         if not (isinstance(caller, tuple) and len(caller) == 3 and isinstance(caller[0], str)
-                and isinstance(caller[2], str)) or schema.int_value(caller[1], "line")[1]:
+                and isinstance(caller[2], str)) or line_number(caller[1])[1]:
             return "a caller is not (file, line, function)"
         if not isinstance(edge, tuple) or len(edge) != 4 or not all(isinstance(v, (int, float)) for v in edge):
             return "a caller's figures are not (cc, nc, tt, ct)"

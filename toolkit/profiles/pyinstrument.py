@@ -40,7 +40,7 @@ from typing import Any
 from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
-from ._io import MAX_FIGURE, load_json
+from ._io import MAX_FIGURE, line_number, load_json
 from .model import Frame, ProfileBuilder, Sample
 
 
@@ -53,13 +53,13 @@ def _frame_info(info: str) -> Frame | str:
     if file == "<thread>":
         return f"{function} ({parts[2]})" if len(parts) > 2 else function
     # line numbers that are not one (other digits, beyond int64) are left out: the frame stays
-    first = schema.int_value(parts[2], "line")[0] if len(parts) > 2 else None
+    first = line_number(parts[2])[0] if len(parts) > 2 else None
     line = first
     for a in attrs:
         if a.startswith("c") and a[1:]:
             function = f"{a[1:]}.{function}"
         elif a.startswith("l") and a[1:]:
-            line = schema.int_value(a[1:], "line")[0]
+            line = line_number(a[1:])[0]
             line = first if line is None else line
     return Frame(function, file or None, line, first)
 
@@ -155,7 +155,7 @@ def _json_node(node: Any, src: Source) -> tuple[Frame, float, list]:
     if cls:
         name = f"{cls}.{name}"
     # optional details of the wrong type or out of range are left out: the frame stays
-    line = schema.int_value(node.get("line_no"), "line_no", lo=1)[0]
+    line = line_number(node.get("line_no"), "line_no", lo=1)[0]
     return Frame(name, schema.text_value(node.get("file_path"), "file_path")[0] or None, line, line), time, children
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
+from ._io import line_number
 from .model import Frame, ProfileBuilder, Sample
 
 DEFAULT_RATE = 100.0
@@ -52,7 +53,7 @@ def _parse_frame(text: str) -> Frame:
     if m is None:
         return Frame(text)
     # a line number that is not one (other digits, beyond int64) is left out: the frame stays
-    return Frame(m.group("name"), m.group("file"), schema.int_value(m.group("line"), "line")[0])
+    return Frame(m.group("name"), m.group("file"), line_number(m.group("line"))[0])
 
 
 def _logical_lines(src: Source) -> Iterator[tuple[int, int, str]]:

@@ -42,7 +42,7 @@ import numpy as np
 from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
-from ._io import MAX_FIGURE, UNIT_SECONDS, load_json
+from ._io import MAX_FIGURE, UNIT_SECONDS, line_number, load_json
 from .model import Frame, ProfileBuilder
 
 _PYSPY_THREAD = re.compile(r'^Thread (?P<id>\S+) "(?P<name>.*)"$', re.S)
@@ -73,7 +73,7 @@ def _frames(doc: dict, src: Source, b: ProfileBuilder) -> tuple[list[int], list[
                              expected="frames like {name, file?, line?}")
         # optional details of the wrong type or out of range are left out: the frame stays
         file = schema.text_value(f.get("file"), "file")[0] or None
-        ids.append(b.frame(Frame(str(name), file, schema.int_value(f.get("line"), "line")[0])))
+        ids.append(b.frame(Frame(str(name), file, line_number(f.get("line"))[0])))
         is_self.append(name in _SELF_FRAMES and not file)
     return ids, is_self
 

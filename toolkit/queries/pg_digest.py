@@ -438,7 +438,9 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
         if not src.head(1):  # an empty log: no prefix to find (as the reader does)
             for _ in src.iter_chunks():
                 pass
-            return DigestAccumulator(by, **fingerprint_options), src.accounting.as_dict()
+            info = src.accounting.as_dict()
+            info.update(record_lines=0, lines_in_other_table={"server_events": 0})
+            return DigestAccumulator(by, **fingerprint_options), info
         parser = _StderrParser(_stderr_prefix(src, log_line_prefix), src.name, log_timezone)
         buffers = _stderr_buffers(src, parser, chunk_size)
     engine = StderrDigest(parser, src.accounting, by, **fingerprint_options)

@@ -100,6 +100,7 @@ from .pg_events import (
     _QUERY_RAW,
     _TRANSLATED_DURATION,
     ENGLISH,
+    MESSAGE_RE,
     SECONDARY,
     _flags,
     query_rows,
@@ -108,6 +109,7 @@ from .pg_events import (
     translated_lines,
 )
 from .pg_prefix import (
+    KNOWN_PREFIXES,
     SEVERITIES,
     SEVERITY_RE,
     compile_prefix,
@@ -161,6 +163,19 @@ class QueryScan(NamedTuple):
         if pid is None:
             return session
         return [s or p for s, p in zip(session, pid, strict=True)]
+
+
+def ends_wait(m: re.Match) -> bool:
+    """Whether a line (a match of :func:`compile_prefix`'s pattern) ends its session's wait for a
+    later record (a plan's statement, a parse's execute, a log_statement's duration): a
+    query-event record (``LOG`` with a duration or a verb) does, and so does a disconnection
+    (nothing of the session follows it); a server event between them (``temporary file``) does
+    not, as :func:`~toolkit.queries.pg_events.split_events` pairs query records only."""
+    if m["severity"] != "LOG":
+        return False
+    message = m["message"]
+    q = MESSAGE_RE.match(message)
+    return bool(q["dur"] or q["verb"]) or message.startswith("disconnection: ")
 
 
 def _session_key(m: re.Match):
@@ -382,7 +397,7 @@ class _StderrParser:
                     key = _session_key(m)
                     if prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
                         open_at.setdefault(key, i)
-                    else:
+                    elif ends_wait(m):  # (a server event of the session partners nothing)
                         open_at.pop(key, None)
             i = j + 1
         return best
@@ -964,7 +979,7 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
                         pass
                     elif prev_holds or (b"  duration: " not in line and _LOG_STATEMENT_B.search(line)):
                         open_at.setdefault(key, here)
-                    else:
+                    elif ends_wait(m):  # (a server event of the session partners nothing)
                         open_at.pop(key, None)
             if j < 0:
                 break
@@ -1012,7 +1027,8 @@ def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BY
     src = open_source(path, errors=errors)
     if src.compression is not None:
         raise LogFormatError(f"{src.name}: byte ranges need an uncompressed file")
-    prefix = _stderr_prefix(src, log_line_prefix)
+    # an empty log has no prefix to find: no records, as when it is read whole
+    prefix = _stderr_prefix(src, log_line_prefix) if src.head(1) else (log_line_prefix or KNOWN_PREFIXES[0])
     parser = _StderrParser(prefix, src.name, log_timezone)
     acc = src.accounting
     acc.format = "postgres-stderr"
