@@ -11,12 +11,13 @@ there is none:
 
 - scalar: :func:`int_value`, :func:`float_value`, :func:`time_value`, :func:`epoch_value`,
   :func:`text_value` return ``(value, reason)``: ``(v, None)`` for a good value, ``(None, None)``
-  for an absent one (``None``, ``""``, a float NaN), ``(None, "rows_sent is out of range")``
-  for a bad one;
+  for an absent one (``None``, ``""``), ``(None, "rows_sent is out of range")`` for a bad one
+  (a float NaN too: JSON and marshal carry it as a value);
 - vectorised: :func:`int_values`, :func:`float_values`, :func:`time_values`,
   :func:`epoch_values` return :class:`Checked` ``(values, reasons)``: an ``Int64`` array, a
   float64 array or a UTC ``DatetimeIndex`` (nanoseconds) with nulls where a value is absent or
-  bad, and an object array holding each bad value's reason (None elsewhere).
+  bad, and an object array holding each bad value's reason (None elsewhere); there pandas'
+  missing values (None, NaN, NaT) and ``""`` are absent.
 
 What is accepted: integers and decimals in ASCII digits (``-12``, ``0.25``, ``1e-3``), no
 ``NaN`` / ``Infinity`` / ``1e309`` (not finite), no non-ASCII digits (``١٢``), no hex, no
@@ -258,8 +259,9 @@ def json_kind(value: Any) -> str:
 
 
 def _absent(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value == "") or (
-        isinstance(value, (float, np.floating)) and value != value)
+    # (a float NaN is a value here: JSON and marshal write it; the vectorised functions take
+    # pandas' missing values, NaN included, as absent before they get here)
+    return value is None or (isinstance(value, str) and value == "")
 
 
 def _plain(text: str) -> bool:
@@ -466,6 +468,8 @@ def time_values(values: Any, what: str = "timestamp", *, format: str = "ISO8601"
     vals = arr[present]
     text = np.array([v if isinstance(v, str) else None for v in vals], dtype=object)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    # (pandas reads other digits too: '٢٠٢٦-11-26' would be 2026; time text is ASCII)
+    uniques = np.array([u if u.isascii() else "" for u in uniques], dtype=object)
     parsed = pd.DatetimeIndex(pd.to_datetime(pd.Series(uniques, dtype=object), format=format, utc=True,
                                              errors="coerce"))
     conv = utc_ns(parsed, what)

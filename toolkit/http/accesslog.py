@@ -432,6 +432,9 @@ def read_nginx(source: Any, log_format: str | CompiledFormat = "combined", *, er
     fmt = compile_format(log_format, escape=escape, variables=variables)
     src = open_source(source, errors=errors)
     frames = list(iter_chunks(src, fmt, errors=errors, chunk_size=chunk_size))
+    if not frames:  # no request: the format's columns all the same (a log's parts concatenate)
+        empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}
+        frames = [_frame(empty, fmt, False).assign(source_line=np.empty(0, dtype=np.int64))]
     return _finish(frames, src)
 
 

@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -104,14 +105,27 @@ def _sampled(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is
     except TypeError as exc:
         raise ParseError(f"sampled profile {i}: samples must be lists of frame indexes ({exc})",
                          src.name) from None
-    # a weight that is not a finite number >= 0 (text, null, 1e400) skips its sample, with a reason
+    # a weight that is not a finite number >= 0 (text, null, NaN, 1e400) skips its sample, with a reason
     checked = schema.float_values(weights, "weight", lo=0.0, hi=MAX_FIGURE)
-    why = np.where(np.isnan(checked.values) & ~checked.bad, "weight is missing", checked.reasons)
+    absent = np.isnan(checked.values) & ~checked.bad  # (null, or JSON's NaN: a column's missing value)
+    why = checked.reasons
+    if absent.any():
+        why = why.copy()
+        for k in np.flatnonzero(absent).tolist():
+            why[k] = "weight is missing" if weights[k] is None else "weight is not a finite number"
+    # a frame index that is not one of the shared frames' (a fraction, a negative index, true,
+    # beyond them) skips its sample; true and 1.0 group with 1 above, so such samples are found
+    # one by one, and only when the file holds any (a C-level look at every index first)
     nframes = len(ids)
-    for stack, k in codes.items():  # a frame index that is not one of the shared frames' (a
-        # fraction, a negative index, true, beyond them) skips the samples of that stack
-        if not all(j.__class__ is int and 0 <= j < nframes for j in stack):
-            why[inv == k] = "a sample refers to a frame that is not in shared.frames"
+    not_a_frame = "a sample refers to a frame that is not in shared.frames"
+    if set(map(type, itertools.chain.from_iterable(samples))) <= {int}:
+        for stack, k in codes.items():
+            if not all(0 <= j < nframes for j in stack):
+                why[inv == k] = not_a_frame
+    else:
+        ok = np.fromiter((all(j.__class__ is int and 0 <= j < nframes for j in s) for s in samples), dtype=bool,
+                         count=len(samples))
+        why[~ok] = not_a_frame
     bad = why != None  # noqa: E711
     keep = ~bad
     for reason, n in zip(*np.unique(why[bad].astype(str), return_counts=True), strict=True):
@@ -120,8 +134,9 @@ def _sampled(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is
     wsum = np.bincount(inv, weights=w, minlength=len(codes))
     nsum = np.bincount(inv[keep], minlength=len(codes))
     for stack, k in codes.items():
-        if nsum[k]:
-            b.add_ids(tuple(ids[j] for j in stack if not is_self[j]), float(wsum[k]), int(nsum[k]), thread)
+        if nsum[k]:  # (int(): a stack may be keyed by an equal true or 1.0 whose samples were left out)
+            b.add_ids(tuple(ids[int(j)] for j in stack if not is_self[int(j)]), float(wsum[k]), int(nsum[k]),
+                      thread)
     return int(keep.sum()), list(np.unique(w[keep][:10000]))
 
 

@@ -588,14 +588,16 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
                 merged_accounting = dict(accounting)
                 merged_accounting["skip_reasons"] = dict(accounting.get("skip_reasons", {}))
                 merged_accounting["skipped"] = list(accounting.get("skipped", []))
-                merged_accounting["lines_in_other_table"] = dict(accounting.get("lines_in_other_table", {}))
+                if "lines_in_other_table" in accounting:  # (PostgreSQL's: the one-process keys)
+                    merged_accounting["lines_in_other_table"] = dict(accounting["lines_in_other_table"])
             else:
                 for k in ("lines_read", "records", "lines_skipped", "replaced_bytes", "record_lines"):
                     if k in accounting:
                         merged_accounting[k] = merged_accounting.get(k, 0) + accounting[k]
-                other = merged_accounting.setdefault("lines_in_other_table", {})
-                for table, n in accounting.get("lines_in_other_table", {}).items():
-                    other[table] = other.get(table, 0) + n
+                if "lines_in_other_table" in accounting:
+                    other = merged_accounting.setdefault("lines_in_other_table", {})
+                    for table, n in accounting["lines_in_other_table"].items():
+                        other[table] = other.get(table, 0) + n
                 for r, n in accounting.get("skip_reasons", {}).items():
                     merged_accounting["skip_reasons"][r] = merged_accounting["skip_reasons"].get(r, 0) + n
                 merged_accounting["skipped"].extend(accounting.get("skipped", []))

@@ -481,9 +481,11 @@ def _lean_frame(batch: _Batch, acct) -> pd.DataFrame:
     return _drop_bad(df, why, batch, acct)
 
 
-def _frame(batch: _Batch, acct) -> pd.DataFrame:
+def _frame(batch: _Batch, acct, typed: bool = True) -> pd.DataFrame:
     """The records of ``batch`` as ``query_events`` (records with a bad figure or time stamp are
-    skipped here, counted in ``acct``)."""
+    skipped here, counted in ``acct``). ``typed=False`` leaves the extra header columns as text
+    for :func:`_typed` to convert over all batches at once (their type then does not depend on
+    where the pieces were cut)."""
     n = len(batch.statement)
     if n == 0:
         return schema.empty("query_events")
@@ -500,7 +502,8 @@ def _frame(batch: _Batch, acct) -> pd.DataFrame:
     users, clients, ids = _userhost_columns(batch.userhost)
     for key in keys:
         if key not in _CANONICAL:  # (the session, database and figures: as every way reads them)
-            cols[_snake(key)] = _convert([h.get(key) for h in headers])
+            values = [h.get(key) for h in headers]
+            cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
     figures, why = _figure_columns(list(batch.q))
     session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(batch.headers, ids, strict=True)]
     ts = _timestamps(batch.ts, batch.time)
@@ -720,11 +723,21 @@ def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
         (250.0, '8', 'app', 'select 1')
     """
     src = open_source(source, errors=errors)
-    frames = [_frame(b, src.accounting) for b in _batches(src, chunk_size)]
+    frames = [_frame(b, src.accounting, typed=False) for b in _batches(src, chunk_size)]
     frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     _check_found_something(src, len(df))
-    return _finish(df, src)
+    return _finish(_typed(df), src)
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """The extra header columns (text) converted by :func:`_convert`, over the whole table."""
+    canonical = set(schema.columns("query_events"))
+    for c in df.columns:
+        if c not in canonical and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)):
+            values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in df[c]]
+            df[c] = _convert(values).array
+    return df
 
 
 def iter_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
