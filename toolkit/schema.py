@@ -42,6 +42,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import re
 from collections.abc import Callable
@@ -485,7 +486,19 @@ def time_values(values: Any, what: str = "timestamp", *, format: str = "ISO8601"
 def time_value(value: Any, what: str = "timestamp", *, format: str = "ISO8601"
                ) -> tuple[pd.Timestamp | None, str | None]:
     """:func:`time_values` for one value: ``(Timestamp UTC ns, None)``, ``(None, None)`` or
-    ``(None, reason)``."""
+    ``(None, reason)``. ISO text that Python's ``datetime.fromisoformat`` reads takes a few
+    microseconds (readers call this per distinct time); anything else goes through pandas."""
+    if format == "ISO8601" and isinstance(value, str) and value.isascii():
+        try:
+            dt = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            dt = None
+        if dt is not None:
+            ts = pd.Timestamp(dt)
+            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            if not TIME_MIN <= ts < TIME_MAX:
+                return None, f"{what} is {_TIME_RANGE}"
+            return ts.as_unit("ns"), None
     got = time_values([value], what, format=format)
     if got.reasons[0] is not None:
         return None, got.reasons[0]
@@ -513,9 +526,12 @@ def epoch_values(values: Any, what: str = "timestamp", *, decimals: int = 3) -> 
 
 def epoch_value(value: Any, what: str = "timestamp", *, decimals: int = 3
                 ) -> tuple[pd.Timestamp | None, str | None]:
-    """:func:`epoch_values` for one value."""
-    got = epoch_values([value], what, decimals=decimals)
-    if got.reasons[0] is not None:
-        return None, got.reasons[0]
-    ts = got.values[0]
-    return (None if pd.isna(ts) else ts), None
+    """:func:`epoch_values` for one value (the same rounding and range, without arrays)."""
+    seconds, why = float_value(value, what)
+    if seconds is None:
+        return None, why
+    scaled = round(seconds * 10.0 ** decimals)
+    ns = scaled * 10 ** (9 - decimals) if decimals <= 9 else scaled // 10 ** (decimals - 9)
+    if not TIME_MIN.value <= ns < TIME_MAX.value:
+        return None, f"{what} is {_TIME_RANGE}"
+    return pd.Timestamp(ns, tz="UTC"), None

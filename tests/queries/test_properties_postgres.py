@@ -14,6 +14,8 @@ row of the table read, in a row of the other table (query events / server events
 Here each count is checked against what the log was built from. The two-worker reads and the
 direct digests (one process, two and three byte ranges) give the tables of the one-process
 reader; a gzip copy gives equal frames; a log cut at a record boundary reads as the whole.
+Plans (``read_plan``), JSON with values of any type and damaged text, give plan nodes whose
+figures are finite and in range (or null), or a ParseError.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import SAMPLES
+from conftest import FIXTURES, SAMPLES
 from helpers.hostile import BAD_DIGITS, BAD_YEARS, GOOD_YEARS, compressed, few, json_values, mutated, words
 from hypothesis import given
 from hypothesis import strategies as st
@@ -284,3 +286,45 @@ def test_damaged_logs_and_any_bytes_give_tables_or_a_toolkit_error(fmt, data):
             if "record_lines" in src:
                 assert src["lines_read"] == src["record_lines"] + sum(src["lines_in_other_table"].values()) + \
                     src["lines_skipped"]
+
+
+# -- plans -------------------------------------------------------------------------------------
+
+PLANS = FIXTURES / "queries/plans"
+
+
+@st.composite
+def json_plan(draw, depth=0):
+    node = {"Node Type": draw(st.one_of(st.sampled_from(["Seq Scan", "Hash Join", "Aggregate", "Sort"]),
+                                        json_values()))}
+    for key in draw(st.lists(st.sampled_from(["Actual Loops", "Plan Rows", "Actual Rows", "Actual Total Time",
+                                              "Rows Removed by Filter", "Sort Key", "Relation Name", "Filter",
+                                              "Strategy", "Join Type", "Shared Hit Blocks", "Parallel Aware"]),
+                             max_size=4)):
+        node[key] = draw(st.one_of(st.integers(0, 10 ** 6), json_values()))
+    if depth < 2 and draw(st.booleans()):
+        node["Plans"] = draw(st.one_of(st.lists(json_plan(depth + 1), max_size=2), json_values()))
+    return node
+
+
+@given(plan=json_plan())
+def test_json_plans_of_any_values_give_plan_nodes_or_a_parse_error(plan):
+    try:
+        nodes = tk.read_plan(json.dumps([{"Plan": plan, "Planning Time": 0.1}]))
+    except ToolkitError:
+        return
+    # every figure is a finite number within its column's range, or null
+    for column in ("actual_loops", "rows_removed_by_filter", "shared_hit_blocks"):
+        assert str(nodes[column].dtype) == "Int64" and (nodes[column].dropna() >= 0).all()
+    assert nodes["plan_rows"].dropna().map(lambda v: abs(v) < float("inf")).all()
+
+
+@pytest.mark.parametrize("name", ["sort_spill.json", "subplan_never_executed.txt", "auto_explain_json.log",
+                                  "auto_explain_text.log"])
+@given(data=st.data())
+def test_damaged_plans_give_plan_nodes_or_a_parse_error(name, data):
+    damaged = data.draw(mutated((PLANS / name).read_bytes()))
+    try:
+        tk.read_plan(damaged.decode("utf-8", "replace"))
+    except ToolkitError:
+        pass

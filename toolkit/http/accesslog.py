@@ -151,13 +151,19 @@ def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
     """Time strings (object array, None for null) of a time field ``kind`` -> UTC nanoseconds
     (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
     time, outside the years 1678-2261): the readers skip such lines, counting the reason."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)  # the distinct values only
+    uniques = np.asarray(uniques, dtype=object)
     if kind == "msec":
         # $msec has ms resolution: whole milliseconds, no float rounding
-        return schema.epoch_values(raw, "timestamp", decimals=3)
-    if kind in ("time_local", "time_apache"):
-        text = np.array([v.strip("[]") if isinstance(v, str) else v for v in raw], dtype=object)
-        return schema.time_values(text, "timestamp", format=_TIME_LOCAL_FMT)
-    return schema.time_values(raw, "timestamp", format="ISO8601")
+        got = schema.epoch_values(uniques, "timestamp", decimals=3)
+    elif kind in ("time_local", "time_apache"):
+        text = np.array([v.strip("[]") if isinstance(v, str) else v for v in uniques], dtype=object)
+        got = schema.time_values(text, "timestamp", format=_TIME_LOCAL_FMT)
+    else:
+        got = schema.time_values(uniques, "timestamp", format="ISO8601")
+    stamps = np.append(got.values.tz_localize(None).to_numpy(), np.datetime64("NaT", "ns"))  # code -1: null
+    reasons = np.append(got.reasons, None)
+    return schema.Checked(pd.DatetimeIndex(stamps[codes]).tz_localize("UTC"), reasons[codes])
 
 
 def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbers: np.ndarray,

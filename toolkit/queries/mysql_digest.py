@@ -58,19 +58,13 @@ def _line_at(text: str, counted: list[int], pos: int) -> int:
 _FIGURE_KEYS = tuple(key for key, _, _ in FIGURES)
 
 
+_INT_MAX = schema.INT_MAX
+
+
 def _figures(qt: str, lt: str, rs: str, rx: str) -> tuple[tuple[float, float, float, float] | None, str | None]:
     """The four figures as the reader converts them (``mysql.figure``, :mod:`toolkit.schema`):
-    ``((ms, lock ms, rows sent, rows examined), None)`` or ``(None, the first reason)``. The
-    plain case first, at the cost of four conversions: ASCII digits, finite, not negative."""
-    try:
-        d, lock, sent, examined = float(qt), float(lt), int(rs), int(rx)
-        # (float() and int() also take NaN, Infinity, '1_000' and other digits: the checks)
-        if (d - d == 0 == lock - lock and d >= 0 and lock >= 0 and 0 <= sent <= schema.INT_MAX
-                and 0 <= examined <= schema.INT_MAX and (qt + lt + rs + rx).isascii()
-                and "_" not in qt + lt + rs + rx):
-            return (d * 1000.0, lock * 1000.0, float(sent), float(examined)), None
-    except ValueError:
-        pass
+    ``((ms, lock ms, rows sent, rows examined), None)`` or ``(None, the first reason)``.
+    (:meth:`SlowDigest.segment` takes the plain case itself, without this call.)"""
     values = []
     for key, text in zip(_FIGURE_KEYS, (qt, lt, rs, rx), strict=True):
         v, why = figure(key, text)
@@ -127,6 +121,11 @@ class SlowDigest:
         cur_time, cur_db = state.time, state.database
         records = 0
         touched: list[_Lean] = []  # groups whose example is a position of this text
+        # float() and int() also take NaN, Infinity, '1_000' and other digits: whether any
+        # figure of the segment is other than ASCII without '_' is one look at them all; the
+        # finite and range checks are per record (cheap); any other case goes to _figures
+        figure_text = "".join([i[4] + i[5] + i[6] + i[7] for i in items])
+        plain = figure_text.isascii() and "_" not in figure_text
         for whole, time_s, userhost, pre, qt, lt, rs, rx, _tail, _post, use, ts, stmt, junk_text in items:
             if junk_text:  # a line no record claims: skipped with the run it belongs to
                 if not junk:
@@ -160,7 +159,20 @@ class SlowDigest:
                         continue
             # the figures and the time stamp as the reader converts them; a bad one skips the
             # record with the reason the reader gives (the figures' first, then the time's)
-            figures, why = _figures(qt, lt, rs, rx)
+            why = None
+            try:
+                d, lock, sent, examined = float(qt), float(lt), int(rs), int(rx)
+                fast = (plain and d - d == 0 == lock - lock and d >= 0 and lock >= 0 and 0 <= sent <= _INT_MAX
+                        and 0 <= examined <= _INT_MAX)
+            except ValueError:
+                fast = False
+            if fast:
+                d *= 1000.0
+                lock *= 1000.0
+            else:
+                figures, why = _figures(qt, lt, rs, rx)
+                if figures is not None:
+                    d, lock, sent, examined = figures
             # the time stamp: SET timestamp (whole seconds), or the '# Time:' that holds for the
             # record where it is ISO (microseconds) or SET timestamp is missing
             if cur_time is not None and (not ts or "T" in cur_time):
@@ -199,7 +211,6 @@ class SlowDigest:
             g = groups.get(key)
             if g is None:
                 g = groups[key] = _Lean()
-            d, lock, sent, examined = figures
             g.calls += 1
             # the example: the slowest call, the first in the file on ties (records come in
             # file order here, so a tie never replaces it); its line is its '# User@Host:' line
