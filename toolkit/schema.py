@@ -367,14 +367,15 @@ def _present(arr: np.ndarray) -> np.ndarray:
 
 
 def _each(arr: np.ndarray, scalar: Callable[[Any], tuple[Any, str | None]]) -> tuple[list, list]:
-    """``scalar`` on the distinct values of ``arr`` only (logs repeat their values), mapped back."""
-    try:
+    """``scalar`` on the distinct values of ``arr`` only (logs repeat their values), mapped back.
+    Values of other types (JSON's) one by one: ``False == 0`` and ``True == 1.0`` would share a
+    code, and lists and objects have none."""
+    if all(v.__class__ is str for v in arr):
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
-    except TypeError:  # unhashable JSON values (lists, objects): one by one
-        pairs = [scalar(v) for v in arr]
-    else:
         table = [scalar(v) for v in uniques]
         pairs = [table[c] for c in codes.tolist()]
+    else:
+        pairs = [scalar(v) for v in arr]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 

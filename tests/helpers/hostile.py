@@ -28,7 +28,7 @@ _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_t
           HealthCheck.function_scoped_fixture]
 settings.register_profile("suite", max_examples=15, deadline=None, derandomize=True, database=None,
                           suppress_health_check=_QUIET, print_blob=True)
-settings.register_profile("long", max_examples=1500, deadline=None, database=None,
+settings.register_profile("long", max_examples=400, deadline=None, database=None,
                           suppress_health_check=_QUIET, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 

@@ -71,9 +71,10 @@ def _record_problem(rec: Any) -> str | None:
         return "a frame record is not [[frame_info, ...], seconds]"
     if not isinstance(rec[0], (list, tuple)) or not all(isinstance(i, str) for i in rec[0]):
         return "a frame record's stack is not a list of frame_info strings"
-    if rec[1] is None:
-        return "a frame record has no seconds"
-    return schema.float_value(rec[1], "seconds", lo=0.0, hi=MAX_FIGURE)[1]
+    seconds, why = schema.float_value(rec[1], "seconds", lo=0.0, hi=MAX_FIGURE)
+    if seconds is None:
+        return why or "a frame record has no seconds"
+    return None
 
 
 def _session_records(doc: dict, src: Source) -> Iterator[Sample]:

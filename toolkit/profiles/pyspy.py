@@ -29,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -56,21 +57,32 @@ def _parse_frame(text: str) -> Frame:
     return Frame(m.group("name"), m.group("file"), line_number(m.group("line"))[0])
 
 
+_PROCESS_START = re.compile(r'process \d+:"')
+MAX_JOINED = 100  # physical lines one -s command line may span
+
+
 def _logical_lines(src: Source) -> Iterator[tuple[int, int, str]]:
-    """(first line, physical line count, text): a record whose process frame's command line
-    holds newlines spans several physical lines (its quotes are unbalanced until the end)."""
-    buf: list[str] = []
-    first = 0
-    for no, line in src.iter_lines():
-        if not buf:
-            first = no
-        buf.append(line)
-        if '"' in line and "\n".join(buf).count('"') % 2:
-            continue
-        yield first, len(buf), "\n".join(buf)
+    """(first line, physical line count, text): a record that starts with a process frame whose
+    command line holds newlines spans several physical lines (its quotes are unbalanced until
+    the end). A quote elsewhere, or one not closed within :data:`MAX_JOINED` lines (damage),
+    joins nothing: those lines are read one by one."""
+    buf: list[tuple[int, str]] = []
+    lines = src.iter_lines()
+    again: collections.deque = collections.deque()
+    while True:
+        item = again.popleft() if again else next(lines, None)
+        if item is None:
+            break
+        buf.append(item)
+        if _PROCESS_START.match(buf[0][1]) and sum(line.count('"') for _, line in buf) % 2:
+            if len(buf) < MAX_JOINED:
+                continue
+            again.extendleft(reversed(buf[1:]))  # never closed: the first line alone
+            buf = buf[:1]
+        yield buf[0][0], len(buf), "\n".join(line for _, line in buf)
         buf = []
-    if buf:
-        yield first, len(buf), "\n".join(buf)
+    if buf:  # the file ends inside a command line: a record if it ends with a count
+        yield buf[0][0], len(buf), "\n".join(line for _, line in buf)
 
 
 def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilder) -> Iterator[Sample]:
