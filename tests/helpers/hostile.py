@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import json
 import os
 
 import zstandard
@@ -84,6 +85,11 @@ def json_values() -> st.SearchStrategy:
 
 
 # -- inputs ----------------------------------------------------------------------------------
+
+def json_lines(objs) -> bytes:
+    """One JSON document per line (lone surrogates kept as written)."""
+    return "".join(json.dumps(o) + "\n" for o in objs).encode("utf-8", "surrogatepass")
+
 
 def compressed(data: bytes, kind: str) -> bytes:
     """``data`` as a gzip, bz2 or zstd file's bytes."""

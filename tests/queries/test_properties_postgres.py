@@ -27,7 +27,17 @@ import json
 import pandas as pd
 import pytest
 from conftest import FIXTURES, SAMPLES
-from helpers.hostile import BAD_DIGITS, BAD_YEARS, GOOD_YEARS, compressed, few, json_values, mutated, words
+from helpers.hostile import (
+    BAD_DIGITS,
+    BAD_YEARS,
+    GOOD_YEARS,
+    compressed,
+    few,
+    json_lines,
+    json_values,
+    mutated,
+    words,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -238,15 +248,14 @@ def test_csvlog_accounts_for_every_line_compressed_and_cut(rows, cut):
                                                          json_values()), max_size=3))
 def test_jsonlog_reads_as_built_and_skips_records_of_the_wrong_json_type(rows, wrong):
     # GIVEN jsonlog records as PostgreSQL writes them WHEN read THEN as built
-    data = "".join(json.dumps(r[0]) + "\n" for r in rows).encode("utf-8", "surrogatepass")
-    check_structured(tk.read_queries(data, format="postgres-jsonlog"), rows, [1] * len(rows))
+    check_structured(tk.read_queries(json_lines(r[0] for r in rows), format="postgres-jsonlog"), rows,
+                     [1] * len(rows))
     # GIVEN keys of a wrong JSON type (a number as message, a list as user, a fraction as pid)
     objs = [dict(r[0]) for r in rows]
     for k, (key, value) in enumerate(wrong[:len(objs)]):
         objs[k][key] = value
-    data = "".join(json.dumps(o) + "\n" for o in objs).encode("utf-8", "surrogatepass")
     try:
-        df = tk.read_queries(data, format="postgres-jsonlog")
+        df = tk.read_queries(json_lines(objs), format="postgres-jsonlog")
     except ToolkitError:
         return
     # THEN every line is still in a table or skipped with its reason

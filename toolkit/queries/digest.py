@@ -19,7 +19,8 @@ parameters                  its bind parameters, where the log has them
 example_line                its line in the input (``source_line``)
 fingerprint_id              16 hex digits: the start of pt-query-digest's query ID
 first_seen, last_seen       earliest and latest timestamp (UTC)
-rows_sent, rows_examined    totals, where the log has them (MySQL / MariaDB)
+rows_sent, rows_examined    totals, where the log has them (MySQL / MariaDB); float64 when one
+                            is beyond int64 (a sum is never wrapped)
 rows_examined_per_sent      rows_examined / rows_sent: high means a filter discards most rows
 lock_ms                     total lock time, where the log has it
 ==========================  ======================================================================

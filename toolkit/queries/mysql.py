@@ -49,6 +49,11 @@ Quirks, each handled here:
 
 - pt-query-digest 3.2.1 glues a mid-file start banner and the record after it onto the statement
   before (it reports one record less): this reader keeps that record (see the samples' README).
+- Values go through :mod:`toolkit.schema`: a record whose Query_time / Lock_time is not a finite
+  number >= 0, whose Rows_sent / Rows_examined is not a whole number within int64 (``0x1F``,
+  ``١٢``, ``NaN``, 2^63, a NUL), or whose time stamp is not a valid time of the years 1678-2261,
+  is skipped with that reason (all its lines); the other header columns keep their text when
+  any of their values is no number (nothing is lost). Every way reads the same.
 
 Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
 per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
@@ -85,7 +90,6 @@ from ..sources import CHUNK_BYTES, Accounting, Source, check_errors_mode, decode
 FORMAT = "mysql-slow"
 
 _HEADER_START = r"# (?:Time|User@Host): "
-
 _KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 _USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
@@ -126,8 +130,7 @@ def parse_time(value: str) -> tuple[pd.Timestamp | None, str | None]:
     ``YYMMDD H:MM:SS`` (hour space-padded, the server's local time, read as UTC)."""
     value = value.strip()
     if "T" in value or "-" in value:
-        ts, why = schema.time_value(value, "timestamp")
-        return (ts, why) if ts is not None or why else (None, "timestamp is not a valid time")
+        return schema.time_value(value, "timestamp")
     parts = value.split()
     try:
         if not value.isascii():
@@ -457,14 +460,19 @@ def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: _Batch, acct) -> pd.Data
     return df[~bad].reset_index(drop=True)
 
 
-def _lean_frame(batch: _Batch, acct) -> pd.DataFrame:
-    """Only what a digest needs, as plain numpy / object columns (no dtype casts)."""
-    heads = batch.headers
+def _columns(batch: _Batch) -> tuple[list, list, list, dict[str, Any], schema.Checked, np.ndarray]:
+    """What both frames take from a batch: user, client, session, the figures' columns, the
+    time stamps, and each record's first reason to be skipped (the figures', then the time's)."""
     users, clients, ids = _userhost_columns(batch.userhost)
-    session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(heads, ids, strict=True)]
+    session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(batch.headers, ids, strict=True)]
     figures, why = _figure_columns(list(batch.q))
     ts = _timestamps(batch.ts, batch.time)
-    why = np.where(why == None, ts.reasons, why)  # noqa: E711
+    return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
+
+
+def _lean_frame(batch: _Batch, acct) -> pd.DataFrame:
+    """Only what a digest needs, as plain numpy / object columns (no dtype casts)."""
+    users, clients, session, figures, ts, why = _columns(batch)
     df = pd.DataFrame({
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
@@ -499,15 +507,11 @@ def _frame(batch: _Batch, acct, typed: bool = True) -> pd.DataFrame:
         for h in headers:
             keys.update(dict.fromkeys(h))
     cols: dict[str, Any] = {}
-    users, clients, ids = _userhost_columns(batch.userhost)
     for key in keys:
         if key not in _CANONICAL:  # (the session, database and figures: as every way reads them)
             values = [h.get(key) for h in headers]
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
-    figures, why = _figure_columns(list(batch.q))
-    session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(batch.headers, ids, strict=True)]
-    ts = _timestamps(batch.ts, batch.time)
-    why = np.where(why == None, ts.reasons, why)  # noqa: E711
+    users, clients, session, figures, ts, why = _columns(batch)
     df = pd.DataFrame({
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],

@@ -42,6 +42,12 @@ Quirks, next to real lines (from ``sample_traces/queries/postgresql``):
   ``query_id``); quoted fields hold raw newlines; ``connection_from`` is ``host:port``;
 - jsonlog (15+) leaves out keys whose value is NULL.
 
+Values (:mod:`toolkit.schema`; the same in every way a log is read: one process, two workers,
+byte ranges, the direct digest): a record whose time stamp is not a valid time or lies outside
+the years 1678-2261 (``9999-11-26 ...``, other digits), or whose duration is not a finite number
+(``duration: ١٢ ms``), is skipped with that reason; a jsonlog key of the wrong JSON type skips
+its line; a server event's size or time that is no number of its kind is null, the event kept.
+
 Speed: stderr is parsed a 16 MiB chunk at a time with one regular expression over the whole
 chunk (continuation lines are first folded into their record), columns are built as lists and
 timestamps converted by pandas in one call; chunks are parsed in two worker processes
