@@ -127,10 +127,8 @@ from .pg_time import epoch_to_utc, plain_stamp, utc_times
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
-_DURATION_ONLY_B = re.compile(rb"  duration: \d+(?:\.\d+)? ms$")
 # a record that belongs with the next one: a plan (simple protocol, DML), a parse or a bind
 _HOLDS_NEXT = re.compile(r"  plan:$|  duration: \d+(?:\.\d+)? ms  (?:parse|bind) ")
-_HOLDS_NEXT_B = re.compile(_HOLDS_NEXT.pattern.encode())
 _IS_PARAMS = operator.methodcaller("startswith", ("parameters: ", "Parameters: "))
 _JUNK, _FOREIGN, _PRIMARY, _SECONDARY_CODE = 0, 1, 2, 3
 _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_CODE for s in SECONDARY}}
@@ -927,7 +925,6 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
 
 _SPLIT_WINDOW = 1 << 18
 _STALE = 1 << 20
-_LOG_STATEMENT_B = re.compile(rb"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
 
 
 def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
@@ -939,7 +936,9 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
         return 0
     if x >= size:
         return size
-    secondary = re.compile(parser.secondary_rx.pattern.encode())
+    # (each line is decoded and matched by the str patterns the reader uses: a bytes pattern's \d
+    # would not take other digits where the reader's does, and the two would cut differently)
+    secondary = parser.secondary_rx
     line_rx = compile_prefix(parser.prefix)
     offset = max(0, x - (1 << 16))  # a little before x: to know the record before the first candidate
     fh.seek(offset)
@@ -967,23 +966,23 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
             j = buf.find(b"\n", i)
             if j < 0 and block:
                 break  # an unfinished line: read on
-            line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r")
-            if not (line.startswith(b"\t") or secondary.match(line)):
-                is_plan = line.endswith(b"  plan:")
+            line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r").decode("utf-8", "replace")
+            if not (line.startswith("\t") or secondary.match(line)):
+                is_plan = line.endswith("  plan:")
                 here = offset + i
                 if open_at:  # past x + _STALE: the old rule alone (a log of unpaired log_statement lines)
                     open_at = ({k: v for k, v in open_at.items() if here - v <= _STALE}
                                if here - x <= _STALE else {})
-                if here >= x and not (is_plan or prev_holds or open_at or _DURATION_ONLY_B.search(line)):
+                if here >= x and not (is_plan or prev_holds or open_at or _DURATION_ONLY.search(line)):
                     return here
-                prev_holds = _HOLDS_NEXT_B.search(line) is not None
-                m = line_rx.match(line.decode("utf-8", "replace"))
+                prev_holds = _HOLDS_NEXT.search(line) is not None
+                m = line_rx.match(line)
                 if m is not None:
                     g = m.groupdict()
                     key = g.get("session") or g.get("pid")
                     if here - x > _STALE:
                         pass
-                    elif prev_holds or (b"  duration: " not in line and _LOG_STATEMENT_B.search(line)):
+                    elif prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
                         open_at.setdefault(key, here)
                     elif ends_wait(m):  # (a server event of the session partners nothing)
                         open_at.pop(key, None)
