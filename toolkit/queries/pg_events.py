@@ -7,11 +7,9 @@ per logged message with its DETAIL/HINT/CONTEXT/STATEMENT/QUERY already attached
 sqlstate, dur, verb, pname, message, detail, hint, context, statement, parameters, query_id,
 problem``
 
-where ``problem`` is the reason a record cannot be read (a time stamp that is not valid or
-outside the years :mod:`toolkit.schema` holds), None for the others: the readers skip such
-records, counting the reason;
-
-where ``dur``/``verb``/``pname`` come from :data:`MESSAGE_RE` (``duration: 0.250 ms  execute
+``problem`` is the reason a record cannot be read (a time stamp that is not valid or outside
+the years :mod:`toolkit.schema` holds), None for the others: the readers skip such records,
+counting the reason. ``dur``/``verb``/``pname`` come from :data:`MESSAGE_RE` (``duration: 0.250 ms  execute
 <unnamed>: SELECT ...`` gives ``'0.250'``, ``'execute'``, ``'<unnamed>'`` and the message
 ``SELECT ...``; the text becomes a number in :mod:`toolkit.schema`, and a record whose duration
 is not a finite number is skipped with its reason). :func:`split_events` turns them into the two
