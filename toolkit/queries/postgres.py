@@ -182,6 +182,15 @@ def ends_wait(m: re.Match) -> bool:
     return bool(q["dur"] or q["verb"]) or message.startswith("disconnection: ")
 
 
+def _record_match(line_rx: re.Pattern, secondary_rx: re.Pattern, line: str) -> re.Match | None:
+    """The match of a line that starts a record the reader reads (the prefix, an English
+    severity, not a continuation or DETAIL/STATEMENT/... line); None for any other line."""
+    if line.startswith("\t") or secondary_rx.match(line):
+        return None
+    m = line_rx.match(line)
+    return m if m is not None and m["severity"] in ENGLISH else None
+
+
 def _session_key(m: re.Match):
     g = m.groupdict()
     return g.get("session") or g.get("pid")
@@ -390,19 +399,20 @@ class _StderrParser:
             j = buf.find("\n", i)
             j = len(buf) if j < 0 else j
             line = buf[i:j]
-            if not (line.startswith("\t") or self.secondary_rx.match(line)):
+            # a line that is no record (damage: the reader skips it) is no place to cut either:
+            # a plan and the execute before it, with such a line between them, stay together
+            m = _record_match(self._line_rx, self.secondary_rx, line)
+            if m is not None:
                 if not (first or prev_holds or open_at or line.endswith("  plan:")
                         or _DURATION_ONLY.search(line)):
                     best = i
                 first = False  # (the record before the window's first is not known)
                 prev_holds = _HOLDS_NEXT.search(line) is not None
-                m = self._line_rx.match(line)
-                if m is not None:
-                    key = _session_key(m)
-                    if prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
-                        open_at.setdefault(key, i)
-                    elif ends_wait(m):  # (a server event of the session partners nothing)
-                        open_at.pop(key, None)
+                key = _session_key(m)
+                if prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+                    open_at.setdefault(key, i)
+                elif ends_wait(m):  # (a server event of the session partners nothing)
+                    open_at.pop(key, None)
             i = j + 1
         return best
 
@@ -967,7 +977,8 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
             if j < 0 and block:
                 break  # an unfinished line: read on
             line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r").decode("utf-8", "replace")
-            if not (line.startswith("\t") or secondary.match(line)):
+            m = _record_match(line_rx, secondary, line)  # (no record, no boundary: as _settled)
+            if m is not None:
                 is_plan = line.endswith("  plan:")
                 here = offset + i
                 if open_at:  # past x + _STALE: the old rule alone (a log of unpaired log_statement lines)
@@ -976,16 +987,13 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
                 if here >= x and not (is_plan or prev_holds or open_at or _DURATION_ONLY.search(line)):
                     return here
                 prev_holds = _HOLDS_NEXT.search(line) is not None
-                m = line_rx.match(line)
-                if m is not None:
-                    g = m.groupdict()
-                    key = g.get("session") or g.get("pid")
-                    if here - x > _STALE:
-                        pass
-                    elif prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
-                        open_at.setdefault(key, here)
-                    elif ends_wait(m):  # (a server event of the session partners nothing)
-                        open_at.pop(key, None)
+                key = _session_key(m)
+                if here - x > _STALE:
+                    pass
+                elif prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+                    open_at.setdefault(key, here)
+                elif ends_wait(m):  # (a server event of the session partners nothing)
+                    open_at.pop(key, None)
             if j < 0:
                 break
             i = j + 1
