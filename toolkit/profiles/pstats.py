@@ -17,8 +17,8 @@ snakeviz and gprof2dot do; cycles cut), and the Profile says so in ``notes``.
 interpreter on some damaged files, so :func:`unmarshal` reads the types a pstats file holds with
 every length and reference checked; the file is size-checked and its structure validated before
 use, and anything else is a ParseError. Its numbers are checked by
-:mod:`toolkit.schema` (a line or call count beyond int64 or a boolean, a time that is not a
-finite number >= 0): such an entry is left out and counted (``records`` + ``lines_skipped`` =
+:mod:`toolkit.schema` (a line beyond a C int, a call count beyond int64, a boolean, a time that
+is not a finite number >= 0): such an entry is left out and counted (``records`` + ``lines_skipped`` =
 entries).
 
 Example::

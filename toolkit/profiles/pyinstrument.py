@@ -52,7 +52,7 @@ def _frame_info(info: str) -> Frame | str:
     file = parts[1] if len(parts) > 1 else None
     if file == "<thread>":
         return f"{function} ({parts[2]})" if len(parts) > 2 else function
-    # line numbers that are not one (other digits, beyond int64) are left out: the frame stays
+    # line numbers that are not one (other digits, beyond a C int) are left out: the frame stays
     first = line_number(parts[2])[0] if len(parts) > 2 else None
     line = first
     for a in attrs:

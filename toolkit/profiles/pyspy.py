@@ -20,7 +20,8 @@ Quirks, each seen in ``sample_traces/profiles/py-spy``:
 - The file does not record the sampling rate: ``rate=`` (Hz, default py-spy's 100) converts
   counts to seconds and the Profile says the rate was assumed.
 - Numbers are read by :mod:`toolkit.schema`: a count in other digits (``١٢``), beyond int64 or
-  not finite skips its line with the reason; such a frame line number becomes null.
+  not finite skips its line with the reason; a frame's line number in other digits or beyond a
+  C int becomes null (the frame stays).
 
 Example::
 
@@ -53,7 +54,7 @@ def _parse_frame(text: str) -> Frame:
     m = _FRAME.match(text)
     if m is None:
         return Frame(text)
-    # a line number that is not one (other digits, beyond int64) is left out: the frame stays
+    # a line number that is not one (other digits, beyond a C int) is left out: the frame stays
     return Frame(m.group("name"), m.group("file"), line_number(m.group("line"))[0])
 
 
