@@ -20,7 +20,9 @@ Both output formats are read, and give the same rows:
 Figures go through :mod:`toolkit.schema`: one that is not a number of its kind (``1.2.3``,
 ``1e309``, a list in JSON, a count beyond int64) becomes null and the node stays; a JSON node
 that is not an object with a text ``Node Type`` (or whose ``Plans`` is not a list) is a
-ParseError. Quirks handled: a child's ``->`` column gives its depth; ``SubPlan 1`` / ``InitPlan 1 (returns
+ParseError.
+
+Quirks handled: a child's ``->`` column gives its depth; ``SubPlan 1`` / ``InitPlan 1 (returns
 $0)`` label the node below them; ``(never executed)`` nodes have no actual figures; the text
 label folds several JSON fields (``Hash Left Join`` = Node Type ``Hash Join`` + Join Type
 ``Left``; ``HashAggregate`` = ``Aggregate`` + Strategy ``Hashed``; ``Parallel``/``Partial``/
