@@ -13,6 +13,11 @@ and of a request that is not HTTP (TLS bytes sent to the plain HTTP port; kept a
 
     127.0.0.99 - - [26/Nov/2026:05:15:40 +0000] "\\x16\\x03\\x01\\x02\\x00..." 400 157 "-" "-"
 
+Values: text becomes a number or a time in :mod:`toolkit.schema`. A line whose time (the best
+time field) is not a valid time or lies outside the years 1678-2261 is skipped, counted with the
+reason; a number that is not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null,
+the line kept: nothing else on it is wrong.
+
 Speed: the compiled format is ONE regex run with ``findall`` over chunks of ~16 MiB; columns are
 converted with pandas / numpy on the distinct values only (``pd.factorize``), so no Python code
 runs per line unless the line is bad. Every input line is a row or a counted skip
@@ -82,8 +87,16 @@ def _factorized(arr: np.ndarray, convert) -> np.ndarray:
     return out[codes]
 
 
-def _numeric(uniques: np.ndarray) -> np.ndarray:
-    return pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype=float)
+def numbers(uniques: np.ndarray) -> np.ndarray:
+    """Decimal text -> float64 (:func:`toolkit.schema.float_values`): NaN where a value is not a
+    finite number (``-``, ``1.2.3``, ``1e309``): an optional figure of the line, null."""
+    return schema.float_values(uniques).values
+
+
+def integers(uniques: np.ndarray) -> pd.arrays.IntegerArray:
+    """Decimal text -> Int64 (:func:`toolkit.schema.int_values`): null where a value is not a
+    whole number within int64 (``-``, ``99999999999999999999``)."""
+    return schema.int_values(uniques).values
 
 
 def _sum_list(uniques: np.ndarray) -> np.ndarray:
@@ -92,14 +105,10 @@ def _sum_list(uniques: np.ndarray) -> np.ndarray:
     for i, u in enumerate(uniques):
         if u is None:
             continue
-        total, seen = 0.0, False
-        for part in re.split(r",\s*|\s+:\s+", u):
-            try:
-                total += float(part)
-                seen = True
-            except ValueError:
-                pass
-        if seen:
+        parts = [schema.float_value(part)[0] for part in re.split(r",\s*|\s+:\s+", u)]
+        seen = [p for p in parts if p is not None]
+        total = schema.float_value(sum(seen))[0] if seen else None  # (a sum may overflow)
+        if total is not None:
             out[i] = total
     return out
 
@@ -138,23 +147,45 @@ def _nullify(arr: np.ndarray, escape: str) -> np.ndarray:
     return arr
 
 
-def convert_times(uniques: np.ndarray, kind: str) -> np.ndarray:
-    """Time strings (object array, None for null) of a time field ``kind`` -> datetime64[ns] UTC
-    (NaT where unparseable)."""
+def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
+    """Time strings (object array, None for null) of a time field ``kind`` -> UTC nanoseconds
+    (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
+    time, outside the years 1678-2261): the readers skip such lines, counting the reason."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)  # the distinct values only
+    uniques = np.asarray(uniques, dtype=object)
     if kind == "msec":
-        # float seconds -> whole milliseconds first: $msec has ms resolution, floats do not
-        ts = pd.to_datetime(pd.Series(np.round(_numeric(uniques) * 1000)), unit="ms", utc=True)
+        # $msec has ms resolution: whole milliseconds, no float rounding
+        got = schema.epoch_values(uniques, "timestamp", decimals=3)
     elif kind in ("time_local", "time_apache"):
-        s = pd.Series(uniques, dtype=object).str.strip("[]")
-        ts = pd.to_datetime(s, format=_TIME_LOCAL_FMT, utc=True, errors="coerce")
+        text = np.array([v.strip("[]") if isinstance(v, str) else v for v in uniques], dtype=object)
+        got = schema.time_values(text, "timestamp", format=_TIME_LOCAL_FMT)
     else:
-        ts = pd.to_datetime(pd.Series(uniques, dtype=object), utc=True, errors="coerce", format="ISO8601")
-    return ts.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+        got = schema.time_values(uniques, "timestamp", format="ISO8601")
+    stamps = np.append(got.values.tz_localize(None).to_numpy(), np.datetime64("NaT", "ns"))  # code -1: null
+    reasons = np.append(got.reasons, None)
+    return schema.Checked(pd.DatetimeIndex(stamps[codes]).tz_localize("UTC"), reasons[codes])
 
 
-def _parse_times(arr: np.ndarray, kind: str) -> pd.DatetimeIndex:
-    values = _factorized(arr, lambda u: convert_times(u, kind))
-    return pd.DatetimeIndex(values).tz_localize("UTC")
+def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbers: np.ndarray,
+                    line_text) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple]]:
+    """Convert the line's time (the best time field) once: lines whose time is bad are skipped
+    (``(line, reason, text)`` items; ``line_text(i)`` gives the i-th line's text), the others'
+    times go in ``cols["_ts"]`` (a UTC DatetimeIndex) for :func:`_frame` and the aggregates."""
+    best = best_time_field(fmt)
+    group = None if best is None else f"f{best}"
+    if group is None or group not in cols:
+        return cols, line_numbers, []
+    times = time_values(_nullify(cols[group], fmt.escape), fmt.fields[best].kind)
+    skips: list[tuple] = []
+    bad = times.bad
+    stamps = times.values
+    if bad.any():
+        skips = [(int(line_numbers[i]), times.reasons[i], line_text(i)) for i in np.flatnonzero(bad)]
+        keep = ~bad
+        cols = {k: v[keep] for k, v in cols.items()}
+        line_numbers, stamps = line_numbers[keep], stamps[keep]
+    cols["_ts"] = stamps
+    return cols, line_numbers, skips
 
 
 def best_time_field(fmt: CompiledFormat) -> int | None:
@@ -163,6 +194,17 @@ def best_time_field(fmt: CompiledFormat) -> int | None:
     order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
     found = [(order[f.kind], i) for i, f in enumerate(fmt.fields) if f.kind in order]
     return min(found)[1] if found else None
+
+
+def _ints(raw: np.ndarray, kind: str) -> pd.arrays.IntegerArray:
+    """An integer field's text -> Int64, converting the distinct values only (nginx's ``-`` is
+    null; Apache's ``%b`` writes ``-`` for 0 bytes)."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    vals = integers(uniques)
+    if kind == "bytes_dash":
+        vals[uniques == "-"] = 0
+    return vals.take(codes, allow_fill=True)
 
 
 def _as_series(arr: np.ndarray) -> pd.Series:
@@ -193,7 +235,8 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
         raw = cols.get(g)
         if field in time_fields:
             if field is best_time:
-                out["timestamp"] = _parse_times(_nullify(raw, escape), kind)
+                out["timestamp"] = (cols["_ts"] if "_ts" in cols
+                                    else time_values(_nullify(raw, escape), kind).values)
             continue
         column = field.column
         if column in used or (kind == "request" and any(p in used for p in _REQUEST_PARTS)):
@@ -219,16 +262,10 @@ def _frame(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: b
                 used.add(part)
             out["malformed"] = malformed
         elif kind in ("int", "bytes_dash"):
-            vals = _factorized(raw, _numeric)
-            if kind == "bytes_dash":
-                vals = np.where(raw == "-", 0.0, vals)
-            if arrays:
-                out[column] = vals
-            else:
-                out[column] = pd.array(vals, dtype="Float64").astype("Int64") if np.isnan(vals).any() \
-                    else pd.array(vals.astype(np.int64), dtype="Int64")
+            vals = _ints(raw, kind)
+            out[column] = vals.to_numpy(dtype=np.float64, na_value=np.nan) if arrays else vals
         elif kind in ("float", "usec", "msec_int", "sec"):
-            vals = _factorized(raw, _numeric)
+            vals = _factorized(raw, numbers)
             divisor = {"usec": 1e6, "msec_int": 1e3}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
             out[column] = vals / divisor if divisor else vals
         elif kind == "list":
@@ -303,6 +340,16 @@ def match_chunk(fmt: CompiledFormat, first: int, text: str
         keep = ~bad
         cols = {k: v[keep] for k, v in cols.items()}
         line_numbers = line_numbers[keep]
+    lines: list[str] = []
+
+    def line_text(i: int) -> str:  # the text of a matched line (split only when one is needed)
+        if not lines:
+            lines.extend(text.split("\n"))
+        return lines[int(line_numbers[i]) - first]
+
+    cols, line_numbers, bad_times = _drop_bad_times(fmt, cols, line_numbers, line_text)
+    if bad_times:
+        skips = sorted(skips + bad_times, key=lambda x: x[0])
     if len(line_numbers) == 0:
         return None, line_numbers, skips
     return cols, line_numbers, skips
@@ -391,6 +438,9 @@ def read_nginx(source: Any, log_format: str | CompiledFormat = "combined", *, er
     fmt = compile_format(log_format, escape=escape, variables=variables)
     src = open_source(source, errors=errors)
     frames = list(iter_chunks(src, fmt, errors=errors, chunk_size=chunk_size))
+    if not frames:  # no request: the format's columns all the same (a log's parts concatenate)
+        empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}
+        frames = [_frame(empty, fmt, False).assign(source_line=np.empty(0, dtype=np.int64))]
     return _finish(frames, src)
 
 
@@ -402,6 +452,20 @@ _JSON_ALIASES = {"time": "time_iso8601", "timestamp": "time_iso8601", "@timestam
                  "remote_ip": "remote_addr", "method": "request_method", "user_agent": "http_user_agent",
                  "referer": "http_referer", "referrer": "http_referer", "duration": "request_time",
                  "response_time": "request_time"}
+
+
+def _json_text(v: Any) -> str | None:
+    """A JSON value as the text a log_format would have written (numbers in decimal, an
+    integral float as an integer), so one conversion (:mod:`toolkit.schema`) reads all."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, float):
+        if v != v:
+            return None
+        return str(int(v)) if v.is_integer() and abs(v) < 2 ** 63 else repr(v)
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return str(v)
 
 
 def _json_format(keys: list[str]) -> CompiledFormat:
@@ -435,6 +499,7 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
     for first, text in src.iter_chunks(chunk_size):
         records, lines = [], []
         breaks = text.count("\n")  # once per chunk: counting per line made reading quadratic
+        texts: dict[int, str] = {}
         for i, line in enumerate(text.split("\n")):
             if i == breaks and line == "":
                 break
@@ -453,6 +518,7 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
                 continue
             records.append(obj)
             lines.append(line_no)
+            texts[line_no] = line
         if not records:
             continue
         raw = pd.DataFrame.from_records(records)
@@ -460,10 +526,7 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
         fmt = _json_format(keys)
         cols = {}
         for i, key in enumerate(keys):
-            vals = raw[key].to_numpy(dtype=object)
-            vals = np.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                             (v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list))
-                              else str(v)) for v in vals], dtype=object)
+            vals = np.array([_json_text(v) for v in raw[key].to_numpy(dtype=object)], dtype=object)
             if fmt.fields[i].kind == "request":
                 req = pd.Series(vals, dtype=object).str.extract(
                     r"^([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?$")
@@ -475,8 +538,15 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
             else:
                 cols[f"f{i}"] = vals
         jfmt = CompiledFormat("json", "", "json", fmt.fields, "", ())
+        text_of = [texts[n] for n in lines]
+        cols, line_numbers, bad_times = _drop_bad_times(jfmt, cols, np.array(lines, dtype=np.int64),
+                                                        text_of.__getitem__)
+        for line_no, reason, bad in bad_times:
+            acc.skip(line_no, reason, bad)
+        if not len(line_numbers):
+            continue
         df = _frame(cols, jfmt, False)
-        df["source_line"] = np.array(lines, dtype=np.int64)
+        df["source_line"] = line_numbers
         acc.records += len(df)
         frames.append(df)
     return _finish(frames, src)

@@ -174,7 +174,7 @@ class EndpointAccumulator:
         timestamp are factorized once and only their distinct values are decoded, templated
         and parsed (a timestamp only matters here through its min and max); joined integer
         pairs (``$status $body_bytes_sent``) are converted per distinct pair."""
-        from .accesslog import _frame, _numeric, best_time_field, convert_times
+        from .accesslog import _frame, integers
         req = next((i for i, f in enumerate(fmt.fields) if f.kind == "request" and f"f{i}_mp" in cols), None)
         if req is None:  # not captured as "method path" (CompiledFormat.only(joined=True)): the general way
             self.add(_frame(cols, fmt, has_escapes, arrays=True))
@@ -201,18 +201,12 @@ class EndpointAccumulator:
             k_of_u[j] = keys_u.setdefault((e, m), len(keys_u))
         key_codes = k_of_u[mp_codes]
         keys = {k: key for key, k in keys_u.items()}
-        t = best_time_field(fmt)
-        t_group = None if t is None else f"f{t}"
-        if t_group is not None and t_group in cols:
-            t_uniques = set(cols[t_group].tolist())  # only the min and max matter: distinct values
-            t_uniques.discard("-")  # null as in _nullify
-            if fmt.escape == "json":
-                t_uniques.discard("")
-            times = pd.DatetimeIndex(convert_times(np.array(list(t_uniques), dtype=object),
-                                                   fmt.fields[t].kind)).tz_localize("UTC")
+        times = cols.get("_ts")  # the lines' times, converted (and checked) by match_chunk
+        if times is not None and len(times):
             self._span(times.min(), times.max())
+        time_fields = {f"f{i}" for i, f in enumerate(fmt.fields) if f.column == "timestamp"}
         rest = {k: v for k, v in cols.items()
-                if k != g and not k.startswith(g + "_") and k != t_group and "__" not in k}
+                if k != g and not k.startswith(g + "_") and k not in time_fields and k != "_ts" and "__" not in k}
         other = _frame(rest, fmt, has_escapes, arrays=True)
         for k in cols:
             if "__" not in k:
@@ -223,7 +217,7 @@ class EndpointAccumulator:
             for side, group in enumerate(k.split("__")):
                 field = fmt.fields[int(group[1:])]
                 raw = np.array([h[side] for h in halves], dtype=object)
-                vals = _numeric(raw)
+                vals = integers(raw).to_numpy(dtype=np.float64, na_value=np.nan)
                 if field.kind == "bytes_dash":
                     vals = np.where(raw == "-", 0.0, vals)
                 other.setdefault(field.column, np.append(vals, np.nan)[codes])
@@ -292,8 +286,8 @@ class EndpointAccumulator:
     def result(self) -> pd.DataFrame:
         rows = []
         span = 0.0
-        if self.t_min is not None:
-            span = (self.t_max - self.t_min).total_seconds()
+        if self.t_min is not None:  # in microseconds: centuries apart overflow a ns Timedelta
+            span = (pd.Timestamp(self.t_max).as_unit("us") - pd.Timestamp(self.t_min).as_unit("us")).total_seconds()
         span = max(span, 1.0)
         grand = sum(self.total.values()) or np.nan
         last = float("inf")  # the malformed requests and a missing method come last
@@ -485,6 +479,9 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
     accounting = src.accounting
     # 4 ranges per worker: a worker slowed down by a busy core hands the later ranges to the others
     ranges = _byte_ranges(src.path, 4 * jobs)
+    if not ranges:  # an empty file: no lines, no workers
+        accounting.lines_read = 0
+        return
     with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(_range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0

@@ -16,6 +16,10 @@ thread and process become columns. An end that does not match the open frame is 
 ``profile.meta["timeline"]`` keeps when each stack ran: ``start_s`` (seconds after the trace's
 ``ts`` 0; py-spy's 0 is when it started recording), ``duration_s``, ``thread``, ``process`` and
 ``frames`` (a tuple of :class:`Frame`, root first).
+Values are read by :mod:`toolkit.schema`: an event without a finite ``ts`` is a ParseError (it
+cannot be placed); one whose ``pid`` / ``tid`` / ``args`` / ``dur`` has the wrong type or
+range is skipped with the reason (``records`` + ``lines_skipped`` = events); a bad ``line`` or
+``filename`` becomes null.
 
 Example::
 
@@ -28,10 +32,10 @@ from typing import Any
 
 import pandas as pd
 
-from .. import formats
+from .. import formats, schema
 from ..errors import ParseError
 from ..sources import open_source
-from ._io import load_json
+from ._io import MAX_FIGURE, line_number, load_json
 from .model import Frame, ProfileBuilder
 
 
@@ -51,39 +55,46 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
     names: dict[tuple[Any, Any], str] = {}
     per_thread: dict[tuple[Any, Any], list[tuple[float, int, str, Frame | None]]] = {}
     producer = None
+    acc = src.accounting
     for n, ev in enumerate(events):
         if not isinstance(ev, dict) or "ph" not in ev:
-            src.accounting.skip(None, "not a trace event object", repr(ev)[:200])
+            acc.skip(None, "not a trace event object", repr(ev)[:200])
             continue
         ph = ev["ph"]
+        why = _event_problem(ev)
+        if why is not None:  # a field of the wrong type: the event is left out, with the reason
+            acc.skip(None, why, repr(ev)[:200])
+            continue
         key = (ev.get("pid"), ev.get("tid"))
+        args = ev.get("args") or {}
         if ph == "M":
             if ev.get("name") == "thread_name":
-                names[key] = str((ev.get("args") or {}).get("name", ""))
-            src.accounting.records += 1
+                names[key] = str(args.get("name", ""))
+            acc.records += 1
             continue
         if ph not in ("B", "E", "X"):
-            src.accounting.skip(None, f"event phase {ph!r} is not a duration event", repr(ev)[:200])
+            acc.skip(None, f"event phase {ph!r} is not a duration event", repr(ev)[:200])
             continue
-        try:
-            ts = float(ev["ts"])
-        except (KeyError, TypeError, ValueError):
-            raise ParseError(f"event {n} has no numeric ts", src.name, expected="ts in microseconds") from None
+        ts, why = schema.float_value(ev.get("ts"), "ts", lo=-MAX_FIGURE, hi=MAX_FIGURE)
+        if ts is None:  # the events nest by time: one without a time cannot be placed
+            raise ParseError(f"event {n} has no numeric ts" + (f" ({why})" if why else ""), src.name,
+                             expected="ts in microseconds")
         producer = producer or ("py-spy" if ev.get("cat") == "py-spy" else None)
-        args = ev.get("args") or {}
         frame = None
         if ph in ("B", "X"):
-            line = args.get("line")
-            frame = Frame(str(ev.get("name", "")), args.get("filename") or args.get("file") or None,
-                          int(line) if isinstance(line, (int, float)) else None)
+            file = schema.text_value(args.get("filename") or args.get("file"), "filename")[0] or None
+            frame = Frame(str(ev.get("name", "")), file, line_number(args.get("line"))[0])
         lst = per_thread.setdefault(key, [])
         if ph == "X":
-            dur = float(ev.get("dur", 0.0))
+            dur, why = schema.float_value(ev.get("dur", 0.0), "dur", lo=0.0, hi=MAX_FIGURE)
+            if why is not None:
+                acc.skip(None, why, repr(ev)[:200])
+                continue
             lst.append((ts, len(lst), "B", frame))
-            lst.append((ts + dur, -1, "E", frame))  # ordered by end time, before later begins
+            lst.append((ts + (dur or 0.0), -1, "E", frame))  # ordered by end time, before later begins
         else:
             lst.append((ts, len(lst), ph, frame))
-        src.accounting.records += 1
+        acc.records += 1
     b = ProfileBuilder()
     # when each stack was sampled: (start us, duration us, thread, process, frames root first);
     # toolkit.correlation attributes these to the requests running at the time
@@ -120,6 +131,19 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
     return b.build(format="chrometrace", producer=producer, path=src.path, has_lines=producer == "py-spy",
                    notes=["times are the gaps between trace events"], source=src.accounting.as_dict(),
                    timeline=times.sort_values("start_s", kind="stable").reset_index(drop=True))
+
+
+def _event_problem(ev: dict) -> str | None:
+    """Why an event's fields cannot be read (None: they can): ``pid`` / ``tid`` that are not a
+    number or a string, ``args`` that is not an object."""
+    for key in ("pid", "tid"):
+        v = ev.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))):
+            return f"{key} is {schema.json_kind(v)}, not a number or a string"
+    args = ev.get("args")
+    if args is not None and not isinstance(args, dict):
+        return f"args is {schema.json_kind(args)}, not an object"
+    return None
 
 
 def sniff(head: formats.Head) -> bool:

@@ -13,8 +13,13 @@ is the sum of tt (pstats' ``total_tt``). cProfile records no stacks, so ``tree()
 ``stacks()`` are estimated from the caller graph (each edge's share of the callee's time, as
 snakeviz and gprof2dot do; cycles cut), and the Profile says so in ``notes``.
 
-``marshal`` must not meet hostile or huge input: the file is size-checked and its structure
-validated before use, and anything else is a ParseError.
+``marshal`` must not meet hostile or huge input: CPython's ``marshal.loads`` crashes the
+interpreter on some damaged files, so :func:`unmarshal` reads the types a pstats file holds with
+every length and reference checked; the file is size-checked and its structure validated before
+use, and anything else is a ParseError. Its numbers are checked by
+:mod:`toolkit.schema` (a line beyond a C int, a call count beyond int64, a boolean, a time that
+is not a finite number >= 0): such an entry is left out and counted (``records`` + ``lines_skipped`` =
+entries).
 
 Example::
 
@@ -23,16 +28,17 @@ Example::
 
 from __future__ import annotations
 
-import marshal
+import struct
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
-from .. import formats
+from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
+from ._io import MAX_FIGURE, line_number
 from .model import Frame, ProfileBuilder, Sample
 
 MAX_BYTES = 512 << 20
@@ -51,12 +57,13 @@ def _load(src: Source) -> dict[Key, tuple]:
         raise ParseError("not a pstats file: it does not start with a marshalled dict", src.name,
                          expected="cProfile output (python -m cProfile -o FILE)")
     try:
-        stats = marshal.loads(data)
-    except (EOFError, ValueError, TypeError) as exc:
+        stats = unmarshal(data)
+    except ValueError as exc:
         raise ParseError(f"not a pstats file: marshal cannot load it ({exc})", src.name,
                          expected="cProfile output (python -m cProfile -o FILE)") from None
     if not isinstance(stats, dict):
         raise ParseError("not a pstats file: the top level is not a dict", src.name)
+    good: dict[Key, tuple] = {}
     for key, value in stats.items():
         ok = (isinstance(key, tuple) and len(key) == 3 and isinstance(key[0], str) and isinstance(key[1], int)
               and isinstance(key[2], str) and isinstance(value, tuple) and len(value) == 5
@@ -64,8 +71,135 @@ def _load(src: Source) -> dict[Key, tuple]:
         if not ok:
             raise ParseError(f"not a pstats file: entry {key!r} is not (file, line, function) -> "
                              "(cc, nc, tt, ct, callers)", src.name)
-    src.accounting.records = len(stats)
-    return stats
+        why = _entry_problem(key, value)
+        if why is not None:  # a value out of range: the entry is left out, counted
+            src.accounting.skip(None, why, repr(key)[:200])
+            continue
+        good[key] = value
+    src.accounting.records = len(good)
+    return good
+
+
+# marshal's type codes (CPython Python/marshal.c, format version 4) that pstats files use; the
+# high bit (FLAG_REF) asks the reader to remember the object for later TYPE_REF ('r') codes.
+_FLAG_REF = 0x80
+_STRINGS = {ord("u"): 4, ord("t"): 4, ord("a"): 4, ord("A"): 4, ord("z"): 1, ord("Z"): 1}  # -> size bytes
+_PENDING = object()
+_MAX_NESTING = 16
+
+
+def unmarshal(data: bytes) -> Any:
+    """The object ``marshal.dumps`` wrote in ``data``, for the types a pstats file holds (dicts,
+    tuples, str, int, float, None, booleans, references); ValueError for anything else.
+
+    CPython's own ``marshal.loads`` is not safe on damaged input: a pstats file with one line cut
+    out crashes the interpreter (a segmentation fault, not an exception). This reader checks every
+    length against the bytes left and every reference against the objects read, so damaged
+    input is a ValueError at worst. Trailing bytes are ignored, as marshal does."""
+    view = memoryview(data)
+    pos = 0
+    refs: list[Any] = []
+
+    def take(n: int) -> memoryview:
+        nonlocal pos
+        if n < 0 or pos + n > len(view):
+            raise ValueError("the data ends early")
+        pos += n
+        return view[pos - n:pos]
+
+    def int32() -> int:
+        return struct.unpack("<i", take(4))[0]
+
+    def load(depth: int) -> Any:
+        nonlocal pos
+        if depth > _MAX_NESTING:
+            raise ValueError("objects nested too deep")
+        code = take(1)[0]
+        kind, flag = code & ~_FLAG_REF, code & _FLAG_REF
+        if kind == ord("r"):
+            n = int32()
+            if not 0 <= n < len(refs) or refs[n] is _PENDING:
+                raise ValueError("a reference to an object that was not read")
+            return refs[n]
+        slot = len(refs)
+        if flag:
+            refs.append(_PENDING)
+        if kind in _STRINGS:
+            size = take(1)[0] if _STRINGS[kind] == 1 else int32()
+            value: Any = bytes(take(size)).decode("utf-8", "replace")
+        elif kind == ord("i"):
+            value = int32()
+        elif kind == ord("l"):  # 15-bit digits, least significant first; the count's sign is the sign
+            n = int32()
+            if abs(n) > 1000:
+                raise ValueError("an integer of more than 1000 digits")
+            digits = struct.unpack(f"<{abs(n)}H", take(2 * abs(n)))
+            if any(d >= 1 << 15 for d in digits):
+                raise ValueError("a bad digit in an integer")
+            value = sum(d << (15 * k) for k, d in enumerate(digits)) * (-1 if n < 0 else 1)
+        elif kind == ord("g"):
+            value = struct.unpack("<d", take(8))[0]
+        elif kind == ord("f"):
+            value = float(bytes(take(take(1)[0])).decode("ascii", "replace"))
+        elif kind in (ord("("), ord(")")):
+            n = take(1)[0] if kind == ord(")") else int32()
+            if not 0 <= n <= len(view) - pos:  # every item takes a byte at least
+                raise ValueError("a tuple longer than the data")
+            value = tuple(load(depth + 1) for _ in range(n))
+        elif kind == ord("{"):
+            value = {}
+            if flag:
+                refs[slot] = value  # (marshal remembers a dict before its items)
+            while True:
+                if pos < len(view) and view[pos] == ord("0"):  # TYPE_NULL ends a dict
+                    pos += 1
+                    break
+                key = load(depth + 1)
+                try:
+                    value[key] = load(depth + 1)
+                except TypeError:
+                    raise ValueError("a dict key that is not hashable") from None
+        elif kind in (ord("N"), ord("T"), ord("F")):
+            value = {ord("N"): None, ord("T"): True, ord("F"): False}[kind]
+        else:
+            raise ValueError(f"type code {chr(kind)!r} is not one a pstats file holds")
+        if flag:
+            refs[slot] = value
+        return value
+
+    return load(0)
+
+
+def _numbers_problem(numbers: tuple) -> str | None:
+    """Why ``(cc, nc, tt, ct)`` cannot be read: call counts whole numbers >= 0 within int64,
+    times finite numbers >= 0 (:mod:`toolkit.schema`)."""
+    for what, v in zip(("primitive calls", "calls"), numbers[:2], strict=True):
+        why = schema.int_value(v, what, lo=0)[1] if v is not None else f"{what} is missing"
+        if why:
+            return why
+    for what, v in zip(("own time", "cumulative time"), numbers[2:4], strict=True):
+        why = schema.float_value(v, what, lo=0.0, hi=MAX_FIGURE)[1] if v is not None else f"{what} is missing"
+        if why:
+            return why
+    return None
+
+
+def _entry_problem(key: Key, value: tuple) -> str | None:
+    """Why one stats entry cannot be read (None: it can), checked once here so the tables never
+    meet a number they cannot hold: the line, the figures, and every caller's key and figures."""
+    why = line_number(key[1])[1] or _numbers_problem(value[:4])
+    if why:
+        return why
+    for caller, edge in value[4].items():
+        if not (isinstance(caller, tuple) and len(caller) == 3 and isinstance(caller[0], str)
+                and isinstance(caller[2], str)) or line_number(caller[1])[1]:
+            return "a caller is not (file, line, function)"
+        if not isinstance(edge, tuple) or len(edge) != 4 or not all(isinstance(v, (int, float)) for v in edge):
+            return "a caller's figures are not (cc, nc, tt, ct)"
+        why = _numbers_problem(edge)
+        if why:
+            return "a caller's " + why
+    return None
 
 
 def _frame(key: Key) -> Frame:

@@ -20,6 +20,13 @@ Formats (pyinstrument 5.1.3): https://github.com/joerick/pyinstrument/blob/v5.1.
   its time minus its children's; ``[self]`` children are folded into the parent. No executing
   lines (``lines()`` is empty); tiny frames may already be dropped by pyinstrument.
 
+Values are read by :mod:`toolkit.schema`. Session: a frame record that is not
+``[[str, ...], seconds]`` with finite seconds >= 0 is skipped and counted (``records`` +
+``lines_skipped`` = frame records); a frame_info's line that is not a number becomes null;
+``start_time``, ``duration``, ``sample_count`` and the like of the wrong type are left out
+(None). JSON tree: a node without a text ``function`` and a finite ``time`` is a ParseError
+(the tree cannot be read around it); ``records`` counts the nodes.
+
 Example::
 
     >>> prof = read_pyinstrument_session("sample_traces/profiles/pyinstrument/demo_slow.pyisession.gz")  # doctest: +SKIP
@@ -30,10 +37,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .. import formats
+from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
-from ._io import load_json
+from ._io import MAX_FIGURE, line_number, load_json
 from .model import Frame, ProfileBuilder, Sample
 
 
@@ -45,30 +52,45 @@ def _frame_info(info: str) -> Frame | str:
     file = parts[1] if len(parts) > 1 else None
     if file == "<thread>":
         return f"{function} ({parts[2]})" if len(parts) > 2 else function
-    first = int(parts[2]) if len(parts) > 2 and parts[2].lstrip("-").isdigit() else None
+    # line numbers that are not one (other digits, beyond a C int) are left out: the frame stays
+    first = line_number(parts[2])[0] if len(parts) > 2 else None
     line = first
     for a in attrs:
         if a.startswith("c") and a[1:]:
             function = f"{a[1:]}.{function}"
-        elif a.startswith("l") and a[1:].lstrip("-").isdigit():
-            line = int(a[1:])
+        elif a.startswith("l") and a[1:]:
+            line = line_number(a[1:])[0]
+            line = first if line is None else line
     return Frame(function, file or None, line, first)
+
+
+def _record_problem(rec: Any) -> str | None:
+    """Why a frame record is not ``[[frame_info (str), ...], seconds]`` (None: it is)."""
+    # (lists as loaded from a file; Session.to_json() in this process gives tuples)
+    if not isinstance(rec, (list, tuple)) or len(rec) != 2:
+        return "a frame record is not [[frame_info, ...], seconds]"
+    if not isinstance(rec[0], (list, tuple)) or not all(isinstance(i, str) for i in rec[0]):
+        return "a frame record's stack is not a list of frame_info strings"
+    seconds, why = schema.float_value(rec[1], "seconds", lo=0.0, hi=MAX_FIGURE)
+    if seconds is None:
+        return why or "a frame record has no seconds"
+    return None
 
 
 def _session_records(doc: dict, src: Source) -> Iterator[Sample]:
     records = doc.get("frame_records")
     if not isinstance(records, list):
         raise ParseError("no frame_records list", src.name, expected="a pyinstrument session")
-    stem = [i for i in (doc.get("start_call_stack") or []) if isinstance(i, str)]
+    stack = doc.get("start_call_stack")
+    stem = [i for i in stack if isinstance(i, str)] if isinstance(stack, (list, tuple)) else []
     cache: dict[str, Frame | str] = {}
-    for n, rec in enumerate(records):
-        try:
-            infos, seconds = rec
-            seconds = float(seconds)
-            frames = [cache[i] if i in cache else cache.setdefault(i, _frame_info(i)) for i in infos]
-        except (TypeError, ValueError, AttributeError):
-            raise ParseError(f"frame record {n} is not [[frame_info, ...], seconds]", src.name,
-                             expected="a pyinstrument session") from None
+    for rec in records:
+        why = _record_problem(rec)
+        if why is not None:  # the record is left out, counted with the reason
+            src.accounting.skip(None, why, repr(rec)[:200])
+            continue
+        infos, seconds = rec[0], schema.float_value(rec[1])[0]
+        frames = [cache[i] if i in cache else cache.setdefault(i, _frame_info(i)) for i in infos]
         if stem and list(infos[:len(stem)]) == stem:
             kept = [f for f in frames[:len(stem)] if isinstance(f, str)] + frames[len(stem):]
         else:
@@ -97,40 +119,58 @@ def profile_from_session(doc: dict, src: Source | None = None) -> Any:
         src = open_source(b"{}", name="<pyinstrument session>")
         src.accounting.format = "pyinstrument-session"
     b = ProfileBuilder().feed(_session_records(doc, src))
-    interval = doc.get("min_interval")
-    count = doc.get("sample_count")
+    count = schema.int_value(doc.get("sample_count"), "sample_count", lo=0)[0]
     return b.build(format="pyinstrument-session", producer="pyinstrument", path=src.path,
-                   rate_hz=None, samples=int(count) if isinstance(count, int) else len(doc["frame_records"]),
-                   has_lines=True, start_time=doc.get("start_time"), source=src.accounting.as_dict(),
+                   rate_hz=None, samples=count if count is not None else src.accounting.records,
+                   has_lines=True, source=src.accounting.as_dict(),
                    notes=["pyinstrument samples at an interval (min_interval) and weights each sample by "
-                          "the time since the previous one"],
-                   session_duration_s=doc.get("duration"), interval_s=interval, cpu_time_s=doc.get("cpu_time"),
-                   target=doc.get("target_description"))
+                          "the time since the previous one"], **_metadata(doc, interval_s="min_interval"))
+
+
+def _metadata(doc: dict, **more: str) -> dict[str, Any]:
+    """The session's figures and description (metadata: one of the wrong type or out of range
+    is left out, None): start_time (epoch s), session_duration_s, cpu_time_s, target, ``more``."""
+    keys = {"start_time": "start_time", "session_duration_s": "duration", "cpu_time_s": "cpu_time", **more}
+    out: dict[str, Any] = {name: schema.float_value(doc.get(key), key, lo=-MAX_FIGURE, hi=MAX_FIGURE)[0]
+                           for name, key in keys.items()}
+    out["target"] = schema.text_value(doc.get("target_description"), "target_description")[0]
+    return out
+
+
+_JSON_FRAME = "pyinstrument -r json frames {function, file_path, line_no, time, children}"
+
+
+def _json_node(node: Any, src: Source) -> tuple[Frame, float, list]:
+    """``(frame, time, children)`` of one node of the tree; a ParseError when it is not a frame
+    (the tree cannot be read around a node: its time is its children's)."""
+    if not isinstance(node, dict) or "function" not in node:
+        raise ParseError("a frame lacks function or time", src.name, expected=_JSON_FRAME)
+    name, why = schema.text_value(node["function"], "function")
+    time, why_t = schema.float_value(node.get("time"), "time", lo=-MAX_FIGURE, hi=MAX_FIGURE)
+    children = node.get("children") or []
+    if why or why_t or name is None or time is None or not isinstance(children, list):
+        detail = why or why_t or ("children is not a list" if not isinstance(children, list) else "")
+        raise ParseError("a frame lacks function or time" + (f" ({detail})" if detail else ""), src.name,
+                         expected=_JSON_FRAME)
+    cls = schema.text_value(node.get("class_name"), "class_name")[0]
+    if cls:
+        name = f"{cls}.{name}"
+    # optional details of the wrong type or out of range are left out: the frame stays
+    line = line_number(node.get("line_no"), "line_no", lo=1)[0]
+    return Frame(name, schema.text_value(node.get("file_path"), "file_path")[0] or None, line, line), time, children
 
 
 def _json_records(root: dict, src: Source) -> Iterator[Sample]:
-    todo: list[tuple[dict, tuple[Frame, ...]]] = [(root, ())]
+    todo: list[tuple[Any, tuple[Frame, ...]]] = [(root, ())]
     while todo:
         node, parents = todo.pop()
-        try:
-            name = str(node["function"])
-            if node.get("class_name"):
-                name = f"{node['class_name']}.{name}"
-            line = node.get("line_no")
-            line = int(line) if isinstance(line, (int, float)) and line > 0 else None
-            frame = Frame(name, node.get("file_path") or None, line, line)
-            time = float(node["time"])
-            children = node.get("children") or []
-        except (KeyError, TypeError, ValueError):
-            raise ParseError("a frame lacks function or time", src.name,
-                             expected="pyinstrument -r json frames {function, file_path, line_no, time, children}") \
-                from None
+        frame, time, children = _json_node(node, src)
         stack = (*parents, frame)
         own = time
         for child in children:
-            if child.get("function") == "[self]" and not child.get("file_path"):
+            if isinstance(child, dict) and child.get("function") == "[self]" and not child.get("file_path"):
                 continue  # its time stays in `own`: the parent's self time
-            own -= float(child.get("time", 0.0))
+            own -= _json_node(child, src)[1]
             todo.append((child, stack))
         src.accounting.records += 1
         if own > 1e-12:
@@ -147,12 +187,12 @@ def read_pyinstrument_json(source: Any, *, errors: str = "skip") -> Any:
     b = ProfileBuilder()
     if doc["root_frame"]:
         b.feed(_json_records(doc["root_frame"], src))
+    meta = _metadata(doc)
+    meta["sample_count"] = schema.int_value(doc.get("sample_count"), "sample_count", lo=0)[0]
     return b.build(format="pyinstrument-json", producer="pyinstrument", path=src.path,
-                   start_time=doc.get("start_time"), source=src.accounting.as_dict(),
+                   source=src.accounting.as_dict(),
                    notes=["pyinstrument's processed tree: short frames may be dropped; prefer the session "
-                          "(.pyisession) for raw samples and lines"],
-                   session_duration_s=doc.get("duration"), sample_count=doc.get("sample_count"),
-                   cpu_time_s=doc.get("cpu_time"), target=doc.get("target_description"))
+                          "(.pyisession) for raw samples and lines"], **meta)
 
 
 def sniff_session(head: formats.Head) -> bool:

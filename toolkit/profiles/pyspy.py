@@ -19,6 +19,9 @@ Quirks, each seen in ``sample_traces/profiles/py-spy``:
   without Python frames: counted in the duration, in no function.
 - The file does not record the sampling rate: ``rate=`` (Hz, default py-spy's 100) converts
   counts to seconds and the Profile says the rate was assumed.
+- Numbers are read by :mod:`toolkit.schema`: a count in other digits (``١٢``), beyond int64 or
+  not finite skips its line with the reason; a frame's line number in other digits or beyond a
+  C int becomes null (the frame stays).
 
 Example::
 
@@ -27,14 +30,16 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from .. import formats
+from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
+from ._io import line_number
 from .model import Frame, ProfileBuilder, Sample
 
 DEFAULT_RATE = 100.0
@@ -43,31 +48,43 @@ _THREAD = re.compile(r"^thread \((?P<id>[^)]*)\)(?:: (?P<name>.*))?$", re.S)
 _PROCESS = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$', re.S)
 _TOKENS = re.compile(r'process \d+:"[^"]*"|[^;]+')
 _COUNT = re.compile(r"^(?P<stack>.*) (?P<count>\d+(?:\.\d+)?)$", re.S)
+_COUNT_TEXT = re.compile(r"\d+(?:\.\d+)?\Z")  # the count's shape; toolkit.schema reads its value
 
 
 def _parse_frame(text: str) -> Frame:
     m = _FRAME.match(text)
     if m is None:
         return Frame(text)
-    line = m.group("line")
-    return Frame(m.group("name"), m.group("file"), int(line) if line is not None else None)
+    # a line number that is not one (other digits, beyond a C int) is left out: the frame stays
+    return Frame(m.group("name"), m.group("file"), line_number(m.group("line"))[0])
+
+
+_PROCESS_START = re.compile(r'process \d+:"')
+MAX_JOINED = 100  # physical lines one -s command line may span
 
 
 def _logical_lines(src: Source) -> Iterator[tuple[int, int, str]]:
-    """(first line, physical line count, text): a record whose process frame's command line
-    holds newlines spans several physical lines (its quotes are unbalanced until the end)."""
-    buf: list[str] = []
-    first = 0
-    for no, line in src.iter_lines():
-        if not buf:
-            first = no
-        buf.append(line)
-        if '"' in line and "\n".join(buf).count('"') % 2:
-            continue
-        yield first, len(buf), "\n".join(buf)
+    """(first line, physical line count, text): a record that starts with a process frame whose
+    command line holds newlines spans several physical lines (its quotes are unbalanced until
+    the end). A quote elsewhere, or one not closed within :data:`MAX_JOINED` lines (damage),
+    joins nothing: those lines are read one by one."""
+    buf: list[tuple[int, str]] = []
+    lines = src.iter_lines()
+    again: collections.deque = collections.deque()
+    while True:
+        item = again.popleft() if again else next(lines, None)
+        if item is None:
+            break
+        buf.append(item)
+        if _PROCESS_START.match(buf[0][1]) and sum(line.count('"') for _, line in buf) % 2:
+            if len(buf) < MAX_JOINED:
+                continue
+            again.extendleft(reversed(buf[1:]))  # never closed: the first line alone
+            buf = buf[:1]
+        yield buf[0][0], len(buf), "\n".join(line for _, line in buf)
         buf = []
-    if buf:
-        yield first, len(buf), "\n".join(buf)
+    if buf:  # the file ends inside a command line: a record if it ends with a count
+        yield buf[0][0], len(buf), "\n".join(line for _, line in buf)
 
 
 def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilder) -> Iterator[Sample]:
@@ -93,13 +110,17 @@ def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilde
 
     for first, nlines, text in _logical_lines(src):
         stack_text, _, count_text = text.rpartition(" ")
-        try:
-            count = float(count_text)
-        except ValueError:
-            count = -1.0
-        if count < 0 or not count_text.replace(".", "", 1).isdigit():
+        if not _COUNT_TEXT.match(count_text):
             reason = "blank line" if not text.strip() else "no sample count at the end of the line"
             acc.skip(first, reason, text, count=nlines)
+            continue
+        # a count in other digits, too big for a sample count, or not finite: the line is skipped
+        count, why = schema.float_value(count_text, "sample count", lo=0.0)
+        samples = 0
+        if why is None and count.is_integer():
+            samples, why = schema.int_value(count, "sample count", lo=0)
+        if why is not None:
+            acc.skip(first, why, text, count=nlines)
             continue
         parts = _TOKENS.findall(stack_text) if '"' in stack_text else stack_text.split(";")
         ids: list[int] = []
@@ -117,7 +138,7 @@ def _records(src: Source, rate: float, threads: dict[str, str], b: ProfileBuilde
             else:
                 process = v[1]
         acc.records += nlines
-        yield Sample(tuple(ids), count / rate, int(count) if count.is_integer() else 0, thread, process)
+        yield Sample(tuple(ids), count / rate, samples, thread, process)
 
 
 def sidecar_rate(path: str) -> float | None:
@@ -154,7 +175,7 @@ def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "ski
         rate, given = sidecar_rate(src.path), f"from {os.path.basename(src.path)}.rate"
     assumed = rate is None
     hz = float(DEFAULT_RATE if rate is None else rate)
-    if hz <= 0:
+    if not 0 < hz < float("inf"):
         raise ValueError("rate must be a positive number of samples per second")
     threads: dict[str, str] = {}
     b = ProfileBuilder()

@@ -20,6 +20,12 @@ Format: https://github.com/jlfwong/speedscope/blob/v1.22.2/src/lib/file-format-s
   puts a function's own time in a child frame ``[self]`` with no file: it is folded into the
   parent, giving the self times pyinstrument reports.
 
+Values are read by :mod:`toolkit.schema`: a sample whose weight is not a finite number >= 0, or
+whose stack names a frame index that is not one (``1.5``, ``-1``, ``true``, beyond the frames), is
+skipped and counted (``records`` + ``lines_skipped`` = samples + events; ``lines_read`` counts
+the file's lines); an event with such a value is a ParseError (the others nest around it); a
+frame's ``file`` or ``line`` of the wrong type or out of range becomes null.
+
 Example::
 
     >>> prof = read_speedscope("sample_traces/profiles/py-spy/demo_slow.speedscope.json")  # doctest: +SKIP
@@ -27,16 +33,17 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .. import formats
+from .. import formats, schema
 from ..errors import ParseError
 from ..sources import Source, open_source
-from ._io import UNIT_SECONDS, load_json
+from ._io import MAX_FIGURE, UNIT_SECONDS, line_number, load_json
 from .model import Frame, ProfileBuilder
 
 _PYSPY_THREAD = re.compile(r'^Thread (?P<id>\S+) "(?P<name>.*)"$', re.S)
@@ -53,23 +60,28 @@ def _thread_name(name: Any) -> str | None:
 
 
 def _frames(doc: dict, src: Source, b: ProfileBuilder) -> tuple[list[int], list[bool]]:
-    frames = (doc.get("shared") or {}).get("frames")
+    shared = doc.get("shared")
+    frames = shared.get("frames") if isinstance(shared, dict) else None
     if not isinstance(frames, list):
         raise ParseError("no shared.frames list", src.name, expected="a speedscope file")
     ids, is_self = [], []
     for i, f in enumerate(frames):
         if not isinstance(f, dict) or "name" not in f:
             raise ParseError(f"frame {i} has no name", src.name, expected="frames like {name, file?, line?}")
-        line = f.get("line")
-        ids.append(b.frame(Frame(str(f["name"]), f.get("file") or None,
-                                 int(line) if isinstance(line, (int, float)) else None)))
-        is_self.append(f["name"] in _SELF_FRAMES and not f.get("file"))
+        name = f["name"]
+        if isinstance(name, (list, dict)):
+            raise ParseError(f"frame {i}: {schema.text_value(name, 'name')[1]}", src.name,
+                             expected="frames like {name, file?, line?}")
+        # optional details of the wrong type or out of range are left out: the frame stays
+        file = schema.text_value(f.get("file"), "file")[0] or None
+        ids.append(b.frame(Frame(str(name), file, line_number(f.get("line"))[0])))
+        is_self.append(name in _SELF_FRAMES and not file)
     return ids, is_self
 
 
 def _unit(p: dict, src: Source, i: int, notes: list[str]) -> float:
     unit = p.get("unit", "none")
-    if unit in UNIT_SECONDS:
+    if isinstance(unit, str) and unit in UNIT_SECONDS:
         return UNIT_SECONDS[unit]
     notes.append(f"profile {i} has unit {unit!r}: its weights are kept as they are, not seconds")
     return 1.0
@@ -90,21 +102,42 @@ def _sampled(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is
     try:
         inv = np.fromiter((codes.setdefault(s, len(codes)) for s in map(tuple, samples)), dtype=np.int64,
                           count=len(samples))
-        w = np.asarray(weights, dtype=np.float64) * factor
-    except (TypeError, ValueError) as exc:
-        raise ParseError(f"sampled profile {i}: samples must be lists of frame indexes and weights numbers "
-                         f"({exc})", src.name) from None
-    wsum = np.bincount(inv, weights=w, minlength=len(codes))
-    nsum = np.bincount(inv, minlength=len(codes))
+    except TypeError as exc:
+        raise ParseError(f"sampled profile {i}: samples must be lists of frame indexes ({exc})",
+                         src.name) from None
+    # a weight that is not a finite number >= 0 (text, null, NaN, 1e400) skips its sample, with a reason
+    checked = schema.float_values(weights, "weight", lo=0.0, hi=MAX_FIGURE)
+    absent = np.isnan(checked.values) & ~checked.bad  # (null, or JSON's NaN: a column's missing value)
+    why = checked.reasons
+    if absent.any():
+        why = why.copy()
+        for k in np.flatnonzero(absent).tolist():
+            why[k] = "weight is missing" if weights[k] is None else "weight is not a finite number"
+    # a frame index that is not one of the shared frames' (a fraction, a negative index, true,
+    # beyond them) skips its sample; true and 1.0 group with 1 above, so such samples are found
+    # one by one, and only when the file holds any (a C-level look at every index first)
     nframes = len(ids)
-    for (stack, k) in codes.items():
-        try:
-            fids = tuple(ids[j] for j in stack if not is_self[j])
-        except (IndexError, TypeError):
-            raise ParseError(f"sampled profile {i}: a sample refers to frame {stack} beyond the "
-                             f"{nframes} shared frames", src.name) from None
-        b.add_ids(fids, float(wsum[k]), int(nsum[k]), thread)
-    return len(samples), list(np.unique(w[: min(len(w), 10000)]))
+    not_a_frame = "a sample refers to a frame that is not in shared.frames"
+    if set(map(type, itertools.chain.from_iterable(samples))) <= {int}:
+        for stack, k in codes.items():
+            if not all(0 <= j < nframes for j in stack):
+                why[inv == k] = not_a_frame
+    else:
+        ok = np.fromiter((all(j.__class__ is int and 0 <= j < nframes for j in s) for s in samples), dtype=bool,
+                         count=len(samples))
+        why[~ok] = not_a_frame
+    bad = why != None  # noqa: E711
+    keep = ~bad
+    for reason, n in zip(*np.unique(why[bad].astype(str), return_counts=True), strict=True):
+        src.accounting.skip(None, f"sampled profile {i}: {reason}", str(reason), count=int(n))
+    w = np.where(keep, checked.values, 0.0) * factor
+    wsum = np.bincount(inv, weights=w, minlength=len(codes))
+    nsum = np.bincount(inv[keep], minlength=len(codes))
+    for stack, k in codes.items():
+        if nsum[k]:  # (int(): a stack may be keyed by an equal true or 1.0 whose samples were left out)
+            b.add_ids(tuple(ids[int(j)] for j in stack if not is_self[int(j)]), float(wsum[k]), int(nsum[k]),
+                      thread)
+    return int(keep.sum()), list(np.unique(w[keep][:10000]))
 
 
 def _evented(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is_self: list[bool],
@@ -117,12 +150,16 @@ def _evented(p: dict, i: int, src: Source, b: ProfileBuilder, ids: list[int], is
     stack: list[int] = []  # the open frames' ids, [self] frames left out (kept in step with open_)
     last = None
     for n, ev in enumerate(events):
-        try:
-            kind, at, fr = ev["type"], float(ev["at"]), int(ev["frame"])
-            ids[fr]  # an unknown frame index is an error
-        except (KeyError, TypeError, ValueError, IndexError):
-            raise ParseError(f"evented profile {i}: event {n} is not {{type, at, frame}} with a known frame",
-                             src.name) from None
+        # an event cannot be left out (the others nest around it): a bad one is a ParseError
+        at, why_at = schema.float_value(ev.get("at") if isinstance(ev, dict) else None, "at",
+                                         lo=-MAX_FIGURE, hi=MAX_FIGURE)
+        fr, why_fr = schema.int_value(ev.get("frame") if isinstance(ev, dict) else None, "frame",
+                                      lo=0, hi=len(ids) - 1)
+        if at is None or fr is None:
+            why = why_at or why_fr or "a field is missing"
+            raise ParseError(f"evented profile {i}: event {n} is not {{type, at, frame}} with a known frame "
+                             f"({why})", src.name)
+        kind = ev.get("type")
         if last is not None:
             if at < last:
                 raise ParseError(f"evented profile {i}: event {n} goes back in time ({at} < {last})", src.name,
@@ -193,7 +230,7 @@ def read_speedscope(source: Any, *, errors: str = "skip") -> Any:
         samples = sum(p["samples"] for p in sampled)
         distinct = {round(w, 12) for p in sampled for w in p["weights"]}
         if len(distinct) == 1 and next(iter(distinct)) > 0 and doc.get("exporter") != "perf-toolkit":
-            rate = 1.0 / next(iter(distinct))
+            rate = schema.float_value(1.0 / next(iter(distinct)))[0]  # (None for a tiny weight's inf)
     has_lines = producer in ("py-spy",) or (bool(sampled) and exporter.startswith("py-spy"))
     return b.build(format="speedscope", producer=producer, path=src.path, rate_hz=rate, samples=samples,
                    has_lines=has_lines, notes=notes, source=src.accounting.as_dict(),

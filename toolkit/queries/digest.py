@@ -19,7 +19,8 @@ parameters                  its bind parameters, where the log has them
 example_line                its line in the input (``source_line``)
 fingerprint_id              16 hex digits: the start of pt-query-digest's query ID
 first_seen, last_seen       earliest and latest timestamp (UTC)
-rows_sent, rows_examined    totals, where the log has them (MySQL / MariaDB)
+rows_sent, rows_examined    totals, where the log has them (MySQL / MariaDB); float64 when one
+                            is beyond int64 (a sum is never wrapped)
 rows_examined_per_sent      rows_examined / rows_sent: high means a filter discards most rows
 lock_ms                     total lock time, where the log has it
 ==========================  ======================================================================
@@ -289,7 +290,9 @@ class DigestAccumulator:
         ts_min = ts_max = None
         if "timestamp" in events.columns:
             # as int64 nanoseconds (never as Timestamp objects: one per row would be slow)
-            ns = pd.to_datetime(events["timestamp"], utc=True).to_numpy("datetime64[ns]").view(np.int64)[idx]
+            # (schema.utc_ns: a time a frame built elsewhere holds beyond datetime64[ns] is NaT, not wrapped)
+            stamps = schema.utc_ns(pd.to_datetime(events["timestamp"], utc=True)).values
+            ns = stamps.to_numpy("datetime64[ns]").view(np.int64)[idx]
             nat = ns == np.iinfo(np.int64).min
             lo = np.full(n_groups, np.iinfo(np.int64).max)
             hi = np.full(n_groups, np.iinfo(np.int64).min)
@@ -369,8 +372,10 @@ class DigestAccumulator:
             sent = df["rows_sent"].where(df["rows_sent"] > 0)
             df["rows_examined_per_sent"] = df["rows_examined"] / sent
         for c in ("rows_sent", "rows_examined"):
-            if c in df:
-                df[c] = df[c].round().astype("Int64")
+            if c in df:  # whole numbers; a total beyond int64 keeps its float (never wraps)
+                ints = schema.int_values(df[c].round())
+                if not ints.bad.any():
+                    df[c] = pd.Series(ints.values, index=df.index)
         df = df.sort_values(["total_ms", "calls"], ascending=[False, False], kind="stable",
                             ignore_index=True)
         for c in [*self.by, "fingerprint", "example", "parameters", "fingerprint_id"]:
@@ -584,14 +589,16 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
                 merged_accounting = dict(accounting)
                 merged_accounting["skip_reasons"] = dict(accounting.get("skip_reasons", {}))
                 merged_accounting["skipped"] = list(accounting.get("skipped", []))
-                merged_accounting["lines_in_other_table"] = dict(accounting.get("lines_in_other_table", {}))
+                if "lines_in_other_table" in accounting:  # (PostgreSQL's: the one-process keys)
+                    merged_accounting["lines_in_other_table"] = dict(accounting["lines_in_other_table"])
             else:
                 for k in ("lines_read", "records", "lines_skipped", "replaced_bytes", "record_lines"):
                     if k in accounting:
                         merged_accounting[k] = merged_accounting.get(k, 0) + accounting[k]
-                other = merged_accounting.setdefault("lines_in_other_table", {})
-                for table, n in accounting.get("lines_in_other_table", {}).items():
-                    other[table] = other.get(table, 0) + n
+                if "lines_in_other_table" in accounting:
+                    other = merged_accounting.setdefault("lines_in_other_table", {})
+                    for table, n in accounting["lines_in_other_table"].items():
+                        other[table] = other.get(table, 0) + n
                 for r, n in accounting.get("skip_reasons", {}).items():
                     merged_accounting["skip_reasons"][r] = merged_accounting["skip_reasons"].get(r, 0) + n
                 merged_accounting["skipped"].extend(accounting.get("skipped", []))

@@ -49,6 +49,11 @@ Quirks, each handled here:
 
 - pt-query-digest 3.2.1 glues a mid-file start banner and the record after it onto the statement
   before (it reports one record less): this reader keeps that record (see the samples' README).
+- Values go through :mod:`toolkit.schema`: a record whose Query_time / Lock_time is not a finite
+  number >= 0, whose Rows_sent / Rows_examined is not a whole number within int64 (``0x1F``,
+  ``١٢``, ``NaN``, 2^63, a NUL), or whose time stamp is not a valid time of the years 1678-2261,
+  is skipped with that reason (all its lines); the other header columns keep their text when
+  any of their values is no number (nothing is lost). Every way reads the same.
 
 Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
 per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
@@ -80,29 +85,20 @@ import pandas as pd
 
 from .. import formats, schema
 from ..errors import ParseError
-from ..sources import CHUNK_BYTES, Source, open_source
+from ..sources import CHUNK_BYTES, Accounting, Source, check_errors_mode, decode, open_source
 
 FORMAT = "mysql-slow"
 
 _HEADER_START = r"# (?:Time|User@Host): "
-_RECORD = re.compile(
-    r"(?:# Time: (?P<time>[^\n]*)\n)?"
-    r"# User@Host: (?P<userhost>[^\n]*)\n"
-    r"(?P<headers>(?:#[^\n]*\n)*)"
-    r"(?:use (?P<use>[^\n]*);\n)?"
-    r"(?:SET timestamp=(?P<ts>\d+);\n)?"
-    rf"(?P<stmt>(?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?)"
-)
 _KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 _USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
 _BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n)?"
                      r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
 
-# header key -> canonical column (and the factor applied to its numeric value)
-_CANONICAL = {"Query_time": ("duration_ms", 1000.0), "Lock_time": ("lock_ms", 1000.0),
-              "Rows_sent": ("rows_sent", None), "Rows_examined": ("rows_examined", None),
-              "Thread_id": ("session", None), "Id": ("session", None), "Schema": ("database", None)}
+# header keys that are canonical columns, not extra ones: the four figures (FIGURES), the session
+# (Thread_id / Id) and the database (Schema, or the last `use`), read the same way by every way
+_CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", "Thread_id", "Id", "Schema"})
 _BANNER_REASON = "server start banner (see read_server_events)"
 
 
@@ -128,17 +124,21 @@ class _State:
         self.time: str | None = None
 
 
-def _parse_time(value: str) -> pd.Timestamp | None:
+def parse_time(value: str) -> tuple[pd.Timestamp | None, str | None]:
+    """A ``# Time:`` value as UTC (:func:`toolkit.schema.time_value`): ``(time, None)`` or
+    ``(None, reason)``. ISO (MySQL 5.7+: ``2023-01-01T10:00:00.123456Z``), or the old form
+    ``YYMMDD H:MM:SS`` (hour space-padded, the server's local time, read as UTC)."""
     value = value.strip()
+    if "T" in value or "-" in value:
+        return schema.time_value(value, "timestamp")
+    parts = value.split()
     try:
-        if "T" in value or "-" in value:
-            ts = pd.Timestamp(value)
-            return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-        parts = value.split()
+        if not value.isascii():
+            raise ValueError(value)
         d = _dt.datetime.strptime(parts[0] + " " + parts[1], "%y%m%d %H:%M:%S")
-        return pd.Timestamp(d, tz="UTC")
     except (ValueError, IndexError):
-        return None
+        return None, "timestamp is not a valid time"
+    return pd.Timestamp(d, tz="UTC").as_unit("ns"), None
 
 
 def _explain_json(lines: list[str]) -> str | None:
@@ -159,12 +159,15 @@ class _Batch:
         self.ts: list[Any] = []
         self.time: list[Any] = []
         self.userhost: list[str] = []
-        self.headers: list[dict[str, str]] = []
-        # lean: Query_time, Lock_time, Rows_sent, Rows_examined as logged (strings), one list each
+        self.headers: list[dict[str, str]] = []  # the headers before '# Query_time:' (Schema, Thread_id)
+        # Query_time, Lock_time, Rows_sent, Rows_examined as logged (strings), one list each
         self.q: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
         self.database: list[Any] = []
         self.statement: list[str] = []
         self.plan: list[Any] = []
+        self.extra: list[dict[str, str] | None] = []  # every header (not lean): the extra columns
+        self.first: list[int] = []   # each record's first line (its '# Time:' line if it has one)
+        self.nlines: list[int] = []  # ... and its lines: a record skipped for a bad value skips them
         self.banners: list[dict[str, Any]] = []
 
     def count(self) -> int:
@@ -175,77 +178,25 @@ class _Batch:
 def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batch) -> int | None:
     """Records of ``text`` (no banner inside) into ``batch``; every line accounted for. A digest
     sink (:class:`toolkit.queries.mysql_digest.SlowDigest`) takes them itself and returns the
-    line after them."""
+    line after them. Every way reads records with the one pattern :data:`_LEAN_ITEM`, so they
+    agree on where records are and which lines are skipped, damaged input included."""
     if getattr(batch, "direct", False):
         return batch.segment(text, first_line, acct, state)
-    if batch.lean:
-        _parse_segment_lean(text, first_line, acct, state, batch)
-        return
-    pos = 0
-    line = first_line
-    kv_findall = _KV.findall
-    append_line = batch.source_line.append
-    for m in _RECORD.finditer(text):
-        start = m.start()
-        if start > pos:  # lines no record claims (a headerless start, a stray '# Time:')
-            gap = text[pos:start]
-            n = gap.count("\n")
-            acct.skip(line, "not part of a slow log record", gap, count=n)
-            line += n
-        end = m.end()
-        n = text.count("\n", start, end) + (0 if text.endswith("\n", start, end) or end == start else 1)
-        time_s, userhost, headers, use, ts, stmt = m.group("time", "userhost", "headers", "use", "ts", "stmt")
-        if time_s is not None:
-            state.time = time_s
-        if use is not None:
-            state.database = use.strip("`")
-        if stmt.endswith("\n"):
-            stmt = stmt[:-1]
-        if not stmt and use is not None and ts is None:
-            stmt = f"use {use}"  # the record's statement was itself a `use`
-        plan = None
-        cut = headers.find("# explain: ")
-        if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
-            plan = _explain_json([h[11:] for h in headers[cut:].split("\n") if h.startswith("# explain: ")])
-            headers = headers[:cut]
-        kv = dict(kv_findall(headers))
-        if "Query_time" not in kv or not stmt.strip():
-            what = "no '# Query_time:' header" if "Query_time" not in kv else "no statement"
-            acct.skip(line, f"truncated record ({what})", m.group(0), count=n)
-            line += n
-            pos = end
-            continue
-        if stmt.endswith(";"):
-            stmt = stmt[:-1]
-        if stmt.startswith("# administrator command: "):
-            stmt = stmt[2:]  # MySQL: "# administrator command: Quit;" (as pt-query-digest reads it)
-        append_line(line + (time_s is not None))  # the record's '# User@Host:' line
-        batch.ts.append(ts)
-        batch.time.append(state.time)
-        batch.userhost.append(userhost)
-        batch.headers.append(kv)
-        schema_db = kv.get("Schema")
-        batch.database.append(schema_db if schema_db else state.database)
-        batch.statement.append(stmt)
-        batch.plan.append(plan)
-        acct.records += 1
-        line += n
-        pos = end
-    if pos < len(text):
-        rest = text[pos:]
-        n = rest.count("\n") + (0 if rest.endswith("\n") else 1)
-        acct.skip(line, "not part of a slow log record", rest, count=n)
+    _parse_segment_lean(text, first_line, acct, state, batch)
+    return None
 
 
-# The digest's regex: the Query_time line is part of the record pattern, so its four figures come
-# out of the one findall; a record without it is not a record (its lines become junk lines, and
-# a junk run holding a '# User@Host:' line is reported as a truncated record).
+# The records' regex, of every way (the readers, the digest, byte ranges): the Query_time line is
+# part of the record pattern, so its four figures come out of the one findall; a record without
+# it is not a record (its lines become junk lines, and a junk run holding a '# User@Host:' line is
+# reported as a truncated record). A '# Time:' or '# User@Host:' line always starts a record (never
+# a header or statement line of the one before), so a byte range cut at one reads as the whole.
 _LEAN_ITEM = re.compile(
     r"((?:# Time: ([^\n]*)\n)?"
     r"# User@Host: ([^\n]*)\n"
-    r"((?:#(?! Query_time: )[^\n]*\n)*)"
-    r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)[^\n]*\n"
-    r"((?:#[^\n]*\n)*)"
+    rf"((?:#(?! Query_time: | {_HEADER_START[2:]})[^\n]*\n)*)"
+    r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)([^\n]*)\n"
+    rf"((?:#(?! {_HEADER_START[2:]})[^\n]*\n)*)"
     r"(?:use ([^\n]*);\n)?"
     r"(?:SET timestamp=(\d+);\n)?"
     rf"((?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?))"
@@ -269,13 +220,14 @@ def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
 
 
 def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: _Batch) -> None:
-    """The digest's path: one ``findall`` over the text (records, or single lines no record
-    claims), then column-wise list operations instead of a loop body per record. Gives the same
-    records and the same line accounting as the general path (the tests compare them)."""
+    """One ``findall`` over the text (records, or single lines no record claims), then
+    column-wise list operations instead of a loop body per record. A batch that is not lean also
+    gets every header as a column (``extra``) and the EXPLAIN rows (``plan``)."""
     items = _LEAN_ITEM.findall(text)
     if not items:
         return
-    (whole, times, userhosts, pres, qt, lt, rs, rx, posts, uses, tss, stmts, junks) = zip(*items, strict=True)
+    (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
+     junks) = zip(*items, strict=True)
     # lines per item: its line breaks, plus one for a last line without a break (one count over
     # the whole record, captured by the outer group, instead of one per part)
     # (only the text's last item can lack its line break: every other ends where the next begins)
@@ -312,7 +264,8 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
             return seq
     else:
         pick = operator.itemgetter(*recs) if len(recs) > 1 else (lambda seq: (seq[recs[0]],))
-    times, userhosts, pres, uses, tss, stmts = (pick(x) for x in (times, userhosts, pres, uses, tss, stmts))
+    times, userhosts, pres, tails, posts, uses, tss, stmts = (
+        pick(x) for x in (times, userhosts, pres, tails, posts, uses, tss, stmts))
     # '# Time:' and 'use db;' carry forward (numpy positions, not a loop per record)
     time_col, state.time = _carry_forward(times, state.time)
     use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
@@ -341,7 +294,21 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
     lines = [starts[i] + (t != "") for i, t in zip(recs, times, strict=True)]
     qs = [list(pick(c)) for c in (qt, lt, rs, rx)]
     dbs = [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)]
-    cols = [lines, [x or None for x in tss], time_col, list(userhosts), kvs, dbs, stmts, *qs]
+    firsts = [starts[i] for i in recs]
+    counts = [nl[i] for i in recs]
+    extra: list[Any] = [None] * len(stmts)
+    plans: list[Any] = [None] * len(stmts)
+    if not batch.lean:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
+        for k, (pre, tail, post) in enumerate(zip(pres, tails, posts, strict=True)):
+            headers = pre + tail + "\n" + post
+            cut = headers.find("# explain: ")
+            if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
+                plans[k] = _explain_json([h[11:] for h in headers[cut:].split("\n")
+                                          if h.startswith("# explain: ")])
+                headers = headers[:cut]
+            extra[k] = dict(kv_findall(headers))
+    cols = [lines, [x or None for x in tss], time_col, list(userhosts), kvs, dbs, stmts, firsts, counts,
+            extra, plans, *qs]
     if keep is not None:
         cols = [[v for v, ok in zip(c, keep, strict=True) if ok] for c in cols]
     batch.source_line += cols[0]
@@ -351,7 +318,11 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: _State, batch: 
     batch.headers += cols[4]
     batch.database += cols[5]
     batch.statement += cols[6]
-    for have, new in zip(batch.q, cols[7:], strict=True):
+    batch.first += cols[7]
+    batch.nlines += cols[8]
+    batch.extra += cols[9]
+    batch.plan += cols[10]
+    for have, new in zip(batch.q, cols[11:], strict=True):
         have += new
     acct.records += len(cols[6])
 
@@ -389,36 +360,75 @@ def _parse_text(text: str, first_line: int, acct, state: _State, batch: _Batch) 
 
 
 def _convert(values: list[Any]) -> pd.Series:
-    """Header values (str or None) as Int64, float, boolean or str."""
+    """The values of a header that is not a canonical column (str or None) as boolean (all
+    Yes/No), Int64 (all whole numbers within int64), float64 (all finite numbers) or, when any
+    is none of those (``0x1F``, ``NaN``, other digits), the text as logged: nothing is lost."""
     s = pd.Series(values, dtype=object)
     present = s.dropna()
     if present.empty:
         return s.astype("string")
     if present.isin(["Yes", "No"]).all():
         return s.map({"Yes": True, "No": False}).astype("boolean")
-    num = pd.to_numeric(present, errors="coerce")
-    if num.notna().all():
-        full = pd.to_numeric(s, errors="coerce")
-        if (num % 1 == 0).all() and not present.str.contains(".", regex=False).any():
-            return full.astype("Int64")
-        return full.astype("float64")
+    ints = schema.int_values(s)
+    if not ints.bad.any():
+        return pd.Series(ints.values, dtype="Int64")
+    floats = schema.float_values(s)
+    if not floats.bad.any():
+        return pd.Series(floats.values, dtype="float64")
     return s.astype("string")
 
 
-def _timestamps(set_ts: list[Any], times: list[Any]) -> pd.Series:
+# The '# Query_time:' line's figures: header key, canonical column, factor to the column's unit.
+# All four are validated for every record, whichever way it is read (a record with one that is
+# not a number of its kind, or negative, is skipped with the reason).
+FIGURES = (("Query_time", "duration_ms", 1000.0), ("Lock_time", "lock_ms", 1000.0),
+           ("Rows_sent", "rows_sent", None), ("Rows_examined", "rows_examined", None))
+
+
+def figure(key: str, text: Any) -> tuple[float | None, str | None]:
+    """One figure of the '# Query_time:' line (see :data:`FIGURES`) in its column's unit, as a
+    float: ``(value, None)``, ``(None, None)`` when absent, or ``(None, reason)``."""
+    if key in ("Rows_sent", "Rows_examined"):
+        v, why = schema.int_value(text, key, lo=0)
+        return (None if v is None else float(v)), why
+    v, why = schema.float_value(text, key, lo=0.0)
+    return (None if v is None else v * 1000.0), why
+
+
+def _figure_columns(texts: list[list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
+    """The four figures of many records (``texts``: one list per :data:`FIGURES` key) as their
+    columns (float64 ms, Int64 rows), and each record's first reason (None: all good)."""
+    cols: dict[str, Any] = {}
+    why = np.full(len(texts[0]), None, dtype=object)
+    for (key, col, factor), values in zip(FIGURES, texts, strict=True):
+        if factor is None:
+            got = schema.int_values(values, key, lo=0)
+            cols[col] = pd.Series(got.values, dtype="Int64")
+        else:
+            got = schema.float_values(values, key, lo=0.0)
+            cols[col] = got.values * factor
+        why = np.where(why == None, got.reasons, why)  # noqa: E711
+    return cols, why
+
+
+def _timestamps(set_ts: list[Any], times: list[Any]) -> schema.Checked:
     """SET timestamp (epoch seconds), replaced by an ISO '# Time:' (microseconds) where the
-    record has one, and filled from the shared old-form '# Time:' where SET timestamp is absent."""
-    epoch = _floats([t if t is not None else "nan" for t in set_ts])
-    out = pd.Series(pd.to_datetime(epoch, unit="s", utc=True))
+    record has one, and filled from the shared old-form '# Time:' where SET timestamp is absent;
+    with the reason of each bad one (:mod:`toolkit.schema`)."""
+    epoch = schema.epoch_values(set_ts, "timestamp", decimals=0)
     if None not in set_ts and not any("T" in t for t in set(times) if t):
-        return out  # the common case: every record has SET timestamp, no ISO '# Time:'
+        return epoch  # the common case: every record has SET timestamp, no ISO '# Time:'
     need = [i for i, (s, t) in enumerate(zip(set_ts, times, strict=True))
             if (s is None and t is not None) or (t is not None and "T" in t)]
+    values = epoch.values.to_numpy(dtype="datetime64[ns]").copy()
+    reasons = epoch.reasons.copy()
     if need:
-        parsed = {t: _parse_time(t) for t in {times[i] for i in need}}
-        alt = pd.to_datetime(pd.Series([parsed[times[i]] for i in need], index=need, dtype=object), utc=True)
-        out.iloc[need] = alt.to_numpy()
-    return out
+        parsed = {t: parse_time(t) for t in {times[i] for i in need}}
+        for i in need:
+            ts, why = parsed[times[i]]
+            values[i] = np.datetime64("NaT") if ts is None else ts.to_datetime64()
+            reasons[i] = why
+    return schema.Checked(pd.DatetimeIndex(values).tz_localize("UTC"), reasons)
 
 
 def _userhost_columns(values: list[str]) -> tuple[list[Any], list[Any], list[Any]]:
@@ -439,93 +449,87 @@ def _userhost_columns(values: list[str]) -> tuple[list[Any], list[Any], list[Any
     return cols[:, 0].tolist(), cols[:, 1].tolist(), cols[:, 2].tolist()
 
 
-def _floats(values: list[Any]) -> np.ndarray:
-    """Decimal strings (None for missing) as float64; anything unparsable becomes NaN."""
-    try:
-        uniq = set(values)
-        if len(uniq) * 4 < len(values):  # few distinct strings (row counts, epochs): parse each once
-            table = dict(zip(uniq, np.array(list(uniq), dtype=np.float64).tolist(), strict=True))
-            return np.fromiter(map(table.__getitem__, values), dtype=np.float64, count=len(values))
-        return np.array(values, dtype=np.float64)  # numpy parses the strings itself
-    except (ValueError, TypeError):
-        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
+def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: _Batch, acct) -> pd.DataFrame:
+    """Skip the records with a reason (their lines, counted), keep the others."""
+    bad = why != None  # noqa: E711
+    if not bad.any():
+        return df
+    for i in np.flatnonzero(bad).tolist():
+        acct.skip(batch.first[i], why[i], "# User@Host: " + batch.userhost[i], count=batch.nlines[i])
+        acct.records -= 1
+    return df[~bad].reset_index(drop=True)
 
 
-def _lean_frame(batch: _Batch) -> pd.DataFrame:
-    """Only what a digest needs, as plain numpy / object columns (no dtype casts)."""
-    heads = batch.headers
+def _columns(batch: _Batch) -> tuple[list, list, list, dict[str, Any], schema.Checked, np.ndarray]:
+    """What both frames take from a batch: user, client, session, the figures' columns, the
+    time stamps, and each record's first reason to be skipped (the figures', then the time's)."""
     users, clients, ids = _userhost_columns(batch.userhost)
-    session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(heads, ids, strict=True)]
-    q = [_floats(c) for c in batch.q]
-    return pd.DataFrame({
-        "timestamp": _timestamps(batch.ts, batch.time),
-        "duration_ms": q[0] * 1000.0,
+    session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(batch.headers, ids, strict=True)]
+    figures, why = _figure_columns(list(batch.q))
+    ts = _timestamps(batch.ts, batch.time)
+    return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
+
+
+def _lean_frame(batch: _Batch, acct) -> pd.DataFrame:
+    """Only what a digest needs, as plain numpy / object columns (no dtype casts)."""
+    users, clients, session, figures, ts, why = _columns(batch)
+    df = pd.DataFrame({
+        "timestamp": ts.values,
+        "duration_ms": figures["duration_ms"],
         "statement": np.array(batch.statement, dtype=object),
         "database": np.array(batch.database, dtype=object),
         "user": np.array(users, dtype=object),
         "session": np.array(session, dtype=object),
         "client": np.array(clients, dtype=object),
-        "rows_sent": q[2],
-        "rows_examined": q[3],
-        "lock_ms": q[1] * 1000.0,
+        "rows_sent": figures["rows_sent"].to_numpy(dtype=np.float64, na_value=np.nan),
+        "rows_examined": figures["rows_examined"].to_numpy(dtype=np.float64, na_value=np.nan),
+        "lock_ms": figures["lock_ms"],
         "source_line": np.array(batch.source_line, dtype=np.int64),
     })
+    return _drop_bad(df, why, batch, acct)
 
 
-def _frame(batch: _Batch, name: str) -> pd.DataFrame:
+def _frame(batch: _Batch, acct, typed: bool = True) -> pd.DataFrame:
+    """The records of ``batch`` as ``query_events`` (records with a bad figure or time stamp are
+    skipped here, counted in ``acct``). ``typed=False`` leaves the extra header columns as text
+    for :func:`_typed` to convert over all batches at once (their type then does not depend on
+    where the pieces were cut)."""
     n = len(batch.statement)
     if n == 0:
         return schema.empty("query_events")
     if batch.lean:
-        return _lean_frame(batch)
+        return _lean_frame(batch, acct)
+    headers = batch.extra
     keys: dict[str, None] = {}
-    for h in batch.headers[:1000]:
+    for h in headers[:1000]:
         keys.update(dict.fromkeys(h))
-    if any(h.keys() - keys.keys() for h in batch.headers):
-        for h in batch.headers:
+    if any(h.keys() - keys.keys() for h in headers):
+        for h in headers:
             keys.update(dict.fromkeys(h))
     cols: dict[str, Any] = {}
-    users, clients, ids = _userhost_columns(batch.userhost)
-    raw_session = None
     for key in keys:
-        values = [h.get(key) for h in batch.headers]
-        if key in _CANONICAL:
-            col, factor = _CANONICAL[key]
-            if col == "session":
-                raw_session = values if raw_session is None else [a if a is not None else b
-                                                                   for a, b in zip(raw_session, values, strict=True)]
-                continue
-            if col == "database":
-                continue  # resolved with `use` in the parser
-            if factor is not None:
-                cols[col] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce") * factor
-            else:
-                cols[col] = _convert(values)
-            continue
-        cols[_snake(key)] = _convert(values)
-    if raw_session is None:
-        raw_session = ids
-    else:
-        raw_session = [a if a is not None else b for a, b in zip(raw_session, ids, strict=True)]
-    ts = _timestamps(batch.ts, batch.time)
+        if key not in _CANONICAL:  # (the session, database and figures: as every way reads them)
+            values = [h.get(key) for h in headers]
+            cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
+    users, clients, session, figures, ts, why = _columns(batch)
     df = pd.DataFrame({
-        "timestamp": ts,
-        "duration_ms": cols.pop("duration_ms", pd.Series(np.nan, index=range(n))),
+        "timestamp": ts.values,
+        "duration_ms": figures["duration_ms"],
         "statement": pd.Series(batch.statement, dtype="string"),
         "kind": pd.Series(["statement"] * n, dtype="string"),
         "database": pd.Series(batch.database, dtype="string"),
         "user": pd.Series(users, dtype="string"),
-        "session": pd.Series(raw_session, dtype="string"),
+        "session": pd.Series(session, dtype="string"),
         "client": pd.Series(clients, dtype="string"),
-        "rows_sent": cols.pop("rows_sent", None),
-        "rows_examined": cols.pop("rows_examined", None),
-        "lock_ms": cols.pop("lock_ms", None),
+        "rows_sent": figures["rows_sent"],
+        "rows_examined": figures["rows_examined"],
+        "lock_ms": figures["lock_ms"],
         "plan": pd.Series(batch.plan, dtype="string"),
         "source_line": pd.Series(batch.source_line, dtype="Int64"),
     })
     for k, v in cols.items():
         df[k] = v.values if hasattr(v, "values") else v
-    return df
+    return _drop_bad(df, why, batch, acct)
 
 
 def _batches(src: Source, chunk_size: int) -> Iterator[_Batch]:
@@ -607,26 +611,25 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK
     and ``# Time:`` that carry into the range come from before it (:func:`state_before`).
     ``first_line`` numbers the range's first line without counting the lines before it (a caller
     that knows it, or renumbers afterwards)."""
-    from ..sources import Accounting, check_errors_mode
-
     acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
     pieces = range_pieces(path, start, end, acct, chunk_size, first_line)
     for batch in _batches_from(pieces, acct, lean=True, state=state_before(path, start)):
         if batch.statement:
-            out = _frame(batch, acct.path)
+            out = _frame(batch, acct)
             out.attrs["source"] = acct.as_dict()
             yield out
     # the final accounting, also for a range that held no complete record
-    last = _lean_frame(_Batch(lean=True))
+    last = _lean_frame(_Batch(lean=True), acct)
     last.attrs["source"] = acct.as_dict()
     yield last
 
 
 def state_before(path: str, start: int) -> _State:
-    """What carries into the records of the range that starts at byte ``start``: the last
-    ``use db;`` line (a line right after a header line) and the last ``# Time:`` value before the
-    range's first record, found by searching backwards from it, so a range read on its own gives
-    its records the database and time they have when the whole file is read."""
+    """What carries into the records of the range that starts at byte ``start``: the ``use db``
+    and the ``# Time:`` of the last records before the range's first record that have them, found
+    by searching backwards from it (each candidate checked to be a record as the reader reads
+    it), so a range read on its own gives its records the database and time they have when the
+    whole file is read."""
     import mmap
 
     state = _State()
@@ -638,33 +641,47 @@ def state_before(path: str, start: int) -> _State:
         if lo == 0:
             return state
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            def line_at(i: int) -> bytes:
-                j = mm.find(b"\n", i, lo)
-                return mm[i:j if j >= 0 else lo].rstrip(b"\r")
+            def record_at(line_start: int) -> re.Match | None:
+                """The record (a match of _LEAN_ITEM's record part) whose '# User@Host:' line or
+                '# Time:' line before it starts the line at ``line_start``, if the reader reads
+                one there."""
+                begin = line_start
+                if not mm[begin:begin + 13] == b"# User@Host: ":
+                    return None
+                prev = mm.rfind(b"\n", 0, max(begin - 1, 0)) + 1 if begin > 0 else -1
+                if prev >= 0 and mm[prev:prev + 8] == b"# Time: " and mm[begin - 1:begin] == b"\n":
+                    begin = prev
+                # up to the next record start: headers and the use / SET lines come before it
+                nxt = [i for i in (mm.find(b"\n# User@Host: ", line_start, lo),
+                                   mm.find(b"\n# Time: ", line_start, lo)) if i >= 0]
+                stop = min([*nxt, lo, line_start + (1 << 20)]) + 1
+                text = decode(mm[begin:stop], Accounting())
+                m = _LEAN_ITEM.match(text)
+                return m if m is not None and m.group(1) is not None else None  # (not a junk line)
 
-            def last(marker: bytes, ok) -> bytes | None:
+            def last(marker: bytes, pick) -> str | None:
+                """The value ``pick(record)`` of the last record before ``lo`` that has one, found
+                from the nearest line starting with ``marker`` backwards."""
                 end = lo
                 while end > 0:
                     i = mm.rfind(b"\n" + marker, 0, end)
                     at = i + 1 if i >= 0 else (0 if mm[:len(marker)] == marker else -1)
                     if at < 0:
                         return None
-                    line = line_at(at)
-                    if ok(at, line):
-                        return line
+                    if marker == b"# Time: ":  # a '# Time:' line belongs to the record after it
+                        head = mm.find(b"\n", at, lo) + 1 or lo
+                    else:  # a 'use' line to the record whose '# User@Host:' line is before it
+                        head = mm.rfind(b"\n# User@Host: ", 0, at) + 1
+                    m = record_at(head) if head < lo else None
+                    value = pick(m) if m is not None else None
+                    if value:
+                        return value
                     end = max(i, 0)
                 return None
 
-            def after_header(at: int, line: bytes) -> bool:
-                prev = mm.rfind(b"\n", 0, max(at - 1, 0)) + 1 if at > 0 else -1
-                return line.endswith(b";") and prev >= 0 and mm[prev:prev + 1] == b"#"
-
-            time_line = last(b"# Time: ", lambda at, line: True)
-            use_line = last(b"use ", after_header)
-    if time_line is not None:
-        state.time = time_line[8:].decode("utf-8", "replace")
-    if use_line is not None:
-        state.database = use_line[4:-1].decode("utf-8", "replace").strip("`")
+            state.time = last(b"# Time: ", lambda m: m.group(2))
+            use = last(b"use ", lambda m: m.group(11))
+            state.database = use.strip("`") if use else None
     return state
 
 
@@ -717,11 +734,21 @@ def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
         (250.0, '8', 'app', 'select 1')
     """
     src = open_source(source, errors=errors)
-    frames = [_frame(b, src.name) for b in _batches(src, chunk_size)]
+    frames = [_frame(b, src.accounting, typed=False) for b in _batches(src, chunk_size)]
     frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     _check_found_something(src, len(df))
-    return _finish(df, src)
+    return _finish(_typed(df), src)
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """The extra header columns (text) converted by :func:`_convert`, over the whole table."""
+    canonical = set(schema.columns("query_events"))
+    for c in df.columns:
+        if c not in canonical and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)):
+            values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in df[c]]
+            df[c] = _convert(values).array
+    return df
 
 
 def iter_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
@@ -733,7 +760,7 @@ def iter_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
     for batch in _batches(src, chunk_size):
         if not batch.statement:
             continue
-        df = _frame(batch, src.name)
+        df = _frame(batch, src.accounting)
         records += len(df)
         yield _finish(df, src)
     _check_found_something(src, records)
@@ -745,8 +772,9 @@ def _digest_chunks(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK
     records = 0
     for batch in _batches_from(src.iter_chunks(chunk_size), src.accounting, lean=True):
         if batch.statement:
-            records += len(batch.statement)
-            yield _frame(batch, src.name)
+            frame = _frame(batch, src.accounting)
+            records += len(frame)
+            yield frame
     _check_found_something(src, records)
     src.accounting.format = FORMAT
 
@@ -763,7 +791,10 @@ def read_mysql_slow_server_events(source: Any, *, errors: str = "skip",
     rows = []
     pending: list[dict[str, Any]] = []
     for batch in _batches(src, chunk_size):
-        ts = _frame(batch, src.name)["timestamp"] if batch.statement else None
+        ts = None
+        if batch.statement:
+            _frame(batch, src.accounting)  # the same accounting as the query events' reader
+            ts = pd.Series(_timestamps(batch.ts, batch.time).values)  # a bad one: NaT here
         for b in batch.banners:
             k = b.pop("_records_before")
             if ts is not None and k < len(ts):

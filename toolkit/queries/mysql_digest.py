@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from .. import schema
 from .digest import DigestAccumulator, LeanGroup, _by_list
-from .mysql import _KV, _LEAN_ITEM, _USERHOST, _parse_time
+from .mysql import _KV, _LEAN_ITEM, _USERHOST, FIGURES, figure, parse_time
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -54,11 +55,23 @@ def _line_at(text: str, counted: list[int], pos: int) -> int:
     return counted[1]
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
+_FIGURE_KEYS = tuple(key for key, _, _ in FIGURES)
+
+
+_INT_MAX = schema.INT_MAX
+
+
+def _figures(qt: str, lt: str, rs: str, rx: str) -> tuple[tuple[float, float, float, float] | None, str | None]:
+    """The four figures as the reader converts them (``mysql.figure``, :mod:`toolkit.schema`):
+    ``((ms, lock ms, rows sent, rows examined), None)`` or ``(None, the first reason)``.
+    (:meth:`SlowDigest.segment` takes the plain case itself, without this call.)"""
+    values = []
+    for key, text in zip(_FIGURE_KEYS, (qt, lt, rs, rx), strict=True):
+        v, why = figure(key, text)
+        if why is not None:
+            return None, why
+        values.append(math.nan if v is None else v)
+    return tuple(values), None  # type: ignore[return-value]
 
 
 def supports(by: Any) -> bool:
@@ -84,7 +97,8 @@ class SlowDigest:
         self.banners: list[dict[str, Any]] = []
         self._kv: dict[str, dict[str, str]] = {}
         self._userhost: dict[str, tuple] = {}
-        self._time: dict[str, int | None] = {}
+        self._time: dict[str, tuple[int | None, str | None]] = {}   # '# Time:' text -> (ns, reason)
+        self._epoch: dict[str, tuple[int | None, str | None]] = {}  # SET timestamp -> (ns, reason)
 
     def count(self) -> int:
         """Records so far (where a banner falls among them)."""
@@ -103,11 +117,16 @@ class SlowDigest:
         junk: list[str] = []
         junk_pos = 0
         cache, fper, groups, by = self.fper.cache, self.fper, self.groups, self.by
-        kv_cache, uh_cache, time_cache = self._kv, self._userhost, self._time
+        kv_cache, uh_cache, time_cache, epoch_cache = self._kv, self._userhost, self._time, self._epoch
         cur_time, cur_db = state.time, state.database
         records = 0
         touched: list[_Lean] = []  # groups whose example is a position of this text
-        for whole, time_s, userhost, pre, qt, lt, rs, rx, _post, use, ts, stmt, junk_text in items:
+        # float() and int() also take NaN, Infinity, '1_000' and other digits: whether any
+        # figure of the segment is other than ASCII without '_' is one look at them all; the
+        # finite and range checks are per record (cheap); any other case goes to _figures
+        figure_text = "".join([i[4] + i[5] + i[6] + i[7] for i in items])
+        plain = figure_text.isascii() and "_" not in figure_text
+        for whole, time_s, userhost, pre, qt, lt, rs, rx, _tail, _post, use, ts, stmt, junk_text in items:
             if junk_text:  # a line no record claims: skipped with the run it belongs to
                 if not junk:
                     junk_pos = pos
@@ -138,15 +157,42 @@ class SlowDigest:
                         acct.skip(_line_at(text, counted, start), "truncated record (no statement)",
                                   "# User@Host: " + userhost, count=nl)
                         continue
+            # the figures and the time stamp as the reader converts them; a bad one skips the
+            # record with the reason the reader gives (the figures' first, then the time's)
+            why = None
+            try:
+                d, lock, sent, examined = float(qt), float(lt), int(rs), int(rx)
+                fast = (plain and d - d == 0 == lock - lock and d >= 0 and lock >= 0 and 0 <= sent <= _INT_MAX
+                        and 0 <= examined <= _INT_MAX)
+            except ValueError:
+                fast = False
+            if fast:
+                d *= 1000.0
+                lock *= 1000.0
+            else:
+                figures, why = _figures(qt, lt, rs, rx)
+                if figures is not None:
+                    d, lock, sent, examined = figures
             # the time stamp: SET timestamp (whole seconds), or the '# Time:' that holds for the
             # record where it is ISO (microseconds) or SET timestamp is missing
             if cur_time is not None and (not ts or "T" in cur_time):
-                ns = time_cache.get(cur_time, 0)
-                if ns == 0:
-                    parsed = _parse_time(cur_time)
-                    ns = time_cache[cur_time] = None if parsed is None else parsed.value
+                got = time_cache.get(cur_time)
+                if got is None:
+                    parsed, reason = parse_time(cur_time)
+                    got = time_cache[cur_time] = (None if parsed is None else parsed.value, reason)
+            elif ts:
+                got = epoch_cache.get(ts)
+                if got is None:
+                    parsed, reason = schema.epoch_value(ts, "timestamp", decimals=0)
+                    got = epoch_cache[ts] = (None if parsed is None else parsed.value, reason)
             else:
-                ns = int(ts) * 1_000_000_000 if ts else None
+                got = (None, None)
+            ns = got[0]
+            why = why or got[1]
+            if why is not None:
+                nl = whole.count("\n") + (whole[-1] != "\n")
+                acct.skip(_line_at(text, counted, start), why, "# User@Host: " + userhost, count=nl)
+                continue
             fp = cache.get(st)
             if fp is None:
                 fp = fper(st)
@@ -165,11 +211,6 @@ class SlowDigest:
             g = groups.get(key)
             if g is None:
                 g = groups[key] = _Lean()
-            try:
-                d, lock, sent, examined = float(qt) * 1000.0, float(lt) * 1000.0, float(rs), float(rx)
-            except ValueError:  # not a number: NaN, as the reader's columns have it
-                d, lock, sent, examined = (_number(qt) * 1000.0, _number(lt) * 1000.0, _number(rs),
-                                           _number(rx))
             g.calls += 1
             # the example: the slowest call, the first in the file on ties (records come in
             # file order here, so a tie never replaces it); its line is its '# User@Host:' line

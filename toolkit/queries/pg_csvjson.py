@@ -8,7 +8,8 @@ Reference (PostgreSQL 15): https://www.postgresql.org/docs/15/runtime-config-log
     ,,,,,,,,"workload","client backend",,-9023723664155138933
 
 (one line in the file). Quoted fields hold raw newlines, so a record may span lines; empty
-fields are nulls. A jsonlog line is one object; keys whose value is NULL are left out::
+fields are nulls. A jsonlog line is one object; keys whose value is NULL are left out (a key of
+the wrong JSON type, e.g. a list as ``message``, skips its line with the reason)::
 
     {"timestamp":"2026-11-26 05:09:21.105 UTC","pid":11948,"session_id":"6b07bf01.2eac",
      "line_num":1,...,"error_severity":"LOG","message":"starting PostgreSQL 15.18 ...",...}
@@ -26,10 +27,11 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from .. import schema
 from ..errors import ParseError
 from ..sources import Source, load_json, recut
 from .pg_events import raw_frame, split_message
-from .pg_time import to_utc
+from .pg_time import utc_times
 
 
 def _ahead(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
@@ -135,9 +137,9 @@ def _structured_raw(c: dict, starts, nls, name, log_timezone, *, ts, user, db, p
     client = [None if x == "" else x for x in client]
     durs, verbs, pnames, rests = split_message(messages)
     sev_v = get(sev)
+    stamps = utc_times(local, zones, name=name, log_timezone=log_timezone)
     return raw_frame({
-        "source_line": starts, "nlines": nls,
-        "timestamp": to_utc(local, zones, name=name, log_timezone=log_timezone),
+        "source_line": starts, "nlines": nls, "timestamp": stamps.values, "problem": stamps.reasons,
         "session": get(session), "pid": [None if p is None else str(p) for p in get(pid)],
         "user": get(user), "database": get(db), "application": get(app), "client": client,
         "severity": sev_v, "sqlstate": [None if s in (None, "", "00000") else s for s in get(state)],
@@ -155,6 +157,28 @@ def _structured_raw(c: dict, starts, nls, name, log_timezone, *, ts, user, db, p
 JSON_KEYS = ("timestamp", "user", "dbname", "pid", "remote_host", "session_id", "error_severity",
              "state_code", "message", "detail", "hint", "context", "statement", "application_name",
              "query_id")
+# The keys PostgreSQL writes as JSON numbers (elog.c, write_jsonlog); the others are strings.
+JSON_NUMBERS = ("pid", "query_id")
+_JSON_TEXT = tuple(k for k in JSON_KEYS if k not in JSON_NUMBERS)
+
+
+def _json_values(obj: dict) -> tuple[list | None, str | None]:
+    """The :data:`JSON_KEYS` values of one jsonlog record (numbers as their decimal text), or
+    None and the reason when one has the wrong JSON type (a list where a string belongs, a
+    string or a fraction where an integer belongs): the record is skipped then."""
+    for key in _JSON_TEXT:
+        v = obj.get(key)
+        if v is not None and not isinstance(v, str):
+            return None, schema.text_value(v, key)[1]
+    values = [obj.get(k) for k in JSON_KEYS]
+    for key in JSON_NUMBERS:
+        v = obj.get(key)
+        if v is not None:
+            n, why = schema.int_value(v, key)
+            if why is not None:
+                return None, why
+            values[JSON_KEYS.index(key)] = str(n)
+    return values, None
 
 
 def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
@@ -174,9 +198,13 @@ def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> I
                 acc.skip(first + k, "blank line" if not line.strip() else
                          "not a jsonlog record (a JSON object with error_severity)", line)
                 continue
+            values, why = _json_values(obj)
+            if why is not None:
+                acc.skip(first + k, why, line)
+                continue
             starts.append(first + k)
-            for key in JSON_KEYS:
-                cols[key].append(obj.get(key))
+            for key, v in zip(JSON_KEYS, values, strict=True):
+                cols[key].append(v)
         if not starts:
             continue
         # fractional rows of the message are in the JSON string, one line per record

@@ -31,7 +31,7 @@ import numpy as np
 
 from .digest import DigestAccumulator, LeanGroup
 from .pg_events import _PLAN_NODE, _is_dml, _query_text
-from .pg_time import _offset_minutes, to_utc
+from .pg_time import offset_minutes, to_utc
 from .postgres import Unreadable, query_records
 
 # Columns a group may be keyed by here: the prefix's fields.
@@ -184,7 +184,7 @@ class StderrDigest:
                     return False  # a log_statement line: the reader pairs it with its duration
                 tz = row[i_tz] if i_tz is not None else ""
                 if tz not in zones_ok:
-                    if tz and _offset_minutes(tz, parser.name) is None or (i_tz is None and parser.log_timezone):
+                    if tz and offset_minutes(tz) is None or (i_tz is None and parser.log_timezone):
                         return False
                     zones_ok.add(tz)
                 # session: %c where the line has it, else %p; '' and '[unknown]' are nulls
@@ -438,7 +438,9 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
         if not src.head(1):  # an empty log: no prefix to find (as the reader does)
             for _ in src.iter_chunks():
                 pass
-            return DigestAccumulator(by, **fingerprint_options), src.accounting.as_dict()
+            info = src.accounting.as_dict()
+            info.update(record_lines=0, lines_in_other_table={"server_events": 0})
+            return DigestAccumulator(by, **fingerprint_options), info
         parser = _StderrParser(_stderr_prefix(src, log_line_prefix), src.name, log_timezone)
         buffers = _stderr_buffers(src, parser, chunk_size)
     engine = StderrDigest(parser, src.accounting, by, **fingerprint_options)

@@ -4,11 +4,16 @@ Every PostgreSQL reader (stderr, csvlog, jsonlog) produces the same *raw records
 per logged message with its DETAIL/HINT/CONTEXT/STATEMENT/QUERY already attached:
 
 ``source_line, nlines, timestamp, session, pid, user, database, application, client, severity,
-sqlstate, dur, verb, pname, message, detail, hint, context, statement, parameters, query_id``
+sqlstate, dur, verb, pname, message, detail, hint, context, statement, parameters, query_id,
+problem``
 
-where ``dur``/``verb``/``pname`` come from :data:`MESSAGE_RE` (``duration: 0.250 ms  execute
+``problem`` is the reason a record cannot be read (a time stamp that is not valid or outside
+the years :mod:`toolkit.schema` holds), None for the others: the readers skip such records,
+counting the reason. ``dur``/``verb``/``pname`` come from :data:`MESSAGE_RE` (``duration: 0.250 ms  execute
 <unnamed>: SELECT ...`` gives ``'0.250'``, ``'execute'``, ``'<unnamed>'`` and the message
-``SELECT ...``). :func:`split_events` turns them into the two canonical tables.
+``SELECT ...``; the text becomes a number in :mod:`toolkit.schema`, and a record whose duration
+is not a finite number is skipped with its reason). :func:`split_events` turns them into the two
+canonical tables.
 
 Query events (``kind``):
 
@@ -62,7 +67,7 @@ ENGLISH = {"LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO", "DEBUG
 
 RAW_COLUMNS = ("source_line", "nlines", "timestamp", "session", "pid", "user", "database",
                "application", "client", "severity", "sqlstate", "dur", "verb", "pname", "message",
-               "detail", "hint", "context", "statement", "parameters", "query_id")
+               "detail", "hint", "context", "statement", "parameters", "query_id", "problem")
 
 # Server events recognised by their message (LOG severity), in the order tried.
 _SERVER_PATTERNS = [
@@ -192,11 +197,7 @@ def query_rows(q: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     kind[verbs == "plan"] = "plan"
     kind[~verbs.astype(bool)] = "duration"
     q["kind"] = kind
-    durs = q["dur"].to_numpy()
-    dur = np.full(len(q), np.nan)
-    has = durs.astype(bool)
-    dur[has] = durs[has].astype(np.float64)
-    q["duration_ms"] = dur
+    q["duration_ms"] = schema.float_values(q["dur"], "duration").values
     q["plan"] = None
     q = _pair_log_statement(q)
     q = _attach_plans(q)
@@ -327,6 +328,16 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
     return q[keep]
 
 
+def _number(value, factor: float = 1.0) -> float:
+    """A figure of a server event's message (text, or a float computed from such figures) times
+    ``factor``; NaN when it is not a finite number (:func:`toolkit.schema.float_value`)."""
+    v = schema.float_value(value)[0]
+    if v is None:
+        return np.nan
+    v = schema.float_value(v * factor)[0]  # (a huge figure times 1000 is no longer finite)
+    return np.nan if v is None else v
+
+
 def _server(s: pd.DataFrame) -> pd.DataFrame:
     """server_events rows from the raw records that are not query events."""
     n = len(s)
@@ -357,21 +368,23 @@ def _server(s: pd.DataFrame) -> pd.DataFrame:
                 continue
             event[i] = name
             g = m.groupdict()
+            # the figures come from the message, which is kept: one that is not a number (a
+            # damaged line) leaves duration_ms / size_bytes null, the event stays
             if name == "disconnection":
-                duration[i] = (int(g["h"]) * 3600 + int(g["m"]) * 60 + float(g["s"])) * 1000
+                duration[i] = _number(_number(g["h"]) * 3600 + _number(g["m"]) * 60 + _number(g["s"]), 1000)
             elif name == "checkpoint_complete":
-                duration[i] = float(g["total"]) * 1000
+                duration[i] = _number(g["total"], 1000)
             elif name == "temp_file":
-                size[i] = int(g["size"])
+                size[i] = schema.int_value(g["size"], "size", lo=0)[0]
                 relation[i] = g["path"]
             elif name in ("lock_wait", "lock_acquired", "deadlock"):
-                duration[i] = float(g["ms"])
+                duration[i] = _number(g["ms"])
                 relation[i] = g["lock"]
             elif name in ("autovacuum", "autoanalyze"):
                 relation[i] = g["rel"]
                 e = _ELAPSED.search(msg)
                 if e:
-                    duration[i] = float(e["s"]) * 1000
+                    duration[i] = _number(e["s"], 1000)
             break
     out = pd.DataFrame({
         "timestamp": s["timestamp"].reset_index(drop=True), "event": event, "session": s["session"].to_numpy(),

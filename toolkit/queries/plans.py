@@ -17,6 +17,11 @@ Both output formats are read, and give the same rows:
               Filter: (country = 'DE'::text)
               Rows Removed by Filter: 150
 
+Figures go through :mod:`toolkit.schema`: one that is not a number of its kind (``1.2.3``,
+``1e309``, a list in JSON, a count beyond int64) becomes null and the node stays; a JSON node
+that is not an object with a text ``Node Type`` (or whose ``Plans`` is not a list) is a
+ParseError.
+
 Quirks handled: a child's ``->`` column gives its depth; ``SubPlan 1`` / ``InitPlan 1 (returns
 $0)`` label the node below them; ``(never executed)`` nodes have no actual figures; the text
 label folds several JSON fields (``Hash Left Join`` = Node Type ``Hash Join`` + Join Type
@@ -173,7 +178,7 @@ def _rows(plan: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 raise ParseError("no \"Plan\" with a \"Node Type\" in this JSON", path, 1,
                                  expected='EXPLAIN (FORMAT JSON) output')
             _attrs_from_json(top, attrs)
-            rows.extend(dict(r, plan_id=plan_id) for r in _walk_json(root))
+            rows.extend(dict(r, plan_id=plan_id) for r in _walk_json(root, path))
     else:
         rows = [dict(r, plan_id=0) for r in _parse_text(text, path, attrs)]
     return rows, attrs
@@ -283,7 +288,27 @@ def _attrs_from_json(top: dict, attrs: dict) -> None:
     for key, name in (("Planning Time", "planning_ms"), ("Execution Time", "execution_ms"),
                       ("Query Text", "query_text")):
         if key in top and name not in attrs:
-            attrs[name] = top[key]
+            convert = schema.text_value if name == "query_text" else schema.float_value
+            value = convert(top[key], key)[0]  # of the wrong type or not finite: left out
+            if value is not None:
+                attrs[name] = value
+
+
+# The JSON keys' values by the type of their column: numbers through toolkit.schema (a value of
+# the wrong type, not finite or out of range becomes null: the node stays), text as text.
+_INT_KEYS = {key for key, col in _JSON_KEYS.items() if col in _INT_COLS}
+_TEXT_KEYS_JSON = {"Relation Name", "Index Name", "Alias", "Filter", "Index Cond", "Sort Method",
+                   "Sort Space Type", "Parent Relationship", "Subplan Name", "Hash Cond", "Merge Cond",
+                   "Join Filter", "Recheck Cond", "Strategy", "Operation", "Join Type", "Partial Mode"}
+
+
+def _json_value(node: dict, key: str) -> Any:
+    value = node.get(key)
+    if key in _INT_KEYS:
+        return schema.int_value(value, key, lo=0)[0]
+    if key in _TEXT_KEYS_JSON:
+        return schema.text_value(value, key)[0]
+    return schema.float_value(value, key)[0]
 
 
 # --------------------------------------------------------------------------- JSON
@@ -292,46 +317,52 @@ def _label(node: dict) -> str:
     """EXPLAIN's text label for a JSON node (explain.c builds both from the same fields)."""
     kind = node["Node Type"]
     if kind == "Aggregate":
-        kind = _AGG_STRATEGY.get(node.get("Strategy", "Plain"), kind)
+        kind = _AGG_STRATEGY.get(_json_value(node, "Strategy") or "Plain", kind)
     elif kind == "SetOp":
         kind = "HashSetOp" if node.get("Strategy") == "Hashed" else "SetOp"
     elif kind == "ModifyTable":
-        kind = node.get("Operation", kind)
-    join = node.get("Join Type")
+        kind = _json_value(node, "Operation") or kind
+    join = _json_value(node, "Join Type")
     if join and join != "Inner":
         kind = f"{kind} {join} Join" if kind == "Nested Loop" else kind.replace(" Join", f" {join} Join")
     if node.get("Partial Mode") in ("Partial", "Finalize"):
         kind = f"{node['Partial Mode']} {kind}"
-    if node.get("Parallel Aware"):
+    if node.get("Parallel Aware") is True:
         kind = f"Parallel {kind}"
     return kind
 
 
-def _walk_json(root: dict) -> Iterator[dict[str, Any]]:
+def _walk_json(root: dict, path: str | None = None) -> Iterator[dict[str, Any]]:
     counter = 0
-    stack: list[tuple[dict, int | None, int]] = [(root, None, 0)]
+    stack: list[tuple[Any, int | None, int]] = [(root, None, 0)]
     while stack:
         node, parent, depth = stack.pop()
+        children = node.get("Plans", []) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not isinstance(node.get("Node Type"), str) \
+                or not isinstance(children, list):
+            raise ParseError("a plan node is not an object with a \"Node Type\" text and a \"Plans\" list",
+                             path, None, expected='EXPLAIN (FORMAT JSON) output')
         row: dict[str, Any] = {"node_id": counter, "parent_id": parent, "depth": depth,
                                "node_type": _label(node)}
         for key, col in _JSON_KEYS.items():
             if key in node:
-                row[col] = node[key]
-        cond = [node[k] for k in ("Hash Cond", "Merge Cond", "Join Filter") if k in node]
+                row[col] = _json_value(node, key)
+        cond = [_json_value(node, k) for k in ("Hash Cond", "Merge Cond", "Join Filter") if k in node]
         if cond:
             row["join_cond"] = cond[0]
         if "Recheck Cond" in node and "index_cond" not in row:
-            row["index_cond"] = node["Recheck Cond"]
-        if "Sort Key" in node:
-            row["sort_key"] = ", ".join(node["Sort Key"])
-        if node.get("Actual Loops") == 0:
+            row["index_cond"] = _json_value(node, "Recheck Cond")
+        keys = node.get("Sort Key")
+        if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+            row["sort_key"] = ", ".join(keys)
+        if row.get("actual_loops") == 0:
             row["never_executed"] = True
             for c in ("actual_rows", "actual_startup_ms", "actual_time_ms"):
                 row[c] = None
         yield row
         me = counter
         counter += 1
-        for child in reversed(node.get("Plans", [])):
+        for child in reversed(children):
             stack.append((child, me, depth + 1))
 
 
@@ -395,8 +426,8 @@ def _parse_text(text: str, path: str | None, attrs: dict) -> list[dict[str, Any]
         if indent <= (root_col or 0):
             footer = True
             t = _TIME.match(line.strip())
-            if t:
-                attrs["planning_ms" if t[1] == "Planning" else "execution_ms"] = float(t[2])
+            if t and _float(t[2]) is not None:
+                attrs["planning_ms" if t[1] == "Planning" else "execution_ms"] = _float(t[2])
             continue
         if footer:
             continue
@@ -440,16 +471,28 @@ def _text_node(m: re.Match) -> dict[str, Any]:
         else:
             row["relation"] = target.split(".")[-1]
             row["alias"] = parts[1] if len(parts) > 1 else row["relation"]
+    # the figures through toolkit.schema: one that is not a number (1.2.3, other digits, beyond
+    # int64) becomes null, the node stays
     if m["sc"] is not None:
-        row.update(startup_cost=float(m["sc"]), total_cost=float(m["tc"]), plan_rows=float(m["rows"]))
+        row.update(startup_cost=_float(m["sc"]), total_cost=_float(m["tc"]), plan_rows=_float(m["rows"]))
     if m["at"] is not None:
-        row.update(actual_startup_ms=float(m["as"]), actual_time_ms=float(m["at"]),
-                   actual_rows=float(m["ar"]), actual_loops=int(m["al"]))
+        row.update(actual_startup_ms=_float(m["as"]), actual_time_ms=_float(m["at"]),
+                   actual_rows=_float(m["ar"]), actual_loops=_int(m["al"]))
     elif m["ar2"] is not None:
-        row.update(actual_rows=float(m["ar2"]), actual_loops=int(m["al2"]))
+        row.update(actual_rows=_float(m["ar2"]), actual_loops=_int(m["al2"]))
     elif m["never"]:
         row.update(actual_loops=0, never_executed=True)
     return row
+
+
+def _float(text: str) -> float | None:
+    return schema.float_value(text)[0]
+
+
+def _int(text: str) -> int | None:
+    """A whole number >= 0 (a count in a text plan; ``99950.0`` is taken as 99950)."""
+    value = schema.float_value(text, lo=0.0)[0]
+    return None if value is None else schema.int_value(value)[0]
 
 
 def _text_property(row: dict[str, Any], key: str, value: str) -> None:
@@ -457,7 +500,7 @@ def _text_property(row: dict[str, Any], key: str, value: str) -> None:
     if key in _TEXT_KEYS:
         col = _TEXT_KEYS[key]
         if col == "rows_removed_by_filter":
-            row[col] = int(float(value))
+            row[col] = _int(value)
         elif col not in row:
             row[col] = value
     elif key == "Recheck Cond" and "index_cond" not in row:
@@ -466,7 +509,7 @@ def _text_property(row: dict[str, Any], key: str, value: str) -> None:
         s = _SORT.match(value)
         if s:
             row.update(sort_method=s["method"].strip(), sort_space_type=s["type"],
-                       sort_space_kb=int(s["kb"]))
+                       sort_space_kb=_int(s["kb"]))
         else:
             row["sort_method"] = value
     elif key == "Buffers":
@@ -477,7 +520,7 @@ def _text_property(row: dict[str, Any], key: str, value: str) -> None:
                 col = f"{kind}_{name}_blocks"
                 if col in ("shared_hit_blocks", "shared_read_blocks", "temp_read_blocks",
                            "temp_written_blocks"):
-                    row[col] = int(n)
+                    row[col] = _int(n)
 
 
 # --------------------------------------------------------------------------- table
@@ -542,7 +585,7 @@ def _frame(rows: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     df.loc[df["actual_rows"].isna() | df["plan_rows"].isna(), "misestimate"] = math.nan
     df["misestimated"] = (df["misestimate"] >= threshold).fillna(False)
     for c in _INT_COLS:
-        if c in df:
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+        if c in df:  # (whole numbers already: their values, not through float64)
+            df[c] = pd.Series(schema.int_values(df[c]).values, index=df.index)
     out = schema.coerce(df, "plan_nodes")
     return schema.validate(out, "plan_nodes")

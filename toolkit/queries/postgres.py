@@ -42,6 +42,12 @@ Quirks, next to real lines (from ``sample_traces/queries/postgresql``):
   ``query_id``); quoted fields hold raw newlines; ``connection_from`` is ``host:port``;
 - jsonlog (15+) leaves out keys whose value is NULL.
 
+Values (:mod:`toolkit.schema`; the same in every way a log is read: one process, two workers,
+byte ranges, the direct digest): a record whose time stamp is not a valid time or lies outside
+the years 1678-2261 (``9999-11-26 ...``, other digits), or whose duration is not a finite number
+(``duration: ١٢ ms``), is skipped with that reason; a jsonlog key of the wrong JSON type skips
+its line; a server event's size or time that is no number of its kind is null, the event kept.
+
 Speed: stderr is parsed a 16 MiB chunk at a time with one regular expression over the whole
 chunk (continuation lines are first folded into their record), columns are built as lists and
 timestamps converted by pandas in one call; chunks are parsed in two worker processes
@@ -101,6 +107,7 @@ from .pg_events import (
     _QUERY_RAW,
     _TRANSLATED_DURATION,
     ENGLISH,
+    MESSAGE_RE,
     SECONDARY,
     _flags,
     query_rows,
@@ -109,6 +116,7 @@ from .pg_events import (
     translated_lines,
 )
 from .pg_prefix import (
+    KNOWN_PREFIXES,
     SEVERITIES,
     SEVERITY_RE,
     compile_prefix,
@@ -116,14 +124,12 @@ from .pg_prefix import (
     prefix_pattern,
     unknown_prefix_error,
 )
-from .pg_time import epoch_to_utc, to_utc
+from .pg_time import epoch_to_utc, plain_stamp, utc_times
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
-_DURATION_ONLY_B = re.compile(rb"  duration: \d+(?:\.\d+)? ms$")
 # a record that belongs with the next one: a plan (simple protocol, DML), a parse or a bind
 _HOLDS_NEXT = re.compile(r"  plan:$|  duration: \d+(?:\.\d+)? ms  (?:parse|bind) ")
-_HOLDS_NEXT_B = re.compile(_HOLDS_NEXT.pattern.encode())
 _IS_PARAMS = operator.methodcaller("startswith", ("parameters: ", "Parameters: "))
 _JUNK, _FOREIGN, _PRIMARY, _SECONDARY_CODE = 0, 1, 2, 3
 _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_CODE for s in SECONDARY}}
@@ -164,6 +170,28 @@ class QueryScan(NamedTuple):
         return [s or p for s, p in zip(session, pid, strict=True)]
 
 
+def ends_wait(m: re.Match) -> bool:
+    """Whether a line (a match of :func:`compile_prefix`'s pattern) ends its session's wait for a
+    later record (a plan's statement, a parse's execute, a log_statement's duration): a
+    query-event record (``LOG`` with a duration or a verb) does, and so does a disconnection
+    (nothing of the session follows it); a server event between them (``temporary file``) does
+    not, as :func:`~toolkit.queries.pg_events.split_events` pairs query records only."""
+    if m["severity"] != "LOG":
+        return False
+    message = m["message"]
+    q = MESSAGE_RE.match(message)
+    return bool(q["dur"] or q["verb"]) or message.startswith("disconnection: ")
+
+
+def _record_match(line_rx: re.Pattern, secondary_rx: re.Pattern, line: str) -> re.Match | None:
+    """The match of a line that starts a record the reader reads (the prefix, an English
+    severity, not a continuation or DETAIL/STATEMENT/... line); None for any other line."""
+    if line.startswith("\t") or secondary_rx.match(line):
+        return None
+    m = line_rx.match(line)
+    return m if m is not None and m["severity"] in ENGLISH else None
+
+
 def _session_key(m: re.Match):
     g = m.groupdict()
     return g.get("session") or g.get("pid")
@@ -184,8 +212,10 @@ def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first
     ``(position, match, first line, lines, DETAIL parameters as matched)``, each with its
     secondary lines (DETAIL, STATEMENT, ...) taken in. ``others[0]`` counts the lines of all
     other records. Raises :class:`Unreadable` at a line that would be skipped (not the prefix,
-    a foreign severity, a translated message, a secondary line without its record)."""
+    a foreign severity, a translated message, a secondary line without its record, a time stamp
+    or a duration that is not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
     i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
+    i_ts = gi.get("ts")
     code_get = _SEVERITY_CODE.get
     translated = _TRANSLATED_DURATION.match
     line = first_line
@@ -214,7 +244,14 @@ def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first
             continue
         if code != _PRIMARY:
             raise Unreadable
-        if sev != "LOG" or not (row[i_dur] or row[i_verb]):
+        # values the reader would refuse (a time stamp it cannot hold, a duration in other
+        # digits): the full parse skips such records with their reason
+        if i_ts is not None and row[i_ts] and not plain_stamp(row[i_ts]):
+            raise Unreadable
+        dur = row[i_dur]
+        if dur and not (len(dur) <= 20 and dur.isascii()):
+            raise Unreadable
+        if sev != "LOG" or not (dur or row[i_verb]):
             if sev == "LOG" and translated(row[i_msg]):
                 raise Unreadable
             head = -1
@@ -363,19 +400,20 @@ class _StderrParser:
             j = buf.find("\n", i)
             j = len(buf) if j < 0 else j
             line = buf[i:j]
-            if not (line.startswith("\t") or self.secondary_rx.match(line)):
+            # a line that is no record (damage: the reader skips it) is no place to cut either:
+            # a plan and the execute before it, with such a line between them, stay together
+            m = _record_match(self._line_rx, self.secondary_rx, line)
+            if m is not None:
                 if not (first or prev_holds or open_at or line.endswith("  plan:")
                         or _DURATION_ONLY.search(line)):
                     best = i
                 first = False  # (the record before the window's first is not known)
                 prev_holds = _HOLDS_NEXT.search(line) is not None
-                m = self._line_rx.match(line)
-                if m is not None:
-                    key = _session_key(m)
-                    if prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
-                        open_at.setdefault(key, i)
-                    else:
-                        open_at.pop(key, None)
+                key = _session_key(m)
+                if prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+                    open_at.setdefault(key, i)
+                elif ends_wait(m):  # (a server event of the session partners nothing)
+                    open_at.pop(key, None)
             i = j + 1
         return best
 
@@ -497,13 +535,14 @@ class _StderrParser:
         def col(name):
             return pick(cols[gi[name]]) if name in gi else None
 
+        problem = None  # a bad time stamp's reason: _split_checked skips its record
         if "ts" in gi:
             ts = col("ts")
             tz = col("tz")
             fmt = _ts_format(ts)
-            stamps = to_utc(ts, tz, name=self.name, log_timezone=self.log_timezone, fmt=fmt)
+            stamps, problem = utc_times(ts, tz, name=self.name, log_timezone=self.log_timezone, fmt=fmt)
         elif "epoch" in gi:
-            stamps = epoch_to_utc(col("epoch"))
+            stamps, problem = epoch_to_utc(col("epoch"))
         else:
             stamps = pd.DatetimeIndex([pd.NaT] * len(idx)).tz_localize("UTC")
         pid = col("pid")
@@ -518,7 +557,7 @@ class _StderrParser:
                 "session": session, "user": col("user"), "database": col("database"),
                 "application": col("application"), "client": col("client"), "severity": pick(sev_t),
                 "dur": col("dur"), "verb": col("verb"), "message": pick(messages),
-                "parameters": params[idx]})
+                "parameters": params[idx], "problem": problem})
         return raw_frame({
             "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
             "session": session, "pid": pid, "user": col("user"), "database": col("database"),
@@ -526,7 +565,7 @@ class _StderrParser:
             "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
             "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
             "context": context[idx], "statement": statement[idx], "parameters": params[idx],
-            "query_id": col("query_id"),
+            "query_id": col("query_id"), "problem": problem,
         })
 
 
@@ -578,7 +617,10 @@ class _StderrParser:
             return cols[gi[name]] if name in gi else None
 
         ts = col("ts")
-        stamps = to_utc(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
+        stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
+        if stamps.bad.any():  # a bad time stamp (query_records lets most through): parse() skips it
+            return None
+        stamps = stamps.values
         messages = cols[gi["message"]]
         parameters = np.full(len(scan.rows), None, dtype=object)
         if scan.params:
@@ -783,16 +825,25 @@ def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> p
     return _finish(src, table, parts_q if table == "query_events" else parts_s, counts)
 
 
+_TRANSLATED = "message is not in English (lc_messages is not 'C'): set lc_messages = 'C' to read such logs"
+
+
 def _split_checked(raw: pd.DataFrame, acc: Accounting, server: bool = True, english: bool = False):
-    """``english``: every severity is known to be English (the stderr parser skips the others)."""
+    """:func:`split_events` of the raw records that can be read; the others are skipped (in
+    file order) with their reason: a message not in English, a bad time stamp (``problem``), a
+    duration that is not a finite number (``duration: ١٢ ms``: non-ASCII digits).
+    ``english``: every severity is known to be English (the stderr parser skips the others)."""
     flags = _flags(raw)
-    bad = translated_lines(raw, english, flags)
+    why = np.where(translated_lines(raw, english, flags), _TRANSLATED, None)
+    problem = raw["problem"].to_numpy()
+    why = np.where(why == None, problem, why)  # noqa: E711
+    why = np.where(why == None, schema.float_values(raw["dur"], "duration").reasons, why)  # noqa: E711
+    bad = why != None  # noqa: E711
     if bad.any():
         flags = None  # rows go: split_events computes them again
-        for line, msg, n in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
-                                strict=True):
-            acc.skip(int(line), "message is not in English (lc_messages is not 'C'): "
-                                "set lc_messages = 'C' to read such logs", str(msg), count=int(n))
+        for line, msg, n, reason in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
+                                        why[bad], strict=True):
+            acc.skip(int(line), reason, str(msg), count=int(n))
         raw = raw[~bad]
     return split_events(raw, server=server, flags=flags)
 
@@ -885,7 +936,6 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
 
 _SPLIT_WINDOW = 1 << 18
 _STALE = 1 << 20
-_LOG_STATEMENT_B = re.compile(rb"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
 
 
 def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
@@ -897,7 +947,9 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
         return 0
     if x >= size:
         return size
-    secondary = re.compile(parser.secondary_rx.pattern.encode())
+    # (each line is decoded and matched by the str patterns the reader uses: a bytes pattern's \d
+    # would not take other digits where the reader's does, and the two would cut differently)
+    secondary = parser.secondary_rx
     line_rx = compile_prefix(parser.prefix)
     offset = max(0, x - (1 << 16))  # a little before x: to know the record before the first candidate
     fh.seek(offset)
@@ -928,26 +980,24 @@ def _boundary(fh, x: int, size: int, parser: _StderrParser) -> int:
                 if len(buf) - i > default_limits().line_bytes:  # left out by the readers: pass over it
                     i, partial = len(buf), True
                 break  # an unfinished line: read on
-            line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r")
-            if not (line.startswith(b"\t") or secondary.match(line)):
-                is_plan = line.endswith(b"  plan:")
+            line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r").decode("utf-8", "replace")
+            m = _record_match(line_rx, secondary, line)  # (no record, no boundary: as _settled)
+            if m is not None:
+                is_plan = line.endswith("  plan:")
                 here = offset + i
                 if open_at:  # past x + _STALE: the old rule alone (a log of unpaired log_statement lines)
                     open_at = ({k: v for k, v in open_at.items() if here - v <= _STALE}
                                if here - x <= _STALE else {})
-                if here >= x and not (is_plan or prev_holds or open_at or _DURATION_ONLY_B.search(line)):
+                if here >= x and not (is_plan or prev_holds or open_at or _DURATION_ONLY.search(line)):
                     return here
-                prev_holds = _HOLDS_NEXT_B.search(line) is not None
-                m = line_rx.match(line.decode("utf-8", "replace"))
-                if m is not None:
-                    g = m.groupdict()
-                    key = g.get("session") or g.get("pid")
-                    if here - x > _STALE:
-                        pass
-                    elif prev_holds or (b"  duration: " not in line and _LOG_STATEMENT_B.search(line)):
-                        open_at.setdefault(key, here)
-                    else:
-                        open_at.pop(key, None)
+                prev_holds = _HOLDS_NEXT.search(line) is not None
+                key = _session_key(m)
+                if here - x > _STALE:
+                    pass
+                elif prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+                    open_at.setdefault(key, here)
+                elif ends_wait(m):  # (a server event of the session partners nothing)
+                    open_at.pop(key, None)
             if j < 0:
                 break
             i = j + 1
@@ -994,7 +1044,8 @@ def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BY
     src = open_source(path, errors=errors)
     if src.compression is not None:
         raise LogFormatError(f"{src.name}: byte ranges need an uncompressed file")
-    prefix = _stderr_prefix(src, log_line_prefix)
+    # an empty log has no prefix to find: no records, as when it is read whole
+    prefix = _stderr_prefix(src, log_line_prefix) if src.head(1) else (log_line_prefix or KNOWN_PREFIXES[0])
     parser = _StderrParser(prefix, src.name, log_timezone)
     acc = src.accounting
     acc.format = "postgres-stderr"

@@ -273,8 +273,9 @@ def missing_index(events: pd.DataFrame, *, min_rows_removed: int = 10_000,
         removed = scans["removed_total"]
         kept = scans["rows_total"].fillna(0.0)
         share = removed / (removed + kept).where(removed + kept > 0)
-        scans = scans[scans["rows_removed_by_filter"].notna() & (removed >= min_rows_removed)
-                      & (share >= min_removed_share)]
+        # (a plan cut before its Filter: line, as truncated logs have them, names no columns)
+        scans = scans[scans["rows_removed_by_filter"].notna() & scans["filter"].notna()
+                      & (removed >= min_rows_removed) & (share >= min_removed_share)]
         if not scans.empty:
             scans = scans.assign(columns=scans["filter"].map(lambda f: ", ".join(filter_columns(f))))
             for (rel, cols), g in scans.groupby(["relation", "columns"], sort=False):
