@@ -101,7 +101,7 @@ def test_any_flamegraph_folded_file_is_read_as_collapsed_stacks(tmp_path):
     # GIVEN a FlameGraph stackcollapse-perf.pl style file (no file names, kernel [k] frames)
     path = F / "perf_stackcollapse.txt"
     # WHEN named .txt, its frames are not py-spy's: detection does not guess, and says how
-    with pytest.raises(tk.UnknownFormatError, match=r"pyspy-raw: line 1 is not py-spy's .*named \.folded"):
+    with pytest.raises(tk.UnknownFormatError, match=r"pyspy-raw: line 1 ends in a count but its frames are not py-spy's .*named \.folded"):
         tk.read_profile(path, rate=99)
     # WHEN named .folded, or the format is named, it is read
     folded = tmp_path / "perf.folded"

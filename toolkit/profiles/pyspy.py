@@ -221,11 +221,13 @@ def sniff(head: formats.Head) -> formats.Sniffed:
         m = _SNIFF_COUNT.match(text)
         parts = [] if m is None else [p for p in (_TOKENS.findall(m.group("stack")) if '"' in text
                                                    else m.group("stack").split(";")) if p]
-        if m is None or not all(_sniff_frame(p) for p in parts):
+        if m is None:
+            return formats.Sniffed(False)  # not even 'text COUNT': nothing worth saying
+        if not all(_sniff_frame(p) for p in parts):
             hint = ("; folded stacks of another profiler are read when named .folded or with "
-                    "format='pyspy-raw'") if m is not None and '"' not in text else ""
-            return formats.Sniffed(False, f"line {no} is not py-spy's 'name (file:line);... COUNT' "
-                                          f"({text[:60]!r}){hint}")
+                    "format='pyspy-raw'") if '"' not in text else ""
+            return formats.Sniffed(False, f"line {no} ends in a count but its frames are not py-spy's "
+                                          f"'name (file:line)' ({text[:60]!r}){hint}")
         framed = framed or any(_SNIFF_FRAME.match(p) for p in parts)
     if not framed:
         return formats.Sniffed(False, "no line holds a Python or native frame")
