@@ -58,7 +58,7 @@ import pandas as pd
 from .. import formats
 from ..errors import ParseError
 from ..sources import Source, load_json, open_source
-from .cpuprofile import add_cpu_profile
+from .cpuprofile import add_cpu_profile, unknown_note
 from .model import Frame, ProfileBuilder
 
 CPU_EVENTS = ("CpuProfile", "Profile", "ProfileChunk")
@@ -160,17 +160,19 @@ def _count_beside_samples(events: list, src: Source) -> None:
             acc.skip(None, "an event beside the trace's sampled CPU data (the samples are the profile)")
 
 
-def _read_samples(events: list, profiles: dict[str, dict], src: Source, b: ProfileBuilder) -> int:
-    """The trace's V8 CPU profiles into ``b``; returns the number of samples."""
+def _read_samples(events: list, profiles: dict[str, dict], src: Source, b: ProfileBuilder) -> tuple[int, int]:
+    """The trace's V8 CPU profiles into ``b``; returns the number of samples, and of those of
+    nodes the profiles do not list."""
     names = _thread_names(events)
     _count_beside_samples(events, src)
-    samples = 0
+    samples = unknown = 0
     for key, prof in profiles.items():
         pid_tid = (prof["pid"], prof["tid"])
-        samples += add_cpu_profile(prof, src, b, thread=_thread_label(pid_tid, names),
-                                   process=str(prof["pid"]) if prof["pid"] is not None else None,
-                                   what=f"CPU profile {key}")
-    return samples
+        n, lost = add_cpu_profile(prof, src, b, thread=_thread_label(pid_tid, names),
+                                  process=str(prof["pid"]) if prof["pid"] is not None else None,
+                                  what=f"CPU profile {key}")
+        samples, unknown = samples + n, unknown + lost
+    return samples, unknown
 
 
 def _read_stack_samples(doc: dict, events: list, src: Source, b: ProfileBuilder) -> int:
@@ -313,10 +315,11 @@ def read_chrometrace(source: Any, *, errors: str = "skip") -> Any:
                        source=src.accounting.as_dict())
     profiles = _cpu_profiles(events, src)
     if profiles:
-        samples = _read_samples(events, profiles, src, b)
+        samples, unknown = _read_samples(events, profiles, src, b)
         return b.build(format="chrometrace", producer="V8", path=src.path, samples=samples,
                        notes=[f"the trace's sampled CPU data ({len(profiles)} profile"
-                              f"{'s' if len(profiles) != 1 else ''}); each sample lasts until the next"],
+                              f"{'s' if len(profiles) != 1 else ''}); each sample lasts until the next"]
+                       + unknown_note(unknown),
                        source=src.accounting.as_dict())
     per_thread, producer = _duration_events(events, src)
     names = _thread_names(events)

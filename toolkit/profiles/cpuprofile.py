@@ -114,10 +114,10 @@ def _weights(samples: list, deltas: list, src: Source, what: str) -> np.ndarray:
 
 
 def add_cpu_profile(profile: dict, src: Source, b: ProfileBuilder, *, thread: str | None = None,
-                    process: str | None = None, what: str = "cpuprofile") -> int:
+                    process: str | None = None, what: str = "cpuprofile") -> tuple[int, int]:
     """Add one V8 CPU profile (``{nodes, samples, timeDeltas}``) to ``b``; returns the number of
-    samples read. A sample of a node the profile does not list is skipped and counted in
-    ``src.accounting``. Used by :mod:`toolkit.profiles.chrometrace` for the CPU data of
+    samples and how many of them are of a node the profile does not list (Chrome writes a few:
+    their time is kept, in no function). Used by :mod:`toolkit.profiles.chrometrace` for the CPU data of
     DevTools traces (``Profile`` / ``ProfileChunk`` events)."""
     nodes, samples, deltas = profile.get("nodes"), profile.get("samples"), profile.get("timeDeltas")
     if not isinstance(nodes, list) or not isinstance(samples, list) or not isinstance(deltas, list):
@@ -153,16 +153,12 @@ def add_cpu_profile(profile: dict, src: Source, b: ProfileBuilder, *, thread: st
         else:
             acc[0] += w
             acc[1] += 1
-    read = 0
+    unknown = 0
     for nid, (w, count) in per_node.items():
-        if not isinstance(nid, int) or nid not in tree:
-            src.accounting.skip(None, f"{what}: a sample of node {nid!r}, which the profile does not list",
-                                count=int(count))
-            continue
-        b.add_ids(stack(nid), w * 1e-6, int(count), thread, process)
-        read += int(count)
-    src.accounting.records += read
-    return read
+        known = isinstance(nid, int) and nid in tree
+        unknown += 0 if known else int(count)
+        b.add_ids(stack(nid) if known else (), w * 1e-6, int(count), thread, process)
+    return len(samples), unknown
 
 
 def _from_tree(doc: dict, src: Source) -> dict:
@@ -191,6 +187,12 @@ def _from_tree(doc: dict, src: Source) -> dict:
     return {"nodes": nodes, "samples": doc.get("samples"), "timeDeltas": deltas}
 
 
+def unknown_note(unknown: int) -> list[str]:
+    """The note for samples of nodes a profile does not list (none when there are none)."""
+    return [f"{unknown} samples are of nodes the profile does not list: their time is counted, in no "
+            "function"] if unknown else []
+
+
 def read_cpuprofile(source: Any, *, errors: str = "skip") -> Any:
     """Read a V8 ``.cpuprofile`` (Node ``--cpu-prof``, Chrome DevTools, Deno) into a
     :class:`Profile`: ``samples`` is the sample count, ``duration_s`` the time from the first
@@ -203,10 +205,11 @@ def read_cpuprofile(source: Any, *, errors: str = "skip") -> Any:
     if "nodes" not in doc and isinstance(doc.get("head"), dict):
         doc = {**doc, **_from_tree(doc, src)}
     b = ProfileBuilder()
-    n = add_cpu_profile(doc, src, b)
-    return b.build(format="cpuprofile", producer="V8", path=src.path, samples=n,
-                   notes=["each sample lasts until the next (speedscope's weights); (idle) and (root) "
-                          "time is counted in the duration, in no function"],
+    n, unknown = add_cpu_profile(doc, src, b)
+    src.accounting.records = n
+    notes = ["each sample lasts until the next (speedscope's weights); (idle) and (root) time is counted "
+             "in the duration, in no function"] + unknown_note(unknown)
+    return b.build(format="cpuprofile", producer="V8", path=src.path, samples=n, notes=notes,
                    source=src.accounting.as_dict(), start_time_us=doc.get("startTime"),
                    end_time_us=doc.get("endTime"))
 
