@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-import toolkit as tk
 from toolkit import formats
 from toolkit.errors import ToolkitError
 
