@@ -41,12 +41,15 @@ class ParseError(ToolkitError):
 
 
 class UnknownFormatError(ToolkitError):
-    """No registered format matched an input; ``tried`` lists the formats that were tried."""
+    """No registered format matched an input (or two did); ``tried`` lists the formats that were
+    tried, ``seen`` what each sniffer saw (format name -> ``toolkit.formats.Sniffed``) when
+    detection got that far."""
 
     def __init__(self, path: str | os.PathLike | None, tried: Iterable[str], reason: str = ""):
         self.path = None if path is None else os.fspath(path)
         self.tried = list(tried)
         self.reason = reason
+        self.seen: dict = {}
         text = f"{self.path or '<input>'}: unknown format"
         if reason:
             text += f" ({reason})"

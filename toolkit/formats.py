@@ -2,7 +2,9 @@
 
 Every reader module registers its formats with :func:`register` when imported; nothing else in
 the toolkit dispatches on format. :func:`detect` never guesses: when no format claims an input
-it raises :class:`UnknownFormatError` listing what was tried.
+it raises :class:`UnknownFormatError` saying what each sniffer saw, and when two formats claim
+it, the error names both. A suffix that says something (``.speedscope.json``, ``-slow.log``,
+``.prof``) is asked first; ``.log``, ``.txt`` and no suffix say nothing, so content decides.
 
 Example::
 
@@ -27,11 +29,22 @@ from .sources import COMPRESSION_SUFFIXES, HEAD_BYTES, Source, open_source
 
 KINDS = ("profile", "queries", "access_log", "benchmark", "load_test")
 
+# Suffixes every kind of text file carries: a format registered with one of them is not preferred
+# for it (nginx error logs, MariaDB error logs and access logs are *.log too), and no reader is
+# picked for such a file when its content fits no format.
+GENERIC_SUFFIXES = (".log", ".txt")
+
+# The priority of a format whose sniffer reads the user's own declaration beside the file (a
+# NAME.log_format sidecar): it wins over formats that only recognise the content. Below it,
+# priority never settles a tie: two formats that accept the same content are an error.
+DECLARED = 2
+
 # Modules that register formats when imported.
 READER_MODULES = (
     "toolkit.profiles.pyspy",
     "toolkit.profiles.speedscope",
     "toolkit.profiles.chrometrace",
+    "toolkit.profiles.cpuprofile",
     "toolkit.profiles.pyinstrument",
     "toolkit.profiles.pstats",
     "toolkit.queries.postgres",
@@ -56,18 +69,35 @@ class Head:
 
 
 @dataclasses.dataclass(frozen=True)
+class Sniffed:
+    """A sniffer's answer with what it saw: true when the content is the format's.
+
+    A sniffer may return a plain bool; returning ``Sniffed(False, "line 3 ... is not ...")``
+    lets :func:`detect` tell the user why a format was ruled out.
+    """
+
+    ok: bool
+    saw: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclasses.dataclass(frozen=True)
 class Format:
     """A registered format.
 
     ``read(source, **options)`` parses; ``sniff(head)`` says whether content looks like it;
+    ``sniff`` may return a bool or a :class:`Sniffed` (with what it saw).
     ``extras`` holds other readers of the same format by table name (``"server_events"``).
-    A higher ``priority`` wins when two sniffers accept the same content.
+    ``priority`` :data:`DECLARED` marks a sniffer that reads the user's declaration beside the
+    file; it wins over content alone. Other priorities do not settle ties.
     """
 
     name: str
     kind: str
     read: Callable[..., Any]
-    sniff: Callable[[Head], bool] | None = None
+    sniff: Callable[[Head], bool | Sniffed] | None = None
     suffixes: tuple[str, ...] = ()
     description: str = ""
     priority: int = 0
@@ -78,7 +108,8 @@ _REGISTRY: dict[str, Format] = {}
 _loaded = False
 
 
-def register(name: str, kind: str, read: Callable[..., Any], *, sniff: Callable[[Head], bool] | None = None,
+def register(name: str, kind: str, read: Callable[..., Any], *,
+             sniff: Callable[[Head], bool | Sniffed] | None = None,
              suffixes: tuple[str, ...] = (), description: str = "", priority: int = 0,
              extras: Mapping[str, Callable[..., Any]] | None = None) -> Format:
     """Add a format to the registry (re-registering a name replaces it)."""
@@ -129,29 +160,53 @@ def _bare_name(name: str) -> str:
     return lower
 
 
-def _pick(candidates: list[Format], head: Head) -> list[Format]:
+def _claims(fmt: Format, bare: str) -> bool:
+    """The format names a suffix of ``bare`` that says something (not ``.log`` or ``.txt``)."""
+    return any(bare.endswith(s) for s in fmt.suffixes if s not in GENERIC_SUFFIXES)
+
+
+def ask(fmt: Format, head: Head) -> Sniffed:
+    """``fmt``'s sniffer's answer on ``head``, with what it saw; a sniffer that crashes has not
+    recognised the content (detection goes on) and says so."""
+    if fmt.sniff is None:
+        return Sniffed(False, "recognised only when named (no sniffer)")
+    try:
+        answer = fmt.sniff(head)
+    except Exception as exc:  # a sniffer must not crash detection; treat as "not mine"
+        return Sniffed(False, f"its sniffer failed ({type(exc).__name__}: {exc})")
+    if isinstance(answer, Sniffed):
+        return answer
+    return Sniffed(bool(answer), "" if answer else "not its content")
+
+
+def _accepted(candidates: list[Format], head: Head, seen: dict[str, Sniffed]) -> list[Format]:
     hits = []
     for fmt in candidates:
-        if fmt.sniff is None:
-            continue
-        try:
-            ok = fmt.sniff(head)
-        except Exception:  # a sniffer must not crash detection; treat as "not mine"
-            ok = False
-        if ok:
+        if fmt.name not in seen:
+            seen[fmt.name] = ask(fmt, head)
+        if seen[fmt.name].ok:
             hits.append(fmt)
-    if not hits:
-        return []
-    best = max(f.priority for f in hits)
-    return [f for f in hits if f.priority == best]
+    declared = [f for f in hits if f.priority >= DECLARED]
+    return declared if len(declared) == 1 else hits
+
+
+def seen_text(seen: Mapping[str, Sniffed]) -> str:
+    """What the sniffers that said more than "no" saw, one clause per format (the others are
+    in the error's list of formats tried)."""
+    return "; ".join(f"{name}: {s.saw}" for name, s in seen.items()
+                     if not s.ok and s.saw and s.saw != "not its content")
 
 
 def detect(obj: Any, kind: str | None = None) -> Format:
     """The format of ``obj`` (anything :func:`open_source` takes).
 
-    Order: formats whose suffix matches the name (compression suffixes stripped) and whose
-    sniffer accepts the content; then every format's sniffer; then, when content matched none
-    and exactly one format claims the suffix, that one (its reader says what is wrong).
+    Order: formats whose suffix says something (``.speedscope.json``, ``-slow.log``; not
+    ``.log``, ``.txt`` or none, which every kind of log carries) and whose sniffer accepts the
+    content; then every format's sniffer; then, when content matched none and exactly one format
+    claims such a suffix, that one (its reader says what is wrong). Two formats that accept the
+    same content are an :class:`UnknownFormatError` naming both (unless one is declared beside
+    the file, see :data:`DECLARED`); content no format accepts is one saying what each sniffer
+    saw (``err.seen``: format name -> :class:`Sniffed`).
 
     Sniffers see the first 64 KiB (:meth:`Source.head`: whole documents start there); when none
     accepts it and a line runs past it, they see again the first 64 KiB of complete lines, lines
@@ -170,30 +225,39 @@ def detect(obj: Any, kind: str | None = None) -> Format:
                              expected=f"a complete {src.compression} file")
         raise UnknownFormatError(src.name, tried, "the input is empty")
     bare = _bare_name(os.path.basename(src.name)) if src.path or src.name != "<input>" else ""
-    by_suffix = [f for f in candidates if bare and any(bare.endswith(s) for s in f.suffixes)]
-    found = _detect_in(head, by_suffix, candidates, src.name, tried)
+    by_suffix = [f for f in candidates if bare and _claims(f, bare)]
+    seen: dict[str, Sniffed] = {}
+    found = _detect_in(head, by_suffix, candidates, src.name, tried, seen)
     if found is None and len(data) == HEAD_BYTES:
         text = src.head_lines()
-        lines = Head(text.encode("utf-8", "surrogatepass"), text, src.name)
-        found = _detect_in(lines, by_suffix, candidates, src.name, tried) if text.strip() else None
+        if text.strip():
+            lines = Head(text.encode("utf-8", "surrogatepass"), text, src.name)
+            seen = {}
+            found = _detect_in(lines, by_suffix, candidates, src.name, tried, seen)
     if found is not None:
         return found
     if len(by_suffix) == 1:
         return by_suffix[0]
     what = "binary content" if b"\x00" in data[:4096] else "content"
-    raise UnknownFormatError(src.name, tried, f"{what} matched no known format")
+    said = seen_text(seen)
+    err = UnknownFormatError(src.name, tried, f"{what} matched no known format" + (f": {said}" if said else ""))
+    err.seen = seen
+    raise err
 
 
 def _detect_in(head: Head, by_suffix: list[Format], candidates: list[Format], name: str,
-               tried: list[str]) -> Format | None:
+               tried: list[str], seen: dict[str, Sniffed]) -> Format | None:
     for group in (by_suffix, candidates):
-        hits = _pick(group, head)
+        hits = _accepted(group, head, seen)
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
             names = ", ".join(f.name for f in hits)
-            raise UnknownFormatError(name, tried, f"ambiguous: content fits {names}; "
-                                     "name the format explicitly")
+            saw = "; ".join(f"{f.name}: {seen[f.name].saw}" for f in hits if seen[f.name].saw)
+            err = UnknownFormatError(name, tried, f"ambiguous: content fits {names}"
+                                     + (f" ({saw})" if saw else "") + "; name the format explicitly")
+            err.seen = dict(seen)
+            raise err
     return None
 
 

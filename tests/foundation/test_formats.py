@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from conftest import FIXTURES
 
 from toolkit import formats
 from toolkit.errors import UnknownFormatError
@@ -159,3 +160,63 @@ def test_a_truncated_gzip_is_detected_from_what_it_holds_or_said_to_be_truncated
     # GIVEN it cut inside the gzip header: nothing can be decompressed, and that is what is said
     with pytest.raises(ParseError, match=r"cut\.log\.gz: truncated or corrupt gzip stream: nothing could"):
         formats.detect(open_source(data[:10], name="cut.log.gz"))
+
+
+UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+TIMED = f'127.0.0.1 - - [07/Dec/2026:12:30:08 +0000] "GET /a HTTP/1.1" 200 6 "-" "{UA}" 18\n'
+
+
+def test_an_access_log_with_a_trailing_count_is_never_a_pyspy_profile(tmp_path):
+    # GIVEN a combined log with a number appended (the known bad case: its user agent holds ';'
+    # and its last field is a count, so each line looked like 'frames COUNT')
+    path = tmp_path / "access.txt"
+    path.write_text(TIMED * 20)
+    # WHEN detected THEN it is not called a profile, whatever the access-log sniffers say today
+    try:
+        fmt = formats.detect(path)
+    except UnknownFormatError as err:
+        assert "pyspy-raw" in err.tried
+        assert "pyspy-raw" not in err.seen or not err.seen["pyspy-raw"].ok
+    else:
+        assert fmt.kind == "access_log"
+    with pytest.raises(UnknownFormatError):
+        formats.detect(path, "profile")
+
+
+def test_an_unrecognised_log_is_not_called_postgres_for_its_suffix(tmp_path):
+    # GIVEN a .log that no format accepts (an nginx error log)
+    path = tmp_path / "error.log"
+    path.write_text('2026/12/07 12:30:08 [error] 12#12: *1 open() "/www/x" failed (2: No such file '
+                    'or directory), client: 127.0.0.1, server: _, request: "GET /x HTTP/1.1"\n' * 5)
+    # THEN it is unknown, not handed to the PostgreSQL reader because of ".log"
+    with pytest.raises(UnknownFormatError, match="content matched no known format"):
+        formats.detect(path)
+
+
+def test_what_each_sniffer_saw_is_in_the_error(tmp_path):
+    path = tmp_path / "stacks.txt"
+    path.write_text("main;work 3\nmain 1\n")  # folded stacks of another profiler
+    with pytest.raises(UnknownFormatError) as err:
+        formats.detect(path)
+    assert "pyspy-raw: line 1 ends in a count but its frames are not py-spy's" in str(err.value)
+    assert err.value.seen["pyspy-raw"].ok is False
+
+
+@pytest.mark.xfail(strict=True, reason="nginx's stock main format: the access-log scanner of issue #12/#13")
+def test_nginx_main_is_recognised_without_options(tmp_path):
+    path = tmp_path / "access.log"
+    path.write_text(TIMED.replace(" 18\n", ' "203.0.113.7"\n') * 5)
+    assert formats.detect(path).kind == "access_log"
+
+
+@pytest.mark.xfail(strict=True, reason="combined with extra trailing fields: the access-log scanner of #12/#13")
+def test_combined_with_trailing_fields_is_recognised_without_options(tmp_path):
+    path = tmp_path / "access.log"
+    path.write_text(TIMED * 5)
+    assert formats.detect(path).kind == "access_log"
+
+
+@pytest.mark.xfail(strict=True, reason="a csvlog whose first field is quoted: the csvlog sniffer of #12")
+def test_a_csvlog_with_quoted_times_named_log_is_a_csvlog():
+    path = FIXTURES / "third_party" / "pgbadger" / "csv_statement_without_duration.log"
+    assert formats.detect(path).name == "postgres-csvlog"

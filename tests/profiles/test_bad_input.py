@@ -22,7 +22,6 @@ F = FIXTURES / "profiles"
     ("truncated.speedscope.json", "speedscope", "JSON ends early"),
     ("mismatched_weights.speedscope.json", None, "has 3 samples but 2 weights"),
     ("unbalanced_evented.speedscope.json", None, "unbalanced: event 2 closes frame 0 while frame 1 is open"),
-    ("unbalanced.chrometrace.json", None, "1 begin events on thread 1 never end"),
     ("not_pstats.prof", "pstats", "not a pstats file"),
     ("json_not_pstats.prof", "pstats", "not a pstats file"),
 ])
@@ -98,11 +97,18 @@ def test_pyinstrument_self_frames_fold_into_the_parent():
     assert prof.duration_s == pytest.approx(0.030)
 
 
-def test_any_flamegraph_folded_file_is_read_as_collapsed_stacks():
+def test_any_flamegraph_folded_file_is_read_as_collapsed_stacks(tmp_path):
     # GIVEN a FlameGraph stackcollapse-perf.pl style file (no file names, kernel [k] frames)
     path = F / "perf_stackcollapse.txt"
-    prof = tk.read_profile(path, rate=99)
-    # THEN it is detected, frames keep their names, and counts / rate give seconds
+    # WHEN named .txt, its frames are not py-spy's: detection does not guess, and says how
+    with pytest.raises(tk.UnknownFormatError, match=r"pyspy-raw: line 1 ends in a count but its frames are not py-spy's .*named \.folded"):
+        tk.read_profile(path, rate=99)
+    # WHEN named .folded, or the format is named, it is read
+    folded = tmp_path / "perf.folded"
+    folded.write_bytes(path.read_bytes())
+    assert tk.read_profile(folded, rate=99).samples == 60
+    prof = tk.read_profile(path, format="pyspy-raw", rate=99)
+    # THEN frames keep their names, and counts / rate give seconds
     assert prof.format == "pyspy-raw" and prof.samples == 60
     f = prof.functions().set_index("function")
     assert f.loc["do_idle", "self_s"] == pytest.approx(40 / 99)

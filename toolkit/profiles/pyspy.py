@@ -38,7 +38,7 @@ from typing import Any
 
 from .. import formats, schema
 from ..errors import ParseError
-from ..sources import Source, open_source
+from ..sources import HEAD_BYTES, Source, open_source
 from ._io import line_number
 from .model import Frame, ProfileBuilder, Sample
 
@@ -192,23 +192,67 @@ def read_pyspy_raw(source: Any, *, rate: float | None = None, errors: str = "ski
                    has_lines=has_lines, notes=notes, source=src.accounting.as_dict())
 
 
-_LINE_OK = re.compile(r"^[^\x00{\[\n][^\x00\n]* \d+(\.\d+)?$|^ \d+$")
+# What py-spy writes for one frame (see the module doc): a Python or native frame
+# ``name (file:line)`` / ``name (file)`` where the file looks like one (a dot, a slash or
+# ``<frozen ...>``), a ``thread (ID)[: NAME]`` root, or a ``process PID:"command line"`` frame.
+_SNIFF_FRAME = re.compile(r'^[^"\n]+? \((?=[^()"\n]*[./<?])[^()"\n]+?(?::-?\d+)?\)$')
+_SNIFF_THREAD = re.compile(r"^thread \([^()\n]*\)(?:: [^\n]*)?$")
+_SNIFF_COUNT = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$", re.S)
+SNIFF_LINES = 200
 
 
-def sniff(head: formats.Head) -> bool:
-    """Every complete line of the head ends in `` COUNT`` and the first holds a frame."""
+def _sniff_frame(part: str) -> bool:
+    return bool(_SNIFF_FRAME.match(part) or _SNIFF_THREAD.match(part) or _PROCESS.match(part))
+
+
+def sniff(head: formats.Head) -> formats.Sniffed:
+    """py-spy raw: every complete line of the head (up to 200 records) is ``frames COUNT``, the
+    count a whole number and every frame of py-spy's shape, and some record has a real frame.
+
+    Strict on purpose: an access log whose user agent holds ``;`` and whose last field is a
+    number (``$request_time``) has a line of the form ``text;text 0.1``; its "frames" are not
+    ``name (file:line)``. Other folded-stacks files (perf, dtrace) are read when named
+    ``.folded`` / ``.collapsed`` or with ``format="pyspy-raw"``.
+    """
     if b"\x00" in head.data[:4096]:
-        return False
+        return formats.Sniffed(False)
     lines = head.text.replace("\r\n", "\n").split("\n")
-    if len(head.data) >= 65536:
+    if len(head.data) >= HEAD_BYTES:
         lines = lines[:-1]  # the last line of a cut head is partial
-    lines = [ln for ln in lines[:50] if ln.strip()]
-    if not lines:
-        return False
-    joined = "\n".join(lines)
-    if 'process ' in joined and '"' in joined:  # -s command lines may span lines: check the first
-        return bool(_COUNT.match(lines[-1])) and lines[0].startswith("process ")
-    return all(_LINE_OK.match(ln) for ln in lines) and any(";" in ln or " (" in ln for ln in lines)
+    records: list[tuple[int, str]] = []
+    buf: list[str] = []
+    first = 0
+    for no, line in enumerate(lines, 1):
+        if not buf:
+            if not line.strip():
+                continue
+            first = no
+        buf.append(line)
+        text = "\n".join(buf)
+        if text.count('"') % 2:  # a -s command line that holds a newline: the record goes on
+            continue
+        records.append((first, text))
+        buf = []
+        if len(records) >= SNIFF_LINES:
+            break
+    if not records:
+        return formats.Sniffed(False, "no complete line")
+    framed = False
+    for no, text in records:
+        m = _SNIFF_COUNT.match(text)
+        parts = [] if m is None else [p for p in (_TOKENS.findall(m.group("stack")) if '"' in text
+                                                   else m.group("stack").split(";")) if p]
+        if m is None:
+            return formats.Sniffed(False)  # not even 'text COUNT': nothing worth saying
+        if not all(_sniff_frame(p) for p in parts):
+            hint = ("; folded stacks of another profiler are read when named .folded or with "
+                    "format='pyspy-raw'") if '"' not in text else ""
+            return formats.Sniffed(False, f"line {no} ends in a count but its frames are not py-spy's "
+                                          f"'name (file:line)' ({text[:60]!r}){hint}")
+        framed = framed or any(_SNIFF_FRAME.match(p) for p in parts)
+    if not framed:
+        return formats.Sniffed(False, "no line holds a Python or native frame")
+    return formats.Sniffed(True, f"{len(records)} lines of py-spy stacks")
 
 
 formats.register("pyspy-raw", "profile", read_pyspy_raw, sniff=sniff, suffixes=(".folded", ".collapsed"),

@@ -192,7 +192,8 @@ def _parse_segment(text: str, first_line: int, acct, state: _State, batch: _Batc
 # reported as a truncated record). A '# Time:' or '# User@Host:' line always starts a record (never
 # a header or statement line of the one before), so a byte range cut at one reads as the whole.
 _LEAN_ITEM = re.compile(
-    r"((?:# Time: ([^\n]*)\n)?"
+    # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
+    r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
     r"# User@Host: ([^\n]*)\n"
     rf"((?:#(?! Query_time: | {_HEADER_START[2:]})[^\n]*\n)*)"
     r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)([^\n]*)\n"
@@ -427,7 +428,10 @@ def _timestamps(set_ts: list[Any], times: list[Any]) -> schema.Checked:
         for i in need:
             ts, why = parsed[times[i]]
             values[i] = np.datetime64("NaT") if ts is None else ts.to_datetime64()
-            reasons[i] = why
+            # an old-form '# Time:' that is no time at all (percona-toolkit's slow022 has
+            # 'margdl 11:48:27') says nothing, like a missing one: the record is kept without
+            # a time, as pt-query-digest keeps it; an ISO time out of range is still skipped
+            reasons[i] = None if ts is None and "T" not in times[i] and "-" not in times[i] else why
     return schema.Checked(pd.DatetimeIndex(values).tz_localize("UTC"), reasons)
 
 
