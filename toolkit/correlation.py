@@ -54,14 +54,14 @@ REQUEST_KEYS = ("request_id", "http_x_request_id", "http_traceparent", "tracepar
 EVENT_KEYS = ("request_id", "tag_request_id", "tag_x_request_id", "trace_id", "application")
 _EXECUTED = {"statement", "execute", "query"}
 
-DB_TIME = R.Rule(
+DB_TIME = R.rule(
     "requests.database_time", "N+1 and ORM queries",
     "An endpoint whose requests spend most of their time in the database (from the access log "
     "joined to the query log).", severity="high",
     fix="Look at the endpoint's top fingerprints: fewer round trips (eager loading, one query "
         "with IN/ANY or a JOIN), an index for the slow ones, or a cache for what repeats.",
     thresholds={"min_db_share_pct": 50.0, "min_requests": 5})
-QUERY_BUDGET = R.Rule(
+QUERY_BUDGET = R.rule(
     "requests.query_budget", "N+1 and ORM queries",
     "Queries per request of an endpoint grew over time: an N+1 regression shows in the query "
     "count before it shows in latency.", severity="medium",

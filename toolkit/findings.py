@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 DETECTOR_MODULES = ("toolkit.profiles.detectors", "toolkit.queries.detectors",
                     "toolkit.http.detectors", "toolkit.complexity")
 PROFILES, QUERIES, HTTP, COMPLEXITY = DETECTOR_MODULES
+# Modules that declare rules: the detectors, and the request breakdown (tk.correlate), whose
+# findings need the access log and the query log together.
+RULE_MODULES = (*DETECTOR_MODULES, "toolkit.correlation")
 
 
 def _detectors(module: str):
@@ -45,7 +48,7 @@ def rules_table() -> pd.DataFrame:
     """Every registered rule: rule, area, practice, severity, description, thresholds, fix."""
     import pandas as pd
 
-    for module in DETECTOR_MODULES:
+    for module in RULE_MODULES:
         importlib.import_module(module)
     rows = [{"rule": r.id, "area": r.area, "practice": r.practice, "severity": r.severity,
              "description": r.description,
