@@ -169,16 +169,20 @@ def _score(rx: re.Pattern, records: list[str]) -> tuple[int, int]:
     prefixes matching as many lines the one that names more of each line wins (``%u@%d %r``
     over ``%u@%d`` whose database would be "app [local]"). A free-text value holding ``=`` has
     swallowed what a longer prefix names (``user=%u,db=%d `` on ``user=u,db=d,app=a`` lines),
-    so that line does not count."""
+    so that line does not count; so does a user or database name holding a space (a bare value
+    that follows them: ``%u@%d`` on ``u@db psql`` lines)."""
     free = [g for g in _FREE_TEXT if g in rx.groupindex]
+    names = [g for g in ("user", "database") if g in rx.groupindex]
     hits = chars = 0
     for line in records:
         m = rx.match(line)
-        if m and m["severity"] in SEVERITIES:
-            values = [m[g] or "" for g in free]
-            if not any("=" in v for v in values):
-                hits += 1
-                chars += sum(map(len, values))
+        if m is None or m["severity"] not in SEVERITIES:
+            continue
+        values = [m[g] or "" for g in free]
+        if any("=" in v for v in values) or any(" " in (m[g] or "") for g in names):
+            continue
+        hits += 1
+        chars += sum(map(len, values))
     return hits, -chars
 
 
