@@ -117,11 +117,13 @@ def _problem(path: Path, entry: dict) -> str | None:
     if found.name != fmt:
         return f"detected as {found.name}, not {fmt}"
     kind = found.kind
+    options = entry.get("options", {})  # what its user must pass (a log_line_prefix no one could guess)
     try:
-        table = formats.read(path, format=fmt)
+        table = formats.read(path, format=fmt, **options)
     except ToolkitError as exc:
         return f"read fails: {type(exc).__name__}: {exc}"
-    if kind == "queries" and len(table) == 0 and len(formats.read(path, format=fmt, table="server_events")) == 0:
+    if kind == "queries" and len(table) == 0 and len(formats.read(path, format=fmt, table="server_events",
+                                                                  **options)) == 0:
         return "read as empty tables (no statement, no server event)"
     if kind == "access_log" and len(table) == 0:
         return "read as an empty table"

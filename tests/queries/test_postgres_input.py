@@ -154,14 +154,12 @@ def test_random_bytes_are_not_a_postgres_log():
         tk.read_queries(data, format="postgres-stderr")
 
 
-def test_random_bytes_with_a_prefix_are_all_skipped_and_counted():
+def test_random_bytes_with_a_prefix_are_refused_not_read_as_an_empty_table():
+    # a prefix that matches no line of the head is a wrong prefix (issue #13), whatever errors= says
     data = random.Random(7).randbytes(20_000)
-    q = tk.read_queries(data, format="postgres-stderr", log_line_prefix="%m [%p] ")
-    src = q.attrs["source"]
-    assert len(q) == 0 and src["lines_read"] > 0
-    assert src["lines_skipped"] == src["lines_read"]
-    with pytest.raises(ParseError, match=r":1: "):
-        tk.read_queries(data, format="postgres-stderr", log_line_prefix="%m [%p] ", errors="raise")
+    for errors in ("skip", "raise"):
+        with pytest.raises(LogFormatError, match=r"log_line_prefix='%m \[%p\] ' matches none of the first"):
+            tk.read_queries(data, format="postgres-stderr", log_line_prefix="%m [%p] ", errors=errors)
 
 
 def test_garbage_lines_inside_a_log_are_counted_and_the_rest_read():

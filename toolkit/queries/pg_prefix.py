@@ -26,10 +26,13 @@ Example::
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ..errors import LogFormatError
 
-# Prefixes recognised without being told, most specific first (ties go to the earlier one).
+# Prefixes recognised without being told, most specific first (ties go to the earlier one):
+# the packagers' defaults, the ones pgBadger's README recommends and its test logs use, and the
+# ones users post. A line that several match goes to the one that matches the most lines.
 KNOWN_PREFIXES = (
     "%m [%p] %q%u@%d ",                                   # Debian / Ubuntu packages
     "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",    # pgBadger's recommendation
@@ -37,14 +40,24 @@ KNOWN_PREFIXES = (
     "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
     "%m [%p]: user=%u,db=%d,app=%a,client=%h ",
     "%t [%p]: [%l-1] db=%d,user=%u,app=%a,client=%h ",
+    "%t [%p]: db=%d,user=%u,app=%a,client=%h ",           # pgBadger t/fixtures/begin_end.log
+    "%m [%p]: db=%d,user=%u,app=%a,client=%h ",
+    "%t [%p]: [%l-1] [%x] usr=%u,db=%d,appli=%a ",        # pgBadger's README (param range)
+    "%t [%p]: [%l-1] user=%u,db=%d,app=%a,host=%h ",
     "%t [%p]: [%l-1] user=%u,db=%d ",
+    "%t [%p]: [%l-1] user=%u,db=%d,host=%h,app=%a ",       # pgBadger t/fixtures/pg_vacuums.log
+    "%m [%p] user=%u,db=%d ",                             # pgBadger t/fixtures/multiline_param.log
+    "%t [%p] user=%u,db=%d ",
+    "%m [%p] user=%u,db=%d,app=%a,client=%h ",
     "%t [%p]: [%l-1] ",
     "%m [%p]: [%l-1] ",
     "%t [%p-%l] %q%u@%d ",                                # older Debian packages
     "%m [%p-%l] %q%u@%d ",
     "%m [%p] %q[%u@%d] ",
     "%m [%p] %u@%d ",
-    "%t:%r:%u@%d:[%p]:",                                  # Amazon RDS
+    "%m [%p] %q%u@%d %r ",
+    "%m [%p] %q%u@%d %h ",
+    "%t:%r:%u@%d:[%p]:",                                  # Amazon RDS / Aurora
     "%m:%r:%u@%d:[%p]:",
     "%m [%p] ",                                           # PostgreSQL's own default (13+)
     "%t [%p] ",
@@ -60,31 +73,37 @@ SEVERITIES = ("LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO", "DE
 # then ':' and the two spaces PostgreSQL always writes before the message.
 SEVERITY_RE = r"(?P<severity>[^\W\d_a-z]{2,12}[1-5]?):  "
 
-_TS_MS = r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) (?P<tz>[^\s\]:,]+|[+-]\d\d(?::?\d\d)?)"
-_TS_S = r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?P<tz>[^\s\]:,]+|[+-]\d\d(?::?\d\d)?)"
+_TZ = r"(?P<tz>[^\s\]:,]+|[+-]\d\d(?::?\d\d)?)"
+_TS_MS = r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) " + _TZ
+_TS_S = r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) " + _TZ
 _ANY = r"[^\n]*?"
+# %h and %r: "[local]" for unix-socket clients, an IPv4 or IPv6 address (scope id allowed), or a
+# host name when log_hostname is on; empty for processes without a client.
+_HOST = r"\[local\]|[0-9A-Za-z_.:%-]*"
 
 ESCAPES = {
     "a": ("application", _ANY),
     "u": ("user", _ANY),
     "d": ("database", _ANY),
-    "r": ("client", r"(?P<client>[^\s(]*)(?:\(\d*\))?"),  # host(port): the port is dropped
-    "h": ("client", r"[^\s,\]:]*"),
-    "b": ("backend_type", _ANY),
+    "r": ("client", rf"(?P<client>{_HOST})(?:\(\d*\))?"),  # host(port): the port is dropped
+    "h": ("client", _HOST),
+    "b": ("backend_type", _ANY),       # "client backend", "autovacuum worker", "not initialized"
     "p": ("pid", r"\d+"),
-    "P": ("leader_pid", r"\d*"),
+    "P": ("leader_pid", r"\d*"),       # empty unless a parallel worker
     "t": ("ts", _TS_S),
     "m": ("ts", _TS_MS),
     "n": ("epoch", r"\d+\.\d{3}"),
-    "i": ("command_tag", _ANY),
+    "i": ("command_tag", _ANY),        # "SELECT", "idle", "authentication", "" ...
     "e": ("sqlstate", r"[0-9A-Z]{5}"),
     "c": ("session", r"[0-9a-f]+\.[0-9a-f]+"),
     "l": ("session_line", r"\d+"),
     "s": ("session_start", r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+"),
-    "v": ("vxid", r"[^\s\]]*"),
-    "x": ("txid", r"\d*"),
-    "Q": ("query_id", r"-?\d+"),
+    "v": ("vxid", r"(?:\d+/-?\d+)?"),  # empty outside a backend
+    "x": ("txid", r"\d*"),             # 0 without a transaction id
+    "Q": ("query_id", r"-?\d+"),       # 0 unless compute_query_id
 }
+# Free-text escapes when padded (%-10u): the padding spaces are not part of the value.
+_PADDED_ANY = r"(?:\S(?:[^\n]*?\S)?)?"
 
 _ESCAPE_RE = re.compile(r"%(-?\d+)?(.)")
 
@@ -109,6 +128,8 @@ def prefix_pattern(prefix: str) -> str:
             raise LogFormatError(f"log_line_prefix {prefix!r}: unknown escape %{esc}; known: "
                                  + " ".join("%" + e for e in sorted(ESCAPES)) + " %q %%")
         name, rx = ESCAPES[esc]
+        if pad and rx == _ANY:
+            rx = _PADDED_ANY
         src = rx if rx.startswith("(?P<") else f"(?P<{name}>{rx})"
         names = set(re.findall(r"\(\?P<(\w+)>", src))
         if names & seen:  # a second %t/%m/%h/...: matched, not captured
@@ -134,26 +155,194 @@ def compile_prefix(prefix: str) -> re.Pattern:
 _COMPILED = [(p, compile_prefix(p)) for p in KNOWN_PREFIXES]
 
 
-def detect_prefix(lines: list[str]) -> str | None:
-    """The known prefix matching the most of ``lines`` (continuation lines ignored), or None.
+def _record_lines(lines: list[str]) -> list[str]:
+    """The lines that start a record: not continuation lines (tab) and not blank."""
+    return [line for line in lines if line.strip() and not line.startswith("\t")]
 
-    A prefix must match at least half of the record lines, and with an English severity.
+
+_FREE_TEXT = ("user", "database", "application", "command_tag", "backend_type")
+
+
+def _score(rx: re.Pattern, records: list[str]) -> tuple[int, int]:
+    """How many of ``records`` ``rx`` matches with an English severity and plausible values,
+    and minus the characters its free-text fields (user, database, ...) took, so that of two
+    prefixes matching as many lines the one that names more of each line wins (``%u@%d %r``
+    over ``%u@%d`` whose database would be "app [local]"). A free-text value holding ``=`` has
+    swallowed what a longer prefix names (``user=%u,db=%d `` on ``user=u,db=d,app=a`` lines),
+    so that line does not count; so does a user or database name holding a space (a bare value
+    that follows them: ``%u@%d`` on ``u@db psql`` lines)."""
+    free = [g for g in _FREE_TEXT if g in rx.groupindex]
+    names = [g for g in ("user", "database") if g in rx.groupindex]
+    hits = chars = 0
+    for line in records:
+        m = rx.match(line)
+        if m is None or m["severity"] not in SEVERITIES:
+            continue
+        values = [m[g] or "" for g in free]
+        if any("=" in v for v in values) or any(" " in (m[g] or "") for g in names):
+            continue
+        hits += 1
+        chars += sum(map(len, values))
+    return hits, -chars
+
+
+def _hits(rx: re.Pattern, records: list[str]) -> int:
+    return _score(rx, records)[0]
+
+
+def detect_prefix(lines: list[str]) -> str | None:
+    """The ``log_line_prefix`` of a stderr log, from its first lines; None when unsure.
+
+    First the known prefixes (:data:`KNOWN_PREFIXES`): the one matching the most record lines
+    (continuation and blank lines ignored), if it matches at least half of them with an English
+    severity. Failing those, a prefix inferred from the lines' shape (:func:`infer_prefix`),
+    which must match at least 80% of them. Give it the first few hundred lines: every
+    candidate is tried on every line.
     """
-    records = [line for line in lines if line and not line.startswith("\t")]
+    records = _record_lines(lines)
     if not records:
         return None
-    best, best_hits = None, 0
+    best, best_score = None, (0, 0)
     for prefix, rx in _COMPILED:
-        hits = 0
-        for line in records:
-            m = rx.match(line)
-            if m and m["severity"] in SEVERITIES:
-                hits += 1
+        score = _score(rx, records)
+        if score > best_score:
+            best, best_score = prefix, score
+    if best is not None and best_score[0] * 2 >= len(records):
+        return best
+    return infer_prefix(records)
+
+
+# ------------------------------------------------------------------------------ inference
+
+# The severity that ends a prefix: the first English severity word followed by ':  '.
+_SEVERITY_AT = re.compile(r"(?<![\w@=])(?:" + "|".join(sorted(SEVERITIES, key=len, reverse=True))
+                          + r"):  ")
+
+# key=value keys users write, to the escape they stand for.
+_KEYS = {
+    "user": "u", "usr": "u", "u": "u", "username": "u", "role": "u",
+    "db": "d", "database": "d", "dbname": "d",
+    "app": "a", "appli": "a", "application": "a", "application_name": "a", "appname": "a",
+    "client": "h", "host": "h", "remote": "h", "client_addr": "h", "clientip": "h", "ip": "h",
+    "pid": "p", "xid": "x", "txid": "x", "vxid": "v", "session": "c", "sess": "c",
+    "line": "l", "sqlstate": "e", "queryid": "Q", "query_id": "Q", "backend": "b",
+}
+_IP = r"\[local\]|\d{1,3}(?:\.\d{1,3}){3}|(?!:::)[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*|localhost"
+# One value token of a prefix, tried in this order at each position; what none matches is literal.
+_TOKENS = re.compile(
+    r"(?P<m>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (?:[A-Za-z]{2,6}|[+-]\d\d(?::?\d\d)?))"
+    r"|(?P<t>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?:[A-Za-z]{2,6}|[+-]\d\d(?::?\d\d)?))"
+    r"|(?P<n>\d{10}\.\d{3})"
+    r"|\[(?P<pid_line>\d+-\d+)\]"
+    r"|\[(?P<num>\d+)\]"
+    r"|(?P<kv>(?P<key>[A-Za-z_]+)=(?P<val>\[local\]|\[unknown\]|[^,\s\]]*))"
+    r"|(?P<userdb>[\w.$-]*|\[unknown\])@(?P<db>[\w.$-]*|\[unknown\])(?=[\s:\]]|$)"
+    rf"|(?P<r>(?:{_IP})\(\d+\))"
+    rf"|(?P<h>(?:{_IP}))(?=[\s:,\]]|$)"
+    r"|(?P<c>[0-9a-f]{6,8}\.[0-9a-f]+)(?=\s|$)"
+)
+
+
+def _shape(pre: str) -> list[str] | None:
+    """The prefix text ``pre`` (what precedes the severity) as a list of prefix pieces (escapes
+    and literals), or None when a piece is not one of the known shapes."""
+    out: list[str] = []
+    pos, numbers = 0, 0
+    for m in _TOKENS.finditer(pre):
+        lit = pre[pos:m.start()]
+        if lit.strip(" :[]-|,/") or re.search(r"\d", lit):
+            return None  # an unrecognised value between tokens
+        if lit:
+            out.append(lit.replace("%", "%%"))
+        pos = m.end()
+        kind = m.lastgroup
+        if kind in ("m", "t", "n", "r", "h", "c"):
+            out.append("%" + kind)
+        elif kind == "pid_line":
+            # "[pid-line]" (old Debian %p-%l) or, after a [pid], pgBadger's "[%l-1]"
+            out.append("[%l-1]" if numbers and m["pid_line"].endswith("-1") else "[%p-%l]")
+            numbers += 1
+        elif kind == "num":
+            if len(out) >= 2 and out[-2] == "[%l-1]" and not out[-1].strip():
+                out.append("[%x]")  # pgBadger's "[%l-1] [%x]"
+            elif numbers:
+                return None  # another bracketed number: not guessed
+            else:
+                out.append("[%p]")
+            numbers += 1
+        elif kind == "kv":
+            esc = _KEYS.get(m["key"].lower())
+            if esc is None:
+                return None
+            if esc == "h" and re.search(r"\(\d+\)$", m["val"]):
+                esc = "r"
+            out.append(f"{m['key']}=%{esc}")
+        elif kind in ("userdb", "db"):
+            out.append("%u@%d")
+    tail = pre[pos:]
+    if tail.strip(" :[]-|,/"):
+        return None
+    if tail:
+        out.append(tail)
+    return out
+
+
+def infer_prefix(records: list[str]) -> str | None:
+    """A prefix built from the shape of record lines, or None when none fits 80% of them.
+
+    Each line's text before its severity (``LOG:  ``, ``ERROR:  ``, ...) is read as a sequence
+    of time stamps (``%m``, ``%t``, ``%n``), ``[pid]``, ``[pid-line]`` / ``[line-1]`` (then
+    ``[xid]``), ``key=value`` with known keys (user, db, app, client, ...), ``user@db``, client
+    addresses (``%h``, ``%r`` with a port) and session ids, joined by punctuation. The commonest
+    shapes are the candidates, each also with ``%q`` where a shorter shape (a background
+    process's line) stops; the candidate matching the most lines wins, the longer on a tie.
+    """
+    shapes: Counter[tuple[str, ...]] = Counter()
+    for line in records:
+        m = _SEVERITY_AT.search(line)
+        if m is None or m.start() > 300:
+            continue
+        shape = _shape(line[:m.start()])
+        if shape is not None:
+            shapes[tuple(shape)] += 1
+    common = [shape for shape, _ in shapes.most_common(6)]
+    candidates = set()
+    for main in common:
+        candidates.add("".join(main))
+        for short in common:  # a shorter shape that is main's beginning: %q where it stops
+            k = len(short)
+            if k < len(main) and main[:k - 1] == short[:-1] and short[-1].strip() == "" \
+                    and main[k - 1] == short[-1]:
+                candidates.add("".join(main[:k]) + "%q" + "".join(main[k:]))
+    best, best_hits = None, 0
+    for prefix in sorted(candidates, key=len, reverse=True):
+        try:
+            hits = _hits(compile_prefix(prefix), records)
+        except LogFormatError:
+            continue
         if hits > best_hits:
             best, best_hits = prefix, hits
-    if best is None or best_hits * 2 < len(records):
-        return None
-    return best
+    return best if best_hits >= 0.8 * len(records) else None
+
+
+# ------------------------------------------------------------------------------ messages
+
+def check_prefix(prefix: str, lines: list[str], name: str) -> None:
+    """Raise a LogFormatError when an explicit ``prefix`` matches none of ``lines`` (the head of
+    file ``name``): the error shows the first line, the prefix and the pattern it became, and
+    the prefix detected from the lines if there is one. A prefix matching some lines passes
+    (lines it does not match are the reader's to count as skipped)."""
+    rx = compile_prefix(prefix)
+    records = _record_lines(lines)
+    if not records or any(rx.match(line) for line in records):
+        return
+    found = detect_prefix(lines)
+    hint = (f" This log looks written with log_line_prefix={found!r}." if found
+            else " Run 'SHOW log_line_prefix;' on the server and pass that.")
+    raise LogFormatError(
+        f"{name}: log_line_prefix={prefix!r} matches none of the first {len(records)} lines; "
+        f"first line: {records[0][:200]!r}; expected the prefix as the pattern "
+        f"{prefix_pattern(prefix)!r} followed by a severity such as 'LOG:  '.{hint}")
 
 
 def unknown_prefix_error(name: str, first_line: str) -> LogFormatError:

@@ -119,6 +119,7 @@ from .pg_prefix import (
     KNOWN_PREFIXES,
     SEVERITIES,
     SEVERITY_RE,
+    check_prefix,
     compile_prefix,
     detect_prefix,
     prefix_pattern,
@@ -639,13 +640,13 @@ class _StderrParser:
 
 
 def _stderr_prefix(src: Source, log_line_prefix: str | None) -> str:
-    if log_line_prefix is not None:
-        compile_prefix(log_line_prefix)  # a bad prefix is a LogFormatError now
-        return log_line_prefix
     text = src.head_lines()  # complete lines: an over-long first line (skipped by the reader) hides none
     lines = text.split("\n")[:400]
     if len(text) >= 1 << 16 and len(lines) > 1:
         lines = lines[:-1]  # the last line of a head may be cut
+    if log_line_prefix is not None:
+        check_prefix(log_line_prefix, lines, src.name)  # a bad or wrong prefix is a LogFormatError
+        return log_line_prefix
     prefix = detect_prefix(lines)
     if prefix is None:
         first = next((ln for ln in lines if ln.strip()), "")
