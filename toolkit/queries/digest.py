@@ -67,10 +67,11 @@ slowest call the example is the first in the input.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,8 @@ schema.register_table("digest_full", [
 ])
 
 
-def _by_list(by: Any) -> list[str]:
+def by_list(by: Any) -> list[str]:
+    """``by`` (None, a column name or several) as a list of column names."""
     if by is None:
         return []
     if isinstance(by, str):
@@ -151,6 +153,19 @@ class LeanGroup:
             g.durations.append(np.array(self.durations, dtype=np.float64))
 
 
+@dataclasses.dataclass(frozen=True)
+class StreamingDigest:
+    """A format's streaming digest (:class:`toolkit.formats.StreamDigest`): ``run(source, by=,
+    chunk_size=, start=, end=, ...)`` gives ``(DigestAccumulator, accounting)``; ``supports(by)``
+    says whether it can group by ``by``."""
+
+    run: Callable[..., tuple[DigestAccumulator, dict[str, Any]]]
+    supports: Callable[[Any], bool]
+
+    def __call__(self, source: Any, **options: Any) -> tuple[DigestAccumulator, dict[str, Any]]:
+        return self.run(source, **options)
+
+
 def _before(line: Any, other: Any) -> bool:
     """``line`` comes before ``other`` (both known line numbers)."""
     return not (line is None or other is None or pd.isna(line) or pd.isna(other)) and line < other
@@ -164,7 +179,7 @@ class DigestAccumulator:
     """
 
     def __init__(self, by: Any = None, *, fold_parse_bind: bool = True, **fingerprint_options: Any):
-        self.by = _by_list(by)
+        self.by = by_list(by)
         for col in self.by:
             if not isinstance(col, str):
                 raise TypeError(f"by must name columns, not {col!r}")
@@ -430,10 +445,10 @@ def digest_stream(frames: Iterable[pd.DataFrame], by: Any = None, *, fold_parse_
 
 
 def _chunks(src, fmt, chunk_size: int, reader_options: dict[str, Any]):
-    """The format's frames piece by piece: its registered chunked reader (``extras`` "digest_chunks"
-    or "chunks"), else its module's ``iter_query_chunks(source, format, chunk_bytes=)`` (the
-    PostgreSQL readers), else the whole file at once."""
-    chunked = fmt.extras.get("digest_chunks") or fmt.extras.get("chunks")
+    """The format's frames piece by piece: its registered chunked reader (``extras.chunks``),
+    else its module's ``iter_query_chunks(source, format, chunk_bytes=)`` (the PostgreSQL
+    readers), else the whole file at once."""
+    chunked = fmt.extras.chunks
     if chunked is not None:
         return chunked(src, chunk_size=chunk_size, **reader_options)
     module = importlib.import_module(fmt.read.__module__)
@@ -449,8 +464,8 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     """Read a query log piece by piece and digest it with bounded memory.
 
     ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
-    chunked reader (``extras["chunks"]``) stream; others are read whole. ``workers=2`` splits
-    a plain, uncompressed file of a format with a byte-range reader (``extras["split"]``: the
+    chunked reader (``extras.chunks``) stream; others are read whole. ``workers=2`` splits
+    a plain, uncompressed file of a format with a byte-range reader (``extras.split``: the
     MySQL/MariaDB slow log, PostgreSQL stderr) into byte ranges at record boundaries and digests
     them in parallel processes, each shipping back its per-fingerprint state and durations, not
     DataFrames (the results merge exactly: sums, maxima and every duration); the default (None)
@@ -468,11 +483,11 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     if workers is None:
         big = src.path is not None and os.path.getsize(src.path) > 64_000_000
         workers = min(2, os.cpu_count() or 1) if big else 1
-    if workers > 1 and src.path and src.compression is None and "split" in fmt.extras:
+    if workers > 1 and src.path and src.compression is None and fmt.extras.split is not None:
         return _digest_parallel(src.path, fmt.name, workers, chunk_size, by, fold_parse_bind,
                                 {**reader_options, "errors": errors}, fingerprint_options)
     if _direct(fmt, by, fold_parse_bind):
-        acc, accounting = fmt.extras["digest"](src, by=by, chunk_size=chunk_size, errors=errors,
+        acc, accounting = fmt.extras.digest(src, by=by, chunk_size=chunk_size, errors=errors,
                                                **reader_options, **fingerprint_options)
         out = acc.result()
         out.attrs["source"] = accounting
@@ -487,10 +502,10 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
 
 
 def _direct(fmt, by: Any, fold: bool) -> bool:
-    """The format digests its text directly for these options (``extras["digest"]`` and
-    ``extras["digest_supports"](by)``: PostgreSQL stderr and the MySQL slow log, see
+    """The format digests its text directly for these options (``extras.digest`` and its
+    ``supports(by)``: PostgreSQL stderr and the MySQL slow log, see
     :mod:`toolkit.queries.pg_digest` and :mod:`toolkit.queries.mysql_digest`)."""
-    return "digest" in fmt.extras and fold and fmt.extras["digest_supports"](by)
+    return fmt.extras.digest is not None and fold and fmt.extras.digest.supports(by)
 
 
 # -- parallel: byte ranges of one file in worker processes -------------------------------------
@@ -511,10 +526,10 @@ def _digest_range(args):
     gc.disable()
     try:
         if _direct(fmt, by, fold):
-            acc, accounting = fmt.extras["digest"](path, start=start, end=end, by=by,
+            acc, accounting = fmt.extras.digest(path, start=start, end=end, by=by,
                                                    chunk_size=chunk_size, **options, **fp_options)
         else:
-            for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size or CHUNK_BYTES,
+            for frame in fmt.extras.split(path, start, end, chunk_size=chunk_size or CHUNK_BYTES,
                                              **options):
                 acc.add(frame)
                 accounting = frame.attrs.get("source", accounting)

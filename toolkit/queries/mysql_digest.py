@@ -3,7 +3,7 @@
 :func:`toolkit.queries.digest.digest_file` on a slow log comes here: the same table as
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest`), without a
 ``query_events`` DataFrame in between. The records come from the same regular expression as the
-reader's (:data:`toolkit.queries.mysql._LEAN_ITEM`, one ``findall`` per piece of text, restart
+reader's (:data:`toolkit.queries.mysql.LEAN_ITEM`, one ``findall`` per piece of text, restart
 banners cut out by the reader's own code) and go one by one into per-fingerprint state: calls,
 total, maximum and its example, rows sent and examined, lock time, every duration (for exact
 percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
@@ -20,8 +20,9 @@ from typing import Any
 import pandas as pd
 
 from .. import schema
-from .digest import DigestAccumulator, LeanGroup, _by_list
-from .mysql import _KV, _LEAN_ITEM, _USERHOST, FIGURES, figure, parse_time
+from . import mysql_slow
+from .digest import DigestAccumulator, LeanGroup, StreamingDigest, by_list
+from .mysql_slow import FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -76,11 +77,11 @@ def _figures(qt: str, lt: str, rs: str, rx: str) -> tuple[tuple[float, float, fl
 
 def supports(by: Any) -> bool:
     """Whether :class:`SlowDigest` can group by ``by``."""
-    return all(isinstance(c, str) and c in DIGEST_BY for c in _by_list(by))
+    return all(isinstance(c, str) and c in DIGEST_BY for c in by_list(by))
 
 
 class SlowDigest:
-    """Digest state that :func:`toolkit.queries.mysql._batches_from` feeds segment by segment
+    """Digest state that :func:`toolkit.queries.mysql_slow.batches_from` feeds segment by segment
     (text between restart banners) in place of a batch of columns; :meth:`result` gives the
     :class:`DigestAccumulator` the rest of :mod:`toolkit.queries.digest` merges and renders."""
 
@@ -109,7 +110,7 @@ class SlowDigest:
         """The records of ``text`` (no banner inside) from input line ``first_line``; returns
         the line after them. Mirrors mysql._parse_segment_lean + _lean_frame + the digest, in
         one loop with the record's fields in local names (a few microseconds a record)."""
-        items = _LEAN_ITEM.findall(text)
+        items = LEAN_ITEM.findall(text)
         # Positions, not lines, while reading: a record's lines are counted only where a line
         # number is needed (an example, a skipped line), from the last place counted.
         pos = 0
@@ -199,7 +200,7 @@ class SlowDigest:
             if by:
                 kv = kv_cache.get(pre)
                 if kv is None:
-                    kv = kv_cache[pre] = dict(_KV.findall(pre))
+                    kv = kv_cache[pre] = dict(KV.findall(pre))
                 uh = uh_cache.get(userhost)
                 if uh is None:
                     uh = uh_cache[userhost] = _parse_userhost(userhost)
@@ -285,7 +286,7 @@ class SlowDigest:
 
 def _parse_userhost(value: str) -> tuple[Any, Any, Any]:
     """``(user, client, MySQL's Id)`` of a ``User@Host`` value (as mysql._userhost_columns)."""
-    m = _USERHOST.match(value)
+    m = USERHOST.match(value)
     if not m:
         return None, None, None
     return (m.group("user") or m.group("priv").strip() or None,
@@ -302,8 +303,6 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
     ``attrs["source"]``.
     """
     from ..sources import Accounting, check_errors_mode, open_source
-    from . import mysql
-
     # Records never straddle pieces here (a cut record moves whole to the next piece), so the
     # piece size changes no result: 4 MiB pieces keep the regex's tuples few enough at a time that
     # their memory is reused rather than mapped anew for every piece (a tenth less time).
@@ -312,14 +311,18 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
     if start is not None:
         import os
 
-        acct = Accounting(path=os.fspath(source), format=mysql.FORMAT, errors=check_errors_mode(errors))
-        pieces = mysql.range_pieces(source, start, end, acct, chunk_size, first_line)
-        for _ in mysql._batches_from(pieces, acct, sink=engine, state=mysql.state_before(source, start)):
+        acct = Accounting(path=os.fspath(source), format=mysql_slow.FORMAT, errors=check_errors_mode(errors))
+        pieces = mysql_slow.range_pieces(source, start, end, acct, chunk_size, first_line)
+        for _ in mysql_slow.batches_from(pieces, acct, sink=engine, state=mysql_slow.state_before(source, start)):
             pass
         return engine.result(), acct.as_dict()
     src = open_source(source, errors=errors)
-    for _ in mysql._batches_from(src.iter_chunks(chunk_size), src.accounting, sink=engine):
+    for _ in mysql_slow.batches_from(src.iter_chunks(chunk_size), src.accounting, sink=engine):
         pass
-    mysql._check_found_something(src, engine.records)
-    src.accounting.format = mysql.FORMAT
+    mysql_slow.check_found_something(src, engine.records)
+    src.accounting.format = mysql_slow.FORMAT
     return engine.result(), src.accounting.as_dict()
+
+
+# digest_file's way with slow logs (registered with the mysql-slow format)
+SLOW_DIGEST = StreamingDigest(digest_mysql_slow, supports)

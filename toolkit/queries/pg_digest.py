@@ -29,10 +29,18 @@ from typing import Any
 
 import numpy as np
 
-from .digest import DigestAccumulator, LeanGroup
-from .pg_events import _PLAN_NODE, _is_dml, _query_text
+from .digest import DigestAccumulator, LeanGroup, StreamingDigest, by_list
+from .pg_events import PLAN_NODE, is_dml, query_text, split_checked
+from .pg_stderr import (
+    StderrParser,
+    Unreadable,
+    gc_paused,
+    query_records,
+    range_buffers,
+    stderr_buffers,
+    stderr_prefix,
+)
 from .pg_time import offset_minutes, to_utc
-from .postgres import Unreadable, query_records
 
 # Columns a group may be keyed by here: the prefix's fields.
 LEAN_BY = ("user", "database", "application", "client", "session")
@@ -112,7 +120,7 @@ class StderrDigest:
     """Digest state fed buffer by buffer (:meth:`feed`), then :meth:`result` (the
     :class:`DigestAccumulator` the rest of :mod:`toolkit.queries.digest` merges and renders).
 
-    ``parser`` is the log's ``_StderrParser``; ``by``: a subset of :data:`LEAN_BY`; ``accounting``
+    ``parser`` is the log's ``StderrParser``; ``by``: a subset of :data:`LEAN_BY`; ``accounting``
     collects skipped lines of buffers read the DataFrame way.
     """
 
@@ -147,7 +155,7 @@ class StderrDigest:
         take it: a line to skip (not the prefix, a foreign severity, a translated message, a
         DETAIL without its record), a log_statement line waiting for its duration (the reader
         pairs them), no %m/%t time stamp, or a zone without a fixed offset (DST). Does what
-        :meth:`_StderrParser.scan_queries`, :meth:`_consume` and :meth:`_add` do, which the
+        :meth:`StderrParser.scan_queries`, :meth:`_consume` and :meth:`_add` do, which the
         tests hold it equal to; calls go into groups of this buffer, merged at its end."""
         parser = self.parser
         t = parser.folded(text)
@@ -268,10 +276,9 @@ class StderrDigest:
         """The buffer's call rows from the DataFrame reader (which accounts for skipped lines),
         as :meth:`_consume` takes them: ``(line, kind, session, statement, duration, time stamp
         text, zone, parameters, by values)``; time stamps are UTC here."""
-        from .postgres import _split_checked
 
         parser = self.parser
-        q, _s, c = _split_checked(parser.parse(text, first_line, self.accounting, lean=True),
+        q, _s, c = split_checked(parser.parse(text, first_line, self.accounting, lean=True),
                                   self.accounting, server=False, english=True)
         for k in self.counts:
             self.counts[k] += c[k]
@@ -346,23 +353,23 @@ class StderrDigest:
 
 def _plan_facts(msg: str, mark: str | None) -> tuple[str | None, bool]:
     """``(Query Text, modifies a table)`` of an auto_explain plan message as scanned (line
-    breaks as ``mark``): pg_events._query_text and _is_dml, without first turning a plan of many
+    breaks as ``mark``): pg_events.query_text and is_dml, without first turning a plan of many
     lines back into text (text plans: split at the marks; JSON plans: as those functions do)."""
     if not mark or mark not in msg:
         plan = msg[1:] if msg.startswith("\n") else msg
-        return _query_text(plan), _is_dml(plan)
+        return query_text(plan), is_dml(plan)
     body = msg.lstrip(mark)
     if body.lstrip().startswith("{"):
         plan = msg.replace(mark, "\n")
         plan = plan[1:] if plan.startswith("\n") else plan
-        return _query_text(plan), _is_dml(plan)
+        return query_text(plan), is_dml(plan)
     lines = body.split(mark)
     dml = any(line.startswith(_DML_STARTS) for line in lines)
     if not body.startswith("Query Text: "):
         return None, dml
     out = [lines[0][len("Query Text: "):]]
     for line in lines[1:]:
-        if _PLAN_NODE.match(line):
+        if PLAN_NODE.match(line):
             break
         out.append(line)
     return "\n".join(out), dml
@@ -408,9 +415,7 @@ def _paired_plans(rows: list[tuple], plans: list[int], prev: dict[int, int], nxt
 
 def supports(by: Any) -> bool:
     """Whether :func:`digest_stderr` can group by ``by`` (the prefix's fields only)."""
-    from .digest import _by_list
-
-    return all(isinstance(c, str) and c in LEAN_BY for c in _by_list(by))
+    return all(isinstance(c, str) and c in LEAN_BY for c in by_list(by))
 
 
 def digest_stderr(source: Any, *, start: int | None = None, end: int | None = None, by: Any = None,
@@ -425,7 +430,6 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
     ``record_lines`` and ``lines_in_other_table``.
     """
     from ..sources import CHUNK_BYTES, open_source
-    from .postgres import _gc_paused, _stderr_buffers, _stderr_prefix, _StderrParser, range_buffers
 
     chunk_size = chunk_size or CHUNK_BYTES
     if start is not None:
@@ -441,11 +445,11 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
             info = src.accounting.as_dict()
             info.update(record_lines=0, lines_in_other_table={"server_events": 0})
             return DigestAccumulator(by, **fingerprint_options), info
-        parser = _StderrParser(_stderr_prefix(src, log_line_prefix), src.name, log_timezone)
-        buffers = _stderr_buffers(src, parser, chunk_size)
+        parser = StderrParser(stderr_prefix(src, log_line_prefix), src.name, log_timezone)
+        buffers = stderr_buffers(src, parser, chunk_size)
     engine = StderrDigest(parser, src.accounting, by, **fingerprint_options)
     for first, text in buffers:
-        with _gc_paused():
+        with gc_paused():
             engine.feed(text, first)
     dacc = engine.result()
     acc = src.accounting
@@ -454,3 +458,7 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
     info["record_lines"] = engine.counts["query_events"]
     info["lines_in_other_table"] = {"server_events": engine.counts["server_events"]}
     return dacc, info
+
+
+# digest_file's way with stderr logs (registered with the postgres-stderr format)
+STDERR_DIGEST = StreamingDigest(digest_stderr, supports)
