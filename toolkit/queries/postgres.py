@@ -254,34 +254,102 @@ def _finish(src: Source, table: str, parts: list[pd.DataFrame], counts: dict,
     return df
 
 
-def _reader(fmt: str, table: str):
-    def read(source: Any, *, errors: str = "skip", log_line_prefix: str | None = None,
-             log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
-        opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone, **options}
-        if fmt != "postgres-stderr" and log_line_prefix is not None:
-            raise LogFormatError(f"log_line_prefix applies to stderr logs only, not {fmt}")
-        return _run(fmt, source, table, errors, opts)
-
-    kind = "query events" if table == "query_events" else "server events"
-    read_name = f"read_{fmt.replace('-', '_')}" + ("" if table == "query_events" else "_server_events")
-    read.__name__ = read.__qualname__ = read_name
-    read.__doc__ = (f"Read a PostgreSQL {fmt.split('-')[1]} log into the ``{table}`` table ({kind}).\n\n"
-                    "Options: ``errors`` ('skip' or 'raise'), ``log_timezone`` (IANA name, for zone "
-                    "abbreviations the reader does not know), ``chunk_bytes`` (16 MiB)"
-                    + (", ``log_line_prefix`` (the server's, when not a common one), ``workers`` "
-                       "(processes parsing chunks, default 2)" if fmt.endswith("stderr") else "")
-                    + ". ``df.attrs['source']`` accounts for every line: ``record_lines`` in this table, "
-                    "``lines_in_other_table``, ``lines_skipped`` with reasons.\n\nExample::\n\n"
-                    f"    >>> df = {read_name}('postgresql.log', errors='skip')   # doctest: +SKIP\n")
-    return read
+def _read(fmt: str, table: str, source: Any, errors: str, log_line_prefix: str | None,
+          log_timezone: str | None, options: dict[str, Any]) -> pd.DataFrame:
+    """The six readers below: one table of one format, with the same options."""
+    if fmt != "postgres-stderr" and log_line_prefix is not None:
+        raise LogFormatError(f"log_line_prefix applies to stderr logs only, not {fmt}")
+    opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone, **options}
+    return _run(fmt, source, table, errors, opts)
 
 
-read_postgres_stderr = _reader("postgres-stderr", "query_events")
-read_postgres_stderr_server_events = _reader("postgres-stderr", "server_events")
-read_postgres_csvlog = _reader("postgres-csvlog", "query_events")
-read_postgres_csvlog_server_events = _reader("postgres-csvlog", "server_events")
-read_postgres_jsonlog = _reader("postgres-jsonlog", "query_events")
-read_postgres_jsonlog_server_events = _reader("postgres-jsonlog", "server_events")
+def read_postgres_stderr(source: Any, *, errors: str = "skip", log_line_prefix: str | None = None,
+                         log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read a PostgreSQL stderr log into the ``query_events`` table (query events).
+
+    Options: ``errors`` ('skip' or 'raise'), ``log_line_prefix`` (the server's, when not a common
+    one), ``log_timezone`` (IANA name, for zone abbreviations the reader does not know),
+    ``chunk_bytes`` (16 MiB), ``workers`` (processes parsing chunks, default 2).
+    ``df.attrs['source']`` accounts for every line: ``record_lines`` in this table,
+    ``lines_in_other_table``, ``lines_skipped`` with reasons.
+
+    Example::
+
+        >>> df = read_postgres_stderr('postgresql.log', errors='skip')   # doctest: +SKIP
+    """
+    return _read("postgres-stderr", "query_events", source, errors, log_line_prefix, log_timezone, options)
+
+
+def read_postgres_stderr_server_events(source: Any, *, errors: str = "skip",
+                                       log_line_prefix: str | None = None,
+                                       log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read a PostgreSQL stderr log into the ``server_events`` table (server events).
+
+    Options as :func:`read_postgres_stderr`.
+
+    Example::
+
+        >>> df = read_postgres_stderr_server_events('postgresql.log')   # doctest: +SKIP
+    """
+    return _read("postgres-stderr", "server_events", source, errors, log_line_prefix, log_timezone, options)
+
+
+def read_postgres_csvlog(source: Any, *, errors: str = "skip", log_line_prefix: str | None = None,
+                         log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read a PostgreSQL csvlog into the ``query_events`` table (query events).
+
+    Options: ``errors`` ('skip' or 'raise'), ``log_timezone`` (IANA name, for zone abbreviations
+    the reader does not know), ``chunk_bytes`` (16 MiB); ``log_line_prefix`` is refused
+    (:class:`~toolkit.errors.LogFormatError`: stderr only). ``df.attrs['source']`` accounts for
+    every line: ``record_lines`` in this table, ``lines_in_other_table``, ``lines_skipped`` with
+    reasons.
+
+    Example::
+
+        >>> df = read_postgres_csvlog('postgresql.csv', errors='skip')   # doctest: +SKIP
+    """
+    return _read("postgres-csvlog", "query_events", source, errors, log_line_prefix, log_timezone, options)
+
+
+def read_postgres_csvlog_server_events(source: Any, *, errors: str = "skip",
+                                       log_line_prefix: str | None = None,
+                                       log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read a PostgreSQL csvlog into the ``server_events`` table (server events).
+
+    Options as :func:`read_postgres_csvlog`.
+
+    Example::
+
+        >>> df = read_postgres_csvlog_server_events('postgresql.csv')   # doctest: +SKIP
+    """
+    return _read("postgres-csvlog", "server_events", source, errors, log_line_prefix, log_timezone, options)
+
+
+def read_postgres_jsonlog(source: Any, *, errors: str = "skip", log_line_prefix: str | None = None,
+                          log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read a PostgreSQL jsonlog (15+) into the ``query_events`` table (query events).
+
+    Options as :func:`read_postgres_csvlog`.
+
+    Example::
+
+        >>> df = read_postgres_jsonlog('postgresql.json', errors='skip')   # doctest: +SKIP
+    """
+    return _read("postgres-jsonlog", "query_events", source, errors, log_line_prefix, log_timezone, options)
+
+
+def read_postgres_jsonlog_server_events(source: Any, *, errors: str = "skip",
+                                        log_line_prefix: str | None = None,
+                                        log_timezone: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read a PostgreSQL jsonlog (15+) into the ``server_events`` table (server events).
+
+    Options as :func:`read_postgres_csvlog`.
+
+    Example::
+
+        >>> df = read_postgres_jsonlog_server_events('postgresql.json')   # doctest: +SKIP
+    """
+    return _read("postgres-jsonlog", "server_events", source, errors, log_line_prefix, log_timezone, options)
 
 
 def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "query_events",
