@@ -57,12 +57,13 @@ Quirks, each handled here:
 
 Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
 per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
-piece, for files bigger than memory. A leaner path (one ``findall`` per piece and column-wise
-list operations, only the columns a digest needs) serves :func:`toolkit.queries.digest.digest_stream`
-of its chunks; :func:`toolkit.queries.digest.digest_file` digests the records straight from the
-same regex (:mod:`toolkit.queries.mysql_digest`), over byte ranges of one file in parallel
-processes (:func:`range_pieces`). All give the same records and line accounting as
-:func:`read_mysql_slow`.
+piece, for files bigger than memory. The scanner is :mod:`toolkit.queries.mysql_slow`; a leaner
+batch of it (one ``findall`` per piece and column-wise list operations, only the columns a digest
+needs) serves :func:`split_mysql_slow`'s byte ranges; :func:`toolkit.queries.digest.digest_file`
+digests the records straight from the same scanner (:mod:`toolkit.queries.mysql_digest` is its
+sink), over byte ranges of one file in parallel processes
+(:func:`toolkit.queries.mysql_slow.range_pieces`). All give the same records and line accounting
+as :func:`read_mysql_slow`.
 
     >>> import toolkit as tk
     >>> events = tk.read_queries("sample_traces/queries/mariadb/app-slow.log")  # doctest: +SKIP

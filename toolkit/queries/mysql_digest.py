@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import schema
 from . import mysql_slow
-from .digest import DigestAccumulator, LeanGroup, StreamingDigest, by_list
+from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
 from .mysql_slow import FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time
 
 # Columns a group may be keyed by here (the reader's digest columns).
@@ -31,19 +31,19 @@ _ALL = (True, True, True)
 PIECE_BYTES = 4 << 20
 
 
-class _Lean(LeanGroup):
+class _Lean(DigestGroup):
     """A group's state, with the sums of rows and lock time and the earliest and latest time
-    stamp as nanoseconds."""
+    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end)."""
 
-    __slots__ = ("where", "sent", "examined", "lock", "has", "first", "last")
+    __slots__ = ("where", "sent", "examined", "lock", "has", "first_ns", "last_ns")
 
     def __init__(self) -> None:
         super().__init__()
         self.where: int | None = None      # the example's position in the text being read
         self.sent = self.examined = self.lock = 0.0  # sums of the values logged (not NaN)
         self.has = [False, False, False]             # ... and whether there was one
-        self.first: int | None = None  # nanoseconds since the epoch, UTC
-        self.last: int | None = None
+        self.first_ns: int | None = None  # nanoseconds since the epoch, UTC
+        self.last_ns: int | None = None
 
 
 def _line_at(text: str, counted: list[int], pos: int) -> int:
@@ -212,21 +212,12 @@ class SlowDigest:
             g = groups.get(key)
             if g is None:
                 g = groups[key] = _Lean()
-            g.calls += 1
-            # the example: the slowest call, the first in the file on ties (records come in
-            # file order here, so a tie never replaces it); its line is its '# User@Host:' line
-            if d == d:
-                g.timed += 1
-                g.total += d
-                g.durations.append(d)
-                if d > g.max or g.example is None:
-                    g.max = d
-                    if g.where is None:
-                        touched.append(g)
-                    g.example, g.where = (st, None, None), start + (len(time_s) + 9 if time_s else 0)
-            elif g.example is None:
-                touched.append(g)
-                g.example, g.where = (st, None, None), start + (len(time_s) + 9 if time_s else 0)
+            # the example's line (its '# User@Host:' line) is counted once the piece is read:
+            # its line None until then (records come in file order: a tie keeps the held one)
+            if g.add(d, (st, None, None)):
+                if g.where is None:
+                    touched.append(g)
+                g.where = start + (len(time_s) + 9 if time_s else 0)
             if sent == sent and examined == examined and lock == lock:
                 g.sent += sent
                 g.examined += examined
@@ -235,10 +226,10 @@ class SlowDigest:
             else:
                 self._add_sums(g, sent, examined, lock)
             if ns is not None:
-                if g.first is None or ns < g.first:
-                    g.first = ns
-                if g.last is None or ns > g.last:
-                    g.last = ns
+                if g.first_ns is None or ns < g.first_ns:
+                    g.first_ns = ns
+                if g.last_ns is None or ns > g.last_ns:
+                    g.last_ns = ns
             records += 1
         if junk:
             self._skip_junk(acct, _line_at(text, counted, junk_pos), junk)
@@ -272,14 +263,13 @@ class SlowDigest:
         """The state as a :class:`DigestAccumulator` (groups only)."""
         dacc = self.dacc
         for key, lean in self.groups.items():
-            g = dacc.group(key)
-            lean.into(g)
             for c, v, has in zip(_SUMS, (lean.sent, lean.examined, lean.lock), lean.has, strict=True):
                 if has:
-                    g.sums[c] = g.sums.get(c, 0.0) + v
+                    lean.sums[c] = lean.sums.get(c, 0.0) + v
                     dacc.sum_columns.add(c)
-            if lean.first is not None:
-                g.seen(pd.Timestamp(lean.first, tz="UTC"), pd.Timestamp(lean.last, tz="UTC"))
+            if lean.first_ns is not None:
+                lean.seen(pd.Timestamp(lean.first_ns, tz="UTC"), pd.Timestamp(lean.last_ns, tz="UTC"))
+            dacc.group(key).merge(lean)
         self.groups = {}
         return dacc
 

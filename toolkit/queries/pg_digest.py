@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .digest import DigestAccumulator, LeanGroup, StreamingDigest, by_list
+from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
 from .pg_events import PLAN_NODE, is_dml, query_text, split_checked
 from .pg_stderr import (
     StderrParser,
@@ -49,14 +49,33 @@ _KIND = {"statement": "statement", "parse": "parse", "bind": "bind", "execute": 
          "execute fetch from": "execute", "": "duration"}
 
 
-class _Lean(LeanGroup):
-    """A group's state, with per time zone the earliest and latest time stamp text."""
+class _Lean(DigestGroup):
+    """A group's state, with per time zone the earliest and latest time stamp text (``%m``/``%t``
+    text sorts in time order), converted to UTC once at the end."""
 
     __slots__ = ("stamps",)
 
     def __init__(self) -> None:
         super().__init__()
         self.stamps: dict[str, list[str]] = {}
+
+    def stamp(self, tz: str, ts: str) -> None:
+        seen = self.stamps.get(tz)
+        if seen is None:
+            self.stamps[tz] = [ts, ts]
+        elif ts < seen[0]:
+            seen[0] = ts
+        elif ts > seen[1]:
+            seen[1] = ts
+
+    def merge(self, other: DigestGroup) -> None:
+        super().merge(other)
+        for tz, (lo, hi) in getattr(other, "stamps", {}).items():
+            seen = self.stamps.get(tz)
+            if seen is None:
+                self.stamps[tz] = [lo, hi]
+            else:
+                seen[0], seen[1] = min(seen[0], lo), max(seen[1], hi)
 
 
 def _add(groups: dict, row: tuple, fp: Any, d: float) -> None:
@@ -66,27 +85,22 @@ def _add(groups: dict, row: tuple, fp: Any, d: float) -> None:
     g = groups.get(key)
     if g is None:
         g = groups[key] = _Lean()
-    g.calls += 1
-    line = row[0]
-    if d == d:
-        g.timed += 1
-        g.total += d
-        g.durations.append(d)
-        # the slowest call is the example; the first in the file on ties
-        if d > g.max or g.example is None or (d == g.max and line < g.example[2]):
-            g.max = d
-            g.example = (row[3], row[7], line)
-    elif g.example is None:
-        g.example = (row[3], row[7], line)
-    ts = row[5]
-    if ts is not None:
-        seen = g.stamps.get(row[6])
-        if seen is None:
-            g.stamps[row[6]] = [ts, ts]
-        elif ts < seen[0]:
-            seen[0] = ts
-        elif ts > seen[1]:
-            seen[1] = ts
+    g.add(d, (row[3], row[7], row[0]))
+    if row[5] is not None:
+        g.stamp(row[6], row[5])
+
+
+def _fold(waiting: list, fp: Any, d: float, groups: dict) -> float:
+    """The parse/bind rule (DigestAccumulator's, for rows as StderrDigest keeps them): the
+    session's parse/bind rows ``waiting`` with the call's fingerprint ``fp`` fold into it (their
+    time is the call's: the duration returned); the others are calls of their own."""
+    for prow, pfp in waiting:
+        if pfp == fp:
+            if prow[4] == prow[4]:  # a timed parse/bind
+                d = prow[4] if d != d else d + prow[4]
+        else:
+            _add(groups, prow, pfp, prow[4])
+    return d
 
 
 def _merge_groups(into: dict, groups: dict) -> None:
@@ -95,20 +109,8 @@ def _merge_groups(into: dict, groups: dict) -> None:
         a = into.get(key)
         if a is None:
             into[key] = b
-            continue
-        a.calls += b.calls
-        a.timed += b.timed
-        a.total += b.total
-        a.durations.extend(b.durations)
-        if b.example is not None and (a.example is None or b.max > a.max or (
-                b.max == a.max and b.example[2] < a.example[2])):
-            a.max, a.example = b.max, b.example
-        for tz, (lo, hi) in b.stamps.items():
-            seen = a.stamps.get(tz)
-            if seen is None:
-                a.stamps[tz] = [lo, hi]
-            else:
-                seen[0], seen[1] = min(seen[0], lo), max(seen[1], hi)
+        else:
+            a.merge(b)
 
 
 def _blank(v):
@@ -236,30 +238,13 @@ class StderrDigest:
                     continue
                 waiting = pending.pop(sess, None)
                 if waiting:
-                    for prow, pfp in waiting:
-                        if pfp == fp:
-                            d += prow[4]
-                        else:
-                            _add(groups, prow, pfp, prow[4])
+                    d = _fold(waiting, fp, d, groups)
                 key = (*by, fp)
                 g = groups.get(key)
                 if g is None:
                     g = groups[key] = _Lean()
-                g.calls += 1
-                g.timed += 1
-                g.total += d
-                g.durations.append(d)
-                if d > g.max or (d == g.max and start < g.example[2]):
-                    g.max = d
-                    g.example = (msg, params, start)
-                ts = row[i_ts]
-                seen = g.stamps.get(tz)
-                if seen is None:
-                    g.stamps[tz] = [ts, ts]
-                elif ts < seen[0]:
-                    seen[0] = ts
-                elif ts > seen[1]:
-                    seen[1] = ts
+                g.add(d, (msg, params, start))
+                g.stamp(tz, row[i_ts])
         except Unreadable:
             return False
         # the buffer is taken: its state becomes the digest's
@@ -319,12 +304,7 @@ class StderrDigest:
             d = row[4]
             waiting = pending.pop(row[2], None)
             if waiting:
-                for prow, pfp in waiting:
-                    if pfp == fp:
-                        if prow[4] == prow[4]:  # a timed parse/bind: its time is the call's
-                            d = prow[4] if d != d else d + prow[4]
-                    else:
-                        _add(groups, prow, pfp, prow[4])
+                d = _fold(waiting, fp, d, groups)
             _add(groups, row, fp, d)
 
     # -- output -----------------------------------------------------------------------------
@@ -338,7 +318,7 @@ class StderrDigest:
         parser = self.parser
         for key, lean in self.groups.items():
             g = self.dacc.group(key)
-            lean.into(g)
+            g.merge(lean)
             if lean.stamps:
                 ts = [t for pair in lean.stamps.values() for t in pair]
                 tz = [z for z, pair in lean.stamps.items() for _ in pair]
