@@ -39,6 +39,15 @@ Query events (``kind``):
   ``statement`` and auto_explain's duration: digests must skip ``kind == "plan"`` rows to stay
   comparable with pg_stat_statements (the same statement may have been counted below the
   threshold of the statement log but not be in the log at all).
+
+The plan rule does not depend on how the log is read: a stderr log is cut into chunks (and into
+byte ranges for ``digest_file``'s workers) only where no session waits for a later record of its
+own (:func:`toolkit.queries.pg_stderr.session_waits`: a plan, a parse or bind, a log_statement
+line, and a timed execute, whose SELECT plan comes after it, possibly after other sessions'
+records), so a plan meets its statement in every piece size and worker count
+(tests/queries/test_chunking.py). The one limit: where a chunk's last 256 KiB hold no such place
+(a session left waiting at every record in it), the cut falls back to looking at the record
+before it alone.
 """
 
 from __future__ import annotations

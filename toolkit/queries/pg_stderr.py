@@ -127,6 +127,21 @@ def _session_key(m: re.Match):
 
 
 _LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
+# a timed execute: a SELECT's auto_explain plan is logged after it (when the portal is dropped),
+# possibly after other sessions' records
+_TIMED_EXECUTE = re.compile(r"  duration: \d+(?:\.\d+)? ms  execute[^:\n]*: ")
+
+
+def session_waits(m: re.Match, line: str, holds: bool) -> bool | None:
+    """Whether a record (``line``, its match ``m``; ``holds``: it matches the holds-next pattern)
+    leaves its session waiting for a later record of the session (True: a plan, a parse or bind,
+    a log_statement line without its duration, a timed execute whose SELECT plan may follow),
+    ends the wait (False: another query record, a disconnection) or neither (None: a server
+    event). The one rule :meth:`StderrParser.cut` and :func:`boundary` keep a place to cut by:
+    no session waits there."""
+    if holds or _TIMED_EXECUTE.search(line) or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+        return True
+    return False if ends_wait(m) else None
 _CUT_WINDOW = 1 << 18  # how far back from a chunk's end _settled looks for a place to cut
 
 
@@ -339,9 +354,10 @@ class StderrParser:
                 first = False  # (the record before the window's first is not known)
                 prev_holds = _HOLDS_NEXT.search(line) is not None
                 key = _session_key(m)
-                if prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+                waits = session_waits(m, line, prev_holds)
+                if waits:
                     open_at.setdefault(key, i)
-                elif ends_wait(m):  # (a server event of the session partners nothing)
+                elif waits is False:  # (a server event of the session partners nothing)
                     open_at.pop(key, None)
             i = j + 1
         return best
@@ -682,10 +698,12 @@ def boundary(fh, x: int, size: int, parser: StderrParser) -> int:
                 key = _session_key(m)
                 if here - x > _STALE:
                     pass
-                elif prev_holds or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
-                    open_at.setdefault(key, here)
-                elif ends_wait(m):  # (a server event of the session partners nothing)
-                    open_at.pop(key, None)
+                else:
+                    waits = session_waits(m, line, prev_holds)
+                    if waits:
+                        open_at.setdefault(key, here)
+                    elif waits is False:  # (a server event of the session partners nothing)
+                        open_at.pop(key, None)
             if j < 0:
                 break
             i = j + 1
