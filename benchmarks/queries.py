@@ -2,6 +2,13 @@
 """Slow-query log throughput: the toolkit's read + digest beside pgBadger and pt-query-digest.
 
     python benchmarks/queries.py [--pg-mb 500] [--mysql-mb 200] [--repeat 3] [--only pg|mysql]
+    python benchmarks/queries.py --only fingerprint [--repeat 3]
+
+``--only fingerprint`` times fingerprinting alone, per distinct statement (no cache can help):
+100,000 distinct statements made from every statement of the PostgreSQL samples with their
+numbers replaced by random ones, fingerprinted by ``fingerprint()`` (pt-query-digest's classes),
+``fingerprint(readable=True)`` and pglast's C fingerprint (libpg_query), in this process, CPU
+seconds (``time.process_time``) per round.
 
 1. Builds big logs in ``benchmarks/data/`` by repeating the genuine sample logs with every
    timestamp shifted by one hour per copy:
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gzip
+import importlib
 import os
 import re
 import shlex
@@ -115,6 +123,48 @@ def ours(path: Path, workers: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+def distinct_statements(n: int = 100_000, seed: int = 1) -> list[str]:
+    """``n`` distinct statements: the PG samples' statements with new numbers in them."""
+    import random
+
+    from toolkit.queries import read_queries
+
+    rng = random.Random(seed)
+    shapes = sorted({s for path in PG_SAMPLES for s in read_queries(path)["statement"].dropna()
+                     if re.search(r"\d", s)})
+    out: dict[str, None] = {}
+    while len(out) < n:
+        shape = shapes[rng.randrange(len(shapes))]
+        out[re.sub(r"\d+", lambda m: str(rng.randrange(10 ** 7)), shape)] = None
+    return list(out)
+
+
+def fingerprint_rates(repeat: int) -> int:
+    """Distinct statements per CPU second: ours (default and readable) and pglast's C fingerprint."""
+    import pglast
+
+    fp_module = importlib.import_module("toolkit.queries.fingerprint")  # (the package exports a function of that name)
+
+    stmts = distinct_statements()
+    ways = (("fingerprint() (pt-query-digest classes)", fp_module.fingerprint),
+            ("fingerprint(readable=True)", lambda s: fp_module.fingerprint(s, readable=True)),
+            ("pglast.fingerprint (libpg_query, C)", pglast.fingerprint))
+    print(f"{len(stmts):,} distinct statements, pglast {pglast.__version__}\n")
+    print("| round (UTC) | way | CPU s | distinct statements / CPU s | load avg before |")
+    print("| --- | --- | ---: | ---: | --- |")
+    for round_ in range(1, repeat + 1):
+        for label, fn in ways:
+            fp_module._TAILS.clear()  # each way starts cold, as on a new log
+            la = load()
+            t = time.process_time()
+            for s in stmts:
+                fn(s)
+            cpu = time.process_time() - t
+            utc = datetime.datetime.now(datetime.UTC).strftime("%H:%M")
+            print(f"| {round_} ({utc}) | {label} | {cpu:.2f} | {len(stmts) / cpu:,.0f} | {la} |", flush=True)
+    return 0
+
+
 def load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -125,10 +175,13 @@ def main() -> int:
     ap.add_argument("--mysql-mb", type=float, default=200)
     ap.add_argument("--skip-established", action="store_true", help="time only the toolkit")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--only", choices=("pg", "mysql"), help="run one of the two comparisons")
+    ap.add_argument("--only", choices=("pg", "mysql", "fingerprint"),
+                    help="run one of the two comparisons, or time fingerprinting alone")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds: each tool once per round, back to back (pgbadger -j 1 in the first only)")
     args = ap.parse_args()
+    if args.only == "fingerprint":
+        return fingerprint_rates(args.repeat)
     DATA.mkdir(parents=True, exist_ok=True)
     pg, my = DATA / "pg-big.log", DATA / "mariadb-big-slow.log"
     def stale(path: Path, mb: float) -> bool:

@@ -97,7 +97,8 @@ def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = 
     m = _CALL.match(query)
     if m:
         return m.group(1).lower()
-    m = _MULTI_INSERT.match(query)
+    # (the pattern is case-insensitive: I also matches U+0130 and U+0131)
+    m = _MULTI_INSERT.match(query) if query[:1] in "iIrR\u0130\u0131" else None
     if m:
         query = m.group(1)
         comments = "/*" in query
