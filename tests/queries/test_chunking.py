@@ -5,7 +5,7 @@ Each generated log holds several sessions whose records interleave as a busy ser
 simple-protocol statements with their auto_explain plan logged *before* the statement,
 extended-protocol parse / bind / execute with DETAIL parameters and a SELECT's plan logged *after*
 its execute, DML executes with the plan before, and ``log_statement = all`` lines whose duration
-comes later on a ``log_duration`` line. The same bytes are read whole and in pieces of 256 bytes,
+comes later on a ``log_duration`` line (with the statement's plan between the two). The same bytes are read whole and in pieces of 256 bytes,
 4 KiB and 64 KiB, in one process and in two; digested from the table and by ``digest_file`` in one
 and two byte ranges. Every way gives the same tables row for row, and the plan rule documented in
 :mod:`toolkit.queries.pg_events` holds in each: every plan whose statement is in the log is
@@ -48,7 +48,7 @@ def session_ops(draw, pid: int):
     calls = draw(st.integers(1, 8))
     for _ in range(calls):
         op = draw(st.sampled_from(["simple", "simple_plan", "extended", "extended_plan", "dml_plan",
-                                   "log_statement"]))
+                                   "log_statement", "log_statement_plan"]))
         n = draw(st.integers(0, 99999))  # a literal: many distinct statements
         table = draw(st.sampled_from(TABLES))
         ms = draw(st.integers(1, 99999)) / 1000
@@ -75,9 +75,14 @@ def session_ops(draw, pid: int):
                 head, *more = _plan(sql, ms)
                 records.append((head, more, None))
                 plans += 1
-        else:
-            records.append((f"statement: SELECT {n} FROM {table}", [], None))
-            records.append((f"duration: {ms:.3f} ms", [], None))
+        else:  # log_statement = all + log_duration: the plan comes between the two lines
+            sql = f"SELECT {n} FROM {table}"
+            records.append((f"statement: {sql}", [], None))
+            if op == "log_statement_plan":
+                head, *more = _plan(sql, ms)
+                records.append((head, more, None))
+                plans += 1
+            records.append((f"duration: {ms + 0.5:.3f} ms", [], None))
     return pid, records, plans, calls
 
 

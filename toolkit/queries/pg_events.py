@@ -32,9 +32,11 @@ Query events (``kind``):
   Text:`` line) and then dropped, so the plan's time is never counted twice. With the simple
   protocol the plan comes *before* its ``statement`` line; with the extended protocol *after*
   its ``execute`` line for a SELECT (the executor ends when the portal is dropped) and *before*
-  it for an INSERT/UPDATE/DELETE (run to completion inside the execute). So a plan goes to the
-  previous ``execute`` (SELECT) or the next ``statement``/``execute`` (DML, simple protocol) row
-  of its session whose SQL equals the plan's Query Text and whose duration is not shorter. A plan whose statement was not logged (``log_min_duration_statement`` above its
+  it for an INSERT/UPDATE/DELETE (run to completion inside the execute). A ``log_statement``
+  line is written when its statement starts, so its plan always comes after it. So a plan goes
+  to the previous ``execute`` (SELECT) or log_statement line, or the next ``statement``/``execute``
+  logged at its end (DML, simple protocol), of its session, whose SQL equals the plan's Query
+  Text and whose duration is not shorter. A plan whose statement was not logged (``log_min_duration_statement`` above its
   duration, or auto_explain alone) stays as a ``kind="plan"`` row with the Query Text as
   ``statement`` and auto_explain's duration: digests must skip ``kind == "plan"`` rows to stay
   comparable with pg_stat_statements (the same statement may have been counted below the
@@ -295,6 +297,9 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
     kind = q["kind"].tolist()
     duration = q["duration_ms"].to_numpy()
     nlines = q["nlines"].to_numpy().copy()
+    # log_statement lines (their duration, if any, came from a later line): logged when the
+    # statement starts, so its plan comes after such a row, never before it
+    at_start = ~q["dur"].to_numpy().astype(bool)
     kinds = q["kind"].to_numpy()
     cand = np.flatnonzero((kinds == "statement") | (kinds == "execute") | is_plan)
     # the previous and next candidate row of the same session (nulls form one session), by a
@@ -314,13 +319,16 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
         if text is None:
             continue
         best = None
-        before = (int(prev_a[i]), ("execute",))
-        after = (int(next_a[i]), ("statement", "execute"))
-        for j, want in ((after, before) if is_dml(plan_col[i]) else (before, after)):
+        before, after = int(prev_a[i]), int(next_a[i])
+        for j in ((after, before) if is_dml(plan_col[i]) else (before, after)):
             if j < 0:
                 continue
+            if j == before:  # an execute (a SELECT's plan follows it), or a log_statement line
+                fits = kind[j] == "execute" or (kind[j] == "statement" and at_start[j])
+            else:            # a statement or execute logged when it ended
+                fits = not at_start[j]
             # the statement's time includes its executor's: never shorter than the plan's
-            if kind[j] in want and j not in taken and message[j] == text \
+            if fits and j not in taken and message[j] == text \
                     and not duration[j] < duration[i] - 0.01:
                 best = j
                 break
