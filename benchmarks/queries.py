@@ -2,15 +2,27 @@
 """Slow-query log throughput: the toolkit's read + digest beside pgBadger and pt-query-digest.
 
     python benchmarks/queries.py [--pg-mb 500] [--mysql-mb 200] [--repeat 3] [--only pg|mysql]
+    python benchmarks/queries.py --only fingerprint [--repeat 3]
+
+``--only fingerprint`` times fingerprinting alone, per distinct statement (no cache can help):
+100,000 distinct statements made from every statement of the PostgreSQL samples with their
+numbers replaced by random ones, fingerprinted by ``fingerprint()`` (pt-query-digest's classes),
+``fingerprint(readable=True)`` and pglast's C fingerprint (libpg_query), in this process, CPU
+seconds (``time.process_time``) per round.
 
 1. Builds big logs in ``benchmarks/data/`` by repeating the genuine sample logs with every
    timestamp shifted by one hour per copy:
    - ``pg-big.log``: PostgreSQL stderr (``sample_traces/queries/postgresql/app`` + ``pgbench``,
      log_line_prefix ``%m [%p] %q%u@%d ``, auto_explain text plans, extended-protocol traffic);
+   - ``pg-simple.log`` (when made by ``benchmarks/make_pg_workload.py``): a second server
+     configured otherwise (``%t`` prefix with user/db/app/client, log_statement=all +
+     log_duration, JSON auto_explain of 2% of statements, simple-protocol pgbench: tens of
+     thousands of distinct literal statements), timed as it is;
    - ``mariadb-big-slow.log``: MariaDB slow log (``sample_traces/queries/mariadb`` app + clean,
      ``SET timestamp=`` and ``# Time:`` shifted; restart banners included).
 2. Times, one after another on the same file, each in its own process (wall seconds, CPU
    seconds = user + system of the process and its children, peak RSS from ``wait4``):
+   - ours, the notebook path: ``tk.digest(tk.read_queries(path))`` (the DataFrame, then its digest);
    - ours: ``toolkit.queries.digest.digest_file(path, workers=1|2)`` = read + fingerprint +
      digest, streaming (16 MiB pieces); ``workers=2`` splits the file into two byte ranges at
      record boundaries, each parsed and digested in its own process, the digests merged;
@@ -27,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gzip
+import importlib
 import os
 import re
 import shlex
@@ -115,6 +128,64 @@ def ours(path: Path, workers: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+def notebook(path: Path) -> list[str]:
+    """The notebook path: ``tk.digest(tk.read_queries(path))`` (the DataFrame, then its digest)."""
+    code = ("import sys, toolkit as tk\n"
+            f"ev = tk.read_queries({str(path)!r})\n"
+            "d = tk.digest(ev)\n"
+            "s = ev.attrs['source']\n"
+            "print(f\"{len(d)} fingerprints, {int(d.calls.sum())} calls, {d.total_ms.sum():.3f} ms, "
+            "{s['lines_read']} lines, {int((ev.kind == 'plan').sum())} plan rows\", file=sys.stderr)")
+    return [sys.executable, "-c", code]
+
+
+def pgbadger(path: Path, prefix: str, jobs: int) -> list[str]:
+    return ["pgbadger", "-q", "-j", str(jobs), "-f", "stderr", "-p", prefix, "-x", "text",
+            "-o", str(DATA / "pgbadger.txt"), str(path)]
+
+
+def distinct_statements(n: int = 100_000, seed: int = 1) -> list[str]:
+    """``n`` distinct statements: the PG samples' statements with new numbers in them."""
+    import random
+
+    from toolkit.queries import read_queries
+
+    rng = random.Random(seed)
+    shapes = sorted({s for path in PG_SAMPLES for s in read_queries(path)["statement"].dropna()
+                     if re.search(r"\d", s)})
+    out: dict[str, None] = {}
+    while len(out) < n:
+        shape = shapes[rng.randrange(len(shapes))]
+        out[re.sub(r"\d+", lambda m: str(rng.randrange(10 ** 7)), shape)] = None
+    return list(out)
+
+
+def fingerprint_rates(repeat: int) -> int:
+    """Distinct statements per CPU second: ours (default and readable) and pglast's C fingerprint."""
+    import pglast
+
+    fp_module = importlib.import_module("toolkit.queries.fingerprint")  # (the package exports a function of that name)
+
+    stmts = distinct_statements()
+    ways = (("fingerprint() (pt-query-digest classes)", fp_module.fingerprint),
+            ("fingerprint(readable=True)", lambda s: fp_module.fingerprint(s, readable=True)),
+            ("pglast.fingerprint (libpg_query, C)", pglast.fingerprint))
+    print(f"{len(stmts):,} distinct statements, pglast {pglast.__version__}\n")
+    print("| round (UTC) | way | CPU s | distinct statements / CPU s | load avg before |")
+    print("| --- | --- | ---: | ---: | --- |")
+    for round_ in range(1, repeat + 1):
+        for label, fn in ways:
+            fp_module._TAILS.clear()  # each way starts cold, as on a new log
+            la = load()
+            t = time.process_time()
+            for s in stmts:
+                fn(s)
+            cpu = time.process_time() - t
+            utc = datetime.datetime.now(datetime.UTC).strftime("%H:%M")
+            print(f"| {round_} ({utc}) | {label} | {cpu:.2f} | {len(stmts) / cpu:,.0f} | {la} |", flush=True)
+    return 0
+
+
 def load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -125,12 +196,18 @@ def main() -> int:
     ap.add_argument("--mysql-mb", type=float, default=200)
     ap.add_argument("--skip-established", action="store_true", help="time only the toolkit")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--only", choices=("pg", "mysql"), help="run one of the two comparisons")
+    ap.add_argument("--only", choices=("pg", "mysql", "fingerprint"),
+                    help="run one of the two comparisons, or time fingerprinting alone")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds: each tool once per round, back to back (pgbadger -j 1 in the first only)")
     args = ap.parse_args()
+    if args.only == "fingerprint":
+        return fingerprint_rates(args.repeat)
     DATA.mkdir(parents=True, exist_ok=True)
     pg, my = DATA / "pg-big.log", DATA / "mariadb-big-slow.log"
+    # the second workload (benchmarks/make_pg_workload.py): timed when it has been made
+    pg2 = DATA / "pg-simple.log"
+    from make_pg_workload import PREFIX as PG2_PREFIX
     def stale(path: Path, mb: float) -> bool:
         return args.rebuild or not path.exists() or abs(path.stat().st_size / 1e6 - mb) > mb * 0.05
 
@@ -139,17 +216,22 @@ def main() -> int:
     if args.only != "pg" and stale(my, args.mysql_mb):
         build_mariadb(args.mysql_mb, my)
     rows = []
-    for path, tools in (
-        (pg, [("toolkit digest_file, 2 processes (byte ranges)", ours(pg, 2)),
-              ("pgbadger -j 1", ["pgbadger", "-q", "-j", "1", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",
-                                 "-o", str(DATA / "pgbadger.txt"), str(pg)]),
-              ("pgbadger -j 2", ["pgbadger", "-q", "-j", "2", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",
-                                 "-o", str(DATA / "pgbadger.txt"), str(pg)])]),
-        (my, [("toolkit digest_file, 1 process", ours(my, 1)),
+    runs = [
+        (pg, [("toolkit read_queries + digest (notebook path)", notebook(pg)),
+              ("toolkit digest_file, 2 processes (byte ranges)", ours(pg, 2)),
+              ("pgbadger -j 1", pgbadger(pg, PG_PREFIX, 1)),
+              ("pgbadger -j 2", pgbadger(pg, PG_PREFIX, 2))]),
+        (my, [("toolkit read_queries + digest (notebook path)", notebook(my)),
+              ("toolkit digest_file, 1 process", ours(my, 1)),
               ("toolkit digest_file, 2 processes", ours(my, 2)),
               ("pt-query-digest", ["pt-query-digest", str(my)])]),
-    ):
-        if args.only and (path == pg) != (args.only == "pg"):
+    ]
+    if pg2.exists():
+        runs.insert(1, (pg2, [("toolkit read_queries + digest (notebook path)", notebook(pg2)),
+                              ("toolkit digest_file, 2 processes (byte ranges)", ours(pg2, 2)),
+                              ("pgbadger -j 2", pgbadger(pg2, PG2_PREFIX, 2))]))
+    for path, tools in runs:
+        if args.only and (path in (pg, pg2)) != (args.only == "pg"):
             continue
         size_mb = path.stat().st_size / 1e6
         for round_ in range(1, args.repeat + 1):
@@ -173,20 +255,24 @@ def main() -> int:
         print(f"| {r.file} | {r.size_mb:.0f} | {r.round} ({r.utc}) | {r.tool} | {r.wall_s:.1f} | {r.mb_per_s:.1f} | "
               f"{r.cpu_s:.1f} | {r.mb_per_cpu_s:.1f} | {r.peak_rss_mb:.0f} | {r.load_before} |")
     # the targets: ours with two processes against the established tool, round by round
-    pairs = (("pg-big.log", "toolkit digest_file, 2 processes (byte ranges)", "pgbadger -j 2"),
-             ("mariadb-big-slow.log", "toolkit digest_file, 2 processes", "pt-query-digest"))
-    print("\n| file | round | ours s | established s | ratio (wall) | ratio (CPU s) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    pairs = tuple((name, mine, theirs)
+                  for name, theirs in (("pg-big.log", "pgbadger -j 2"), ("pg-simple.log", "pgbadger -j 2"),
+                                       ("mariadb-big-slow.log", "pt-query-digest"))
+                  for mine in ("toolkit read_queries + digest (notebook path)",
+                               "toolkit digest_file, 2 processes (byte ranges)" if name.startswith("pg")
+                               else "toolkit digest_file, 2 processes"))
+    print("\n| file | round | ours | ours s | established s | ratio (wall) | ratio (CPU s) |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for name, mine, theirs in pairs:
         for round_, g in df[df.file == name].groupby("round") if len(df) else []:
             a, b = g[g.tool == mine], g[g.tool == theirs]
             if len(a) and len(b):
                 a, b = a.iloc[0], b.iloc[0]
-                print(f"| {name} | {round_} | {a.wall_s:.1f} | {b.wall_s:.1f} | {b.wall_s / a.wall_s:.1f}x | "
+                print(f"| {name} | {round_} | {mine} | {a.wall_s:.1f} | {b.wall_s:.1f} | {b.wall_s / a.wall_s:.1f}x | "
                       f"{b.cpu_s / a.cpu_s:.1f}x |")
     print("\nCommands:")
     for r in df.drop_duplicates(["file", "tool"]).itertuples():
-        print(f"- {r.tool}: `{r.command if not r.tool.startswith('toolkit') else 'digest_file(path, workers=N)'}`"
+        print(f"- {r.tool}: `{r.command if not r.tool.startswith('toolkit') else r.tool}`"
               f" -> {r.output}")
     return 0
 

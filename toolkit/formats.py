@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -68,6 +68,52 @@ class Head:
     name: str
 
 
+class TableReader(Protocol):
+    """Reads one table of a format: ``(source, **options) -> DataFrame``."""
+
+    def __call__(self, source: Any, **options: Any) -> pd.DataFrame: ...
+
+
+class ChunkReader(Protocol):
+    """The main table piece by piece (bounded memory); the last frame's ``attrs["source"]``
+    holds the final accounting."""
+
+    def __call__(self, source: Any, *, chunk_size: int, **options: Any) -> Iterator[pd.DataFrame]: ...
+
+
+class RangeReader(Protocol):
+    """The main table of the records that start in bytes ``[start, end)`` of a plain file."""
+
+    def __call__(self, path: str, start: int, end: int, *, chunk_size: int,
+                 **options: Any) -> Iterator[pd.DataFrame]: ...
+
+
+class StreamDigest(Protocol):
+    """Digests a file (or bytes ``[start, end)`` of it) without building the DataFrame:
+    ``(accumulator, accounting)``; ``supports(by)`` says for which groupings it can."""
+
+    def __call__(self, source: Any, *, by: Any = None, chunk_size: int | None = None,
+                 **options: Any) -> tuple[Any, dict[str, Any]]: ...
+
+    def supports(self, by: Any) -> bool: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Extras:
+    """What a format offers beyond its main reader; every field optional.
+
+    ``tables``: its other tables by the name ``read(..., table=name)`` takes (``"server_events"``,
+    ``"timeseries"``, ``"requests"``, ...). ``chunks``: the main table piece by piece.
+    ``split``: the main table of a byte range (worker processes). ``digest``: the streaming
+    digest of the format's records.
+    """
+
+    tables: Mapping[str, TableReader] = dataclasses.field(default_factory=dict)
+    chunks: ChunkReader | None = None
+    split: RangeReader | None = None
+    digest: StreamDigest | None = None
+
+
 @dataclasses.dataclass(frozen=True)
 class Sniffed:
     """A sniffer's answer with what it saw: true when the content is the format's.
@@ -89,34 +135,36 @@ class Format:
 
     ``read(source, **options)`` parses; ``sniff(head)`` says whether content looks like it;
     ``sniff`` may return a bool or a :class:`Sniffed` (with what it saw).
-    ``extras`` holds other readers of the same format by table name (``"server_events"``).
-    ``priority`` :data:`DECLARED` marks a sniffer that reads the user's declaration beside the
-    file; it wins over content alone. Other priorities do not settle ties.
+    ``extras`` (:class:`Extras`) holds its other tables and its chunked, byte-range and
+    streaming-digest ways. ``priority`` :data:`DECLARED` marks a sniffer that reads the user's
+    declaration beside the file; it wins over content alone. Other priorities do not settle ties.
     """
 
     name: str
     kind: str
-    read: Callable[..., Any]
+    read: TableReader
     sniff: Callable[[Head], bool | Sniffed] | None = None
     suffixes: tuple[str, ...] = ()
     description: str = ""
     priority: int = 0
-    extras: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    extras: Extras = Extras()
 
 
 _REGISTRY: dict[str, Format] = {}
 _loaded = False
 
 
-def register(name: str, kind: str, read: Callable[..., Any], *,
+def register(name: str, kind: str, read: TableReader, *,
              sniff: Callable[[Head], bool | Sniffed] | None = None,
              suffixes: tuple[str, ...] = (), description: str = "", priority: int = 0,
-             extras: Mapping[str, Callable[..., Any]] | None = None) -> Format:
+             extras: Extras | None = None) -> Format:
     """Add a format to the registry (re-registering a name replaces it)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if extras is not None and not isinstance(extras, Extras):
+        raise TypeError(f"extras must be a toolkit.formats.Extras, not {type(extras).__name__}")
     fmt = Format(name, kind, read, sniff, tuple(s.lower() for s in suffixes), description,
-                 priority, dict(extras or {}))
+                 priority, extras or Extras())
     _REGISTRY[name] = fmt
     return fmt
 
@@ -265,7 +313,7 @@ def read(obj: Any, *, kind: str | None = None, format: str | None = None,
          table: str | None = None, **options: Any) -> Any:
     """Detect (unless ``format`` is given) and read ``obj``.
 
-    ``table`` picks one of the format's ``extras`` instead of its main reader.
+    ``table`` picks one of the format's other tables (``extras.tables``) instead of its main reader.
     """
     # Open once: a file object can be read only once, and detection must not consume it.
     src = obj if isinstance(obj, Source) else open_source(obj)
@@ -275,10 +323,10 @@ def read(obj: Any, *, kind: str | None = None, format: str | None = None,
                                  f"format {fmt.name!r} is a {fmt.kind} format, not {kind}")
     reader = fmt.read
     if table is not None:
-        if table not in fmt.extras:
+        if table not in fmt.extras.tables:
             raise UnknownFormatError(src.name, [fmt.name],
                                      f"format {fmt.name!r} has no {table} table")
-        reader = fmt.extras[table]
+        reader = fmt.extras.tables[table]
     try:
         return reader(src, **options)
     except ParseError as exc:

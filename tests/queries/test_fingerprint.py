@@ -146,3 +146,37 @@ def test_postgresql_prepared_and_literal_forms_agree():
                  .fillna(False)]
     assert nplus1.nunique() == 1
     assert nplus1.iloc[0] == "select count(*), sum(total) from orders where customer_id = ?"
+
+
+# Statement shapes x literals: each shape reaches one of the rules a substring test now guards
+# (comments, '#'/'--' tails, backslash escapes, double quotes, null, lists, unions, limit,
+# ORDER BY ... ASC, multi-row inserts), and many literals share one shape.
+SHAPES = [
+    "SELECT abalance FROM pgbench_accounts WHERE aid = {n}",
+    "UPDATE pgbench_accounts SET abalance = abalance + {m} WHERE aid = {n}",
+    "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ({n}, 1, {m}, -{n}, CURRENT_TIMESTAMP)",
+    "INSERT INTO t (a, b) VALUES ({n}, 'x{m}'), ({m}, 'y')",
+    "SELECT * FROM orders WHERE id = {n} /* app:{m} */",
+    "select * from t where a = 'it\\'s {n}' and b = \"q{m}\" and c = {n}",
+    "SELECT x FROM t WHERE y IS NULL AND z IN ({n}, {m}, 3) ORDER BY x ASC, y ASC LIMIT {n}, 10",
+    "select {n} union select {m} union all select {n}",
+    "SELECT a FROM t{n} WHERE b = {m} -- tail {n}",
+    "SELECT a FROM t WHERE b = 0x{n}F OR c = {m}.5e3 LIMIT {n} OFFSET {m}",
+]
+
+
+def test_equal_to_pt_fingerprint_on_statements_of_many_literals():
+    # GIVEN 2,000 distinct statements: ten shapes, each with 200 pairs of literals
+    exe = require_program("pt-fingerprint")
+    stmts = [shape.format(n=n, m=(n * 7919) % 100003) for shape in SHAPES for n in range(200)]
+    assert len(set(stmts)) == 2000
+    # WHEN pt-fingerprint fingerprints them (one run of its file mode) and we do
+    out = subprocess.run([exe, "-"], input="".join(sql + ";\n" for sql in stmts), capture_output=True,
+                         text=True, check=True, timeout=60).stdout.split("\n")[:-1]
+    # THEN the same text for every statement, and one class per shape
+    ours = [fingerprint(s) for s in stmts]
+    assert [(s, e) for s, e, o in zip(stmts, out, ours, strict=True) if e != o] == []
+    assert len(set(ours)) == len(SHAPES)
+    # AND text before the first word (pt-fingerprint --query: file mode would alter it)
+    lead = subprocess.run([exe, "--query= \n\tSELECT 1 FROM t"], capture_output=True, text=True, timeout=60)
+    assert fingerprint(" \n\tSELECT 1 FROM t") == lead.stdout.rstrip("\n") == "select ? from t"

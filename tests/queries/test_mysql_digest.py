@@ -11,7 +11,7 @@ import pytest
 
 import toolkit as tk
 from toolkit.queries.digest import digest, digest_file, digest_stream
-from toolkit.queries.mysql import _digest_chunks
+from toolkit.queries.mysql import iter_mysql_slow
 from toolkit.sources import CHUNK_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +33,8 @@ def accounting(info: dict) -> dict:
 @pytest.mark.parametrize("chunk_size", [1 << 12, None], ids=["4KiB-pieces", "16MiB-pieces"])
 @pytest.mark.parametrize("path", SAMPLES + FIXTURES, ids=lambda p: p.name)
 def test_direct_digest_equals_the_dataframe_way(path, chunk_size):
-    # GIVEN the reader's lean frames (the same pieces), digested one by one
-    ref = digest_stream(list(_digest_chunks(path, chunk_size=chunk_size or CHUNK_BYTES)))
+    # GIVEN the reader's frames (the same pieces), digested one by one
+    ref = digest_stream(list(iter_mysql_slow(path, chunk_size=chunk_size or CHUNK_BYTES)))
     # WHEN digest_file reads the log the direct way
     out = digest_file(path, workers=1, chunk_size=chunk_size)
     # THEN the same table (examples, their lines, rows, lock time, first/last seen) and accounting
@@ -75,8 +75,17 @@ def test_two_processes_give_the_one_process_table(tmp_path):
 
 
 def test_an_unknown_grouping_column_is_the_readers_error():
-    with pytest.raises(tk.errors.SchemaError, match="application"):
-        digest_file(SAMPLES[0], by="application")
+    with pytest.raises(tk.errors.SchemaError, match="no_such_column"):
+        digest_file(SAMPLES[0], by="no_such_column")
+
+
+def test_a_column_the_slow_log_leaves_empty_groups_as_the_dataframe_digest_does():
+    # GIVEN a canonical column a slow log never fills (application): the reader's table has it
+    # WHEN digest_file groups by it THEN the notebook path's table (one null group per statement)
+    out = digest_file(SAMPLES[0], by="application", workers=1)
+    ref = digest(tk.read_queries(SAMPLES[0]), by="application")
+    pd.testing.assert_frame_equal(out, ref)
+    assert out["application"].isna().all() and out["calls"].sum() == ref["calls"].sum() > 0
 
 
 @pytest.mark.parametrize("name", ["mysql80_iso_time_use_admin.log", "shared_time_no_set_timestamp.log"])

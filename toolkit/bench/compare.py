@@ -432,7 +432,7 @@ def compare_inputs(base: Any, head: Any, **options: Any) -> Comparison:
         b, h = read_profile(base), read_profile(head)
         opts = {k: v for k, v in options.items() if k not in ("n_resamples", "seed")}
         return Comparison("profiles", compare_profiles(b, h, **opts), b, h, *names)
-    if fmt.kind == "load_test" and "requests" in fmt.extras and "requests" in other.extras:
+    if fmt.kind == "load_test" and "requests" in fmt.extras.tables and "requests" in other.extras.tables:
         b = formats.read(base, format=fmt.name, table="requests")
         h = formats.read(head, format=other.name, table="requests")
         return Comparison("k6 requests", compare_periods(b, h, **options), b, h, *names)

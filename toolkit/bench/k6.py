@@ -240,4 +240,5 @@ formats.register("k6-summary", "load_test", read_k6_summary, sniff=sniff_summary
                  description="k6 end-of-test summary JSON (--summary-export, handleSummary)")
 formats.register("k6-json", "load_test", read_k6_json, sniff=sniff_json, suffixes=(".ndjson",),
                  description="k6 --out json (one metric point per line)",
-                 extras={"timeseries": read_k6_timeseries, "requests": read_k6_requests})
+                 extras=formats.Extras(tables={"timeseries": read_k6_timeseries,
+                                                      "requests": read_k6_requests}))

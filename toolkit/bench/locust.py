@@ -262,7 +262,8 @@ def sniff_html(head: formats.Head) -> bool:
 
 formats.register("locust-csv", "load_test", read_locust_csv, sniff=sniff_csv, suffixes=_SUFFIXES,
                  description="locust --csv PREFIX (any of its files; the run's others are found by prefix)",
-                 extras={"timeseries": read_locust_history, "failures": read_locust_failures})
+                 extras=formats.Extras(tables={"timeseries": read_locust_history,
+                                                      "failures": read_locust_failures}))
 formats.register("locust-html", "load_test", read_locust_html, sniff=sniff_html,
                  description="locust --html report (window.templateArgs)",
-                 extras={"timeseries": read_locust_html_history})
+                 extras=formats.Extras(tables={"timeseries": read_locust_html_history}))

@@ -20,17 +20,26 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any
-
-from .model import frame_label
-
-if TYPE_CHECKING:
-    from .model import Profile
+from typing import Any
 
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
+# The functions below take a toolkit.profiles.model.Profile (annotated Any): model imports this
+# module for its to_speedscope / to_collapsed methods, so this one does not import model.
 
-def to_speedscope(profile: Profile, path: str | os.PathLike, name: str | None = None) -> str:
+
+def frame_label(function: str, file: str | None, line: int | None) -> str:
+    """py-spy's frame text: ``name (file:line)``, ``name (file)`` or ``name``; ``;`` removed."""
+    if file and line is not None and line >= 0:
+        text = f"{function} ({file}:{line})"
+    elif file:
+        text = f"{function} ({file})"
+    else:
+        text = function
+    return text.replace(";", ":").replace("\n", " ")
+
+
+def to_speedscope(profile: Any, path: str | os.PathLike, name: str | None = None) -> str:
     """Write ``profile`` as a speedscope file at ``path``; returns the path as str."""
     frames = []
     for f in profile._frames:
@@ -66,7 +75,7 @@ def _thread_frame(thread: str) -> str:
     return text.replace(";", ":").replace("\n", " ")
 
 
-def to_collapsed(profile: Profile, path: str | os.PathLike, *, unit: str | None = None,
+def to_collapsed(profile: Any, path: str | os.PathLike, *, unit: str | None = None,
                  threads: bool = False) -> str:
     """Write folded stacks at ``path``; returns the path as str.
 

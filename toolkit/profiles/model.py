@@ -38,6 +38,7 @@ import pandas as pd
 from .. import schema
 from ..errors import InputError, ParseError
 from ..sources import default_limits
+from .export import frame_label, to_collapsed, to_speedscope
 
 
 class Frame(NamedTuple):
@@ -58,17 +59,6 @@ class Sample(NamedTuple):
     samples: int = 0
     thread: str | None = None
     process: str | None = None
-
-
-def frame_label(function: str, file: str | None, line: int | None) -> str:
-    """py-spy's frame text: ``name (file:line)``, ``name (file)`` or ``name``; ``;`` removed."""
-    if file and line is not None and line >= 0:
-        text = f"{function} ({file}:{line})"
-    elif file:
-        text = f"{function} ({file})"
-    else:
-        text = function
-    return text.replace(";", ":").replace("\n", " ")
 
 
 class ProfileBuilder:
@@ -652,12 +642,10 @@ class Profile:
 
     def to_speedscope(self, path: str | os.PathLike) -> str:
         """Write a speedscope file (one sampled profile per thread); returns the path."""
-        from .export import to_speedscope
         return to_speedscope(self, path)
 
     def to_collapsed(self, path: str | os.PathLike, **options: Any) -> str:
         """Write collapsed stacks (flamegraph.pl / inferno input); returns the path."""
-        from .export import to_collapsed
         return to_collapsed(self, path, **options)
 
 

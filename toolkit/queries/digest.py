@@ -67,10 +67,11 @@ slowest call the example is the first in the input.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,8 @@ schema.register_table("digest_full", [
 ])
 
 
-def _by_list(by: Any) -> list[str]:
+def by_list(by: Any) -> list[str]:
+    """``by`` (None, a column name or several) as a list of column names."""
     if by is None:
         return []
     if isinstance(by, str):
@@ -102,19 +104,86 @@ def _by_list(by: Any) -> list[str]:
     return list(by)
 
 
-class _Group:
-    __slots__ = ("calls", "timed", "total", "max", "first", "last", "sums", "example", "durations")
+class DigestGroup:
+    """One group's state and the digest's rules, in this one place.
+
+    Every digest updates its groups through these methods only: the DataFrame digest
+    (:class:`DigestAccumulator`, a frame's calls summarised per group and given to :meth:`take`),
+    the streaming digests of the text (:mod:`toolkit.queries.pg_digest`,
+    :mod:`toolkit.queries.mysql_digest`: one call at a time, :meth:`add`), and the pieces and
+    worker processes joined by :meth:`merge` (in input order).
+
+    - ``calls``: every call; ``timed``/``total``/``durations``: the calls with a duration, their
+      sum and every duration (milliseconds; for exact percentiles);
+    - the example (``(statement, parameters, line)``): the slowest timed call; on a tie the first
+      in the input (the smaller line, where both are known; else the one held, as the input comes
+      in order); a group without a timed call keeps its first call (:meth:`offer`);
+    - ``first``/``last``: the earliest and latest time stamp (:meth:`seen`); ``sums``: the
+      per-column sums (rows, lock time), a column only where it had a value.
+
+    Format-specific digests subclass it for how they keep time stamps or sums while reading.
+    """
+
+    __slots__ = ("calls", "timed", "total", "max", "example", "durations", "blocks", "first", "last",
+                 "sums")
 
     def __init__(self) -> None:
         self.calls = 0
         self.timed = 0
         self.total = 0.0
         self.max = -np.inf
-        self.first = None
-        self.last = None
+        self.example: tuple | None = None  # (statement, parameters, line)
+        self.durations: list[float] = []   # one call at a time (add)
+        self.blocks: list[np.ndarray] = []  # a frame's at a time (take, merge)
+        self.first: Any = None
+        self.last: Any = None
         self.sums: dict[str, float] = {}
-        self.example: tuple[Any, Any, Any] = (None, None, None)
-        self.durations: list[np.ndarray] = []
+
+    def offer(self, d: float, example: tuple) -> bool:
+        """The example rule: ``example``, of a call (or a group's slowest) of ``d`` ms (-inf:
+        untimed), replaces the one held when it is slower, or as slow and earlier in the input,
+        or when none is held. True when it did."""
+        held = self.example
+        if held is None or d > self.max or (d == self.max > -np.inf and _before(example[2], held[2])):
+            if d > self.max:
+                self.max = d
+            self.example = example
+            return True
+        return False
+
+    def add(self, d: float, example: tuple) -> bool:
+        """One call of ``d`` ms (NaN: untimed) and its example; True when it became the example."""
+        self.calls += 1
+        if d == d:
+            self.timed += 1
+            self.total += d
+            self.durations.append(d)
+            return self.offer(d, example)
+        return self.offer(-np.inf, example)
+
+    def take(self, calls: int, timed: int, total: float, d_max: float, example: tuple,
+             durations: np.ndarray) -> None:
+        """A frame's calls of this group, summarised: counts, total, the slowest (``d_max``,
+        -inf: none timed) and its example, the timed durations."""
+        self.calls += calls
+        self.timed += timed
+        self.total += total
+        self.offer(d_max, example)
+        if len(durations):
+            self.blocks.append(durations)
+
+    def merge(self, other: DigestGroup) -> None:
+        """Add ``other``'s calls (a later piece of the input, another range's)."""
+        self.calls += other.calls
+        self.timed += other.timed
+        self.total += other.total
+        if other.example is not None:
+            self.offer(other.max, other.example)
+        self.durations.extend(other.durations)
+        self.blocks.extend(other.blocks)
+        for c, v in other.sums.items():
+            self.sums[c] = self.sums.get(c, 0.0) + v
+        self.seen(other.first, other.last)
 
     def seen(self, first: Any, last: Any) -> None:
         """Widen ``first``/``last`` seen to take in ``first``..``last`` (None or NaT: nothing)."""
@@ -123,32 +192,27 @@ class _Group:
         self.first = first if self.first is None or first < self.first else self.first
         self.last = last if self.last is None or last > self.last else self.last
 
-
-class LeanGroup:
-    """One fingerprint's state in the direct digests (:mod:`toolkit.queries.pg_digest`,
-    :mod:`toolkit.queries.mysql_digest`): plain Python numbers and a list of durations, updated
-    call by call; each format's subclass adds how it keeps time stamps (and sums)."""
-
-    __slots__ = ("calls", "timed", "total", "max", "example", "durations")
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.timed = 0
-        self.total = 0.0
-        self.max = -np.inf
-        self.example: tuple | None = None  # (statement, parameters, line)
-        self.durations: list[float] = []
-
-    def into(self, g: _Group) -> None:
-        """Add the calls, times, example and durations to a :class:`DigestAccumulator` group."""
-        fresh = g.calls == 0
-        g.calls += self.calls
-        g.timed += self.timed
-        g.total += self.total
-        if self.example is not None and (fresh or self.max > g.max):
-            g.max, g.example = self.max, self.example
+    def all_durations(self) -> np.ndarray:
+        """Every timed call's duration, milliseconds (any order)."""
         if self.durations:
-            g.durations.append(np.array(self.durations, dtype=np.float64))
+            self.blocks.append(np.array(self.durations, dtype=np.float64))
+            self.durations = []
+        if len(self.blocks) > 1:
+            self.blocks = [np.concatenate(self.blocks)]  # (result() may be called again)
+        return self.blocks[0] if self.blocks else np.empty(0)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingDigest:
+    """A format's streaming digest (:class:`toolkit.formats.StreamDigest`): ``run(source, by=,
+    chunk_size=, start=, end=, ...)`` gives ``(DigestAccumulator, accounting)``; ``supports(by)``
+    says whether it can group by ``by``."""
+
+    run: Callable[..., tuple[DigestAccumulator, dict[str, Any]]]
+    supports: Callable[[Any], bool]
+
+    def __call__(self, source: Any, **options: Any) -> tuple[DigestAccumulator, dict[str, Any]]:
+        return self.run(source, **options)
 
 
 def _before(line: Any, other: Any) -> bool:
@@ -164,22 +228,22 @@ class DigestAccumulator:
     """
 
     def __init__(self, by: Any = None, *, fold_parse_bind: bool = True, **fingerprint_options: Any):
-        self.by = _by_list(by)
+        self.by = by_list(by)
         for col in self.by:
             if not isinstance(col, str):
                 raise TypeError(f"by must name columns, not {col!r}")
         self.fold = fold_parse_bind
         self.fper = Fingerprinter(**fingerprint_options)
-        self.groups: dict[tuple, _Group] = {}
+        self.groups: dict[tuple, DigestGroup] = {}
         self.sum_columns: set[str] = set()
         self._pending: pd.DataFrame | None = None  # parse/bind rows waiting for their execute
         self.rows = 0
 
-    def group(self, key: tuple) -> _Group:
+    def group(self, key: tuple) -> DigestGroup:
         """The state of one group (``by`` values and fingerprint), made on first use."""
         g = self.groups.get(key)
         if g is None:
-            g = self.groups[key] = _Group()
+            g = self.groups[key] = DigestGroup()
         return g
 
     # -- one frame -------------------------------------------------------------------------
@@ -310,28 +374,18 @@ class DigestAccumulator:
         per_group = np.split(d[sorter], bounds)
         for g, key in enumerate(key_tuples):
             acc = self.group(key)
-            fresh = acc.calls == 0  # no example yet (a duration-only group's statement is None)
-            acc.calls += int(calls[g])
-            acc.timed += int(n_timed[g])
-            acc.total += float(total[g])
             r = ex_rows[g]
-            # the slowest call is the example; on ties across frames the first in the input
-            # (a parse/bind row resolved in a later frame may come before the example so far)
-            if dmax[g] > acc.max or fresh or (
-                    dmax[g] == acc.max > -np.inf and lines is not None and _before(lines[r], acc.example[2])):
-                if dmax[g] > acc.max:
-                    acc.max = float(dmax[g])
-                acc.example = (stmt[r], None if params is None else params[r],
-                               None if lines is None else lines[r])
+            # (a parse/bind row resolved in a later frame may come before the example so far:
+            # the group's tie rule looks at the lines)
+            pg = per_group[g]
+            acc.take(int(calls[g]), int(n_timed[g]), float(total[g]), float(dmax[g]),
+                     (stmt[r], None if params is None else params[r], None if lines is None else lines[r]),
+                     pg[~np.isnan(pg)])
             for c, (s, n) in sums.items():
                 if n[g]:
                     acc.sums[c] = acc.sums.get(c, 0.0) + float(s[g])
             if ts_min is not None:
                 acc.seen(ts_min[g], ts_max[g])
-            pg = per_group[g]
-            pg = pg[~np.isnan(pg)]
-            if len(pg):
-                acc.durations.append(pg)
 
     # -- the table -------------------------------------------------------------------------
     def result(self) -> pd.DataFrame:
@@ -345,16 +399,15 @@ class DigestAccumulator:
         keys = [*self.by, "fingerprint"] + (["kind"] if not self.fold and self._has_kind() else [])
         rows = []
         for key, acc in self.groups.items():
-            d = np.concatenate(acc.durations) if acc.durations else np.empty(0)
-            if len(acc.durations) > 1:
-                acc.durations = [d]  # result() may be called again
+            d = acc.all_durations()
             p50, p95, p99 = (np.percentile(d, [50, 95, 99]) if len(d) else (np.nan,) * 3)
+            example = acc.example or (None, None, None)
             row = dict(zip(keys, key, strict=False))
             row.update(calls=acc.calls, total_ms=acc.total,
                        mean_ms=acc.total / acc.timed if acc.timed else np.nan,
                        p50_ms=p50, p95_ms=p95, p99_ms=p99,
                        max_ms=acc.max if acc.timed else np.nan,
-                       example=acc.example[0], parameters=acc.example[1], example_line=acc.example[2],
+                       example=example[0], parameters=example[1], example_line=example[2],
                        fingerprint_id=None if key[len(self.by)] is None else fingerprint_id(key[len(self.by)]),
                        first_seen=acc.first, last_seen=acc.last)
             for c in sorted(self.sum_columns):
@@ -430,10 +483,10 @@ def digest_stream(frames: Iterable[pd.DataFrame], by: Any = None, *, fold_parse_
 
 
 def _chunks(src, fmt, chunk_size: int, reader_options: dict[str, Any]):
-    """The format's frames piece by piece: its registered chunked reader (``extras`` "digest_chunks"
-    or "chunks"), else its module's ``iter_query_chunks(source, format, chunk_bytes=)`` (the
-    PostgreSQL readers), else the whole file at once."""
-    chunked = fmt.extras.get("digest_chunks") or fmt.extras.get("chunks")
+    """The format's frames piece by piece: its registered chunked reader (``extras.chunks``),
+    else its module's ``iter_query_chunks(source, format, chunk_bytes=)`` (the PostgreSQL
+    readers), else the whole file at once."""
+    chunked = fmt.extras.chunks
     if chunked is not None:
         return chunked(src, chunk_size=chunk_size, **reader_options)
     module = importlib.import_module(fmt.read.__module__)
@@ -449,8 +502,8 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     """Read a query log piece by piece and digest it with bounded memory.
 
     ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
-    chunked reader (``extras["chunks"]``) stream; others are read whole. ``workers=2`` splits
-    a plain, uncompressed file of a format with a byte-range reader (``extras["split"]``: the
+    chunked reader (``extras.chunks``) stream; others are read whole. ``workers=2`` splits
+    a plain, uncompressed file of a format with a byte-range reader (``extras.split``: the
     MySQL/MariaDB slow log, PostgreSQL stderr) into byte ranges at record boundaries and digests
     them in parallel processes, each shipping back its per-fingerprint state and durations, not
     DataFrames (the results merge exactly: sums, maxima and every duration); the default (None)
@@ -468,11 +521,11 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     if workers is None:
         big = src.path is not None and os.path.getsize(src.path) > 64_000_000
         workers = min(2, os.cpu_count() or 1) if big else 1
-    if workers > 1 and src.path and src.compression is None and "split" in fmt.extras:
+    if workers > 1 and src.path and src.compression is None and fmt.extras.split is not None:
         return _digest_parallel(src.path, fmt.name, workers, chunk_size, by, fold_parse_bind,
                                 {**reader_options, "errors": errors}, fingerprint_options)
     if _direct(fmt, by, fold_parse_bind):
-        acc, accounting = fmt.extras["digest"](src, by=by, chunk_size=chunk_size, errors=errors,
+        acc, accounting = fmt.extras.digest(src, by=by, chunk_size=chunk_size, errors=errors,
                                                **reader_options, **fingerprint_options)
         out = acc.result()
         out.attrs["source"] = accounting
@@ -487,10 +540,10 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
 
 
 def _direct(fmt, by: Any, fold: bool) -> bool:
-    """The format digests its text directly for these options (``extras["digest"]`` and
-    ``extras["digest_supports"](by)``: PostgreSQL stderr and the MySQL slow log, see
+    """The format digests its text directly for these options (``extras.digest`` and its
+    ``supports(by)``: PostgreSQL stderr and the MySQL slow log, see
     :mod:`toolkit.queries.pg_digest` and :mod:`toolkit.queries.mysql_digest`)."""
-    return "digest" in fmt.extras and fold and fmt.extras["digest_supports"](by)
+    return fmt.extras.digest is not None and fold and fmt.extras.digest.supports(by)
 
 
 # -- parallel: byte ranges of one file in worker processes -------------------------------------
@@ -511,10 +564,10 @@ def _digest_range(args):
     gc.disable()
     try:
         if _direct(fmt, by, fold):
-            acc, accounting = fmt.extras["digest"](path, start=start, end=end, by=by,
+            acc, accounting = fmt.extras.digest(path, start=start, end=end, by=by,
                                                    chunk_size=chunk_size, **options, **fp_options)
         else:
-            for frame in fmt.extras["split"](path, start, end, chunk_size=chunk_size or CHUNK_BYTES,
+            for frame in fmt.extras.split(path, start, end, chunk_size=chunk_size or CHUNK_BYTES,
                                              **options):
                 acc.add(frame)
                 accounting = frame.attrs.get("source", accounting)
@@ -531,6 +584,8 @@ def _digest_range(args):
 def _renumber(part: DigestAccumulator, accounting: dict[str, Any], offset: int) -> None:
     """Shift a range's line numbers (example lines, skipped examples) by the lines before it."""
     for g in part.groups.values():
+        if g.example is None:
+            continue
         stmt, params, line = g.example
         if line is not None and not pd.isna(line):
             g.example = (stmt, params, int(line) + offset)
@@ -548,16 +603,8 @@ def _merge(into: DigestAccumulator, other: DigestAccumulator) -> None:
         acc = into.groups.get(key)
         if acc is None:
             into.groups[key] = g
-            continue
-        acc.calls += g.calls
-        acc.timed += g.timed
-        acc.total += g.total
-        if g.max > acc.max:
-            acc.max, acc.example = g.max, g.example
-        for c, v in g.sums.items():
-            acc.sums[c] = acc.sums.get(c, 0.0) + v
-        acc.seen(g.first, g.last)
-        acc.durations.extend(g.durations)
+        else:
+            acc.merge(g)
 
 
 def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_options, fp_options):

@@ -56,7 +56,6 @@ from ..errors import MissingDependencyError
 
 _MYSQLDUMP = re.compile(r"\ASELECT /\*!40001 SQL_NO_CACHE \*/ \* FROM `")
 _PTOOLKIT = re.compile(r"/\*\w+\.\w+:[0-9]/[0-9]\*/")
-_ADMIN = re.compile(r"\Aadministrator command: ")
 _CALL = re.compile(r"\A\s*(call\s+\S+)\(", re.I)
 _MULTI_INSERT = re.compile(r"\A((?:INSERT|REPLACE)(?: IGNORE)?\s+INTO.+?VALUES\s*\(.*?\))\s*,\s*\(", re.I | re.S)
 _MLC = re.compile(r"/\*[^!].*?\*/", re.S | re.M)
@@ -85,48 +84,85 @@ _SENTINEL = "\x00{}\x00"
 
 
 def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = False) -> str:
-    if _MYSQLDUMP.match(query):
+    # Each rule runs only when the text holds what its pattern needs to match (a substring test
+    # is a C-level scan, a regular expression's search costs a call per rule): the same result
+    # as running every rule, several times faster on the usual statement, which needs few.
+    if query.startswith("SELECT /*!40001") and _MYSQLDUMP.match(query):
         return "mysqldump"
-    if _PTOOLKIT.search(query):
+    comments = "/*" in query
+    if comments and _PTOOLKIT.search(query):
         return "percona-toolkit"
-    if _ADMIN.match(query):
+    if query.startswith("administrator command: "):
         return query
     m = _CALL.match(query)
     if m:
         return m.group(1).lower()
-    m = _MULTI_INSERT.match(query)
+    # (the pattern is case-insensitive: I also matches U+0130 and U+0131)
+    m = _MULTI_INSERT.match(query) if query[:1] in "iIrR\u0130\u0131" else None
     if m:
         query = m.group(1)
-    query = _MLC.sub("", query)
-    query = _OLC.sub("", query)
-    query, n = _USE.subn("use ?", query)
-    if n:
-        return query
+        comments = "/*" in query
+    if comments:
+        query = _MLC.sub("", query)
+    if "--" in query or "#" in query:
+        query = _OLC.sub("", query)
+    if query[:4].casefold() == "use ":
+        query, n = _USE.subn("use ?", query)
+        if n:
+            return query
     idents: list[str] = []
-    if keep_quoted:  # park "identifiers" where the string and number rules cannot reach them
+    if keep_quoted and '"' in query:  # park "identifiers" where the string and number rules cannot reach them
         def park(m: re.Match) -> str:
             idents.append(m.group(0))
             return _SENTINEL.format(chr(0xE000 + len(idents) - 1))
         query = _QUOTED_IDENT.sub(park, query)
-    query = _ESCAPED_QUOTE.sub("", query)
-    if not keep_quoted:
+    if "\\" in query:
+        query = _ESCAPED_QUOTE.sub("", query)
+    if not keep_quoted and '"' in query:
         query = _DQ.sub("?", query)
-    query = _SQ.sub("?", query)
-    query = _DOLLAR.sub("?", query)
+    if "'" in query:
+        query = _SQ.sub("?", query)
+    if "$" in query:
+        query = _DOLLAR.sub("?", query)
     if readable:
         query = _UNARY.sub(r"\1\2?", _SQL_NUM.sub("?", query))
     else:
         query = (_NUM_WORD if keep_digits else _NUM).sub("?", query)
         query = _NUM_SUFFIX.sub("?", query)
-    query = _LEAD.sub("", query)
+    if query[:1].isspace():
+        query = _LEAD.sub("", query)
     if query.endswith("\n"):
         query = query[:-1]
+    # The rest depends on this text alone, and statements that differ only in their literals
+    # share it: done once per distinct text (a log of 100,000 distinct literal statements holds
+    # a few hundred such texts).
+    out = _TAILS.get(query)
+    if out is None:
+        if len(_TAILS) >= _TAILS_MAX:
+            _TAILS.clear()
+        out = _TAILS[query] = _tail(query)
+    if idents:
+        out = re.sub("\x00(.)\x00", lambda m: idents[ord(m.group(1)) - 0xE000], out)
+    return out
+
+
+_TAILS: dict[str, str] = {}
+_TAILS_MAX = 100_000
+
+
+def _tail(query: str) -> str:
+    """Rules 7-9 (whitespace and case, null, lists, unions, limit, ASC) of a text whose
+    literals are ``?`` already."""
     query = _WS.sub(" ", query).lower()
-    query = _NULL.sub("?", query)
-    query = _LISTS.sub(r"\1(?+)", query)
-    query = _UNION.sub(r"\1 /*repeat\2*/", query)
-    query = _LIMIT.sub("limit ?", query, count=1)
-    m = _ORDER_BY.search(query)
+    if "null" in query:
+        query = _NULL.sub("?", query)
+    if "(" in query:
+        query = _LISTS.sub(r"\1(?+)", query)
+    if "union" in query:
+        query = _UNION.sub(r"\1 /*repeat\2*/", query)
+    if "limit ?" in query:
+        query = _LIMIT.sub("limit ?", query, count=1)
+    m = _ORDER_BY.search(query) if "order by " in query else None
     if m:
         # Perl: 1 while $query =~ s/\G(.+?)\s+ASC/$1/gi && pos $query; -- one anchored /g pass
         pos, parts = m.end(), []
@@ -138,8 +174,6 @@ def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = 
             pos = a.end()
         if parts:
             query = query[:m.end()] + "".join(parts) + query[pos:]
-    if idents:
-        query = re.sub("\x00(.)\x00", lambda m: idents[ord(m.group(1)) - 0xE000], query)
     return query
 
 

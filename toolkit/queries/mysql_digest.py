@@ -3,7 +3,7 @@
 :func:`toolkit.queries.digest.digest_file` on a slow log comes here: the same table as
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest`), without a
 ``query_events`` DataFrame in between. The records come from the same regular expression as the
-reader's (:data:`toolkit.queries.mysql._LEAN_ITEM`, one ``findall`` per piece of text, restart
+reader's (:data:`toolkit.queries.mysql.LEAN_ITEM`, one ``findall`` per piece of text, restart
 banners cut out by the reader's own code) and go one by one into per-fingerprint state: calls,
 total, maximum and its example, rows sent and examined, lock time, every duration (for exact
 percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
@@ -20,8 +20,9 @@ from typing import Any
 import pandas as pd
 
 from .. import schema
-from .digest import DigestAccumulator, LeanGroup, _by_list
-from .mysql import _KV, _LEAN_ITEM, _USERHOST, FIGURES, figure, parse_time
+from . import mysql_slow
+from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
+from .mysql_slow import FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -30,19 +31,19 @@ _ALL = (True, True, True)
 PIECE_BYTES = 4 << 20
 
 
-class _Lean(LeanGroup):
+class _Lean(DigestGroup):
     """A group's state, with the sums of rows and lock time and the earliest and latest time
-    stamp as nanoseconds."""
+    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end)."""
 
-    __slots__ = ("where", "sent", "examined", "lock", "has", "first", "last")
+    __slots__ = ("where", "sent", "examined", "lock", "has", "first_ns", "last_ns")
 
     def __init__(self) -> None:
         super().__init__()
         self.where: int | None = None      # the example's position in the text being read
         self.sent = self.examined = self.lock = 0.0  # sums of the values logged (not NaN)
         self.has = [False, False, False]             # ... and whether there was one
-        self.first: int | None = None  # nanoseconds since the epoch, UTC
-        self.last: int | None = None
+        self.first_ns: int | None = None  # nanoseconds since the epoch, UTC
+        self.last_ns: int | None = None
 
 
 def _line_at(text: str, counted: list[int], pos: int) -> int:
@@ -76,11 +77,11 @@ def _figures(qt: str, lt: str, rs: str, rx: str) -> tuple[tuple[float, float, fl
 
 def supports(by: Any) -> bool:
     """Whether :class:`SlowDigest` can group by ``by``."""
-    return all(isinstance(c, str) and c in DIGEST_BY for c in _by_list(by))
+    return all(isinstance(c, str) and c in DIGEST_BY for c in by_list(by))
 
 
 class SlowDigest:
-    """Digest state that :func:`toolkit.queries.mysql._batches_from` feeds segment by segment
+    """Digest state that :func:`toolkit.queries.mysql_slow.batches_from` feeds segment by segment
     (text between restart banners) in place of a batch of columns; :meth:`result` gives the
     :class:`DigestAccumulator` the rest of :mod:`toolkit.queries.digest` merges and renders."""
 
@@ -109,7 +110,7 @@ class SlowDigest:
         """The records of ``text`` (no banner inside) from input line ``first_line``; returns
         the line after them. Mirrors mysql._parse_segment_lean + _lean_frame + the digest, in
         one loop with the record's fields in local names (a few microseconds a record)."""
-        items = _LEAN_ITEM.findall(text)
+        items = LEAN_ITEM.findall(text)
         # Positions, not lines, while reading: a record's lines are counted only where a line
         # number is needed (an example, a skipped line), from the last place counted.
         pos = 0
@@ -199,7 +200,7 @@ class SlowDigest:
             if by:
                 kv = kv_cache.get(pre)
                 if kv is None:
-                    kv = kv_cache[pre] = dict(_KV.findall(pre))
+                    kv = kv_cache[pre] = dict(KV.findall(pre))
                 uh = uh_cache.get(userhost)
                 if uh is None:
                     uh = uh_cache[userhost] = _parse_userhost(userhost)
@@ -211,21 +212,12 @@ class SlowDigest:
             g = groups.get(key)
             if g is None:
                 g = groups[key] = _Lean()
-            g.calls += 1
-            # the example: the slowest call, the first in the file on ties (records come in
-            # file order here, so a tie never replaces it); its line is its '# User@Host:' line
-            if d == d:
-                g.timed += 1
-                g.total += d
-                g.durations.append(d)
-                if d > g.max or g.example is None:
-                    g.max = d
-                    if g.where is None:
-                        touched.append(g)
-                    g.example, g.where = (st, None, None), start + (len(time_s) + 9 if time_s else 0)
-            elif g.example is None:
-                touched.append(g)
-                g.example, g.where = (st, None, None), start + (len(time_s) + 9 if time_s else 0)
+            # the example's line (its '# User@Host:' line) is counted once the piece is read:
+            # its line None until then (records come in file order: a tie keeps the held one)
+            if g.add(d, (st, None, None)):
+                if g.where is None:
+                    touched.append(g)
+                g.where = start + (len(time_s) + 9 if time_s else 0)
             if sent == sent and examined == examined and lock == lock:
                 g.sent += sent
                 g.examined += examined
@@ -234,10 +226,10 @@ class SlowDigest:
             else:
                 self._add_sums(g, sent, examined, lock)
             if ns is not None:
-                if g.first is None or ns < g.first:
-                    g.first = ns
-                if g.last is None or ns > g.last:
-                    g.last = ns
+                if g.first_ns is None or ns < g.first_ns:
+                    g.first_ns = ns
+                if g.last_ns is None or ns > g.last_ns:
+                    g.last_ns = ns
             records += 1
         if junk:
             self._skip_junk(acct, _line_at(text, counted, junk_pos), junk)
@@ -271,21 +263,20 @@ class SlowDigest:
         """The state as a :class:`DigestAccumulator` (groups only)."""
         dacc = self.dacc
         for key, lean in self.groups.items():
-            g = dacc.group(key)
-            lean.into(g)
             for c, v, has in zip(_SUMS, (lean.sent, lean.examined, lean.lock), lean.has, strict=True):
                 if has:
-                    g.sums[c] = g.sums.get(c, 0.0) + v
+                    lean.sums[c] = lean.sums.get(c, 0.0) + v
                     dacc.sum_columns.add(c)
-            if lean.first is not None:
-                g.seen(pd.Timestamp(lean.first, tz="UTC"), pd.Timestamp(lean.last, tz="UTC"))
+            if lean.first_ns is not None:
+                lean.seen(pd.Timestamp(lean.first_ns, tz="UTC"), pd.Timestamp(lean.last_ns, tz="UTC"))
+            dacc.group(key).merge(lean)
         self.groups = {}
         return dacc
 
 
 def _parse_userhost(value: str) -> tuple[Any, Any, Any]:
     """``(user, client, MySQL's Id)`` of a ``User@Host`` value (as mysql._userhost_columns)."""
-    m = _USERHOST.match(value)
+    m = USERHOST.match(value)
     if not m:
         return None, None, None
     return (m.group("user") or m.group("priv").strip() or None,
@@ -302,8 +293,6 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
     ``attrs["source"]``.
     """
     from ..sources import Accounting, check_errors_mode, open_source
-    from . import mysql
-
     # Records never straddle pieces here (a cut record moves whole to the next piece), so the
     # piece size changes no result: 4 MiB pieces keep the regex's tuples few enough at a time that
     # their memory is reused rather than mapped anew for every piece (a tenth less time).
@@ -312,14 +301,18 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
     if start is not None:
         import os
 
-        acct = Accounting(path=os.fspath(source), format=mysql.FORMAT, errors=check_errors_mode(errors))
-        pieces = mysql.range_pieces(source, start, end, acct, chunk_size, first_line)
-        for _ in mysql._batches_from(pieces, acct, sink=engine, state=mysql.state_before(source, start)):
+        acct = Accounting(path=os.fspath(source), format=mysql_slow.FORMAT, errors=check_errors_mode(errors))
+        pieces = mysql_slow.range_pieces(source, start, end, acct, chunk_size, first_line)
+        for _ in mysql_slow.batches_from(pieces, acct, sink=engine, state=mysql_slow.state_before(source, start)):
             pass
         return engine.result(), acct.as_dict()
     src = open_source(source, errors=errors)
-    for _ in mysql._batches_from(src.iter_chunks(chunk_size), src.accounting, sink=engine):
+    for _ in mysql_slow.batches_from(src.iter_chunks(chunk_size), src.accounting, sink=engine):
         pass
-    mysql._check_found_something(src, engine.records)
-    src.accounting.format = mysql.FORMAT
+    mysql_slow.check_found_something(src, engine.records)
+    src.accounting.format = mysql_slow.FORMAT
     return engine.result(), src.accounting.as_dict()
+
+
+# digest_file's way with slow logs (registered with the mysql-slow format)
+SLOW_DIGEST = StreamingDigest(digest_mysql_slow, supports)

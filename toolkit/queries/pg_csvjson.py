@@ -34,7 +34,7 @@ from .pg_events import raw_frame, split_message
 from .pg_time import utc_times
 
 
-def _ahead(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+def ahead(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
     """The same chunks, each handed out only once the next one is read: so the source's
     ``lines_read`` is final when the last chunk is processed (streaming readers report it)."""
     prev = None
@@ -64,7 +64,7 @@ def _csv_buffers(src: Source, chunk_bytes: int) -> Iterator[tuple[int, str]]:
             end = m.end()
         return end
 
-    return recut(_ahead(src.iter_chunks(chunk_bytes)), cut)
+    return recut(ahead(src.iter_chunks(chunk_bytes)), cut)
 
 
 def _host(value: str) -> str:
@@ -74,7 +74,7 @@ def _host(value: str) -> str:
     return value
 
 
-def _iter_csv_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
+def iter_csv_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
     acc = src.accounting
     ncols: int | None = None
     for first, text in _csv_buffers(src, chunk_bytes):
@@ -181,9 +181,9 @@ def _json_values(obj: dict) -> tuple[list | None, str | None]:
     return values, None
 
 
-def _iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
+def iter_json_raw(src: Source, log_timezone: str | None, chunk_bytes: int) -> Iterator[pd.DataFrame]:
     acc = src.accounting
-    for first, text in _ahead(src.iter_chunks(chunk_bytes)):
+    for first, text in ahead(src.iter_chunks(chunk_bytes)):
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()

@@ -29,10 +29,18 @@ from typing import Any
 
 import numpy as np
 
-from .digest import DigestAccumulator, LeanGroup
-from .pg_events import _PLAN_NODE, _is_dml, _query_text
+from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
+from .pg_events import PLAN_NODE, is_dml, query_text, split_checked
+from .pg_stderr import (
+    StderrParser,
+    Unreadable,
+    gc_paused,
+    query_records,
+    range_buffers,
+    stderr_buffers,
+    stderr_prefix,
+)
 from .pg_time import offset_minutes, to_utc
-from .postgres import Unreadable, query_records
 
 # Columns a group may be keyed by here: the prefix's fields.
 LEAN_BY = ("user", "database", "application", "client", "session")
@@ -41,14 +49,33 @@ _KIND = {"statement": "statement", "parse": "parse", "bind": "bind", "execute": 
          "execute fetch from": "execute", "": "duration"}
 
 
-class _Lean(LeanGroup):
-    """A group's state, with per time zone the earliest and latest time stamp text."""
+class _Lean(DigestGroup):
+    """A group's state, with per time zone the earliest and latest time stamp text (``%m``/``%t``
+    text sorts in time order), converted to UTC once at the end."""
 
     __slots__ = ("stamps",)
 
     def __init__(self) -> None:
         super().__init__()
         self.stamps: dict[str, list[str]] = {}
+
+    def stamp(self, tz: str, ts: str) -> None:
+        seen = self.stamps.get(tz)
+        if seen is None:
+            self.stamps[tz] = [ts, ts]
+        elif ts < seen[0]:
+            seen[0] = ts
+        elif ts > seen[1]:
+            seen[1] = ts
+
+    def merge(self, other: DigestGroup) -> None:
+        super().merge(other)
+        for tz, (lo, hi) in getattr(other, "stamps", {}).items():
+            seen = self.stamps.get(tz)
+            if seen is None:
+                self.stamps[tz] = [lo, hi]
+            else:
+                seen[0], seen[1] = min(seen[0], lo), max(seen[1], hi)
 
 
 def _add(groups: dict, row: tuple, fp: Any, d: float) -> None:
@@ -58,27 +85,22 @@ def _add(groups: dict, row: tuple, fp: Any, d: float) -> None:
     g = groups.get(key)
     if g is None:
         g = groups[key] = _Lean()
-    g.calls += 1
-    line = row[0]
-    if d == d:
-        g.timed += 1
-        g.total += d
-        g.durations.append(d)
-        # the slowest call is the example; the first in the file on ties
-        if d > g.max or g.example is None or (d == g.max and line < g.example[2]):
-            g.max = d
-            g.example = (row[3], row[7], line)
-    elif g.example is None:
-        g.example = (row[3], row[7], line)
-    ts = row[5]
-    if ts is not None:
-        seen = g.stamps.get(row[6])
-        if seen is None:
-            g.stamps[row[6]] = [ts, ts]
-        elif ts < seen[0]:
-            seen[0] = ts
-        elif ts > seen[1]:
-            seen[1] = ts
+    g.add(d, (row[3], row[7], row[0]))
+    if row[5] is not None:
+        g.stamp(row[6], row[5])
+
+
+def _fold(waiting: list, fp: Any, d: float, groups: dict) -> float:
+    """The parse/bind rule (DigestAccumulator's, for rows as StderrDigest keeps them): the
+    session's parse/bind rows ``waiting`` with the call's fingerprint ``fp`` fold into it (their
+    time is the call's: the duration returned); the others are calls of their own."""
+    for prow, pfp in waiting:
+        if pfp == fp:
+            if prow[4] == prow[4]:  # a timed parse/bind
+                d = prow[4] if d != d else d + prow[4]
+        else:
+            _add(groups, prow, pfp, prow[4])
+    return d
 
 
 def _merge_groups(into: dict, groups: dict) -> None:
@@ -87,20 +109,8 @@ def _merge_groups(into: dict, groups: dict) -> None:
         a = into.get(key)
         if a is None:
             into[key] = b
-            continue
-        a.calls += b.calls
-        a.timed += b.timed
-        a.total += b.total
-        a.durations.extend(b.durations)
-        if b.example is not None and (a.example is None or b.max > a.max or (
-                b.max == a.max and b.example[2] < a.example[2])):
-            a.max, a.example = b.max, b.example
-        for tz, (lo, hi) in b.stamps.items():
-            seen = a.stamps.get(tz)
-            if seen is None:
-                a.stamps[tz] = [lo, hi]
-            else:
-                seen[0], seen[1] = min(seen[0], lo), max(seen[1], hi)
+        else:
+            a.merge(b)
 
 
 def _blank(v):
@@ -112,7 +122,7 @@ class StderrDigest:
     """Digest state fed buffer by buffer (:meth:`feed`), then :meth:`result` (the
     :class:`DigestAccumulator` the rest of :mod:`toolkit.queries.digest` merges and renders).
 
-    ``parser`` is the log's ``_StderrParser``; ``by``: a subset of :data:`LEAN_BY`; ``accounting``
+    ``parser`` is the log's ``StderrParser``; ``by``: a subset of :data:`LEAN_BY`; ``accounting``
     collects skipped lines of buffers read the DataFrame way.
     """
 
@@ -147,7 +157,7 @@ class StderrDigest:
         take it: a line to skip (not the prefix, a foreign severity, a translated message, a
         DETAIL without its record), a log_statement line waiting for its duration (the reader
         pairs them), no %m/%t time stamp, or a zone without a fixed offset (DST). Does what
-        :meth:`_StderrParser.scan_queries`, :meth:`_consume` and :meth:`_add` do, which the
+        :meth:`StderrParser.scan_queries`, :meth:`_consume` and :meth:`_add` do, which the
         tests hold it equal to; calls go into groups of this buffer, merged at its end."""
         parser = self.parser
         t = parser.folded(text)
@@ -228,30 +238,13 @@ class StderrDigest:
                     continue
                 waiting = pending.pop(sess, None)
                 if waiting:
-                    for prow, pfp in waiting:
-                        if pfp == fp:
-                            d += prow[4]
-                        else:
-                            _add(groups, prow, pfp, prow[4])
+                    d = _fold(waiting, fp, d, groups)
                 key = (*by, fp)
                 g = groups.get(key)
                 if g is None:
                     g = groups[key] = _Lean()
-                g.calls += 1
-                g.timed += 1
-                g.total += d
-                g.durations.append(d)
-                if d > g.max or (d == g.max and start < g.example[2]):
-                    g.max = d
-                    g.example = (msg, params, start)
-                ts = row[i_ts]
-                seen = g.stamps.get(tz)
-                if seen is None:
-                    g.stamps[tz] = [ts, ts]
-                elif ts < seen[0]:
-                    seen[0] = ts
-                elif ts > seen[1]:
-                    seen[1] = ts
+                g.add(d, (msg, params, start))
+                g.stamp(tz, row[i_ts])
         except Unreadable:
             return False
         # the buffer is taken: its state becomes the digest's
@@ -268,10 +261,9 @@ class StderrDigest:
         """The buffer's call rows from the DataFrame reader (which accounts for skipped lines),
         as :meth:`_consume` takes them: ``(line, kind, session, statement, duration, time stamp
         text, zone, parameters, by values)``; time stamps are UTC here."""
-        from .postgres import _split_checked
 
         parser = self.parser
-        q, _s, c = _split_checked(parser.parse(text, first_line, self.accounting, lean=True),
+        q, _s, c = split_checked(parser.parse(text, first_line, self.accounting, lean=True),
                                   self.accounting, server=False, english=True)
         for k in self.counts:
             self.counts[k] += c[k]
@@ -312,12 +304,7 @@ class StderrDigest:
             d = row[4]
             waiting = pending.pop(row[2], None)
             if waiting:
-                for prow, pfp in waiting:
-                    if pfp == fp:
-                        if prow[4] == prow[4]:  # a timed parse/bind: its time is the call's
-                            d = prow[4] if d != d else d + prow[4]
-                    else:
-                        _add(groups, prow, pfp, prow[4])
+                d = _fold(waiting, fp, d, groups)
             _add(groups, row, fp, d)
 
     # -- output -----------------------------------------------------------------------------
@@ -331,7 +318,7 @@ class StderrDigest:
         parser = self.parser
         for key, lean in self.groups.items():
             g = self.dacc.group(key)
-            lean.into(g)
+            g.merge(lean)
             if lean.stamps:
                 ts = [t for pair in lean.stamps.values() for t in pair]
                 tz = [z for z, pair in lean.stamps.items() for _ in pair]
@@ -346,23 +333,23 @@ class StderrDigest:
 
 def _plan_facts(msg: str, mark: str | None) -> tuple[str | None, bool]:
     """``(Query Text, modifies a table)`` of an auto_explain plan message as scanned (line
-    breaks as ``mark``): pg_events._query_text and _is_dml, without first turning a plan of many
+    breaks as ``mark``): pg_events.query_text and is_dml, without first turning a plan of many
     lines back into text (text plans: split at the marks; JSON plans: as those functions do)."""
     if not mark or mark not in msg:
         plan = msg[1:] if msg.startswith("\n") else msg
-        return _query_text(plan), _is_dml(plan)
+        return query_text(plan), is_dml(plan)
     body = msg.lstrip(mark)
     if body.lstrip().startswith("{"):
         plan = msg.replace(mark, "\n")
         plan = plan[1:] if plan.startswith("\n") else plan
-        return _query_text(plan), _is_dml(plan)
+        return query_text(plan), is_dml(plan)
     lines = body.split(mark)
     dml = any(line.startswith(_DML_STARTS) for line in lines)
     if not body.startswith("Query Text: "):
         return None, dml
     out = [lines[0][len("Query Text: "):]]
     for line in lines[1:]:
-        if _PLAN_NODE.match(line):
+        if PLAN_NODE.match(line):
             break
         out.append(line)
     return "\n".join(out), dml
@@ -408,9 +395,7 @@ def _paired_plans(rows: list[tuple], plans: list[int], prev: dict[int, int], nxt
 
 def supports(by: Any) -> bool:
     """Whether :func:`digest_stderr` can group by ``by`` (the prefix's fields only)."""
-    from .digest import _by_list
-
-    return all(isinstance(c, str) and c in LEAN_BY for c in _by_list(by))
+    return all(isinstance(c, str) and c in LEAN_BY for c in by_list(by))
 
 
 def digest_stderr(source: Any, *, start: int | None = None, end: int | None = None, by: Any = None,
@@ -425,7 +410,6 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
     ``record_lines`` and ``lines_in_other_table``.
     """
     from ..sources import CHUNK_BYTES, open_source
-    from .postgres import _gc_paused, _stderr_buffers, _stderr_prefix, _StderrParser, range_buffers
 
     chunk_size = chunk_size or CHUNK_BYTES
     if start is not None:
@@ -441,11 +425,11 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
             info = src.accounting.as_dict()
             info.update(record_lines=0, lines_in_other_table={"server_events": 0})
             return DigestAccumulator(by, **fingerprint_options), info
-        parser = _StderrParser(_stderr_prefix(src, log_line_prefix), src.name, log_timezone)
-        buffers = _stderr_buffers(src, parser, chunk_size)
+        parser = StderrParser(stderr_prefix(src, log_line_prefix), src.name, log_timezone)
+        buffers = stderr_buffers(src, parser, chunk_size)
     engine = StderrDigest(parser, src.accounting, by, **fingerprint_options)
     for first, text in buffers:
-        with _gc_paused():
+        with gc_paused():
             engine.feed(text, first)
     dacc = engine.result()
     acc = src.accounting
@@ -454,3 +438,7 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
     info["record_lines"] = engine.counts["query_events"]
     info["lines_in_other_table"] = {"server_events": engine.counts["server_events"]}
     return dacc, info
+
+
+# digest_file's way with stderr logs (registered with the postgres-stderr format)
+STDERR_DIGEST = StreamingDigest(digest_stderr, supports)

@@ -32,13 +32,24 @@ Query events (``kind``):
   Text:`` line) and then dropped, so the plan's time is never counted twice. With the simple
   protocol the plan comes *before* its ``statement`` line; with the extended protocol *after*
   its ``execute`` line for a SELECT (the executor ends when the portal is dropped) and *before*
-  it for an INSERT/UPDATE/DELETE (run to completion inside the execute). So a plan goes to the
-  previous ``execute`` (SELECT) or the next ``statement``/``execute`` (DML, simple protocol) row
-  of its session whose SQL equals the plan's Query Text and whose duration is not shorter. A plan whose statement was not logged (``log_min_duration_statement`` above its
+  it for an INSERT/UPDATE/DELETE (run to completion inside the execute). A ``log_statement``
+  line is written when its statement starts, so its plan always comes after it. So a plan goes
+  to the previous ``execute`` (SELECT) or log_statement line, or the next ``statement``/``execute``
+  logged at its end (DML, simple protocol), of its session, whose SQL equals the plan's Query
+  Text and whose duration is not shorter. A plan whose statement was not logged (``log_min_duration_statement`` above its
   duration, or auto_explain alone) stays as a ``kind="plan"`` row with the Query Text as
   ``statement`` and auto_explain's duration: digests must skip ``kind == "plan"`` rows to stay
   comparable with pg_stat_statements (the same statement may have been counted below the
   threshold of the statement log but not be in the log at all).
+
+The plan rule does not depend on how the log is read: a stderr log is cut into chunks (and into
+byte ranges for ``digest_file``'s workers) only where no session waits for a later record of its
+own (:func:`toolkit.queries.pg_stderr.session_waits`: a plan, a parse or bind, a log_statement
+line, and a timed execute, whose SELECT plan comes after it, possibly after other sessions'
+records), so a plan meets its statement in every piece size and worker count
+(tests/queries/test_chunking.py). The one limit: where a chunk's last 256 KiB hold no such place
+(a session left waiting at every record in it), the cut falls back to looking at the record
+before it alone.
 """
 
 from __future__ import annotations
@@ -50,7 +61,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import ParseError
-from ..sources import load_json
+from ..sources import Accounting, load_json
 
 # What follows the severity of a LOG line (csvlog/jsonlog: the message column).
 MESSAGE_RE = re.compile(
@@ -86,7 +97,7 @@ _SERVER_PATTERNS = [
 _ELAPSED = re.compile(r"elapsed: (?P<s>[\d.]+) s")
 
 # A "duration" message in a translated lc_messages (Dauer:, durée :, длительность:, ...).
-_TRANSLATED_DURATION = re.compile(r"^[^\W\d_]+ ?: \d+[.,]\d+ ms  ")
+TRANSLATED_DURATION = re.compile(r"^[^\W\d_]+ ?: \d+[.,]\d+ ms  ")
 
 # stderr has no SQLSTATE unless %e is in the prefix: the common ones, from their messages
 # (src/backend/utils/errcodes.txt, PostgreSQL 15).
@@ -154,7 +165,7 @@ def raw_frame(cols: dict) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def _flags(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def row_flags(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(is_log, has_duration, has_verb)`` as numpy booleans (object -> bool is a C loop)."""
     is_log = raw["severity"].to_numpy() == "LOG"
     has_dur = raw["dur"].to_numpy().astype(bool)  # "" and None are False
@@ -163,11 +174,11 @@ def _flags(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _query_mask(raw: pd.DataFrame, flags=None) -> np.ndarray:
-    is_log, has_dur, has_verb = flags or _flags(raw)
+    is_log, has_dur, has_verb = flags or row_flags(raw)
     return is_log & (has_dur | has_verb)
 
 
-_QUERY_RAW = ("source_line", "nlines", "timestamp", "session", "user", "database", "application",
+QUERY_RAW = ("source_line", "nlines", "timestamp", "session", "user", "database", "application",
               "client", "dur", "verb", "message", "parameters")
 
 
@@ -177,19 +188,19 @@ def split_events(raw: pd.DataFrame, *, server: bool = True,
 
     ``counts`` holds the number of input lines that ended in each table. ``server=False``
     leaves the server_events table empty (a reader of query events only does not need it).
-    ``flags``: ``_flags(raw)`` when the caller has them already.
+    ``flags``: ``row_flags(raw)`` when the caller has them already.
     """
     raw = raw.reset_index(drop=True)
     qmask = _query_mask(raw, flags)
     nlines = raw["nlines"].to_numpy()
     server_lines = int(nlines[~qmask].sum())
-    qe, query_lines = query_rows(raw.loc[qmask, list(_QUERY_RAW)])
+    qe, query_lines = query_rows(raw.loc[qmask, list(QUERY_RAW)])
     counts = {"query_events": query_lines, "server_events": server_lines}
     return qe, _server(raw[~qmask]) if server else schema.empty("server_events"), counts
 
 
 def query_rows(q: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """``(query_events, lines)`` from the raw records that are query events (``_QUERY_RAW``
+    """``(query_events, lines)`` from the raw records that are query events (``QUERY_RAW``
     columns, file order): kinds and durations, log_statement lines paired, plans attached.
     ``lines``: the input lines those rows hold."""
     verbs = q["verb"].to_numpy()
@@ -234,7 +245,7 @@ def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
     return q.drop(index=drop)
 
 
-def _query_text(plan: str) -> str | None:
+def query_text(plan: str) -> str | None:
     """The Query Text of an auto_explain plan (JSON or text)."""
     body = plan.lstrip("\n")
     if body.startswith("{"):
@@ -247,13 +258,13 @@ def _query_text(plan: str) -> str | None:
     lines = body[len("Query Text: "):].split("\n")
     out = [lines[0]]
     for line in lines[1:]:
-        if _PLAN_NODE.match(line):
+        if PLAN_NODE.match(line):
             break
         out.append(line)
     return "\n".join(out)
 
 
-_PLAN_NODE = re.compile(r"^\S.*(?:  \(cost=|\(actual time=|\(never executed\)|\(actual rows=)"
+PLAN_NODE = re.compile(r"^\S.*(?:  \(cost=|\(actual time=|\(never executed\)|\(actual rows=)"
                         r"|^[A-Z][A-Za-z ]*(?:Scan|Join|Loop|Aggregate|Sort|Hash|Result|Append|Limit"
                         r"|Gather|Insert|Update|Delete|Merge|Materialize|Unique|SetOp|WindowAgg|Group"
                         r"|Memoize|LockRows|ProjectSet)\b")
@@ -262,7 +273,7 @@ _PLAN_NODE = re.compile(r"^\S.*(?:  \(cost=|\(actual time=|\(never executed\)|\(
 _DML_TEXT = re.compile(r"^(?:Insert|Update|Delete|Merge) on ", re.M)
 
 
-def _is_dml(plan: str) -> bool:
+def is_dml(plan: str) -> bool:
     """A plan whose root modifies a table: with the extended protocol it is logged before its
     ``execute`` line (the portal runs to completion inside Execute); a SELECT's after it."""
     if plan.lstrip().startswith("{"):
@@ -286,6 +297,9 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
     kind = q["kind"].tolist()
     duration = q["duration_ms"].to_numpy()
     nlines = q["nlines"].to_numpy().copy()
+    # log_statement lines (their duration, if any, came from a later line): logged when the
+    # statement starts, so its plan comes after such a row, never before it
+    at_start = ~q["dur"].to_numpy().astype(bool)
     kinds = q["kind"].to_numpy()
     cand = np.flatnonzero((kinds == "statement") | (kinds == "execute") | is_plan)
     # the previous and next candidate row of the same session (nulls form one session), by a
@@ -301,17 +315,20 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
     taken: set = set()
     keep = np.ones(len(q), dtype=bool)
     for i in np.flatnonzero(is_plan).tolist():  # plans are a small share: a plain loop
-        text = _query_text(plan_col[i])
+        text = query_text(plan_col[i])
         if text is None:
             continue
         best = None
-        before = (int(prev_a[i]), ("execute",))
-        after = (int(next_a[i]), ("statement", "execute"))
-        for j, want in ((after, before) if _is_dml(plan_col[i]) else (before, after)):
+        before, after = int(prev_a[i]), int(next_a[i])
+        for j in ((after, before) if is_dml(plan_col[i]) else (before, after)):
             if j < 0:
                 continue
+            if j == before:  # an execute (a SELECT's plan follows it), or a log_statement line
+                fits = kind[j] == "execute" or (kind[j] == "statement" and at_start[j])
+            else:            # a statement or execute logged when it ended
+                fits = not at_start[j]
             # the statement's time includes its executor's: never shorter than the plan's
-            if kind[j] in want and j not in taken and message[j] == text \
+            if fits and j not in taken and message[j] == text \
                     and not duration[j] < duration[i] - 0.01:
                 best = j
                 break
@@ -403,9 +420,32 @@ def translated_lines(raw: pd.DataFrame, english: bool = False, flags: tuple | No
     ``english``: the severities are known to be English already (only the messages are checked)."""
     bad = (np.zeros(len(raw), dtype=bool) if english
            else ~raw["severity"].isin(ENGLISH).to_numpy())
-    is_log, has_dur, has_verb = flags or _flags(raw)
+    is_log, has_dur, has_verb = flags or row_flags(raw)
     other = np.flatnonzero(is_log & ~has_dur & ~has_verb)
     msgs = raw["message"].to_numpy()[other]
-    match = _TRANSLATED_DURATION.match
+    match = TRANSLATED_DURATION.match
     bad[other] |= np.fromiter((match(m) is not None for m in msgs), dtype=bool, count=len(msgs))
     return bad
+
+
+TRANSLATED = "message is not in English (lc_messages is not 'C'): set lc_messages = 'C' to read such logs"
+
+
+def split_checked(raw: pd.DataFrame, acc: Accounting, server: bool = True, english: bool = False):
+    """:func:`split_events` of the raw records that can be read; the others are skipped (in
+    file order) with their reason: a message not in English, a bad time stamp (``problem``), a
+    duration that is not a finite number (``duration: ١٢ ms``: non-ASCII digits).
+    ``english``: every severity is known to be English (the stderr parser skips the others)."""
+    flags = row_flags(raw)
+    why = np.where(translated_lines(raw, english, flags), TRANSLATED, None)
+    problem = raw["problem"].to_numpy()
+    why = np.where(why == None, problem, why)  # noqa: E711
+    why = np.where(why == None, schema.float_values(raw["dur"], "duration").reasons, why)  # noqa: E711
+    bad = why != None  # noqa: E711
+    if bad.any():
+        flags = None  # rows go: split_events computes them again
+        for line, msg, n, reason in zip(raw["source_line"][bad], raw["message"][bad], raw["nlines"][bad],
+                                        why[bad], strict=True):
+            acc.skip(int(line), reason, str(msg), count=int(n))
+        raw = raw[~bad]
+    return split_events(raw, server=server, flags=flags)

@@ -89,7 +89,7 @@ def _read(path: str, fmt: formats.Format, open_input: Callable[[], Source] | Non
         return {"profile": formats.read(src, format=fmt.name, **options)}
     if fmt.kind == "queries":
         out = {"queries": formats.read(src, format=fmt.name, **options)}
-        if "server_events" in fmt.extras:
+        if "server_events" in fmt.extras.tables:
             out["server_events"] = formats.read(open_input(), format=fmt.name,
                                                 table="server_events", **options)
         return out

@@ -1,0 +1,743 @@
+"""The PostgreSQL stderr scanner: text of whole records -> regex matches and raw records.
+
+One scanner for every way a stderr log is read: the DataFrame readers
+(:mod:`toolkit.queries.postgres`), the streaming digest (:mod:`toolkit.queries.pg_digest`) and the
+byte ranges :func:`toolkit.queries.digest.digest_file` gives its worker processes
+(:func:`range_buffers`). :class:`StderrParser` folds continuation lines and matches a buffer with
+one regular expression built from the log_line_prefix; :func:`query_records` walks the matches of
+the query-event records; :func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers
+of whole records where no session waits for a later record (the rule of :meth:`StderrParser.cut`
+and :func:`boundary`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import itertools
+import operator
+import os
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import LogFormatError
+from ..sources import (
+    CHUNK_BYTES,
+    Source,
+    default_limits,
+    lines_before,
+    open_source,
+    read_range,
+    recut,
+)
+from .pg_csvjson import ahead
+from .pg_events import (
+    ENGLISH,
+    MESSAGE_RE,
+    QUERY_RAW,
+    SECONDARY,
+    TRANSLATED_DURATION,
+    query_rows,
+    raw_frame,
+)
+from .pg_prefix import (
+    KNOWN_PREFIXES,
+    SEVERITY_RE,
+    check_prefix,
+    compile_prefix,
+    detect_prefix,
+    prefix_pattern,
+    unknown_prefix_error,
+)
+from .pg_time import epoch_to_utc, plain_stamp, utc_times
+
+_MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
+_DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
+# a record that belongs with the next one: a plan (simple protocol, DML), a parse or a bind
+_HOLDS_NEXT = re.compile(r"  plan:$|  duration: \d+(?:\.\d+)? ms  (?:parse|bind) ")
+_IS_PARAMS = operator.methodcaller("startswith", ("parameters: ", "Parameters: "))
+_JUNK, _FOREIGN, _PRIMARY, _SECONDARY_CODE = 0, 1, 2, 3
+_SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_CODE for s in SECONDARY}}
+
+
+# ----------------------------------------------------------------------------------- stderr
+
+# The prefix's fields query events keep (scan_queries captures these by default).
+QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
+
+
+class QueryScan(NamedTuple):
+    """:meth:`StderrParser.scan_queries`'s result. ``rows``: the regex matches (tuples, group
+    positions in ``gi``) of the query-event records (``LOG`` with a duration or a verb), file
+    order; ``starts`` / ``nlines``: their first input line and their lines; ``params``: row
+    position -> DETAIL parameters text; ``server_lines``: the lines of all other records;
+    ``mark``: the character standing for a continuation line break in the texts (None: none)."""
+
+    rows: list[tuple]
+    gi: dict[str, int]
+    starts: list[int]
+    nls: list[int]
+    params: dict[int, str]
+    server_lines: int
+    mark: str | None
+
+    def sessions(self) -> list:
+        """``%c`` where the prefix has it and the line too, else ``%p`` (None without either)."""
+        if not self.rows:
+            return []
+        cols = list(zip(*self.rows, strict=True))
+        pid = cols[self.gi["pid"]] if "pid" in self.gi else None
+        session = cols[self.gi["session"]] if "session" in self.gi else None
+        if session is None:
+            return pid if pid is not None else [None] * len(self.rows)
+        if pid is None:
+            return session
+        return [s or p for s, p in zip(session, pid, strict=True)]
+
+
+def ends_wait(m: re.Match) -> bool:
+    """Whether a line (a match of :func:`compile_prefix`'s pattern) ends its session's wait for a
+    later record (a plan's statement, a parse's execute, a log_statement's duration): a
+    query-event record (``LOG`` with a duration or a verb) does, and so does a disconnection
+    (nothing of the session follows it); a server event between them (``temporary file``) does
+    not, as :func:`~toolkit.queries.pg_events.split_events` pairs query records only."""
+    if m["severity"] != "LOG":
+        return False
+    message = m["message"]
+    q = MESSAGE_RE.match(message)
+    return bool(q["dur"] or q["verb"]) or message.startswith("disconnection: ")
+
+
+def _record_match(line_rx: re.Pattern, secondary_rx: re.Pattern, line: str) -> re.Match | None:
+    """The match of a line that starts a record the reader reads (the prefix, an English
+    severity, not a continuation or DETAIL/STATEMENT/... line); None for any other line."""
+    if line.startswith("\t") or secondary_rx.match(line):
+        return None
+    m = line_rx.match(line)
+    return m if m is not None and m["severity"] in ENGLISH else None
+
+
+def _session_key(m: re.Match):
+    g = m.groupdict()
+    return g.get("session") or g.get("pid")
+
+
+_LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
+# a timed execute: a SELECT's auto_explain plan is logged after it (when the portal is dropped),
+# possibly after other sessions' records
+_TIMED_EXECUTE = re.compile(r"  duration: \d+(?:\.\d+)? ms  execute[^:\n]*: ")
+
+
+def session_waits(m: re.Match, line: str, holds: bool) -> bool | None:
+    """Whether a record (``line``, its match ``m``; ``holds``: it matches the holds-next pattern)
+    leaves its session waiting for a later record of the session (True: a plan, a parse or bind,
+    a log_statement line without its duration, a timed execute whose SELECT plan may follow),
+    ends the wait (False: another query record, a disconnection) or neither (None: a server
+    event). The one rule :meth:`StderrParser.cut` and :func:`boundary` keep a place to cut by:
+    no session waits there."""
+    if holds or _TIMED_EXECUTE.search(line) or ("  duration: " not in line and _LOG_STATEMENT.search(line)):
+        return True
+    return False if ends_wait(m) else None
+_CUT_WINDOW = 1 << 18  # how far back from a chunk's end _settled looks for a place to cut
+
+
+class Unreadable(Exception):
+    """A buffer holds a line the full parse (``StderrParser.parse``) must account for."""
+
+
+def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first_line: int,
+                  others: list[int]) -> Iterator[tuple[int, tuple, int, int, str | None]]:
+    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches
+    ``rows`` (file order, group positions ``gi``; continuation line breaks as ``mark``):
+    ``(position, match, first line, lines, DETAIL parameters as matched)``, each with its
+    secondary lines (DETAIL, STATEMENT, ...) taken in. ``others[0]`` counts the lines of all
+    other records. Raises :class:`Unreadable` at a line that would be skipped (not the prefix,
+    a foreign severity, a translated message, a secondary line without its record, a time stamp
+    or a duration that is not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
+    i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
+    i_ts = gi.get("ts")
+    code_get = _SEVERITY_CODE.get
+    translated = TRANSLATED_DURATION.match
+    line = first_line
+    last = len(rows) - 1
+    head = None  # the current record: 1 a query record, -1 another, None none yet
+    skip = 0     # secondary rows already taken with their query record
+    for k, row in enumerate(rows):
+        if skip:
+            skip -= 1
+            continue
+        sev = row[i_sev]
+        code = code_get(sev, _FOREIGN)
+        nl = 1
+        dp = row[i_dp]
+        if mark:
+            nl += row[i_msg].count(mark)
+            if dp:
+                nl += dp.count(mark)
+        if dp:
+            if code != _PRIMARY:
+                raise Unreadable
+            nl += 1
+        if code == _SECONDARY_CODE and head is not None:
+            others[0] += nl  # a secondary line of a record that is not a query (those take theirs)
+            line += nl
+            continue
+        if code != _PRIMARY:
+            raise Unreadable
+        # values the reader would refuse (a time stamp it cannot hold, a duration in other
+        # digits): the full parse skips such records with their reason
+        if i_ts is not None and row[i_ts] and not plain_stamp(row[i_ts]):
+            raise Unreadable
+        dur = row[i_dur]
+        if dur and not (len(dur) <= 20 and dur.isascii()):
+            raise Unreadable
+        if sev != "LOG" or not (dur or row[i_verb]):
+            if sev == "LOG" and translated(row[i_msg]):
+                raise Unreadable
+            head = -1
+            others[0] += nl
+            line += nl
+            continue
+        head = 1
+        # its secondary lines (a DETAIL with the parameters, where its prefix differs from the
+        # query line's) come right after it
+        params = dp[12:] if dp else None
+        j = k + 1
+        while j <= last and code_get(rows[j][i_sev], _FOREIGN) == _SECONDARY_CODE:
+            sec = rows[j]
+            if sec[i_dp]:
+                raise Unreadable
+            nl += 1 + (sec[i_msg].count(mark) if mark else 0)
+            if sec[i_sev] == "DETAIL" and _IS_PARAMS(sec[i_msg]):
+                params = sec[i_msg][12:]
+            j += 1
+        skip = j - k - 1
+        yield k, row, line, nl, params
+        line += nl
+
+
+def _ts_format(ts) -> str:
+    """%m (milliseconds) or %t, from the first time stamp there is (%q may leave some out)."""
+    first = next((x for x in ts if x), "")
+    return "%Y-%m-%d %H:%M:%S.%f" if "." in first else "%Y-%m-%d %H:%M:%S"
+
+
+class StderrParser:
+    """Parses buffers of whole records of one stderr log with one compiled prefix."""
+
+    def __init__(self, prefix: str, name: str, log_timezone: str | None):
+        self.prefix = prefix
+        self.name = name
+        self.log_timezone = log_timezone
+        pp = prefix_pattern(prefix)
+        self.secondary_rx = re.compile(pp + r"(?:" + "|".join(SECONDARY) + r"):  ")
+        self._line_rx = compile_prefix(prefix)
+        self.mark = _MARKS[0]
+        self._compile(self.mark)
+
+    def _compile(self, mark: str) -> None:
+        pp = prefix_pattern(self.prefix)
+        m = re.escape(mark)
+        self.rx = re.compile(
+            r"^(?:" + pp + SEVERITY_RE
+            + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
+            + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
+            + rf"(?: (?P<pname>[^:\n{m}]*?))?:(?: |$|(?={m})))?"
+            + r"|)(?P<message>[^\n]*)$", re.M)
+        self.gi = {k: v - 1 for k, v in self.rx.groupindex.items()}
+        # The same, and a query line takes the DETAIL "parameters:" line right after it into its
+        # match (a third of a typical log's lines are such DETAIL lines: one row fewer each).
+        plain = re.sub(r"\(\?P<\w+>", "(?:", pp)
+        self.rx_fold = re.compile(
+            self.rx.pattern[:-1]
+            + rf"(?(verb)(?:\n{plain}DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
+        self.gi_fold = {k: v - 1 for k, v in self.rx_fold.groupindex.items()}
+        # The query-events-only pattern (parse_queries): the same records and message split, the
+        # prefix's fields that query events keep, and the DETAIL "parameters:" line taken into
+        # the match only when its prefix is the query line's own, compared as a back reference
+        # (PostgreSQL writes one prefix for all lines of a message, %l aside): no second prefix
+        # match for a third of the lines. When it differs, the DETAIL line is a record of its own
+        # and is attached to its query line afterwards, as in parse().
+        self._lean: dict[frozenset, tuple[re.Pattern, dict[str, int]]] = {}
+
+    def lean_rx(self, fields: frozenset) -> tuple[re.Pattern, dict[str, int]]:
+        """The query-events-only pattern capturing the prefix ``fields`` (fewer groups, fewer
+        strings per line) and its group positions, for the current mark."""
+        got = self._lean.get(fields)
+        if got is None:
+            m = re.escape(self.mark)
+            pp = re.sub(r"\(\?P<(\w+)>", lambda g: g[0] if g[1] in fields else "(?:",
+                        prefix_pattern(self.prefix))
+            rx = re.compile(
+                r"^(?:(?P<pre>" + pp + ")" + SEVERITY_RE
+                + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
+                + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
+                + rf"(?: [^:\n{m}]*?)?:(?: |$|(?={m})))?"
+                + r"|)(?P<message>[^\n]*)"
+                + r"(?(verb)(?:\n(?P=pre)DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
+            got = self._lean[fields] = (rx, {k: v - 1 for k, v in rx.groupindex.items()})
+        return got
+
+    def folded(self, text: str) -> str:
+        """``text`` with each continuation line break (``\n\t``) turned into ``self.mark``, a
+        character the text does not hold (the patterns are compiled for it), and without its
+        last line break: one record per line for the patterns."""
+        mark = next(m for m in _MARKS if m not in text)
+        if mark != self.mark:
+            self.mark = mark
+            self._compile(mark)
+        t = text.replace("\n\t", mark)
+        return t[:-1] if t.endswith("\n") else t
+
+    def cut(self, buf: str, floor: int = 0) -> int:
+        """Where to end a chunk: at the start of a record (a line that is neither a TAB
+        continuation nor a DETAIL/STATEMENT/... line) that is not an auto_explain plan, not a
+        duration-only line, and not right after a plan, a parse or a bind; so a plan and its
+        statement, a parse/bind and its execute, or a log_statement line and its duration stay
+        in one chunk. First choice: the last such place in the chunk's last 256 KiB where no
+        session waits for a later record either (:meth:`_settled`: sessions interleave); a
+        shorter chunk without one is carried over whole. Else the rule above about the record
+        before the place alone (unless 200 such records follow each other: a log of
+        log_statement lines without durations never settles). 0 means: no place found, carry
+        the whole buffer over. ``floor``: no place of that last rule lies before it (the part
+        of ``buf`` already searched), so a record of many lines is not searched again and
+        again."""
+        pos = len(buf) - 1 if buf.endswith("\n") else len(buf)
+        # (the whole window, carried part included: a session may have opened in it)
+        best = self._settled(buf, max(0, pos - _CUT_WINDOW), pos)
+        if best:
+            return best
+        if len(buf) < _CUT_WINDOW:
+            return 0  # carry it over: the next chunk may bring a settled place
+        candidate: int | None = None  # a good start, if the record before it is not a plan
+        records = 0
+        while True:
+            start = buf.rfind("\n", 0, pos) + 1
+            line = buf[start:pos]
+            if not (line.startswith("\t") or self.secondary_rx.match(line)):
+                is_plan = line.endswith("  plan:")
+                if candidate is not None and (_HOLDS_NEXT.search(line) is None or records >= 200):
+                    return candidate
+                pairs = is_plan or _DURATION_ONLY.search(line) is not None
+                candidate = start if not pairs or records >= 200 else None
+                records += 1
+            if start <= floor:
+                return candidate or 0
+            pos = start - 1
+
+    def _settled(self, buf: str, lo: int, end: int) -> int:
+        """The last record start in ``buf[lo:end]`` where a chunk may end and no session waits
+        for a later record (a log_statement line for its duration, a plan, parse or bind for its
+        statement), as :func:`boundary` decides between byte ranges: sessions interleave, so
+        the record just before a cut is not the only one that may be cut from its partner. 0:
+        none (the caller falls back to the rule about the record before the cut alone)."""
+        i = lo if lo == 0 or buf[lo - 1] == "\n" else buf.find("\n", lo) + 1
+        if i <= 0 and lo > 0:
+            return 0
+        best, first, prev_holds = 0, True, False
+        open_at: dict = {}  # session -> where its waiting record starts (opened in the window)
+        while i < end:
+            j = buf.find("\n", i)
+            j = len(buf) if j < 0 else j
+            line = buf[i:j]
+            # a line that is no record (damage: the reader skips it) is no place to cut either:
+            # a plan and the execute before it, with such a line between them, stay together
+            m = _record_match(self._line_rx, self.secondary_rx, line)
+            if m is not None:
+                if not (first or prev_holds or open_at or line.endswith("  plan:")
+                        or _DURATION_ONLY.search(line)):
+                    best = i
+                first = False  # (the record before the window's first is not known)
+                prev_holds = _HOLDS_NEXT.search(line) is not None
+                key = _session_key(m)
+                waits = session_waits(m, line, prev_holds)
+                if waits:
+                    open_at.setdefault(key, i)
+                elif waits is False:  # (a server event of the session partners nothing)
+                    open_at.pop(key, None)
+            i = j + 1
+        return best
+
+    def parse(self, text: str, first_line: int, acc, lean: bool = False) -> pd.DataFrame:
+        """The raw records of ``text`` (whole records, starting at input line ``first_line``).
+        ``lean``: leave out the columns only server events use (pid, sqlstate, detail, hint,
+        context, statement, query_id: nulls), for a reader of query events only."""
+        t = self.folded(text)
+        mark = self.mark
+        rows = self.rx_fold.findall(t) if t or text else []
+        if not rows:
+            return raw_frame({"source_line": []})
+        cols = list(zip(*rows, strict=True))
+        del rows
+        gi = self.gi_fold
+        sev_t = cols[gi["severity"]]
+        # severities are a handful of words: code them with a dict, compare small ints
+        code = _SEVERITY_CODE
+        codes = np.fromiter(map(code.get, sev_t, itertools.repeat(_FOREIGN)), dtype=np.int8,
+                            count=len(sev_t))
+        dparams = cols[gi["dparams"]]
+        folded = np.fromiter(map(bool, dparams), dtype=bool, count=len(dparams))
+        if folded.any() and (codes[folded] != _PRIMARY).any():
+            # a DETAIL after a line that is not an English record: no folding in this chunk,
+            # so such lines are accounted for exactly as before
+            cols = list(zip(*self.rx.findall(t), strict=True))
+            gi = self.gi
+            sev_t = cols[gi["severity"]]
+            codes = np.fromiter(map(code.get, sev_t, itertools.repeat(_FOREIGN)), dtype=np.int8,
+                                count=len(sev_t))
+            folded = np.zeros(len(sev_t), dtype=bool)
+        sev = np.array(sev_t, dtype=object)
+        raw_msgs = cols[gi["message"]]
+        n = len(sev_t)
+        if mark in t:
+            extra = np.fromiter(map(operator.methodcaller("count", mark), raw_msgs), dtype=np.int64,
+                                count=n)
+            messages = list(raw_msgs)
+            for i in np.flatnonzero(extra).tolist():
+                messages[i] = messages[i].replace(mark, "\n")
+        else:
+            extra = np.zeros(n, dtype=np.int64)
+            messages = raw_msgs
+        nlines = extra + 1
+        fold_idx = np.flatnonzero(folded)
+        fold_params = []
+        if len(fold_idx):
+            fold_params = [dparams[i][12:].replace(mark, "\n") for i in fold_idx.tolist()]
+            nlines[fold_idx] += 1 + np.fromiter((dparams[i].count(mark) for i in fold_idx.tolist()),
+                                                dtype=np.int64, count=len(fold_idx))
+        starts = first_line + np.concatenate(([0], np.cumsum(nlines)[:-1]))
+
+        junk = codes == _JUNK
+        if junk.any():
+            for i in np.flatnonzero(junk):
+                msg = messages[i]
+                reason = ("blank line" if msg == "" else
+                          "continuation line without a record before it" if msg.startswith("\t") else
+                          f"line does not start with the log_line_prefix {self.prefix!r}")
+                acc.skip(int(starts[i]), reason, msg, count=int(nlines[i]))
+        foreign = codes == _FOREIGN
+        if foreign.any():
+            for i in np.flatnonzero(foreign):
+                acc.skip(int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
+                         "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
+                         str(messages[i]), count=int(nlines[i]))
+        is_sec = codes == _SECONDARY_CODE
+        primary = codes == _PRIMARY
+
+        detail = np.full(n, None, dtype=object)
+        hint = np.full(n, None, dtype=object)
+        context = np.full(n, None, dtype=object)
+        statement = np.full(n, None, dtype=object)
+        params = np.full(n, None, dtype=object)
+        if len(fold_idx):
+            params[fold_idx] = fold_params
+        nl_total = nlines.copy()
+        if is_sec.any():
+            ar = np.arange(n)
+            head = np.maximum.accumulate(np.where(primary, ar, -1))
+            # a skipped line between a record and its DETAIL ends the record
+            breaks = np.maximum.accumulate(np.where(junk | foreign, ar, -1))
+            sec = np.flatnonzero(is_sec)
+            heads = head[sec]
+            orphan = (heads < 0) | (breaks[sec] > heads)
+            for i in sec[orphan]:
+                acc.skip(int(starts[i]), f"{sev[i]} line without a record before it",
+                         str(messages[i]), count=int(nlines[i]))
+            sec, heads = sec[~orphan], heads[~orphan]
+            np.add.at(nl_total, heads, nlines[sec])
+            sec_sev = sev[sec]
+            sec_msg = np.array([messages[i] for i in sec.tolist()], dtype=object)
+            is_detail = sec_sev == "DETAIL"
+            if is_detail.any():
+                dmsg = sec_msg[is_detail]
+                is_param = np.fromiter(map(_IS_PARAMS, dmsg), dtype=bool, count=len(dmsg))
+                dheads = heads[is_detail]
+                params[dheads[is_param]] = [m[12:] for m in dmsg[is_param]]
+                # several DETAIL lines of one record are rare: the last one is kept
+                detail[dheads[~is_param]] = dmsg[~is_param]
+            for name, target in (("STATEMENT", statement), ("HINT", hint), ("QUERY", context),
+                                 ("CONTEXT", context)):
+                m = sec_sev == name
+                if m.any():
+                    target[heads[m]] = sec_msg[m]
+            # LOCATION (log_error_verbosity = verbose) is kept only in the line count
+
+        idx = np.flatnonzero(primary)
+        everything = len(idx) == n
+        take = operator.itemgetter(*idx.tolist()) if len(idx) > 1 else None
+
+        def pick(values):
+            if everything:
+                return list(values)
+            if take is None:
+                return [values[i] for i in idx]
+            return list(take(values))
+
+        def col(name):
+            return pick(cols[gi[name]]) if name in gi else None
+
+        problem = None  # a bad time stamp's reason: split_checked skips its record
+        if "ts" in gi:
+            ts = col("ts")
+            tz = col("tz")
+            fmt = _ts_format(ts)
+            stamps, problem = utc_times(ts, tz, name=self.name, log_timezone=self.log_timezone, fmt=fmt)
+        elif "epoch" in gi:
+            stamps, problem = epoch_to_utc(col("epoch"))
+        else:
+            stamps = pd.DatetimeIndex([pd.NaT] * len(idx)).tz_localize("UTC")
+        pid = col("pid")
+        session = col("session")
+        if session is None:
+            session = pid
+        else:
+            session = [s or p for s, p in zip(session, pid or session, strict=True)]
+        if lean:
+            return raw_frame({
+                "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
+                "session": session, "user": col("user"), "database": col("database"),
+                "application": col("application"), "client": col("client"), "severity": pick(sev_t),
+                "dur": col("dur"), "verb": col("verb"), "message": pick(messages),
+                "parameters": params[idx], "problem": problem})
+        return raw_frame({
+            "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
+            "session": session, "pid": pid, "user": col("user"), "database": col("database"),
+            "application": col("application"), "client": col("client"), "severity": pick(sev_t),
+            "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
+            "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
+            "context": context[idx], "statement": statement[idx], "parameters": params[idx],
+            "query_id": col("query_id"), "problem": problem,
+        })
+
+
+    def scan_queries(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> QueryScan | None:
+        """The query-event records of ``text`` (whole records from input line ``first_line``)
+        in one pass, without building the records of the other table: the regex matches of the
+        query lines, their first lines, their line counts (with their DETAIL lines), their
+        parameters, and the lines of all other records. None when the text holds a line that
+        would be skipped (not the prefix, a foreign severity, a translated message, a DETAIL
+        without its record): :meth:`parse` then accounts for it.
+        """
+        t = self.folded(text)
+        mark = self.mark
+        rx, gi = self.lean_rx(fields)
+        rows = rx.findall(t) if t or text else []
+        if not rows:
+            return None
+        marked = mark in t
+        query: list[tuple] = []   # the query rows
+        starts: list[int] = []    # their first line
+        nls: list[int] = []       # their lines, with their secondary lines
+        params: dict[int, str] = {}
+        others = [0]
+        try:
+            for _k, row, start, nl, p in query_records(rows, gi, mark if marked else None, first_line, others):
+                if p is not None:
+                    params[len(query)] = p
+                query.append(row)
+                starts.append(start)
+                nls.append(nl)
+        except Unreadable:
+            return None
+        server_lines = others[0]
+        return QueryScan(query, gi, starts, nls, params, server_lines, mark if marked else None)
+
+    def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
+        """``(query_events, lines in query events, lines in server events)`` of ``text``: what
+        ``split_events(parse(text, lean=True), server=False)`` gives, from :meth:`scan_queries`
+        (None where that is None)."""
+        scan = self.scan_queries(text, first_line)
+        if scan is None or "ts" not in scan.gi:  # %n or no time stamp: parse() knows those
+            return None
+        if not scan.rows:
+            return schema.empty("query_events"), 0, scan.server_lines
+        gi, mark = scan.gi, scan.mark
+        cols = list(zip(*scan.rows, strict=True))
+
+        def col(name):
+            return cols[gi[name]] if name in gi else None
+
+        ts = col("ts")
+        stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
+        if stamps.bad.any():  # a bad time stamp (query_records lets most through): parse() skips it
+            return None
+        stamps = stamps.values
+        messages = cols[gi["message"]]
+        parameters = np.full(len(scan.rows), None, dtype=object)
+        if scan.params:
+            parameters[list(scan.params)] = list(scan.params.values())
+        if mark:
+            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
+            for i in np.flatnonzero(parameters).tolist():
+                parameters[i] = parameters[i].replace(mark, "\n")
+        raw = raw_frame({"source_line": scan.starts, "nlines": scan.nls, "timestamp": stamps,
+                         "session": scan.sessions(), "user": col("user"), "database": col("database"),
+                         "application": col("application"), "client": col("client"),
+                         "dur": cols[gi["dur"]], "verb": cols[gi["verb"]], "message": messages,
+                         "parameters": parameters})
+        q, query_lines = query_rows(raw[list(QUERY_RAW)])
+        return q, query_lines, scan.server_lines
+
+
+def stderr_prefix(src: Source, log_line_prefix: str | None) -> str:
+    text = src.head_lines()  # complete lines: an over-long first line (skipped by the reader) hides none
+    lines = text.split("\n")[:400]
+    if len(text) >= 1 << 16 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a head may be cut
+    if log_line_prefix is not None:
+        check_prefix(log_line_prefix, lines, src.name)  # a bad or wrong prefix is a LogFormatError
+        return log_line_prefix
+    prefix = detect_prefix(lines)
+    if prefix is None:
+        first = next((ln for ln in lines if ln.strip()), "")
+        foreign = _foreign_severity(lines)
+        if foreign:
+            raise LogFormatError(
+                f"{src.name}: this PostgreSQL log was written with a non-English lc_messages "
+                f"(severity {foreign!r} on line {first[:120]!r}); the messages cannot be read. "
+                "Set lc_messages = 'C' on the server (ALTER SYSTEM SET lc_messages = 'C').")
+        raise unknown_prefix_error(src.name, first)
+    return prefix
+
+
+def _foreign_severity(lines: list[str]) -> str | None:
+    for _, rx in ((p, compile_prefix(p)) for p in ("%m [%p] %q%u@%d ", "%t [%p]: [%l-1] ", "%m [%p] ")):
+        for line in lines:
+            m = rx.match(line)
+            if m and m["severity"] not in ENGLISH:
+                return m["severity"]
+    return None
+
+
+def stderr_buffers(src: Source, parser: StderrParser, chunk_bytes: int) -> Iterator[tuple[int, str]]:
+    return record_buffers(ahead(src.iter_chunks(chunk_bytes)), parser)
+
+
+def record_buffers(chunks: Iterator[tuple[int, str]], parser: StderrParser) -> Iterator[tuple[int, str]]:
+    """Chunks re-cut at record boundaries (:meth:`StderrParser.cut`)."""
+    return recut(chunks, lambda buf, carried: parser.cut(buf, max(0, carried - 1)))
+
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Millions of small tuples and strings, none in a cycle: the cyclic collector would only
+    walk them again and again (a third of the parse time). Paused while parsing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+# ------------------------------------------------------------------- byte ranges (digest_file)
+
+_SPLIT_WINDOW = 1 << 18
+_STALE = 1 << 20
+
+
+def boundary(fh, x: int, size: int, parser: StderrParser) -> int:
+    """The first record start at or after byte ``x`` where a chunk may end (the rule of
+    :meth:`StderrParser.cut`: not a plan, not a duration-only line, not right after a plan, a
+    parse or a bind).
+    It depends on ``x`` and the file only, so consecutive ranges meet at the same boundary."""
+    if x <= 0:
+        return 0
+    if x >= size:
+        return size
+    # (each line is decoded and matched by the str patterns the reader uses: a bytes pattern's \d
+    # would not take other digits where the reader's does, and the two would cut differently)
+    secondary = parser.secondary_rx
+    line_rx = compile_prefix(parser.prefix)
+    offset = max(0, x - (1 << 16))  # a little before x: to know the record before the first candidate
+    fh.seek(offset)
+    buf = b""
+    partial = offset > 0  # the first line read may be the end of a line: skip it
+    prev_holds = False
+    # Sessions whose last record waits for a later one of the same session (a parse or bind for
+    # its execute, a plan for its statement, a log_statement line for its duration): sessions
+    # interleave, so the record just before a boundary is not the only one that may be cut
+    # from its partner. A boundary lies where no session is open (one open for more than
+    # _STALE bytes never got its partner: it no longer holds the boundary back).
+    open_at: dict = {}
+    while True:
+        block = fh.read(_SPLIT_WINDOW)
+        buf += block
+        i = 0
+        if partial:
+            k = buf.find(b"\n")
+            if k < 0:
+                if not block:
+                    return size
+                buf, offset = b"", offset + len(buf)  # all of it is the line being passed over
+                continue
+            i, partial = k + 1, False
+        while i < len(buf):
+            j = buf.find(b"\n", i)
+            if j < 0 and block:
+                if len(buf) - i > default_limits().line_bytes:  # left out by the readers: pass over it
+                    i, partial = len(buf), True
+                break  # an unfinished line: read on
+            line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r").decode("utf-8", "replace")
+            m = _record_match(line_rx, secondary, line)  # (no record, no boundary: as _settled)
+            if m is not None:
+                is_plan = line.endswith("  plan:")
+                here = offset + i
+                if open_at:  # past x + _STALE: the old rule alone (a log of unpaired log_statement lines)
+                    open_at = ({k: v for k, v in open_at.items() if here - v <= _STALE}
+                               if here - x <= _STALE else {})
+                if here >= x and not (is_plan or prev_holds or open_at or _DURATION_ONLY.search(line)):
+                    return here
+                prev_holds = _HOLDS_NEXT.search(line) is not None
+                key = _session_key(m)
+                if here - x > _STALE:
+                    pass
+                else:
+                    waits = session_waits(m, line, prev_holds)
+                    if waits:
+                        open_at.setdefault(key, here)
+                    elif waits is False:  # (a server event of the session partners nothing)
+                        open_at.pop(key, None)
+            if j < 0:
+                break
+            i = j + 1
+        if not block:
+            return size
+        buf, offset = buf[i:], offset + i
+
+
+def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
+                  errors: str = "skip", log_line_prefix: str | None = None,
+                  log_timezone: str | None = None, first_line: int | None = None):
+    """``(source, parser, buffers)`` for the records that start in bytes ``[start, end)`` of a
+    plain stderr log (see :func:`split_postgres_stderr`): ``buffers`` yields ``(first line,
+    text)`` of whole records, and counts the lines read in the source's accounting."""
+    src = open_source(path, errors=errors)
+    if src.compression is not None:
+        raise LogFormatError(f"{src.name}: byte ranges need an uncompressed file")
+    # an empty log has no prefix to find: no records, as when it is read whole
+    prefix = stderr_prefix(src, log_line_prefix) if src.head(1) else (log_line_prefix or KNOWN_PREFIXES[0])
+    parser = StderrParser(prefix, src.name, log_timezone)
+    acc = src.accounting
+    acc.format = "postgres-stderr"
+    size = os.path.getsize(path)
+    fh = open(path, "rb")  # closed when the buffers are done
+    try:
+        lo, hi = boundary(fh, start, size, parser), boundary(fh, end, size, parser)
+        line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
+    except BaseException:
+        fh.close()
+        raise
+
+    def pieces() -> Iterator[tuple[int, str]]:
+        with fh:
+            yield from read_range(fh, acc, lo, hi, line0, chunk_size)
+
+    return src, parser, record_buffers(pieces(), parser)
