@@ -178,7 +178,7 @@ def parse_directive(text: str) -> tuple[str | None, str, str]:
     return name, escape, "".join(a or b for a, b in pieces)
 
 
-def _column_for(var: str) -> tuple[str, str]:
+def column_for(var: str) -> tuple[str, str]:
     """(column, kind) for an nginx variable."""
     if var in ("time_local", "time_iso8601", "msec"):
         return "timestamp", var
@@ -227,7 +227,7 @@ def compile_log_format(log_format: str, *, escape: str | None = None, name: str 
         if t == "var" and v not in KNOWN_VARIABLES and v not in extra and not v.startswith(KNOWN_PREFIXES):
             raise LogFormatError(f"unknown nginx variable ${v} in log format; pass "
                                  f"variables=({v!r},) if it comes from map/set")
-    fields = [Field(v, *_column_for(v)) for t, v in tokens if t == "var"]
+    fields = [Field(v, *column_for(v)) for t, v in tokens if t == "var"]
     return build(tokens, fields, name=fmt_name or "nginx", source=text, escape=escape)
 
 
