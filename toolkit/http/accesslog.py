@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from .. import formats, schema
 from ..errors import LogFormatError, ParseError
@@ -87,22 +88,75 @@ def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, e
 
 
 def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: int) -> pd.DataFrame:
-    """The ``http_requests`` table of a log: the scanner's batches, concatenated."""
+    """The ``http_requests`` table of a log: the scanner's batches, concatenated column by column
+    (each column's pieces freed once joined, so the peak is about one table, not two)."""
     src = open_source(source, errors=errors)
     src.accounting.format = f"access_log:{fmt if isinstance(fmt, str) else fmt.name}"
-    frames = [batch.frame() for batch in scan(src, fmt, chunk_size) if len(batch)]
-    if not frames and not isinstance(fmt, str):
+    pieces: dict[str, list[tuple[int, Any]]] = {}  # column -> (batch number, array) in file order
+    sizes: list[int] = []
+    for batch in scan(src, fmt, chunk_size):
+        if not len(batch):
+            continue
+        for name, values in {**batch.columns, "source_line": batch.source_line}.items():
+            pieces.setdefault(name, []).append((len(sizes), values))
+        sizes.append(len(batch))
+    if not sizes and not isinstance(fmt, str):
         # no request: the format's columns all the same (a log's parts concatenate)
         empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}
-        frames = [Batch(1, 0, columns_of(empty, fmt, False), np.empty(0, dtype=np.int64), []).frame()]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else
-                                                                     schema.empty("http_requests"))
-    del frames
-    if "malformed" not in df.columns:
-        df["malformed"] = pd.Series(False, index=df.index, dtype=bool)
-    df = schema.coerce(df, "http_requests")
+        pieces = {k: [(0, v)] for k, v in columns_of(empty, fmt, False).items()}
+        pieces["source_line"] = [(0, np.empty(0, dtype=np.int64))]
+        sizes = [0]
+    columns = {name: _joined(pieces.pop(name), sizes) for name in list(pieces)}
+    df = _canonical(columns, sum(sizes))
     df.attrs["source"] = src.accounting.as_dict()
     return df
+
+
+def _joined(parts: list[tuple[int, Any]], sizes: list[int]) -> pd.Series:
+    """One column from its batches' arrays (null rows for a batch without it: a JSON key absent
+    from a whole piece of the log)."""
+    series = []
+    have = dict(parts)
+    parts.clear()
+    for i, n in enumerate(sizes):
+        values = have.pop(i, None)
+        if values is None:
+            series.append(pd.Series([None] * n, dtype=object))
+        elif isinstance(values, np.ndarray) and values.dtype == object:
+            series.append(pd.Series(values, dtype=object, copy=False))
+        else:
+            series.append(pd.Series(values, copy=False))
+    return series[0] if len(series) == 1 else pd.concat(series, ignore_index=True)
+
+
+def _same_family(have: Any, want: Any) -> bool:
+    """Whether a column of dtype ``have`` already fits the canonical dtype ``want`` (int64 fits
+    Int64, an object column of strings fits a string column: coerce leaves them as they are)."""
+    for test in (ptypes.is_integer_dtype, ptypes.is_float_dtype, ptypes.is_bool_dtype):
+        if test(want):
+            return test(have)
+    if ptypes.is_string_dtype(want):
+        return ptypes.is_string_dtype(have) or ptypes.is_object_dtype(have)
+    return have == want
+
+
+def _canonical(columns: dict[str, pd.Series], rows: int) -> pd.DataFrame:
+    """``http_requests`` from joined columns, without a copy of the whole table: canonical
+    columns first in their dtypes (an absent one null), ``malformed`` and the format's other
+    variables after (what :func:`toolkit.schema.coerce` gives, which copies every column)."""
+    template = schema.empty("http_requests")
+    out: dict[str, Any] = {}
+    for name, dtype in template.dtypes.items():
+        col = columns.pop(name, None)
+        if col is None:
+            col = pd.Series(np.nan if dtype == np.float64 else pd.NA, index=range(rows), dtype=dtype)
+        elif not _same_family(col.dtype, dtype):  # a JSON column with pieces of other types
+            col = col.astype(dtype)
+        out[name] = col
+    if "malformed" not in columns:
+        columns["malformed"] = pd.Series(np.zeros(rows, dtype=bool))
+    out.update(columns)
+    return schema.validate(pd.DataFrame(out, copy=False), "http_requests")
 
 
 def read_nginx(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
