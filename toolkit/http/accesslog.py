@@ -44,7 +44,7 @@ from ..errors import LogFormatError, ParseError
 from ..sources import CHUNK_BYTES, load_json, open_source
 from . import apache
 from .logformat import CompiledFormat, compile_log_format
-from .scanner import JSON_FORMAT, Batch, columns_of, scan
+from .scanner import JSON_FORMAT, columns_of, scan
 
 
 def compile_format(log_format: str | CompiledFormat, *, escape: str | None = None,
@@ -113,19 +113,16 @@ def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: in
 
 
 def _joined(parts: list[tuple[int, Any]], sizes: list[int]) -> pd.Series:
-    """One column from its batches' arrays (null rows for a batch without it: a JSON key absent
-    from a whole piece of the log)."""
-    series = []
+    """One column from its batches' arrays; a batch without it (a JSON key absent from a whole
+    piece of the log) gets nulls of the column's type, as its rows would in one piece (False for
+    ``malformed``: no request line, none that is malformed)."""
     have = dict(parts)
     parts.clear()
-    for i, n in enumerate(sizes):
-        values = have.pop(i, None)
-        if values is None:
-            series.append(pd.Series([None] * n, dtype=object))
-        elif isinstance(values, np.ndarray) and values.dtype == object:
-            series.append(pd.Series(values, dtype=object, copy=False))
-        else:
-            series.append(pd.Series(values, copy=False))
+    series = [pd.Series(v, dtype=object, copy=False) if isinstance(v, np.ndarray) and v.dtype == object
+              else pd.Series(v, copy=False) for v in have.values()]
+    dtype = series[0].dtype
+    pieces = iter(series)
+    series = [next(pieces) if i in have else pd.Series([None] * n, dtype=dtype) for i, n in enumerate(sizes)]
     return series[0] if len(series) == 1 else pd.concat(series, ignore_index=True)
 
 
@@ -153,7 +150,7 @@ def _canonical(columns: dict[str, pd.Series], rows: int) -> pd.DataFrame:
         elif not _same_family(col.dtype, dtype):  # a JSON column with pieces of other types
             col = col.astype(dtype)
         out[name] = col
-    if "malformed" not in columns:
+    if "malformed" not in columns:  # no request line: none is malformed
         columns["malformed"] = pd.Series(np.zeros(rows, dtype=bool))
     out.update(columns)
     return schema.validate(pd.DataFrame(out, copy=False), "http_requests")

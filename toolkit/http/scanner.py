@@ -186,19 +186,34 @@ def best_time_field(fmt: CompiledFormat) -> int | None:
 
 def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbers: np.ndarray,
                     line_text: Callable[[int], str]) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple]]:
-    """Convert the line's time (the best time field) once: lines whose time is bad are skipped
+    """Convert each line's time once: the first time field the line has a value in, best
+    resolution first (``$msec``, ``$time_iso8601``, ``$time_local`` / ``%t``), so a line's time
+    never depends on the other lines of its piece. Lines whose time is bad are skipped
     (``(line, reason, text)`` items; ``line_text(i)`` gives the i-th line's text), the others'
-    times go in ``cols["_ts"]`` (a UTC DatetimeIndex) for :func:`columns_of`."""
-    best = best_time_field(fmt)
-    group = None if best is None else f"f{best}"
-    if group is None or group not in cols:
+    times go in ``cols["_ts"]`` (a UTC DatetimeIndex, NaT where no field has a value)."""
+    order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
+    fields = sorted((order[f.kind], i) for i, f in enumerate(fmt.fields) if f.kind in order and f"f{i}" in cols)
+    if not fields:
         return cols, line_numbers, []
-    times = time_values(_nullify(cols[group], fmt.escape), fmt.fields[best].kind)
+    values = reasons = todo = None
+    for _, i in fields:
+        raw = _nullify(cols[f"f{i}"], fmt.escape)
+        if todo is None:
+            got = time_values(raw, fmt.fields[i].kind)
+            values, reasons = got.values.tz_localize(None).to_numpy(copy=True), got.reasons.copy()
+            todo = np.arange(len(raw))
+        else:  # only the lines without a value in the better fields
+            got = time_values(raw[todo], fmt.fields[i].kind)
+            values[todo], reasons[todo] = got.values.tz_localize(None).to_numpy(), got.reasons
+        absent = pd.isna(values[todo]) & (reasons[todo] == None)  # noqa: E711 (elementwise)
+        todo = todo[absent]
+        if not len(todo):
+            break
+    stamps = pd.DatetimeIndex(values).tz_localize("UTC")
+    bad = reasons != None  # noqa: E711 (elementwise)
     skips: list[tuple] = []
-    bad = times.bad
-    stamps = times.values
     if bad.any():
-        skips = [(int(line_numbers[i]), times.reasons[i], line_text(i)) for i in np.flatnonzero(bad)]
+        skips = [(int(line_numbers[i]), reasons[i], line_text(i)) for i in np.flatnonzero(bad)]
         keep = ~bad
         cols = {k: v[keep] for k, v in cols.items()}
         line_numbers, stamps = line_numbers[keep], stamps[keep]
@@ -499,6 +514,11 @@ def scan_json(first: int, text: str, source_name: str | None = None) -> Batch:
     if bad_times:
         skips = sorted(skips + bad_times, key=lambda x: x[0])
     columns = columns_of(cols, fmt, False) if len(lines_kept) else {}
+    request = next((f"f{i}" for i, f in enumerate(fmt.fields) if f.kind == "request"), None)
+    if request is not None and len(lines_kept):
+        # a line without the key (or null) has no request line, so none that is malformed:
+        # the same answer as for a piece of the log where the key never appears
+        columns["malformed"] = columns["malformed"] & pd.notna(cols[request])
     return Batch(first, len(split), columns, lines_kept, skips)
 
 
