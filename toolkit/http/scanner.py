@@ -247,6 +247,37 @@ def _joined_ints(raw: np.ndarray, first: Field, second: Field) -> tuple[Any, Any
     return out[0], out[1]
 
 
+# A request line "METHOD target [HTTP/x]": in a text log still escaped (``\x22``, ``\"``: an
+# escape pair is one character of the target), in JSON lines already decoded.
+_TEXT_REQUEST = re.compile(r'([A-Za-z][A-Za-z0-9_-]{0,31}) (((?:[^ "?\\\n]++|\\.)*+)(?:\?((?:[^ "\\\n]++|\\.)*+))?)'
+                           r'(?: (HTTP/[0-9.]{1,5}))?')
+_JSON_REQUEST = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?")
+
+
+def split_requests(lines: np.ndarray, grammar: re.Pattern,
+                   decode: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Distinct request lines -> ``method``, ``url``, ``path``, ``query``, ``protocol`` (object
+    arrays, None where absent; an empty query is None) and ``malformed`` (bool: the line is not
+    ``METHOD target [HTTP/x]``, all parts None). Each array has one entry more than ``lines``,
+    for a line that has no request (None: not malformed). ``decode`` turns the target's escapes
+    into text."""
+    n = len(lines)
+    parts = {k: np.full(n + 1, None, dtype=object) for k in ("method", "url", "path", "query", "protocol")}
+    malformed = np.zeros(n + 1, dtype=bool)
+    for i, line in enumerate(lines):
+        m = grammar.fullmatch(line) if line is not None else None
+        if m is None:
+            malformed[i] = line is not None
+            continue
+        method, url, path, query, protocol = m.groups()
+        parts["method"][i], parts["url"][i], parts["path"][i] = method, url, path
+        parts["query"][i], parts["protocol"][i] = query or None, protocol
+    if decode is not None:
+        for k in ("url", "path", "query"):
+            parts[k] = decode(parts[k])
+    return {**parts, "malformed": malformed}
+
+
 def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool) -> dict[str, Any]:
     """Typed ``http_requests`` columns (see the module) from the raw matched strings of one piece
     of text (group name -> object array, as :func:`match_text` gives them)."""
@@ -269,7 +300,7 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
     for i, field in enumerate(fmt.fields):
         g = f"f{i}"
         kind = field.kind
-        if g not in cols and not (kind == "request" and (g + "_m" in cols or g + "_mp" in cols)):
+        if g not in cols:
             continue  # not captured (see CompiledFormat.only)
         raw = cols.get(g)
         if field in time_fields:
@@ -281,34 +312,18 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
         if column in used or (kind == "request" and any(p in used for p in _REQUEST_PARTS)):
             column = field.variable  # a second source for the same column keeps its own name
         if kind == "request":
-            if raw is not None:
-                out[column] = text_column(_nullify(raw, escape))
-            if g + "_mp" in cols:  # "GET /users/1" (CompiledFormat.only(joined=True)); "" if malformed
-                codes, uniques = pd.factorize(cols[g + "_mp"], use_na_sentinel=True)
-                split = [u.split(" ", 1) if u else (None, None) for u in uniques]
-                methods = np.array([m for m, _ in split] + [None], dtype=object)
-                paths = np.array([p for _, p in split] + [None], dtype=object)
-                if text_has_escapes:
-                    paths = decode(paths)
-                out["method"], out["path"] = methods[codes], paths[codes]
-                out["malformed"] = out["method"] == None  # noqa: E711 (elementwise)
-                used.update(("method", "path"))
-                continue
-            method = cols[g + "_m"].copy()
-            malformed = method == ""
-            method[malformed] = None
-            for part, suffix in (("method", "_m"), ("url", "_u"), ("path", "_p"), ("query", "_q"),
-                                 ("protocol", "_v")):
-                if g + suffix not in cols:
-                    continue
-                vals = method if part == "method" else cols[g + suffix].copy()
-                vals[malformed] = None
-                if part == "query":
-                    vals[vals == ""] = None
-                out[part] = per_distinct(vals, decode if text_has_escapes and part in ("url", "path", "query")
-                                         else None)
-                used.add(part)
-            out["malformed"] = malformed
+            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+            uniques = np.asarray(uniques, dtype=object)
+            split = split_requests(uniques, _JSON_REQUEST if not fmt.regex else _TEXT_REQUEST,
+                                   decode if text_has_escapes else None)
+            for part, values in split.items():
+                if part in ("method", "malformed") or fmt.capture is None or part in fmt.capture:
+                    out[part] = values[codes]  # code -1 (no request line): the last entry
+                    used.add(part)
+            if fmt.capture is None or "request" in fmt.capture:
+                raw_lines = _nullify(uniques, escape)
+                raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
+                out[column] = np.append(raw_lines, None)[codes]
         elif kind in ("int", "bytes_dash"):
             out[column] = _ints(raw, kind)
         elif kind in ("float", "usec", "msec_int", "sec"):
@@ -441,7 +456,6 @@ _JSON_ALIASES = {"time": "time_iso8601", "timestamp": "time_iso8601", "@timestam
                  "remote_ip": "remote_addr", "method": "request_method", "user_agent": "http_user_agent",
                  "referer": "http_referer", "referrer": "http_referer", "duration": "request_time",
                  "response_time": "request_time"}
-_REQUEST_LINE = r"^([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?$"
 
 
 def _json_text(v: Any) -> str | None:
@@ -503,22 +517,13 @@ def scan_json(first: int, text: str, source_name: str | None = None) -> Batch:
     for i, key in enumerate(keys):
         vals = np.array([_json_text(obj.get(key)) for obj in records], dtype=object)
         cols[f"f{i}"] = vals
-        if fmt.fields[i].kind == "request":
-            req = pd.Series(vals, dtype=object).str.extract(_REQUEST_LINE)
-            for j, suffix in enumerate(("_m", "_u", "_p", "_q", "_v")):
-                part = req[j].to_numpy(dtype=object).copy()
-                part[pd.isna(part)] = ""  # an empty method marks the request line malformed
-                cols[f"f{i}{suffix}"] = part
     cols, lines_kept, bad_times = _drop_bad_times(fmt, cols, np.array(line_numbers, dtype=np.int64),
                                                   texts.__getitem__)
     if bad_times:
         skips = sorted(skips + bad_times, key=lambda x: x[0])
+    # (a line without the request key has no request line, so none that is malformed: the same
+    # answer as for a piece of the log where the key never appears)
     columns = columns_of(cols, fmt, False) if len(lines_kept) else {}
-    request = next((f"f{i}" for i, f in enumerate(fmt.fields) if f.kind == "request"), None)
-    if request is not None and len(lines_kept):
-        # a line without the key (or null) has no request line, so none that is malformed:
-        # the same answer as for a piece of the log where the key never appears
-        columns["malformed"] = columns["malformed"] & pd.notna(cols[request])
     return Batch(first, len(split), columns, lines_kept, skips)
 
 
