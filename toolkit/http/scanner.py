@@ -162,7 +162,7 @@ def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
     (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
     time, outside the years 1678-2261): the scanner skips such lines, counting the reason."""
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)  # the distinct values only
-    uniques = np.asarray(uniques, dtype=object)
+    uniques = _nullify(np.asarray(uniques, dtype=object), "json")  # "-" and "" are no time
     if kind == "msec":
         # $msec has ms resolution: whole milliseconds, no float rounding
         got = schema.epoch_values(uniques, "timestamp", decimals=3)
@@ -197,7 +197,7 @@ def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbe
         return cols, line_numbers, []
     values = reasons = todo = None
     for _, i in fields:
-        raw = _nullify(cols[f"f{i}"], fmt.escape)
+        raw = cols[f"f{i}"]
         if todo is None:
             got = time_values(raw, fmt.fields[i].kind)
             values, reasons = got.values.tz_localize(None).to_numpy(copy=True), got.reasons.copy()
@@ -289,8 +289,9 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
     best_time = None if best is None else fmt.fields[best]
     used: set[str] = set()
 
-    def text_column(vals: np.ndarray) -> np.ndarray:
-        return per_distinct(vals, decode if text_has_escapes else None)
+    def text_column(raw: np.ndarray) -> np.ndarray:  # "-" (json: "") is null; escapes decoded
+        return per_distinct(raw, (lambda u: decode(_nullify(u, escape))) if text_has_escapes
+                            else (lambda u: _nullify(u, escape)))
 
     for name, raw in cols.items():
         if "__" in name:  # two integers captured as one group: split per distinct pair
@@ -331,13 +332,14 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
             divisor = {"usec": 1e6, "msec_int": 1e3}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
             out[column] = vals / divisor if divisor else vals
         elif kind == "list":
-            vals = per_distinct(_nullify(raw, escape))
-            out[column] = vals
+            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+            uniques = _nullify(np.asarray(uniques, dtype=object), escape)
+            out[column] = np.append(uniques, None)[codes]
             if field.variable == "upstream_response_time" and "upstream_time_s" not in used:
-                out["upstream_time_s"] = per_distinct(vals, _sum_list)
+                out["upstream_time_s"] = np.append(_sum_list(uniques), np.nan)[codes]
                 used.add("upstream_time_s")
         else:
-            out[column] = text_column(_nullify(raw, escape))
+            out[column] = text_column(raw)
         used.add(column)
     if "path" in out and "url" not in out:  # $uri / %U without the request line
         out["url"] = out["path"]
@@ -420,6 +422,8 @@ def _empty_lines(text: str, cols: dict[str, np.ndarray], nlines: int) -> np.ndar
     """Which lines are empty: every group empty (checked on one column, then the few candidates),
     confirmed on the text itself."""
     out = np.zeros(nlines, dtype=bool)
+    if text and "\n\n" not in text and text[0] != "\n" and text[-1] != "\n":
+        return out  # no empty line (the common case: no scan of the columns)
     if not cols:
         cand = np.arange(nlines)
     else:
