@@ -32,14 +32,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import http.client
 import json
 import os
 import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +45,10 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and this file would be "http".
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import http.client  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_DIR = ROOT / "sample_traces" / "http" / "nginx"
@@ -99,20 +101,13 @@ http {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"port {port} did not open")
+def _sample_generator():
+    """sample_traces/http/nginx/generate.py (the sample's recorder) as a module: its port helpers."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("nginx_sample_generate", NGINX_DIR / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _client(port: int, addr: str, seconds: float, seed: int) -> None:
@@ -147,7 +142,8 @@ def record_timed(seconds: float = 60.0) -> Path:
     (tmp / "www/static/app.js").write_text("function f(){return 1;}\n" * 400)
     for i in range(1, 41):  # ids 41-50 are missing: 404
         (tmp / f"www/static/img/{i}.png").write_bytes(os.urandom(256 * i))
-    ports = {k: _free_port() for k in ("port", "cat1", "cat2")}
+    sample = _sample_generator()
+    ports = {k: sample.free_port() for k in ("port", "cat1", "cat2")}
     (tmp / "nginx.conf").write_text(_TIMED_CONF.format(tmp=tmp, fmt=TIMED_FORMAT, **ports))
     backend = subprocess.Popen([sys.executable, str(NGINX_DIR / "backend.py"), f"{ports['cat1']}:0",
                                 f"{ports['cat2']}:15"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -156,7 +152,7 @@ def record_timed(seconds: float = 60.0) -> Path:
         backend.stdout.readline()
         nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(tmp), "-c",
                                   str(tmp / "nginx.conf"), "-e", str(tmp / "error.log"), "-g", "daemon off;"])
-        _wait_port(ports["port"])
+        sample.wait_port(ports["port"])
         clients = [threading.Thread(target=_client, args=(ports["port"], f"127.0.1.{i + 1}", seconds, i))
                    for i in range(30)]
         for t in clients:

@@ -103,8 +103,13 @@ def json_logs(draw) -> tuple[bytes, int]:
     return text.encode("utf-8", "surrogatepass"), good
 
 
-def check_pieces_do_not_matter(path, lines: int, good: int, **options) -> None:
-    """THEN every piece size gives the whole-file table row for row, and its accounting."""
+def check_pieces_do_not_matter(folder, name: str, log: tuple[bytes, int], **options) -> None:
+    """WHEN the log is read in pieces of every size THEN each gives the whole-file table row for
+    row, and its accounting; every line is a row or a skip, the good ones rows."""
+    data, good = log
+    path = folder.mktemp("http") / name
+    path.write_bytes(data)
+    lines = len(data.replace(b"\r\n", b"\n").splitlines())
     whole = tk.read_access_log(path, chunk_size=PIECES[-1], **options)
     src = whole.attrs["source"]
     assert (src["lines_read"], src["records"]) == (lines, good)
@@ -118,22 +123,13 @@ def check_pieces_do_not_matter(path, lines: int, good: int, **options) -> None:
 @given(log=perf_logs())
 def test_a_custom_format_reads_the_same_in_any_pieces(tmp_path_factory, log):
     # GIVEN a log in nginx's perf format (timings, upstream lists, cache status) with hostile lines
-    data, good = log
-    path = tmp_path_factory.mktemp("http") / "perf.log"
-    path.write_bytes(data)
-    lines = len(data.replace(b"\r\n", b"\n").splitlines())
-    # WHEN it is read in pieces of every size
-    check_pieces_do_not_matter(path, lines, good, log_format=PERF_FORMAT)
+    check_pieces_do_not_matter(tmp_path_factory, "perf.log", log, log_format=PERF_FORMAT)
 
 
 @given(log=json_logs())
 def test_json_lines_with_missing_keys_read_the_same_in_any_pieces(tmp_path_factory, log):
     # GIVEN JSON lines whose keys come and go (a 4 KiB piece may lack a column the file has)
-    data, good = log
-    path = tmp_path_factory.mktemp("http") / "access.jsonl"
-    path.write_bytes(data)
-    lines = len(data.replace(b"\r\n", b"\n").splitlines())
-    check_pieces_do_not_matter(path, lines, good, format="access-json")
+    check_pieces_do_not_matter(tmp_path_factory, "access.jsonl", log, format="access-json")
 
 
 def check_endpoints_do_not_depend_on_pieces_or_workers(path, **options) -> None:
