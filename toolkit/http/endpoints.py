@@ -38,7 +38,7 @@ QUANTILES = (0.50, 0.90, 0.95, 0.99)
 COLUMNS = ["endpoint", "method", "requests", "rps", "p50_s", "p90_s", "p95_s", "p99_s", "max_s",
            "mean_s", "total_s", "time_pct", "errors_4xx_pct", "errors_5xx_pct", "p50_bytes",
            "p95_bytes", "cache_hit_pct", "example"]
-NEEDED = {"method", "path", "status", "body_bytes_sent", "request_time_s", "upstream_cache_status"}
+NEEDED = {"method", "path", "url", "status", "body_bytes_sent", "request_time_s", "upstream_cache_status"}
 
 
 def _route_regexes(routes: Sequence[str] | None) -> list[tuple[re.Pattern, str]]:
@@ -166,7 +166,7 @@ class EndpointAccumulator:
         ts = cols.get("timestamp")
         if ts is not None:
             self._span(ts.min(), ts.max())  # NaT-skipping for a Series and a DatetimeIndex alike
-        urls = objects("url") if "url" in cols else paths  # streaming reads only the path
+        urls = objects("url") if "url" in cols else paths
         self._accumulate(key_codes, keys, lat, size, status, cache,
                          None if urls is None else urls.__getitem__)
 
@@ -320,8 +320,8 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     """Per endpoint (templated path and method): requests, rps (over the whole log's time span),
     latency p50/p90/p95/p99/max/mean/total in seconds, ``time_pct`` (share of all request time),
     4xx and 5xx rates in percent, body size p50/p95 in bytes, cache hit percent (where the log
-    has ``$upstream_cache_status``), and an example URL (the path only, when streaming from a
-    file: capturing the query costs time). Sorted by total time, descending.
+    has ``$upstream_cache_status``), and an example URL (the endpoint's first request). Sorted
+    by total time, descending.
 
     ``requests`` is the ``http_requests`` table, or a log path (streamed chunk by chunk with
     ``log_format``; pass ``log_format=None`` to detect combined/common). ``jobs`` > 1 splits an
