@@ -315,16 +315,16 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
         if kind == "request":
             codes, uniques = pd.factorize(raw, use_na_sentinel=True)
             uniques = np.asarray(uniques, dtype=object)
+            if fmt.capture is None or "request" in fmt.capture:
+                raw_lines = _nullify(uniques, escape)
+                raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
+                out[column] = np.append(raw_lines, None)[codes]
             split = split_requests(uniques, _JSON_REQUEST if not fmt.regex else _TEXT_REQUEST,
                                    decode if text_has_escapes else None)
             for part, values in split.items():
                 if part in ("method", "malformed") or fmt.capture is None or part in fmt.capture:
                     out[part] = values[codes]  # code -1 (no request line): the last entry
                     used.add(part)
-            if fmt.capture is None or "request" in fmt.capture:
-                raw_lines = _nullify(uniques, escape)
-                raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
-                out[column] = np.append(raw_lines, None)[codes]
         elif kind in ("int", "bytes_dash"):
             out[column] = _ints(raw, kind)
         elif kind in ("float", "usec", "msec_int", "sec"):
