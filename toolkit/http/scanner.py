@@ -4,7 +4,8 @@ lines) -> :class:`Batch` es of typed column arrays with line accounting.
 Every consumer reads through it: :func:`toolkit.http.accesslog.read_access_log` concatenates the
 batches into the ``http_requests`` DataFrame, :func:`toolkit.http.endpoints.endpoints` folds them
 into its accumulator (from a file: one process, or byte ranges read by worker processes, each
-running :func:`scan_range`). A batch never depends on where its piece of text was cut: each line
+running :func:`scan_range`), and :mod:`toolkit.http.timeseries` reads a log path through it with
+only the columns a series needs. A batch never depends on where its piece of text was cut: each line
 is scanned alone by the one regex (or ``json.loads``), and the values are converted per distinct
 value (``pd.factorize``), which gives the same value whichever rows share a batch.
 
