@@ -46,6 +46,10 @@ from . import apache
 from .logformat import CompiledFormat, compile_log_format
 from .scanner import JSON_FORMAT, columns_of, scan
 
+# The table readers scan pieces of 4 MiB: a piece's regex tuples are their largest transient
+# memory (~7x the piece), and the table is the same for any piece size.
+READ_CHUNK_BYTES = 1 << 22
+
 
 def compile_format(log_format: str | CompiledFormat, *, escape: str | None = None,
                    variables: tuple[str, ...] = ()) -> CompiledFormat:
@@ -158,7 +162,7 @@ def _canonical(columns: dict[str, pd.Series], rows: int) -> pd.DataFrame:
 
 def read_nginx(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
                escape: str | None = None, variables: tuple[str, ...] = (),
-               chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+               chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
     """Read an access log written with ``log_format`` (nginx or Apache) into ``http_requests``.
 
     Columns: the canonical ones (timestamp UTC, client, method, url, path, query, protocol,
@@ -171,7 +175,7 @@ def read_nginx(source: Any, log_format: str | CompiledFormat = "combined", *, er
     return _read(source, fmt, errors=errors, chunk_size=chunk_size)
 
 
-def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
     """Read a JSON-lines access log (one object per line, keys named after nginx variables,
     e.g. nginx ``log_format x escape=json '{"status":"$status",...}'``) into ``http_requests``.
 
@@ -190,7 +194,7 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = CHUN
 
 def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *, format: str | None = None,
                     errors: str = "skip", escape: str | None = None, variables: tuple[str, ...] = (),
-                    chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+                    chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
     """Read an HTTP access log into the ``http_requests`` table (see :mod:`toolkit.schema`).
 
     ``log_format``: ``None`` detects combined / common / JSON lines from the content; otherwise a
