@@ -46,9 +46,9 @@ from . import apache
 from .logformat import CompiledFormat, compile_log_format
 from .scanner import JSON_FORMAT, columns_of, scan
 
-# The table readers scan pieces of 4 MiB: a piece's regex tuples are their largest transient
+# The table readers scan pieces of 8 MiB: a piece's regex tuples are their largest transient
 # memory (~7x the piece), and the table is the same for any piece size.
-READ_CHUNK_BYTES = 1 << 22
+READ_CHUNK_BYTES = 1 << 23
 
 
 def compile_format(log_format: str | CompiledFormat, *, escape: str | None = None,
