@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
+from helpers.nginx import NGINX_SAMPLES, PERF_FORMAT
 
 import toolkit as tk
 from toolkit.http import timeseries
@@ -42,3 +44,17 @@ def test_payload_sizes_largest_median_first(perf_requests):
     _labelled(fig)
     assert fig.data[0].name == "GET /api/downloads/{id}"
     assert fig.layout.xaxis.type == "log"
+
+
+def test_time_series_of_a_log_path_equal_those_of_its_table(perf_requests):
+    # GIVEN the perf sample as a path (the scanner reads only the columns each series needs)
+    path = NGINX_SAMPLES / "access.log.gz"
+    # THEN every series equals the one of the whole table, bin for bin
+    pairs = [(timeseries.latency_over_time, {"freq": "5s", "endpoint": "/api/reports/{id}/export"}),
+             (timeseries.endpoint_matrix, {"value": "p95_s", "top": 5}),
+             (timeseries.status_over_time, {"freq": "10s"}),
+             (timeseries.payload_sizes, {"top": 4})]
+    for series, options in pairs:
+        from_path = series(path, log_format=PERF_FORMAT, **options)
+        pd.testing.assert_frame_equal(from_path, series(perf_requests, **options))
+    assert timeseries.status_over_time(path, log_format=PERF_FORMAT).to_numpy().sum() == len(perf_requests)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import schema
 from ..sources import CHUNK_BYTES
+from .scanner import JSON_FORMAT, Batch, scan, scan_piece, scan_range
 
 MALFORMED = "(malformed request)"
 _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -37,7 +38,7 @@ QUANTILES = (0.50, 0.90, 0.95, 0.99)
 COLUMNS = ["endpoint", "method", "requests", "rps", "p50_s", "p90_s", "p95_s", "p99_s", "max_s",
            "mean_s", "total_s", "time_pct", "errors_4xx_pct", "errors_5xx_pct", "p50_bytes",
            "p95_bytes", "cache_hit_pct", "example"]
-NEEDED = {"method", "path", "status", "body_bytes_sent", "request_time_s", "upstream_cache_status"}
+NEEDED = {"method", "path", "url", "status", "body_bytes_sent", "request_time_s", "upstream_cache_status"}
 
 
 def _route_regexes(routes: Sequence[str] | None) -> list[tuple[re.Pattern, str]]:
@@ -118,11 +119,14 @@ class EndpointAccumulator:
         self.first_endpoint: dict[str, int] = {}
         self.first_method: dict[str, int] = {}
 
-    def add(self, df: pd.DataFrame | Mapping[str, Any]) -> None:
-        """Add requests: an ``http_requests`` DataFrame, or the column arrays of one parsed chunk
-        (``parse_chunk(..., arrays=True)``)."""
-        cols = df if isinstance(df, Mapping) else {c: df[c] for c in df.columns}
-        n = len(df) if isinstance(df, pd.DataFrame) else len(next(iter(cols.values()), ()))
+    def add(self, data: pd.DataFrame | Batch | Mapping[str, Any]) -> None:
+        """Add requests: an ``http_requests`` DataFrame, a scanner :class:`Batch`, or its columns."""
+        if isinstance(data, Batch):
+            cols, n = data.columns, len(data)
+        elif isinstance(data, pd.DataFrame):
+            cols, n = {c: data[c] for c in data.columns}, len(data)
+        else:
+            cols, n = data, len(next(iter(data.values()), ()))
         if n == 0:
             return
 
@@ -162,73 +166,9 @@ class EndpointAccumulator:
         ts = cols.get("timestamp")
         if ts is not None:
             self._span(ts.min(), ts.max())  # NaT-skipping for a Series and a DatetimeIndex alike
-        urls = objects("url") if "url" in cols else paths  # streaming reads only the path
+        urls = objects("url") if "url" in cols else paths
         self._accumulate(key_codes, keys, lat, size, status, cache,
                          None if urls is None else urls.__getitem__)
-
-    def add_matched(self, fmt, cols: dict[str, np.ndarray], has_escapes: bool) -> None:
-        """Add the raw matched strings of one chunk (:func:`toolkit.http.accesslog.match_chunk`).
-
-        Same result as ``add(parse_chunk(..., arrays=True))``, cheaper with a format from
-        ``CompiledFormat.only(NEEDED, joined=True)``: the request's "method path" and the
-        timestamp are factorized once and only their distinct values are decoded, templated
-        and parsed (a timestamp only matters here through its min and max); joined integer
-        pairs (``$status $body_bytes_sent``) are converted per distinct pair."""
-        from .accesslog import _frame, integers
-        req = next((i for i, f in enumerate(fmt.fields) if f.kind == "request" and f"f{i}_mp" in cols), None)
-        if req is None:  # not captured as "method path" (CompiledFormat.only(joined=True)): the general way
-            self.add(_frame(cols, fmt, has_escapes, arrays=True))
-            return
-        g = f"f{req}"
-        # "GET /users/1" per line; "" when the request line is malformed (no method)
-        mp_codes, mp_uniques = pd.factorize(cols[g + "_mp"], use_na_sentinel=True)
-        n = len(mp_codes)
-        split = [u.split(" ", 1) if u else ("", None) for u in mp_uniques]
-        m_of_u = [m for m, _ in split]
-        p_of_u = np.array([p for _, p in split], dtype=object)
-        if has_escapes:
-            from .accesslog import _decode_apache, _decode_json
-            decode = _decode_json if fmt.escape == "json" else _decode_apache
-            p_of_u = decode(p_of_u)
-        rx = _route_regexes(self.routes)
-        templated: dict[str, str] = {}
-        keys_u: dict[tuple, int] = {}
-        k_of_u = np.empty(len(mp_uniques), dtype=np.int64)
-        for j, (m, p) in enumerate(zip(m_of_u, p_of_u, strict=True)):
-            e = templated.get(p) if p is not None else MALFORMED
-            if e is None:
-                e = templated[p] = _template_one(p, rx)
-            k_of_u[j] = keys_u.setdefault((e, m), len(keys_u))
-        key_codes = k_of_u[mp_codes]
-        keys = {k: key for key, k in keys_u.items()}
-        times = cols.get("_ts")  # the lines' times, converted (and checked) by match_chunk
-        if times is not None and len(times):
-            self._span(times.min(), times.max())
-        time_fields = {f"f{i}" for i, f in enumerate(fmt.fields) if f.column == "timestamp"}
-        rest = {k: v for k, v in cols.items()
-                if k != g and not k.startswith(g + "_") and k not in time_fields and k != "_ts" and "__" not in k}
-        other = _frame(rest, fmt, has_escapes, arrays=True)
-        for k in cols:
-            if "__" not in k:
-                continue
-            # two integers in one group ("200 29"): split and convert the distinct pairs only
-            codes, uniques = pd.factorize(cols[k], use_na_sentinel=True)
-            halves = [u.split(" ", 1) for u in uniques]
-            for side, group in enumerate(k.split("__")):
-                field = fmt.fields[int(group[1:])]
-                raw = np.array([h[side] for h in halves], dtype=object)
-                vals = integers(raw).to_numpy(dtype=np.float64, na_value=np.nan)
-                if field.kind == "bytes_dash":
-                    vals = np.where(raw == "-", 0.0, vals)
-                other.setdefault(field.column, np.append(vals, np.nan)[codes])
-
-        def numbers(name: str) -> np.ndarray:
-            col = other.get(name)
-            return np.full(n, np.nan) if col is None else col.astype(float, copy=False)
-
-        self._accumulate(key_codes, keys, numbers("request_time_s"), numbers("body_bytes_sent"),
-                         numbers("status"), other.get("upstream_cache_status"),
-                         lambda row: p_of_u[mp_codes[row]])
 
     def _span(self, lo, hi) -> None:
         if pd.notna(lo):
@@ -326,20 +266,12 @@ class EndpointAccumulator:
         return df
 
 
-def _feed(acc: EndpointAccumulator, fmt, first: int, text: str) -> tuple[list[tuple], int]:
-    """Match one chunk and fold it into ``acc``: (skipped lines, requests added)."""
-    from .accesslog import match_chunk
-    cols, line_numbers, skips = match_chunk(fmt, first, text)
-    if cols is not None:
-        acc.add_matched(fmt, cols, "\\" in text)
-    return skips, len(line_numbers) if cols is not None else 0
-
-
-def _chunk_partial(fmt, routes, first: int, text: str):
-    """Worker: parse one chunk and aggregate it (runs in a process pool)."""
+def _chunk_partial(fmt, routes, first: int, text: str, name: str | None):
+    """Worker: scan one piece of text and aggregate it (runs in a process pool)."""
     acc = EndpointAccumulator(routes)
-    skips, records = _feed(acc, fmt, first, text)
-    return skips, acc, records
+    batch = scan_piece(fmt, first, text, name)
+    acc.add(batch)
+    return batch.skips, acc, len(batch)
 
 
 def _range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
@@ -347,22 +279,19 @@ def _range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
     starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (skipped
     lines, accumulator, requests, the range's accounting: lines read, replaced bytes, lines
     left out as longer than the line limit)."""
-    from ..sources import Accounting, read_range
     acc = EndpointAccumulator(routes)
     skips: list[tuple] = []
     records = 0
-    ranged = Accounting(path=path)
-    with open(path, "rb") as fh:  # decoding, newline and line-limit rules as Source.iter_chunks
-        for first, text in read_range(fh, ranged, lo, hi, 1, chunk_size):
-            sk, n = _feed(acc, fmt, first, text)
-            skips.extend((line, reason, bad[:200]) for line, reason, bad in sk)
-            records += n
+    batches, ranged = scan_range(path, fmt, lo, hi, chunk_size)
+    for batch in batches:
+        acc.add(batch)
+        skips.extend((line, reason, bad[:200]) for line, reason, bad in batch.skips)
+        records += len(batch)
     return skips, acc, records, ranged
 
 
 def _byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
     """``parts`` byte ranges of the file, each starting at a line start (fewer if lines are long)."""
-    import os
     size = os.path.getsize(path)
     bounds = [0]
     with open(path, "rb") as fh:
@@ -391,16 +320,16 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     """Per endpoint (templated path and method): requests, rps (over the whole log's time span),
     latency p50/p90/p95/p99/max/mean/total in seconds, ``time_pct`` (share of all request time),
     4xx and 5xx rates in percent, body size p50/p95 in bytes, cache hit percent (where the log
-    has ``$upstream_cache_status``), and an example URL (the path only, when streaming from a
-    file: capturing the query costs time). Sorted by total time, descending.
+    has ``$upstream_cache_status``), and an example URL (the endpoint's first request). Sorted
+    by total time, descending.
 
     ``requests`` is the ``http_requests`` table, or a log path (streamed chunk by chunk with
     ``log_format``; pass ``log_format=None`` to detect combined/common). ``jobs`` > 1 splits an
     uncompressed file into byte ranges (at line starts), each read and aggregated by one of
     ``jobs`` worker processes; a compressed input is decompressed here and its chunks sent to the
     workers (at most ``2 x jobs`` in flight). Same table whatever ``jobs`` and ``chunk_size``.
-    The default (None) uses two processes for an uncompressed file over 64 MB when the machine
-    has two cores (as :func:`toolkit.queries.digest.digest_file` does), one otherwise.
+    The default (None) uses a process per core for an uncompressed file over 64 MB, one otherwise.
+    Every way runs the one access-log scanner (:mod:`toolkit.http.scanner`) and folds its batches.
 
     Percentiles interpolate linearly between the two nearest requests (numpy's and pandas'
     default), computed exactly from every request, rounded to the microsecond.
@@ -418,29 +347,31 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     from ..sources import open_source
     from .accesslog import compile_format
     src = open_source(requests, errors=read_options.pop("errors", "skip"))
+    fmt: Any
     if log_format is None:
-        fmt = formats.detect(src, "access_log")
-        if fmt.name not in ("combined", "common"):  # JSON lines: read whole, then aggregate
-            acc.add(fmt.read(src, **read_options))
+        detected = formats.detect(src, "access_log")
+        if detected.name in ("combined", "common"):
+            log_format = detected.name
+        elif detected.name == "access-json":
+            fmt = JSON_FORMAT
+        else:  # a custom format found beside the log (NAME.log_format): its reader knows it
+            acc.add(detected.read(src, **read_options))
             out = acc.result()
             out.attrs["source"] = src.accounting.as_dict()
             return out
-        log_format = fmt.name
-    fmt = compile_format(log_format, **read_options).only(NEEDED, joined=True)  # checked before any line
-    src.accounting.format = f"access_log:{fmt.name}"
+    if log_format is not None:
+        fmt = compile_format(log_format, **read_options).only(NEEDED, joined=True)  # checked before any line
+    src.accounting.format = f"access_log:{fmt if isinstance(fmt, str) else fmt.name}"
     if jobs is None:
         big = src.path is not None and src.compression is None and os.path.getsize(src.path) > 64_000_000
-        jobs = min(2, os.cpu_count() or 1) if big else 1
+        jobs = (os.cpu_count() or 1) if big else 1
     if jobs > 1 and src.path is not None and src.compression is None:
         _parallel_ranges(src, fmt, acc, routes, chunk_size, jobs)
     elif jobs > 1:
         _parallel(src, fmt, acc, routes, chunk_size, jobs)
     else:
-        for first, text in src.iter_chunks(chunk_size):
-            skips, records = _feed(acc, fmt, first, text)
-            for line, reason, bad in skips:
-                src.accounting.skip(line, reason, bad)
-            src.accounting.records += records
+        for batch in scan(src, fmt, chunk_size):
+            acc.add(batch)
     out = acc.result()
     out.attrs["source"] = src.accounting.as_dict()
     return out
@@ -463,7 +394,7 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
         for first, text in src.iter_chunks(chunk_size):
-            pending.append(pool.submit(_chunk_partial, fmt, routes, first, text))
+            pending.append(pool.submit(_chunk_partial, fmt, routes, first, text, src.name))
             if len(pending) >= 2 * jobs:
                 drain(pending.popleft())
         while pending:

@@ -134,9 +134,8 @@ class CompiledFormat:
         """The same format capturing only what ``columns`` need (plus the timestamp).
 
         ``joined=True`` (for aggregates that work on distinct values) captures fewer, wider
-        groups, each string costing time per line: the request's method and path as one group
-        ``fN_mp`` (``GET /users/1``) when the URL, query and protocol are not wanted, and two
-        integers separated by one space (``$status $body_bytes_sent``) as one group ``fA__fB``."""
+        groups, each string costing time per line: two integers separated by one space
+        (``$status $body_bytes_sent``) as one group ``fA__fB``."""
         return build(list(self.tokens), list(self.fields), name=self.name, source=self.source,
                      escape=self.escape, capture=frozenset(columns) | {"timestamp"}, joined=joined)
 
@@ -178,7 +177,7 @@ def parse_directive(text: str) -> tuple[str | None, str, str]:
     return name, escape, "".join(a or b for a, b in pieces)
 
 
-def _column_for(var: str) -> tuple[str, str]:
+def column_for(var: str) -> tuple[str, str]:
     """(column, kind) for an nginx variable."""
     if var in ("time_local", "time_iso8601", "msec"):
         return "timestamp", var
@@ -227,7 +226,7 @@ def compile_log_format(log_format: str, *, escape: str | None = None, name: str 
         if t == "var" and v not in KNOWN_VARIABLES and v not in extra and not v.startswith(KNOWN_PREFIXES):
             raise LogFormatError(f"unknown nginx variable ${v} in log format; pass "
                                  f"variables=({v!r},) if it comes from map/set")
-    fields = [Field(v, *_column_for(v)) for t, v in tokens if t == "var"]
+    fields = [Field(v, *column_for(v)) for t, v in tokens if t == "var"]
     return build(tokens, fields, name=fmt_name or "nginx", source=text, escape=escape)
 
 
@@ -272,26 +271,9 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
             nxt = tokens[i + 1][1]
         group = f"f{fi - 1}"
         if field.kind == "request" and in_quotes and nxt and nxt.startswith('"'):
-            q = _QUOTED[pattern_escape]
-            backslashes = pattern_escape in ("json", "apache")
-            stop = r'[^ "?\n]*+' if not backslashes else r'(?:[^ "?\\\n]++|\\.)*+'
-            qstop = r'[^ "\n]*+' if not backslashes else r'(?:[^ "\\\n]++|\\.)*+'
-            # The method is always captured: an empty method marks a malformed request line.
-            whole = grp(group, "", want("request"))[:-1]  # "(?P<g>" or "(?:" (closed below)
-            if joined and want("path") and not (want("url") or want("query") or want("protocol")):
-                method_path = grp(f"{group}_mp", rf"[A-Za-z][A-Za-z0-9_-]{{0,31}} {stop}", True)
-                query = f"(?:{qstop})"
-                parts.append(f"{whole}{method_path}(?:\\?{query})?(?: HTTP/[0-9.]{{1,5}})?(?=\")|{q})")
-                continue
-            method = grp(f"{group}_m", r"[A-Za-z][A-Za-z0-9_-]{0,31}", True)
-            path = grp(f"{group}_p", stop, want("path") or want("url"))
-            query = grp(f"{group}_q", qstop, want("query") or want("url"))
-            url = grp(f"{group}_u", f"{path}(?:\\?{query})?", want("url"))
-            if want("url"):  # keep findall's group order = textual order of the opening parens
-                groups.remove(f"{group}_u")
-                groups.insert(groups.index(f"{group}_m") + 1, f"{group}_u")
-            proto = grp(f"{group}_v", r"HTTP/[0-9.]{1,5}", want("protocol"))
-            parts.append(f"{whole}{method} {url}(?: {proto})?(?=\")|{q})")
+            # The whole request line as one group (always: method and malformed come from it);
+            # the scanner splits each distinct one into method / url / path / query / protocol.
+            parts.append(grp(group, _QUOTED[pattern_escape], True))
             continue
         if (joined and not in_quotes and field.kind in _JOINABLE and tokens[i + 1:i + 2] == [("lit", " ")]
                 and i + 2 < len(tokens) and tokens[i + 2][0] == "var" and fields[fi].kind in _JOINABLE

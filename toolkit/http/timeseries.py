@@ -1,5 +1,9 @@
 """Requests over time, aggregated for the HTTP figures (the plots only draw these tables).
 
+Each function takes the ``http_requests`` table, or a log path: then the access-log scanner reads
+only the columns it needs (:func:`toolkit.http.accesslog.iter_chunks` with ``columns=``), so a
+long log's figure holds a few columns in memory, not the whole table; the result is the same.
+
 Example::
 
     >>> import pandas as pd
@@ -13,10 +17,25 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from .. import schema
+from .accesslog import iter_chunks
 from .endpoints import template_paths
+
+
+def requests_table(requests: Any, columns: set[str], log_format: Any = "combined") -> pd.DataFrame:
+    """``requests`` itself when it is a DataFrame; else the log at that path, read by the
+    scanner with only ``columns`` (plus ``timestamp``, ``method``, ``malformed``, ``source_line``)."""
+    if isinstance(requests, pd.DataFrame):
+        return requests
+    frames = list(iter_chunks(requests, log_format, columns=columns))
+    if not frames:
+        return schema.empty("http_requests")
+    return pd.concat(frames, ignore_index=True)
 
 
 def _bins(requests: pd.DataFrame, freq: str | None) -> pd.Series:
@@ -29,12 +48,12 @@ def _bins(requests: pd.DataFrame, freq: str | None) -> pd.Series:
     return ts.dt.floor(freq)
 
 
-def latency_over_time(requests: pd.DataFrame, *, freq: str | None = None, endpoint: str | None = None,
-                      routes=None) -> pd.DataFrame:
+def latency_over_time(requests: Any, *, freq: str | None = None, endpoint: str | None = None,
+                      routes=None, log_format: Any = "combined") -> pd.DataFrame:
     """Per time bin: ``timestamp`` (bin start, UTC), ``requests``, ``p50_s``, ``p90_s``, ``p99_s``,
     ``max_s``. ``endpoint`` (templated, e.g. ``/api/items``) keeps only that endpoint's requests;
     ``freq`` is a pandas frequency (``"1s"``, ``"1min"``), chosen for ~60 bins when None."""
-    df = requests
+    df = requests_table(requests, {"path", "request_time_s"}, log_format)
     if endpoint is not None:
         df = df[template_paths(df["path"], routes).to_numpy() == endpoint]
     df = df[df["timestamp"].notna()]
@@ -46,10 +65,11 @@ def latency_over_time(requests: pd.DataFrame, *, freq: str | None = None, endpoi
     return out.rename_axis("timestamp").reset_index()
 
 
-def endpoint_matrix(requests: pd.DataFrame, *, value: str = "requests", freq: str | None = None,
-                    top: int = 15, routes=None) -> pd.DataFrame:
+def endpoint_matrix(requests: Any, *, value: str = "requests", freq: str | None = None,
+                    top: int = 15, routes=None, log_format: Any = "combined") -> pd.DataFrame:
     """Endpoint (rows, ``METHOD /templated/path``, the ``top`` by total time or count) x time bin
     (columns) of ``value``: ``requests`` (count per bin) or ``p95_s`` / ``p50_s`` (latency)."""
+    requests = requests_table(requests, {"path", "request_time_s"}, log_format)
     df = requests[requests["timestamp"].notna()].copy()
     df["endpoint"] = (df["method"].astype(object).fillna("?").astype(str) + " "
                       + template_paths(df["path"], routes).to_numpy())
@@ -69,17 +89,19 @@ def endpoint_matrix(requests: pd.DataFrame, *, value: str = "requests", freq: st
     return m.reindex(keep)
 
 
-def status_over_time(requests: pd.DataFrame, *, freq: str | None = None) -> pd.DataFrame:
+def status_over_time(requests: Any, *, freq: str | None = None, log_format: Any = "combined") -> pd.DataFrame:
     """Per time bin (rows, UTC) the count of each status code (columns, ints)."""
+    requests = requests_table(requests, {"status"}, log_format)
     df = requests[requests["timestamp"].notna() & requests["status"].notna()]
     m = df.groupby([_bins(df, freq), df["status"].astype(int)]).size().unstack(fill_value=0)
     m.index.name, m.columns.name = "timestamp", "status"
     return m
 
 
-def payload_sizes(requests: pd.DataFrame, *, top: int = 12, routes=None) -> pd.DataFrame:
+def payload_sizes(requests: Any, *, top: int = 12, routes=None, log_format: Any = "combined") -> pd.DataFrame:
     """Long table ``endpoint``, ``body_bytes_sent`` of the ``top`` endpoints by bytes sent, ordered
     by median size (largest first) - for a per-endpoint distribution figure."""
+    requests = requests_table(requests, {"path", "body_bytes_sent"}, log_format)
     df = requests[requests["body_bytes_sent"].notna()]
     ep = (df["method"].astype(object).fillna("?").astype(str) + " " + template_paths(df["path"], routes).to_numpy())
     out = pd.DataFrame({"endpoint": ep.to_numpy(), "body_bytes_sent": df["body_bytes_sent"].astype(np.int64).to_numpy()})

@@ -1,0 +1,572 @@
+"""The one scanner of access logs: text (a compiled ``log_format`` / ``LogFormat``, or JSON
+lines) -> :class:`Batch` es of typed column arrays with line accounting.
+
+Every consumer reads through it: :func:`toolkit.http.accesslog.read_access_log` concatenates the
+batches into the ``http_requests`` DataFrame, :func:`toolkit.http.endpoints.endpoints` folds them
+into its accumulator (from a file: one process, or byte ranges read by worker processes, each
+running :func:`scan_range`), and :mod:`toolkit.http.timeseries` reads a log path through it with
+only the columns a series needs. A batch never depends on where its piece of text was cut: each line
+is scanned alone by the one regex (or ``json.loads``), and the values are converted per distinct
+value (``pd.factorize``), which gives the same value whichever rows share a batch.
+
+A batch of lines ``first ... first + lines - 1``:
+
+- ``columns``: column name -> array of the matched lines' values (``http_requests`` names; strings
+  as object arrays with None for null, numbers as float64 with NaN or Int64 arrays, ``timestamp``
+  a UTC DatetimeIndex, ``malformed`` a bool array: the per-row status of the request line);
+- ``source_line``: each row's line number (int64);
+- ``skips``: the other lines, as ``(line, reason, text)``: every line is a row or a skip.
+
+Text formats: the compiled format is ONE regex run with ``findall`` over the piece of text, so no
+Python code runs per line unless the line is bad. A line whose time (the best time field) is not
+a valid time, or lies outside the years 1678-2261, is skipped with the reason; a number that is
+not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null, the line kept.
+
+Example::
+
+    >>> from toolkit.http.accesslog import compile_format
+    >>> b = scan_text(compile_format("combined"), 1,
+    ...     '1.2.3.4 - - [26/Nov/2026:05:15:04 +0000] "GET /a?x=1 HTTP/1.1" 200 29 "-" "curl"\\nnope\\n')
+    >>> b.columns["path"].tolist(), b.columns["status"].tolist(), b.skips[0][:2]
+    (['/a'], [200], (2, "does not match log format 'combined'"))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import ParseError
+from ..sources import CHUNK_BYTES, Accounting, Source, load_json, read_range
+from .logformat import TIME_VARIABLES, CompiledFormat, Field, column_for
+
+_TIME_LOCAL_FMT = "%d/%b/%Y:%H:%M:%S %z"
+_REQUEST_PARTS = ("method", "url", "path", "query", "protocol")
+JSON_FORMAT = "json"  # the ``fmt`` of :func:`scan` for JSON lines
+
+
+@dataclasses.dataclass
+class Batch:
+    """Lines ``first .. first + lines - 1`` of a log: the matched ones as ``columns`` (arrays of
+    equal length, see the module) with their ``source_line``, the others in ``skips`` as
+    ``(line, reason, text)``. ``len(source_line) + len(skips) == lines``."""
+
+    first: int
+    lines: int
+    columns: dict[str, Any]
+    source_line: np.ndarray
+    skips: list[tuple]
+
+    def __len__(self) -> int:
+        return len(self.source_line)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame (``source_line`` last)."""
+        df = pd.DataFrame({k: (pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v)
+                           for k, v in self.columns.items()})
+        df["source_line"] = self.source_line
+        return df
+
+
+# ----------------------------------------------------------------------------------- conversion
+
+def per_distinct(arr: np.ndarray, convert: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
+    """Apply ``convert`` (distinct values -> array) to the distinct values of ``arr`` only and
+    spread the results back (None / NaN / NaT where ``arr`` is None). Without ``convert`` the
+    rows share one string object per distinct value: a column of a long log holds few distinct
+    clients, agents or methods, and a pointer per row instead of a string keeps it small."""
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    conv = np.asarray(uniques if convert is None else convert(uniques))
+    if conv.dtype.kind in "fc":
+        fill = np.nan
+    elif conv.dtype.kind == "M":
+        fill = np.datetime64("NaT")
+    else:
+        conv = conv.astype(object)
+        fill = None
+    out = np.append(conv, np.array([fill], dtype=conv.dtype))  # code -1 -> the fill value
+    return out[codes]
+
+
+def numbers(uniques: np.ndarray) -> np.ndarray:
+    """Decimal text -> float64 (:func:`toolkit.schema.float_values`): NaN where a value is not a
+    finite number (``-``, ``1.2.3``, ``1e309``): an optional figure of the line, null."""
+    return schema.float_values(uniques).values
+
+
+def integers(uniques: np.ndarray) -> pd.arrays.IntegerArray:
+    """Decimal text -> Int64 (:func:`toolkit.schema.int_values`): null where a value is not a
+    whole number within int64 (``-``, ``99999999999999999999``)."""
+    return schema.int_values(uniques).values
+
+
+def _sum_list(uniques: np.ndarray) -> np.ndarray:
+    """``0.010, 0.020`` / ``0.010 : 0.020`` / ``-`` -> summed seconds (NaN when nothing numeric)."""
+    out = np.full(len(uniques), np.nan)
+    for i, u in enumerate(uniques):
+        if u is None:
+            continue
+        parts = [schema.float_value(part)[0] for part in re.split(r",\s*|\s+:\s+", u)]
+        seen = [p for p in parts if p is not None]
+        total = schema.float_value(sum(seen))[0] if seen else None  # (a sum may overflow)
+        if total is not None:
+            out[i] = total
+    return out
+
+
+def decode_json(uniques: np.ndarray) -> np.ndarray:
+    """Values written with nginx's ``escape=json`` (``\\"``, ``\\\\``, ``\\u00HH``) -> text."""
+    def one(s):
+        if s is None or "\\" not in s:
+            return s
+        try:
+            return json.loads(f'"{s}"')
+        except ValueError:
+            return s
+    return np.array([one(s) for s in uniques], dtype=object)
+
+
+_APACHE_ESC = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+|\\(.)")
+
+
+def decode_apache(uniques: np.ndarray) -> np.ndarray:
+    """Apache writes \\" and \\\\ for a quote and a backslash, \\xhh for other bytes; nginx's
+    default escaping (\\xHH) is a subset of it: one decoder for both."""
+    def sub(m):
+        if m.group(1) is not None:
+            return {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1))
+        return bytes.fromhex(m.group().replace("\\x", "")).decode("utf-8", "replace")
+
+    return np.array([s if s is None or "\\" not in s else _APACHE_ESC.sub(sub, s) for s in uniques],
+                    dtype=object)
+
+
+def _nullify(arr: np.ndarray, escape: str) -> np.ndarray:
+    """nginx writes an empty value as ``-`` (``escape=json``: as an empty string)."""
+    arr = arr.copy()
+    arr[arr == "-"] = None
+    if escape == "json":
+        arr[arr == ""] = None
+    return arr
+
+
+def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
+    """Time strings (object array, None for null) of a time field ``kind`` -> UTC nanoseconds
+    (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
+    time, outside the years 1678-2261): the scanner skips such lines, counting the reason."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)  # the distinct values only
+    uniques = _nullify(np.asarray(uniques, dtype=object), "json")  # "-" and "" are no time
+    if kind == "msec":
+        # $msec has ms resolution: whole milliseconds, no float rounding
+        got = schema.epoch_values(uniques, "timestamp", decimals=3)
+    elif kind in ("time_local", "time_apache"):
+        text = np.array([v.strip("[]") if isinstance(v, str) else v for v in uniques], dtype=object)
+        got = schema.time_values(text, "timestamp", format=_TIME_LOCAL_FMT)
+    else:
+        got = schema.time_values(uniques, "timestamp", format="ISO8601")
+    stamps = np.append(got.values.tz_localize(None).to_numpy(), np.datetime64("NaT", "ns"))  # code -1: null
+    reasons = np.append(got.reasons, None)
+    return schema.Checked(pd.DatetimeIndex(stamps[codes]).tz_localize("UTC"), reasons[codes])
+
+
+def best_time_field(fmt: CompiledFormat) -> int | None:
+    """Index in ``fmt.fields`` of the time variable that becomes ``timestamp`` (the best
+    resolution of those present: ``$msec``, ``$time_iso8601``, ``$time_local`` / ``%t``)."""
+    order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
+    found = [(order[f.kind], i) for i, f in enumerate(fmt.fields) if f.kind in order]
+    return min(found)[1] if found else None
+
+
+def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbers: np.ndarray,
+                    line_text: Callable[[int], str]) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple]]:
+    """Convert each line's time once: the first time field the line has a value in, best
+    resolution first (``$msec``, ``$time_iso8601``, ``$time_local`` / ``%t``), so a line's time
+    never depends on the other lines of its piece. Lines whose time is bad are skipped
+    (``(line, reason, text)`` items; ``line_text(i)`` gives the i-th line's text), the others'
+    times go in ``cols["_ts"]`` (a UTC DatetimeIndex, NaT where no field has a value)."""
+    order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
+    fields = sorted((order[f.kind], i) for i, f in enumerate(fmt.fields) if f.kind in order and f"f{i}" in cols)
+    if not fields:
+        return cols, line_numbers, []
+    values = reasons = todo = None
+    for _, i in fields:
+        raw = cols[f"f{i}"]
+        if todo is None:
+            got = time_values(raw, fmt.fields[i].kind)
+            values, reasons = got.values.tz_localize(None).to_numpy(copy=True), got.reasons.copy()
+            todo = np.arange(len(raw))
+        else:  # only the lines without a value in the better fields
+            got = time_values(raw[todo], fmt.fields[i].kind)
+            values[todo], reasons[todo] = got.values.tz_localize(None).to_numpy(), got.reasons
+        absent = pd.isna(values[todo]) & (reasons[todo] == None)  # noqa: E711 (elementwise)
+        todo = todo[absent]
+        if not len(todo):
+            break
+    stamps = pd.DatetimeIndex(values).tz_localize("UTC")
+    bad = reasons != None  # noqa: E711 (elementwise)
+    skips: list[tuple] = []
+    if bad.any():
+        skips = [(int(line_numbers[i]), reasons[i], line_text(i)) for i in np.flatnonzero(bad)]
+        keep = ~bad
+        cols = {k: v[keep] for k, v in cols.items()}
+        line_numbers, stamps = line_numbers[keep], stamps[keep]
+    cols["_ts"] = stamps
+    return cols, line_numbers, skips
+
+
+def _ints(raw: np.ndarray, kind: str) -> pd.arrays.IntegerArray:
+    """An integer field's text -> Int64, converting the distinct values only (nginx's ``-`` is
+    null; Apache's ``%b`` writes ``-`` for 0 bytes)."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    vals = integers(uniques)
+    if kind == "bytes_dash":
+        vals[uniques == "-"] = 0
+    return vals.take(codes, allow_fill=True)
+
+
+def _joined_ints(raw: np.ndarray, first: Field, second: Field) -> tuple[Any, Any]:
+    """A joined group ``"200 29"`` (``CompiledFormat.only(joined=True)``) -> its two Int64
+    columns, converted per distinct pair."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    halves = [u.split(" ", 1) for u in uniques]
+    out = []
+    for side, field in enumerate((first, second)):
+        text = np.array([h[side] for h in halves], dtype=object)
+        vals = integers(text)
+        if field.kind == "bytes_dash":
+            vals[text == "-"] = 0
+        out.append(vals.take(codes, allow_fill=True))
+    return out[0], out[1]
+
+
+# A request line "METHOD target [HTTP/x]": in a text log still escaped (``\x22``, ``\"``: an
+# escape pair is one character of the target), in JSON lines already decoded.
+_TEXT_REQUEST = re.compile(r'([A-Za-z][A-Za-z0-9_-]{0,31}) (((?:[^ "?\\\n]++|\\.)*+)(?:\?((?:[^ "\\\n]++|\\.)*+))?)'
+                           r'(?: (HTTP/[0-9.]{1,5}))?')
+_JSON_REQUEST = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?")
+
+
+def split_requests(lines: np.ndarray, grammar: re.Pattern,
+                   decode: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Distinct request lines -> ``method``, ``url``, ``path``, ``query``, ``protocol`` (object
+    arrays, None where absent; an empty query is None) and ``malformed`` (bool: the line is not
+    ``METHOD target [HTTP/x]``, all parts None). Each array has one entry more than ``lines``,
+    for a line that has no request (None: not malformed). ``decode`` turns the target's escapes
+    into text."""
+    n = len(lines)
+    parts = {k: np.full(n + 1, None, dtype=object) for k in ("method", "url", "path", "query", "protocol")}
+    malformed = np.zeros(n + 1, dtype=bool)
+    for i, line in enumerate(lines):
+        m = grammar.fullmatch(line) if line is not None else None
+        if m is None:
+            malformed[i] = line is not None
+            continue
+        method, url, path, query, protocol = m.groups()
+        parts["method"][i], parts["url"][i], parts["path"][i] = method, url, path
+        parts["query"][i], parts["protocol"][i] = query or None, protocol
+    if decode is not None:
+        for k in ("url", "path", "query"):
+            parts[k] = decode(parts[k])
+    return {**parts, "malformed": malformed}
+
+
+def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool) -> dict[str, Any]:
+    """Typed ``http_requests`` columns (see the module) from the raw matched strings of one piece
+    of text (group name -> object array, as :func:`match_text` gives them)."""
+    out: dict[str, Any] = {}
+    escape = fmt.escape
+    decode = decode_json if escape == "json" else decode_apache
+    time_fields = [f for f in fmt.fields if f.kind in TIME_VARIABLES or f.kind == "time_apache"]
+    best = best_time_field(fmt)
+    best_time = None if best is None else fmt.fields[best]
+    used: set[str] = set()
+
+    def text_column(raw: np.ndarray) -> np.ndarray:  # "-" (json: "") is null; escapes decoded
+        return per_distinct(raw, (lambda u: decode(_nullify(u, escape))) if text_has_escapes
+                            else (lambda u: _nullify(u, escape)))
+
+    for name, raw in cols.items():
+        if "__" in name:  # two integers captured as one group: split per distinct pair
+            a, b = (fmt.fields[int(g[1:])] for g in name.split("__"))
+            out[a.column], out[b.column] = _joined_ints(raw, a, b)
+            used.update((a.column, b.column))
+    for i, field in enumerate(fmt.fields):
+        g = f"f{i}"
+        kind = field.kind
+        if g not in cols:
+            continue  # not captured (see CompiledFormat.only)
+        raw = cols.get(g)
+        if field in time_fields:
+            if field is best_time:
+                out["timestamp"] = (cols["_ts"] if "_ts" in cols
+                                    else time_values(_nullify(raw, escape), kind).values)
+            continue
+        column = field.column
+        if column in used or (kind == "request" and any(p in used for p in _REQUEST_PARTS)):
+            column = field.variable  # a second source for the same column keeps its own name
+        if kind == "request":
+            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+            uniques = np.asarray(uniques, dtype=object)
+            if fmt.capture is None or "request" in fmt.capture:
+                raw_lines = _nullify(uniques, escape)
+                raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
+                out[column] = np.append(raw_lines, None)[codes]
+            split = split_requests(uniques, _JSON_REQUEST if not fmt.regex else _TEXT_REQUEST,
+                                   decode if text_has_escapes else None)
+            for part, values in split.items():
+                if part in ("method", "malformed") or fmt.capture is None or part in fmt.capture:
+                    out[part] = values[codes]  # code -1 (no request line): the last entry
+                    used.add(part)
+        elif kind in ("int", "bytes_dash"):
+            out[column] = _ints(raw, kind)
+        elif kind in ("float", "usec", "msec_int", "sec"):
+            vals = per_distinct(raw, numbers)
+            divisor = {"usec": 1e6, "msec_int": 1e3}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
+            out[column] = vals / divisor if divisor else vals
+        elif kind == "list":
+            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+            uniques = _nullify(np.asarray(uniques, dtype=object), escape)
+            out[column] = np.append(uniques, None)[codes]
+            if field.variable == "upstream_response_time" and "upstream_time_s" not in used:
+                out["upstream_time_s"] = np.append(_sum_list(uniques), np.nan)[codes]
+                used.add("upstream_time_s")
+        else:
+            out[column] = text_column(raw)
+        used.add(column)
+    if "path" in out and "url" not in out:  # $uri / %U without the request line
+        out["url"] = out["path"]
+    return out
+
+
+# ----------------------------------------------------------------------------------- text formats
+
+def _skip_reason(line: str, fmt: CompiledFormat) -> str:
+    if line == "":
+        return "empty line"
+    if "\x00" in line:
+        return "binary data (NUL bytes)"
+    return f"does not match log format {fmt.name!r}"
+
+
+def match_text(fmt: CompiledFormat, first: int, text: str
+               ) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[tuple]]:
+    """The regex step of :func:`scan_text`: (raw matched strings per group of the matched
+    lines, or None when no line matched; their line numbers; skipped lines)."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    pattern = fmt.pattern
+    ngroups = len(fmt.groups)
+    rows = pattern.findall(text)
+    nlines = text.count("\n") + 1
+    if len(rows) != nlines:  # cannot happen with ^(?:...|(.*))$, but never lose a line
+        rows = [pattern.findall(line)[0] if line else ("",) * ngroups for line in text.split("\n")]
+    if ngroups == 1:
+        rows = [(r,) for r in rows]
+    table = np.empty((len(rows), ngroups), dtype=object)
+    table[:] = rows  # one C-level pass; rows are tuples of equal length
+    del rows
+    cols = {g: table[:, i] for i, g in enumerate(fmt.groups)}
+    line_col = cols.pop("_line")
+    # A matched line leaves the fallback group empty; a bad line fills it, except an empty line,
+    # which leaves every group empty.
+    bad = line_col != ""
+    if bad.any() and fmt.escape in ("default", "none") and not fmt.is_tolerant:
+        _retry_tolerant(fmt, table, bad, line_col)
+    bad |= _empty_lines(text, cols, nlines)
+    line_numbers = np.arange(first, first + nlines, dtype=np.int64)
+    skips = []
+    if bad.any():
+        for idx in np.flatnonzero(bad):
+            skips.append((int(line_numbers[idx]), _skip_reason(line_col[idx], fmt), line_col[idx]))
+        keep = ~bad
+        cols = {k: v[keep] for k, v in cols.items()}
+        line_numbers = line_numbers[keep]
+    lines: list[str] = []
+
+    def line_text(i: int) -> str:  # the text of a matched line (split only when one is needed)
+        if not lines:
+            lines.extend(text.split("\n"))
+        return lines[int(line_numbers[i]) - first]
+
+    cols, line_numbers, bad_times = _drop_bad_times(fmt, cols, line_numbers, line_text)
+    if bad_times:
+        skips = sorted(skips + bad_times, key=lambda x: x[0])
+    if len(line_numbers) == 0:
+        return None, line_numbers, skips
+    return cols, line_numbers, skips
+
+
+def _retry_tolerant(fmt: CompiledFormat, table: np.ndarray, bad: np.ndarray, line_col: np.ndarray) -> None:
+    """Lines the fast pattern rejected that hold a backslash (Apache's \\" in a combined log) get a
+    second try with the backslash-aware variant; rows it matches are filled in ``table``."""
+    tolerant = fmt.tolerant().pattern
+    for i in np.flatnonzero(bad):
+        if "\\" not in line_col[i]:
+            continue
+        found = tolerant.findall(line_col[i])
+        row = found[0] if found else None
+        if row is not None and (row if isinstance(row, str) else row[-1]) == "":
+            table[i, :] = row
+            bad[i] = False
+
+
+def _empty_lines(text: str, cols: dict[str, np.ndarray], nlines: int) -> np.ndarray:
+    """Which lines are empty: every group empty (checked on one column, then the few candidates),
+    confirmed on the text itself."""
+    out = np.zeros(nlines, dtype=bool)
+    if text and "\n\n" not in text and text[0] != "\n" and text[-1] != "\n":
+        return out  # no empty line (the common case: no scan of the columns)
+    if not cols:
+        cand = np.arange(nlines)
+    else:
+        first = next(iter(cols.values()))
+        cand = np.flatnonzero(first == "")
+        for col in cols.values():
+            if len(cand) == 0:
+                return out
+            cand = cand[col[cand] == ""]
+    if len(cand) == 0:
+        return out
+    lines = text.split("\n")
+    for i in cand:
+        out[i] = lines[i] == ""
+    return out
+
+
+def scan_text(fmt: CompiledFormat, first: int, text: str) -> Batch:
+    """One piece of log text (whole lines, numbered from ``first``) in a text format -> a Batch.
+    Pure: worker processes run it."""
+    if not text:
+        return Batch(first, 0, {}, np.empty(0, dtype=np.int64), [])
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    cols, line_numbers, skips = match_text(fmt, first, text)
+    columns = {} if cols is None else columns_of(cols, fmt, "\\" in text)
+    return Batch(first, lines, columns, line_numbers, skips)
+
+
+# ----------------------------------------------------------------------------------- JSON lines
+
+# JSON keys that mean a canonical column (besides nginx variable names, which map as in log_format).
+_JSON_ALIASES = {"time": "time_iso8601", "timestamp": "time_iso8601", "@timestamp": "time_iso8601",
+                 "time_local": "time_local", "msec": "msec", "ip": "remote_addr", "client": "remote_addr",
+                 "remote_ip": "remote_addr", "method": "request_method", "user_agent": "http_user_agent",
+                 "referer": "http_referer", "referrer": "http_referer", "duration": "request_time",
+                 "response_time": "request_time"}
+
+
+def _json_text(v: Any) -> str | None:
+    """A JSON value as the text a log_format would have written (numbers in decimal, an
+    integral float as an integer), so one conversion (:mod:`toolkit.schema`) reads all."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, float):
+        if v != v:
+            return None
+        return str(int(v)) if v.is_integer() and abs(v) < 2 ** 63 else repr(v)
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return str(v)
+
+
+def json_format(keys: list[str]) -> CompiledFormat:
+    """The format of JSON objects with these keys: each key a field named after the nginx
+    variable it is (or an alias of: ``time``, ``ip``, ``duration``, ...), typed as in a log_format."""
+    fields = []
+    for key in keys:
+        var = _JSON_ALIASES.get(key, key)
+        column, kind = column_for(var)
+        if column == var and kind == "str" and var != key:
+            column = key
+        fields.append(Field(var, column if column != var else key, kind))
+    return CompiledFormat("json", "", "json", tuple(fields), "", ())
+
+
+def scan_json(first: int, text: str, source_name: str | None = None) -> Batch:
+    """One piece of a JSON-lines access log (one object per line) -> a Batch. A line that is not
+    a JSON object is skipped with the reason; the columns are the keys the log uses (a key
+    absent from a line is null there)."""
+    records, line_numbers, texts, skips = [], [], [], []
+    split = text.split("\n")
+    if split and split[-1] == "":
+        split.pop()  # the line break ending the piece
+    for i, line in enumerate(split):
+        line_no = first + i
+        stripped = line.strip()
+        if not stripped:
+            skips.append((line_no, "empty line", ""))
+            continue
+        try:
+            obj = load_json(stripped, source_name, line_no)
+        except ParseError:
+            obj = None
+        if not isinstance(obj, dict):
+            skips.append((line_no, "not a JSON object", line))
+            continue
+        records.append(obj)
+        line_numbers.append(line_no)
+        texts.append(line)
+    if not records:
+        return Batch(first, len(split), {}, np.empty(0, dtype=np.int64), skips)
+    keys = list(dict.fromkeys(k for obj in records for k in obj))  # in order of first use
+    fmt = json_format(keys)
+    cols = {}
+    for i, key in enumerate(keys):
+        vals = np.array([_json_text(obj.get(key)) for obj in records], dtype=object)
+        cols[f"f{i}"] = vals
+    cols, lines_kept, bad_times = _drop_bad_times(fmt, cols, np.array(line_numbers, dtype=np.int64),
+                                                  texts.__getitem__)
+    if bad_times:
+        skips = sorted(skips + bad_times, key=lambda x: x[0])
+    # (a line without the request key has no request line, so none that is malformed: the same
+    # answer as for a piece of the log where the key never appears)
+    columns = columns_of(cols, fmt, False) if len(lines_kept) else {}
+    return Batch(first, len(split), columns, lines_kept, skips)
+
+
+# ----------------------------------------------------------------------------------- drivers
+
+def scan_piece(fmt: CompiledFormat | str, first: int, text: str, source_name: str | None = None) -> Batch:
+    """:func:`scan_text` for a compiled format, :func:`scan_json` for ``fmt == JSON_FORMAT``."""
+    if isinstance(fmt, str):
+        return scan_json(first, text, source_name)
+    return scan_text(fmt, first, text)
+
+
+def account(acc: Accounting, batch: Batch) -> None:
+    """Count a batch's rows and skipped lines in ``acc`` (raises there in ``errors="raise"``)."""
+    for line, reason, bad in batch.skips:
+        acc.skip(line, reason, bad)
+    acc.records += len(batch)
+
+
+def scan(src: Source, fmt: CompiledFormat | str, chunk_size: int = CHUNK_BYTES) -> Iterator[Batch]:
+    """The batches of a source (pieces of about ``chunk_size`` bytes), each counted in
+    ``src.accounting``, which is complete once the iterator is exhausted."""
+    for first, text in src.iter_chunks(chunk_size):
+        batch = scan_piece(fmt, first, text, src.name)
+        account(src.accounting, batch)
+        yield batch
+
+
+def scan_range(path: str, fmt: CompiledFormat | str, lo: int, hi: int,
+               chunk_size: int = CHUNK_BYTES) -> tuple[Iterator[Batch], Accounting]:
+    """The batches of bytes ``lo:hi`` of an uncompressed file (both at line starts), lines
+    numbered from 1 at ``lo`` (the caller shifts them), and the range's accounting (lines read,
+    replaced bytes, lines left out as longer than the line limit; complete once the batches are
+    exhausted). Decoding, newline and line-limit rules are those of ``Source.iter_chunks``."""
+    ranged = Accounting(path=path)
+
+    def batches() -> Iterator[Batch]:
+        with open(path, "rb") as fh:
+            for first, text in read_range(fh, ranged, lo, hi, 1, chunk_size):
+                yield scan_piece(fmt, first, text, path)
+    return batches(), ranged
