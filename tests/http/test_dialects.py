@@ -6,7 +6,9 @@ its make.py), lnav's vhost combined and HAProxy samples."""
 from __future__ import annotations
 
 import doctest
+import json
 
+import pandas as pd
 import pytest
 from conftest import FIXTURES
 
@@ -136,3 +138,64 @@ def test_haproxy_http_logs_are_refused_saying_so():
 
 def test_the_modules_examples_hold():
     assert doctest.testmod(dialects).failed == 0
+
+
+# -- JSON access logs of the common servers ---------------------------------------------------
+
+def test_caddys_structured_log_behind_docker_compose_is_read_and_its_other_messages_counted():
+    # GIVEN Caddy 2's log (lnav's test file): 4 "handled request" entries among 35 server messages,
+    # each line behind docker compose's "caddy  | "
+    df = tk.read_access_log(CORPUS / "lnav/logfile_caddy_log.0")
+    src = df.attrs["source"]
+    # THEN the requests are rows, the messages counted skips, and the nested fields are columns
+    assert (src["lines_read"], len(df)) == (39, 4)
+    assert src["skip_reasons"] == {"a server message, not a request (no request, no status)": 35}
+    assert df["path"].tolist() == ["/", "/", "/", "/index.html"]
+    assert df["status"].tolist() == [304, 304, 304, 200]
+    assert df["body_bytes_sent"].tolist() == [0, 0, 0, 188]
+    assert df["request_time_s"].iloc[0] == 0.001674508 and df["client"].iloc[0] == "172.19.0.1"
+    assert str(df["timestamp"].iloc[0]) == "2025-10-21 04:10:28.615000+00:00"  # ts, epoch float
+    assert df["user_agent"].iloc[0].startswith("Mozilla/5.0 (X11; Ubuntu")
+
+
+TRAEFIK = {"ClientAddr": "10.0.0.1:5555", "ClientHost": "10.0.0.1", "DownstreamContentSize": 123,
+           "DownstreamStatus": 200, "Duration": 2500000, "RequestHost": "example.com", "RequestMethod": "GET",
+           "RequestPath": "/api/x?y=1", "RequestProtocol": "HTTP/1.1", "RouterName": "api@docker",
+           "StartUTC": "2024-05-01T10:00:00.123456789Z", "level": "info", "msg": "",
+           "time": "2024-05-01T10:00:00Z", "request_User-Agent": "curl/8.5.0"}
+
+
+def test_traefiks_json_access_log_maps_to_the_canonical_columns():
+    df = tk.read_access_log((json.dumps(TRAEFIK) + "\n").encode())
+    row = df.iloc[0]
+    assert (row["client"], row["method"], row["path"], row["query"], row["status"]) == (
+        "10.0.0.1", "GET", "/api/x", "y=1", 200)
+    assert row["body_bytes_sent"] == 123 and row["request_time_s"] == 0.0025  # Duration in ns
+    assert row["timestamp"] == pd.Timestamp("2024-05-01 10:00:00.123456789", tz="UTC")
+    assert row["user_agent"] == "curl/8.5.0" and row["host"] == "example.com"
+
+
+@pytest.mark.parametrize("date", ["01/May/2024:10:00:00 +0000", "2024-05-01T10:00:00+00:00", 1714557600,
+                                  "1714557600.000"])
+def test_an_nginx_json_date_key_is_typed_by_its_value(date):
+    obj = {"date": date, "remote_addr": "1.2.3.4", "request": "GET /a HTTP/1.1", "status": "200"}
+    df = tk.read_access_log((json.dumps(obj) + "\n").encode())
+    assert df["timestamp"].tolist() == [pd.Timestamp("2024-05-01 10:00:00", tz="UTC")]
+
+
+def test_a_json_row_without_time_or_path_is_kept_with_nulls_and_counted():
+    rows = [{"time": "2024-05-01T10:00:00+00:00", "request": "GET /a HTTP/1.1", "status": 200},
+            {"request": "GET /b HTTP/1.1", "status": 200}, {"time": "2024-05-01T10:00:01+00:00", "status": 500}]
+    df = tk.read_access_log("".join(json.dumps(r) + "\n" for r in rows).encode())
+    assert len(df) == 3 and df.attrs["source"]["lines_skipped"] == 0
+    assert df["timestamp"].isna().tolist() == [False, True, False]
+    assert df["path"].tolist()[:2] == ["/a", "/b"] and pd.isna(df["path"].iloc[2])
+    assert df.attrs["source"]["rows_without"] == {"timestamp": 1, "path": 1}
+
+
+def test_the_json_key_mapping_can_be_extended(monkeypatch):
+    from toolkit.http import scanner
+    monkeypatch.setitem(scanner.JSON_KEYS, "when", "time_iso8601")
+    obj = {"when": "2024-05-01T10:00:00+00:00", "request": "GET /a HTTP/1.1", "status": 200}
+    df = tk.read_access_log((json.dumps(obj) + "\n").encode(), format="access-json")
+    assert df["timestamp"].tolist() == [pd.Timestamp("2024-05-01 10:00:00", tz="UTC")]

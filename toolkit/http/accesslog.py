@@ -39,11 +39,11 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from .. import formats, schema
-from ..errors import LogFormatError, ParseError
-from ..sources import CHUNK_BYTES, Source, load_json, open_source
+from ..errors import LogFormatError
+from ..sources import CHUNK_BYTES, Source, open_source
 from . import apache, conf, dialects
 from .logformat import CompiledFormat, compile_log_format
-from .scanner import JSON_FORMAT, columns_of, scan
+from .scanner import JSON_FORMAT, columns_of, json_record, scan
 
 # The table readers scan pieces of 8 MiB: a piece's regex tuples are their largest transient
 # memory (~7x the piece), and the table is the same for any piece size.
@@ -115,6 +115,9 @@ def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: in
     columns = {name: _joined(pieces.pop(name), sizes) for name in list(pieces)}
     df = _canonical(columns, sum(sizes))
     df.attrs["source"] = src.accounting.as_dict()
+    # rows kept without a time or a path (a JSON line lacking the key, a request line that is
+    # not HTTP): counted, so that a null in a time series or an endpoint table is never silent
+    df.attrs["source"]["rows_without"] = {c: int(df[c].isna().sum()) for c in ("timestamp", "path")}
     return df
 
 
@@ -349,21 +352,23 @@ _JSON_NOT_ACCESS = {"error_severity", "traceEvents", "profiles", "frame_records"
 
 
 def _sniff_json_lines(lines: list[str]) -> bool:
-    if not lines or not lines[0].lstrip().startswith("{"):
+    """JSON lines of access records: most lines JSON objects (docker compose's prefix passed
+    over), none of another JSON format, and at least one with a status and a request key (a
+    log may hold the server's other messages between them, as Caddy's does)."""
+    if not lines:
         return False
-    try:
-        obj = load_json(lines[0])
-    except ParseError:
+    objs = [obj for ln in lines if (obj := json_record(ln)) is not None]
+    if len(objs) < max(1, int(0.8 * len(lines))) or any(_JSON_NOT_ACCESS & set(obj) for obj in objs):
         return False
-    if not isinstance(obj, dict) or _JSON_NOT_ACCESS & set(obj):
-        return False
-    has_status = any(k in obj for k in ("status", "status_code", "response_status"))
-    has_request = any(k in obj for k in ("request", "request_uri", "uri", "url", "path"))
-    return has_status and has_request
+    return any(any(k in obj for k in _STATUS_KEYS) and any(k in obj for k in _REQUEST_KEYS) for obj in objs)
+
+
+_STATUS_KEYS = ("status", "status_code", "response_status", "DownstreamStatus")
+_REQUEST_KEYS = ("request", "request_uri", "uri", "url", "path", "request.uri", "RequestPath")
 
 
 def _sniff_json(head) -> bool:
-    return _sniff_json_lines(_head_lines(head, 5))
+    return _sniff_json_lines(_head_lines(head))
 
 
 def _read_dialect(source: Any, **options: Any) -> pd.DataFrame:
