@@ -202,14 +202,12 @@ def test_what_each_sniffer_saw_is_in_the_error(tmp_path):
     assert err.value.seen["pyspy-raw"].ok is False
 
 
-@pytest.mark.xfail(strict=True, reason="nginx's stock main format: the access-log scanner of issue #12/#13")
 def test_nginx_main_is_recognised_without_options(tmp_path):
     path = tmp_path / "access.log"
     path.write_text(TIMED.replace(" 18\n", ' "203.0.113.7"\n') * 5)
     assert formats.detect(path).kind == "access_log"
 
 
-@pytest.mark.xfail(strict=True, reason="combined with extra trailing fields: the access-log scanner of #12/#13")
 def test_combined_with_trailing_fields_is_recognised_without_options(tmp_path):
     path = tmp_path / "access.log"
     path.write_text(TIMED * 5)

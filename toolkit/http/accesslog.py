@@ -31,7 +31,6 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,11 +39,11 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from .. import formats, schema
-from ..errors import LogFormatError, ParseError
-from ..sources import CHUNK_BYTES, load_json, open_source
-from . import apache
+from ..errors import LogFormatError
+from ..sources import CHUNK_BYTES, Source, open_source
+from . import apache, conf, dialects
 from .logformat import CompiledFormat, compile_log_format
-from .scanner import JSON_FORMAT, columns_of, scan
+from .scanner import JSON_FORMAT, columns_of, json_record, scan
 
 # The table readers scan pieces of 8 MiB: a piece's regex tuples are their largest transient
 # memory (~7x the piece), and the table is the same for any piece size.
@@ -73,22 +72,24 @@ def compile_format(log_format: str | CompiledFormat, *, escape: str | None = Non
 
 # ----------------------------------------------------------------------------------- reading
 
-def iter_chunks(source: Any, log_format: str | CompiledFormat = "combined", *, errors: str = "skip",
-                chunk_size: int = CHUNK_BYTES, escape: str | None = None,
+def iter_chunks(source: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
+                errors: str = "skip", chunk_size: int = CHUNK_BYTES, escape: str | None = None,
                 variables: tuple[str, ...] = (), columns: set[str] | None = None) -> Iterator[pd.DataFrame]:
     """Stream an access log as DataFrames of up to ``chunk_size`` bytes of input each
     (canonical ``http_requests`` columns plus one per other variable; only ``columns`` plus
     ``timestamp``, ``method``, ``malformed`` and ``source_line`` when given): the scanner's
-    batches (:mod:`toolkit.http.scanner`) as frames. The format is compiled before any line is
-    read. The source's accounting is complete when the iterator is exhausted."""
-    fmt = compile_format(log_format, escape=escape, variables=variables)
-    if columns is not None:
+    batches (:mod:`toolkit.http.scanner`) as frames. ``log_format`` and ``name`` as in
+    :func:`read_access_log`; the format is resolved and checked on the log's first lines before
+    any line is read. The source's accounting is complete when the iterator is exhausted."""
+    src, fmt = resolve_format(source, log_format, name=name, escape=escape, variables=variables,
+                              errors=errors)
+    if columns is not None and not isinstance(fmt, str):
         fmt = fmt.only(columns)
-    src = open_source(source, errors=errors)
-    src.accounting.format = f"access_log:{fmt.name}"
+    src.accounting.format = f"access_log:{fmt if isinstance(fmt, str) else fmt.name}"
     for batch in scan(src, fmt, chunk_size):
         if len(batch):
             yield batch.frame()
+    check_matched(src.accounting, fmt)
 
 
 def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: int) -> pd.DataFrame:
@@ -104,6 +105,7 @@ def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: in
         for name, values in {**batch.columns, "source_line": batch.source_line}.items():
             pieces.setdefault(name, []).append((len(sizes), values))
         sizes.append(len(batch))
+    check_matched(src.accounting, fmt)
     if not sizes and not isinstance(fmt, str):
         # no request: the format's columns all the same (a log's parts concatenate)
         empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}
@@ -113,6 +115,9 @@ def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: in
     columns = {name: _joined(pieces.pop(name), sizes) for name in list(pieces)}
     df = _canonical(columns, sum(sizes))
     df.attrs["source"] = src.accounting.as_dict()
+    # rows kept without a time or a path (a JSON line lacking the key, a request line that is
+    # not HTTP): counted, so that a null in a time series or an endpoint table is never silent
+    df.attrs["source"]["rows_without"] = {c: int(df[c].isna().sum()) for c in ("timestamp", "path")}
     return df
 
 
@@ -192,25 +197,138 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = READ
 
 # ----------------------------------------------------------------------------------- public API
 
-def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *, format: str | None = None,
-                    errors: str = "skip", escape: str | None = None, variables: tuple[str, ...] = (),
-                    chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
+def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
+                    format: str | None = None, errors: str = "skip", escape: str | None = None,
+                    variables: tuple[str, ...] = (), chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
     """Read an HTTP access log into the ``http_requests`` table (see :mod:`toolkit.schema`).
 
-    ``log_format``: ``None`` detects combined / common / JSON lines from the content; otherwise a
-    name (``"combined"``, ``"main"``, ``"common"``), the user's own nginx ``log_format`` string
-    (or the whole pasted directive), or an Apache ``LogFormat`` string. A custom format cannot be
-    guessed: pass it. The format is checked before any line is read (:class:`LogFormatError`).
+    ``log_format``:
+
+    - ``None``: detected from the content: combined, common, nginx's default ``main``, either
+      with extra trailing fields (columns ``extra_1``, ...), vhost combined
+      (:mod:`toolkit.http.dialects`), JSON lines, or a ``NAME.log_format`` file beside the log;
+    - a name (``"combined"``, ``"main"``, ``"common"``, ``"vhost_combined"``), an nginx
+      ``log_format`` string or pasted directive, an Apache ``LogFormat`` string or line;
+    - the text of an nginx.conf / httpd.conf, or ``"@path"`` of a file holding any of these: its
+      ``log_format`` / ``LogFormat`` directives are found (multi-line, strings concatenated) and
+      the one ``name=`` names is used, else the one whose fields match the log's first lines.
+
+    A format that no line of the log matches is a :class:`LogFormatError` showing the first line
+    and what was expected, never an empty table (:func:`check_matched`).
 
     Example::
 
         >>> df = read_access_log("sample_traces/http/nginx/access.log.gz",          # doctest: +SKIP
-        ...                      log_format=open("my_log_format.txt").read())
+        ...                      log_format="@/etc/nginx/nginx.conf", name="perf")
     """
-    if log_format is not None:
-        fmt = compile_format(log_format, escape=escape, variables=variables)
-        return read_nginx(path, fmt, errors=errors, chunk_size=chunk_size)
-    return formats.read(path, kind="access_log", format=format, errors=errors, chunk_size=chunk_size)
+    if log_format is None and name is None:
+        return formats.read(path, kind="access_log", format=format, errors=errors, chunk_size=chunk_size)
+    src, fmt = resolve_format(path, log_format, name=name, escape=escape, variables=variables, errors=errors)
+    return _read(src, fmt, errors=errors, chunk_size=chunk_size)
+
+
+def head_lines(src: Source, limit: int = 50) -> list[str]:
+    """The first ``limit`` non-empty complete lines of a source, as detection sees them."""
+    text = src.head_lines()
+    return _head_lines(formats.Head(text.encode(), text, src.name), limit)
+
+
+def resolve_format(source: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
+                   escape: str | None = None, variables: tuple[str, ...] = (),
+                   errors: str = "skip") -> tuple[Source, CompiledFormat | str]:
+    """``source`` opened, and the format to scan it with (a CompiledFormat, or the scanner's
+    ``JSON_FORMAT``), from what a user passes as ``log_format`` / ``name`` (see
+    :func:`read_access_log`): every reader and aggregate of access logs (``read_access_log``,
+    ``endpoints``, the time series, the CLI's ``--log-format``) resolves it here, so they accept
+    the same forms. A single format is compiled before the source is opened.
+
+    Raises :class:`LogFormatError` for a format that does not compile, a ``name`` the
+    configuration does not define, and a configuration none of whose formats fits the log's first
+    lines (the message lists them and shows the first line). A single format that matches no line
+    at all is found while reading (:func:`check_matched`)."""
+    if isinstance(log_format, CompiledFormat):
+        return open_source(source, errors=errors), log_format
+    if log_format is None:
+        if name is not None:
+            raise LogFormatError(f"name={name!r} picks one log_format of a configuration: pass the "
+                                 "configuration as log_format (its text, or '@path/to/nginx.conf')")
+        src = open_source(source, errors=errors)
+        return src, detected_format(src)
+    if not isinstance(log_format, str):
+        raise LogFormatError(f"log_format must be a string, not {log_format!r}")
+    text = conf.format_option(log_format) or ""
+    defined = conf.log_formats(text)
+    if name is not None:
+        if name not in defined:
+            raise LogFormatError(f"no log_format / LogFormat named {name!r} in the configuration given; "
+                                 f"it defines: {', '.join(defined) or 'none'}")
+        defined = {name: defined[name]}
+    if len(defined) <= 1:  # one format: compiled (or its error) before the source is opened
+        fmt = compile_format(next(iter(defined.values()), text), escape=escape, variables=variables)
+        return open_source(source, errors=errors), fmt
+    compiled = []
+    for candidate in defined.values():
+        try:
+            compiled.append(compile_format(candidate, escape=escape, variables=variables))
+        except LogFormatError:
+            continue  # a format of the configuration this reader cannot read is not this log's
+    src = open_source(source, errors=errors)
+    lines = head_lines(src)
+    for fmt in compiled:
+        if dialects.fits(fmt, lines):
+            return src, fmt
+    first = repr(lines[0][:300]) if lines else "(none: the log is empty)"
+    raise LogFormatError(f"{src.name}: the log's first lines fit none of the formats the configuration "
+                         f"defines ({', '.join(defined)}); its first line is {first}"
+                         f"{_dialect_hint(lines)}")
+
+
+def _dialect_hint(lines: list[str]) -> str:
+    """What the lines are written in, when detection knows it: the end of a wrong format's message."""
+    found = dialects.infer(lines)
+    if found is not None:
+        return (f". It is written in {found[1].name!r} ({found[1].source[:200]}): leave log_format "
+                "out to have it detected")
+    if _sniff_json_lines(lines):
+        return ". It is JSON lines: leave log_format out to have it detected"
+    return ". Pass the nginx log_format (or Apache LogFormat) that wrote it"
+
+
+def check_matched(acc: Any, fmt: CompiledFormat | str) -> None:
+    """After a whole log was scanned with ``fmt``: a LogFormatError when not one line matched it
+    while some were tried (a wrong format, never an empty table), showing the first line that did
+    not match, what was expected, and what the log is written in when detection knows it."""
+    if isinstance(fmt, str) or acc.records:
+        return
+    # a line skipped for its time matched the format: the format is right, the times are not
+    unmatched = ("does not match log format", "empty line", "binary data")
+    if any(not reason.startswith(unmatched) for reason in acc.skip_reasons):
+        return
+    tried = [x for x in acc.skipped if x["reason"].startswith(unmatched[0])]
+    if not tried:
+        return  # empty, or only binary lines: the accounting says so
+    first = tried[0]
+    raise LogFormatError(f"{acc.path or '<input>'}: no line matches log format {fmt.name!r} "
+                         f"(expected: {fmt.source[:200]}); line {first['line']} is {first['text'][:300]!r}"
+                         f"{_dialect_hint([x['text'] for x in tried])}")
+
+
+def detected_format(src: Source) -> CompiledFormat | str:
+    """The format of an access log found from its content (:func:`read_access_log` with
+    ``log_format=None``): a dialect of :mod:`toolkit.http.dialects`, JSON lines, or the
+    ``NAME.log_format`` beside it. An UnknownFormatError names what was tried otherwise."""
+    detected = formats.detect(src, "access_log")
+    if detected.name == "access-json":
+        return JSON_FORMAT
+    lines = head_lines(src)
+    if detected.name in ("combined", "common"):
+        found = dialects.infer(lines)
+        if found is not None:
+            return found[1]
+    sidecar = _matching_sidecar(src.path, lines)
+    if sidecar is not None:
+        return sidecar
+    return compile_format(detected.name)
 
 
 def _head_lines(head, limit: int = 50) -> list[str]:
@@ -220,41 +338,44 @@ def _head_lines(head, limit: int = 50) -> list[str]:
     return [ln.rstrip("\r") for ln in lines if ln.strip()][:limit]
 
 
-def _sniff_with(fmt_text: str):
-    def sniff(head) -> bool:
+def _sniff_dialect(base: str):
+    def sniff(head) -> bool | formats.Sniffed:
         lines = _head_lines(head)
-        if not lines:
-            return False
-        pat = re.compile(compile_format(fmt_text).regex)
-        ok = sum(1 for ln in lines if (m := pat.match(ln)) and m.group("_line") is None)
-        return ok >= max(1, int(0.8 * len(lines)))
+        found = dialects.infer(lines)
+        if found is None and base == "combined" and (i := dialects.haproxy_line(lines)) is not None:
+            return formats.Sniffed(False, f"line {i + 1} is HAProxy's: {dialects.HAPROXY_REFUSED}")
+        return found is not None and found[0] == base
     return sniff
 
 
 _JSON_NOT_ACCESS = {"error_severity", "traceEvents", "profiles", "frame_records", "root_frame"}
 
 
+def _sniff_json_lines(lines: list[str]) -> bool:
+    """JSON lines of access records: most lines JSON objects (docker compose's prefix passed
+    over), none of another JSON format, and at least one with a status and a request key (a
+    log may hold the server's other messages between them, as Caddy's does)."""
+    if not lines:
+        return False
+    objs = [obj for ln in lines if (obj := json_record(ln)) is not None]
+    if len(objs) < max(1, int(0.8 * len(lines))) or any(_JSON_NOT_ACCESS & set(obj) for obj in objs):
+        return False
+    return any(any(k in obj for k in _STATUS_KEYS) and any(k in obj for k in _REQUEST_KEYS) for obj in objs)
+
+
+_STATUS_KEYS = ("status", "status_code", "response_status", "DownstreamStatus")
+_REQUEST_KEYS = ("request", "request_uri", "uri", "url", "path", "request.uri", "RequestPath")
+
+
 def _sniff_json(head) -> bool:
-    lines = _head_lines(head, 5)
-    if not lines or not lines[0].lstrip().startswith("{"):
-        return False
-    try:
-        obj = load_json(lines[0])
-    except ParseError:
-        return False
-    if not isinstance(obj, dict) or _JSON_NOT_ACCESS & set(obj):
-        return False
-    has_status = any(k in obj for k in ("status", "status_code", "response_status"))
-    has_request = any(k in obj for k in ("request", "request_uri", "uri", "url", "path"))
-    return has_status and has_request
+    return _sniff_json_lines(_head_lines(head))
 
 
-def _read_combined(source: Any, **options: Any) -> pd.DataFrame:
-    return read_nginx(source, "combined", **options)
-
-
-def _read_common(source: Any, **options: Any) -> pd.DataFrame:
-    return read_nginx(source, "common", **options)
+def _read_dialect(source: Any, **options: Any) -> pd.DataFrame:
+    """combined / common and their dialects (:mod:`toolkit.http.dialects`), format from the head."""
+    src = open_source(source, errors=options.get("errors", "skip"))
+    fmt = dialects.infer_format(head_lines(src)) or compile_format("combined")
+    return read_nginx(src, fmt, **options)
 
 
 def sidecar_formats(path: Any) -> list[tuple[str, CompiledFormat]]:
@@ -282,9 +403,7 @@ def sidecar_formats(path: Any) -> list[tuple[str, CompiledFormat]]:
 
 def _matching_sidecar(path: Any, lines: list[str]) -> CompiledFormat | None:
     for _name, fmt in sidecar_formats(path):
-        pat = re.compile(fmt.regex)
-        ok = sum(1 for ln in lines if (m := pat.match(ln)) and m.group("_line") is None)
-        if lines and ok >= max(1, int(0.8 * len(lines))):
+        if dialects.fits(fmt, lines):
             return fmt
     return None
 
@@ -296,9 +415,7 @@ def _sniff_sidecar(head) -> bool:
 def _read_custom(source: Any, log_format: str | CompiledFormat | None = None, **options: Any) -> pd.DataFrame:
     if log_format is None:
         src = open_source(source, errors=options.get("errors", "skip"))
-        text = src.head_lines()  # complete lines, over-long ones passed over (as detection sees them)
-        from ..formats import Head
-        log_format = _matching_sidecar(src.path, _head_lines(Head(text.encode(), text, src.name)))
+        log_format = _matching_sidecar(src.path, head_lines(src))
         if log_format is None:
             raise LogFormatError("a custom nginx / Apache format needs log_format= (paste it from nginx.conf "
                                  "or httpd.conf), or a NAME.log_format file beside the log")
@@ -306,11 +423,12 @@ def _read_custom(source: Any, log_format: str | CompiledFormat | None = None, **
     return read_nginx(source, log_format, **options)
 
 
-formats.register("combined", "access_log", _read_combined, sniff=_sniff_with("combined"),
+formats.register("combined", "access_log", _read_dialect, sniff=_sniff_dialect("combined"),
                  priority=1,
-                 description="nginx / Apache combined access log")
-formats.register("common", "access_log", _read_common, sniff=_sniff_with("common"),
-                 description="Apache / NCSA common log format")
+                 description="nginx / Apache combined access log (also nginx's main, vhost combined, "
+                             "and extra trailing fields)")
+formats.register("common", "access_log", _read_dialect, sniff=_sniff_dialect("common"),
+                 description="Apache / NCSA common log format (also with extra trailing fields)")
 formats.register("access-json", "access_log", read_json_lines, sniff=_sniff_json,
                  description="JSON-lines access log (nginx escape=json log_format)")
 # Highest priority: a log whose own format file sits beside it and matches its lines.

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .. import schema
 from ..sources import CHUNK_BYTES
-from .scanner import JSON_FORMAT, Batch, scan, scan_piece, scan_range
+from .scanner import Batch, scan, scan_piece, scan_range
 
 MALFORMED = "(malformed request)"
 _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -315,7 +315,7 @@ def _byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format: Any = "combined",
+def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format: Any = None,
               chunk_size: int = CHUNK_BYTES, jobs: int | None = None, **read_options: Any) -> pd.DataFrame:
     """Per endpoint (templated path and method): requests, rps (over the whole log's time span),
     latency p50/p90/p95/p99/max/mean/total in seconds, ``time_pct`` (share of all request time),
@@ -323,8 +323,9 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     has ``$upstream_cache_status``), and an example URL (the endpoint's first request). Sorted
     by total time, descending.
 
-    ``requests`` is the ``http_requests`` table, or a log path (streamed chunk by chunk with
-    ``log_format``; pass ``log_format=None`` to detect combined/common). ``jobs`` > 1 splits an
+    ``requests`` is the ``http_requests`` table, or a log path (streamed chunk by chunk; its
+    format detected, or ``log_format`` / ``name`` in every form :func:`toolkit.http.accesslog.read_access_log`
+    takes: a name, a format string, a directive, an nginx.conf's text or ``@path``). ``jobs`` > 1 splits an
     uncompressed file into byte ranges (at line starts), each read and aggregated by one of
     ``jobs`` worker processes; a compressed input is decompressed here and its chunks sent to the
     workers (at most ``2 x jobs`` in flight). Same table whatever ``jobs`` and ``chunk_size``.
@@ -343,24 +344,11 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     if isinstance(requests, pd.DataFrame):
         acc.add(requests)
         return acc.result()
-    from .. import formats
-    from ..sources import open_source
-    from .accesslog import compile_format
-    src = open_source(requests, errors=read_options.pop("errors", "skip"))
+    from .accesslog import check_matched, resolve_format
     fmt: Any
-    if log_format is None:
-        detected = formats.detect(src, "access_log")
-        if detected.name in ("combined", "common"):
-            log_format = detected.name
-        elif detected.name == "access-json":
-            fmt = JSON_FORMAT
-        else:  # a custom format found beside the log (NAME.log_format): its reader knows it
-            acc.add(detected.read(src, **read_options))
-            out = acc.result()
-            out.attrs["source"] = src.accounting.as_dict()
-            return out
-    if log_format is not None:
-        fmt = compile_format(log_format, **read_options).only(NEEDED, joined=True)  # checked before any line
+    src, fmt = resolve_format(requests, log_format, **read_options)  # compiled before the log is opened
+    if not isinstance(fmt, str):
+        fmt = fmt.only(NEEDED, joined=True)
     src.accounting.format = f"access_log:{fmt if isinstance(fmt, str) else fmt.name}"
     if jobs is None:
         big = src.path is not None and src.compression is None and os.path.getsize(src.path) > 64_000_000
@@ -372,6 +360,7 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     else:
         for batch in scan(src, fmt, chunk_size):
             acc.add(batch)
+    check_matched(src.accounting, fmt)
     out = acc.result()
     out.attrs["source"] = src.accounting.as_dict()
     return out

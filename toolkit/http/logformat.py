@@ -107,7 +107,8 @@ class Field:
     ``kind`` is one of: str, int, float, list (raw text), time_local, time_iso8601, msec,
     time_apache (``[%d/%b/%Y:%H:%M:%S %z]``), request (split into method/url/path/query/protocol),
     usec / msec_int (durations in micro / milliseconds, converted to seconds), sec (seconds),
-    bytes_dash (Apache ``%b``: ``-`` means 0).
+    bytes_dash (Apache ``%b``: ``-`` means 0), token (text without spaces, even as the last field:
+    the unnamed extra fields of :mod:`toolkit.http.dialects`).
     """
 
     variable: str
@@ -312,6 +313,8 @@ def _value_pattern(field: Field, in_quotes: bool, nxt: str | None, escape: str) 
         return _TIME_ISO
     if kind == "list":
         return _LIST_UNQUOTED
+    if kind == "token":  # one space-free value, even last on the line (toolkit.http.dialects)
+        return r"[^ \n]*+"
     if nxt is None:
         return r".*+"
     if nxt == "":

@@ -328,9 +328,9 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
                     used.add(part)
         elif kind in ("int", "bytes_dash"):
             out[column] = _ints(raw, kind)
-        elif kind in ("float", "usec", "msec_int", "sec"):
+        elif kind in ("float", "usec", "msec_int", "sec", "nsec"):
             vals = per_distinct(raw, numbers)
-            divisor = {"usec": 1e6, "msec_int": 1e3}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
+            divisor = {"usec": 1e6, "msec_int": 1e3, "nsec": 1e9}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
             out[column] = vals / divisor if divisor else vals
         elif kind == "list":
             codes, uniques = pd.factorize(raw, use_na_sentinel=True)
@@ -344,6 +344,11 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
         used.add(column)
     if "path" in out and "url" not in out:  # $uri / %U without the request line
         out["url"] = out["path"]
+    if "url" in out and "path" not in out:  # $request_uri (Caddy's uri, Traefik's RequestPath) alone
+        out["path"] = per_distinct(out["url"], lambda u: np.array(
+            [None if v is None else v.partition("?")[0] for v in u], dtype=object))
+        out["query"] = per_distinct(out["url"], lambda u: np.array(
+            [None if v is None or "?" not in v else v.partition("?")[2] for v in u], dtype=object))
     return out
 
 
@@ -455,12 +460,79 @@ def scan_text(fmt: CompiledFormat, first: int, text: str) -> Batch:
 
 # ----------------------------------------------------------------------------------- JSON lines
 
-# JSON keys that mean a canonical column (besides nginx variable names, which map as in log_format).
-_JSON_ALIASES = {"time": "time_iso8601", "timestamp": "time_iso8601", "@timestamp": "time_iso8601",
-                 "time_local": "time_local", "msec": "msec", "ip": "remote_addr", "client": "remote_addr",
-                 "remote_ip": "remote_addr", "method": "request_method", "user_agent": "http_user_agent",
-                 "referer": "http_referer", "referrer": "http_referer", "duration": "request_time",
-                 "response_time": "request_time"}
+# JSON keys that mean a canonical column (besides nginx variable names, which map as in log_format):
+# the names users give their nginx escape=json fields, Caddy's structured access log (its nested
+# ``request`` object flattened to ``request.uri`` & co, see _flat) and Traefik's JSON access log.
+# A key not listed keeps its name as a column. Add to this mapping (key -> nginx variable) to
+# read other names; ``date`` is typed by its value (an epoch number, a time_local, or ISO 8601).
+JSON_KEYS = {
+    "time": "time_iso8601", "timestamp": "time_iso8601", "@timestamp": "time_iso8601",
+    "time_local": "time_local", "msec": "msec", "ip": "remote_addr", "client": "remote_addr",
+    "remote_ip": "remote_addr", "method": "request_method", "user_agent": "http_user_agent",
+    "referer": "http_referer", "referrer": "http_referer", "duration": "request_time",
+    "response_time": "request_time",
+    # Caddy 2 (https://caddyserver.com/docs/caddyfile/directives/log, "handled request" entries)
+    "ts": "msec", "size": "body_bytes_sent", "bytes_read": "request_length",
+    "request.remote_ip": "remote_addr", "request.client_ip": "client_ip", "request.method": "request_method",
+    "request.uri": "request_uri", "request.proto": "server_protocol", "request.host": "host",
+    "request.headers.User-Agent": "http_user_agent", "request.headers.Referer": "http_referer",
+    # Traefik 2/3 (https://doc.traefik.io/traefik/observability/access-logs/, format: json)
+    "ClientHost": "remote_addr", "RequestMethod": "request_method", "RequestPath": "request_uri",
+    "RequestProtocol": "server_protocol", "RequestHost": "host", "DownstreamStatus": "status",
+    "DownstreamContentSize": "body_bytes_sent", "StartUTC": "time_iso8601", "Duration": "request_time_ns",
+    "request_User-Agent": "http_user_agent", "request_Referer": "http_referer",
+}
+_JSON_KIND = {"request_time_ns": ("request_time_s", "nsec")}  # JSON-only variables: (column, kind)
+_REQUEST_KEYS = ("request", "request_uri", "uri", "url", "path", "request.uri", "RequestPath")
+# docker compose's "service  | " before each line (lnav/logfile_caddy_log.0)
+_COMPOSE = re.compile(r"[\w.-]+ +\| (?=\{)")
+_DATE_LOCAL = re.compile(r"\d{2}/[A-Za-z]{3}/\d{4}:")
+
+
+def _flat(obj: dict) -> dict:
+    """Caddy's nested ``request`` object as dotted keys (``request.uri``, a header's first
+    value as ``request.headers.User-Agent``); any other object as it is."""
+    req = obj.get("request")
+    if not isinstance(req, dict) or not ("uri" in req or "method" in req):
+        return obj
+    out = {k: v for k, v in obj.items() if k != "request"}
+    for key, value in req.items():
+        if key == "headers" and isinstance(value, dict):
+            for name, values in value.items():
+                out[f"request.headers.{name}"] = values[0] if isinstance(values, list) and values else values
+        else:
+            out[f"request.{key}"] = value
+    return out
+
+
+def _date_key(value: Any) -> str:
+    """The variable a ``date`` value is: ``msec`` (an epoch number), ``time_local`` or ``time_iso8601``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "msec"
+    if isinstance(value, str) and _DATE_LOCAL.match(value):
+        return "time_local"
+    if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+        return "msec"
+    return "time_iso8601"
+
+
+def json_record(line: str) -> dict | None:
+    """A JSON-lines access-log line as a flat object (docker compose's prefix passed over,
+    Caddy's ``request`` flattened), or None when it is not a JSON object."""
+    text = line.strip()
+    if text[:1] != "{" and (m := _COMPOSE.match(text)):
+        text = text[m.end():]
+    try:
+        obj = load_json(text)
+    except ParseError:
+        return None
+    return _flat(obj) if isinstance(obj, dict) else None
+
+
+def is_server_message(obj: dict) -> bool:
+    """A structured server log entry that is no request (Caddy's / Traefik's "msg" lines between
+    the access entries): no request key and no status."""
+    return "msg" in obj and "status" not in obj and not any(k in obj for k in _REQUEST_KEYS)
 
 
 def _json_text(v: Any) -> str | None:
@@ -479,14 +551,14 @@ def _json_text(v: Any) -> str | None:
 
 def json_format(keys: list[str]) -> CompiledFormat:
     """The format of JSON objects with these keys: each key a field named after the nginx
-    variable it is (or an alias of: ``time``, ``ip``, ``duration``, ...), typed as in a log_format."""
+    variable it is (or that :data:`JSON_KEYS` maps it to), typed and named as in a log_format."""
     fields = []
     for key in keys:
-        var = _JSON_ALIASES.get(key, key)
-        column, kind = column_for(var)
-        if column == var and kind == "str" and var != key:
-            column = key
-        fields.append(Field(var, column if column != var else key, kind))
+        var = JSON_KEYS.get(key, key)
+        if key.startswith("date#"):
+            var = key[5:]
+        column, kind = _JSON_KIND.get(var) or column_for(var)  # a mapped key: its variable's column
+        fields.append(Field(var, column, kind))
     return CompiledFormat("json", "", "json", tuple(fields), "", ())
 
 
@@ -504,13 +576,15 @@ def scan_json(first: int, text: str, source_name: str | None = None) -> Batch:
         if not stripped:
             skips.append((line_no, "empty line", ""))
             continue
-        try:
-            obj = load_json(stripped, source_name, line_no)
-        except ParseError:
-            obj = None
-        if not isinstance(obj, dict):
+        obj = json_record(stripped)
+        if obj is None:
             skips.append((line_no, "not a JSON object", line))
             continue
+        if is_server_message(obj):
+            skips.append((line_no, "a server message, not a request (no request, no status)", line))
+            continue
+        if "date" in obj:  # typed by its value, each value on its own (see JSON_KEYS)
+            obj = {**obj, f"date#{_date_key(obj['date'])}": obj.pop("date")}
         records.append(obj)
         line_numbers.append(line_no)
         texts.append(line)

@@ -27,7 +27,7 @@ from .accesslog import iter_chunks
 from .endpoints import template_paths
 
 
-def requests_table(requests: Any, columns: set[str], log_format: Any = "combined") -> pd.DataFrame:
+def requests_table(requests: Any, columns: set[str], log_format: Any = None) -> pd.DataFrame:
     """``requests`` itself when it is a DataFrame; else the log at that path, read by the
     scanner with only ``columns`` (plus ``timestamp``, ``method``, ``malformed``, ``source_line``)."""
     if isinstance(requests, pd.DataFrame):
@@ -49,7 +49,7 @@ def _bins(requests: pd.DataFrame, freq: str | None) -> pd.Series:
 
 
 def latency_over_time(requests: Any, *, freq: str | None = None, endpoint: str | None = None,
-                      routes=None, log_format: Any = "combined") -> pd.DataFrame:
+                      routes=None, log_format: Any = None) -> pd.DataFrame:
     """Per time bin: ``timestamp`` (bin start, UTC), ``requests``, ``p50_s``, ``p90_s``, ``p99_s``,
     ``max_s``. ``endpoint`` (templated, e.g. ``/api/items``) keeps only that endpoint's requests;
     ``freq`` is a pandas frequency (``"1s"``, ``"1min"``), chosen for ~60 bins when None."""
@@ -66,7 +66,7 @@ def latency_over_time(requests: Any, *, freq: str | None = None, endpoint: str |
 
 
 def endpoint_matrix(requests: Any, *, value: str = "requests", freq: str | None = None,
-                    top: int = 15, routes=None, log_format: Any = "combined") -> pd.DataFrame:
+                    top: int = 15, routes=None, log_format: Any = None) -> pd.DataFrame:
     """Endpoint (rows, ``METHOD /templated/path``, the ``top`` by total time or count) x time bin
     (columns) of ``value``: ``requests`` (count per bin) or ``p95_s`` / ``p50_s`` (latency)."""
     requests = requests_table(requests, {"path", "request_time_s"}, log_format)
@@ -89,7 +89,7 @@ def endpoint_matrix(requests: Any, *, value: str = "requests", freq: str | None 
     return m.reindex(keep)
 
 
-def status_over_time(requests: Any, *, freq: str | None = None, log_format: Any = "combined") -> pd.DataFrame:
+def status_over_time(requests: Any, *, freq: str | None = None, log_format: Any = None) -> pd.DataFrame:
     """Per time bin (rows, UTC) the count of each status code (columns, ints)."""
     requests = requests_table(requests, {"status"}, log_format)
     df = requests[requests["timestamp"].notna() & requests["status"].notna()]
@@ -98,7 +98,7 @@ def status_over_time(requests: Any, *, freq: str | None = None, log_format: Any 
     return m
 
 
-def payload_sizes(requests: Any, *, top: int = 12, routes=None, log_format: Any = "combined") -> pd.DataFrame:
+def payload_sizes(requests: Any, *, top: int = 12, routes=None, log_format: Any = None) -> pd.DataFrame:
     """Long table ``endpoint``, ``body_bytes_sent`` of the ``top`` endpoints by bytes sent, ordered
     by median size (largest first) - for a per-endpoint distribution figure."""
     requests = requests_table(requests, {"path", "body_bytes_sent"}, log_format)

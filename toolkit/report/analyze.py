@@ -112,7 +112,7 @@ def _stream(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
     if fmt.kind == "access_log":
         from ..http.endpoints import endpoints
 
-        log_format = options.get("log_format") or (fmt.name if fmt.name in ("combined", "common") else None)
+        log_format = options.get("log_format")  # None: detected, the dialects of combined included
         return {"endpoints": endpoints(path, log_format=log_format)}
     return _read(path, fmt, **options)
 
