@@ -321,3 +321,28 @@ def test_a_statement_longer_than_a_piece_is_kept_whole(tmp_path):
     for workers in (1, 2):
         d = digest_file(path, workers=workers, chunk_size=1 << 16)
         assert d["calls"].tolist() == [2] and d["fingerprint"].tolist() == ["select * from t where id in(?+)"]
+
+
+def test_administrator_commands_are_records_even_alone():
+    # GIVEN a log made only of protocol commands (Ping, Prepare, Quit), as mysqld writes them
+    path = FIX / "only_admin_commands.log"
+    # WHEN it is read and digested
+    df = read_mysql_slow(path)
+    # THEN each is a record, kept as pt-query-digest keeps it (not 'no slow log record found')
+    assert df["statement"].tolist() == ["administrator command: Ping", "administrator command: Prepare",
+                                        "administrator command: Quit"]
+    assert df["duration_ms"].sum() == pytest.approx(0.316)
+    assert df["source_line"].tolist() == [2, 6, 10] and df.attrs["source"]["lines_skipped"] == 0
+    from toolkit.queries.digest import digest_file
+
+    d = digest_file(path, workers=1)
+    assert sorted(d["calls"].tolist()) == [1, 1, 1]
+
+
+def test_an_administrator_command_after_a_statement_header_block_is_its_statement():
+    # GIVEN pt-query-digest's slow008 (a Quit record, then a record of two statements)
+    df = read_mysql_slow(FIXTURES / "third_party" / "percona-toolkit" / "slow008.txt")
+    # THEN three records, as pt-query-digest counts them, the Quit one its own
+    assert df["statement"].tolist() == ["administrator command: Quit", "SET NAMES utf8",
+                                        "SELECT MIN(id),MAX(id) FROM tbl"]
+    assert df["duration_ms"].sum() == pytest.approx(19.7)

@@ -22,7 +22,7 @@ import pandas as pd
 from .. import schema
 from . import mysql_slow
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
-from .mysql_slow import FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time
+from .mysql_slow import ADMIN, FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -148,7 +148,7 @@ class SlowDigest:
             st = stmt[:-2] if stmt.endswith(";\n") else stmt[:-1] if stmt and stmt[-1] in ";\n" else stmt
             c0 = st[:1]
             if c0 == "" or c0 == "#" or c0.isspace():
-                if c0 == "#" and st.startswith("# administrator command: "):
+                if c0 == "#" and st.startswith(ADMIN):
                     st = st[2:]
                 elif not st.strip():
                     if use and not ts:

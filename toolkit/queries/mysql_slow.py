@@ -27,6 +27,7 @@ from ..sources import CHUNK_BYTES, Accounting, Source, decode
 FORMAT = "mysql-slow"
 
 _HEADER_START = r"# (?:Time|User@Host): "
+ADMIN = "# administrator command: "  # the statement line of a Quit, Ping, Prepare, ...
 KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
@@ -120,7 +121,9 @@ LEAN_ITEM = re.compile(
     r"# User@Host: ([^\n]*)\n"
     rf"((?:#(?! Query_time: | {_HEADER_START[2:]})[^\n]*\n)*)"
     r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)([^\n]*)\n"
-    rf"((?:#(?! {_HEADER_START[2:]})[^\n]*\n)*)"
+    # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
+    # keeps such records, and so do we)
+    rf"((?:#(?! {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
     r"(?:use ([^\n]*);\n)?"
     r"(?:SET timestamp=(\d+);\n)?"
     rf"((?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?))"
@@ -205,7 +208,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
     for k in rare:
         st = stmts[k]
-        if st[:1] == "#" and st.startswith("# administrator command: "):
+        if st[:1] == "#" and st.startswith(ADMIN):
             stmts[k] = st[2:]
         elif not st.strip():
             if uses[k] and not tss[k]:
