@@ -346,3 +346,20 @@ def test_an_administrator_command_after_a_statement_header_block_is_its_statemen
     assert df["statement"].tolist() == ["administrator command: Quit", "SET NAMES utf8",
                                         "SELECT MIN(id),MAX(id) FROM tbl"]
     assert df["duration_ms"].sum() == pytest.approx(19.7)
+
+
+@pytest.mark.parametrize("name", ["blank_lines_at_end.log", "no_newline_at_end.log"])
+def test_the_end_of_the_file_changes_no_statement_and_no_class(name):
+    # GIVEN the same two records, the file ending in two blank lines, or with no line break
+    path = FIX / name
+    # WHEN it is read and digested
+    df = read_mysql_slow(path)
+    # THEN the last statement is the first's twin, and one class holds both
+    assert df["statement"].tolist() == ["SELECT * FROM orders WHERE id = 1", "SELECT * FROM orders WHERE id = 2"]
+    assert df.attrs["source"]["lines_read"] == {"blank_lines_at_end.log": 11, "no_newline_at_end.log": 9}[name]
+    assert df.attrs["source"]["lines_skipped"] == 0
+    from toolkit.queries.digest import digest_file
+
+    d = digest_file(path, workers=1)
+    assert d["fingerprint"].tolist() == ["select * from orders where id = ?"] and d["calls"].tolist() == [2]
+    assert d["total_ms"].tolist() == [750.0]

@@ -22,7 +22,7 @@ import pandas as pd
 from .. import schema
 from . import mysql_slow
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
-from .mysql_slow import ADMIN, FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time
+from .mysql_slow import ADMIN, FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time, statement_text
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -144,8 +144,7 @@ class SlowDigest:
                 cur_time = time_s
             if use:
                 cur_db = use.strip("`")
-            # mysqld's ';' and the line break after it go
-            st = stmt[:-2] if stmt.endswith(";\n") else stmt[:-1] if stmt and stmt[-1] in ";\n" else stmt
+            st = stmt[:-2] if stmt[-2:] == ";\n" else statement_text(stmt)  # (the common case inline)
             c0 = st[:1]
             if c0 == "" or c0 == "#" or c0.isspace():
                 if c0 == "#" and st.startswith(ADMIN):

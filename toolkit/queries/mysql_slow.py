@@ -131,6 +131,16 @@ LEAN_ITEM = re.compile(
 )
 
 
+def statement_text(st: str) -> str:
+    """A record's statement lines without mysqld's ``;`` and line break after it, nor what ends a
+    file (blank lines, or no line break): every way reads the same statement, hence the same class,
+    whatever the file's end."""
+    if st[-2:] == ";\n":  # the common case
+        return st[:-2]
+    st = st.rstrip()
+    return st[:-1] if st[-1:] == ";" else st
+
+
 def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
     """Each item's latest non-empty value so far (``current`` before the first), and the last."""
     n = len(values)
@@ -196,8 +206,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     # '# Time:' and 'use db;' carry forward (numpy positions, not a loop per record)
     time_col, state.time = _carry_forward(times, state.time)
     use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
-    # mysqld's ';' and the line break after it go; one pass (a last record may lack the break)
-    stmts = [st[:-2] if st[-2:] == ";\n" else st[:-1] if st[-1:] in ";\n" and st else st for st in stmts]
+    stmts = list(map(statement_text, stmts))
     cache: dict[str, dict[str, str]] = {}
     kv_findall = KV.findall
     for p in set(pres):
