@@ -363,3 +363,58 @@ def test_the_end_of_the_file_changes_no_statement_and_no_class(name):
     d = digest_file(path, workers=1)
     assert d["fingerprint"].tolist() == ["select * from orders where id = ?"] and d["calls"].tolist() == [2]
     assert d["total_ms"].tolist() == [750.0]
+
+
+PT = FIXTURES / "third_party" / "percona-toolkit"  # pt-query-digest's own test logs (real, GPL)
+
+
+def test_pt_query_digest_slowlog_output_with_client_and_no_user_host():
+    # GIVEN pt-query-digest's '--output slowlog' form ('# Client: ip:port', no '# User@Host:')
+    # WHEN it is detected, read and digested by client
+    from toolkit.queries.digest import digest_file
+
+    assert formats.detect(PT / "slowlogwriter001.txt").name == "mysql-slow"
+    df = read_mysql_slow(PT / "slowlogwriter001.txt")
+    d = digest_file(PT / "slowlogwriter001.txt", by="client")
+    # THEN the record, its client from '# Client:', and no line left over
+    assert df[["client", "statement", "duration_ms", "source_line"]].values.tolist() == [
+        ["127.0.0.1:12345", "select * from foo", 1000.0, 1]]
+    assert "client" in df.columns and df.attrs["source"]["lines_skipped"] == 0
+    assert d["client"].tolist() == ["127.0.0.1:12345"] and d["calls"].tolist() == [1]
+
+
+def test_records_that_start_at_query_time_or_thread_id():
+    # GIVEN pt's slow034: '# Time:' + '# Thread_id:' heads, then records that start at
+    # '# Query_time:' (no '# User@Host:' anywhere), one with 'Rows_examined:40' (no space)
+    df = read_mysql_slow(PT / "slow034.txt")
+    # THEN nine records (pt-query-digest's count and total), sessions from '# Thread_id:', the
+    # database from 'Schema:' or the last 'use'
+    assert len(df) == 9 and df["duration_ms"].sum() == pytest.approx(1363356.468)
+    assert df["source_line"].tolist() == [2, 8, 13, 19, 25, 31, 37, 43, 48]
+    assert df["session"].fillna("-").tolist() == ["1", "-", "-", "2", "-", "-", "3", "-", "-"]
+    assert df["database"].fillna("-").tolist() == ["db1", "-", "-", "db1", "db2", "db2", "db3", "db2", "db2"]
+    assert df["rows_examined"].iloc[-1] == 40 and df.attrs["source"]["lines_skipped"] == 0
+
+
+@pytest.mark.parametrize("name", ["slow030.txt", "slow034.txt", "slow036.txt", "slow046.txt", "slow054.txt",
+                                  "slowlogwriter001.txt", "slow041.txt"])
+@pytest.mark.parametrize("chunk_size", [64, 200])
+def test_logs_without_user_host_read_the_same_in_pieces_and_byte_ranges(name, chunk_size, tmp_path):
+    # GIVEN a log whose records have no '# User@Host:' line (their header may end a piece)
+    from toolkit.queries.mysql import split_mysql_slow
+
+    path = PT / name
+    cols = ["timestamp", "duration_ms", "statement", "database", "session", "client", "source_line"]
+
+    def rows(df):
+        return df[cols].astype(object).where(df[cols].notna(), None).values.tolist()
+
+    whole = rows(read_mysql_slow(path))
+    # WHEN it is read in small pieces, and as byte ranges cut every 97 bytes
+    size = os.path.getsize(path)
+    cuts = [*range(0, size, 97), size]
+    parts = [df for a, b in zip(cuts[:-1], cuts[1:], strict=True) for df in split_mysql_slow(str(path), a, b, chunk_size=chunk_size)
+             if len(df)]
+    # THEN the same records, each once
+    assert rows(read_mysql_slow(path, chunk_size=chunk_size)) == whole
+    assert rows(pd.concat(parts, ignore_index=True)) == whole and len(whole) >= 1

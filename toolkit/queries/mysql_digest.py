@@ -22,7 +22,7 @@ import pandas as pd
 from .. import schema
 from . import mysql_slow
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
-from .mysql_slow import ADMIN, FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time, statement_text
+from .mysql_slow import ADMIN, FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time, statement_text, who
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -203,8 +203,9 @@ class SlowDigest:
                 uh = uh_cache.get(userhost)
                 if uh is None:
                     uh = uh_cache[userhost] = _parse_userhost(userhost)
-                values = {"database": kv.get("Schema") or cur_db, "user": uh[0], "client": uh[1],
-                          "session": kv.get("Thread_id") or kv.get("Id") or uh[2]}
+                user, client, session = who(uh, kv)
+                values = {"database": kv.get("Schema") or cur_db, "user": user, "client": client,
+                          "session": session}
                 key = (*(values[c] for c in by), fp)
             else:
                 key = (fp,)

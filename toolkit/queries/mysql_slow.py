@@ -35,9 +35,21 @@ BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n
                      r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
 
 # header keys that are canonical columns, not extra ones: the four figures (FIGURES), the session
-# (Thread_id / Id) and the database (Schema, or the last `use`), read the same way by every way
-CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", "Thread_id", "Id", "Schema"})
+# (Thread_id / Id), the database (Schema, or the last `use`), and the client and user of records
+# without '# User@Host:' ('# Client: ip:port' of pt-query-digest's slowlog output, '# User:'), read
+# the same way by every way (:func:`who`)
+CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", "Thread_id", "Id", "Schema",
+                       "Client", "User"})
 BANNER_REASON = "server start banner (see read_server_events)"
+
+
+def who(userhost: tuple[Any, Any, Any], headers: dict[str, str]) -> tuple[Any, Any, Any]:
+    """``(user, client, session)`` of a record: its ``User@Host`` value parsed (user, client,
+    MySQL's ``Id``), completed by its headers (``Thread_id`` / ``Id``, and ``User`` / ``Client``
+    for records without ``# User@Host:``)."""
+    user, client, ident = userhost
+    return (user or headers.get("User") or None, client or headers.get("Client") or None,
+            headers.get("Thread_id") or headers.get("Id") or ident)
 
 
 class State:
@@ -113,22 +125,58 @@ def _parse_segment(text: str, first_line: int, acct, state: State, batch: Batch)
 # The records' regex, of every way (the readers, the digest, byte ranges): the Query_time line is
 # part of the record pattern, so its four figures come out of the one findall; a record without
 # it is not a record (its lines become junk lines, and a junk run holding a '# User@Host:' line is
-# reported as a truncated record). A '# Time:' or '# User@Host:' line always starts a record (never
-# a header or statement line of the one before), so a byte range cut at one reads as the whole.
+# reported as a truncated record). A record starts at its '# Time:' line, else its '# User@Host:'
+# line, else the first of the header lines ('#' lines) that end with its '# Query_time:' line:
+# old servers and pt-query-digest's own '--output slowlog' write no '# User@Host:' ('# Client:',
+# '# Thread_id:' or nothing), and some logs start at '# Query_time:'. A statement ends where the
+# next record starts (:data:`RECORD_AHEAD`), so a byte range cut at a record start reads as the
+# whole (see :func:`head_start`).
+MARKERS = ("# Time: ", "# User@Host: ", "# Query_time: ")  # the lines a record's header holds
+_HEADER = rf"#(?! {ADMIN[2:]})[^\n]*\n"  # a '#' line that is not an administrator command
+RECORD_AHEAD = rf"{_HEADER_START}|(?:{_HEADER})*# Query_time: "
 LEAN_ITEM = re.compile(
     # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
     r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
-    r"# User@Host: ([^\n]*)\n"
-    rf"((?:#(?! Query_time: | {_HEADER_START[2:]})[^\n]*\n)*)"
-    r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)([^\n]*)\n"
+    r"(?:# User@Host: ([^\n]*)\n)?"
+    rf"((?:#(?! Query_time: | {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
+    r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+)([^\n]*)\n"
     # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
     # keeps such records, and so do we)
-    rf"((?:#(?! {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
+    rf"((?:#(?! {_HEADER_START[2:]}| Query_time: | {ADMIN[2:]})[^\n]*\n)*)"
     r"(?:use ([^\n]*);\n)?"
     r"(?:SET timestamp=(\d+);\n)?"
-    rf"((?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?))"
+    rf"((?:(?!{RECORD_AHEAD})[^\n]*\n)*(?:(?!{RECORD_AHEAD})[^\n]+$)?))"
     r"|([^\n]*\n|[^\n]+$)"
 )
+
+
+def head_start(buf, at: int, lo: int = 0) -> int:
+    """Where the record whose header holds the line starting at ``at`` starts: the first of the
+    '#' lines (not an administrator command) just before it, looking no further back than ``lo``.
+    ``buf``: str, bytes or an mmap. The lines that start a record as :data:`LEAN_ITEM` reads the
+    whole text, so pieces and byte ranges cut there read as the whole."""
+    nl, mark, admin = ("\n", "#", ADMIN) if isinstance(buf, str) else (b"\n", b"#", ADMIN.encode())
+    while at > lo:
+        i = buf.rfind(nl, lo, at - 1)
+        if i < 0 and lo > 0:
+            break  # (the line before may start before lo: not looked at)
+        prev = i + 1
+        if buf[prev:prev + 1] != mark or buf[prev:prev + len(admin)] == admin:
+            break
+        at = prev
+    return at
+
+
+def last_record_start(text: str) -> int:
+    """The start of the last record that starts in ``text`` (-1: none): from its last
+    :data:`MARKERS` line back to the first line of its header (:func:`head_start`). ``text``
+    starts at a record or junk line; when it holds no marker but ends in a '#' line (a header
+    whose '# Query_time:' line may come next: '# Client:', '# Thread_id:'), all of it (0)."""
+    at = max(text.rfind("\n" + m) for m in MARKERS) + 1
+    if at == 0 and not text.startswith(MARKERS):
+        last = text.rfind("\n", 0, len(text) - 1) + 1
+        return 0 if text.startswith("#", last) and not text.startswith(ADMIN, last) else -1
+    return head_start(text, at)
 
 
 def statement_text(st: str) -> str:
@@ -340,13 +388,8 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
             text, first_line = carry + text, carry_line
         # the last record may continue in the next piece (a long statement spans several): keep
         # it back, from its '# Time:' line when it has one, even when it starts the piece
-        start = text.rfind("\n# User@Host: ") + 1
-        if start == 0 and not text.startswith("# User@Host: "):
-            start = -1
+        start = last_record_start(text)
         if start >= 0:
-            prev = text.rfind("\n", 0, start - 1) + 1 if start > 0 else -1
-            if prev >= 0 and text.startswith("# Time: ", prev):
-                start = prev
             body, carry = text[:start], text[start:]
             carry_line = first_line + body.count("\n")
         else:
@@ -356,26 +399,26 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
         yield parsed(carry, carry_line)
 
 
+_MARKERS_B = tuple(b"\n" + m.encode() for m in MARKERS)
+
+
 def _record_start(fh, pos: int, size: int) -> int:
-    """The offset of the first record that starts at or after ``pos`` (``size`` if none): its
-    ``# User@Host:`` line, or the ``# Time:`` line just before it. Deterministic, so two ranges
-    cut at the same ``pos`` agree on where one ends and the next begins."""
+    """The offset of the first record that starts at or after ``pos`` (``size`` if none): the
+    start (:func:`head_start`) of the header holding the first :data:`MARKERS` line after
+    ``pos``; it may be a little before ``pos``. Deterministic, so two ranges cut at the same
+    ``pos`` agree on where one ends and the next begins."""
     if pos <= 0:
         return 0
     window = 1 << 20
     while pos < size:
         fh.seek(pos - 1)
         data = fh.read(window)
-        i = data.find(b"\n# User@Host: ")
-        if i >= 0:
-            start = pos + i  # the '#' of '# User@Host:'
+        found = [i for i in (data.find(m) for m in _MARKERS_B) if i >= 0]
+        if found:
+            start = pos + min(found)  # the '#' of the marker line
             lo = max(0, start - 4096)
             fh.seek(lo)
-            before = fh.read(start - lo)
-            prev = before.rfind(b"\n", 0, len(before) - 1) + 1
-            if before.startswith(b"# Time: ", prev):
-                start = lo + prev
-            return start
+            return lo + head_start(fh.read(start - lo), start - lo, 0 if lo == 0 else 1)
         if len(data) < window:
             break
         pos += window - 64  # overlap: the marker may straddle two windows
@@ -399,23 +442,27 @@ def state_before(path: str, start: int) -> State:
         if lo == 0:
             return state
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            def record_at(line_start: int) -> re.Match | None:
-                """The record (a match of LEAN_ITEM's record part) whose '# User@Host:' line or
-                '# Time:' line before it starts the line at ``line_start``, if the reader reads
-                one there."""
-                begin = line_start
-                if not mm[begin:begin + 13] == b"# User@Host: ":
+            def record_at(line: int) -> re.Match | None:
+                """The record (a match of LEAN_ITEM's record part) whose header holds the line
+                starting at ``line``, if the reader reads one there: from the header's start,
+                line by line as the reader goes past junk lines."""
+                begin = head_start(mm, line)
+                qt = (line - 1 if mm[line:line + 14] == b"# Query_time: "
+                      else mm.find(b"\n# Query_time: ", line, lo))
+                if qt < 0:
                     return None
-                prev = mm.rfind(b"\n", 0, max(begin - 1, 0)) + 1 if begin > 0 else -1
-                if prev >= 0 and mm[prev:prev + 8] == b"# Time: " and mm[begin - 1:begin] == b"\n":
-                    begin = prev
-                # up to the next record start: headers and the use / SET lines come before it
-                nxt = [i for i in (mm.find(b"\n# User@Host: ", line_start, lo),
-                                   mm.find(b"\n# Time: ", line_start, lo)) if i >= 0]
-                stop = min([*nxt, lo, line_start + (1 << 20)]) + 1
-                text = decode(mm[begin:stop], Accounting())
-                m = LEAN_ITEM.match(text)
-                return m if m is not None and m.group(1) is not None else None  # (not a junk line)
+                # up to the next record's marker: the headers and the use / SET lines come before it
+                nxt = [i for i in (mm.find(m, qt + 1, lo) for m in _MARKERS_B) if i >= 0]
+                stop = min([*nxt, lo, qt + (1 << 20)]) + 1
+                while begin <= line:
+                    text = decode(mm[begin:stop], Accounting())
+                    m = LEAN_ITEM.match(text)
+                    if m is not None and m.group(1) is not None:
+                        return m
+                    begin = mm.find(b"\n", begin, stop) + 1  # a junk line: the next line
+                    if begin == 0:
+                        return None
+                return None
 
             def last(marker: bytes, pick) -> str | None:
                 """The value ``pick(record)`` of the last record before ``lo`` that has one, found
@@ -426,11 +473,9 @@ def state_before(path: str, start: int) -> State:
                     at = i + 1 if i >= 0 else (0 if mm[:len(marker)] == marker else -1)
                     if at < 0:
                         return None
-                    if marker == b"# Time: ":  # a '# Time:' line belongs to the record after it
-                        head = mm.find(b"\n", at, lo) + 1 or lo
-                    else:  # a 'use' line to the record whose '# User@Host:' line is before it
-                        head = mm.rfind(b"\n# User@Host: ", 0, at) + 1
-                    m = record_at(head) if head < lo else None
+                    if marker == b"use ":  # a 'use' line belongs to the record whose header is before it
+                        at = mm.rfind(b"\n# Query_time: ", 0, at) + 1
+                    m = record_at(at)
                     value = pick(m) if m is not None else None
                     if value:
                         return value
