@@ -396,14 +396,15 @@ def test_records_that_start_at_query_time_or_thread_id():
     assert df["rows_examined"].iloc[-1] == 40 and df.attrs["source"]["lines_skipped"] == 0
 
 
-@pytest.mark.parametrize("name", ["slow030.txt", "slow034.txt", "slow036.txt", "slow046.txt", "slow054.txt",
-                                  "slowlogwriter001.txt", "slow041.txt"])
+@pytest.mark.parametrize("path", [*(PT / n for n in ("slow030.txt", "slow034.txt", "slow036.txt", "slow046.txt",
+                                                     "slow054.txt", "slowlogwriter001.txt", "slow041.txt")),
+                                  FIX / "header_lines_inside_a_string_literal.log"], ids=lambda p: p.name)
 @pytest.mark.parametrize("chunk_size", [64, 200])
-def test_logs_without_user_host_read_the_same_in_pieces_and_byte_ranges(name, chunk_size, tmp_path):
-    # GIVEN a log whose records have no '# User@Host:' line (their header may end a piece)
+def test_new_dialects_read_the_same_in_pieces_and_byte_ranges(path, chunk_size):
+    # GIVEN a log whose records have no '# User@Host:' line (their header may end a piece), or
+    # whose statement holds header-like lines inside a string literal (no place to cut)
     from toolkit.queries.mysql import split_mysql_slow
 
-    path = PT / name
     cols = ["timestamp", "duration_ms", "statement", "database", "session", "client", "source_line"]
 
     def rows(df):
@@ -418,3 +419,24 @@ def test_logs_without_user_host_read_the_same_in_pieces_and_byte_ranges(name, ch
     # THEN the same records, each once
     assert rows(read_mysql_slow(path, chunk_size=chunk_size)) == whole
     assert rows(pd.concat(parts, ignore_index=True)) == whole and len(whole) >= 1
+
+
+@pytest.mark.parametrize("chunk_size", [None, 64, 300])
+def test_header_lines_inside_a_string_literal_stay_in_the_statement(chunk_size):
+    # GIVEN a statement whose string literal holds lines that look like a whole record
+    # ('# Time:', '# User@Host:', '# Query_time: 99 ...'), then a record with '' and a quote
+    # inside a `backtick` name
+    path = FIX / "header_lines_inside_a_string_literal.log"
+    # WHEN it is read whole or in small pieces, and digested by one and two processes
+    from toolkit.queries.digest import digest_file
+
+    df = read_mysql_slow(path, **({"chunk_size": chunk_size} if chunk_size else {}))
+    # THEN two records, as pt-query-digest reads them: no invented 99 s statement
+    assert df["duration_ms"].tolist() == [250.0, 500.0] and df["source_line"].tolist() == [2, 11]
+    assert df["statement"].iloc[0].startswith("INSERT INTO notes (body) VALUES ('pasted from a log:\n# Time: ")
+    assert df["statement"].iloc[0].endswith("SELECT ''quoted'' FROM t;')")
+    assert df["statement"].iloc[1] == "SELECT body FROM notes WHERE body = 'it''s' AND `weird'name` = 1"
+    assert df.attrs["source"]["lines_read"] == 14 and df.attrs["source"]["lines_skipped"] == 0
+    for workers in (1, 2):
+        d = digest_file(path, workers=workers, **({"chunk_size": chunk_size} if chunk_size else {}))
+        assert sorted(d["total_ms"].tolist()) == [250.0, 500.0] and d["calls"].sum() == 2

@@ -3,7 +3,7 @@
 :func:`toolkit.queries.digest.digest_file` on a slow log comes here: the same table as
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest`), without a
 ``query_events`` DataFrame in between. The records come from the same regular expression as the
-reader's (:data:`toolkit.queries.mysql.LEAN_ITEM`, one ``findall`` per piece of text, restart
+reader's (:func:`toolkit.queries.mysql_slow.find_items`, one ``findall`` per piece of text, restart
 banners cut out by the reader's own code) and go one by one into per-fingerprint state: calls,
 total, maximum and its example, rows sent and examined, lock time, every duration (for exact
 percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
@@ -22,7 +22,7 @@ import pandas as pd
 from .. import schema
 from . import mysql_slow
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
-from .mysql_slow import ADMIN, FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time, statement_text, who
+from .mysql_slow import ADMIN, FIGURES, KV, USERHOST, figure, parse_time, statement_text, who
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -110,7 +110,7 @@ class SlowDigest:
         """The records of ``text`` (no banner inside) from input line ``first_line``; returns
         the line after them. Mirrors mysql._parse_segment_lean + _lean_frame + the digest, in
         one loop with the record's fields in local names (a few microseconds a record)."""
-        items = LEAN_ITEM.findall(text)
+        items = mysql_slow.find_items(text)
         # Positions, not lines, while reading: a record's lines are counted only where a line
         # number is needed (an example, a skipped line), from the last place counted.
         pos = 0

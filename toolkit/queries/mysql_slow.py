@@ -134,20 +134,73 @@ def _parse_segment(text: str, first_line: int, acct, state: State, batch: Batch)
 MARKERS = ("# Time: ", "# User@Host: ", "# Query_time: ")  # the lines a record's header holds
 _HEADER = rf"#(?! {ADMIN[2:]})[^\n]*\n"  # a '#' line that is not an administrator command
 RECORD_AHEAD = rf"{_HEADER_START}|(?:{_HEADER})*# Query_time: "
-LEAN_ITEM = re.compile(
-    # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
-    r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
-    r"(?:# User@Host: ([^\n]*)\n)?"
-    rf"((?:#(?! Query_time: | {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
-    r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+)([^\n]*)\n"
-    # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
-    # keeps such records, and so do we)
-    rf"((?:#(?! {_HEADER_START[2:]}| Query_time: | {ADMIN[2:]})[^\n]*\n)*)"
-    r"(?:use ([^\n]*);\n)?"
-    r"(?:SET timestamp=(\d+);\n)?"
-    rf"((?:(?!{RECORD_AHEAD})[^\n]*\n)*(?:(?!{RECORD_AHEAD})[^\n]+$)?))"
-    r"|([^\n]*\n|[^\n]+$)"
-)
+# A statement's text when quotes are followed across lines: runs of plain characters, string
+# literals ('...', "...", with backslash escapes; '' is two of them), `identifiers`, /* comments */
+# and '-- ' comments, each whole; a quote never closed stands for itself. Possessive, so a line
+# that does not end as a statement line fails at once instead of trying every split.
+_TOKENS = (r"""(?:[^'"`/\n-]++|'(?:[^'\\]++|\\[\s\S])*+'|"(?:[^"\\]++|\\[\s\S])*+"|`[^`]*+`"""
+           r"""|/\*[\s\S]*?\*/|-- [^\n]*+|[^\n])*+""")
+
+
+def _lean_item(quotes: bool) -> re.Pattern:
+    """The records' regex (:data:`LEAN_ITEM`); ``quotes``: a statement line ends only outside a
+    string literal, so header-like lines inside one stay in the statement (:func:`find_items`)."""
+    line = _TOKENS if quotes else r"[^\n]*"
+    last = _TOKENS[:-2] + "++" if quotes else r"[^\n]+"  # (the last line, without a line break)
+    return re.compile(
+        # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
+        r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
+        r"(?:# User@Host: ([^\n]*)\n)?"
+        rf"((?:#(?! Query_time: | {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
+        r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+)([^\n]*)\n"
+        # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
+        # keeps such records, and so do we)
+        rf"((?:#(?! {_HEADER_START[2:]}| Query_time: | {ADMIN[2:]})[^\n]*\n)*)"
+        r"(?:use ([^\n]*);\n)?"
+        r"(?:SET timestamp=(\d+);\n)?"
+        rf"((?:(?!{RECORD_AHEAD}){line}\n)*(?:(?!{RECORD_AHEAD}){last}$)?))"
+        r"|([^\n]*\n|[^\n]+$)"
+    )
+
+
+LEAN_ITEM = _lean_item(quotes=False)
+LEAN_ITEM_QUOTES = _lean_item(quotes=True)
+
+
+_STATEMENT = operator.itemgetter(12)  # a LEAN_ITEM item's statement
+
+
+def odd_quotes(text: str) -> bool:
+    """Whether ``text`` holds an odd number of single or of double quotes (a statement that may
+    end inside a string literal)."""
+    return bool(text.count("'") & 1 or text.count('"') & 1)
+
+
+def find_items(text: str) -> list[tuple]:
+    """``LEAN_ITEM.findall(text)``, every way's records and junk lines. A statement with an odd
+    number of quotes of a kind may have ended inside a string literal at a line that looks like a
+    header (``'...\n# Query_time: 99 ...'``): that record is read again from its start following
+    quotes across lines (:data:`LEAN_ITEM_QUOTES`), as pt-query-digest keeps such a statement
+    whole, and the reading goes on after it. Only such records pay for it (the others: a count of
+    two characters)."""
+    items = LEAN_ITEM.findall(text)
+    # the common case, at C speed: no statement with an odd count of a quote the text holds
+    stmts = list(map(_STATEMENT, items))
+    if not any(1 in map((1).__and__, map(str.count, stmts, itertools.repeat(q)))
+               for q in ("'", '"') if q in text):
+        return items
+    out: list[tuple] = []
+    pos = 0
+    while True:
+        odd = next((k for k, item in enumerate(items) if item[12] and odd_quotes(item[12])), None)
+        if odd is None:
+            return out + items if out else items
+        out += items[:odd]
+        pos += sum(len(item[0] or item[13]) for item in items[:odd])
+        m = LEAN_ITEM_QUOTES.match(text, pos)
+        out.append(tuple(g or "" for g in m.groups()))
+        pos = m.end()
+        items = LEAN_ITEM.findall(text, pos)
 
 
 def head_start(buf, at: int, lo: int = 0) -> int:
@@ -167,16 +220,30 @@ def head_start(buf, at: int, lo: int = 0) -> int:
     return at
 
 
-def last_record_start(text: str) -> int:
-    """The start of the last record that starts in ``text`` (-1: none): from its last
+def last_record_start(text: str, end: int | None = None) -> int:
+    """The start of the last record that starts in ``text[:end]`` (-1: none): from its last
     :data:`MARKERS` line back to the first line of its header (:func:`head_start`). ``text``
     starts at a record or junk line; when it holds no marker but ends in a '#' line (a header
     whose '# Query_time:' line may come next: '# Client:', '# Thread_id:'), all of it (0)."""
-    at = max(text.rfind("\n" + m) for m in MARKERS) + 1
+    end = len(text) if end is None else end
+    at = max(text.rfind("\n" + m, 0, end) for m in MARKERS) + 1
     if at == 0 and not text.startswith(MARKERS):
-        last = text.rfind("\n", 0, len(text) - 1) + 1
-        return 0 if text.startswith("#", last) and not text.startswith(ADMIN, last) else -1
+        last = text.rfind("\n", 0, end - 1) + 1
+        return 0 if text.startswith("#", last, end) and not text.startswith(ADMIN, last, end) else -1
     return head_start(text, at)
+
+
+def safe_record_start(text: str) -> int:
+    """:func:`last_record_start`, moved back over records whose text has an odd number of quotes
+    (:func:`odd_quotes`): a header-like line inside a string literal is no place to cut, and a
+    cut a record early reads the same (that record is read with the next piece)."""
+    start = last_record_start(text)
+    while start > 0:
+        prev = last_record_start(text, start)
+        if prev < 0 or not odd_quotes(text[prev:start]):
+            break
+        start = prev
+    return start
 
 
 def statement_text(st: str) -> str:
@@ -208,7 +275,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     """One ``findall`` over the text (records, or single lines no record claims), then
     column-wise list operations instead of a loop body per record. A batch that is not lean also
     gets every header as a column (``extra``) and the EXPLAIN rows (``plan``)."""
-    items = LEAN_ITEM.findall(text)
+    items = find_items(text)
     if not items:
         return
     (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
@@ -388,7 +455,7 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
             text, first_line = carry + text, carry_line
         # the last record may continue in the next piece (a long statement spans several): keep
         # it back, from its '# Time:' line when it has one, even when it starts the piece
-        start = last_record_start(text)
+        start = safe_record_start(text)
         if start >= 0:
             body, carry = text[:start], text[start:]
             carry_line = first_line + body.count("\n")
@@ -418,7 +485,20 @@ def _record_start(fh, pos: int, size: int) -> int:
             start = pos + min(found)  # the '#' of the marker line
             lo = max(0, start - 4096)
             fh.seek(lo)
-            return lo + head_start(fh.read(start - lo), start - lo, 0 if lo == 0 else 1)
+            start = lo + head_start(fh.read(start - lo), start - lo, 0 if lo == 0 else 1)
+            # back over records that may hold it inside a string literal (as safe_record_start)
+            while start > 0:
+                lo = max(0, start - window)
+                fh.seek(lo)
+                before = fh.read(start - lo)
+                at = max(before.rfind(m) for m in _MARKERS_B) + 1
+                if at <= 0:
+                    break
+                prev = lo + head_start(before, at, 0 if lo == 0 else 1)
+                if not odd_quotes(before[prev - lo:].decode("utf-8", "replace")):
+                    break
+                start = prev
+            return start
         if len(data) < window:
             break
         pos += window - 64  # overlap: the marker may straddle two windows
