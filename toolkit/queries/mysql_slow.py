@@ -180,7 +180,7 @@ def find_items(text: str) -> list[tuple]:
     """``LEAN_ITEM.findall(text)``, every way's records and junk lines. A statement with an odd
     number of quotes of a kind may have ended inside a string literal at a line that looks like a
     header (``'...\n# Query_time: 99 ...'``): that record is read again from its start following
-    quotes across lines (:data:`LEAN_ITEM_QUOTES`), as pt-query-digest keeps such a statement
+    quotes across lines (:data:`LEAN_ITEM_QUOTES`), so such a statement stays
     whole, and the reading goes on after it. Only such records pay for it (the others: a count of
     two characters)."""
     items = LEAN_ITEM.findall(text)
@@ -589,4 +589,4 @@ def check_found_something(src: Source, records: int) -> None:
         first = next((s for s in acct.skipped if s["reason"] != BANNER_REASON), {})
         raise ParseError(f"no slow log record found ({junk} lines; first: {first.get('text', '')[:80]!r})",
                          src.name, first.get("line"),
-                         expected="records starting with '# User@Host:' and '# Query_time:'")
+                         expected="records with a '# Query_time: .. Lock_time: .. Rows_sent: .. Rows_examined: ..' header")
