@@ -55,7 +55,7 @@ Quirks, each handled here:
 - A blank line or no line break at the end of the file changes no statement.
 - A statement with an odd count of quotes is read again following string literals across lines:
   header-like lines inside a literal stay in the statement.
- a mid-file start banner and the record after it onto the statement
+- pt-query-digest 3.2.1 glues a mid-file start banner and the record after it onto the statement
   before (it reports one record less): this reader keeps that record (see the samples' README).
 - Values go through :mod:`toolkit.schema`: a record whose Query_time / Lock_time is not a finite
   number >= 0, whose Rows_sent / Rows_examined is not a whole number within int64 (``0x1F``,

@@ -8,6 +8,7 @@ worker processes (:func:`range_pieces`, :func:`state_before`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import itertools
 import json
@@ -171,9 +172,13 @@ _STATEMENT = operator.itemgetter(12)  # a LEAN_ITEM item's statement
 
 
 def odd_quotes(text: str) -> bool:
-    """Whether ``text`` holds an odd number of single or of double quotes (a statement that may
-    end inside a string literal)."""
-    return bool(text.count("'") & 1 or text.count('"') & 1)
+    """Whether ``text`` holds an odd number of unescaped single or double quotes (a statement
+    that may end inside a string literal; ``\\'`` is escaped, ``''`` is two)."""
+    for q in ("'", '"'):
+        n = text.count(q)
+        if n & 1 and (n - text.count("\\" + q)) & 1:
+            return True
+    return False
 
 
 def find_items(text: str) -> list[tuple]:
@@ -190,17 +195,24 @@ def find_items(text: str) -> list[tuple]:
                for q in ("'", '"') if q in text):
         return items
     out: list[tuple] = []
-    pos = 0
-    while True:
-        odd = next((k for k, item in enumerate(items) if item[12] and odd_quotes(item[12])), None)
-        if odd is None:
-            return out + items if out else items
-        out += items[:odd]
-        pos += sum(len(item[0] or item[13]) for item in items[:odd])
-        m = LEAN_ITEM_QUOTES.match(text, pos)
+    base, k = 0, 0
+    starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
+    while k < len(items):
+        st = items[k][12]
+        if not st or not odd_quotes(st):
+            out.append(items[k])
+            k += 1
+            continue
+        m = LEAN_ITEM_QUOTES.match(text, base + starts[k])
         out.append(tuple(g or "" for g in m.groups()))
-        pos = m.end()
-        items = LEAN_ITEM.findall(text, pos)
+        # go on with the items read already from where that record ends (the line after it
+        # starts a record or is a junk line either way), else read on from there
+        k = bisect.bisect_left(starts, m.end() - base, k + 1)
+        if k == len(starts) or starts[k] != m.end() - base:
+            base, k = m.end(), 0
+            items = LEAN_ITEM.findall(text, base)
+            starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
+    return out
 
 
 def head_start(buf, at: int, lo: int = 0) -> int:
