@@ -321,3 +321,122 @@ def test_a_statement_longer_than_a_piece_is_kept_whole(tmp_path):
     for workers in (1, 2):
         d = digest_file(path, workers=workers, chunk_size=1 << 16)
         assert d["calls"].tolist() == [2] and d["fingerprint"].tolist() == ["select * from t where id in(?+)"]
+
+
+def test_administrator_commands_are_records_even_alone():
+    # GIVEN a log made only of protocol commands (Ping, Prepare, Quit), as mysqld writes them
+    path = FIX / "only_admin_commands.log"
+    # WHEN it is read and digested
+    df = read_mysql_slow(path)
+    # THEN each is a record, kept as pt-query-digest keeps it (not 'no slow log record found')
+    assert df["statement"].tolist() == ["administrator command: Ping", "administrator command: Prepare",
+                                        "administrator command: Quit"]
+    assert df["duration_ms"].sum() == pytest.approx(0.316)
+    assert df["source_line"].tolist() == [2, 6, 10] and df.attrs["source"]["lines_skipped"] == 0
+    from toolkit.queries.digest import digest_file
+
+    d = digest_file(path, workers=1)
+    assert sorted(d["calls"].tolist()) == [1, 1, 1]
+
+
+def test_an_administrator_command_after_a_statement_header_block_is_its_statement():
+    # GIVEN pt-query-digest's slow008 (a Quit record, then a record of two statements)
+    df = read_mysql_slow(FIXTURES / "third_party" / "percona-toolkit" / "slow008.txt")
+    # THEN three records, as pt-query-digest counts them, the Quit one its own
+    assert df["statement"].tolist() == ["administrator command: Quit", "SET NAMES utf8",
+                                        "SELECT MIN(id),MAX(id) FROM tbl"]
+    assert df["duration_ms"].sum() == pytest.approx(19.7)
+
+
+@pytest.mark.parametrize("name", ["blank_lines_at_end.log", "no_newline_at_end.log"])
+def test_the_end_of_the_file_changes_no_statement_and_no_class(name):
+    # GIVEN the same two records, the file ending in two blank lines, or with no line break
+    path = FIX / name
+    # WHEN it is read and digested
+    df = read_mysql_slow(path)
+    # THEN the last statement is the first's twin, and one class holds both
+    assert df["statement"].tolist() == ["SELECT * FROM orders WHERE id = 1", "SELECT * FROM orders WHERE id = 2"]
+    assert df.attrs["source"]["lines_read"] == {"blank_lines_at_end.log": 11, "no_newline_at_end.log": 9}[name]
+    assert df.attrs["source"]["lines_skipped"] == 0
+    from toolkit.queries.digest import digest_file
+
+    d = digest_file(path, workers=1)
+    assert d["fingerprint"].tolist() == ["select * from orders where id = ?"] and d["calls"].tolist() == [2]
+    assert d["total_ms"].tolist() == [750.0]
+
+
+PT = FIXTURES / "third_party" / "percona-toolkit"  # pt-query-digest's own test logs (real, GPL)
+
+
+def test_pt_query_digest_slowlog_output_with_client_and_no_user_host():
+    # GIVEN pt-query-digest's '--output slowlog' form ('# Client: ip:port', no '# User@Host:')
+    # WHEN it is detected, read and digested by client
+    from toolkit.queries.digest import digest_file
+
+    assert formats.detect(PT / "slowlogwriter001.txt").name == "mysql-slow"
+    df = read_mysql_slow(PT / "slowlogwriter001.txt")
+    d = digest_file(PT / "slowlogwriter001.txt", by="client")
+    # THEN the record, its client from '# Client:', and no line left over
+    assert df[["client", "statement", "duration_ms", "source_line"]].values.tolist() == [
+        ["127.0.0.1:12345", "select * from foo", 1000.0, 1]]
+    assert "client" in df.columns and df.attrs["source"]["lines_skipped"] == 0
+    assert d["client"].tolist() == ["127.0.0.1:12345"] and d["calls"].tolist() == [1]
+
+
+def test_records_that_start_at_query_time_or_thread_id():
+    # GIVEN pt's slow034: '# Time:' + '# Thread_id:' heads, then records that start at
+    # '# Query_time:' (no '# User@Host:' anywhere), one with 'Rows_examined:40' (no space)
+    df = read_mysql_slow(PT / "slow034.txt")
+    # THEN nine records (pt-query-digest's count and total), sessions from '# Thread_id:', the
+    # database from 'Schema:' or the last 'use'
+    assert len(df) == 9 and df["duration_ms"].sum() == pytest.approx(1363356.468)
+    assert df["source_line"].tolist() == [2, 8, 13, 19, 25, 31, 37, 43, 48]
+    assert df["session"].fillna("-").tolist() == ["1", "-", "-", "2", "-", "-", "3", "-", "-"]
+    assert df["database"].fillna("-").tolist() == ["db1", "-", "-", "db1", "db2", "db2", "db3", "db2", "db2"]
+    assert df["rows_examined"].iloc[-1] == 40 and df.attrs["source"]["lines_skipped"] == 0
+
+
+@pytest.mark.parametrize("path", [*(PT / n for n in ("slow030.txt", "slow034.txt", "slow036.txt", "slow046.txt",
+                                                     "slow054.txt", "slowlogwriter001.txt", "slow041.txt")),
+                                  FIX / "header_lines_inside_a_string_literal.log"], ids=lambda p: p.name)
+@pytest.mark.parametrize("chunk_size", [64, 200])
+def test_new_dialects_read_the_same_in_pieces_and_byte_ranges(path, chunk_size):
+    # GIVEN a log whose records have no '# User@Host:' line (their header may end a piece), or
+    # whose statement holds header-like lines inside a string literal (no place to cut)
+    from toolkit.queries.mysql import split_mysql_slow
+
+    cols = ["timestamp", "duration_ms", "statement", "database", "session", "client", "source_line"]
+
+    def rows(df):
+        return df[cols].astype(object).where(df[cols].notna(), None).values.tolist()
+
+    whole = rows(read_mysql_slow(path))
+    # WHEN it is read in small pieces, and as byte ranges cut every 97 bytes
+    size = os.path.getsize(path)
+    cuts = [*range(0, size, 97), size]
+    parts = [df for a, b in zip(cuts[:-1], cuts[1:], strict=True) for df in split_mysql_slow(str(path), a, b, chunk_size=chunk_size)
+             if len(df)]
+    # THEN the same records, each once
+    assert rows(read_mysql_slow(path, chunk_size=chunk_size)) == whole
+    assert rows(pd.concat(parts, ignore_index=True)) == whole and len(whole) >= 1
+
+
+@pytest.mark.parametrize("chunk_size", [None, 64, 300])
+def test_header_lines_inside_a_string_literal_stay_in_the_statement(chunk_size):
+    # GIVEN a statement whose string literal holds lines that look like a whole record
+    # ('# Time:', '# User@Host:', '# Query_time: 99 ...'), then a record with '' and a quote
+    # inside a `backtick` name
+    path = FIX / "header_lines_inside_a_string_literal.log"
+    # WHEN it is read whole or in small pieces, and digested by one and two processes
+    from toolkit.queries.digest import digest_file
+
+    df = read_mysql_slow(path, **({"chunk_size": chunk_size} if chunk_size else {}))
+    # THEN two records, as pt-query-digest reads them: no invented 99 s statement
+    assert df["duration_ms"].tolist() == [250.0, 500.0] and df["source_line"].tolist() == [2, 11]
+    assert df["statement"].iloc[0].startswith("INSERT INTO notes (body) VALUES ('pasted from a log:\n# Time: ")
+    assert df["statement"].iloc[0].endswith("SELECT ''quoted'' FROM t;')")
+    assert df["statement"].iloc[1] == "SELECT body FROM notes WHERE body = 'it''s' AND `weird'name` = 1"
+    assert df.attrs["source"]["lines_read"] == 14 and df.attrs["source"]["lines_skipped"] == 0
+    for workers in (1, 2):
+        d = digest_file(path, workers=workers, **({"chunk_size": chunk_size} if chunk_size else {}))
+        assert sorted(d["total_ms"].tolist()) == [250.0, 500.0] and d["calls"].sum() == 2

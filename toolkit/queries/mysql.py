@@ -47,6 +47,14 @@ Quirks, each handled here:
   pt-query-digest does). MySQL logs ``# administrator command: Quit;`` for protocol commands: the
   statement becomes ``administrator command: Quit``.
 
+- Logs without ``# User@Host:`` (old servers: ``# Time:`` + ``# Thread_id:``, or records that
+  start at ``# Query_time:``; pt-query-digest's ``--output slowlog`` with ``# Client: ip:port``):
+  a record starts at its ``# Time:``, else ``# User@Host:``, else the first ``#`` line of the
+  header that ends with its ``# Query_time:`` line (:mod:`toolkit.queries.mysql_slow`);
+  ``# Client:`` / ``# User:`` give ``client`` / ``user`` where no ``User@Host`` does.
+- A blank line or no line break at the end of the file changes no statement.
+- A statement with an odd count of quotes is read again following string literals across lines:
+  header-like lines inside a literal stay in the statement.
 - pt-query-digest 3.2.1 glues a mid-file start banner and the record after it onto the statement
   before (it reports one record less): this reader keeps that record (see the samples' README).
 - Values go through :mod:`toolkit.schema`: a record whose Query_time / Lock_time is not a finite
@@ -95,6 +103,7 @@ from .mysql_slow import (
     parse_time,
     range_pieces,
     state_before,
+    who,
 )
 
 
@@ -102,11 +111,21 @@ def _snake(key: str) -> str:
     return key.lower()  # keys already use underscores: InnoDB_IO_r_ops -> innodb_io_r_ops
 
 
+# A record's '# Query_time:' line, whole: the four figures, numbers (logs without '# User@Host:'
+# are recognised by it, not by a '#' and a colon somewhere)
+_QUERY_TIME_LINE = re.compile(r"^# Query_time: [\d.]+\s+Lock_time: [\d.]+\s+Rows_sent: \d+\s+Rows_examined:[ \t]*\d+",
+                              re.MULTILINE)
+
+
 def sniff(head: formats.Head) -> bool:
-    """A slow log has a ``# User@Host: a[b] @ ...`` line and a ``# Query_time:`` header, or
-    starts with mysqld's banner."""
+    """A slow log has a ``# User@Host: a[b] @ ...`` line and a ``# Query_time:`` header, or a
+    whole ``# Query_time: .. Lock_time: .. Rows_sent: .. Rows_examined: ..`` line at the start of
+    a record (logs without ``# User@Host:``: old servers, pt-query-digest's ``--output slowlog``,
+    logs that start at ``# Query_time:``), or starts with mysqld's banner."""
     text = head.text
     if "# User@Host: " in text and "# Query_time: " in text:
+        return True
+    if _QUERY_TIME_LINE.search(text):
         return True
     first = text.split("\n", 1)[0]
     return bool(re.match(r"\S*(?:mysqld|mariadbd)\S*, Version: .*started with:", first))
@@ -202,8 +221,9 @@ def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataF
 def _columns(batch: Batch) -> tuple[list, list, list, dict[str, Any], schema.Checked, np.ndarray]:
     """What both frames take from a batch: user, client, session, the figures' columns, the
     time stamps, and each record's first reason to be skipped (the figures', then the time's)."""
-    users, clients, ids = _userhost_columns(batch.userhost)
-    session = [h.get("Thread_id") or h.get("Id") or i for h, i in zip(batch.headers, ids, strict=True)]
+    parsed = zip(*_userhost_columns(batch.userhost), strict=True)
+    rows = [who(p, h) for p, h in zip(parsed, batch.headers, strict=True)]
+    users, clients, session = ([r[k] for r in rows] for k in range(3))
     figures, why = _figure_columns(list(batch.q))
     ts = _timestamps(batch.ts, batch.time)
     return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711

@@ -3,7 +3,7 @@
 :func:`toolkit.queries.digest.digest_file` on a slow log comes here: the same table as
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest`), without a
 ``query_events`` DataFrame in between. The records come from the same regular expression as the
-reader's (:data:`toolkit.queries.mysql.LEAN_ITEM`, one ``findall`` per piece of text, restart
+reader's (:func:`toolkit.queries.mysql_slow.find_items`, one ``findall`` per piece of text, restart
 banners cut out by the reader's own code) and go one by one into per-fingerprint state: calls,
 total, maximum and its example, rows sent and examined, lock time, every duration (for exact
 percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
@@ -22,7 +22,7 @@ import pandas as pd
 from .. import schema
 from . import mysql_slow
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
-from .mysql_slow import FIGURES, KV, LEAN_ITEM, USERHOST, figure, parse_time
+from .mysql_slow import ADMIN, FIGURES, KV, USERHOST, figure, parse_time, statement_text, who
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
@@ -110,7 +110,7 @@ class SlowDigest:
         """The records of ``text`` (no banner inside) from input line ``first_line``; returns
         the line after them. Mirrors mysql._parse_segment_lean + _lean_frame + the digest, in
         one loop with the record's fields in local names (a few microseconds a record)."""
-        items = LEAN_ITEM.findall(text)
+        items = mysql_slow.find_items(text)
         # Positions, not lines, while reading: a record's lines are counted only where a line
         # number is needed (an example, a skipped line), from the last place counted.
         pos = 0
@@ -144,11 +144,10 @@ class SlowDigest:
                 cur_time = time_s
             if use:
                 cur_db = use.strip("`")
-            # mysqld's ';' and the line break after it go
-            st = stmt[:-2] if stmt.endswith(";\n") else stmt[:-1] if stmt and stmt[-1] in ";\n" else stmt
+            st = stmt[:-2] if stmt[-2:] == ";\n" else statement_text(stmt)  # (the common case inline)
             c0 = st[:1]
             if c0 == "" or c0 == "#" or c0.isspace():
-                if c0 == "#" and st.startswith("# administrator command: "):
+                if c0 == "#" and st.startswith(ADMIN):
                     st = st[2:]
                 elif not st.strip():
                     if use and not ts:
@@ -204,8 +203,9 @@ class SlowDigest:
                 uh = uh_cache.get(userhost)
                 if uh is None:
                     uh = uh_cache[userhost] = _parse_userhost(userhost)
-                values = {"database": kv.get("Schema") or cur_db, "user": uh[0], "client": uh[1],
-                          "session": kv.get("Thread_id") or kv.get("Id") or uh[2]}
+                user, client, session = who(uh, kv)
+                values = {"database": kv.get("Schema") or cur_db, "user": user, "client": client,
+                          "session": session}
                 key = (*(values[c] for c in by), fp)
             else:
                 key = (fp,)

@@ -8,6 +8,7 @@ worker processes (:func:`range_pieces`, :func:`state_before`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import itertools
 import json
@@ -27,6 +28,7 @@ from ..sources import CHUNK_BYTES, Accounting, Source, decode
 FORMAT = "mysql-slow"
 
 _HEADER_START = r"# (?:Time|User@Host): "
+ADMIN = "# administrator command: "  # the statement line of a Quit, Ping, Prepare, ...
 KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
@@ -34,9 +36,21 @@ BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n
                      r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
 
 # header keys that are canonical columns, not extra ones: the four figures (FIGURES), the session
-# (Thread_id / Id) and the database (Schema, or the last `use`), read the same way by every way
-CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", "Thread_id", "Id", "Schema"})
+# (Thread_id / Id), the database (Schema, or the last `use`), and the client and user of records
+# without '# User@Host:' ('# Client: ip:port' of pt-query-digest's slowlog output, '# User:'), read
+# the same way by every way (:func:`who`)
+CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", "Thread_id", "Id", "Schema",
+                       "Client", "User"})
 BANNER_REASON = "server start banner (see read_server_events)"
+
+
+def who(userhost: tuple[Any, Any, Any], headers: dict[str, str]) -> tuple[Any, Any, Any]:
+    """``(user, client, session)`` of a record: its ``User@Host`` value parsed (user, client,
+    MySQL's ``Id``), completed by its headers (``Thread_id`` / ``Id``, and ``User`` / ``Client``
+    for records without ``# User@Host:``)."""
+    user, client, ident = userhost
+    return (user or headers.get("User") or None, client or headers.get("Client") or None,
+            headers.get("Thread_id") or headers.get("Id") or ident)
 
 
 class State:
@@ -112,20 +126,149 @@ def _parse_segment(text: str, first_line: int, acct, state: State, batch: Batch)
 # The records' regex, of every way (the readers, the digest, byte ranges): the Query_time line is
 # part of the record pattern, so its four figures come out of the one findall; a record without
 # it is not a record (its lines become junk lines, and a junk run holding a '# User@Host:' line is
-# reported as a truncated record). A '# Time:' or '# User@Host:' line always starts a record (never
-# a header or statement line of the one before), so a byte range cut at one reads as the whole.
-LEAN_ITEM = re.compile(
-    # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
-    r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
-    r"# User@Host: ([^\n]*)\n"
-    rf"((?:#(?! Query_time: | {_HEADER_START[2:]})[^\n]*\n)*)"
-    r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)([^\n]*)\n"
-    rf"((?:#(?! {_HEADER_START[2:]})[^\n]*\n)*)"
-    r"(?:use ([^\n]*);\n)?"
-    r"(?:SET timestamp=(\d+);\n)?"
-    rf"((?:(?!{_HEADER_START})[^\n]*\n)*(?:(?!{_HEADER_START})[^\n]+$)?))"
-    r"|([^\n]*\n|[^\n]+$)"
-)
+# reported as a truncated record). A record starts at its '# Time:' line, else its '# User@Host:'
+# line, else the first of the header lines ('#' lines) that end with its '# Query_time:' line:
+# old servers and pt-query-digest's own '--output slowlog' write no '# User@Host:' ('# Client:',
+# '# Thread_id:' or nothing), and some logs start at '# Query_time:'. A statement ends where the
+# next record starts (:data:`RECORD_AHEAD`), so a byte range cut at a record start reads as the
+# whole (see :func:`head_start`).
+MARKERS = ("# Time: ", "# User@Host: ", "# Query_time: ")  # the lines a record's header holds
+_HEADER = rf"#(?! {ADMIN[2:]})[^\n]*\n"  # a '#' line that is not an administrator command
+RECORD_AHEAD = rf"{_HEADER_START}|(?:{_HEADER})*# Query_time: "
+# A statement's text when quotes are followed across lines: runs of plain characters, string
+# literals ('...', "...", with backslash escapes; '' is two of them), `identifiers`, /* comments */
+# and '-- ' comments, each whole; a quote never closed stands for itself. Possessive, so a line
+# that does not end as a statement line fails at once instead of trying every split.
+_TOKENS = (r"""(?:[^'"`/\n-]++|'(?:[^'\\]++|\\[\s\S])*+'|"(?:[^"\\]++|\\[\s\S])*+"|`[^`]*+`"""
+           r"""|/\*[\s\S]*?\*/|-- [^\n]*+|[^\n])*+""")
+
+
+def _lean_item(quotes: bool) -> re.Pattern:
+    """The records' regex (:data:`LEAN_ITEM`); ``quotes``: a statement line ends only outside a
+    string literal, so header-like lines inside one stay in the statement (:func:`find_items`)."""
+    line = _TOKENS if quotes else r"[^\n]*"
+    last = _TOKENS[:-2] + "++" if quotes else r"[^\n]+"  # (the last line, without a line break)
+    return re.compile(
+        # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
+        r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
+        r"(?:# User@Host: ([^\n]*)\n)?"
+        rf"((?:#(?! Query_time: | {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
+        r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+)([^\n]*)\n"
+        # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
+        # keeps such records, and so do we)
+        rf"((?:#(?! {_HEADER_START[2:]}| Query_time: | {ADMIN[2:]})[^\n]*\n)*)"
+        r"(?:use ([^\n]*);\n)?"
+        r"(?:SET timestamp=(\d+);\n)?"
+        rf"((?:(?!{RECORD_AHEAD}){line}\n)*(?:(?!{RECORD_AHEAD}){last}$)?))"
+        r"|([^\n]*\n|[^\n]+$)"
+    )
+
+
+LEAN_ITEM = _lean_item(quotes=False)
+LEAN_ITEM_QUOTES = _lean_item(quotes=True)
+
+
+_STATEMENT = operator.itemgetter(12)  # a LEAN_ITEM item's statement
+
+
+def odd_quotes(text: str) -> bool:
+    """Whether ``text`` holds an odd number of unescaped single or double quotes (a statement
+    that may end inside a string literal; ``\\'`` is escaped, ``''`` is two)."""
+    for q in ("'", '"'):
+        n = text.count(q)
+        if n & 1 and (n - text.count("\\" + q)) & 1:
+            return True
+    return False
+
+
+def open_literal(st: str) -> bool:
+    """Whether a statement as :data:`LEAN_ITEM` cut it may end inside a string literal: it does
+    not end with the ``;`` mysqld writes after every statement (pt-query-digest's records end at
+    ``;\n#`` too) and holds an odd number of unescaped quotes (:func:`odd_quotes`)."""
+    return bool(st) and not st.rstrip().endswith(";") and odd_quotes(st)
+
+
+def find_items(text: str) -> list[tuple]:
+    """``LEAN_ITEM.findall(text)``, every way's records and junk lines. A statement cut at a line
+    that looks like a header may have ended inside a string literal (``'...\n# Query_time: 99
+    ...'``, :func:`open_literal`): that record is read again from its start following quotes
+    across lines (:data:`LEAN_ITEM_QUOTES`), so its statement stays whole, and the reading goes on
+    after it. Only such records pay for it (the others: whether they end with ``;``)."""
+    items = LEAN_ITEM.findall(text)
+    # the common case: every statement ends with mysqld's ';' (one C-level look each)
+    if not any(map(open_literal, [st for st in map(_STATEMENT, items) if not st.endswith(";\n")])):
+        return items
+    out: list[tuple] = []
+    base, k = 0, 0
+    starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
+    while k < len(items):
+        if not open_literal(items[k][12]):
+            out.append(items[k])
+            k += 1
+            continue
+        m = LEAN_ITEM_QUOTES.match(text, base + starts[k])
+        out.append(tuple(g or "" for g in m.groups()))
+        # go on with the items read already from where that record ends (the line after it
+        # starts a record or is a junk line either way), else read on from there
+        k = bisect.bisect_left(starts, m.end() - base, k + 1)
+        if k == len(starts) or starts[k] != m.end() - base:
+            base, k = m.end(), 0
+            items = LEAN_ITEM.findall(text, base)
+            starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
+    return out
+
+
+def head_start(buf, at: int, lo: int = 0) -> int:
+    """Where the record whose header holds the line starting at ``at`` starts: the first of the
+    '#' lines (not an administrator command) just before it, looking no further back than ``lo``.
+    ``buf``: str, bytes or an mmap. The lines that start a record as :data:`LEAN_ITEM` reads the
+    whole text, so pieces and byte ranges cut there read as the whole."""
+    nl, mark, admin = ("\n", "#", ADMIN) if isinstance(buf, str) else (b"\n", b"#", ADMIN.encode())
+    while at > lo:
+        i = buf.rfind(nl, lo, at - 1)
+        if i < 0 and lo > 0:
+            break  # (the line before may start before lo: not looked at)
+        prev = i + 1
+        if buf[prev:prev + 1] != mark or buf[prev:prev + len(admin)] == admin:
+            break
+        at = prev
+    return at
+
+
+def last_record_start(text: str, end: int | None = None) -> int:
+    """The start of the last record that starts in ``text[:end]`` (-1: none): from its last
+    :data:`MARKERS` line back to the first line of its header (:func:`head_start`). ``text``
+    starts at a record or junk line; when it holds no marker but ends in a '#' line (a header
+    whose '# Query_time:' line may come next: '# Client:', '# Thread_id:'), all of it (0)."""
+    end = len(text) if end is None else end
+    at = max(text.rfind("\n" + m, 0, end) for m in MARKERS) + 1
+    if at == 0 and not text.startswith(MARKERS):
+        last = text.rfind("\n", 0, end - 1) + 1
+        return 0 if text.startswith("#", last, end) and not text.startswith(ADMIN, last, end) else -1
+    return head_start(text, at)
+
+
+def safe_record_start(text: str) -> int:
+    """:func:`last_record_start`, moved back over records whose text has an odd number of quotes
+    (:func:`odd_quotes`): a header-like line inside a string literal is no place to cut, and a
+    cut a record early reads the same (that record is read with the next piece)."""
+    start = last_record_start(text)
+    while start > 0:
+        prev = last_record_start(text, start)
+        if prev < 0 or not odd_quotes(text[prev:start]):
+            break
+        start = prev
+    return start
+
+
+def statement_text(st: str) -> str:
+    """A record's statement lines without mysqld's ``;`` and line break after it, nor what ends a
+    file (blank lines, or no line break): every way reads the same statement, hence the same class,
+    whatever the file's end."""
+    if st[-2:] == ";\n":  # the common case
+        return st[:-2]
+    st = st.rstrip()
+    return st[:-1] if st[-1:] == ";" else st
 
 
 def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
@@ -147,7 +290,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     """One ``findall`` over the text (records, or single lines no record claims), then
     column-wise list operations instead of a loop body per record. A batch that is not lean also
     gets every header as a column (``extra``) and the EXPLAIN rows (``plan``)."""
-    items = LEAN_ITEM.findall(text)
+    items = find_items(text)
     if not items:
         return
     (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
@@ -193,8 +336,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     # '# Time:' and 'use db;' carry forward (numpy positions, not a loop per record)
     time_col, state.time = _carry_forward(times, state.time)
     use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
-    # mysqld's ';' and the line break after it go; one pass (a last record may lack the break)
-    stmts = [st[:-2] if st[-2:] == ";\n" else st[:-1] if st[-1:] in ";\n" and st else st for st in stmts]
+    stmts = list(map(statement_text, stmts))
     cache: dict[str, dict[str, str]] = {}
     kv_findall = KV.findall
     for p in set(pres):
@@ -205,7 +347,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
     for k in rare:
         st = stmts[k]
-        if st[:1] == "#" and st.startswith("# administrator command: "):
+        if st[:1] == "#" and st.startswith(ADMIN):
             stmts[k] = st[2:]
         elif not st.strip():
             if uses[k] and not tss[k]:
@@ -328,13 +470,8 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
             text, first_line = carry + text, carry_line
         # the last record may continue in the next piece (a long statement spans several): keep
         # it back, from its '# Time:' line when it has one, even when it starts the piece
-        start = text.rfind("\n# User@Host: ") + 1
-        if start == 0 and not text.startswith("# User@Host: "):
-            start = -1
+        start = safe_record_start(text)
         if start >= 0:
-            prev = text.rfind("\n", 0, start - 1) + 1 if start > 0 else -1
-            if prev >= 0 and text.startswith("# Time: ", prev):
-                start = prev
             body, carry = text[:start], text[start:]
             carry_line = first_line + body.count("\n")
         else:
@@ -344,25 +481,38 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
         yield parsed(carry, carry_line)
 
 
+_MARKERS_B = tuple(b"\n" + m.encode() for m in MARKERS)
+
+
 def _record_start(fh, pos: int, size: int) -> int:
-    """The offset of the first record that starts at or after ``pos`` (``size`` if none): its
-    ``# User@Host:`` line, or the ``# Time:`` line just before it. Deterministic, so two ranges
-    cut at the same ``pos`` agree on where one ends and the next begins."""
+    """The offset of the first record that starts at or after ``pos`` (``size`` if none): the
+    start (:func:`head_start`) of the header holding the first :data:`MARKERS` line after
+    ``pos``; it may be a little before ``pos``. Deterministic, so two ranges cut at the same
+    ``pos`` agree on where one ends and the next begins."""
     if pos <= 0:
         return 0
     window = 1 << 20
     while pos < size:
         fh.seek(pos - 1)
         data = fh.read(window)
-        i = data.find(b"\n# User@Host: ")
-        if i >= 0:
-            start = pos + i  # the '#' of '# User@Host:'
+        found = [i for i in (data.find(m) for m in _MARKERS_B) if i >= 0]
+        if found:
+            start = pos + min(found)  # the '#' of the marker line
             lo = max(0, start - 4096)
             fh.seek(lo)
-            before = fh.read(start - lo)
-            prev = before.rfind(b"\n", 0, len(before) - 1) + 1
-            if before.startswith(b"# Time: ", prev):
-                start = lo + prev
+            start = lo + head_start(fh.read(start - lo), start - lo, 0 if lo == 0 else 1)
+            # back over records that may hold it inside a string literal (as safe_record_start)
+            while start > 0:
+                lo = max(0, start - window)
+                fh.seek(lo)
+                before = fh.read(start - lo)
+                at = max(before.rfind(m) for m in _MARKERS_B) + 1
+                if at <= 0:
+                    break
+                prev = lo + head_start(before, at, 0 if lo == 0 else 1)
+                if not odd_quotes(before[prev - lo:].decode("utf-8", "replace")):
+                    break
+                start = prev
             return start
         if len(data) < window:
             break
@@ -387,23 +537,27 @@ def state_before(path: str, start: int) -> State:
         if lo == 0:
             return state
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            def record_at(line_start: int) -> re.Match | None:
-                """The record (a match of LEAN_ITEM's record part) whose '# User@Host:' line or
-                '# Time:' line before it starts the line at ``line_start``, if the reader reads
-                one there."""
-                begin = line_start
-                if not mm[begin:begin + 13] == b"# User@Host: ":
+            def record_at(line: int) -> re.Match | None:
+                """The record (a match of LEAN_ITEM's record part) whose header holds the line
+                starting at ``line``, if the reader reads one there: from the header's start,
+                line by line as the reader goes past junk lines."""
+                begin = head_start(mm, line)
+                qt = (line - 1 if mm[line:line + 14] == b"# Query_time: "
+                      else mm.find(b"\n# Query_time: ", line, lo))
+                if qt < 0:
                     return None
-                prev = mm.rfind(b"\n", 0, max(begin - 1, 0)) + 1 if begin > 0 else -1
-                if prev >= 0 and mm[prev:prev + 8] == b"# Time: " and mm[begin - 1:begin] == b"\n":
-                    begin = prev
-                # up to the next record start: headers and the use / SET lines come before it
-                nxt = [i for i in (mm.find(b"\n# User@Host: ", line_start, lo),
-                                   mm.find(b"\n# Time: ", line_start, lo)) if i >= 0]
-                stop = min([*nxt, lo, line_start + (1 << 20)]) + 1
-                text = decode(mm[begin:stop], Accounting())
-                m = LEAN_ITEM.match(text)
-                return m if m is not None and m.group(1) is not None else None  # (not a junk line)
+                # up to the next record's marker: the headers and the use / SET lines come before it
+                nxt = [i for i in (mm.find(m, qt + 1, lo) for m in _MARKERS_B) if i >= 0]
+                stop = min([*nxt, lo, qt + (1 << 20)]) + 1
+                while begin <= line:
+                    text = decode(mm[begin:stop], Accounting())
+                    m = LEAN_ITEM.match(text)
+                    if m is not None and m.group(1) is not None:
+                        return m
+                    begin = mm.find(b"\n", begin, stop) + 1  # a junk line: the next line
+                    if begin == 0:
+                        return None
+                return None
 
             def last(marker: bytes, pick) -> str | None:
                 """The value ``pick(record)`` of the last record before ``lo`` that has one, found
@@ -414,11 +568,9 @@ def state_before(path: str, start: int) -> State:
                     at = i + 1 if i >= 0 else (0 if mm[:len(marker)] == marker else -1)
                     if at < 0:
                         return None
-                    if marker == b"# Time: ":  # a '# Time:' line belongs to the record after it
-                        head = mm.find(b"\n", at, lo) + 1 or lo
-                    else:  # a 'use' line to the record whose '# User@Host:' line is before it
-                        head = mm.rfind(b"\n# User@Host: ", 0, at) + 1
-                    m = record_at(head) if head < lo else None
+                    if marker == b"use ":  # a 'use' line belongs to the record whose header is before it
+                        at = mm.rfind(b"\n# Query_time: ", 0, at) + 1
+                    m = record_at(at)
                     value = pick(m) if m is not None else None
                     if value:
                         return value
@@ -452,4 +604,4 @@ def check_found_something(src: Source, records: int) -> None:
         first = next((s for s in acct.skipped if s["reason"] != BANNER_REASON), {})
         raise ParseError(f"no slow log record found ({junk} lines; first: {first.get('text', '')[:80]!r})",
                          src.name, first.get("line"),
-                         expected="records starting with '# User@Host:' and '# Query_time:'")
+                         expected="records with a '# Query_time: .. Lock_time: .. Rows_sent: .. Rows_examined: ..' header")
