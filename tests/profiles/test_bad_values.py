@@ -104,6 +104,35 @@ def test_chrome_trace_events_with_fields_of_the_wrong_type_are_skipped(field, va
     assert prof.duration_s == pytest.approx(100e-6)
 
 
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("pid", [1], "pid is a list, not a number or a string"),
+    ("tid", {"a": 1}, "tid is an object, not a number or a string"),
+])
+def test_chrome_trace_metadata_with_fields_of_the_wrong_type_is_skipped_not_a_crash(field, value, reason):
+    # GIVEN a thread_name metadata event whose pid or tid cannot be a key
+    meta = {"ph": "M", "name": "thread_name", "pid": 1, "tid": 2, "args": {"name": "worker"}}
+    meta[field] = value
+    events = [meta, {"ph": "X", "name": "main", "pid": 1, "tid": 2, "ts": 0, "dur": 100}]
+    # WHEN the trace is read THEN that event is skipped with its reason, and the thread is unnamed
+    prof = tk.read_profile(json.dumps(events).encode(), format="chrometrace")
+    assert prof.source["records"] == 1 and prof.source["skip_reasons"] == {reason: 1}
+    assert prof.duration_s == pytest.approx(100e-6)
+
+
+def test_chrome_trace_cpu_profile_events_with_a_pid_of_the_wrong_type_are_skipped_not_a_crash():
+    # GIVEN a DevTools trace whose one CPU profile event has a list as its pid
+    cpu = {"nodes": [{"id": 1, "callFrame": {"functionName": "(root)"}},
+                     {"id": 2, "parent": 1, "callFrame": {"functionName": "work"}}],
+           "samples": [2, 2], "timeDeltas": [0, 1000]}
+    good = {"ph": "P", "name": "CpuProfile", "pid": 1, "tid": 2, "ts": 0, "args": {"data": {"cpuProfile": cpu}}}
+    bad = {**good, "pid": [1], "tid": 3}
+    # WHEN it is read THEN the bad event is skipped with its reason and the good one is the profile
+    prof = tk.read_profile(json.dumps([good, bad]).encode(), format="chrometrace")
+    assert prof.source["skip_reasons"] == {"pid is a list, not a number or a string": 1}
+    assert prof.source["records"] == 1
+    assert prof.duration_s == pytest.approx(0.001)  # the good profile's two samples, 1 ms apart
+
+
 def test_chrome_trace_times_that_are_no_finite_number():
     base = {"ph": "X", "name": "main", "pid": 1, "tid": 2, "ts": 0, "dur": 100,
             "args": {"line": float("inf"), "filename": ["a.py"]}}

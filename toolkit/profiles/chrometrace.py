@@ -118,7 +118,8 @@ def _cpu_profiles(events: list, src: Source) -> dict[str, dict]:
     """The V8 CPU profiles inside the trace, by id: ``{nodes, samples, timeDeltas, pid, tid}``
     (chunks joined in ``ts`` order, as speedscope's importFromChromeTimeline does)."""
     found: dict[str, dict] = {}
-    cpu = [ev for ev in events if isinstance(ev, dict) and ev.get("name") in CPU_EVENTS]
+    cpu = [ev for ev in events if isinstance(ev, dict) and ev.get("name") in CPU_EVENTS
+           and _event_problem(ev) is None]
     cpu.sort(key=lambda ev: ev.get("ts") if isinstance(ev.get("ts"), (int, float)) else 0)
     for ev in cpu:
         key = str(ev.get("id") or f"{ev.get('pid')}:{ev.get('tid')}")
@@ -141,9 +142,10 @@ def _cpu_profiles(events: list, src: Source) -> dict[str, dict]:
 
 
 def _thread_names(events: list) -> dict[tuple[Any, Any], str]:
+    # an event whose pid / tid is not a number or a string is skipped (and counted) by its reader
     return {(ev.get("pid"), ev.get("tid")): str((ev.get("args") or {}).get("name", ""))
             for ev in events if isinstance(ev, dict) and ev.get("ph") == "M" and ev.get("name") == "thread_name"
-            and isinstance(ev.get("args"), dict)}
+            and _event_problem(ev) is None}
 
 
 def _thread_label(key: tuple[Any, Any], names: dict[tuple[Any, Any], str]) -> str | None:
@@ -159,6 +161,8 @@ def _count_beside_samples(events: list, src: Source) -> None:
     for ev in events:
         if not isinstance(ev, dict) or "ph" not in ev:
             acc.skip(None, "not a trace event object", repr(ev)[:200])
+        elif (why := _event_problem(ev)) is not None:  # left out of the profiles and the names
+            acc.skip(None, why, repr(ev)[:200])
         elif ev.get("name") in CPU_EVENTS or ev["ph"] == "M":
             acc.records += 1
         else:
