@@ -181,6 +181,20 @@ def test_mysql_timestamps_beyond_datetime64_are_skipped_never_wrapped(tmp_path, 
         assert digest["calls"].tolist() == [2] and digest["first_seen"].dt.year.tolist() == [2024]
 
 
+def test_an_old_form_time_that_is_no_time_keeps_its_records_without_a_time_by_every_way():
+    # GIVEN percona-toolkit's slow022: every record under '# Time: margdl 11:48:27'
+    path = FIXTURES / "third_party/percona-toolkit/slow022.txt"
+    # WHEN it is read and digested THEN its 6 records are kept without a time, as pt-query-digest
+    # counts them (6 queries, 72 us), by the reader and by the streaming digest alike
+    events = tk.read_queries(path)
+    assert len(events) == 6 and events["timestamp"].isna().all()
+    assert events.attrs["source"]["lines_skipped"] == 0
+    assert events["duration_ms"].sum() == pytest.approx(0.072)
+    for workers in (1, 2):
+        digest = digest_file(path, workers=workers)
+        assert int(digest["calls"].sum()) == 6 and digest["total_ms"].sum() == pytest.approx(0.072)
+
+
 def test_mysql_control_characters_in_headers_read_the_same_by_every_way(tmp_path):
     # GIVEN control characters (vertical tab, file separator, NEL, NUL) in the User@Host,
     # Thread_id/Schema and statement lines: characters str.split would take for white space

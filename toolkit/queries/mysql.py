@@ -182,10 +182,7 @@ def _timestamps(set_ts: list[Any], times: list[Any]) -> schema.Checked:
         for i in need:
             ts, why = parsed[times[i]]
             values[i] = np.datetime64("NaT") if ts is None else ts.to_datetime64()
-            # an old-form '# Time:' that is no time at all (percona-toolkit's slow022 has
-            # 'margdl 11:48:27') says nothing, like a missing one: the record is kept without
-            # a time, as pt-query-digest keeps it; an ISO time out of range is still skipped
-            reasons[i] = None if ts is None and "T" not in times[i] and "-" not in times[i] else why
+            reasons[i] = why
     return schema.Checked(pd.DatetimeIndex(values).tz_localize("UTC"), reasons)
 
 

@@ -64,7 +64,10 @@ class State:
 def parse_time(value: str) -> tuple[pd.Timestamp | None, str | None]:
     """A ``# Time:`` value as UTC (:func:`toolkit.schema.time_value`): ``(time, None)`` or
     ``(None, reason)``. ISO (MySQL 5.7+: ``2023-01-01T10:00:00.123456Z``), or the old form
-    ``YYMMDD H:MM:SS`` (hour space-padded, the server's local time, read as UTC)."""
+    ``YYMMDD H:MM:SS`` (hour space-padded, the server's local time, read as UTC). An old-form
+    value that is no time at all (percona-toolkit's slow022 has ``margdl 11:48:27``) says
+    nothing, like a missing ``# Time:``: ``(None, None)``, the record kept without a time, as
+    pt-query-digest keeps it; an ISO time out of range is still a reason to skip the record."""
     value = value.strip()
     if "T" in value or "-" in value:
         return schema.time_value(value, "timestamp")
@@ -74,7 +77,7 @@ def parse_time(value: str) -> tuple[pd.Timestamp | None, str | None]:
             raise ValueError(value)
         d = _dt.datetime.strptime(parts[0] + " " + parts[1], "%y%m%d %H:%M:%S")
     except (ValueError, IndexError):
-        return None, "timestamp is not a valid time"
+        return None, None
     return pd.Timestamp(d, tz="UTC").as_unit("ns"), None
 
 
