@@ -159,6 +159,7 @@ def matching_format(src: Source, log_format: str) -> str | None:
     from ..errors import LogFormatError
     from ..http.accesslog import compile_format
     from ..http.conf import candidates
+    from ..http.dialects import fits
 
     head = src.head().decode("utf-8", "replace").split("\n")[:-1][:50]
     lines = [line for line in head if line.strip()]
@@ -166,11 +167,10 @@ def matching_format(src: Source, log_format: str) -> str | None:
         return None
     for candidate in candidates(log_format):
         try:
-            pattern = compile_format(candidate).pattern
+            compiled = compile_format(candidate)
         except LogFormatError:
             continue
-        ok = sum(1 for line in lines if (m := pattern.match(line)) and m.group("_line") is None)
-        if ok >= max(1, int(0.8 * len(lines))):
+        if fits(compiled, lines):
             return candidate
     return None
 
