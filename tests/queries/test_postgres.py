@@ -366,7 +366,7 @@ def test_digest_file_in_two_processes_equals_one(tmp_path):
 
 def test_byte_ranges_keep_an_interleaved_parse_bind_execute_together(tmp_path):
     # GIVEN session 100's parse, bind and execute with session 200's statement between them
-    from toolkit.queries.digest import DigestAccumulator, _digest_range, _merge, digest
+    from toolkit.queries.digest import DigestAccumulator, digest, digest_range, merge_into
 
     head = "2026-11-26 05:09:27.{:03d} UTC [{}] postgres@app LOG:  duration: {} ms  {}\n"
     lines = [head.format(1, 100, "0.010", "parse <unnamed>: SELECT 1"),
@@ -381,11 +381,11 @@ def test_byte_ranges_keep_an_interleaved_parse_bind_execute_together(tmp_path):
     starts = [sum(len(x) for x in lines[:i]) for i in range(len(lines) + 1)]
     for cut in starts[1:-1]:
         # WHEN the file is cut between two records, each part digested on its own and merged
-        parts = [_digest_range((str(path), "postgres-stderr", a, b, 1 << 16, None, True,
+        parts = [digest_range((str(path), "postgres-stderr", a, b, 1 << 16, None, True,
                                 {"errors": "skip"}, {}))[0] for a, b in ((0, cut), (cut, starts[-1]))]
         acc = DigestAccumulator()
         for part in parts:
-            _merge(acc, part)
+            merge_into(acc, part)
         d = acc.result()
         # THEN the boundary moves past session 100's execute: the same calls and times
         assert d.calls.sum() == 3, cut

@@ -266,7 +266,7 @@ class EndpointAccumulator:
         return df
 
 
-def _chunk_partial(fmt, routes, first: int, text: str, name: str | None):
+def chunk_partial(fmt, routes, first: int, text: str, name: str | None):
     """Worker: scan one piece of text and aggregate it (runs in a process pool)."""
     acc = EndpointAccumulator(routes)
     batch = scan_piece(fmt, first, text, name)
@@ -274,7 +274,7 @@ def _chunk_partial(fmt, routes, first: int, text: str, name: str | None):
     return batch.skips, acc, len(batch)
 
 
-def _range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
+def range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
     """Worker: aggregate the lines in bytes ``lo:hi`` of an uncompressed file (both at line
     starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (skipped
     lines, accumulator, requests, the range's accounting: lines read, replaced bytes, lines
@@ -290,7 +290,7 @@ def _range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
     return skips, acc, records, ranged
 
 
-def _byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
+def byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
     """``parts`` byte ranges of the file, each starting at a line start (fewer if lines are long)."""
     size = os.path.getsize(path)
     bounds = [0]
@@ -383,7 +383,7 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
         for first, text in src.iter_chunks(chunk_size):
-            pending.append(pool.submit(_chunk_partial, fmt, routes, first, text, src.name))
+            pending.append(pool.submit(chunk_partial, fmt, routes, first, text, src.name))
             if len(pending) >= 2 * jobs:
                 drain(pending.popleft())
         while pending:
@@ -398,12 +398,12 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
 
     accounting = src.accounting
     # 4 ranges per worker: a worker slowed down by a busy core hands the later ranges to the others
-    ranges = _byte_ranges(src.path, 4 * jobs)
+    ranges = byte_ranges(src.path, 4 * jobs)
     if not ranges:  # an empty file: no lines, no workers
         accounting.lines_read = 0
         return
     with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
+        futures = [pool.submit(range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0
         for future in futures:  # in file order: line numbers and examples as a single pass
             skips, part, records, ranged = future.result()

@@ -547,7 +547,11 @@ def _direct(fmt, by: Any, fold: bool) -> bool:
 
 
 # -- parallel: byte ranges of one file in worker processes -------------------------------------
-def _digest_range(args):
+def digest_range(args):
+    """Digest bytes ``start:end`` of a file (a worker's job: ``(path, format name, start, end,
+    chunk_size, by, fold_parse_bind, reader_options, fingerprint_options)``, both ends moved to
+    record starts by the format's reader). Returns ``(DigestAccumulator, accounting)`` with line
+    numbers counted from 1 at the range (see :func:`merge_ranges`), or a ParseError's fields."""
     path, fmt_name, start, end, chunk_size, by, fold, reader_options, fp_options = args
     from .. import formats
 
@@ -581,7 +585,7 @@ def _digest_range(args):
     return acc, accounting
 
 
-def _renumber(part: DigestAccumulator, accounting: dict[str, Any], offset: int) -> None:
+def renumber(part: DigestAccumulator, accounting: dict[str, Any], offset: int) -> None:
     """Shift a range's line numbers (example lines, skipped examples) by the lines before it."""
     for g in part.groups.values():
         if g.example is None:
@@ -593,7 +597,7 @@ def _renumber(part: DigestAccumulator, accounting: dict[str, Any], offset: int) 
                              for x in accounting.get("skipped", [])]
 
 
-def _merge(into: DigestAccumulator, other: DigestAccumulator) -> None:
+def merge_into(into: DigestAccumulator, other: DigestAccumulator) -> None:
     into.sum_columns |= other.sum_columns
     into.rows += other.rows
     if other._pending is not None and len(other._pending):
@@ -607,20 +611,12 @@ def _merge(into: DigestAccumulator, other: DigestAccumulator) -> None:
             acc.merge(g)
 
 
-def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_options, fp_options):
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    size = os.path.getsize(path)
-    cuts = [0] + [size * i // workers for i in range(1, workers)] + [size]
-    jobs = [(path, fmt_name, cuts[i], cuts[i + 1], chunk_size, by, fold, reader_options, fp_options)
-            for i in range(workers)]
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    # this process reads the first range itself while the others are read in worker processes
-    with cf.ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
-        futures = [pool.submit(_digest_range, job) for job in jobs[1:]]
-        parts = [_digest_range(jobs[0])] + [f.result() for f in futures]
-    acc = DigestAccumulator(by, fold_parse_bind=fold, **fp_options)
+def merge_ranges(parts: list, by: Any = None, fold: bool = True,
+                 fp_options: dict[str, Any] | None = None) -> tuple[DigestAccumulator, dict[str, Any]]:
+    """Merge :func:`digest_range` results given in file order into one accumulator and one
+    accounting dict (line numbers shifted by the lines of the ranges before; sums of the
+    counts; skip reasons and examples joined). Raises the first range's ParseError."""
+    acc = DigestAccumulator(by, fold_parse_bind=fold, **(fp_options or {}))
     merged_accounting: dict[str, Any] = {}
     for part, _ in parts:
         if isinstance(part, tuple):
@@ -628,9 +624,9 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
     offset = 0
     for part, accounting in parts:
         if accounting and accounting.pop("relative_lines", False):
-            _renumber(part, accounting, offset)
+            renumber(part, accounting, offset)
         offset += accounting.get("lines_read", 0) if accounting else 0
-        _merge(acc, part)
+        merge_into(acc, part)
         if accounting:
             if not merged_accounting:
                 merged_accounting = dict(accounting)
@@ -649,6 +645,23 @@ def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_optio
                 for r, n in accounting.get("skip_reasons", {}).items():
                     merged_accounting["skip_reasons"][r] = merged_accounting["skip_reasons"].get(r, 0) + n
                 merged_accounting["skipped"].extend(accounting.get("skipped", []))
+    return acc, merged_accounting
+
+
+def _digest_parallel(path, fmt_name, workers, chunk_size, by, fold, reader_options, fp_options):
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    size = os.path.getsize(path)
+    cuts = [0] + [size * i // workers for i in range(1, workers)] + [size]
+    jobs = [(path, fmt_name, cuts[i], cuts[i + 1], chunk_size, by, fold, reader_options, fp_options)
+            for i in range(workers)]
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    # this process reads the first range itself while the others are read in worker processes
+    with cf.ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
+        futures = [pool.submit(digest_range, job) for job in jobs[1:]]
+        parts = [digest_range(jobs[0])] + [f.result() for f in futures]
+    acc, merged_accounting = merge_ranges(parts, by, fold, fp_options)
     out = acc.result()
     merged_accounting["path"] = os.fspath(path)
     out.attrs["source"] = merged_accounting
