@@ -426,7 +426,7 @@ def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = 
 # ---------------------------------------------------------------------------------- sniffing
 
 _ANY_SEVERITY = re.compile(r"\b(?:LOG|ERROR|FATAL|WARNING|STATEMENT|DETAIL|PANIC):  ")
-_CSV_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^,\s]*,")
+_CSV_HEAD = re.compile(r'^"?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^,\s"]*"?,')  # log_time may be quoted
 
 
 def _sniff_stderr(head) -> bool:
