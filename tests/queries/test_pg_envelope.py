@@ -18,6 +18,7 @@ from toolkit.queries.digest import digest_file
 from toolkit.sources import open_source
 
 PGBADGER = FIXTURES / "third_party" / "pgbadger"
+HERE = FIXTURES / "third_party" / "produced-here"  # PostgreSQL 15 through Debian's rsyslog 8 (its make.py)
 SPLIT = FIXTURES / "queries" / "postgres" / "syslog_split_pieces.log"
 
 
@@ -30,6 +31,8 @@ def _accounted(df: pd.DataFrame) -> int:
     ("pg-syslog.1", "syslog", "postgres-stderr"), ("logplex", "logplex", "postgres-stderr"),
     ("cloudsql.log", "cloudsql", "postgres-stderr"), ("cnpg.log", "cnpg", "postgres-jsonlog"),
     ("pg-timezones.log", "rds-one-space", "postgres-stderr"),
+    ("../produced-here/pg15-rsyslog8.log", "syslog", "postgres-stderr"),
+    ("../produced-here/pg15-rsyslog8-rfc3339.log", "syslog2", "postgres-stderr"),
 ])
 def test_each_envelope_is_recognised_and_every_line_accounted_for(name, envelope, fmt):
     # GIVEN a real log in an envelope WHEN it is detected and read
@@ -116,3 +119,15 @@ def test_rds_one_space_lines_read_as_two():
     assert queries["duration_ms"].tolist() == [0.054, 0.060]
     assert queries["statement"].tolist() == ["SELECT * FROM t1;", "UPDATE t1 SET c1=1;"]
     assert queries["client"].tolist() == ["10.1.91.65", "10.1.17.194"]
+
+
+def test_rsyslogs_two_file_formats_read_alike():
+    # GIVEN one PostgreSQL run logged by rsyslog in its traditional and RFC 3339 file formats
+    bsd, iso = (tk.read_queries(HERE / name) for name in ("pg15-rsyslog8.log", "pg15-rsyslog8-rfc3339.log"))
+    # THEN the same statements, durations and sessions; the multi-line statement whole, and the
+    # one PostgreSQL cut into 900-byte pieces whole (its 400 IN values)
+    cols = ["duration_ms", "statement", "session", "user", "database", "client", "source_line"]
+    pd.testing.assert_frame_equal(bsd[cols], iso[cols])
+    assert "SELECT id,\n       name\nFROM items\nWHERE id IN (1, 2, 3)\nORDER BY id" in set(bsd["statement"])
+    long_in = bsd[bsd["statement"].str.contains("IN \\(0, 1, 2", regex=True)]["statement"].iloc[0]
+    assert [int(x) for x in long_in.split("IN (", 1)[1].rstrip(")").split(",")] == list(range(400))
