@@ -72,13 +72,8 @@ def test_the_mapping_survives_a_worker_process():
     assert keys.mapping["when"] == "date" and keys.mapping["took"] == "request_time"
 
 
-CONF = """http {
-    log_format  main  '$remote_addr - $remote_user [$time_local] "$request" '
-                      '$status $body_bytes_sent "$http_referer" '
-                      '"$http_user_agent" "$http_x_forwarded_for"';
-    log_format timed '$remote_addr - $remote_user [$time_local] "$request" $status '
-                     '$body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
-}
+CONF = """log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for"';
+log_format timed '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent $request_time';
 """
 
 

@@ -96,12 +96,6 @@ def env_state(env: Envelope, log_timezone: str | None = None) -> State:
     return State(datetime.date.today(), "LOCAL" if log_timezone else "UTC")
 
 
-def _first_piece(rest: str, seq: str, head: str) -> str:
-    """A line of its own of message ``seq``: the header, ``[seq-1]`` as pgBadger's ``[%l-1]``
-    and the piece (the server's prefix onwards)."""
-    return f"{head} [{seq}-1] {rest}"
-
-
 def _later_piece(rest: str) -> str | None:
     """A message's piece M > 1: a continuation line (TAB), or the rest of a long line (None: a
     line of its own, such as DETAIL)."""
@@ -114,35 +108,40 @@ def _later_piece(rest: str) -> str | None:
     return "\t" + rest
 
 
-def _syslog_line(state: State, line: str) -> str | None:
-    m = _SYSLOG.match(line)
-    if m is None:
-        return None
+def _marked(m: re.Match, stamp: Callable[[], str | None]) -> str | None:
+    """The plain line of a ``[N-M]``-marked line (``m``: its match, with ``pid``, ``seq``,
+    ``piece`` and ``rest``): a continuation, or a line of its own of message N with the header
+    ``stamp()`` (its %m; None: no time stamp, not a line of the envelope), ``[pid]:`` and
+    ``[N-1]`` as pgBadger's ``[%l-1]``."""
     rest = m["rest"].replace("#011", "\t")
     if m["piece"] != "1":
         later = _later_piece(rest)
         if later is not None:
             return later
-    mon, day = _MONTHS.get(m["mon"]), int(m["day"])
-    if mon is None:
+    header = stamp()
+    return None if header is None else f"{header} [{m['pid']}]: [{m['seq']}-1] {rest}"
+
+
+def _syslog_line(state: State, line: str) -> str | None:
+    m = _SYSLOG.match(line)
+    if m is None:
         return None
-    year = state.today.year
-    if (mon, day) > (state.today.month, state.today.day + 1):
-        year -= 1  # a date later than tomorrow: last year's
-    return _first_piece(rest, m["seq"], f"{year}-{mon:02d}-{day:02d} {m['time']}.000 {state.zone} [{m['pid']}]:")
+
+    def stamp() -> str | None:
+        mon, day = _MONTHS.get(m["mon"]), int(m["day"])
+        if mon is None:
+            return None
+        year = state.today.year
+        if (mon, day) > (state.today.month, state.today.day + 1):
+            year -= 1  # a date later than tomorrow: last year's
+        return f"{year}-{mon:02d}-{day:02d} {m['time']}.000 {state.zone}"
+    return _marked(m, stamp)
 
 
 def _iso_marked(rx: re.Pattern) -> Callable[[State, str], str | None]:
     def plain(state: State, line: str) -> str | None:
         m = rx.match(line)
-        if m is None:
-            return None
-        rest = m["rest"].replace("#011", "\t")
-        if m["piece"] != "1":
-            later = _later_piece(rest)
-            if later is not None:
-                return later
-        return _first_piece(rest, m["seq"], f"{_iso_stamp(m['iso'])} [{m['pid']}]:")
+        return None if m is None else _marked(m, lambda: _iso_stamp(m["iso"]))
     return plain
 
 
