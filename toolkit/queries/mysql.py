@@ -121,7 +121,7 @@ _QUERY_TIME_LINE = re.compile(r"^# Query_time: [\d.]+\s+Lock_time: [\d.]+\s+Rows
 # a log that starts at a bare '# Query_time: N' line (slow047: one record), a record's '# Time:'
 # and '# User@Host:' lines and nothing more (slow015), a mk-log-player session file (slow006-
 # session-1). The last two hold no record: reading them says so, as pt-query-digest finds none.
-_RECORDLESS = re.compile(r"# Query_time: \d+(?:\.\d+)?\n|# Time: \d{6} [\d:]{7,8}\n# User@Host: |-- START SESSION \d+\n")
+_RECORDLESS = re.compile(r"# Query_time: \d+(?:\.\d+)?\n|# Time: [^\n]+\n# User@Host: |-- START SESSION \d+\n")
 
 
 def sniff(head: formats.Head) -> bool:
