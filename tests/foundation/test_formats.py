@@ -214,7 +214,6 @@ def test_combined_with_trailing_fields_is_recognised_without_options(tmp_path):
     assert formats.detect(path).kind == "access_log"
 
 
-@pytest.mark.xfail(strict=True, reason="a csvlog whose first field is quoted: the csvlog sniffer of #12")
 def test_a_csvlog_with_quoted_times_named_log_is_a_csvlog():
     path = FIXTURES / "third_party" / "pgbadger" / "csv_statement_without_duration.log"
     assert formats.detect(path).name == "postgres-csvlog"

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "a pasted directive, or @FILE holding it (a whole nginx.conf or httpd.conf: the "
                         "log_format / LogFormat that matches each log is used); *.log_format files "
                         "beside a log are tried too")
+    p.add_argument("--log-format-name", metavar="NAME",
+                   help="the log_format (or LogFormat nickname) of the --log-format configuration to use, "
+                        "as the library's name=")
     p.add_argument("--log-line-prefix", metavar="PREFIX",
                    help="PostgreSQL log_line_prefix of stderr logs with an uncommon prefix")
     p.add_argument("--rate", type=float, metavar="HZ",
@@ -183,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         check_output(args.output)
     progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-    log_format = format_option(args.log_format)
+    log_format = format_option(args.log_format, args.log_format_name)
     bar = None if args.quiet else ProgressBar()
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate {args.rate:g}: expected a sampling rate in Hz, a positive number")

@@ -31,7 +31,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ from ..errors import LogFormatError
 from ..sources import CHUNK_BYTES, Source, open_source
 from . import apache, conf, dialects
 from .logformat import CompiledFormat, compile_log_format
-from .scanner import JSON_FORMAT, columns_of, json_record, scan
+from .scanner import JSON_FORMAT, columns_of, json_record, scan, with_json_keys
 
 # The table readers scan pieces of 8 MiB: a piece's regex tuples are their largest transient
 # memory (~7x the piece), and the table is the same for any piece size.
@@ -74,7 +74,8 @@ def compile_format(log_format: str | CompiledFormat, *, escape: str | None = Non
 
 def iter_chunks(source: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
                 errors: str = "skip", chunk_size: int = CHUNK_BYTES, escape: str | None = None,
-                variables: tuple[str, ...] = (), columns: set[str] | None = None) -> Iterator[pd.DataFrame]:
+                variables: tuple[str, ...] = (), columns: set[str] | None = None,
+                json_keys: Mapping[str, str] | None = None) -> Iterator[pd.DataFrame]:
     """Stream an access log as DataFrames of up to ``chunk_size`` bytes of input each
     (canonical ``http_requests`` columns plus one per other variable; only ``columns`` plus
     ``timestamp``, ``method``, ``malformed`` and ``source_line`` when given): the scanner's
@@ -82,7 +83,7 @@ def iter_chunks(source: Any, log_format: str | CompiledFormat | None = None, *, 
     :func:`read_access_log`; the format is resolved and checked on the log's first lines before
     any line is read. The source's accounting is complete when the iterator is exhausted."""
     src, fmt = resolve_format(source, log_format, name=name, escape=escape, variables=variables,
-                              errors=errors)
+                              errors=errors, json_keys=json_keys)
     if columns is not None and not isinstance(fmt, str):
         fmt = fmt.only(columns)
     src.accounting.format = f"access_log:{fmt if isinstance(fmt, str) else fmt.name}"
@@ -199,7 +200,8 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = READ
 
 def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
                     format: str | None = None, errors: str = "skip", escape: str | None = None,
-                    variables: tuple[str, ...] = (), chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
+                    variables: tuple[str, ...] = (), chunk_size: int = READ_CHUNK_BYTES,
+                    json_keys: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read an HTTP access log into the ``http_requests`` table (see :mod:`toolkit.schema`).
 
     ``log_format``:
@@ -216,14 +218,19 @@ def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *
     A format that no line of the log matches is a :class:`LogFormatError` showing the first line
     and what was expected, never an empty table (:func:`check_matched`).
 
+    ``json_keys`` (JSON lines only): the log's own key names, each to the column it fills
+    (``{"when": "timestamp", "uri": "url", "took": "request_time_s"}``), over the names known
+    already (nginx variables, Caddy's, Traefik's: :data:`toolkit.http.scanner.JSON_KEYS`).
+
     Example::
 
         >>> df = read_access_log("sample_traces/http/nginx/access.log.gz",          # doctest: +SKIP
         ...                      log_format="@/etc/nginx/nginx.conf", name="perf")
     """
-    if log_format is None and name is None:
+    if log_format is None and name is None and json_keys is None:
         return formats.read(path, kind="access_log", format=format, errors=errors, chunk_size=chunk_size)
-    src, fmt = resolve_format(path, log_format, name=name, escape=escape, variables=variables, errors=errors)
+    src, fmt = resolve_format(path, log_format, name=name, escape=escape, variables=variables, errors=errors,
+                              json_keys=json_keys)
     return _read(src, fmt, errors=errors, chunk_size=chunk_size)
 
 
@@ -234,8 +241,26 @@ def head_lines(src: Source, limit: int = 50) -> list[str]:
 
 
 def resolve_format(source: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
-                   escape: str | None = None, variables: tuple[str, ...] = (),
-                   errors: str = "skip") -> tuple[Source, CompiledFormat | str]:
+                   escape: str | None = None, variables: tuple[str, ...] = (), errors: str = "skip",
+                   json_keys: Mapping[str, str] | None = None) -> tuple[Source, CompiledFormat | str]:
+    """:func:`format_of`, and the caller's ``json_keys`` for a JSON-lines log
+    (:class:`toolkit.http.scanner.JsonKeys`: key -> column, over the scanner's JSON_KEYS; a
+    LogFormatError for a log that is not JSON lines)."""
+    if json_keys is not None and log_format is None and name is None:
+        # the keys say what the log is: JSON lines whose names detection need not know
+        src = open_source(source, errors=errors)
+        lines = head_lines(src, 5)
+        if lines and json_record(lines[0]) is None:
+            raise LogFormatError(f"{src.name}: json_keys applies to JSON access logs; the first line is not a "
+                                 f"JSON object: {lines[0][:200]!r}{_dialect_hint(lines)}")
+        return src, with_json_keys(JSON_FORMAT, json_keys, src.name)
+    src, fmt = format_of(source, log_format, name=name, escape=escape, variables=variables, errors=errors)
+    return src, with_json_keys(fmt, json_keys, src.name)
+
+
+def format_of(source: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
+              escape: str | None = None, variables: tuple[str, ...] = (),
+              errors: str = "skip") -> tuple[Source, CompiledFormat | str]:
     """``source`` opened, and the format to scan it with (a CompiledFormat, or the scanner's
     ``JSON_FORMAT``), from what a user passes as ``log_format`` / ``name`` (see
     :func:`read_access_log`): every reader and aggregate of access logs (``read_access_log``,
@@ -259,10 +284,7 @@ def resolve_format(source: Any, log_format: str | CompiledFormat | None = None, 
     text = conf.format_option(log_format) or ""
     defined = conf.log_formats(text)
     if name is not None:
-        if name not in defined:
-            raise LogFormatError(f"no log_format / LogFormat named {name!r} in the configuration given; "
-                                 f"it defines: {', '.join(defined) or 'none'}")
-        defined = {name: defined[name]}
+        defined = {name: conf.named_format(defined, name)}
     if len(defined) <= 1:  # one format: compiled (or its error) before the source is opened
         fmt = compile_format(next(iter(defined.values()), text), escape=escape, variables=variables)
         return open_source(source, errors=errors), fmt

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InputError
+from ..errors import InputError, LogFormatError
 
 _QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 # a log_format directive: its name, its escape= and its quoted strings up to the ';'
@@ -60,9 +60,16 @@ def candidates(text: str) -> list[str]:
     return list(formats.values()) if formats else [text]
 
 
-def format_option(value: str | None) -> str | None:
+def format_option(value: str | None, name: str | None = None) -> str | None:
     """A ``--log-format`` / ``LOG_FORMAT`` value as text: ``@FILE`` is the file's content (an
-    InputError names the file when it cannot be read); anything else is itself."""
+    InputError names the file when it cannot be read); anything else is itself. ``name``
+    (``--log-format-name``, the library's ``name=``) picks that one ``log_format`` /
+    ``LogFormat`` of the configuration (:func:`named_format`)."""
+    if name is not None:
+        if not value:
+            raise InputError(f"a log format name ({name!r}) picks one log_format of a configuration: "
+                             "give the configuration too (--log-format @/etc/nginx/nginx.conf)")
+        return named_format(log_formats(format_option(value) or ""), name)
     if not value or not value.startswith("@"):
         return value
     path = value[1:]
@@ -73,3 +80,12 @@ def format_option(value: str | None) -> str | None:
         raise InputError(f"{path}: cannot read the log format ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: the log format file is not UTF-8 text") from exc
+
+
+def named_format(defined: dict[str, str], name: str) -> str:
+    """The directive called ``name`` of a configuration's formats (:func:`log_formats`); a
+    LogFormatError lists the names it defines otherwise."""
+    if name not in defined:
+        raise LogFormatError(f"no log_format / LogFormat named {name!r} in the configuration given; "
+                             f"it defines: {', '.join(defined) or 'none'}")
+    return defined[name]

@@ -36,16 +36,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..errors import ParseError
+from ..errors import LogFormatError, ParseError
 from ..sources import CHUNK_BYTES, Accounting, Source, load_json, read_range
-from .logformat import TIME_VARIABLES, CompiledFormat, Field, column_for
+from .logformat import CANONICAL, TIME_VARIABLES, CompiledFormat, Field, column_for
 
 _TIME_LOCAL_FMT = "%d/%b/%Y:%H:%M:%S %z"
 _REQUEST_PARTS = ("method", "url", "path", "query", "protocol")
@@ -483,6 +483,52 @@ JSON_KEYS = {
     "request_User-Agent": "http_user_agent", "request_Referer": "http_referer",
 }
 _JSON_KIND = {"request_time_ns": ("request_time_s", "nsec")}  # JSON-only variables: (column, kind)
+# A column named as a json_keys target -> the variable that fills it ("date": typed by its value)
+_COLUMN_VARIABLE = {**{col: var for var, col in CANONICAL.items() if col != "timestamp"},
+                    "timestamp": "date", "path": "uri", "query": "args", "url": "request_uri"}
+
+
+class JsonKeys(str):
+    """The scanner's :data:`JSON_FORMAT` with a caller's own key mapping (``json_keys=`` of
+    ``read_access_log``, ``endpoints`` and the time series), which wins over :data:`JSON_KEYS`.
+
+    Each key of the log maps to a canonical ``http_requests`` column (``"timestamp"``,
+    ``"path"``, ``"url"``, ``"status"``, ``"request_time_s"``, ``"client"``, ...) or to the nginx
+    variable that fills one (``"request_time"``, ``"$request_uri"``); any other name renames the
+    key's column. A key mapped to ``"timestamp"`` is typed by its value, as ``date`` is: an
+    epoch number, a ``time_local`` or ISO 8601 text.
+
+        >>> JsonKeys({"when": "timestamp", "took": "request_time_s"}).mapping
+        {'when': 'date', 'took': 'request_time'}
+    """
+
+    mapping: dict[str, str]
+
+    def __new__(cls, json_keys: Mapping[str, str]) -> JsonKeys:
+        if not isinstance(json_keys, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and v.strip("$")
+                                                          for k, v in json_keys.items()):
+            raise LogFormatError(f"json_keys must map JSON keys to column names (str -> str), not {json_keys!r}")
+        obj = super().__new__(cls, JSON_FORMAT)
+        obj.mapping = {}
+        for key, target in json_keys.items():
+            target = target.lstrip("$")
+            obj.mapping[key] = _COLUMN_VARIABLE.get(target, target)
+        return obj
+
+    def __reduce__(self):  # (worker processes get the mapping too)
+        return JsonKeys, ({k: "timestamp" if v == "date" else v for k, v in self.mapping.items()},)
+
+
+def with_json_keys(fmt: CompiledFormat | str, json_keys: Mapping[str, str] | None,
+                   name: str) -> CompiledFormat | str:
+    """``fmt`` with the caller's ``json_keys`` (:class:`JsonKeys`); a LogFormatError when the log
+    (``name``) is not JSON lines, so the option is never silently ignored."""
+    if json_keys is None:
+        return fmt
+    if not isinstance(fmt, str):
+        raise LogFormatError(f"{name}: json_keys applies to JSON access logs; this log is read with the "
+                             f"log_format {fmt.name!r}")
+    return JsonKeys(json_keys)
 _REQUEST_KEYS = ("request", "request_uri", "uri", "url", "path", "request.uri", "RequestPath")
 # docker compose's "service  | " before each line (lnav/logfile_caddy_log.0)
 _COMPOSE = re.compile(r"[\w.-]+ +\| (?=\{)")
@@ -549,12 +595,13 @@ def _json_text(v: Any) -> str | None:
     return str(v)
 
 
-def json_format(keys: list[str]) -> CompiledFormat:
+def json_format(keys: list[str], mapping: Mapping[str, str] | None = None) -> CompiledFormat:
     """The format of JSON objects with these keys: each key a field named after the nginx
-    variable it is (or that :data:`JSON_KEYS` maps it to), typed and named as in a log_format."""
+    variable it is (or that ``mapping``, a :class:`JsonKeys` mapping, else :data:`JSON_KEYS`
+    maps it to), typed and named as in a log_format."""
     fields = []
     for key in keys:
-        var = JSON_KEYS.get(key, key)
+        var = (mapping or {}).get(key) or JSON_KEYS.get(key, key)
         if key.startswith("date#"):
             var = key[5:]
         column, kind = _JSON_KIND.get(var) or column_for(var)  # a mapped key: its variable's column
@@ -562,11 +609,15 @@ def json_format(keys: list[str]) -> CompiledFormat:
     return CompiledFormat("json", "", "json", tuple(fields), "", ())
 
 
-def scan_json(first: int, text: str, source_name: str | None = None) -> Batch:
+def scan_json(first: int, text: str, source_name: str | None = None,
+              mapping: Mapping[str, str] | None = None) -> Batch:
     """One piece of a JSON-lines access log (one object per line) -> a Batch. A line that is not
     a JSON object is skipped with the reason; the columns are the keys the log uses (a key
-    absent from a line is null there)."""
+    absent from a line is null there), named by ``mapping`` (:class:`JsonKeys`) or
+    :data:`JSON_KEYS`."""
     records, line_numbers, texts, skips = [], [], [], []
+    mapping = mapping or {}
+    dates = ["date", *(k for k, v in mapping.items() if v == "date" and k != "date")]
     split = text.split("\n")
     if split and split[-1] == "":
         split.pop()  # the line break ending the piece
@@ -583,15 +634,16 @@ def scan_json(first: int, text: str, source_name: str | None = None) -> Batch:
         if is_server_message(obj):
             skips.append((line_no, "a server message, not a request (no request, no status)", line))
             continue
-        if "date" in obj:  # typed by its value, each value on its own (see JSON_KEYS)
-            obj = {**obj, f"date#{_date_key(obj['date'])}": obj.pop("date")}
+        for key in dates:  # typed by its value, each value on its own (see JSON_KEYS)
+            if key in obj:
+                obj = {**obj, f"date#{_date_key(obj[key])}": obj.pop(key)}
         records.append(obj)
         line_numbers.append(line_no)
         texts.append(line)
     if not records:
         return Batch(first, len(split), {}, np.empty(0, dtype=np.int64), skips)
     keys = list(dict.fromkeys(k for obj in records for k in obj))  # in order of first use
-    fmt = json_format(keys)
+    fmt = json_format(keys, mapping)
     cols = {}
     for i, key in enumerate(keys):
         vals = np.array([_json_text(obj.get(key)) for obj in records], dtype=object)
@@ -611,7 +663,7 @@ def scan_json(first: int, text: str, source_name: str | None = None) -> Batch:
 def scan_piece(fmt: CompiledFormat | str, first: int, text: str, source_name: str | None = None) -> Batch:
     """:func:`scan_text` for a compiled format, :func:`scan_json` for ``fmt == JSON_FORMAT``."""
     if isinstance(fmt, str):
-        return scan_json(first, text, source_name)
+        return scan_json(first, text, source_name, getattr(fmt, "mapping", None))
     return scan_text(fmt, first, text)
 
 

@@ -117,6 +117,13 @@ _QUERY_TIME_LINE = re.compile(r"^# Query_time: [\d.]+\s+Lock_time: [\d.]+\s+Rows
                               re.MULTILINE)
 
 
+# What pt-query-digest is given as a slow log and reads (percona-toolkit's t/lib/samples/slowlogs):
+# a log that starts at a bare '# Query_time: N' line (slow047: one record), a record's '# Time:'
+# and '# User@Host:' lines and nothing more (slow015), a mk-log-player session file (slow006-
+# session-1). The last two hold no record: reading them says so, as pt-query-digest finds none.
+_RECORDLESS = re.compile(r"# Query_time: \d+(?:\.\d+)?\n|# Time: [^\n]+\n# User@Host: |-- START SESSION \d+\n")
+
+
 def sniff(head: formats.Head) -> bool:
     """A slow log has a ``# User@Host: a[b] @ ...`` line and a ``# Query_time:`` header, or a
     whole ``# Query_time: .. Lock_time: .. Rows_sent: .. Rows_examined: ..`` line at the start of
@@ -125,7 +132,7 @@ def sniff(head: formats.Head) -> bool:
     text = head.text
     if "# User@Host: " in text and "# Query_time: " in text:
         return True
-    if _QUERY_TIME_LINE.search(text):
+    if _QUERY_TIME_LINE.search(text) or _RECORDLESS.match(text):
         return True
     first = text.split("\n", 1)[0]
     return bool(re.match(r"\S*(?:mysqld|mariadbd)\S*, Version: .*started with:", first))

@@ -156,7 +156,9 @@ def _lean_item(quotes: bool) -> re.Pattern:
         r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
         r"(?:# User@Host: ([^\n]*)\n)?"
         rf"((?:#(?! Query_time: | {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
-        r"# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+)([^\n]*)\n"
+        # (Lock_time, Rows_sent and Rows_examined may be missing: '# Query_time: 1' alone is a
+        # record to pt-query-digest, percona-toolkit's t/lib/samples/slowlogs/slow047.txt)
+        r"# Query_time: (\S+)(?:\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+))?([^\n]*)\n"
         # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
         # keeps such records, and so do we)
         rf"((?:#(?! {_HEADER_START[2:]}| Query_time: | {ADMIN[2:]})[^\n]*\n)*)"

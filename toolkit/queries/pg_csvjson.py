@@ -52,8 +52,11 @@ CSV_COLUMNS_14 = ("log_time", "user_name", "database_name", "process_id", "conne
                   "message", "detail", "hint", "internal_query", "internal_query_pos", "context",
                   "query", "query_pos", "location", "application_name", "backend_type",
                   "leader_pid", "query_id")
-CSV_COLUMNS = {23: CSV_COLUMNS_14[:23], 24: CSV_COLUMNS_14[:24], 26: CSV_COLUMNS_14}
-_CSV_RECORD_START = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,\s]*,)")
+# 25: the 14+ columns without leader_pid (written empty outside parallel workers), as in the
+# csvlog lines of pgBadger's t/fixtures/csv_statement_without_duration.log (log_time quoted too)
+CSV_COLUMNS = {23: CSV_COLUMNS_14[:23], 24: CSV_COLUMNS_14[:24], 25: CSV_COLUMNS_14[:24] + CSV_COLUMNS_14[25:],
+               26: CSV_COLUMNS_14}
+_CSV_RECORD_START = re.compile(r'\n(?="?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,\s]*,)')
 
 
 def _csv_buffers(src: Source, chunk_bytes: int) -> Iterator[tuple[int, str]]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
+from .pg_envelope import unwrap
 from .pg_events import PLAN_NODE, is_dml, query_text, split_checked
 from .pg_stderr import (
     StderrParser,
@@ -419,6 +420,7 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
     else:
         src = open_source(source, errors=errors)
         src.accounting.format = "postgres-stderr"
+        src, log_line_prefix = unwrap(src, log_line_prefix, log_timezone)
         if not src.head(1):  # an empty log: no prefix to find (as the reader does)
             for _ in src.iter_chunks():
                 pass

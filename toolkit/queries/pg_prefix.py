@@ -57,6 +57,7 @@ KNOWN_PREFIXES = (
     "%m [%p] %u@%d ",
     "%m [%p] %q%u@%d %r ",
     "%m [%p] %q%u@%d %h ",
+    "%m [%p]: [%l-1]  sql_error_code = %e ",              # Heroku, as pg_envelope unwraps logplex
     "%t:%r:%u@%d:[%p]:",                                  # Amazon RDS / Aurora
     "%m:%r:%u@%d:[%p]:",
     "%m [%p] ",                                           # PostgreSQL's own default (13+)

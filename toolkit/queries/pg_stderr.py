@@ -36,6 +36,7 @@ from ..sources import (
     recut,
 )
 from .pg_csvjson import ahead
+from .pg_envelope import plain_text, unwrap
 from .pg_events import (
     ENGLISH,
     MESSAGE_RE,
@@ -722,6 +723,9 @@ def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BY
     src = open_source(path, errors=errors)
     if src.compression is not None:
         raise LogFormatError(f"{src.name}: byte ranges need an uncompressed file")
+    # a log in an envelope (syslog, ...): its lines unwrapped; boundary() finds no record start in
+    # the raw lines, so the first range takes the whole file
+    src, log_line_prefix = unwrap(src, log_line_prefix, log_timezone)
     # an empty log has no prefix to find: no records, as when it is read whole
     prefix = stderr_prefix(src, log_line_prefix) if src.head(1) else (log_line_prefix or KNOWN_PREFIXES[0])
     parser = StderrParser(prefix, src.name, log_timezone)
@@ -738,6 +742,7 @@ def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BY
 
     def pieces() -> Iterator[tuple[int, str]]:
         with fh:
-            yield from read_range(fh, acc, lo, hi, line0, chunk_size)
+            for first, text in read_range(fh, acc, lo, hi, line0, chunk_size):
+                yield first, plain_text(src, text)
 
     return src, parser, record_buffers(pieces(), parser)

@@ -97,6 +97,7 @@ from ..sources import (
 )
 from .pg_csvjson import CSV_COLUMNS, iter_csv_raw, iter_json_raw
 from .pg_digest import STDERR_DIGEST
+from .pg_envelope import unwrap, unwrapped_head
 from .pg_events import split_checked
 from .pg_prefix import (
     SEVERITIES,
@@ -226,6 +227,7 @@ def _run_all(fmt: str, source: Any, table: str, errors: str, options: dict) -> p
     src = open_source(source, errors=errors)
     src.accounting.format = fmt
     opts = {"chunk_bytes": CHUNK_BYTES, **options, "table": table}
+    src, opts["log_line_prefix"] = unwrap(src, opts.get("log_line_prefix"), opts.get("log_timezone"))
     parts_q, parts_s = [], []
     counts = {"query_events": 0, "server_events": 0}
     for q, s, c in _iter_parts(fmt, src, opts):
@@ -373,6 +375,7 @@ def iter_query_chunks(source: Any, format: str | None = None, *, table: str = "q
     if fmt not in _FORMATS:
         raise LogFormatError(f"iter_query_chunks reads PostgreSQL logs, not {fmt}")
     src.accounting.format = fmt
+    src, log_line_prefix = unwrap(src, log_line_prefix, log_timezone)
     opts = {"log_line_prefix": log_line_prefix, "log_timezone": log_timezone,
             "chunk_bytes": chunk_bytes, "workers": workers, "table": table}
     counts = {"query_events": 0, "server_events": 0}
@@ -423,11 +426,11 @@ def split_postgres_stderr(path: str, start: int, end: int, *, chunk_size: int = 
 # ---------------------------------------------------------------------------------- sniffing
 
 _ANY_SEVERITY = re.compile(r"\b(?:LOG|ERROR|FATAL|WARNING|STATEMENT|DETAIL|PANIC):  ")
-_CSV_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^,\s]*,")
+_CSV_HEAD = re.compile(r'^"?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^,\s"]*"?,')  # log_time may be quoted
 
 
 def _sniff_stderr(head) -> bool:
-    text = head.text
+    text = unwrapped_head(head).text
     if text.lstrip().startswith("{") or _CSV_HEAD.match(text):
         return False
     lines = [ln for ln in text.split("\n")[:200] if ln and not ln.startswith("\t")]
@@ -452,7 +455,7 @@ def _sniff_csvlog(head) -> bool:
 
 
 def _sniff_jsonlog(head) -> bool:
-    first = head.text.lstrip().split("\n", 1)[0]
+    first = unwrapped_head(head).text.lstrip().split("\n", 1)[0]
     if not first.startswith('{"timestamp":"'):
         return False
     try:
