@@ -19,7 +19,6 @@ import operator
 import os
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,6 +54,7 @@ from .pg_prefix import (
     unknown_prefix_error,
 )
 from .pg_time import epoch_to_utc, plain_stamp, utc_times
+from .records import RecordBatch
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
@@ -67,37 +67,8 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 # ----------------------------------------------------------------------------------- stderr
 
-# The prefix's fields query events keep (scan_queries captures these by default).
+# The prefix's fields query events keep (scan_batch captures these by default).
 QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
-
-
-class QueryScan(NamedTuple):
-    """:meth:`StderrParser.scan_queries`'s result. ``rows``: the regex matches (tuples, group
-    positions in ``gi``) of the query-event records (``LOG`` with a duration or a verb), file
-    order; ``starts`` / ``nlines``: their first input line and their lines; ``params``: row
-    position -> DETAIL parameters text; ``server_lines``: the lines of all other records;
-    ``mark``: the character standing for a continuation line break in the texts (None: none)."""
-
-    rows: list[tuple]
-    gi: dict[str, int]
-    starts: list[int]
-    nls: list[int]
-    params: dict[int, str]
-    server_lines: int
-    mark: str | None
-
-    def sessions(self) -> list:
-        """``%c`` where the prefix has it and the line too, else ``%p`` (None without either)."""
-        if not self.rows:
-            return []
-        cols = list(zip(*self.rows, strict=True))
-        pid = cols[self.gi["pid"]] if "pid" in self.gi else None
-        session = cols[self.gi["session"]] if "session" in self.gi else None
-        if session is None:
-            return pid if pid is not None else [None] * len(self.rows)
-        if pid is None:
-            return session
-        return [s or p for s, p in zip(session, pid, strict=True)]
 
 
 def ends_wait(m: re.Match) -> bool:
@@ -515,13 +486,16 @@ class StderrParser:
         })
 
 
-    def scan_queries(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> QueryScan | None:
-        """The query-event records of ``text`` (whole records from input line ``first_line``)
-        in one pass, without building the records of the other table: the regex matches of the
-        query lines, their first lines, their line counts (with their DETAIL lines), their
-        parameters, and the lines of all other records. None when the text holds a line that
-        would be skipped (not the prefix, a foreign severity, a translated message, a DETAIL
-        without its record): :meth:`parse` then accounts for it.
+    def scan_batch(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> RecordBatch | None:
+        """The query-event records of ``text`` (whole records from input line ``first_line``) as
+        a :class:`~toolkit.queries.records.RecordBatch`, in one pass, without building the
+        records of the other table. Columns, as logged (text): the prefix ``fields`` the log has
+        (``ts``, ``tz``, ``user``, ...; ``session``: ``%c`` where the line has it, else ``%p``),
+        ``severity``, ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line breaks
+        restored) and ``parameters`` (the DETAIL parameters text or None); ``other_lines``: the
+        lines of all other records. None when the text holds a line that would be skipped (not
+        the prefix, a foreign severity, a translated message, a DETAIL without its record): the
+        full scan (:meth:`parse`) then accounts for it.
         """
         t = self.folded(text)
         mark = self.mark
@@ -529,59 +503,63 @@ class StderrParser:
         rows = rx.findall(t) if t or text else []
         if not rows:
             return None
-        marked = mark in t
+        if mark not in t:
+            mark = None
         query: list[tuple] = []   # the query rows
         starts: list[int] = []    # their first line
         nls: list[int] = []       # their lines, with their secondary lines
-        params: dict[int, str] = {}
+        params: list[str | None] = []
         others = [0]
         try:
-            for _k, row, start, nl, p in query_records(rows, gi, mark if marked else None, first_line, others):
-                if p is not None:
-                    params[len(query)] = p
+            for _k, row, start, nl, p in query_records(rows, gi, mark, first_line, others):
+                if p is not None and mark and mark in p:
+                    p = p.replace(mark, "\n")
+                params.append(p)
                 query.append(row)
                 starts.append(start)
                 nls.append(nl)
         except Unreadable:
             return None
-        server_lines = others[0]
-        return QueryScan(query, gi, starts, nls, params, server_lines, mark if marked else None)
+        del rows
+        lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
+        if not query:
+            return RecordBatch.empty(first_line, lines, other_lines=others[0])
+        cols = list(zip(*query, strict=True))
+        columns: dict = {name: cols[gi[name]] for name in fields if name in gi}
+        pid, session = columns.get("pid"), columns.get("session")
+        if session is None:
+            session = pid if pid is not None else (None,) * len(query)
+        elif pid is not None:
+            session = [s or p for s, p in zip(session, pid, strict=True)]
+        columns["session"] = session
+        messages = cols[gi["message"]]
+        if mark:
+            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
+        columns.update(severity=cols[gi["severity"]], dur=cols[gi["dur"]], verb=cols[gi["verb"]],
+                       message=messages, parameters=params)
+        return RecordBatch.of(first_line, lines, columns, starts, nls, other_lines=others[0])
 
     def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
         """``(query_events, lines in query events, lines in server events)`` of ``text``: what
-        ``split_events(parse(text, lean=True), server=False)`` gives, from :meth:`scan_queries`
+        ``split_events(parse(text, lean=True), server=False)`` gives, from :meth:`scan_batch`
         (None where that is None)."""
-        scan = self.scan_queries(text, first_line)
-        if scan is None or "ts" not in scan.gi:  # %n or no time stamp: parse() knows those
+        batch = self.scan_batch(text, first_line)
+        if batch is None or "ts" not in self.lean_rx(QUERY_FIELDS)[1]:  # %n or no time stamp: parse() knows those
             return None
-        if not scan.rows:
-            return schema.empty("query_events"), 0, scan.server_lines
-        gi, mark = scan.gi, scan.mark
-        cols = list(zip(*scan.rows, strict=True))
-
-        def col(name):
-            return cols[gi[name]] if name in gi else None
-
+        if not len(batch):
+            return schema.empty("query_events"), 0, batch.other_lines
+        col = batch.column
         ts = col("ts")
         stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
         if stamps.bad.any():  # a bad time stamp (query_records lets most through): parse() skips it
             return None
-        stamps = stamps.values
-        messages = cols[gi["message"]]
-        parameters = np.full(len(scan.rows), None, dtype=object)
-        if scan.params:
-            parameters[list(scan.params)] = list(scan.params.values())
-        if mark:
-            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
-            for i in np.flatnonzero(parameters).tolist():
-                parameters[i] = parameters[i].replace(mark, "\n")
-        raw = raw_frame({"source_line": scan.starts, "nlines": scan.nls, "timestamp": stamps,
-                         "session": scan.sessions(), "user": col("user"), "database": col("database"),
+        raw = raw_frame({"source_line": batch.first_line, "nlines": batch.nlines, "timestamp": stamps.values,
+                         "session": col("session"), "user": col("user"), "database": col("database"),
                          "application": col("application"), "client": col("client"),
-                         "dur": cols[gi["dur"]], "verb": cols[gi["verb"]], "message": messages,
-                         "parameters": parameters})
+                         "dur": col("dur"), "verb": col("verb"), "message": col("message"),
+                         "parameters": col("parameters")})
         q, query_lines = query_rows(raw[list(QUERY_RAW)])
-        return q, query_lines, scan.server_lines
+        return q, query_lines, batch.other_lines
 
 
 def stderr_prefix(src: Source, log_line_prefix: str | None) -> str:
