@@ -34,7 +34,6 @@ from ..sources import (
     read_range,
     recut,
 )
-from .pg_csvjson import ahead
 from .pg_events import (
     ENGLISH,
     MESSAGE_RE,
@@ -54,7 +53,7 @@ from .pg_prefix import (
     unknown_prefix_error,
 )
 from .pg_time import epoch_to_utc, plain_stamp, utc_times
-from .records import RecordBatch
+from .records import RecordBatch, ahead
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")

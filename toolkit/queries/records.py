@@ -24,7 +24,7 @@ table's lines and the skipped runs add up to ``lines``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,16 +89,18 @@ class RecordBatch:
             return list(values)
         return [v for i, v in enumerate(values) if i not in self.reasons]
 
-    def account(self, acct, example: Sequence[str] | None = None) -> None:
+    def account(self, acct, example: Sequence[str] | None = None, *, count: bool = True) -> None:
         """Put the batch's skipped lines into ``acct`` (a :class:`toolkit.sources.Accounting`):
         the runs no record claims, then the refused records with their reasons (``example``: one
-        text per row shown for a refused record, default empty) and count the records."""
+        text per row shown for a refused record, default empty); ``count``: add the records to
+        ``acct.records`` too (a reader that counts its table's rows at the end does not)."""
         for line, reason, text, count in self.skips:
             acct.skip(line, reason, text, count=count)
         for i, reason in self.reasons.items():
             acct.skip(int(self.first_line[i]), reason, example[i] if example is not None else "",
                       count=int(self.nlines[i]))
-        acct.records += self.records
+        if count:
+            acct.records += self.records
 
     def check(self) -> None:
         """Raise AssertionError unless every line is accounted for once (tests call it)."""
@@ -106,3 +108,15 @@ class RecordBatch:
         covered = int(self.nlines.sum()) + self.other_lines + skipped
         assert covered == self.lines, (covered, self.lines)
         assert all(len(v) == len(self) for v in self.columns.values()), "columns of unequal length"
+
+
+def ahead(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """The same chunks, each handed out only once the next one is read: so the source's
+    ``lines_read`` is final when the last chunk's batch is consumed (streaming readers report it)."""
+    prev = None
+    for item in chunks:
+        if prev is not None:
+            yield prev
+        prev = item
+    if prev is not None:
+        yield prev
