@@ -82,6 +82,20 @@ def parse_time(value: str) -> tuple[pd.Timestamp | None, str | None]:
     return pd.Timestamp(d, tz="UTC").as_unit("ns"), None
 
 
+_EXPLAINS: dict[str, str | None] = {}  # EXPLAIN block text -> its JSON (a log repeats few plans)
+
+
+def explain_json(block: str) -> str | None:
+    """The JSON rows of the ``# explain:`` lines of a record's headers (``block``: from the first
+    of them on), from a cache: a busy server's log repeats a few dozen EXPLAIN outputs."""
+    got = _EXPLAINS.get(block, False)
+    if got is False:
+        if len(_EXPLAINS) > 10_000:
+            _EXPLAINS.clear()
+        got = _EXPLAINS[block] = _explain_json([h[11:] for h in block.split("\n") if h.startswith("# explain: ")])
+    return got
+
+
 def _explain_json(lines: list[str]) -> str | None:
     rows = [line.split("\t") for line in lines]
     if len(rows) < 2:
@@ -409,8 +423,7 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
             headers = pre + tail + "\n" + post
             cut = headers.find("# explain: ")
             if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
-                plans[k] = _explain_json([h[11:] for h in headers[cut:].split("\n")
-                                          if h.startswith("# explain: ")])
+                plans[k] = explain_json(headers[cut:])
                 headers = headers[:cut]
             extra[k] = dict(kv_findall(headers))
         columns["extra"], columns["plan"] = extra, plans
