@@ -170,3 +170,21 @@ def test_csv_scanner_skips_a_record_of_another_column_count():
     assert ncols == 26
     assert [s[1] for s in batch.skips] == ["expected 26 csvlog columns, found 25"]
     assert batch.skips[0][0] == 2 and len(batch) == text.count("\n") - 1
+
+
+@pytest.mark.parametrize("stamp, kept", [("2026-13-26 05:09:21.826", 2), ("2026-11-26 05:09:21.\u0668\u0662\u0666", 2),
+                                         ("\u0662\u0660\u0662\u0666-11-26 05:09:21.826", 2),
+                                         ("2261-11-26 05:09:21.826", 3)])
+def test_pg_stderr_scanner_leaves_a_time_stamp_it_cannot_hold_to_the_full_scan(stamp, kept):
+    # GIVEN a buffer of good records and one whose time stamp is no time (month 13), has other
+    # digits than ASCII, or lies near the end of the years a timestamp holds (2261: the full
+    # scan converts it, the quick check of the scanner does not take it)
+    parser = StderrParser(PREFIX, "x.log", None)
+    good = "2026-11-26 05:09:21.826 UTC [11] app@shop LOG:  duration: 0.250 ms  statement: select 1\n"
+    bad = good.replace("2026-11-26 05:09:21.826", stamp)
+    assert parser.scan_batch(good * 3, 1) is not None
+    # THEN the scanner gives no batch (the full scan skips that record with its reason)
+    assert parser.scan_batch(good + bad + good, 1) is None
+    # AND the reader keeps the others, skipping the record it cannot hold
+    info = tk.read_queries((good + bad + good).encode(), log_line_prefix=PREFIX).attrs["source"]
+    assert (info["records"], info["lines_skipped"]) == (kept, 3 - kept)

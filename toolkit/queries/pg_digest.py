@@ -188,8 +188,8 @@ class StderrDigest:
         nxt: dict[int, int] = {}
         want_next: dict[Any, int] = {}   # session -> its plan row waiting for the next one
         rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, c["session"], c["parameters"],
-                   batch.first_line.tolist(), *by_cols, strict=True)
-        for k, (verb, dur, msg, ts, tz, sess, params, start, *by_values) in enumerate(rows):
+                   batch.first_line.tolist(), zip(*by_cols, strict=True) if by_cols else [()] * n, strict=True)
+        for k, (verb, dur, msg, ts, tz, sess, params, start, by_values) in enumerate(rows):
             if verb and not dur:
                 return False  # a log_statement line: the reader pairs it with its duration
             # session: '' and '[unknown]' are nulls

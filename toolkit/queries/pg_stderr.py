@@ -4,8 +4,8 @@ One scanner for every way a stderr log is read: the DataFrame readers
 (:mod:`toolkit.queries.postgres`), the streaming digest (:mod:`toolkit.queries.pg_digest`) and the
 byte ranges :func:`toolkit.queries.digest.digest_file` gives its worker processes
 (:func:`range_buffers`). :class:`StderrParser` folds continuation lines and matches a buffer with
-one regular expression built from the log_line_prefix; :func:`query_records` walks the matches of
-the query-event records; :func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers
+one regular expression built from the log_line_prefix; :func:`query_records` picks the query-event
+records out of the matches, column-wise; :func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers
 of whole records where no session waits for a later record (the rule of :meth:`StderrParser.cut`
 and :func:`boundary`).
 """
@@ -120,75 +120,85 @@ class Unreadable(Exception):
     """A buffer holds a line the full parse (``StderrParser.parse``) must account for."""
 
 
-def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first_line: int,
-                  others: list[int]) -> Iterator[tuple[int, tuple, int, int, str | None]]:
-    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches
-    ``rows`` (file order, group positions ``gi``; continuation line breaks as ``mark``):
-    ``(position, match, first line, lines, DETAIL parameters as matched)``, each with its
-    secondary lines (DETAIL, STATEMENT, ...) taken in. ``others[0]`` counts the lines of all
-    other records. Raises :class:`Unreadable` at a line that would be skipped (not the prefix,
-    a foreign severity, a translated message, a secondary line without its record, a time stamp
-    or a duration that is not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
-    i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
-    i_ts = gi.get("ts")
-    code_get = _SEVERITY_CODE.get
-    translated = TRANSLATED_DURATION.match
-    line = first_line
-    last = len(rows) - 1
-    head = None  # the current record: 1 a query record, -1 another, None none yet
-    skip = 0     # secondary rows already taken with their query record
-    for k, row in enumerate(rows):
-        if skip:
-            skip -= 1
-            continue
-        sev = row[i_sev]
-        code = code_get(sev, _FOREIGN)
-        nl = 1
-        dp = row[i_dp]
-        if mark:
-            nl += row[i_msg].count(mark)
-            if dp:
-                nl += dp.count(mark)
-        if dp:
-            if code != _PRIMARY:
-                raise Unreadable
-            nl += 1
-        if code == _SECONDARY_CODE and head is not None:
-            others[0] += nl  # a secondary line of a record that is not a query (those take theirs)
-            line += nl
-            continue
-        if code != _PRIMARY:
+def _plain_stamps(ts) -> bool:
+    """Whether every time stamp text of ``ts`` is empty or :func:`~toolkit.queries.pg_time.plain_stamp`:
+    each distinct second once, and the milliseconds of them all as a few string operations."""
+    lens = set(map(len, ts))
+    if not lens <= {0, 19, 23}:
+        return False
+    if 23 in lens:  # '.' and three ASCII digits after each second that has them
+        tail = "".join([t[19:] for t in ts])
+        if not (tail.isascii() and tail[::4] == "." * (len(tail) // 4)
+                and (tail[1::4] + tail[2::4] + tail[3::4]).isdigit()):
+            return False
+    return all(map(plain_stamp, {t[:19] for t in ts if t}))
+
+
+def query_records(cols: list, gi: dict[str, int], mark: str | None,
+                  first_line: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, int]:
+    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches,
+    as columns (``cols``: one tuple per group, positions ``gi``, file order; continuation line
+    breaks as ``mark``): ``(rows, first lines, lines, DETAIL parameters as matched, lines of all
+    other records)``, each record with its secondary lines (DETAIL, STATEMENT, ...) taken in;
+    ``rows`` are their positions in ``cols``. Column-wise: no loop body per record. Raises
+    :class:`Unreadable` where a line would be skipped (not the prefix, a foreign severity, a
+    translated message, a secondary line without its record, a time stamp or a duration that is
+    not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
+    sev, dur, verb, msg, dps = (cols[gi[k]] for k in ("severity", "dur", "verb", "message", "dparams"))
+    n = len(sev)
+    codes = np.fromiter(map(_SEVERITY_CODE.get, sev, itertools.repeat(_FOREIGN)), dtype=np.int8, count=n)
+    primary = codes == _PRIMARY
+    secondary = codes == _SECONDARY_CODE
+    if not (primary | secondary).all() or secondary[0]:
+        raise Unreadable  # a junk line, a foreign severity, a secondary line without its record
+    has_dp = np.fromiter(map(bool, dps), dtype=bool, count=n)
+    if (has_dp & ~primary).any():
+        raise Unreadable
+    nl = 1 + has_dp.astype(np.int64)
+    if mark:
+        nl += np.fromiter(map(operator.methodcaller("count", mark), msg), dtype=np.int64, count=n)
+        for i in np.flatnonzero(has_dp).tolist():
+            nl[i] += dps[i].count(mark)
+    everything = not secondary.any()
+    prim = np.arange(n) if everything else np.flatnonzero(primary)
+    take = (lambda c: c) if everything else (
+        operator.itemgetter(*prim.tolist()) if len(prim) > 1 else (lambda c: (c[int(prim[0])],)))
+    # values the reader would refuse (a time stamp it cannot hold, a duration in other digits):
+    # the full parse skips such records with their reason
+    if "ts" in gi and not _plain_stamps(take(cols[gi["ts"]])):
+        raise Unreadable
+    pdur = take(dur)
+    joined = "".join(pdur)
+    if not joined.isascii() or (joined and max(map(len, pdur)) > 20):
+        raise Unreadable
+    is_log = np.fromiter(map("LOG".__eq__, take(sev)), dtype=bool, count=len(prim))
+    timed = np.fromiter(map(bool, pdur), dtype=bool, count=len(prim))
+    verbs = np.fromiter(map(bool, take(verb)), dtype=bool, count=len(prim))
+    query = is_log & (timed | verbs)
+    for i in prim[is_log & ~query].tolist():
+        if TRANSLATED_DURATION.match(msg[i]):
             raise Unreadable
-        # values the reader would refuse (a time stamp it cannot hold, a duration in other
-        # digits): the full parse skips such records with their reason
-        if i_ts is not None and row[i_ts] and not plain_stamp(row[i_ts]):
-            raise Unreadable
-        dur = row[i_dur]
-        if dur and not (len(dur) <= 20 and dur.isascii()):
-            raise Unreadable
-        if sev != "LOG" or not (dur or row[i_verb]):
-            if sev == "LOG" and translated(row[i_msg]):
-                raise Unreadable
-            head = -1
-            others[0] += nl
-            line += nl
-            continue
-        head = 1
-        # its secondary lines (a DETAIL with the parameters, where its prefix differs from the
-        # query line's) come right after it
-        params = dp[12:] if dp else None
-        j = k + 1
-        while j <= last and code_get(rows[j][i_sev], _FOREIGN) == _SECONDARY_CODE:
-            sec = rows[j]
-            if sec[i_dp]:
-                raise Unreadable
-            nl += 1 + (sec[i_msg].count(mark) if mark else 0)
-            if sec[i_sev] == "DETAIL" and _IS_PARAMS(sec[i_msg]):
-                params = sec[i_msg][12:]
-            j += 1
-        skip = j - k - 1
-        yield k, row, line, nl, params
-        line += nl
+    starts = first_line + np.concatenate(([0], np.cumsum(nl)[:-1]))
+    rows = prim[query]
+    params = [dps[i][12:] if dps[i] else None for i in rows.tolist()]
+    if everything:
+        return rows, starts[rows], nl[rows], params, int(nl[prim[~query]].sum())
+    # each secondary line belongs to the record before it: a query record takes its lines (and
+    # the parameters of a DETAIL line, the last one if several); another record's are other lines
+    is_query = np.zeros(n, dtype=bool)
+    is_query[rows] = True
+    head = np.maximum.accumulate(np.where(primary, np.arange(n), -1))
+    sec = np.flatnonzero(secondary)
+    heads = head[sec]
+    mine = is_query[heads]
+    total = nl.copy()
+    np.add.at(total, heads[mine], nl[sec[mine]])
+    others = int(nl[prim[~query]].sum()) + int(nl[sec[~mine]].sum())
+    pos = {int(r): k for k, r in enumerate(rows.tolist())}
+    for i, h in zip(sec[mine].tolist(), heads[mine].tolist(), strict=True):
+        if sev[i] == "DETAIL" and _IS_PARAMS(msg[i]):
+            params[pos[h]] = msg[i][12:]
+    return rows, starts[rows], total[rows], params, others
 
 
 def _ts_format(ts) -> str:
@@ -504,39 +514,34 @@ class StderrParser:
             return None
         if mark not in t:
             mark = None
-        query: list[tuple] = []   # the query rows
-        starts: list[int] = []    # their first line
-        nls: list[int] = []       # their lines, with their secondary lines
-        params: list[str | None] = []
-        others = [0]
+        cols = list(zip(*rows, strict=True))
+        del rows
         try:
-            for _k, row, start, nl, p in query_records(rows, gi, mark, first_line, others):
-                if p is not None and mark and mark in p:
-                    p = p.replace(mark, "\n")
-                params.append(p)
-                query.append(row)
-                starts.append(start)
-                nls.append(nl)
+            idx, starts, nls, params, others = query_records(cols, gi, mark, first_line)
         except Unreadable:
             return None
-        del rows
         lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
-        if not query:
-            return RecordBatch.empty(first_line, lines, other_lines=others[0])
-        cols = list(zip(*query, strict=True))
-        columns: dict = {name: cols[gi[name]] for name in fields if name in gi}
+        if not len(idx):
+            return RecordBatch.empty(first_line, lines, other_lines=others)
+        if len(idx) == len(cols[0]):
+            def take(c):
+                return c
+        else:
+            take = operator.itemgetter(*idx.tolist()) if len(idx) > 1 else (lambda c: (c[int(idx[0])],))
+        columns: dict = {name: take(cols[gi[name]]) for name in fields if name in gi}
         pid, session = columns.get("pid"), columns.get("session")
         if session is None:
-            session = pid if pid is not None else (None,) * len(query)
+            session = pid if pid is not None else (None,) * len(idx)
         elif pid is not None:
             session = [s or p for s, p in zip(session, pid, strict=True)]
         columns["session"] = session
-        messages = cols[gi["message"]]
+        messages = take(cols[gi["message"]])
         if mark:
             messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
-        columns.update(severity=cols[gi["severity"]], dur=cols[gi["dur"]], verb=cols[gi["verb"]],
-                       message=messages, parameters=params)
-        return RecordBatch.of(first_line, lines, columns, starts, nls, other_lines=others[0])
+            params = [p.replace(mark, "\n") if p and mark in p else p for p in params]
+        columns.update(severity=take(cols[gi["severity"]]), dur=take(cols[gi["dur"]]),
+                       verb=take(cols[gi["verb"]]), message=messages, parameters=params)
+        return RecordBatch.of(first_line, lines, columns, starts, nls, other_lines=others)
 
     def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
         """``(query_events, lines in query events, lines in server events)`` of ``text``: what
