@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers.mariadb import mariadb_server  # noqa: E402
+from make_pg_workload import describe  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "data" / "mariadb-sysbench-slow.log"
 SERVER_ARGS = ("--log-slow-verbosity=query_plan,explain", "--log-slow-admin-statements=ON",
@@ -62,10 +63,7 @@ def main() -> int:
             subprocess.run(cmd, check=True, capture_output=True, timeout=args.seconds + 600)
         server.stop()  # the log is complete once the server has stopped
         shutil.copyfile(server.slow_log, OUT)
-    size = OUT.stat().st_size
-    with open(OUT, "rb") as fh:
-        lines = sum(1 for _ in fh)
-    print(f"{OUT}: {size / 1e6:.1f} MB, {lines} lines")
+    print(describe(OUT))
     return 0
 
 
