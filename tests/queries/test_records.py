@@ -188,3 +188,24 @@ def test_pg_stderr_scanner_leaves_a_time_stamp_it_cannot_hold_to_the_full_scan(s
     # AND the reader keeps the others, skipping the record it cannot hold
     info = tk.read_queries((good + bad + good).encode(), log_line_prefix=PREFIX).attrs["source"]
     assert (info["records"], info["lines_skipped"]) == (kept, 3 - kept)
+
+
+def test_pg_stderr_full_scan_batch_holds_both_tables_and_the_lines_it_skips():
+    # GIVEN a stderr buffer: a line without the prefix, a query record with its DETAIL line, a
+    # server event, a STATEMENT line with no record before it... (after a skipped line)
+    parser = StderrParser(PREFIX, "x.log", None)
+    head = "2026-11-26 05:09:21.826 UTC [11] app@shop "
+    text = ("not a log line\n"
+            f"{head}LOG:  duration: 0.250 ms  execute S_1: select $1\n"
+            f"{head}DETAIL:  parameters: $1 = '7'\n"
+            f"{head}LOG:  checkpoint starting: time\n"
+            "garbage\n"
+            f"{head}STATEMENT:  select 2\n")
+    # WHEN scanned by the full scan (the server-events reader's)
+    batch = parser.scan_all(text, 10)
+    # THEN two records (lines 11-12 and 13), three skipped lines, every line accounted for
+    batch.check()
+    assert batch.first_line.tolist() == [11, 13] and batch.nlines.tolist() == [2, 1]
+    assert list(batch.columns["parameters"]) == ["$1 = '7'", None]
+    assert [(s[0], s[3]) for s in batch.skips] == [(10, 1), (14, 1), (15, 1)]
+    assert batch.skips[2][1] == "STATEMENT line without a record before it"

@@ -344,14 +344,28 @@ class StderrParser:
         return best
 
     def parse(self, text: str, first_line: int, acc, lean: bool = False) -> pd.DataFrame:
-        """The raw records of ``text`` (whole records, starting at input line ``first_line``).
-        ``lean``: leave out the columns only server events use (pid, sqlstate, detail, hint,
-        context, statement, query_id: nulls), for a reader of query events only."""
+        """The raw records of ``text`` (whole records, starting at input line ``first_line``) as
+        the raw-records frame of :mod:`toolkit.queries.pg_events`, from :meth:`scan_all`'s batch;
+        its skipped lines go into ``acc``."""
+        batch = self.scan_all(text, first_line, lean)
+        batch.account(acc, count=False)  # (split_checked counts the records of each table)
+        return raw_frame(batch.columns if len(batch) else {"source_line": []})
+
+    def scan_all(self, text: str, first_line: int, lean: bool = False) -> RecordBatch:
+        """Every record of ``text`` (whole records, starting at input line ``first_line``), both
+        tables', as a :class:`~toolkit.queries.records.RecordBatch` whose columns are the
+        raw-records columns (:data:`toolkit.queries.pg_events.RAW_COLUMNS`, time stamps in UTC,
+        ``problem``: a bad time stamp's reason); lines that are no record (not the prefix, a
+        foreign severity, a secondary line without its record) are its skipped runs. ``lean``:
+        leave out the columns only server events use (pid, sqlstate, detail, hint, context,
+        statement, query_id: nulls), for a reader of query events only."""
         t = self.folded(text)
         mark = self.mark
         rows = self.rx_fold.findall(t) if t or text else []
+        lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
         if not rows:
-            return raw_frame({"source_line": []})
+            return RecordBatch.empty(first_line, lines)
+        skips: list[tuple[int, str, str, int]] = []
         cols = list(zip(*rows, strict=True))
         del rows
         gi = self.gi_fold
@@ -399,13 +413,13 @@ class StderrParser:
                 reason = ("blank line" if msg == "" else
                           "continuation line without a record before it" if msg.startswith("\t") else
                           f"line does not start with the log_line_prefix {self.prefix!r}")
-                acc.skip(int(starts[i]), reason, msg, count=int(nlines[i]))
+                skips.append((int(starts[i]), reason, msg, int(nlines[i])))
         foreign = codes == _FOREIGN
         if foreign.any():
             for i in np.flatnonzero(foreign):
-                acc.skip(int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
-                         "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
-                         str(messages[i]), count=int(nlines[i]))
+                skips.append((int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
+                              "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
+                              str(messages[i]), int(nlines[i])))
         is_sec = codes == _SECONDARY_CODE
         primary = codes == _PRIMARY
 
@@ -426,8 +440,8 @@ class StderrParser:
             heads = head[sec]
             orphan = (heads < 0) | (breaks[sec] > heads)
             for i in sec[orphan]:
-                acc.skip(int(starts[i]), f"{sev[i]} line without a record before it",
-                         str(messages[i]), count=int(nlines[i]))
+                skips.append((int(starts[i]), f"{sev[i]} line without a record before it",
+                              str(messages[i]), int(nlines[i])))
             sec, heads = sec[~orphan], heads[~orphan]
             np.add.at(nl_total, heads, nlines[sec])
             sec_sev = sev[sec]
@@ -478,21 +492,26 @@ class StderrParser:
         else:
             session = [s or p for s, p in zip(session, pid or session, strict=True)]
         if lean:
-            return raw_frame({
+            columns = {
                 "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
                 "session": session, "user": col("user"), "database": col("database"),
                 "application": col("application"), "client": col("client"), "severity": pick(sev_t),
                 "dur": col("dur"), "verb": col("verb"), "message": pick(messages),
-                "parameters": params[idx], "problem": problem})
-        return raw_frame({
-            "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
-            "session": session, "pid": pid, "user": col("user"), "database": col("database"),
-            "application": col("application"), "client": col("client"), "severity": pick(sev_t),
-            "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
-            "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
-            "context": context[idx], "statement": statement[idx], "parameters": params[idx],
-            "query_id": col("query_id"), "problem": problem,
-        })
+                "parameters": params[idx], "problem": problem}
+        else:
+            columns = {
+                "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
+                "session": session, "pid": pid, "user": col("user"), "database": col("database"),
+                "application": col("application"), "client": col("client"), "severity": pick(sev_t),
+                "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
+                "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
+                "context": context[idx], "statement": statement[idx], "parameters": params[idx],
+                "query_id": col("query_id"), "problem": problem,
+            }
+        columns = {k: v for k, v in columns.items() if v is not None}
+        if problem is None:
+            columns.pop("problem", None)
+        return RecordBatch.of(first_line, lines, columns, starts[idx], nl_total[idx], skips=skips)
 
 
     def scan_batch(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> RecordBatch | None:
