@@ -1,8 +1,10 @@
 """The MySQL / MariaDB / Percona slow-log scanner: text -> records, per piece of text.
 
-One scanner for every way a slow log is read: the DataFrame readers (:mod:`toolkit.queries.mysql`
-build frames from its batches), the streaming digest (:mod:`toolkit.queries.mysql_digest` is the
-``sink`` of :func:`batches_from`) and the byte ranges of :func:`toolkit.queries.digest.digest_file`'s
+One scanner for every way a slow log is read (:func:`scan_segment`: text -> a
+:class:`~toolkit.queries.records.RecordBatch`): the DataFrame readers (:mod:`toolkit.queries.mysql`
+build frames from the batches their :class:`Batch` takes), the streaming digest
+(:mod:`toolkit.queries.mysql_digest`'s ``SlowDigest`` takes the same batches as the ``sink`` of
+:func:`batches_from`) and the byte ranges of :func:`toolkit.queries.digest.digest_file`'s
 worker processes (:func:`range_pieces`, :func:`state_before`).
 """
 

@@ -2,17 +2,19 @@
 
 :func:`toolkit.queries.digest.digest_file` on a stderr log comes here: the same table as
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest` for its columns and rules),
-without a ``query_events`` DataFrame in between. Each buffer of whole records is matched by one
-regular expression (the reader's, capturing only the prefix fields a digest uses) and its matches
-go, in one pass, into per-fingerprint state: parse/bind durations folded into their execute,
+without a ``query_events`` DataFrame in between. Each buffer of whole records is scanned by the
+reader's scanner into a record batch (:meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`,
+capturing only the prefix fields a digest uses) whose rows go, in one pass, into per-fingerprint
+state: parse/bind durations folded into their execute,
 calls, total, maximum and example, every duration (for exact percentiles), and the earliest and
 latest time stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted
 to UTC once per fingerprint at the end. auto_explain plans are paired with their statement by the
 reader's rule only to count the records. That is about three times less work per record than
 building the DataFrame; the figures are in benchmarks/RESULTS.md.
 
-A buffer the pass does not take (a line to skip, a ``log_statement`` line waiting for its
-duration, a time zone without a fixed offset) is read by the DataFrame reader instead and its
+A buffer the pass does not take (no batch: a line to skip; a ``log_statement`` line waiting for
+its duration, a time zone without a fixed offset) is read by the DataFrame reader (the full
+scan, :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_all`) instead and its
 rows join the same state, so the result and the line accounting never depend on which way a
 buffer went. Tests hold the two ways equal on every sample log and edge-case fixture, and on a
 fresh log of a real server whose buffers go both ways.
