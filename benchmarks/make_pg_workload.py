@@ -72,11 +72,15 @@ def main() -> int:
                     pass
         pg.stop()  # the log is complete once the server has stopped
         shutil.copyfile(pg.log(), OUT)
-    size = OUT.stat().st_size
-    with open(OUT, "rb") as fh:
-        lines = sum(1 for _ in fh)
-    print(f"{OUT}: {size / 1e6:.1f} MB, {lines} lines; prefix {PREFIX!r}")
+    print(f"{describe(OUT)}; prefix {PREFIX!r}")
     return 0
+
+
+def describe(path: Path) -> str:
+    """``path: size MB, lines`` of a log just made (the workload scripts print it)."""
+    with open(path, "rb") as fh:
+        lines = sum(1 for _ in fh)
+    return f"{path}: {path.stat().st_size / 1e6:.1f} MB, {lines} lines"
 
 
 if __name__ == "__main__":

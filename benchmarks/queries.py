@@ -19,7 +19,10 @@ seconds (``time.process_time``) per round.
      log_duration, JSON auto_explain of 2% of statements, simple-protocol pgbench: tens of
      thousands of distinct literal statements), timed as it is;
    - ``mariadb-big-slow.log``: MariaDB slow log (``sample_traces/queries/mariadb`` app + clean,
-     ``SET timestamp=`` and ``# Time:`` shifted; restart banners included).
+     ``SET timestamp=`` and ``# Time:`` shifted; restart banners included);
+   - ``mariadb-sysbench-slow.log`` (when made by ``benchmarks/make_mariadb_workload.py``): a second
+     server, ``log_slow_verbosity=query_plan,explain`` and sysbench ``oltp_read_write`` in the text
+     protocol (every statement with its literals), timed as it is.
 2. Times, one after another on the same file, each in its own process (wall seconds, CPU
    seconds = user + system of the process and its children, peak RSS from ``wait4``):
    - ours, the notebook path: ``tk.digest(tk.read_queries(path))`` (the DataFrame, then its digest);
@@ -207,6 +210,7 @@ def main() -> int:
     pg, my = DATA / "pg-big.log", DATA / "mariadb-big-slow.log"
     # the second workload (benchmarks/make_pg_workload.py): timed when it has been made
     pg2 = DATA / "pg-simple.log"
+    my2 = DATA / "mariadb-sysbench-slow.log"  # (benchmarks/make_mariadb_workload.py)
     from make_pg_workload import PREFIX as PG2_PREFIX
     def stale(path: Path, mb: float) -> bool:
         return args.rebuild or not path.exists() or abs(path.stat().st_size / 1e6 - mb) > mb * 0.05
@@ -230,6 +234,11 @@ def main() -> int:
         runs.insert(1, (pg2, [("toolkit read_queries + digest (notebook path)", notebook(pg2)),
                               ("toolkit digest_file, 2 processes (byte ranges)", ours(pg2, 2)),
                               ("pgbadger -j 2", pgbadger(pg2, PG2_PREFIX, 2))]))
+    if my2.exists():
+        runs.append((my2, [("toolkit read_queries + digest (notebook path)", notebook(my2)),
+                           ("toolkit digest_file, 1 process", ours(my2, 1)),
+                           ("toolkit digest_file, 2 processes", ours(my2, 2)),
+                           ("pt-query-digest", ["pt-query-digest", str(my2)])]))
     for path, tools in runs:
         if args.only and (path in (pg, pg2)) != (args.only == "pg"):
             continue
@@ -257,7 +266,8 @@ def main() -> int:
     # the targets: ours with two processes against the established tool, round by round
     pairs = tuple((name, mine, theirs)
                   for name, theirs in (("pg-big.log", "pgbadger -j 2"), ("pg-simple.log", "pgbadger -j 2"),
-                                       ("mariadb-big-slow.log", "pt-query-digest"))
+                                       ("mariadb-big-slow.log", "pt-query-digest"),
+                                       ("mariadb-sysbench-slow.log", "pt-query-digest"))
                   for mine in ("toolkit read_queries + digest (notebook path)",
                                "toolkit digest_file, 2 processes (byte ranges)" if name.startswith("pg")
                                else "toolkit digest_file, 2 processes"))

@@ -354,8 +354,14 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     canonical = set(schema.columns("query_events"))
     for c in df.columns:
         if c not in canonical and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)):
-            values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in df[c]]
-            df[c] = _convert(values).array
+            # every kind of null as None, as one array operation (iterating a column of a
+            # pandas string dtype value by value cost a quarter of the reader's time)
+            values = df[c].to_numpy(dtype=object)
+            nulls = pd.isna(values)
+            if nulls.any():
+                values = values.copy()
+                values[nulls] = None
+            df[c] = _convert(values.tolist()).array
     return df
 
 

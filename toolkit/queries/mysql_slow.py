@@ -1,8 +1,10 @@
 """The MySQL / MariaDB / Percona slow-log scanner: text -> records, per piece of text.
 
-One scanner for every way a slow log is read: the DataFrame readers (:mod:`toolkit.queries.mysql`
-build frames from its batches), the streaming digest (:mod:`toolkit.queries.mysql_digest` is the
-``sink`` of :func:`batches_from`) and the byte ranges of :func:`toolkit.queries.digest.digest_file`'s
+One scanner for every way a slow log is read (:func:`scan_segment`: text -> a
+:class:`~toolkit.queries.records.RecordBatch`): the DataFrame readers (:mod:`toolkit.queries.mysql`
+build frames from the batches their :class:`Batch` takes), the streaming digest
+(:mod:`toolkit.queries.mysql_digest`'s ``SlowDigest`` takes the same batches as the ``sink`` of
+:func:`batches_from`) and the byte ranges of :func:`toolkit.queries.digest.digest_file`'s
 worker processes (:func:`range_pieces`, :func:`state_before`).
 """
 
@@ -24,6 +26,7 @@ import pandas as pd
 from .. import schema
 from ..errors import ParseError
 from ..sources import CHUNK_BYTES, Accounting, Source, decode
+from .records import RecordBatch
 
 FORMAT = "mysql-slow"
 
@@ -81,6 +84,20 @@ def parse_time(value: str) -> tuple[pd.Timestamp | None, str | None]:
     return pd.Timestamp(d, tz="UTC").as_unit("ns"), None
 
 
+_EXPLAINS: dict[str, str | None] = {}  # EXPLAIN block text -> its JSON (a log repeats few plans)
+
+
+def explain_json(block: str) -> str | None:
+    """The JSON rows of the ``# explain:`` lines of a record's headers (``block``: from the first
+    of them on), from a cache: a busy server's log repeats a few dozen EXPLAIN outputs."""
+    got = _EXPLAINS.get(block, False)
+    if got is False:
+        if len(_EXPLAINS) > 10_000:
+            _EXPLAINS.clear()
+        got = _EXPLAINS[block] = _explain_json([h[11:] for h in block.split("\n") if h.startswith("# explain: ")])
+    return got
+
+
 def _explain_json(lines: list[str]) -> str | None:
     rows = [line.split("\t") for line in lines]
     if len(rows) < 2:
@@ -114,16 +131,38 @@ class Batch:
         """Records so far (where a banner falls among them)."""
         return len(self.statement)
 
+    def take(self, records: RecordBatch, acct) -> None:
+        """Append the records of a scanned batch (:func:`scan_segment`); its skipped lines go to
+        ``acct``."""
+        records.account(acct, ["# User@Host: " + u for u in records.columns.get("userhost", ())])
+        if not records.records:
+            return
+        c = records.columns
+        self.source_line += records.kept(c["source_line"])
+        self.ts += records.kept(c["ts"])
+        self.time += records.kept(c["time"])
+        self.userhost += records.kept(c["userhost"])
+        self.headers += records.kept(c["headers"])
+        self.database += records.kept(c["database"])
+        self.statement += records.kept(c["statement"])
+        self.first += records.kept(records.first_line.tolist())
+        self.nlines += records.kept(records.nlines.tolist())
+        n = records.records
+        self.extra += records.kept(c["extra"]) if "extra" in c else [None] * n
+        self.plan += records.kept(c["plan"]) if "plan" in c else [None] * n
+        for have, name in zip(self.q, FIGURE_COLUMNS, strict=True):
+            have += records.kept(c[name])
 
-def _parse_segment(text: str, first_line: int, acct, state: State, batch: Batch) -> int | None:
-    """Records of ``text`` (no banner inside) into ``batch``; every line accounted for. A digest
-    sink (:class:`toolkit.queries.mysql_digest.SlowDigest`) takes them itself and returns the
-    line after them. Every way reads records with the one pattern :data:`LEAN_ITEM`, so they
-    agree on where records are and which lines are skipped, damaged input included."""
-    if getattr(batch, "direct", False):
-        return batch.segment(text, first_line, acct, state)
-    _parse_segment_lean(text, first_line, acct, state, batch)
-    return None
+
+def _parse_segment(text: str, first_line: int, acct, state: State, batch) -> int:
+    """Records of ``text`` (no banner inside) scanned into one :class:`RecordBatch`
+    (:func:`scan_segment`) that ``batch`` takes (a reader's :class:`Batch` or the digest,
+    :class:`toolkit.queries.mysql_digest.SlowDigest`); returns the line after them. Every way
+    reads records with the one scanner, so they agree on where records are and which lines are
+    skipped, damaged input included."""
+    records = scan_segment(text, first_line, state, full=not batch.lean)
+    batch.take(records, acct)
+    return records.first + records.lines
 
 
 # The records' regex, of every way (the readers, the digest, byte ranges): the Query_time line is
@@ -291,13 +330,26 @@ def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
     return out, out[-1]
 
 
-def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: Batch) -> None:
-    """One ``findall`` over the text (records, or single lines no record claims), then
-    column-wise list operations instead of a loop body per record. A batch that is not lean also
-    gets every header as a column (``extra``) and the EXPLAIN rows (``plan``)."""
+# A batch's columns (:func:`scan_segment`): as logged, one value per row.
+#   source_line  the record's '# User@Host:' line (its first line when it has no '# Time:')
+#   ts           SET timestamp=... (text) or None;  time: the '# Time:' holding for the record
+#   userhost     the '# User@Host:' value;  headers: the header key/values before '# Query_time:'
+#   database     Schema, else the 'use db;' holding for the record;  statement: without its ';'
+#   query_time, lock_time, rows_sent, rows_examined: the '# Query_time:' line's figures (text)
+#   extra, plan  (full scans only) every header as a dict; MariaDB's EXPLAIN rows as JSON text
+FIGURE_COLUMNS = ("query_time", "lock_time", "rows_sent", "rows_examined")
+
+
+def scan_segment(text: str, first_line: int, state: State, full: bool = True) -> RecordBatch:
+    """The records of ``text`` (no banner inside, from input line ``first_line``) as a
+    :class:`RecordBatch` (columns above). One ``findall`` over the text (records, or single lines
+    no record claims), then column-wise list operations instead of a loop body per record.
+    ``full=False`` (the digest) leaves ``extra`` and ``plan`` out. ``state`` carries the current
+    '# Time:' and database in and out. A record without a statement is a SKIPPED row."""
+    lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
     items = find_items(text)
     if not items:
-        return
+        return RecordBatch.empty(first_line, lines)
     (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
      junks) = zip(*items, strict=True)
     # lines per item: its line breaks, plus one for a last line without a break (one count over
@@ -314,6 +366,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     del whole
     starts = list(itertools.accumulate(nl, initial=first_line))
     # junk lines, in runs
+    skips: list[tuple[int, str, str, int]] = []
     if len(recs) < len(items):
         is_rec = set(recs)
         i, n = 0, len(items)
@@ -327,10 +380,10 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
             run = "".join(junks[i:k])
             reason = ("truncated record (no '# Query_time:' header)" if "# User@Host: " in run
                       else "not part of a slow log record")
-            acct.skip(starts[i], reason, run, count=k - i)
+            skips.append((starts[i], reason, run, k - i))
             i = k
     if not recs:
-        return
+        return RecordBatch.empty(first_line, lines, skips=skips)
     if len(recs) == len(items):  # the common case: every item is a record
         def pick(seq):
             return seq
@@ -347,7 +400,7 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
     for p in set(pres):
         cache[p] = dict(kv_findall(p))
     kvs = [cache[p] for p in pres]
-    keep = None
+    reasons: dict[int, str] = {}
     # the rare cases, one look each: only statements that start with '#' or whitespace, or are empty
     rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
     for k in rare:
@@ -358,44 +411,28 @@ def _parse_segment_lean(text: str, first_line: int, acct, state: State, batch: B
             if uses[k] and not tss[k]:
                 stmts[k] = f"use {uses[k]}"
             else:
-                keep = keep or [True] * len(stmts)
-                keep[k] = False
-                i = recs[k]
-                acct.skip(starts[i], "truncated record (no statement)", "# User@Host: " + userhosts[k], count=nl[i])
-    lines = [starts[i] + (t != "") for i, t in zip(recs, times, strict=True)]
-    qs = [list(pick(c)) for c in (qt, lt, rs, rx)]
-    dbs = [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)]
-    firsts = [starts[i] for i in recs]
-    counts = [nl[i] for i in recs]
-    extra: list[Any] = [None] * len(stmts)
-    plans: list[Any] = [None] * len(stmts)
-    if not batch.lean:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
+                reasons[k] = "truncated record (no statement)"
+    columns: dict[str, Any] = {
+        "source_line": [starts[i] + (t != "") for i, t in zip(recs, times, strict=True)],
+        "ts": [x or None for x in tss], "time": time_col, "userhost": list(userhosts),
+        "headers": kvs, "database": [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)],
+        "statement": stmts,
+    }
+    for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
+        columns[name] = list(pick(c))
+    if full:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
+        extra: list[Any] = [None] * len(stmts)
+        plans: list[Any] = [None] * len(stmts)
         for k, (pre, tail, post) in enumerate(zip(pres, tails, posts, strict=True)):
             headers = pre + tail + "\n" + post
             cut = headers.find("# explain: ")
             if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
-                plans[k] = _explain_json([h[11:] for h in headers[cut:].split("\n")
-                                          if h.startswith("# explain: ")])
+                plans[k] = explain_json(headers[cut:])
                 headers = headers[:cut]
             extra[k] = dict(kv_findall(headers))
-    cols = [lines, [x or None for x in tss], time_col, list(userhosts), kvs, dbs, stmts, firsts, counts,
-            extra, plans, *qs]
-    if keep is not None:
-        cols = [[v for v, ok in zip(c, keep, strict=True) if ok] for c in cols]
-    batch.source_line += cols[0]
-    batch.ts += cols[1]
-    batch.time += cols[2]
-    batch.userhost += cols[3]
-    batch.headers += cols[4]
-    batch.database += cols[5]
-    batch.statement += cols[6]
-    batch.first += cols[7]
-    batch.nlines += cols[8]
-    batch.extra += cols[9]
-    batch.plan += cols[10]
-    for have, new in zip(batch.q, cols[11:], strict=True):
-        have += new
-    acct.records += len(cols[6])
+        columns["extra"], columns["plan"] = extra, plans
+    return RecordBatch.of(first_line, lines, columns, [starts[i] for i in recs], [nl[i] for i in recs],
+                          reasons=reasons, skips=skips)
 
 
 def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> None:
@@ -415,8 +452,7 @@ def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) ->
         if not m or bol < pos:
             continue
         seg = text[pos:bol]
-        after = _parse_segment(seg, line, acct, state, batch)
-        line = after if after is not None else line + seg.count("\n")
+        line = _parse_segment(seg, line, acct, state, batch)
         banner = m.group(0)
         n = banner.count("\n") + (0 if banner.endswith("\n") else 1)
         first = banner.split("\n", 1)[0]

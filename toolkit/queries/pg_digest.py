@@ -2,17 +2,19 @@
 
 :func:`toolkit.queries.digest.digest_file` on a stderr log comes here: the same table as
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest` for its columns and rules),
-without a ``query_events`` DataFrame in between. Each buffer of whole records is matched by one
-regular expression (the reader's, capturing only the prefix fields a digest uses) and its matches
-go, in one pass, into per-fingerprint state: parse/bind durations folded into their execute,
+without a ``query_events`` DataFrame in between. Each buffer of whole records is scanned by the
+reader's scanner into a record batch (:meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`,
+capturing only the prefix fields a digest uses) whose rows go, in one pass, into per-fingerprint
+state: parse/bind durations folded into their execute,
 calls, total, maximum and example, every duration (for exact percentiles), and the earliest and
 latest time stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted
 to UTC once per fingerprint at the end. auto_explain plans are paired with their statement by the
 reader's rule only to count the records. That is about three times less work per record than
 building the DataFrame; the figures are in benchmarks/RESULTS.md.
 
-A buffer the pass does not take (a line to skip, a ``log_statement`` line waiting for its
-duration, a time zone without a fixed offset) is read by the DataFrame reader instead and its
+A buffer the pass does not take (no batch: a line to skip; a ``log_statement`` line waiting for
+its duration, a time zone without a fixed offset) is read by the DataFrame reader (the full
+scan, :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_all`) instead and its
 rows join the same state, so the result and the line accounting never depend on which way a
 buffer went. Tests hold the two ways equal on every sample log and edge-case fixture, and on a
 fresh log of a real server whose buffers go both ways.
@@ -31,12 +33,10 @@ import numpy as np
 
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
 from .pg_envelope import unwrap
-from .pg_events import PLAN_NODE, is_dml, query_text, split_checked
+from .pg_events import is_dml, query_text, split_checked
 from .pg_stderr import (
     StderrParser,
-    Unreadable,
     gc_paused,
-    query_records,
     range_buffers,
     stderr_buffers,
     stderr_prefix,
@@ -153,109 +153,101 @@ class StderrDigest:
             self.frame_buffers += 1
 
     def _scan_buffer(self, text: str, first_line: int) -> bool:
-        """Read and digest the buffer in one pass over its regex matches (the hot path: a few
-        microseconds a record); False, with nothing changed, where the DataFrame reader must
-        take it: a line to skip (not the prefix, a foreign severity, a translated message, a
-        DETAIL without its record), a log_statement line waiting for its duration (the reader
-        pairs them), no %m/%t time stamp, or a zone without a fixed offset (DST). Does what
-        :meth:`StderrParser.scan_queries`, :meth:`_consume` and :meth:`_add` do, which the
-        tests hold it equal to; calls go into groups of this buffer, merged at its end."""
+        """Digest the buffer's record batch (the scanner's
+        :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`) in one pass over its rows
+        (the hot path: a few microseconds a record); False, with nothing changed, where the
+        DataFrame reader must take it: no batch (a line to skip: not the prefix, a foreign
+        severity, a translated message, a DETAIL without its record), a log_statement line
+        waiting for its duration (the reader pairs them), no %m/%t time stamp, or a zone without
+        a fixed offset (DST). The calls go through the rules of :meth:`_consume`, into groups of
+        this buffer, merged at its end."""
         parser = self.parser
-        t = parser.folded(text)
-        mark = parser.mark
-        rx, gi = parser.lean_rx(self.fields)
-        if "ts" not in gi:
+        if "ts" not in parser.lean_rx(self.fields)[1]:
             return False
-        rows = rx.findall(t) if t else []
-        if not rows:
+        batch = parser.scan_batch(text, first_line, self.fields)
+        if batch is None:
             return False
-        marked = mark in t
-        i_dur, i_verb, i_msg, i_ts = gi["dur"], gi["verb"], gi["message"], gi["ts"]
-        i_tz, i_pid, i_session = gi.get("tz"), gi.get("pid"), gi.get("session")
-        by_idx = [gi.get(c) for c in self.by]
+        c = batch.columns
+        n = len(batch)
+        if not n:
+            self.counts["server_events"] += batch.other_lines
+            return True
+        verbs, durs, messages = c.get("verb", ()), c.get("dur", ()), c.get("message", ())
+        none = (None,) * n
+        tzs = c.get("tz") or ("",) * n
+        if parser.log_timezone and "tz" not in c and n:
+            return False
+        for tz in set(tzs):
+            if tz and offset_minutes(tz) is None:
+                return False
+        by_cols = [c.get(name) or none for name in self.by]
         kinds = _KIND
         cache, fper = self.fper.cache, self.fper
         pending = {k: list(v) for k, v in self.pending.items()}  # this buffer's, kept on success
         groups: dict[Any, _Lean] = {}
-        zones_ok: set[str] = set()
-        query_lines = records = 0
-        others = [0]  # the lines of the other records
         plans: list[int] = []            # the rows of auto_explain plans
         last_cand: dict[Any, int] = {}   # session -> its last statement/execute/plan row
         prev: dict[int, int] = {}
         nxt: dict[int, int] = {}
         want_next: dict[Any, int] = {}   # session -> its plan row waiting for the next one
-        records_of = query_records(rows, gi, mark if marked else None, first_line, others)
-        try:
-            for k, row, start, nl, params in records_of:
-                verb, dur = row[i_verb], row[i_dur]
-                query_lines += nl
-                records += 1
-                if verb and not dur:
-                    return False  # a log_statement line: the reader pairs it with its duration
-                tz = row[i_tz] if i_tz is not None else ""
-                if tz not in zones_ok:
-                    if tz and offset_minutes(tz) is None or (i_tz is None and parser.log_timezone):
-                        return False
-                    zones_ok.add(tz)
-                # session: %c where the line has it, else %p; '' and '[unknown]' are nulls
-                sess = (row[i_session] if i_session is not None else "") or (row[i_pid] if i_pid is not None else "")
-                if sess == "" or sess == "[unknown]":
-                    sess = None
-                if verb in _PAIRS:  # plans pair with the statement/execute before or after them
-                    w = want_next.pop(sess, None) if want_next else None
-                    if w is not None:
-                        nxt[w] = k
-                    p = last_cand.get(sess)
-                    if p is not None:
-                        prev[k] = p
-                    last_cand[sess] = k
-                    if verb == "plan":
-                        want_next[sess] = k
-                        plans.append(k)
-                        continue
-                msg = row[i_msg] if verb else None
-                fp = None
-                if msg is not None:
-                    if marked and mark in msg:
-                        msg = msg.replace(mark, "\n")
-                    fp = cache.get(msg)
-                    if fp is None:
-                        fp = fper(msg)
-                by = ()
-                if by_idx:
-                    by = tuple(sess if c == "session" else None if i is None else _blank(row[i])
-                               for c, i in zip(self.by, by_idx, strict=True))
-                d = float(dur)
-                if params is not None and marked and mark in params:
-                    params = params.replace(mark, "\n")
-                if verb == "parse" or verb == "bind":
-                    item = ((start, kinds[verb], sess, msg, d, row[i_ts], tz, params, by), fp)
-                    waiting = pending.get(sess)
-                    if waiting is None:
-                        pending[sess] = [item]
-                    else:
-                        waiting.append(item)
+        rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, c["session"], c["parameters"],
+                   batch.first_line.tolist(), zip(*by_cols, strict=True) if by_cols else [()] * n, strict=True)
+        for k, (verb, dur, msg, ts, tz, sess, params, start, by_values) in enumerate(rows):
+            if verb and not dur:
+                return False  # a log_statement line: the reader pairs it with its duration
+            # session: '' and '[unknown]' are nulls
+            if sess == "" or sess == "[unknown]":
+                sess = None
+            if verb in _PAIRS:  # plans pair with the statement/execute before or after them
+                w = want_next.pop(sess, None) if want_next else None
+                if w is not None:
+                    nxt[w] = k
+                p = last_cand.get(sess)
+                if p is not None:
+                    prev[k] = p
+                last_cand[sess] = k
+                if verb == "plan":
+                    want_next[sess] = k
+                    plans.append(k)
                     continue
-                waiting = pending.pop(sess, None)
-                if waiting:
-                    d = _fold(waiting, fp, d, groups)
-                key = (*by, fp)
-                g = groups.get(key)
-                if g is None:
-                    g = groups[key] = _Lean()
-                g.add(d, (msg, params, start))
-                g.stamp(tz, row[i_ts])
-        except Unreadable:
-            return False
+            fp = None
+            if verb:
+                fp = cache.get(msg)
+                if fp is None:
+                    fp = fper(msg)
+            else:
+                msg = None
+            by = ()
+            if by_cols:
+                by = tuple(sess if name == "session" else _blank(v)
+                           for name, v in zip(self.by, by_values, strict=True))
+            d = float(dur)
+            if verb == "parse" or verb == "bind":
+                item = ((start, kinds[verb], sess, msg, d, ts, tz, params, by), fp)
+                waiting = pending.get(sess)
+                if waiting is None:
+                    pending[sess] = [item]
+                else:
+                    waiting.append(item)
+                continue
+            waiting = pending.pop(sess, None)
+            if waiting:
+                d = _fold(waiting, fp, d, groups)
+            key = (*by, fp)
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = _Lean()
+            g.add(d, (msg, params, start))
+            g.stamp(tz, ts)
         # the buffer is taken: its state becomes the digest's
         self.pending = pending
         _merge_groups(self.groups, groups)
+        records = n
         if plans:
-            records -= _paired_plans(rows, plans, prev, nxt, gi, mark if marked else None)
+            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt)
         self.records += records
-        self.counts["query_events"] += query_lines
-        self.counts["server_events"] += others[0]
+        self.counts["query_events"] += int(batch.nlines.sum())
+        self.counts["server_events"] += batch.other_lines
         return True
 
     def _frame_rows(self, text: str, first_line: int) -> list[tuple]:
@@ -332,61 +324,30 @@ class StderrDigest:
         return self.dacc
 
 
-def _plan_facts(msg: str, mark: str | None) -> tuple[str | None, bool]:
-    """``(Query Text, modifies a table)`` of an auto_explain plan message as scanned (line
-    breaks as ``mark``): pg_events.query_text and is_dml, without first turning a plan of many
-    lines back into text (text plans: split at the marks; JSON plans: as those functions do)."""
-    if not mark or mark not in msg:
-        plan = msg[1:] if msg.startswith("\n") else msg
-        return query_text(plan), is_dml(plan)
-    body = msg.lstrip(mark)
-    if body.lstrip().startswith("{"):
-        plan = msg.replace(mark, "\n")
-        plan = plan[1:] if plan.startswith("\n") else plan
-        return query_text(plan), is_dml(plan)
-    lines = body.split(mark)
-    dml = any(line.startswith(_DML_STARTS) for line in lines)
-    if not body.startswith("Query Text: "):
-        return None, dml
-    out = [lines[0][len("Query Text: "):]]
-    for line in lines[1:]:
-        if PLAN_NODE.match(line):
-            break
-        out.append(line)
-    return "\n".join(out), dml
-
-
-_DML_STARTS = ("Insert on ", "Update on ", "Delete on ", "Merge on ")
-
-
 _PAIRS = frozenset({"statement", "execute", "execute fetch from", "plan"})
 
 
-def _paired_plans(rows: list[tuple], plans: list[int], prev: dict[int, int], nxt: dict[int, int],
-                  gi: dict, mark: str | None) -> int:
-    """How many auto_explain plans of a buffer :func:`pg_events._attach_plans` attaches to their
-    statement (those rows are not records of their own): the same rule, on the regex matches.
+def _paired_plans(messages, verbs, durs, plans: list[int], prev: dict[int, int],
+                  nxt: dict[int, int]) -> int:
+    """How many auto_explain plans of a batch :func:`pg_events._attach_plans` attaches to their
+    statement (those rows are not records of their own): the same rule, on the batch's columns.
     ``prev`` / ``nxt``: a plan's row -> the statement, execute or plan row before / after it in
     its session."""
-    i_verb, i_msg, i_dur = gi["verb"], gi["message"], gi["dur"]
-
-    def text(k):
-        m = rows[k][i_msg]
-        return m.replace(mark, "\n") if mark and mark in m else m
-
     taken: set[int] = set()
     paired = 0
     for i in plans:
-        qtext, dml = _plan_facts(rows[i][i_msg], mark)
+        plan = messages[i][1:] if messages[i].startswith("\n") else messages[i]
+        qtext = query_text(plan)
         if qtext is None:
             continue
-        dur_i = float(rows[i][i_dur]) if rows[i][i_dur] else math.nan
+        dml = is_dml(plan)
+        dur_i = float(durs[i]) if durs[i] else math.nan
         before = (prev.get(i, -1), ("execute", "execute fetch from"))
         after = (nxt.get(i, -1), ("statement", "execute", "execute fetch from"))
         for j, want in ((after, before) if dml else (before, after)):
-            if j < 0 or rows[j][i_verb] not in want or j in taken or text(j) != qtext:
+            if j < 0 or verbs[j] not in want or j in taken or messages[j] != qtext:
                 continue
-            dur_j = float(rows[j][i_dur]) if rows[j][i_dur] else math.nan
+            dur_j = float(durs[j]) if durs[j] else math.nan
             if not dur_j < dur_i - 0.01:
                 taken.add(j)
                 paired += 1

@@ -4,8 +4,8 @@ One scanner for every way a stderr log is read: the DataFrame readers
 (:mod:`toolkit.queries.postgres`), the streaming digest (:mod:`toolkit.queries.pg_digest`) and the
 byte ranges :func:`toolkit.queries.digest.digest_file` gives its worker processes
 (:func:`range_buffers`). :class:`StderrParser` folds continuation lines and matches a buffer with
-one regular expression built from the log_line_prefix; :func:`query_records` walks the matches of
-the query-event records; :func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers
+one regular expression built from the log_line_prefix; :func:`query_records` picks the query-event
+records out of the matches, column-wise; :func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers
 of whole records where no session waits for a later record (the rule of :meth:`StderrParser.cut`
 and :func:`boundary`).
 """
@@ -19,7 +19,6 @@ import operator
 import os
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,6 @@ from ..sources import (
     read_range,
     recut,
 )
-from .pg_csvjson import ahead
 from .pg_envelope import plain_text, unwrap
 from .pg_events import (
     ENGLISH,
@@ -56,6 +54,7 @@ from .pg_prefix import (
     unknown_prefix_error,
 )
 from .pg_time import epoch_to_utc, plain_stamp, utc_times
+from .records import RecordBatch, ahead
 
 _MARKS = ("\x1f", "\x1e", "\ue000", "\ue001")
 _DURATION_ONLY = re.compile(r"  duration: \d+(?:\.\d+)? ms$")
@@ -68,37 +67,8 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 # ----------------------------------------------------------------------------------- stderr
 
-# The prefix's fields query events keep (scan_queries captures these by default).
+# The prefix's fields query events keep (scan_batch captures these by default).
 QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
-
-
-class QueryScan(NamedTuple):
-    """:meth:`StderrParser.scan_queries`'s result. ``rows``: the regex matches (tuples, group
-    positions in ``gi``) of the query-event records (``LOG`` with a duration or a verb), file
-    order; ``starts`` / ``nlines``: their first input line and their lines; ``params``: row
-    position -> DETAIL parameters text; ``server_lines``: the lines of all other records;
-    ``mark``: the character standing for a continuation line break in the texts (None: none)."""
-
-    rows: list[tuple]
-    gi: dict[str, int]
-    starts: list[int]
-    nls: list[int]
-    params: dict[int, str]
-    server_lines: int
-    mark: str | None
-
-    def sessions(self) -> list:
-        """``%c`` where the prefix has it and the line too, else ``%p`` (None without either)."""
-        if not self.rows:
-            return []
-        cols = list(zip(*self.rows, strict=True))
-        pid = cols[self.gi["pid"]] if "pid" in self.gi else None
-        session = cols[self.gi["session"]] if "session" in self.gi else None
-        if session is None:
-            return pid if pid is not None else [None] * len(self.rows)
-        if pid is None:
-            return session
-        return [s or p for s, p in zip(session, pid, strict=True)]
 
 
 def ends_wait(m: re.Match) -> bool:
@@ -151,75 +121,85 @@ class Unreadable(Exception):
     """A buffer holds a line the full parse (``StderrParser.parse``) must account for."""
 
 
-def query_records(rows: list[tuple], gi: dict[str, int], mark: str | None, first_line: int,
-                  others: list[int]) -> Iterator[tuple[int, tuple, int, int, str | None]]:
-    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches
-    ``rows`` (file order, group positions ``gi``; continuation line breaks as ``mark``):
-    ``(position, match, first line, lines, DETAIL parameters as matched)``, each with its
-    secondary lines (DETAIL, STATEMENT, ...) taken in. ``others[0]`` counts the lines of all
-    other records. Raises :class:`Unreadable` at a line that would be skipped (not the prefix,
-    a foreign severity, a translated message, a secondary line without its record, a time stamp
-    or a duration that is not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
-    i_sev, i_dur, i_verb, i_msg, i_dp = gi["severity"], gi["dur"], gi["verb"], gi["message"], gi["dparams"]
-    i_ts = gi.get("ts")
-    code_get = _SEVERITY_CODE.get
-    translated = TRANSLATED_DURATION.match
-    line = first_line
-    last = len(rows) - 1
-    head = None  # the current record: 1 a query record, -1 another, None none yet
-    skip = 0     # secondary rows already taken with their query record
-    for k, row in enumerate(rows):
-        if skip:
-            skip -= 1
-            continue
-        sev = row[i_sev]
-        code = code_get(sev, _FOREIGN)
-        nl = 1
-        dp = row[i_dp]
-        if mark:
-            nl += row[i_msg].count(mark)
-            if dp:
-                nl += dp.count(mark)
-        if dp:
-            if code != _PRIMARY:
-                raise Unreadable
-            nl += 1
-        if code == _SECONDARY_CODE and head is not None:
-            others[0] += nl  # a secondary line of a record that is not a query (those take theirs)
-            line += nl
-            continue
-        if code != _PRIMARY:
+def _plain_stamps(ts) -> bool:
+    """Whether every time stamp text of ``ts`` is empty or :func:`~toolkit.queries.pg_time.plain_stamp`:
+    each distinct second once, and the milliseconds of them all as a few string operations."""
+    lens = set(map(len, ts))
+    if not lens <= {0, 19, 23}:
+        return False
+    if 23 in lens:  # '.' and three ASCII digits after each second that has them
+        tail = "".join([t[19:] for t in ts])
+        if not (tail.isascii() and tail[::4] == "." * (len(tail) // 4)
+                and (tail[1::4] + tail[2::4] + tail[3::4]).isdigit()):
+            return False
+    return all(map(plain_stamp, {t[:19] for t in ts if t}))
+
+
+def query_records(cols: list, gi: dict[str, int], mark: str | None,
+                  first_line: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, int]:
+    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches,
+    as columns (``cols``: one tuple per group, positions ``gi``, file order; continuation line
+    breaks as ``mark``): ``(rows, first lines, lines, DETAIL parameters as matched, lines of all
+    other records)``, each record with its secondary lines (DETAIL, STATEMENT, ...) taken in;
+    ``rows`` are their positions in ``cols``. Column-wise: no loop body per record. Raises
+    :class:`Unreadable` where a line would be skipped (not the prefix, a foreign severity, a
+    translated message, a secondary line without its record, a time stamp or a duration that is
+    not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
+    sev, dur, verb, msg, dps = (cols[gi[k]] for k in ("severity", "dur", "verb", "message", "dparams"))
+    n = len(sev)
+    codes = np.fromiter(map(_SEVERITY_CODE.get, sev, itertools.repeat(_FOREIGN)), dtype=np.int8, count=n)
+    primary = codes == _PRIMARY
+    secondary = codes == _SECONDARY_CODE
+    if not (primary | secondary).all() or secondary[0]:
+        raise Unreadable  # a junk line, a foreign severity, a secondary line without its record
+    has_dp = np.fromiter(map(bool, dps), dtype=bool, count=n)
+    if (has_dp & ~primary).any():
+        raise Unreadable
+    nl = 1 + has_dp.astype(np.int64)
+    if mark:
+        nl += np.fromiter(map(operator.methodcaller("count", mark), msg), dtype=np.int64, count=n)
+        for i in np.flatnonzero(has_dp).tolist():
+            nl[i] += dps[i].count(mark)
+    everything = not secondary.any()
+    prim = np.arange(n) if everything else np.flatnonzero(primary)
+    take = (lambda c: c) if everything else (
+        operator.itemgetter(*prim.tolist()) if len(prim) > 1 else (lambda c: (c[int(prim[0])],)))
+    # values the reader would refuse (a time stamp it cannot hold, a duration in other digits):
+    # the full parse skips such records with their reason
+    if "ts" in gi and not _plain_stamps(take(cols[gi["ts"]])):
+        raise Unreadable
+    pdur = take(dur)
+    joined = "".join(pdur)
+    if not joined.isascii() or (joined and max(map(len, pdur)) > 20):
+        raise Unreadable
+    is_log = np.fromiter(map("LOG".__eq__, take(sev)), dtype=bool, count=len(prim))
+    timed = np.fromiter(map(bool, pdur), dtype=bool, count=len(prim))
+    verbs = np.fromiter(map(bool, take(verb)), dtype=bool, count=len(prim))
+    query = is_log & (timed | verbs)
+    for i in prim[is_log & ~query].tolist():
+        if TRANSLATED_DURATION.match(msg[i]):
             raise Unreadable
-        # values the reader would refuse (a time stamp it cannot hold, a duration in other
-        # digits): the full parse skips such records with their reason
-        if i_ts is not None and row[i_ts] and not plain_stamp(row[i_ts]):
-            raise Unreadable
-        dur = row[i_dur]
-        if dur and not (len(dur) <= 20 and dur.isascii()):
-            raise Unreadable
-        if sev != "LOG" or not (dur or row[i_verb]):
-            if sev == "LOG" and translated(row[i_msg]):
-                raise Unreadable
-            head = -1
-            others[0] += nl
-            line += nl
-            continue
-        head = 1
-        # its secondary lines (a DETAIL with the parameters, where its prefix differs from the
-        # query line's) come right after it
-        params = dp[12:] if dp else None
-        j = k + 1
-        while j <= last and code_get(rows[j][i_sev], _FOREIGN) == _SECONDARY_CODE:
-            sec = rows[j]
-            if sec[i_dp]:
-                raise Unreadable
-            nl += 1 + (sec[i_msg].count(mark) if mark else 0)
-            if sec[i_sev] == "DETAIL" and _IS_PARAMS(sec[i_msg]):
-                params = sec[i_msg][12:]
-            j += 1
-        skip = j - k - 1
-        yield k, row, line, nl, params
-        line += nl
+    starts = first_line + np.concatenate(([0], np.cumsum(nl)[:-1]))
+    rows = prim[query]
+    params = [dps[i][12:] if dps[i] else None for i in rows.tolist()]
+    if everything:
+        return rows, starts[rows], nl[rows], params, int(nl[prim[~query]].sum())
+    # each secondary line belongs to the record before it: a query record takes its lines (and
+    # the parameters of a DETAIL line, the last one if several); another record's are other lines
+    is_query = np.zeros(n, dtype=bool)
+    is_query[rows] = True
+    head = np.maximum.accumulate(np.where(primary, np.arange(n), -1))
+    sec = np.flatnonzero(secondary)
+    heads = head[sec]
+    mine = is_query[heads]
+    total = nl.copy()
+    np.add.at(total, heads[mine], nl[sec[mine]])
+    others = int(nl[prim[~query]].sum()) + int(nl[sec[~mine]].sum())
+    pos = {int(r): k for k, r in enumerate(rows.tolist())}
+    for i, h in zip(sec[mine].tolist(), heads[mine].tolist(), strict=True):
+        if sev[i] == "DETAIL" and _IS_PARAMS(msg[i]):
+            params[pos[h]] = msg[i][12:]
+    return rows, starts[rows], total[rows], params, others
 
 
 def _ts_format(ts) -> str:
@@ -365,14 +345,28 @@ class StderrParser:
         return best
 
     def parse(self, text: str, first_line: int, acc, lean: bool = False) -> pd.DataFrame:
-        """The raw records of ``text`` (whole records, starting at input line ``first_line``).
-        ``lean``: leave out the columns only server events use (pid, sqlstate, detail, hint,
-        context, statement, query_id: nulls), for a reader of query events only."""
+        """The raw records of ``text`` (whole records, starting at input line ``first_line``) as
+        the raw-records frame of :mod:`toolkit.queries.pg_events`, from :meth:`scan_all`'s batch;
+        its skipped lines go into ``acc``."""
+        batch = self.scan_all(text, first_line, lean)
+        batch.account(acc, count=False)  # (split_checked counts the records of each table)
+        return raw_frame(batch.columns if len(batch) else {"source_line": []})
+
+    def scan_all(self, text: str, first_line: int, lean: bool = False) -> RecordBatch:
+        """Every record of ``text`` (whole records, starting at input line ``first_line``), both
+        tables', as a :class:`~toolkit.queries.records.RecordBatch` whose columns are the
+        raw-records columns (:data:`toolkit.queries.pg_events.RAW_COLUMNS`, time stamps in UTC,
+        ``problem``: a bad time stamp's reason); lines that are no record (not the prefix, a
+        foreign severity, a secondary line without its record) are its skipped runs. ``lean``:
+        leave out the columns only server events use (pid, sqlstate, detail, hint, context,
+        statement, query_id: nulls), for a reader of query events only."""
         t = self.folded(text)
         mark = self.mark
         rows = self.rx_fold.findall(t) if t or text else []
+        lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
         if not rows:
-            return raw_frame({"source_line": []})
+            return RecordBatch.empty(first_line, lines)
+        skips: list[tuple[int, str, str, int]] = []
         cols = list(zip(*rows, strict=True))
         del rows
         gi = self.gi_fold
@@ -420,13 +414,13 @@ class StderrParser:
                 reason = ("blank line" if msg == "" else
                           "continuation line without a record before it" if msg.startswith("\t") else
                           f"line does not start with the log_line_prefix {self.prefix!r}")
-                acc.skip(int(starts[i]), reason, msg, count=int(nlines[i]))
+                skips.append((int(starts[i]), reason, msg, int(nlines[i])))
         foreign = codes == _FOREIGN
         if foreign.any():
             for i in np.flatnonzero(foreign):
-                acc.skip(int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
-                         "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
-                         str(messages[i]), count=int(nlines[i]))
+                skips.append((int(starts[i]), f"severity {sev[i]!r} is not English: the server's "
+                              "lc_messages is not 'C'/'en' (set lc_messages = 'C' to read such logs)",
+                              str(messages[i]), int(nlines[i])))
         is_sec = codes == _SECONDARY_CODE
         primary = codes == _PRIMARY
 
@@ -447,8 +441,8 @@ class StderrParser:
             heads = head[sec]
             orphan = (heads < 0) | (breaks[sec] > heads)
             for i in sec[orphan]:
-                acc.skip(int(starts[i]), f"{sev[i]} line without a record before it",
-                         str(messages[i]), count=int(nlines[i]))
+                skips.append((int(starts[i]), f"{sev[i]} line without a record before it",
+                              str(messages[i]), int(nlines[i])))
             sec, heads = sec[~orphan], heads[~orphan]
             np.add.at(nl_total, heads, nlines[sec])
             sec_sev = sev[sec]
@@ -499,30 +493,38 @@ class StderrParser:
         else:
             session = [s or p for s, p in zip(session, pid or session, strict=True)]
         if lean:
-            return raw_frame({
+            columns = {
                 "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
                 "session": session, "user": col("user"), "database": col("database"),
                 "application": col("application"), "client": col("client"), "severity": pick(sev_t),
                 "dur": col("dur"), "verb": col("verb"), "message": pick(messages),
-                "parameters": params[idx], "problem": problem})
-        return raw_frame({
-            "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
-            "session": session, "pid": pid, "user": col("user"), "database": col("database"),
-            "application": col("application"), "client": col("client"), "severity": pick(sev_t),
-            "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
-            "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
-            "context": context[idx], "statement": statement[idx], "parameters": params[idx],
-            "query_id": col("query_id"), "problem": problem,
-        })
+                "parameters": params[idx], "problem": problem}
+        else:
+            columns = {
+                "source_line": starts[idx], "nlines": nl_total[idx], "timestamp": stamps,
+                "session": session, "pid": pid, "user": col("user"), "database": col("database"),
+                "application": col("application"), "client": col("client"), "severity": pick(sev_t),
+                "sqlstate": col("sqlstate"), "dur": col("dur"), "verb": col("verb"), "pname": col("pname"),
+                "message": pick(messages), "detail": detail[idx], "hint": hint[idx],
+                "context": context[idx], "statement": statement[idx], "parameters": params[idx],
+                "query_id": col("query_id"), "problem": problem,
+            }
+        columns = {k: v for k, v in columns.items() if v is not None}
+        if problem is None:
+            columns.pop("problem", None)
+        return RecordBatch.of(first_line, lines, columns, starts[idx], nl_total[idx], skips=skips)
 
 
-    def scan_queries(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> QueryScan | None:
-        """The query-event records of ``text`` (whole records from input line ``first_line``)
-        in one pass, without building the records of the other table: the regex matches of the
-        query lines, their first lines, their line counts (with their DETAIL lines), their
-        parameters, and the lines of all other records. None when the text holds a line that
-        would be skipped (not the prefix, a foreign severity, a translated message, a DETAIL
-        without its record): :meth:`parse` then accounts for it.
+    def scan_batch(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> RecordBatch | None:
+        """The query-event records of ``text`` (whole records from input line ``first_line``) as
+        a :class:`~toolkit.queries.records.RecordBatch`, in one pass, without building the
+        records of the other table. Columns, as logged (text): the prefix ``fields`` the log has
+        (``ts``, ``tz``, ``user``, ...; ``session``: ``%c`` where the line has it, else ``%p``),
+        ``severity``, ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line breaks
+        restored) and ``parameters`` (the DETAIL parameters text or None); ``other_lines``: the
+        lines of all other records. None when the text holds a line that would be skipped (not
+        the prefix, a foreign severity, a translated message, a DETAIL without its record): the
+        full scan (:meth:`parse`) then accounts for it.
         """
         t = self.folded(text)
         mark = self.mark
@@ -530,59 +532,58 @@ class StderrParser:
         rows = rx.findall(t) if t or text else []
         if not rows:
             return None
-        marked = mark in t
-        query: list[tuple] = []   # the query rows
-        starts: list[int] = []    # their first line
-        nls: list[int] = []       # their lines, with their secondary lines
-        params: dict[int, str] = {}
-        others = [0]
+        if mark not in t:
+            mark = None
+        cols = list(zip(*rows, strict=True))
+        del rows
         try:
-            for _k, row, start, nl, p in query_records(rows, gi, mark if marked else None, first_line, others):
-                if p is not None:
-                    params[len(query)] = p
-                query.append(row)
-                starts.append(start)
-                nls.append(nl)
+            idx, starts, nls, params, others = query_records(cols, gi, mark, first_line)
         except Unreadable:
             return None
-        server_lines = others[0]
-        return QueryScan(query, gi, starts, nls, params, server_lines, mark if marked else None)
+        lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
+        if not len(idx):
+            return RecordBatch.empty(first_line, lines, other_lines=others)
+        if len(idx) == len(cols[0]):
+            def take(c):
+                return c
+        else:
+            take = operator.itemgetter(*idx.tolist()) if len(idx) > 1 else (lambda c: (c[int(idx[0])],))
+        columns: dict = {name: take(cols[gi[name]]) for name in fields if name in gi}
+        pid, session = columns.get("pid"), columns.get("session")
+        if session is None:
+            session = pid if pid is not None else (None,) * len(idx)
+        elif pid is not None:
+            session = [s or p for s, p in zip(session, pid, strict=True)]
+        columns["session"] = session
+        messages = take(cols[gi["message"]])
+        if mark:
+            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
+            params = [p.replace(mark, "\n") if p and mark in p else p for p in params]
+        columns.update(severity=take(cols[gi["severity"]]), dur=take(cols[gi["dur"]]),
+                       verb=take(cols[gi["verb"]]), message=messages, parameters=params)
+        return RecordBatch.of(first_line, lines, columns, starts, nls, other_lines=others)
 
     def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
         """``(query_events, lines in query events, lines in server events)`` of ``text``: what
-        ``split_events(parse(text, lean=True), server=False)`` gives, from :meth:`scan_queries`
+        ``split_events(parse(text, lean=True), server=False)`` gives, from :meth:`scan_batch`
         (None where that is None)."""
-        scan = self.scan_queries(text, first_line)
-        if scan is None or "ts" not in scan.gi:  # %n or no time stamp: parse() knows those
+        batch = self.scan_batch(text, first_line)
+        if batch is None or "ts" not in self.lean_rx(QUERY_FIELDS)[1]:  # %n or no time stamp: parse() knows those
             return None
-        if not scan.rows:
-            return schema.empty("query_events"), 0, scan.server_lines
-        gi, mark = scan.gi, scan.mark
-        cols = list(zip(*scan.rows, strict=True))
-
-        def col(name):
-            return cols[gi[name]] if name in gi else None
-
+        if not len(batch):
+            return schema.empty("query_events"), 0, batch.other_lines
+        col = batch.column
         ts = col("ts")
         stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
         if stamps.bad.any():  # a bad time stamp (query_records lets most through): parse() skips it
             return None
-        stamps = stamps.values
-        messages = cols[gi["message"]]
-        parameters = np.full(len(scan.rows), None, dtype=object)
-        if scan.params:
-            parameters[list(scan.params)] = list(scan.params.values())
-        if mark:
-            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
-            for i in np.flatnonzero(parameters).tolist():
-                parameters[i] = parameters[i].replace(mark, "\n")
-        raw = raw_frame({"source_line": scan.starts, "nlines": scan.nls, "timestamp": stamps,
-                         "session": scan.sessions(), "user": col("user"), "database": col("database"),
+        raw = raw_frame({"source_line": batch.first_line, "nlines": batch.nlines, "timestamp": stamps.values,
+                         "session": col("session"), "user": col("user"), "database": col("database"),
                          "application": col("application"), "client": col("client"),
-                         "dur": cols[gi["dur"]], "verb": cols[gi["verb"]], "message": messages,
-                         "parameters": parameters})
+                         "dur": col("dur"), "verb": col("verb"), "message": col("message"),
+                         "parameters": col("parameters")})
         q, query_lines = query_rows(raw[list(QUERY_RAW)])
-        return q, query_lines, scan.server_lines
+        return q, query_lines, batch.other_lines
 
 
 def stderr_prefix(src: Source, log_line_prefix: str | None) -> str:

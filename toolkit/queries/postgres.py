@@ -95,7 +95,8 @@ from ..sources import (
     load_json,
     open_source,
 )
-from .pg_csvjson import CSV_COLUMNS, iter_csv_raw, iter_json_raw
+from .pg_csvjson import iter_csv_raw, iter_json_raw
+from .pg_csvlog import CSV_COLUMNS
 from .pg_digest import STDERR_DIGEST
 from .pg_envelope import unwrap, unwrapped_head
 from .pg_events import split_checked
