@@ -285,3 +285,30 @@ def start_of_last_lines(path: str, end: int, lines: int) -> int:
                 k = i
             pos = start
     return 0
+
+
+def run_summary(start: int, size: int, new_records: int, pending: int, note: str,
+                resumed: bool) -> dict[str, Any]:
+    """What an incremental run read, for the accounting: ``incremental`` (in words),
+    ``new_bytes``, ``new_records`` and ``pending_bytes`` (bytes at the end not counted yet: an
+    unfinished line, and for a query log the record it belongs to)."""
+    if resumed:
+        how = f"resumed at byte {start}"
+    elif note:
+        how = f"read from byte 0 ({note})"
+    else:
+        how = "first read"
+    text = f"{how}: {size - start} new byte(s), {new_records} new record(s)"
+    if pending:
+        text += f"; the last {pending} byte(s) end in an unfinished line, counted when it is finished"
+    return {"incremental": text, "new_bytes": size - start, "new_records": new_records,
+            "pending_bytes": pending}
+
+
+def full_read_note(src: Any, why: str | None = None) -> dict[str, Any]:
+    """The accounting's ``incremental`` for an input read whole despite a state: ``why``, else
+    what keeps the source (:class:`toolkit.sources.Source`) from being read in byte ranges."""
+    if why is None:
+        why = (f"{src.compression}-compressed: no byte ranges" if src.compression
+               else "not a file on disk: no byte ranges")
+    return {"incremental": f"full read: {why}"}

@@ -528,17 +528,16 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     fmt = formats.get(format) if format else formats.detect(src, "queries")
     full_read = None  # with a state: why the file is read whole
     if state is not None:
+        from ..state import full_read_note
         from . import incremental
 
-        full_read = (None if src.path and src.compression is None and fmt.extras.split is not None
-                     else incremental.full_read_note(f"{src.compression}-compressed: no byte ranges"
-                                                     if src.compression else f"{fmt.name} has no byte-range reader"
-                                                     if src.path else "not a file on disk"))
-        if full_read is None:
+        if src.path and src.compression is None and fmt.extras.split is not None:
             blocks = incremental.Blocks(digest_range, merge_ranges, DigestAccumulator)
             return incremental.digest_incremental(src.path, fmt.name, state, blocks, by=by, fold=fold_parse_bind,
                                                   chunk_size=chunk_size, fp_options=fingerprint_options,
                                                   reader_options={**reader_options, "errors": errors})
+        full_read = full_read_note(src, None if src.compression or not src.path
+                                   else f"{fmt.name} has no byte-range reader")
     if workers is None:
         big = src.path is not None and os.path.getsize(src.path) > 64_000_000
         workers = min(2, os.cpu_count() or 1) if big else 1

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..state import FileState, StateStore, last_line_end, start_of_last_lines
+from ..state import FileState, StateStore, last_line_end, run_summary, start_of_last_lines
 
 # How far back from the end the first look for the last record start goes (then 4x, 16x, ...).
 PROBE_BYTES = 1024
@@ -166,30 +166,9 @@ def digest_incremental(path: Any, fmt_name: str, store: Any, blocks: Blocks, *, 
     accounting["path"] = path
     new_records = accounting.get("records", 0) - before.get("records", 0)
     pending = size - position if unfinished else 0
-    accounting.update(_words(start, size, new_records, pending, note, stored is not None))
+    accounting.update(run_summary(start, size, new_records, pending, note, stored is not None))
     accounting["state_position"] = position
     out.attrs["source"] = accounting
     if saved is not None:
         store.save(saved)
     return out
-
-
-def _words(start: int, size: int, new_records: int, pending: int, note: str, resumed: bool) -> dict[str, Any]:
-    """The accounting's account of an incremental run: ``incremental`` (in words), ``new_bytes``,
-    ``new_records``, ``pending_bytes``."""
-    read = size - start
-    if resumed:
-        how = f"resumed at byte {start}"
-    elif note:
-        how = f"read from byte 0 ({note})"
-    else:
-        how = "first read"
-    text = f"{how}: {read} new byte(s), {new_records} new record(s)"
-    if pending:
-        text += f"; the last {pending} byte(s) end in an unfinished line, counted when it is finished"
-    return {"incremental": text, "new_bytes": read, "new_records": new_records, "pending_bytes": pending}
-
-
-def full_read_note(why: str) -> dict[str, Any]:
-    """The accounting's ``incremental`` for an input read whole, without a state."""
-    return {"incremental": f"full read: {why}"}
