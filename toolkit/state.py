@@ -28,6 +28,8 @@ position       the byte offset up to which the state holds the analysis: the sta
 mark_start,    the SHA-256 of bytes ``[mark_start, mark_end)`` around ``position``: the bytes
 mark_sha       the next run continues from must be unchanged
 data           the mergeable analysis of bytes ``[0, position)`` and its accounting
+reported_      the records in the table that run returned (it counts the open last record
+records        too), so the next run can say how many are new
 =============  ==================================================================================
 
 A state directory is plain JSON (no pickle: reading one runs no code), but it is trusted input
@@ -93,6 +95,7 @@ class FileState:
     mark_end: int
     mark_sha: str
     data: dict[str, Any]
+    reported_records: int = 0  # the records of the table that run returned (for new_records)
     version: int = STATE_VERSION
     toolkit: str = dataclasses.field(default_factory=toolkit_version)
 
@@ -287,22 +290,26 @@ def start_of_last_lines(path: str, end: int, lines: int) -> int:
     return 0
 
 
-def run_summary(start: int, size: int, new_records: int, pending: int, note: str,
-                resumed: bool) -> dict[str, Any]:
+def run_summary(stored: FileState | None, start: int, size: int, records: int, pending: int,
+                note: str) -> dict[str, Any]:
     """What an incremental run read, for the accounting: ``incremental`` (in words),
-    ``new_bytes``, ``new_records`` and ``pending_bytes`` (bytes at the end not counted yet: an
-    unfinished line, and for a query log the record it belongs to)."""
-    if resumed:
+    ``new_bytes`` (appended since the last run: its size to this one's), ``bytes_read`` (from the
+    remembered position on), ``new_records`` (this table's records less the last run's) and
+    ``pending_bytes`` (at the end, not counted yet: an unfinished line, and for a query log the
+    records from the last record start before it)."""
+    before_size, before_records = (stored.size, stored.reported_records) if stored is not None else (0, 0)
+    if stored is not None:
         how = f"resumed at byte {start}"
     elif note:
         how = f"read from byte 0 ({note})"
     else:
         how = "first read"
-    text = f"{how}: {size - start} new byte(s), {new_records} new record(s)"
+    new_bytes, new_records = size - before_size, records - before_records
+    text = f"{how}: {new_bytes} new byte(s), {new_records} new record(s)"
     if pending:
         text += f"; the last {pending} byte(s) end in an unfinished line, counted when it is finished"
-    return {"incremental": text, "new_bytes": size - start, "new_records": new_records,
-            "pending_bytes": pending}
+    return {"incremental": text, "new_bytes": new_bytes, "bytes_read": size - start,
+            "new_records": new_records, "pending_bytes": pending}
 
 
 def full_read_note(src: Any, why: str | None = None) -> dict[str, Any]:

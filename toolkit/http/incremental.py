@@ -85,8 +85,8 @@ def endpoints_incremental(src: Any, fmt: Any, acc: Any, state: Any,
     """Fill ``acc`` (an empty EndpointAccumulator) and ``src.accounting`` with the whole plain
     file ``src.path``, reading only the bytes the state in ``state`` (a
     :class:`~toolkit.state.StateStore` or a directory) does not hold; save the new state.
-    ``read_range`` is ``range_partial``. Returns the accounting's ``incremental`` (in words),
-    ``new_bytes``, ``new_records``, ``pending_bytes`` and ``state_position``."""
+    ``read_range`` is ``range_partial``. Returns what :func:`toolkit.state.run_summary` says of
+    the run, and ``state_position``, for the accounting."""
     path = os.fspath(src.path)
     store = StateStore.of(state)
     options = {"format": fmt if isinstance(fmt, str) else {"name": fmt.name, "source": fmt.source},
@@ -103,7 +103,6 @@ def endpoints_incremental(src: Any, fmt: Any, acc: Any, state: Any,
             setattr(accounting, name, held[name])
         accounting.skip_reasons = collections.Counter(held["skip_reasons"])
         accounting.skipped = list(held["skipped"])
-    records_before = accounting.records
     if end > start:
         offset = accounting.lines_read
         skips, part, records, ranged = read_range(path, fmt, routes, start, end, chunk_size)
@@ -113,8 +112,9 @@ def endpoints_incremental(src: Any, fmt: Any, acc: Any, state: Any,
         accounting.add(ranged, offset)
         acc.merge(part)
     position = max(start, end)
-    store.save(FileState.of(path, "endpoints", options, size, position,
-                            {"endpoints": encode(acc), "accounting": accounting.as_dict()}, end))
-    summary = run_summary(start, size, accounting.records - records_before, size - position, note,
-                          stored is not None)
-    return {**summary, "state_position": position}
+    saved = FileState.of(path, "endpoints", options, size, position,
+                         {"endpoints": encode(acc), "accounting": accounting.as_dict()}, end)
+    saved.reported_records = accounting.records
+    store.save(saved)
+    return {**run_summary(stored, start, size, accounting.records, size - position, note),
+            "state_position": position}

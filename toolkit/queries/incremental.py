@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..sources import MAX_EXAMPLES
 from ..state import FileState, StateStore, last_line_end, run_summary, start_of_last_lines
 
 # How far back from the end the first look for the last record start goes (then 4x, 16x, ...).
@@ -114,9 +115,8 @@ def digest_incremental(path: Any, fmt_name: str, store: Any, blocks: Blocks, *, 
                        fp_options: dict[str, Any]) -> pd.DataFrame:
     """The digest of the plain file ``path`` (a format with a byte-range reader), reading only
     what the state in ``store`` (:class:`toolkit.state.StateStore` or a directory) does not hold;
-    saves the new state. ``attrs["source"]`` is the whole file's accounting plus ``incremental``
-    (what was read, in words), ``new_bytes``, ``new_records``, ``state_position`` and
-    ``pending_bytes``."""
+    saves the new state. ``attrs["source"]`` is the whole file's accounting plus what
+    :func:`toolkit.state.run_summary` says of the run and ``state_position``."""
     path = os.fspath(path)
     store = StateStore.of(store)
     options = {"format": fmt_name, "by": by, "fold_parse_bind": fold, "fingerprint": fp_options,
@@ -157,18 +157,18 @@ def digest_incremental(path: Any, fmt_name: str, store: Any, blocks: Blocks, *, 
     if not _waiting(held):  # (else the state stays where it was: those bytes are read again)
         saved = FileState.of(path, "digest", options, size, position,
                              {"digest": encode(held), "accounting": held_acct}, lines_end)
-    before = stored.data["accounting"] if stored is not None else {}
     if unfinished:  # a line still being written: its record waits for the next run
         acc, accounting = held, dict(held_acct)
     else:
         acc, accounting = blocks.merge([(held, dict(held_acct)), tail], by, fold, fp_options)
     out = acc.result()
     accounting["path"] = path
-    new_records = accounting.get("records", 0) - before.get("records", 0)
+    accounting["skipped"] = accounting.get("skipped", [])[:MAX_EXAMPLES]  # the first ones, as a full read keeps
     pending = size - position if unfinished else 0
-    accounting.update(run_summary(start, size, new_records, pending, note, stored is not None))
+    accounting.update(run_summary(stored, start, size, accounting.get("records", 0), pending, note))
     accounting["state_position"] = position
     out.attrs["source"] = accounting
     if saved is not None:
+        saved.reported_records = accounting.get("records", 0)
         store.save(saved)
     return out
