@@ -51,6 +51,8 @@ import tempfile
 from importlib import metadata
 from typing import Any
 
+from .errors import InputError
+
 STATE_VERSION = 1
 HEAD_BYTES = 4096   # the start of the file that identifies it (with the inode)
 MARK_BYTES = 4096   # the bytes before the remembered position that must not have changed
@@ -150,7 +152,10 @@ class StateStore:
         self.directory = None if directory is None else os.fspath(directory)
         self._memory: dict[str, str] = {}
         if self.directory is not None:
-            os.makedirs(self.directory, exist_ok=True)
+            try:
+                os.makedirs(self.directory, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"{self.directory}: cannot make the state folder ({exc.strerror or exc})") from exc
 
     @staticmethod
     def of(state: Any) -> StateStore:
@@ -181,15 +186,18 @@ class StateStore:
         if self.directory is None:
             self._memory[key] = text
             return
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             os.replace(tmp, os.path.join(self.directory, key + _SUFFIX))  # atomic: old or new, never half
-        except BaseException:
-            if os.path.exists(tmp):
+        except OSError as exc:  # disk full, read-only folder...: the old state stays as it was
+            raise InputError(f"{self.directory}: cannot write the state of an input "
+                             f"({exc.strerror or exc})") from exc
+        finally:
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
-            raise
 
     def _drop(self, key: str) -> None:
         if self.directory is None:
