@@ -121,27 +121,28 @@ def test_a_record_cut_in_half_at_the_end_is_counted_once_whole(tmp_path, fmt):
     assert again.attrs["source"]["bytes_read"] == len(data) - position
 
 
-def test_a_rotated_log_is_read_from_the_start_and_the_old_one_goes_on_from_its_state(tmp_path):
-    # GIVEN the slow log's first half digested with a state
-    data = sample("mysql-slow")
+@pytest.mark.parametrize("fmt", sorted(LOGS))
+def test_a_rotated_log_is_read_from_the_start_and_the_old_one_goes_on_from_its_state(tmp_path, fmt):
+    # GIVEN a log's first half digested with a state
+    data = sample(fmt)
     half = line_ends(data, 2)[1]
-    path, state = tmp_path / "slow.log", tmp_path / "state"
+    path, state = tmp_path / "server.log", tmp_path / "state"
     path.write_bytes(data[:half])
     digest_file(path, state=state)
-    # WHEN it is rotated (renamed to slow.log.1, a new slow.log started with the second half)
-    rotated = tmp_path / "slow.log.1"
+    # WHEN it is rotated (renamed to server.log.1, a new server.log started with the second half)
+    rotated = tmp_path / "server.log.1"
     os.rename(path, rotated)
     path.write_bytes(data[half:])
     out = digest_file(path, state=state)
     # THEN the new file is read from byte 0: the full read of its own records
     assert out.attrs["source"]["incremental"].startswith("read from byte 0 (another file at this path")
-    same_as_full_read(out, full_read(tmp_path, data[half:], "mysql-slow"))
+    same_as_full_read(out, full_read(tmp_path, data[half:], fmt))
     # AND the old file (still written to by a server holding it open) goes on from its state
     with open(rotated, "ab") as fh:
         fh.write(data[half:])
     old = digest_file(rotated, state=state)
     assert old.attrs["source"]["incremental"].startswith("resumed at byte")
-    same_as_full_read(old, full_read(tmp_path, data, "mysql-slow"))
+    same_as_full_read(old, full_read(tmp_path, data, fmt))
 
 
 @pytest.mark.parametrize("fmt", sorted(LOGS))
@@ -164,13 +165,14 @@ def test_copytruncate_then_fewer_bytes_is_read_from_the_start(tmp_path, fmt):
         f"read from byte 0 (truncated ({len(data)} bytes when last read, {len(tail)} now")
     full = full_read(tmp_path, tail, fmt)
     same_as_full_read(out, full)
-    assert out["calls"].sum() == full["calls"].sum() < digest_file(PG if fmt == "postgres-stderr" else MARIADB)["calls"].sum()
+    assert out["calls"].sum() == full["calls"].sum() < full_read(tmp_path, data, fmt)["calls"].sum()
 
 
-def test_a_log_truncated_to_its_start_is_read_again(tmp_path):
-    # GIVEN a slow log digested whole, then cut back to its first third (same inode, same start)
-    data = sample("mysql-slow")
-    path, state = tmp_path / "slow.log", tmp_path / "state"
+@pytest.mark.parametrize("fmt", sorted(LOGS))
+def test_a_log_truncated_to_its_start_is_read_again(tmp_path, fmt):
+    # GIVEN a log digested whole, then cut back to its first third (same inode, same start)
+    data = sample(fmt)
+    path, state = tmp_path / "server.log", tmp_path / "state"
     path.write_bytes(data)
     digest_file(path, state=state)
     third = line_ends(data, 3)[1]
@@ -179,17 +181,19 @@ def test_a_log_truncated_to_its_start_is_read_again(tmp_path):
     out = digest_file(path, state=state)
     # THEN it is the first third's digest, not the old whole one
     assert "truncated" in out.attrs["source"]["incremental"]
-    same_as_full_read(out, full_read(tmp_path, data[:third], "mysql-slow"))
+    same_as_full_read(out, full_read(tmp_path, data[:third], fmt))
 
 
-def test_a_log_whose_first_bytes_changed_is_read_again(tmp_path):
-    # GIVEN a slow log digested with a state, then rewritten in place (same inode, no shorter)
-    # with another first query time
-    data = sample("mysql-slow")
-    path, state = tmp_path / "slow.log", tmp_path / "state"
+@pytest.mark.parametrize(("fmt", "field"), [("postgres-stderr", b"duration: "), ("mysql-slow", b"# Query_time: ")])
+def test_a_log_whose_first_bytes_changed_is_read_again(tmp_path, fmt, field):
+    # GIVEN a log digested with a state, then rewritten in place (same inode, no shorter) with
+    # another duration for its first statement
+    data = sample(fmt)
+    path, state = tmp_path / "server.log", tmp_path / "state"
     path.write_bytes(data)
-    digest_file(path, state=state)
-    at = data.index(b"# Query_time: ") + len(b"# Query_time: ")
+    before = digest_file(path, state=state)
+    at = data.index(field) + len(field)
+    assert at < 4096
     changed = data[:at] + (b"9" if data[at:at + 1] != b"9" else b"8") + data[at + 1:] + b"\n"
     with open(path, "r+b") as fh:
         fh.write(changed)
@@ -197,7 +201,8 @@ def test_a_log_whose_first_bytes_changed_is_read_again(tmp_path):
     out = digest_file(path, state=state)
     # THEN it is read from 0 and the changed time is in the table
     assert out.attrs["source"]["incremental"].startswith("read from byte 0 (its first 4096 bytes changed")
-    same_as_full_read(out, full_read(tmp_path, changed, "mysql-slow"))
+    same_as_full_read(out, full_read(tmp_path, changed, fmt))
+    assert out["total_ms"].sum() != pytest.approx(before["total_ms"].sum())
 
 
 def test_compressed_logs_and_formats_without_byte_ranges_are_read_whole_and_say_so(tmp_path):
