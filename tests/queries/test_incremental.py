@@ -43,6 +43,13 @@ def same_as_full_read(incremental: pd.DataFrame, full: pd.DataFrame) -> None:
     assert {k: ours.get(k) for k in theirs if k != "path"} == {k: v for k, v in theirs.items() if k != "path"}
 
 
+def digested_once(tmp_path: Path, data: bytes) -> tuple[Path, Path, pd.DataFrame]:
+    """``data`` written as server.log and digested with a state: (log, state folder, table)."""
+    path, state = tmp_path / "server.log", tmp_path / "state"
+    path.write_bytes(data)
+    return path, state, digest_file(path, state=state)
+
+
 def line_ends(data: bytes, parts: int) -> list[int]:
     """``parts`` cuts of ``data`` at line ends, roughly evenly spaced."""
     cuts = [data.index(b"\n", len(data) * i // parts) + 1 for i in range(1, parts)]
@@ -126,9 +133,7 @@ def test_a_rotated_log_is_read_from_the_start_and_the_old_one_goes_on_from_its_s
     # GIVEN a log's first half digested with a state
     data = sample(fmt)
     half = line_ends(data, 2)[1]
-    path, state = tmp_path / "server.log", tmp_path / "state"
-    path.write_bytes(data[:half])
-    digest_file(path, state=state)
+    path, state, _ = digested_once(tmp_path, data[:half])
     # WHEN it is rotated (renamed to server.log.1, a new server.log started with the second half)
     rotated = tmp_path / "server.log.1"
     os.rename(path, rotated)
@@ -149,9 +154,7 @@ def test_a_rotated_log_is_read_from_the_start_and_the_old_one_goes_on_from_its_s
 def test_copytruncate_then_fewer_bytes_is_read_from_the_start(tmp_path, fmt):
     # GIVEN a log digested with a state
     data = sample(fmt)
-    path, state = tmp_path / "server.log", tmp_path / "state"
-    path.write_bytes(data)
-    digest_file(path, state=state)
+    path, state, _ = digested_once(tmp_path, data)
     inode = path.stat().st_ino
     # WHEN logrotate's copytruncate empties it in place and the server writes a little more
     tail = data[line_ends(data, 4)[3]:]
@@ -172,9 +175,7 @@ def test_copytruncate_then_fewer_bytes_is_read_from_the_start(tmp_path, fmt):
 def test_a_log_truncated_to_its_start_is_read_again(tmp_path, fmt):
     # GIVEN a log digested whole, then cut back to its first third (same inode, same start)
     data = sample(fmt)
-    path, state = tmp_path / "server.log", tmp_path / "state"
-    path.write_bytes(data)
-    digest_file(path, state=state)
+    path, state, _ = digested_once(tmp_path, data)
     third = line_ends(data, 3)[1]
     os.truncate(path, third)
     # WHEN digested again
@@ -189,9 +190,7 @@ def test_a_log_whose_first_bytes_changed_is_read_again(tmp_path, fmt, field):
     # GIVEN a log digested with a state, then rewritten in place (same inode, no shorter) with
     # another duration for its first statement
     data = sample(fmt)
-    path, state = tmp_path / "server.log", tmp_path / "state"
-    path.write_bytes(data)
-    before = digest_file(path, state=state)
+    path, state, before = digested_once(tmp_path, data)
     at = data.index(field) + len(field)
     assert at < 4096
     changed = data[:at] + (b"9" if data[at:at + 1] != b"9" else b"8") + data[at + 1:] + b"\n"
