@@ -110,3 +110,8 @@ def test_analyze_with_a_state_reads_only_what_was_appended(tmp_path, capsys):
     assert f"slow.log  mysql-slow: {records} record(s)" in second
     assert f"{len(slow) - len(slow) // 2} new byte(s)" in second
     assert len(list(state.iterdir())) == 3
+    # AND the report's note on each input (tk.analyze's reason) says what the run read
+    analysis = tk.analyze([str(logs)], state=state, run_findings=False)
+    notes = {os.path.basename(r.path): r.reason for r in analysis.inputs}
+    assert notes["slow.log"].startswith("incremental, resumed at byte ")
+    assert ": 0 new byte(s), 0 new record(s); the detectors that need every event did not run" in notes["slow.log"]
