@@ -176,11 +176,13 @@ class StateStore:
     def _get(self, key: str) -> str | None:
         if self.directory is None:
             return self._memory.get(key)
-        try:
-            with open(os.path.join(self.directory, key + _SUFFIX), encoding="utf-8") as fh:
+        try:  # (bytes that are not UTF-8 make JSON that does not parse: a note, not a crash)
+            with open(os.path.join(self.directory, key + _SUFFIX), encoding="utf-8", errors="replace") as fh:
                 return fh.read()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise InputError(f"{self.directory}: cannot read the state of an input ({exc.strerror or exc})") from exc
 
     def _put(self, key: str, text: str) -> None:
         if self.directory is None:
