@@ -44,6 +44,8 @@ _LAZY = {
     "read_server_events": "toolkit.queries",
     "fingerprint": "toolkit.queries",
     "digest": "toolkit.queries",
+    "digest_file": "toolkit.queries.digest",
+    "StateStore": "toolkit.state",
     "read_plan": "toolkit.queries",
     "capture_queries": "toolkit.queries.capture",
     "pg_stat_statements": "toolkit.queries.live",

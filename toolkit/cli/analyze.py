@@ -51,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate", type=float, metavar="HZ",
                    help="sampling rate of py-spy raw files (py-spy record --rate; the file does not say it: "
                         "a NAME.rate file beside it does the same, else 100 Hz is assumed and said)")
+    p.add_argument("--state", metavar="DIR",
+                   help="remember each query / access log's digest in DIR (created if missing) and, on the "
+                        "next run, read only what was appended since (rotated or truncated logs are read "
+                        "again); those logs get the digest / endpoint tables only, not the detectors that "
+                        "need every event")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     p.set_defaults(func=run)
 
@@ -86,6 +91,13 @@ def option_hint(reason: str) -> str:
     return ""
 
 
+def _new(source: dict) -> str:
+    """What an incremental read (``--state``) found new, or why the input was read whole."""
+    if "new_bytes" in source:
+        return f", {source['new_bytes']} new byte(s), {source['new_records']} new record(s)"
+    return f", {source['incremental']}" if "incremental" in source else ""
+
+
 def inputs_summary(analysis, redact: bool = True, listed: int = LISTED) -> list[str]:
     """The terminal's account of the inputs: those read (the first ``listed``), then every
     skipped and failed input grouped by its reason, the reason in full on its own line (the
@@ -98,12 +110,12 @@ def inputs_summary(analysis, redact: bool = True, listed: int = LISTED) -> list[
     lines = [f"Read {len(read)} input(s) under {base or '.'} in {analysis.seconds:.1f} s "
              f"({(inputs['status'] == 'skipped').sum()} skipped, {(inputs['status'] == 'failed').sum()} failed):"]
     assumed = {p for p, prof in analysis.profiles.items() if getattr(prof, "rate_assumed", False)}
-    for row, full in zip(read.head(listed).itertuples(), [r.path for r in analysis.inputs if r.status == "read"],
-                         strict=False):
+    for row, result in zip(read.head(listed).itertuples(), [r for r in analysis.inputs if r.status == "read"],
+                           strict=False):
         skipped = f", {row.lines_skipped} line(s) skipped" if row.lines_skipped else ""
-        rate = (f", rate assumed {analysis.profiles[full].rate_hz:g} Hz (--rate or a .rate file sets it)"
-                if full in assumed else "")
-        lines.append(f"  {row.path}  {row.format}: {row.records} record(s){skipped}{rate}")
+        rate = (f", rate assumed {analysis.profiles[result.path].rate_hz:g} Hz (--rate or a .rate file sets it)"
+                if result.path in assumed else "")
+        lines.append(f"  {row.path}  {row.format}: {row.records} record(s){skipped}{rate}{_new(result.source)}")
     if len(read) > listed:
         lines.append(f"  … and {len(read) - listed} more read (the report's Inputs section lists every one)")
     for status in ("failed", "skipped"):
@@ -191,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate {args.rate:g}: expected a sampling rate in Hz, a positive number")
     analysis = analyze(args.paths or None, progress=progress, log_format=log_format,
-                       log_line_prefix=args.log_line_prefix, tracker=bar, pyspy_rate=args.rate)
+                       log_line_prefix=args.log_line_prefix, tracker=bar, pyspy_rate=args.rate,
+                       state=args.state)
     if analysis.analysed == 0:
         if _single_file(args.paths) and len(analysis.inputs) == 1:
             # one named input that cannot be used: its reason is the whole answer

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import schema
 from ..sources import CHUNK_BYTES
+from ..state import full_read_note
 from .scanner import Batch, scan, scan_piece, scan_range
 
 MALFORMED = "(malformed request)"
@@ -316,7 +317,8 @@ def byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
 
 
 def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format: Any = None,
-              chunk_size: int = CHUNK_BYTES, jobs: int | None = None, **read_options: Any) -> pd.DataFrame:
+              chunk_size: int = CHUNK_BYTES, jobs: int | None = None, state: Any = None,
+              **read_options: Any) -> pd.DataFrame:
     """Per endpoint (templated path and method): requests, rps (over the whole log's time span),
     latency p50/p90/p95/p99/max/mean/total in seconds, ``time_pct`` (share of all request time),
     4xx and 5xx rates in percent, body size p50/p95 in bytes, cache hit percent (where the log
@@ -334,6 +336,11 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
 
     Percentiles interpolate linearly between the two nearest requests (numpy's and pandas'
     default), computed exactly from every request, rounded to the microsecond.
+
+    ``state`` (a directory, or a :class:`toolkit.state.StateStore`) makes a log path's table
+    incremental (:mod:`toolkit.http.incremental`): the next call on the grown file reads only the
+    new lines, with the same table as a full read; a rotated, truncated or rewritten file is read
+    from 0; a compressed one is read whole (``attrs["source"]["incremental"]`` says so).
 
     Example::
 
@@ -353,7 +360,13 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     if jobs is None:
         big = src.path is not None and src.compression is None and os.path.getsize(src.path) > 64_000_000
         jobs = (os.cpu_count() or 1) if big else 1
-    if jobs > 1 and src.path is not None and src.compression is None:
+    ranged = src.path is not None and src.compression is None  # (byte ranges can be read)
+    run = {} if state is None or ranged else full_read_note(src)  # with a state: what was read
+    if state is not None and ranged:
+        from .incremental import endpoints_incremental
+
+        run = endpoints_incremental(src, fmt, acc, state, range_partial, routes=routes, chunk_size=chunk_size)
+    elif jobs > 1 and ranged:
         _parallel_ranges(src, fmt, acc, routes, chunk_size, jobs)
     elif jobs > 1:
         _parallel(src, fmt, acc, routes, chunk_size, jobs)
@@ -362,7 +375,7 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
             acc.add(batch)
     check_matched(src.accounting, fmt)
     out = acc.result()
-    out.attrs["source"] = src.accounting.as_dict()
+    out.attrs["source"] = {**src.accounting.as_dict(), **run}
     return out
 
 

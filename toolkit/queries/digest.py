@@ -498,7 +498,8 @@ def _chunks(src, fmt, chunk_size: int, reader_options: dict[str, Any]):
 
 def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers: int | None = None,
                 chunk_size: int | None = None, fold_parse_bind: bool = True,
-                reader_options: dict[str, Any] | None = None, **fingerprint_options: Any) -> pd.DataFrame:
+                reader_options: dict[str, Any] | None = None, state: Any = None,
+                **fingerprint_options: Any) -> pd.DataFrame:
     """Read a query log piece by piece and digest it with bounded memory.
 
     ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
@@ -509,6 +510,13 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     DataFrames (the results merge exactly: sums, maxima and every duration); the default (None)
     uses two processes for such files over 64 MB when the machine has two cores.
     ``attrs["source"]`` carries the reader's accounting.
+
+    ``state`` (a directory, or a :class:`toolkit.state.StateStore`) makes the digest
+    incremental (:mod:`toolkit.queries.incremental`): the file's digest so far is remembered
+    there, and the next call on the same, grown file reads only the new bytes, with the same
+    table as a full read. A rotated, truncated or rewritten file is read from 0. A compressed
+    file, or a format without a byte-range reader, is read whole, ``attrs["source"]
+    ["incremental"]`` says so (``"full read: ..."``).
     """
     from .. import formats
     from ..sources import open_source
@@ -518,6 +526,18 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     errors = reader_options.pop("errors", "skip")
     src = open_source(path, errors=errors)
     fmt = formats.get(format) if format else formats.detect(src, "queries")
+    full_read = None  # with a state: why the file is read whole
+    if state is not None:
+        from ..state import full_read_note
+        from . import incremental
+
+        if src.path and src.compression is None and fmt.extras.split is not None:
+            blocks = incremental.Blocks(digest_range, merge_ranges, DigestAccumulator)
+            return incremental.digest_incremental(src.path, fmt.name, state, blocks, by=by, fold=fold_parse_bind,
+                                                  chunk_size=chunk_size, fp_options=fingerprint_options,
+                                                  reader_options={**reader_options, "errors": errors})
+        full_read = full_read_note(src, None if src.compression or not src.path
+                                   else f"{fmt.name} has no byte-range reader")
     if workers is None:
         big = src.path is not None and os.path.getsize(src.path) > 64_000_000
         workers = min(2, os.cpu_count() or 1) if big else 1
@@ -528,14 +548,14 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
         acc, accounting = fmt.extras.digest(src, by=by, chunk_size=chunk_size, errors=errors,
                                                **reader_options, **fingerprint_options)
         out = acc.result()
-        out.attrs["source"] = accounting
+        out.attrs["source"] = {**accounting, **(full_read or {})}
         return out
     acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     for frame in _chunks(src, fmt, chunk_size or CHUNK_BYTES, {**reader_options, "errors": errors}):
         acc.add(frame)
     out = acc.result()
     src.accounting.format = src.accounting.format or fmt.name
-    out.attrs["source"] = src.accounting.as_dict()
+    out.attrs["source"] = {**src.accounting.as_dict(), **(full_read or {})}
     return out
 
 

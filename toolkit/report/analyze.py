@@ -103,17 +103,18 @@ _EVIDENCE_FIELD = {"profile": "profiles", "queries": "queries", "server_events":
                    "requests": "requests", "digest": "digests", "endpoints": "endpoint_tables"}
 
 
-def _stream(path: str, fmt: formats.Format, **options: Any) -> dict[str, Any]:
-    """Aggregate a log too large to hold in memory, chunk by chunk."""
+def _stream(path: str, fmt: formats.Format, state: Any = None, **options: Any) -> dict[str, Any]:
+    """Aggregate a log too large to hold in memory, chunk by chunk (with a ``state``: only the
+    bytes it does not hold yet, see :mod:`toolkit.state`)."""
     if fmt.kind == "queries":
         from ..queries.digest import digest_file
 
-        return {"digest": digest_file(path, format=fmt.name, reader_options=options or None)}
+        return {"digest": digest_file(path, format=fmt.name, reader_options=options or None, state=state)}
     if fmt.kind == "access_log":
         from ..http.endpoints import endpoints
 
         log_format = options.get("log_format")  # None: detected, the dialects of combined included
-        return {"endpoints": endpoints(path, log_format=log_format)}
+        return {"endpoints": endpoints(path, log_format=log_format, state=state)}
     return _read(path, fmt, **options)
 
 
@@ -203,7 +204,8 @@ def unexpected(exc: BaseException, doing: str) -> str:
 
 
 def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_format: str | None,
-                 log_line_prefix: str | None, stream_bytes: int, pyspy_rate: float | None = None) -> None:
+                 log_line_prefix: str | None, stream_bytes: int, pyspy_rate: float | None = None,
+                 state: Any = None) -> None:
     """Detect and read one input; append its fate to ``analysis.inputs`` and its evidence."""
     t0 = time.perf_counter()
     try:
@@ -233,8 +235,9 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
             options["log_line_prefix"] = log_line_prefix
         elif pyspy_rate and fmt.name == "pyspy-raw":
             options["rate"] = pyspy_rate
-        streamed = fmt.kind in ("queries", "access_log") and expanded_size(path, stream_bytes) > stream_bytes
-        evidence = (_stream(path, fmt, **options) if streamed
+        streamed = fmt.kind in ("queries", "access_log") and (
+            state is not None or expanded_size(path, stream_bytes) > stream_bytes)
+        evidence = (_stream(path, fmt, state, **options) if streamed
                     else _read(path, fmt, open_input, **options))
     except Exception as exc:
         reason = str(exc) if isinstance(exc, ToolkitError) else unexpected(exc, "reading it")
@@ -247,12 +250,13 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
         main = next(iter(evidence.values()))
         records = len(main) if hasattr(main, "__len__") else 0
     label = custom_format_label(path, custom, acct) if fmt.name == "nginx" else fmt.name
+    how = (f"streamed ({size / 1e6:.0f} MB on disk): aggregated chunk by chunk" if state is None
+           else f"incremental, {acct.get('incremental')}")
     analysis.inputs.append(InputResult(
         path, "read", label, fmt.kind, records=int(records or 0),
         lines_read=int(acct.get("lines_read") or 0), lines_skipped=int(acct.get("lines_skipped") or 0),
         seconds=time.perf_counter() - t0, source=acct,
-        reason=(f"streamed ({size / 1e6:.0f} MB on disk): aggregated chunk by chunk; the "
-                "detectors that need every event did not run" if streamed else "")))
+        reason=f"{how}; the detectors that need every event did not run" if streamed else ""))
     for table, value in evidence.items():
         getattr(analysis, _EVIDENCE_FIELD[table])[path] = value
 
@@ -303,7 +307,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             progress: Callable[[str], None] | None = None, run_findings: bool = True,
             log_format: str | None = None, log_line_prefix: str | None = None,
             stream_bytes: int = STREAM_BYTES, tracker: Tracker | None = None,
-            pyspy_rate: float | None = None) -> Analysis:
+            pyspy_rate: float | None = None, state: Any = None) -> Analysis:
     """Read every input under ``paths`` (default: the bundled sample traces) and run every
     analysis and detector that applies (``paths=[]``: none). ``progress`` receives one-line status messages;
     ``tracker`` (a :class:`Tracker`, such as the CLI's progress bar) hears of every input and
@@ -315,6 +319,10 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     the sampling rate (Hz) of py-spy raw files, which do not record it (a ``NAME.rate`` file
     beside one does the same; else 100 Hz is assumed and said). Logs larger than
     ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory).
+    With ``state`` (a directory or a :class:`toolkit.state.StateStore`) every query and access
+    log is streamed incrementally: each file's digest / endpoint table is remembered there and
+    the next run reads only what was appended (each input's ``source`` says how much:
+    ``new_bytes``, ``new_records``).
 
     No input aborts the run: one that cannot be read, or on which a reader or detector fails
     for any reason, is listed in ``inputs`` as failed with the reason, and so is a folder that
@@ -337,11 +345,11 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                                                    reason=SIDECAR_REASON if sidecar else NOT_EVIDENCE_REASON))
                 continue
             if tracker is None:
-                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate)
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate, state)
                 continue
             tracker.begin(path, sizes[path])
             with watch_reads(tracker.read):
-                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate)
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate, state)
             tracker.end(path)
     finally:
         if tracker is not None:
