@@ -453,12 +453,17 @@ def digest(events: pd.DataFrame, by: Any = None, *, fold_parse_bind: bool = True
 
     ``fingerprint_options`` go to :func:`~toolkit.queries.fingerprint.fingerprint`
     (``keep_digits_in_identifiers``, ``method="pglast"``, ``keep_quoted_identifiers``).
-    The input is not modified.
+    The input is not modified. A Dask frame (``read_queries(..., engine="dask")``) is digested
+    on the cluster (:mod:`toolkit.distributed.reductions`) to the same table.
 
         >>> import toolkit as tk
         >>> events = tk.read_queries("sample_traces/queries/mariadb/app-slow.log")  # doctest: +SKIP
         >>> tk.digest(events, by="database").head()                                 # doctest: +SKIP
     """
+    from ..distributed import is_dask
+    if is_dask(events):  # engine="dask": a tree reduction of digest groups on the cluster
+        from ..distributed.reductions import digest as dask_digest
+        return dask_digest(events, by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     acc.add(events)
     out = acc.result()
