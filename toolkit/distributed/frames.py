@@ -174,7 +174,7 @@ def conform(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     for c, dtype in meta.dtypes.items():
         if c in df.columns and df[c].dtype != dtype:
             col = df[c]
-            df[c] = col.astype(object).where(col.notna(), None) if dtype == object else col.astype(dtype)
+            df[c] = col.astype(object).where(col.notna(), None) if pd.api.types.is_object_dtype(dtype) else col.astype(dtype)
     return df
 
 
