@@ -163,14 +163,12 @@ def findings(*evidence: Any, dedupe: bool = True, per_rule: int | None = PER_RUL
         >>> import toolkit as tk
         >>> tk.findings(tk.read_queries("postgresql.log")).top(5)  # doctest: +SKIP
     """
-    from .distributed import is_dask
+    from .engines import engine_of
     from .ranking import to_frame
 
-    if any(is_dask(obj) for obj in evidence):
-        # the detectors look at single rows and sessions: a Dask frame is computed here (the
-        # digest and endpoint tables reduce on the cluster: pass those for a fleet's logs)
-        from .distributed.frames import compute
-        evidence = tuple(compute(obj) if is_dask(obj) else obj for obj in evidence)
+    # the detectors look at single rows and sessions: a Dask frame is computed here (the
+    # digest and endpoint tables reduce on the cluster: pass those for a fleet's logs)
+    evidence = tuple(e.compute(obj) if (e := engine_of(obj)) is not None else obj for obj in evidence)
     frames: list[pd.DataFrame] = []
     queries: list[pd.DataFrame] = []
     server: list[pd.DataFrame] = []

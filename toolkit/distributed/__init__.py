@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engines import check_engine, is_dask
 from ..errors import MissingDependencyError
+
+__all__ = ["require", "is_dask", "check_engine", "EXTRA"]
 
 EXTRA = 'perf-toolkit[dask]'
 
@@ -33,17 +36,3 @@ def require() -> Any:
         raise MissingDependencyError(f"Dask (engine='dask'; importing it failed: {exc})",
                                      f'pip install "{EXTRA}"') from exc
     return dd
-
-
-def is_dask(obj: Any) -> bool:
-    """Whether ``obj`` is a Dask collection (checked without importing Dask)."""
-    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr")
-
-
-def check_engine(engine: str | None) -> bool:
-    """True for ``engine="dask"``, False for None / ``"pandas"``; a ValueError otherwise."""
-    if engine in (None, "pandas"):
-        return False
-    if engine == "dask":
-        return True
-    raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from .. import formats, schema
+from .. import engines, formats, schema
 from ..errors import LogFormatError
 from ..sources import CHUNK_BYTES, Source, open_source
 from . import apache, conf, dialects
@@ -243,13 +243,11 @@ def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *
     None; ``format`` is not taken; ``engine_options`` such as ``partition_bytes`` go to
     :func:`toolkit.distributed.frames.read`): see :mod:`toolkit.distributed`.
     """
-    from ..distributed import check_engine
-    if check_engine(engine):
+    if engines.check_engine(engine):
         if format is not None:
             raise ValueError("engine='dask' takes log_format (and name), not format")
-        from ..distributed.frames import read
         options = {k: v for k, v in (("name", name), ("escape", escape)) if v is not None}
-        return read(path, "http_requests", log_format=log_format, errors=errors, chunk_size=chunk_size,
+        return engines.engine(engine).read(path, "http_requests", log_format=log_format, errors=errors, chunk_size=chunk_size,
                     **options, **({"variables": variables} if variables else {}), **engine_options)
     if engine_options:
         raise TypeError(f"read_access_log got unexpected options {sorted(engine_options)} "

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..engines import engine_of
 from ..sources import CHUNK_BYTES
 from .scanner import Batch, scan, scan_piece, scan_range
 
@@ -346,10 +347,8 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     if isinstance(requests, pd.DataFrame):
         acc.add(requests)
         return acc.result()
-    from ..distributed import is_dask
-    if is_dask(requests):  # engine="dask": a tree reduction of these accumulators on the cluster
-        from ..distributed.reductions import endpoints as dask_endpoints
-        return dask_endpoints(requests, routes=routes)
+    if (engine := engine_of(requests)) is not None:  # a Dask frame: a tree reduction of these accumulators
+        return engine.endpoints(requests, routes=routes)
     from .accesslog import check_matched, resolve_format
     fmt: Any
     src, fmt = resolve_format(requests, log_format, **read_options)  # compiled before the log is opened

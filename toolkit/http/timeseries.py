@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..engines import engine_of
 from .accesslog import iter_chunks
 from .endpoints import template_paths
 
@@ -55,13 +56,8 @@ def _bins(requests: pd.DataFrame, freq: str | None) -> pd.Series:
 
 
 def _dask(requests: Any) -> Any:
-    """The Dask engine's reductions when ``requests`` is a Dask frame (imported only then)."""
-    from ..distributed import is_dask
-
-    if not is_dask(requests):
-        return None
-    from ..distributed import reductions
-    return reductions
+    """The Dask engine when ``requests`` is a Dask frame (imported only then), else None."""
+    return engine_of(requests)
 
 
 def latency_over_time(requests: Any, *, freq: str | None = None, endpoint: str | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import formats
+from .. import engines, formats
 
 
 def read_queries(path: Any, format: str | None = None, *, errors: str = "skip",
@@ -24,10 +24,8 @@ def read_queries(path: Any, format: str | None = None, *, errors: str = "skip",
     ``engine="dask"``: ``path`` may be files, globs, folders or fsspec URLs, read as one
     ``dask.dataframe.DataFrame`` (without the ``tag_`` columns; see :mod:`toolkit.distributed`).
     """
-    from ..distributed import check_engine
-    if check_engine(engine):
-        from ..distributed.frames import read
-        return read(path, "query_events", format=format, errors=errors, **options)
+    if engines.check_engine(engine):
+        return engines.engine(engine).read(path, "query_events", format=format, errors=errors, **options)
     return add_comment_columns(formats.read(path, kind="queries", format=format, errors=errors, **options))
 
 
@@ -36,10 +34,8 @@ def read_server_events(path: Any, format: str | None = None, *, errors: str = "s
     """Read the same logs' other events (connections, checkpoints, temp files, lock waits,
     errors, ...) into the ``server_events`` table. ``engine="dask"``: as :func:`read_queries`
     (each file read whole: the server events have no byte-range reader)."""
-    from ..distributed import check_engine
-    if check_engine(engine):
-        from ..distributed.frames import read
-        return read(path, "server_events", format=format, errors=errors, **options)
+    if engines.check_engine(engine):
+        return engines.engine(engine).read(path, "server_events", format=format, errors=errors, **options)
     return formats.read(path, kind="queries", format=format, table="server_events",
                         errors=errors, **options)
 

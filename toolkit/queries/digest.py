@@ -78,6 +78,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..engines import engine_of
 from ..errors import ParseError, SchemaError
 from ..sources import CHUNK_BYTES
 from .fingerprint import Fingerprinter, fingerprint_id
@@ -460,10 +461,8 @@ def digest(events: pd.DataFrame, by: Any = None, *, fold_parse_bind: bool = True
         >>> events = tk.read_queries("sample_traces/queries/mariadb/app-slow.log")  # doctest: +SKIP
         >>> tk.digest(events, by="database").head()                                 # doctest: +SKIP
     """
-    from ..distributed import is_dask
-    if is_dask(events):  # engine="dask": a tree reduction of digest groups on the cluster
-        from ..distributed.reductions import digest as dask_digest
-        return dask_digest(events, by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
+    if (engine := engine_of(events)) is not None:  # a Dask frame: a tree reduction of digest groups
+        return engine.digest(events, by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     acc.add(events)
     out = acc.result()
