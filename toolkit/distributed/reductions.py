@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..http.endpoints import EndpointAccumulator, template_paths, weighted_quantiles
 from ..queries.digest import DigestAccumulator, merge_into
+from .cluster import compute_with_progress
 from .frames import sum_accounting
 
 SPLIT_EVERY = 8
@@ -50,7 +51,7 @@ def tree(ddf: Any, fold: Callable[[pd.DataFrame], Any], merge: Callable[[Any, An
     while len(level) > 1:
         level = [dask.delayed(node, pure=True)(*level[i:i + split_every])
                  for i in range(0, len(level), split_every)]
-    (state, accounting), = dask.compute(level[0], **compute_options)
+    state, accounting = compute_with_progress(level[0], **compute_options)
     return state, accounting
 
 
