@@ -30,10 +30,12 @@ from .frames import sum_accounting
 SPLIT_EVERY = 8
 
 
-def tree(ddf: Any, fold: Callable[[pd.DataFrame], Any], merge: Callable[[Any, Any], Any],
-         split_every: int = SPLIT_EVERY, **compute_options: Any) -> tuple[Any, dict[str, Any]]:
-    """``fold`` every partition into a state, ``merge(a, b)`` (b: later input) them
-    ``split_every`` at a time up a tree; the final state and the summed accounting."""
+def plan(ddf: Any, fold: Callable[[pd.DataFrame], Any], merge: Callable[[Any, Any], Any],
+         split_every: int = SPLIT_EVERY) -> Any:
+    """The reduction as one ``Delayed``: ``fold`` every partition into a state (with its
+    accounting), ``merge(a, b)`` (b: the later input) them ``split_every`` at a time up a tree
+    (about ``n / (split_every - 1)`` merge tasks for ``n`` partitions). Its value:
+    ``(state, accounting)``."""
     import dask
 
     def leaf(frame: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
@@ -47,12 +49,17 @@ def tree(ddf: Any, fold: Callable[[pd.DataFrame], Any], merge: Callable[[Any, An
 
     level = [dask.delayed(leaf, pure=True)(p) for p in ddf.to_delayed()]
     if not level:
-        return fold(ddf._meta), {}
+        return dask.delayed((fold(ddf._meta), {}))
     while len(level) > 1:
         level = [dask.delayed(node, pure=True)(*level[i:i + split_every])
                  for i in range(0, len(level), split_every)]
-    state, accounting = compute_with_progress(level[0], **compute_options)
-    return state, accounting
+    return level[0]
+
+
+def tree(ddf: Any, fold: Callable[[pd.DataFrame], Any], merge: Callable[[Any, Any], Any],
+         split_every: int = SPLIT_EVERY, **compute_options: Any) -> tuple[Any, dict[str, Any]]:
+    """:func:`plan` computed: the final state and the summed accounting."""
+    return compute_with_progress(plan(ddf, fold, merge, split_every), **compute_options)
 
 
 # -- digest -------------------------------------------------------------------------------------
