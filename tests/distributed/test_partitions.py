@@ -36,10 +36,9 @@ def test_access_logs_are_cut_at_line_starts(tmp_path):
     # GIVEN 10 lines of 10 bytes
     path = tmp_path / "a.log"
     path.write_bytes(b"123456789\n" * 10)
-    fmt_of = (lambda p: "combined")
     from toolkit.http.endpoints import byte_ranges
     # WHEN planned with partitions of 30 bytes (4 ranges)
-    segs = P.segments([str(path)], fmt_of, lambda p, n, f: byte_ranges(p, n), partition_bytes=30)
+    segs = P.segments([str(path)], lambda p: "combined", lambda p, n, f: byte_ranges(p, n), partition_bytes=30)
     # THEN the even cuts 25, 50, 75 move past the next line break (as endpoints(jobs=) cuts):
     # every range starts at a line start and together they tile the file
     assert [(s.start, s.end) for s in segs] == [(0, 30), (30, 60), (60, 80), (80, 100)]
