@@ -22,34 +22,46 @@ from . import require
 PROGRESS_KEY = "perf-toolkit.progress"
 
 
+def start(scheduler: str | None = None, *, jobs: int | None = None, dashboard: bool = True,
+          memory_limit: str | int = "auto") -> Any:
+    """A ``distributed.Client``, now the default scheduler: connected to ``scheduler``
+    (``tcp://host:8786``), else to a new LocalCluster of ``jobs`` single-threaded worker
+    processes (default: the machine's cores). ``client.shutdown()`` ends a local cluster;
+    ``client.close()`` leaves a shared scheduler running."""
+    require()
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler)
+    cluster = LocalCluster(n_workers=jobs or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                           dashboard_address=":0" if dashboard else None, memory_limit=memory_limit)
+    return Client(cluster)
+
+
+def describe(c: Any, scheduler: str | None = None) -> str:
+    """Where the work runs, in words: the scheduler's address or the local cluster's size."""
+    if scheduler:
+        return f"the scheduler at {scheduler}"
+    return f"a local cluster of {len(c.scheduler_info()['workers'])} worker process(es)"
+
+
 @contextlib.contextmanager
 def client(scheduler: str | None = None, *, jobs: int | None = None,
            say: Callable[[str], None] | None = None, dashboard: bool = True,
            memory_limit: str | int = "auto") -> Iterator[Any]:
-    """A ``distributed.Client``, the default scheduler inside the block: connected to
-    ``scheduler`` (``tcp://host:8786``), else to a new LocalCluster of ``jobs`` worker processes
-    (default: the machine's cores), closed at the end. ``say`` hears the dashboard link."""
-    require()
-    from distributed import Client, LocalCluster
-
-    cluster = None
-    if scheduler:
-        c = Client(scheduler)
-    else:
-        cluster = LocalCluster(n_workers=jobs or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=":0" if dashboard else None,
-                               memory_limit=memory_limit)
-        c = Client(cluster)
+    """:func:`start` for the block: the client (and a local cluster) closed at its end.
+    ``say`` hears where the work runs and the dashboard link."""
+    c = start(scheduler, jobs=jobs, dashboard=dashboard, memory_limit=memory_limit)
     try:
         if say is not None:
-            where = scheduler or f"a local cluster of {len(c.scheduler_info()['workers'])} worker process(es)"
             link = c.dashboard_link if dashboard or scheduler else "off"
-            say(f"Dask: {where}; dashboard: {link}")
+            say(f"Dask: {describe(c, scheduler)}; dashboard: {link}")
         yield c
     finally:
-        c.close()
-        if cluster is not None:
-            cluster.close()
+        if scheduler:
+            c.close()
+        else:
+            c.shutdown()
 
 
 @contextlib.contextmanager

@@ -26,7 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..sources import open_source
+from .. import formats
+from ..errors import ToolkitError
+from ..sources import iter_files, open_source
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_traces"
 PG_SAMPLE = SAMPLES / "queries/postgresql/app/postgresql.log.gz"
@@ -36,9 +38,11 @@ NGINX_FORMAT = SAMPLES / "http/nginx/perf.log_format"
 _PG_TIME = re.compile(r"\b(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(\.\d+)? UTC")
 _PG_DURATION = re.compile(r"duration: (\d+(?:\.\d+)?) ms")
 _NGINX_TIME = re.compile(r"\[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d) \+0000\]")
+_NGINX_ISO = re.compile(r"\b(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\+00:00")  # $time_iso8601
 _NGINX_MSEC = re.compile(r"\bmsec=(\d+)\.(\d+)")
-_NGINX_RT = re.compile(r'\b(rt=|urt=")(\d+\.\d+)')
+_NGINX_RT = re.compile(r'\b(rt=|urt="?)(\d+\.\d+)')
 _NGINX_FMT = "%d/%b/%Y:%H:%M:%S"
+_ISO_FMT = "%Y-%m-%dT%H:%M:%S"
 
 
 def _times(rx: re.Pattern, fmt: str, seconds: float):
@@ -74,9 +78,11 @@ def shift_postgres(text: str, seconds: float, *, factor: float = 1.0, match: str
 
 
 def shift_nginx(text: str, seconds: float, *, factor: float = 1.0, match: str | None = None) -> str:
-    """An nginx access log's text with ``$time_local`` and ``$msec`` ``seconds`` later and, on
+    """An nginx access log's text with ``$time_local``, ``$time_iso8601`` (UTC) and ``$msec``
+    ``seconds`` later and, on
     lines holding ``match`` (None: every line), ``rt=`` and ``urt=`` times ``factor``."""
     out = _NGINX_TIME.sub(_times(_NGINX_TIME, _NGINX_FMT, seconds), text)
+    out = _NGINX_ISO.sub(_times(_NGINX_ISO, _ISO_FMT, seconds), out)
     if seconds:
         out = _NGINX_MSEC.sub(lambda m: f"msec={int(m.group(1)) + int(seconds)}.{m.group(2)}", out)
     if factor != 1.0:
@@ -96,7 +102,7 @@ def write_copies(text: str, path: str | os.PathLike, kind: str, *, shift_s: floa
     later by the original's span. Returns the bytes written."""
     shift, rx, fmt = ((shift_postgres, _PG_TIME, "%Y-%m-%d %H:%M:%S") if kind == "postgres"
                       else (shift_nginx, _NGINX_TIME, _NGINX_FMT))
-    span = _span_s(text, rx, fmt)
+    span = _span_s(text, rx, fmt) or (_span_s(text, _NGINX_ISO, _ISO_FMT) if kind == "nginx" else 0.0)
     if not text.endswith("\n"):
         text += "\n"
     written, rep = 0, 0
@@ -115,8 +121,8 @@ def make_fleet(folder: str | os.PathLike, hosts: int = 8, *, degraded: int | Non
                postgres: Any = PG_SAMPLE, nginx: Any = NGINX_SAMPLE,
                nginx_format: Any = NGINX_FORMAT) -> pd.DataFrame:
     """Write ``hosts`` hosts' logs under ``folder``: ``host-NN/postgresql.log`` and
-    ``host-NN/access.log`` (with the nginx format beside it as ``perf.log_format``, so the
-    format is found without options), host ``k`` shifted by ``k * shift_s`` seconds. Host
+    ``host-NN/access.log`` (with ``nginx_format``, a ``NAME.log_format`` file, beside it, so the
+    format is found without options; None: a format found by detection), host ``k`` shifted by ``k * shift_s`` seconds. Host
     ``degraded`` (a number, None: none) has the queries mentioning ``match_sql`` and the requests
     to paths holding ``match_path`` ``factor`` times slower. ``target_bytes``: each file's size
     (the original repeated), None: one copy. Returns host, kind, path, bytes, degraded."""
@@ -138,6 +144,67 @@ def make_fleet(folder: str | os.PathLike, hosts: int = 8, *, degraded: int | Non
             p = d / "access.log"
             n = write_copies(ng_text, p, "nginx", shift_s=k * shift_s, target_bytes=target_bytes,
                              factor=f, match=match_path)
-            shutil.copyfile(nginx_format, d / "perf.log_format")
+            if nginx_format is not None:
+                shutil.copyfile(nginx_format, d / Path(nginx_format).name)
             rows.append({"host": host, "kind": "nginx", "path": str(p), "bytes": n, "degraded": slow})
     return pd.DataFrame(rows, columns=["host", "kind", "path", "bytes", "degraded"])
+
+
+def host_logs(folder: str | os.PathLike) -> pd.DataFrame:
+    """The logs of a fleet's folder, one folder per host: ``host`` (the folder's name), ``kind``
+    (``queries`` or ``access_log``, as detected) and ``path``, per host in name order. Other
+    files (``NAME.log_format``, notes, what no format reads) are left out."""
+    rows = []
+    for host in sorted(p for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in iter_files([host]):
+            if path.endswith(".log_format"):
+                continue
+            try:
+                kind = formats.detect(path).kind
+            except ToolkitError:
+                continue
+            if kind in ("queries", "access_log"):
+                rows.append({"host": host.name, "kind": kind, "path": path})
+    return pd.DataFrame(rows, columns=["host", "kind", "path"])
+
+
+# -- comparing hosts ----------------------------------------------------------------------------
+def hosts_table(digests: dict[str, pd.DataFrame], endpoint_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per host from its digest and endpoint table (either may be missing): ``host``,
+    ``calls``, ``query_s`` (database time, seconds), ``mean_query_ms``, ``requests``,
+    ``request_s`` (request time, seconds), ``mean_request_ms``, and ``query_vs_median`` /
+    ``request_vs_median``: the host's mean over the median host's (1: typical)."""
+    rows = []
+    for host in sorted(set(digests) | set(endpoint_tables)):
+        d, e = digests.get(host), endpoint_tables.get(host)
+        row: dict[str, Any] = {"host": host}
+        if d is not None and len(d):
+            row.update(calls=int(d["calls"].sum()), query_s=float(d["total_ms"].sum()) / 1000)
+            row["mean_query_ms"] = 1000 * row["query_s"] / row["calls"]
+        if e is not None and len(e):
+            row.update(requests=int(e["requests"].sum()), request_s=float(e["total_s"].sum()))
+            row["mean_request_ms"] = 1000 * row["request_s"] / row["requests"]
+        rows.append(row)
+    cols = ["host", "calls", "query_s", "mean_query_ms", "requests", "request_s", "mean_request_ms"]
+    out = pd.DataFrame(rows).reindex(columns=cols)
+    for mean, ratio in (("mean_query_ms", "query_vs_median"), ("mean_request_ms", "request_vs_median")):
+        out[ratio] = out[mean] / out[mean].median()
+    return out
+
+
+def against_peers(tables: dict[str, pd.DataFrame], host: str, *, key: str | list[str],
+                  value: str) -> pd.DataFrame:
+    """``host``'s ``value`` per ``key`` (e.g. a digest's ``mean_ms`` per ``fingerprint``, an
+    endpoint table's ``p95_s`` per ``endpoint`` and ``method``) beside the median of the other
+    hosts: the key columns, ``value`` (the host's), ``peers`` (the others' median), ``ratio``;
+    the keys every peer and the host have, the largest ratio first."""
+    keys = [key] if isinstance(key, str) else list(key)
+    mine = tables[host].set_index(keys)[value]
+    peers = [t.set_index(keys)[value] for h, t in tables.items() if h != host and t is not None and len(t)]
+    if not peers:
+        return pd.DataFrame(columns=[*keys, value, "peers", "ratio"])
+    median = pd.concat(peers, axis=1).median(axis=1, skipna=True)
+    out = pd.DataFrame({value: mine}).join(median.rename("peers"), how="inner")
+    out = out[out["peers"] > 0]
+    out["ratio"] = out[value] / out["peers"]
+    return out.sort_values("ratio", ascending=False, kind="stable").reset_index()
