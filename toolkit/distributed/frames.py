@@ -186,13 +186,14 @@ def read(paths: Any, table: str, *, format: str | None = None, log_format: Any =
 
     ``format`` names the query log format (detected per file when None); ``log_format`` the
     access log's (in every form :func:`toolkit.read_access_log` takes; detected per file when
-    None). ``partition_bytes``: about how much input one partition reads. ``options`` go to
-    the readers (``log_line_prefix=``, ...)."""
+    None). ``partition_bytes``: about how much input one partition reads (None: see
+    :func:`.partitions.default_partition_bytes`). ``options`` go to the readers
+    (``log_line_prefix=``, ...)."""
     if table not in TABLES:
         raise ValueError(f"table must be one of {TABLES}, not {table!r}")
     dd = require()
-    partition_bytes = partition_bytes or P.PARTITION_BYTES
     files = P.expand(paths)
+    partition_bytes = partition_bytes or P.default_partition_bytes([P.file_size(f) for f in files])
     if table == "http_requests":
         from ..http.accesslog import resolve_format
         from ..http.endpoints import byte_ranges

@@ -30,7 +30,16 @@ from typing import Any
 from ..errors import InputError
 from ..sources import iter_files, open_source
 
-PARTITION_BYTES = 64 * 1024 * 1024  # one task's input: the local workers' 64 MB threshold
+PARTITION_BYTES = 64 * 1024 * 1024  # one task's input at most: the local workers' 64 MB threshold
+MIN_PARTITION_BYTES = 1024 * 1024
+SPREAD = 16  # partitions a small input is spread over at least (so 16 workers all get some)
+
+
+def default_partition_bytes(sizes: list[int]) -> int:
+    """How much input one partition reads when the caller does not say: a 16th of the total,
+    between 1 MiB (smaller tasks cost more to schedule than to run) and 64 MiB (a worker's
+    memory stays bounded whatever the total)."""
+    return int(min(PARTITION_BYTES, max(MIN_PARTITION_BYTES, sum(sizes) // SPREAD)))
 
 
 @dataclasses.dataclass(frozen=True)
