@@ -108,3 +108,25 @@ def test_an_unknown_engine_is_refused():
     import toolkit as tk
     with pytest.raises(ValueError, match="engine must be"):
         tk.read_queries("x.log", engine="spark")
+
+
+def test_an_fsspec_url_is_read_whole_as_the_local_file_is(samples):
+    # GIVEN a slow log behind an fsspec URL (the in-memory filesystem: the threaded scheduler
+    # of this process sees it, as workers see s3:// or gs:// with their packages installed)
+    import fsspec
+    import pandas as pd
+
+    import toolkit as tk
+    from toolkit.distributed import frames
+
+    local = samples / "queries/mariadb/app-slow.log"
+    with fsspec.open("memory://fleet/db1/slow.log", "wb") as fh:
+        fh.write(local.read_bytes())
+    # WHEN read with engine="dask" from a glob of URLs
+    ddf = tk.read_queries("memory://fleet/*/slow.log", engine="dask")
+    got = frames.compute(ddf, scheduler="threads")
+    # THEN one file, read whole, gives the local read's rows and accounting
+    assert got.attrs["source"]["paths"] == ["memory:///fleet/db1/slow.log"]  # (fsspec's own spelling)
+    want = tk.read_queries(local)
+    pd.testing.assert_frame_equal(got, want[list(got.columns)])
+    assert got.attrs["source"]["lines_read"] == want.attrs["source"]["lines_read"]
