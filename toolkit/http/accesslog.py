@@ -246,9 +246,10 @@ def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *
     if engines.check_engine(engine):
         if format is not None:
             raise ValueError("engine='dask' takes log_format (and name), not format")
-        options = {k: v for k, v in (("name", name), ("escape", escape)) if v is not None}
-        return engines.engine(engine).read(path, "http_requests", log_format=log_format, errors=errors, chunk_size=chunk_size,
-                    **options, **({"variables": variables} if variables else {}), **engine_options)
+        options = {k: v for k, v in (("name", name), ("escape", escape), ("variables", variables or None))
+                   if v is not None}
+        return engines.engine(engine).read(path, "http_requests", log_format=log_format, errors=errors,
+                                           chunk_size=chunk_size, **options, **engine_options)
     if engine_options:
         raise TypeError(f"read_access_log got unexpected options {sorted(engine_options)} "
                         "(they are the Dask engine's: engine='dask')")

@@ -34,7 +34,7 @@ def requests_table(requests: Any, columns: set[str], log_format: Any = None) -> 
     a Dask frame: those columns, computed."""
     if isinstance(requests, pd.DataFrame):
         return requests
-    if (dask := _dask(requests)) is not None:
+    if (dask := engine_of(requests)) is not None:
         return dask.columns(requests, columns)
     frames = list(iter_chunks(requests, log_format, columns=columns))
     if not frames:
@@ -55,10 +55,6 @@ def _bins(requests: pd.DataFrame, freq: str | None) -> pd.Series:
     return ts.dt.floor(freq or auto_freq(ts))
 
 
-def _dask(requests: Any) -> Any:
-    """The Dask engine when ``requests`` is a Dask frame (imported only then), else None."""
-    return engine_of(requests)
-
 
 def latency_over_time(requests: Any, *, freq: str | None = None, endpoint: str | None = None,
                       routes=None, log_format: Any = None) -> pd.DataFrame:
@@ -66,7 +62,7 @@ def latency_over_time(requests: Any, *, freq: str | None = None, endpoint: str |
     ``max_s``. ``endpoint`` (templated, e.g. ``/api/items``) keeps only that endpoint's requests;
     ``freq`` is a pandas frequency (``"1s"``, ``"1min"``), chosen for ~60 bins when None.
     A Dask frame (``engine="dask"``) is reduced on the cluster to the same table."""
-    if (dask := _dask(requests)) is not None:
+    if (dask := engine_of(requests)) is not None:
         return dask.latency_over_time(requests, freq=freq, endpoint=endpoint, routes=routes)
     df = requests_table(requests, {"path", "request_time_s"}, log_format)
     if endpoint is not None:
@@ -107,7 +103,7 @@ def endpoint_matrix(requests: Any, *, value: str = "requests", freq: str | None 
 def status_over_time(requests: Any, *, freq: str | None = None, log_format: Any = None) -> pd.DataFrame:
     """Per time bin (rows, UTC) the count of each status code (columns, ints). A Dask frame
     is reduced on the cluster to the same table."""
-    if (dask := _dask(requests)) is not None:
+    if (dask := engine_of(requests)) is not None:
         return dask.status_over_time(requests, freq=freq)
     requests = requests_table(requests, {"status"}, log_format)
     df = requests[requests["timestamp"].notna() & requests["status"].notna()]
