@@ -68,18 +68,23 @@ def _same_accounting(got: dict, want: dict) -> None:
     assert got["skip_reasons"] == want["skip_reasons"]
 
 
-@pytest.mark.parametrize("sample", QUERY_SAMPLES)
-def test_query_samples_read_and_digest_as_pandas_does(samples, client, sample):
-    # GIVEN a sample query log, read by pandas and by Dask
-    path = str(samples / sample)
-    want = tk.read_queries(path)
-    ddf = tk.read_queries(path, engine="dask")
-    # WHEN the frame is computed and digested on the cluster
+def _read_both(read, path: str, **options):
+    """pandas' table of ``path`` and its Dask frame, once the computed frame is checked to hold
+    pandas' rows (the tag_ columns of query events aside) and accounting."""
+    want = read(path)
+    ddf = read(path, engine="dask", **options)
     got = frames.compute(ddf)
-    # THEN the rows are pandas' (the tag_ columns aside), every line accounted for the same way
     pd.testing.assert_frame_equal(got, want[list(got.columns)])
     _same_accounting(got.attrs["source"], want.attrs["source"])
-    # AND the digest is pandas' digest, row for row, exact percentiles included
+    return want, ddf
+
+
+@pytest.mark.parametrize("sample", QUERY_SAMPLES)
+def test_query_samples_read_and_digest_as_pandas_does(samples, client, sample):
+    # GIVEN a sample query log, read by pandas and by Dask: the same rows, every line accounted
+    # for the same way
+    want, ddf = _read_both(tk.read_queries, str(samples / sample))
+    # THEN the digest is pandas' digest, row for row, exact percentiles included
     dig = tk.digest(ddf)
     pd.testing.assert_frame_equal(dig, tk.digest(want), **EXACT)
     assert dig["calls"].sum() == tk.digest(want)["calls"].sum() > 0
@@ -87,12 +92,7 @@ def test_query_samples_read_and_digest_as_pandas_does(samples, client, sample):
 
 @pytest.mark.parametrize("sample", HTTP_SAMPLES)
 def test_access_log_samples_read_and_endpoints_as_pandas_does(samples, client, sample):
-    path = str(samples / sample)
-    want = tk.read_access_log(path)
-    ddf = tk.read_access_log(path, engine="dask")
-    got = frames.compute(ddf)
-    pd.testing.assert_frame_equal(got, want)
-    _same_accounting(got.attrs["source"], want.attrs["source"])
+    want, ddf = _read_both(tk.read_access_log, str(samples / sample))
     pd.testing.assert_frame_equal(tk.endpoints(ddf), tk.endpoints(want), **EXACT)
 
 
@@ -107,26 +107,17 @@ def test_server_events_as_pandas_reads_them(samples, client):
 @pytest.mark.parametrize("name", ["postgresql.log", "app-slow.log"])
 def test_byte_ranges_of_a_query_log_give_pandas_rows_and_digest(plain, client, name):
     # GIVEN an uncompressed log cut into ranges of ~20 kB (record starts found by the reader)
-    path = str(plain / name)
-    ddf = tk.read_queries(path, engine="dask", partition_bytes=20_000)
-    assert ddf.npartitions == -(-os.path.getsize(path) // 20_000)
-    want = tk.read_queries(path)
     # THEN nothing is split or counted twice: the same rows, line numbers and accounting
-    got = frames.compute(ddf)
-    pd.testing.assert_frame_equal(got, want[list(got.columns)])
-    _same_accounting(got.attrs["source"], want.attrs["source"])
+    path = str(plain / name)
+    want, ddf = _read_both(tk.read_queries, path, partition_bytes=20_000)
+    assert ddf.npartitions == -(-os.path.getsize(path) // 20_000)
     pd.testing.assert_frame_equal(tk.digest(ddf), tk.digest(want), **EXACT)
 
 
 def test_byte_ranges_of_an_access_log_give_pandas_tables(plain, client):
-    path = str(plain / "access.log")
-    ddf = tk.read_access_log(path, engine="dask", partition_bytes=100_000)
+    want, ddf = _read_both(tk.read_access_log, str(plain / "access.log"), partition_bytes=100_000)
     assert ddf.npartitions == 8
-    want = tk.read_access_log(path)
-    got = frames.compute(ddf)
-    pd.testing.assert_frame_equal(got, want)
-    assert got["source_line"].tolist() == list(range(1, len(want) + 1))
-    _same_accounting(got.attrs["source"], want.attrs["source"])
+    assert want["source_line"].tolist() == list(range(1, len(want) + 1))
     pd.testing.assert_frame_equal(tk.endpoints(ddf), tk.endpoints(want), **EXACT)
     for f in (timeseries.latency_over_time, timeseries.status_over_time,
               timeseries.endpoint_matrix, timeseries.payload_sizes):

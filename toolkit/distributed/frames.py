@@ -63,6 +63,9 @@ def _query_segment(seg: P.Segment, reading: Reading) -> pd.DataFrame:
     fmt = formats.get(seg.fmt)
     if seg.whole:
         table = None if reading.table == "query_events" else reading.table
+        if seg.fmt.startswith("postgres-"):
+            # one process: a Dask worker is a daemon, which cannot start the reader's pool
+            options.setdefault("workers", 1)
         return formats.read(_open(seg.path, reading.errors), kind="queries", format=seg.fmt,
                             table=table, errors=reading.errors, **options)
     frames = list(fmt.extras.split(seg.path, seg.start, seg.end, chunk_size=reading.chunk_size,
@@ -155,8 +158,9 @@ def _meta(parts: list[list[P.Segment]], reading: Reading) -> pd.DataFrame:
     the first file (a small one), else on its first 64 KiB (a range reader may give an equal
     column another dtype, e.g. string for object; every partition is conformed to these)."""
     seg = parts[0][0]
-    if seg.whole and seg.size <= _WHOLE_META_BYTES:  # exact: a column all null in the head
-        return read_partition([seg], reading).iloc[:0]  # may have another dtype than in the file
+    if seg.size <= _WHOLE_META_BYTES:  # exact: a column all null in the head may have
+        whole = dataclasses.replace(seg, start=0, end=None)  # another dtype than in the file
+        return read_partition([whole], reading).iloc[:0]
     src = open_source(_open(seg.path, "skip"))
     head = next(iter(src.iter_chunks(1 << 16)), (1, ""))[1].encode()
     if reading.table == "http_requests":

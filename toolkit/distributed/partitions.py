@@ -127,15 +127,17 @@ def even_cuts(path: str, parts: int) -> list[tuple[int, int]]:
 def segments(files: Iterable[str], fmt_of: Callable[[str], Any],
              cuts: Callable[[str, int, Any], list[tuple[int, int]] | None],
              partition_bytes: int = PARTITION_BYTES) -> list[Segment]:
-    """Each file as segments: a plain local file over ``partition_bytes`` cut into about
-    ``size / partition_bytes`` ranges by ``cuts(path, parts, fmt)`` (None: not cut, the format
-    has no range reader), any other file whole. ``fmt_of(path)`` gives what reads the file."""
+    """Each file as segments: a plain local file as about ``size / partition_bytes`` ranges
+    (at least one) by ``cuts(path, parts, fmt)`` (None: not cut, the format has no range
+    reader), any other file whole. ``fmt_of(path)`` gives what reads the file."""
     out: list[Segment] = []
     for path in files:
         size = file_size(path)
         fmt = fmt_of(path)
         parts = -(-size // partition_bytes)
-        ranges = cuts(path, parts, fmt) if parts > 1 and is_plain(path) else None
+        # (a plain file is read by its range reader even in one piece: the readers of whole
+        # files may start process pools of their own, which a Dask worker process cannot)
+        ranges = cuts(path, parts, fmt) if is_plain(path) else None
         if ranges:
             out.extend(Segment(path, lo, hi, size, fmt) for lo, hi in ranges)
         else:
