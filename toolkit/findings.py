@@ -157,13 +157,18 @@ def findings(*evidence: Any, dedupe: bool = True, per_rule: int | None = PER_RUL
     saving_s_per_hour, ..., also_in, more, rank and each rule's own columns; ``.top(n)`` is the
     n findings to fix first. With ``dedupe``, the same finding (rule and key) seen in several
     inputs is one row whose ``also_in`` names the other files. ``per_rule`` caps each rule's rows
-    (None: all). ``options`` go to every detector (thresholds by keyword).
+    (None: all). ``options`` go to every detector (thresholds by keyword). A Dask frame
+    (``engine="dask"``) is computed first.
 
         >>> import toolkit as tk
         >>> tk.findings(tk.read_queries("postgresql.log")).top(5)  # doctest: +SKIP
     """
+    from .engines import engine_of
     from .ranking import to_frame
 
+    # the detectors look at single rows and sessions: a Dask frame is computed here (the
+    # digest and endpoint tables reduce on the cluster: pass those for a fleet's logs)
+    evidence = tuple(e.compute(obj) if (e := engine_of(obj)) is not None else obj for obj in evidence)
     frames: list[pd.DataFrame] = []
     queries: list[pd.DataFrame] = []
     server: list[pd.DataFrame] = []

@@ -9,6 +9,7 @@ that cannot be read: one line on stderr, no report).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..http.conf import format_option
-from ..report.analyze import NOT_EVIDENCE_REASON, analyze
+from ..report.analyze import NOT_EVIDENCE_REASON, STREAM_BYTES, analyze
 from ..report.redact import Redactor
 from ..rules import duration as _duration
 from .progress import ProgressBar
@@ -56,6 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "next run, read only what was appended since (rotated or truncated logs are read "
                         "again); those logs get the digest / endpoint tables only, not the detectors that "
                         "need every event")
+    p.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
+                   help="where logs too large to hold in memory are aggregated: pandas in this process "
+                        "(default) or dask: their byte ranges on a Dask cluster (pip install "
+                        "'perf-toolkit[dask]'); Dask's progress bar and dashboard link are printed")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: the scheduler to use (tcp://host:8786); default: a local "
+                        "cluster with --jobs worker processes")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="with --engine dask and no --scheduler: worker processes (default: the machine's cores)")
+    p.add_argument("--stream-mb", type=float, metavar="MB", default=STREAM_BYTES / 2**20,
+                   help=f"logs larger than this on disk are aggregated (digest / endpoint table only) "
+                        f"rather than read whole (default: {STREAM_BYTES / 2**20:g})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     p.set_defaults(func=run)
 
@@ -202,9 +215,15 @@ def run(args: argparse.Namespace) -> int:
     bar = None if args.quiet else ProgressBar()
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate {args.rate:g}: expected a sampling rate in Hz, a positive number")
-    analysis = analyze(args.paths or None, progress=progress, log_format=log_format,
-                       log_line_prefix=args.log_line_prefix, tracker=bar, pyspy_rate=args.rate,
-                       state=args.state)
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: expected a number of worker processes, 1 or more")
+    if not args.stream_mb > 0:
+        raise InputError(f"--stream-mb {args.stream_mb:g}: expected a size in MB, a positive number")
+    with _engine(args, progress):
+        analysis = analyze(args.paths or None, progress=progress, log_format=log_format,
+                           log_line_prefix=args.log_line_prefix, tracker=bar, pyspy_rate=args.rate,
+                           stream_bytes=int(args.stream_mb * 2**20), state=args.state,
+                           engine=None if args.engine == "pandas" else args.engine)
     if analysis.analysed == 0:
         if _single_file(args.paths) and len(analysis.inputs) == 1:
             # one named input that cannot be used: its reason is the whole answer
@@ -217,6 +236,23 @@ def run(args: argparse.Namespace) -> int:
         return 2
     _report_and_summary(analysis, args)
     return 0
+
+
+@contextlib.contextmanager
+def _engine(args: argparse.Namespace, say):
+    """The Dask cluster for ``--engine dask`` (joined or started for the run, its dashboard link
+    said, progress bars on) around the analysis; nothing for pandas."""
+    if args.engine != "dask":
+        if args.scheduler or args.jobs:
+            raise InputError("--scheduler and --jobs choose the Dask cluster: add --engine dask")
+        yield
+        return
+    from ..distributed import cluster
+
+    tell = say or (lambda message: None)
+    with cluster.client(args.scheduler, jobs=args.jobs, say=tell), \
+            (contextlib.nullcontext() if args.quiet else cluster.progress()):
+        yield
 
 
 def _report_and_summary(analysis, args: argparse.Namespace) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from .. import formats, schema
+from .. import engines, formats, schema
 from ..errors import LogFormatError
 from ..sources import CHUNK_BYTES, Source, open_source
 from . import apache, conf, dialects
@@ -93,20 +93,41 @@ def iter_chunks(source: Any, log_format: str | CompiledFormat | None = None, *, 
     check_matched(src.accounting, fmt)
 
 
-def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: int) -> pd.DataFrame:
-    """The ``http_requests`` table of a log: the scanner's batches, concatenated column by column
-    (each column's pieces freed once joined, so the peak is about one table, not two)."""
+def read_resolved(source: Any, fmt: CompiledFormat | str, *, errors: str = "skip",
+                  chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
+    """The ``http_requests`` table of a log in the format ``fmt`` (a resolved one: see
+    :func:`resolve_format`), with its accounting in ``attrs["source"]``."""
     src = open_source(source, errors=errors)
     src.accounting.format = f"access_log:{fmt if isinstance(fmt, str) else fmt.name}"
+    df = table_of(scan(src, fmt, chunk_size), fmt, lambda: check_matched(src.accounting, fmt))
+    df.attrs["source"] = src.accounting.as_dict()
+    # rows kept without a time or a path (a JSON line lacking the key, a request line that is
+    # not HTTP): counted, so that a null in a time series or an endpoint table is never silent
+    df.attrs["source"]["rows_without"] = rows_without(df)
+    return df
+
+
+def rows_without(df: pd.DataFrame) -> dict[str, int]:
+    """The rows of an ``http_requests`` table without a time and without a path."""
+    return {c: int(df[c].isna().sum()) for c in ("timestamp", "path")}
+
+
+def table_of(batches: Iterator[Any], fmt: CompiledFormat | str,
+             scanned: Any = None) -> pd.DataFrame:
+    """The ``http_requests`` table of the scanner's batches (of one log, or of one byte range:
+    the Dask engine's partitions), concatenated column by column (each column's pieces freed
+    once joined, so the peak is about one table, not two). ``scanned()`` runs once the batches
+    are exhausted (the whole-log reader checks that the format matched). No ``attrs``."""
     pieces: dict[str, list[tuple[int, Any]]] = {}  # column -> (batch number, array) in file order
     sizes: list[int] = []
-    for batch in scan(src, fmt, chunk_size):
+    for batch in batches:
         if not len(batch):
             continue
         for name, values in {**batch.columns, "source_line": batch.source_line}.items():
             pieces.setdefault(name, []).append((len(sizes), values))
         sizes.append(len(batch))
-    check_matched(src.accounting, fmt)
+    if scanned is not None:
+        scanned()
     if not sizes and not isinstance(fmt, str):
         # no request: the format's columns all the same (a log's parts concatenate)
         empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}
@@ -114,12 +135,7 @@ def _read(source: Any, fmt: CompiledFormat | str, *, errors: str, chunk_size: in
         pieces["source_line"] = [(0, np.empty(0, dtype=np.int64))]
         sizes = [0]
     columns = {name: _joined(pieces.pop(name), sizes) for name in list(pieces)}
-    df = _canonical(columns, sum(sizes))
-    df.attrs["source"] = src.accounting.as_dict()
-    # rows kept without a time or a path (a JSON line lacking the key, a request line that is
-    # not HTTP): counted, so that a null in a time series or an endpoint table is never silent
-    df.attrs["source"]["rows_without"] = {c: int(df[c].isna().sum()) for c in ("timestamp", "path")}
-    return df
+    return _canonical(columns, sum(sizes))
 
 
 def _joined(parts: list[tuple[int, Any]], sizes: list[int]) -> pd.Series:
@@ -178,7 +194,7 @@ def read_nginx(source: Any, log_format: str | CompiledFormat = "combined", *, er
     (``upstream_cache_status``, ``connection_requests``, ``gzip_ratio``, ...).
     """
     fmt = compile_format(log_format, escape=escape, variables=variables)
-    return _read(source, fmt, errors=errors, chunk_size=chunk_size)
+    return read_resolved(source, fmt, errors=errors, chunk_size=chunk_size)
 
 
 def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = READ_CHUNK_BYTES) -> pd.DataFrame:
@@ -193,7 +209,7 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = READ
          "request":"PROPFIND / HTTP/1.1","status":"405","body_bytes_sent":"157","request_time":"0.000",
          "upstream_response_time":"","upstream_addr":"","upstream_cache_status":"", ...}
     """
-    return _read(source, JSON_FORMAT, errors=errors, chunk_size=chunk_size)
+    return read_resolved(source, JSON_FORMAT, errors=errors, chunk_size=chunk_size)
 
 
 # ----------------------------------------------------------------------------------- public API
@@ -201,7 +217,8 @@ def read_json_lines(source: Any, *, errors: str = "skip", chunk_size: int = READ
 def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *, name: str | None = None,
                     format: str | None = None, errors: str = "skip", escape: str | None = None,
                     variables: tuple[str, ...] = (), chunk_size: int = READ_CHUNK_BYTES,
-                    json_keys: Mapping[str, str] | None = None) -> pd.DataFrame:
+                    json_keys: Mapping[str, str] | None = None, engine: str | None = None,
+                    **engine_options: Any) -> pd.DataFrame:
     """Read an HTTP access log into the ``http_requests`` table (see :mod:`toolkit.schema`).
 
     ``log_format``:
@@ -226,12 +243,27 @@ def read_access_log(path: Any, log_format: str | CompiledFormat | None = None, *
 
         >>> df = read_access_log("sample_traces/http/nginx/access.log.gz",          # doctest: +SKIP
         ...                      log_format="@/etc/nginx/nginx.conf", name="perf")
+
+    ``engine="dask"``: ``path`` may be files, globs, folders or fsspec URLs, read as one
+    ``dask.dataframe.DataFrame`` (``log_format`` / ``name`` as here, detected per file when
+    None; ``format`` is not taken; ``engine_options`` such as ``partition_bytes`` go to
+    :func:`toolkit.distributed.frames.read`): see :mod:`toolkit.distributed`.
     """
+    if engines.check_engine(engine):
+        if format is not None:
+            raise ValueError("engine='dask' takes log_format (and name), not format")
+        options = {k: v for k, v in (("name", name), ("escape", escape), ("variables", variables or None),
+                                     ("json_keys", json_keys)) if v is not None}
+        return engines.engine(engine).read(path, "http_requests", log_format=log_format, errors=errors,
+                                           chunk_size=chunk_size, **options, **engine_options)
+    if engine_options:
+        raise TypeError(f"read_access_log got unexpected options {sorted(engine_options)} "
+                        "(they are the Dask engine's: engine='dask')")
     if log_format is None and name is None and json_keys is None:
         return formats.read(path, kind="access_log", format=format, errors=errors, chunk_size=chunk_size)
     src, fmt = resolve_format(path, log_format, name=name, escape=escape, variables=variables, errors=errors,
                               json_keys=json_keys)
-    return _read(src, fmt, errors=errors, chunk_size=chunk_size)
+    return read_resolved(src, fmt, errors=errors, chunk_size=chunk_size)
 
 
 def head_lines(src: Source, limit: int = 50) -> list[str]:

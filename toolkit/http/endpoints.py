@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..engines import engine_of
 from ..sources import CHUNK_BYTES
 from ..state import full_read_note
 from .scanner import Batch, scan, scan_piece, scan_range
@@ -333,6 +334,8 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     workers (at most ``2 x jobs`` in flight). Same table whatever ``jobs`` and ``chunk_size``.
     The default (None) uses a process per core for an uncompressed file over 64 MB, one otherwise.
     Every way runs the one access-log scanner (:mod:`toolkit.http.scanner`) and folds its batches.
+    A Dask frame (``read_access_log(..., engine="dask")``) is folded partition by partition on
+    the cluster and merged up a tree (:mod:`toolkit.distributed.reductions`): the same table.
 
     Percentiles interpolate linearly between the two nearest requests (numpy's and pandas'
     default), computed exactly from every request, rounded to the microsecond.
@@ -351,6 +354,8 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     if isinstance(requests, pd.DataFrame):
         acc.add(requests)
         return acc.result()
+    if (engine := engine_of(requests)) is not None:  # a Dask frame: a tree reduction of these accumulators
+        return engine.endpoints(requests, routes=routes)
     from .accesslog import check_matched, resolve_format
     fmt: Any
     src, fmt = resolve_format(requests, log_format, **read_options)  # compiled before the log is opened

@@ -23,36 +23,47 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..engines import engine_of
 from .accesslog import iter_chunks
 from .endpoints import template_paths
 
 
 def requests_table(requests: Any, columns: set[str], log_format: Any = None) -> pd.DataFrame:
     """``requests`` itself when it is a DataFrame; else the log at that path, read by the
-    scanner with only ``columns`` (plus ``timestamp``, ``method``, ``malformed``, ``source_line``)."""
+    scanner with only ``columns`` (plus ``timestamp``, ``method``, ``malformed``, ``source_line``);
+    a Dask frame: those columns, computed."""
     if isinstance(requests, pd.DataFrame):
         return requests
+    if (dask := engine_of(requests)) is not None:
+        return dask.columns(requests, columns)
     frames = list(iter_chunks(requests, log_format, columns=columns))
     if not frames:
         return schema.empty("http_requests")
     return pd.concat(frames, ignore_index=True)
 
 
+def auto_freq(ts: pd.Series) -> str:
+    """The bin width for times ``ts``: about 60 bins over their span, rounded to a readable step."""
+    span = (ts.max() - ts.min()).total_seconds() if ts.notna().any() else 0
+    steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400]
+    step = next((s for s in steps if span / s <= 60), steps[-1])
+    return f"{step}s"
+
+
 def _bins(requests: pd.DataFrame, freq: str | None) -> pd.Series:
     ts = requests["timestamp"]
-    if freq is None:  # about 60 bins over the log's span, rounded to a readable step
-        span = (ts.max() - ts.min()).total_seconds() if ts.notna().any() else 0
-        steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400]
-        step = next((s for s in steps if span / s <= 60), steps[-1])
-        freq = f"{step}s"
-    return ts.dt.floor(freq)
+    return ts.dt.floor(freq or auto_freq(ts))
+
 
 
 def latency_over_time(requests: Any, *, freq: str | None = None, endpoint: str | None = None,
                       routes=None, log_format: Any = None) -> pd.DataFrame:
     """Per time bin: ``timestamp`` (bin start, UTC), ``requests``, ``p50_s``, ``p90_s``, ``p99_s``,
     ``max_s``. ``endpoint`` (templated, e.g. ``/api/items``) keeps only that endpoint's requests;
-    ``freq`` is a pandas frequency (``"1s"``, ``"1min"``), chosen for ~60 bins when None."""
+    ``freq`` is a pandas frequency (``"1s"``, ``"1min"``), chosen for ~60 bins when None.
+    A Dask frame (``engine="dask"``) is reduced on the cluster to the same table."""
+    if (dask := engine_of(requests)) is not None:
+        return dask.latency_over_time(requests, freq=freq, endpoint=endpoint, routes=routes)
     df = requests_table(requests, {"path", "request_time_s"}, log_format)
     if endpoint is not None:
         df = df[template_paths(df["path"], routes).to_numpy() == endpoint]
@@ -90,7 +101,10 @@ def endpoint_matrix(requests: Any, *, value: str = "requests", freq: str | None 
 
 
 def status_over_time(requests: Any, *, freq: str | None = None, log_format: Any = None) -> pd.DataFrame:
-    """Per time bin (rows, UTC) the count of each status code (columns, ints)."""
+    """Per time bin (rows, UTC) the count of each status code (columns, ints). A Dask frame
+    is reduced on the cluster to the same table."""
+    if (dask := engine_of(requests)) is not None:
+        return dask.status_over_time(requests, freq=freq)
     requests = requests_table(requests, {"status"}, log_format)
     df = requests[requests["timestamp"].notna() & requests["status"].notna()]
     m = df.groupby([_bins(df, freq), df["status"].astype(int)]).size().unstack(fill_value=0)

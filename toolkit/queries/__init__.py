@@ -9,23 +9,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import formats
+from .. import engines, formats
 
 
-def read_queries(path: Any, format: str | None = None, *, errors: str = "skip", **options: Any):
+def read_queries(path: Any, format: str | None = None, *, errors: str = "skip",
+                 engine: str | None = None, **options: Any):
     """Read a database log into the ``query_events`` table (see :mod:`toolkit.schema`).
 
     The format (PostgreSQL stderr, csvlog or jsonlog; MySQL/MariaDB slow log) is detected
     unless ``format`` names it. ``df.attrs["source"]`` accounts for every input line.
     sqlcommenter / marginalia comments in the SQL become ``tag_<key>`` columns (and ``trace_id``,
     ``span_id`` from a ``traceparent``): see :mod:`toolkit.queries.sqlcomment`.
+
+    ``engine="dask"``: ``path`` may be files, globs, folders or fsspec URLs, read as one
+    ``dask.dataframe.DataFrame`` (without the ``tag_`` columns; see :mod:`toolkit.distributed`).
     """
+    if engines.check_engine(engine):
+        return engines.engine(engine).read(path, "query_events", format=format, errors=errors, **options)
     return add_comment_columns(formats.read(path, kind="queries", format=format, errors=errors, **options))
 
 
-def read_server_events(path: Any, format: str | None = None, *, errors: str = "skip", **options: Any):
+def read_server_events(path: Any, format: str | None = None, *, errors: str = "skip",
+                       engine: str | None = None, **options: Any):
     """Read the same logs' other events (connections, checkpoints, temp files, lock waits,
-    errors, ...) into the ``server_events`` table."""
+    errors, ...) into the ``server_events`` table. ``engine="dask"``: as :func:`read_queries`
+    (each file read whole: the server events have no byte-range reader)."""
+    if engines.check_engine(engine):
+        return engines.engine(engine).read(path, "server_events", format=format, errors=errors, **options)
     return formats.read(path, kind="queries", format=format, table="server_events",
                         errors=errors, **options)
 

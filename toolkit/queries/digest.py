@@ -78,6 +78,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..engines import engine_of
 from ..errors import ParseError, SchemaError
 from ..sources import CHUNK_BYTES
 from .fingerprint import Fingerprinter, fingerprint_id
@@ -453,12 +454,15 @@ def digest(events: pd.DataFrame, by: Any = None, *, fold_parse_bind: bool = True
 
     ``fingerprint_options`` go to :func:`~toolkit.queries.fingerprint.fingerprint`
     (``keep_digits_in_identifiers``, ``method="pglast"``, ``keep_quoted_identifiers``).
-    The input is not modified.
+    The input is not modified. A Dask frame (``read_queries(..., engine="dask")``) is digested
+    on the cluster (:mod:`toolkit.distributed.reductions`) to the same table.
 
         >>> import toolkit as tk
         >>> events = tk.read_queries("sample_traces/queries/mariadb/app-slow.log")  # doctest: +SKIP
         >>> tk.digest(events, by="database").head()                                 # doctest: +SKIP
     """
+    if (engine := engine_of(events)) is not None:  # a Dask frame: a tree reduction of digest groups
+        return engine.digest(events, by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
     acc.add(events)
     out = acc.result()

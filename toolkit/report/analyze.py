@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import formats
+from .. import engines, formats
 from ..errors import InputError, ToolkitError
 from ..sources import Source, expanded_size, iter_files, open_source, watch_reads
 from .analysis import Analysis, InputResult
@@ -103,9 +103,16 @@ _EVIDENCE_FIELD = {"profile": "profiles", "queries": "queries", "server_events":
                    "requests": "requests", "digest": "digests", "endpoints": "endpoint_tables"}
 
 
-def _stream(path: str, fmt: formats.Format, state: Any = None, **options: Any) -> dict[str, Any]:
+def _stream(path: str, fmt: formats.Format, state: Any = None, engine: str | None = None,
+            **options: Any) -> dict[str, Any]:
     """Aggregate a log too large to hold in memory, chunk by chunk (with a ``state``: only the
-    bytes it does not hold yet, see :mod:`toolkit.state`)."""
+    bytes it does not hold yet, see :mod:`toolkit.state`; else ``engine="dask"``: its byte
+    ranges on the Dask cluster, :mod:`toolkit.distributed`)."""
+    if state is None and engine is not None and fmt.kind in ("queries", "access_log"):
+        run = engines.engine(engine)
+        if fmt.kind == "queries":
+            return {"digest": run.digest(run.read(path, "query_events", format=fmt.name, **options))}
+        return {"endpoints": run.endpoints(run.read(path, "http_requests", **options))}
     if fmt.kind == "queries":
         from ..queries.digest import digest_file
 
@@ -205,7 +212,7 @@ def unexpected(exc: BaseException, doing: str) -> str:
 
 def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_format: str | None,
                  log_line_prefix: str | None, stream_bytes: int, pyspy_rate: float | None = None,
-                 state: Any = None) -> None:
+                 state: Any = None, engine: str | None = None) -> None:
     """Detect and read one input; append its fate to ``analysis.inputs`` and its evidence."""
     t0 = time.perf_counter()
     try:
@@ -237,7 +244,7 @@ def _analyse_one(path: str, analysis: Analysis, say: Callable[[str], None], log_
             options["rate"] = pyspy_rate
         streamed = fmt.kind in ("queries", "access_log") and (
             state is not None or expanded_size(path, stream_bytes) > stream_bytes)
-        evidence = (_stream(path, fmt, state, **options) if streamed
+        evidence = (_stream(path, fmt, state, engine, **options) if streamed
                     else _read(path, fmt, open_input, **options))
     except Exception as exc:
         reason = str(exc) if isinstance(exc, ToolkitError) else unexpected(exc, "reading it")
@@ -307,7 +314,7 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
             progress: Callable[[str], None] | None = None, run_findings: bool = True,
             log_format: str | None = None, log_line_prefix: str | None = None,
             stream_bytes: int = STREAM_BYTES, tracker: Tracker | None = None,
-            pyspy_rate: float | None = None, state: Any = None) -> Analysis:
+            pyspy_rate: float | None = None, state: Any = None, engine: str | None = None) -> Analysis:
     """Read every input under ``paths`` (default: the bundled sample traces) and run every
     analysis and detector that applies (``paths=[]``: none). ``progress`` receives one-line status messages;
     ``tracker`` (a :class:`Tracker`, such as the CLI's progress bar) hears of every input and
@@ -318,11 +325,12 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
     is PostgreSQL's, for stderr logs whose prefix is not one of the common ones. ``pyspy_rate`` is
     the sampling rate (Hz) of py-spy raw files, which do not record it (a ``NAME.rate`` file
     beside one does the same; else 100 Hz is assumed and said). Logs larger than
-    ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory).
+    ``stream_bytes`` on disk are streamed (digest / endpoint table only, bounded memory);
+    ``engine="dask"`` aggregates them on the Dask cluster instead (the client that is current).
     With ``state`` (a directory or a :class:`toolkit.state.StateStore`) every query and access
-    log is streamed incrementally: each file's digest / endpoint table is remembered there and
-    the next run reads only what was appended (each input's ``source`` says how much:
-    ``new_bytes``, ``new_records``).
+    log is streamed incrementally, in this process: each file's digest / endpoint table is
+    remembered there and the next run reads only what was appended (each input's ``source``
+    says how much: ``new_bytes``, ``new_records``).
 
     No input aborts the run: one that cannot be read, or on which a reader or detector fails
     for any reason, is listed in ``inputs`` as failed with the reason, and so is a folder that
@@ -345,11 +353,13 @@ def analyze(paths: Iterable[str | os.PathLike] | None = None, *,
                                                    reason=SIDECAR_REASON if sidecar else NOT_EVIDENCE_REASON))
                 continue
             if tracker is None:
-                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate, state)
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate,
+                             state, engine)
                 continue
             tracker.begin(path, sizes[path])
             with watch_reads(tracker.read):
-                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate, state)
+                _analyse_one(path, analysis, say, log_format, log_line_prefix, stream_bytes, pyspy_rate,
+                             state, engine)
             tracker.end(path)
     finally:
         if tracker is not None:

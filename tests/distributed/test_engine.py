@@ -1,0 +1,189 @@
+"""The Dask engine on a LocalCluster of 2 worker processes (started once for this module):
+the same tables as pandas on every sample and on a generated fleet, and a killed worker's
+partitions recomputed to the same digest."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from toolkit.distributed import frames
+from toolkit.distributed.fleet import make_fleet
+from toolkit.http import timeseries
+from toolkit.queries.digest import digest_stream
+
+distributed = pytest.importorskip("distributed")
+
+QUERY_SAMPLES = ["queries/postgresql/app/postgresql.log.gz", "queries/postgresql/app/postgresql.csv.gz",
+                 "queries/postgresql/app-json/postgresql.json.gz", "queries/postgresql/pgbench/postgresql.log.gz",
+                 "queries/mariadb/app-slow.log", "queries/mariadb/clean-slow.log.gz"]
+HTTP_SAMPLES = ["http/nginx/combined.log.gz", "http/nginx/access.log.gz", "http/nginx/access.jsonl.gz",
+                "http/apache/combined.log", "http/apache/common.log", "http/apache/timed.log"]
+
+
+# Sums over partitions add in another order than one pass: equal to the last few bits
+EXACT = {"check_exact": False, "rtol": 1e-12, "atol": 0.0}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory, client):
+    """Uncompressed copies of a PostgreSQL stderr log, a slow log and an access log (the
+    samples): these are cut into byte ranges."""
+    from conftest import SAMPLES
+
+    d = tmp_path_factory.mktemp("plain")
+    for src, name in (("queries/postgresql/app/postgresql.log.gz", "postgresql.log"),
+                      ("http/nginx/access.log.gz", "access.log")):
+        with gzip.open(SAMPLES / src, "rb") as fh, open(d / name, "wb") as out:
+            shutil.copyfileobj(fh, out)
+    shutil.copy(SAMPLES / "http/nginx/perf.log_format", d / "perf.log_format")
+    shutil.copy(SAMPLES / "queries/mariadb/app-slow.log", d / "app-slow.log")
+    return d
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory, client):
+    """Four hosts' logs (the samples, times shifted 37 s per host), host-02 degraded."""
+    d = tmp_path_factory.mktemp("fleet")
+    make_fleet(d, hosts=4, degraded=2)
+    return d
+
+
+def _same_accounting(got: dict, want: dict) -> None:
+    for k in ("lines_read", "records", "lines_skipped"):
+        assert got[k] == want[k], k
+    assert got["skip_reasons"] == want["skip_reasons"]
+
+
+def _read_both(read, path: str, **options):
+    """pandas' table of ``path`` and its Dask frame, once the computed frame is checked to hold
+    pandas' rows (the tag_ columns of query events aside) and accounting."""
+    want = read(path)
+    ddf = read(path, engine="dask", **options)
+    got = frames.compute(ddf)
+    pd.testing.assert_frame_equal(got, want[list(got.columns)])
+    _same_accounting(got.attrs["source"], want.attrs["source"])
+    return want, ddf
+
+
+@pytest.mark.parametrize("sample", QUERY_SAMPLES)
+def test_query_samples_read_and_digest_as_pandas_does(samples, client, sample):
+    # GIVEN a sample query log, read by pandas and by Dask: the same rows, every line accounted
+    # for the same way
+    want, ddf = _read_both(tk.read_queries, str(samples / sample))
+    # THEN the digest is pandas' digest, row for row, exact percentiles included
+    dig = tk.digest(ddf)
+    pd.testing.assert_frame_equal(dig, tk.digest(want), **EXACT)
+    assert dig["calls"].sum() == tk.digest(want)["calls"].sum() > 0
+
+
+@pytest.mark.parametrize("sample", HTTP_SAMPLES)
+def test_access_log_samples_read_and_endpoints_as_pandas_does(samples, client, sample):
+    want, ddf = _read_both(tk.read_access_log, str(samples / sample))
+    pd.testing.assert_frame_equal(tk.endpoints(ddf), tk.endpoints(want), **EXACT)
+
+
+def test_server_events_as_pandas_reads_them(samples, client):
+    path = str(samples / "queries/postgresql/app/postgresql.log.gz")
+    got = frames.compute(tk.read_server_events(path, engine="dask"))
+    want = tk.read_server_events(path)
+    pd.testing.assert_frame_equal(got, want)
+    assert len(got) == len(want) > 0
+
+
+@pytest.mark.parametrize("name", ["postgresql.log", "app-slow.log"])
+def test_byte_ranges_of_a_query_log_give_pandas_rows_and_digest(plain, client, name):
+    # GIVEN an uncompressed log cut into ranges of ~20 kB (record starts found by the reader)
+    # THEN nothing is split or counted twice: the same rows, line numbers and accounting
+    path = str(plain / name)
+    want, ddf = _read_both(tk.read_queries, path, partition_bytes=20_000)
+    assert ddf.npartitions == -(-os.path.getsize(path) // 20_000)
+    pd.testing.assert_frame_equal(tk.digest(ddf), tk.digest(want), **EXACT)
+
+
+def test_byte_ranges_of_an_access_log_give_pandas_tables(plain, client):
+    want, ddf = _read_both(tk.read_access_log, str(plain / "access.log"), partition_bytes=100_000)
+    assert ddf.npartitions == 8
+    assert want["source_line"].tolist() == list(range(1, len(want) + 1))
+    pd.testing.assert_frame_equal(tk.endpoints(ddf), tk.endpoints(want), **EXACT)
+    for f in (timeseries.latency_over_time, timeseries.status_over_time,
+              timeseries.endpoint_matrix, timeseries.payload_sizes):
+        pd.testing.assert_frame_equal(f(ddf), f(want))
+    pd.testing.assert_frame_equal(timeseries.latency_over_time(ddf, endpoint="/api/orders/{id}", freq="10s"),
+                                  timeseries.latency_over_time(want, endpoint="/api/orders/{id}", freq="10s"))
+
+
+def test_a_fleet_digest_and_endpoints_equal_pandas_on_the_concatenated_hosts(fleet, client):
+    # GIVEN four hosts' logs read as one Dask frame each (ranges of 40 kB)
+    pg_files = sorted(str(p) for p in fleet.glob("*/postgresql.log"))
+    ng_files = sorted(str(p) for p in fleet.glob("*/access.log"))
+    events = tk.read_queries(str(fleet / "*" / "postgresql.log"), engine="dask", partition_bytes=40_000)
+    requests = tk.read_access_log(str(fleet / "*" / "access.log"), engine="dask", partition_bytes=200_000)
+    # WHEN digested on the cluster, and by pandas from the hosts' tables one after the other
+    # (digest_stream: the hosts' sessions share process ids, so one concatenated table would
+    # join one host's parse to another's execute)
+    want_digest = digest_stream(tk.read_queries(p) for p in pg_files)
+    want_requests = pd.concat([tk.read_access_log(p) for p in ng_files], ignore_index=True)
+    dig = tk.digest(events)
+    # THEN the tables are equal row for row
+    pd.testing.assert_frame_equal(dig, want_digest, **EXACT)
+    pd.testing.assert_frame_equal(tk.endpoints(requests), tk.endpoints(want_requests), **EXACT)
+    pd.testing.assert_frame_equal(timeseries.status_over_time(requests), timeseries.status_over_time(want_requests),
+                                  check_freq=False)
+    # AND the accounting covers the four files: their lines, summed
+    src = dig.attrs["source"]
+    assert src["files"] == 4 and src["paths"] == pg_files
+    assert src["lines_read"] == sum(tk.read_queries(p).attrs["source"]["lines_read"] for p in pg_files)
+    # AND the degraded host's queries on orders take 4 times as long: seen by grouping per file
+    per_host = {p: tk.digest(tk.read_queries(p, engine="dask"))["total_ms"].sum() for p in pg_files}
+    assert max(per_host, key=per_host.get) == pg_files[2]
+
+
+def test_a_worker_killed_mid_run_is_retried_with_the_same_digest(fleet, client):
+    # GIVEN the fleet's query logs held in the workers' memory, 10 partitions over 2 workers
+    ddf = tk.read_queries(str(fleet / "*" / "postgresql.log"), engine="dask", partition_bytes=70_000)
+    want = tk.digest(ddf)
+    held = client.persist(ddf)
+    distributed.wait(held)
+    where = client.who_has(held)
+    workers = {w for ws in where.values() for w in ws}
+    assert len(workers) == 2
+    # WHEN one worker process is killed (SIGKILL: its partitions are lost)
+    victim = sorted(workers)[0]
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    os.kill(pid, signal.SIGKILL)
+    # THEN the digest of the held frame is computed anyway (the lost partitions read again by
+    # the worker the nanny restarts, or the other one) and equals the first
+    got = tk.digest(held)
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    one_host = tk.digest(tk.read_queries(str(fleet / "host-00" / "postgresql.log")))
+    assert got["calls"].sum() == 4 * one_host["calls"].sum() > 0
+    # AND the killed process is gone: its partitions were read by another one
+    assert pid not in client.run(os.getpid).values()
+
+
+def test_analyze_on_the_engine_gives_the_streamed_tables(plain, client):
+    # GIVEN logs above the streaming size, analysed on the cluster (the current client) and by pandas
+    from toolkit.report.analyze import analyze
+
+    paths = [str(plain / "postgresql.log"), str(plain / "access.log")]
+    on_dask = analyze(paths, engine="dask", stream_bytes=1, run_findings=False)
+    local = analyze(paths, stream_bytes=1, run_findings=False)
+    # THEN the digest and endpoint tables are equal, and so are the inputs' counts
+    pd.testing.assert_frame_equal(on_dask.digests[paths[0]], local.digests[paths[0]], **EXACT)
+    pd.testing.assert_frame_equal(on_dask.endpoint_tables[paths[1]], local.endpoint_tables[paths[1]],
+                                  **EXACT)
+    assert [(r.records, r.lines_read) for r in on_dask.inputs] == [(r.records, r.lines_read) for r in local.inputs]
