@@ -237,7 +237,8 @@ class DigestAccumulator:
         self.fper = Fingerprinter(**fingerprint_options)
         self.groups: dict[tuple, DigestGroup] = {}
         self.sum_columns: set[str] = set()
-        self._pending: pd.DataFrame | None = None  # parse/bind rows waiting for their execute
+        # parse/bind rows waiting for their execute (public: an incremental state must not cut there)
+        self.pending: pd.DataFrame | None = None
         self.rows = 0
 
     def group(self, key: tuple) -> DigestGroup:
@@ -262,10 +263,10 @@ class DigestAccumulator:
             if not keep.all():
                 events = events[keep]
                 kind = events["kind"]
-        if self._pending is not None and len(self._pending):
-            events = pd.concat([self._pending, events], ignore_index=True)
+        if self.pending is not None and len(self.pending):
+            events = pd.concat([self.pending, events], ignore_index=True)
             kind = events["kind"] if "kind" in events.columns else None
-        self._pending = None
+        self.pending = None
         if events.empty:
             return self
         fps = np.array(self.fper.many(events["statement"].to_numpy(object)), dtype=object)
@@ -277,7 +278,7 @@ class DigestAccumulator:
             if self.fold:
                 ms, is_call, pending = self._fold(events, kinds, fps, ms)
                 if pending.any():
-                    self._pending = events[pending]
+                    self.pending = events[pending]
                     is_call &= ~pending
         self._accumulate(events, fps, ms, is_call, kinds)
         return self
@@ -391,8 +392,8 @@ class DigestAccumulator:
     # -- the table -------------------------------------------------------------------------
     def result(self) -> pd.DataFrame:
         """The digest table (see the module docstring), sorted by total_ms descending."""
-        if self._pending is not None and len(self._pending):
-            pending, self._pending = self._pending, None
+        if self.pending is not None and len(self.pending):
+            pending, self.pending = self.pending, None
             kinds = pending["kind"].astype(object).to_numpy(object)
             fps = np.array(self.fper.many(pending["statement"].to_numpy(object)), dtype=object)
             ms = pd.to_numeric(pending["duration_ms"], errors="coerce").to_numpy("float64", na_value=np.nan)
@@ -624,9 +625,9 @@ def renumber(part: DigestAccumulator, accounting: dict[str, Any], offset: int) -
 def merge_into(into: DigestAccumulator, other: DigestAccumulator) -> None:
     into.sum_columns |= other.sum_columns
     into.rows += other.rows
-    if other._pending is not None and len(other._pending):
-        into._pending = (other._pending if into._pending is None
-                         else pd.concat([into._pending, other._pending], ignore_index=True))
+    if other.pending is not None and len(other.pending):
+        into.pending = (other.pending if into.pending is None
+                         else pd.concat([into.pending, other.pending], ignore_index=True))
     for key, g in other.groups.items():
         acc = into.groups.get(key)
         if acc is None:

@@ -111,7 +111,7 @@ def _when(text: str | None) -> pd.Timestamp | None:
 def _waiting(acc: Any) -> bool:
     """Parse/bind rows of the DataFrame way still waiting for their execute at the cut (the
     accumulator keeps them as a DataFrame, which the state does not hold)."""
-    pending = getattr(acc, "_pending", None)
+    pending = acc.pending
     return pending is not None and len(pending) > 0
 
 
