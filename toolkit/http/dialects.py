@@ -69,9 +69,24 @@ def haproxy_line(lines: list[str]) -> int | None:
 
 
 def fits(fmt: CompiledFormat, lines: list[str]) -> bool:
-    """Whether at least 80% of ``lines`` (and at least one) match ``fmt`` whole."""
+    """Whether at least 80% of ``lines`` (and at least one) match ``fmt`` whole. A line with a
+    backslash is tried with the format's tolerant variant too, as the scanner tries it (Apache
+    writes a quote inside a quoted value as ``\\"``)."""
     pat = fmt.pattern
-    ok = sum(1 for ln in lines if (m := pat.match(ln)) and m.group("_line") is None)
+    tolerant = None
+
+    def matches(line: str) -> bool:
+        nonlocal tolerant
+        m = pat.match(line)
+        if m is not None and m.group("_line") is None:
+            return True
+        if "\\" not in line:
+            return False
+        tolerant = tolerant or fmt.tolerant().pattern
+        m = tolerant.match(line)
+        return m is not None and m.group("_line") is None
+
+    ok = sum(1 for ln in lines if matches(ln))
     return bool(lines) and ok >= max(1, int(0.8 * len(lines)))
 
 

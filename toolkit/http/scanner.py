@@ -470,7 +470,7 @@ JSON_KEYS = {
     "time_local": "time_local", "msec": "msec", "ip": "remote_addr", "client": "remote_addr",
     "remote_ip": "remote_addr", "method": "request_method", "user_agent": "http_user_agent",
     "referer": "http_referer", "referrer": "http_referer", "duration": "request_time",
-    "response_time": "request_time",
+    "response_time": "request_time", "bytes": "body_bytes_sent",
     # Caddy 2 (https://caddyserver.com/docs/caddyfile/directives/log, "handled request" entries)
     "ts": "msec", "size": "body_bytes_sent", "bytes_read": "request_length",
     "request.remote_ip": "remote_addr", "request.client_ip": "client_ip", "request.method": "request_method",
