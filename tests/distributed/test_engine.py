@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.distributed import frames
+from toolkit.distributed import direct, frames
 from toolkit.distributed.fleet import make_fleet
 from toolkit.http import timeseries
-from toolkit.queries.digest import digest_stream
+from toolkit.queries.digest import digest_file, digest_stream
 
 distributed = pytest.importorskip("distributed")
 
@@ -187,3 +187,74 @@ def test_analyze_on_the_engine_gives_the_streamed_tables(plain, client):
     pd.testing.assert_frame_equal(on_dask.endpoint_tables[paths[1]], local.endpoint_tables[paths[1]],
                                   **EXACT)
     assert [(r.records, r.lines_read) for r in on_dask.inputs] == [(r.records, r.lines_read) for r in local.inputs]
+
+
+# -- the direct digests: byte ranges digested from their text on the cluster ---------------------
+def _same_source(got: dict, want: dict, ranged: bool) -> None:
+    """A plain file's ranges: the local read's accounting itself; a file read whole (the frame
+    path): the same counts."""
+    if ranged:
+        assert got == want
+    else:
+        _same_accounting(got, want)
+
+
+@pytest.mark.parametrize("sample", QUERY_SAMPLES + ["postgresql.log", "app-slow.log"])
+def test_digest_files_equals_the_local_digest_file(samples, plain, client, sample):
+    # GIVEN a sample (compressed: read whole, the frame path) or a plain log cut into ~20 kB ranges
+    ranged = "/" not in sample
+    path = str(plain / sample if ranged else samples / sample)
+    # WHEN digested on the cluster straight from the text, and locally in one process
+    got = direct.digest_files(path, partition_bytes=20_000, split_every=3)
+    want = digest_file(path, workers=1)
+    # THEN the tables are equal row for row (examples' line numbers too), every line accounted for
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    assert got["calls"].sum() == want["calls"].sum() > 0
+    _same_source(got.attrs["source"], want.attrs["source"], ranged)
+
+
+@pytest.mark.parametrize("sample", HTTP_SAMPLES + ["access.log"])
+def test_endpoint_files_equals_the_local_endpoints(samples, plain, client, sample):
+    ranged = "/" not in sample
+    path = str(plain / sample if ranged else samples / sample)
+    got = direct.endpoint_files(path, partition_bytes=100_000, split_every=3)
+    want = tk.endpoints(path)
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    assert got["requests"].sum() == want["requests"].sum() > 0
+    _same_source(got.attrs["source"], want.attrs["source"], ranged)
+
+
+def test_direct_digests_of_a_fleet_equal_the_frame_path(fleet, client):
+    # GIVEN four hosts' logs, each cut into ranges of 40 kB (PostgreSQL) / 200 kB (nginx)
+    pg_files = sorted(str(p) for p in fleet.glob("*/postgresql.log"))
+    ng_files = sorted(str(p) for p in fleet.glob("*/access.log"))
+    # WHEN digested straight from the text, and by the frame path on the same partitions
+    dig = direct.digest_files(str(fleet / "*" / "postgresql.log"), partition_bytes=40_000)
+    eps = direct.endpoint_files(str(fleet / "*" / "access.log"), partition_bytes=200_000)
+    frame_dig = tk.digest(tk.read_queries(str(fleet / "*" / "postgresql.log"), engine="dask",
+                                          partition_bytes=40_000))
+    frame_eps = tk.endpoints(tk.read_access_log(str(fleet / "*" / "access.log"), engine="dask",
+                                                partition_bytes=200_000))
+    # THEN the tables are equal, and equal the local digests of the hosts one after the other
+    pd.testing.assert_frame_equal(dig, frame_dig, **EXACT)
+    pd.testing.assert_frame_equal(dig, digest_stream(tk.read_queries(p) for p in pg_files), **EXACT)
+    pd.testing.assert_frame_equal(eps, frame_eps, **EXACT)
+    # AND the accounting is the four files' local accounting, summed
+    for table, files, local in ((dig, pg_files, digest_file), (eps, ng_files, tk.endpoints)):
+        src = table.attrs["source"]
+        assert src["files"] == 4 and src["paths"] == files
+        per_file = [local(p).attrs["source"] for p in files]
+        for k in ("lines_read", "records", "lines_skipped"):
+            assert src[k] == sum(s[k] for s in per_file), k
+        assert src["records"] > 0
+
+
+def test_endpoint_files_with_a_wrong_format_is_a_log_format_error(plain, client):
+    # GIVEN the perf log read as Apache's common format: no line matches
+    from toolkit.errors import LogFormatError
+
+    with pytest.raises(LogFormatError, match="no line matches log format"):
+        tk.endpoints(str(plain / "access.log"), log_format="common")
+    # THEN the cluster says so too, not an empty table
+    with pytest.raises(LogFormatError, match="no line matches log format"):
+        direct.endpoint_files(str(plain / "access.log"), log_format="common", partition_bytes=100_000)

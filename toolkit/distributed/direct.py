@@ -44,7 +44,7 @@ from ..sources import CHUNK_BYTES, Accounting
 from . import partitions as P
 from . import require
 from .cluster import compute_with_progress
-from .frames import Reading, read_partition, sum_accounting
+from .frames import Reading, open_path, read_partition, sum_accounting
 
 SPLIT_EVERY = 8
 
@@ -160,8 +160,7 @@ def digest_files(paths: Any, by: Any = None, *, format: str | None = None, fold_
     def fmt_of(path: str) -> str:
         if fixed is not None:
             return fixed
-        from .frames import _open  # noqa: PLC0415 (same package)
-        return formats.detect(_open(path, "skip"), "queries").name
+        return formats.detect(open_path(path, "skip"), "queries").name
 
     def cuts(path: str, n: int, fmt: str) -> list[tuple[int, int]] | None:
         # even cuts, each end moved to a record start by the range reader (as digest_file's)
@@ -228,7 +227,6 @@ def endpoint_files(paths: Any, *, routes: Sequence[str] | None = None, log_forma
     path) and folded into the same accumulator."""
     from ..http.accesslog import check_matched, resolve_format
     from ..http.endpoints import NEEDED, EndpointAccumulator, byte_ranges, range_partial
-    from .frames import _open  # noqa: PLC0415 (same package)
 
     def narrow(fmt: Any) -> Any:
         return fmt if isinstance(fmt, str) else fmt.only(NEEDED, joined=True)
@@ -236,7 +234,7 @@ def endpoint_files(paths: Any, *, routes: Sequence[str] | None = None, log_forma
     fixed = narrow(resolve_format(P.expand(paths)[0], log_format)[1]) if log_format is not None else None
 
     def fmt_of(path: str) -> Any:
-        return fixed if fixed is not None else narrow(resolve_format(_open(path, "skip"), None)[1])
+        return fixed if fixed is not None else narrow(resolve_format(open_path(path, "skip"), None)[1])
 
     # cuts at line starts (as endpoints(path, jobs=n)'s)
     parts = _plan(paths, fmt_of, lambda path, n, fmt: byte_ranges(path, n), partition_bytes)
