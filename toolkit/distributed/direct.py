@@ -13,9 +13,12 @@ run at the speed per byte of :func:`toolkit.queries.digest.digest_file` and
   :meth:`~toolkit.http.endpoints.EndpointAccumulator.merge` with the ranges' accounting added
   as :func:`toolkit.endpoints` adds it (``jobs`` > 1).
 
-A file that has no byte-range reader (a compressed or remote file, a query log format without
-``extras.split``: csvlog, jsonlog) falls back to the frame path for that file: it is read whole
-into a frame on a worker and folded into the same state (so mixed inputs give one table).
+A file that cannot be cut (compressed, remote) is digested whole on one worker, by its format's
+direct digest where it has one (``extras.digest``: PostgreSQL stderr, the MySQL slow log, as
+``digest_file`` does). A compressed or remote access log is scanned whole by one worker
+(as ``endpoints(path)`` scans it). Only query logs of a format without a range reader (csvlog,
+jsonlog) fall back to the frame path: such a file is read whole into a frame on a worker and
+folded into the same state (so mixed inputs give one table).
 
 The tree: each node joins its children's *runs* (the state and accounting of consecutive ranges
 of one file) in input order; the ranges of a file are joined first (line numbers and examples
@@ -39,8 +42,8 @@ from typing import Any
 import pandas as pd
 
 from .. import formats
-from ..errors import ParseError
-from ..sources import CHUNK_BYTES, Accounting
+from ..errors import InputError, ParseError
+from ..sources import CHUNK_BYTES, Accounting, open_source
 from . import partitions as P
 from . import require
 from .cluster import compute_with_progress
@@ -115,27 +118,25 @@ def _reduce(parts: list[list[tuple[int, P.Segment]]], leaf: Callable[..., list[R
     return run.state, run.accounting
 
 
-def _plan(paths: Any, fmt_of: Callable[[str], Any],
-          cuts: Callable[[str, int, Any], list[tuple[int, int]] | None], partition_bytes: int | None) -> list[list[tuple[int, P.Segment]]]:
-    """The input's partitions, each segment with its file's number in the input (plain files
-    cut by ``cuts(path, parts, fmt)`` as :func:`.partitions.segments` cuts them; None: whole)."""
+def _plan(paths: Any, fmt_of: Callable[[str], Any], cuts: Callable[[str, int, Any], list[tuple[int, int]] | None],
+          partition_bytes: int | None) -> list[list[tuple[int, P.Segment]]]:
+    """The input's partitions (:func:`.partitions.segments` cut by ``cuts(path, parts, fmt)``,
+    None: read whole; grouped by :func:`.partitions.pack`), each segment with its file's number
+    in the input. No file at all is an InputError."""
     require()
     files = P.expand(paths)
+    if not files:
+        raise InputError(f"{paths}: no file to read")
     partition_bytes = partition_bytes or P.default_partition_bytes([P.file_size(f) for f in files])
-
-    keyed, key = [], -1
-    for seg in P.segments(files, fmt_of, cuts, partition_bytes):
-        key += seg.start == 0  # every file's first segment starts at 0 (a file named twice: twice)
-        keyed.append((key, seg))
-    out: list[list[tuple[int, P.Segment]]] = []
-    held = 0
-    for item in keyed:  # (as partitions.pack groups them)
-        if out and held + item[1].nbytes <= partition_bytes:
-            out[-1].append(item)
-            held += item[1].nbytes
-        else:
-            out.append([item])
-            held = item[1].nbytes
+    parts = P.pack(P.segments(files, fmt_of, cuts, partition_bytes), partition_bytes)
+    key = -1
+    out = []
+    for part in parts:
+        keyed = []
+        for seg in part:
+            key += seg.start == 0  # every file's first segment starts at 0 (a file named twice: twice)
+            keyed.append((key, seg))
+        out.append(keyed)
     return out
 
 
@@ -150,7 +151,7 @@ def digest_files(paths: Any, by: Any = None, *, format: str | None = None, fold_
     when None); ``reader_options`` go to the readers (``log_line_prefix=``, ``errors=``);
     ``partition_bytes`` as for the frame path. Files of a format without a byte-range reader, and
     compressed or remote files, are read whole into frames on a worker (the frame path) and folded
-    into the same state."""
+    into the same state (a compressed file of a format with a direct digest: that digest, whole)."""
     from ..queries.digest import DigestAccumulator, digest_range, merge_into, merge_ranges
 
     options = dict(reader_options or {})
@@ -173,6 +174,15 @@ def digest_files(paths: Any, by: Any = None, *, format: str | None = None, fold_
     def leaf(part: list[tuple[int, P.Segment]]) -> list[Run]:
         runs = []
         for key, seg in part:
+            fmt = formats.get(seg.fmt)
+            if seg.whole and fmt.extras.digest is not None and fold_parse_bind and fmt.extras.digest.supports(by):
+                # a compressed or remote file of a format with a direct digest: that digest, whole
+                src = open_source(open_path(seg.path, errors), errors=errors)
+                acc, accounting = fmt.extras.digest(src, by=by, chunk_size=chunk_size, errors=errors,
+                                                    **options, **fingerprint_options)
+                acc.fper = None
+                runs.append(Run(key, acc, dict(accounting), complete=True, path=seg.path))
+                continue
             if seg.whole:  # the frame path for this file
                 frame = read_partition([seg], reading)
                 acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
@@ -223,10 +233,11 @@ def endpoint_files(paths: Any, *, routes: Sequence[str] | None = None, log_forma
     Dask cluster: each byte range (at line starts) scanned and folded by
     :func:`toolkit.http.endpoints.range_partial`, the accumulators merged up a tree in input
     order. ``log_format`` in every form :func:`toolkit.read_access_log` takes (detected per file
-    when None). Compressed and remote files are read whole into frames on a worker (the frame
-    path) and folded into the same accumulator."""
+    when None). A compressed or remote file is scanned whole by one worker, folded the same way
+    (no access log falls back to the frame path)."""
     from ..http.accesslog import check_matched, resolve_format
     from ..http.endpoints import NEEDED, EndpointAccumulator, byte_ranges, range_partial
+    from ..http.scanner import scan
 
     def narrow(fmt: Any) -> Any:
         return fmt if isinstance(fmt, str) else fmt.only(NEEDED, joined=True)
@@ -238,8 +249,6 @@ def endpoint_files(paths: Any, *, routes: Sequence[str] | None = None, log_forma
 
     # cuts at line starts (as endpoints(path, jobs=n)'s)
     parts = _plan(paths, fmt_of, lambda path, n, fmt: byte_ranges(path, n), partition_bytes)
-    reading = Reading("http_requests", "skip", (), chunk_size)
-
     def label(fmt: Any) -> str:
         return f"access_log:{fmt if isinstance(fmt, str) else fmt.name}"
 
@@ -247,12 +256,12 @@ def endpoint_files(paths: Any, *, routes: Sequence[str] | None = None, log_forma
         runs = []
         for key, seg in part:
             acc = EndpointAccumulator(routes)
-            if seg.whole:  # the frame path for this file
-                frame = read_partition([seg], reading)
-                acc.add(frame)
-                accounting = dict(frame.attrs.get("source", {}))
-                accounting.pop("rows_without", None)  # (not in endpoints(path)'s accounting)
-                runs.append(Run(key, acc, accounting, complete=True, path=seg.path, fmt=seg.fmt))
+            if seg.whole:  # compressed or remote: scanned whole here, as endpoints(path) scans it
+                src = open_source(open_path(seg.path, "skip"))
+                src.accounting.format = label(seg.fmt)
+                for batch in scan(src, seg.fmt, chunk_size):
+                    acc.add(batch)
+                runs.append(Run(key, acc, src.accounting, complete=True, path=seg.path, fmt=seg.fmt))
                 continue
             skips, acc, records, ranged = range_partial(seg.path, seg.fmt, routes, seg.start, seg.end, chunk_size)
             accounting = Accounting(path=seg.path, format=label(seg.fmt))
