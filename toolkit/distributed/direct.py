@@ -3,9 +3,10 @@
 :func:`digest_files` and :func:`endpoint_files` map the local workers' byte-range digests over
 the partitions of :mod:`.partitions` (files, globs, folders, fsspec URLs; each plain file cut by
 the same rules) and merge their states up a tree: no DataFrame is built on the workers, so they
-run at the speed per byte of :func:`toolkit.queries.digest.digest_file` and
-:func:`toolkit.endpoints` on one path, about 10x the frame path's
-(:func:`toolkit.distributed.reductions.digest` of ``read_queries(..., engine="dask")``).
+run at about the speed per byte of :func:`toolkit.queries.digest.digest_file` and
+:func:`toolkit.endpoints` on one path: 3-5x the frame path's on 1 GB of logs
+(:func:`toolkit.distributed.reductions.digest` of ``read_queries(..., engine="dask")``;
+benchmarks/RESULTS.md, Fleet).
 
 - query logs: :func:`toolkit.queries.digest.digest_range` per range, the ranges of one file
   merged by :func:`toolkit.queries.digest.merge_ranges` (its line numbers renumbered);
@@ -62,7 +63,6 @@ class Run:
     state: Any
     accounting: Any
     relative: bool = False
-    complete: bool = False  # a whole file (nothing of it before or after)
     path: str | None = None
     fmt: Any = None
 
@@ -93,13 +93,13 @@ def _node(ops: Ops, root: bool, *children: list[Run]) -> list[Run]:
         return runs
     if root and len(runs) == 1 and runs[0].key is not None:
         state, accounting = ops.close(runs[0])  # one file: its own accounting, as a local read's
-        return [Run(None, state, accounting, complete=True)]
+        return [Run(None, state, accounting)]
     state, parts = None, []
     for i in todo:
         s, a = (runs[i].state, runs[i].accounting) if runs[i].key is None else ops.close(runs[i])
         state = s if state is None else ops.merge(state, s)
         parts.append(a)
-    blob = Run(None, state, sum_accounting(parts), complete=True)
+    blob = Run(None, state, sum_accounting(parts))
     return runs[:todo[0]] + [blob] + runs[todo[-1] + 1:]
 
 
@@ -181,14 +181,14 @@ def digest_files(paths: Any, by: Any = None, *, format: str | None = None, fold_
                 acc, accounting = fmt.extras.digest(src, by=by, chunk_size=chunk_size, errors=errors,
                                                     **options, **fingerprint_options)
                 acc.fper = None
-                runs.append(Run(key, acc, dict(accounting), complete=True, path=seg.path))
+                runs.append(Run(key, acc, dict(accounting), path=seg.path))
                 continue
             if seg.whole:  # the frame path for this file
                 frame = read_partition([seg], reading)
                 acc = DigestAccumulator(by, fold_parse_bind=fold_parse_bind, **fingerprint_options)
                 acc.add(frame)
                 acc.fper = None
-                runs.append(Run(key, acc, dict(frame.attrs.get("source", {})), complete=True, path=seg.path))
+                runs.append(Run(key, acc, dict(frame.attrs.get("source", {})), path=seg.path))
                 continue
             acc, accounting = digest_range((seg.path, seg.fmt, seg.start, seg.end, chunk_size, by,
                                             fold_parse_bind, {**options, "errors": errors},
@@ -261,7 +261,7 @@ def endpoint_files(paths: Any, *, routes: Sequence[str] | None = None, log_forma
                 src.accounting.format = label(seg.fmt)
                 for batch in scan(src, seg.fmt, chunk_size):
                     acc.add(batch)
-                runs.append(Run(key, acc, src.accounting, complete=True, path=seg.path, fmt=seg.fmt))
+                runs.append(Run(key, acc, src.accounting, path=seg.path, fmt=seg.fmt))
                 continue
             skips, acc, records, ranged = range_partial(seg.path, seg.fmt, routes, seg.start, seg.end, chunk_size)
             accounting = Accounting(path=seg.path, format=label(seg.fmt))
