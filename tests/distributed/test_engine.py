@@ -252,3 +252,21 @@ def test_endpoint_files_with_a_wrong_format_is_a_log_format_error(plain, client)
     # THEN the cluster says so too, not an empty table
     with pytest.raises(LogFormatError, match="no line matches log format"):
         direct.endpoint_files(str(plain / "access.log"), log_format="common", partition_bytes=100_000)
+
+
+def test_a_bad_line_in_a_later_range_is_named_by_its_line_in_the_file(plain, client, tmp_path):
+    # GIVEN the perf log (2,438 lines, 780 kB) with a line that matches no format at line 2,001
+    # (in the 7th of its 100 kB ranges)
+    lines = (plain / "access.log").read_text().splitlines(keepends=True)
+    path = tmp_path / "access.log"
+    path.write_text("".join(lines[:2000] + ["this is not a request\n"] + lines[2000:]))
+    log_format = f"@{plain / 'perf.log_format'}"
+    # WHEN its endpoint table is made on the cluster in ranges, and locally in one pass
+    got = direct.endpoint_files(str(path), log_format=log_format, partition_bytes=100_000)
+    want = tk.endpoints(str(path), log_format=log_format, jobs=1)
+    # THEN the skipped line is counted once and named by its line in the whole file
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    src = got.attrs["source"]
+    assert src == want.attrs["source"]
+    assert src["lines_skipped"] == 1 and src["lines_read"] == len(lines) + 1
+    assert [x["line"] for x in src["skipped"]] == [2001]
