@@ -187,6 +187,10 @@ def test_analyze_on_the_engine_gives_the_streamed_tables(plain, client):
     pd.testing.assert_frame_equal(on_dask.endpoint_tables[paths[1]], local.endpoint_tables[paths[1]],
                                   **EXACT)
     assert [(r.records, r.lines_read) for r in on_dask.inputs] == [(r.records, r.lines_read) for r in local.inputs]
+    # AND they were digested straight from the text (the direct path: the local accounting
+    # itself, where the frame path's would list the partitions' files)
+    assert on_dask.digests[paths[0]].attrs["source"] == local.digests[paths[0]].attrs["source"]
+    assert on_dask.endpoint_tables[paths[1]].attrs["source"] == local.endpoint_tables[paths[1]].attrs["source"]
 
 
 # -- the direct digests: byte ranges digested from their text on the cluster ---------------------
