@@ -11,14 +11,16 @@ written to benchmarks/data/fleet/ (kept for the next run: ``--regenerate`` write
 
 Measured, each in its own run, back to back:
 
-1. ours, Dask: ``tk.digest(tk.read_queries(files, engine="dask"))`` and
-   ``tk.endpoints(tk.read_access_log(files, engine="dask"))`` (default partitions: a 16th of
-   the input, at most 64 MiB), on a fresh LocalCluster of 1 and of
-   2 single-threaded worker processes (the time includes starting the cluster); peak memory per
+1. ours, Dask, the direct path (the default): ``toolkit.distributed.direct.digest_files(files)``
+   and ``endpoint_files(files)``, the local byte-range digests run on the workers, no DataFrame
+   built; with ``--frames`` the frame path instead: ``tk.digest(tk.read_queries(files,
+   engine="dask"))`` and ``tk.endpoints(tk.read_access_log(files, engine="dask"))``. Default
+   partitions: a 16th of the input, at most 64 MiB. On a fresh LocalCluster of 1 and of 2
+   single-threaded worker processes (the time includes starting the cluster); peak memory per
    worker is each worker process's ``ru_maxrss`` after the run;
-2. ``pgbadger -j 2 -f stderr -p '%m [%p] %q%u@%d ' -x text`` on the 20 PostgreSQL logs;
-3. ``goaccess FILES --log-format='%h - %e [%d:%t %^] "%r" %s %b "%R" "%u" rt=%T %^' -o out.json``
-   on the 20 access logs (GoAccess is one process: no -j).
+2. ``goaccess FILES --log-format='%h - %e [%d:%t %^] "%r" %s %b "%R" "%u" rt=%T %^' -o out.json``
+   on the 20 access logs (GoAccess is one process: no -j);
+3. ``pgbadger -j 2 -f stderr -p '%m [%p] %q%u@%d ' -x text`` on the 20 PostgreSQL logs.
 
 The load average (1 minute) is printed before and after each run: the machine is shared.
 """
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 import toolkit as tk  # noqa: E402
-from toolkit.distributed import cluster, fleet  # noqa: E402
+from toolkit.distributed import cluster, direct, fleet  # noqa: E402
 from toolkit.sources import open_source  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "fleet"
@@ -70,23 +72,25 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def ours(kind: str, paths: list[str], workers: int) -> dict:
+def ours(kind: str, paths: list[str], workers: int, frames: bool = False) -> dict:
     before = load()
     t0 = time.perf_counter()
+    log_format = f"@{fleet.NGINX_FORMAT}"
     with cluster.client(jobs=workers, dashboard=False, memory_limit=0) as c:
         if kind == "postgres":
-            frame = tk.read_queries(paths, format="postgres-stderr", engine="dask")
-            table = tk.digest(frame)
+            table = (tk.digest(tk.read_queries(paths, format="postgres-stderr", engine="dask")) if frames
+                     else direct.digest_files(paths, format="postgres-stderr"))
             rows = int(table["calls"].sum())
         else:
-            frame = tk.read_access_log(paths, log_format=f"@{fleet.NGINX_FORMAT}", engine="dask")
-            table = tk.endpoints(frame)
+            table = (tk.endpoints(tk.read_access_log(paths, log_format=log_format, engine="dask")) if frames
+                     else direct.endpoint_files(paths, log_format=log_format))
             rows = int(table["requests"].sum())
         wall = time.perf_counter() - t0
         peaks = c.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
-    return {"tool": f"ours, Dask, {workers} worker(s)", "kind": kind, "wall_s": round(wall, 1),
+    path = "frame path" if frames else "direct"
+    return {"tool": f"ours, Dask ({path}), {workers} worker(s)", "kind": kind, "wall_s": round(wall, 1),
             "peak_mb_per_worker": sorted(round(v / 1024) for v in peaks.values()),
-            "partitions": frame.npartitions, "rows": rows, "lines_read": table.attrs["source"]["lines_read"],
+            "rows": rows, "lines_read": table.attrs["source"]["lines_read"],
             "load_before": before, "load_after": load()}
 
 
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--files", type=int, default=20, help="files of each kind (default 20)")
     ap.add_argument("--regenerate", action="store_true", help="write the logs again")
     ap.add_argument("--skip-others", action="store_true", help="ours only (no pgBadger, GoAccess)")
+    ap.add_argument("--frames", action="store_true",
+                    help="ours by the frame path (DataFrames on the workers), not the direct digests")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     pg, ng = generate(args.gb, args.files, args.regenerate)
@@ -123,18 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for kind, paths in (("postgres", pg), ("nginx", ng)):
         for workers in (1, 2):
-            results.append(ours(kind, paths, workers))
+            results.append(ours(kind, paths, workers, args.frames))
             print(json.dumps(results[-1]), flush=True)
     if not args.skip_others:
         out = DATA / "out"
         out.mkdir(exist_ok=True)
+        results.append(external("GoAccess", "nginx",
+                                ["goaccess", *ng, *GOACCESS, "-o", str(out / "goaccess.json"), "--no-progress"]))
+        print(json.dumps(results[-1]), flush=True)
         results.append(external("pgBadger -j 2", "postgres",
                                 ["pgbadger", "-q", "-j", "2", "-f", "stderr", "-p", PG_PREFIX, "-x", "text",
                                  # its own pid file: another pgBadger on the machine would refuse ours
                                  "--pid-dir", str(out), "-o", str(out / "pgbadger.txt"), *pg]))
-        print(json.dumps(results[-1]), flush=True)
-        results.append(external("GoAccess", "nginx",
-                                ["goaccess", *ng, *GOACCESS, "-o", str(out / "goaccess.json"), "--no-progress"]))
         print(json.dumps(results[-1]), flush=True)
     print("\n| log | tool | wall s | MB/s | peak MB per worker | load before / after |")
     print("| --- | --- | ---: | ---: | --- | --- |")

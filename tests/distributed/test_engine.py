@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.distributed import frames
+from toolkit.distributed import direct, frames
 from toolkit.distributed.fleet import make_fleet
 from toolkit.http import timeseries
-from toolkit.queries.digest import digest_stream
+from toolkit.queries.digest import digest_file, digest_stream
 
 distributed = pytest.importorskip("distributed")
 
@@ -187,3 +187,90 @@ def test_analyze_on_the_engine_gives_the_streamed_tables(plain, client):
     pd.testing.assert_frame_equal(on_dask.endpoint_tables[paths[1]], local.endpoint_tables[paths[1]],
                                   **EXACT)
     assert [(r.records, r.lines_read) for r in on_dask.inputs] == [(r.records, r.lines_read) for r in local.inputs]
+    # AND they were digested straight from the text (the direct path: the local accounting
+    # itself, where the frame path's would list the partitions' files)
+    assert on_dask.digests[paths[0]].attrs["source"] == local.digests[paths[0]].attrs["source"]
+    assert on_dask.endpoint_tables[paths[1]].attrs["source"] == local.endpoint_tables[paths[1]].attrs["source"]
+
+
+# -- the direct digests: byte ranges digested from their text on the cluster ---------------------
+@pytest.mark.parametrize("sample", QUERY_SAMPLES + ["postgresql.log", "app-slow.log"])
+def test_digest_files_equals_the_local_digest_file(samples, plain, client, sample):
+    # GIVEN a sample (compressed: digested whole; csvlog and jsonlog by the frame path) or a
+    # plain log cut into ~20 kB ranges
+    path = str(samples / sample if "/" in sample else plain / sample)
+    # WHEN digested on the cluster straight from the text, and locally in one process
+    got = direct.digest_files(path, partition_bytes=20_000, split_every=3)
+    want = digest_file(path, workers=1)
+    # THEN the tables are equal row for row (examples' line numbers too), every line accounted for
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    assert got["calls"].sum() == want["calls"].sum() > 0
+    if sample.endswith((".csv.gz", ".json.gz")):  # the frame path's accounting: the same counts
+        _same_accounting(got.attrs["source"], want.attrs["source"])
+    else:  # the local digest's accounting itself (skipped examples' lines included)
+        assert got.attrs["source"] == want.attrs["source"]
+
+
+@pytest.mark.parametrize("sample", HTTP_SAMPLES + ["access.log"])
+def test_endpoint_files_equals_the_local_endpoints(samples, plain, client, sample):
+    # GIVEN a sample (compressed: scanned whole) or the plain perf log cut into 100 kB ranges
+    path = str(samples / sample if "/" in sample else plain / sample)
+    got = direct.endpoint_files(path, partition_bytes=100_000, split_every=3)
+    want = tk.endpoints(path)
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    assert got["requests"].sum() == want["requests"].sum() > 0
+    assert got.attrs["source"] == want.attrs["source"]
+
+
+def test_direct_digests_of_a_fleet_equal_the_frame_path(fleet, client):
+    # GIVEN four hosts' logs, each cut into ranges of 40 kB (PostgreSQL) / 200 kB (nginx)
+    pg_files = sorted(str(p) for p in fleet.glob("*/postgresql.log"))
+    ng_files = sorted(str(p) for p in fleet.glob("*/access.log"))
+    # WHEN digested straight from the text, and by the frame path on the same partitions
+    dig = direct.digest_files(str(fleet / "*" / "postgresql.log"), partition_bytes=40_000)
+    eps = direct.endpoint_files(str(fleet / "*" / "access.log"), partition_bytes=200_000)
+    frame_dig = tk.digest(tk.read_queries(str(fleet / "*" / "postgresql.log"), engine="dask",
+                                          partition_bytes=40_000))
+    frame_eps = tk.endpoints(tk.read_access_log(str(fleet / "*" / "access.log"), engine="dask",
+                                                partition_bytes=200_000))
+    # THEN the tables are equal, and equal the local digests of the hosts one after the other
+    pd.testing.assert_frame_equal(dig, frame_dig, **EXACT)
+    pd.testing.assert_frame_equal(dig, digest_stream(tk.read_queries(p) for p in pg_files), **EXACT)
+    pd.testing.assert_frame_equal(eps, frame_eps, **EXACT)
+    # AND the accounting is the four files' local accounting, summed
+    for table, files, local in ((dig, pg_files, digest_file), (eps, ng_files, tk.endpoints)):
+        src = table.attrs["source"]
+        assert src["files"] == 4 and src["paths"] == files
+        per_file = [local(p).attrs["source"] for p in files]
+        for k in ("lines_read", "records", "lines_skipped"):
+            assert src[k] == sum(s[k] for s in per_file), k
+        assert src["records"] > 0
+
+
+def test_endpoint_files_with_a_wrong_format_is_a_log_format_error(plain, client):
+    # GIVEN the perf log read as Apache's common format: no line matches
+    from toolkit.errors import LogFormatError
+
+    with pytest.raises(LogFormatError, match="no line matches log format"):
+        tk.endpoints(str(plain / "access.log"), log_format="common")
+    # THEN the cluster says so too, not an empty table
+    with pytest.raises(LogFormatError, match="no line matches log format"):
+        direct.endpoint_files(str(plain / "access.log"), log_format="common", partition_bytes=100_000)
+
+
+def test_a_bad_line_in_a_later_range_is_named_by_its_line_in_the_file(plain, client, tmp_path):
+    # GIVEN the perf log (2,438 lines, 780 kB) with a line that matches no format at line 2,001
+    # (in the 7th of its 100 kB ranges)
+    lines = (plain / "access.log").read_text().splitlines(keepends=True)
+    path = tmp_path / "access.log"
+    path.write_text("".join(lines[:2000] + ["this is not a request\n"] + lines[2000:]))
+    log_format = f"@{plain / 'perf.log_format'}"
+    # WHEN its endpoint table is made on the cluster in ranges, and locally in one pass
+    got = direct.endpoint_files(str(path), log_format=log_format, partition_bytes=100_000)
+    want = tk.endpoints(str(path), log_format=log_format, jobs=1)
+    # THEN the skipped line is counted once and named by its line in the whole file
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    src = got.attrs["source"]
+    assert src == want.attrs["source"]
+    assert src["lines_skipped"] == 1 and src["lines_read"] == len(lines) + 1
+    assert [x["line"] for x in src["skipped"]] == [2001]

@@ -6,7 +6,10 @@
 cut as the local worker processes cut theirs (:mod:`.partitions`). :func:`toolkit.digest`,
 :func:`toolkit.endpoints`, the time series of :mod:`toolkit.http.timeseries` and
 :func:`toolkit.findings` accept such a frame and run as tree reductions of the mergeable states
-the local workers already merge (:mod:`.reductions`). :mod:`.cluster` starts or joins a cluster.
+the local workers already merge (:mod:`.reductions`). For a digest or endpoint table of log files,
+:mod:`.direct` skips the frames: the local byte-range digests run on the workers, about the local
+path's speed per byte (``perf-toolkit analyze --engine dask`` uses it). :mod:`.cluster` starts or
+joins a cluster.
 
 Dask is an optional extra (``pip install "perf-toolkit[dask]"``): nothing here imports it until
 a Dask path is asked for, and then a missing Dask is a :class:`~toolkit.errors.MissingDependencyError`.

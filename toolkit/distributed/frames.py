@@ -49,7 +49,7 @@ class Reading:
     chunk_size: int = CHUNK_BYTES
 
 
-def _open(path: str, errors: str):
+def open_path(path: str, errors: str):
     """A local path as is; a remote URL opened with fsspec (read whole by the reader)."""
     if P.is_remote(path):
         import fsspec
@@ -66,7 +66,7 @@ def _query_segment(seg: P.Segment, reading: Reading) -> pd.DataFrame:
         if seg.fmt.startswith("postgres-"):
             # one process: a Dask worker is a daemon, which cannot start the reader's pool
             options.setdefault("workers", 1)
-        return formats.read(_open(seg.path, reading.errors), kind="queries", format=seg.fmt,
+        return formats.read(open_path(seg.path, reading.errors), kind="queries", format=seg.fmt,
                             table=table, errors=reading.errors, **options)
     frames = list(fmt.extras.split(seg.path, seg.start, seg.end, chunk_size=reading.chunk_size,
                                    errors=reading.errors, **options))
@@ -84,7 +84,7 @@ def _http_segment(seg: P.Segment, reading: Reading) -> pd.DataFrame:
     from ..http.scanner import scan_range
 
     if seg.whole:
-        return read_resolved(_open(seg.path, reading.errors), seg.fmt, errors=reading.errors,
+        return read_resolved(open_path(seg.path, reading.errors), seg.fmt, errors=reading.errors,
                              chunk_size=reading.chunk_size)
     with open(seg.path, "rb") as fh:
         before = lines_before(fh, seg.start)  # the range's lines are numbered from 1
@@ -161,7 +161,7 @@ def _meta(parts: list[list[P.Segment]], reading: Reading) -> pd.DataFrame:
     if seg.size <= _WHOLE_META_BYTES:  # exact: a column all null in the head may have
         whole = dataclasses.replace(seg, start=0, end=None)  # another dtype than in the file
         return read_partition([whole], reading).iloc[:0]
-    src = open_source(_open(seg.path, "skip"))
+    src = open_source(open_path(seg.path, "skip"))
     head = next(iter(src.iter_chunks(1 << 16)), (1, ""))[1].encode()
     if reading.table == "http_requests":
         from ..http.accesslog import read_resolved
@@ -206,7 +206,7 @@ def read(paths: Any, table: str, *, format: str | None = None, log_format: Any =
         fixed = resolve_format(files[0], log_format, **options)[1] if log_format is not None or options else None
 
         def fmt_of(path: str):
-            return fixed if fixed is not None else resolve_format(_open(path, "skip"), None)[1]
+            return fixed if fixed is not None else resolve_format(open_path(path, "skip"), None)[1]
 
         def cuts(path: str, parts: int, fmt: Any):
             return byte_ranges(path, parts)
@@ -215,7 +215,7 @@ def read(paths: Any, table: str, *, format: str | None = None, log_format: Any =
         def fmt_of(path: str) -> str:
             if format is not None:
                 return formats.get(format).name
-            return formats.detect(_open(path, "skip"), "queries").name
+            return formats.detect(open_path(path, "skip"), "queries").name
 
         def cuts(path: str, parts: int, fmt: Any):
             # only the query events have a range reader (the server events are read whole)

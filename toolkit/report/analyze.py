@@ -107,12 +107,12 @@ def _stream(path: str, fmt: formats.Format, state: Any = None, engine: str | Non
             **options: Any) -> dict[str, Any]:
     """Aggregate a log too large to hold in memory, chunk by chunk (with a ``state``: only the
     bytes it does not hold yet, see :mod:`toolkit.state`; else ``engine="dask"``: its byte
-    ranges on the Dask cluster, :mod:`toolkit.distributed`)."""
+    ranges on the Dask cluster, digested from their text: :mod:`toolkit.distributed.direct`)."""
     if state is None and engine is not None and fmt.kind in ("queries", "access_log"):
         run = engines.engine(engine)
         if fmt.kind == "queries":
-            return {"digest": run.digest(run.read(path, "query_events", format=fmt.name, **options))}
-        return {"endpoints": run.endpoints(run.read(path, "http_requests", **options))}
+            return {"digest": run.digest_files(path, format=fmt.name, reader_options=options or None)}
+        return {"endpoints": run.endpoint_files(path, log_format=options.get("log_format"))}
     if fmt.kind == "queries":
         from ..queries.digest import digest_file
 
