@@ -274,3 +274,54 @@ def test_a_bad_line_in_a_later_range_is_named_by_its_line_in_the_file(plain, cli
     assert src == want.attrs["source"]
     assert src["lines_skipped"] == 1 and src["lines_read"] == len(lines) + 1
     assert [x["line"] for x in src["skipped"]] == [2001]
+
+
+class _KillOnce(distributed.WorkerPlugin):
+    """Kills its worker process (SIGKILL) when the worker starts executing the first task whose
+    key starts with ``prefix``, once per ``marker`` file, whichever worker it is."""
+
+    name = "kill-once"
+
+    def __init__(self, marker: str, prefix: str):
+        self.marker, self.prefix = marker, prefix
+
+    def setup(self, worker) -> None:
+        self.pid = os.getpid()
+
+    def transition(self, key, start, finish, **kwargs) -> None:
+        name = key if isinstance(key, str) else str(key[0] if isinstance(key, tuple) else key)
+        if finish != "executing" or not name.startswith(self.prefix):
+            return
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        with open(self.marker, "w") as fh:
+            fh.write(str(self.pid))
+        os.kill(self.pid, signal.SIGKILL)
+
+
+def test_a_worker_killed_in_a_direct_digest_is_retried_with_the_same_table(plain, client, tmp_path):
+    # GIVEN a plain PostgreSQL log cut into ~20 kB ranges, and a worker that dies (SIGKILL) as
+    # soon as it starts digesting a range
+    path = str(plain / "postgresql.log")
+    want = digest_file(path, workers=1)
+    marker = tmp_path / "killed"
+    import sys
+
+    import cloudpickle  # the plugin's class goes to the workers by value: they cannot import tests/
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    client.register_plugin(_KillOnce(str(marker), "leaf-"))
+    try:
+        # WHEN the direct digest runs on the cluster
+        got = direct.digest_files(path, partition_bytes=20_000, split_every=3)
+    finally:
+        client.unregister_worker_plugin(_KillOnce.name)
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    # THEN a worker was killed mid-run (its pid written, and no longer among the workers) ...
+    killed = int(marker.read_text())
+    assert killed not in client.run(os.getpid).values()
+    # ... and Dask ran its range again: the same table and accounting as one local process
+    pd.testing.assert_frame_equal(got, want, **EXACT)
+    assert got.attrs["source"] == want.attrs["source"]
