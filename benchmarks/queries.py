@@ -143,8 +143,9 @@ def notebook(path: Path) -> list[str]:
 
 
 def pgbadger(path: Path, prefix: str, jobs: int) -> list[str]:
+    # its own --pid-dir: pgBadger refuses to start (exit 3) while another run's /tmp/pgbadger.pid exists
     return ["pgbadger", "-q", "-j", str(jobs), "-f", "stderr", "-p", prefix, "-x", "text",
-            "-o", str(DATA / "pgbadger.txt"), str(path)]
+            "--pid-dir", str(DATA), "-o", str(DATA / "pgbadger.txt"), str(path)]
 
 
 def distinct_statements(n: int = 100_000, seed: int = 1) -> list[str]:
