@@ -263,12 +263,8 @@ def endpoint_files(paths: Any, *, routes: Sequence[str] | None = None, log_forma
                     acc.add(batch)
                 runs.append(Run(key, acc, src.accounting, path=seg.path, fmt=seg.fmt))
                 continue
-            skips, acc, records, ranged = range_partial(seg.path, seg.fmt, routes, seg.start, seg.end, chunk_size)
-            accounting = Accounting(path=seg.path, format=label(seg.fmt))
-            for line, reason, text in skips:  # as endpoints(path, jobs=n) counts a range
-                accounting.skip(line, reason, text)
-            accounting.records += records
-            accounting.add(ranged)
+            acc, accounting = range_partial(seg.path, seg.fmt, routes, seg.start, seg.end, chunk_size)
+            accounting.format = label(seg.fmt)
             runs.append(Run(key, acc, accounting, relative=True, path=seg.path, fmt=seg.fmt))
         return runs
 

@@ -278,18 +278,18 @@ def chunk_partial(fmt, routes, first: int, text: str, name: str | None):
 
 def range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
     """Worker: aggregate the lines in bytes ``lo:hi`` of an uncompressed file (both at line
-    starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (skipped
-    lines, accumulator, requests, the range's accounting: lines read, replaced bytes, lines
-    left out as longer than the line limit)."""
+    starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (accumulator,
+    the range's :class:`~toolkit.sources.Accounting`: lines read, requests, skipped lines with
+    their reasons and examples, replaced bytes), counted in by the parent with
+    ``Accounting.add(ranged, lines before the range)``."""
     acc = EndpointAccumulator(routes)
-    skips: list[tuple] = []
-    records = 0
     batches, ranged = scan_range(path, fmt, lo, hi, chunk_size)
     for batch in batches:
         acc.add(batch)
-        skips.extend((line, reason, bad[:200]) for line, reason, bad in batch.skips)
-        records += len(batch)
-    return skips, acc, records, ranged
+        for line, reason, bad in batch.skips:
+            ranged.skip(line, reason, bad)
+        ranged.records += len(batch)
+    return acc, ranged
 
 
 def byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
@@ -424,10 +424,7 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
         futures = [pool.submit(range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0
         for future in futures:  # in file order: line numbers and examples as a single pass
-            skips, part, records, ranged = future.result()
-            for line, reason, text in skips:
-                accounting.skip(line + offset, reason, text)
-            accounting.records += records
+            part, ranged = future.result()
             accounting.add(ranged, offset)
             offset += ranged.lines_read
             acc.merge(part)

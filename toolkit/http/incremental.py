@@ -104,12 +104,8 @@ def endpoints_incremental(src: Any, fmt: Any, acc: Any, state: Any,
         accounting.skip_reasons = collections.Counter(held["skip_reasons"])
         accounting.skipped = list(held["skipped"])
     if end > start:
-        offset = accounting.lines_read
-        skips, part, records, ranged = read_range(path, fmt, routes, start, end, chunk_size)
-        for line, reason, text in skips:
-            accounting.skip(line + offset, reason, text)
-        accounting.records += records
-        accounting.add(ranged, offset)
+        part, ranged = read_range(path, fmt, routes, start, end, chunk_size)
+        accounting.add(ranged, accounting.lines_read)
         acc.merge(part)
     position = max(start, end)
     saved = FileState.of(path, "endpoints", options, size, position,
