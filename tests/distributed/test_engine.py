@@ -72,7 +72,7 @@ def _same_accounting(got: dict, want: dict) -> None:
 
 def _read_both(read, path: str, **options):
     """pandas' table of ``path`` and its Dask frame, once the computed frame is checked to hold
-    pandas' rows (the tag_ columns of query events aside) and accounting."""
+    pandas' rows (in the Dask frame's columns) and accounting."""
     want = read(path)
     ddf = read(path, engine="dask", **options)
     got = frames.compute(ddf)
@@ -325,3 +325,33 @@ def test_a_worker_killed_in_a_direct_digest_is_retried_with_the_same_table(plain
     # ... and Dask ran its range again: the same table and accounting as one local process
     pd.testing.assert_frame_equal(got, want, **EXACT)
     assert got.attrs["source"] == want.attrs["source"]
+
+
+# -- sqlcommenter / marginalia tags on the frame path ---------------------------------------------
+def test_tag_columns_are_pandas_own_on_a_tagged_log_cut_into_ranges(plain, client, tmp_path):
+    # GIVEN a PostgreSQL log whose statements carry sqlcommenter and marginalia tags, cut into
+    # byte ranges of ~600 bytes (a comment may lie across a cut), and an untagged log after it
+    from conftest import FIXTURES
+
+    tagged = tmp_path / "tagged.log"
+    shutil.copy(FIXTURES / "queries/postgres/sqlcommenter.log", tagged)
+    want = tk.read_queries(str(tagged))
+    # WHEN read as one Dask frame
+    ddf = tk.read_queries(str(tagged), engine="dask", partition_bytes=600)
+    got = frames.compute(ddf)
+    # THEN its schema, known before reading, holds pandas' tag columns in pandas' order, and the
+    # computed rows equal pandas' (tags, trace and span ids included)
+    tags = ["tag_controller", "tag_route", "tag_traceparent", "tag_application", "tag_action",
+            "trace_id", "span_id"]
+    assert list(ddf.columns[-7:]) == tags and list(want.columns[-7:]) == tags
+    assert ddf.npartitions > 1
+    pd.testing.assert_frame_equal(got, want)
+    assert got["tag_controller"].notna().sum() == want["tag_controller"].notna().sum() > 0
+    # AND with an untagged log after it, that log's rows have null tags (as pandas' concat)
+    untagged = str(plain / "postgresql.log")
+    both = frames.compute(tk.read_queries([str(tagged), untagged], engine="dask"))
+    other = tk.read_queries(untagged)
+    assert list(both.columns) == list(want.columns)
+    assert len(both) == len(want) + len(other)
+    assert both["tag_route"].iloc[len(want):].isna().all()
+    pd.testing.assert_frame_equal(both.iloc[len(want):, :15].reset_index(drop=True), other)
