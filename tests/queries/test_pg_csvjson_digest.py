@@ -131,3 +131,22 @@ def test_log_line_prefix_is_refused_for_a_csvlog(logs):
     path, _ = logs["queries/postgres/pg13_24_columns.csv"]
     with pytest.raises(tk.errors.LogFormatError, match="stderr logs only"):
         digest_file(path, reader_options={"log_line_prefix": "%m "})
+
+
+@pytest.mark.parametrize("name", ["queries/postgresql/pgbench/postgresql.csv.gz",
+                                  "queries/postgresql/app/postgresql.json.gz"])
+def test_a_growing_log_digested_with_a_state_equals_a_full_read_every_time(logs, name, tmp_path):
+    # GIVEN a csvlog or jsonlog written in three pieces, the first two ending inside a record
+    source, _ = logs[name]
+    data = open(source, "rb").read()
+    path, state = tmp_path / os.path.basename(source), tmp_path / "state"
+    path.write_bytes(b"")
+    for end in (len(data) // 3, 2 * len(data) // 3 + 11, len(data)):
+        with open(path, "ab") as fh:
+            fh.write(data[os.path.getsize(path):end])
+        # WHEN digested with a state after each piece
+        out = digest_file(path, state=state)
+        # THEN each run reads on from the state, and the last equals the reader's digest
+    assert out.attrs["source"]["incremental"].startswith("resumed at byte")
+    assert out.attrs["source"]["bytes_read"] < len(data) // 2
+    _same(out, logs[name][1])
