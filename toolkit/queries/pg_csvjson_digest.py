@@ -145,6 +145,15 @@ def settled(severity, message, session, follow: bool = True) -> list[int]:
     return list(places(zip(itertools.count(), severity, message, session), follow=follow, final=False))
 
 
+def _head(batch: RecordBatch, rows: int) -> RecordBatch:
+    """The batch of the text before row ``rows`` of ``batch`` (a scanner's: no other lines)."""
+    end = int(batch.first_line[rows])
+    return RecordBatch(batch.first, end - batch.first, {k: v[:rows] for k, v in batch.columns.items()},
+                       batch.first_line[:rows], batch.nlines[:rows], batch.status[:rows],
+                       {k: r for k, r in batch.reasons.items() if k < rows}, 0,
+                       [s for s in batch.skips if s[0] < end])
+
+
 def _line_offset(text: str, lines: int) -> int:
     """The offset in ``text`` where its line ``lines`` (0-based) starts."""
     pos = 0
@@ -177,6 +186,10 @@ class StructuredParser:
             batch = scan_json(text, first_line, self.name)
         self._last = (first_line, text, batch)
         return batch
+
+    def remember(self, first_line: int, text: str, batch: RecordBatch) -> None:
+        """Take ``batch`` as the scan of ``text`` (a head of a scanned buffer, cut by the caller)."""
+        self._last = (first_line, text, batch)
 
     def lean_rx(self, fields: frozenset) -> tuple[None, dict[str, int]]:
         return None, {"ts": 0}  # (every record has its time stamp field)
@@ -274,7 +287,9 @@ def settled_buffers(chunks: Iterator[tuple[int, str]], parser: StructuredParser)
             carry, carry_line = buf, line
             continue
         at = _line_offset(buf, int(batch.first_line[rows[-1]]) - line)
-        yield line, buf[:at]
+        head = buf[:at]
+        parser.remember(line, head, _head(batch, rows[-1]))  # (not scanned again)
+        yield line, head
         carry, carry_line = buf[at:], line + buf.count("\n", 0, at)
     if carry:
         yield carry_line, carry
