@@ -33,6 +33,19 @@ def states(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.suffix == ".json")
 
 
+def rotated_once(tmp_path: Path, state, fmt: str = "postgres-stderr") -> Path:
+    """A log's first half digested with ``state``, then rotated as logrotate does (renamed to
+    server.log.1, where the server may still append; a new server.log with the second half)
+    and the new log digested: the path of the new log."""
+    first, second = halves(LOGS[fmt])
+    path = tmp_path / "server.log"
+    path.write_bytes(first)
+    digest_file(path, state=state)
+    os.rename(path, tmp_path / "server.log.1")
+    path.write_bytes(second)
+    return path
+
+
 def same_as_full_read(got: pd.DataFrame, path: Path, tmp_path: Path) -> None:
     copy = tmp_path / f"reference{path.suffix}"
     copy.write_bytes(path.read_bytes())
@@ -43,14 +56,9 @@ def same_as_full_read(got: pd.DataFrame, path: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", sorted(LOGS))
 def test_a_rotated_files_state_goes_once_the_file_is_deleted(tmp_path, fmt):
-    # GIVEN a log's first half digested with a state, then rotated: renamed to server.log.1 (the
-    # server still appends to it), a new server.log with the second half
-    first, second = halves(LOGS[fmt])
-    path, state = tmp_path / "server.log", tmp_path / "state"
-    path.write_bytes(first)
-    digest_file(path, state=state)
-    os.rename(path, tmp_path / "server.log.1")
-    path.write_bytes(second)
+    # GIVEN a log's first half digested with a state, then rotated
+    state = tmp_path / "state"
+    path = rotated_once(tmp_path, state, fmt)
     # WHEN digested again: the old file's state is kept under its inode (server.log.1 may go on)
     out = digest_file(path, state=state)
     inode = (tmp_path / "server.log.1").stat().st_ino
@@ -59,7 +67,7 @@ def test_a_rotated_files_state_goes_once_the_file_is_deleted(tmp_path, fmt):
     # WHEN the rotated file is deleted and the log digested again
     os.unlink(tmp_path / "server.log.1")
     with open(path, "ab") as fh:
-        fh.write(first)
+        fh.write(halves(LOGS[fmt])[0])
     out = digest_file(path, state=state)
     # THEN the kept state is gone, only the log's own is left, and the table is a full read's
     assert len(states(state)) == 1 and not states(state)[0].startswith("inode-")
@@ -69,12 +77,8 @@ def test_a_rotated_files_state_goes_once_the_file_is_deleted(tmp_path, fmt):
 
 def test_a_rotated_file_compressed_leaves_no_kept_state(tmp_path):
     # GIVEN a rotated log whose old file logrotate then compressed (server.log.1.gz: another inode)
-    first, second = halves(LOGS["postgres-stderr"])
-    path, state = tmp_path / "server.log", tmp_path / "state"
-    path.write_bytes(first)
-    digest_file(path, state=state)
-    os.rename(path, tmp_path / "server.log.1")
-    path.write_bytes(second)
+    state = tmp_path / "state"
+    path = rotated_once(tmp_path, state)
     (tmp_path / "server.log.1.gz").write_bytes(gzip.compress((tmp_path / "server.log.1").read_bytes()))
     os.unlink(tmp_path / "server.log.1")
     # WHEN the new log is digested
@@ -85,13 +89,8 @@ def test_a_rotated_file_compressed_leaves_no_kept_state(tmp_path):
 
 
 def test_a_rotated_file_read_under_its_new_name_takes_its_state_over(tmp_path):
-    first, second = halves(LOGS["postgres-stderr"])
-    path, state = tmp_path / "server.log", tmp_path / "state"
-    path.write_bytes(first)
-    digest_file(path, state=state)
-    os.rename(path, tmp_path / "server.log.1")
-    path.write_bytes(second)
-    digest_file(path, state=state)
+    state = tmp_path / "state"
+    digest_file(rotated_once(tmp_path, state), state=state)
     # WHEN the old file is read to its end under its new name
     old = digest_file(tmp_path / "server.log.1", state=state)
     # THEN it went on from the kept state, which is now server.log.1's own: no inode state is left
@@ -125,13 +124,8 @@ def test_rotated_names_are_the_path_and_its_logrotate_names(tmp_path):
 
 
 def test_a_memory_store_prunes_the_same_way(tmp_path):
-    first, second = halves(LOGS["postgres-stderr"])
-    path, store = tmp_path / "server.log", StateStore()
-    path.write_bytes(first)
-    digest_file(path, state=store)
-    os.rename(path, tmp_path / "server.log.1")
-    path.write_bytes(second)
-    digest_file(path, state=store)
+    store = StateStore()
+    digest_file(rotated_once(tmp_path, store), state=store)
     kept = [k for k in store._memory if k.startswith("inode-")]
     assert len(kept) == 1
     os.unlink(tmp_path / "server.log.1")

@@ -12,15 +12,22 @@ gives (:meth:`StructuredParser.scan_batch`), or, for a buffer its one pass does 
 to skip, a log_statement line waiting for its duration), the raw records the DataFrame reader
 builds (:meth:`StructuredParser.parse`).
 
-Where a buffer may end (:func:`settled`): at a record start where no session waits for a later
-record of its own (a parse or bind for its execute, a plan for its statement, a log_statement
-line for its duration), the rule :func:`toolkit.queries.pg_stderr.session_waits` states for
-stderr logs. So no pair is split between two buffers, or two byte ranges: the result does not
-depend on the chunk size or on how a file is cut. Byte ranges (:func:`boundary`) start at such a
-record start: a jsonlog record is one line; a csvlog record starts at a line that looks like one
-outside every quoted field (:func:`toolkit.queries.pg_csvlog.record_starts`: the quotes before
-it, counted from the file's start, are even), so a cut never falls inside a multi-line message.
-Counting those quotes reads the bytes before a range once (``bytes.count``, about 1 GB/s).
+Where a buffer or a byte range may start (:func:`places`): at a record start no pair the reader
+or the digest joins lies across: no session's last query record waits for its next one (a parse
+or bind for its execute, a plan for its statement, a log_statement line for its duration: the
+rule :func:`toolkit.queries.pg_stderr.session_waits` states for stderr logs), and no timed
+execute is followed in its session by a plan (a SELECT's plan is logged after it; looked ahead
+for, so a busy log whose every session has just run an execute still has places). So the result
+does not depend on the chunk size or on how a file is cut. A byte range (:func:`boundary`)
+starts at the first place after its offset, judged from a fixed block before it, so
+consecutive ranges meet at the same place. A jsonlog record is one line; a csvlog record starts
+at a line that looks like one outside every quoted field
+(:func:`toolkit.queries.pg_csvlog.record_starts`: the quotes before it, counted from the file's
+start, are even), so a cut never falls inside a multi-line message. Counting those quotes reads
+the bytes before a range once (``bytes.count``, about 1 GB/s).
+
+The scanners take most of the time: on the pgbench samples repeated to 10-16 MB this digest
+takes about 0.75-0.9x the time of ``tk.digest(tk.read_queries(path))`` in one process.
 
     >>> from toolkit.queries.digest import digest_file
     >>> digest_file("postgresql.csv", workers=2).head()   # doctest: +SKIP
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
 import functools
 import io
 import itertools
@@ -43,7 +51,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import LogFormatError
-from ..sources import CHUNK_BYTES, Source, lines_before, open_source, read_range
+from ..sources import CHUNK_BYTES, Source, count_before, lines_before, open_source, read_range, recut
 from .digest import DigestAccumulator, StreamingDigest
 from .pg_csvjson import structured_raw
 from .pg_csvlog import CSV_RECORD_START, csv_recut, last_record_start, record_starts, scan_csv
@@ -154,6 +162,12 @@ def _head(batch: RecordBatch, rows: int) -> RecordBatch:
                        [s for s in batch.skips if s[0] < end])
 
 
+def _moved(batch: RecordBatch, lines: int) -> RecordBatch:
+    """``batch`` with its line numbers ``lines`` further on."""
+    return dataclasses.replace(batch, first=batch.first + lines, first_line=batch.first_line + lines,
+                               skips=[(line + lines, *rest) for line, *rest in batch.skips])
+
+
 def _line_offset(text: str, lines: int) -> int:
     """The offset in ``text`` where its line ``lines`` (0-based) starts."""
     pos = 0
@@ -178,8 +192,8 @@ class StructuredParser:
     def batch(self, text: str, first_line: int) -> RecordBatch:
         """The scanner's record batch of ``text`` (whole records from input line ``first_line``)."""
         last = self._last
-        if last is not None and last[0] == first_line and last[1] is text:
-            return last[2]
+        if last is not None and len(last[1]) == len(text) and last[1] == text:
+            return _moved(last[2], first_line - last[0]) if last[0] != first_line else last[2]
         if self.fmt == CSVLOG:
             batch, self.ncols = scan_csv(text, first_line, self.ncols)
         else:
@@ -187,9 +201,9 @@ class StructuredParser:
         self._last = (first_line, text, batch)
         return batch
 
-    def remember(self, first_line: int, text: str, batch: RecordBatch) -> None:
+    def remember(self, text: str, batch: RecordBatch) -> None:
         """Take ``batch`` as the scan of ``text`` (a head of a scanned buffer, cut by the caller)."""
-        self._last = (first_line, text, batch)
+        self._last = (batch.first, text, batch)
 
     def lean_rx(self, fields: frozenset) -> tuple[None, dict[str, int]]:
         return None, {"ts": 0}  # (every record has its time stamp field)
@@ -261,38 +275,22 @@ class StructuredParser:
 
 # -- buffers ---------------------------------------------------------------------------------
 def settled_buffers(chunks: Iterator[tuple[int, str]], parser: StructuredParser) -> Iterator[tuple[int, str]]:
-    """``(first line, text)`` chunks of whole records re-cut at the last :func:`settled` record
-    of each (a chunk without one is carried on, up to :data:`_CARRY` characters; then the
-    reader's rule about the record before the cut alone). A gap in the line numbers (an
-    over-long line left out) ends the carried text there, as :func:`toolkit.sources.recut` does."""
-    carry, carry_line = "", 1
-    chunks = iter(chunks)
-    item = next(chunks, None)
-    while item is not None:
-        first, text = item
-        item = next(chunks, None)
-        if carry and first != carry_line + carry.count("\n"):
-            yield carry_line, carry
-            carry = ""
-        buf, line = (carry + text, carry_line) if carry else (text, first)
-        if item is None:
-            yield line, buf
-            return
-        batch = parser.batch(buf, line)
+    """``(first line, text)`` chunks of whole records re-cut (:func:`toolkit.sources.recut`)
+    before the last :func:`settled` record of each (a chunk without one is carried on, up to
+    :data:`_CARRY` characters; then the reader's rule about the record before the cut alone)."""
+    def cut(buf: str, carried: int) -> int:
+        batch = parser.batch(buf, 1)  # (lines from 1: the parser moves them when the head is read)
         c = batch.columns
-        rows = [] if not len(batch) else settled(c["severity"], c["message"], c["session"])
+        rows = settled(c["severity"], c["message"], c["session"]) if len(batch) else []
         if not rows and len(buf) >= _CARRY and len(batch):  # (a session never settles)
             rows = settled(c["severity"], c["message"], c["session"], follow=False)
         if not rows:
-            carry, carry_line = buf, line
-            continue
-        at = _line_offset(buf, int(batch.first_line[rows[-1]]) - line)
-        head = buf[:at]
-        parser.remember(line, head, _head(batch, rows[-1]))  # (not scanned again)
-        yield line, head
-        carry, carry_line = buf[at:], line + buf.count("\n", 0, at)
-    if carry:
-        yield carry_line, carry
+            return 0
+        at = _line_offset(buf, int(batch.first_line[rows[-1]]) - 1)
+        parser.remember(buf[:at], _head(batch, rows[-1]))  # (not scanned again)
+        return at
+
+    return recut(chunks, cut)
 
 
 # -- byte ranges -----------------------------------------------------------------------------
@@ -374,14 +372,7 @@ def _first_record(fh, offset: int, fmt: str) -> int:
                 return pos + k + 1
             pos += len(block)
     # csvlog: the quotes before it say whether a line lies in a quoted field
-    fh.seek(0)
-    quotes, left = 0, offset - 1
-    while left > 0:
-        block = fh.read(min(left, CHUNK_BYTES))
-        if not block:
-            break
-        quotes += block.count(b'"')
-        left -= len(block)
+    quotes = count_before(fh, offset - 1, b'"')
     fh.seek(offset - 1)  # from the byte before offset: a record right at offset follows a line break
     pos, buf = offset - 1, b""
     while True:
