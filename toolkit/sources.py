@@ -762,13 +762,19 @@ def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_lin
 def lines_before(fh: BinaryIO, offset: int) -> int:
     """How many ``\n`` the first ``offset`` bytes of a binary file hold (for numbering the lines
     of a byte range); leaves the file positioned at ``offset`` (or its end)."""
+    return count_before(fh, offset, b"\n")
+
+
+def count_before(fh: BinaryIO, offset: int, byte: bytes) -> int:
+    """How many times ``byte`` occurs in the first ``offset`` bytes of a binary file; leaves the
+    file positioned at ``offset`` (or its end)."""
     fh.seek(0)
     count, left = 0, offset
     while left > 0:
         block = fh.read(min(left, CHUNK_BYTES))
         if not block:
             break
-        count += block.count(b"\n")
+        count += block.count(byte)
         left -= len(block)
     return count
 

@@ -39,6 +39,12 @@ temporary file, then ``os.replace``), so a run that is killed leaves the previou
 When a file was rotated (another file at the path: another device or inode, or another start),
 its state is kept under its identity (``inode-DEV-INO.json``): the old file read again under its
 new name (``postgresql.log.1``) continues from it, and the new file at the path is read from 0.
+
+A kept state does not stay for ever (:meth:`StateStore.prune_kept`, at every save): it goes once
+its file has been read under its new name (the state is then that name's own), or once no file
+with its device and inode is left at its path or at one of the path's rotated names
+(:func:`rotated_names`: ``postgresql.log.1``, ``postgresql.log-20261207``; a compressed copy is
+another file): the file was deleted or compressed, so nothing can continue from it.
 """
 
 from __future__ import annotations
@@ -250,9 +256,50 @@ class StateStore:
         return None, note
 
     def save(self, state: FileState) -> None:
-        """Write ``state`` as its path's state file (atomically)."""
+        """Write ``state`` as its path's state file (atomically); then :meth:`prune_kept`."""
         self._put(self._path_key(state.path), json.dumps(dataclasses.asdict(state)))
         self._drop(self._inode_key(state.device, state.inode))  # (a moved file's state now lives here)
+        self.prune_kept()
+
+    def _keys(self, prefix: str) -> list[str]:
+        if self.directory is None:
+            return sorted(k for k in self._memory if k.startswith(prefix))
+        return sorted(n[:-len(_SUFFIX)] for n in os.listdir(self.directory)
+                      if n.startswith(prefix) and n.endswith(_SUFFIX))
+
+    def prune_kept(self) -> list[str]:
+        """Remove the kept states of rotated files (``inode-DEV-INO``) that no file can continue
+        from any more: no file with that device and inode at the state's path or at one of its
+        :func:`rotated_names` (deleted, or compressed into another file), or a state this
+        toolkit cannot read. Returns the keys removed."""
+        gone = []
+        for key in self._keys("inode-"):
+            state, _ = self._parse(self._get(key))
+            if state is None or not any(_is_file(p, state.device, state.inode) for p in rotated_names(state.path)):
+                self._drop(key)
+                gone.append(key)
+        return gone
+
+
+def rotated_names(path: str) -> list[str]:
+    """``path`` and the files beside it that rotation names after it: ``path`` followed by ``.``
+    or ``-`` and anything (logrotate's ``postgresql.log.1``, ``postgresql.log.2.gz``, dateext's
+    ``postgresql.log-20261207``)."""
+    folder, base = os.path.split(os.path.abspath(path))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return [path]
+    return [path] + [os.path.join(folder, n) for n in sorted(names)
+                     if len(n) > len(base) + 1 and n.startswith(base) and n[len(base)] in ".-"]
+
+
+def _is_file(path: str, device: int, inode: int) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (device, inode)
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -46,6 +46,8 @@ def plain(tmp_path_factory, client):
 
     d = tmp_path_factory.mktemp("plain")
     for src, name in (("queries/postgresql/app/postgresql.log.gz", "postgresql.log"),
+                      ("queries/postgresql/pgbench/postgresql.csv.gz", "postgresql.csv"),
+                      ("queries/postgresql/app/postgresql.json.gz", "postgresql.json"),
                       ("http/nginx/access.log.gz", "access.log")):
         with gzip.open(SAMPLES / src, "rb") as fh, open(d / name, "wb") as out:
             shutil.copyfileobj(fh, out)
@@ -70,7 +72,7 @@ def _same_accounting(got: dict, want: dict) -> None:
 
 def _read_both(read, path: str, **options):
     """pandas' table of ``path`` and its Dask frame, once the computed frame is checked to hold
-    pandas' rows (the tag_ columns of query events aside) and accounting."""
+    pandas' rows (in the Dask frame's columns) and accounting."""
     want = read(path)
     ddf = read(path, engine="dask", **options)
     got = frames.compute(ddf)
@@ -104,7 +106,7 @@ def test_server_events_as_pandas_reads_them(samples, client):
     assert len(got) == len(want) > 0
 
 
-@pytest.mark.parametrize("name", ["postgresql.log", "app-slow.log"])
+@pytest.mark.parametrize("name", ["postgresql.log", "app-slow.log", "postgresql.json"])
 def test_byte_ranges_of_a_query_log_give_pandas_rows_and_digest(plain, client, name):
     # GIVEN an uncompressed log cut into ranges of ~20 kB (record starts found by the reader)
     # THEN nothing is split or counted twice: the same rows, line numbers and accounting
@@ -194,10 +196,10 @@ def test_analyze_on_the_engine_gives_the_streamed_tables(plain, client):
 
 
 # -- the direct digests: byte ranges digested from their text on the cluster ---------------------
-@pytest.mark.parametrize("sample", QUERY_SAMPLES + ["postgresql.log", "app-slow.log"])
+@pytest.mark.parametrize("sample", QUERY_SAMPLES + ["postgresql.log", "app-slow.log", "postgresql.csv",
+                                                    "postgresql.json"])
 def test_digest_files_equals_the_local_digest_file(samples, plain, client, sample):
-    # GIVEN a sample (compressed: digested whole; csvlog and jsonlog by the frame path) or a
-    # plain log cut into ~20 kB ranges
+    # GIVEN a sample (compressed: digested whole) or a plain log cut into ~20 kB ranges
     path = str(samples / sample if "/" in sample else plain / sample)
     # WHEN digested on the cluster straight from the text, and locally in one process
     got = direct.digest_files(path, partition_bytes=20_000, split_every=3)
@@ -205,10 +207,8 @@ def test_digest_files_equals_the_local_digest_file(samples, plain, client, sampl
     # THEN the tables are equal row for row (examples' line numbers too), every line accounted for
     pd.testing.assert_frame_equal(got, want, **EXACT)
     assert got["calls"].sum() == want["calls"].sum() > 0
-    if sample.endswith((".csv.gz", ".json.gz")):  # the frame path's accounting: the same counts
-        _same_accounting(got.attrs["source"], want.attrs["source"])
-    else:  # the local digest's accounting itself (skipped examples' lines included)
-        assert got.attrs["source"] == want.attrs["source"]
+    # the local digest's accounting itself (skipped examples' lines included)
+    assert got.attrs["source"] == want.attrs["source"]
 
 
 @pytest.mark.parametrize("sample", HTTP_SAMPLES + ["access.log"])
@@ -325,3 +325,33 @@ def test_a_worker_killed_in_a_direct_digest_is_retried_with_the_same_table(plain
     # ... and Dask ran its range again: the same table and accounting as one local process
     pd.testing.assert_frame_equal(got, want, **EXACT)
     assert got.attrs["source"] == want.attrs["source"]
+
+
+# -- sqlcommenter / marginalia tags on the frame path ---------------------------------------------
+def test_tag_columns_are_pandas_own_on_a_tagged_log_cut_into_ranges(plain, client, tmp_path):
+    # GIVEN a PostgreSQL log whose statements carry sqlcommenter and marginalia tags, cut into
+    # byte ranges of ~600 bytes (a comment may lie across a cut), and an untagged log after it
+    from conftest import FIXTURES
+
+    tagged = tmp_path / "tagged.log"
+    shutil.copy(FIXTURES / "queries/postgres/sqlcommenter.log", tagged)
+    want = tk.read_queries(str(tagged))
+    # WHEN read as one Dask frame
+    ddf = tk.read_queries(str(tagged), engine="dask", partition_bytes=600)
+    got = frames.compute(ddf)
+    # THEN its schema, known before reading, holds pandas' tag columns in pandas' order, and the
+    # computed rows equal pandas' (tags, trace and span ids included)
+    tags = ["tag_controller", "tag_route", "tag_traceparent", "tag_application", "tag_action",
+            "trace_id", "span_id"]
+    assert list(ddf.columns[-7:]) == tags and list(want.columns[-7:]) == tags
+    assert ddf.npartitions > 1
+    pd.testing.assert_frame_equal(got, want)
+    assert got["tag_controller"].notna().sum() == want["tag_controller"].notna().sum() > 0
+    # AND with an untagged log after it, that log's rows have null tags (as pandas' concat)
+    untagged = str(plain / "postgresql.log")
+    both = frames.compute(tk.read_queries([str(tagged), untagged], engine="dask"))
+    other = tk.read_queries(untagged)
+    assert list(both.columns) == list(want.columns)
+    assert len(both) == len(want) + len(other)
+    assert both["tag_route"].iloc[len(want):].isna().all()
+    pd.testing.assert_frame_equal(both.iloc[len(want):, :15].reset_index(drop=True), other)

@@ -15,11 +15,11 @@ benchmarks/RESULTS.md, Fleet).
   as :func:`toolkit.endpoints` adds it (``jobs`` > 1).
 
 A file that cannot be cut (compressed, remote) is digested whole on one worker, by its format's
-direct digest where it has one (``extras.digest``: PostgreSQL stderr, the MySQL slow log, as
-``digest_file`` does). A compressed or remote access log is scanned whole by one worker
-(as ``endpoints(path)`` scans it). Only query logs of a format without a range reader (csvlog,
-jsonlog) fall back to the frame path: such a file is read whole into a frame on a worker and
-folded into the same state (so mixed inputs give one table).
+direct digest where it has one (``extras.digest``: PostgreSQL stderr, csvlog and jsonlog, the
+MySQL slow log, as ``digest_file`` does). A compressed or remote access log is scanned whole by
+one worker (as ``endpoints(path)`` scans it). Only query logs of a format without a range reader
+fall back to the frame path: such a file is read whole into a frame on a worker and folded into
+the same state (so mixed inputs give one table).
 
 The tree: each node joins its children's *runs* (the state and accounting of consecutive ranges
 of one file) in input order; the ranges of a file are joined first (line numbers and examples

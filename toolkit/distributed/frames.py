@@ -9,9 +9,14 @@ Every partition frame carries its segments' accounting in ``attrs["source"]``;
 (:func:`sum_accounting`), so the computed result accounts for every input line as pandas' does.
 
 Columns: those of ``query_events``, ``server_events`` or ``http_requests`` (see
-:mod:`toolkit.schema`). The ``tag_<key>`` columns ``read_queries`` adds from SQL comments depend
-on what each file holds, so the Dask frame leaves them out; add them after computing with
-:func:`toolkit.queries.sqlcomment.add_comment_columns`.
+:mod:`toolkit.schema`). Query events also carry the ``tag_<key>`` columns (and ``trace_id``,
+``span_id``) that ``read_queries`` adds from sqlcommenter / marginalia comments
+(:func:`toolkit.queries.sqlcomment.add_comment_columns`). A Dask frame's columns must be known
+before any partition is read, so a first pass (:func:`tag_columns`, one task per partition)
+looks for the tags in the text itself: every ``/*...*/`` comment of the input that is wholly
+tags names a column, in the order the keys first appear. The rule: a key that appears only
+outside a statement (an error's message, say) still gives a column, null in every row; on one
+file whose tags are all in its statements the columns are pandas' own, in the same order.
 
     >>> import toolkit as tk
     >>> ddf = tk.read_access_log("logs/*.log", engine="dask")        # doctest: +SKIP
@@ -29,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from .. import formats, schema
+from ..queries.sqlcomment import add_comment_columns, parse_comment, tag_column
 from ..sources import CHUNK_BYTES, MAX_EXAMPLES, Accounting, lines_before, open_source
 from . import partitions as P
 from . import require
@@ -106,6 +112,8 @@ def read_partition(segs: list[P.Segment], reading: Reading, like: pd.DataFrame |
     frames = [read(seg, reading) for seg in segs]
     sources = [f.attrs.get("source", {}) for f in frames]
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if reading.table == "query_events":
+        out = add_comment_columns(out)
     if like is not None:
         out = conform(out, like)
     out.attrs = {"source": sum_accounting(sources)}
@@ -173,13 +181,86 @@ def _meta(parts: list[list[P.Segment]], reading: Reading) -> pd.DataFrame:
 
 
 def conform(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with ``meta``'s dtypes where a reader gave an equal column another one (a missing
+    """``df`` with ``meta``'s tag columns (:func:`tag_columns`; one its rows lack: all null) in
+    its order, and ``meta``'s dtypes where a reader gave an equal column another one (a missing
     value in an object column is None, as the readers leave it)."""
+    tags = [c for c in meta.columns if _is_tag(c)]
+    if tags or any(_is_tag(c) for c in df.columns):
+        attrs = df.attrs
+        df = df.assign(**{c: pd.Series(pd.NA, index=df.index, dtype=meta[c].dtype)
+                          for c in tags if c not in df.columns})
+        df = df[[c for c in df.columns if not _is_tag(c)] + tags]
+        df.attrs = attrs
     for c, dtype in meta.dtypes.items():
         if c in df.columns and df[c].dtype != dtype:
             col = df[c]
             df[c] = col.astype(object).where(col.notna(), None) if pd.api.types.is_object_dtype(dtype) else col.astype(dtype)
     return df
+
+
+_COMMENT_OPEN, _COMMENT_CLOSE = "/*", "*/"
+_COMMENT_BYTES = 1 << 16  # a comment longer than this across a piece's end is not looked for
+
+
+def _comment_keys(text: str, keys: dict[str, None]) -> str:
+    """Add the tag keys of the whole comments in ``text`` to ``keys`` (in order); the text of a
+    comment still open at its end is returned (the next piece's text continues it)."""
+    pos = 0
+    while (i := text.find(_COMMENT_OPEN, pos)) >= 0:
+        j = text.find(_COMMENT_CLOSE, i + 2)
+        if j < 0:
+            return text[i:] if len(text) - i <= _COMMENT_BYTES else ""
+        keys.update(dict.fromkeys(parse_comment(text[i:j + 2])))
+        pos = j + 2
+    return ""
+
+
+def _segment_keys(part: list[P.Segment], errors: str) -> list[str]:
+    """The tag keys of the comments in a partition's segments, in order of appearance (a byte
+    range's text runs on past its end until a comment open there closes)."""
+    keys: dict[str, None] = {}
+    for seg in part:
+        if seg.whole:
+            src = open_source(open_path(seg.path, errors), errors="skip")
+            carry = ""
+            for _first, text in src.iter_chunks():
+                carry = _comment_keys(carry + text, keys)
+            continue
+        with open(seg.path, "rb") as fh:
+            fh.seek(seg.start)
+            text = fh.read(min(seg.end, seg.size) - seg.start).decode("utf-8", "replace")
+            carry = _comment_keys(text, keys)
+            if carry:
+                carry = _comment_keys(carry + fh.read(_COMMENT_BYTES).decode("utf-8", "replace"), keys)
+    return list(keys)
+
+
+def tag_columns(parts: list[list[P.Segment]], errors: str = "skip", **compute_options: Any) -> list[str]:
+    """The ``tag_<key>`` columns (then ``trace_id``, ``span_id`` when a key is ``traceparent``)
+    that :func:`toolkit.queries.sqlcomment.add_comment_columns` can add to the partitions' query
+    events: the keys of every comment in the text that is wholly tags, in order of first
+    appearance (a pass over the bytes on the cluster, one task per partition; see the module)."""
+    import dask
+
+    found = dask.compute(*[dask.delayed(_segment_keys, pure=True)(part, errors) for part in parts],
+                         **compute_options)
+    keys = dict.fromkeys(k for part in found for k in part)
+    columns = list(dict.fromkeys(tag_column(k) for k in keys))
+    return columns + (["trace_id", "span_id"] if "traceparent" in keys else [])
+
+
+def _is_tag(column: str) -> bool:
+    """A column :func:`toolkit.queries.sqlcomment.add_comment_columns` adds."""
+    return column.startswith("tag_") or column in ("trace_id", "span_id")
+
+
+def _with_tags(meta: pd.DataFrame, tags: list[str]) -> pd.DataFrame:
+    """``meta`` with exactly the tag columns ``tags`` (string dtype) after its table's columns."""
+    base = [c for c in meta.columns if not _is_tag(c)]
+    out = meta[base].copy()
+    for c in tags:
+        out[c] = pd.Series(dtype="string")
+    return out
 
 
 def read(paths: Any, table: str, *, format: str | None = None, log_format: Any = None,
@@ -230,6 +311,8 @@ def read(paths: Any, table: str, *, format: str | None = None, log_format: Any =
     # the readers' dtypes kept (Dask would turn object columns into Arrow strings)
     with dask.config.set({"dataframe.convert-string": False}):
         meta = _meta(parts, reading)
+        if table == "query_events":
+            meta = _with_tags(meta, tag_columns(parts, errors))
         return dd.from_map(read_partition, parts, reading=reading, meta=meta, like=meta,
                            divisions=None, label=f"read-{table.replace('_', '-')}",
                            enforce_metadata=False)

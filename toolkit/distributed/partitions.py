@@ -4,7 +4,8 @@ A :class:`Segment` is one file's bytes ``start:end`` to read with one format. A 
 bigger than ``partition_bytes`` of a format with a byte-range reader is cut into ranges by the
 rule the local worker processes use, so the Dask engine reads exactly the records they read:
 
-- query logs (``extras.split``: PostgreSQL stderr, the MySQL/MariaDB slow log): even cuts
+- query logs (``extras.split``: PostgreSQL stderr, csvlog and jsonlog, the MySQL/MariaDB slow
+  log): even cuts
   ``size * i // n`` that the format's range reader moves forward to the next record start (as
   :func:`toolkit.queries.digest.digest_file` with ``workers=n``);
 - access logs: cuts moved to line starts by :func:`toolkit.http.endpoints.byte_ranges` (as

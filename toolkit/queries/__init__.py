@@ -22,7 +22,8 @@ def read_queries(path: Any, format: str | None = None, *, errors: str = "skip",
     ``span_id`` from a ``traceparent``): see :mod:`toolkit.queries.sqlcomment`.
 
     ``engine="dask"``: ``path`` may be files, globs, folders or fsspec URLs, read as one
-    ``dask.dataframe.DataFrame`` (without the ``tag_`` columns; see :mod:`toolkit.distributed`).
+    ``dask.dataframe.DataFrame`` (its ``tag_`` columns found by a first pass over the text; see
+    :mod:`toolkit.distributed.frames`).
     """
     if engines.check_engine(engine):
         return engines.engine(engine).read(path, "query_events", format=format, errors=errors, **options)

@@ -39,18 +39,42 @@ STRUCTURED = {"ts": "log_time", "user": "user_name", "database": "database_name"
               "sqlstate": "sql_state_code", "message": "message", "detail": "detail", "hint": "hint",
               "context": "context", "statement": "query", "application": "application_name",
               "query_id": "query_id"}
-_CSV_RECORD_START = re.compile(r'\n(?="?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,\s]*,)')
+# A line that may start a record: the log_time (maybe quoted) and a comma. Inside a quoted
+# field (a message of several lines) such a line is text: see record_starts.
+CSV_RECORD_START = re.compile(r'\n(?="?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,\s]*,)')
+
+
+def record_starts(buf: str, quotes: int = 0) -> Iterator[int]:
+    """The offsets in ``buf`` where a csvlog record starts after a line break, given ``quotes``
+    (the number of ``"`` before ``buf`` since a record start; 0: ``buf`` starts at one): a line
+    that looks like a record start and lies outside every quoted field, i.e. after an even
+    number of quotes (a quote inside a field is written doubled, so the count is odd exactly
+    inside a quoted field). So a cut there never falls inside a quoted field."""
+    pos = 0
+    for m in CSV_RECORD_START.finditer(buf):
+        quotes += buf.count('"', pos, m.end())
+        pos = m.end()
+        if quotes % 2 == 0:
+            yield pos
+
+
+def last_record_start(buf: str) -> int:
+    """The last of :func:`record_starts` in ``buf`` (which starts at a record start); -1: none."""
+    end = -1
+    for end in record_starts(buf):  # noqa: B007 (the last one is wanted)
+        pass
+    return end
+
+
+def csv_recut(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """``(first line, text)`` chunks of a csvlog that start at a record start, re-cut so each
+    ends where a record starts (:func:`record_starts`)."""
+    return recut(chunks, lambda buf, carried: last_record_start(buf))
 
 
 def csv_buffers(src: Source, chunk_bytes: int) -> Iterator[tuple[int, str]]:
     """Chunks re-cut where a csvlog record starts (a quoted field may hold raw newlines)."""
-    def cut(buf: str, carried: int) -> int:
-        end = -1
-        for m in _CSV_RECORD_START.finditer(buf, max(0, len(buf) - 1_000_000)):
-            end = m.end()
-        return end
-
-    return recut(ahead(src.iter_chunks(chunk_bytes)), cut)
+    return csv_recut(ahead(src.iter_chunks(chunk_bytes)))
 
 
 def _host(value: str) -> str:

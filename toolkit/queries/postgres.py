@@ -96,6 +96,7 @@ from ..sources import (
     open_source,
 )
 from .pg_csvjson import iter_csv_raw, iter_json_raw
+from .pg_csvjson_digest import CSVLOG_DIGEST, JSONLOG_DIGEST, split_postgres_csvlog, split_postgres_jsonlog
 from .pg_csvlog import CSV_COLUMNS
 from .pg_digest import STDERR_DIGEST
 from .pg_envelope import unwrap, unwrapped_head
@@ -476,11 +477,13 @@ formats.register("postgres-stderr", "queries", read_postgres_stderr, sniff=_snif
 formats.register("postgres-csvlog", "queries", read_postgres_csvlog, sniff=_sniff_csvlog,
                  priority=1,
                  description="PostgreSQL csvlog (23/24/26 columns)",
-                 extras=formats.Extras(tables={"server_events": read_postgres_csvlog_server_events}))
+                 extras=formats.Extras(tables={"server_events": read_postgres_csvlog_server_events},
+                                       split=split_postgres_csvlog, digest=CSVLOG_DIGEST))
 formats.register("postgres-jsonlog", "queries", read_postgres_jsonlog, sniff=_sniff_jsonlog,
                  priority=1,
                  description="PostgreSQL jsonlog (15+)",
-                 extras=formats.Extras(tables={"server_events": read_postgres_jsonlog_server_events}))
+                 extras=formats.Extras(tables={"server_events": read_postgres_jsonlog_server_events},
+                                       split=split_postgres_jsonlog, digest=JSONLOG_DIGEST))
 
 __all__ = ["split_postgres_stderr", "read_postgres_stderr", "read_postgres_csvlog", "read_postgres_jsonlog",
            "read_postgres_stderr_server_events", "read_postgres_csvlog_server_events",
