@@ -362,12 +362,142 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
     return f"does not match log format {fmt.name!r}"
 
 
-def match_text(fmt: CompiledFormat, first: int, text: str
-               ) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[tuple]]:
-    """The regex step of :func:`scan_text`: (raw matched strings per group of the matched
-    lines, or None when no line matched; their line numbers; skipped lines)."""
-    if text.endswith("\n"):
-        text = text[:-1]
+# Below this many characters a piece is tokenized by the regex alone (importing and starting
+# pyarrow's tokenizer costs more than it saves on a small piece).
+CELLS_MIN_CHARS = 1 << 20
+
+
+def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+    """The plain lines of ``text`` (lines without the last line break) split into the cells of
+    ``fmt.cells`` (:func:`toolkit.http.logformat.space_cells`) by pyarrow's CSV tokenizer
+    (delimiter space, quote ``"``, no escapes) in C: (raw strings per group of ``fmt.groups``,
+    as the regex captures them, one object per distinct value; the 0-based indexes of those
+    lines), or None when pyarrow is missing or cannot read the piece.
+
+    A line is plain, and taken here, only when the regex is sure to capture exactly these
+    strings: no backslash, CR or NUL, not empty, as many quotes as the format's quoted cells
+    have and each of them where a quoted cell begins and ends, the right number of cells, the
+    literal cells and each value's prefix and suffix as in the format, no byte left between
+    cells, and each value matching its pattern in the line regex (checked per distinct value,
+    with the same pattern). Every other line is left to the regex (see :func:`_groups`)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pcsv
+        data = text.encode()
+    except (ImportError, UnicodeEncodeError):
+        return None
+    cells = fmt.cells
+    assert cells is not None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.append(ends, len(buf)) - starts
+    quotes_expected = 2 * sum(c.quoted for c in cells)
+    quoted = np.bincount(np.searchsorted(ends, np.flatnonzero(buf == 34)), minlength=len(starts))
+    # What the tokenizer reads: lines with the format's number of quotes (another number could open
+    # a quote that a later line closes) and no CR (a line end to it). Of those, the plain ones are
+    # not empty and hold no backslash (an escape: the tolerant regex's) nor NUL (binary data).
+    fed_mask = quoted == quotes_expected
+    plain = lengths > 0
+    for byte, feed in ((b"\r", False), (b"\\", True), (b"\0", True)):
+        if byte in data:
+            at = np.searchsorted(ends, np.flatnonzero(buf == byte[0]))
+            plain[at] = False
+            if not feed:
+                fed_mask[at] = False
+    if data.startswith(b"\xef\xbb\xbf"):
+        plain[0] = False  # pyarrow drops a byte-order mark; the regex keeps it
+    lines = np.flatnonzero(fed_mask)
+    if not (plain & fed_mask).any():
+        return None
+    if len(lines) == len(starts):
+        fed, fed_starts, fed_lengths = buf, starts, lengths
+    else:  # only those lines go to the tokenizer (one copy of the piece)
+        fed = buf[np.repeat(fed_mask, lengths + 1)[:len(buf)]]
+        fed_lengths = lengths[lines]
+        fed_starts = np.concatenate(([0], np.cumsum(fed_lengths + 1)[:-1]))
+    ncols = sum(c.span for c in cells)
+    names = [f"c{j}" for j in range(ncols)]
+    refused: list[int | None] = []
+
+    def refuse(row: Any) -> str:  # a line with another number of cells: the regex's
+        refused.append(row.number)
+        return "skip"
+
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(pa.py_buffer(fed)),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=len(fed) + 1),
+            parse_options=pcsv.ParseOptions(delimiter=" ", quote_char='"', double_quote=False, escape_char=False,
+                                            newlines_in_values=False, ignore_empty_lines=False,
+                                            invalid_row_handler=refuse),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows + len(refused) != len(lines) or None in refused:
+        return None  # a quote opened in one line and closed in another: leave the piece to the regex
+    if refused:
+        kept = np.ones(len(lines), dtype=bool)
+        kept[np.asarray(refused, dtype=np.int64) - 1] = False
+        lines, fed_starts, fed_lengths = lines[kept], fed_starts[kept], fed_lengths[kept]
+    columns = [table.column(j).combine_chunks() for j in range(ncols)]
+    widths = [pc.binary_length(col).to_numpy(zero_copy_only=False).astype(np.int64) for col in columns]
+    ok = sum(widths) + (ncols - 1) + quotes_expected == fed_lengths  # no byte left between cells
+    ok &= plain[lines]
+    last = len(fed) - 1
+    values: dict[int, Any] = {}
+    pos = fed_starts
+    j = 0
+    for cell in cells:
+        for _ in range(cell.span):
+            if cell.quoted:  # its quotes where the cell begins and ends
+                ok &= fed[np.minimum(pos, last)] == 34
+                ok &= fed[np.minimum(pos + widths[j] + 1, last)] == 34
+            pos = pos + widths[j] + 1 + (2 if cell.quoted else 0)
+            j += 1
+        first_col = j - cell.span
+        if cell.field is None:
+            ok &= pc.equal(columns[first_col], cell.text).to_numpy(zero_copy_only=False)
+            continue
+        value = columns[first_col]
+        if cell.span == 2:
+            value = pc.binary_join_element_wise(value, columns[first_col + 1], " ")
+        if cell.prefix or cell.suffix:
+            ok &= (pc.starts_with(value, cell.prefix).to_numpy(zero_copy_only=False)
+                   & pc.ends_with(value, cell.suffix).to_numpy(zero_copy_only=False)
+                   & (pc.binary_length(value).to_numpy(zero_copy_only=False)
+                      >= len(cell.prefix.encode()) + len(cell.suffix.encode())))
+            value = pc.utf8_slice_codeunits(value, len(cell.prefix), -len(cell.suffix) if cell.suffix else 2 ** 62)
+        if fmt.fields[cell.field].kind == "list" and j < ncols:
+            # "0.1 : 0.2" is one list to the regex ("... : ..." between upstream groups)
+            ok &= pc.not_equal(columns[j], ":").to_numpy(zero_copy_only=False)
+        if cell.check:
+            coded = pc.dictionary_encode(value)
+            rx = re.compile(cell.pattern)
+            good = np.array([rx.fullmatch(u) is not None for u in coded.dictionary.to_pylist()], dtype=bool)
+            ok &= good[coded.indices.to_numpy(zero_copy_only=False)]
+            value = coded
+        values[cell.field] = value
+    out: dict[str, np.ndarray] = {}
+    for g in fmt.groups[:-1]:  # (the last group is the regex's unmatched line)
+        if "__" in g:  # two integers captured as one group
+            a, b = (values[int(h[1:])] for h in g.split("__"))
+            value = pc.binary_join_element_wise(a.cast(pa.string()), b.cast(pa.string()), " ")
+        else:
+            value = values[int(g[1:])]
+        if not pa.types.is_dictionary(value.type):
+            value = pc.dictionary_encode(value)
+        uniques = np.empty(len(value.dictionary), dtype=object)
+        uniques[:] = value.dictionary.to_pylist()
+        out[g] = uniques[value.indices.to_numpy(zero_copy_only=False)[ok]]
+    return out, lines[ok]
+
+
+def _regex_groups(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The line regex over ``text`` (lines without the last line break): (raw strings per group,
+    each line's text where it did not match, which lines are bad)."""
     pattern = fmt.pattern
     ngroups = len(fmt.groups)
     rows = pattern.findall(text)
@@ -387,6 +517,51 @@ def match_text(fmt: CompiledFormat, first: int, text: str
     if bad.any() and fmt.escape in ("default", "none") and not fmt.is_tolerant:
         _retry_tolerant(fmt, table, bad, line_col)
     bad |= _empty_lines(text, cols, nlines)
+    return cols, line_col, bad
+
+
+def _groups(fmt: CompiledFormat, text: str, tokenizer: str
+            ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """:func:`_regex_groups` for every line, the plain lines tokenized by
+    :func:`tokenize_cells` when the format is made of cells (``tokenizer``:
+    ``"auto"``: for a piece of at least :data:`CELLS_MIN_CHARS`; ``"cells"``: always;
+    ``"regex"``: never). The lines the tokenizer leaves go through the regex, so both ways
+    give the same strings."""
+    use_cells = fmt.cells is not None and (tokenizer == "cells"
+                                           or (tokenizer == "auto" and len(text) >= CELLS_MIN_CHARS))
+    got = None
+    if use_cells:
+        got = tokenize_cells(fmt, text)
+    if got is None:
+        return _regex_groups(fmt, text)
+    fast, fast_lines = got
+    nlines = text.count("\n") + 1
+    if len(fast_lines) == nlines:
+        return fast, np.full(nlines, "", dtype=object), np.zeros(nlines, dtype=bool)
+    slow_lines = np.setdiff1d(np.arange(nlines), fast_lines, assume_unique=True)
+    split = text.split("\n")
+    slow, slow_line_col, slow_bad = _regex_groups(fmt, "\n".join([split[i] for i in slow_lines]))
+    cols = {}
+    for g, values in slow.items():
+        col = np.empty(nlines, dtype=object)
+        col[fast_lines] = fast[g]
+        col[slow_lines] = values
+        cols[g] = col
+    line_col = np.full(nlines, "", dtype=object)
+    line_col[slow_lines] = slow_line_col
+    bad = np.zeros(nlines, dtype=bool)
+    bad[slow_lines] = slow_bad
+    return cols, line_col, bad
+
+
+def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto"
+               ) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[tuple]]:
+    """The tokenizing step of :func:`scan_text`: (raw matched strings per group of the matched
+    lines, or None when no line matched; their line numbers; skipped lines)."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    nlines = text.count("\n") + 1
+    cols, line_col, bad = _groups(fmt, text, tokenizer)
     line_numbers = np.arange(first, first + nlines, dtype=np.int64)
     skips = []
     if bad.any():
@@ -447,13 +622,13 @@ def _empty_lines(text: str, cols: dict[str, np.ndarray], nlines: int) -> np.ndar
     return out
 
 
-def scan_text(fmt: CompiledFormat, first: int, text: str) -> Batch:
+def scan_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto") -> Batch:
     """One piece of log text (whole lines, numbered from ``first``) in a text format -> a Batch.
-    Pure: worker processes run it."""
+    Pure: worker processes run it. ``tokenizer`` (see :func:`match_text`) changes only the speed."""
     if not text:
         return Batch(first, 0, {}, np.empty(0, dtype=np.int64), [])
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    cols, line_numbers, skips = match_text(fmt, first, text)
+    cols, line_numbers, skips = match_text(fmt, first, text, tokenizer)
     columns = {} if cols is None else columns_of(cols, fmt, "\\" in text)
     return Batch(first, lines, columns, line_numbers, skips)
 
