@@ -367,61 +367,16 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
 CELLS_MIN_CHARS = 1 << 20
 
 
-def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
-    """The plain lines of ``text`` (lines without the last line break) split into the cells of
-    ``fmt.cells`` (:func:`toolkit.http.logformat.space_cells`) by pyarrow's CSV tokenizer
-    (delimiter space, quote ``"``, no escapes) in C: (raw strings per group of ``fmt.groups``,
-    as the regex captures them, one object per distinct value; the 0-based indexes of those
-    lines), or None when pyarrow is missing or cannot read the piece.
-
-    A line is plain, and taken here, only when the regex is sure to capture exactly these
-    strings: no backslash, CR or NUL, not empty, as many quotes as the format's quoted cells
-    have and each of them where a quoted cell begins and ends, the right number of cells, the
-    literal cells and each value's prefix and suffix as in the format, no byte left between
-    cells, and each value matching its pattern in the line regex (checked per distinct value,
-    with the same pattern). Every other line is left to the regex (see :func:`_groups`)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pcsv
-        data = text.encode()
-    except (ImportError, UnicodeEncodeError):
-        return None
-    cells = fmt.cells
-    assert cells is not None
-    buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], ends + 1))
-    lengths = np.append(ends, len(buf)) - starts
-    quotes_expected = 2 * sum(c.quoted for c in cells)
-    quoted = np.bincount(np.searchsorted(ends, np.flatnonzero(buf == 34)), minlength=len(starts))
-    # What the tokenizer reads: lines with the format's number of quotes (another number could open
-    # a quote that a later line closes) and no CR (a line end to it). Of those, the plain ones are
-    # not empty and hold no backslash (an escape: the tolerant regex's) nor NUL (binary data).
-    fed_mask = quoted == quotes_expected
-    plain = lengths > 0
-    for byte, feed in ((b"\r", False), (b"\\", True), (b"\0", True)):
-        if byte in data:
-            at = np.searchsorted(ends, np.flatnonzero(buf == byte[0]))
-            plain[at] = False
-            if not feed:
-                fed_mask[at] = False
-    if data.startswith(b"\xef\xbb\xbf"):
-        plain[0] = False  # pyarrow drops a byte-order mark; the regex keeps it
-    lines = np.flatnonzero(fed_mask)
-    if not (plain & fed_mask).any():
-        return None
-    if len(lines) == len(starts):
-        fed, fed_starts, fed_lengths = buf, starts, lengths
-    else:  # only those lines go to the tokenizer (one copy of the piece)
-        fed = buf[np.repeat(fed_mask, lengths + 1)[:len(buf)]]
-        fed_lengths = lengths[lines]
-        fed_starts = np.concatenate(([0], np.cumsum(fed_lengths + 1)[:-1]))
-    ncols = sum(c.span for c in cells)
+def _csv_cells(fed: np.ndarray, ncols: int) -> tuple[Any, list[int | None]] | None:
+    """pyarrow's CSV tokenizer over ``fed`` (bytes of whole lines): delimiter space, quote ``"``,
+    no escapes, every cell a string; (the table, the 1-based numbers of the rows it refused for
+    another number of cells), or None when it fails."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
     names = [f"c{j}" for j in range(ncols)]
     refused: list[int | None] = []
 
-    def refuse(row: Any) -> str:  # a line with another number of cells: the regex's
+    def refuse(row: Any) -> str:
         refused.append(row.number)
         return "skip"
 
@@ -436,8 +391,79 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray
                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowException, ValueError):
         return None
-    if table.num_rows + len(refused) != len(lines) or None in refused:
-        return None  # a quote opened in one line and closed in another: leave the piece to the regex
+    return table, refused
+
+
+def _coded(column: Any) -> tuple[np.ndarray, list[str]]:
+    """An Arrow string column as (codes, distinct values)."""
+    import pyarrow.compute as pc
+    coded = pc.dictionary_encode(column)
+    return coded.indices.to_numpy(zero_copy_only=False), coded.dictionary.to_pylist()
+
+
+def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+    """The plain lines of ``text`` (lines without the last line break) split into the cells of
+    ``fmt.cells`` (:func:`toolkit.http.logformat.space_cells`) by pyarrow's CSV tokenizer
+    (delimiter space, quote ``"``, no escapes) in C: (raw strings per group of ``fmt.groups``,
+    as the regex captures them, one object per distinct value; the 0-based indexes of those
+    lines), or None when pyarrow is missing or cannot read the piece.
+
+    A line is plain, and taken here, only when the regex is sure to capture exactly these
+    strings: no backslash, CR or NUL, not empty, the right number of cells, a quoted cell's
+    quotes where it begins and ends and none inside, the literal cells and each value's prefix
+    and suffix as in the format, no byte left between cells, and each value matching its
+    pattern in the line regex (checked per distinct value, with the same pattern). Every other
+    line is left to the regex (see :func:`_groups`)."""
+    try:
+        import pyarrow.compute as pc
+        data = text.encode()
+    except (ImportError, UnicodeEncodeError):
+        return None
+    cells = fmt.cells
+    assert cells is not None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.append(ends, len(buf)) - starts
+    quotes_expected = 2 * sum(c.quoted for c in cells)
+    ncols = sum(c.span for c in cells)
+    # Plain lines are not empty and hold no backslash (an escape: the tolerant regex's), NUL
+    # (binary data) or CR (a line end to the tokenizer: such lines are not even fed to it).
+    plain = lengths > 0
+    fed_mask = None
+    for byte in (b"\\", b"\0", b"\r"):
+        if byte in data:
+            at = np.searchsorted(ends, np.flatnonzero(buf == byte[0]))
+            plain[at] = False
+            if byte == b"\r":
+                fed_mask = np.ones(len(starts), dtype=bool)
+                fed_mask[at] = False
+    if data.startswith(b"\xef\xbb\xbf"):
+        plain[0] = False  # pyarrow drops a byte-order mark; the regex keeps it
+    got = None
+    for attempt in range(2):
+        if attempt:  # a quote opened in one line closed in another: feed only the lines with the
+            # format's number of quotes (if that fails too, the piece is the regex's)
+            quotes = np.bincount(np.searchsorted(ends, np.flatnonzero(buf == 34)), minlength=len(starts))
+            fed_mask = (quotes == quotes_expected) & (True if fed_mask is None else fed_mask)
+        lines = np.arange(len(starts)) if fed_mask is None else np.flatnonzero(fed_mask)
+        if not plain[lines].any():
+            return None
+        if len(lines) == len(starts):
+            fed, fed_starts, fed_lengths = buf, starts, lengths
+        else:  # only those lines go to the tokenizer (one copy of the piece)
+            fed = buf[np.repeat(fed_mask, lengths + 1)[:len(buf)]]
+            fed_lengths = lengths[lines]
+            fed_starts = np.concatenate(([0], np.cumsum(fed_lengths + 1)[:-1]))
+        got = _csv_cells(fed, ncols)
+        if got is None:
+            return None
+        if got[0].num_rows + len(got[1]) == len(lines) and None not in got[1]:
+            break  # (a row per line fed: no quoted line break)
+        got = None
+    if got is None:
+        return None
+    table, refused = got
     if refused:
         kept = np.ones(len(lines), dtype=bool)
         kept[np.asarray(refused, dtype=np.int64) - 1] = False
@@ -447,7 +473,7 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray
     ok = sum(widths) + (ncols - 1) + quotes_expected == fed_lengths  # no byte left between cells
     ok &= plain[lines]
     last = len(fed) - 1
-    values: dict[int, Any] = {}
+    values: dict[int, tuple[np.ndarray, list[str]]] = {}  # field -> (codes, distinct values)
     pos = fed_starts
     j = 0
     for cell in cells:
@@ -461,37 +487,45 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray
         if cell.field is None:
             ok &= pc.equal(columns[first_col], cell.text).to_numpy(zero_copy_only=False)
             continue
-        value = columns[first_col]
-        if cell.span == 2:
-            value = pc.binary_join_element_wise(value, columns[first_col + 1], " ")
-        if cell.prefix or cell.suffix:
-            ok &= (pc.starts_with(value, cell.prefix).to_numpy(zero_copy_only=False)
-                   & pc.ends_with(value, cell.suffix).to_numpy(zero_copy_only=False)
-                   & (pc.binary_length(value).to_numpy(zero_copy_only=False)
-                      >= len(cell.prefix.encode()) + len(cell.suffix.encode())))
-            value = pc.utf8_slice_codeunits(value, len(cell.prefix), -len(cell.suffix) if cell.suffix else 2 ** 62)
         if fmt.fields[cell.field].kind == "list" and j < ncols:
             # "0.1 : 0.2" is one list to the regex ("... : ..." between upstream groups)
             ok &= pc.not_equal(columns[j], ":").to_numpy(zero_copy_only=False)
+        wanted = cell.check or cell.span == 2 or cell.prefix or cell.suffix or any(
+            g == f"f{cell.field}" or f"f{cell.field}" in g.split("__") for g in fmt.groups)
+        if not wanted:  # not captured, and its pattern needs no check: only no quote inside
+            if cell.quoted:
+                ok &= ~pc.match_substring(columns[first_col], '"').to_numpy(zero_copy_only=False)
+            continue
+        codes, uniques = _coded(columns[first_col])
+        if cell.span == 2:  # the value holds a space: join the two cells per distinct pair
+            codes2, uniques2 = _coded(columns[first_col + 1])
+            codes, pairs = pd.factorize(codes.astype(np.int64) * len(uniques2) + codes2)
+            uniques = [f"{uniques[p // len(uniques2)]} {uniques2[p % len(uniques2)]}" for p in pairs.tolist()]
+        good = np.ones(len(uniques), dtype=bool)
+        if cell.quoted:
+            good &= np.array(['"' not in u for u in uniques], dtype=bool)
+        if cell.prefix or cell.suffix:
+            lp, ls = len(cell.prefix), len(cell.suffix)
+            good &= np.array([len(u) >= lp + ls and u.startswith(cell.prefix) and u.endswith(cell.suffix)
+                              for u in uniques], dtype=bool)
+            uniques = [u[lp:len(u) - ls] for u in uniques]
         if cell.check:
-            coded = pc.dictionary_encode(value)
             rx = re.compile(cell.pattern)
-            good = np.array([rx.fullmatch(u) is not None for u in coded.dictionary.to_pylist()], dtype=bool)
-            ok &= good[coded.indices.to_numpy(zero_copy_only=False)]
-            value = coded
-        values[cell.field] = value
+            good &= np.array([rx.fullmatch(u) is not None for u in uniques], dtype=bool)
+        if not good.all():
+            ok &= good[codes]
+        values[cell.field] = codes, uniques
     out: dict[str, np.ndarray] = {}
     for g in fmt.groups[:-1]:  # (the last group is the regex's unmatched line)
-        if "__" in g:  # two integers captured as one group
-            a, b = (values[int(h[1:])] for h in g.split("__"))
-            value = pc.binary_join_element_wise(a.cast(pa.string()), b.cast(pa.string()), " ")
+        if "__" in g:  # two integers captured as one group: joined per distinct pair
+            (ca, ua), (cb, ub) = (values[int(h[1:])] for h in g.split("__"))
+            codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
+            uniques = [f"{ua[p // len(ub)]} {ub[p % len(ub)]}" for p in pairs.tolist()]
         else:
-            value = values[int(g[1:])]
-        if not pa.types.is_dictionary(value.type):
-            value = pc.dictionary_encode(value)
-        uniques = np.empty(len(value.dictionary), dtype=object)
-        uniques[:] = value.dictionary.to_pylist()
-        out[g] = uniques[value.indices.to_numpy(zero_copy_only=False)[ok]]
+            codes, uniques = values[int(g[1:])]
+        distinct = np.empty(len(uniques), dtype=object)
+        distinct[:] = uniques
+        out[g] = distinct[codes[ok]]
     return out, lines[ok]
 
 
