@@ -91,7 +91,7 @@ def test_the_cells_tokenizer_takes_the_plain_lines_of_the_samples():
         regex_cols, _, bad = scanner._regex_groups(fmt, "\n".join(lines[i] for i in plain))
         assert not bad.any()
         for group, values in regex_cols.items():
-            assert cols[group].tolist() == values.tolist(), group
+            assert np.asarray(cols[group]).tolist() == values.tolist(), group
 
 
 def test_which_formats_are_cells_follows_from_the_log_format():
@@ -115,39 +115,48 @@ def test_which_formats_are_cells_follows_from_the_log_format():
 # ----------------------------------------------------------------------------- generated lines
 
 _ALPHABET = st.sampled_from(list('abcXYZ019.:/,-[]"\\ \t?=&%') + ["é", "\x00", "\r", "\x0b", "\u2028", "  "])
-_VALUE = st.one_of(st.sampled_from(["-", "", "0", "200", "0.004", "0.010, 0.020", "0.1 : 0.2", "HIT",
-                                    "99999999999999999999", "-5", "1.2.3"]),
-                   st.lists(_ALPHABET, max_size=6).map("".join))
-_TIMES = st.sampled_from(["26/Nov/2026:05:15:04 +0000", "26/Nov/2026:05:15:05 +0000", "26/Foo/2026:05:15:04 +0000",
-                          "26/Nov/9999:05:15:04 +0000", "26/Nov/2026:05:15:04", "x y", ""])
-_REQUESTS = st.one_of(st.sampled_from(["GET /a?x=1 HTTP/1.1", "POST /b HTTP/2.0", "GET /c", "-", "",
-                                       "GET /q?s=\\x22a\\x22 HTTP/1.1", 'GET /x\\"y HTTP/1.1']),
-                      st.builds(lambda m, p: f"{m} /{p} HTTP/1.1", st.sampled_from(["GET", "PUT", "g e t"]),
-                                st.lists(_ALPHABET, max_size=8).map("".join)))
+_HOSTILE = st.one_of(st.sampled_from(["", "0.010, 0.020", "0.1 : 0.2", "99999999999999999999", "-5", "1.2.3", "0.1,0.2",
+                                      "a b", '"', ":"]),
+                     st.lists(_ALPHABET, max_size=6).map("".join))
+_PLAIN = {"int": ["200", "404", "0", "-"], "bytes_dash": ["0", "5120", "-"], "float": ["0.004", "12", "-"],
+          "list": ["0.004", "0.010,", "-"], "str": ["-", "HIT", "curl/8.5", "10.0.0.1"]}
+_TIMES = ["26/Nov/2026:05:15:04 +0000", "26/Nov/2026:05:15:05 +0000", "26/Foo/2026:05:15:04 +0000",
+          "26/Nov/9999:05:15:04 +0000", "26/Nov/2026:05:15:04", "x y"]
+_REQUESTS = ["GET /a?x=1 HTTP/1.1", "POST /b HTTP/2.0", "GET /c", "-", "GET /q?s=\\x22a\\x22 HTTP/1.1",
+             'GET /x\\"y HTTP/1.1', "GET /d?=é HTTP/1.1"]
 
 
 @st.composite
 def _log(draw, fmt):
-    """A piece of log in ``fmt``: lines built from its own layout with drawn values, some of them
-    then mangled (a quote, space or bracket removed or added), plus empty and garbage lines."""
+    """A piece of log in ``fmt``: lines built from its own layout with plain values, in some one
+    value drawn from hostile text (quotes, backslashes, spaces, brackets, CR, NUL, lists,
+    empty), some then mangled (a quote, space, bracket or line break removed or added), plus
+    empty, garbage and byte-order-marked lines."""
     lines = []
     for _ in range(draw(st.integers(1, 12))):
+        hostile = draw(st.integers(-1, 3 * len(fmt.fields)))  # which value (most lines: none)
         parts = []
+        fi = 0
         for t, v in fmt.tokens:
             if t == "lit":
                 parts.append(v)
-            elif v == "time_local":
-                parts.append(draw(_TIMES))
-            elif v == "request":
-                parts.append(draw(_REQUESTS))
+                continue
+            kind = fmt.fields[fi].kind
+            if fi == hostile:
+                parts.append(draw(_HOSTILE))
+            elif kind == "time_local":
+                parts.append(draw(st.sampled_from(_TIMES)))
+            elif kind == "request":
+                parts.append(draw(st.sampled_from(_REQUESTS)))
             else:
-                parts.append(draw(_VALUE))
+                parts.append(draw(st.sampled_from(_PLAIN.get(kind, _PLAIN["str"]))))
+            fi += 1
         line = "".join(parts)
         if draw(st.integers(0, 5)) == 0:
             at = draw(st.integers(0, len(line)))
             op = draw(st.sampled_from(['"', " ", "[", "]", "\\", "", "\n"]))
             line = line[:at] + op + line[at + 1:] if draw(st.booleans()) else line[:at] + op + line[at:]
-        lines.append(draw(st.sampled_from([line, line, line, line, "", "garbage", "\ufeff" + line])))
+        lines.append(draw(st.sampled_from([line] * 6 + ["", "garbage", "\ufeff" + line])))
     return "\n".join(lines) + draw(st.sampled_from(["", "\n"]))
 
 

@@ -77,13 +77,43 @@ class Batch:
 
 # ----------------------------------------------------------------------------------- conversion
 
+class Coded:
+    """A column of raw strings as ``codes`` into ``uniques`` (an object array; codes never -1):
+    the form the cells tokenizer gives, so the conversions (:func:`factorize` and its callers)
+    start from the distinct values without hashing every row again. Rows are selected like an
+    array's (``coded[mask]``); ``np.asarray(coded)`` gives the strings. ``uniques`` may hold a
+    value twice (pieces merged): every conversion is per value, so that changes nothing."""
+
+    __slots__ = ("codes", "uniques")
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray):
+        self.codes, self.uniques = codes, uniques
+
+    def __getitem__(self, rows: Any) -> Coded:
+        return Coded(self.codes[rows], self.uniques)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.uniques[self.codes]
+
+
+def factorize(raw: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values as an object array) of a raw column (an object array with None
+    for null: code -1; or a :class:`Coded`)."""
+    if isinstance(raw, Coded):
+        return raw.codes, raw.uniques
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def per_distinct(arr: np.ndarray, convert: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
     """Apply ``convert`` (distinct values -> array) to the distinct values of ``arr`` only and
     spread the results back (None / NaN / NaT where ``arr`` is None). Without ``convert`` the
     rows share one string object per distinct value: a column of a long log holds few distinct
     clients, agents or methods, and a pointer per row instead of a string keeps it small."""
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = factorize(arr)
     conv = np.asarray(uniques if convert is None else convert(uniques))
     if conv.dtype.kind in "fc":
         fill = np.nan
@@ -162,8 +192,8 @@ def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
     """Time strings (object array, None for null) of a time field ``kind`` -> UTC nanoseconds
     (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
     time, outside the years 1678-2261): the scanner skips such lines, counting the reason."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)  # the distinct values only
-    uniques = _nullify(np.asarray(uniques, dtype=object), "json")  # "-" and "" are no time
+    codes, uniques = factorize(raw)  # the distinct values only
+    uniques = _nullify(uniques, "json")  # "-" and "" are no time
     if kind == "msec":
         # $msec has ms resolution: whole milliseconds, no float rounding
         got = schema.epoch_values(uniques, "timestamp", decimals=3)
@@ -225,8 +255,7 @@ def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbe
 def _ints(raw: np.ndarray, kind: str) -> pd.arrays.IntegerArray:
     """An integer field's text -> Int64, converting the distinct values only (nginx's ``-`` is
     null; Apache's ``%b`` writes ``-`` for 0 bytes)."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = factorize(raw)
     vals = integers(uniques)
     if kind == "bytes_dash":
         vals[uniques == "-"] = 0
@@ -236,7 +265,7 @@ def _ints(raw: np.ndarray, kind: str) -> pd.arrays.IntegerArray:
 def _joined_ints(raw: np.ndarray, first: Field, second: Field) -> tuple[Any, Any]:
     """A joined group ``"200 29"`` (``CompiledFormat.only(joined=True)``) -> its two Int64
     columns, converted per distinct pair."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    codes, uniques = factorize(raw)
     halves = [u.split(" ", 1) for u in uniques]
     out = []
     for side, field in enumerate((first, second)):
@@ -308,14 +337,13 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
         if field in time_fields:
             if field is best_time:
                 out["timestamp"] = (cols["_ts"] if "_ts" in cols
-                                    else time_values(_nullify(raw, escape), kind).values)
+                                    else time_values(_nullify(np.asarray(raw), escape), kind).values)
             continue
         column = field.column
         if column in used or (kind == "request" and any(p in used for p in _REQUEST_PARTS)):
             column = field.variable  # a second source for the same column keeps its own name
         if kind == "request":
-            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-            uniques = np.asarray(uniques, dtype=object)
+            codes, uniques = factorize(raw)
             if fmt.capture is None or "request" in fmt.capture:
                 raw_lines = _nullify(uniques, escape)
                 raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
@@ -333,8 +361,8 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
             divisor = {"usec": 1e6, "msec_int": 1e3, "nsec": 1e9}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
             out[column] = vals / divisor if divisor else vals
         elif kind == "list":
-            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-            uniques = _nullify(np.asarray(uniques, dtype=object), escape)
+            codes, uniques = factorize(raw)
+            uniques = _nullify(uniques, escape)
             out[column] = np.append(uniques, None)[codes]
             if field.variable == "upstream_response_time" and "upstream_time_s" not in used:
                 out["upstream_time_s"] = np.append(_sum_list(uniques), np.nan)[codes]
@@ -401,12 +429,11 @@ def _coded(column: Any) -> tuple[np.ndarray, list[str]]:
     return coded.indices.to_numpy(zero_copy_only=False), coded.dictionary.to_pylist()
 
 
-def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np.ndarray] | None:
     """The plain lines of ``text`` (lines without the last line break) split into the cells of
     ``fmt.cells`` (:func:`toolkit.http.logformat.space_cells`) by pyarrow's CSV tokenizer
     (delimiter space, quote ``"``, no escapes) in C: (raw strings per group of ``fmt.groups``,
-    as the regex captures them, one object per distinct value; the 0-based indexes of those
-    lines), or None when pyarrow is missing or cannot read the piece.
+    as the regex captures them, :class:`Coded`; the 0-based indexes of those lines), or None when pyarrow is missing or cannot read the piece.
 
     A line is plain, and taken here, only when the regex is sure to capture exactly these
     strings: no backslash, CR or NUL, not empty, the right number of cells, a quoted cell's
@@ -525,17 +552,18 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray
             codes, uniques = values[int(g[1:])]
         distinct = np.empty(len(uniques), dtype=object)
         distinct[:] = uniques
-        out[g] = distinct[codes[ok]]
+        out[g] = Coded(codes[ok], distinct)
     return out, lines[ok]
 
 
-def _regex_groups(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The line regex over ``text`` (lines without the last line break): (raw strings per group,
     each line's text where it did not match, which lines are bad)."""
     pattern = fmt.pattern
     ngroups = len(fmt.groups)
     rows = pattern.findall(text)
-    nlines = text.count("\n") + 1
+    nlines = text.count("\n") + 1 if nlines is None else nlines
     if len(rows) != nlines:  # cannot happen with ^(?:...|(.*))$, but never lose a line
         rows = [pattern.findall(line)[0] if line else ("",) * ngroups for line in text.split("\n")]
     if ngroups == 1:
@@ -554,8 +582,8 @@ def _regex_groups(fmt: CompiledFormat, text: str) -> tuple[dict[str, np.ndarray]
     return cols, line_col, bad
 
 
-def _groups(fmt: CompiledFormat, text: str, tokenizer: str
-            ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def _groups(fmt: CompiledFormat, text: str, tokenizer: str, nlines: int
+            ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """:func:`_regex_groups` for every line, the plain lines tokenized by
     :func:`tokenize_cells` when the format is made of cells (``tokenizer``:
     ``"auto"``: for a piece of at least :data:`CELLS_MIN_CHARS`; ``"cells"``: always;
@@ -567,20 +595,20 @@ def _groups(fmt: CompiledFormat, text: str, tokenizer: str
     if use_cells:
         got = tokenize_cells(fmt, text)
     if got is None:
-        return _regex_groups(fmt, text)
+        return _regex_groups(fmt, text, nlines)
     fast, fast_lines = got
-    nlines = text.count("\n") + 1
     if len(fast_lines) == nlines:
         return fast, np.full(nlines, "", dtype=object), np.zeros(nlines, dtype=bool)
     slow_lines = np.setdiff1d(np.arange(nlines), fast_lines, assume_unique=True)
     split = text.split("\n")
     slow, slow_line_col, slow_bad = _regex_groups(fmt, "\n".join([split[i] for i in slow_lines]))
-    cols = {}
-    for g, values in slow.items():
-        col = np.empty(nlines, dtype=object)
-        col[fast_lines] = fast[g]
-        col[slow_lines] = values
-        cols[g] = col
+    cols: dict[str, Any] = {}
+    for g, values in slow.items():  # one Coded column: the tokenizer's values, then the regex's
+        codes, uniques = factorize(values)
+        merged = np.empty(nlines, dtype=np.intp)
+        merged[fast_lines] = fast[g].codes
+        merged[slow_lines] = codes + len(fast[g].uniques)  # (the regex's values are never null)
+        cols[g] = Coded(merged, np.concatenate((fast[g].uniques, uniques)))
     line_col = np.full(nlines, "", dtype=object)
     line_col[slow_lines] = slow_line_col
     bad = np.zeros(nlines, dtype=bool)
@@ -588,14 +616,16 @@ def _groups(fmt: CompiledFormat, text: str, tokenizer: str
     return cols, line_col, bad
 
 
-def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto"
-               ) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[tuple]]:
+def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto", nlines: int | None = None
+               ) -> tuple[dict[str, Any] | None, np.ndarray, list[tuple]]:
     """The tokenizing step of :func:`scan_text`: (raw matched strings per group of the matched
-    lines, or None when no line matched; their line numbers; skipped lines)."""
+    lines (object arrays or :class:`Coded`), or None when no line matched; their line numbers;
+    skipped lines). ``nlines``: the number of lines of ``text``, when the caller knows it."""
     if text.endswith("\n"):
         text = text[:-1]
-    nlines = text.count("\n") + 1
-    cols, line_col, bad = _groups(fmt, text, tokenizer)
+    if nlines is None:
+        nlines = text.count("\n") + 1
+    cols, line_col, bad = _groups(fmt, text, tokenizer, nlines)
     line_numbers = np.arange(first, first + nlines, dtype=np.int64)
     skips = []
     if bad.any():
@@ -662,7 +692,7 @@ def scan_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto
     if not text:
         return Batch(first, 0, {}, np.empty(0, dtype=np.int64), [])
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    cols, line_numbers, skips = match_text(fmt, first, text, tokenizer)
+    cols, line_numbers, skips = match_text(fmt, first, text, tokenizer, lines)
     columns = {} if cols is None else columns_of(cols, fmt, "\\" in text)
     return Batch(first, lines, columns, line_numbers, skips)
 
