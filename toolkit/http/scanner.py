@@ -266,7 +266,7 @@ def _joined_ints(raw: np.ndarray, first: Field, second: Field) -> tuple[Any, Any
     """A joined group ``"200 29"`` (``CompiledFormat.only(joined=True)``) -> its two Int64
     columns, converted per distinct pair."""
     codes, uniques = factorize(raw)
-    halves = [u.split(" ", 1) for u in uniques]
+    halves = [(u.split(" ", 1) + [""])[:2] for u in uniques]  # (a value no row uses may be "")
     out = []
     for side, field in enumerate((first, second)):
         text = np.array([h[side] for h in halves], dtype=object)
