@@ -60,7 +60,7 @@ def test_read_access_log_is_the_same_table_whichever_tokenizer(monkeypatch, path
     # WHEN it is read with the regex alone and with the cells tokenizer, in 4 KiB and whole pieces
     for chunk in (4096, 1 << 24):
         by_regex, by_cells = _read_both(
-            monkeypatch, lambda: tk.read_access_log(path, log_format=log_format, chunk_size=chunk))
+            monkeypatch, lambda chunk=chunk: tk.read_access_log(path, log_format=log_format, chunk_size=chunk))
         # THEN the tables, their dtypes and the accounting (skip reasons, examples) are equal
         pd.testing.assert_frame_equal(by_regex, by_cells)
         assert by_regex.attrs["source"] == by_cells.attrs["source"]

@@ -18,7 +18,11 @@ A batch of lines ``first ... first + lines - 1``:
 - ``skips``: the other lines, as ``(line, reason, text)``: every line is a row or a skip.
 
 Text formats: the compiled format is ONE regex run with ``findall`` over the piece of text, so no
-Python code runs per line unless the line is bad. A line whose time (the best time field) is not
+Python code runs per line unless the line is bad. A format made of space-separated cells (bare,
+quoted or bracketed values: :func:`toolkit.http.logformat.space_cells`, combined among them) has
+a faster tokenizer for its plain lines, pyarrow's CSV reader (:func:`tokenize_cells`), whose
+checks accept a line only where the regex would capture the same strings; the other lines of the
+piece go through the regex. Either way a batch is the same (tests/http/test_tokenizer.py). A line whose time (the best time field) is not
 a valid time, or lies outside the years 1678-2261, is skipped with the reason; a number that is
 not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null, the line kept.
 
