@@ -117,6 +117,28 @@ class Field:
 
 
 @dataclasses.dataclass(frozen=True)
+class Cell:
+    """One space-separated cell of a log line, as :func:`space_cells` lays a format out.
+
+    A literal cell (``field`` None) holds exactly ``text``. A value cell holds ``prefix``, the
+    value of ``fields[field]`` and ``suffix``; ``quoted``: the cell is ``"value"``; ``span``: how
+    many space-separated cells the value fills (2 for a ``$time_local`` outside quotes, whose
+    value is ``07/Dec/2026:10:00:00 +0000``). ``pattern`` is the field's value pattern in the line
+    regex; ``check`` says whether a value must be matched against it (False when the cell's own
+    shape already guarantees it: a quoted value without a quote, a cell value without a space).
+    """
+
+    field: int | None
+    text: str = ""
+    quoted: bool = False
+    prefix: str = ""
+    suffix: str = ""
+    span: int = 1
+    pattern: str = ""
+    check: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class CompiledFormat:
     """A compiled log format: ``regex`` matches one line; group i+1 belongs to ``groups[i]``."""
 
@@ -130,6 +152,9 @@ class CompiledFormat:
     capture: frozenset[str] | None = None
     is_tolerant: bool = False
     joined: bool = False
+    # The line as space-separated cells (see :func:`space_cells`), for the scanner's columnar
+    # tokenizer; None when the format is not made of such cells (the line regex reads it alone).
+    cells: tuple[Cell, ...] | None = None
 
     def only(self, columns: set[str] | frozenset[str], *, joined: bool = False) -> CompiledFormat:
         """The same format capturing only what ``columns`` need (plus the timestamp).
@@ -255,6 +280,7 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
         return capture is None or column in capture
 
     skip_to = -1
+    patterns: dict[int, str] = {}  # field index -> its value pattern (for space_cells)
     for i, (t, v) in enumerate(tokens):
         if i <= skip_to:
             continue
@@ -275,19 +301,107 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
             # The whole request line as one group (always: method and malformed come from it);
             # the scanner splits each distinct one into method / url / path / query / protocol.
             parts.append(grp(group, _QUOTED[pattern_escape], True))
+            patterns[fi - 1] = _QUOTED[pattern_escape]
             continue
         if (joined and not in_quotes and field.kind in _JOINABLE and tokens[i + 1:i + 2] == [("lit", " ")]
                 and i + 2 < len(tokens) and tokens[i + 2][0] == "var" and fields[fi].kind in _JOINABLE
                 and want(field.column) and want(fields[fi].column)):
             parts.append(grp(f"{group}__f{fi}", f"(?:{_INT})\\ (?:{_INT})", True))
+            patterns[fi - 1] = patterns[fi] = _INT
             fi += 1
             skip_to = i + 2
             continue
-        parts.append(grp(group, _value_pattern(field, in_quotes, nxt, pattern_escape), want(field.column)))
+        patterns[fi - 1] = _value_pattern(field, in_quotes, nxt, pattern_escape)
+        parts.append(grp(group, patterns[fi - 1], want(field.column)))
     regex = "^(?:" + "".join(parts) + r"|(?P<_line>.*))$"
     groups.append("_line")
     return CompiledFormat(name, source, escape, tuple(fields), regex, tuple(groups), tuple(tokens),
-                          capture, tolerant, joined)
+                          capture, tolerant, joined, space_cells(tokens, fields, patterns))
+
+
+# Value patterns that need no check in a cell: a quoted value holds no quote (the scanner checks
+# the line's quotes) and no backslash (a line with one is left to the regex); a cell holds no space.
+_FREE_QUOTED = frozenset({_QUOTED["default"], _QUOTED_VALUE})
+_FREE_UNQUOTED = frozenset({r"[^ \n]*+", r".*+"})
+# Values whose pattern is a fixed shape or digits: the literal after them may start with these
+# (none of them can continue such a value, so the regex ends the value where the cell does).
+_SAFE_AFTER_SHAPED = frozenset("]")
+_UNTIL = re.compile(r"\[\^(\\?.)\\n\]\*\+")  # "[^C\n]*+" (C escaped or not)
+
+
+def space_cells(tokens: list[tuple[str, str]], fields: list[Field], patterns: dict[int, str]
+                ) -> tuple[Cell, ...] | None:
+    """The format as cells separated by single spaces outside quotes (what a CSV tokenizer with
+    delimiter ``" "`` and quote ``"`` splits a line into), or None when it is not made of such
+    cells: each cell a literal, ``"$var"``, or ``prefix$varsuffix`` (prefix and suffix without
+    quotes; one variable per cell), and no value pattern that could end elsewhere than its cell
+    (checked per kind of pattern below). The combined format is
+    ``$remote_addr - $remote_user [$time_local] "$request" $status ...``: 9 cells, ``[$time_local]``
+    spanning two. A line that tokenizes into these cells, each value matching its pattern, is a
+    line the regex matches with the same values."""
+    items: list[str | int] = []  # literal characters and field indexes
+    fi = 0
+    for t, v in tokens:
+        if t == "var":
+            items.append(fi)
+            fi += 1
+        else:
+            items.extend(v)
+    if fi != len(fields) or len(patterns) != len(fields):
+        return None
+    groups: list[list[str | int]] = [[]]
+    in_quotes = False
+    for it in items:
+        if it == '"':
+            in_quotes = not in_quotes
+        if it == " " and not in_quotes:
+            groups.append([])
+        else:
+            groups[-1].append(it)
+    cells: list[Cell] = []
+    for g in groups:
+        where = [k for k, it in enumerate(g) if isinstance(it, int)]
+        if not where:
+            text = "".join(str(it) for it in g)
+            if '"' in text:
+                return None
+            cells.append(Cell(None, text=text))
+            continue
+        if len(where) != 1:
+            return None  # two variables in one cell: only the regex knows where one ends
+        k = where[0]
+        i = g[k]
+        assert isinstance(i, int)
+        prefix, suffix = "".join(str(x) for x in g[:k]), "".join(str(x) for x in g[k + 1:])
+        pattern, kind = patterns[i], fields[i].kind
+        quoted = prefix == '"' and suffix == '"'
+        if quoted:
+            prefix = suffix = ""
+            check = pattern not in _FREE_QUOTED
+        elif '"' in prefix + suffix:
+            return None
+        elif m := _UNTIL.fullmatch(pattern):
+            # "[^C\n]*+": the value ends at the first C, which must be where the cell goes on
+            stop = m.group(1)[-1]
+            if (suffix[:1] or " ") != stop:
+                return None
+            check = stop != " "
+        elif pattern in _FREE_UNQUOTED:
+            if suffix:
+                return None
+            check = False
+        elif kind == "list":
+            if suffix:  # "[^ ,\n]++" would run into it
+                return None
+            check = True
+        else:  # digits, times: a fixed shape that no "]" or space continues
+            if suffix and suffix[0] not in _SAFE_AFTER_SHAPED:
+                return None
+            check = True
+        span = 2 if kind in ("time_local", "time_apache") and not quoted else 1
+        cells.append(Cell(i, quoted=quoted, prefix=prefix, suffix=suffix, span=span, pattern=pattern,
+                          check=check))
+    return tuple(cells)
 
 
 _JOINABLE = ("int", "bytes_dash")

@@ -18,7 +18,11 @@ A batch of lines ``first ... first + lines - 1``:
 - ``skips``: the other lines, as ``(line, reason, text)``: every line is a row or a skip.
 
 Text formats: the compiled format is ONE regex run with ``findall`` over the piece of text, so no
-Python code runs per line unless the line is bad. A line whose time (the best time field) is not
+Python code runs per line unless the line is bad. A format made of space-separated cells (bare,
+quoted or bracketed values: :func:`toolkit.http.logformat.space_cells`, combined among them) has
+a faster tokenizer for its plain lines, pyarrow's CSV reader (:func:`tokenize_cells`), whose
+checks accept a line only where the regex would capture the same strings; the other lines of the
+piece go through the regex. Either way a batch is the same (tests/http/test_tokenizer.py). A line whose time (the best time field) is not
 a valid time, or lies outside the years 1678-2261, is skipped with the reason; a number that is
 not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null, the line kept.
 
@@ -77,13 +81,43 @@ class Batch:
 
 # ----------------------------------------------------------------------------------- conversion
 
+class Coded:
+    """A column of raw strings as ``codes`` into ``uniques`` (an object array; codes never -1):
+    the form the cells tokenizer gives, so the conversions (:func:`factorize` and its callers)
+    start from the distinct values without hashing every row again. Rows are selected like an
+    array's (``coded[mask]``); ``np.asarray(coded)`` gives the strings. ``uniques`` may hold a
+    value twice (pieces merged): every conversion is per value, so that changes nothing."""
+
+    __slots__ = ("codes", "uniques")
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray):
+        self.codes, self.uniques = codes, uniques
+
+    def __getitem__(self, rows: Any) -> Coded:
+        return Coded(self.codes[rows], self.uniques)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.uniques[self.codes]
+
+
+def factorize(raw: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values as an object array) of a raw column (an object array with None
+    for null: code -1; or a :class:`Coded`)."""
+    if isinstance(raw, Coded):
+        return raw.codes, raw.uniques
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def per_distinct(arr: np.ndarray, convert: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
     """Apply ``convert`` (distinct values -> array) to the distinct values of ``arr`` only and
     spread the results back (None / NaN / NaT where ``arr`` is None). Without ``convert`` the
     rows share one string object per distinct value: a column of a long log holds few distinct
     clients, agents or methods, and a pointer per row instead of a string keeps it small."""
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = factorize(arr)
     conv = np.asarray(uniques if convert is None else convert(uniques))
     if conv.dtype.kind in "fc":
         fill = np.nan
@@ -162,8 +196,8 @@ def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
     """Time strings (object array, None for null) of a time field ``kind`` -> UTC nanoseconds
     (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
     time, outside the years 1678-2261): the scanner skips such lines, counting the reason."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)  # the distinct values only
-    uniques = _nullify(np.asarray(uniques, dtype=object), "json")  # "-" and "" are no time
+    codes, uniques = factorize(raw)  # the distinct values only
+    uniques = _nullify(uniques, "json")  # "-" and "" are no time
     if kind == "msec":
         # $msec has ms resolution: whole milliseconds, no float rounding
         got = schema.epoch_values(uniques, "timestamp", decimals=3)
@@ -225,8 +259,7 @@ def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbe
 def _ints(raw: np.ndarray, kind: str) -> pd.arrays.IntegerArray:
     """An integer field's text -> Int64, converting the distinct values only (nginx's ``-`` is
     null; Apache's ``%b`` writes ``-`` for 0 bytes)."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = factorize(raw)
     vals = integers(uniques)
     if kind == "bytes_dash":
         vals[uniques == "-"] = 0
@@ -236,8 +269,8 @@ def _ints(raw: np.ndarray, kind: str) -> pd.arrays.IntegerArray:
 def _joined_ints(raw: np.ndarray, first: Field, second: Field) -> tuple[Any, Any]:
     """A joined group ``"200 29"`` (``CompiledFormat.only(joined=True)``) -> its two Int64
     columns, converted per distinct pair."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    halves = [u.split(" ", 1) for u in uniques]
+    codes, uniques = factorize(raw)
+    halves = [(u.split(" ", 1) + [""])[:2] for u in uniques]  # (a value no row uses may be "")
     out = []
     for side, field in enumerate((first, second)):
         text = np.array([h[side] for h in halves], dtype=object)
@@ -308,14 +341,13 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
         if field in time_fields:
             if field is best_time:
                 out["timestamp"] = (cols["_ts"] if "_ts" in cols
-                                    else time_values(_nullify(raw, escape), kind).values)
+                                    else time_values(_nullify(np.asarray(raw), escape), kind).values)
             continue
         column = field.column
         if column in used or (kind == "request" and any(p in used for p in _REQUEST_PARTS)):
             column = field.variable  # a second source for the same column keeps its own name
         if kind == "request":
-            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-            uniques = np.asarray(uniques, dtype=object)
+            codes, uniques = factorize(raw)
             if fmt.capture is None or "request" in fmt.capture:
                 raw_lines = _nullify(uniques, escape)
                 raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
@@ -333,8 +365,8 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
             divisor = {"usec": 1e6, "msec_int": 1e3, "nsec": 1e9}.get(kind)  # divide: 87 / 1e3 is exactly 0.087
             out[column] = vals / divisor if divisor else vals
         elif kind == "list":
-            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-            uniques = _nullify(np.asarray(uniques, dtype=object), escape)
+            codes, uniques = factorize(raw)
+            uniques = _nullify(uniques, escape)
             out[column] = np.append(uniques, None)[codes]
             if field.variable == "upstream_response_time" and "upstream_time_s" not in used:
                 out["upstream_time_s"] = np.append(_sum_list(uniques), np.nan)[codes]
@@ -362,16 +394,180 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
     return f"does not match log format {fmt.name!r}"
 
 
-def match_text(fmt: CompiledFormat, first: int, text: str
-               ) -> tuple[dict[str, np.ndarray] | None, np.ndarray, list[tuple]]:
-    """The regex step of :func:`scan_text`: (raw matched strings per group of the matched
-    lines, or None when no line matched; their line numbers; skipped lines)."""
-    if text.endswith("\n"):
-        text = text[:-1]
+# Below this many characters a piece is tokenized by the regex alone (importing and starting
+# pyarrow's tokenizer costs more than it saves on a small piece).
+CELLS_MIN_CHARS = 1 << 20
+
+
+def _csv_cells(fed: np.ndarray, ncols: int) -> tuple[Any, list[int | None]] | None:
+    """pyarrow's CSV tokenizer over ``fed`` (bytes of whole lines): delimiter space, quote ``"``,
+    no escapes, every cell a string; (the table, the 1-based numbers of the rows it refused for
+    another number of cells), or None when it fails."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    names = [f"c{j}" for j in range(ncols)]
+    refused: list[int | None] = []
+
+    def refuse(row: Any) -> str:
+        refused.append(row.number)
+        return "skip"
+
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(pa.py_buffer(fed)),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=len(fed) + 1),
+            parse_options=pcsv.ParseOptions(delimiter=" ", quote_char='"', double_quote=False, escape_char=False,
+                                            newlines_in_values=False, ignore_empty_lines=False,
+                                            invalid_row_handler=refuse),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    return table, refused
+
+
+def _coded(column: Any) -> tuple[np.ndarray, list[str]]:
+    """An Arrow string column as (codes, distinct values)."""
+    import pyarrow.compute as pc
+    coded = pc.dictionary_encode(column)
+    return coded.indices.to_numpy(zero_copy_only=False), coded.dictionary.to_pylist()
+
+
+def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np.ndarray] | None:
+    """The plain lines of ``text`` (lines without the last line break) split into the cells of
+    ``fmt.cells`` (:func:`toolkit.http.logformat.space_cells`) by pyarrow's CSV tokenizer
+    (delimiter space, quote ``"``, no escapes) in C: (raw strings per group of ``fmt.groups``,
+    as the regex captures them, :class:`Coded`; the 0-based indexes of those lines), or None when pyarrow is missing or cannot read the piece.
+
+    A line is plain, and taken here, only when the regex is sure to capture exactly these
+    strings: no backslash, CR or NUL, not empty, the right number of cells, a quoted cell's
+    quotes where it begins and ends and none inside, the literal cells and each value's prefix
+    and suffix as in the format, no byte left between cells, and each value matching its
+    pattern in the line regex (checked per distinct value, with the same pattern). Every other
+    line is left to the regex (see :func:`_groups`)."""
+    try:
+        import pyarrow.compute as pc
+        data = text.encode()
+    except (ImportError, UnicodeEncodeError):
+        return None
+    cells = fmt.cells
+    assert cells is not None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.append(ends, len(buf)) - starts
+    quotes_expected = 2 * sum(c.quoted for c in cells)
+    ncols = sum(c.span for c in cells)
+    # Plain lines are not empty and hold no backslash (an escape: the tolerant regex's), NUL
+    # (binary data) or CR (a line end to the tokenizer: such lines are not even fed to it).
+    plain = lengths > 0
+    fed_mask = None
+    for byte in (b"\\", b"\0", b"\r"):
+        if byte in data:
+            at = np.searchsorted(ends, np.flatnonzero(buf == byte[0]))
+            plain[at] = False
+            if byte == b"\r":
+                fed_mask = np.ones(len(starts), dtype=bool)
+                fed_mask[at] = False
+    if data.startswith(b"\xef\xbb\xbf"):
+        plain[0] = False  # pyarrow drops a byte-order mark; the regex keeps it
+    got = None
+    for attempt in range(2):
+        if attempt:  # a quote opened in one line closed in another: feed only the lines with the
+            # format's number of quotes (if that fails too, the piece is the regex's)
+            quotes = np.bincount(np.searchsorted(ends, np.flatnonzero(buf == 34)), minlength=len(starts))
+            fed_mask = (quotes == quotes_expected) & (True if fed_mask is None else fed_mask)
+        lines = np.arange(len(starts)) if fed_mask is None else np.flatnonzero(fed_mask)
+        if not plain[lines].any():
+            return None
+        if len(lines) == len(starts):
+            fed, fed_starts, fed_lengths = buf, starts, lengths
+        else:  # only those lines go to the tokenizer (one copy of the piece)
+            fed = buf[np.repeat(fed_mask, lengths + 1)[:len(buf)]]
+            fed_lengths = lengths[lines]
+            fed_starts = np.concatenate(([0], np.cumsum(fed_lengths + 1)[:-1]))
+        got = _csv_cells(fed, ncols)
+        if got is None:
+            return None
+        if got[0].num_rows + len(got[1]) == len(lines) and None not in got[1]:
+            break  # (a row per line fed: no quoted line break)
+        got = None
+    if got is None:
+        return None
+    table, refused = got
+    if refused:
+        kept = np.ones(len(lines), dtype=bool)
+        kept[np.asarray(refused, dtype=np.int64) - 1] = False
+        lines, fed_starts, fed_lengths = lines[kept], fed_starts[kept], fed_lengths[kept]
+    columns = [table.column(j).combine_chunks() for j in range(ncols)]
+    widths = [pc.binary_length(col).to_numpy(zero_copy_only=False).astype(np.int64) for col in columns]
+    ok = sum(widths) + (ncols - 1) + quotes_expected == fed_lengths  # no byte left between cells
+    ok &= plain[lines]
+    last = len(fed) - 1
+    values: dict[int, tuple[np.ndarray, list[str]]] = {}  # field -> (codes, distinct values)
+    pos = fed_starts
+    j = 0
+    for cell in cells:
+        for _ in range(cell.span):
+            if cell.quoted:  # its quotes where the cell begins and ends
+                ok &= fed[np.minimum(pos, last)] == 34
+                ok &= fed[np.minimum(pos + widths[j] + 1, last)] == 34
+            pos = pos + widths[j] + 1 + (2 if cell.quoted else 0)
+            j += 1
+        first_col = j - cell.span
+        if cell.field is None:
+            ok &= pc.equal(columns[first_col], cell.text).to_numpy(zero_copy_only=False)
+            continue
+        if fmt.fields[cell.field].kind == "list" and j < ncols:
+            # "0.1 : 0.2" is one list to the regex ("... : ..." between upstream groups)
+            ok &= pc.not_equal(columns[j], ":").to_numpy(zero_copy_only=False)
+        wanted = cell.check or cell.span == 2 or cell.prefix or cell.suffix or any(
+            g == f"f{cell.field}" or f"f{cell.field}" in g.split("__") for g in fmt.groups)
+        if not wanted:  # not captured, and its pattern needs no check: only no quote inside
+            if cell.quoted:
+                ok &= ~pc.match_substring(columns[first_col], '"').to_numpy(zero_copy_only=False)
+            continue
+        codes, uniques = _coded(columns[first_col])
+        if cell.span == 2:  # the value holds a space: join the two cells per distinct pair
+            codes2, uniques2 = _coded(columns[first_col + 1])
+            codes, pairs = pd.factorize(codes.astype(np.int64) * len(uniques2) + codes2)
+            uniques = [f"{uniques[p // len(uniques2)]} {uniques2[p % len(uniques2)]}" for p in pairs.tolist()]
+        good = np.ones(len(uniques), dtype=bool)
+        if cell.quoted:
+            good &= np.array(['"' not in u for u in uniques], dtype=bool)
+        if cell.prefix or cell.suffix:
+            lp, ls = len(cell.prefix), len(cell.suffix)
+            good &= np.array([len(u) >= lp + ls and u.startswith(cell.prefix) and u.endswith(cell.suffix)
+                              for u in uniques], dtype=bool)
+            uniques = [u[lp:len(u) - ls] for u in uniques]
+        if cell.check:
+            rx = re.compile(cell.pattern)
+            good &= np.array([rx.fullmatch(u) is not None for u in uniques], dtype=bool)
+        if not good.all():
+            ok &= good[codes]
+        values[cell.field] = codes, uniques
+    out: dict[str, np.ndarray] = {}
+    for g in fmt.groups[:-1]:  # (the last group is the regex's unmatched line)
+        if "__" in g:  # two integers captured as one group: joined per distinct pair
+            (ca, ua), (cb, ub) = (values[int(h[1:])] for h in g.split("__"))
+            codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
+            uniques = [f"{ua[p // len(ub)]} {ub[p % len(ub)]}" for p in pairs.tolist()]
+        else:
+            codes, uniques = values[int(g[1:])]
+        distinct = np.empty(len(uniques), dtype=object)
+        distinct[:] = uniques
+        out[g] = Coded(codes[ok], distinct)
+    return out, lines[ok]
+
+
+def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The line regex over ``text`` (lines without the last line break): (raw strings per group,
+    each line's text where it did not match, which lines are bad)."""
     pattern = fmt.pattern
     ngroups = len(fmt.groups)
     rows = pattern.findall(text)
-    nlines = text.count("\n") + 1
+    nlines = text.count("\n") + 1 if nlines is None else nlines
     if len(rows) != nlines:  # cannot happen with ^(?:...|(.*))$, but never lose a line
         rows = [pattern.findall(line)[0] if line else ("",) * ngroups for line in text.split("\n")]
     if ngroups == 1:
@@ -387,6 +583,53 @@ def match_text(fmt: CompiledFormat, first: int, text: str
     if bad.any() and fmt.escape in ("default", "none") and not fmt.is_tolerant:
         _retry_tolerant(fmt, table, bad, line_col)
     bad |= _empty_lines(text, cols, nlines)
+    return cols, line_col, bad
+
+
+def _groups(fmt: CompiledFormat, text: str, tokenizer: str, nlines: int
+            ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """:func:`_regex_groups` for every line, the plain lines tokenized by
+    :func:`tokenize_cells` when the format is made of cells (``tokenizer``:
+    ``"auto"``: for a piece of at least :data:`CELLS_MIN_CHARS`; ``"cells"``: always;
+    ``"regex"``: never). The lines the tokenizer leaves go through the regex, so both ways
+    give the same strings."""
+    use_cells = fmt.cells is not None and (tokenizer == "cells"
+                                           or (tokenizer == "auto" and len(text) >= CELLS_MIN_CHARS))
+    got = None
+    if use_cells:
+        got = tokenize_cells(fmt, text)
+    if got is None:
+        return _regex_groups(fmt, text, nlines)
+    fast, fast_lines = got
+    if len(fast_lines) == nlines:
+        return fast, np.full(nlines, "", dtype=object), np.zeros(nlines, dtype=bool)
+    slow_lines = np.setdiff1d(np.arange(nlines), fast_lines, assume_unique=True)
+    split = text.split("\n")
+    slow, slow_line_col, slow_bad = _regex_groups(fmt, "\n".join([split[i] for i in slow_lines]))
+    cols: dict[str, Any] = {}
+    for g, values in slow.items():  # one Coded column: the tokenizer's values, then the regex's
+        codes, uniques = factorize(values)
+        merged = np.empty(nlines, dtype=np.intp)
+        merged[fast_lines] = fast[g].codes
+        merged[slow_lines] = codes + len(fast[g].uniques)  # (the regex's values are never null)
+        cols[g] = Coded(merged, np.concatenate((fast[g].uniques, uniques)))
+    line_col = np.full(nlines, "", dtype=object)
+    line_col[slow_lines] = slow_line_col
+    bad = np.zeros(nlines, dtype=bool)
+    bad[slow_lines] = slow_bad
+    return cols, line_col, bad
+
+
+def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto", nlines: int | None = None
+               ) -> tuple[dict[str, Any] | None, np.ndarray, list[tuple]]:
+    """The tokenizing step of :func:`scan_text`: (raw matched strings per group of the matched
+    lines (object arrays or :class:`Coded`), or None when no line matched; their line numbers;
+    skipped lines). ``nlines``: the number of lines of ``text``, when the caller knows it."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    if nlines is None:
+        nlines = text.count("\n") + 1
+    cols, line_col, bad = _groups(fmt, text, tokenizer, nlines)
     line_numbers = np.arange(first, first + nlines, dtype=np.int64)
     skips = []
     if bad.any():
@@ -447,13 +690,13 @@ def _empty_lines(text: str, cols: dict[str, np.ndarray], nlines: int) -> np.ndar
     return out
 
 
-def scan_text(fmt: CompiledFormat, first: int, text: str) -> Batch:
+def scan_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto") -> Batch:
     """One piece of log text (whole lines, numbered from ``first``) in a text format -> a Batch.
-    Pure: worker processes run it."""
+    Pure: worker processes run it. ``tokenizer`` (see :func:`match_text`) changes only the speed."""
     if not text:
         return Batch(first, 0, {}, np.empty(0, dtype=np.int64), [])
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    cols, line_numbers, skips = match_text(fmt, first, text)
+    cols, line_numbers, skips = match_text(fmt, first, text, tokenizer, lines)
     columns = {} if cols is None else columns_of(cols, fmt, "\\" in text)
     return Batch(first, lines, columns, line_numbers, skips)
 
