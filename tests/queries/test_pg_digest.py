@@ -158,7 +158,7 @@ def mixed_log():
         return pg.log("log").read_bytes()
 
 
-def test_fresh_mixed_log_goes_both_ways_and_equals_the_dataframe_way(mixed_log, tmp_path, monkeypatch):
+def test_fresh_mixed_log_goes_the_direct_way_and_equals_the_dataframe_way(mixed_log, tmp_path, monkeypatch):
     # GIVEN the fresh log: three clients at once, parse/bind/execute with parameters, DETAIL
     # lines whose prefix differs from their query line's (%l counts lines), and a phase of
     # log_statement + log_duration lines

@@ -12,8 +12,9 @@ to UTC once per fingerprint at the end. auto_explain plans are paired with their
 reader's rule only to count the records. That is about three times less work per record than
 building the DataFrame; the figures are in benchmarks/RESULTS.md.
 
-A buffer the pass does not take (no batch: a line to skip; a ``log_statement`` line waiting for
-its duration, a time zone without a fixed offset) is read by the DataFrame reader (the full
+``log_statement`` lines take the duration of their ``log_duration`` line on the batch too
+(:func:`_pair_statements`, the reader's rule). A buffer the pass does not take (no batch: a line
+to skip; a time zone without a fixed offset) is read by the DataFrame reader (the full
 scan, :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_all`) instead and its
 rows join the same state, so the result and the line accounting never depend on which way a
 buffer went. Tests hold the two ways equal on every sample log and edge-case fixture, and on a
@@ -157,9 +158,9 @@ class StderrDigest:
         :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`) in one pass over its rows
         (the hot path: a few microseconds a record); False, with nothing changed, where the
         DataFrame reader must take it: no batch (a line to skip: not the prefix, a foreign
-        severity, a translated message, a DETAIL without its record), a log_statement line
-        waiting for its duration (the reader pairs them), no %m/%t time stamp, or a zone without
-        a fixed offset (DST). The calls go through the rules of :meth:`_consume`, into groups of
+        severity, a translated message, a DETAIL without its record), no %m/%t time stamp, or a
+        zone without a fixed offset (DST). log_statement lines are paired with their duration
+        lines first (:func:`_pair_statements`). The calls go through the rules of :meth:`_consume`, into groups of
         this buffer, merged at its end."""
         parser = self.parser
         if "ts" not in parser.lean_rx(self.fields)[1]:
@@ -190,14 +191,19 @@ class StderrDigest:
         prev: dict[int, int] = {}
         nxt: dict[int, int] = {}
         want_next: dict[Any, int] = {}   # session -> its plan row waiting for the next one
-        rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, c["session"], c["parameters"],
+        sessions = [None if s == "" or s == "[unknown]" else s for s in c["session"]]  # nulls as the reader's
+        # log_statement lines (a verb, no duration; every query row without a duration has a
+        # verb) take the duration of the duration-only line after them
+        took: dict[int, str] = {}
+        dropped: frozenset | set = frozenset()
+        at_start: frozenset | set = frozenset()
+        if "" in durs:
+            took, dropped, at_start = _pair_statements(verbs, durs, messages, sessions)
+        rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, sessions, c["parameters"],
                    batch.first_line.tolist(), zip(*by_cols, strict=True) if by_cols else [()] * n, strict=True)
         for k, (verb, dur, msg, ts, tz, sess, params, start, by_values) in enumerate(rows):
-            if verb and not dur:
-                return False  # a log_statement line: the reader pairs it with its duration
-            # session: '' and '[unknown]' are nulls
-            if sess == "" or sess == "[unknown]":
-                sess = None
+            if dropped and k in dropped:
+                continue  # folded into another row: a duration line, or a log_statement line logged again timed
             if verb in _PAIRS:  # plans pair with the statement/execute before or after them
                 w = want_next.pop(sess, None) if want_next else None
                 if w is not None:
@@ -221,7 +227,7 @@ class StderrDigest:
             if by_cols:
                 by = tuple(sess if name == "session" else _blank(v)
                            for name, v in zip(self.by, by_values, strict=True))
-            d = float(dur)
+            d = float(dur) if dur else float(took.get(k, "nan"))
             if verb == "parse" or verb == "bind":
                 item = ((start, kinds[verb], sess, msg, d, ts, tz, params, by), fp)
                 waiting = pending.get(sess)
@@ -244,8 +250,8 @@ class StderrDigest:
         _merge_groups(self.groups, groups)
         records = n
         if plans:
-            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt)
-        self.records += records
+            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt, at_start, took)
+        self.records += records - len(dropped)
         self.counts["query_events"] += int(batch.nlines.sum())
         self.counts["server_events"] += batch.other_lines
         return True
@@ -325,15 +331,47 @@ class StderrDigest:
 
 
 _PAIRS = frozenset({"statement", "execute", "execute fetch from", "plan"})
+_EXECUTES = frozenset({"execute", "execute fetch from"})
+_CALLS = frozenset({"statement", "execute", "execute fetch from"})
+
+
+def _pair_statements(verbs, durs, messages, sessions) -> tuple[dict[int, str], set[int], set[int]]:
+    """The log_statement rule of :func:`pg_events._pair_log_statement`, on a batch's columns
+    (``sessions`` with the reader's nulls): a query row without a duration (a log_statement
+    line) pairs with the next row of its session that is not a plan, a timed parse or a timed
+    bind: a duration-only line gives it its duration and is folded into it; a timed line with
+    the same SQL replaces it. Returns ``(row -> duration text it took, rows folded into another
+    row, the log_statement rows)``."""
+    took: dict[int, str] = {}
+    dropped: set[int] = set()
+    at_start: set[int] = set()
+    waiting: dict = {}  # session -> its log_statement row, if its last candidate row is one
+    for k, (verb, dur, sess) in enumerate(zip(verbs, durs, sessions, strict=True)):
+        if verb == "plan" or (dur and (verb == "parse" or verb == "bind")):
+            continue
+        p = waiting.pop(sess, None)
+        if p is not None and dur:
+            if not verb:
+                took[p] = dur
+                dropped.add(k)
+            elif messages[k] == messages[p]:
+                dropped.add(p)
+        if not dur:
+            at_start.add(k)
+            waiting[sess] = k
+    return took, dropped, at_start
 
 
 def _paired_plans(messages, verbs, durs, plans: list[int], prev: dict[int, int],
-                  nxt: dict[int, int]) -> int:
+                  nxt: dict[int, int], at_start=frozenset(), took=None) -> int:
     """How many auto_explain plans of a batch :func:`pg_events._attach_plans` attaches to their
     statement (those rows are not records of their own): the same rule, on the batch's columns.
     ``prev`` / ``nxt``: a plan's row -> the statement, execute or plan row before / after it in
-    its session."""
+    its session; ``at_start`` / ``took``: the log_statement rows and the durations they took
+    (:func:`_pair_statements`): logged when their statement starts, so a plan after one may
+    be its own, one before it never is."""
     taken: set[int] = set()
+    took = took or {}
     paired = 0
     for i in plans:
         plan = messages[i][1:] if messages[i].startswith("\n") else messages[i]
@@ -342,12 +380,18 @@ def _paired_plans(messages, verbs, durs, plans: list[int], prev: dict[int, int],
             continue
         dml = is_dml(plan)
         dur_i = float(durs[i]) if durs[i] else math.nan
-        before = (prev.get(i, -1), ("execute", "execute fetch from"))
-        after = (nxt.get(i, -1), ("statement", "execute", "execute fetch from"))
-        for j, want in ((after, before) if dml else (before, after)):
-            if j < 0 or verbs[j] not in want or j in taken or messages[j] != qtext:
+        before = (prev.get(i, -1), True)
+        after = (nxt.get(i, -1), False)
+        for j, is_before in ((after, before) if dml else (before, after)):
+            if j < 0 or j in taken or messages[j] != qtext:
                 continue
-            dur_j = float(durs[j]) if durs[j] else math.nan
+            if is_before:  # an execute (a SELECT's plan follows it), or a log_statement line
+                fits = verbs[j] in _EXECUTES or (verbs[j] == "statement" and j in at_start)
+            else:          # a statement or execute logged when it ended
+                fits = verbs[j] in _CALLS and j not in at_start
+            if not fits:
+                continue
+            dur_j = float(durs[j]) if durs[j] else float(took.get(j, "nan"))
             if not dur_j < dur_i - 0.01:
                 taken.add(j)
                 paired += 1
