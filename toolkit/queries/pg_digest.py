@@ -184,6 +184,9 @@ class StderrDigest:
         by_cols = [c.get(name) or none for name in self.by]
         kinds = _KIND
         cache, fper = self.fper.cache, self.fper
+        # the batch's new statements fingerprinted together (one regex pass per rule), so the
+        # loop below finds each in the cache
+        fper.many([m for v, m in zip(verbs, messages, strict=True) if v and v != "plan" and m not in cache])
         pending = {k: list(v) for k, v in self.pending.items()}  # this buffer's, kept on success
         groups: dict[Any, _Lean] = {}
         plans: list[int] = []            # the rows of auto_explain plans
