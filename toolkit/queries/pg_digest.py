@@ -18,7 +18,7 @@ to skip; a time zone without a fixed offset) is read by the DataFrame reader (th
 scan, :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_all`) instead and its
 rows join the same state, so the result and the line accounting never depend on which way a
 buffer went. Tests hold the two ways equal on every sample log and edge-case fixture, and on a
-fresh log of a real server whose buffers go both ways.
+fresh log of a real server with log_statement phases (forced both ways by a test).
 
     >>> from toolkit.queries.digest import digest_file
     >>> digest_file("postgresql.log", workers=2).head()   # doctest: +SKIP
