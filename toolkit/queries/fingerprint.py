@@ -291,30 +291,29 @@ class Fingerprinter:
         return fp
 
     def many(self, statements: Iterable[Any]) -> list[str | None]:
-        """Fingerprints of ``statements`` in order; anything not a str (None, NaN, NA) gives None."""
+        """Fingerprints of ``statements`` in order; anything not a str (None, NaN, NA) gives None.
+        The new distinct texts are fingerprinted together (:func:`fingerprint_many`)."""
         stmts = statements if isinstance(statements, list) else list(statements)
+        cache = self.cache
         try:
-            out = list(map(self.cache.get, stmts))  # one C-level pass; the cache holds str keys only
+            out = list(map(cache.get, stmts))  # one C-level pass; the cache holds str keys only
+            if None not in out:
+                return out
+            texts = [s for s in dict.fromkeys(stmts) if isinstance(s, str) and s not in cache]
         except TypeError:  # an unhashable value: not a str, so None
-            out = [self.cache.get(s) if isinstance(s, str) else None for s in stmts]
-        if None in out:
-            missing = [i for i, fp in enumerate(out) if fp is None and isinstance(stmts[i], str)]
-            opts = self.options
-            if len(missing) > 16 and opts["method"] == "default" and not opts["readable"] \
-                    and not opts["keep_quoted_identifiers"]:
-                # many new statements: one pass of each literal rule over them all
-                texts = list(dict.fromkeys(str(stmts[i]) for i in missing))
-                cache = self.cache
-                if len(cache) + len(texts) > self.max_cache:
-                    cache.clear()
-                cache.update(zip(texts, fingerprint_many(texts, opts["keep_digits_in_identifiers"]),
-                                 strict=True))
-                for i in missing:
-                    out[i] = cache[str(stmts[i])]
-            else:
-                for i in missing:
-                    out[i] = self(str(stmts[i]))
-        return out
+            return [self(str(s)) if isinstance(s, str) else None for s in stmts]
+        if not texts:
+            return out
+        opts = self.options
+        if len(texts) > 16 and opts["method"] == "default" and not opts["readable"] \
+                and not opts["keep_quoted_identifiers"]:
+            fps = fingerprint_many(texts, opts["keep_digits_in_identifiers"])
+        else:
+            fps = [fingerprint(t, **opts) for t in texts]
+        if len(cache) + len(texts) > self.max_cache:
+            cache.clear()  # (this call's texts stay until the next one: they are in memory anyway)
+        cache.update(zip(texts, fps, strict=True))
+        return list(map(cache.get, stmts))
 
 
 def fingerprint_series(statements: pd.Series, **options) -> pd.Series:

@@ -13,7 +13,7 @@ reader's rule only to count the records. That is about three times less work per
 building the DataFrame; the figures are in benchmarks/RESULTS.md.
 
 ``log_statement`` lines take the duration of their ``log_duration`` line on the batch too
-(:func:`_pair_statements`, the reader's rule). A buffer the pass does not take (no batch: a line
+(:func:`~toolkit.queries.pg_events.pair_statements`, the reader's rule). A buffer the pass does not take (no batch: a line
 to skip; a time zone without a fixed offset) is read by the DataFrame reader (the full
 scan, :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_all`) instead and its
 rows join the same state, so the result and the line accounting never depend on which way a
@@ -34,7 +34,7 @@ import numpy as np
 
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
 from .pg_envelope import unwrap
-from .pg_events import is_dml, query_text, split_checked
+from .pg_events import is_dml, pair_statements, query_text, split_checked
 from .pg_stderr import (
     StderrParser,
     gc_paused,
@@ -160,7 +160,7 @@ class StderrDigest:
         DataFrame reader must take it: no batch (a line to skip: not the prefix, a foreign
         severity, a translated message, a DETAIL without its record), no %m/%t time stamp, or a
         zone without a fixed offset (DST). log_statement lines are paired with their duration
-        lines first (:func:`_pair_statements`). The calls go through the rules of :meth:`_consume`, into groups of
+        lines first (:func:`~toolkit.queries.pg_events.pair_statements`). The calls go through the rules of :meth:`_consume`, into groups of
         this buffer, merged at its end."""
         parser = self.parser
         if "ts" not in parser.lean_rx(self.fields)[1]:
@@ -197,11 +197,11 @@ class StderrDigest:
         sessions = [None if s == "" or s == "[unknown]" else s for s in c["session"]]  # nulls as the reader's
         # log_statement lines (a verb, no duration; every query row without a duration has a
         # verb) take the duration of the duration-only line after them
-        took: dict[int, str] = {}
+        took: dict[int, int] = {}
         dropped: frozenset | set = frozenset()
-        at_start: frozenset | set = frozenset()
         if "" in durs:
-            took, dropped, at_start = _pair_statements(verbs, durs, messages, sessions)
+            took, replaced = pair_statements(verbs, durs, messages, sessions)
+            dropped = {*took.values(), *replaced}
         rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, sessions, c["parameters"],
                    batch.first_line.tolist(), zip(*by_cols, strict=True) if by_cols else [()] * n, strict=True)
         for k, (verb, dur, msg, ts, tz, sess, params, start, by_values) in enumerate(rows):
@@ -230,7 +230,7 @@ class StderrDigest:
             if by_cols:
                 by = tuple(sess if name == "session" else _blank(v)
                            for name, v in zip(self.by, by_values, strict=True))
-            d = float(dur) if dur else float(took.get(k, "nan"))
+            d = float(dur) if dur else float(durs[took[k]]) if k in took else math.nan
             if verb == "parse" or verb == "bind":
                 item = ((start, kinds[verb], sess, msg, d, ts, tz, params, by), fp)
                 waiting = pending.get(sess)
@@ -253,7 +253,7 @@ class StderrDigest:
         _merge_groups(self.groups, groups)
         records = n
         if plans:
-            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt, at_start, took)
+            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt, took)
         self.records += records - len(dropped)
         self.counts["query_events"] += int(batch.nlines.sum())
         self.counts["server_events"] += batch.other_lines
@@ -338,43 +338,15 @@ _EXECUTES = frozenset({"execute", "execute fetch from"})
 _CALLS = frozenset({"statement", "execute", "execute fetch from"})
 
 
-def _pair_statements(verbs, durs, messages, sessions) -> tuple[dict[int, str], set[int], set[int]]:
-    """The log_statement rule of :func:`pg_events._pair_log_statement`, on a batch's columns
-    (``sessions`` with the reader's nulls): a query row without a duration (a log_statement
-    line) pairs with the next row of its session that is not a plan, a timed parse or a timed
-    bind: a duration-only line gives it its duration and is folded into it; a timed line with
-    the same SQL replaces it. Returns ``(row -> duration text it took, rows folded into another
-    row, the log_statement rows)``."""
-    took: dict[int, str] = {}
-    dropped: set[int] = set()
-    at_start: set[int] = set()
-    waiting: dict = {}  # session -> its log_statement row, if its last candidate row is one
-    for k, (verb, dur, sess) in enumerate(zip(verbs, durs, sessions, strict=True)):
-        if verb == "plan" or (dur and (verb == "parse" or verb == "bind")):
-            continue
-        p = waiting.pop(sess, None)
-        if p is not None and dur:
-            if not verb:
-                took[p] = dur
-                dropped.add(k)
-            elif messages[k] == messages[p]:
-                dropped.add(p)
-        if not dur:
-            at_start.add(k)
-            waiting[sess] = k
-    return took, dropped, at_start
-
-
 def _paired_plans(messages, verbs, durs, plans: list[int], prev: dict[int, int],
-                  nxt: dict[int, int], at_start=frozenset(), took=None) -> int:
+                  nxt: dict[int, int], took: dict[int, int]) -> int:
     """How many auto_explain plans of a batch :func:`pg_events._attach_plans` attaches to their
     statement (those rows are not records of their own): the same rule, on the batch's columns.
     ``prev`` / ``nxt``: a plan's row -> the statement, execute or plan row before / after it in
-    its session; ``at_start`` / ``took``: the log_statement rows and the durations they took
-    (:func:`_pair_statements`): logged when their statement starts, so a plan after one may
-    be its own, one before it never is."""
+    its session; ``took``: a log_statement row (no duration: logged when its statement starts,
+    so a plan after one may be its own, one before it never is) -> its duration line's row
+    (:func:`~toolkit.queries.pg_events.pair_statements`)."""
     taken: set[int] = set()
-    took = took or {}
     paired = 0
     for i in plans:
         plan = messages[i][1:] if messages[i].startswith("\n") else messages[i]
@@ -389,12 +361,12 @@ def _paired_plans(messages, verbs, durs, plans: list[int], prev: dict[int, int],
             if j < 0 or j in taken or messages[j] != qtext:
                 continue
             if is_before:  # an execute (a SELECT's plan follows it), or a log_statement line
-                fits = verbs[j] in _EXECUTES or (verbs[j] == "statement" and j in at_start)
+                fits = verbs[j] in _EXECUTES or (verbs[j] == "statement" and not durs[j])
             else:          # a statement or execute logged when it ended
-                fits = verbs[j] in _CALLS and j not in at_start
+                fits = verbs[j] in _CALLS and bool(durs[j])
             if not fits:
                 continue
-            dur_j = float(durs[j]) if durs[j] else float(took.get(j, "nan"))
+            dur_j = float(durs[j]) if durs[j] else float(durs[took[j]]) if j in took else math.nan
             if not dur_j < dur_i - 0.01:
                 taken.add(j)
                 paired += 1
