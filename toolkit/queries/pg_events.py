@@ -138,6 +138,7 @@ def split_message(messages: list[str]) -> tuple[list, list, list, list]:
 
 
 _NULLABLE = ("session", "user", "database", "application", "client")
+_SHARED = frozenset({*_NULLABLE, "message"})
 
 
 def raw_frame(cols: dict) -> pd.DataFrame:
@@ -153,6 +154,15 @@ def raw_frame(cols: dict) -> pd.DataFrame:
             data[c] = pd.Series(np.asarray(v, dtype=np.int64))
         elif c == "timestamp":
             data[c] = pd.Series(v)
+        elif c in _SHARED:
+            # one str object per distinct value (the scanner makes one per row): a session's
+            # user, database, ... and a repeated statement are held once, and pickled once when
+            # a worker process sends the frame back
+            seen: dict = {}
+            a = np.fromiter(map(seen.setdefault, v, v), dtype=object, count=n)
+            if c in _NULLABLE:
+                a[(a == "") | (a == "[unknown]")] = None
+            data[c] = pd.Series(a, dtype=object)
         else:
             a = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
             if c in _NULLABLE:
