@@ -129,18 +129,7 @@ def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = 
     else:
         query = (_NUM_WORD if keep_digits else _NUM).sub("?", query)
         query = _NUM_SUFFIX.sub("?", query)
-    if query[:1].isspace():
-        query = _LEAD.sub("", query)
-    if query.endswith("\n"):
-        query = query[:-1]
-    # The rest depends on this text alone, and statements that differ only in their literals
-    # share it: done once per distinct text (a log of 100,000 distinct literal statements holds
-    # a few hundred such texts).
-    out = _TAILS.get(query)
-    if out is None:
-        if len(_TAILS) >= _TAILS_MAX:
-            _TAILS.clear()
-        out = _TAILS[query] = _tail(query)
+    out = _folded(query)
     if idents:
         out = re.sub("\x00(.)\x00", lambda m: idents[ord(m.group(1)) - 0xE000], out)
     return out
@@ -185,19 +174,26 @@ def fingerprint_many(queries: list[str], keep_digits: bool = False) -> list[str]
         if "$" in text:
             text = _DOLLAR.sub("?", text)
         text = _NUM_SUFFIX.sub("?", (_NUM_WORD if keep_digits else _NUM).sub("?", text))
-        tails = _TAILS
         for i, query in zip(plain, text.split(_SEP), strict=True):
-            if query[:1].isspace():
-                query = _LEAD.sub("", query)
-            if query.endswith("\n"):
-                query = query[:-1]
-            fp = tails.get(query)
-            if fp is None:
-                if len(tails) >= _TAILS_MAX:
-                    tails.clear()
-                fp = tails[query] = _tail(query)
-            out[i] = fp
+            out[i] = _folded(query)
     return out  # type: ignore[return-value]
+
+
+def _folded(query: str) -> str:
+    """The fingerprint of a text whose literals are ``?`` already: without leading whitespace
+    and a last line break, then :func:`_tail`'s rules. Those depend on this text alone, and
+    statements that differ only in their literals share it: done once per distinct text (a
+    log of 100,000 distinct literal statements holds a few hundred such texts)."""
+    if query[:1].isspace():
+        query = _LEAD.sub("", query)
+    if query.endswith("\n"):
+        query = query[:-1]
+    out = _TAILS.get(query)
+    if out is None:
+        if len(_TAILS) >= _TAILS_MAX:
+            _TAILS.clear()
+        out = _TAILS[query] = _tail(query)
+    return out
 
 
 def _tail(query: str) -> str:
