@@ -13,8 +13,9 @@ reader's rule only to count the records. That is about three times less work per
 building the DataFrame; the figures are in benchmarks/RESULTS.md.
 
 ``log_statement`` lines take the duration of their ``log_duration`` line on the batch too
-(:func:`~toolkit.queries.pg_events.pair_statements`, the reader's rule). A buffer the pass does not take (no batch: a line
-to skip; a time zone without a fixed offset) is read by the DataFrame reader (the full
+(:func:`~toolkit.queries.pg_events.pair_statements`, the reader's rule). A buffer the pass
+does not take (no batch: a line to skip; a time zone without a fixed offset) is read by the
+DataFrame reader (the full
 scan, :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_all`) instead and its
 rows join the same state, so the result and the line accounting never depend on which way a
 buffer went. Tests hold the two ways equal on every sample log and edge-case fixture, and on a
@@ -160,8 +161,8 @@ class StderrDigest:
         DataFrame reader must take it: no batch (a line to skip: not the prefix, a foreign
         severity, a translated message, a DETAIL without its record), no %m/%t time stamp, or a
         zone without a fixed offset (DST). log_statement lines are paired with their duration
-        lines first (:func:`~toolkit.queries.pg_events.pair_statements`). The calls go through the rules of :meth:`_consume`, into groups of
-        this buffer, merged at its end."""
+        lines first (:func:`~toolkit.queries.pg_events.pair_statements`). The calls go through
+        the rules of :meth:`_consume`, into groups of this buffer, merged at its end."""
         parser = self.parser
         if "ts" not in parser.lean_rx(self.fields)[1]:
             return False
