@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Slow-query log throughput: the toolkit's read + digest beside pgBadger and pt-query-digest.
 
-    python benchmarks/queries.py [--pg-mb 500] [--mysql-mb 200] [--repeat 3] [--only pg|mysql]
+    python benchmarks/queries.py [--pg-mb 500] [--mysql-mb 200] [--repeat 3] [--only pg|mysql] [--skip-j1]
     python benchmarks/queries.py --only fingerprint [--repeat 3]
 
 ``--only fingerprint`` times fingerprinting alone, per distinct statement (no cache can help):
@@ -200,6 +200,8 @@ def main() -> int:
     ap.add_argument("--mysql-mb", type=float, default=200)
     ap.add_argument("--skip-established", action="store_true", help="time only the toolkit")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--skip-j1", action="store_true",
+                    help="leave pgbadger -j 1 out (minutes at 500 MB; the targets are against -j 2)")
     ap.add_argument("--only", choices=("pg", "mysql", "fingerprint"),
                     help="run one of the two comparisons, or time fingerprinting alone")
     ap.add_argument("--repeat", type=int, default=1,
@@ -247,6 +249,8 @@ def main() -> int:
         for round_ in range(1, args.repeat + 1):
             for label, cmd in tools:
                 if args.skip_established and not label.startswith("toolkit"):
+                    continue
+                if label == "pgbadger -j 1" and args.skip_j1:
                     continue
                 if label == "pgbadger -j 1" and round_ > 1:
                     continue  # three minutes a run; the -j 2 comparison is the target

@@ -11,10 +11,18 @@ import pandas as pd
 import pytest
 from conftest import SAMPLES
 from helpers.programs import require_program
+from hypothesis import given
+from hypothesis import strategies as st
 
 import toolkit as tk
 from toolkit.errors import MissingDependencyError
-from toolkit.queries.fingerprint import Fingerprinter, fingerprint, fingerprint_id, fingerprint_series
+from toolkit.queries.fingerprint import (
+    Fingerprinter,
+    fingerprint,
+    fingerprint_id,
+    fingerprint_many,
+    fingerprint_series,
+)
 
 MARIADB = SAMPLES / "queries" / "mariadb"
 PG_APP = SAMPLES / "queries" / "postgresql" / "app" / "postgresql.log.gz"
@@ -177,6 +185,27 @@ def test_equal_to_pt_fingerprint_on_statements_of_many_literals():
     ours = [fingerprint(s) for s in stmts]
     assert [(s, e) for s, e, o in zip(stmts, out, ours, strict=True) if e != o] == []
     assert len(set(ours)) == len(SHAPES)
+    # AND fingerprinting them all at once (many new statements: one regex pass per rule) too
+    assert Fingerprinter().many(stmts) == out
     # AND text before the first word (pt-fingerprint --query: file mode would alter it)
     lead = subprocess.run([exe, "--query= \n\tSELECT 1 FROM t"], capture_output=True, text=True, timeout=60)
     assert fingerprint(" \n\tSELECT 1 FROM t") == lead.stdout.rstrip("\n") == "select ? from t"
+
+
+# Pieces whose neighbours a joined regex pass could confuse: quotes left open, separators,
+# comments, CALL / USE / multi-row INSERT heads, administrator commands, escapes, signs.
+PIECES = ["SELECT", "select", " x ", "'", "'a b'", '"', '"id"', "\\'", "\x00", "--", "#", "/*", "*/",
+          "/*!", "call p(", "CALL  q(", "use db", "uſe x", "INSERT INTO t VALUES (1), (2)",
+          "replace into t values ('a'),('b')", "administrator command: Quit", "$1", "12", "-3.5e2",
+          "0x1F", "t1", "null", " IN (1, 2)", " limit 5, 10", " order by a asc", "\n", "\t", " ",
+          "(", ")", ",", "union", "\u0130", "ß"]
+
+
+@given(batch=st.lists(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), min_size=1, max_size=40),
+       keep_digits=st.booleans())
+def test_fingerprinting_many_at_once_gives_each_ones_fingerprint(batch, keep_digits):
+    # GIVEN statements made of pieces that could leak into a neighbour in a joined pass
+    # WHEN they are fingerprinted all at once and one by one
+    many = fingerprint_many(batch, keep_digits)
+    # THEN each has its own fingerprint
+    assert many == [fingerprint(q, keep_digits_in_identifiers=keep_digits) for q in batch]

@@ -80,6 +80,7 @@ as :func:`read_mysql_slow`.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -272,7 +273,7 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     for key in keys:
         if key not in CANONICAL:  # (the session, database and figures: as every way reads them)
-            values = [h.get(key) for h in headers]
+            values = list(map(dict.get, headers, itertools.repeat(key)))  # (a C-level loop)
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
     users, clients, session, figures, ts, why = _columns(batch)
     df = pd.DataFrame({

@@ -107,6 +107,8 @@ class SlowDigest:
         if not records.records:
             return
         cache, fper, groups, by = self.fper.cache, self.fper, self.groups, self.by
+        # the batch's new statements fingerprinted together (one regex pass per rule)
+        fper.many([st for st in c["statement"] if st not in cache])
         uh_cache, time_cache, epoch_cache = self._userhost, self._time, self._epoch
         skipped = records.reasons
         qts, lts, rss, rxs = (c[n] for n in mysql_slow.FIGURE_COLUMNS)

@@ -423,13 +423,28 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     if full:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
         extra: list[Any] = [None] * len(stmts)
         plans: list[Any] = [None] * len(stmts)
+        # The headers after '# Query_time:' repeat (a busy server's log holds a few dozen
+        # kinds): each distinct text is read once. KV's matches in the lines before and after
+        # are those of their concatenation (each part starts at a line start or a space).
+        after: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
         for k, (pre, tail, post) in enumerate(zip(pres, tails, posts, strict=True)):
-            headers = pre + tail + "\n" + post
-            cut = headers.find("# explain: ")
-            if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
+            if "# explain: " in pre:  # (not MariaDB's order: read as one text)
+                headers = pre + tail + "\n" + post
+                cut = headers.find("# explain: ")
                 plans[k] = explain_json(headers[cut:])
-                headers = headers[:cut]
-            extra[k] = dict(kv_findall(headers))
+                extra[k] = dict(kv_findall(headers[:cut]))
+                continue
+            got = after.get((tail, post))
+            if got is None:
+                rest = tail + "\n" + post
+                cut = rest.find("# explain: ")
+                plan = None
+                if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
+                    plan = explain_json(rest[cut:])
+                    rest = rest[:cut]
+                got = after[(tail, post)] = (dict(kv_findall(rest)), plan)
+            extra[k] = {**cache[pre], **got[0]}
+            plans[k] = got[1]
         columns["extra"], columns["plan"] = extra, plans
     return RecordBatch.of(first_line, lines, columns, [starts[i] for i in recs], [nl[i] for i in recs],
                           reasons=reasons, skips=skips)

@@ -12,12 +12,14 @@ to UTC once per fingerprint at the end. auto_explain plans are paired with their
 reader's rule only to count the records. That is about three times less work per record than
 building the DataFrame; the figures are in benchmarks/RESULTS.md.
 
-A buffer the pass does not take (no batch: a line to skip; a ``log_statement`` line waiting for
-its duration, a time zone without a fixed offset) is read by the DataFrame reader (the full
+``log_statement`` lines take the duration of their ``log_duration`` line on the batch too
+(:func:`~toolkit.queries.pg_events.pair_statements`, the reader's rule). A buffer the pass
+does not take (no batch: a line to skip; a time zone without a fixed offset) is read by the
+DataFrame reader (the full
 scan, :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_all`) instead and its
 rows join the same state, so the result and the line accounting never depend on which way a
 buffer went. Tests hold the two ways equal on every sample log and edge-case fixture, and on a
-fresh log of a real server whose buffers go both ways.
+fresh log of a real server with log_statement phases (forced both ways by a test).
 
     >>> from toolkit.queries.digest import digest_file
     >>> digest_file("postgresql.log", workers=2).head()   # doctest: +SKIP
@@ -33,7 +35,7 @@ import numpy as np
 
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
 from .pg_envelope import unwrap
-from .pg_events import is_dml, query_text, split_checked
+from .pg_events import is_dml, pair_statements, query_text, split_checked
 from .pg_stderr import (
     StderrParser,
     gc_paused,
@@ -157,10 +159,10 @@ class StderrDigest:
         :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`) in one pass over its rows
         (the hot path: a few microseconds a record); False, with nothing changed, where the
         DataFrame reader must take it: no batch (a line to skip: not the prefix, a foreign
-        severity, a translated message, a DETAIL without its record), a log_statement line
-        waiting for its duration (the reader pairs them), no %m/%t time stamp, or a zone without
-        a fixed offset (DST). The calls go through the rules of :meth:`_consume`, into groups of
-        this buffer, merged at its end."""
+        severity, a translated message, a DETAIL without its record), no %m/%t time stamp, or a
+        zone without a fixed offset (DST). log_statement lines are paired with their duration
+        lines first (:func:`~toolkit.queries.pg_events.pair_statements`). The calls go through
+        the rules of :meth:`_consume`, into groups of this buffer, merged at its end."""
         parser = self.parser
         if "ts" not in parser.lean_rx(self.fields)[1]:
             return False
@@ -183,6 +185,9 @@ class StderrDigest:
         by_cols = [c.get(name) or none for name in self.by]
         kinds = _KIND
         cache, fper = self.fper.cache, self.fper
+        # the batch's new statements fingerprinted together (one regex pass per rule), so the
+        # loop below finds each in the cache
+        fper.many([m for v, m in zip(verbs, messages, strict=True) if v and v != "plan" and m not in cache])
         pending = {k: list(v) for k, v in self.pending.items()}  # this buffer's, kept on success
         groups: dict[Any, _Lean] = {}
         plans: list[int] = []            # the rows of auto_explain plans
@@ -190,14 +195,19 @@ class StderrDigest:
         prev: dict[int, int] = {}
         nxt: dict[int, int] = {}
         want_next: dict[Any, int] = {}   # session -> its plan row waiting for the next one
-        rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, c["session"], c["parameters"],
+        sessions = [None if s == "" or s == "[unknown]" else s for s in c["session"]]  # nulls as the reader's
+        # log_statement lines (a verb, no duration; every query row without a duration has a
+        # verb) take the duration of the duration-only line after them
+        took: dict[int, int] = {}
+        dropped: frozenset | set = frozenset()
+        if "" in durs:
+            took, replaced = pair_statements(verbs, durs, messages, sessions)
+            dropped = {*took.values(), *replaced}
+        rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, sessions, c["parameters"],
                    batch.first_line.tolist(), zip(*by_cols, strict=True) if by_cols else [()] * n, strict=True)
         for k, (verb, dur, msg, ts, tz, sess, params, start, by_values) in enumerate(rows):
-            if verb and not dur:
-                return False  # a log_statement line: the reader pairs it with its duration
-            # session: '' and '[unknown]' are nulls
-            if sess == "" or sess == "[unknown]":
-                sess = None
+            if dropped and k in dropped:
+                continue  # folded into another row: a duration line, or a log_statement line logged again timed
             if verb in _PAIRS:  # plans pair with the statement/execute before or after them
                 w = want_next.pop(sess, None) if want_next else None
                 if w is not None:
@@ -221,7 +231,7 @@ class StderrDigest:
             if by_cols:
                 by = tuple(sess if name == "session" else _blank(v)
                            for name, v in zip(self.by, by_values, strict=True))
-            d = float(dur)
+            d = float(dur) if dur else float(durs[took[k]]) if k in took else math.nan
             if verb == "parse" or verb == "bind":
                 item = ((start, kinds[verb], sess, msg, d, ts, tz, params, by), fp)
                 waiting = pending.get(sess)
@@ -244,8 +254,8 @@ class StderrDigest:
         _merge_groups(self.groups, groups)
         records = n
         if plans:
-            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt)
-        self.records += records
+            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt, took)
+        self.records += records - len(dropped)
         self.counts["query_events"] += int(batch.nlines.sum())
         self.counts["server_events"] += batch.other_lines
         return True
@@ -325,14 +335,18 @@ class StderrDigest:
 
 
 _PAIRS = frozenset({"statement", "execute", "execute fetch from", "plan"})
+_EXECUTES = frozenset({"execute", "execute fetch from"})
+_CALLS = frozenset({"statement", "execute", "execute fetch from"})
 
 
 def _paired_plans(messages, verbs, durs, plans: list[int], prev: dict[int, int],
-                  nxt: dict[int, int]) -> int:
+                  nxt: dict[int, int], took: dict[int, int]) -> int:
     """How many auto_explain plans of a batch :func:`pg_events._attach_plans` attaches to their
     statement (those rows are not records of their own): the same rule, on the batch's columns.
     ``prev`` / ``nxt``: a plan's row -> the statement, execute or plan row before / after it in
-    its session."""
+    its session; ``took``: a log_statement row (no duration: logged when its statement starts,
+    so a plan after one may be its own, one before it never is) -> its duration line's row
+    (:func:`~toolkit.queries.pg_events.pair_statements`)."""
     taken: set[int] = set()
     paired = 0
     for i in plans:
@@ -342,12 +356,18 @@ def _paired_plans(messages, verbs, durs, plans: list[int], prev: dict[int, int],
             continue
         dml = is_dml(plan)
         dur_i = float(durs[i]) if durs[i] else math.nan
-        before = (prev.get(i, -1), ("execute", "execute fetch from"))
-        after = (nxt.get(i, -1), ("statement", "execute", "execute fetch from"))
-        for j, want in ((after, before) if dml else (before, after)):
-            if j < 0 or verbs[j] not in want or j in taken or messages[j] != qtext:
+        before = (prev.get(i, -1), True)
+        after = (nxt.get(i, -1), False)
+        for j, is_before in ((after, before) if dml else (before, after)):
+            if j < 0 or j in taken or messages[j] != qtext:
                 continue
-            dur_j = float(durs[j]) if durs[j] else math.nan
+            if is_before:  # an execute (a SELECT's plan follows it), or a log_statement line
+                fits = verbs[j] in _EXECUTES or (verbs[j] == "statement" and not durs[j])
+            else:          # a statement or execute logged when it ended
+                fits = verbs[j] in _CALLS and bool(durs[j])
+            if not fits:
+                continue
+            dur_j = float(durs[j]) if durs[j] else float(durs[took[j]]) if j in took else math.nan
             if not dur_j < dur_i - 0.01:
                 taken.add(j)
                 paired += 1

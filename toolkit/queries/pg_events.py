@@ -138,6 +138,7 @@ def split_message(messages: list[str]) -> tuple[list, list, list, list]:
 
 
 _NULLABLE = ("session", "user", "database", "application", "client")
+_SHARED = frozenset({*_NULLABLE, "message"})
 
 
 def raw_frame(cols: dict) -> pd.DataFrame:
@@ -153,6 +154,15 @@ def raw_frame(cols: dict) -> pd.DataFrame:
             data[c] = pd.Series(np.asarray(v, dtype=np.int64))
         elif c == "timestamp":
             data[c] = pd.Series(v)
+        elif c in _SHARED:
+            # one str object per distinct value (the scanner makes one per row): a session's
+            # user, database, ... and a repeated statement are held once, and pickled once when
+            # a worker process sends the frame back
+            seen: dict = {}
+            a = np.fromiter(map(seen.setdefault, v, v), dtype=object, count=n)
+            if c in _NULLABLE:
+                a[(a == "") | (a == "[unknown]")] = None
+            data[c] = pd.Series(a, dtype=object)
         else:
             a = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
             if c in _NULLABLE:
@@ -218,31 +228,60 @@ def query_rows(q: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return schema.coerce(qe.reset_index(drop=True), "query_events"), lines
 
 
+def pair_statements(verbs, durs, messages, sessions) -> tuple[dict[int, int], dict[int, int]]:
+    """The log_statement rule (see the module docstring) on columns of query records in file
+    order (``sessions`` with nulls as None): a record without a duration (a log_statement line:
+    every query record without a duration has a verb) pairs with the next record of its session
+    that is not a plan, a timed parse or a timed bind. Returns ``(took, replaced)``: a
+    log_statement row -> the duration-only row that gives it its duration (folded into it), and
+    a log_statement row -> the timed row with the same SQL that replaces it. Row positions."""
+    took: dict[int, int] = {}
+    replaced: dict[int, int] = {}
+    waiting: dict = {}  # session -> its log_statement row, if its last candidate row is one
+    for k, (verb, dur, sess) in enumerate(zip(verbs, durs, sessions, strict=True)):
+        if verb == "plan" or (dur and (verb == "parse" or verb == "bind")):
+            continue
+        p = waiting.pop(sess, None)
+        if p is not None and dur:
+            if not verb:
+                took[p] = k
+            elif messages[k] == messages[p]:
+                replaced[p] = k
+        if not dur:
+            waiting[sess] = k
+    return took, replaced
+
+
 def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
-    """Fold log_statement lines and their duration-only lines (see the module docstring)."""
-    verbs = q["verb"].to_numpy()
-    pending_np = ~q["dur"].to_numpy().astype(bool) & verbs.astype(bool) & (verbs != "plan")
-    if not pending_np.any():
+    """Fold log_statement lines and their duration-only lines (:func:`pair_statements`)."""
+    durs = q["dur"].to_numpy()
+    if durs.astype(bool).all():
         return q
-    pending = pd.Series(pending_np, index=q.index)
-    cand = q[(q["verb"] != "plan") & (q["kind"] != "parse") & (q["kind"] != "bind") | pending]
-    nxt = cand.groupby("session", sort=False, dropna=False).shift(-1)
-    nxt_index = pd.Series(cand.index, index=cand.index).groupby(cand["session"], sort=False,
-                                                                dropna=False).shift(-1)
-    p = pending.loc[cand.index]
-    dur_only = p & (nxt["verb"] == "") & (nxt["dur"] != "")
-    same_sql = p & (nxt["dur"] != "") & (nxt["verb"] != "") & (nxt["message"] == cand["message"])
-    drop = []
-    # duration-only line -> the pending statement's duration; the duration line is folded in
-    src = nxt_index[dur_only].astype(int)
-    q.loc[src.index, "duration_ms"] = q.loc[src.to_numpy(), "duration_ms"].to_numpy()
-    q.loc[src.index, "nlines"] = q.loc[src.index, "nlines"].to_numpy() + q.loc[src.to_numpy(), "nlines"].to_numpy()
-    drop.extend(src.to_numpy().tolist())
-    # log_statement and log_min_duration_statement both: keep the one with the duration
-    dup = nxt_index[same_sql].astype(int)
-    q.loc[dup.to_numpy(), "nlines"] = q.loc[dup.to_numpy(), "nlines"].to_numpy() + q.loc[dup.index, "nlines"].to_numpy()
-    drop.extend(dup.index.tolist())
-    return q.drop(index=drop)
+    sessions = q["session"].to_numpy(object, copy=True)
+    na = pd.isna(sessions)
+    if na.any():  # (one null session, as a groupby with dropna=False has it)
+        sessions[na] = None
+    took, replaced = pair_statements(q["verb"].tolist(), durs.tolist(), q["message"].tolist(),
+                                     sessions.tolist())
+    if not took and not replaced:
+        return q
+    duration = q["duration_ms"].to_numpy().copy()
+    nlines = q["nlines"].to_numpy().copy()
+    if took:
+        # duration-only line -> the pending statement's duration; the duration line is folded in
+        p, k = np.fromiter(took, np.int64, len(took)), np.fromiter(took.values(), np.int64, len(took))
+        duration[p] = duration[k]
+        nlines[p] += nlines[k]
+    if replaced:
+        # log_statement and log_min_duration_statement both: keep the one with the duration
+        p = np.fromiter(replaced, np.int64, len(replaced))
+        k = np.fromiter(replaced.values(), np.int64, len(replaced))
+        nlines[k] += nlines[p]
+    q = q.assign(duration_ms=duration, nlines=nlines)
+    keep = np.ones(len(q), dtype=bool)
+    keep[list(took.values())] = False
+    keep[list(replaced)] = False
+    return q[keep]
 
 
 def query_text(plan: str) -> str | None:

@@ -147,6 +147,12 @@ def _iter_parts(fmt: str, src: Source, opts: dict) -> Iterator[tuple]:
         return
     # Chunks go to worker processes; at most workers + 1 are in flight, so memory stays
     # bounded by a few chunks whatever the file size.
+    # fork, not spawn or forkserver: a forked worker starts with the modules imported (spawn
+    # re-imports pandas & co. in each worker, forkserver once per session: ~0.5 CPU s, a
+    # quarter of a 30 MB read), and both of those re-run the caller's main module, so a script
+    # without an ``if __name__ == "__main__":`` guard would fail. The workers only run the
+    # scanner (re, numpy, pandas object columns); the threads a parent may hold (pyarrow's and
+    # OpenBLAS's pools) re-create themselves in a forked child (their atfork handlers).
     ctx = multiprocessing.get_context("fork")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         pending: collections.deque = collections.deque()
