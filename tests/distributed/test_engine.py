@@ -76,7 +76,9 @@ def _read_both(read, path: str, **options):
     want = read(path)
     ddf = read(path, engine="dask", **options)
     got = frames.compute(ddf)
-    pd.testing.assert_frame_equal(got, want[list(got.columns)])
+    # every column pandas gives, declared up front and in every partition
+    assert list(ddf.columns) == list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want)
     _same_accounting(got.attrs["source"], want.attrs["source"])
     return want, ddf
 

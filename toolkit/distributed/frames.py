@@ -182,7 +182,8 @@ def _meta(parts: list[list[P.Segment]], reading: Reading) -> pd.DataFrame:
 
 def conform(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     """``df`` with ``meta``'s tag columns (:func:`tag_columns`; one its rows lack: all null) in
-    its order, and ``meta``'s dtypes where a reader gave an equal column another one (a missing
+    its order, every other column of ``meta`` (one the range lacks: all null, in ``meta``'s
+    order), and ``meta``'s dtypes where a reader gave an equal column another one (a missing
     value in an object column is None, as the readers leave it)."""
     tags = [c for c in meta.columns if _is_tag(c)]
     if tags or any(_is_tag(c) for c in df.columns):
@@ -190,6 +191,12 @@ def conform(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
         df = df.assign(**{c: pd.Series(pd.NA, index=df.index, dtype=meta[c].dtype)
                           for c in tags if c not in df.columns})
         df = df[[c for c in df.columns if not _is_tag(c)] + tags]
+        df.attrs = attrs
+    missing = [c for c in meta.columns if c not in df.columns]
+    if missing:  # e.g. a slow-log header no record of this range has: null, as pandas' concat leaves it
+        attrs = df.attrs
+        df = df.assign(**{c: pd.Series(pd.NA, index=df.index, dtype=meta[c].dtype) for c in missing})
+        df = df[[c for c in meta.columns] + [c for c in df.columns if c not in meta.columns]]
         df.attrs = attrs
     for c, dtype in meta.dtypes.items():
         if c in df.columns and df[c].dtype != dtype:

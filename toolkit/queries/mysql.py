@@ -65,10 +65,9 @@ Quirks, each handled here:
 
 Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
 per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
-piece, for files bigger than memory. The scanner is :mod:`toolkit.queries.mysql_slow`; a leaner
-batch of it (one ``findall`` per piece and column-wise list operations, only the columns a digest
-needs) serves :func:`split_mysql_slow`'s byte ranges; :func:`toolkit.queries.digest.digest_file`
-digests the records straight from the same scanner (:mod:`toolkit.queries.mysql_digest` is its
+piece, for files bigger than memory, and :func:`split_mysql_slow` reads byte ranges of a plain file
+(a Dask partition each). The scanner is :mod:`toolkit.queries.mysql_slow`;
+:func:`toolkit.queries.digest.digest_file` digests the records straight from the same scanner (:mod:`toolkit.queries.mysql_digest` is its
 sink), over byte ranges of one file in parallel processes
 (:func:`toolkit.queries.mysql_slow.range_pieces`). All give the same records and line accounting
 as :func:`read_mysql_slow`.
@@ -234,25 +233,6 @@ def _columns(batch: Batch) -> tuple[list, list, list, dict[str, Any], schema.Che
     return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
 
 
-def _lean_frame(batch: Batch, acct) -> pd.DataFrame:
-    """Only what a digest needs, as plain numpy / object columns (no dtype casts)."""
-    users, clients, session, figures, ts, why = _columns(batch)
-    df = pd.DataFrame({
-        "timestamp": ts.values,
-        "duration_ms": figures["duration_ms"],
-        "statement": np.array(batch.statement, dtype=object),
-        "database": np.array(batch.database, dtype=object),
-        "user": np.array(users, dtype=object),
-        "session": np.array(session, dtype=object),
-        "client": np.array(clients, dtype=object),
-        "rows_sent": figures["rows_sent"].to_numpy(dtype=np.float64, na_value=np.nan),
-        "rows_examined": figures["rows_examined"].to_numpy(dtype=np.float64, na_value=np.nan),
-        "lock_ms": figures["lock_ms"],
-        "source_line": np.array(batch.source_line, dtype=np.int64),
-    })
-    return _drop_bad(df, why, batch, acct)
-
-
 def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
     """The records of ``batch`` as ``query_events`` (records with a bad figure or time stamp are
     skipped here, counted in ``acct``). ``typed=False`` leaves the extra header columns as text
@@ -261,8 +241,6 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
     n = len(batch.statement)
     if n == 0:
         return schema.empty("query_events")
-    if batch.lean:
-        return _lean_frame(batch, acct)
     headers = batch.extra
     keys: dict[str, None] = {}
     for h in headers[:1000]:
@@ -299,23 +277,23 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
 def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
                      errors: str = "skip", first_line: int | None = None) -> Iterator[pd.DataFrame]:
     """The records that start in bytes ``[start, end)`` of a plain (uncompressed) slow log file,
-    as ``query_events`` frames: the pieces of :func:`toolkit.queries.digest.digest_file`'s worker
-    processes. Both ends move forward to a record start, so ranges that tile the file read every
-    record exactly once; ``source_line`` stays the line number in the whole file. The ``use db``
-    and ``# Time:`` that carry into the range come from before it (:func:`state_before`).
-    ``first_line`` numbers the range's first line without counting the lines before it (a caller
-    that knows it, or renumbers afterwards)."""
+    as one ``query_events`` frame with the reader's columns (the extra header columns included,
+    typed over the whole range as :func:`read_mysql_slow` types them over the whole file): a
+    Dask partition, or the piece of :func:`toolkit.queries.digest.digest_file`'s worker when the
+    streaming digest cannot group by what was asked. Both ends move forward to a record start, so
+    ranges that tile the file read every record exactly once; ``source_line`` stays the line
+    number in the whole file. The ``use db`` and ``# Time:`` that carry into the range come from
+    before it (:func:`state_before`). ``first_line`` numbers the range's first line without
+    counting the lines before it (a caller that knows it, or renumbers afterwards)."""
     acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
     pieces = range_pieces(path, start, end, acct, chunk_size, first_line)
-    for batch in batches_from(pieces, acct, lean=True, state=state_before(path, start)):
-        if batch.statement:
-            out = _frame(batch, acct)
-            out.attrs["source"] = acct.as_dict()
-            yield out
-    # the final accounting, also for a range that held no complete record
-    last = _lean_frame(Batch(lean=True), acct)
-    last.attrs["source"] = acct.as_dict()
-    yield last
+    frames = [_frame(b, acct, typed=False)
+              for b in batches_from(pieces, acct, state=state_before(path, start)) if b.statement]
+    frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    out = schema.coerce(_typed(df), "query_events")
+    out.attrs["source"] = acct.as_dict()  # (complete: every piece of the range has been read)
+    yield out
 
 
 def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:
