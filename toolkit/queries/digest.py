@@ -27,9 +27,10 @@ lock_ms                     total lock time, where the log has it
 
 Percentiles are exact, computed from every call's duration with numpy's default ("linear",
 Hyndman & Fan type 7: the value at rank ``(n - 1) q`` interpolated between neighbours), so
-``p50_ms`` of 1, 2, 3, 4 is 2.5: bit for bit ``np.percentile`` of the durations, taken from their
-distinct values and counts (:func:`toolkit.quantiles.weighted_quantiles`). pt-query-digest's 95% comes from a log-scale histogram and
-pgBadger does not interpolate, so their figures can differ slightly from these exact ones.
+``p50_ms`` of 1, 2, 3, 4 is 2.5: bit for bit ``np.percentile`` of the durations, taken from
+their distinct values and counts (:func:`toolkit.quantiles.weighted_quantiles`).
+pt-query-digest's 95% comes from a log-scale histogram and pgBadger does not interpolate, so
+their figures can differ slightly from these exact ones.
 
 What is a call
 --------------
@@ -56,12 +57,13 @@ from DataFrames fed one at a time, e.g. a reader's chunks: memory is the per-fin
 plus, for exact percentiles, 16 bytes per *distinct* duration of the group (value and count,
 :class:`DigestGroup`) and up to :data:`COMPACT_AT` (64k) new durations waiting to be folded in,
 whatever the file size or the number of calls. The distinct durations are bounded by the log's
-resolution: PostgreSQL writes milliseconds with 3 decimals, so a group whose calls take 0-10 s
-holds at most 10 million distinct values (160 MB) and in practice far fewer (calls cluster: a
-few thousand to a few tens of thousands per fingerprint); the MySQL slow log writes
-microseconds, the same bound in the same range. The byte-range workers, the Dask engine and
-the incremental state ship and store this compact form, so the state at the top of a merge
-tree is the same size as one group's on one machine, not the sum of the calls below it.
+resolution: PostgreSQL's milliseconds with 3 decimals and the MySQL slow log's microseconds
+both allow at most a million distinct values per second of spread (a group whose calls take
+0-10 s: at most 10 million, 160 MB). Real spreads hold far fewer: 100 million calls drawn from a
+log-normal over five decades (median 5 ms) hold 516,000 distinct values, 8 MB
+(benchmarks/RESULTS.md, Fleet). The byte-range workers, the Dask engine and the incremental
+state ship and store this compact form, so the state at the top of a merge tree grows with the
+distinct durations below it, not with their calls.
 ``digest_file(path, workers=2)`` reads a plain (uncompressed) file in two processes. PostgreSQL
 stderr logs and MySQL slow logs are digested straight from their text, to the same table
 (:mod:`toolkit.queries.pg_digest`, :mod:`toolkit.queries.mysql_digest`). On a tie for the
@@ -559,8 +561,8 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     MySQL/MariaDB slow log, PostgreSQL stderr) into byte ranges at record boundaries and digests
     them in parallel processes, each shipping back its per-fingerprint state (distinct durations
     with their counts), not DataFrames (the results merge exactly: sums, maxima and the counted
-    durations); the default (None)
-    uses two processes for such files over 64 MB when the machine has two cores.
+    durations); the default (None) uses two processes for such files over 64 MB when the
+    machine has two cores.
     ``attrs["source"]`` carries the reader's accounting.
 
     ``state`` (a directory, or a :class:`toolkit.state.StateStore`) makes the digest

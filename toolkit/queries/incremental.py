@@ -4,8 +4,9 @@ A run reads only the bytes after the position the last run remembered (see :mod:
 for the state file and how a rotated, truncated or rewritten file is noticed), digests them
 with the byte-range digest the worker processes use (``digest_range``), and merges them into
 the remembered digest (``merge_ranges``: line numbers shifted, counts summed, the distinct
-durations and their counts merged), so the table equals a full read's row for row: calls, totals, exact percentiles,
-examples and their lines, and the accounting's lines_read / records / skipped lines.
+durations and their counts merged), so the table equals a full read's row for row: calls,
+totals, exact percentiles, examples and their lines, and the accounting's lines_read / records
+/ skipped lines.
 
 The remembered position is the start of the last record: in a log still being written the last
 record may be open (PostgreSQL adds a statement's continuation lines, the slow log a record's
@@ -17,9 +18,8 @@ Where the file ends in the middle of a line (the writer is between two writes) t
 that position on are not counted in this run either (``pending_bytes``); they are next time.
 
 The state keeps each group's distinct durations with their counts (for exact percentiles):
-about 25 bytes of JSON per distinct duration, whatever the number of calls (a log with
-durations in ms to 3 decimals holds at most a few thousand distinct ones per fingerprint in the
-usual range; see :mod:`toolkit.queries.digest`, Streaming).
+about 25 bytes of JSON per distinct duration, whatever the number of calls (how many distinct
+ones a log holds: :mod:`toolkit.queries.digest`, Streaming).
 
 The digest's state (``data`` in the state file), JSON: ``groups``, a list of ``[key, group]``
 (key: the ``by`` values and the fingerprint; group: ``calls``, ``timed``, ``total``, ``max``
