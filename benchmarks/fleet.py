@@ -17,12 +17,17 @@ Measured, each in its own run, back to back:
    engine="dask"))`` and ``tk.endpoints(tk.read_access_log(files, engine="dask"))``. Default
    partitions: a 16th of the input, at most 64 MiB. On a fresh LocalCluster of 1 and of 2
    single-threaded worker processes (the time includes starting the cluster); peak memory per
-   worker is each worker process's ``ru_maxrss`` after the run;
+   worker is each worker process's ``ru_maxrss`` after the run; ``final_state``: the size of
+   the merged state at the top of the tree (pickled bytes, groups, the distinct durations or
+   latencies kept for exact percentiles, the calls they count), measured on the client;
 2. ``goaccess FILES --log-format='%h - %e [%d:%t %^] "%r" %s %b "%R" "%u" rt=%T %^' -o out.json``
    on the 20 access logs (GoAccess is one process: no -j);
 3. ``pgbadger -j 2 -f stderr -p '%m [%p] %q%u@%d ' -x text`` on the 20 PostgreSQL logs, then the
    same with ``-J 2`` (pgBadger's other parallel mode: a process per file rather than per piece
    of one file).
+
+``--growth`` measures only how one digest group's state grows with the calls when durations
+vary as in a real log (:func:`state_growth`).
 
 ``--only ours`` / ``--only others`` runs one side (the established tools do not change with our
 code, so at 5 GB they can be timed once and ours again after a change).
@@ -33,8 +38,10 @@ The load average (1 minute) is printed before and after each run: the machine is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import pickle
 import resource
 import subprocess
 import sys
@@ -47,6 +54,8 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import toolkit as tk  # noqa: E402
 from toolkit.distributed import cluster, direct, fleet  # noqa: E402
+from toolkit.http.endpoints import EndpointAccumulator  # noqa: E402
+from toolkit.queries.digest import DigestAccumulator  # noqa: E402
 from toolkit.sources import open_source  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "fleet"
@@ -77,11 +86,48 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def state_figures(acc: DigestAccumulator | EndpointAccumulator) -> dict:
+    """The size of a merged state: its pickled bytes (what the last merge task ships) and what it
+    holds (groups; distinct durations or latencies kept for the percentiles; calls they count)."""
+    if isinstance(acc, DigestAccumulator):
+        groups = acc.groups.values()
+        for g in groups:
+            g.compact()
+        return {"state_bytes": len(pickle.dumps(acc.groups)), "groups": len(acc.groups),
+                "distinct_values": sum(len(g.values) for g in groups), "timed_calls": sum(g.timed for g in groups)}
+    return {"state_bytes": len(pickle.dumps(acc)), "groups": len(acc.lat),
+            "distinct_values": sum(len(v) for v, _ in acc.lat.values()),
+            "timed_calls": sum(int(n.sum()) for _, n in acc.lat.values())}
+
+
+@contextlib.contextmanager
+def final_state(figures: dict):
+    """While inside, the accumulator whose ``result()`` gives a table on this process (the
+    client: the top of the merge tree, after the last merge) is kept as ``figures["state"]``
+    (the library does not return its state, so its ``result`` is wrapped here)."""
+    real = {cls: cls.result for cls in (DigestAccumulator, EndpointAccumulator)}
+
+    def wrap(cls):
+        def result(self):
+            figures["state"] = self
+            return real[cls](self)
+        return result
+
+    for cls in real:
+        cls.result = wrap(cls)
+    try:
+        yield figures
+    finally:
+        for cls, method in real.items():
+            cls.result = method
+
+
 def ours(kind: str, paths: list[str], workers: int, frames: bool = False) -> dict:
     before = load()
     t0 = time.perf_counter()
     log_format = f"@{fleet.NGINX_FORMAT}"
-    with cluster.client(jobs=workers, dashboard=False, memory_limit=0) as c:
+    figures: dict = {}
+    with cluster.client(jobs=workers, dashboard=False, memory_limit=0) as c, final_state(figures):
         if kind == "postgres":
             table = (tk.digest(tk.read_queries(paths, format="postgres-stderr", engine="dask")) if frames
                      else direct.digest_files(paths, format="postgres-stderr"))
@@ -91,12 +137,37 @@ def ours(kind: str, paths: list[str], workers: int, frames: bool = False) -> dic
                      else direct.endpoint_files(paths, log_format=log_format))
             rows = int(table["requests"].sum())
         wall = time.perf_counter() - t0
+        figures = state_figures(figures["state"])  # (after the clock: pickling it is not the run's)
         peaks = c.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
     path = "frame path" if frames else "direct"
     return {"tool": f"ours, Dask ({path}), {workers} worker(s)", "kind": kind, "wall_s": round(wall, 1),
             "peak_mb_per_worker": sorted(round(v / 1024) for v in peaks.values()),
             "rows": rows, "lines_read": table.attrs["source"]["lines_read"],
-            "load_before": before, "load_after": load()}
+            "load_before": before, "load_after": load(), "final_state": figures}
+
+
+def state_growth(calls: int = 100_000_000, batch: int = 1_000_000) -> list[dict]:
+    """How a digest group's state grows with the calls, where durations vary as in a real log
+    (the fleet's logs repeat the samples' durations, so their state does not grow at all):
+    ``calls`` durations drawn from a log-normal (median 5 ms, sigma 1.5: 95% between 0.3 and
+    95 ms, a tail beyond 1 s) rounded to PostgreSQL's 3 decimals, fed ``batch`` at a time (as
+    frames to :meth:`DigestGroup.take`); after each power of ten: distinct values, pickled bytes."""
+    import numpy as np
+
+    from toolkit.queries.digest import DigestGroup
+
+    rng = np.random.default_rng(18)
+    g, rows, mark = DigestGroup(), [], 100_000
+    while g.timed < calls:
+        n = min(batch, mark - g.timed)
+        d = np.round(rng.lognormal(np.log(5.0), 1.5, n), 3)
+        g.take(n, n, float(d.sum()), float(d.max()), ("select ?", None, None), d)
+        if g.timed == mark:
+            g.compact()
+            rows.append({"calls": g.timed, "distinct_values": len(g.values), "state_bytes": len(pickle.dumps(g))})
+            print(json.dumps(rows[-1]), flush=True)
+            mark *= 10
+    return rows
 
 
 def external(label: str, kind: str, cmd: list[str]) -> dict:
@@ -123,9 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--regenerate", action="store_true", help="write the logs again")
     ap.add_argument("--skip-others", action="store_true", help="ours only (no pgBadger, GoAccess)")
     ap.add_argument("--only", choices=("ours", "others"), help="time only ours, or only the established tools")
+    ap.add_argument("--growth", action="store_true",
+                    help="only measure how one digest group's state grows with 10^5 .. 10^8 calls")
     ap.add_argument("--frames", action="store_true",
                     help="ours by the frame path (DataFrames on the workers), not the direct digests")
     args = ap.parse_args(argv)
+    if args.growth:
+        state_growth()
+        return 0
     t0 = time.perf_counter()
     pg, ng = generate(args.gb, args.files, args.regenerate)
     sizes = {k: sum(os.path.getsize(p) for p in ps) for k, ps in (("postgres", pg), ("nginx", ng))}

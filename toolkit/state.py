@@ -59,7 +59,9 @@ from typing import Any
 
 from .errors import InputError
 
-STATE_VERSION = 1
+# 2: a digest group's durations are distinct values with their counts (1: every call's); a
+# state of another version is not used (the file is read from 0 and the state replaced)
+STATE_VERSION = 2
 HEAD_BYTES = 4096   # the start of the file that identifies it (with the inode)
 MARK_BYTES = 4096   # the bytes before the remembered position that must not have changed
 _SUFFIX = ".json"

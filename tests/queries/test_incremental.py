@@ -255,11 +255,15 @@ def test_the_state_file_is_json_with_named_fields_one_per_input(tmp_path):
     st = pg.stat()
     assert (saved["device"], saved["inode"], saved["size"]) == (st.st_dev, st.st_ino, st.st_size)
     assert saved["position"] == out.attrs["source"]["state_position"]
-    assert saved["kind"] == "digest" and saved["version"] == 1 and saved["toolkit"] == tk.__version__
+    assert saved["kind"] == "digest" and saved["version"] == 2 and saved["toolkit"] == tk.__version__
     held = saved["data"]["digest"]
-    # the remembered groups hold every call before the position, each with its duration
+    # the remembered groups hold every call before the position, their durations as distinct
+    # values (ascending) with the calls of each
     assert sum(g["calls"] for _, g in held["groups"]) <= out["calls"].sum()
-    assert all(len(g["durations"]) == g["timed"] for _, g in held["groups"])
+    assert all(sum(g["counts"]) == g["timed"] and len(g["counts"]) == len(g["durations"])
+               for _, g in held["groups"])
+    assert all(g["durations"] == sorted(set(g["durations"])) for _, g in held["groups"])
+    assert any(len(g["durations"]) < g["timed"] for _, g in held["groups"])  # repeats are counted
     assert saved["data"]["accounting"]["lines_read"] == sample("postgres-stderr")[:saved["position"]].count(b"\n")
 
 

@@ -5,8 +5,9 @@ Each partition is folded into the state the local worker processes ship back (a
 per fingerprint, an :class:`~toolkit.http.endpoints.EndpointAccumulator`, per-bin counts of
 each distinct latency), with the partition's accounting; the states are merged ``split_every``
 at a time, in input order, up a tree, and the last one gives the table. Percentiles stay exact:
-a digest group keeps every duration, an endpoint or a time bin every distinct value with its
-count, so the merged state is the one a single pass would hold. The results equal the pandas
+a digest group, an endpoint or a time bin keeps every distinct value with its count
+(:mod:`toolkit.quantiles`), so the merged state is the one a single pass would hold, and its size
+grows with the distinct values, not the calls. The results equal the pandas
 functions' on the computed frame, row for row, with ``attrs["source"]`` the summed accounting.
 
 What a tree reduction cannot join: a PostgreSQL parse/bind row at the end of one partition
@@ -22,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..http.endpoints import EndpointAccumulator, template_paths, weighted_quantiles
+from ..http.endpoints import EndpointAccumulator, template_paths
+from ..quantiles import weighted_quantiles
 from ..queries.digest import DigestAccumulator, merge_into
 from .cluster import compute_with_progress
 from .frames import sum_accounting

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import schema
 from ..engines import engine_of
+from ..quantiles import weighted_quantiles
 from ..sources import CHUNK_BYTES
 from ..state import full_read_note
 from .scanner import Batch, scan, scan_piece, scan_range
@@ -81,22 +82,6 @@ def _merge_counts(pair: tuple[np.ndarray, np.ndarray] | None, values: np.ndarray
         counts = np.concatenate([pair[1], counts])
     distinct, inverse = np.unique(values, return_inverse=True)
     return distinct, np.bincount(inverse, weights=counts, minlength=len(distinct)).astype(np.int64)
-
-
-def weighted_quantiles(values: np.ndarray, counts: np.ndarray, qs: Sequence[float]) -> np.ndarray:
-    """Quantiles of the multiset (``values`` sorted and distinct, each repeated ``counts`` times),
-    interpolated linearly exactly as ``np.quantile`` does on the expanded array."""
-    cum = np.cumsum(counts)
-    n = int(cum[-1])
-    out = []
-    for q in qs:
-        h = (n - 1) * q
-        lo = int(np.floor(h))
-        hi = min(lo + 1, n - 1)
-        v_lo = values[np.searchsorted(cum, lo, side="right")]
-        v_hi = values[np.searchsorted(cum, hi, side="right")]
-        out.append(v_lo + (h - lo) * (v_hi - v_lo))
-    return np.array(out, dtype=float)
 
 
 class EndpointAccumulator:

@@ -27,8 +27,10 @@ lock_ms                     total lock time, where the log has it
 
 Percentiles are exact, computed from every call's duration with numpy's default ("linear",
 Hyndman & Fan type 7: the value at rank ``(n - 1) q`` interpolated between neighbours), so
-``p50_ms`` of 1, 2, 3, 4 is 2.5. pt-query-digest's 95% comes from a log-scale histogram and
-pgBadger does not interpolate, so their figures can differ slightly from these exact ones.
+``p50_ms`` of 1, 2, 3, 4 is 2.5: bit for bit ``np.percentile`` of the durations, taken from
+their distinct values and counts (:func:`toolkit.quantiles.weighted_quantiles`).
+pt-query-digest's 95% comes from a log-scale histogram and pgBadger does not interpolate, so
+their figures can differ slightly from these exact ones.
 
 What is a call
 --------------
@@ -52,7 +54,16 @@ Streaming
 ---------
 :class:`DigestAccumulator` (and :func:`digest_stream`, :func:`digest_file`) build the same table
 from DataFrames fed one at a time, e.g. a reader's chunks: memory is the per-fingerprint state
-plus 8 bytes per call (the durations kept for exact percentiles), whatever the file size.
+plus, for exact percentiles, 16 bytes per *distinct* duration of the group (value and count,
+:class:`DigestGroup`) and up to :data:`COMPACT_AT` (64k) new durations waiting to be folded in,
+whatever the file size or the number of calls. The distinct durations are bounded by the log's
+resolution: PostgreSQL's milliseconds with 3 decimals and the MySQL slow log's microseconds
+both allow at most a million distinct values per second of spread (a group whose calls take
+0-10 s: at most 10 million, 160 MB). Real spreads hold far fewer: 100 million calls drawn from a
+log-normal over five decades (median 5 ms) hold 516,000 distinct values, 8 MB
+(benchmarks/RESULTS.md, Fleet). The byte-range workers, the Dask engine and the incremental
+state ship and store this compact form, so the state at the top of a merge tree grows with the
+distinct durations below it, not with their calls.
 ``digest_file(path, workers=2)`` reads a plain (uncompressed) file in two processes. PostgreSQL
 stderr logs and MySQL slow logs are digested straight from their text, to the same table
 (:mod:`toolkit.queries.pg_digest`, :mod:`toolkit.queries.mysql_digest`). On a tie for the
@@ -80,12 +91,16 @@ import pandas as pd
 from .. import schema
 from ..engines import engine_of
 from ..errors import ParseError, SchemaError
+from ..quantiles import EMPTY_COUNTS, EMPTY_VALUES, counted, merge_counted, weighted_quantiles
 from ..sources import CHUNK_BYTES
 from .fingerprint import Fingerprinter, fingerprint_id
 
 BY_COLUMNS = ("database", "user", "application")
 _CALL_KINDS_EXCLUDED = ("parse", "bind")
 _SUMS = ("rows_sent", "rows_examined", "lock_ms")
+# A group's waiting durations are folded into its distinct values every this many (at least):
+# 64k floats, 0.5 MB as an array (2 MB as add's list of Python floats).
+COMPACT_AT = 65_536
 
 schema.register_table("digest_full", [
     (c.name, c.dtype, c.description) for c in schema.TABLES["digest"]] + [
@@ -114,8 +129,13 @@ class DigestGroup:
     :mod:`toolkit.queries.mysql_digest`: one call at a time, :meth:`add`), and the pieces and
     worker processes joined by :meth:`merge` (in input order).
 
-    - ``calls``: every call; ``timed``/``total``/``durations``: the calls with a duration, their
-      sum and every duration (milliseconds; for exact percentiles);
+    - ``calls``: every call; ``timed``/``total``: the calls with a duration and their sum;
+    - the durations (milliseconds, for exact percentiles) as ``values`` (sorted, distinct) and
+      their ``counts``; new ones wait in ``durations`` (:meth:`add`'s, one at a time) and
+      ``blocks`` (:meth:`take`'s, a frame's at a time) until :meth:`compact` folds them in: when
+      either holds ``limit`` values (:data:`COMPACT_AT`, or the distinct values held if more),
+      on :meth:`merge`, :meth:`percentiles` and when the group is pickled (shipped to another
+      process or stored), which always ships the compact form;
     - the example (``(statement, parameters, line)``): the slowest timed call; on a tie the first
       in the input (the smaller line, where both are known; else the one held, as the input comes
       in order); a group without a timed call keeps its first call (:meth:`offer`);
@@ -125,8 +145,8 @@ class DigestGroup:
     Format-specific digests subclass it for how they keep time stamps or sums while reading.
     """
 
-    __slots__ = ("calls", "timed", "total", "max", "example", "durations", "blocks", "first", "last",
-                 "sums")
+    __slots__ = ("calls", "timed", "total", "max", "example", "values", "counts", "durations", "blocks",
+                 "loose", "limit", "first", "last", "sums")
 
     def __init__(self) -> None:
         self.calls = 0
@@ -134,8 +154,12 @@ class DigestGroup:
         self.total = 0.0
         self.max = -np.inf
         self.example: tuple | None = None  # (statement, parameters, line)
-        self.durations: list[float] = []   # one call at a time (add)
-        self.blocks: list[np.ndarray] = []  # a frame's at a time (take, merge)
+        self.values: np.ndarray = EMPTY_VALUES  # distinct durations, sorted (replaced, never changed in place)
+        self.counts: np.ndarray = EMPTY_COUNTS  # ... and how many calls took each
+        self.durations: list[float] = []   # waiting: one call at a time (add)
+        self.blocks: list[np.ndarray] = []  # waiting: a frame's at a time (take)
+        self.loose = 0                      # the values in blocks
+        self.limit = COMPACT_AT             # compact when durations or blocks hold this many
         self.first: Any = None
         self.last: Any = None
         self.sums: dict[str, float] = {}
@@ -159,6 +183,8 @@ class DigestGroup:
             self.timed += 1
             self.total += d
             self.durations.append(d)
+            if len(self.durations) >= self.limit:
+                self.compact()
             return self.offer(d, example)
         return self.offer(-np.inf, example)
 
@@ -172,16 +198,22 @@ class DigestGroup:
         self.offer(d_max, example)
         if len(durations):
             self.blocks.append(durations)
+            self.loose += len(durations)
+            if self.loose >= self.limit:
+                self.compact()
 
     def merge(self, other: DigestGroup) -> None:
-        """Add ``other``'s calls (a later piece of the input, another range's)."""
+        """Add ``other``'s calls (a later piece of the input, another range's): the durations
+        of both, compact, are merged (sorted values, counts of a value in both added)."""
         self.calls += other.calls
         self.timed += other.timed
         self.total += other.total
         if other.example is not None:
             self.offer(other.max, other.example)
-        self.durations.extend(other.durations)
-        self.blocks.extend(other.blocks)
+        self.compact()
+        other.compact()
+        self.values, self.counts = merge_counted(self.values, self.counts, other.values, other.counts)
+        self.limit = max(COMPACT_AT, len(self.values))
         for c, v in other.sums.items():
             self.sums[c] = self.sums.get(c, 0.0) + v
         self.seen(other.first, other.last)
@@ -193,14 +225,31 @@ class DigestGroup:
         self.first = first if self.first is None or first < self.first else self.first
         self.last = last if self.last is None or last > self.last else self.last
 
-    def all_durations(self) -> np.ndarray:
-        """Every timed call's duration, milliseconds (any order)."""
+    def compact(self) -> None:
+        """Fold the waiting durations into ``values``/``counts``. Memory after: 16 bytes per
+        distinct duration; the waiting ones between two compactions are at most ``limit`` per
+        list (the larger of :data:`COMPACT_AT` and the distinct values held, so compacting
+        costs, per call, a constant share of a sort of the new values and a linear merge)."""
+        if not self.durations and not self.blocks:
+            return
         if self.durations:
             self.blocks.append(np.array(self.durations, dtype=np.float64))
-            self.durations = []
-        if len(self.blocks) > 1:
-            self.blocks = [np.concatenate(self.blocks)]  # (result() may be called again)
-        return self.blocks[0] if self.blocks else np.empty(0)
+        new = self.blocks[0] if len(self.blocks) == 1 else np.concatenate(self.blocks)
+        self.values, self.counts = merge_counted(self.values, self.counts, *counted(new))
+        self.durations, self.blocks, self.loose = [], [], 0
+        self.limit = max(COMPACT_AT, len(self.values))
+
+    def percentiles(self, qs: Iterable[float] = (50, 95, 99)) -> np.ndarray:
+        """Percentiles ``qs`` (0..100) of the timed calls' durations, ms: exactly
+        ``np.percentile(every duration, qs)`` (:func:`toolkit.quantiles.weighted_quantiles`);
+        NaN without a timed call."""
+        self.compact()
+        return weighted_quantiles(self.values, self.counts, np.asarray(list(qs), dtype=np.float64) / 100)
+
+    def __getstate__(self) -> Any:
+        # shipped or stored: always the compact form (the waiting lists may hold 64k values)
+        self.compact()
+        return super().__getstate__()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -401,8 +450,7 @@ class DigestAccumulator:
         keys = [*self.by, "fingerprint"] + (["kind"] if not self.fold and self._has_kind() else [])
         rows = []
         for key, acc in self.groups.items():
-            d = acc.all_durations()
-            p50, p95, p99 = (np.percentile(d, [50, 95, 99]) if len(d) else (np.nan,) * 3)
+            p50, p95, p99 = acc.percentiles((50, 95, 99))
             example = acc.example or (None, None, None)
             row = dict(zip(keys, key, strict=False))
             row.update(calls=acc.calls, total_ms=acc.total,
@@ -511,9 +559,10 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     chunked reader (``extras.chunks``) stream; others are read whole. ``workers=2`` splits
     a plain, uncompressed file of a format with a byte-range reader (``extras.split``: the
     MySQL/MariaDB slow log, PostgreSQL stderr) into byte ranges at record boundaries and digests
-    them in parallel processes, each shipping back its per-fingerprint state and durations, not
-    DataFrames (the results merge exactly: sums, maxima and every duration); the default (None)
-    uses two processes for such files over 64 MB when the machine has two cores.
+    them in parallel processes, each shipping back its per-fingerprint state (distinct durations
+    with their counts), not DataFrames (the results merge exactly: sums, maxima and the counted
+    durations); the default (None) uses two processes for such files over 64 MB when the
+    machine has two cores.
     ``attrs["source"]`` carries the reader's accounting.
 
     ``state`` (a directory, or a :class:`toolkit.state.StateStore`) makes the digest

@@ -3,9 +3,10 @@
 A run reads only the bytes after the position the last run remembered (see :mod:`toolkit.state`
 for the state file and how a rotated, truncated or rewritten file is noticed), digests them
 with the byte-range digest the worker processes use (``digest_range``), and merges them into
-the remembered digest (``merge_ranges``: line numbers shifted, counts summed, every duration
-kept), so the table equals a full read's row for row: calls, totals, exact percentiles,
-examples and their lines, and the accounting's lines_read / records / skipped lines.
+the remembered digest (``merge_ranges``: line numbers shifted, counts summed, the distinct
+durations and their counts merged), so the table equals a full read's row for row: calls,
+totals, exact percentiles, examples and their lines, and the accounting's lines_read / records
+/ skipped lines.
 
 The remembered position is the start of the last record: in a log still being written the last
 record may be open (PostgreSQL adds a statement's continuation lines, the slow log a record's
@@ -16,13 +17,15 @@ between a parse or bind and its execute, or a statement and its duration line, f
 Where the file ends in the middle of a line (the writer is between two writes) the records from
 that position on are not counted in this run either (``pending_bytes``); they are next time.
 
-The state keeps every timed call's duration (for exact percentiles): about 20 bytes of JSON per
-call.
+The state keeps each group's distinct durations with their counts (for exact percentiles):
+about 25 bytes of JSON per distinct duration, whatever the number of calls (how many distinct
+ones a log holds: :mod:`toolkit.queries.digest`, Streaming).
 
 The digest's state (``data`` in the state file), JSON: ``groups``, a list of ``[key, group]``
 (key: the ``by`` values and the fingerprint; group: ``calls``, ``timed``, ``total``, ``max``
-(null: none timed), ``example`` ([statement, parameters, line]), ``durations`` (every timed
-call's, milliseconds), ``first``/``last`` (ISO 8601, UTC), ``sums``); ``sum_columns``; ``rows``;
+(null: none timed), ``example`` ([statement, parameters, line]), ``durations`` (the distinct
+durations of the timed calls, milliseconds, ascending) and ``counts`` (the calls of each),
+``first``/``last`` (ISO 8601, UTC), ``sums``); ``sum_columns``; ``rows``;
 and ``accounting`` (the reader's ``attrs["source"]`` for bytes ``[0, position)``).
 
 This module does not import :mod:`toolkit.queries.digest` (whose ``digest_file`` calls it):
@@ -80,11 +83,17 @@ def encode(acc: Any) -> dict[str, Any]:
             "calls": int(g.calls), "timed": int(g.timed), "total": float(g.total),
             "max": None if g.max == -np.inf else float(g.max),
             "example": None if g.example is None else _plain(list(g.example)),
-            "durations": g.all_durations().tolist(),
+            **_durations(g),
             "first": _time(g.first), "last": _time(g.last),
             "sums": {c: float(v) for c, v in g.sums.items()},
         }])
     return {"groups": groups, "sum_columns": sorted(acc.sum_columns), "rows": int(acc.rows)}
+
+
+def _durations(g: Any) -> dict[str, list]:
+    """A group's durations, compact: ``durations`` (distinct, sorted) and their ``counts``."""
+    g.compact()
+    return {"durations": g.values.tolist(), "counts": g.counts.tolist()}
 
 
 def decode(data: dict[str, Any], acc: Any) -> Any:
@@ -94,7 +103,8 @@ def decode(data: dict[str, Any], acc: Any) -> Any:
         g.calls, g.timed, g.total = d["calls"], d["timed"], d["total"]
         g.max = -np.inf if d["max"] is None else d["max"]
         g.example = None if d["example"] is None else tuple(d["example"])
-        g.blocks = [np.array(d["durations"], dtype=np.float64)] if d["durations"] else []
+        g.values = np.array(d["durations"], dtype=np.float64)
+        g.counts = np.array(d["counts"], dtype=np.int64)
         g.first, g.last = _when(d["first"]), _when(d["last"])
         g.sums = dict(d["sums"])
     acc.sum_columns = set(data["sum_columns"])
