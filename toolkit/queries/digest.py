@@ -558,7 +558,7 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
     chunked reader (``extras.chunks``) stream; others are read whole. ``workers=2`` splits
     a plain, uncompressed file of a format with a byte-range reader (``extras.split``: the
-    MySQL/MariaDB slow log, PostgreSQL stderr) into byte ranges at record boundaries and digests
+    MySQL/MariaDB slow log, PostgreSQL stderr, csvlog and jsonlog) into byte ranges at record boundaries and digests
     them in parallel processes, each shipping back its per-fingerprint state (distinct durations
     with their counts), not DataFrames (the results merge exactly: sums, maxima and the counted
     durations); the default (None) uses two processes for such files over 64 MB when the

@@ -5,8 +5,8 @@
 ``query_events`` DataFrame in between. The records come from the reader's scanner
 (:func:`toolkit.queries.mysql_slow.scan_segment`: record batches, restart banners cut out by the
 reader's own code) and go one by one into per-fingerprint state: calls,
-total, maximum and its example, rows sent and examined, lock time, every duration (for exact
-percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
+total, maximum and its example, rows sent and examined, lock time, the durations as distinct
+values with counts (exact percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
 ``User@Host`` value and ``# Time:`` text is parsed once (a log repeats few of them). The lines
 the reader would skip are skipped here with the same reasons; tests hold the two ways equal on
 the sample logs and the edge-case fixtures.

@@ -6,7 +6,8 @@ without a ``query_events`` DataFrame in between. Each buffer of whole records is
 reader's scanner into a record batch (:meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`,
 capturing only the prefix fields a digest uses) whose rows go, in one pass, into per-fingerprint
 state: parse/bind durations folded into their execute,
-calls, total, maximum and example, every duration (for exact percentiles), and the earliest and
+calls, total, maximum and example, the durations as distinct values with counts (exact
+percentiles, :class:`~toolkit.queries.digest.DigestGroup`), and the earliest and
 latest time stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted
 to UTC once per fingerprint at the end. auto_explain plans are paired with their statement by the
 reader's rule only to count the records. That is about three times less work per record than
