@@ -765,6 +765,31 @@ def lines_before(fh: BinaryIO, offset: int) -> int:
     return count_before(fh, offset, b"\n")
 
 
+def range_pieces(path: str, start: int, end: int, accounting: Accounting,
+                 cut: Callable[[BinaryIO, int, int], int], *, first_line: int | None = None,
+                 chunk_size: int = CHUNK_BYTES) -> Iterator[tuple[int, str]]:
+    """``(first line, text)`` pieces of whole lines (:func:`read_range`) of the records that start
+    in bytes ``[start, end)`` of a plain file: both ends moved by the format's ``cut(fh, offset,
+    size)`` to a record start, so ranges that tile the file read every record once.
+    ``first_line`` numbers the range's first line (None: the lines before it are counted). The
+    ends are found now (a bad file fails here, not at the first piece); the file is closed when
+    the pieces are done. The byte-range readers of every query log share it."""
+    size = os.path.getsize(path)
+    fh = open(path, "rb")
+    try:
+        lo, hi = cut(fh, start, size), cut(fh, end, size)
+        line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
+    except BaseException:
+        fh.close()
+        raise
+
+    def pieces() -> Iterator[tuple[int, str]]:
+        with fh:
+            yield from read_range(fh, accounting, lo, hi, line0, chunk_size)
+
+    return pieces()
+
+
 def count_before(fh: BinaryIO, offset: int, byte: bytes) -> int:
     """How many times ``byte`` occurs in the first ``offset`` bytes of a binary file; leaves the
     file positioned at ``offset`` (or its end)."""

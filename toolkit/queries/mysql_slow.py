@@ -644,13 +644,10 @@ def range_pieces(path: str, start: int, end: int, acct, chunk_size: int = CHUNK_
     """``(first line, text)`` pieces of whole lines of the records that start in bytes
     ``[start, end)`` (both ends moved to a record start), decoded as :class:`Source` does;
     counts the lines read in ``acct``."""
-    from ..sources import lines_before, read_range
+    from .. import sources
 
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        lo, hi = _record_start(fh, start, size), _record_start(fh, end, size)
-        line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
-        yield from read_range(fh, acct, lo, hi, line0, chunk_size)
+    return sources.range_pieces(path, start, end, acct, _record_start, first_line=first_line,
+                                chunk_size=chunk_size)
 
 
 def check_found_something(src: Source, records: int) -> None:

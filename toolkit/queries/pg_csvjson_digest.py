@@ -51,7 +51,14 @@ import pandas as pd
 
 from .. import schema
 from ..errors import LogFormatError
-from ..sources import CHUNK_BYTES, Source, count_before, lines_before, open_source, read_range, recut
+from ..sources import (
+    CHUNK_BYTES,
+    Source,
+    count_before,
+    open_source,
+    range_pieces,
+    recut,
+)
 from .digest import DigestAccumulator, StreamingDigest
 from .pg_csvjson import structured_raw
 from .pg_csvlog import CSV_RECORD_START, csv_recut, last_record_start, record_starts, scan_csv
@@ -423,21 +430,9 @@ def range_buffers(path: str, start: int, end: int, fmt: str, *, chunk_size: int 
     parser = StructuredParser(fmt, src.name, log_timezone)
     if fmt == CSVLOG and start > 0:  # the column count the file's first record fixes
         parser.ncols = first_ncols(open_source(path, errors=errors))
-    size = os.path.getsize(path)
-    fh = open(path, "rb")  # closed when the buffers are done
-    try:
-        lo, hi = boundary(fh, start, size, fmt), boundary(fh, end, size, fmt)
-        line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
-    except BaseException:
-        fh.close()
-        raise
-
-    def pieces() -> Iterator[tuple[int, str]]:
-        with fh:
-            for first, text in read_range(fh, src.accounting, lo, hi, line0, chunk_size):
-                yield first, plain_text(src, text)
-
-    chunks = ahead(pieces())
+    pieces = range_pieces(path, start, end, src.accounting, lambda fh, at, size: boundary(fh, at, size, fmt),
+                          first_line=first_line, chunk_size=chunk_size)
+    chunks = ahead((first, plain_text(src, text)) for first, text in pieces)
     return src, parser, settled_buffers(csv_recut(chunks) if fmt == CSVLOG else chunks, parser)
 
 
@@ -489,12 +484,7 @@ def digest_structured(source: Any, *, fmt: str, start: int | None = None, end: i
     if not src.accounting.lines_read and start is None:
         for _ in src.iter_chunks():  # an empty input: still sets lines_read
             pass
-    acc = src.accounting
-    acc.records = engine.records
-    info = acc.as_dict()
-    info["record_lines"] = engine.counts["query_events"]
-    info["lines_in_other_table"] = {"server_events": engine.counts["server_events"]}
-    return dacc, info
+    return dacc, engine.summary()
 
 
 def split_structured(path: str, start: int, end: int, *, fmt: str, chunk_size: int = CHUNK_BYTES,

@@ -147,6 +147,15 @@ class StderrDigest:
         self.lean_buffers = self.frame_buffers = 0
 
     # -- input ------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """What was fed, as the reader's ``attrs["source"]``: the accounting, the records, the
+        lines of query events and of the other table."""
+        self.accounting.records = self.records
+        info = self.accounting.as_dict()
+        info["record_lines"] = self.counts["query_events"]
+        info["lines_in_other_table"] = {"server_events": self.counts["server_events"]}
+        return info
+
     def feed(self, text: str, first_line: int) -> None:
         """Digest one buffer of whole records starting at input line ``first_line``."""
         if self._scan_buffer(text, first_line):
@@ -415,13 +424,7 @@ def digest_stderr(source: Any, *, start: int | None = None, end: int | None = No
     for first, text in buffers:
         with gc_paused():
             engine.feed(text, first)
-    dacc = engine.result()
-    acc = src.accounting
-    acc.records = engine.records
-    info = acc.as_dict()
-    info["record_lines"] = engine.counts["query_events"]
-    info["lines_in_other_table"] = {"server_events": engine.counts["server_events"]}
-    return dacc, info
+    return engine.result(), engine.summary()
 
 
 # digest_file's way with stderr logs (registered with the postgres-stderr format)

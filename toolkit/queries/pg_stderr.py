@@ -16,7 +16,6 @@ import contextlib
 import gc
 import itertools
 import operator
-import os
 import re
 from collections.abc import Iterator
 
@@ -29,9 +28,8 @@ from ..sources import (
     CHUNK_BYTES,
     Source,
     default_limits,
-    lines_before,
     open_source,
-    read_range,
+    range_pieces,
     recut,
 )
 from .pg_envelope import plain_text, unwrap
@@ -732,18 +730,6 @@ def range_buffers(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BY
     parser = StderrParser(prefix, src.name, log_timezone)
     acc = src.accounting
     acc.format = "postgres-stderr"
-    size = os.path.getsize(path)
-    fh = open(path, "rb")  # closed when the buffers are done
-    try:
-        lo, hi = boundary(fh, start, size, parser), boundary(fh, end, size, parser)
-        line0 = 1 + lines_before(fh, lo) if first_line is None else first_line
-    except BaseException:
-        fh.close()
-        raise
-
-    def pieces() -> Iterator[tuple[int, str]]:
-        with fh:
-            for first, text in read_range(fh, acc, lo, hi, line0, chunk_size):
-                yield first, plain_text(src, text)
-
-    return src, parser, record_buffers(pieces(), parser)
+    pieces = range_pieces(path, start, end, acc, lambda fh, at, size: boundary(fh, at, size, parser),
+                          first_line=first_line, chunk_size=chunk_size)
+    return src, parser, record_buffers(((first, plain_text(src, text)) for first, text in pieces), parser)
