@@ -24,7 +24,9 @@ seconds (``time.process_time``) per round.
      server, ``log_slow_verbosity=query_plan,explain`` and sysbench ``oltp_read_write`` in the text
      protocol (every statement with its literals), timed as it is.
 2. Times, one after another on the same file, each in its own process (wall seconds, CPU
-   seconds = user + system of the process and its children, peak RSS from ``wait4``):
+   seconds = user + system of the process and its children, peak RSS from ``wait4``), after
+   the fixed cost every way pays before reading (the interpreter and the imports; a row of its
+   own, not with ``--only``):
    - ours, the notebook path: ``tk.digest(tk.read_queries(path))`` (the DataFrame, then its digest);
    - ours: ``toolkit.queries.digest.digest_file(path, workers=1|2)`` = read + fingerprint +
      digest, streaming (16 MiB pieces); ``workers=2`` splits the file into two byte ranges at
@@ -40,6 +42,7 @@ given beside wall seconds because they depend less on the other processes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import gzip
 import importlib
@@ -68,6 +71,16 @@ def _read(path: Path) -> str:
     return (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode()
 
 
+@contextlib.contextmanager
+def _replacing(out: Path):
+    """A text file to write that replaces ``out`` when complete: never written through a symlink
+    (a worktree's ``benchmarks/data/`` may link to another checkout's logs) nor left half-made."""
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w") as fh:
+        yield fh
+    os.replace(tmp, out)
+
+
 def build_pg(target_mb: float, out: Path) -> None:
     """Copies of the PostgreSQL samples; each line's leading ``%m`` timestamp moved by k hours."""
     lines = "".join(_read(p) for p in PG_SAMPLES).splitlines(keepends=True)
@@ -76,7 +89,7 @@ def build_pg(target_mb: float, out: Path) -> None:
     base = pd.to_datetime(pd.Series([lines[i][:23] for i in idx]))
     unit = sum(len(x.encode()) for x in lines)
     copies = max(1, round(target_mb * 1e6 / unit))
-    with open(out, "w") as fh:
+    with _replacing(out) as fh:
         for k in range(copies):
             new = (base + pd.Timedelta(seconds=k * SHIFT_S)).dt.strftime("%Y-%m-%d %H:%M:%S.%f").str[:23]
             copy = list(lines)
@@ -91,7 +104,7 @@ def build_mariadb(target_mb: float, out: Path) -> None:
     parts = re.split(r"(SET timestamp=\d+;|# Time: \d{6} [ \d]\d:\d\d:\d\d)", text)
     unit = len(text.encode())
     copies = max(1, round(target_mb * 1e6 / unit))
-    with open(out, "w") as fh:
+    with _replacing(out) as fh:
         for k in range(copies):
             shift = k * SHIFT_S
             copy = list(parts)
@@ -129,6 +142,15 @@ def ours(path: Path, workers: int) -> list[str]:
             "print(f\"{len(d)} fingerprints, {int(d.calls.sum())} calls, {d.total_ms.sum():.3f} ms, "
             "{s['lines_read']} lines\", file=sys.stderr)")
     return [sys.executable, "-c", code]
+
+
+IMPORTS = "import toolkit as tk, toolkit.formats as f; f._load(); from toolkit.queries.digest import digest_file"
+
+
+def imports_only() -> list[str]:
+    """What every way pays before reading a byte: the interpreter, ``import toolkit``, the format
+    modules and pandas / pyarrow (the fixed cost that sets a floor under the ratios of small logs)."""
+    return [sys.executable, "-c", IMPORTS]
 
 
 def notebook(path: Path) -> list[str]:
@@ -242,7 +264,18 @@ def main() -> int:
                            ("toolkit digest_file, 1 process", ours(my2, 1)),
                            ("toolkit digest_file, 2 processes", ours(my2, 2)),
                            ("pt-query-digest", ["pt-query-digest", str(my2)])]))
+    if not args.only:
+        runs.insert(0, (None, [("toolkit imports only (fixed cost of every way)", imports_only())]))
     for path, tools in runs:
+        if path is None:
+            la = load()
+            r = run(tools[0][1], tools[0][0])
+            r.update(file="(none)", size_mb=0.0, mb_per_s=0.0, mb_per_cpu_s=0.0, load_before=la, round=1,
+                     utc=datetime.datetime.now(datetime.UTC).strftime("%H:%M"))
+            rows.append(r)
+            print(f"{tools[0][0]}: {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU, {r['peak_rss_mb']:.0f} MB",
+                  file=sys.stderr, flush=True)
+            continue
         if args.only and (path in (pg, pg2)) != (args.only == "pg"):
             continue
         size_mb = path.stat().st_size / 1e6
@@ -287,8 +320,7 @@ def main() -> int:
                       f"{b.cpu_s / a.cpu_s:.1f}x |")
     print("\nCommands:")
     for r in df.drop_duplicates(["file", "tool"]).itertuples():
-        print(f"- {r.tool}: `{r.command if not r.tool.startswith('toolkit') else r.tool}`"
-              f" -> {r.output}")
+        print(f"- {r.file}, {r.tool}: `{r.command}` -> {r.output}")
     return 0
 
 
