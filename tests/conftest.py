@@ -22,14 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_traces"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-from helpers.programs import find_program, require_program  # noqa: F401,E402
-
 # The hypothesis profiles (helpers/strategies.py: "suite" unless HYPOTHESIS_PROFILE says "long")
 # are loaded here, before any test module is imported: a module's @settings(...) takes its
 # defaults from the profile loaded when the module is imported, so a property test in a module
 # that does not import the strategies would otherwise run with hypothesis' own defaults (100
 # examples, a deadline, an example database in the worktree).
 import helpers.strategies  # noqa: F401,E402
+from helpers.programs import find_program, require_program  # noqa: F401,E402
 
 
 @pytest.fixture

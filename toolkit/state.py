@@ -44,7 +44,9 @@ A kept state does not stay for ever (:meth:`StateStore.prune_kept`, at every sav
 its file has been read under its new name (the state is then that name's own), or once no file
 with its device and inode is left at its path or at one of the path's rotated names
 (:func:`rotated_names`: ``postgresql.log.1``, ``postgresql.log-20261207``; a compressed copy is
-another file): the file was deleted or compressed, so nothing can continue from it.
+another file): the file was deleted or compressed, so nothing can continue from it. A path's own
+state whose path no longer exists is kept like a rotated file's (under its identity), so it is
+pruned by the same rule instead of staying for ever.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tempfile
 from importlib import metadata
 from typing import Any
@@ -65,6 +68,7 @@ STATE_VERSION = 2
 HEAD_BYTES = 4096   # the start of the file that identifies it (with the inode)
 MARK_BYTES = 4096   # the bytes before the remembered position that must not have changed
 _SUFFIX = ".json"
+_KEPT = re.compile(r"inode-\d+-\d+")  # the key of a rotated file's kept state (a path's key has a hash)
 
 
 def toolkit_version() -> str:
@@ -273,9 +277,23 @@ class StateStore:
         """Remove the kept states of rotated files (``inode-DEV-INO``) that no file can continue
         from any more: no file with that device and inode at the state's path or at one of its
         :func:`rotated_names` (deleted, or compressed into another file), or a state this
-        toolkit cannot read. Returns the keys removed."""
+        toolkit cannot read. A path's own state whose path is gone (the log deleted, or renamed
+        with nothing new at its path yet) is kept the same way, under its file's identity, so
+        it goes too once no file can continue from it. Returns the keys removed."""
         gone = []
+        for key in self._keys(""):
+            if _KEPT.fullmatch(key):
+                continue
+            state, _ = self._parse(self._get(key))
+            if state is not None and not os.path.lexists(state.path):
+                kept = self._inode_key(state.device, state.inode)
+                if self._get(kept) is None:
+                    self._put(kept, json.dumps(dataclasses.asdict(state)))
+                self._drop(key)
+                gone.append(key)
         for key in self._keys("inode-"):
+            if not _KEPT.fullmatch(key):
+                continue
             state, _ = self._parse(self._get(key))
             if state is None or not any(_is_file(p, state.device, state.inode) for p in rotated_names(state.path)):
                 self._drop(key)

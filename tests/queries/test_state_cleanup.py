@@ -131,3 +131,45 @@ def test_a_memory_store_prunes_the_same_way(tmp_path):
     os.unlink(tmp_path / "server.log.1")
     assert store.prune_kept() == kept
     assert not any(k.startswith("inode-") for k in store._memory)
+
+
+def test_a_deleted_logs_own_state_goes_at_the_next_save(tmp_path):
+    # GIVEN two logs digested with one state folder
+    state = tmp_path / "state"
+    first, second = halves(LOGS["postgres-stderr"])
+    gone, other = tmp_path / "gone.log", tmp_path / "other.log"
+    gone.write_bytes(first)
+    other.write_bytes(second)
+    digest_file(gone, state=state)
+    digest_file(other, state=state)
+    assert len(states(state)) == 2
+    # WHEN one log is deleted and the other digested again (a save prunes)
+    os.unlink(gone)
+    with open(other, "ab") as fh:
+        fh.write(first)
+    out = digest_file(other, state=state)
+    # THEN only the other log's state is left (nothing can continue from the deleted one's)
+    assert states(state) == [s for s in states(state) if s.startswith("other.log-")] and len(states(state)) == 1
+    same_as_full_read(out, other, tmp_path)
+
+
+def test_a_renamed_log_with_nothing_new_at_its_path_goes_on_under_its_new_name(tmp_path):
+    # GIVEN a log digested with a state, then renamed, and no new file at its path yet
+    state = tmp_path / "state"
+    first, second = halves(LOGS["postgres-stderr"])
+    path, other = tmp_path / "server.log", tmp_path / "other.log"
+    path.write_bytes(first)
+    other.write_bytes(second)
+    digest_file(path, state=state)
+    os.rename(path, tmp_path / "server.log.1")
+    # WHEN another log's save prunes: the path's own state is kept under the file's identity
+    digest_file(other, state=state)
+    inode = (tmp_path / "server.log.1").stat().st_ino
+    assert f"inode-{other.stat().st_dev}-{inode}.json" in states(state)
+    # THEN the renamed file, grown, is read on from that state under its new name
+    with open(tmp_path / "server.log.1", "ab") as fh:
+        fh.write(second)
+    out = digest_file(tmp_path / "server.log.1", state=state)
+    assert out.attrs["source"]["incremental"].startswith("resumed at byte")
+    same_as_full_read(out, tmp_path / "server.log.1", tmp_path)
+    assert not any(s.startswith("inode-") for s in states(state))
