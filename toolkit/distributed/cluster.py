@@ -73,6 +73,20 @@ def progress() -> Iterator[None]:
         yield
 
 
+def delayed_tree(items: Any, leaf: Callable[[Any], Any], node: Callable[..., Any], split_every: int) -> Any:
+    """``leaf`` over ``items`` as ``Delayed`` tasks, joined ``split_every`` at a time by
+    ``node(*children)`` (children in input order) up a tree to one ``Delayed`` (None: no item).
+    About ``n / (split_every - 1)`` node tasks for ``n`` items. The one tree every reduction
+    builds (:mod:`.reductions` of frames, :mod:`.direct` of byte ranges)."""
+    import dask
+
+    level = [dask.delayed(leaf, pure=True)(x) for x in items]
+    while len(level) > 1:
+        level = [dask.delayed(node, pure=True)(*level[i:i + split_every])
+                 for i in range(0, len(level), split_every)]
+    return level[0] if level else None
+
+
 def compute_with_progress(obj: Any, **compute_options: Any) -> Any:
     """``dask.compute(obj)[0]``, with the progress bar when :func:`progress` asks for it and a
     distributed client is the scheduler."""

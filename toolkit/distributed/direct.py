@@ -37,6 +37,7 @@ path's is.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,7 +48,7 @@ from ..errors import InputError, ParseError
 from ..sources import CHUNK_BYTES, Accounting, open_source
 from . import partitions as P
 from . import require
-from .cluster import compute_with_progress
+from .cluster import compute_with_progress, delayed_tree
 from .frames import Reading, open_path, read_partition, sum_accounting
 
 SPLIT_EVERY = 8
@@ -109,11 +110,8 @@ def _reduce(parts: list[list[tuple[int, P.Segment]]], leaf: Callable[..., list[R
     final (state, accounting)."""
     import dask
 
-    level = [dask.delayed(leaf, pure=True)(p) for p in parts]
-    while len(level) > 1:
-        level = [dask.delayed(_node, pure=True)(ops, False, *level[i:i + split_every])
-                 for i in range(0, len(level), split_every)]
-    top = dask.delayed(_node, pure=True)(ops, True, *level)
+    tree = delayed_tree(parts, leaf, functools.partial(_node, ops, False), split_every)
+    top = dask.delayed(_node, pure=True)(ops, True, tree)
     (run,) = compute_with_progress(top, **compute_options)
     return run.state, run.accounting
 

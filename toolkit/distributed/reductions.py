@@ -26,7 +26,7 @@ import pandas as pd
 from ..http.endpoints import EndpointAccumulator, template_paths
 from ..quantiles import weighted_quantiles
 from ..queries.digest import DigestAccumulator, merge_into
-from .cluster import compute_with_progress
+from .cluster import compute_with_progress, delayed_tree
 from .frames import sum_accounting
 
 SPLIT_EVERY = 8
@@ -49,13 +49,8 @@ def plan(ddf: Any, fold: Callable[[pd.DataFrame], Any], merge: Callable[[Any, An
             state = merge(state, other)
         return state, sum_accounting(a for _, a in parts)
 
-    level = [dask.delayed(leaf, pure=True)(p) for p in ddf.to_delayed()]
-    if not level:
-        return dask.delayed((fold(ddf._meta), {}))
-    while len(level) > 1:
-        level = [dask.delayed(node, pure=True)(*level[i:i + split_every])
-                 for i in range(0, len(level), split_every)]
-    return level[0]
+    top = delayed_tree(ddf.to_delayed(), leaf, node, split_every)
+    return dask.delayed((fold(ddf._meta), {})) if top is None else top
 
 
 def tree(ddf: Any, fold: Callable[[pd.DataFrame], Any], merge: Callable[[Any, Any], Any],
