@@ -276,3 +276,18 @@ def test_benchmark_shapes_share_one_fingerprint_per_shape():
     assert fps[30] == "select ? /*repeat union all*/ limit ?"
     assert fps[32] == "call p7" and fps[34] == "use ?"  # (pt keeps a called name whole)
     assert fingerprint_many(stmts[:2], keep_digits=True)[0] == "select c from sbtest7 where id=?"
+
+
+def test_quoted_identifiers_are_kept_beside_a_nul_of_the_statement():
+    # GIVEN statements holding a NUL byte (a log of binary garbage) beside quoted identifiers
+    # WHEN fingerprinted keeping quoted identifiers (their placeholders hold a NUL too)
+    # THEN each identifier comes back in its place (this raised IndexError before)
+    assert fingerprint("\x00'\"id\"", keep_quoted_identifiers=True) == "\x00'\"id\""
+    assert fingerprint('SELECT "a"."b1" FROM "t"\x00 WHERE x = 1', keep_quoted_identifiers=True) == \
+        'select "a"."b1" from "t"\x00 where x = ?'
+
+
+@given(q=st.lists(st.sampled_from(PIECES), max_size=10).map("".join), readable=st.booleans())
+def test_keeping_quoted_identifiers_never_fails_nor_leaves_a_placeholder(q, readable):
+    out = fingerprint(q, keep_quoted_identifiers=True, readable=readable)
+    assert isinstance(out, str) and "\ue000" not in out

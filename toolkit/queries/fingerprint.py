@@ -132,7 +132,9 @@ def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = 
         query = _suffixes_folded((_NUM_WORD if keep_digits else _NUM).sub("?", query))
     out = _folded(query)
     if idents:
-        out = re.sub("\x00(.)\x00", lambda m: idents[ord(m.group(1)) - 0xE000], out)
+        # (by the exact sentinel: a \x00 of the statement's own beside one must not shift them)
+        for k, ident in enumerate(idents):
+            out = out.replace(_SENTINEL.format(chr(0xE000 + k)), ident)
     return out
 
 
@@ -161,9 +163,10 @@ def _multi_row_insert(query: str) -> bool:
     return query[:1] in "iIrR\u0130\u0131" and _MULTI_INSERT.match(query) is not None
 
 
-def _special(text: str, queries: list[str]) -> set[int]:
+def _special(text: str, queries: list[str], marks: bool) -> set[int]:
     """Which of ``queries``, joined in ``text`` (each after its own :data:`_SEP`), need
-    :func:`_default`'s rules beyond the literals and the tail."""
+    :func:`_default`'s rules beyond the literals and the tail: those with one of
+    :data:`_MARKS` (``marks``), else those with a :data:`_HEAD` or a multi-row INSERT."""
     special: set[int] = set()
     ends: list[int] = []  # ends[i]: where statement i+1's separator is
 
@@ -172,12 +175,14 @@ def _special(text: str, queries: list[str]) -> set[int]:
             ends.extend(accumulate(map((1).__add__, map(len, queries))))
         return bisect_right(ends, pos)
 
-    for mark in _MARKS:
-        pos = text.find(mark)
-        while pos >= 0:
-            i = at(pos)
-            special.add(i)
-            pos = text.find(mark, ends[i])
+    if marks:
+        for mark in _MARKS:
+            pos = text.find(mark)
+            while pos >= 0:
+                i = at(pos)
+                special.add(i)
+                pos = text.find(mark, ends[i])
+        return special
     special.update(at(m.start()) for m in _HEAD.finditer(text))
     m = _TUPLES.search(text)
     while m:
@@ -198,15 +203,27 @@ def _suffixes_folded(query: str) -> str:
 def fingerprint_many(queries: list[str], keep_digits: bool = False) -> list[str]:
     """``[fingerprint(q, keep_digits_in_identifiers=keep_digits) for q in queries]`` (the
     default method, not readable, quoted identifiers folded), faster on many distinct
-    statements: all are joined by :data:`_SEP` into one text; one regex search finds those
-    that need rules beyond the literals (:data:`_SPECIAL`: done one by one); the literal rules
-    run once over the whole text (no match reaches into a neighbour: each pattern stops at
-    the separator); the tail rules run once per distinct literal-free text (:func:`_folded`)."""
+    statements: all are joined by :data:`_SEP` into one text; a few searches of it find those
+    that need rules beyond the literals (:func:`_special`: done one by one); the literal rules
+    run once over the text of the others (no match reaches into a neighbour: each pattern
+    stops at the separator); the tail rules run once per distinct literal-free text
+    (:func:`_folded`)."""
     n = len(queries)
     text = _SEP + _SEP.join(queries)  # statement i follows the i-th separator
     if text.count(_SEP) != n or not n:  # a statement holds the separator itself
         return [_default(q, keep_digits, False) for q in queries]
-    special = _special(text, queries)
+    special: set[int] = set()
+    plain = queries
+    # the heads and multi-row INSERTs first: a bulk INSERT can be most of the text, so the
+    # searches for the marks go faster without them
+    for marks in (False, True):
+        found = _special(text, plain, marks)
+        if found:  # left out of the passes that follow (they go one by one)
+            special |= found
+            plain = list(plain) if plain is queries else plain
+            for i in found:
+                plain[i] = ""
+            text = _SEP + _SEP.join(plain)
     if "'" in text:
         text = _JOINED_SQ.sub("?", text)
     if "$" in text:
