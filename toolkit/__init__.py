@@ -10,7 +10,6 @@ Public names are loaded lazily, so ``import toolkit`` stays fast.
 from __future__ import annotations
 
 import importlib
-from importlib import metadata as _metadata
 from typing import Any
 
 from .errors import (
@@ -25,11 +24,6 @@ from .errors import (
     ToolkitError,
     UnknownFormatError,
 )
-
-try:
-    __version__ = _metadata.version("perf-toolkit")
-except _metadata.PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
 
 # public name -> module that defines it
 _LAZY = {
@@ -87,7 +81,21 @@ __all__ = sorted(_LAZY) + ["findings", "correlate", "plots", "ToolkitError", "Pa
                            "MeasurementError", "FitError", "MissingDependencyError", "__version__"]
 
 
+def _version() -> str:
+    # asked of the installed metadata on first use: importlib.metadata costs 40-60 ms of import
+    # (email, zipfile, csv), paid by every process that reads a log otherwise
+    from importlib import metadata
+
+    try:
+        return metadata.version("perf-toolkit")
+    except metadata.PackageNotFoundError:  # running from a source tree that was not installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

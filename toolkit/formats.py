@@ -39,24 +39,17 @@ GENERIC_SUFFIXES = (".log", ".txt")
 # priority never settles a tie: two formats that accept the same content are an error.
 DECLARED = 2
 
-# Modules that register formats when imported.
-READER_MODULES = (
-    "toolkit.profiles.pyspy",
-    "toolkit.profiles.speedscope",
-    "toolkit.profiles.chrometrace",
-    "toolkit.profiles.cpuprofile",
-    "toolkit.profiles.pyinstrument",
-    "toolkit.profiles.pstats",
-    "toolkit.queries.postgres",
-    "toolkit.queries.mysql",
-    "toolkit.http.accesslog",
-    "toolkit.bench.pytest_benchmark",
-    "toolkit.bench.asv",
-    "toolkit.bench.hyperfine",
-    "toolkit.bench.locust",
-    "toolkit.bench.k6",
-    "toolkit.bench.wrk",
-)
+# Modules that register formats when imported, per kind: a reader of one kind imports only
+# that kind's modules (reading a query log needs no profile, access-log or benchmark reader).
+READER_MODULES_BY_KIND = {
+    "profile": ("toolkit.profiles.pyspy", "toolkit.profiles.speedscope", "toolkit.profiles.chrometrace",
+                "toolkit.profiles.cpuprofile", "toolkit.profiles.pyinstrument", "toolkit.profiles.pstats"),
+    "queries": ("toolkit.queries.postgres", "toolkit.queries.mysql"),
+    "access_log": ("toolkit.http.accesslog",),
+    "benchmark": ("toolkit.bench.pytest_benchmark", "toolkit.bench.asv", "toolkit.bench.hyperfine"),
+    "load_test": ("toolkit.bench.locust", "toolkit.bench.k6", "toolkit.bench.wrk"),
+}
+READER_MODULES = tuple(m for kind in KINDS for m in READER_MODULES_BY_KIND[kind])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +144,7 @@ class Format:
 
 
 _REGISTRY: dict[str, Format] = {}
-_loaded = False
+_loaded: set[str] = set()  # the kinds whose reader modules are imported
 
 
 def register(name: str, kind: str, read: TableReader, *,
@@ -169,24 +162,29 @@ def register(name: str, kind: str, read: TableReader, *,
     return fmt
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in READER_MODULES:
-        importlib.import_module(module)
+def _load(kind: str | None = None) -> None:
+    """Import the reader modules of ``kind`` (None: of every kind), once."""
+    for k in KINDS if kind is None else (kind,):
+        if k not in _loaded:
+            _loaded.add(k)
+            for module in READER_MODULES_BY_KIND.get(k, ()):
+                importlib.import_module(module)
 
 
 def formats(kind: str | None = None) -> list[Format]:
-    """Every registered format, optionally of one kind, in registration order."""
-    _load()
-    return [f for f in _REGISTRY.values() if kind is None or f.kind == kind]
+    """Every registered format, optionally of one kind: by kind (in the order of
+    :data:`KINDS`), each kind's in registration order."""
+    _load(kind)
+    if kind is not None:
+        return [f for f in _REGISTRY.values() if f.kind == kind]
+    # (the kinds' modules may have been imported in another order: one kind read before)
+    return sorted(_REGISTRY.values(), key=lambda f: KINDS.index(f.kind))
 
 
 def get(name: str) -> Format:
     """The format called ``name``; UnknownFormatError lists the known names otherwise."""
-    _load()
+    if name not in _REGISTRY:
+        _load()
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from conftest import SAMPLES
 from helpers.programs import require_program
+from hypothesis import given
+from hypothesis import strategies as st
 
 import toolkit as tk
 from toolkit import schema
@@ -186,3 +188,32 @@ def test_digest_file_errors_raise_names_file_and_line(workers):
     with pytest.raises(tk.ParseError) as err:
         digest_file(path, workers=workers, reader_options={"errors": "raise"})
     assert err.value.line == 8 and err.value.path.endswith("truncated_last_record.log")
+
+
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", None, np.nan]), st.sampled_from(["u", None]),
+                               st.sampled_from(["select 1", "select 2", "select x", None]),
+                               st.sampled_from([1.0, 2.0, np.nan])), min_size=1, max_size=40))
+def test_groups_keys_order_and_examples_as_a_groupby_gives_them(rows):
+    # GIVEN events whose grouping columns have nulls (None and NaN alike), ties on total and
+    # on the slowest call, and untimed calls
+    ev = pd.DataFrame(rows, columns=["database", "user", "statement", "duration_ms"])
+    ev["source_line"] = np.arange(1, len(ev) + 1)
+    # WHEN digested by both columns
+    d = digest(ev, by=["database", "user"])
+    # THEN the groups are pandas' groupby(sort=False, dropna=False) groups: the same keys (a null
+    # key is <NA>), in order of first appearance where total_ms and calls tie (a stable sort)
+    ev["fingerprint"] = [tk.fingerprint(s) if isinstance(s, str) else None for s in ev["statement"]]
+    g = ev.groupby(["database", "user", "fingerprint"], sort=False, dropna=False)
+    expected = pd.DataFrame({"calls": g.size(), "total_ms": g["duration_ms"].sum(),
+                             # the example: the first of the slowest calls (the first call when none is timed)
+                             "example_line": g.apply(lambda f: f["source_line"].iloc[
+                                 int(np.argmax(f["duration_ms"].fillna(-np.inf).to_numpy()))],
+                                 include_groups=False)}).reset_index()
+    expected = expected.sort_values(["total_ms", "calls"], ascending=False, kind="stable", ignore_index=True)
+    got = d[["database", "user", "fingerprint", "calls", "total_ms", "example_line"]]
+    for c in ("database", "user", "fingerprint"):
+        assert got[c].isna().tolist() == expected[c].isna().tolist()
+        assert got[c].dropna().tolist() == expected[c].dropna().tolist()
+    assert got["calls"].tolist() == expected["calls"].tolist()
+    assert got["total_ms"].tolist() == expected["total_ms"].tolist()
+    assert got["example_line"].tolist() == expected["example_line"].tolist()

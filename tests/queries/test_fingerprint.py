@@ -209,3 +209,85 @@ def test_fingerprinting_many_at_once_gives_each_ones_fingerprint(batch, keep_dig
     many = fingerprint_many(batch, keep_digits)
     # THEN each has its own fingerprint
     assert many == [fingerprint(q, keep_digits_in_identifiers=keep_digits) for q in batch]
+
+
+# sysbench (text protocol) and pgbench (simple protocol) statement shapes, with the literals a
+# joined pass could get wrong: strings with escaped quotes and doubled quotes, negative and
+# signed numbers, hex, IN lists, comments, identifiers with digits, multi-row INSERTs.
+BENCH_SHAPES = [
+    "SELECT c FROM sbtest{t} WHERE id={n}",
+    "SELECT c FROM sbtest{t} WHERE id BETWEEN {n} AND {m}",
+    "SELECT SUM(k) FROM sbtest{t} WHERE id BETWEEN {n} AND {m}",
+    "SELECT DISTINCT c FROM sbtest{t} WHERE id BETWEEN {n} AND {m} ORDER BY c",
+    "UPDATE sbtest{t} SET k=k+1 WHERE id={n}",
+    "UPDATE sbtest{t} SET c={s} WHERE id={n}",
+    "DELETE FROM sbtest{t} WHERE id={n}",
+    "INSERT INTO sbtest{t} (id, k, c, pad) VALUES ({n}, {m}, {s}, {s})",
+    "INSERT INTO sbtest{t}(k, c, pad) VALUES({n}, {s}, {s}),({m}, {s}, {s})",
+    "SELECT c FROM sbtest{t} WHERE id IN ({n}, {m}, {n}) /* sysbench {n} */",
+    "UPDATE pgbench_accounts SET abalance = abalance + {m} WHERE aid = {n};",
+    "SELECT abalance FROM pgbench_accounts WHERE aid = {n};",
+    "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ({n}, {t}, {m}, {m}, CURRENT_TIMESTAMP);",
+    "select * from t where h = {x} and s = {s} -- pgbench {n}",
+    "SELECT \"t{t}\".c FROM \"t{t}\" WHERE v = {s} # {n}",
+    "  \n\tselect {n} union select {m} union all select {n} LIMIT {n}, {m}",
+    "CALL p{t}({n}, {s})",
+    "use db{t}",
+]
+_numbers = st.one_of(st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=False, allow_infinity=False).map(repr),
+                     st.sampled_from(["-0", "+5", "1e-3", "-.5", "0b101", "3.", "0x1F", "-0xff"]))
+_strings = st.text(alphabet="ab '\\\"-#/*\x00$1", max_size=12).map(
+    lambda t: "'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'")
+
+
+@st.composite
+def _bench_statement(draw):
+    shape = draw(st.sampled_from(BENCH_SHAPES))
+    return shape.format(t=draw(st.integers(0, 99)), n=draw(_numbers), m=draw(_numbers), s=draw(_strings),
+                        x=draw(st.sampled_from(["0x1F", "X'0A'", "0b1", "b'01'"])))
+
+
+@given(batch=st.lists(_bench_statement(), min_size=1, max_size=60), keep_digits=st.booleans(),
+       readable=st.booleans())
+def test_fingerprinting_benchmark_shapes_at_once_gives_each_ones_fingerprint(batch, keep_digits, readable):
+    # GIVEN sysbench / pgbench statements with hostile literals
+    # WHEN they are fingerprinted all at once (the digests' path) and one by one
+    # THEN each has its own fingerprint, for every option the digests pass
+    one_by_one = [fingerprint(q, keep_digits_in_identifiers=keep_digits, readable=readable) for q in batch]
+    assert Fingerprinter(keep_digits_in_identifiers=keep_digits, readable=readable).many(batch) == one_by_one
+    if not readable:
+        assert fingerprint_many(batch, keep_digits) == one_by_one
+
+
+def test_benchmark_shapes_share_one_fingerprint_per_shape():
+    # GIVEN the shapes, each with two sets of literals (positive and negative, strings with an
+    # escaped quote or what looks like comments)
+    stmts = [shape.format(t=7, n=n, m=m, s=s, x="0x1F") for shape in BENCH_SHAPES
+             for n, m, s in ((12, 34, "'a\\'b'"), (-5, 6.5, "'no -- # /* comment'"))]
+    # WHEN fingerprinted at once
+    fps = fingerprint_many(stmts)
+    # THEN the two forms of a shape agree (pt's classes), with literals and comments gone
+    assert [fps[i] == fps[i + 1] for i in range(0, len(fps), 2)] == [True] * len(BENCH_SHAPES)
+    assert fps[0] == "select c from sbtest? where id=?"
+    assert fps[16] == "insert into sbtest?(k, c, pad) values(?+)"
+    assert fps[18] == "select c from sbtest? where id in(?+) "
+    assert fps[20] == "update pgbench_accounts set abalance = abalance ? ? where aid = ?;"  # pt: + is a number
+    assert fps[26] == "select * from t where h = ?f and s = ? "  # (pt: x is folded, F is not)
+    assert fps[30] == "select ? /*repeat union all*/ limit ?"
+    assert fps[32] == "call p7" and fps[34] == "use ?"  # (pt keeps a called name whole)
+    assert fingerprint_many(stmts[:2], keep_digits=True)[0] == "select c from sbtest7 where id=?"
+
+
+def test_quoted_identifiers_are_kept_beside_a_nul_of_the_statement():
+    # GIVEN statements holding a NUL byte (a log of binary garbage) beside quoted identifiers
+    # WHEN fingerprinted keeping quoted identifiers (their placeholders hold a NUL too)
+    # THEN each identifier comes back in its place (this raised IndexError before)
+    assert fingerprint("\x00'\"id\"", keep_quoted_identifiers=True) == "\x00'\"id\""
+    assert fingerprint('SELECT "a"."b1" FROM "t"\x00 WHERE x = 1', keep_quoted_identifiers=True) == \
+        'select "a"."b1" from "t"\x00 where x = ?'
+
+
+@given(q=st.lists(st.sampled_from(PIECES), max_size=10).map("".join), readable=st.booleans())
+def test_keeping_quoted_identifiers_never_fails_nor_leaves_a_placeholder(q, readable):
+    out = fingerprint(q, keep_quoted_identifiers=True, readable=readable)
+    assert isinstance(out, str) and "\ue000" not in out

@@ -270,6 +270,26 @@ def _before(line: Any, other: Any) -> bool:
     return not (line is None or other is None or pd.isna(line) or pd.isna(other)) and line < other
 
 
+def _group_codes(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple]]:
+    """Each row's group (the distinct combinations of ``columns``' values, numbered in order of
+    first appearance, as ``groupby(sort=False, dropna=False)`` numbers them) and each group's key
+    as a tuple (a null value as None). Integer codes all the way (no frame, no groupby): one
+    factorize per column, the codes combined pairwise and factorized again (so they never
+    outgrow the rows)."""
+    per_column = []  # (codes, values): code 0 is null
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        c, u = pd.factorize(col, use_na_sentinel=True)  # (null: -1)
+        c = c.astype(np.int64) + 1
+        per_column.append((c, np.concatenate([np.array([None], dtype=object), np.asarray(u, dtype=object)])))
+        codes = pd.factorize(codes * (len(u) + 1) + c)[0].astype(np.int64)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    first = np.full(n_groups, len(codes))
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    keys = list(zip(*(values[c[first]] for c, values in per_column), strict=True))
+    return codes, keys
+
+
 class DigestAccumulator:
     """Feed ``query_events`` DataFrames with :meth:`add`, get the digest with :meth:`result`.
 
@@ -323,18 +343,20 @@ class DigestAccumulator:
         is_call = np.ones(len(events), bool)
         kinds = None
         if kind is not None:
-            kinds = kind.astype(object).where(kind.notna(), None).to_numpy(object)
-            if self.fold:
-                ms, is_call, pending = self._fold(events, kinds, fps, ms)
+            if not self.fold:  # a grouping column
+                kinds = kind.astype(object).where(kind.notna(), None).to_numpy(object)
+            else:
+                parse_bind = kind.isin(_CALL_KINDS_EXCLUDED).to_numpy(bool)
+                ms, is_call, pending = self._fold(events, parse_bind, fps, ms)
                 if pending.any():
                     self.pending = events[pending]
                     is_call &= ~pending
         self._accumulate(events, fps, ms, is_call, kinds)
         return self
 
-    def _fold(self, events: pd.DataFrame, kinds: np.ndarray, fps: np.ndarray, ms: np.ndarray):
-        """Add parse/bind durations to the next call of the same session and fingerprint."""
-        pb = np.isin(kinds, _CALL_KINDS_EXCLUDED)
+    def _fold(self, events: pd.DataFrame, pb: np.ndarray, fps: np.ndarray, ms: np.ndarray):
+        """Add parse/bind durations (the rows where ``pb``) to the next call of the same
+        session and fingerprint."""
         pending = np.zeros(len(events), bool)
         if not pb.any():
             return ms, np.ones(len(events), bool), pending
@@ -371,29 +393,24 @@ class DigestAccumulator:
         if not is_call.any():
             return
         idx = np.flatnonzero(is_call)
-        cols: dict[str, Any] = {c: events[c].to_numpy(object)[idx] for c in self.by}
-        cols["fingerprint"] = fps[idx]
-        keys = [*self.by, "fingerprint"]
+        columns = [events[c].to_numpy(object)[idx] for c in self.by] + [fps[idx]]
         if not self.fold and kinds is not None:
-            cols["kind"] = kinds[idx]
-            keys.append("kind")
-        work = pd.DataFrame(cols)
-        codes = work.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-        n_groups = int(codes.max()) + 1
-        firsts = np.unique(codes, return_index=True)[1]  # first row of each group
-        key_rows = work.iloc[firsts]
-        key_tuples = [tuple(None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else v
-                            for v in row) for row in key_rows.itertuples(index=False, name=None)]
+            columns.append(kinds[idx])
+        codes, key_tuples = _group_codes(columns)
+        n_groups = len(key_tuples)
         d = ms[idx]
         timed = ~np.isnan(d)
         calls = np.bincount(codes, minlength=n_groups)
         n_timed = np.bincount(codes, weights=timed, minlength=n_groups)
         total = np.bincount(codes, weights=np.where(timed, d, 0.0), minlength=n_groups)
+        d_or_inf = np.where(timed, d, -np.inf)
         dmax = np.full(n_groups, -np.inf)
-        np.maximum.at(dmax, codes, np.where(timed, d, -np.inf))
-        # the slowest call of each group: its row is the example
-        order = np.lexsort((np.where(timed, -d, np.inf), codes))
-        ex_rows = idx[order[np.searchsorted(codes[order], np.arange(n_groups))]]
+        np.maximum.at(dmax, codes, d_or_inf)
+        # the example: each group's first row among its slowest (its first row when none is timed)
+        slowest = np.flatnonzero(d_or_inf == dmax[codes])
+        first = np.full(n_groups, len(idx))
+        np.minimum.at(first, codes[slowest], slowest)
+        ex_rows = idx[first]
         sums = {}
         for c in _SUMS:
             if c in events.columns:
@@ -416,22 +433,22 @@ class DigestAccumulator:
             seen = hi != np.iinfo(np.int64).min
             ts_min = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(lo, seen, strict=True)]
             ts_max = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(hi, seen, strict=True)]
-        stmt = events["statement"].to_numpy(object)
-        params = events["parameters"].to_numpy(object) if "parameters" in events.columns else None
-        lines = events["source_line"].to_numpy(object) if "source_line" in events.columns else None
-        # durations per group, for exact percentiles
-        sorter = np.argsort(codes, kind="stable")
-        bounds = np.cumsum(calls)[:-1]
-        per_group = np.split(d[sorter], bounds)
+        # the examples' cells only (a whole column as objects would make one per row)
+        stmt = events["statement"].take(ex_rows).to_numpy(object)
+        params = events["parameters"].take(ex_rows).to_numpy(object) if "parameters" in events.columns else None
+        lines = events["source_line"].take(ex_rows).to_numpy(object) if "source_line" in events.columns else None
+        # the timed durations of each group, for exact percentiles (in input order within a group)
+        timed_codes = codes[timed]
+        sorter = np.argsort(timed_codes.astype(np.min_scalar_type(n_groups)), kind="stable")
+        per_group = d[timed][sorter]
+        ends = np.cumsum(n_timed.astype(np.int64))
         for g, key in enumerate(key_tuples):
             acc = self.group(key)
-            r = ex_rows[g]
             # (a parse/bind row resolved in a later frame may come before the example so far:
             # the group's tie rule looks at the lines)
-            pg = per_group[g]
             acc.take(int(calls[g]), int(n_timed[g]), float(total[g]), float(dmax[g]),
-                     (stmt[r], None if params is None else params[r], None if lines is None else lines[r]),
-                     pg[~np.isnan(pg)])
+                     (stmt[g], None if params is None else params[g], None if lines is None else lines[g]),
+                     per_group[ends[g] - n_timed[g].astype(np.int64):ends[g]])
             for c, (s, n) in sums.items():
                 if n[g]:
                     acc.sums[c] = acc.sums.get(c, 0.0) + float(s[g])

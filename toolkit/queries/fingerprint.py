@@ -47,7 +47,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import accumulate
 from typing import Any
 
 import pandas as pd
@@ -94,7 +96,7 @@ def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = 
         return "percona-toolkit"
     if query.startswith("administrator command: "):
         return query
-    m = _CALL.match(query)
+    m = _CALL.match(query) if query[:1] in "cC" or query[:1].isspace() else None
     if m:
         return m.group(1).lower()
     # (the pattern is case-insensitive: I also matches U+0130 and U+0131)
@@ -127,56 +129,117 @@ def _default(query: str, keep_digits: bool, keep_quoted: bool, readable: bool = 
     if readable:
         query = _UNARY.sub(r"\1\2?", _SQL_NUM.sub("?", query))
     else:
-        query = (_NUM_WORD if keep_digits else _NUM).sub("?", query)
-        query = _NUM_SUFFIX.sub("?", query)
+        query = _suffixes_folded((_NUM_WORD if keep_digits else _NUM).sub("?", query))
     out = _folded(query)
     if idents:
-        out = re.sub("\x00(.)\x00", lambda m: idents[ord(m.group(1)) - 0xE000], out)
+        # (by the exact sentinel: a \x00 of the statement's own beside one must not shift them)
+        for k, ident in enumerate(idents):
+            out = out.replace(_SENTINEL.format(chr(0xE000 + k)), ident)
     return out
 
 
-_TAILS: dict[str, str] = {}
+_TAILS: dict[str, str] = {}  # text whose literals are ?, stripped -> its fingerprint (_folded)
 _TAILS_MAX = 100_000
+# fingerprint_many's: a statement's text after the joined literal pass, as it is (its ends and
+# the suffix rule not yet done) -> its fingerprint. Apart from _TAILS, whose keys are texts
+# after the suffix rule: one text can be both, with different fingerprints ("x x?").
+_PARTS: dict[str, str] = {}
 _SEP = "\x00"  # joins statements for one regex pass: no rule's pattern matches or spans it
+# What, in a joined text (each statement after its own _SEP), makes a statement need more than
+# the literal rules and the tail: a comment, a backslash escape, a double quote (_MARKS); a
+# CALL / USE / administrator command head (_HEAD: the case-folded letters spelt out, as
+# casefold() and re.I match them); a multi-row INSERT, which has ")," then "(" (_TUPLES, then
+# _multi_row_insert decides). Each is searched alone: a literal start is scanned fast, a set of
+# starts is not. They may flag more than needed (fingerprinted one by one, always right), never fewer.
+_MARKS = ("/*", "--", "#", "\\", '"')
+_HEAD = re.compile(r"\x00\s*(?:[cC][aA][lL][lL]|[uU][sS\u017f][eE] |administrator command: )")
+_TUPLES = re.compile(r"\)\s*,\s*\(")
+# the literal rules over a joined text: a quote is never closed by a neighbour's
+_JOINED_SQ = re.compile(r"'[^'\x00]*'")
 
 
-def _plain(query: str) -> bool:
-    """Whether only the literal rules (5-6) and the tail apply to ``query`` (no comment, no
-    CALL, no multi-row INSERT, no USE, no administrator command, no escaped quote, no double
-    quote, an even number of single quotes): then its literal rules can run on a text of many such statements joined by
-    :data:`_SEP` with the same result, since no match can reach into a neighbour (each
-    ``'...'`` pair closes inside its statement, and no pattern matches the separator)."""
-    if ("/*" in query or "--" in query or "#" in query or "\\" in query or '"' in query
-            or _SEP in query or query.count("'") % 2 or query.startswith("administrator command: ")):
-        return False
-    head = query.lstrip()[:4].casefold()  # (as _default's USE test: 'uſe' is 'use')
-    if head == "call" or head == "use ":
-        return False
-    return not (query[:1] in "iIrR\u0130\u0131" and _MULTI_INSERT.match(query))
+def _multi_row_insert(query: str) -> bool:
+    # (the pattern is case-insensitive: I also matches U+0130 and U+0131)
+    return query[:1] in "iIrR\u0130\u0131" and _MULTI_INSERT.match(query) is not None
+
+
+def _special(text: str, queries: list[str], marks: bool) -> set[int]:
+    """Which of ``queries``, joined in ``text`` (each after its own :data:`_SEP`), need
+    :func:`_default`'s rules beyond the literals and the tail: those with one of
+    :data:`_MARKS` (``marks``), else those with a :data:`_HEAD` or a multi-row INSERT."""
+    special: set[int] = set()
+    ends: list[int] = []  # ends[i]: where statement i+1's separator is
+
+    def at(pos: int) -> int:  # the statement that holds text[pos]
+        if not ends:
+            ends.extend(accumulate(map((1).__add__, map(len, queries))))
+        return bisect_right(ends, pos)
+
+    if marks:
+        for mark in _MARKS:
+            pos = text.find(mark)
+            while pos >= 0:
+                i = at(pos)
+                special.add(i)
+                pos = text.find(mark, ends[i])
+        return special
+    special.update(at(m.start()) for m in _HEAD.finditer(text))
+    m = _TUPLES.search(text)
+    while m:
+        i = at(m.start())
+        if _multi_row_insert(queries[i]):
+            special.add(i)
+        m = _TUPLES.search(text, ends[i])
+    return special
+
+
+def _suffixes_folded(query: str) -> str:
+    """Rule 6's last step: a hex/binary/decimal/sign prefix left before a ``?`` joins it."""
+    if "?" in query and ("x?" in query or "b?" in query or ".?" in query or "+?" in query or "-?" in query):
+        query = _NUM_SUFFIX.sub("?", query)
+    return query
 
 
 def fingerprint_many(queries: list[str], keep_digits: bool = False) -> list[str]:
     """``[fingerprint(q, keep_digits_in_identifiers=keep_digits) for q in queries]`` (the
     default method, not readable, quoted identifiers folded), faster on many distinct
-    statements: the usual statement (:func:`_plain`) has its literal rules run in one regex pass
-    per rule over all of them joined; the others go one by one."""
-    out: list[str | None] = [None] * len(queries)
-    plain: list[int] = []
-    for i, q in enumerate(queries):
-        if _plain(q):
-            plain.append(i)
-        else:
-            out[i] = _default(q, keep_digits, False)
-    if plain:
-        text = _SEP.join([queries[i] for i in plain])
-        if "'" in text:
-            text = _SQ.sub("?", text)
-        if "$" in text:
-            text = _DOLLAR.sub("?", text)
-        text = _NUM_SUFFIX.sub("?", (_NUM_WORD if keep_digits else _NUM).sub("?", text))
-        for i, query in zip(plain, text.split(_SEP), strict=True):
-            out[i] = _folded(query)
-    return out  # type: ignore[return-value]
+    statements: all are joined by :data:`_SEP` into one text; a few searches of it find those
+    that need rules beyond the literals (:func:`_special`: done one by one); the literal rules
+    run once over the text of the others (no match reaches into a neighbour: each pattern
+    stops at the separator); the tail rules run once per distinct literal-free text
+    (:func:`_folded`)."""
+    n = len(queries)
+    text = _SEP + _SEP.join(queries)  # statement i follows the i-th separator
+    if text.count(_SEP) != n or not n:  # a statement holds the separator itself
+        return [_default(q, keep_digits, False) for q in queries]
+    special: set[int] = set()
+    plain = queries
+    # the heads and multi-row INSERTs first: a bulk INSERT can be most of the text, so the
+    # searches for the marks go faster without them
+    for marks in (False, True):
+        found = _special(text, plain, marks)
+        if found:  # left out of the passes that follow (they go one by one)
+            special |= found
+            plain = list(plain) if plain is queries else plain
+            for i in found:
+                plain[i] = ""
+            text = _SEP + _SEP.join(plain)
+    if "'" in text:
+        text = _JOINED_SQ.sub("?", text)
+    if "$" in text:
+        text = _DOLLAR.sub("?", text)
+    text = (_NUM_WORD if keep_digits else _NUM).sub("?", text)
+    parts = text.split(_SEP)
+    del parts[0]
+    known = _PARTS
+    if len(known) >= _TAILS_MAX:
+        known.clear()
+    for part in dict.fromkeys(parts).keys() - known.keys():  # (a few hundred on most logs)
+        known[part] = _folded(_suffixes_folded(part))
+    out = list(map(known.__getitem__, parts))
+    for i in special:
+        out[i] = _default(queries[i], keep_digits, False)
+    return out
 
 
 def _folded(query: str) -> str:
