@@ -131,29 +131,38 @@ class EndpointAccumulator:
                                                        else col, dtype=object)
 
         # Integer keys: template the distinct paths only, then combine endpoint and method codes.
-        paths = objects("path")
-        if paths is None:
-            paths = np.full(n, None, object)
-        p_codes, p_uniques = pd.factorize(paths, use_na_sentinel=True)
+        # A scanner batch gives the request's parts already coded (Batch.coded); a table's
+        # columns are factorized here. Either way the keys are distinct (endpoint, method) pairs.
+        coded = data.coded if isinstance(data, Batch) else {}
+
+        def distinct(name: str) -> tuple[np.ndarray, list]:  # (codes >= 0, values; None for null)
+            if name in coded:
+                return coded[name].codes, list(coded[name].uniques)
+            col = objects(name)
+            if col is None:
+                return np.zeros(n, dtype=np.intp), [None]
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            return np.where(codes < 0, len(uniques), codes), [*uniques, None]
+
         rx = _route_regexes(self.routes)
-        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques] + [MALFORMED],
-                                                     dtype=object))
-        e_codes = e_codes_u[p_codes]  # -1 (null path) picks the last entry: MALFORMED
-        methods = objects("method")
-        if methods is None:
-            methods = np.full(n, None, object)
-        m_codes, m_uniques = pd.factorize(methods, use_na_sentinel=True)
-        m_uniques = list(m_uniques) + [""]
-        m_codes = np.where(m_codes < 0, len(m_uniques) - 1, m_codes)
-        key_codes = e_codes.astype(np.int64) * len(m_uniques) + m_codes
-        keys = {int(k): (e_uniques[k // len(m_uniques)], m_uniques[k % len(m_uniques)])
-                for k in np.unique(key_codes)}
+        p_codes, p_uniques = distinct("path")
+        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques], dtype=object))
+        e_codes = e_codes_u[p_codes]  # a null path: MALFORMED
+        m_codes, m_uniques = distinct("method")
+        m_codes_u, m_names = pd.factorize(np.array(["" if m is None else m for m in m_uniques], dtype=object))
+        m_codes = m_codes_u[m_codes]  # a null method: ""
+        m_names = list(m_names)
+        key_codes = e_codes.astype(np.int64) * len(m_names) + m_codes
+        present = np.flatnonzero(np.bincount(key_codes, minlength=len(e_uniques) * len(m_names)))
+        keys = {k: (e_uniques[k // len(m_names)], m_names[k % len(m_names)]) for k in present.tolist()}
         lat, size, status = numbers("request_time_s"), numbers("body_bytes_sent"), numbers("status")
         cache = objects("upstream_cache_status")
         ts = cols.get("timestamp")
         if ts is not None:
             self._span(ts.min(), ts.max())  # NaT-skipping for a Series and a DatetimeIndex alike
-        urls = objects("url") if "url" in cols else paths
+        urls = objects("url" if "url" in cols else "path")
+        if urls is None:
+            urls = np.full(n, None, object)
         self._accumulate(key_codes, keys, lat, size, status, cache,
                          None if urls is None else urls.__getitem__)
 
@@ -167,7 +176,10 @@ class EndpointAccumulator:
         """Fold one chunk in: ``key_codes`` (int per request) -> ``keys`` (endpoint, method);
         numbers as float arrays with NaN; ``example(row)`` gives a row's URL (or None: no URLs)."""
         n = len(key_codes)
-        order = np.argsort(key_codes, kind="stable")
+        # rows grouped by key, in row order inside a group (a stable sort; of 16-bit keys when
+        # they fit: numpy sorts those by radix)
+        order = np.argsort(key_codes.astype(np.uint16) if len(keys) and max(keys) < 1 << 16 else key_codes,
+                           kind="stable")
         bounds = np.flatnonzero(np.diff(key_codes[order])) + 1
         groups = np.split(order, bounds)
         cache_known = pd.notna(cache) if cache is not None else np.zeros(n, bool)
