@@ -434,6 +434,18 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
 CELLS_MIN_CHARS = 1 << 20
 
 
+def load_tokenizer(fmt: CompiledFormat | str) -> None:
+    """Import pyarrow's CSV reader now when ``fmt`` is read by the cells tokenizer: a parent
+    about to fork its workers calls it, so they share the loaded modules instead of each
+    importing pyarrow (about 0.2 CPU s a process)."""
+    if not isinstance(fmt, str) and fmt.cells is not None:
+        try:
+            import pyarrow.compute  # noqa: F401
+            import pyarrow.csv  # noqa: F401
+        except ImportError:  # (the regex reads every line then)
+            pass
+
+
 def _csv_cells(fed: np.ndarray, ncols: int) -> tuple[Any, list[int | None]] | None:
     """pyarrow's CSV tokenizer over ``fed`` (bytes of whole lines): delimiter space, quote ``"``,
     no escapes, every cell a string; (the table, the 1-based numbers of the rows it refused for
@@ -489,17 +501,27 @@ class Cells:
 
 
 def _offsets(data: bytes, buf: np.ndarray, byte: bytes) -> np.ndarray:
-    """Where ``byte`` occurs in ``data`` (``buf`` its array). A rare byte (a backslash, a CR)
-    is found with ``bytes.find``: no pass of numpy over the whole piece for a few lines."""
-    n = data.count(byte)
-    if n > 1024:
-        return np.flatnonzero(buf == byte[0])
-    out = np.empty(n, dtype=np.int64)
-    at = -1
-    for k in range(n):
-        at = data.find(byte, at + 1)
-        out[k] = at
-    return out
+    """Offsets in ``data`` (``buf`` its array) of the first ``byte`` of each line holding one. A
+    rare byte (a backslash, a CR) is found with ``bytes.find`` (memchr), the rest of its line
+    passed over: no pass of numpy over the whole piece for a few lines."""
+    found = []
+    at = data.find(byte)
+    while at >= 0:
+        found.append(at)
+        if len(found) > 4096:  # not rare here
+            return np.flatnonzero(buf == byte[0])
+        end = data.find(b"\n", at)
+        if end < 0:
+            break
+        at = data.find(byte, end)
+    return np.array(found, dtype=np.int64)
+
+
+def _has_quote(column: Any) -> bool:
+    """Whether any value of an Arrow string column may hold a ``"``: its bytes searched at once,
+    so a column without one (the usual case) is not searched row by row."""
+    values = column.buffers()[2]
+    return values is not None and bool((np.frombuffer(values, dtype=np.uint8) == 34).any())
 
 
 def _pairs(ca: np.ndarray, na: int, cb: np.ndarray, nb: int) -> tuple[np.ndarray, list[int], list[int]]:
@@ -599,16 +621,17 @@ def read_cells(fmt: CompiledFormat, text: str) -> Cells | None:
     widths = [pc.binary_length(col).to_numpy(zero_copy_only=False).astype(np.int64) for col in columns]
     ok = sum(widths) + (ncols - 1) + quotes_expected == fed_lengths  # no byte left between cells
     ok &= plain[lines]
-    last = len(fed) - 1
     values: dict[int, tuple[np.ndarray, list[str]]] = {}  # field -> (codes, distinct values)
     pos = fed_starts
+    quote_at = []  # where each row's quoted cells begin and end
     j = 0
     for cell in cells:
         for _ in range(cell.span):
-            if cell.quoted:  # its quotes where the cell begins and ends
-                ok &= fed[np.minimum(pos, last)] == 34
-                ok &= fed[np.minimum(pos + widths[j] + 1, last)] == 34
-            pos = pos + widths[j] + 1 + (2 if cell.quoted else 0)
+            end = pos + widths[j] + 1
+            if cell.quoted:
+                quote_at += [pos, end]
+                end = end + 2  # (a new array: ``end`` is kept in quote_at)
+            pos = end
             j += 1
         first_col = j - cell.span
         if cell.field is None:
@@ -620,7 +643,7 @@ def read_cells(fmt: CompiledFormat, text: str) -> Cells | None:
         wanted = cell.check or cell.span == 2 or cell.prefix or cell.suffix or any(
             g == f"f{cell.field}" or f"f{cell.field}" in g.split("__") for g in fmt.groups)
         if not wanted:  # not captured, and its pattern needs no check: only no quote inside
-            if cell.quoted:
+            if cell.quoted and _has_quote(columns[first_col]):
                 ok &= ~pc.match_substring(columns[first_col], '"').to_numpy(zero_copy_only=False)
             continue
         codes, uniques = _coded(columns[first_col])
@@ -642,6 +665,9 @@ def read_cells(fmt: CompiledFormat, text: str) -> Cells | None:
         if not good.all():
             ok &= good[codes]
         values[cell.field] = codes, uniques
+    if quote_at:  # a quote at each of them (one gather, a row's positions side by side; a bad
+        # row's may lie beyond the piece)
+        ok &= (np.take(fed, np.column_stack(quote_at), mode="clip") == 34).all(axis=1)
     out: dict[str, np.ndarray] = {}
     for g in fmt.groups[:-1]:  # (the last group is the regex's unmatched line)
         if "__" in g:  # two integers captured as one group: joined per distinct pair
