@@ -123,6 +123,8 @@ class EndpointAccumulator:
                 return np.full(n, np.nan)
             if isinstance(col, np.ndarray):
                 return col.astype(float, copy=False)
+            if isinstance(col, pd.Series) and col.dtype == np.float64:
+                return col.to_numpy(copy=False)  # (NaN already: no copy of a table's column)
             return pd.Series(col).to_numpy(dtype=float, na_value=np.nan)
 
         def objects(name: str) -> np.ndarray | None:
@@ -133,6 +135,7 @@ class EndpointAccumulator:
         # Integer keys: template the distinct paths only, then combine endpoint and method codes.
         # A scanner batch gives the request's parts already coded (Batch.coded); a table's
         # columns are factorized here. Either way the keys are distinct (endpoint, method) pairs.
+        # (Each array a row is freed once used: a whole table's rows are many.)
         coded = data.coded if isinstance(data, Batch) else {}
 
         def distinct(name: str) -> tuple[np.ndarray, list]:  # (codes >= 0, values; None for null)
@@ -142,20 +145,27 @@ class EndpointAccumulator:
             if col is None:
                 return np.zeros(n, dtype=np.intp), [None]
             codes, uniques = pd.factorize(col, use_na_sentinel=True)
-            return np.where(codes < 0, len(uniques), codes), [*uniques, None]
+            codes[codes < 0] = len(uniques)
+            return codes, [*uniques, None]
 
         rx = _route_regexes(self.routes)
         p_codes, p_uniques = distinct("path")
         e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques], dtype=object))
-        e_codes = e_codes_u[p_codes]  # a null path: MALFORMED
         m_codes, m_uniques = distinct("method")
         m_codes_u, m_names = pd.factorize(np.array(["" if m is None else m for m in m_uniques], dtype=object))
-        m_codes = m_codes_u[m_codes]  # a null method: ""
         m_names = list(m_names)
-        key_codes = e_codes.astype(np.int64) * len(m_names) + m_codes
+        width = np.int32 if len(e_uniques) * len(m_names) < 1 << 31 else np.int64
+        # a null path: MALFORMED; a null method: ""
+        key_codes = e_codes_u.astype(width)[p_codes] * width(len(m_names))
+        del p_codes
+        key_codes += m_codes_u.astype(width)[m_codes]
+        del m_codes
         present = np.flatnonzero(np.bincount(key_codes, minlength=len(e_uniques) * len(m_names)))
         keys = {k: (e_uniques[k // len(m_names)], m_names[k % len(m_names)]) for k in present.tolist()}
-        lat, size, status = numbers("request_time_s"), numbers("body_bytes_sent"), numbers("status")
+        status = numbers("status")  # (NaN: neither)
+        errors = ((status >= 400) & (status < 500), status >= 500)
+        del status
+        lat, size = numbers("request_time_s"), numbers("body_bytes_sent")
         cache = objects("upstream_cache_status")
         ts = cols.get("timestamp")
         if ts is not None:
@@ -163,8 +173,7 @@ class EndpointAccumulator:
         urls = objects("url" if "url" in cols else "path")
         if urls is None:
             urls = np.full(n, None, object)
-        self._accumulate(key_codes, keys, lat, size, status, cache,
-                         None if urls is None else urls.__getitem__)
+        self._accumulate(key_codes, keys, lat, size, errors, cache, urls.__getitem__)
 
     def _span(self, lo, hi) -> None:
         if pd.notna(lo):
@@ -172,9 +181,10 @@ class EndpointAccumulator:
             self.t_max = hi if self.t_max is None else max(self.t_max, hi)
 
     def _accumulate(self, key_codes: np.ndarray, keys: dict, lat: np.ndarray, size: np.ndarray,
-                    status: np.ndarray, cache: np.ndarray | None, example) -> None:
+                    errors: tuple[np.ndarray, np.ndarray], cache: np.ndarray | None, example) -> None:
         """Fold one chunk in: ``key_codes`` (int per request) -> ``keys`` (endpoint, method);
-        numbers as float arrays with NaN; ``example(row)`` gives a row's URL (or None: no URLs)."""
+        numbers as float arrays with NaN; ``errors``: which requests are 4xx, which 5xx (bool);
+        ``example(row)`` gives a row's URL (or None: no URLs)."""
         n = len(key_codes)
         # rows grouped by key, in row order inside a group (a stable sort; of 16-bit keys when
         # they fit: numpy sorts those by radix)
@@ -190,11 +200,10 @@ class EndpointAccumulator:
             lt = lt[~np.isnan(lt)]
             sz = size[idx]
             sz = sz[~np.isnan(sz)]
-            st = status[idx]
             self.lat[key] = _merge_counts(self.lat.get(key), lt)
             self.size[key] = _merge_counts(self.size.get(key), sz.astype(np.int64))
             self.total[key] = self.total.get(key, 0.0) + float(lt.sum())
-            c = np.array([len(idx), np.sum((st >= 400) & (st < 500)), np.sum(st >= 500),
+            c = np.array([len(idx), errors[0][idx].sum(), errors[1][idx].sum(),
                           cache_known[idx].sum(), cache_hit[idx].sum()], dtype=np.int64)
             self.counts[key] = self.counts.get(key, 0) + c
             if key not in self.example and example is not None:

@@ -16,7 +16,7 @@ A batch of lines ``first ... first + lines - 1``:
   a UTC DatetimeIndex, ``malformed`` a bool array: the per-row status of the request line);
 - ``source_line``: each row's line number (int64);
 - ``skips``: the other lines, as ``(line, reason, text)``: every line is a row or a skip;
-- ``coded``: for columns converted per distinct value (the request's parts), the same values
+- ``coded``: for text columns converted per distinct value (the request's parts), the same values
   as :class:`Coded` (codes into distinct values), so a consumer that groups rows
   (:mod:`toolkit.http.endpoints`) does not hash every row's string again.
 
@@ -352,9 +352,19 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
     best_time = None if best is None else fmt.fields[best]
     used: set[str] = set()
 
-    def text_column(raw: np.ndarray) -> np.ndarray:  # "-" (json: "") is null; escapes decoded
-        return per_distinct(raw, (lambda u: decode(_nullify(u, escape))) if text_has_escapes
-                            else (lambda u: _nullify(u, escape)))
+    def spread(name: str, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The rows' values: ``values`` (one per distinct value, then the null entry for code
+        -1) taken by ``codes``; kept in ``coded`` too."""
+        codes = codes if not len(codes) or codes.min() >= 0 else np.where(codes < 0, len(values) - 1, codes)
+        if coded is not None:
+            coded[name] = Coded(codes, values)
+        return values[codes]
+
+    def text_column(name: str, raw: np.ndarray) -> np.ndarray:  # "-" (json: "") is null; escapes decoded
+        codes, uniques = factorize(raw)
+        text = _nullify(uniques, escape)
+        text = np.asarray(decode(text) if text_has_escapes else text).astype(object)
+        return spread(name, codes, np.append(text, np.array([None], dtype=object)))
 
     for name, raw in cols.items():
         if "__" in name:  # two integers captured as one group: split per distinct pair
@@ -380,7 +390,7 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
             if fmt.capture is None or "request" in fmt.capture:
                 raw_lines = _nullify(uniques, escape)
                 raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
-                out[column] = np.append(raw_lines, None)[codes]
+                out[column] = spread(column, codes, np.append(raw_lines, None))
             split = split_requests(uniques, _JSON_REQUEST if not fmt.regex else _TEXT_REQUEST,
                                    decode if text_has_escapes else None)
             # code -1 (no request line): the last entry of each part
@@ -400,12 +410,12 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
         elif kind == "list":
             codes, uniques = factorize(raw)
             uniques = _nullify(uniques, escape)
-            out[column] = np.append(uniques, None)[codes]
+            out[column] = spread(column, codes, np.append(uniques, None))
             if field.variable == "upstream_response_time" and "upstream_time_s" not in used:
                 out["upstream_time_s"] = np.append(_sum_list(uniques), np.nan)[codes]
                 used.add("upstream_time_s")
         else:
-            out[column] = text_column(raw)
+            out[column] = text_column(column, raw)
         used.add(column)
     if "path" in out and "url" not in out:  # $uri / %U without the request line
         out["url"] = out["path"]
