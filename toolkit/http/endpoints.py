@@ -139,8 +139,10 @@ class EndpointAccumulator:
         coded = data.coded if isinstance(data, Batch) else {}
 
         def distinct(name: str) -> tuple[np.ndarray, list]:  # (codes >= 0, values; None for null)
-            if name in coded:
-                return coded[name].codes, list(coded[name].uniques)
+            if name in coded:  # (its values may repeat: a path of many request lines, once)
+                u_codes, uniques = pd.factorize(coded[name].uniques, use_na_sentinel=True)
+                u_codes[u_codes < 0] = len(uniques)
+                return u_codes[coded[name].codes], [*uniques, None]
             col = objects(name)
             if col is None:
                 return np.zeros(n, dtype=np.intp), [None]
@@ -166,7 +168,11 @@ class EndpointAccumulator:
         errors = ((status >= 400) & (status < 500), status >= 500)
         del status
         lat, size = numbers("request_time_s"), numbers("body_bytes_sent")
-        cache = objects("upstream_cache_status")
+        cache = None
+        if "upstream_cache_status" in cols:  # (known, hit) per distinct status
+            c_codes, c_uniques = distinct("upstream_cache_status")
+            cache = (np.array([u is not None for u in c_uniques])[c_codes],
+                     np.array([u in _HIT for u in c_uniques])[c_codes])
         ts = cols.get("timestamp")
         if ts is not None:
             self._span(ts.min(), ts.max())  # NaT-skipping for a Series and a DatetimeIndex alike
@@ -181,9 +187,11 @@ class EndpointAccumulator:
             self.t_max = hi if self.t_max is None else max(self.t_max, hi)
 
     def _accumulate(self, key_codes: np.ndarray, keys: dict, lat: np.ndarray, size: np.ndarray,
-                    errors: tuple[np.ndarray, np.ndarray], cache: np.ndarray | None, example) -> None:
+                    errors: tuple[np.ndarray, np.ndarray], cache: tuple[np.ndarray, np.ndarray] | None,
+                    example) -> None:
         """Fold one chunk in: ``key_codes`` (int per request) -> ``keys`` (endpoint, method);
         numbers as float arrays with NaN; ``errors``: which requests are 4xx, which 5xx (bool);
+        ``cache``: which have a cache status, which a hit (bool; None: no cache status);
         ``example(row)`` gives a row's URL (or None: no URLs)."""
         n = len(key_codes)
         # rows grouped by key, in row order inside a group (a stable sort; of 16-bit keys when
@@ -192,8 +200,7 @@ class EndpointAccumulator:
                            kind="stable")
         bounds = np.flatnonzero(np.diff(key_codes[order])) + 1
         groups = np.split(order, bounds)
-        cache_known = pd.notna(cache) if cache is not None else np.zeros(n, bool)
-        cache_hit = np.isin(cache, _HIT) if cache is not None else np.zeros(n, bool)
+        cache_known, cache_hit = cache if cache is not None else (np.zeros(n, bool), np.zeros(n, bool))
         for idx in groups:
             key = keys[int(key_codes[idx[0]])]
             lt = lat[idx]
