@@ -149,7 +149,12 @@ def integers(uniques: np.ndarray) -> pd.arrays.IntegerArray:
 def _sum_list(uniques: np.ndarray) -> np.ndarray:
     """``0.010, 0.020`` / ``0.010 : 0.020`` / ``-`` -> summed seconds (NaN when nothing numeric)."""
     out = np.full(len(uniques), np.nan)
-    for i, u in enumerate(uniques):
+    # one value (the usual case): converted at once; + 0.0 as the sum below (-0.0 -> 0.0)
+    single = np.array([u is not None and "," not in u and ":" not in u for u in uniques], dtype=bool)
+    if single.any():
+        out[single] = schema.float_values(np.asarray(uniques, dtype=object)[single]).values + 0.0
+    for i in np.flatnonzero(~single).tolist():
+        u = uniques[i]
         if u is None:
             continue
         parts = [schema.float_value(part)[0] for part in re.split(r",\s*|\s+:\s+", u)]
@@ -322,17 +327,15 @@ def split_requests(lines: np.ndarray, grammar: re.Pattern,
     ``METHOD target [HTTP/x]``, all parts None). Each array has one entry more than ``lines``,
     for a line that has no request (None: not malformed). ``decode`` turns the target's escapes
     into text."""
-    n = len(lines)
-    parts = {k: np.full(n + 1, None, dtype=object) for k in ("method", "url", "path", "query", "protocol")}
-    malformed = np.zeros(n + 1, dtype=bool)
-    for i, line in enumerate(lines):
-        m = grammar.fullmatch(line) if line is not None else None
-        if m is None:
-            malformed[i] = line is not None
-            continue
-        method, url, path, query, protocol = m.groups()
-        parts["method"][i], parts["url"][i], parts["path"][i] = method, url, path
-        parts["query"][i], parts["protocol"][i] = query or None, protocol
+    fullmatch = grammar.fullmatch
+    found = [None if line is None else fullmatch(line) for line in lines]
+    none = (None,) * 5
+    table = np.empty((len(lines) + 1, 5), dtype=object)
+    table[:] = [none if m is None else m.groups() for m in found] + [none]  # (one C-level pass)
+    parts = {k: table[:, j].copy() for j, k in enumerate(("method", "url", "path", "query", "protocol"))}
+    parts["query"][parts["query"] == ""] = None
+    malformed = np.array([m is None and line is not None for m, line in zip(found, lines, strict=True)] + [False],
+                         dtype=bool)
     if decode is not None:
         for k in ("url", "path", "query"):
             parts[k] = decode(parts[k])
