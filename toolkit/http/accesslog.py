@@ -43,7 +43,15 @@ from ..errors import LogFormatError
 from ..sources import CHUNK_BYTES, Source, open_source
 from . import apache, conf, dialects
 from .logformat import CompiledFormat, compile_log_format
-from .scanner import JSON_FORMAT, Coded, columns_of, json_record, scan, with_json_keys
+from .scanner import (
+    JSON_FORMAT,
+    Coded,
+    columns_of,
+    json_record,
+    release_tokenizer_memory,
+    scan,
+    with_json_keys,
+)
 
 # The table readers scan pieces of 8 MiB: a piece's regex tuples are their largest transient
 # memory (~7x the piece), and the table is the same for any piece size.
@@ -124,17 +132,18 @@ def table_of(batches: Iterator[Any], fmt: CompiledFormat | str,
         if not len(batch):
             continue
         for name, values in {**batch.columns, "source_line": batch.source_line}.items():
-            # a text column is kept as its codes (4 bytes a row) and distinct values, the rows'
-            # strings taken once the whole column is known: no object array per piece to join
-            # (and to leave as holes in the heap), no copy
+            # a text column of repeated values is kept as its codes (4 bytes a row) and distinct
+            # values, the rows' strings taken once the whole column is known: no object array
+            # per piece to join (and to leave as holes in the heap)
             coded = batch.coded.get(name)
-            if coded is not None:
+            if coded is not None and 2 * len(coded.uniques) < len(coded.codes):
                 values = Coded(coded.codes.astype(np.int32) if len(coded.uniques) < 1 << 31 else coded.codes,
                                coded.uniques)
             pieces.setdefault(name, []).append((len(sizes), values))
         sizes.append(len(batch))
     if scanned is not None:
         scanned()
+    release_tokenizer_memory()  # (before the columns are joined: the peak)
     if not sizes and not isinstance(fmt, str):
         # no request: the format's columns all the same (a log's parts concatenate)
         empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}

@@ -327,15 +327,17 @@ def split_requests(lines: np.ndarray, grammar: re.Pattern,
     ``METHOD target [HTTP/x]``, all parts None). Each array has one entry more than ``lines``,
     for a line that has no request (None: not malformed). ``decode`` turns the target's escapes
     into text."""
-    fullmatch = grammar.fullmatch
-    found = [None if line is None else fullmatch(line) for line in lines]
-    none = (None,) * 5
-    table = np.empty((len(lines) + 1, 5), dtype=object)
-    table[:] = [none if m is None else m.groups() for m in found] + [none]  # (one C-level pass)
-    parts = {k: table[:, j].copy() for j, k in enumerate(("method", "url", "path", "query", "protocol"))}
-    parts["query"][parts["query"] == ""] = None
-    malformed = np.array([m is None and line is not None for m, line in zip(found, lines, strict=True)] + [False],
-                         dtype=bool)
+    n = len(lines)
+    parts = {k: np.full(n + 1, None, dtype=object) for k in ("method", "url", "path", "query", "protocol")}
+    malformed = np.zeros(n + 1, dtype=bool)
+    for i, line in enumerate(lines):
+        m = grammar.fullmatch(line) if line is not None else None
+        if m is None:
+            malformed[i] = line is not None
+            continue
+        method, url, path, query, protocol = m.groups()
+        parts["method"][i], parts["url"][i], parts["path"][i] = method, url, path
+        parts["query"][i], parts["protocol"][i] = query or None, protocol
     if decode is not None:
         for k in ("url", "path", "query"):
             parts[k] = decode(parts[k])
@@ -457,6 +459,15 @@ def load_tokenizer(fmt: CompiledFormat | str) -> None:
             import pyarrow.csv  # noqa: F401
         except ImportError:  # (the regex reads every line then)
             pass
+
+
+def release_tokenizer_memory() -> None:
+    """Hand the memory pyarrow's pool keeps for reuse (the tokenizer's tables of the last pieces)
+    back to the system: a reader about to build its whole table calls it, so that its peak is
+    the table, not the table beside pyarrow's cache."""
+    import sys
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
 
 
 def _csv_cells(fed: np.ndarray, ncols: int) -> tuple[Any, list[int | None]] | None:
