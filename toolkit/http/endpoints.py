@@ -18,9 +18,11 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -397,6 +399,18 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     return out
 
 
+@contextlib.contextmanager
+def _frozen() -> Iterator[None]:
+    """The parent's objects moved out of the garbage collector's reach while forked workers run
+    (``gc.freeze``, as the gc documentation advises before a fork): a worker's collections then
+    never walk, so never copy, the pages of the modules it inherited."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs: int) -> None:
     import collections
     import multiprocessing
@@ -412,7 +426,7 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
         acc.merge(part)
 
     load_tokenizer(fmt)  # (before the fork: the workers share it)
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _frozen(), ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
         for first, text in src.iter_chunks(chunk_size):
             pending.append(pool.submit(chunk_partial, fmt, routes, first, text, src.name))
@@ -435,7 +449,7 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
         accounting.lines_read = 0
         return
     load_tokenizer(fmt)  # (before the fork: the workers share it)
-    with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
+    with _frozen(), ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0
         for future in futures:  # in file order: line numbers and examples as a single pass
