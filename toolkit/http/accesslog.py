@@ -43,7 +43,15 @@ from ..errors import LogFormatError
 from ..sources import CHUNK_BYTES, Source, open_source
 from . import apache, conf, dialects
 from .logformat import CompiledFormat, compile_log_format
-from .scanner import JSON_FORMAT, columns_of, json_record, scan, with_json_keys
+from .scanner import (
+    JSON_FORMAT,
+    Coded,
+    columns_of,
+    json_record,
+    release_tokenizer_memory,
+    scan,
+    with_json_keys,
+)
 
 # The table readers scan pieces of 8 MiB: a piece's regex tuples are their largest transient
 # memory (~7x the piece), and the table is the same for any piece size.
@@ -124,10 +132,18 @@ def table_of(batches: Iterator[Any], fmt: CompiledFormat | str,
         if not len(batch):
             continue
         for name, values in {**batch.columns, "source_line": batch.source_line}.items():
+            # a text column of repeated values is kept as its codes (4 bytes a row) and distinct
+            # values, the rows' strings taken once the whole column is known: no object array
+            # per piece to join (and to leave as holes in the heap)
+            coded = batch.coded.get(name)
+            if coded is not None and 2 * len(coded.uniques) < len(coded.codes):
+                values = Coded(coded.codes.astype(np.int32) if len(coded.uniques) < 1 << 31 else coded.codes,
+                               coded.uniques)
             pieces.setdefault(name, []).append((len(sizes), values))
         sizes.append(len(batch))
     if scanned is not None:
         scanned()
+    release_tokenizer_memory()  # (before the columns are joined: the peak)
     if not sizes and not isinstance(fmt, str):
         # no request: the format's columns all the same (a log's parts concatenate)
         empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}
@@ -144,12 +160,25 @@ def _joined(parts: list[tuple[int, Any]], sizes: list[int]) -> pd.Series:
     ``malformed``: no request line, none that is malformed)."""
     have = dict(parts)
     parts.clear()
+    if len(have) == len(sizes) and all(isinstance(v, Coded) for v in have.values()):
+        return pd.Series(_taken(list(have.values())), dtype=object, copy=False)
+    have = {i: np.asarray(v) if isinstance(v, Coded) else v for i, v in have.items()}
     series = [pd.Series(v, dtype=object, copy=False) if isinstance(v, np.ndarray) and v.dtype == object
               else pd.Series(v, copy=False) for v in have.values()]
     dtype = series[0].dtype
     pieces = iter(series)
     series = [next(pieces) if i in have else pd.Series([None] * n, dtype=dtype) for i, n in enumerate(sizes)]
     return series[0] if len(series) == 1 else pd.concat(series, ignore_index=True)
+
+
+def _taken(parts: list[Coded]) -> np.ndarray:
+    """The rows' values of a column's coded pieces (in order): their distinct values side by side,
+    each piece's codes moved past the pieces before, one gather into the column."""
+    shift = np.cumsum([0] + [len(p.uniques) for p in parts[:-1]])
+    dtype = np.int32 if shift[-1] + len(parts[-1].uniques) < 1 << 31 else np.int64
+    codes = np.concatenate([p.codes.astype(dtype, copy=False) + dtype(k) for p, k in zip(parts, shift, strict=True)])
+    uniques = np.concatenate([p.uniques for p in parts])
+    return uniques[codes]
 
 
 def _same_family(have: Any, want: Any) -> bool:

@@ -18,9 +18,11 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +33,7 @@ from ..engines import engine_of
 from ..quantiles import weighted_quantiles
 from ..sources import CHUNK_BYTES
 from ..state import full_read_note
-from .scanner import Batch, scan, scan_piece, scan_range
+from .scanner import Batch, load_tokenizer, scan, scan_piece, scan_range
 
 MALFORMED = "(malformed request)"
 _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -123,6 +125,8 @@ class EndpointAccumulator:
                 return np.full(n, np.nan)
             if isinstance(col, np.ndarray):
                 return col.astype(float, copy=False)
+            if isinstance(col, pd.Series) and col.dtype == np.float64:
+                return col.to_numpy(copy=False)  # (NaN already: no copy of a table's column)
             return pd.Series(col).to_numpy(dtype=float, na_value=np.nan)
 
         def objects(name: str) -> np.ndarray | None:
@@ -131,31 +135,53 @@ class EndpointAccumulator:
                                                        else col, dtype=object)
 
         # Integer keys: template the distinct paths only, then combine endpoint and method codes.
-        paths = objects("path")
-        if paths is None:
-            paths = np.full(n, None, object)
-        p_codes, p_uniques = pd.factorize(paths, use_na_sentinel=True)
+        # A scanner batch gives the request's parts already coded (Batch.coded); a table's
+        # columns are factorized here. Either way the keys are distinct (endpoint, method) pairs.
+        # (Each array a row is freed once used: a whole table's rows are many.)
+        coded = data.coded if isinstance(data, Batch) else {}
+
+        def distinct(name: str) -> tuple[np.ndarray, list]:  # (codes >= 0, values; None for null)
+            if name in coded:  # (its values may repeat: a path of many request lines, once)
+                u_codes, uniques = pd.factorize(coded[name].uniques, use_na_sentinel=True)
+                u_codes[u_codes < 0] = len(uniques)
+                return u_codes[coded[name].codes], [*uniques, None]
+            col = objects(name)
+            if col is None:
+                return np.zeros(n, dtype=np.intp), [None]
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            codes[codes < 0] = len(uniques)
+            return codes, [*uniques, None]
+
         rx = _route_regexes(self.routes)
-        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques] + [MALFORMED],
-                                                     dtype=object))
-        e_codes = e_codes_u[p_codes]  # -1 (null path) picks the last entry: MALFORMED
-        methods = objects("method")
-        if methods is None:
-            methods = np.full(n, None, object)
-        m_codes, m_uniques = pd.factorize(methods, use_na_sentinel=True)
-        m_uniques = list(m_uniques) + [""]
-        m_codes = np.where(m_codes < 0, len(m_uniques) - 1, m_codes)
-        key_codes = e_codes.astype(np.int64) * len(m_uniques) + m_codes
-        keys = {int(k): (e_uniques[k // len(m_uniques)], m_uniques[k % len(m_uniques)])
-                for k in np.unique(key_codes)}
-        lat, size, status = numbers("request_time_s"), numbers("body_bytes_sent"), numbers("status")
-        cache = objects("upstream_cache_status")
+        p_codes, p_uniques = distinct("path")
+        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques], dtype=object))
+        m_codes, m_uniques = distinct("method")
+        m_codes_u, m_names = pd.factorize(np.array(["" if m is None else m for m in m_uniques], dtype=object))
+        m_names = list(m_names)
+        width = np.int32 if len(e_uniques) * len(m_names) < 1 << 31 else np.int64
+        # a null path: MALFORMED; a null method: ""
+        key_codes = e_codes_u.astype(width)[p_codes] * width(len(m_names))
+        del p_codes
+        key_codes += m_codes_u.astype(width)[m_codes]
+        del m_codes
+        present = np.flatnonzero(np.bincount(key_codes, minlength=len(e_uniques) * len(m_names)))
+        keys = {k: (e_uniques[k // len(m_names)], m_names[k % len(m_names)]) for k in present.tolist()}
+        status = numbers("status")  # (NaN: neither)
+        errors = ((status >= 400) & (status < 500), status >= 500)
+        del status
+        lat, size = numbers("request_time_s"), numbers("body_bytes_sent")
+        cache = None
+        if "upstream_cache_status" in cols:  # (known, hit) per distinct status
+            c_codes, c_uniques = distinct("upstream_cache_status")
+            cache = (np.array([u is not None for u in c_uniques])[c_codes],
+                     np.array([u in _HIT for u in c_uniques])[c_codes])
         ts = cols.get("timestamp")
         if ts is not None:
             self._span(ts.min(), ts.max())  # NaT-skipping for a Series and a DatetimeIndex alike
-        urls = objects("url") if "url" in cols else paths
-        self._accumulate(key_codes, keys, lat, size, status, cache,
-                         None if urls is None else urls.__getitem__)
+        urls = objects("url" if "url" in cols else "path")
+        if urls is None:
+            urls = np.full(n, None, object)
+        self._accumulate(key_codes, keys, lat, size, errors, cache, urls.__getitem__)
 
     def _span(self, lo, hi) -> None:
         if pd.notna(lo):
@@ -163,26 +189,30 @@ class EndpointAccumulator:
             self.t_max = hi if self.t_max is None else max(self.t_max, hi)
 
     def _accumulate(self, key_codes: np.ndarray, keys: dict, lat: np.ndarray, size: np.ndarray,
-                    status: np.ndarray, cache: np.ndarray | None, example) -> None:
+                    errors: tuple[np.ndarray, np.ndarray], cache: tuple[np.ndarray, np.ndarray] | None,
+                    example) -> None:
         """Fold one chunk in: ``key_codes`` (int per request) -> ``keys`` (endpoint, method);
-        numbers as float arrays with NaN; ``example(row)`` gives a row's URL (or None: no URLs)."""
+        numbers as float arrays with NaN; ``errors``: which requests are 4xx, which 5xx (bool);
+        ``cache``: which have a cache status, which a hit (bool; None: no cache status);
+        ``example(row)`` gives a row's URL (or None: no URLs)."""
         n = len(key_codes)
-        order = np.argsort(key_codes, kind="stable")
+        # rows grouped by key, in row order inside a group (a stable sort; of 16-bit keys when
+        # they fit: numpy sorts those by radix)
+        order = np.argsort(key_codes.astype(np.uint16) if len(keys) and max(keys) < 1 << 16 else key_codes,
+                           kind="stable")
         bounds = np.flatnonzero(np.diff(key_codes[order])) + 1
         groups = np.split(order, bounds)
-        cache_known = pd.notna(cache) if cache is not None else np.zeros(n, bool)
-        cache_hit = np.isin(cache, _HIT) if cache is not None else np.zeros(n, bool)
+        cache_known, cache_hit = cache if cache is not None else (np.zeros(n, bool), np.zeros(n, bool))
         for idx in groups:
             key = keys[int(key_codes[idx[0]])]
             lt = lat[idx]
             lt = lt[~np.isnan(lt)]
             sz = size[idx]
             sz = sz[~np.isnan(sz)]
-            st = status[idx]
             self.lat[key] = _merge_counts(self.lat.get(key), lt)
             self.size[key] = _merge_counts(self.size.get(key), sz.astype(np.int64))
             self.total[key] = self.total.get(key, 0.0) + float(lt.sum())
-            c = np.array([len(idx), np.sum((st >= 400) & (st < 500)), np.sum(st >= 500),
+            c = np.array([len(idx), errors[0][idx].sum(), errors[1][idx].sum(),
                           cache_known[idx].sum(), cache_hit[idx].sum()], dtype=np.int64)
             self.counts[key] = self.counts.get(key, 0) + c
             if key not in self.example and example is not None:
@@ -369,6 +399,18 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
     return out
 
 
+@contextlib.contextmanager
+def _frozen() -> Iterator[None]:
+    """The parent's objects moved out of the garbage collector's reach while forked workers run
+    (``gc.freeze``, as the gc documentation advises before a fork): a worker's collections then
+    never walk, so never copy, the pages of the modules it inherited."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs: int) -> None:
     import collections
     import multiprocessing
@@ -383,7 +425,8 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
         accounting.records += records
         acc.merge(part)
 
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+    load_tokenizer(fmt)  # (before the fork: the workers share it)
+    with _frozen(), ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
         for first, text in src.iter_chunks(chunk_size):
             pending.append(pool.submit(chunk_partial, fmt, routes, first, text, src.name))
@@ -405,7 +448,8 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
     if not ranges:  # an empty file: no lines, no workers
         accounting.lines_read = 0
         return
-    with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
+    load_tokenizer(fmt)  # (before the fork: the workers share it)
+    with _frozen(), ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0
         for future in futures:  # in file order: line numbers and examples as a single pass

@@ -15,7 +15,10 @@ A batch of lines ``first ... first + lines - 1``:
   as object arrays with None for null, numbers as float64 with NaN or Int64 arrays, ``timestamp``
   a UTC DatetimeIndex, ``malformed`` a bool array: the per-row status of the request line);
 - ``source_line``: each row's line number (int64);
-- ``skips``: the other lines, as ``(line, reason, text)``: every line is a row or a skip.
+- ``skips``: the other lines, as ``(line, reason, text)``: every line is a row or a skip;
+- ``coded``: for text columns converted per distinct value (the request's parts), the same values
+  as :class:`Coded` (codes into distinct values), so a consumer that groups rows
+  (:mod:`toolkit.http.endpoints`) does not hash every row's string again.
 
 Text formats: the compiled format is ONE regex run with ``findall`` over the piece of text, so no
 Python code runs per line unless the line is bad. A format made of space-separated cells (bare,
@@ -67,6 +70,7 @@ class Batch:
     columns: dict[str, Any]
     source_line: np.ndarray
     skips: list[tuple]
+    coded: dict[str, Coded] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.source_line)
@@ -145,7 +149,12 @@ def integers(uniques: np.ndarray) -> pd.arrays.IntegerArray:
 def _sum_list(uniques: np.ndarray) -> np.ndarray:
     """``0.010, 0.020`` / ``0.010 : 0.020`` / ``-`` -> summed seconds (NaN when nothing numeric)."""
     out = np.full(len(uniques), np.nan)
-    for i, u in enumerate(uniques):
+    # one value (the usual case): converted at once; + 0.0 as the sum below (-0.0 -> 0.0)
+    single = np.array([u is not None and "," not in u and ":" not in u for u in uniques], dtype=bool)
+    if single.any():
+        out[single] = schema.float_values(np.asarray(uniques, dtype=object)[single]).values + 0.0
+    for i in np.flatnonzero(~single).tolist():
+        u = uniques[i]
         if u is None:
             continue
         parts = [schema.float_value(part)[0] for part in re.split(r",\s*|\s+:\s+", u)]
@@ -192,10 +201,13 @@ def _nullify(arr: np.ndarray, escape: str) -> np.ndarray:
     return arr
 
 
-def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
-    """Time strings (object array, None for null) of a time field ``kind`` -> UTC nanoseconds
-    (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
-    time, outside the years 1678-2261): the scanner skips such lines, counting the reason."""
+def distinct_times(raw: Any, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Time strings (object array, None for null, or :class:`Coded`) of a time field ``kind``,
+    converted per distinct value: (codes, the distinct values as UTC nanoseconds
+    (``datetime64[ns]``, NaT where absent or bad), the reason of each bad one (not a valid
+    time, outside the years 1678-2261; None else)), both with one entry more, for code -1
+    (null: NaT, None). Rows are ``values[codes]``; a caller that needs only the bad rows
+    gathers no reason for the others."""
     codes, uniques = factorize(raw)  # the distinct values only
     uniques = _nullify(uniques, "json")  # "-" and "" are no time
     if kind == "msec":
@@ -207,7 +219,14 @@ def time_values(raw: np.ndarray, kind: str) -> schema.Checked:
     else:
         got = schema.time_values(uniques, "timestamp", format="ISO8601")
     stamps = np.append(got.values.tz_localize(None).to_numpy(), np.datetime64("NaT", "ns"))  # code -1: null
-    reasons = np.append(got.reasons, None)
+    return codes, stamps, np.append(got.reasons, None)
+
+
+def time_values(raw: Any, kind: str) -> schema.Checked:
+    """Time strings (object array, None for null) of a time field ``kind`` -> UTC nanoseconds
+    (:mod:`toolkit.schema`: NaT where absent or bad) and the reason of each bad one (not a valid
+    time, outside the years 1678-2261): the scanner skips such lines, counting the reason."""
+    codes, stamps, reasons = distinct_times(raw, kind)
     return schema.Checked(pd.DatetimeIndex(stamps[codes]).tz_localize("UTC"), reasons[codes])
 
 
@@ -219,40 +238,53 @@ def best_time_field(fmt: CompiledFormat) -> int | None:
     return min(found)[1] if found else None
 
 
-def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, np.ndarray], line_numbers: np.ndarray,
-                    line_text: Callable[[int], str]) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple]]:
+def _drop_bad_times(fmt: CompiledFormat, cols: dict[str, Any], line_numbers: np.ndarray,
+                    line_text: Callable[[int], str]) -> tuple[dict[str, Any], np.ndarray, list[tuple]]:
     """Convert each line's time once: the first time field the line has a value in, best
     resolution first (``$msec``, ``$time_iso8601``, ``$time_local`` / ``%t``), so a line's time
     never depends on the other lines of its piece. Lines whose time is bad are skipped
     (``(line, reason, text)`` items; ``line_text(i)`` gives the i-th line's text), the others'
-    times go in ``cols["_ts"]`` (a UTC DatetimeIndex, NaT where no field has a value)."""
+    times go in ``cols["_ts"]`` (a UTC DatetimeIndex, NaT where no field has a value).
+    Everything is decided per distinct value (:func:`distinct_times`): the rows get one gather
+    of their times, and only bad rows a reason."""
     order = {k: i for i, k in enumerate(TIME_VARIABLES + ("time_apache",))}
     fields = sorted((order[f.kind], i) for i, f in enumerate(fmt.fields) if f.kind in order and f"f{i}" in cols)
     if not fields:
         return cols, line_numbers, []
-    values = reasons = todo = None
+    values: np.ndarray | None = None
+    rows: np.ndarray | None = None  # the rows still without a time (None: all of them)
+    bad_parts: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, their reasons)
     for _, i in fields:
         raw = cols[f"f{i}"]
-        if todo is None:
-            got = time_values(raw, fmt.fields[i].kind)
-            values, reasons = got.values.tz_localize(None).to_numpy(copy=True), got.reasons.copy()
-            todo = np.arange(len(raw))
-        else:  # only the lines without a value in the better fields
-            got = time_values(raw[todo], fmt.fields[i].kind)
-            values[todo], reasons[todo] = got.values.tz_localize(None).to_numpy(), got.reasons
-        absent = pd.isna(values[todo]) & (reasons[todo] == None)  # noqa: E711 (elementwise)
-        todo = todo[absent]
-        if not len(todo):
+        codes, stamps, reasons = distinct_times(raw if rows is None else raw[rows], fmt.fields[i].kind)
+        if rows is None:
+            values = stamps[codes]
+        else:
+            values[rows] = stamps[codes]
+        bad_u = reasons != None  # noqa: E711 (elementwise)
+        if bad_u.any():
+            at = np.flatnonzero(bad_u[codes])
+            bad_parts.append((at if rows is None else rows[at], reasons[codes[at]]))
+        absent_u = np.isnat(stamps) & ~bad_u
+        if not absent_u.any():
             break
-    stamps = pd.DatetimeIndex(values).tz_localize("UTC")
-    bad = reasons != None  # noqa: E711 (elementwise)
+        at = np.flatnonzero(absent_u[codes])
+        rows = at if rows is None else rows[at]
+        if not len(rows):
+            break
+    stamps_all = pd.DatetimeIndex(values).tz_localize("UTC")
     skips: list[tuple] = []
-    if bad.any():
-        skips = [(int(line_numbers[i]), reasons[i], line_text(i)) for i in np.flatnonzero(bad)]
-        keep = ~bad
+    if bad_parts:
+        bad_rows = np.concatenate([r for r, _ in bad_parts])
+        why = np.concatenate([w for _, w in bad_parts])
+        order_rows = np.argsort(bad_rows, kind="stable")
+        skips = [(int(line_numbers[r]), w, line_text(r)) for r, w in zip(bad_rows[order_rows].tolist(),
+                                                                         why[order_rows].tolist(), strict=True)]
+        keep = np.ones(len(line_numbers), dtype=bool)
+        keep[bad_rows] = False
         cols = {k: v[keep] for k, v in cols.items()}
-        line_numbers, stamps = line_numbers[keep], stamps[keep]
-    cols["_ts"] = stamps
+        line_numbers, stamps_all = line_numbers[keep], stamps_all[keep]
+    cols["_ts"] = stamps_all
     return cols, line_numbers, skips
 
 
@@ -312,9 +344,11 @@ def split_requests(lines: np.ndarray, grammar: re.Pattern,
     return {**parts, "malformed": malformed}
 
 
-def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool) -> dict[str, Any]:
+def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool,
+               coded: dict[str, Coded] | None = None) -> dict[str, Any]:
     """Typed ``http_requests`` columns (see the module) from the raw matched strings of one piece
-    of text (group name -> object array, as :func:`match_text` gives them)."""
+    of text (group name -> object array, as :func:`match_text` gives them). ``coded``, when
+    given, receives the request's parts as :class:`Coded` too (:attr:`Batch.coded`)."""
     out: dict[str, Any] = {}
     escape = fmt.escape
     decode = decode_json if escape == "json" else decode_apache
@@ -323,9 +357,19 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
     best_time = None if best is None else fmt.fields[best]
     used: set[str] = set()
 
-    def text_column(raw: np.ndarray) -> np.ndarray:  # "-" (json: "") is null; escapes decoded
-        return per_distinct(raw, (lambda u: decode(_nullify(u, escape))) if text_has_escapes
-                            else (lambda u: _nullify(u, escape)))
+    def spread(name: str, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The rows' values: ``values`` (one per distinct value, then the null entry for code
+        -1) taken by ``codes``; kept in ``coded`` too."""
+        codes = codes if not len(codes) or codes.min() >= 0 else np.where(codes < 0, len(values) - 1, codes)
+        if coded is not None:
+            coded[name] = Coded(codes, values)
+        return values[codes]
+
+    def text_column(name: str, raw: np.ndarray) -> np.ndarray:  # "-" (json: "") is null; escapes decoded
+        codes, uniques = factorize(raw)
+        text = _nullify(uniques, escape)
+        text = np.asarray(decode(text) if text_has_escapes else text).astype(object)
+        return spread(name, codes, np.append(text, np.array([None], dtype=object)))
 
     for name, raw in cols.items():
         if "__" in name:  # two integers captured as one group: split per distinct pair
@@ -351,12 +395,16 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
             if fmt.capture is None or "request" in fmt.capture:
                 raw_lines = _nullify(uniques, escape)
                 raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
-                out[column] = np.append(raw_lines, None)[codes]
+                out[column] = spread(column, codes, np.append(raw_lines, None))
             split = split_requests(uniques, _JSON_REQUEST if not fmt.regex else _TEXT_REQUEST,
                                    decode if text_has_escapes else None)
+            # code -1 (no request line): the last entry of each part
+            codes = codes if not len(codes) or codes.min() >= 0 else np.where(codes < 0, len(uniques), codes)
             for part, values in split.items():
                 if part in ("method", "malformed") or fmt.capture is None or part in fmt.capture:
-                    out[part] = values[codes]  # code -1 (no request line): the last entry
+                    out[part] = values[codes]
+                    if coded is not None and part != "malformed":
+                        coded[part] = Coded(codes, values)
                     used.add(part)
         elif kind in ("int", "bytes_dash"):
             out[column] = _ints(raw, kind)
@@ -367,15 +415,17 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
         elif kind == "list":
             codes, uniques = factorize(raw)
             uniques = _nullify(uniques, escape)
-            out[column] = np.append(uniques, None)[codes]
+            out[column] = spread(column, codes, np.append(uniques, None))
             if field.variable == "upstream_response_time" and "upstream_time_s" not in used:
                 out["upstream_time_s"] = np.append(_sum_list(uniques), np.nan)[codes]
                 used.add("upstream_time_s")
         else:
-            out[column] = text_column(raw)
+            out[column] = text_column(column, raw)
         used.add(column)
     if "path" in out and "url" not in out:  # $uri / %U without the request line
         out["url"] = out["path"]
+        if coded is not None and "path" in coded:
+            coded["url"] = coded["path"]
     if "url" in out and "path" not in out:  # $request_uri (Caddy's uri, Traefik's RequestPath) alone
         out["path"] = per_distinct(out["url"], lambda u: np.array(
             [None if v is None else v.partition("?")[0] for v in u], dtype=object))
@@ -397,6 +447,27 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
 # Below this many characters a piece is tokenized by the regex alone (importing and starting
 # pyarrow's tokenizer costs more than it saves on a small piece).
 CELLS_MIN_CHARS = 1 << 20
+
+
+def load_tokenizer(fmt: CompiledFormat | str) -> None:
+    """Import pyarrow's CSV reader now when ``fmt`` is read by the cells tokenizer: a parent
+    about to fork its workers calls it, so they share the loaded modules instead of each
+    importing pyarrow (about 0.2 CPU s a process)."""
+    if not isinstance(fmt, str) and fmt.cells is not None:
+        try:
+            import pyarrow.compute  # noqa: F401
+            import pyarrow.csv  # noqa: F401
+        except ImportError:  # (the regex reads every line then)
+            pass
+
+
+def release_tokenizer_memory() -> None:
+    """Hand the memory pyarrow's pool keeps for reuse (the tokenizer's tables of the last pieces)
+    back to the system: a reader about to build its whole table calls it, so that its peak is
+    the table, not the table beside pyarrow's cache."""
+    import sys
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
 
 
 def _csv_cells(fed: np.ndarray, ncols: int) -> tuple[Any, list[int | None]] | None:
@@ -433,7 +504,79 @@ def _coded(column: Any) -> tuple[np.ndarray, list[str]]:
     return coded.indices.to_numpy(zero_copy_only=False), coded.dictionary.to_pylist()
 
 
+@dataclasses.dataclass
+class Cells:
+    """What :func:`tokenize_cells` read of a piece: ``columns`` (raw strings per group, as
+    :class:`Coded`) of the lines ``taken`` (0-based indexes), and the piece's layout, so the
+    lines it left are cut out of ``data`` (the piece's UTF-8 bytes) without splitting the whole
+    text again: line i is ``data[starts[i]:starts[i] + lengths[i]]``."""
+
+    columns: dict[str, Coded]
+    taken: np.ndarray
+    data: bytes
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    def lines(self, which: np.ndarray) -> str:
+        """The text of lines ``which`` (0-based), joined by line breaks."""
+        data = self.data
+        return b"\n".join([data[s:s + n] for s, n in zip(self.starts[which].tolist(),
+                                                          self.lengths[which].tolist(), strict=True)]).decode()
+
+
+_STEP = 1 << 20
+
+
+def _offsets(data: bytes, buf: np.ndarray, byte: bytes) -> np.ndarray:
+    """Offsets in ``data`` (``buf`` its array) of the first ``byte`` of each line holding one. A
+    rare byte (a backslash, a CR) is found with ``bytes.find`` (memchr), the rest of its line
+    passed over: no pass of numpy over the whole piece for a few lines."""
+    found = []
+    at = data.find(byte)
+    while at >= 0:
+        found.append(at)
+        if len(found) > 4096:  # not rare here
+            return np.flatnonzero(buf == byte[0])
+        end = data.find(b"\n", at)
+        if end < 0:
+            break
+        at = data.find(byte, end)
+    return np.array(found, dtype=np.int64)
+
+
+def _has_quote(column: Any) -> bool:
+    """Whether any value of an Arrow string column may hold a ``"``: its bytes searched at once,
+    so a column without one (the usual case) is not searched row by row."""
+    values = column.buffers()[2]
+    return values is not None and bool((np.frombuffer(values, dtype=np.uint8) == 34).any())
+
+
+def _pairs(ca: np.ndarray, na: int, cb: np.ndarray, nb: int) -> tuple[np.ndarray, list[int], list[int]]:
+    """Two coded columns (codes into ``na`` and ``nb`` distinct values) as one: (codes of the
+    distinct pairs, each pair's first and second code). Few pairs are possible in a log's cells
+    (a time and its zone, a status and a size): then a table of every possible pair replaces
+    hashing each row's pair."""
+    if nb == 1:  # one zone, say: the pairs are the first values
+        return ca, list(range(na)), [0] * na
+    key = ca.astype(np.int64) * nb + cb
+    if na * nb <= max(len(key), 1 << 16):
+        present = np.zeros(na * nb, dtype=bool)
+        present[key] = True
+        pairs = np.flatnonzero(present)
+        slot = np.cumsum(present) - 1
+        codes = slot[key]
+    else:
+        codes, pairs = pd.factorize(key)
+    return codes, (pairs // nb).tolist(), (pairs % nb).tolist()
+
+
 def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np.ndarray] | None:
+    """(:attr:`Cells.columns`, :attr:`Cells.taken`) of :func:`read_cells`, or None."""
+    got = read_cells(fmt, text)
+    return None if got is None else (got.columns, got.taken)
+
+
+def read_cells(fmt: CompiledFormat, text: str) -> Cells | None:
     """The plain lines of ``text`` (lines without the last line break) split into the cells of
     ``fmt.cells`` (:func:`toolkit.http.logformat.space_cells`) by pyarrow's CSV tokenizer
     (delimiter space, quote ``"``, no escapes) in C: (raw strings per group of ``fmt.groups``,
@@ -453,7 +596,9 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np
     cells = fmt.cells
     assert cells is not None
     buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
+    # (by 1 MiB: a mask of the whole piece would be fresh memory, page-faulted in, every piece)
+    ends = np.concatenate([np.flatnonzero(buf[i:i + _STEP] == 10) + i for i in range(0, len(buf), _STEP)]
+                          or [np.empty(0, dtype=np.intp)])
     starts = np.concatenate(([0], ends + 1))
     lengths = np.append(ends, len(buf)) - starts
     quotes_expected = 2 * sum(c.quoted for c in cells)
@@ -464,7 +609,7 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np
     fed_mask = None
     for byte in (b"\\", b"\0", b"\r"):
         if byte in data:
-            at = np.searchsorted(ends, np.flatnonzero(buf == byte[0]))
+            at = np.searchsorted(ends, _offsets(data, buf, byte))
             plain[at] = False
             if byte == b"\r":
                 fed_mask = np.ones(len(starts), dtype=bool)
@@ -499,20 +644,23 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np
         kept = np.ones(len(lines), dtype=bool)
         kept[np.asarray(refused, dtype=np.int64) - 1] = False
         lines, fed_starts, fed_lengths = lines[kept], fed_starts[kept], fed_lengths[kept]
-    columns = [table.column(j).combine_chunks() for j in range(ncols)]
+    # (one block: one chunk per column, taken as it is; combine_chunks would copy it)
+    columns = [table.column(j).chunk(0) if table.column(j).num_chunks == 1 else table.column(j).combine_chunks()
+               for j in range(ncols)]
     widths = [pc.binary_length(col).to_numpy(zero_copy_only=False).astype(np.int64) for col in columns]
     ok = sum(widths) + (ncols - 1) + quotes_expected == fed_lengths  # no byte left between cells
     ok &= plain[lines]
-    last = len(fed) - 1
     values: dict[int, tuple[np.ndarray, list[str]]] = {}  # field -> (codes, distinct values)
     pos = fed_starts
+    quote_at = []  # where each row's quoted cells begin and end
     j = 0
     for cell in cells:
         for _ in range(cell.span):
-            if cell.quoted:  # its quotes where the cell begins and ends
-                ok &= fed[np.minimum(pos, last)] == 34
-                ok &= fed[np.minimum(pos + widths[j] + 1, last)] == 34
-            pos = pos + widths[j] + 1 + (2 if cell.quoted else 0)
+            end = pos + widths[j] + 1
+            if cell.quoted:
+                quote_at += [pos, end]
+                end = end + 2  # (a new array: ``end`` is kept in quote_at)
+            pos = end
             j += 1
         first_col = j - cell.span
         if cell.field is None:
@@ -524,14 +672,14 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np
         wanted = cell.check or cell.span == 2 or cell.prefix or cell.suffix or any(
             g == f"f{cell.field}" or f"f{cell.field}" in g.split("__") for g in fmt.groups)
         if not wanted:  # not captured, and its pattern needs no check: only no quote inside
-            if cell.quoted:
+            if cell.quoted and _has_quote(columns[first_col]):
                 ok &= ~pc.match_substring(columns[first_col], '"').to_numpy(zero_copy_only=False)
             continue
         codes, uniques = _coded(columns[first_col])
         if cell.span == 2:  # the value holds a space: join the two cells per distinct pair
             codes2, uniques2 = _coded(columns[first_col + 1])
-            codes, pairs = pd.factorize(codes.astype(np.int64) * len(uniques2) + codes2)
-            uniques = [f"{uniques[p // len(uniques2)]} {uniques2[p % len(uniques2)]}" for p in pairs.tolist()]
+            codes, ia, ib = _pairs(codes, len(uniques), codes2, len(uniques2))
+            uniques = [f"{uniques[a]} {uniques2[b]}" for a, b in zip(ia, ib, strict=True)]
         good = np.ones(len(uniques), dtype=bool)
         if cell.quoted:
             good &= np.array(['"' not in u for u in uniques], dtype=bool)
@@ -546,18 +694,21 @@ def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np
         if not good.all():
             ok &= good[codes]
         values[cell.field] = codes, uniques
+    if quote_at:  # a quote at each of them (one gather, a row's positions side by side; a bad
+        # row's may lie beyond the piece)
+        ok &= (np.take(fed, np.column_stack(quote_at), mode="clip") == 34).all(axis=1)
     out: dict[str, np.ndarray] = {}
     for g in fmt.groups[:-1]:  # (the last group is the regex's unmatched line)
         if "__" in g:  # two integers captured as one group: joined per distinct pair
             (ca, ua), (cb, ub) = (values[int(h[1:])] for h in g.split("__"))
-            codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
-            uniques = [f"{ua[p // len(ub)]} {ub[p % len(ub)]}" for p in pairs.tolist()]
+            codes, ia, ib = _pairs(ca, len(ua), cb, len(ub))
+            uniques = [f"{ua[a]} {ub[b]}" for a, b in zip(ia, ib, strict=True)]
         else:
             codes, uniques = values[int(g[1:])]
         distinct = np.empty(len(uniques), dtype=object)
         distinct[:] = uniques
         out[g] = Coded(codes[ok], distinct)
-    return out, lines[ok]
+    return Cells(out, lines[ok], data, starts, lengths)
 
 
 def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
@@ -586,26 +737,26 @@ def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
     return cols, line_col, bad
 
 
-def _groups(fmt: CompiledFormat, text: str, tokenizer: str, nlines: int
-            ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+def _groups(fmt: CompiledFormat, text: str, tokenizer: str
+            ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
     """:func:`_regex_groups` for every line, the plain lines tokenized by
-    :func:`tokenize_cells` when the format is made of cells (``tokenizer``:
+    :func:`read_cells` when the format is made of cells (``tokenizer``:
     ``"auto"``: for a piece of at least :data:`CELLS_MIN_CHARS`; ``"cells"``: always;
     ``"regex"``: never). The lines the tokenizer leaves go through the regex, so both ways
-    give the same strings."""
+    give the same strings. The last item is the number of lines of ``text`` (the tokenizer
+    finds their ends anyway: the text is not counted again)."""
     use_cells = fmt.cells is not None and (tokenizer == "cells"
                                            or (tokenizer == "auto" and len(text) >= CELLS_MIN_CHARS))
-    got = None
-    if use_cells:
-        got = tokenize_cells(fmt, text)
+    got = read_cells(fmt, text) if use_cells else None
     if got is None:
-        return _regex_groups(fmt, text, nlines)
-    fast, fast_lines = got
+        nlines = text.count("\n") + 1
+        return (*_regex_groups(fmt, text, nlines), nlines)
+    fast, fast_lines = got.columns, got.taken
+    nlines = len(got.starts)
     if len(fast_lines) == nlines:
-        return fast, np.full(nlines, "", dtype=object), np.zeros(nlines, dtype=bool)
+        return fast, np.full(nlines, "", dtype=object), np.zeros(nlines, dtype=bool), nlines
     slow_lines = np.setdiff1d(np.arange(nlines), fast_lines, assume_unique=True)
-    split = text.split("\n")
-    slow, slow_line_col, slow_bad = _regex_groups(fmt, "\n".join([split[i] for i in slow_lines]))
+    slow, slow_line_col, slow_bad = _regex_groups(fmt, got.lines(slow_lines), len(slow_lines))
     cols: dict[str, Any] = {}
     for g, values in slow.items():  # one Coded column: the tokenizer's values, then the regex's
         codes, uniques = factorize(values)
@@ -617,19 +768,17 @@ def _groups(fmt: CompiledFormat, text: str, tokenizer: str, nlines: int
     line_col[slow_lines] = slow_line_col
     bad = np.zeros(nlines, dtype=bool)
     bad[slow_lines] = slow_bad
-    return cols, line_col, bad
+    return cols, line_col, bad, nlines
 
 
-def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto", nlines: int | None = None
-               ) -> tuple[dict[str, Any] | None, np.ndarray, list[tuple]]:
+def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto"
+               ) -> tuple[dict[str, Any] | None, np.ndarray, list[tuple], int]:
     """The tokenizing step of :func:`scan_text`: (raw matched strings per group of the matched
     lines (object arrays or :class:`Coded`), or None when no line matched; their line numbers;
-    skipped lines). ``nlines``: the number of lines of ``text``, when the caller knows it."""
+    skipped lines; the number of lines of ``text``)."""
     if text.endswith("\n"):
         text = text[:-1]
-    if nlines is None:
-        nlines = text.count("\n") + 1
-    cols, line_col, bad = _groups(fmt, text, tokenizer, nlines)
+    cols, line_col, bad, nlines = _groups(fmt, text, tokenizer)
     line_numbers = np.arange(first, first + nlines, dtype=np.int64)
     skips = []
     if bad.any():
@@ -649,8 +798,8 @@ def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "aut
     if bad_times:
         skips = sorted(skips + bad_times, key=lambda x: x[0])
     if len(line_numbers) == 0:
-        return None, line_numbers, skips
-    return cols, line_numbers, skips
+        return None, line_numbers, skips, nlines
+    return cols, line_numbers, skips, nlines
 
 
 def _retry_tolerant(fmt: CompiledFormat, table: np.ndarray, bad: np.ndarray, line_col: np.ndarray) -> None:
@@ -695,10 +844,10 @@ def scan_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto
     Pure: worker processes run it. ``tokenizer`` (see :func:`match_text`) changes only the speed."""
     if not text:
         return Batch(first, 0, {}, np.empty(0, dtype=np.int64), [])
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    cols, line_numbers, skips = match_text(fmt, first, text, tokenizer, lines)
-    columns = {} if cols is None else columns_of(cols, fmt, "\\" in text)
-    return Batch(first, lines, columns, line_numbers, skips)
+    cols, line_numbers, skips, lines = match_text(fmt, first, text, tokenizer)
+    coded: dict[str, Coded] = {}
+    columns = {} if cols is None else columns_of(cols, fmt, "\\" in text, coded)
+    return Batch(first, lines, columns, line_numbers, skips, coded)
 
 
 # ----------------------------------------------------------------------------------- JSON lines
