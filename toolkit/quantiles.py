@@ -14,10 +14,14 @@ all keep their values so.
     [2.5]
     >>> merge_counted(values, counts, np.array([2.0, 5.0]), np.array([3, 1]))[1].tolist()
     [1, 4, 1, 1, 1]
+
+Totals come from the same form (:func:`counted_sum`), so a digest's ``total_ms`` and an
+endpoint's ``total_s`` are the same to the bit whatever the chunking or the workers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,3 +85,14 @@ def counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``values`` (any order, no NaN) as ``(distinct sorted values, int64 counts)``."""
     v, c = np.unique(np.asarray(values, dtype=np.float64), return_counts=True)
     return v, c.astype(np.int64)
+
+
+def counted_sum(values: np.ndarray, counts: np.ndarray) -> float:
+    """The sum of a counted multiset: each distinct value times its count, added with
+    :func:`math.fsum` (correctly rounded), so the result depends only on the multiset, never on
+    the order its values came in. A running sum over a log differs in its last bits with the
+    chunk size, the byte ranges and the workers; this one is the same to the bit."""
+    if not len(values):
+        return 0.0
+    return math.fsum((values * counts).tolist())
+

@@ -1,14 +1,16 @@
 """Counted multisets (toolkit.quantiles): quantiles bit for bit numpy's on the expanded values,
-merges that equal counting the concatenation."""
+merges that equal counting the concatenation, sums that do not depend on the order."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.quantiles import counted, merge_counted, weighted_quantiles
+from toolkit.quantiles import counted, counted_sum, merge_counted, weighted_quantiles
 
 # durations as logs write them: a few distinct values, each repeated (and extremes of float64)
 DISTINCT = st.lists(st.one_of(st.floats(0, 1e7, allow_nan=False), st.sampled_from([0.0, 5e-324, 1.7e308])),
@@ -68,3 +70,23 @@ def test_merge_counted_with_an_empty_side_returns_the_other():
     assert [x.tolist() for x in merge_counted(*empty, v, c)] == [[1.0, 3.0], [2, 5]]
     assert [x.tolist() for x in merge_counted(v, c, np.array([2.0, 3.0]), np.array([1, 1]))] == \
         [[1.0, 2.0, 3.0], [2, 1, 6]]
+
+
+@given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=300), st.integers(1, 299))
+def test_counted_sum_is_the_same_for_any_split_and_close_to_the_sum(values, cut):
+    # GIVEN durations, counted whole and counted as two pieces merged (two workers' ranges)
+    a = np.array(values)
+    whole = counted(a)
+    parts = merge_counted(*counted(a[:cut]), *counted(a[cut:]))
+    # THEN the sums are the same to the bit, and within rounding of the exact sum
+    assert counted_sum(*whole) == counted_sum(*parts)
+    assert counted_sum(*whole) == pytest.approx(math.fsum(values), rel=1e-12, abs=1e-9)
+
+
+def test_counted_sum_where_running_sums_differ_by_order():
+    # 0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1 in float64; the counted sum is one of neither order
+    assert (0.1 + 0.2) + 0.3 != (0.3 + 0.2) + 0.1
+    got = counted_sum(*counted(np.array([0.1, 0.2, 0.3])))
+    assert got == counted_sum(*counted(np.array([0.3, 0.2, 0.1]))) == math.fsum([0.1, 0.2, 0.3]) == 0.6
+    assert counted_sum(*counted(np.array([2.5] * 4 + [1.0]))) == 11.0
+    assert counted_sum(np.empty(0), np.empty(0, dtype=np.int64)) == 0.0

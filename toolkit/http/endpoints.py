@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,7 +31,7 @@ import pandas as pd
 
 from .. import schema
 from ..engines import engine_of
-from ..quantiles import weighted_quantiles
+from ..quantiles import counted_sum, weighted_quantiles
 from ..sources import CHUNK_BYTES
 from ..state import full_read_note
 from .scanner import Batch, load_tokenizer, scan, scan_piece, scan_range
@@ -98,7 +99,6 @@ class EndpointAccumulator:
         self.lat: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (distinct seconds, counts)
         self.size: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (distinct bytes, counts)
         self.counts: dict[tuple, np.ndarray] = {}  # requests, 4xx, 5xx, cache_known, cache_hits
-        self.total: dict[tuple, float] = {}
         self.example: dict[tuple, str] = {}
         self.t_min = None
         self.t_max = None
@@ -211,7 +211,6 @@ class EndpointAccumulator:
             sz = sz[~np.isnan(sz)]
             self.lat[key] = _merge_counts(self.lat.get(key), lt)
             self.size[key] = _merge_counts(self.size.get(key), sz.astype(np.int64))
-            self.total[key] = self.total.get(key, 0.0) + float(lt.sum())
             c = np.array([len(idx), errors[0][idx].sum(), errors[1][idx].sum(),
                           cache_known[idx].sum(), cache_hit[idx].sum()], dtype=np.int64)
             self.counts[key] = self.counts.get(key, 0) + c
@@ -228,7 +227,6 @@ class EndpointAccumulator:
         for key, (values, counts) in other.lat.items():
             self.lat[key] = _merge_counts(self.lat.get(key), values, counts)
             self.size[key] = _merge_counts(self.size.get(key), *other.size[key])
-            self.total[key] = self.total.get(key, 0.0) + other.total[key]
             self.counts[key] = self.counts.get(key, 0) + other.counts[key]
             if key not in self.example and key in other.example:
                 self.example[key] = other.example[key]
@@ -246,7 +244,10 @@ class EndpointAccumulator:
         if self.t_min is not None:  # in microseconds: centuries apart overflow a ns Timedelta
             span = (pd.Timestamp(self.t_max).as_unit("us") - pd.Timestamp(self.t_min).as_unit("us")).total_seconds()
         span = max(span, 1.0)
-        grand = sum(self.total.values()) or np.nan
+        # totals from the counted latencies (correctly rounded): the same to the bit whatever the
+        # chunking or the workers (running sums over the chunks differ in the last bits)
+        totals = {key: counted_sum(*self.lat[key]) for key in self.counts}
+        grand = math.fsum(totals.values()) or np.nan
         last = float("inf")  # the malformed requests and a missing method come last
 
         def rank(key: tuple) -> tuple:
@@ -263,15 +264,15 @@ class EndpointAccumulator:
                 # rounded to the microsecond: logs carry ms (nginx) or us (%D); hides lerp noise
                 q = np.round(weighted_quantiles(lat, lat_n, QUANTILES), 6)
                 mx = round(float(lat[-1]), 6)
-                mean = self.total[key] / timed
+                mean = totals[key] / timed
             else:
                 q, mx, mean = [np.nan] * len(QUANTILES), np.nan, np.nan
             bq = np.round(weighted_quantiles(size, size_n, (0.5, 0.95)), 6) if len(size) else (np.nan, np.nan)
             rows.append({
                 "endpoint": key[0], "method": key[1] or None, "requests": requests,
                 "rps": requests / span, "p50_s": q[0], "p90_s": q[1], "p95_s": q[2], "p99_s": q[3],
-                "max_s": mx, "mean_s": mean, "total_s": self.total[key] if timed else np.nan,
-                "time_pct": 100.0 * self.total[key] / grand if timed else np.nan,
+                "max_s": mx, "mean_s": mean, "total_s": totals[key] if timed else np.nan,
+                "time_pct": 100.0 * totals[key] / grand if timed else np.nan,
                 "errors_4xx_pct": 100.0 * n4 / requests, "errors_5xx_pct": 100.0 * n5 / requests,
                 "p50_bytes": bq[0], "p95_bytes": bq[1],
                 "cache_hit_pct": 100.0 * hits / known if known else np.nan,

@@ -51,7 +51,6 @@ def encode(acc: Any) -> dict[str, Any]:
         "lat": [[acc.lat[k][0].tolist(), acc.lat[k][1].tolist()] for k in keys],
         "size": [[acc.size[k][0].tolist(), acc.size[k][1].tolist()] for k in keys],
         "counts": [np.asarray(acc.counts[k]).tolist() for k in keys],
-        "total": [float(acc.total[k]) for k in keys],
         "example": [acc.example.get(k) for k in keys],
         "t_min": _when(acc.t_min), "t_max": _when(acc.t_max), "rows": int(acc.rows),
         "first_endpoint": {k: int(v) for k, v in acc.first_endpoint.items()},
@@ -66,7 +65,6 @@ def decode(data: dict[str, Any], acc: Any) -> Any:
         acc.lat[key] = (np.array(data["lat"][i][0], dtype=float), np.array(data["lat"][i][1], dtype=np.int64))
         acc.size[key] = (np.array(data["size"][i][0], dtype=np.int64), np.array(data["size"][i][1], dtype=np.int64))
         acc.counts[key] = np.array(data["counts"][i], dtype=np.int64)
-        acc.total[key] = data["total"][i]
         if data["example"][i] is not None:
             acc.example[key] = data["example"][i]
     acc.t_min, acc.t_max = _from_when(data["t_min"]), _from_when(data["t_max"])

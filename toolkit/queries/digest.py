@@ -48,7 +48,10 @@ What is a call
 - Rows without a statement (PostgreSQL's duration-only lines, ``kind="duration"``) form one group
   whose fingerprint is null: their time is counted, never dropped.
 
-So ``digest(events).total_ms.sum()`` equals ``events.duration_ms[events.kind != "plan"].sum()``.
+So ``digest(events).total_ms.sum()`` equals ``events.duration_ms[events.kind != "plan"].sum()``
+(up to rounding in the last bits: each ``total_ms`` is the correctly rounded sum of its group's
+durations, :func:`toolkit.quantiles.counted_sum`, so it is the same to the bit for every chunk
+size, byte range and number of workers, where a running sum is not).
 
 Streaming
 ---------
@@ -81,6 +84,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib
+import math
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -91,7 +95,7 @@ import pandas as pd
 from .. import schema
 from ..engines import engine_of
 from ..errors import ParseError, SchemaError
-from ..quantiles import EMPTY_COUNTS, EMPTY_VALUES, counted, merge_counted, weighted_quantiles
+from ..quantiles import EMPTY_COUNTS, EMPTY_VALUES, counted, counted_sum, merge_counted, weighted_quantiles
 from ..sources import CHUNK_BYTES
 from .fingerprint import Fingerprinter, fingerprint_id
 
@@ -238,6 +242,13 @@ class DigestGroup:
         self.values, self.counts = merge_counted(self.values, self.counts, *counted(new))
         self.durations, self.blocks, self.loose = [], [], 0
         self.limit = max(COMPACT_AT, len(self.values))
+
+    def exact_total(self) -> float:
+        """The timed calls' total, ms, from the distinct durations and their counts
+        (:func:`toolkit.quantiles.counted_sum`): the same to the bit however the calls were
+        chunked, split into ranges or merged (``total``, the running sum, is not)."""
+        self.compact()
+        return counted_sum(self.values, self.counts)
 
     def percentiles(self, qs: Iterable[float] = (50, 95, 99)) -> np.ndarray:
         """Percentiles ``qs`` (0..100) of the timed calls' durations, ms: exactly
@@ -470,8 +481,9 @@ class DigestAccumulator:
             p50, p95, p99 = acc.percentiles((50, 95, 99))
             example = acc.example or (None, None, None)
             row = dict(zip(keys, key, strict=False))
-            row.update(calls=acc.calls, total_ms=acc.total,
-                       mean_ms=acc.total / acc.timed if acc.timed else np.nan,
+            total = acc.exact_total()
+            row.update(calls=acc.calls, total_ms=total,
+                       mean_ms=total / acc.timed if acc.timed else np.nan,
                        p50_ms=p50, p95_ms=p95, p99_ms=p99,
                        max_ms=acc.max if acc.timed else np.nan,
                        example=example[0], parameters=example[1], example_line=example[2],
@@ -486,7 +498,7 @@ class DigestAccumulator:
                 out.insert(0, c, pd.Series([], dtype="string"))
             return out
         df = pd.DataFrame(rows)
-        grand = df["total_ms"].sum()
+        grand = math.fsum(df["total_ms"])  # (the rows' order does not change it)
         df["pct_total"] = df["total_ms"] / grand * 100 if grand else 0.0
         if "rows_examined" in df and "rows_sent" in df:
             sent = df["rows_sent"].where(df["rows_sent"] > 0)
