@@ -56,6 +56,15 @@ def who(userhost: tuple[Any, Any, Any], headers: dict[str, str]) -> tuple[Any, A
             headers.get("Thread_id") or headers.get("Id") or ident)
 
 
+def parse_userhost(value: str) -> tuple[Any, Any, Any]:
+    """``(user, client, MySQL's Id)`` of a ``User@Host`` value (the reader's and the digest's)."""
+    m = USERHOST.match(value)
+    if not m:
+        return None, None, None
+    return (m.group("user") or m.group("priv").strip() or None,
+            (m.group("ip") or m.group("host") or "").strip() or None, m.group("id"))
+
+
 class State:
     """What carries from one record to the next: the current database and ``# Time:``."""
 
@@ -330,13 +339,36 @@ def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
     return out, out[-1]
 
 
+_HEADERS: dict[tuple[str, str, str], tuple[dict[str, str], str | None]] = {}  # see _headers
+
+
+def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None]:
+    """Every ``Key: value`` header of a record (the lines before its '# Query_time:' line, that
+    line's tail, the lines after) and its EXPLAIN rows as JSON (None: none), from the texts
+    :data:`LEAN_ITEM` cuts; :data:`_HEADERS` keeps them by those texts (a log repeats few). KV's
+    matches in the lines before and after are those of their concatenation (each part starts at
+    a line start or a space)."""
+    if "# explain: " in pre:  # (not MariaDB's order: read as one text)
+        headers = pre + tail + "\n" + post
+        cut = headers.find("# explain: ")
+        return dict(KV.findall(headers[:cut])), explain_json(headers[cut:])
+    rest = tail + "\n" + post
+    cut = rest.find("# explain: ")
+    plan = None
+    if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
+        plan = explain_json(rest[cut:])
+        rest = rest[:cut]
+    return {**dict(KV.findall(pre)), **dict(KV.findall(rest))}, plan
+
+
 # A batch's columns (:func:`scan_segment`): as logged, one value per row.
 #   source_line  the record's '# User@Host:' line (its first line when it has no '# Time:')
 #   ts           SET timestamp=... (text) or None;  time: the '# Time:' holding for the record
 #   userhost     the '# User@Host:' value;  headers: the header key/values before '# Query_time:'
 #   database     Schema, else the 'use db;' holding for the record;  statement: without its ';'
 #   query_time, lock_time, rows_sent, rows_examined: the '# Query_time:' line's figures (text)
-#   extra, plan  (full scans only) every header as a dict; MariaDB's EXPLAIN rows as JSON text
+#   extra, plan  (full scans only) every header as a dict (one dict per distinct header text, shared:
+#                read-only); MariaDB's EXPLAIN rows as JSON text
 FIGURE_COLUMNS = ("query_time", "lock_time", "rows_sent", "rows_examined")
 
 
@@ -421,31 +453,19 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
         columns[name] = list(pick(c))
     if full:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
-        extra: list[Any] = [None] * len(stmts)
-        plans: list[Any] = [None] * len(stmts)
-        # The headers after '# Query_time:' repeat (a busy server's log holds a few dozen
-        # kinds): each distinct text is read once. KV's matches in the lines before and after
-        # are those of their concatenation (each part starts at a line start or a space).
-        after: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
-        for k, (pre, tail, post) in enumerate(zip(pres, tails, posts, strict=True)):
-            if "# explain: " in pre:  # (not MariaDB's order: read as one text)
-                headers = pre + tail + "\n" + post
-                cut = headers.find("# explain: ")
-                plans[k] = explain_json(headers[cut:])
-                extra[k] = dict(kv_findall(headers[:cut]))
-                continue
-            got = after.get((tail, post))
-            if got is None:
-                rest = tail + "\n" + post
-                cut = rest.find("# explain: ")
-                plan = None
-                if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
-                    plan = explain_json(rest[cut:])
-                    rest = rest[:cut]
-                got = after[(tail, post)] = (dict(kv_findall(rest)), plan)
-            extra[k] = {**cache[pre], **got[0]}
-            plans[k] = got[1]
-        columns["extra"], columns["plan"] = extra, plans
+        # The headers repeat (a busy server's log holds a few hundred kinds): each distinct
+        # text is read once, and its records share one dict (read-only: _frame numbers them)
+        got = list(map(_HEADERS.get, zip(pres, tails, posts, strict=True)))
+        if None in got:
+            if len(_HEADERS) > 20_000:
+                _HEADERS.clear()
+            for k, g in enumerate(got):
+                if g is None:
+                    key = (pres[k], tails[k], posts[k])
+                    g = _HEADERS.get(key)
+                    got[k] = g if g is not None else _HEADERS.setdefault(key, _headers(*key))
+        columns["extra"] = [g[0] for g in got]
+        columns["plan"] = [g[1] for g in got]
     return RecordBatch.of(first_line, lines, columns, [starts[i] for i in recs], [nl[i] for i in recs],
                           reasons=reasons, skips=skips)
 
