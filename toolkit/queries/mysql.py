@@ -95,6 +95,7 @@ from .mysql_slow import (
     CANONICAL,
     FIGURES,
     FORMAT,
+    PIECE_BYTES,
     Batch,
     batches,
     batches_from,
@@ -273,7 +274,7 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
             values = distinct[codes]
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
     users, clients, session, figures, ts, why = _columns(batch)
-    df = pd.DataFrame({
+    columns: dict[str, Any] = {
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
         "statement": _strings(batch.statement),
@@ -287,13 +288,14 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
         "lock_ms": figures["lock_ms"],
         "plan": _strings(batch.plan),
         "source_line": pd.Series(batch.source_line, dtype="Int64"),
-    })
-    for k, v in cols.items():
-        df[k] = v.values if hasattr(v, "values") else v
-    return _drop_bad(df, why, batch, acct)
+    }
+    # the extra columns after the canonical ones (a header named like one replaces it in place),
+    # all in one frame: as Series, so text left for _typed stays object (not inferred per column)
+    columns.update(cols)
+    return _drop_bad(pd.DataFrame(columns), why, batch, acct)
 
 
-def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
+def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = PIECE_BYTES,
                      errors: str = "skip", first_line: int | None = None) -> Iterator[pd.DataFrame]:
     """The records that start in bytes ``[start, end)`` of a plain (uncompressed) slow log file,
     as one ``query_events`` frame with the reader's columns (the extra header columns included,
@@ -323,7 +325,7 @@ def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:
     return out
 
 
-def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = PIECE_BYTES) -> pd.DataFrame:
     """Read a MySQL / MariaDB / Percona slow query log into the ``query_events`` table.
 
     Columns: the canonical ones (``timestamp`` UTC, ``duration_ms``, ``lock_ms``, ``rows_sent``,

@@ -30,7 +30,7 @@ from .records import RecordBatch
 DIGEST_BY = ("database", "user", "session", "client")
 _SUMS = ("rows_sent", "rows_examined", "lock_ms")
 _ALL = (True, True, True)
-PIECE_BYTES = 4 << 20
+PIECE_BYTES = mysql_slow.PIECE_BYTES
 
 
 class _Lean(DigestGroup):
@@ -345,9 +345,7 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
     ``attrs["source"]``.
     """
     from ..sources import Accounting, check_errors_mode, open_source
-    # Records never straddle pieces here (a cut record moves whole to the next piece), so the
-    # piece size changes no result: 4 MiB pieces keep the regex's tuples few enough at a time that
-    # their memory is reused rather than mapped anew for every piece (a tenth less time).
+    # (the piece size changes no result: see mysql_slow.PIECE_BYTES)
     chunk_size = chunk_size or PIECE_BYTES
     engine = SlowDigest(by, **fingerprint_options)
     if start is not None:
