@@ -52,8 +52,9 @@ _FIGURE_KEYS = tuple(key for key, _, _ in FIGURES)
 
 # A record's time stamp when it has none (int64 nanoseconds; NaT's value, as pandas keeps it).
 _NO_TIME = np.iinfo(np.int64).min
-# Records wait for :meth:`SlowDigest._flush` until this many: the per-group work is per flush.
-FLUSH_AT = 65_536
+# Records wait for :meth:`SlowDigest._flush` until this many: the per-group work is per flush
+# (more: less time per record where groups are many; fewer: less memory held by waiting records).
+FLUSH_AT = 16_384
 
 
 def _no_waiting() -> dict[str, list]:
@@ -135,6 +136,7 @@ class SlowDigest:
         self._epoch: dict[str, tuple[int | None, str | None]] = {}  # SET timestamp -> (ns, reason)
         self.waiting = _no_waiting()  # good records not yet in their groups (_flush)
         self.n_waiting = 0
+        self._same: dict[str, str] = {}  # the waiting statements, each text once
 
     def count(self) -> int:
         """Records so far (where a banner falls among them)."""
@@ -194,7 +196,8 @@ class SlowDigest:
             keys = fps
         w = self.waiting
         w["key"] += keys
-        w["statement"] += stmts
+        # (equal statements held as one str while they wait: a log repeats its statements)
+        w["statement"] += map(self._same.setdefault, stmts, stmts)
         w["line"] += lines
         for name, arr in (("d", d), ("lock", lock), ("sent", sent), ("examined", examined), ("ns", ns)):
             w[name].append(arr)
@@ -248,6 +251,7 @@ class SlowDigest:
         keys, stmts, lines = w["key"], w["statement"], w["line"]
         d, lock, sent, examined, ns = (np.concatenate(w[n]) for n in ("d", "lock", "sent", "examined", "ns"))
         self.waiting, self.n_waiting = _no_waiting(), 0
+        self._same = {}
         if self.by:  # tuples: a dict numbers them in order of first appearance
             index: dict[tuple, int] = {}
             codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.intp, count=len(keys))
