@@ -332,9 +332,9 @@ def statement_text(st: str) -> str:
 def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
     """Each item's latest non-empty value so far (``current`` before the first), and the last."""
     n = len(values)
-    has = np.fromiter(map(bool, values), dtype=bool, count=n)
-    if not has.any():
+    if not any(values):  # (one C-level look: 'use db;' is rare)
         return [current] * n, current
+    has = np.fromiter(map(bool, values), dtype=bool, count=n)
     pos = np.maximum.accumulate(np.where(has, np.arange(1, n + 1), 0))
     table = np.empty(n + 1, dtype=object)
     table[0] = current
@@ -345,6 +345,7 @@ def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
 
 
 _HEADERS: dict[tuple[str, str, str], tuple[dict[str, str], str | None]] = {}  # see _headers
+_PRE_HEADERS: dict[str, dict[str, str]] = {}  # the header lines before '# Query_time:' -> their keys
 
 
 def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None]:
@@ -432,11 +433,16 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     time_col, state.time = _carry_forward(times, state.time)
     use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
     stmts = list(map(statement_text, stmts))
-    cache: dict[str, dict[str, str]] = {}
-    kv_findall = KV.findall
-    for p in set(pres):
-        cache[p] = dict(kv_findall(p))
-    kvs = [cache[p] for p in pres]
+    # the headers before '# Query_time:' (Thread_id, Schema): each distinct text read once for
+    # all pieces (a log repeats few; restart banners cut it into many small segments)
+    kvs = list(map(_PRE_HEADERS.get, pres))
+    if None in kvs:
+        if len(_PRE_HEADERS) > 20_000:
+            _PRE_HEADERS.clear()
+        for k, kv in enumerate(kvs):
+            if kv is None:
+                kv = _PRE_HEADERS.get(pres[k])
+                kvs[k] = kv if kv is not None else _PRE_HEADERS.setdefault(pres[k], dict(KV.findall(pres[k])))
     reasons: dict[int, str] = {}
     # the rare cases, one look each: only statements that start with '#' or whitespace, or are empty
     rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
@@ -450,7 +456,8 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
             else:
                 reasons[k] = "truncated record (no statement)"
     columns: dict[str, Any] = {
-        "source_line": [starts[i] + (t != "") for i, t in zip(recs, times, strict=True)],
+        # (the '# User@Host:' line: after the '# Time:' line where the record has one)
+        "source_line": list(map(operator.add, map(starts.__getitem__, recs), map(bool, times))),
         "ts": [x or None for x in tss], "time": time_col, "userhost": list(userhosts),
         "headers": kvs, "database": [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)],
         "statement": stmts,
