@@ -4,12 +4,14 @@
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest`), without a
 ``query_events`` DataFrame in between. The records come from the reader's scanner
 (:func:`toolkit.queries.mysql_slow.scan_segment`: record batches, restart banners cut out by the
-reader's own code) and go one by one into per-fingerprint state: calls,
-total, maximum and its example, rows sent and examined, lock time, the durations as distinct
-values with counts (exact percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
+reader's own code); a batch's figures and time stamps are converted and checked as arrays, and
+its good records wait (:data:`FLUSH_AT`) until they join their per-fingerprint state, one
+:meth:`~toolkit.queries.digest.DigestGroup.take` per group: calls, total, maximum and its
+example, rows sent and examined, lock time, the durations as distinct values with counts (exact
+percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
 ``User@Host`` value and ``# Time:`` text is parsed once (a log repeats few of them). The lines
 the reader would skip are skipped here with the same reasons; tests hold the two ways equal on
-the sample logs and the edge-case fixtures.
+the sample logs and the edge-case fixtures, to the bit (the sums are added in input order).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ PIECE_BYTES = mysql_slow.PIECE_BYTES
 
 class _Lean(DigestGroup):
     """A group's state, with the sums of rows and lock time and the earliest and latest time
-    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end)."""
+    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end). Its
+    ``total`` is set by :meth:`SlowDigest._flush` (the durations summed in input order onto it)."""
 
     __slots__ = ("sent", "examined", "lock", "has", "first_ns", "last_ns")
 
