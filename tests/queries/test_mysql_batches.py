@@ -124,3 +124,23 @@ def test_a_gzip_sample_read_in_small_pieces_is_the_whole(tmp_path):
         options = {} if chunk_size is None else {"chunk_size": chunk_size}
         pd.testing.assert_frame_equal(read_mysql_slow(path, **options), whole, check_exact=True)
     assert np.isfinite(whole["duration_ms"]).all() and len(whole) > 0
+
+
+HOSTILE = ["", "\n", "garbage", "garbage\n\n", "# Query_time: 1\nSELECT 1", BANNER, BANNER + "junk",
+           "# User@Host: a[a] @ h []\n# Query_time: 0.1  Lock_time: 0  Rows_sent: 1  Rows_examined: 1\n'open\n"
+           "# Query_time: 2  Lock_time: 0  Rows_sent: 1  Rows_examined: 1\nSELECT 'x';\n\n\n"]
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, *(tk.sources.open_source(p).read_bytes().decode() for p in SAMPLES + FIXTURES)],
+                         ids=lambda t: repr(t[:20]))
+def test_the_scanners_lines_are_the_texts_lines(text):
+    # GIVEN any text without a restart banner inside (the reader cuts those out before scanning)
+    from toolkit.queries.mysql_slow import State, scan_segment
+
+    if "started with:" in text:
+        text = text.replace("started with:", "started")
+    # WHEN scanned THEN its records, skipped runs and their lines cover exactly the text's lines
+    batch = scan_segment(text, 7, State(), full=True)
+    batch.check()
+    assert batch.lines == text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    assert batch.first == 7

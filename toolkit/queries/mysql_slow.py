@@ -384,10 +384,9 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     no record claims), then column-wise list operations instead of a loop body per record.
     ``full=False`` (the digest) leaves ``extra`` and ``plan`` out. ``state`` carries the current
     '# Time:' and database in and out. A record without a statement is a SKIPPED row."""
-    lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
     items = find_items(text)
     if not items:
-        return RecordBatch.empty(first_line, lines)
+        return RecordBatch.empty(first_line, text.count("\n") + (1 if text and text[-1] != "\n" else 0))
     (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
      junks) = zip(*items, strict=True)
     # lines per item: its line breaks, plus one for a last line without a break (one count over
@@ -403,6 +402,9 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
         nl[-1] += 1
     del whole
     starts = list(itertools.accumulate(nl, initial=first_line))
+    # (the items tile the text, each ending at a line's end: their lines are the text's, without
+    # one more pass over it to count them)
+    lines = starts[-1] - first_line
     # junk lines, in runs
     skips: list[tuple[int, str, str, int]] = []
     if len(recs) < len(items):
@@ -482,11 +484,11 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
                           reasons=reasons, skips=skips)
 
 
-def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> None:
-    """Split ``text`` at server start banners, parse the pieces between them."""
+def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> int:
+    """Split ``text`` at server start banners, parse the pieces between them; returns the line
+    after the text."""
     if "started with:" not in text:
-        _parse_segment(text, first_line, acct, state, batch)
-        return
+        return _parse_segment(text, first_line, acct, state, batch)
     pos, line = 0, first_line
     search = 0
     while True:
@@ -510,7 +512,7 @@ def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) ->
         line += n
         pos = m.end()
         search = pos
-    _parse_segment(text[pos:], line, acct, state, batch)
+    return _parse_segment(text[pos:], line, acct, state, batch)
 
 
 # The '# Query_time:' line's figures: header key, canonical column, factor to the column's unit.
@@ -543,16 +545,15 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
     state = state or State()
     carry, carry_line = "", 1
 
-    def parsed(text: str, line: int) -> Batch:
+    def parsed(text: str, line: int) -> tuple[Batch, int]:
         batch = sink if sink is not None else Batch(lean)
-        _parse_text(text, line, acct, state, batch)
-        return batch
+        return batch, _parse_text(text, line, acct, state, batch)
 
     for first_line, text in pieces:
         if carry and first_line != carry_line + carry.count("\n"):
             # a line between the pieces was left out (longer than the line limit): the record
             # kept back ends where it was
-            yield parsed(carry, carry_line)
+            yield parsed(carry, carry_line)[0]
             carry = ""
         if carry:
             text, first_line = carry + text, carry_line
@@ -561,12 +562,13 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
         start = safe_record_start(text)
         if start >= 0:
             body, carry = text[:start], text[start:]
-            carry_line = first_line + body.count("\n")
         else:
             body, carry = text, ""
-        yield parsed(body, first_line)
+        # (the body ends at a line's end: the carried record starts at the line after it)
+        batch, carry_line = parsed(body, first_line)
+        yield batch
     if carry:
-        yield parsed(carry, carry_line)
+        yield parsed(carry, carry_line)[0]
 
 
 _MARKERS_B = tuple(b"\n" + m.encode() for m in MARKERS)
