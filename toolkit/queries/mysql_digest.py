@@ -136,7 +136,8 @@ class SlowDigest:
         self.banners: list[dict[str, Any]] = []
         self._userhost: dict[str, tuple] = {}
         self._time: dict[str, tuple[int | None, str | None]] = {}   # '# Time:' text -> (ns, reason)
-        self._epoch: dict[str, tuple[int | None, str | None]] = {}  # SET timestamp -> (ns, reason)
+        self._epoch: dict[str, int] = {}      # SET timestamp -> ns (_NO_TIME: bad)
+        self._epoch_bad: dict[str, str] = {}  # ... and the reason of a bad one
         self.waiting = _no_waiting()  # good records not yet in their groups (_flush)
         self.n_waiting = 0
         self._same: dict[str, str] = {}  # the waiting statements, each text once
@@ -214,29 +215,31 @@ class SlowDigest:
         (None: every one good): SET timestamp (whole seconds), or the '# Time:' that holds for
         the record where it is ISO (microseconds) or SET timestamp is missing. Each text is
         parsed once (a log repeats them)."""
-        epoch, time = self._epoch, self._time
-        if None not in tss and not any("T" in t for t in set(times) if t):
-            # the common case: every record has SET timestamp and no ISO '# Time:' holds
-            for ts in set(tss) - epoch.keys():
+        epoch, bad, time = self._epoch, self._epoch_bad, self._time
+        for ts in set(tss) - epoch.keys():  # (None: a record without SET timestamp)
+            if ts:
                 parsed, reason = schema.epoch_value(ts, "timestamp", decimals=0)
-                epoch[ts] = (_NO_TIME if parsed is None else parsed.value, reason)
-            got = list(map(epoch.__getitem__, tss))
-        else:
-            got = []
-            for cur_time, ts in zip(times, tss, strict=True):
-                if cur_time is not None and (not ts or "T" in cur_time):
-                    g = time.get(cur_time)
-                    if g is None:
-                        parsed, reason = parse_time(cur_time)
-                        g = time[cur_time] = (_NO_TIME if parsed is None else parsed.value, reason)
-                elif ts:
-                    g = epoch.get(ts)
-                    if g is None:
-                        parsed, reason = schema.epoch_value(ts, "timestamp", decimals=0)
-                        g = epoch[ts] = (_NO_TIME if parsed is None else parsed.value, reason)
-                else:
-                    g = (_NO_TIME, None)
-                got.append(g)
+                epoch[ts] = _NO_TIME if parsed is None else parsed.value
+                if reason:
+                    bad[ts] = reason
+        if all(tss) and not any("T" in t for t in set(times) if t):  # (all(): no None, one C-level look)
+            # the common case: every record has SET timestamp and no ISO '# Time:' holds
+            ns = np.fromiter(map(epoch.__getitem__, tss), dtype=np.int64, count=len(tss))
+            if bad and not bad.keys().isdisjoint(tss):
+                return ns, list(map(bad.get, tss))
+            return ns, None
+        got = []
+        for cur_time, ts in zip(times, tss, strict=True):
+            if cur_time is not None and (not ts or "T" in cur_time):
+                g = time.get(cur_time)
+                if g is None:
+                    parsed, reason = parse_time(cur_time)
+                    g = time[cur_time] = (_NO_TIME if parsed is None else parsed.value, reason)
+            elif ts:
+                g = (epoch[ts], bad.get(ts))
+            else:
+                g = (_NO_TIME, None)
+            got.append(g)
         ns, reasons = zip(*got, strict=True)
         why = list(reasons) if any(reasons) else None
         return np.array(ns, dtype=np.int64), why

@@ -487,18 +487,15 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
 def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> int:
     """Split ``text`` at server start banners, parse the pieces between them; returns the line
     after the text."""
-    if "started with:" not in text:
+    hit = text.find("started with:")  # (one look for banners: the loop below starts at it)
+    if hit < 0:
         return _parse_segment(text, first_line, acct, state, batch)
     pos, line = 0, first_line
-    search = 0
-    while True:
-        hit = text.find("started with:", search)
-        if hit < 0:
-            break
-        search = hit + 1
+    while hit >= 0:
         bol = text.rfind("\n", 0, hit) + 1
         m = BANNER.match(text, bol)
         if not m or bol < pos:
+            hit = text.find("started with:", hit + 1)
             continue
         seg = text[pos:bol]
         line = _parse_segment(seg, line, acct, state, batch)
@@ -511,7 +508,7 @@ def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) ->
         acct.skip(line, BANNER_REASON, first, count=n)
         line += n
         pos = m.end()
-        search = pos
+        hit = text.find("started with:", pos)
     return _parse_segment(text[pos:], line, acct, state, batch)
 
 
