@@ -173,14 +173,17 @@ def _convert_distinct(values: list[Any]) -> pd.Series:
 _POOL = pa.system_memory_pool()
 
 
-def _strings(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+def _strings(values: list[Any], repeats: bool = True) -> pd.api.extensions.ExtensionArray:
     """A ``string`` column from a list of str and None, built as one Arrow array (pandas' own
     conversion looks at each value in Python: a quarter of the reader's time on big logs). A
     column that repeats its values (database, user, the EXPLAIN's JSON: the scanner shares one
-    str per distinct EXPLAIN) is its distinct values converted once and taken for every row."""
+    str per distinct EXPLAIN) is its distinct values converted once and taken for every row;
+    ``repeats=False`` (the statements: each a new str, so hashing them costs more than copying
+    them) converts every value."""
     try:
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object))  # (None: code -1)
-        if len(uniques) * 2 > len(values):  # mostly distinct (statements with literals)
+        codes, uniques = (pd.factorize(np.asarray(values, dtype=object)) if repeats  # (None: code -1)
+                          else (None, values))
+        if len(uniques) * 2 > len(values):  # mostly distinct
             arrow = pa.array(values, type=pa.large_string(), memory_pool=_POOL)
         else:
             arrow = pc.take(pa.array(uniques.tolist(), type=pa.large_string(), memory_pool=_POOL),
@@ -293,7 +296,7 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
     columns: dict[str, Any] = {
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
-        "statement": _strings(batch.statement),
+        "statement": _strings(batch.statement, repeats=False),
         "kind": _strings(["statement"] * n),
         "database": _strings(batch.database),
         "user": _strings(users.tolist()),
