@@ -79,7 +79,6 @@ as :func:`read_mysql_slow`.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -87,6 +86,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import formats, schema
 from ..sources import CHUNK_BYTES, Accounting, Source, check_errors_mode, open_source
@@ -95,12 +96,13 @@ from .mysql_slow import (
     CANONICAL,
     FIGURES,
     FORMAT,
-    USERHOST,
+    PIECE_BYTES,
     Batch,
     batches,
     batches_from,
     check_found_something,
     parse_time,
+    parse_userhost,
     range_pieces,
     state_before,
     who,
@@ -138,15 +140,22 @@ def sniff(head: formats.Head) -> bool:
     return bool(re.match(r"\S*(?:mysqld|mariadbd)\S*, Version: .*started with:", first))
 
 
-def _convert(values: list[Any]) -> pd.Series:
+def _convert(values: Any) -> pd.Series:
     """The values of a header that is not a canonical column (str or None) as boolean (all
     Yes/No), Int64 (all whole numbers within int64), float64 (all finite numbers) or, when any
-    is none of those (``0x1F``, ``NaN``, other digits), the text as logged: nothing is lost."""
+    is none of those (``0x1F``, ``NaN``, other digits), the text as logged: nothing is lost.
+    Each distinct value is converted once (a header repeats few: Rows_affected, Full_scan) and
+    the column is taken from them."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))  # (None: code -1)
+    return pd.Series(_convert_distinct(uniques.tolist()).array.take(codes, allow_fill=True))
+
+
+def _convert_distinct(values: list[Any]) -> pd.Series:
+    """:func:`_convert` of values without nulls (the distinct values of a column)."""
     s = pd.Series(values, dtype=object)
-    present = s.dropna()
-    if present.empty:
+    if s.empty:
         return s.astype("string")
-    if present.isin(["Yes", "No"]).all():
+    if s.isin(["Yes", "No"]).all():
         return s.map({"Yes": True, "No": False}).astype("boolean")
     ints = schema.int_values(s)
     if not ints.bad.any():
@@ -155,6 +164,33 @@ def _convert(values: list[Any]) -> pd.Series:
     if not floats.bad.any():
         return pd.Series(floats.values, dtype="float64")
     return s.astype("string")
+
+
+# The pool of the string columns' buffers: the C library's allocator. Arrow's default (mimalloc)
+# maps each big buffer (a piece's statements: megabytes) anew and faults its pages in every time:
+# the string columns of a 240 MB log took 1.0 CPU s from it, 0.4 from this one (2.0 and 0.5 s
+# wall), and the reader's peak memory was 120 MB higher.
+_POOL = pa.system_memory_pool()
+
+
+def _strings(values: list[Any], repeats: bool = True) -> pd.api.extensions.ExtensionArray:
+    """A ``string`` column from a list of str and None, built as one Arrow array (pandas' own
+    conversion looks at each value in Python: a quarter of the reader's time on big logs). A
+    column that repeats its values (database, user, the EXPLAIN's JSON: the scanner shares one
+    str per distinct EXPLAIN) is its distinct values converted once and taken for every row;
+    ``repeats=False`` (the statements: each a new str, so hashing them costs more than copying
+    them) converts every value."""
+    try:
+        codes, uniques = (pd.factorize(np.asarray(values, dtype=object)) if repeats  # (None: code -1)
+                          else (None, values))
+        if len(uniques) * 2 > len(values):  # mostly distinct
+            arrow = pa.array(values, type=pa.large_string(), memory_pool=_POOL)
+        else:
+            arrow = pc.take(pa.array(uniques.tolist(), type=pa.large_string(), memory_pool=_POOL),
+                            pa.array(codes, mask=codes < 0), memory_pool=_POOL)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # (a value that is not text: pandas converts it)
+        return pd.array(values, dtype="string")
+    return pd.array(arrow, dtype="string")
 
 
 def _figure_columns(texts: list[list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
@@ -193,22 +229,23 @@ def _timestamps(set_ts: list[Any], times: list[Any]) -> schema.Checked:
     return schema.Checked(pd.DatetimeIndex(values).tz_localize("UTC"), reasons)
 
 
-def _userhost_columns(values: list[str]) -> tuple[list[Any], list[Any], list[Any]]:
-    """user, client and MySQL's ``Id`` from each ``User@Host`` value (parsed once per distinct
-    value: a log has few)."""
-    codes, uniques = pd.factorize(np.array(values, dtype=object))
-    parsed = []
-    for v in uniques:
-        m = USERHOST.match(v)
-        if m:
-            parsed.append((m.group("user") or m.group("priv").strip() or None,
-                           (m.group("ip") or m.group("host") or "").strip() or None, m.group("id")))
-        else:
-            parsed.append((None, None, None))
-    if not parsed:
-        return [], [], []
-    cols = np.array(parsed, dtype=object)[codes]
-    return cols[:, 0].tolist(), cols[:, 1].tolist(), cols[:, 2].tolist()
+def _who_columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """user, client and session of each record (:func:`toolkit.queries.mysql_slow.who`): from
+    its ``User@Host`` value (parsed once per distinct value) and the headers before its
+    '# Query_time:' line (the scanner shares one dict per distinct text), once per distinct
+    pair of them (a log has few), then taken for every record: object arrays."""
+    n = len(batch.userhost)
+    uh_codes, uh_uniques = pd.factorize(np.array(batch.userhost, dtype=object))
+    parsed = [parse_userhost(v) for v in uh_uniques]
+    h_codes, h_uniques = pd.factorize(np.fromiter(map(id, batch.headers), dtype=np.int64, count=n))
+    firsts = np.unique(h_codes, return_index=True)[1]  # (codes number them by first appearance)
+    headers = [batch.headers[i] for i in firsts.tolist()]
+    pairs, uniques = pd.factorize(uh_codes.astype(np.int64) * len(h_uniques) + h_codes)
+    table = np.empty((len(uniques), 3), dtype=object)
+    for k, u in enumerate(uniques.tolist()):
+        table[k] = who(parsed[u // len(h_uniques)], headers[u % len(h_uniques)])
+    rows = table[pairs]
+    return rows[:, 0], rows[:, 1], rows[:, 2]
 
 
 def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataFrame:
@@ -222,12 +259,11 @@ def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataF
     return df[~bad].reset_index(drop=True)
 
 
-def _columns(batch: Batch) -> tuple[list, list, list, dict[str, Any], schema.Checked, np.ndarray]:
+def _columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], schema.Checked,
+                                    np.ndarray]:
     """What both frames take from a batch: user, client, session, the figures' columns, the
     time stamps, and each record's first reason to be skipped (the figures', then the time's)."""
-    parsed = zip(*_userhost_columns(batch.userhost), strict=True)
-    rows = [who(p, h) for p, h in zip(parsed, batch.headers, strict=True)]
-    users, clients, session = ([r[k] for r in rows] for k in range(3))
+    users, clients, session = _who_columns(batch)
     figures, why = _figure_columns(list(batch.q))
     ts = _timestamps(batch.ts, batch.time)
     return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
@@ -241,40 +277,44 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
     n = len(batch.statement)
     if n == 0:
         return schema.empty("query_events")
-    headers = batch.extra
+    # the scanner shares one dict per distinct header text: the columns are made from the
+    # distinct dicts (in order of first appearance: the columns' order) and taken for every row
+    codes, ids = pd.factorize(np.fromiter(map(id, batch.extra), dtype=np.int64, count=n))
+    firsts = np.unique(codes, return_index=True)[1]
+    headers = [batch.extra[i] for i in firsts.tolist()]
     keys: dict[str, None] = {}
-    for h in headers[:1000]:
+    for h in headers:
         keys.update(dict.fromkeys(h))
-    if any(h.keys() - keys.keys() for h in headers):
-        for h in headers:
-            keys.update(dict.fromkeys(h))
     cols: dict[str, Any] = {}
     for key in keys:
         if key not in CANONICAL:  # (the session, database and figures: as every way reads them)
-            values = list(map(dict.get, headers, itertools.repeat(key)))  # (a C-level loop)
+            distinct = np.empty(len(headers), dtype=object)
+            distinct[:] = [h.get(key) for h in headers]
+            values = distinct[codes]
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
     users, clients, session, figures, ts, why = _columns(batch)
-    df = pd.DataFrame({
+    columns: dict[str, Any] = {
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
-        "statement": pd.Series(batch.statement, dtype="string"),
-        "kind": pd.Series(["statement"] * n, dtype="string"),
-        "database": pd.Series(batch.database, dtype="string"),
-        "user": pd.Series(users, dtype="string"),
-        "session": pd.Series(session, dtype="string"),
-        "client": pd.Series(clients, dtype="string"),
+        "statement": _strings(batch.statement, repeats=False),
+        "kind": _strings(["statement"] * n),
+        "database": _strings(batch.database),
+        "user": _strings(users.tolist()),
+        "session": _strings(session.tolist()),
+        "client": _strings(clients.tolist()),
         "rows_sent": figures["rows_sent"],
         "rows_examined": figures["rows_examined"],
         "lock_ms": figures["lock_ms"],
-        "plan": pd.Series(batch.plan, dtype="string"),
+        "plan": _strings(batch.plan),
         "source_line": pd.Series(batch.source_line, dtype="Int64"),
-    })
-    for k, v in cols.items():
-        df[k] = v.values if hasattr(v, "values") else v
-    return _drop_bad(df, why, batch, acct)
+    }
+    # the extra columns after the canonical ones (a header named like one replaces it in place),
+    # all in one frame: as Series, so text left for _typed stays object (not inferred per column)
+    columns.update(cols)
+    return _drop_bad(pd.DataFrame(columns), why, batch, acct)
 
 
-def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = CHUNK_BYTES,
+def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = PIECE_BYTES,
                      errors: str = "skip", first_line: int | None = None) -> Iterator[pd.DataFrame]:
     """The records that start in bytes ``[start, end)`` of a plain (uncompressed) slow log file,
     as one ``query_events`` frame with the reader's columns (the extra header columns included,
@@ -304,7 +344,7 @@ def _finish(df: pd.DataFrame, src: Source) -> pd.DataFrame:
     return out
 
 
-def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = CHUNK_BYTES) -> pd.DataFrame:
+def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = PIECE_BYTES) -> pd.DataFrame:
     """Read a MySQL / MariaDB / Percona slow query log into the ``query_events`` table.
 
     Columns: the canonical ones (``timestamp`` UTC, ``duration_ms``, ``lock_ms``, ``rows_sent``,
@@ -333,14 +373,8 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     canonical = set(schema.columns("query_events"))
     for c in df.columns:
         if c not in canonical and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)):
-            # every kind of null as None, as one array operation (iterating a column of a
-            # pandas string dtype value by value cost a quarter of the reader's time)
-            values = df[c].to_numpy(dtype=object)
-            nulls = pd.isna(values)
-            if nulls.any():
-                values = values.copy()
-                values[nulls] = None
-            df[c] = _convert(values.tolist()).array
+            # (as one object array: every kind of null, None, NaN or NA, is a null to _convert)
+            df[c] = _convert(df[c].to_numpy(dtype=object)).array
     return df
 
 

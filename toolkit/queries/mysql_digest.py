@@ -4,12 +4,14 @@
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest`), without a
 ``query_events`` DataFrame in between. The records come from the reader's scanner
 (:func:`toolkit.queries.mysql_slow.scan_segment`: record batches, restart banners cut out by the
-reader's own code) and go one by one into per-fingerprint state: calls,
-total, maximum and its example, rows sent and examined, lock time, the durations as distinct
-values with counts (exact percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
+reader's own code); a batch's figures and time stamps are converted and checked as arrays, and
+its good records wait (:data:`FLUSH_AT`) until they join their per-fingerprint state, one
+:meth:`~toolkit.queries.digest.DigestGroup.take` per group: calls, total, maximum and its
+example, rows sent and examined, lock time, the durations as distinct values with counts (exact
+percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
 ``User@Host`` value and ``# Time:`` text is parsed once (a log repeats few of them). The lines
 the reader would skip are skipped here with the same reasons; tests hold the two ways equal on
-the sample logs and the edge-case fixtures.
+the sample logs and the edge-case fixtures, to the bit (the sums are added in input order).
 """
 
 from __future__ import annotations
@@ -17,24 +19,26 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import schema
 from . import mysql_slow
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
-from .mysql_slow import FIGURES, USERHOST, figure, parse_time, who
+from .mysql_slow import FIGURES, figure, parse_time, parse_userhost, who
 from .records import RecordBatch
 
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
 _SUMS = ("rows_sent", "rows_examined", "lock_ms")
 _ALL = (True, True, True)
-PIECE_BYTES = 4 << 20
+PIECE_BYTES = mysql_slow.PIECE_BYTES
 
 
 class _Lean(DigestGroup):
     """A group's state, with the sums of rows and lock time and the earliest and latest time
-    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end)."""
+    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end). Its
+    ``total`` is set by :meth:`SlowDigest._flush` (the durations summed in input order onto it)."""
 
     __slots__ = ("sent", "examined", "lock", "has", "first_ns", "last_ns")
 
@@ -49,13 +53,23 @@ class _Lean(DigestGroup):
 _FIGURE_KEYS = tuple(key for key, _, _ in FIGURES)
 
 
-_INT_MAX = schema.INT_MAX
+# A record's time stamp when it has none (int64 nanoseconds; NaT's value, as pandas keeps it).
+_NO_TIME = np.iinfo(np.int64).min
+# Records wait for :meth:`SlowDigest._flush` until this many: the per-group work is per flush
+# (more: less time per record where groups are many; fewer: less memory held by waiting records).
+FLUSH_AT = 16_384
+
+
+def _no_waiting() -> dict[str, list]:
+    """The empty lists :meth:`SlowDigest.take` fills: group keys, statements, lines, and arrays
+    of durations, lock time, rows sent and examined, and time stamps (ns), one per batch."""
+    return {"key": [], "statement": [], "line": [], "d": [], "lock": [], "sent": [], "examined": [], "ns": []}
 
 
 def _figures(qt: str, lt: str, rs: str, rx: str) -> tuple[tuple[float, float, float, float] | None, str | None]:
     """The four figures as the reader converts them (``mysql.figure``, :mod:`toolkit.schema`):
     ``((ms, lock ms, rows sent, rows examined), None)`` or ``(None, the first reason)``.
-    (:meth:`SlowDigest.take` takes the plain case itself, without this call.)"""
+    (:func:`_figure_arrays` takes the plain case itself, without this call.)"""
     values = []
     for key, text in zip(_FIGURE_KEYS, (qt, lt, rs, rx), strict=True):
         v, why = figure(key, text)
@@ -63,6 +77,40 @@ def _figures(qt: str, lt: str, rs: str, rx: str) -> tuple[tuple[float, float, fl
             return None, why
         values.append(math.nan if v is None else v)
     return tuple(values), None  # type: ignore[return-value]
+
+
+def _figure_arrays(qts: list[str], lts: list[str], rss: list[str], rxs: list[str]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[Any] | None]:
+    """The four figures of a batch's records as the reader converts them (:func:`_figures`):
+    float64 arrays of ms, lock ms, rows sent and rows examined (NaN: not logged), and each
+    record's reason (None: all good). ``float()`` and ``int()`` (numpy's conversion of text) also
+    take NaN, Infinity, '1_000' and other digits: whether every figure of the batch is ASCII
+    without '_' is one look at them all, the finite and range checks are array operations, and
+    any other case is one :func:`_figures` call for that record."""
+    n = len(qts)
+    text = "".join([*qts, *lts, *rss, *rxs])
+    ok = None
+    if text.isascii() and "_" not in text:
+        try:
+            d, lock = np.array(qts, dtype=np.float64), np.array(lts, dtype=np.float64)
+            ints = np.array(rss, dtype=np.int64), np.array(rxs, dtype=np.int64)  # (int64: <= INT_MAX)
+        except (ValueError, OverflowError, TypeError):
+            pass  # some figure is none, or not of its kind: each record on its own
+        else:
+            ok = np.isfinite(d) & np.isfinite(lock) & (d >= 0) & (lock >= 0) & (ints[0] >= 0) & (ints[1] >= 0)
+            d, lock = d * 1000.0, lock * 1000.0
+            sent, examined = ints[0].astype(np.float64), ints[1].astype(np.float64)
+    if ok is None:
+        ok = np.zeros(n, dtype=bool)
+        d, lock, sent, examined = (np.full(n, np.nan) for _ in range(4))
+    if ok.all():
+        return d, lock, sent, examined, None
+    why: list[Any] = [None] * n
+    for k in np.flatnonzero(~ok).tolist():
+        figures, why[k] = _figures(qts[k], lts[k], rss[k], rxs[k])
+        if figures is not None:
+            d[k], lock[k], sent[k], examined[k] = figures
+    return d, lock, sent, examined, (why if any(why) else None)
 
 
 def supports(by: Any) -> bool:
@@ -88,7 +136,11 @@ class SlowDigest:
         self.banners: list[dict[str, Any]] = []
         self._userhost: dict[str, tuple] = {}
         self._time: dict[str, tuple[int | None, str | None]] = {}   # '# Time:' text -> (ns, reason)
-        self._epoch: dict[str, tuple[int | None, str | None]] = {}  # SET timestamp -> (ns, reason)
+        self._epoch: dict[str, int] = {}      # SET timestamp -> ns (_NO_TIME: bad)
+        self._epoch_bad: dict[str, str] = {}  # ... and the reason of a bad one
+        self.waiting = _no_waiting()  # good records not yet in their groups (_flush)
+        self.n_waiting = 0
+        self._same: dict[str, str] = {}  # the waiting statements, each text once
 
     def count(self) -> int:
         """Records so far (where a banner falls among them)."""
@@ -97,110 +149,189 @@ class SlowDigest:
     # -- one batch --------------------------------------------------------------------------
     def take(self, records: RecordBatch, acct) -> None:
         """Digest a batch the scanner made (:func:`toolkit.queries.mysql_slow.scan_segment`,
-        ``full=False``): its skipped lines go to ``acct`` as the reader puts them there, then each
-        record's figures and time stamp are checked as the reader converts them (a bad one skips
-        the record with the reader's reason) and the record joins its group, in one loop with
-        the record's fields in local names (a few microseconds a record)."""
+        ``full=False``): its skipped lines go to ``acct`` as the reader puts them there, then the
+        records' figures and time stamps are converted and checked as the reader converts them,
+        the batch at once (a bad one skips the record with the reader's reason, here, in input
+        order), and the good records wait in :attr:`waiting` until :meth:`_flush` adds them to
+        their groups, many batches at once (a restart banner cuts a log into small batches)."""
         c = records.columns
         userhosts = c.get("userhost", ())
         records.account(acct, ["# User@Host: " + u for u in userhosts] if records.reasons else None)
         if not records.records:
             return
-        cache, fper, groups, by = self.fper.cache, self.fper, self.groups, self.by
-        # the batch's new statements fingerprinted together (one regex pass per rule)
-        fper.many([st for st in c["statement"] if st not in cache])
-        uh_cache, time_cache, epoch_cache = self._userhost, self._time, self._epoch
         skipped = records.reasons
-        qts, lts, rss, rxs = (c[n] for n in mysql_slow.FIGURE_COLUMNS)
-        # float() and int() also take NaN, Infinity, '1_000' and other digits: whether any
-        # figure of the batch is other than ASCII without '_' is one look at them all; the
-        # finite and range checks are per record (cheap); any other case goes to _figures
-        figure_text = "".join([*qts, *lts, *rss, *rxs])
-        plain = figure_text.isascii() and "_" not in figure_text
-        kept = 0
-        rows = zip(qts, lts, rss, rxs, c["time"], c["ts"], c["statement"], c["headers"], userhosts,
-                   c["database"], c["source_line"], strict=True)
-        for k, (qt, lt, rs, rx, cur_time, ts, st, kv, userhost, db, line) in enumerate(rows):
-            if skipped and k in skipped:
-                continue
-            why = None
-            try:
-                d, lock, sent, examined = float(qt), float(lt), int(rs), int(rx)
-                fast = (plain and d - d == 0 == lock - lock and d >= 0 and lock >= 0 and 0 <= sent <= _INT_MAX
-                        and 0 <= examined <= _INT_MAX)
-            except ValueError:
-                fast = False
-            if fast:
-                d *= 1000.0
-                lock *= 1000.0
-            else:
-                figures, why = _figures(qt, lt, rs, rx)
-                if figures is not None:
-                    d, lock, sent, examined = figures
-            # the time stamp: SET timestamp (whole seconds), or the '# Time:' that holds for the
-            # record where it is ISO (microseconds) or SET timestamp is missing
-            if cur_time is not None and (not ts or "T" in cur_time):
-                got = time_cache.get(cur_time)
-                if got is None:
-                    parsed, reason = parse_time(cur_time)
-                    got = time_cache[cur_time] = (None if parsed is None else parsed.value, reason)
-            elif ts:
-                got = epoch_cache.get(ts)
-                if got is None:
-                    parsed, reason = schema.epoch_value(ts, "timestamp", decimals=0)
-                    got = epoch_cache[ts] = (None if parsed is None else parsed.value, reason)
-            else:
-                got = (None, None)
-            ns = got[0]
-            why = why or got[1]
-            if why is not None:
-                acct.skip(int(records.first_line[k]), why, "# User@Host: " + userhost,
-                          count=int(records.nlines[k]))
-                acct.records -= 1
-                continue
-            fp = cache.get(st)
-            if fp is None:
-                fp = fper(st)
-            if by:
-                uh = uh_cache.get(userhost)
-                if uh is None:
-                    uh = uh_cache[userhost] = _parse_userhost(userhost)
-                user, client, session = who(uh, kv)
+        if skipped:  # the rows the scanner refused are out before anything is converted
+            rows = [k for k in range(len(records)) if k not in skipped]
+            cols = {name: [v[k] for k in rows] for name, v in c.items()}
+        else:
+            rows, cols = None, c
+        d, lock, sent, examined, why = _figure_arrays(*(cols[n] for n in mysql_slow.FIGURE_COLUMNS))
+        ns, why_time = self._times(cols["time"], cols["ts"])
+        if why is None:
+            why = why_time
+        elif why_time is not None:
+            why = [a or b for a, b in zip(why, why_time, strict=True)]
+        stmts, lines = cols["statement"], cols["source_line"]
+        if why is not None:  # records with a bad figure or time stamp: skipped, counted, in order
+            good = [k for k, w in enumerate(why) if w is None]
+            for k, w in enumerate(why):
+                if w is not None:
+                    at = k if rows is None else rows[k]
+                    acct.skip(int(records.first_line[at]), w, "# User@Host: " + cols["userhost"][k],
+                              count=int(records.nlines[at]))
+                    acct.records -= 1
+            if not good:
+                return
+            keep = np.array(good, dtype=np.intp)
+            d, lock, sent, examined, ns = d[keep], lock[keep], sent[keep], examined[keep], ns[keep]
+            cols = {name: [v[k] for k in good] for name, v in cols.items()}
+            stmts, lines = cols["statement"], cols["source_line"]
+        fps = self.fper.many(stmts)
+        if self.by:
+            uh_cache = self._userhost
+            for uh in set(cols["userhost"]) - uh_cache.keys():
+                uh_cache[uh] = parse_userhost(uh)
+            keys: list[Any] = []
+            for fp, uh, kv, db in zip(fps, cols["userhost"], cols["headers"], cols["database"], strict=True):
+                user, client, session = who(uh_cache[uh], kv)
                 values = {"database": db, "user": user, "client": client, "session": session}
-                key = (*(values[c] for c in by), fp)
+                keys.append((*(values[b] for b in self.by), fp))
+        else:
+            keys = fps
+        w = self.waiting
+        w["key"] += keys
+        # (equal statements held as one str while they wait: a log repeats its statements)
+        w["statement"] += map(self._same.setdefault, stmts, stmts)
+        w["line"] += lines
+        for name, arr in (("d", d), ("lock", lock), ("sent", sent), ("examined", examined), ("ns", ns)):
+            w[name].append(arr)
+        self.n_waiting += len(keys)
+        self.records += len(keys)
+        if self.n_waiting >= FLUSH_AT:
+            self._flush()
+
+    def _times(self, times: list[Any], tss: list[Any]) -> tuple[np.ndarray, list[Any] | None]:
+        """Each record's time stamp as int64 nanoseconds (:data:`_NO_TIME`: none) and its reason
+        (None: every one good): SET timestamp (whole seconds), or the '# Time:' that holds for
+        the record where it is ISO (microseconds) or SET timestamp is missing. Each text is
+        parsed once (a log repeats them)."""
+        epoch, bad, time = self._epoch, self._epoch_bad, self._time
+        for ts in set(tss) - epoch.keys():  # (None: a record without SET timestamp)
+            if ts:
+                parsed, reason = schema.epoch_value(ts, "timestamp", decimals=0)
+                epoch[ts] = _NO_TIME if parsed is None else parsed.value
+                if reason:
+                    bad[ts] = reason
+        if all(tss) and not any("T" in t for t in set(times) if t):  # (all(): no None, one C-level look)
+            # the common case: every record has SET timestamp and no ISO '# Time:' holds
+            ns = np.fromiter(map(epoch.__getitem__, tss), dtype=np.int64, count=len(tss))
+            if bad and not bad.keys().isdisjoint(tss):
+                return ns, list(map(bad.get, tss))
+            return ns, None
+        got = []
+        for cur_time, ts in zip(times, tss, strict=True):
+            if cur_time is not None and (not ts or "T" in cur_time):
+                g = time.get(cur_time)
+                if g is None:
+                    parsed, reason = parse_time(cur_time)
+                    g = time[cur_time] = (_NO_TIME if parsed is None else parsed.value, reason)
+            elif ts:
+                g = (epoch[ts], bad.get(ts))
             else:
-                key = (fp,)
+                g = (_NO_TIME, None)
+            got.append(g)
+        ns, reasons = zip(*got, strict=True)
+        why = list(reasons) if any(reasons) else None
+        return np.array(ns, dtype=np.int64), why
+
+    def _flush(self) -> None:
+        """Add the waiting records to their groups: per group (made in the order of its first
+        record, as one record at a time would make them) ONE :meth:`DigestGroup.take` of its
+        calls, slowest call and example (the first in the input among the slowest), durations;
+        the sums of durations, rows and lock time are added in input order onto the group's
+        (the sum one record at a time, and the reader's digest, give: bit for bit), and the
+        earliest and latest time stamp."""
+        w = self.waiting
+        if not self.n_waiting:
+            return
+        keys, stmts, lines = w["key"], w["statement"], w["line"]
+        d, lock, sent, examined, ns = (np.concatenate(w[n]) for n in ("d", "lock", "sent", "examined", "ns"))
+        self.waiting, self.n_waiting = _no_waiting(), 0
+        self._same = {}
+        if self.by:  # tuples: a dict numbers them in order of first appearance
+            index: dict[tuple, int] = {}
+            codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.intp, count=len(keys))
+            uniques = list(index)
+        else:
+            codes, uniques = pd.factorize(np.array(keys, dtype=object))
+            uniques = list(uniques)
+        n = len(uniques)
+        groups = self.groups
+        glist = []
+        for key in uniques:
+            key = key if self.by else (key,)
             g = groups.get(key)
             if g is None:
                 g = groups[key] = _Lean()
-            g.add(d, (st, None, line))
-            if sent == sent and examined == examined and lock == lock:
-                g.sent += sent
-                g.examined += examined
-                g.lock += lock
-                g.has = _ALL
-            else:
-                self._add_sums(g, sent, examined, lock)
-            if ns is not None:
-                if g.first_ns is None or ns < g.first_ns:
-                    g.first_ns = ns
-                if g.last_ns is None or ns > g.last_ns:
-                    g.last_ns = ns
-            kept += 1
-        self.records += kept
+            glist.append(g)
+        calls = np.bincount(codes, minlength=n)
+        timed = ~np.isnan(d)
+        n_timed = np.bincount(codes, weights=timed, minlength=n)
+        order = np.argsort(codes, kind="stable")  # each group's records, in input order
+        starts = np.concatenate(([0], np.cumsum(calls)[:-1]))
+        d_eff = np.where(timed, d, -np.inf)[order]
+        dmax = np.maximum.reduceat(d_eff, starts)
+        # the example: the first of the group's slowest calls in the input
+        at_max = np.flatnonzero(d_eff == np.repeat(dmax, calls))
+        firsts = at_max[np.concatenate(([True], codes[order[at_max[1:]]] != codes[order[at_max[:-1]]]))]
+        ex_rows = order[firsts].tolist()
+        per_group = np.split(d[order], starts[1:].tolist())
+        span = np.arange(n)
+        seeded = np.concatenate((span, codes))
 
-    @staticmethod
-    def _add_sums(g: _Lean, sent: float, examined: float, lock: float) -> None:
-        has = list(g.has)
-        for k, (name, v) in enumerate((("sent", sent), ("examined", examined), ("lock", lock))):
-            if v == v:
-                setattr(g, name, getattr(g, name) + v)
-                has[k] = True
-        g.has = has
+        def in_order(held: list[float], values: np.ndarray) -> np.ndarray:
+            # the group's sum so far, then its values in input order (bincount adds in order)
+            return np.bincount(seeded, weights=np.concatenate((held, values)), minlength=n)
+
+        totals = in_order([g.total for g in glist], np.where(timed, d, 0.0))
+        sums = []
+        for name, v in (("sent", sent), ("examined", examined), ("lock", lock)):
+            has = ~np.isnan(v)
+            sums.append((name, in_order([getattr(g, name) for g in glist], np.where(has, v, 0.0)),
+                         np.bincount(codes, weights=has, minlength=n) > 0))
+        got = ns != _NO_TIME
+        lo = np.full(n, np.iinfo(np.int64).max)
+        hi = np.full(n, _NO_TIME)
+        np.minimum.at(lo, codes[got], ns[got])
+        np.maximum.at(hi, codes[got], ns[got])
+        seen = (hi != _NO_TIME).tolist()
+        lo, hi = lo.tolist(), hi.tolist()
+        for k, g in enumerate(glist):
+            r = ex_rows[k]
+            pg = per_group[k]
+            g.take(int(calls[k]), int(n_timed[k]), 0.0, float(dmax[k]), (stmts[r], None, lines[r]),
+                   pg if timed.all() else pg[~np.isnan(pg)])
+            g.total = float(totals[k])  # (take added 0.0: the sum in input order is set here)
+            has_all = True
+            for name, total, has in sums:
+                if has[k]:
+                    setattr(g, name, float(total[k]))
+                else:
+                    has_all = False
+            if has_all:
+                g.has = _ALL
+            elif any(h[k] for _, _, h in sums):
+                g.has = [old or bool(h[k]) for old, (_, _, h) in zip(g.has, sums, strict=True)]
+            if seen[k]:
+                if g.first_ns is None or lo[k] < g.first_ns:
+                    g.first_ns = lo[k]
+                if g.last_ns is None or hi[k] > g.last_ns:
+                    g.last_ns = hi[k]
 
     # -- output -----------------------------------------------------------------------------
     def result(self) -> DigestAccumulator:
         """The state as a :class:`DigestAccumulator` (groups only)."""
+        self._flush()
         dacc = self.dacc
         for key, lean in self.groups.items():
             for c, v, has in zip(_SUMS, (lean.sent, lean.examined, lean.lock), lean.has, strict=True):
@@ -214,15 +345,6 @@ class SlowDigest:
         return dacc
 
 
-def _parse_userhost(value: str) -> tuple[Any, Any, Any]:
-    """``(user, client, MySQL's Id)`` of a ``User@Host`` value (as mysql._userhost_columns)."""
-    m = USERHOST.match(value)
-    if not m:
-        return None, None, None
-    return (m.group("user") or m.group("priv").strip() or None,
-            (m.group("ip") or m.group("host") or "").strip() or None, m.group("id"))
-
-
 def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None = None, by: Any = None,
                       chunk_size: int | None = None, errors: str = "skip", first_line: int | None = None,
                       **fingerprint_options: Any) -> tuple[DigestAccumulator, dict]:
@@ -233,9 +355,7 @@ def digest_mysql_slow(source: Any, *, start: int | None = None, end: int | None 
     ``attrs["source"]``.
     """
     from ..sources import Accounting, check_errors_mode, open_source
-    # Records never straddle pieces here (a cut record moves whole to the next piece), so the
-    # piece size changes no result: 4 MiB pieces keep the regex's tuples few enough at a time that
-    # their memory is reused rather than mapped anew for every piece (a tenth less time).
+    # (the piece size changes no result: see mysql_slow.PIECE_BYTES)
     chunk_size = chunk_size or PIECE_BYTES
     engine = SlowDigest(by, **fingerprint_options)
     if start is not None:

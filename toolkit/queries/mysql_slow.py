@@ -45,6 +45,11 @@ BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n
 CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", "Thread_id", "Id", "Schema",
                        "Client", "User"})
 BANNER_REASON = "server start banner (see read_server_events)"
+# The size of the pieces of text the whole-file readers and the digest scan at a time. Records
+# never straddle pieces (a cut record moves whole to the next piece), so it changes no result;
+# 4 MiB keeps one piece's regex tuples and column lists (about twice the piece) small next to
+# the table: a 16 MiB piece cost the reader a third more peak memory, for no speed.
+PIECE_BYTES = 4 << 20
 
 
 def who(userhost: tuple[Any, Any, Any], headers: dict[str, str]) -> tuple[Any, Any, Any]:
@@ -54,6 +59,15 @@ def who(userhost: tuple[Any, Any, Any], headers: dict[str, str]) -> tuple[Any, A
     user, client, ident = userhost
     return (user or headers.get("User") or None, client or headers.get("Client") or None,
             headers.get("Thread_id") or headers.get("Id") or ident)
+
+
+def parse_userhost(value: str) -> tuple[Any, Any, Any]:
+    """``(user, client, MySQL's Id)`` of a ``User@Host`` value (the reader's and the digest's)."""
+    m = USERHOST.match(value)
+    if not m:
+        return None, None, None
+    return (m.group("user") or m.group("priv").strip() or None,
+            (m.group("ip") or m.group("host") or "").strip() or None, m.group("id"))
 
 
 class State:
@@ -318,9 +332,9 @@ def statement_text(st: str) -> str:
 def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
     """Each item's latest non-empty value so far (``current`` before the first), and the last."""
     n = len(values)
-    has = np.fromiter(map(bool, values), dtype=bool, count=n)
-    if not has.any():
+    if not any(values):  # (one C-level look: 'use db;' is rare)
         return [current] * n, current
+    has = np.fromiter(map(bool, values), dtype=bool, count=n)
     pos = np.maximum.accumulate(np.where(has, np.arange(1, n + 1), 0))
     table = np.empty(n + 1, dtype=object)
     table[0] = current
@@ -330,13 +344,37 @@ def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
     return out, out[-1]
 
 
+_HEADERS: dict[tuple[str, str, str], tuple[dict[str, str], str | None]] = {}  # see _headers
+_PRE_HEADERS: dict[str, dict[str, str]] = {}  # the header lines before '# Query_time:' -> their keys
+
+
+def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None]:
+    """Every ``Key: value`` header of a record (the lines before its '# Query_time:' line, that
+    line's tail, the lines after) and its EXPLAIN rows as JSON (None: none), from the texts
+    :data:`LEAN_ITEM` cuts; :data:`_HEADERS` keeps them by those texts (a log repeats few). KV's
+    matches in the lines before and after are those of their concatenation (each part starts at
+    a line start or a space)."""
+    if "# explain: " in pre:  # (not MariaDB's order: read as one text)
+        headers = pre + tail + "\n" + post
+        cut = headers.find("# explain: ")
+        return dict(KV.findall(headers[:cut])), explain_json(headers[cut:])
+    rest = tail + "\n" + post
+    cut = rest.find("# explain: ")
+    plan = None
+    if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
+        plan = explain_json(rest[cut:])
+        rest = rest[:cut]
+    return {**dict(KV.findall(pre)), **dict(KV.findall(rest))}, plan
+
+
 # A batch's columns (:func:`scan_segment`): as logged, one value per row.
 #   source_line  the record's '# User@Host:' line (its first line when it has no '# Time:')
 #   ts           SET timestamp=... (text) or None;  time: the '# Time:' holding for the record
 #   userhost     the '# User@Host:' value;  headers: the header key/values before '# Query_time:'
 #   database     Schema, else the 'use db;' holding for the record;  statement: without its ';'
 #   query_time, lock_time, rows_sent, rows_examined: the '# Query_time:' line's figures (text)
-#   extra, plan  (full scans only) every header as a dict; MariaDB's EXPLAIN rows as JSON text
+#   extra, plan  (full scans only) every header as a dict (one dict per distinct header text, shared:
+#                read-only); MariaDB's EXPLAIN rows as JSON text
 FIGURE_COLUMNS = ("query_time", "lock_time", "rows_sent", "rows_examined")
 
 
@@ -346,10 +384,9 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     no record claims), then column-wise list operations instead of a loop body per record.
     ``full=False`` (the digest) leaves ``extra`` and ``plan`` out. ``state`` carries the current
     '# Time:' and database in and out. A record without a statement is a SKIPPED row."""
-    lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
     items = find_items(text)
     if not items:
-        return RecordBatch.empty(first_line, lines)
+        return RecordBatch.empty(first_line, text.count("\n") + (1 if text and text[-1] != "\n" else 0))
     (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
      junks) = zip(*items, strict=True)
     # lines per item: its line breaks, plus one for a last line without a break (one count over
@@ -365,6 +402,9 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
         nl[-1] += 1
     del whole
     starts = list(itertools.accumulate(nl, initial=first_line))
+    # (the items tile the text, each ending at a line's end: their lines are the text's, without
+    # one more pass over it to count them)
+    lines = starts[-1] - first_line
     # junk lines, in runs
     skips: list[tuple[int, str, str, int]] = []
     if len(recs) < len(items):
@@ -395,11 +435,16 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     time_col, state.time = _carry_forward(times, state.time)
     use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
     stmts = list(map(statement_text, stmts))
-    cache: dict[str, dict[str, str]] = {}
-    kv_findall = KV.findall
-    for p in set(pres):
-        cache[p] = dict(kv_findall(p))
-    kvs = [cache[p] for p in pres]
+    # the headers before '# Query_time:' (Thread_id, Schema): each distinct text read once for
+    # all pieces (a log repeats few; restart banners cut it into many small segments)
+    kvs = list(map(_PRE_HEADERS.get, pres))
+    if None in kvs:
+        if len(_PRE_HEADERS) > 20_000:
+            _PRE_HEADERS.clear()
+        for k, kv in enumerate(kvs):
+            if kv is None:
+                kv = _PRE_HEADERS.get(pres[k])
+                kvs[k] = kv if kv is not None else _PRE_HEADERS.setdefault(pres[k], dict(KV.findall(pres[k])))
     reasons: dict[int, str] = {}
     # the rare cases, one look each: only statements that start with '#' or whitespace, or are empty
     rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
@@ -413,7 +458,8 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
             else:
                 reasons[k] = "truncated record (no statement)"
     columns: dict[str, Any] = {
-        "source_line": [starts[i] + (t != "") for i, t in zip(recs, times, strict=True)],
+        # (the '# User@Host:' line: after the '# Time:' line where the record has one)
+        "source_line": list(map(operator.add, map(starts.__getitem__, recs), map(bool, times))),
         "ts": [x or None for x in tss], "time": time_col, "userhost": list(userhosts),
         "headers": kvs, "database": [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)],
         "statement": stmts,
@@ -421,50 +467,35 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
         columns[name] = list(pick(c))
     if full:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
-        extra: list[Any] = [None] * len(stmts)
-        plans: list[Any] = [None] * len(stmts)
-        # The headers after '# Query_time:' repeat (a busy server's log holds a few dozen
-        # kinds): each distinct text is read once. KV's matches in the lines before and after
-        # are those of their concatenation (each part starts at a line start or a space).
-        after: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
-        for k, (pre, tail, post) in enumerate(zip(pres, tails, posts, strict=True)):
-            if "# explain: " in pre:  # (not MariaDB's order: read as one text)
-                headers = pre + tail + "\n" + post
-                cut = headers.find("# explain: ")
-                plans[k] = explain_json(headers[cut:])
-                extra[k] = dict(kv_findall(headers[:cut]))
-                continue
-            got = after.get((tail, post))
-            if got is None:
-                rest = tail + "\n" + post
-                cut = rest.find("# explain: ")
-                plan = None
-                if cut >= 0:  # MariaDB writes the EXPLAIN rows after every other header
-                    plan = explain_json(rest[cut:])
-                    rest = rest[:cut]
-                got = after[(tail, post)] = (dict(kv_findall(rest)), plan)
-            extra[k] = {**cache[pre], **got[0]}
-            plans[k] = got[1]
-        columns["extra"], columns["plan"] = extra, plans
+        # The headers repeat (a busy server's log holds a few hundred kinds): each distinct
+        # text is read once, and its records share one dict (read-only: _frame numbers them)
+        got = list(map(_HEADERS.get, zip(pres, tails, posts, strict=True)))
+        if None in got:
+            if len(_HEADERS) > 20_000:
+                _HEADERS.clear()
+            for k, g in enumerate(got):
+                if g is None:
+                    key = (pres[k], tails[k], posts[k])
+                    g = _HEADERS.get(key)
+                    got[k] = g if g is not None else _HEADERS.setdefault(key, _headers(*key))
+        columns["extra"] = [g[0] for g in got]
+        columns["plan"] = [g[1] for g in got]
     return RecordBatch.of(first_line, lines, columns, [starts[i] for i in recs], [nl[i] for i in recs],
                           reasons=reasons, skips=skips)
 
 
-def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> None:
-    """Split ``text`` at server start banners, parse the pieces between them."""
-    if "started with:" not in text:
-        _parse_segment(text, first_line, acct, state, batch)
-        return
+def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> int:
+    """Split ``text`` at server start banners, parse the pieces between them; returns the line
+    after the text."""
+    hit = text.find("started with:")  # (one look for banners: the loop below starts at it)
+    if hit < 0:
+        return _parse_segment(text, first_line, acct, state, batch)
     pos, line = 0, first_line
-    search = 0
-    while True:
-        hit = text.find("started with:", search)
-        if hit < 0:
-            break
-        search = hit + 1
+    while hit >= 0:
         bol = text.rfind("\n", 0, hit) + 1
         m = BANNER.match(text, bol)
         if not m or bol < pos:
+            hit = text.find("started with:", hit + 1)
             continue
         seg = text[pos:bol]
         line = _parse_segment(seg, line, acct, state, batch)
@@ -477,8 +508,8 @@ def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) ->
         acct.skip(line, BANNER_REASON, first, count=n)
         line += n
         pos = m.end()
-        search = pos
-    _parse_segment(text[pos:], line, acct, state, batch)
+        hit = text.find("started with:", pos)
+    return _parse_segment(text[pos:], line, acct, state, batch)
 
 
 # The '# Query_time:' line's figures: header key, canonical column, factor to the column's unit.
@@ -511,16 +542,15 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
     state = state or State()
     carry, carry_line = "", 1
 
-    def parsed(text: str, line: int) -> Batch:
+    def parsed(text: str, line: int) -> tuple[Batch, int]:
         batch = sink if sink is not None else Batch(lean)
-        _parse_text(text, line, acct, state, batch)
-        return batch
+        return batch, _parse_text(text, line, acct, state, batch)
 
     for first_line, text in pieces:
         if carry and first_line != carry_line + carry.count("\n"):
             # a line between the pieces was left out (longer than the line limit): the record
             # kept back ends where it was
-            yield parsed(carry, carry_line)
+            yield parsed(carry, carry_line)[0]
             carry = ""
         if carry:
             text, first_line = carry + text, carry_line
@@ -529,12 +559,13 @@ def batches_from(pieces, acct, lean: bool = False, sink=None, state: State | Non
         start = safe_record_start(text)
         if start >= 0:
             body, carry = text[:start], text[start:]
-            carry_line = first_line + body.count("\n")
         else:
             body, carry = text, ""
-        yield parsed(body, first_line)
+        # (the body ends at a line's end: the carried record starts at the line after it)
+        batch, carry_line = parsed(body, first_line)
+        yield batch
     if carry:
-        yield parsed(carry, carry_line)
+        yield parsed(carry, carry_line)[0]
 
 
 _MARKERS_B = tuple(b"\n" + m.encode() for m in MARKERS)
