@@ -323,13 +323,16 @@ class StderrDigest:
         for tz in set(tzs):
             if tz and offset_minutes(tz) is None:
                 return False
-        sessions = [None if s == "" or s == "[unknown]" else s for s in c["session"]]  # nulls as the reader's
+        sessions = c["session"]
+        if "" in sessions or "[unknown]" in sessions:  # nulls as the reader's
+            sessions = [None if s == "" or s == "[unknown]" else s for s in sessions]
+        scode = pd.factorize(np.array(sessions, dtype=object), use_na_sentinel=False)[0]
         # log_statement lines (a verb, no duration; every query row without a duration has a
         # verb) take the duration of the duration-only line after them
         took: dict[int, int] = {}
         dropped: frozenset | set = frozenset()
         if "" in durs:
-            took, replaced = pair_statements(verbs, durs, messages, sessions)
+            took, replaced = pair_statements(verbs, durs, messages, sessions, scode)
             dropped = {*took.values(), *replaced}
         vcode = np.fromiter(map(_VERB_CODE.__getitem__, verbs), np.int8, n)
         live = np.ones(n, bool)  # not folded into another row
@@ -358,7 +361,6 @@ class StderrDigest:
         ts = c.get("ts") or none
         starts = batch.first_line
         params = c["parameters"]
-        scode = pd.factorize(np.array(sessions, dtype=object), use_na_sentinel=False)[0]
         start_list = starts.tolist()
 
         def item(i: int) -> tuple:  # a parse/bind row as self.pending holds it
