@@ -4,14 +4,15 @@
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest` for its columns and rules),
 without a ``query_events`` DataFrame in between. Each buffer of whole records is scanned by the
 reader's scanner into a record batch (:meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`,
-capturing only the prefix fields a digest uses) whose rows go, in one pass, into per-fingerprint
-state: parse/bind durations folded into their execute,
-calls, total, maximum and example, the durations as distinct values with counts (exact
-percentiles, :class:`~toolkit.queries.digest.DigestGroup`), and the earliest and
-latest time stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted
-to UTC once per fingerprint at the end. auto_explain plans are paired with their statement by the
-reader's rule only to count the records. That is about three times less work per record than
-building the DataFrame; the figures are in benchmarks/RESULTS.md.
+capturing only the prefix fields a digest uses) whose columns go into per-fingerprint state
+column-wise (no Python code per record for the rules): parse/bind durations folded into their
+execute (:func:`batch_calls`), then per group and buffer one
+:meth:`~toolkit.queries.digest.DigestGroup.take` of the calls, total, maximum and example, the
+durations as distinct values with counts (exact percentiles), and the earliest and latest time
+stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted to UTC once
+per fingerprint at the end. auto_explain plans are paired with their statement by the reader's
+rule only to count the records. That is less work per record than building the DataFrame; the
+figures are in benchmarks/RESULTS.md.
 
 ``log_statement`` lines take the duration of their ``log_duration`` line on the batch too
 (:func:`~toolkit.queries.pg_events.pair_statements`, the reader's rule). A buffer the pass
