@@ -129,3 +129,20 @@ def test_pair_statements_examples():
     messages = ["select 1", "select 2", "select 1", "select 3", None, "select 2", "select 4"]
     sessions = ["a", "b", "a", "c", "a", "b", "c"]
     assert pair_statements(verbs, durs, messages, sessions) == ({0: 4}, {1: 5})
+
+
+def test_digest_with_a_small_fingerprint_cache_equals_the_usual_one():
+    # GIVEN a real log read in 4 KiB buffers, its statements recurring across buffers, and a
+    # fingerprint cache far smaller than the log's distinct statements (so it is cleared again
+    # and again while statements of earlier buffers come back)
+    from pathlib import Path
+
+    from toolkit.queries.digest import digest_file
+
+    path = Path(__file__).resolve().parents[2] / "sample_traces/queries/postgresql/app/postgresql.log.gz"
+    want = digest_file(path, workers=1)
+    # WHEN it is digested with that cache
+    got = digest_file(path, workers=1, chunk_size=1 << 12, max_cache=2)
+    # THEN every call still has its fingerprint: the same table (no null-fingerprint group)
+    assert got["fingerprint"].notna().sum() == want["fingerprint"].notna().sum()
+    pd.testing.assert_frame_equal(got, want)
