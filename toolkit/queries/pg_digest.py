@@ -178,7 +178,7 @@ def batch_calls(vcode: np.ndarray, keep: np.ndarray, scode: np.ndarray, sessions
         has = nxt < seg_end
         trigger[kept[order[has]]] = kept[order[nxt[has]]]
         if carried:
-            codes, at = np.unique(scode[call_rows], return_index=True)
+            _, at = np.unique(scode[call_rows], return_index=True)
             first_call = {sessions[int(call_rows[a])]: int(call_rows[a]) for a in at.tolist()}
     extra: list = []
     extra_at: list[int] = []
