@@ -79,3 +79,21 @@ def test_the_shop_sample_tags_every_application_statement(samples):
     assert app["trace_id"].str.fullmatch(r"[0-9a-f]{32}").all()
     assert set(app["tag_route"]) == {"/customers/<int:cid>/orders", "/orders/<int:oid>",
                                      "/products/search", "/reports/top-customers"}
+
+
+def test_tags_found_in_object_and_string_columns_alike():
+    # GIVEN statements with and without tags, nulls and a non-text value, as an object column
+    # (the readers' dtype) and as a string column
+    values = ["select 1 /*route='/a'*/", None, float("nan"), 7, "select 2", "/*application:Shop*/ select 3"]
+    for dtype in (object, "string"):
+        frame = pd.DataFrame({"statement": pd.Series(values if dtype is object else
+                                                     [v if isinstance(v, str) else None for v in values],
+                                                     dtype=dtype)})
+        # WHEN their tags become columns
+        out = add_comment_columns(frame)
+        # THEN each tag on its own row only, nulls and non-text values without tags
+        assert out["tag_route"].tolist() == ["/a", pd.NA, pd.NA, pd.NA, pd.NA, pd.NA]
+        assert out["tag_application"].tolist() == [pd.NA, pd.NA, pd.NA, pd.NA, pd.NA, "Shop"]
+    # AND a column without any comment is returned as it is (no tag columns)
+    plain = pd.DataFrame({"statement": pd.Series(["select 1", None], dtype=object)})
+    assert add_comment_columns(plain) is plain

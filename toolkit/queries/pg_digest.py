@@ -4,14 +4,15 @@
 ``tk.digest(tk.read_queries(path))`` (see :mod:`toolkit.queries.digest` for its columns and rules),
 without a ``query_events`` DataFrame in between. Each buffer of whole records is scanned by the
 reader's scanner into a record batch (:meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`,
-capturing only the prefix fields a digest uses) whose rows go, in one pass, into per-fingerprint
-state: parse/bind durations folded into their execute,
-calls, total, maximum and example, the durations as distinct values with counts (exact
-percentiles, :class:`~toolkit.queries.digest.DigestGroup`), and the earliest and
-latest time stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted
-to UTC once per fingerprint at the end. auto_explain plans are paired with their statement by the
-reader's rule only to count the records. That is about three times less work per record than
-building the DataFrame; the figures are in benchmarks/RESULTS.md.
+capturing only the prefix fields a digest uses) whose columns go into per-fingerprint state
+column-wise (no Python code per record for the rules): parse/bind durations folded into their
+execute (:func:`batch_calls`), then per group and buffer one
+:meth:`~toolkit.queries.digest.DigestGroup.take` of the calls, total, maximum and example, the
+durations as distinct values with counts (exact percentiles), and the earliest and latest time
+stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted to UTC once
+per fingerprint at the end. auto_explain plans are paired with their statement by the reader's
+rule only to count the records. That is less work per record than building the DataFrame; the
+figures are in benchmarks/RESULTS.md.
 
 ``log_statement`` lines take the duration of their ``log_duration`` line on the batch too
 (:func:`~toolkit.queries.pg_events.pair_statements`, the reader's rule). A buffer the pass
@@ -29,10 +30,12 @@ fresh log of a real server with log_statement phases (forced both ways by a test
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+import operator
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
 from .pg_envelope import unwrap
@@ -122,6 +125,134 @@ def _blank(v):
     return None if v == "" or v == "[unknown]" else v
 
 
+# verbs as codes: a duration-only line, statement, execute, parse/bind, plan
+_V_DUR, _V_STMT, _V_EXEC, _V_PB, _V_PLAN = 0, 1, 2, 3, 4
+_VERB_CODE = {"": _V_DUR, "statement": _V_STMT, "execute": _V_EXEC, "execute fetch from": _V_EXEC,
+              "parse": _V_PB, "bind": _V_PB, "plan": _V_PLAN}
+
+
+class BatchCalls(NamedTuple):
+    """A buffer's calls after the parse/bind rule (:func:`batch_calls`), in the order the
+    row-at-a-time rule adds them to their groups: ``rows`` (positions in the batch, -1 - j for
+    ``extra[j]``), ``durations`` (ms, NaN: untimed; parse/bind time folded in), ``extra``: parse/bind
+    rows carried from earlier buffers that became calls of their own (``(row, fingerprint)`` as
+    :attr:`StderrDigest.pending` holds them); ``pending``: the rows still waiting after the buffer."""
+
+    rows: np.ndarray
+    durations: np.ndarray
+    extra: list
+    pending: dict
+
+
+def batch_calls(vcode: np.ndarray, keep: np.ndarray, scode: np.ndarray, sessions: list, fps: np.ndarray,
+                d: np.ndarray, carried: dict, item: Callable[[int], tuple]) -> BatchCalls:
+    """The parse/bind rule of :meth:`StderrDigest._consume` (DigestAccumulator._fold's) on a
+    batch's columns at once: a parse or bind row waits for the next call of its session (any
+    kept row that is not a parse or bind); there, the waiting rows with the call's fingerprint
+    fold into it (their time added to its duration, in input order; an untimed call takes the
+    first timed one's), the others become calls of their own, added just before it. Rows still
+    waiting at the end stay in ``pending``, after the ``carried`` ones of their session (which
+    are the first to wait for the batch's calls).
+
+    ``vcode``: the rows' verb codes (:data:`_VERB_CODE`); ``keep``: the rows that are calls or
+    parse/bind rows (not plans, not folded log_statement duration lines); ``scode``: session codes
+    (``sessions[i]`` the session value of row ``i``); ``fps``: fingerprints (object array);
+    ``d``: durations (ms, NaN: none); ``item(i)``: row ``i`` as :attr:`StderrDigest.pending`
+    holds it."""
+    n = len(vcode)
+    kept = np.flatnonzero(keep)
+    pb = vcode[kept] == _V_PB
+    call_rows = kept[~pb]
+    out = d.copy()
+    trigger = np.full(n, -1, np.int64)
+    first_call: dict = {}
+    if len(call_rows) and (carried or pb.any()):
+        # each kept row's next call in its session (itself for a call): by session, then input order
+        order = np.argsort(scode[kept], kind="stable")
+        s_sorted = scode[kept][order]
+        m = len(order)
+        pos = np.where(pb[order], m, np.arange(m))
+        nxt = np.minimum.accumulate(pos[::-1])[::-1]
+        ends = np.r_[np.flatnonzero(s_sorted[1:] != s_sorted[:-1]) + 1, m]
+        seg_end = np.repeat(ends, np.diff(np.r_[0, ends]))
+        has = nxt < seg_end
+        trigger[kept[order[has]]] = kept[order[nxt[has]]]
+        if carried:
+            _, at = np.unique(scode[call_rows], return_index=True)
+            first_call = {sessions[int(call_rows[a])]: int(call_rows[a]) for a in at.tolist()}
+    extra: list = []
+    extra_at: list[int] = []
+    pending: dict = {}
+    for sess, waiting in carried.items():
+        t = first_call.get(sess)
+        if t is None:
+            pending[sess] = list(waiting)
+            continue
+        for row, pfp in waiting:
+            if pfp == fps[t]:
+                if row[4] == row[4]:  # a timed parse/bind
+                    out[t] = row[4] if out[t] != out[t] else out[t] + row[4]
+            else:
+                extra.append((row, pfp))
+                extra_at.append(t)
+    pb_rows = kept[pb]
+    folded = np.zeros(0, np.int64)
+    alone = np.zeros(0, np.int64)
+    if len(pb_rows):
+        t = trigger[pb_rows]
+        waits = t < 0
+        for i in pb_rows[waits].tolist():
+            sess = sessions[i]
+            lst = pending.get(sess)
+            if lst is None:
+                pending[sess] = [item(i)]
+            else:
+                lst.append(item(i))
+        src, dst = pb_rows[~waits], t[~waits]
+        same = fps[src] == fps[dst]
+        folded, into = src[same], dst[same]
+        alone = src[~same]
+        if len(folded):
+            timed = ~np.isnan(d[folded])
+            out[into[timed & np.isnan(out[into])]] = 0.0
+            np.add.at(out, into, np.nan_to_num(d[folded]))  # (in input order, as one at a time)
+    # the order the rules add them: at its call, a row waiting alone comes just before it
+    # (carried rows first, then the batch's in input order)
+    e = len(extra)
+    rows = np.concatenate((call_rows, alone, -1 - np.arange(e, dtype=np.int64)))
+    at = np.concatenate((call_rows, trigger[alone], np.array(extra_at, np.int64)))
+    phase = np.concatenate((np.ones(len(call_rows), np.int64), np.zeros(len(alone) + e, np.int64)))
+    sub = np.concatenate((call_rows, alone, np.arange(e, dtype=np.int64) - e))
+    order = np.lexsort((sub, phase, at))
+    rows = rows[order]
+    durations = np.empty(len(rows))
+    inside = rows >= 0
+    durations[inside] = np.where(vcode[rows[inside]] == _V_PB, d[rows[inside]], out[rows[inside]])
+    if e:
+        durations[~inside] = [extra[-1 - r][0][4] for r in rows[~inside].tolist()]
+    return BatchCalls(rows, durations, extra, pending)
+
+
+def _plan_neighbours(vcode: np.ndarray, live: np.ndarray, scode: np.ndarray,
+                     plans: np.ndarray) -> tuple[dict[int, int], dict[int, int]]:
+    """For each plan row: the statement, execute or plan row before and after it in its session
+    (``live``: the rows not folded into another; ``scode``: session codes), as dicts for
+    :func:`_paired_plans`."""
+    cand = np.flatnonzero(live & ((vcode == _V_STMT) | (vcode == _V_EXEC) | (vcode == _V_PLAN)))
+    order = np.argsort(scode[cand], kind="stable")
+    rows = cand[order]
+    s = scode[rows]
+    same = s[1:] == s[:-1]
+    before = np.where(np.r_[False, same], np.r_[-1, rows[:-1]], -1)
+    after = np.where(np.r_[same, False], np.r_[rows[1:], -1], -1)
+    pos = np.empty(len(vcode), np.int64)
+    pos[rows] = np.arange(len(rows))
+    p = pos[plans]
+    prev = {int(k): int(v) for k, v in zip(plans.tolist(), before[p].tolist(), strict=True) if v >= 0}
+    nxt = {int(k): int(v) for k, v in zip(plans.tolist(), after[p].tolist(), strict=True) if v >= 0}
+    return prev, nxt
+
+
 class StderrDigest:
     """Digest state fed buffer by buffer (:meth:`feed`), then :meth:`result` (the
     :class:`DigestAccumulator` the rest of :mod:`toolkit.queries.digest` merges and renders).
@@ -166,13 +297,14 @@ class StderrDigest:
 
     def _scan_buffer(self, text: str, first_line: int) -> bool:
         """Digest the buffer's record batch (the scanner's
-        :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`) in one pass over its rows
-        (the hot path: a few microseconds a record); False, with nothing changed, where the
-        DataFrame reader must take it: no batch (a line to skip: not the prefix, a foreign
-        severity, a translated message, a DETAIL without its record), no %m/%t time stamp, or a
-        zone without a fixed offset (DST). log_statement lines are paired with their duration
-        lines first (:func:`~toolkit.queries.pg_events.pair_statements`). The calls go through
-        the rules of :meth:`_consume`, into groups of this buffer, merged at its end."""
+        :meth:`~toolkit.queries.pg_stderr.StderrParser.scan_batch`) column-wise (the hot path);
+        False, with nothing changed, where the DataFrame reader must take it: no batch (a line
+        to skip: not the prefix, a foreign severity, a translated message, a DETAIL without its
+        record), no %m/%t time stamp, or a zone without a fixed offset (DST). log_statement
+        lines are paired with their duration lines first
+        (:func:`~toolkit.queries.pg_events.pair_statements`). The calls follow the rules of
+        :meth:`_consume` (:func:`batch_calls`), and each group of the buffer gets them in one
+        :meth:`~toolkit.queries.digest.DigestGroup.take`, merged at the buffer's end."""
         parser = self.parser
         if "ts" not in parser.lean_rx(self.fields)[1]:
             return False
@@ -192,83 +324,156 @@ class StderrDigest:
         for tz in set(tzs):
             if tz and offset_minutes(tz) is None:
                 return False
-        by_cols = [c.get(name) or none for name in self.by]
-        kinds = _KIND
-        cache, fper = self.fper.cache, self.fper
-        # the batch's new statements fingerprinted together (one regex pass per rule), so the
-        # loop below finds each in the cache
-        fper.many([m for v, m in zip(verbs, messages, strict=True) if v and v != "plan" and m not in cache])
-        pending = {k: list(v) for k, v in self.pending.items()}  # this buffer's, kept on success
-        groups: dict[Any, _Lean] = {}
-        plans: list[int] = []            # the rows of auto_explain plans
-        last_cand: dict[Any, int] = {}   # session -> its last statement/execute/plan row
-        prev: dict[int, int] = {}
-        nxt: dict[int, int] = {}
-        want_next: dict[Any, int] = {}   # session -> its plan row waiting for the next one
-        sessions = [None if s == "" or s == "[unknown]" else s for s in c["session"]]  # nulls as the reader's
+        sessions = c["session"]
+        if "" in sessions or "[unknown]" in sessions:  # nulls as the reader's
+            sessions = [None if s == "" or s == "[unknown]" else s for s in sessions]
+        scode = pd.factorize(np.array(sessions, dtype=object), use_na_sentinel=False)[0]
         # log_statement lines (a verb, no duration; every query row without a duration has a
         # verb) take the duration of the duration-only line after them
         took: dict[int, int] = {}
         dropped: frozenset | set = frozenset()
         if "" in durs:
-            took, replaced = pair_statements(verbs, durs, messages, sessions)
+            took, replaced = pair_statements(verbs, durs, messages, sessions, scode)
             dropped = {*took.values(), *replaced}
-        rows = zip(verbs, durs, messages, c.get("ts") or none, tzs, sessions, c["parameters"],
-                   batch.first_line.tolist(), zip(*by_cols, strict=True) if by_cols else [()] * n, strict=True)
-        for k, (verb, dur, msg, ts, tz, sess, params, start, by_values) in enumerate(rows):
-            if dropped and k in dropped:
-                continue  # folded into another row: a duration line, or a log_statement line logged again timed
-            if verb in _PAIRS:  # plans pair with the statement/execute before or after them
-                w = want_next.pop(sess, None) if want_next else None
-                if w is not None:
-                    nxt[w] = k
-                p = last_cand.get(sess)
-                if p is not None:
-                    prev[k] = p
-                last_cand[sess] = k
-                if verb == "plan":
-                    want_next[sess] = k
-                    plans.append(k)
-                    continue
-            fp = None
-            if verb:
-                fp = cache.get(msg)
-                if fp is None:
-                    fp = fper(msg)
-            else:
-                msg = None
-            by = ()
-            if by_cols:
-                by = tuple(sess if name == "session" else _blank(v)
-                           for name, v in zip(self.by, by_values, strict=True))
-            d = float(dur) if dur else float(durs[took[k]]) if k in took else math.nan
-            if verb == "parse" or verb == "bind":
-                item = ((start, kinds[verb], sess, msg, d, ts, tz, params, by), fp)
-                waiting = pending.get(sess)
-                if waiting is None:
-                    pending[sess] = [item]
-                else:
-                    waiting.append(item)
-                continue
-            waiting = pending.pop(sess, None)
-            if waiting:
-                d = _fold(waiting, fp, d, groups)
-            key = (*by, fp)
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = _Lean()
-            g.add(d, (msg, params, start))
-            g.stamp(tz, ts)
+        vcode = np.fromiter(map(_VERB_CODE.__getitem__, verbs), np.int8, n)
+        live = np.ones(n, bool)  # not folded into another row
+        if dropped:
+            live[np.fromiter(dropped, np.int64, len(dropped))] = False
+        keep = live & (vcode != _V_PLAN)
+        # the calls' fingerprints (None: a duration-only line, a plan), new statements of the
+        # batch fingerprinted together (one regex pass per rule)
+        stmts = [m if 0 < v < _V_PLAN else None for v, m in zip(vcode.tolist(), messages, strict=True)]
+        got = self.fper.many(stmts)
+        if None in got:  # (many() may return None for a text its cache dropped when full: ask again)
+            fper = self.fper
+            got = [f if f is not None or s is None else fper(s) for f, s in zip(got, stmts, strict=True)]
+        fps = np.empty(n, object)
+        fps[:] = got
+        d = np.array([x or "nan" for x in durs], dtype=np.float64)
+        if took:
+            for p, k in took.items():
+                if not durs[p]:
+                    d[p] = d[k]
+        by_rows = None
+        if self.by:
+            by_cols = [c.get(name) or none for name in self.by]
+            by_rows = [tuple(s if name == "session" else _blank(v) for name, v in zip(self.by, vals, strict=True))
+                       for s, *vals in zip(sessions, *by_cols, strict=True)]
+        ts = c.get("ts") or none
+        starts = batch.first_line
+        params = c["parameters"]
+        start_list = starts.tolist()
+
+        def item(i: int) -> tuple:  # a parse/bind row as self.pending holds it
+            return ((start_list[i], verbs[i], sessions[i], messages[i], float(d[i]), ts[i], tzs[i], params[i],
+                     by_rows[i] if by_rows is not None else ()), fps[i])
+
+        calls = batch_calls(vcode, keep, scode, sessions, fps, d, self.pending, item)
+        groups = self._take(calls, fps, messages, params, starts, ts, tzs, by_rows)
         # the buffer is taken: its state becomes the digest's
-        self.pending = pending
+        self.pending = calls.pending
         _merge_groups(self.groups, groups)
         records = n
-        if plans:
-            records -= _paired_plans(messages, verbs, durs, plans, prev, nxt, took)
+        plans = np.flatnonzero(vcode == _V_PLAN)
+        if len(plans):
+            prev, nxt = _plan_neighbours(vcode, live, scode, plans)
+            records -= _paired_plans(messages, verbs, durs, plans.tolist(), prev, nxt, took)
         self.records += records - len(dropped)
         self.counts["query_events"] += int(batch.nlines.sum())
         self.counts["server_events"] += batch.other_lines
         return True
+
+    def _take(self, calls: BatchCalls, fps: np.ndarray, messages, params, starts: np.ndarray, ts, tzs,
+              by_rows: list | None) -> dict[Any, _Lean]:
+        """The buffer's groups: each gets its calls (``calls``, :func:`batch_calls`) in one
+        :meth:`~toolkit.queries.digest.DigestGroup.take`: counts, the total summed in the order
+        the calls come (as one :meth:`~toolkit.queries.digest.DigestGroup.add` at a time would),
+        the slowest and its example (the first in the input on a tie; the first call of a group
+        without a timed one), the durations, and per time zone the earliest and latest time
+        stamp text."""
+        rows, dur, extra = calls.rows, calls.durations, calls.extra
+        m = len(rows)
+        groups: dict[Any, _Lean] = {}
+        if not m:
+            return groups
+        inside = rows >= 0
+        if by_rows is None and not extra:
+            codes, uniques = pd.factorize(fps[rows], use_na_sentinel=False)
+            keys = [(u if isinstance(u, str) else None,) for u in uniques]
+        else:  # (a key per call: its by values and fingerprint)
+            def key(r: int) -> tuple:
+                if r < 0:
+                    row, pfp = extra[-1 - r]
+                    return (*row[8], pfp)
+                return (*by_rows[r], fps[r]) if by_rows is not None else (fps[r],)
+
+            code_of: dict = {}
+            codes = np.fromiter((code_of.setdefault(key(r), len(code_of)) for r in rows.tolist()), np.int64, m)
+            keys = list(code_of)
+        ng = len(keys)
+        rin = rows[inside]
+        lines = np.zeros(m, np.int64)
+        lines[inside] = starts[rin]
+        if extra:
+            lines[~inside] = [extra[-1 - r][0][0] for r in rows[~inside].tolist()]
+        timed = ~np.isnan(dur)
+        n_calls = np.bincount(codes, minlength=ng)
+        n_timed = np.bincount(codes, weights=timed, minlength=ng)
+        total = np.bincount(codes, weights=np.where(timed, dur, 0.0), minlength=ng)  # (in call order)
+        d_max = np.full(ng, -np.inf)
+        np.maximum.at(d_max, codes, np.where(timed, dur, -np.inf))
+        # the example: the slowest call, the first line on a tie; untimed, the first call
+        order = np.lexsort((np.where(timed, lines, np.arange(m)), np.where(timed, -dur, np.inf), codes))
+        ex_at = order[np.searchsorted(codes[order], np.arange(ng))].tolist()
+        sorter = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(n_calls).tolist()
+        per_group = np.split(dur[sorter], bounds[:-1])
+        stamps = self._stamps(rows, extra, sorter, bounds, ts, tzs)
+        for g, key in enumerate(keys):
+            r = int(rows[ex_at[g]])
+            if r >= 0:
+                example = (messages[r] if fps[r] is not None else None, params[r], int(lines[ex_at[g]]))
+            else:
+                row = extra[-1 - r][0]
+                example = (row[3], row[7], row[0])
+            lean = groups[key] = _Lean()
+            pg_d = per_group[g]
+            lean.take(int(n_calls[g]), int(n_timed[g]), float(total[g]), float(d_max[g]), example,
+                      pg_d[~np.isnan(pg_d)])
+            lean.stamps = stamps[g]
+        return groups
+
+    @staticmethod
+    def _stamps(rows: np.ndarray, extra: list, sorter: np.ndarray, bounds: list[int], ts, tzs) -> list[dict]:
+        """Per group (calls ordered by ``sorter``, groups ending at ``bounds``): time zone ->
+        [earliest, latest] time stamp text (``%m``/``%t`` text sorts in time order)."""
+        ordered = rows[sorter].tolist()
+        if not extra and len(set(tzs)) == 1:
+            tz = tzs[0]
+            col = list(operator.itemgetter(*ordered)(ts)) if len(ordered) > 1 else [ts[ordered[0]]]
+            out, lo = [], 0
+            for hi in bounds:
+                part = col[lo:hi]
+                out.append({tz: [min(part), max(part)]})
+                lo = hi
+            return out
+        out, lo = [], 0
+        for hi in bounds:
+            seen: dict[str, list[str]] = {}
+            for r in ordered[lo:hi]:
+                t, z = (ts[r], tzs[r]) if r >= 0 else (extra[-1 - r][0][5], extra[-1 - r][0][6])
+                if t is None:
+                    continue
+                s = seen.get(z)
+                if s is None:
+                    seen[z] = [t, t]
+                elif t < s[0]:
+                    s[0] = t
+                elif t > s[1]:
+                    s[1] = t
+            out.append(seen)
+            lo = hi
+        return out
 
     def _frame_rows(self, text: str, first_line: int) -> list[tuple]:
         """The buffer's call rows from the DataFrame reader (which accounts for skipped lines),

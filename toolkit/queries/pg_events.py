@@ -228,28 +228,52 @@ def query_rows(q: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return schema.coerce(qe.reset_index(drop=True), "query_events"), lines
 
 
-def pair_statements(verbs, durs, messages, sessions) -> tuple[dict[int, int], dict[int, int]]:
+def pair_statements(verbs, durs, messages, sessions, session_codes: np.ndarray | None = None
+                    ) -> tuple[dict[int, int], dict[int, int]]:
     """The log_statement rule (see the module docstring) on columns of query records in file
     order (``sessions`` with nulls as None): a record without a duration (a log_statement line:
     every query record without a duration has a verb) pairs with the next record of its session
     that is not a plan, a timed parse or a timed bind. Returns ``(took, replaced)``: a
     log_statement row -> the duration-only row that gives it its duration (folded into it), and
-    a log_statement row -> the timed row with the same SQL that replaces it. Row positions."""
-    took: dict[int, int] = {}
-    replaced: dict[int, int] = {}
-    waiting: dict = {}  # session -> its log_statement row, if its last candidate row is one
-    for k, (verb, dur, sess) in enumerate(zip(verbs, durs, sessions, strict=True)):
-        if verb == "plan" or (dur and (verb == "parse" or verb == "bind")):
-            continue
-        p = waiting.pop(sess, None)
-        if p is not None and dur:
-            if not verb:
-                took[p] = k
-            elif messages[k] == messages[p]:
-                replaced[p] = k
-        if not dur:
-            waiting[sess] = k
+    a log_statement row -> the timed row with the same SQL that replaces it. Row positions.
+    ``session_codes``: the sessions as integer codes, when the caller has them.
+
+    Column-wise: the records that take part (not a plan, not a timed parse/bind), by session
+    in file order; each untimed one with the next of its session when that one is timed (a
+    record always ends the wait of the one before it)."""
+    n = len(verbs)
+    if not n:
+        return {}, {}
+    # (object arrays: truth values and comparisons are C loops; "" and None are False)
+    timed = _objects(durs).astype(bool)
+    v = _objects(verbs)
+    timed_pb = ((v == "parse") | (v == "bind")) & timed
+    cand = np.flatnonzero(~timed_pb & (v != "plan"))
+    if session_codes is None:
+        session_codes = pd.factorize(_objects(sessions), use_na_sentinel=False)[0]
+    order = np.argsort(session_codes[cand], kind="stable")
+    rows = cand[order]
+    s = session_codes[rows]
+    same = s[1:] == s[:-1]
+    p, k = rows[:-1][same], rows[1:][same]
+    pair = ~timed[p] & timed[k]
+    p, k = p[pair], k[pair]
+    by_k = np.argsort(k, kind="stable")  # (in file order of the record that ends the wait)
+    p, k = p[by_k], k[by_k]
+    alone = ~v[k].astype(bool)
+    took = dict(zip(p[alone].tolist(), k[alone].tolist(), strict=True))
+    replaced = {a: b for a, b in zip(p[~alone].tolist(), k[~alone].tolist(), strict=True)
+                if messages[b] == messages[a]}
     return took, replaced
+
+
+def _objects(values) -> np.ndarray:
+    """``values`` as a 1-d object array (no copy when they are one)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    a = np.empty(len(values), dtype=object)
+    a[:] = values
+    return a
 
 
 def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
@@ -261,8 +285,7 @@ def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
     na = pd.isna(sessions)
     if na.any():  # (one null session, as a groupby with dropna=False has it)
         sessions[na] = None
-    took, replaced = pair_statements(q["verb"].tolist(), durs.tolist(), q["message"].tolist(),
-                                     sessions.tolist())
+    took, replaced = pair_statements(q["verb"].to_numpy(object), durs, q["message"].to_numpy(object), sessions)
     if not took and not replaced:
         return q
     duration = q["duration_ms"].to_numpy().copy()

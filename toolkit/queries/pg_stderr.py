@@ -179,7 +179,12 @@ def query_records(cols: list, gi: dict[str, int], mark: str | None,
             raise Unreadable
     starts = first_line + np.concatenate(([0], np.cumsum(nl)[:-1]))
     rows = prim[query]
-    params = [dps[i][12:] if dps[i] else None for i in rows.tolist()]
+    if not has_dp.any():
+        params = [None] * len(rows)
+    else:
+        got = (dps if len(rows) == n else operator.itemgetter(*rows.tolist())(dps) if len(rows) > 1
+               else [dps[int(r)] for r in rows])
+        params = [p[12:] if p else None for p in got]
     if everything:
         return rows, starts[rows], nl[rows], params, int(nl[prim[~query]].sum())
     # each secondary line belongs to the record before it: a query record takes its lines (and
@@ -193,10 +198,11 @@ def query_records(cols: list, gi: dict[str, int], mark: str | None,
     total = nl.copy()
     np.add.at(total, heads[mine], nl[sec[mine]])
     others = int(nl[prim[~query]].sum()) + int(nl[sec[~mine]].sum())
-    pos = {int(r): k for k, r in enumerate(rows.tolist())}
-    for i, h in zip(sec[mine].tolist(), heads[mine].tolist(), strict=True):
+    pos = np.empty(n, dtype=np.int64)  # a query record's position among the rows
+    pos[rows] = np.arange(len(rows))
+    for i, k in zip(sec[mine].tolist(), pos[heads[mine]].tolist(), strict=True):
         if sev[i] == "DETAIL" and _IS_PARAMS(msg[i]):
-            params[pos[h]] = msg[i][12:]
+            params[k] = msg[i][12:]
     return rows, starts[rows], total[rows], params, others
 
 

@@ -34,6 +34,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 
 _COMMENT = re.compile(r"/\*(?!!)(.*?)\*/", re.S)
@@ -88,6 +89,18 @@ def trace_ids(traceparent: Any) -> tuple[str | None, str | None]:
     return (m.group(2), m.group(3)) if m else (None, None)
 
 
+def _has_comment(text: pd.Series) -> np.ndarray:
+    """Which values of ``text`` hold ``/*`` (nulls and non-strings do not), as a bool array.
+    Object columns are looked at value by value: converting them to a string dtype first
+    would copy every statement (a third of a second per 500,000 rows) to find that none has a
+    comment, the usual case."""
+    if text.dtype == object:
+        values = text.to_numpy(object)
+        return np.fromiter([isinstance(v, str) and "/*" in v
+                            for v in values], bool, len(values))
+    return text.astype("string").str.contains("/*", regex=False).fillna(False).to_numpy(dtype=bool)
+
+
 def add_comment_columns(events: pd.DataFrame, column: str = "statement") -> pd.DataFrame:
     """``events`` with one ``tag_<key>`` column per tag key found in ``column`` (string dtype,
     null where a statement lacks it), plus ``trace_id`` and ``span_id`` (32 and 16 hex digits)
@@ -103,7 +116,7 @@ def add_comment_columns(events: pd.DataFrame, column: str = "statement") -> pd.D
     if column not in events.columns or events.empty:
         return events
     text = events[column]
-    has = text.astype("string").str.contains("/*", regex=False).fillna(False).to_numpy(dtype=bool)
+    has = _has_comment(text)
     if not has.any():
         return events
     codes, uniques = pd.factorize(text[has])
