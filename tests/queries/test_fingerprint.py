@@ -131,6 +131,25 @@ def test_series_are_fingerprinted_once_per_distinct_text():
     assert len(fp.cache) == 1
 
 
+def test_a_full_cache_keeps_answering_the_statements_it_held():
+    # GIVEN a cache of 3 holding one statement, then a call with it and three new ones (full)
+    fp = Fingerprinter(max_cache=3)
+    assert fp.many(["select 1"]) == ["select ?"]
+    got = fp.many(["select 1", "select b from u", "select c from v", "select d from w"])
+    # THEN the statement it held still has its fingerprint (it was dropped with the cache: None)
+    assert got == ["select ?", "select b from u", "select c from v", "select d from w"]
+    # AND many frames through a tiny cache give the digest of one frame
+    from toolkit.queries.digest import DigestAccumulator
+    ev = pd.DataFrame({"statement": [f"select {c} from t{c} where x = {i}" for i in range(6) for c in "abcd"],
+                       "duration_ms": 1.0})
+    small = DigestAccumulator(max_cache=2)
+    for k in range(0, len(ev), 5):
+        small.add(ev.iloc[k:k + 5])
+    want = DigestAccumulator().add(ev).result()
+    pd.testing.assert_frame_equal(small.result(), want)
+    assert want["fingerprint"].notna().all() and len(want) == 4
+
+
 def test_pglast_method():
     pytest.importorskip("pglast")
     a = fingerprint("SELECT * FROM t WHERE id IN (1, 2, 3)", method="pglast")

@@ -370,7 +370,11 @@ class Fingerprinter:
         else:
             fps = [fingerprint(t, **opts) for t in texts]
         if len(cache) + len(texts) > self.max_cache:
-            cache.clear()  # (this call's texts stay until the next one: they are in memory anyway)
+            # full: start again from this call's texts, the ones it found cached kept with them
+            # (they are answered from the cache below; they are in memory anyway)
+            kept = {s: fp for s, fp in zip(stmts, out, strict=True) if fp is not None}
+            cache.clear()
+            cache.update(kept)
         cache.update(zip(texts, fps, strict=True))
         return list(map(cache.get, stmts))
 

@@ -343,12 +343,8 @@ class StderrDigest:
         # the calls' fingerprints (None: a duration-only line, a plan), new statements of the
         # batch fingerprinted together (one regex pass per rule)
         stmts = [m if 0 < v < _V_PLAN else None for v, m in zip(vcode.tolist(), messages, strict=True)]
-        got = self.fper.many(stmts)
-        if None in got:  # (many() may return None for a text its cache dropped when full: ask again)
-            fper = self.fper
-            got = [f if f is not None or s is None else fper(s) for f, s in zip(got, stmts, strict=True)]
         fps = np.empty(n, object)
-        fps[:] = got
+        fps[:] = self.fper.many(stmts)
         d = np.array([x or "nan" for x in durs], dtype=np.float64)
         if took:
             for p, k in took.items():
