@@ -62,9 +62,10 @@ from typing import Any
 
 from .errors import InputError
 
-# 2: a digest group's durations are distinct values with their counts (1: every call's); a
-# state of another version is not used (the file is read from 0 and the state replaced)
-STATE_VERSION = 2
+# 3: a digest group's lock time is summed as whole nanoseconds (2: milliseconds, a float);
+# 2: its durations are distinct values with their counts (1: every call's). A state of another
+# version is not used (the file is read from 0 and the state replaced)
+STATE_VERSION = 3
 HEAD_BYTES = 4096   # the start of the file that identifies it (with the inode)
 MARK_BYTES = 4096   # the bytes before the remembered position that must not have changed
 _SUFFIX = ".json"

@@ -141,7 +141,7 @@ def test_a_state_of_the_previous_version_is_read_again_not_misread(tmp_path):
     digest_file(path, state=state)
     (state_file,) = state.glob("postgresql.log-*.json")
     saved = json.loads(state_file.read_text())
-    assert saved["version"] == STATE_VERSION == 2
+    assert saved["version"] == STATE_VERSION == 3
     for _, g in saved["data"]["digest"]["groups"]:
         g["durations"] = np.repeat(g["durations"], g.pop("counts")).tolist()
     saved["version"] = 1
@@ -155,4 +155,4 @@ def test_a_state_of_the_previous_version_is_read_again_not_misread(tmp_path):
     full = tmp_path / "full.log"
     full.write_bytes(data)
     pd.testing.assert_frame_equal(out, digest_file(full))
-    assert json.loads(state_file.read_text())["version"] == 2  # and replaced by a current one
+    assert json.loads(state_file.read_text())["version"] == 3  # and replaced by a current one

@@ -255,7 +255,7 @@ def test_the_state_file_is_json_with_named_fields_one_per_input(tmp_path):
     st = pg.stat()
     assert (saved["device"], saved["inode"], saved["size"]) == (st.st_dev, st.st_ino, st.st_size)
     assert saved["position"] == out.attrs["source"]["state_position"]
-    assert saved["kind"] == "digest" and saved["version"] == 2 and saved["toolkit"] == tk.__version__
+    assert saved["kind"] == "digest" and saved["version"] == 3 and saved["toolkit"] == tk.__version__
     held = saved["data"]["digest"]
     # the remembered groups hold every call before the position, their durations as distinct
     # values (ascending) with the calls of each

@@ -105,6 +105,11 @@ _SUMS = ("rows_sent", "rows_examined", "lock_ms")
 # A group's waiting durations are folded into its distinct values every this many (at least):
 # 64k floats, 0.5 MB as an array (2 MB as add's list of Python floats).
 COMPACT_AT = 65_536
+# A group's lock time is summed as whole nanoseconds (Python ints, in ``DigestGroup.sums``):
+# integer sums do not depend on the order they are added in, so chunks, byte ranges and
+# workers give the same ``lock_ms`` to the bit (a float running sum differs in its last bits).
+# Rows are whole numbers: their float sums are exact up to 2**53 whatever the order.
+NS_SUMS = {"lock_ms": 1_000_000}
 
 schema.register_table("digest_full", [
     (c.name, c.dtype, c.description) for c in schema.TABLES["digest"]] + [
@@ -113,6 +118,31 @@ schema.register_table("digest_full", [
     ("fingerprint_id", "str", "16 hex digits, the start of pt-query-digest's query ID"),
     ("first_seen", "datetime", "UTC"), ("last_seen", "datetime", "UTC"),
 ])
+
+
+def group_sums(column: str, values: np.ndarray, codes: np.ndarray, n: int) -> list:
+    """Per group (``codes``: 0..n-1) the sum of ``values`` (float64; NaN: not logged, adds 0)
+    in the unit :attr:`DigestGroup.sums` keeps for ``column``: float for rows, whole
+    nanoseconds (int) for lock time (:data:`NS_SUMS`; :func:`sum_value` turns it back)."""
+    v = np.nan_to_num(values, nan=0.0)
+    scale = NS_SUMS.get(column)
+    if scale is None:
+        return np.bincount(codes, weights=v, minlength=n).tolist()
+    units = np.rint(v * scale)
+    if float(units.max(initial=0.0)) * max(len(units), 1) < 2.0 ** 62:  # (no int64 sum can overflow)
+        out = np.zeros(n, np.int64)
+        np.add.at(out, codes, units.astype(np.int64))
+        return out.tolist()
+    big = [0] * n  # (values of days of lock time each: Python ints)
+    for c, u in zip(codes.tolist(), units.tolist(), strict=True):
+        big[c] += int(u)
+    return big
+
+
+def sum_value(column: str, kept: Any) -> float:
+    """A sum as :attr:`DigestGroup.sums` keeps it, in the column's unit (ms for lock time)."""
+    scale = NS_SUMS.get(column)
+    return float(kept) if scale is None else int(kept) / scale  # (int / int: correctly rounded)
 
 
 def by_list(by: Any) -> list[str]:
@@ -144,7 +174,8 @@ class DigestGroup:
       in the input (the smaller line, where both are known; else the one held, as the input comes
       in order); a group without a timed call keeps its first call (:meth:`offer`);
     - ``first``/``last``: the earliest and latest time stamp (:meth:`seen`); ``sums``: the
-      per-column sums (rows, lock time), a column only where it had a value.
+      per-column sums (rows as floats, lock time as whole nanoseconds: :func:`group_sums`), a
+      column only where it had a value.
 
     Format-specific digests subclass it for how they keep time stamps or sums while reading.
     """
@@ -166,7 +197,7 @@ class DigestGroup:
         self.limit = COMPACT_AT             # compact when durations or blocks hold this many
         self.first: Any = None
         self.last: Any = None
-        self.sums: dict[str, float] = {}
+        self.sums: dict[str, float | int] = {}
 
     def offer(self, d: float, example: tuple) -> bool:
         """The example rule: ``example``, of a call (or a group's slowest) of ``d`` ms (-inf:
@@ -219,7 +250,7 @@ class DigestGroup:
         self.values, self.counts = merge_counted(self.values, self.counts, other.values, other.counts)
         self.limit = max(COMPACT_AT, len(self.values))
         for c, v in other.sums.items():
-            self.sums[c] = self.sums.get(c, 0.0) + v
+            self.sums[c] = self.sums.get(c, 0) + v
         self.seen(other.first, other.last)
 
     def seen(self, first: Any, last: Any) -> None:
@@ -428,7 +459,7 @@ class DigestAccumulator:
                 v = pd.to_numeric(events[c], errors="coerce").to_numpy("float64", na_value=np.nan)[idx]
                 if not np.isnan(v).all():
                     self.sum_columns.add(c)
-                    sums[c] = (np.bincount(codes, weights=np.nan_to_num(v), minlength=n_groups),
+                    sums[c] = (group_sums(c, v, codes, n_groups),
                                np.bincount(codes, weights=~np.isnan(v), minlength=n_groups))
         ts_min = ts_max = None
         if "timestamp" in events.columns:
@@ -462,7 +493,7 @@ class DigestAccumulator:
                      per_group[ends[g] - n_timed[g].astype(np.int64):ends[g]])
             for c, (s, n) in sums.items():
                 if n[g]:
-                    acc.sums[c] = acc.sums.get(c, 0.0) + float(s[g])
+                    acc.sums[c] = acc.sums.get(c, 0) + s[g]
             if ts_min is not None:
                 acc.seen(ts_min[g], ts_max[g])
 
@@ -490,7 +521,7 @@ class DigestAccumulator:
                        fingerprint_id=None if key[len(self.by)] is None else fingerprint_id(key[len(self.by)]),
                        first_seen=acc.first, last_seen=acc.last)
             for c in sorted(self.sum_columns):
-                row[c] = acc.sums.get(c, np.nan)
+                row[c] = sum_value(c, acc.sums[c]) if c in acc.sums else np.nan
             rows.append(row)
         if not rows:
             out = schema.empty("digest_full")

@@ -85,7 +85,7 @@ def encode(acc: Any) -> dict[str, Any]:
             "example": None if g.example is None else _plain(list(g.example)),
             **_durations(g),
             "first": _time(g.first), "last": _time(g.last),
-            "sums": {c: float(v) for c, v in g.sums.items()},
+            "sums": {c: v if isinstance(v, int) else float(v) for c, v in g.sums.items()},  # (lock: ns, int)
         }])
     return {"groups": groups, "sum_columns": sorted(acc.sum_columns), "rows": int(acc.rows)}
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import schema
 from . import mysql_slow
-from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
+from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list, group_sums
 from .mysql_slow import FIGURES, figure, parse_time, parse_userhost, who
 from .records import RecordBatch
 
@@ -44,7 +44,8 @@ class _Lean(DigestGroup):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sent = self.examined = self.lock = 0.0  # sums of the values logged (not NaN)
+        self.sent = self.examined = 0.0  # sums of the values logged (not NaN)
+        self.lock = 0                    # ... lock time in whole ns (digest.group_sums)
         self.has = [False, False, False]             # ... and whether there was one
         self.first_ns: int | None = None  # nanoseconds since the epoch, UTC
         self.last_ns: int | None = None
@@ -295,10 +296,10 @@ class SlowDigest:
 
         totals = in_order([g.total for g in glist], np.where(timed, d, 0.0))
         sums = []
-        for name, v in (("sent", sent), ("examined", examined), ("lock", lock)):
-            has = ~np.isnan(v)
-            sums.append((name, in_order([getattr(g, name) for g in glist], np.where(has, v, 0.0)),
-                         np.bincount(codes, weights=has, minlength=n) > 0))
+        for name, column, v in zip(("sent", "examined", "lock"), _SUMS, (sent, examined, lock), strict=True):
+            added = group_sums(column, v, codes, n)
+            sums.append((name, [getattr(g, name) + a for g, a in zip(glist, added, strict=True)],
+                         np.bincount(codes, weights=~np.isnan(v), minlength=n) > 0))
         got = ns != _NO_TIME
         lo = np.full(n, np.iinfo(np.int64).max)
         hi = np.full(n, _NO_TIME)
@@ -315,7 +316,7 @@ class SlowDigest:
             has_all = True
             for name, total, has in sums:
                 if has[k]:
-                    setattr(g, name, float(total[k]))
+                    setattr(g, name, total[k])
                 else:
                     has_all = False
             if has_all:
@@ -336,7 +337,7 @@ class SlowDigest:
         for key, lean in self.groups.items():
             for c, v, has in zip(_SUMS, (lean.sent, lean.examined, lean.lock), lean.has, strict=True):
                 if has:
-                    lean.sums[c] = lean.sums.get(c, 0.0) + v
+                    lean.sums[c] = lean.sums.get(c, 0) + v
                     dacc.sum_columns.add(c)
             if lean.first_ns is not None:
                 lean.seen(pd.Timestamp(lean.first_ns, tz="UTC"), pd.Timestamp(lean.last_ns, tz="UTC"))
