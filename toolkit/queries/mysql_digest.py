@@ -11,7 +11,8 @@ example, rows sent and examined, lock time, the durations as distinct values wit
 percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
 ``User@Host`` value and ``# Time:`` text is parsed once (a log repeats few of them). The lines
 the reader would skip are skipped here with the same reasons; tests hold the two ways equal on
-the sample logs and the edge-case fixtures, to the bit (the sums are added in input order).
+the sample logs and the edge-case fixtures, to the bit (totals come from the counted durations,
+lock time is summed in whole nanoseconds: neither depends on the order of adding).
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ PIECE_BYTES = mysql_slow.PIECE_BYTES
 
 class _Lean(DigestGroup):
     """A group's state, with the sums of rows and lock time and the earliest and latest time
-    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end). Its
-    ``total`` is set by :meth:`SlowDigest._flush` (the durations summed in input order onto it)."""
+    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end)."""
 
     __slots__ = ("sent", "examined", "lock", "has", "first_ns", "last_ns")
 
@@ -249,8 +249,7 @@ class SlowDigest:
         """Add the waiting records to their groups: per group (made in the order of its first
         record, as one record at a time would make them) ONE :meth:`DigestGroup.take` of its
         calls, slowest call and example (the first in the input among the slowest), durations;
-        the sums of durations, rows and lock time are added in input order onto the group's
-        (the sum one record at a time, and the reader's digest, give: bit for bit), and the
+        the sums of rows and lock time (:func:`toolkit.queries.digest.group_sums`), and the
         earliest and latest time stamp."""
         w = self.waiting
         if not self.n_waiting:
@@ -287,14 +286,8 @@ class SlowDigest:
         firsts = at_max[np.concatenate(([True], codes[order[at_max[1:]]] != codes[order[at_max[:-1]]]))]
         ex_rows = order[firsts].tolist()
         per_group = np.split(d[order], starts[1:].tolist())
-        span = np.arange(n)
-        seeded = np.concatenate((span, codes))
 
-        def in_order(held: list[float], values: np.ndarray) -> np.ndarray:
-            # the group's sum so far, then its values in input order (bincount adds in order)
-            return np.bincount(seeded, weights=np.concatenate((held, values)), minlength=n)
-
-        totals = in_order([g.total for g in glist], np.where(timed, d, 0.0))
+        totals = np.bincount(codes, weights=np.where(timed, d, 0.0), minlength=n)
         sums = []
         for name, column, v in zip(("sent", "examined", "lock"), _SUMS, (sent, examined, lock), strict=True):
             added = group_sums(column, v, codes, n)
@@ -310,9 +303,8 @@ class SlowDigest:
         for k, g in enumerate(glist):
             r = ex_rows[k]
             pg = per_group[k]
-            g.take(int(calls[k]), int(n_timed[k]), 0.0, float(dmax[k]), (stmts[r], None, lines[r]),
+            g.take(int(calls[k]), int(n_timed[k]), float(totals[k]), float(dmax[k]), (stmts[r], None, lines[r]),
                    pg if timed.all() else pg[~np.isnan(pg)])
-            g.total = float(totals[k])  # (take added 0.0: the sum in input order is set here)
             has_all = True
             for name, total, has in sums:
                 if has[k]:
