@@ -133,14 +133,21 @@ def test_a_memory_store_prunes_the_same_way(tmp_path):
     assert not any(k.startswith("inode-") for k in store._memory)
 
 
-def test_a_deleted_logs_own_state_goes_at_the_next_save(tmp_path):
-    # GIVEN two logs digested with one state folder
+def two_logs(tmp_path: Path, name: str) -> tuple[Path, bytes, bytes, Path, Path]:
+    """A state folder, a log's two halves, ``name`` holding the first (digested with the state)
+    and ``other.log`` the second (not yet digested)."""
     state = tmp_path / "state"
     first, second = halves(LOGS["postgres-stderr"])
-    gone, other = tmp_path / "gone.log", tmp_path / "other.log"
-    gone.write_bytes(first)
+    path, other = tmp_path / name, tmp_path / "other.log"
+    path.write_bytes(first)
     other.write_bytes(second)
-    digest_file(gone, state=state)
+    digest_file(path, state=state)
+    return state, first, second, path, other
+
+
+def test_a_deleted_logs_own_state_goes_at_the_next_save(tmp_path):
+    # GIVEN two logs digested with one state folder
+    state, first, _, gone, other = two_logs(tmp_path, "gone.log")
     digest_file(other, state=state)
     assert len(states(state)) == 2
     # WHEN one log is deleted and the other digested again (a save prunes)
@@ -155,12 +162,7 @@ def test_a_deleted_logs_own_state_goes_at_the_next_save(tmp_path):
 
 def test_a_renamed_log_with_nothing_new_at_its_path_goes_on_under_its_new_name(tmp_path):
     # GIVEN a log digested with a state, then renamed, and no new file at its path yet
-    state = tmp_path / "state"
-    first, second = halves(LOGS["postgres-stderr"])
-    path, other = tmp_path / "server.log", tmp_path / "other.log"
-    path.write_bytes(first)
-    other.write_bytes(second)
-    digest_file(path, state=state)
+    state, _, second, path, other = two_logs(tmp_path, "server.log")
     os.rename(path, tmp_path / "server.log.1")
     # WHEN another log's save prunes: the path's own state is kept under the file's identity
     digest_file(other, state=state)
