@@ -295,6 +295,67 @@ class DigestGroup:
 
 
 @dataclasses.dataclass(frozen=True)
+class CallGroups:
+    """A batch of calls summarised per group (:func:`group_calls`), what
+    :meth:`DigestGroup.take` takes: per group ``calls``, ``timed`` calls, their ``total`` (ms),
+    the slowest (``d_max``, -inf: none timed), the position in the batch of its ``example`` call,
+    and its timed ``durations`` (in batch order)."""
+
+    calls: np.ndarray
+    timed: np.ndarray
+    total: np.ndarray
+    d_max: np.ndarray
+    example: np.ndarray
+    durations: list[np.ndarray]
+
+    def take(self, group: DigestGroup, k: int, example: tuple) -> None:
+        """Add group ``k``'s calls to ``group``, ``example`` being its example call's
+        ``(statement, parameters, line)``."""
+        group.take(int(self.calls[k]), int(self.timed[k]), float(self.total[k]), float(self.d_max[k]),
+                   example, self.durations[k])
+
+
+def group_calls(codes: np.ndarray, n: int, d: np.ndarray, tie: np.ndarray | None = None) -> CallGroups:
+    """A batch of calls (``codes``: each call's group, 0..n-1; ``d``: its ms, NaN untimed) per
+    group, for :meth:`DigestGroup.take`: the one batch form of the digest's rules, which the
+    DataFrame digest and the streaming digests of the text share. The example is the group's
+    slowest call, the one with the smallest ``tie`` among equals (default: the first in the
+    batch); a group without a timed call has its smallest-``tie`` call."""
+    timed = ~np.isnan(d)
+    calls = np.bincount(codes, minlength=n)
+    n_timed = np.bincount(codes, weights=timed, minlength=n).astype(np.int64)
+    total = np.bincount(codes, weights=np.where(timed, d, 0.0), minlength=n)
+    d_or_inf = np.where(timed, d, -np.inf)
+    d_max = np.full(n, -np.inf)
+    np.maximum.at(d_max, codes, d_or_inf)
+    slowest = np.flatnonzero(d_or_inf == d_max[codes])
+    if tie is None:
+        example = np.full(n, len(codes))
+        np.minimum.at(example, codes[slowest], slowest)
+    else:
+        ranked = slowest[np.lexsort((tie[slowest], codes[slowest]))]
+        example = ranked[np.searchsorted(codes[ranked], np.arange(n))]
+    # (a stable sort of small codes: numpy sorts those by radix)
+    sorter = np.argsort(codes[timed].astype(np.min_scalar_type(max(n - 1, 0))), kind="stable")
+    durations = np.split(d[timed][sorter], np.cumsum(n_timed)[:-1].tolist())
+    return CallGroups(calls, n_timed, total, d_max, example, durations)
+
+
+NO_TIME = np.iinfo(np.int64).min  # a call without a time stamp (int64 ns: NaT's value)
+
+
+def group_span(codes: np.ndarray, n: int, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group (``codes``: 0..n-1) the earliest and latest of the calls' time stamps ``ns``
+    (int64 nanoseconds, UTC; :data:`NO_TIME`: none) and whether it had one."""
+    got = ns != NO_TIME
+    lo = np.full(n, np.iinfo(np.int64).max)
+    hi = np.full(n, NO_TIME)
+    np.minimum.at(lo, codes[got], ns[got])
+    np.maximum.at(hi, codes[got], ns[got])
+    return lo, hi, hi != NO_TIME
+
+
+@dataclasses.dataclass(frozen=True)
 class StreamingDigest:
     """A format's streaming digest (:class:`toolkit.formats.StreamDigest`): ``run(source, by=,
     chunk_size=, start=, end=, ...)`` gives ``(DigestAccumulator, accounting)``; ``supports(by)``
@@ -440,19 +501,9 @@ class DigestAccumulator:
             columns.append(kinds[idx])
         codes, key_tuples = _group_codes(columns)
         n_groups = len(key_tuples)
-        d = ms[idx]
-        timed = ~np.isnan(d)
-        calls = np.bincount(codes, minlength=n_groups)
-        n_timed = np.bincount(codes, weights=timed, minlength=n_groups)
-        total = np.bincount(codes, weights=np.where(timed, d, 0.0), minlength=n_groups)
-        d_or_inf = np.where(timed, d, -np.inf)
-        dmax = np.full(n_groups, -np.inf)
-        np.maximum.at(dmax, codes, d_or_inf)
         # the example: each group's first row among its slowest (its first row when none is timed)
-        slowest = np.flatnonzero(d_or_inf == dmax[codes])
-        first = np.full(n_groups, len(idx))
-        np.minimum.at(first, codes[slowest], slowest)
-        ex_rows = idx[first]
+        batch = group_calls(codes, n_groups, ms[idx])
+        ex_rows = idx[batch.example]
         sums = {}
         for c in _SUMS:
             if c in events.columns:
@@ -467,30 +518,18 @@ class DigestAccumulator:
             # (schema.utc_ns: a time a frame built elsewhere holds beyond datetime64[ns] is NaT, not wrapped)
             stamps = schema.utc_ns(pd.to_datetime(events["timestamp"], utc=True)).values
             ns = stamps.to_numpy("datetime64[ns]").view(np.int64)[idx]
-            nat = ns == np.iinfo(np.int64).min
-            lo = np.full(n_groups, np.iinfo(np.int64).max)
-            hi = np.full(n_groups, np.iinfo(np.int64).min)
-            np.minimum.at(lo, codes, np.where(nat, np.iinfo(np.int64).max, ns))
-            np.maximum.at(hi, codes, ns)
-            seen = hi != np.iinfo(np.int64).min
+            lo, hi, seen = group_span(codes, n_groups, ns)
             ts_min = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(lo, seen, strict=True)]
             ts_max = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(hi, seen, strict=True)]
         # the examples' cells only (a whole column as objects would make one per row)
         stmt = events["statement"].take(ex_rows).to_numpy(object)
         params = events["parameters"].take(ex_rows).to_numpy(object) if "parameters" in events.columns else None
         lines = events["source_line"].take(ex_rows).to_numpy(object) if "source_line" in events.columns else None
-        # the timed durations of each group, for exact percentiles (in input order within a group)
-        timed_codes = codes[timed]
-        sorter = np.argsort(timed_codes.astype(np.min_scalar_type(n_groups)), kind="stable")
-        per_group = d[timed][sorter]
-        ends = np.cumsum(n_timed.astype(np.int64))
         for g, key in enumerate(key_tuples):
             acc = self.group(key)
             # (a parse/bind row resolved in a later frame may come before the example so far:
             # the group's tie rule looks at the lines)
-            acc.take(int(calls[g]), int(n_timed[g]), float(total[g]), float(dmax[g]),
-                     (stmt[g], None if params is None else params[g], None if lines is None else lines[g]),
-                     per_group[ends[g] - n_timed[g].astype(np.int64):ends[g]])
+            batch.take(acc, g, (stmt[g], None if params is None else params[g], None if lines is None else lines[g]))
             for c, (s, n) in sums.items():
                 if n[g]:
                     acc.sums[c] = acc.sums.get(c, 0) + s[g]

@@ -25,7 +25,16 @@ import pandas as pd
 
 from .. import schema
 from . import mysql_slow
-from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list, group_sums
+from .digest import (
+    NO_TIME,
+    DigestAccumulator,
+    DigestGroup,
+    StreamingDigest,
+    by_list,
+    group_calls,
+    group_span,
+    group_sums,
+)
 from .mysql_slow import FIGURES, figure, parse_time, parse_userhost, who
 from .records import RecordBatch
 
@@ -54,8 +63,6 @@ class _Lean(DigestGroup):
 _FIGURE_KEYS = tuple(key for key, _, _ in FIGURES)
 
 
-# A record's time stamp when it has none (int64 nanoseconds; NaT's value, as pandas keeps it).
-_NO_TIME = np.iinfo(np.int64).min
 # Records wait for :meth:`SlowDigest._flush` until this many: the per-group work is per flush
 # (more: less time per record where groups are many; fewer: less memory held by waiting records).
 FLUSH_AT = 16_384
@@ -137,7 +144,7 @@ class SlowDigest:
         self.banners: list[dict[str, Any]] = []
         self._userhost: dict[str, tuple] = {}
         self._time: dict[str, tuple[int | None, str | None]] = {}   # '# Time:' text -> (ns, reason)
-        self._epoch: dict[str, int] = {}      # SET timestamp -> ns (_NO_TIME: bad)
+        self._epoch: dict[str, int] = {}      # SET timestamp -> ns (NO_TIME: bad)
         self._epoch_bad: dict[str, str] = {}  # ... and the reason of a bad one
         self.waiting = _no_waiting()  # good records not yet in their groups (_flush)
         self.n_waiting = 0
@@ -212,7 +219,7 @@ class SlowDigest:
             self._flush()
 
     def _times(self, times: list[Any], tss: list[Any]) -> tuple[np.ndarray, list[Any] | None]:
-        """Each record's time stamp as int64 nanoseconds (:data:`_NO_TIME`: none) and its reason
+        """Each record's time stamp as int64 nanoseconds (:data:`NO_TIME`: none) and its reason
         (None: every one good): SET timestamp (whole seconds), or the '# Time:' that holds for
         the record where it is ISO (microseconds) or SET timestamp is missing. Each text is
         parsed once (a log repeats them)."""
@@ -220,7 +227,7 @@ class SlowDigest:
         for ts in set(tss) - epoch.keys():  # (None: a record without SET timestamp)
             if ts:
                 parsed, reason = schema.epoch_value(ts, "timestamp", decimals=0)
-                epoch[ts] = _NO_TIME if parsed is None else parsed.value
+                epoch[ts] = NO_TIME if parsed is None else parsed.value
                 if reason:
                     bad[ts] = reason
         if all(tss) and not any("T" in t for t in set(times) if t):  # (all(): no None, one C-level look)
@@ -235,11 +242,11 @@ class SlowDigest:
                 g = time.get(cur_time)
                 if g is None:
                     parsed, reason = parse_time(cur_time)
-                    g = time[cur_time] = (_NO_TIME if parsed is None else parsed.value, reason)
+                    g = time[cur_time] = (NO_TIME if parsed is None else parsed.value, reason)
             elif ts:
                 g = (epoch[ts], bad.get(ts))
             else:
-                g = (_NO_TIME, None)
+                g = (NO_TIME, None)
             got.append(g)
         ns, reasons = zip(*got, strict=True)
         why = list(reasons) if any(reasons) else None
@@ -274,37 +281,19 @@ class SlowDigest:
             if g is None:
                 g = groups[key] = _Lean()
             glist.append(g)
-        calls = np.bincount(codes, minlength=n)
-        timed = ~np.isnan(d)
-        n_timed = np.bincount(codes, weights=timed, minlength=n)
-        order = np.argsort(codes, kind="stable")  # each group's records, in input order
-        starts = np.concatenate(([0], np.cumsum(calls)[:-1]))
-        d_eff = np.where(timed, d, -np.inf)[order]
-        dmax = np.maximum.reduceat(d_eff, starts)
         # the example: the first of the group's slowest calls in the input
-        at_max = np.flatnonzero(d_eff == np.repeat(dmax, calls))
-        firsts = at_max[np.concatenate(([True], codes[order[at_max[1:]]] != codes[order[at_max[:-1]]]))]
-        ex_rows = order[firsts].tolist()
-        per_group = np.split(d[order], starts[1:].tolist())
-
-        totals = np.bincount(codes, weights=np.where(timed, d, 0.0), minlength=n)
+        batch = group_calls(codes, n, d)
+        ex_rows = batch.example.tolist()
         sums = []
         for name, column, v in zip(("sent", "examined", "lock"), _SUMS, (sent, examined, lock), strict=True):
             added = group_sums(column, v, codes, n)
             sums.append((name, [getattr(g, name) + a for g, a in zip(glist, added, strict=True)],
                          np.bincount(codes, weights=~np.isnan(v), minlength=n) > 0))
-        got = ns != _NO_TIME
-        lo = np.full(n, np.iinfo(np.int64).max)
-        hi = np.full(n, _NO_TIME)
-        np.minimum.at(lo, codes[got], ns[got])
-        np.maximum.at(hi, codes[got], ns[got])
-        seen = (hi != _NO_TIME).tolist()
-        lo, hi = lo.tolist(), hi.tolist()
+        lo, hi, seen = group_span(codes, n, ns)
+        seen, lo, hi = seen.tolist(), lo.tolist(), hi.tolist()
         for k, g in enumerate(glist):
             r = ex_rows[k]
-            pg = per_group[k]
-            g.take(int(calls[k]), int(n_timed[k]), float(totals[k]), float(dmax[k]), (stmts[r], None, lines[r]),
-                   pg if timed.all() else pg[~np.isnan(pg)])
+            batch.take(g, k, (stmts[r], None, lines[r]))
             has_all = True
             for name, total, has in sums:
                 if has[k]:

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list
+from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list, group_calls
 from .pg_envelope import unwrap
 from .pg_events import is_dml, pair_statements, query_text, split_checked
 from .pg_stderr import (
@@ -382,11 +382,10 @@ class StderrDigest:
     def _take(self, calls: BatchCalls, fps: np.ndarray, messages, params, starts: np.ndarray, ts, tzs,
               by_rows: list | None) -> dict[Any, _Lean]:
         """The buffer's groups: each gets its calls (``calls``, :func:`batch_calls`) in one
-        :meth:`~toolkit.queries.digest.DigestGroup.take`: counts, the total summed in the order
-        the calls come (as one :meth:`~toolkit.queries.digest.DigestGroup.add` at a time would),
-        the slowest and its example (the first in the input on a tie; the first call of a group
-        without a timed one), the durations, and per time zone the earliest and latest time
-        stamp text."""
+        :meth:`~toolkit.queries.digest.DigestGroup.take` (:func:`~toolkit.queries.digest.group_calls`):
+        counts, total, the slowest and its example (the first in the input on a tie; the first
+        call of a group without a timed one), the durations, and per time zone the earliest and
+        latest time stamp text."""
         rows, dur, extra = calls.rows, calls.durations, calls.extra
         m = len(rows)
         groups: dict[Any, _Lean] = {}
@@ -412,19 +411,11 @@ class StderrDigest:
         lines[inside] = starts[rin]
         if extra:
             lines[~inside] = [extra[-1 - r][0][0] for r in rows[~inside].tolist()]
-        timed = ~np.isnan(dur)
-        n_calls = np.bincount(codes, minlength=ng)
-        n_timed = np.bincount(codes, weights=timed, minlength=ng)
-        total = np.bincount(codes, weights=np.where(timed, dur, 0.0), minlength=ng)  # (in call order)
-        d_max = np.full(ng, -np.inf)
-        np.maximum.at(d_max, codes, np.where(timed, dur, -np.inf))
         # the example: the slowest call, the first line on a tie; untimed, the first call
-        order = np.lexsort((np.where(timed, lines, np.arange(m)), np.where(timed, -dur, np.inf), codes))
-        ex_at = order[np.searchsorted(codes[order], np.arange(ng))].tolist()
+        batch = group_calls(codes, ng, dur, tie=np.where(np.isnan(dur), np.arange(m), lines))
+        ex_at = batch.example.tolist()
         sorter = np.argsort(codes, kind="stable")
-        bounds = np.cumsum(n_calls).tolist()
-        per_group = np.split(dur[sorter], bounds[:-1])
-        stamps = self._stamps(rows, extra, sorter, bounds, ts, tzs)
+        stamps = self._stamps(rows, extra, sorter, np.cumsum(batch.calls).tolist(), ts, tzs)
         for g, key in enumerate(keys):
             r = int(rows[ex_at[g]])
             if r >= 0:
@@ -433,9 +424,7 @@ class StderrDigest:
                 row = extra[-1 - r][0]
                 example = (row[3], row[7], row[0])
             lean = groups[key] = _Lean()
-            pg_d = per_group[g]
-            lean.take(int(n_calls[g]), int(n_timed[g]), float(total[g]), float(d_max[g]), example,
-                      pg_d[~np.isnan(pg_d)])
+            batch.take(lean, g, example)
             lean.stamps = stamps[g]
         return groups
 
