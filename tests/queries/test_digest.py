@@ -217,3 +217,20 @@ def test_groups_keys_order_and_examples_as_a_groupby_gives_them(rows):
     assert got["calls"].tolist() == expected["calls"].tolist()
     assert got["total_ms"].tolist() == expected["total_ms"].tolist()
     assert got["example_line"].tolist() == expected["example_line"].tolist()
+
+
+def test_group_calls_is_the_digest_rule_on_a_batch():
+    from toolkit.queries.digest import group_calls
+
+    # GIVEN three groups: 0 with a tie for the slowest, 1 untimed, 2 with one timed call
+    codes = np.array([0, 1, 0, 2, 0, 1, 2])
+    d = np.array([5.0, np.nan, 7.0, np.nan, 7.0, np.nan, 1.5])
+    batch = group_calls(codes, 3, d)
+    assert batch.calls.tolist() == [3, 2, 2] and batch.timed.tolist() == [3, 0, 1]
+    assert batch.total.tolist() == [19.0, 0.0, 1.5] and batch.d_max.tolist() == [7.0, -np.inf, 1.5]
+    # THEN the example is the first slowest (position 2, not 4); an untimed group's first call
+    assert batch.example.tolist() == [2, 1, 6]
+    assert [x.tolist() for x in batch.durations] == [[5.0, 7.0, 7.0], [], [1.5]]
+    # AND with a tie key (input lines out of batch order) the smallest key wins a tie
+    tie = np.array([10, 11, 40, 12, 30, 9, 13])
+    assert group_calls(codes, 3, d, tie=tie).example.tolist() == [4, 5, 6]
