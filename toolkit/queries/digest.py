@@ -163,7 +163,8 @@ class DigestGroup:
     :mod:`toolkit.queries.mysql_digest`: one call at a time, :meth:`add`), and the pieces and
     worker processes joined by :meth:`merge` (in input order).
 
-    - ``calls``: every call; ``timed``/``total``: the calls with a duration and their sum;
+    - ``calls``: every call; ``timed``/``total``: the calls with a duration and their running
+      sum (the table's ``total_ms`` is :meth:`exact_total`, which does not depend on the order);
     - the durations (milliseconds, for exact percentiles) as ``values`` (sorted, distinct) and
       their ``counts``; new ones wait in ``durations`` (:meth:`add`'s, one at a time) and
       ``blocks`` (:meth:`take`'s, a frame's at a time) until :meth:`compact` folds them in: when
