@@ -52,6 +52,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,6 +66,8 @@ PG_SAMPLES = [ROOT / "sample_traces/queries/postgresql/app/postgresql.log.gz",
 MARIADB_SAMPLES = [ROOT / "sample_traces/queries/mariadb/app-slow.log",
                    ROOT / "sample_traces/queries/mariadb/clean-slow.log.gz"]
 SHIFT_S = 3600
+# pgBadger's report: outside benchmarks/data/, which a worktree may link to another checkout's
+PGBADGER_OUT = Path(tempfile.gettempdir()) / "perf-toolkit-pgbadger.txt"
 
 
 def _read(path: Path) -> str:
@@ -168,7 +171,7 @@ def notebook(path: Path) -> list[str]:
 def pgbadger(path: Path, prefix: str, jobs: int) -> list[str]:
     # its own --pid-dir: pgBadger refuses to start (exit 3) while another run's /tmp/pgbadger.pid exists
     return ["pgbadger", "-q", "-j", str(jobs), "-f", "stderr", "-p", prefix, "-x", "text",
-            "--pid-dir", str(DATA), "-o", str(DATA / "pgbadger.txt"), str(path)]
+            "--pid-dir", str(DATA), "-o", str(PGBADGER_OUT), str(path)]
 
 
 def distinct_statements(n: int = 100_000, seed: int = 1) -> list[str]:

@@ -52,3 +52,21 @@ def test_byte_ranges_raise_on_the_first_bad_line(messy_log):
     with pytest.raises(ParseError) as err:
         tk.endpoints(path, log_format="combined", jobs=2, chunk_size=40_000, errors="raise")
     assert err.value.line == 701
+
+
+def test_the_workers_leave_the_programs_own_gc_freeze_and_their_own_none(messy_log):
+    import gc
+
+    path, _ = messy_log
+    # GIVEN nothing frozen: the workers' freeze is undone after
+    assert gc.get_freeze_count() == 0
+    tk.endpoints(path, log_format="combined", jobs=2, chunk_size=40_000)
+    assert gc.get_freeze_count() == 0
+    # GIVEN a program that froze its objects itself: they stay frozen after
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        tk.endpoints(path, log_format="combined", jobs=2, chunk_size=40_000)
+        assert gc.get_freeze_count() == frozen > 0
+    finally:
+        gc.unfreeze()

@@ -404,7 +404,11 @@ def endpoints(requests: Any, *, routes: Sequence[str] | None = None, log_format:
 def _frozen() -> Iterator[None]:
     """The parent's objects moved out of the garbage collector's reach while forked workers run
     (``gc.freeze``, as the gc documentation advises before a fork): a worker's collections then
-    never walk, so never copy, the pages of the modules it inherited."""
+    never walk, so never copy, the pages of the modules it inherited. Where the program froze
+    objects itself, its freeze is left as it is (``gc.unfreeze`` would thaw those too)."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
