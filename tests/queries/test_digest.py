@@ -220,14 +220,17 @@ def test_groups_keys_order_and_examples_as_a_groupby_gives_them(rows):
 
 
 def test_group_calls_is_the_digest_rule_on_a_batch():
-    from toolkit.queries.digest import group_calls
+    from toolkit.queries.digest import DigestGroup, group_calls
 
     # GIVEN three groups: 0 with a tie for the slowest, 1 untimed, 2 with one timed call
     codes = np.array([0, 1, 0, 2, 0, 1, 2])
     d = np.array([5.0, np.nan, 7.0, np.nan, 7.0, np.nan, 1.5])
     batch = group_calls(codes, 3, d)
     assert batch.calls.tolist() == [3, 2, 2] and batch.timed.tolist() == [3, 0, 1]
-    assert batch.total.tolist() == [19.0, 0.0, 1.5] and batch.d_max.tolist() == [7.0, -np.inf, 1.5]
+    groups = [DigestGroup() for _ in range(3)]
+    for k, g in enumerate(groups):
+        batch.take(g, k, ("q", None, k))
+    assert [g.exact_total() for g in groups] == [19.0, 0.0, 1.5] and batch.d_max.tolist() == [7.0, -np.inf, 1.5]
     # THEN the example is the first slowest (position 2, not 4); an untimed group's first call
     assert batch.example.tolist() == [2, 1, 6]
     assert [x.tolist() for x in batch.durations] == [[5.0, 7.0, 7.0], [], [1.5]]

@@ -163,8 +163,8 @@ class DigestGroup:
     :mod:`toolkit.queries.mysql_digest`: one call at a time, :meth:`add`), and the pieces and
     worker processes joined by :meth:`merge` (in input order).
 
-    - ``calls``: every call; ``timed``/``total``: the calls with a duration and their running
-      sum (the table's ``total_ms`` is :meth:`exact_total`, which does not depend on the order);
+    - ``calls``: every call; ``timed``: the calls with a duration (their total is
+      :meth:`exact_total`, from the counted durations: it does not depend on the order);
     - the durations (milliseconds, for exact percentiles) as ``values`` (sorted, distinct) and
       their ``counts``; new ones wait in ``durations`` (:meth:`add`'s, one at a time) and
       ``blocks`` (:meth:`take`'s, a frame's at a time) until :meth:`compact` folds them in: when
@@ -181,13 +181,12 @@ class DigestGroup:
     Format-specific digests subclass it for how they keep time stamps or sums while reading.
     """
 
-    __slots__ = ("calls", "timed", "total", "max", "example", "values", "counts", "durations", "blocks",
+    __slots__ = ("calls", "timed", "max", "example", "values", "counts", "durations", "blocks",
                  "loose", "limit", "first", "last", "sums")
 
     def __init__(self) -> None:
         self.calls = 0
         self.timed = 0
-        self.total = 0.0
         self.max = -np.inf
         self.example: tuple | None = None  # (statement, parameters, line)
         self.values: np.ndarray = EMPTY_VALUES  # distinct durations, sorted (replaced, never changed in place)
@@ -217,20 +216,17 @@ class DigestGroup:
         self.calls += 1
         if d == d:
             self.timed += 1
-            self.total += d
             self.durations.append(d)
             if len(self.durations) >= self.limit:
                 self.compact()
             return self.offer(d, example)
         return self.offer(-np.inf, example)
 
-    def take(self, calls: int, timed: int, total: float, d_max: float, example: tuple,
-             durations: np.ndarray) -> None:
-        """A frame's calls of this group, summarised: counts, total, the slowest (``d_max``,
-        -inf: none timed) and its example, the timed durations."""
+    def take(self, calls: int, timed: int, d_max: float, example: tuple, durations: np.ndarray) -> None:
+        """A frame's calls of this group, summarised: counts, the slowest (``d_max``, -inf: none
+        timed) and its example, the timed durations."""
         self.calls += calls
         self.timed += timed
-        self.total += total
         self.offer(d_max, example)
         if len(durations):
             self.blocks.append(durations)
@@ -243,7 +239,6 @@ class DigestGroup:
         of both, compact, are merged (sorted values, counts of a value in both added)."""
         self.calls += other.calls
         self.timed += other.timed
-        self.total += other.total
         if other.example is not None:
             self.offer(other.max, other.example)
         self.compact()
@@ -278,7 +273,7 @@ class DigestGroup:
     def exact_total(self) -> float:
         """The timed calls' total, ms, from the distinct durations and their counts
         (:func:`toolkit.quantiles.counted_sum`): the same to the bit however the calls were
-        chunked, split into ranges or merged (``total``, the running sum, is not)."""
+        chunked, split into ranges or merged (a running sum is not)."""
         self.compact()
         return counted_sum(self.values, self.counts)
 
@@ -298,13 +293,11 @@ class DigestGroup:
 @dataclasses.dataclass(frozen=True)
 class CallGroups:
     """A batch of calls summarised per group (:func:`group_calls`), what
-    :meth:`DigestGroup.take` takes: per group ``calls``, ``timed`` calls, their ``total`` (ms),
-    the slowest (``d_max``, -inf: none timed), the position in the batch of its ``example`` call,
+    :meth:`DigestGroup.take` takes: per group ``calls``, ``timed`` calls, the slowest (``d_max``, -inf: none timed), the position in the batch of its ``example`` call,
     and its timed ``durations`` (in batch order)."""
 
     calls: np.ndarray
     timed: np.ndarray
-    total: np.ndarray
     d_max: np.ndarray
     example: np.ndarray
     durations: list[np.ndarray]
@@ -312,8 +305,7 @@ class CallGroups:
     def take(self, group: DigestGroup, k: int, example: tuple) -> None:
         """Add group ``k``'s calls to ``group``, ``example`` being its example call's
         ``(statement, parameters, line)``."""
-        group.take(int(self.calls[k]), int(self.timed[k]), float(self.total[k]), float(self.d_max[k]),
-                   example, self.durations[k])
+        group.take(int(self.calls[k]), int(self.timed[k]), float(self.d_max[k]), example, self.durations[k])
 
 
 def group_calls(codes: np.ndarray, n: int, d: np.ndarray, tie: np.ndarray | None = None) -> CallGroups:
@@ -325,7 +317,6 @@ def group_calls(codes: np.ndarray, n: int, d: np.ndarray, tie: np.ndarray | None
     timed = ~np.isnan(d)
     calls = np.bincount(codes, minlength=n)
     n_timed = np.bincount(codes, weights=timed, minlength=n).astype(np.int64)
-    total = np.bincount(codes, weights=np.where(timed, d, 0.0), minlength=n)
     d_or_inf = np.where(timed, d, -np.inf)
     d_max = np.full(n, -np.inf)
     np.maximum.at(d_max, codes, d_or_inf)
@@ -339,7 +330,7 @@ def group_calls(codes: np.ndarray, n: int, d: np.ndarray, tie: np.ndarray | None
     # (a stable sort of small codes: numpy sorts those by radix)
     sorter = np.argsort(codes[timed].astype(np.min_scalar_type(max(n - 1, 0))), kind="stable")
     durations = np.split(d[timed][sorter], np.cumsum(n_timed)[:-1].tolist())
-    return CallGroups(calls, n_timed, total, d_max, example, durations)
+    return CallGroups(calls, n_timed, d_max, example, durations)
 
 
 NO_TIME = np.iinfo(np.int64).min  # a call without a time stamp (int64 ns: NaT's value)

@@ -22,7 +22,7 @@ about 25 bytes of JSON per distinct duration, whatever the number of calls (how 
 ones a log holds: :mod:`toolkit.queries.digest`, Streaming).
 
 The digest's state (``data`` in the state file), JSON: ``groups``, a list of ``[key, group]``
-(key: the ``by`` values and the fingerprint; group: ``calls``, ``timed``, ``total``, ``max``
+(key: the ``by`` values and the fingerprint; group: ``calls``, ``timed``, ``max``
 (null: none timed), ``example`` ([statement, parameters, line]), ``durations`` (the distinct
 durations of the timed calls, milliseconds, ascending) and ``counts`` (the calls of each),
 ``first``/``last`` (ISO 8601, UTC), ``sums``); ``sum_columns``; ``rows``;
@@ -80,7 +80,7 @@ def encode(acc: Any) -> dict[str, Any]:
     groups = []
     for key, g in acc.groups.items():
         groups.append([_plain(list(key)), {
-            "calls": int(g.calls), "timed": int(g.timed), "total": float(g.total),
+            "calls": int(g.calls), "timed": int(g.timed),
             "max": None if g.max == -np.inf else float(g.max),
             "example": None if g.example is None else _plain(list(g.example)),
             **_durations(g),
@@ -100,7 +100,7 @@ def decode(data: dict[str, Any], acc: Any) -> Any:
     """Fill the empty accumulator ``acc`` with :func:`encode`'s ``data``."""
     for key, d in data["groups"]:
         g = acc.group(tuple(key))
-        g.calls, g.timed, g.total = d["calls"], d["timed"], d["total"]
+        g.calls, g.timed = d["calls"], d["timed"]
         g.max = -np.inf if d["max"] is None else d["max"]
         g.example = None if d["example"] is None else tuple(d["example"])
         g.values = np.array(d["durations"], dtype=np.float64)

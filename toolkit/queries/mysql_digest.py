@@ -6,7 +6,7 @@
 (:func:`toolkit.queries.mysql_slow.scan_segment`: record batches, restart banners cut out by the
 reader's own code); a batch's figures and time stamps are converted and checked as arrays, and
 its good records wait (:data:`FLUSH_AT`) until they join their per-fingerprint state, one
-:meth:`~toolkit.queries.digest.DigestGroup.take` per group: calls, total, maximum and its
+:meth:`~toolkit.queries.digest.DigestGroup.take` per group: calls, maximum and its
 example, rows sent and examined, lock time, the durations as distinct values with counts (exact
 percentiles), and the earliest and latest time stamp as integer nanoseconds. Each header line,
 ``User@Host`` value and ``# Time:`` text is parsed once (a log repeats few of them). The lines

@@ -7,7 +7,7 @@ reader's scanner into a record batch (:meth:`~toolkit.queries.pg_stderr.StderrPa
 capturing only the prefix fields a digest uses) whose columns go into per-fingerprint state
 column-wise (no Python code per record for the rules): parse/bind durations folded into their
 execute (:func:`batch_calls`), then per group and buffer one
-:meth:`~toolkit.queries.digest.DigestGroup.take` of the calls, total, maximum and example, the
+:meth:`~toolkit.queries.digest.DigestGroup.take` of the calls, maximum and example, the
 durations as distinct values with counts (exact percentiles), and the earliest and latest time
 stamp kept as text per time zone (``%m``/``%t`` text sorts in time order), converted to UTC once
 per fingerprint at the end. auto_explain plans are paired with their statement by the reader's
@@ -383,7 +383,7 @@ class StderrDigest:
               by_rows: list | None) -> dict[Any, _Lean]:
         """The buffer's groups: each gets its calls (``calls``, :func:`batch_calls`) in one
         :meth:`~toolkit.queries.digest.DigestGroup.take` (:func:`~toolkit.queries.digest.group_calls`):
-        counts, total, the slowest and its example (the first in the input on a tie; the first
+        counts, the slowest and its example (the first in the input on a tie; the first
         call of a group without a timed one), the durations, and per time zone the earliest and
         latest time stamp text."""
         rows, dur, extra = calls.rows, calls.durations, calls.extra
