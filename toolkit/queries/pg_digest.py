@@ -67,13 +67,7 @@ class _Lean(DigestGroup):
         self.stamps: dict[str, list[str]] = {}
 
     def stamp(self, tz: str, ts: str) -> None:
-        seen = self.stamps.get(tz)
-        if seen is None:
-            self.stamps[tz] = [ts, ts]
-        elif ts < seen[0]:
-            seen[0] = ts
-        elif ts > seen[1]:
-            seen[1] = ts
+        _widen(self.stamps, tz, ts)
 
     def merge(self, other: DigestGroup) -> None:
         super().merge(other)
@@ -83,6 +77,17 @@ class _Lean(DigestGroup):
                 self.stamps[tz] = [lo, hi]
             else:
                 seen[0], seen[1] = min(seen[0], lo), max(seen[1], hi)
+
+
+def _widen(stamps: dict[str, list[str]], tz: str, ts: str) -> None:
+    """Widen the earliest and latest time stamp text of zone ``tz`` in ``stamps`` to take in ``ts``."""
+    seen = stamps.get(tz)
+    if seen is None:
+        stamps[tz] = [ts, ts]
+    elif ts < seen[0]:
+        seen[0] = ts
+    elif ts > seen[1]:
+        seen[1] = ts
 
 
 def _add(groups: dict, row: tuple, fp: Any, d: float) -> None:
@@ -447,15 +452,8 @@ class StderrDigest:
             seen: dict[str, list[str]] = {}
             for r in ordered[lo:hi]:
                 t, z = (ts[r], tzs[r]) if r >= 0 else (extra[-1 - r][0][5], extra[-1 - r][0][6])
-                if t is None:
-                    continue
-                s = seen.get(z)
-                if s is None:
-                    seen[z] = [t, t]
-                elif t < s[0]:
-                    s[0] = t
-                elif t > s[1]:
-                    s[1] = t
+                if t is not None:
+                    _widen(seen, z, t)
             out.append(seen)
             lo = hi
         return out
