@@ -139,6 +139,15 @@ def group_sums(column: str, values: np.ndarray, codes: np.ndarray, n: int) -> li
     return big
 
 
+def batch_sums(values: dict[str, np.ndarray], codes: np.ndarray, n: int) -> dict[str, tuple[list, np.ndarray]]:
+    """The sum columns of a batch of calls (``values``: column -> float64, NaN: not logged) per
+    group (``codes``: 0..n-1): for each column with any value, the sums as
+    :attr:`DigestGroup.sums` keeps them (:func:`group_sums`) and how many values each group had
+    (a group gets a column only where it had a value: :meth:`DigestGroup.add_sums`)."""
+    return {c: (group_sums(c, v, codes, n), np.bincount(codes, weights=~np.isnan(v), minlength=n))
+            for c, v in values.items() if not np.isnan(v).all()}
+
+
 def sum_value(column: str, kept: Any) -> float:
     """A sum as :attr:`DigestGroup.sums` keeps it, in the column's unit (ms for lock time)."""
     scale = NS_SUMS.get(column)
@@ -248,6 +257,12 @@ class DigestGroup:
         for c, v in other.sums.items():
             self.sums[c] = self.sums.get(c, 0) + v
         self.seen(other.first, other.last)
+
+    def add_sums(self, sums: dict[str, tuple[list, np.ndarray]], k: int) -> None:
+        """Add group ``k``'s sums of a batch (:func:`batch_sums`), the columns it had values of."""
+        for c, (total, n) in sums.items():
+            if n[k]:
+                self.sums[c] = self.sums.get(c, 0) + total[k]
 
     def seen(self, first: Any, last: Any) -> None:
         """Widen ``first``/``last`` seen to take in ``first``..``last`` (None or NaT: nothing)."""
@@ -496,14 +511,9 @@ class DigestAccumulator:
         # the example: each group's first row among its slowest (its first row when none is timed)
         batch = group_calls(codes, n_groups, ms[idx])
         ex_rows = idx[batch.example]
-        sums = {}
-        for c in _SUMS:
-            if c in events.columns:
-                v = pd.to_numeric(events[c], errors="coerce").to_numpy("float64", na_value=np.nan)[idx]
-                if not np.isnan(v).all():
-                    self.sum_columns.add(c)
-                    sums[c] = (group_sums(c, v, codes, n_groups),
-                               np.bincount(codes, weights=~np.isnan(v), minlength=n_groups))
+        sums = batch_sums({c: pd.to_numeric(events[c], errors="coerce").to_numpy("float64", na_value=np.nan)[idx]
+                           for c in _SUMS if c in events.columns}, codes, n_groups)
+        self.sum_columns.update(sums)
         ts_min = ts_max = None
         if "timestamp" in events.columns:
             # as int64 nanoseconds (never as Timestamp objects: one per row would be slow)
@@ -522,9 +532,7 @@ class DigestAccumulator:
             # (a parse/bind row resolved in a later frame may come before the example so far:
             # the group's tie rule looks at the lines)
             batch.take(acc, g, (stmt[g], None if params is None else params[g], None if lines is None else lines[g]))
-            for c, (s, n) in sums.items():
-                if n[g]:
-                    acc.sums[c] = acc.sums.get(c, 0) + s[g]
+            acc.add_sums(sums, g)
             if ts_min is not None:
                 acc.seen(ts_min[g], ts_max[g])
 

@@ -30,10 +30,10 @@ from .digest import (
     DigestAccumulator,
     DigestGroup,
     StreamingDigest,
+    batch_sums,
     by_list,
     group_calls,
     group_span,
-    group_sums,
 )
 from .mysql_slow import FIGURES, figure, parse_time, parse_userhost, who
 from .records import RecordBatch
@@ -41,21 +41,17 @@ from .records import RecordBatch
 # Columns a group may be keyed by here (the reader's digest columns).
 DIGEST_BY = ("database", "user", "session", "client")
 _SUMS = ("rows_sent", "rows_examined", "lock_ms")
-_ALL = (True, True, True)
 PIECE_BYTES = mysql_slow.PIECE_BYTES
 
 
 class _Lean(DigestGroup):
-    """A group's state, with the sums of rows and lock time and the earliest and latest time
-    stamp as nanoseconds while reading (into ``sums`` / ``first``, ``last`` at the end)."""
+    """A group's state, with the earliest and latest time stamp as nanoseconds while reading
+    (into ``first``, ``last`` at the end)."""
 
-    __slots__ = ("sent", "examined", "lock", "has", "first_ns", "last_ns")
+    __slots__ = ("first_ns", "last_ns")
 
     def __init__(self) -> None:
         super().__init__()
-        self.sent = self.examined = 0.0  # sums of the values logged (not NaN)
-        self.lock = 0                    # ... lock time in whole ns (digest.group_sums)
-        self.has = [False, False, False]             # ... and whether there was one
         self.first_ns: int | None = None  # nanoseconds since the epoch, UTC
         self.last_ns: int | None = None
 
@@ -284,26 +280,14 @@ class SlowDigest:
         # the example: the first of the group's slowest calls in the input
         batch = group_calls(codes, n, d)
         ex_rows = batch.example.tolist()
-        sums = []
-        for name, column, v in zip(("sent", "examined", "lock"), _SUMS, (sent, examined, lock), strict=True):
-            added = group_sums(column, v, codes, n)
-            sums.append((name, [getattr(g, name) + a for g, a in zip(glist, added, strict=True)],
-                         np.bincount(codes, weights=~np.isnan(v), minlength=n) > 0))
+        sums = batch_sums(dict(zip(_SUMS, (sent, examined, lock), strict=True)), codes, n)
+        self.dacc.sum_columns.update(sums)
         lo, hi, seen = group_span(codes, n, ns)
         seen, lo, hi = seen.tolist(), lo.tolist(), hi.tolist()
         for k, g in enumerate(glist):
             r = ex_rows[k]
             batch.take(g, k, (stmts[r], None, lines[r]))
-            has_all = True
-            for name, total, has in sums:
-                if has[k]:
-                    setattr(g, name, total[k])
-                else:
-                    has_all = False
-            if has_all:
-                g.has = _ALL
-            elif any(h[k] for _, _, h in sums):
-                g.has = [old or bool(h[k]) for old, (_, _, h) in zip(g.has, sums, strict=True)]
+            g.add_sums(sums, k)
             if seen[k]:
                 if g.first_ns is None or lo[k] < g.first_ns:
                     g.first_ns = lo[k]
@@ -316,10 +300,6 @@ class SlowDigest:
         self._flush()
         dacc = self.dacc
         for key, lean in self.groups.items():
-            for c, v, has in zip(_SUMS, (lean.sent, lean.examined, lean.lock), lean.has, strict=True):
-                if has:
-                    lean.sums[c] = lean.sums.get(c, 0) + v
-                    dacc.sum_columns.add(c)
             if lean.first_ns is not None:
                 lean.seen(pd.Timestamp(lean.first_ns, tz="UTC"), pd.Timestamp(lean.last_ns, tz="UTC"))
             dacc.group(key).merge(lean)
