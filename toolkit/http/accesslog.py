@@ -48,7 +48,6 @@ from .scanner import (
     Coded,
     columns_of,
     json_record,
-    release_tokenizer_memory,
     scan,
     with_json_keys,
 )
@@ -143,7 +142,6 @@ def table_of(batches: Iterator[Any], fmt: CompiledFormat | str,
         sizes.append(len(batch))
     if scanned is not None:
         scanned()
-    release_tokenizer_memory()  # (before the columns are joined: the peak)
     if not sizes and not isinstance(fmt, str):
         # no request: the format's columns all the same (a log's parts concatenate)
         empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}

@@ -34,7 +34,7 @@ from ..engines import engine_of
 from ..quantiles import counted_sum, weighted_quantiles
 from ..sources import CHUNK_BYTES
 from ..state import full_read_note
-from .scanner import Batch, load_tokenizer, scan, scan_piece, scan_range
+from .scanner import Batch, scan, scan_piece, scan_range
 
 MALFORMED = "(malformed request)"
 _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -430,7 +430,6 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
         accounting.records += records
         acc.merge(part)
 
-    load_tokenizer(fmt)  # (before the fork: the workers share it)
     with _frozen(), ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
         for first, text in src.iter_chunks(chunk_size):
@@ -453,7 +452,6 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
     if not ranges:  # an empty file: no lines, no workers
         accounting.lines_read = 0
         return
-    load_tokenizer(fmt)  # (before the fork: the workers share it)
     with _frozen(), ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0
