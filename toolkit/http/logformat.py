@@ -308,6 +308,7 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
 
 # The compiled scanner's atom kinds (toolkit/native/accesslog.c: the same numbers)
 LIT, UNTIL, REST, LAZY, ESCAPED, INT, NUM, TLOCAL, TISO, LIST = range(10)
+MAX_ATOMS, MAX_GROUPS = 256, 128  # (accesslog.c's limits; a format beyond them reads by the regex)
 _JOINED = f"(?:{_INT})\\ (?:{_INT})"  # endpoints' "$status $body_bytes_sent" as one group
 _UNTIL_CLASS = re.compile(r"\[\^(\\?.)\\n\]\*\+", re.S)  # "[^C\n]*+" (C escaped or not)
 
@@ -347,6 +348,8 @@ def native_atoms(items: list[tuple[str | None, str | None]], groups: list[str]
             one(UNTIL, g, m.group(1)[-1])
         else:
             return None
+    if len(atoms) > MAX_ATOMS or len(groups) > MAX_GROUPS:  # (the C matcher's fixed tables)
+        return None
     return tuple(atoms)
 
 
