@@ -11,6 +11,7 @@ And it must hold its memory: a thousand calls do not grow the process.
 
 from __future__ import annotations
 
+import re
 import resource
 
 import numpy as np
@@ -55,7 +56,7 @@ def _oracle(fmt, line: str) -> tuple[int, dict[str, str] | None]:
 
 def _check(fmt, text: str) -> None:
     got = scanner.native_lines(fmt, text)
-    lines = text.split("\n")
+    lines = (text[:-1] if text.endswith("\n") else text).split("\n")  # (a final line break ends the last line)
     assert got.nlines == len(lines)
     others = iter(got.others)
     for i, line in enumerate(lines):
@@ -162,3 +163,50 @@ def test_a_thousand_calls_do_not_grow_the_process():
     assert nlines == 2001 and others == ["bad line"] and len(uniques[0]) == 1
     assert np.frombuffer(status, dtype=np.uint8).tolist() == [0] * 2000 + [2]
     assert after - before < 2048  # KiB: a leak of a string a line would be ~100 MB
+
+
+# ----------------------------------------------------------------------------- request lines
+
+# The rule the C split replaces (toolkit.http.scanner's request grammar as it was a regex)
+_TEXT_REQUEST = re.compile(r'([A-Za-z][A-Za-z0-9_-]{0,31}) (((?:[^ "?\\\n]++|\\.)*+)(?:\?((?:[^ "\\\n]++|\\.)*+))?)'
+                           r'(?: (HTTP/[0-9.]{1,5}))?')
+_JSON_REQUEST = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?")
+_REQUEST_PIECES = st.sampled_from(["GET", "POST", "M-SEARCH", "x" * 33, "get_1", "9GET", " ", "  ", "/", "/a", "?", "??",
+                                   "=", "&", '"', "\\", "\\x22", '\\"', "\\\\", "\n", "HTTP/1.1", " HTTP/1.1",
+                                   " HTTP/2", " HTTP/1.1.1.1", " HTTP/", "é", "\x00", "\r", "%20", "#"])
+
+
+def _split_oracle(line, grammar):
+    if line is None:
+        return (None,) * 5 + (False,)
+    m = grammar.fullmatch(line)
+    if m is None:
+        return (None,) * 5 + (True,)
+    method, url, path, query, protocol = m.groups()
+    return method, url, path, query or None, protocol, False
+
+
+@given(st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",)), max_size=40),
+                          st.lists(_REQUEST_PIECES, max_size=8).map("".join)), max_size=30))
+def test_request_lines_are_split_as_the_grammar_says(lines):
+    for text, grammar in ((True, _TEXT_REQUEST), (False, _JSON_REQUEST)):
+        # WHEN the C pass splits them THEN each part is the regex grammar's, malformed where it fails
+        got = native.split_requests(lines, text)
+        assert len(got[5]) == len(lines)
+        for k, line in enumerate(lines):
+            want = _split_oracle(line, grammar)
+            assert tuple(part[k] for part in got[:5]) + (bool(got[5][k]),) == want, (line, text)
+
+
+def test_request_split_of_common_lines():
+    method, url, path, query, protocol, bad = native.split_requests(
+        ["GET /a?x=1 HTTP/1.1", "POST /b HTTP/2.0", "GET /c", "-", "GET /q?s=\\x22a\\x22 HTTP/1.1",
+         'GET /x\\"y HTTP/1.1', "GET /d? HTTP/1.0", None], True)
+    assert method == ["GET", "POST", "GET", None, "GET", "GET", "GET", None]
+    assert path == ["/a", "/b", "/c", None, "/q", '/x\\"y', "/d", None]
+    assert url == ["/a?x=1", "/b", "/c", None, "/q?s=\\x22a\\x22", '/x\\"y', "/d?", None]
+    assert query == ["x=1", None, None, None, "s=\\x22a\\x22", None, None, None]
+    assert protocol == ["HTTP/1.1", "HTTP/2.0", None, None, "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", None]
+    assert list(bad) == [0, 0, 0, 1, 0, 0, 0, 0]
+    with pytest.raises(TypeError):
+        native.split_requests([b"GET / HTTP/1.1"], True)

@@ -319,35 +319,35 @@ def _joined_ints(raw: np.ndarray, first: Field, second: Field) -> tuple[Any, Any
     return out[0], out[1]
 
 
-# A request line "METHOD target [HTTP/x]": in a text log still escaped (``\x22``, ``\"``: an
-# escape pair is one character of the target), in JSON lines already decoded.
-_TEXT_REQUEST = re.compile(r'([A-Za-z][A-Za-z0-9_-]{0,31}) (((?:[^ "?\\\n]++|\\.)*+)(?:\?((?:[^ "\\\n]++|\\.)*+))?)'
-                           r'(?: (HTTP/[0-9.]{1,5}))?')
-_JSON_REQUEST = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?")
-
-
-def split_requests(lines: np.ndarray, grammar: re.Pattern,
+def split_requests(lines: np.ndarray, text: bool,
                    decode: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Distinct request lines -> ``method``, ``url``, ``path``, ``query``, ``protocol`` (object
     arrays, None where absent; an empty query is None) and ``malformed`` (bool: the line is not
     ``METHOD target [HTTP/x]``, all parts None). Each array has one entry more than ``lines``,
     for a line that has no request (None: not malformed). ``decode`` turns the target's escapes
-    into text."""
-    n = len(lines)
-    parts = {k: np.full(n + 1, None, dtype=object) for k in ("method", "url", "path", "query", "protocol")}
-    malformed = np.zeros(n + 1, dtype=bool)
-    for i, line in enumerate(lines):
-        m = grammar.fullmatch(line) if line is not None else None
-        if m is None:
-            malformed[i] = line is not None
-            continue
-        method, url, path, query, protocol = m.groups()
-        parts["method"][i], parts["url"][i], parts["path"][i] = method, url, path
-        parts["query"][i], parts["protocol"][i] = query or None, protocol
+    into text.
+
+    The split is the compiled scanner's (:func:`toolkit.native.accesslog.split_requests`, one C
+    pass over the distinct lines), by this grammar (``text``: a text log's lines, escapes still
+    in: ``\\x22``, ``\\"``, an escape pair one character of the target; else JSON lines', already
+    decoded)::
+
+        METHOD    [A-Za-z][A-Za-z0-9_-]{0,31}, one space
+        path      text: (?:[^ "?\\\n]++|\\.)*+     JSON: [^ ?]*
+        ?query    text: (?:[^ "\\\n]++|\\.)*+      JSON: [^ ]*      (optional)
+        protocol  " HTTP/" and 1-5 of [0-9.] ending the line           (optional)
+    """
+    method, url, path, query, protocol, malformed = native_accesslog.split_requests(lines, text)
+    parts = {}
+    for name, values in (("method", method), ("url", url), ("path", path), ("query", query),
+                         ("protocol", protocol)):
+        arr = np.empty(len(values) + 1, dtype=object)  # (the last entry: no request line, None)
+        arr[:-1] = values
+        parts[name] = arr
     if decode is not None:
         for k in ("url", "path", "query"):
             parts[k] = decode(parts[k])
-    return {**parts, "malformed": malformed}
+    return {**parts, "malformed": np.append(np.frombuffer(malformed, dtype=np.uint8).astype(bool), False)}
 
 
 def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool,
@@ -402,8 +402,7 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
                 raw_lines = _nullify(uniques, escape)
                 raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
                 out[column] = spread(column, codes, np.append(raw_lines, None))
-            split = split_requests(uniques, _JSON_REQUEST if not fmt.regex else _TEXT_REQUEST,
-                                   decode if text_has_escapes else None)
+            split = split_requests(uniques, bool(fmt.regex), decode if text_has_escapes else None)
             # code -1 (no request line): the last entry of each part
             codes = codes if not len(codes) or codes.min() >= 0 else np.where(codes < 0, len(uniques), codes)
             for part, values in split.items():
@@ -469,7 +468,7 @@ class NativeLines:
 
 
 def native_lines(fmt: CompiledFormat, text: str) -> NativeLines:
-    """The lines of ``text`` (without the last line break) matched by the compiled scanner
+    """The lines of ``text`` (a line break at its end ends the last line) matched by the compiled scanner
     (:mod:`toolkit.native.accesslog`) against ``fmt.atoms``, the format's line pattern: one C
     pass that splits the lines, matches each as the line regex would (same groups, same
     strings) and codes each group's values into its distinct values (hashed in C), so the
@@ -522,7 +521,7 @@ def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
 
 
 def _groups(fmt: CompiledFormat, text: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
-    """Every line of ``text`` (without the last line break) tokenized: (raw strings per group,
+    """Every line of ``text`` (a line break at its end ends the last line) tokenized: (raw strings per group,
     as :class:`Coded`; each line's text where it did not match; which lines are bad; the number
     of lines). The compiled scanner (:func:`native_lines`) decides the lines; today's rules
     for the others, on their flag:
@@ -536,6 +535,7 @@ def _groups(fmt: CompiledFormat, text: str) -> tuple[dict[str, Any], np.ndarray,
       lines are rare (a time written in other digits, a pathological line), and the regex is
       the rule the C pass follows, so they get the same answer it would."""
     if fmt.atoms is None:  # (every pattern logformat writes has atoms: kept so a new one still reads)
+        text = text[:-1] if text.endswith("\n") else text
         nlines = text.count("\n") + 1
         return (*_regex_groups(fmt, text, nlines), nlines)
     got = native_lines(fmt, text)
@@ -565,9 +565,8 @@ def match_text(fmt: CompiledFormat, first: int, text: str
                ) -> tuple[dict[str, Any] | None, np.ndarray, list[tuple], int]:
     """The tokenizing step of :func:`scan_text`: (raw matched strings per group of the matched
     lines (object arrays or :class:`Coded`), or None when no line matched; their line numbers;
-    skipped lines; the number of lines of ``text``)."""
-    if text.endswith("\n"):
-        text = text[:-1]
+    skipped lines; the number of lines of ``text``). A line break ending ``text`` ends its last
+    line (no copy of the piece without it: the compiled scanner stops before it)."""
     cols, line_col, bad, nlines = _groups(fmt, text)
     line_numbers = np.arange(first, first + nlines, dtype=np.int64)
     skips = []

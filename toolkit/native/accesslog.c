@@ -1,7 +1,8 @@
 /* toolkit.native.accesslog: the access-log scanner's inner loop (issue #12).
  *
- * One function, scan(text, atoms, ngroups), reads a piece of an access log (whole lines, the
- * last line break removed) line by line with the compiled log_format itself: `atoms` is the
+ * One function, scan(text, atoms, ngroups), reads a piece of an access log (whole lines; a line
+ * break at the end of `text` ends its last line, so "a\n" is one line and "a\n\n" two, the
+ * second empty) line by line with the compiled log_format itself: `atoms` is the
  * format's line pattern as toolkit.http.logformat compiles it (CompiledFormat.atoms), a sequence
  * of literals and value patterns, each pattern one of the few the line regex is built from:
  *
@@ -27,7 +28,7 @@
  * as it takes).
  *
  * Returns (nlines, status, codes, uniques, others):
- *   nlines   the number of lines of `text` (line breaks + 1);
+ *   nlines   the number of lines of `text` (line breaks + 1, the final one not counted);
  *   status   bytearray, one byte per line: 0 matched, 1 empty, 2 does not match, 3 undecided;
  *   codes    per group a bytearray of nlines int64: the line's code into that group's distinct
  *            values (-1 where the line did not match), so the caller wraps it with
@@ -420,6 +421,173 @@ static PyObject *table_values(const Table *t)
     return list;
 }
 
+/* ------------------------------------------------------------------------- request lines */
+
+/* One request line "METHOD target [HTTP/x]" split as the grammar of toolkit.http.scanner
+ * states it (its fullmatch):
+ *
+ *   METHOD   [A-Za-z][A-Za-z0-9_-]{0,31}, then one space;
+ *   path     text:  (?:[^ "?\\\n]++|\\.)*+   (an escape pair is one character of the target)
+ *            JSON:  [^ ?]*                   (values already decoded);
+ *   query    optional: "?" then  text: (?:[^ "\\\n]++|\\.)*+   JSON: [^ ]*;
+ *   protocol optional: " HTTP/" then 1 to 5 of [0-9.], at the end of the line.
+ *
+ * Each run above has one way to end that lets the rest match (what follows it is a character
+ * the run cannot take), so the walk below finds the regex's one match or none. Returns 1 and
+ * the parts' byte offsets, or 0 (malformed). */
+typedef struct {
+    Py_ssize_t method_end, target_start, path_end, query_start, target_end, proto_start;
+    int has_query, has_proto;
+} Request;
+
+static Py_ssize_t escaped_run(const char *s, Py_ssize_t i, Py_ssize_t n, int stop_query)
+{
+    while (i < n) {
+        char c = s[i];
+        if (c == ' ' || c == '"' || c == '\n' || (stop_query && c == '?'))
+            break;
+        if (c == '\\') {
+            if (i + 1 >= n || s[i + 1] == '\n')
+                break; /* "\\." needs a character (not a line break) after the backslash */
+            i += 1 + char_len(s + i + 1, s + n);
+        } else {
+            i++;
+        }
+    }
+    return i;
+}
+
+static int split_request(const char *s, Py_ssize_t n, int text, Request *r)
+{
+    Py_ssize_t i = 0;
+    if (!is_alpha(s, s + n))
+        return 0;
+    while (i < n && (is_alpha(s + i, s + n) || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+        i++;
+    if (i > 32 || i >= n || s[i] != ' ')
+        return 0;
+    r->method_end = i;
+    r->target_start = ++i;
+    if (text) {
+        i = escaped_run(s, i, n, 1);
+    } else {
+        while (i < n && s[i] != ' ' && s[i] != '?')
+            i++;
+    }
+    r->path_end = i;
+    r->has_query = 0;
+    if (i < n && s[i] == '?') {
+        r->has_query = 1;
+        r->query_start = ++i;
+        if (text) {
+            i = escaped_run(s, i, n, 0);
+        } else {
+            while (i < n && s[i] != ' ')
+                i++;
+        }
+    }
+    r->target_end = i;
+    r->has_proto = 0;
+    if (i == n)
+        return 1;
+    if (n - i < 7 || memcmp(s + i, " HTTP/", 6) != 0 || n - i - 6 > 5)
+        return 0;
+    for (Py_ssize_t k = i + 6; k < n; k++)
+        if (!((s[k] >= '0' && s[k] <= '9') || s[k] == '.'))
+            return 0;
+    r->has_proto = 1;
+    r->proto_start = i + 1;
+    return 1;
+}
+
+static int set_part(PyObject *list, Py_ssize_t k, const char *p, Py_ssize_t n)
+{
+    PyObject *v = PyUnicode_DecodeUTF8(p, n, "surrogatepass");
+    if (v == NULL)
+        return -1;
+    PyList_SET_ITEM(list, k, v);
+    return 0;
+}
+
+static PyObject *split_requests(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *lines;
+    int text;
+    if (!PyArg_ParseTuple(args, "Op", &lines, &text))
+        return NULL;
+    PyObject *fast = PySequence_Fast(lines, "lines must be a sequence");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *parts[5] = {NULL, NULL, NULL, NULL, NULL}; /* method, url, path, query, protocol */
+    PyObject *malformed = PyByteArray_FromStringAndSize(NULL, n);
+    PyObject *result = NULL;
+    if (malformed == NULL)
+        goto done;
+    char *bad = PyByteArray_AS_STRING(malformed);
+    for (int j = 0; j < 5; j++) {
+        parts[j] = PyList_New(n);
+        if (parts[j] == NULL)
+            goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *line = PySequence_Fast_GET_ITEM(fast, k);
+        Request r = {0};
+        const char *s = NULL;
+        Py_ssize_t len = 0;
+        bad[k] = 0;
+        if (line != Py_None) {
+            if (!PyUnicode_Check(line)) {
+                PyErr_SetString(PyExc_TypeError, "a request line must be str or None");
+                goto done;
+            }
+            s = PyUnicode_AsUTF8AndSize(line, &len);
+            if (s == NULL)
+                goto done;
+        }
+        if (s == NULL || !split_request(s, len, text, &r)) {
+            bad[k] = s != NULL;
+            for (int j = 0; j < 5; j++) {
+                Py_INCREF(Py_None);
+                PyList_SET_ITEM(parts[j], k, Py_None);
+            }
+            continue;
+        }
+        if (set_part(parts[0], k, s, r.method_end) < 0
+            || set_part(parts[2], k, s + r.target_start, r.path_end - r.target_start) < 0)
+            goto done;
+        if (r.target_end == r.path_end) { /* no query: the url is the path (one string) */
+            PyObject *path = PyList_GET_ITEM(parts[2], k);
+            Py_INCREF(path);
+            PyList_SET_ITEM(parts[1], k, path);
+        } else if (set_part(parts[1], k, s + r.target_start, r.target_end - r.target_start) < 0) {
+            goto done;
+        }
+        if (r.has_query && r.target_end > r.query_start) {
+            if (set_part(parts[3], k, s + r.query_start, r.target_end - r.query_start) < 0)
+                goto done;
+        } else { /* an empty query is None */
+            Py_INCREF(Py_None);
+            PyList_SET_ITEM(parts[3], k, Py_None);
+        }
+        if (r.has_proto) {
+            if (set_part(parts[4], k, s + r.proto_start, len - r.proto_start) < 0)
+                goto done;
+        } else {
+            Py_INCREF(Py_None);
+            PyList_SET_ITEM(parts[4], k, Py_None);
+        }
+    }
+    result = Py_BuildValue("(OOOOOO)", parts[0], parts[1], parts[2], parts[3], parts[4], malformed);
+done:
+    Py_DECREF(fast);
+    for (int j = 0; j < 5; j++)
+        Py_XDECREF(parts[j]);
+    Py_XDECREF(malformed);
+    return result;
+}
+
 /* ------------------------------------------------------------------------------- the module */
 
 static int parse_atoms(PyObject *seq, Atom *atoms, int *natoms, int ngroups)
@@ -480,6 +648,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
     const char *data = PyUnicode_AsUTF8AndSize(text, &size);
     if (data == NULL)
         return NULL;
+    if (size > 0 && data[size - 1] == '\n')
+        size--; /* (the piece's last line break ends its last line) */
     const char *dend = data + size;
 
     Py_ssize_t nlines = 1;
@@ -585,6 +755,11 @@ static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(text, atoms, ngroups) -> (nlines, status, codes, uniques, others): the lines of text "
      "matched by the format's atoms (see the module's source for the atoms and the results)."},
+    {"split_requests", split_requests, METH_VARARGS,
+     "split_requests(lines, text) -> (method, url, path, query, protocol, malformed): request lines "
+     "(str or None) split into lists of parts (None where absent; an empty query is None) and a "
+     "bytearray, 1 where a line is not 'METHOD target [HTTP/x]'; text: the grammar of a text log "
+     "(escapes still in), else of JSON lines."},
     {NULL, NULL, 0, NULL},
 };
 
