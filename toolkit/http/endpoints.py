@@ -44,6 +44,10 @@ QUANTILES = (0.50, 0.90, 0.95, 0.99)
 COLUMNS = ["endpoint", "method", "requests", "rps", "p50_s", "p90_s", "p95_s", "p99_s", "max_s",
            "mean_s", "total_s", "time_pct", "errors_4xx_pct", "errors_5xx_pct", "p50_bytes",
            "p95_bytes", "cache_hit_pct", "example"]
+# routes -> {path: endpoint} of the paths templated in this process, up to _TEMPLATES_KEPT
+# paths each (~30 MB at most; templating is a pure function of path and routes)
+_TEMPLATES: dict[tuple, dict[Any, str]] = {}
+_TEMPLATES_KEPT = 200_000
 NEEDED = {"method", "path", "url", "status", "body_bytes_sent", "request_time_s", "upstream_cache_status"}
 
 
@@ -108,6 +112,21 @@ class EndpointAccumulator:
         self.first_endpoint: dict[str, int] = {}
         self.first_method: dict[str, int] = {}
 
+    def _endpoints_of(self, paths: list, rx: list[tuple[re.Pattern, str]]) -> np.ndarray:
+        """The endpoint of each distinct path (None: a malformed request): each path templated
+        once per process and routes (:data:`_TEMPLATES`: a log's pieces and byte ranges share
+        most of their paths)."""
+        known = _TEMPLATES.setdefault(tuple(self.routes or ()), {})
+        out = []
+        for p in paths:
+            endpoint = known.get(p)
+            if endpoint is None:
+                endpoint = _template_one(p, rx)
+                if len(known) < _TEMPLATES_KEPT:
+                    known[p] = endpoint
+            out.append(endpoint)
+        return np.array(out, dtype=object)
+
     def add(self, data: pd.DataFrame | Batch | Mapping[str, Any]) -> None:
         """Add requests: an ``http_requests`` DataFrame, a scanner :class:`Batch`, or its columns."""
         if isinstance(data, Batch):
@@ -154,7 +173,7 @@ class EndpointAccumulator:
 
         rx = _route_regexes(self.routes)
         p_codes, p_uniques = distinct("path")
-        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques], dtype=object))
+        e_codes_u, e_uniques = pd.factorize(self._endpoints_of(p_uniques, rx))
         m_codes, m_uniques = distinct("method")
         m_codes_u, m_names = pd.factorize(np.array(["" if m is None else m for m in m_uniques], dtype=object))
         m_names = list(m_names)

@@ -286,6 +286,107 @@ static int match_from(Matcher *m, int ai, const char *p)
     return 0;
 }
 
+/* The first candidate of every atom, in a loop: the path the regex tries first, which is the
+ * match on almost every line of a log. Returns 1 when it matches the whole line (groups set),
+ * 0 when it does not (the caller then runs the backtracking match_from, which tries this path
+ * first too and then the others). */
+static int match_first(Matcher *m, const char *p)
+{
+    const char *e = m->end;
+    for (int ai = 0; ai < m->natoms; ai++) {
+        const Atom *a = &m->atoms[ai];
+        const char *q = p;
+        switch (a->kind) {
+        case LIT:
+            if (e - p < a->arglen || memcmp(p, a->arg, (size_t)a->arglen) != 0)
+                return 0;
+            q = p + a->arglen;
+            break;
+        case UNTIL:
+            if (a->arglen != 1)
+                return 0; /* (left to match_from) */
+            q = memchr(p, a->arg[0], (size_t)(e - p));
+            if (q == NULL)
+                q = e;
+            break;
+        case REST:
+            q = e;
+            break;
+        case LAZY:
+            q = p;
+            break;
+        case ESCAPED:
+            while (q < e && *q != '"') {
+                if (*q == '\\') {
+                    if (q + 1 >= e)
+                        break;
+                    q += 1 + char_len(q + 1, e);
+                } else {
+                    q++;
+                }
+            }
+            break;
+        case INT_:
+            if (q < e && *q == '-')
+                q++;
+            while (q < e && *q >= '0' && *q <= '9')
+                q++;
+            if (q == p)
+                return 0;
+            break;
+        case NUM:
+            while (q < e && ((*q >= '0' && *q <= '9') || *q == '.'))
+                q++;
+            break;
+        case TLOCAL:
+            q = time_local(m, p);
+            if (q == NULL)
+                return 0;
+            break;
+        case TISO: {
+            const char *ends[MAX_CANDS];
+            if (time_iso(m, p, ends) == 0)
+                return 0;
+            q = ends[0];
+            break;
+        }
+        case LIST:
+            if (q < e && *q == '-') {
+                q++;
+                break;
+            }
+            while (q < e && *q != ' ' && *q != ',')
+                q++;
+            if (q == p)
+                return 0;
+            for (;;) {
+                const char *r;
+                if (e - q >= 2 && q[0] == ',' && q[1] == ' ')
+                    r = q + 2;
+                else if (e - q >= 3 && q[0] == ' ' && q[1] == ':' && q[2] == ' ')
+                    r = q + 3;
+                else
+                    break;
+                const char *t = r;
+                while (t < e && *t != ' ' && *t != ',')
+                    t++;
+                if (t == r)
+                    break;
+                q = t;
+            }
+            break;
+        default:
+            return 0;
+        }
+        if (a->open >= 0)
+            m->gstart[a->open] = p;
+        if (a->close >= 0)
+            m->gend[a->close] = q;
+        p = q;
+    }
+    return p == e;
+}
+
 /* ------------------------------------------------------------------ distinct values, hashed */
 
 typedef struct {
@@ -686,6 +787,13 @@ static PyObject *scan(PyObject *self, PyObject *args)
     for (; ntables < ngroups; ntables++)
         if (table_init(&tables[ntables]) < 0)
             goto done;
+    /* each group's value on the last matched line: a log's columns often repeat the value of
+     * the line before (a status, a cache status, an agent), which then costs no hashing */
+    const char *last_p[MAX_GROUPS];
+    Py_ssize_t last_n[MAX_GROUPS];
+    int64_t last_c[MAX_GROUPS];
+    for (int g = 0; g < ngroups; g++)
+        last_c[g] = -1, last_p[g] = NULL, last_n[g] = 0;
     char *st = PyByteArray_AS_STRING(status);
 
     const char *p = data;
@@ -701,7 +809,12 @@ static PyObject *scan(PyObject *self, PyObject *args)
             m->uncertain = 0;
             for (int g = 0; g < ngroups; g++)
                 m->gstart[g] = m->gend[g] = NULL;
-            int ok = match_from(m, 0, p);
+            int ok = match_first(m, p);
+            if (!ok && !m->uncertain) {
+                for (int g = 0; g < ngroups; g++)
+                    m->gstart[g] = m->gend[g] = NULL;
+                ok = match_from(m, 0, p);
+            }
             s = m->uncertain ? UNDECIDED : ok ? MATCHED : BAD;
         }
         st[li] = (char)s;
@@ -712,9 +825,16 @@ static PyObject *scan(PyObject *self, PyObject *args)
                     gs = p;
                     ge = p;
                 }
-                int64_t c = table_code(&tables[g], gs, ge - gs);
-                if (c < 0)
-                    goto done;
+                Py_ssize_t len = ge - gs;
+                int64_t c;
+                if (last_c[g] >= 0 && last_n[g] == len && memcmp(last_p[g], gs, (size_t)len) == 0) {
+                    c = last_c[g];
+                } else {
+                    c = table_code(&tables[g], gs, len);
+                    if (c < 0)
+                        goto done;
+                    last_c[g] = c, last_p[g] = gs, last_n[g] = len;
+                }
                 code_arr[g][li] = c;
             }
         } else {
