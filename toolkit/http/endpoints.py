@@ -316,15 +316,25 @@ def range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
     starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (accumulator,
     the range's :class:`~toolkit.sources.Accounting`: lines read, requests, skipped lines with
     their reasons and examples, replaced bytes), counted in by the parent with
-    ``Accounting.add(ranged, lines before the range)``."""
+    ``Accounting.add(ranged, lines before the range)``. The range is read in pieces of even
+    size, as many as ``chunk_size`` gives when rounded (:func:`even_pieces`)."""
     acc = EndpointAccumulator(routes)
-    batches, ranged = scan_range(path, fmt, lo, hi, chunk_size)
+    batches, ranged = scan_range(path, fmt, lo, hi, even_pieces(hi - lo, chunk_size))
     for batch in batches:
         acc.add(batch)
         for line, reason, bad in batch.skips:
             ranged.skip(line, reason, bad)
         ranged.records += len(batch)
     return acc, ranged
+
+
+def even_pieces(size: int, chunk_size: int) -> int:
+    """The piece size that reads ``size`` bytes in ``round(size / chunk_size)`` (at least one)
+    pieces of even size, at most 1.5 x ``chunk_size`` each: a range a little longer than a
+    chunk (19 MB of 16 MiB pieces) is one piece, not a chunk and a small rest that costs every
+    per-piece step (the grouping per endpoint, the conversions per distinct value) again."""
+    pieces = max(1, round(size / max(chunk_size, 1)))
+    return max(1, -(-size // pieces))
 
 
 def byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
