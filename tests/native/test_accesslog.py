@@ -15,6 +15,7 @@ import re
 import resource
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers.strategies import CONTROL
 from hypothesis import given
@@ -156,9 +157,16 @@ def test_a_thousand_calls_do_not_grow_the_process():
     n = len(fmt.groups) - 1
     for _ in range(50):  # (warm up the allocator)
         native.scan(text, fmt.atoms, n)
+    requests = [f"GET /api/{i}?q={i} HTTP/1.1" for i in range(2000)] + ["nope", None]
+    column = np.array(requests * 5, dtype=object)
+    for _ in range(50):
+        native.split_requests(requests, True)
+        native.object_codes(column)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for _ in range(1000):
         nlines, status, codes, uniques, others = native.scan(text, fmt.atoms, n)
+        native.split_requests(requests, True)
+        native.object_codes(column)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert nlines == 2001 and others == ["bad line"] and len(uniques[0]) == 1
     assert np.frombuffer(status, dtype=np.uint8).tolist() == [0] * 2000 + [2]
@@ -210,3 +218,36 @@ def test_request_split_of_common_lines():
     assert list(bad) == [0, 0, 0, 1, 0, 0, 0, 0]
     with pytest.raises(TypeError):
         native.split_requests([b"GET / HTTP/1.1"], True)
+
+
+# ----------------------------------------------------------------------------- shared objects
+
+@given(st.lists(st.one_of(st.none(), st.just(float("nan")), st.sampled_from(["a", "b", "/x", ""]),
+                          st.text(max_size=3)), max_size=60), st.booleans())
+def test_rows_coded_by_object_give_pandas_groups(values, strided):
+    # GIVEN a column whose rows share some objects and repeat some values in other objects
+    col = np.empty(len(values) * (2 if strided else 1), dtype=object)
+    col[:: 2 if strided else 1] = values
+    col = col[:: 2 if strided else 1]  # (a strided view: a table's column may be one)
+    # WHEN its rows are coded by object, then the objects by value
+    rows, held = native.object_codes(col)
+    codes = np.frombuffer(rows, dtype=np.int64)
+    distinct = np.empty(len(held), dtype=object)
+    distinct[:] = held
+    u_codes, uniques = pd.factorize(distinct, use_na_sentinel=True)
+    # THEN the rows' groups and their order are pandas' own over the whole column
+    want_codes, want_uniques = pd.factorize(col, use_na_sentinel=True)
+    assert u_codes[codes].tolist() == want_codes.tolist()
+    assert list(uniques) == list(want_uniques)
+    assert all(held[c] is col[i] for i, c in enumerate(codes.tolist()))
+
+
+def test_object_codes_refuses_what_is_not_an_object_column():
+    with pytest.raises((TypeError, ValueError, BufferError)):
+        native.object_codes(np.arange(3))
+    with pytest.raises((TypeError, ValueError, BufferError)):
+        native.object_codes(np.empty((2, 2), dtype=object))
+    with pytest.raises(TypeError):
+        native.object_codes("abc")
+    rows, held = native.object_codes(np.empty(0, dtype=object))
+    assert len(rows) == 0 and held == []

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .. import schema
 from ..engines import engine_of
+from ..native import accesslog as native_accesslog
 from ..quantiles import counted_sum, weighted_quantiles
 from ..sources import CHUNK_BYTES
 from ..state import full_read_note
@@ -167,9 +168,14 @@ class EndpointAccumulator:
             col = objects(name)
             if col is None:
                 return np.zeros(n, dtype=np.intp), [None]
-            codes, uniques = pd.factorize(col, use_na_sentinel=True)
-            codes[codes < 0] = len(uniques)
-            return codes, [*uniques, None]
+            # a table's rows share one string object per distinct value (the scanner's columns
+            # do): rows coded by object identity in C, values compared among those objects only
+            rows, held = native_accesslog.object_codes(col)
+            distinct_objects = np.empty(len(held), dtype=object)
+            distinct_objects[:] = held
+            u_codes, uniques = pd.factorize(distinct_objects, use_na_sentinel=True)
+            u_codes[u_codes < 0] = len(uniques)
+            return u_codes[np.frombuffer(rows, dtype=np.int64)], [*uniques, None]
 
         rx = _route_regexes(self.routes)
         p_codes, p_uniques = distinct("path")

@@ -610,6 +610,37 @@ static int set_part(PyObject *list, Py_ssize_t k, const char *p, Py_ssize_t n)
     return 0;
 }
 
+/* A few values (methods, protocols) as one object each: the lines of a log use a handful, and
+ * a table's rows then share them (memory, and grouping by object: object_codes). */
+#define FEW 16
+typedef struct {
+    PyObject *obj[FEW];
+    int n;
+} Few;
+
+static int set_few(PyObject *list, Py_ssize_t k, const char *p, Py_ssize_t n, Few *few)
+{
+    for (int i = 0; i < few->n; i++) {
+        Py_ssize_t len;
+        const char *have = PyUnicode_AsUTF8AndSize(few->obj[i], &len);
+        if (have == NULL)
+            return -1;
+        if (len == n && memcmp(have, p, (size_t)n) == 0) {
+            Py_INCREF(few->obj[i]);
+            PyList_SET_ITEM(list, k, few->obj[i]);
+            return 0;
+        }
+    }
+    if (set_part(list, k, p, n) < 0)
+        return -1;
+    if (few->n < FEW) {
+        few->obj[few->n] = PyList_GET_ITEM(list, k);
+        Py_INCREF(few->obj[few->n]);
+        few->n++;
+    }
+    return 0;
+}
+
 static PyObject *split_requests(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -624,6 +655,7 @@ static PyObject *split_requests(PyObject *self, PyObject *args)
     PyObject *parts[5] = {NULL, NULL, NULL, NULL, NULL}; /* method, url, path, query, protocol */
     PyObject *malformed = PyByteArray_FromStringAndSize(NULL, n);
     PyObject *result = NULL;
+    Few methods = {{NULL}, 0}, protocols = {{NULL}, 0};
     if (malformed == NULL)
         goto done;
     char *bad = PyByteArray_AS_STRING(malformed);
@@ -655,7 +687,7 @@ static PyObject *split_requests(PyObject *self, PyObject *args)
             }
             continue;
         }
-        if (set_part(parts[0], k, s, r.method_end) < 0
+        if (set_few(parts[0], k, s, r.method_end, &methods) < 0
             || set_part(parts[2], k, s + r.target_start, r.path_end - r.target_start) < 0)
             goto done;
         if (r.target_end == r.path_end) { /* no query: the url is the path (one string) */
@@ -673,7 +705,7 @@ static PyObject *split_requests(PyObject *self, PyObject *args)
             PyList_SET_ITEM(parts[3], k, Py_None);
         }
         if (r.has_proto) {
-            if (set_part(parts[4], k, s + r.proto_start, len - r.proto_start) < 0)
+            if (set_few(parts[4], k, s + r.proto_start, len - r.proto_start, &protocols) < 0)
                 goto done;
         } else {
             Py_INCREF(Py_None);
@@ -682,10 +714,131 @@ static PyObject *split_requests(PyObject *self, PyObject *args)
     }
     result = Py_BuildValue("(OOOOOO)", parts[0], parts[1], parts[2], parts[3], parts[4], malformed);
 done:
+    for (int i = 0; i < methods.n; i++)
+        Py_DECREF(methods.obj[i]);
+    for (int i = 0; i < protocols.n; i++)
+        Py_DECREF(protocols.obj[i]);
     Py_DECREF(fast);
     for (int j = 0; j < 5; j++)
         Py_XDECREF(parts[j]);
     Py_XDECREF(malformed);
+    return result;
+}
+
+/* ----------------------------------------------------------------- rows of shared objects */
+
+/* object_codes(column) -> (codes, objects): a 1-D object array's rows as codes (bytearray of
+ * int64) into the distinct objects it holds (a list, by first row), told apart by identity,
+ * not value. The scanner's columns hold one string object per distinct value (its rows share
+ * them), so a consumer grouping a table's rows (endpoints of an http_requests table) gets its
+ * groups from a pointer hash here and compares values only among the few distinct objects
+ * (pandas.factorize over them), instead of hashing and comparing every row's string. */
+static PyObject *object_codes(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_RECORDS_RO) < 0)
+        return NULL;
+    PyObject *codes = NULL, *objects = NULL, *result = NULL;
+    int64_t *slots = NULL;
+    PyObject **keys = NULL;
+    if (view.ndim != 1 || view.format == NULL || strcmp(view.format, "O") != 0
+        || view.itemsize != (Py_ssize_t)sizeof(PyObject *)) {
+        PyErr_SetString(PyExc_TypeError, "object_codes needs a 1-D object array");
+        goto done;
+    }
+    Py_ssize_t n = view.shape[0], stride = view.strides ? view.strides[0] : view.itemsize;
+    if (n > PY_SSIZE_T_MAX / 8) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    codes = PyByteArray_FromStringAndSize(NULL, n * 8);
+    objects = PyList_New(0);
+    if (codes == NULL || objects == NULL)
+        goto done;
+    int64_t *out = (int64_t *)PyByteArray_AS_STRING(codes);
+    Py_ssize_t nslots = 64, used = 0;
+    slots = PyMem_Calloc((size_t)nslots, sizeof(int64_t));
+    keys = PyMem_Malloc(sizeof(PyObject *) * 32);
+    Py_ssize_t cap = 32;
+    if (slots == NULL || keys == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *last = NULL;
+    int64_t last_code = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o;
+        memcpy(&o, (const char *)view.buf + i * stride, sizeof(o));
+        if (o == last && last_code >= 0) {
+            out[i] = last_code;
+            continue;
+        }
+        uint64_t h = (uint64_t)(uintptr_t)o * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 32;
+        Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)(nslots - 1));
+        int64_t code = -1;
+        while (slots[j]) {
+            if (keys[slots[j] - 1] == o) {
+                code = slots[j] - 1;
+                break;
+            }
+            j = (j + 1) & (nslots - 1);
+        }
+        if (code < 0) {
+            if (o == NULL) { /* (an array never holds NULL; a buffer might) */
+                PyErr_SetString(PyExc_ValueError, "a NULL object in the column");
+                goto done;
+            }
+            if (PyList_Append(objects, o) < 0)
+                goto done;
+            if (used == cap) {
+                if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(PyObject *)) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                PyObject **k2 = PyMem_Realloc(keys, sizeof(PyObject *) * (size_t)(cap * 2));
+                if (k2 == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                keys = k2;
+                cap *= 2;
+            }
+            code = used;
+            keys[used++] = o;
+            slots[j] = code + 1;
+            if (used * 2 > nslots) { /* grow the table */
+                Py_ssize_t ns = nslots * 2;
+                int64_t *s2 = PyMem_Calloc((size_t)ns, sizeof(int64_t));
+                if (s2 == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                for (Py_ssize_t c = 0; c < used; c++) {
+                    uint64_t hc = (uint64_t)(uintptr_t)keys[c] * 0x9E3779B97F4A7C15ULL;
+                    hc ^= hc >> 32;
+                    Py_ssize_t t = (Py_ssize_t)(hc & (uint64_t)(ns - 1));
+                    while (s2[t])
+                        t = (t + 1) & (ns - 1);
+                    s2[t] = c + 1;
+                }
+                PyMem_Free(slots);
+                slots = s2;
+                nslots = ns;
+            }
+        }
+        out[i] = code;
+        last = o;
+        last_code = code;
+    }
+    result = Py_BuildValue("(OO)", codes, objects);
+done:
+    PyMem_Free(slots);
+    PyMem_Free(keys);
+    Py_XDECREF(codes);
+    Py_XDECREF(objects);
+    PyBuffer_Release(&view);
     return result;
 }
 
@@ -880,6 +1033,9 @@ static PyMethodDef methods[] = {
      "(str or None) split into lists of parts (None where absent; an empty query is None) and a "
      "bytearray, 1 where a line is not 'METHOD target [HTTP/x]'; text: the grammar of a text log "
      "(escapes still in), else of JSON lines."},
+    {"object_codes", object_codes, METH_O,
+     "object_codes(column) -> (codes, objects): a 1-D object array's rows as int64 codes "
+     "(bytearray) into the distinct objects (by identity) it holds, in order of first row."},
     {NULL, NULL, 0, NULL},
 };
 
