@@ -18,9 +18,10 @@ time field) is not a valid time or lies outside the years 1678-2261 is skipped, 
 reason; a number that is not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null,
 the line kept: nothing else on it is wrong.
 
-Reading is the access-log scanner's (:mod:`toolkit.http.scanner`): ONE regex run with ``findall``
-over pieces of ~16 MiB, columns converted on their distinct values only; this module concatenates
-its batches. Every input line is a row or a counted skip (``df.attrs["source"]``).
+Reading is the access-log scanner's (:mod:`toolkit.http.scanner`): ONE C pass over each piece of
+~16 MiB (:mod:`toolkit.native.accesslog`: lines matched by the compiled log_format, values coded
+into their distinct values), columns converted on their distinct values only; this module
+concatenates its batches. Every input line is a row or a counted skip (``df.attrs["source"]``).
 
 Example::
 

@@ -497,7 +497,9 @@ def _merge(columns: dict[str, Coded], rows: np.ndarray, got: Mapping[str, Any]) 
 def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
                   ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The line regex over ``text`` (lines without the last line break): (raw strings per group,
-    each line's text where it did not match, which lines are bad)."""
+    each line's text where it did not match, which lines are bad). The slow path of
+    :func:`_groups`: it reads only the lines the compiled scanner leaves undecided (and a format
+    without atoms), by the rule the C pass follows."""
     pattern = fmt.pattern
     ngroups = len(fmt.groups)
     rows = pattern.findall(text)
