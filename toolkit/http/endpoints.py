@@ -83,6 +83,9 @@ def template_paths(paths: pd.Series, routes: Sequence[str] | None = None) -> pd.
 def _merge_counts(pair: tuple[np.ndarray, np.ndarray] | None, values: np.ndarray,
                   counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(distinct sorted values, their counts) with ``values`` (each counted ``counts`` or once) added."""
+    if pair is None and counts is None:  # (the first values of a key: counted by the sort itself)
+        distinct, seen = np.unique(values, return_counts=True)
+        return distinct, seen.astype(np.int64)
     if counts is None:
         counts = np.ones(len(values), dtype=np.int64)
     if pair is not None:
@@ -118,15 +121,16 @@ class EndpointAccumulator:
         once per process and routes (:data:`_TEMPLATES`: a log's pieces and byte ranges share
         most of their paths)."""
         known = _TEMPLATES.setdefault(tuple(self.routes or ()), {})
-        out = []
-        for p in paths:
-            endpoint = known.get(p)
-            if endpoint is None:
-                endpoint = _template_one(p, rx)
-                if len(known) < _TEMPLATES_KEPT:
-                    known[p] = endpoint
-            out.append(endpoint)
-        return np.array(out, dtype=object)
+
+        def template(path: Any) -> str:
+            endpoint = known[path] = _template_one(path, rx)
+            if len(known) > _TEMPLATES_KEPT:
+                del known[path]
+            return endpoint
+
+        out = np.empty(len(paths), dtype=object)
+        out[:] = [known.get(p) or template(p) for p in paths]
+        return out
 
     def add(self, data: pd.DataFrame | Batch | Mapping[str, Any]) -> None:
         """Add requests: an ``http_requests`` DataFrame, a scanner :class:`Batch`, or its columns."""
@@ -225,23 +229,28 @@ class EndpointAccumulator:
         # they fit: numpy sorts those by radix)
         order = np.argsort(key_codes.astype(np.uint16) if len(keys) and max(keys) < 1 << 16 else key_codes,
                            kind="stable")
-        bounds = np.flatnonzero(np.diff(key_codes[order])) + 1
-        groups = np.split(order, bounds)
+        sorted_keys = key_codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])  # each key's first row
+        ends = np.r_[starts[1:], n]
+        # the rows' numbers in key order once (a key's rows are then a slice, in row order as
+        # before), its counts of 4xx, 5xx and cache statuses by one reduction per flag
+        lat_sorted, size_sorted = lat[order], size[order]
+        lat_nan, size_nan = np.isnan(lat_sorted), np.isnan(size_sorted)
         cache_known, cache_hit = cache if cache is not None else (np.zeros(n, bool), np.zeros(n, bool))
-        for idx in groups:
-            key = keys[int(key_codes[idx[0]])]
-            lt = lat[idx]
-            lt = lt[~np.isnan(lt)]
-            sz = size[idx]
-            sz = sz[~np.isnan(sz)]
+        flags = [np.add.reduceat(f[order], starts, dtype=np.int64).tolist()
+                 for f in (errors[0], errors[1], cache_known, cache_hit)]
+        for g, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            row = int(order[lo])  # the key's first request (row index)
+            key = keys[int(sorted_keys[lo])]
+            lt = lat_sorted[lo:hi][~lat_nan[lo:hi]]
+            sz = size_sorted[lo:hi][~size_nan[lo:hi]]
             self.lat[key] = _merge_counts(self.lat.get(key), lt)
             self.size[key] = _merge_counts(self.size.get(key), sz.astype(np.int64))
-            c = np.array([len(idx), errors[0][idx].sum(), errors[1][idx].sum(),
-                          cache_known[idx].sum(), cache_hit[idx].sum()], dtype=np.int64)
+            c = np.array([hi - lo, flags[0][g], flags[1][g], flags[2][g], flags[3][g]], dtype=np.int64)
             self.counts[key] = self.counts.get(key, 0) + c
             if key not in self.example and example is not None:
-                self.example[key] = example(idx[0])  # the first request of the key (row index)
-            first = self.rows + int(idx[0])
+                self.example[key] = example(row)
+            first = self.rows + row
             for seen, name in ((self.first_endpoint, key[0]), (self.first_method, key[1])):
                 if first < seen.get(name, first + 1):
                     seen[name] = first
