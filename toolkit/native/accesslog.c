@@ -159,6 +159,24 @@ static int time_iso(Matcher *m, const char *p, const char **out)
     return n;
 }
 
+/* The UTF-8 of a str (its cached form), or for a str holding lone surrogates (which strict
+ * UTF-8 refuses) their "surrogatepass" bytes in *holder (a new bytes object the caller
+ * releases): a surrogate is then three non-ASCII bytes, which no atom or grammar rule stops
+ * at, and the values decode back to the same characters ("surrogatepass" again). */
+static const char *utf8_of(PyObject *str, PyObject **holder, Py_ssize_t *size)
+{
+    *holder = NULL;
+    const char *data = PyUnicode_AsUTF8AndSize(str, size);
+    if (data != NULL || !PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+        return data;
+    PyErr_Clear();
+    *holder = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+    if (*holder == NULL)
+        return NULL;
+    *size = PyBytes_GET_SIZE(*holder);
+    return PyBytes_AS_STRING(*holder);
+}
+
 static int match_from(Matcher *m, int ai, const char *p);
 
 /* Try `end` as the end of atom ai (started at p) and the atoms after it. */
@@ -622,6 +640,7 @@ static int set_few(PyObject *list, Py_ssize_t k, const char *p, Py_ssize_t n, Fe
 {
     for (int i = 0; i < few->n; i++) {
         Py_ssize_t len;
+        /* (a method or protocol is ASCII: its UTF-8 is the str's own, never refused) */
         const char *have = PyUnicode_AsUTF8AndSize(few->obj[i], &len);
         if (have == NULL)
             return -1;
@@ -654,7 +673,7 @@ static PyObject *split_requests(PyObject *self, PyObject *args)
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
     PyObject *parts[5] = {NULL, NULL, NULL, NULL, NULL}; /* method, url, path, query, protocol */
     PyObject *malformed = PyByteArray_FromStringAndSize(NULL, n);
-    PyObject *result = NULL;
+    PyObject *result = NULL, *holder = NULL;
     Few methods = {{NULL}, 0}, protocols = {{NULL}, 0};
     if (malformed == NULL)
         goto done;
@@ -670,12 +689,13 @@ static PyObject *split_requests(PyObject *self, PyObject *args)
         const char *s = NULL;
         Py_ssize_t len = 0;
         bad[k] = 0;
+        Py_CLEAR(holder);
         if (line != Py_None) {
             if (!PyUnicode_Check(line)) {
                 PyErr_SetString(PyExc_TypeError, "a request line must be str or None");
                 goto done;
             }
-            s = PyUnicode_AsUTF8AndSize(line, &len);
+            s = utf8_of(line, &holder, &len);
             if (s == NULL)
                 goto done;
         }
@@ -714,6 +734,7 @@ static PyObject *split_requests(PyObject *self, PyObject *args)
     }
     result = Py_BuildValue("(OOOOOO)", parts[0], parts[1], parts[2], parts[3], parts[4], malformed);
 done:
+    Py_XDECREF(holder);
     for (int i = 0; i < methods.n; i++)
         Py_DECREF(methods.obj[i]);
     for (int i = 0; i < protocols.n; i++)
@@ -899,7 +920,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
     if (parse_atoms(atoms_seq, atoms, &natoms, ngroups) < 0)
         return NULL;
     Py_ssize_t size;
-    const char *data = PyUnicode_AsUTF8AndSize(text, &size);
+    PyObject *holder;
+    const char *data = utf8_of(text, &holder, &size);
     if (data == NULL)
         return NULL;
     if (size > 0 && data[size - 1] == '\n')
@@ -915,6 +937,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     int ntables = 0;
     Matcher *m = PyMem_Malloc(sizeof(Matcher));
     if (m == NULL) {
+        Py_XDECREF(holder);
         PyErr_NoMemory();
         return NULL;
     }
@@ -1017,6 +1040,7 @@ done:
     for (int g = 0; g < ntables; g++)
         table_free(&tables[g]);
     PyMem_Free(m);
+    Py_XDECREF(holder);
     Py_XDECREF(status);
     Py_XDECREF(codes);
     Py_XDECREF(uniques);
