@@ -1,8 +1,7 @@
 """The scanner's per-distinct-value shortcuts give the per-row answers (issue #12's speed work).
 
-The scanner decides what it can once per distinct value (pairs of cells, upstream time sums,
-times) and hands consumers the codes it has (``Batch.coded``); the readers build their tables
-from those codes. Each test here holds one shortcut to the plain rule it replaces.
+The scanner decides what it can once per distinct value (upstream time sums, times) and hands
+consumers the codes it has (``Batch.coded``); the readers build their tables from those codes. Each test here holds one shortcut to the plain rule it replaces.
 """
 
 from __future__ import annotations
@@ -49,44 +48,21 @@ def test_upstream_sums_equal_the_rule_value_by_value():
     assert got.tolist()[:2] == [0.004, 0.0] and got[5] == pytest.approx(0.3) and got[9] == 0.5
 
 
-@pytest.mark.parametrize("na,nb", [(7, 26), (1845, 1), (3, 200_000)])
-def test_cell_pairs_are_the_distinct_pairs(na, nb):
-    # GIVEN two coded columns (few pairs, one zone, and more possible pairs than rows)
-    rng = np.random.default_rng(na * nb)
-    ca, cb = rng.integers(0, na, 5000), rng.integers(0, nb, 5000)
-    # WHEN they are paired
-    codes, ia, ib = scanner._pairs(ca, na, cb, nb)
-    # THEN equal codes mean equal pairs, and each code's pair is its rows' pair
-    assert np.array_equal(np.asarray(ia)[codes], ca) and np.array_equal(np.asarray(ib)[codes], cb)
-    assert len(set(zip(ia, ib, strict=True))) == len(ia)
-
-
-@pytest.mark.parametrize("lines", [3, 5000])
-def test_rare_bytes_are_found_once_per_line(lines):
-    # GIVEN lines, some holding backslashes (several per line), fewer or more than the memchr limit
-    text = "\n".join("a\\x16\\x03 b" if i % 2 else "plain line" for i in range(2 * lines)).encode()
-    buf = np.frombuffer(text, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
-    # WHEN they are looked for THEN the lines found are exactly those holding one
-    at = scanner._offsets(text, buf, b"\\")
-    assert sorted(set(np.searchsorted(ends, at).tolist())) == list(range(1, 2 * lines, 2))
-
-
 def test_coded_columns_are_the_batch_columns():
-    # GIVEN a piece large enough for the cells tokenizer, with escapes, a malformed request,
-    # an upstream list and a line only the regex reads
+    # GIVEN a piece with escapes, a malformed request, an upstream list and a line only the
+    # backslash-aware retry reads
     lines = [_line(i, "curl/8") for i in range(20_000)]
     lines[5] = _line(5, "curl/8", request="\\x16\\x03\\x01")
     lines[7] = _line(7, 'ok "quoted" agent'.replace('"', '\\"'))
     lines[9] = _line(9, "curl/8", upstream="0.1, 0.2")
     text = "\n".join(lines) + "\n"
-    for tokenizer in ("cells", "regex"):
-        batch = scanner.scan_text(compile_format(TIMED), 1, text, tokenizer)
-        # THEN every coded column gives the column's values row by row
-        assert {"method", "path", "url", "request", "upstream_cache_status", "user_agent"} <= set(batch.coded)
-        for name, coded in batch.coded.items():
-            assert np.asarray(coded).tolist() == list(batch.columns[name]), (tokenizer, name)
-        assert batch.columns["malformed"][5] and batch.columns["method"][5] is None and len(batch) == 20_000
+    batch = scanner.scan_text(compile_format(TIMED), 1, text)
+    # THEN every coded column gives the column's values row by row
+    assert {"method", "path", "url", "request", "upstream_cache_status", "user_agent"} <= set(batch.coded)
+    for name, coded in batch.coded.items():
+        assert np.asarray(coded).tolist() == list(batch.columns[name]), name
+    assert batch.columns["malformed"][5] and batch.columns["method"][5] is None and len(batch) == 20_000
+    assert batch.columns["user_agent"][7] == 'ok "quoted" agent'
 
 
 def test_a_table_is_the_same_whether_its_pieces_repeat_values_or_not(tmp_path):
@@ -105,7 +81,7 @@ def test_a_table_is_the_same_whether_its_pieces_repeat_values_or_not(tmp_path):
 def test_endpoints_of_coded_batches_equal_endpoints_of_their_table(tmp_path):
     # GIVEN request lines that share paths and cache statuses (coded by the scanner)
     text = "\n".join(_line(i, "curl/8") for i in range(3000)) + "\n"
-    batch = scanner.scan_text(compile_format(TIMED), 1, text, "cells")
+    batch = scanner.scan_text(compile_format(TIMED), 1, text)
     from_batch, from_frame = EndpointAccumulator(), EndpointAccumulator()
     from_batch.add(batch)
     from_frame.add(batch.frame())

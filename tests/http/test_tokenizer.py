@@ -1,8 +1,10 @@
-"""The scanner's two ways of tokenizing a text access log give the same batches.
+"""The compiled scanner (:mod:`toolkit.native.accesslog`) gives the batches the line regex gives.
 
-pyarrow's CSV tokenizer (:func:`toolkit.http.scanner.tokenize_cells`) reads the plain lines of a
-format made of space-separated cells; every other line goes to the line regex. These tests run
-each way alone over every sample, the third-party corpus and the hand-made fixtures, and over
+The scanner tokenizes every line of a text access log in C (:func:`toolkit.http.scanner.native_lines`)
+and leaves to the line regex only the lines it flags undecided. The oracle here is the regex
+alone: every line flagged undecided (:func:`_regex_only`), so the scanner's own slow path (the
+line regex, then the backslash-aware retry) reads it all, as the scanner did before the C pass.
+These tests read every sample, the third-party corpus and the hand-made fixtures both ways, and
 generated lines with quotes, backslashes, spaces, brackets, empty fields and ``-`` in every field,
 and require the same rows, values, dtypes, line numbers and accounting (skip reasons and examples).
 """
@@ -46,70 +48,75 @@ def _text_logs() -> list[tuple[str, Path, str | None]]:
 LOGS = _text_logs()
 
 
+def _regex_only(fmt, text):
+    """The oracle: every line undecided, so the line regex (and its tolerant retry) reads it."""
+    text = text[:-1] if text.endswith("\n") else text  # (a final line break ends the last line)
+    n = text.count("\n") + 1
+    return scanner.NativeLines(n, np.full(n, scanner.UNDECIDED, dtype=np.uint8),
+                               {g: scanner.Coded(np.full(n, -1, dtype=np.int64), np.empty(0, dtype=object))
+                                for g in fmt.groups[:-1]}, text.split("\n"))
+
+
 def _read_both(monkeypatch, read):
-    """``read()`` with the regex alone, then with the cells tokenizer on every piece."""
-    monkeypatch.setattr(scanner, "CELLS_MIN_CHARS", 1 << 62)
-    by_regex = read()
-    monkeypatch.setattr(scanner, "CELLS_MIN_CHARS", 0)
+    """``read()`` with the regex alone (the oracle), then with the compiled scanner."""
+    with monkeypatch.context() as m:
+        m.setattr(scanner, "native_lines", _regex_only)
+        by_regex = read()
     return by_regex, read()
 
 
 @pytest.mark.parametrize("path,log_format", [(p, f) for _, p, f in LOGS], ids=[i for i, _, _ in LOGS])
-def test_read_access_log_is_the_same_table_whichever_tokenizer(monkeypatch, path, log_format):
+def test_read_access_log_is_the_same_table_as_the_regex_reads(monkeypatch, path, log_format):
     # GIVEN a real access log
-    # WHEN it is read with the regex alone and with the cells tokenizer, in 4 KiB and whole pieces
+    # WHEN it is read with the regex alone and with the compiled scanner, in 4 KiB and whole pieces
     for chunk in (4096, 1 << 24):
-        by_regex, by_cells = _read_both(
+        by_regex, by_c = _read_both(
             monkeypatch, lambda chunk=chunk: tk.read_access_log(path, log_format=log_format, chunk_size=chunk))
         # THEN the tables, their dtypes and the accounting (skip reasons, examples) are equal
-        pd.testing.assert_frame_equal(by_regex, by_cells)
-        assert by_regex.attrs["source"] == by_cells.attrs["source"]
+        pd.testing.assert_frame_equal(by_regex, by_c, check_exact=True)
+        assert by_regex.attrs["source"] == by_c.attrs["source"]
 
 
 @pytest.mark.parametrize("path,log_format", [(p, f) for _, p, f in LOGS], ids=[i for i, _, _ in LOGS])
-def test_endpoints_from_a_file_are_the_same_whichever_tokenizer(monkeypatch, path, log_format):
-    by_regex, by_cells = _read_both(monkeypatch, lambda: tk.endpoints(path, log_format=log_format, jobs=1))
-    pd.testing.assert_frame_equal(by_regex, by_cells)
-    assert by_regex.attrs["source"] == by_cells.attrs["source"]
+def test_endpoints_from_a_file_are_the_same_as_the_regex_reads(monkeypatch, path, log_format):
+    by_regex, by_c = _read_both(monkeypatch, lambda: tk.endpoints(path, log_format=log_format, jobs=1))
+    pd.testing.assert_frame_equal(by_regex, by_c, check_exact=True)
+    assert by_regex.attrs["source"] == by_c.attrs["source"]
 
 
-def test_the_cells_tokenizer_takes_the_plain_lines_of_the_samples():
+def test_the_compiled_scanner_decides_every_line_of_the_samples():
     # GIVEN nginx's combined sample and Apache's (its own escaping) (so the equality above is not
     # the regex's work relabelled)
     for path, log_format in ((NGINX_SAMPLES / "combined.log.gz", "combined"),
                              (ROOT / "sample_traces" / "http" / "apache" / "combined.log", None)):
         src, fmt = format_of(path, log_format)
-        text = src.read_text()
-        lines = text.rstrip("\n").split("\n")
-        # WHEN the tokenizer reads the whole log
-        got = scanner.tokenize_cells(fmt, text.rstrip("\n"))
-        assert got is not None
-        cols, taken = got
-        # THEN it takes every line without a backslash, with the values the regex captures
-        plain = [i for i, line in enumerate(lines) if "\\" not in line]
-        assert taken.tolist() == plain
-        regex_cols, _, bad = scanner._regex_groups(fmt, "\n".join(lines[i] for i in plain))
-        assert not bad.any()
-        for group, values in regex_cols.items():
-            assert np.asarray(cols[group]).tolist() == values.tolist(), group
+        text = src.read_text().rstrip("\n")
+        lines = text.split("\n")
+        # WHEN the compiled scanner reads the whole log
+        got = scanner.native_lines(fmt, text)
+        # THEN it decides every line (none left to the regex), and a matched line's values are
+        # the strings the regex captures
+        assert got.nlines == len(lines) and not (got.status == scanner.UNDECIDED).any()
+        matched = np.flatnonzero(got.status == scanner.MATCHED)
+        assert len(matched) > 0.9 * len(lines)
+        for i in matched[:: max(1, len(matched) // 300)].tolist():
+            m = fmt.pattern.fullmatch(lines[i]) or fmt.tolerant().pattern.fullmatch(lines[i])
+            assert m is not None and m.group("_line") is None
+            for g, col in got.columns.items():
+                assert col.uniques[col.codes[i]] == m.group(g), (g, lines[i])
 
 
-def test_which_formats_are_cells_follows_from_the_log_format():
-    # a format of space-separated, quoted or bracketed fields
-    combined = compile_format("combined").cells
-    assert [(c.field, c.text, c.quoted, c.prefix, c.suffix, c.span) for c in combined] == [
-        (0, "", False, "", "", 1), (None, "-", False, "", "", 1), (1, "", False, "", "", 1),
-        (2, "", False, "[", "]", 2), (3, "", True, "", "", 1), (4, "", False, "", "", 1),
-        (5, "", False, "", "", 1), (6, "", True, "", "", 1), (7, "", True, "", "", 1)]
-    assert len(compile_format(TIMED).cells) == 10
-    # two variables in one cell, or text beside a variable inside quotes: only the regex knows
-    assert compile_log_format("$host:$server_port $remote_addr [$time_local] $status").cells is None
-    assert compile_log_format('$remote_addr "$request_method $uri" $status').cells is None
-    assert compile_log_format('$remote_addr "x$request" $status').cells is None
-    # a list would run into a suffix: "[^ ,]" does not stop at "]"
-    assert compile_log_format("$remote_addr [$upstream_addr] $status").cells is None
-    # a subset of captures keeps the layout (endpoints' joined "status bytes" group included)
-    assert compile_format("combined").only({"path", "status"}, joined=True).cells == combined
+def test_every_format_logformat_writes_has_atoms():
+    # GIVEN formats of every value pattern: bare and quoted strings, numbers, lists, times of
+    # three kinds, two variables back to back, Apache's %t, endpoints' joined status and size
+    for fmt in (compile_format("combined"), compile_format(TIMED), compile_format("main"),
+                compile_log_format("$msec $time_iso8601 $request_time $upstream_addr $host$request_uri"),
+                compile_log_format('$remote_addr "$request" $status', escape="json"),
+                compile_format("combined").only({"path", "status", "body_bytes_sent"}, joined=True),
+                format_of(ROOT / "sample_traces" / "http" / "apache" / "combined.log", None)[1]):
+        # THEN the compiled scanner reads it (no format is left to the regex alone)
+        assert fmt.atoms is not None, fmt.source
+        assert {a[2] for a in fmt.atoms} - {-1} == set(range(len(fmt.groups) - 1))
 
 
 # ----------------------------------------------------------------------------- generated lines
@@ -161,8 +168,10 @@ def _log(draw, fmt):
 
 
 def _same_batches(fmt, text):
-    a = scanner.scan_text(fmt, 7, text, "regex")
-    b = scanner.scan_text(fmt, 7, text, "cells")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(scanner, "native_lines", _regex_only)
+        a = scanner.scan_text(fmt, 7, text)
+    b = scanner.scan_text(fmt, 7, text)
     assert (a.first, a.lines, a.skips) == (b.first, b.lines, b.skips)
     assert np.array_equal(a.source_line, b.source_line)
     assert list(a.columns) == list(b.columns)
@@ -171,12 +180,12 @@ def _same_batches(fmt, text):
 
 @settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(st.data())
-def test_generated_lines_give_the_same_batches_whichever_tokenizer(data):
+def test_generated_lines_give_the_batches_the_regex_gives(data):
     # GIVEN lines of combined, of a format with timings and upstream lists, and of a format
     # with a bracketed literal and a quoted time; some mangled
     for fmt in (compile_format("combined"), compile_format(TIMED),
                 compile_log_format('$remote_addr [x] "$time_local" $status "$http_user_agent" $request_time'),
                 compile_format("combined").only({"path", "status", "body_bytes_sent"}, joined=True)):
         text = data.draw(_log(fmt))
-        # WHEN each tokenizer scans them THEN the batches are equal, skips included
+        # WHEN the regex and the compiled scanner scan them THEN the batches are equal, skips included
         _same_batches(fmt, text)

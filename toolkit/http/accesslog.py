@@ -18,9 +18,10 @@ time field) is not a valid time or lies outside the years 1678-2261 is skipped, 
 reason; a number that is not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null,
 the line kept: nothing else on it is wrong.
 
-Reading is the access-log scanner's (:mod:`toolkit.http.scanner`): ONE regex run with ``findall``
-over pieces of ~16 MiB, columns converted on their distinct values only; this module concatenates
-its batches. Every input line is a row or a counted skip (``df.attrs["source"]``).
+Reading is the access-log scanner's (:mod:`toolkit.http.scanner`): ONE C pass over each piece of
+~16 MiB (:mod:`toolkit.native.accesslog`: lines matched by the compiled log_format, values coded
+into their distinct values), columns converted on their distinct values only; this module
+concatenates its batches. Every input line is a row or a counted skip (``df.attrs["source"]``).
 
 Example::
 
@@ -48,7 +49,6 @@ from .scanner import (
     Coded,
     columns_of,
     json_record,
-    release_tokenizer_memory,
     scan,
     with_json_keys,
 )
@@ -143,7 +143,6 @@ def table_of(batches: Iterator[Any], fmt: CompiledFormat | str,
         sizes.append(len(batch))
     if scanned is not None:
         scanned()
-    release_tokenizer_memory()  # (before the columns are joined: the peak)
     if not sizes and not isinstance(fmt, str):
         # no request: the format's columns all the same (a log's parts concatenate)
         empty = {g: np.empty(0, dtype=object) for g in fmt.groups if g != "_line"}

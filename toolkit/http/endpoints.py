@@ -31,10 +31,11 @@ import pandas as pd
 
 from .. import schema
 from ..engines import engine_of
+from ..native import accesslog as native_accesslog
 from ..quantiles import counted_sum, weighted_quantiles
 from ..sources import CHUNK_BYTES
 from ..state import full_read_note
-from .scanner import Batch, load_tokenizer, scan, scan_piece, scan_range
+from .scanner import Batch, scan, scan_piece, scan_range
 
 MALFORMED = "(malformed request)"
 _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -44,6 +45,10 @@ QUANTILES = (0.50, 0.90, 0.95, 0.99)
 COLUMNS = ["endpoint", "method", "requests", "rps", "p50_s", "p90_s", "p95_s", "p99_s", "max_s",
            "mean_s", "total_s", "time_pct", "errors_4xx_pct", "errors_5xx_pct", "p50_bytes",
            "p95_bytes", "cache_hit_pct", "example"]
+# routes -> {path: endpoint} of the paths templated in this process, up to _TEMPLATES_KEPT
+# paths each (~30 MB at most; templating is a pure function of path and routes)
+_TEMPLATES: dict[tuple, dict[Any, str]] = {}
+_TEMPLATES_KEPT = 200_000
 NEEDED = {"method", "path", "url", "status", "body_bytes_sent", "request_time_s", "upstream_cache_status"}
 
 
@@ -78,6 +83,9 @@ def template_paths(paths: pd.Series, routes: Sequence[str] | None = None) -> pd.
 def _merge_counts(pair: tuple[np.ndarray, np.ndarray] | None, values: np.ndarray,
                   counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(distinct sorted values, their counts) with ``values`` (each counted ``counts`` or once) added."""
+    if pair is None and counts is None:  # (the first values of a key: counted by the sort itself)
+        distinct, seen = np.unique(values, return_counts=True)
+        return distinct, seen.astype(np.int64)
     if counts is None:
         counts = np.ones(len(values), dtype=np.int64)
     if pair is not None:
@@ -107,6 +115,22 @@ class EndpointAccumulator:
         self.rows = 0
         self.first_endpoint: dict[str, int] = {}
         self.first_method: dict[str, int] = {}
+
+    def _endpoints_of(self, paths: list, rx: list[tuple[re.Pattern, str]]) -> np.ndarray:
+        """The endpoint of each distinct path (None: a malformed request): each path templated
+        once per process and routes (:data:`_TEMPLATES`: a log's pieces and byte ranges share
+        most of their paths)."""
+        known = _TEMPLATES.setdefault(tuple(self.routes or ()), {})
+
+        def template(path: Any) -> str:
+            endpoint = known[path] = _template_one(path, rx)
+            if len(known) > _TEMPLATES_KEPT:
+                del known[path]
+            return endpoint
+
+        out = np.empty(len(paths), dtype=object)
+        out[:] = [known.get(p) or template(p) for p in paths]
+        return out
 
     def add(self, data: pd.DataFrame | Batch | Mapping[str, Any]) -> None:
         """Add requests: an ``http_requests`` DataFrame, a scanner :class:`Batch`, or its columns."""
@@ -148,13 +172,18 @@ class EndpointAccumulator:
             col = objects(name)
             if col is None:
                 return np.zeros(n, dtype=np.intp), [None]
-            codes, uniques = pd.factorize(col, use_na_sentinel=True)
-            codes[codes < 0] = len(uniques)
-            return codes, [*uniques, None]
+            # a table's rows share one string object per distinct value (the scanner's columns
+            # do): rows coded by object identity in C, values compared among those objects only
+            rows, held = native_accesslog.object_codes(col)
+            distinct_objects = np.empty(len(held), dtype=object)
+            distinct_objects[:] = held
+            u_codes, uniques = pd.factorize(distinct_objects, use_na_sentinel=True)
+            u_codes[u_codes < 0] = len(uniques)
+            return u_codes[np.frombuffer(rows, dtype=np.int64)], [*uniques, None]
 
         rx = _route_regexes(self.routes)
         p_codes, p_uniques = distinct("path")
-        e_codes_u, e_uniques = pd.factorize(np.array([_template_one(p, rx) for p in p_uniques], dtype=object))
+        e_codes_u, e_uniques = pd.factorize(self._endpoints_of(p_uniques, rx))
         m_codes, m_uniques = distinct("method")
         m_codes_u, m_names = pd.factorize(np.array(["" if m is None else m for m in m_uniques], dtype=object))
         m_names = list(m_names)
@@ -200,23 +229,28 @@ class EndpointAccumulator:
         # they fit: numpy sorts those by radix)
         order = np.argsort(key_codes.astype(np.uint16) if len(keys) and max(keys) < 1 << 16 else key_codes,
                            kind="stable")
-        bounds = np.flatnonzero(np.diff(key_codes[order])) + 1
-        groups = np.split(order, bounds)
+        sorted_keys = key_codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])  # each key's first row
+        ends = np.r_[starts[1:], n]
+        # the rows' numbers in key order once (a key's rows are then a slice, in row order as
+        # before), its counts of 4xx, 5xx and cache statuses by one reduction per flag
+        lat_sorted, size_sorted = lat[order], size[order]
+        lat_nan, size_nan = np.isnan(lat_sorted), np.isnan(size_sorted)
         cache_known, cache_hit = cache if cache is not None else (np.zeros(n, bool), np.zeros(n, bool))
-        for idx in groups:
-            key = keys[int(key_codes[idx[0]])]
-            lt = lat[idx]
-            lt = lt[~np.isnan(lt)]
-            sz = size[idx]
-            sz = sz[~np.isnan(sz)]
+        flags = [np.add.reduceat(f[order], starts, dtype=np.int64).tolist()
+                 for f in (errors[0], errors[1], cache_known, cache_hit)]
+        for g, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            row = int(order[lo])  # the key's first request (row index)
+            key = keys[int(sorted_keys[lo])]
+            lt = lat_sorted[lo:hi][~lat_nan[lo:hi]]
+            sz = size_sorted[lo:hi][~size_nan[lo:hi]]
             self.lat[key] = _merge_counts(self.lat.get(key), lt)
             self.size[key] = _merge_counts(self.size.get(key), sz.astype(np.int64))
-            c = np.array([len(idx), errors[0][idx].sum(), errors[1][idx].sum(),
-                          cache_known[idx].sum(), cache_hit[idx].sum()], dtype=np.int64)
+            c = np.array([hi - lo, flags[0][g], flags[1][g], flags[2][g], flags[3][g]], dtype=np.int64)
             self.counts[key] = self.counts.get(key, 0) + c
             if key not in self.example and example is not None:
-                self.example[key] = example(idx[0])  # the first request of the key (row index)
-            first = self.rows + int(idx[0])
+                self.example[key] = example(row)
+            first = self.rows + row
             for seen, name in ((self.first_endpoint, key[0]), (self.first_method, key[1])):
                 if first < seen.get(name, first + 1):
                     seen[name] = first
@@ -297,15 +331,25 @@ def range_partial(path: str, fmt, routes, lo: int, hi: int, chunk_size: int):
     starts). Line numbers count from 1 at ``lo``; the parent shifts them. Returns (accumulator,
     the range's :class:`~toolkit.sources.Accounting`: lines read, requests, skipped lines with
     their reasons and examples, replaced bytes), counted in by the parent with
-    ``Accounting.add(ranged, lines before the range)``."""
+    ``Accounting.add(ranged, lines before the range)``. The range is read in pieces of even
+    size, as many as ``chunk_size`` gives when rounded (:func:`even_pieces`)."""
     acc = EndpointAccumulator(routes)
-    batches, ranged = scan_range(path, fmt, lo, hi, chunk_size)
+    batches, ranged = scan_range(path, fmt, lo, hi, even_pieces(hi - lo, chunk_size))
     for batch in batches:
         acc.add(batch)
         for line, reason, bad in batch.skips:
             ranged.skip(line, reason, bad)
         ranged.records += len(batch)
     return acc, ranged
+
+
+def even_pieces(size: int, chunk_size: int) -> int:
+    """The piece size that reads ``size`` bytes in ``round(size / chunk_size)`` (at least one)
+    pieces of even size, at most 1.5 x ``chunk_size`` each: a range a little longer than a
+    chunk (19 MB of 16 MiB pieces) is one piece, not a chunk and a small rest that costs every
+    per-piece step (the grouping per endpoint, the conversions per distinct value) again."""
+    pieces = max(1, round(size / max(chunk_size, 1)))
+    return max(1, -(-size // pieces))
 
 
 def byte_ranges(path: str, parts: int) -> list[tuple[int, int]]:
@@ -430,7 +474,6 @@ def _parallel(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int, jobs:
         accounting.records += records
         acc.merge(part)
 
-    load_tokenizer(fmt)  # (before the fork: the workers share it)
     with _frozen(), ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
         for first, text in src.iter_chunks(chunk_size):
@@ -453,7 +496,6 @@ def _parallel_ranges(src, fmt, acc: EndpointAccumulator, routes, chunk_size: int
     if not ranges:  # an empty file: no lines, no workers
         accounting.lines_read = 0
         return
-    load_tokenizer(fmt)  # (before the fork: the workers share it)
     with _frozen(), ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(range_partial, src.path, fmt, routes, lo, hi, chunk_size) for lo, hi in ranges]
         offset = 0

@@ -1,13 +1,18 @@
-"""Compile an nginx ``log_format`` string into ONE regular expression and typed columns.
+"""Compile an nginx ``log_format`` string into ONE line pattern and typed columns.
 
 Reference: nginx 1.22 ``ngx_http_log_module`` (https://nginx.org/en/docs/http/ngx_http_log_module.html#log_format)
 and the variable index (https://nginx.org/en/docs/varindex.html). Apache ``LogFormat`` strings are
 translated to the same :class:`Field` list by :mod:`toolkit.http.apache`.
 
-The regex matches one whole line, so a reader runs it over a whole chunk with ``re.findall``
-(``re.MULTILINE``) instead of looping over lines in Python. Every line yields exactly one tuple:
-the line pattern is ``^(?:FIELDS|(.*))$`` and the last group (the whole line) is filled only when
-the line does not match, which is how non-matching lines are found and counted.
+The pattern matches one whole line. It has two forms, one the statement of the other:
+
+- ``CompiledFormat.atoms``: the literals and value patterns in order, each value pattern one of a
+  few kinds (:func:`native_atoms`), which the compiled scanner (:mod:`toolkit.native.accesslog`)
+  matches every line with, in C, trying each pattern's candidates in the regex's order;
+- ``CompiledFormat.regex``: the same as a regular expression, ``^(?:FIELDS|(.*))$`` (the last
+  group, the whole line, filled only when the line does not match), which reads the rare lines
+  the C pass leaves undecided (:func:`toolkit.http.scanner._groups` says which) and states the
+  rule its tests hold the C pass to.
 
 Quirks, each next to what nginx writes:
 
@@ -117,28 +122,6 @@ class Field:
 
 
 @dataclasses.dataclass(frozen=True)
-class Cell:
-    """One space-separated cell of a log line, as :func:`space_cells` lays a format out.
-
-    A literal cell (``field`` None) holds exactly ``text``. A value cell holds ``prefix``, the
-    value of ``fields[field]`` and ``suffix``; ``quoted``: the cell is ``"value"``; ``span``: how
-    many space-separated cells the value fills (2 for a ``$time_local`` outside quotes, whose
-    value is ``07/Dec/2026:10:00:00 +0000``). ``pattern`` is the field's value pattern in the line
-    regex; ``check`` says whether a value must be matched against it (False when the cell's own
-    shape already guarantees it: a quoted value without a quote, a cell value without a space).
-    """
-
-    field: int | None
-    text: str = ""
-    quoted: bool = False
-    prefix: str = ""
-    suffix: str = ""
-    span: int = 1
-    pattern: str = ""
-    check: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
 class CompiledFormat:
     """A compiled log format: ``regex`` matches one line; group i+1 belongs to ``groups[i]``."""
 
@@ -152,9 +135,9 @@ class CompiledFormat:
     capture: frozenset[str] | None = None
     is_tolerant: bool = False
     joined: bool = False
-    # The line as space-separated cells (see :func:`space_cells`), for the scanner's columnar
-    # tokenizer; None when the format is not made of such cells (the line regex reads it alone).
-    cells: tuple[Cell, ...] | None = None
+    # The line pattern as the compiled scanner's atoms (see :func:`native_atoms`): what
+    # toolkit.native.accesslog matches each line with; None when a pattern has no atom.
+    atoms: tuple[tuple[int, bytes, int, int], ...] | None = None
 
     def only(self, columns: set[str] | frozenset[str], *, joined: bool = False) -> CompiledFormat:
         """The same format capturing only what ``columns`` need (plus the timestamp).
@@ -280,12 +263,14 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
         return capture is None or column in capture
 
     skip_to = -1
-    patterns: dict[int, str] = {}  # field index -> its value pattern (for space_cells)
+    # the line as (None, literal) and (value pattern, group or None) items, for native_atoms
+    items: list[tuple[str | None, str | None]] = []
     for i, (t, v) in enumerate(tokens):
         if i <= skip_to:
             continue
         if t == "lit":
             parts.append(re.escape(v))
+            items.append((None, v))
             in_quotes ^= v.count('"') % 2 == 1
             continue
         field = fields[fi]
@@ -301,107 +286,75 @@ def build(tokens: list[tuple[str, str]], fields: list[Field], *, name: str, sour
             # The whole request line as one group (always: method and malformed come from it);
             # the scanner splits each distinct one into method / url / path / query / protocol.
             parts.append(grp(group, _QUOTED[pattern_escape], True))
-            patterns[fi - 1] = _QUOTED[pattern_escape]
+            items.append((_QUOTED[pattern_escape], group))
             continue
         if (joined and not in_quotes and field.kind in _JOINABLE and tokens[i + 1:i + 2] == [("lit", " ")]
                 and i + 2 < len(tokens) and tokens[i + 2][0] == "var" and fields[fi].kind in _JOINABLE
                 and want(field.column) and want(fields[fi].column)):
             parts.append(grp(f"{group}__f{fi}", f"(?:{_INT})\\ (?:{_INT})", True))
-            patterns[fi - 1] = patterns[fi] = _INT
+            items.append((_JOINED, f"{group}__f{fi}"))
             fi += 1
             skip_to = i + 2
             continue
-        patterns[fi - 1] = _value_pattern(field, in_quotes, nxt, pattern_escape)
-        parts.append(grp(group, patterns[fi - 1], want(field.column)))
+        pattern = _value_pattern(field, in_quotes, nxt, pattern_escape)
+        wanted = want(field.column)
+        parts.append(grp(group, pattern, wanted))
+        items.append((pattern, group if wanted else None))
     regex = "^(?:" + "".join(parts) + r"|(?P<_line>.*))$"
     groups.append("_line")
     return CompiledFormat(name, source, escape, tuple(fields), regex, tuple(groups), tuple(tokens),
-                          capture, tolerant, joined, space_cells(tokens, fields, patterns))
+                          capture, tolerant, joined, native_atoms(items, groups))
 
 
-# Value patterns that need no check in a cell: a quoted value holds no quote (the scanner checks
-# the line's quotes) and no backslash (a line with one is left to the regex); a cell holds no space.
-_FREE_QUOTED = frozenset({_QUOTED["default"], _QUOTED_VALUE})
-_FREE_UNQUOTED = frozenset({r"[^ \n]*+", r".*+"})
-# Values whose pattern is a fixed shape or digits: the literal after them may start with these
-# (none of them can continue such a value, so the regex ends the value where the cell does).
-_SAFE_AFTER_SHAPED = frozenset("]")
-_UNTIL = re.compile(r"\[\^(\\?.)\\n\]\*\+")  # "[^C\n]*+" (C escaped or not)
+# The compiled scanner's atom kinds (toolkit/native/accesslog.c: the same numbers)
+LIT, UNTIL, REST, LAZY, ESCAPED, INT, NUM, TLOCAL, TISO, LIST = range(10)
+MAX_ATOMS, MAX_GROUPS = 256, 128  # (accesslog.c's limits; a format beyond them reads by the regex)
+_JOINED = f"(?:{_INT})\\ (?:{_INT})"  # endpoints' "$status $body_bytes_sent" as one group
+_UNTIL_CLASS = re.compile(r"\[\^(\\?.)\\n\]\*\+", re.S)  # "[^C\n]*+" (C escaped or not)
 
 
-def space_cells(tokens: list[tuple[str, str]], fields: list[Field], patterns: dict[int, str]
-                ) -> tuple[Cell, ...] | None:
-    """The format as cells separated by single spaces outside quotes (what a CSV tokenizer with
-    delimiter ``" "`` and quote ``"`` splits a line into), or None when it is not made of such
-    cells: each cell a literal, ``"$var"``, or ``prefix$varsuffix`` (prefix and suffix without
-    quotes; one variable per cell), and no value pattern that could end elsewhere than its cell
-    (checked per kind of pattern below). The combined format is
-    ``$remote_addr - $remote_user [$time_local] "$request" $status ...``: 9 cells, ``[$time_local]``
-    spanning two. A line that tokenizes into these cells, each value matching its pattern, is a
-    line the regex matches with the same values."""
-    items: list[str | int] = []  # literal characters and field indexes
-    fi = 0
-    for t, v in tokens:
-        if t == "var":
-            items.append(fi)
-            fi += 1
-        else:
-            items.extend(v)
-    if fi != len(fields) or len(patterns) != len(fields):
-        return None
-    groups: list[list[str | int]] = [[]]
-    in_quotes = False
-    for it in items:
-        if it == '"':
-            in_quotes = not in_quotes
-        if it == " " and not in_quotes:
-            groups.append([])
-        else:
-            groups[-1].append(it)
-    cells: list[Cell] = []
-    for g in groups:
-        where = [k for k, it in enumerate(g) if isinstance(it, int)]
-        if not where:
-            text = "".join(str(it) for it in g)
-            if '"' in text:
-                return None
-            cells.append(Cell(None, text=text))
+def native_atoms(items: list[tuple[str | None, str | None]], groups: list[str]
+                 ) -> tuple[tuple[int, bytes, int, int], ...] | None:
+    """The line pattern as the atoms :mod:`toolkit.native.accesslog` matches lines with: per
+    literal or value pattern ``(kind, argument bytes, group it opens, group it closes)`` (-1:
+    none; a group is its index in ``groups``). Every value pattern :func:`_value_pattern` and
+    :func:`build` write has its atom kind (the C matcher tries the same candidates in the same
+    order as the regex), so the C scanner reads every text format; None only if a pattern were
+    added here without one."""
+    index = {g: k for k, g in enumerate(groups)}
+    atoms: list[tuple[int, bytes, int, int]] = []
+
+    def one(kind: int, g: int, arg: str = "") -> None:
+        atoms.append((kind, arg.encode(), g, g))
+
+    for pattern, group in items:
+        if pattern is None:  # a literal (``group`` holds its text)
+            text = (group or "").encode()
+            if atoms and atoms[-1][0] == LIT and atoms[-1][2:] == (-1, -1):
+                atoms[-1] = (LIT, atoms[-1][1] + text, -1, -1)  # (two literals in a row: one atom)
+            elif text:
+                atoms.append((LIT, text, -1, -1))
             continue
-        if len(where) != 1:
-            return None  # two variables in one cell: only the regex knows where one ends
-        k = where[0]
-        i = g[k]
-        assert isinstance(i, int)
-        prefix, suffix = "".join(str(x) for x in g[:k]), "".join(str(x) for x in g[k + 1:])
-        pattern, kind = patterns[i], fields[i].kind
-        quoted = prefix == '"' and suffix == '"'
-        if quoted:
-            prefix = suffix = ""
-            check = pattern not in _FREE_QUOTED
-        elif '"' in prefix + suffix:
+        g = -1 if group is None else index[group]
+        if pattern == _JOINED:
+            atoms += [(INT, b"", g, -1), (LIT, b" ", -1, -1), (INT, b"", -1, g)]
+        elif pattern == r"\[" + _TIME_LOCAL + r"\]":
+            atoms += [(LIT, b"[", g, -1), (TLOCAL, b"", -1, -1), (LIT, b"]", -1, g)]
+        elif pattern in _SIMPLE_ATOMS:
+            one(_SIMPLE_ATOMS[pattern], g)
+        elif pattern == r".*+":
+            one(REST, g)
+        elif m := _UNTIL_CLASS.fullmatch(pattern):
+            one(UNTIL, g, m.group(1)[-1])
+        else:
             return None
-        elif m := _UNTIL.fullmatch(pattern):
-            # "[^C\n]*+": the value ends at the first C, which must be where the cell goes on
-            stop = m.group(1)[-1]
-            if (suffix[:1] or " ") != stop:
-                return None
-            check = stop != " "
-        elif pattern in _FREE_UNQUOTED:
-            if suffix:
-                return None
-            check = False
-        elif kind == "list":
-            if suffix:  # "[^ ,\n]++" would run into it
-                return None
-            check = True
-        else:  # digits, times: a fixed shape that no "]" or space continues
-            if suffix and suffix[0] not in _SAFE_AFTER_SHAPED:
-                return None
-            check = True
-        span = 2 if kind in ("time_local", "time_apache") and not quoted else 1
-        cells.append(Cell(i, quoted=quoted, prefix=prefix, suffix=suffix, span=span, pattern=pattern,
-                          check=check))
-    return tuple(cells)
+    if len(atoms) > MAX_ATOMS or len(groups) > MAX_GROUPS:  # (the C matcher's fixed tables)
+        return None
+    return tuple(atoms)
+
+
+_SIMPLE_ATOMS = {_QUOTED_VALUE: ESCAPED, _INT: INT, _NUM: NUM, _TIME_LOCAL: TLOCAL, _TIME_ISO: TISO,
+                 _LIST_UNQUOTED: LIST, r"[^\n]*?": LAZY}
 
 
 _JOINABLE = ("int", "bytes_dash")

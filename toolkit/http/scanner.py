@@ -6,8 +6,9 @@ batches into the ``http_requests`` DataFrame, :func:`toolkit.http.endpoints.endp
 into its accumulator (from a file: one process, or byte ranges read by worker processes, each
 running :func:`scan_range`), and :mod:`toolkit.http.timeseries` reads a log path through it with
 only the columns a series needs. A batch never depends on where its piece of text was cut: each line
-is scanned alone by the one regex (or ``json.loads``), and the values are converted per distinct
-value (``pd.factorize``), which gives the same value whichever rows share a batch.
+is scanned alone by the format's one line pattern (compiled to C atoms, below; or ``json.loads``),
+and the values are converted per distinct value, which gives the same value whichever rows share
+a batch.
 
 A batch of lines ``first ... first + lines - 1``:
 
@@ -20,14 +21,18 @@ A batch of lines ``first ... first + lines - 1``:
   as :class:`Coded` (codes into distinct values), so a consumer that groups rows
   (:mod:`toolkit.http.endpoints`) does not hash every row's string again.
 
-Text formats: the compiled format is ONE regex run with ``findall`` over the piece of text, so no
-Python code runs per line unless the line is bad. A format made of space-separated cells (bare,
-quoted or bracketed values: :func:`toolkit.http.logformat.space_cells`, combined among them) has
-a faster tokenizer for its plain lines, pyarrow's CSV reader (:func:`tokenize_cells`), whose
-checks accept a line only where the regex would capture the same strings; the other lines of the
-piece go through the regex. Either way a batch is the same (tests/http/test_tokenizer.py). A line whose time (the best time field) is not
-a valid time, or lies outside the years 1678-2261, is skipped with the reason; a number that is
-not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null, the line kept.
+Text formats: the compiled scanner (:mod:`toolkit.native.accesslog`, :func:`native_lines`) reads
+the piece in ONE C pass: it splits the lines, matches each against the compiled format's atoms
+(``CompiledFormat.atoms``: the line regex's literals and value patterns, tried in the regex's
+order, so a line it matches has the strings the regex would capture) and codes each group's
+values into its distinct values, hashed in C; so no Python code runs per line unless the line is
+bad, and the conversions below run per distinct value. Each line gets a status (matched, empty,
+bad, undecided); the rules for the others are today's (:func:`_groups`): a bad line with a
+backslash is tried again with the backslash-aware atoms, an undecided one (rare: see
+:func:`_groups`) is read by the line regex, the rule the C pass follows. A line whose time (the
+best time field) is not a valid time, or lies outside the years 1678-2261, is skipped with the
+reason; a number that is not one of its kind (``-``, ``1.2.3``, a status beyond int64) is null,
+the line kept.
 
 Example::
 
@@ -51,6 +56,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import LogFormatError, ParseError
+from ..native import accesslog as native_accesslog
 from ..sources import CHUNK_BYTES, Accounting, Source, load_json, read_range
 from .logformat import CANONICAL, TIME_VARIABLES, CompiledFormat, Field, column_for
 
@@ -87,7 +93,7 @@ class Batch:
 
 class Coded:
     """A column of raw strings as ``codes`` into ``uniques`` (an object array; codes never -1):
-    the form the cells tokenizer gives, so the conversions (:func:`factorize` and its callers)
+    the form the compiled scanner gives, so the conversions (:func:`factorize` and its callers)
     start from the distinct values without hashing every row again. Rows are selected like an
     array's (``coded[mask]``); ``np.asarray(coded)`` gives the strings. ``uniques`` may hold a
     value twice (pieces merged): every conversion is per value, so that changes nothing."""
@@ -313,35 +319,35 @@ def _joined_ints(raw: np.ndarray, first: Field, second: Field) -> tuple[Any, Any
     return out[0], out[1]
 
 
-# A request line "METHOD target [HTTP/x]": in a text log still escaped (``\x22``, ``\"``: an
-# escape pair is one character of the target), in JSON lines already decoded.
-_TEXT_REQUEST = re.compile(r'([A-Za-z][A-Za-z0-9_-]{0,31}) (((?:[^ "?\\\n]++|\\.)*+)(?:\?((?:[^ "\\\n]++|\\.)*+))?)'
-                           r'(?: (HTTP/[0-9.]{1,5}))?')
-_JSON_REQUEST = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}) (([^ ?]*)(?:\?([^ ]*))?)(?: (HTTP/[0-9.]{1,5}))?")
-
-
-def split_requests(lines: np.ndarray, grammar: re.Pattern,
+def split_requests(lines: np.ndarray, text: bool,
                    decode: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Distinct request lines -> ``method``, ``url``, ``path``, ``query``, ``protocol`` (object
     arrays, None where absent; an empty query is None) and ``malformed`` (bool: the line is not
     ``METHOD target [HTTP/x]``, all parts None). Each array has one entry more than ``lines``,
     for a line that has no request (None: not malformed). ``decode`` turns the target's escapes
-    into text."""
-    n = len(lines)
-    parts = {k: np.full(n + 1, None, dtype=object) for k in ("method", "url", "path", "query", "protocol")}
-    malformed = np.zeros(n + 1, dtype=bool)
-    for i, line in enumerate(lines):
-        m = grammar.fullmatch(line) if line is not None else None
-        if m is None:
-            malformed[i] = line is not None
-            continue
-        method, url, path, query, protocol = m.groups()
-        parts["method"][i], parts["url"][i], parts["path"][i] = method, url, path
-        parts["query"][i], parts["protocol"][i] = query or None, protocol
+    into text.
+
+    The split is the compiled scanner's (:func:`toolkit.native.accesslog.split_requests`, one C
+    pass over the distinct lines), by this grammar (``text``: a text log's lines, escapes still
+    in: ``\\x22``, ``\\"``, an escape pair one character of the target; else JSON lines', already
+    decoded)::
+
+        METHOD    [A-Za-z][A-Za-z0-9_-]{0,31}, one space
+        path      text: (?:[^ "?\\\n]++|\\.)*+     JSON: [^ ?]*
+        ?query    text: (?:[^ "\\\n]++|\\.)*+      JSON: [^ ]*      (optional)
+        protocol  " HTTP/" and 1-5 of [0-9.] ending the line           (optional)
+    """
+    method, url, path, query, protocol, malformed = native_accesslog.split_requests(lines, text)
+    parts = {}
+    for name, values in (("method", method), ("url", url), ("path", path), ("query", query),
+                         ("protocol", protocol)):
+        arr = np.empty(len(values) + 1, dtype=object)  # (the last entry: no request line, None)
+        arr[:-1] = values
+        parts[name] = arr
     if decode is not None:
         for k in ("url", "path", "query"):
             parts[k] = decode(parts[k])
-    return {**parts, "malformed": malformed}
+    return {**parts, "malformed": np.append(np.frombuffer(malformed, dtype=np.uint8).astype(bool), False)}
 
 
 def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escapes: bool,
@@ -396,8 +402,7 @@ def columns_of(cols: dict[str, np.ndarray], fmt: CompiledFormat, text_has_escape
                 raw_lines = _nullify(uniques, escape)
                 raw_lines = decode(raw_lines) if text_has_escapes else raw_lines
                 out[column] = spread(column, codes, np.append(raw_lines, None))
-            split = split_requests(uniques, _JSON_REQUEST if not fmt.regex else _TEXT_REQUEST,
-                                   decode if text_has_escapes else None)
+            split = split_requests(uniques, bool(fmt.regex), decode if text_has_escapes else None)
             # code -1 (no request line): the last entry of each part
             codes = codes if not len(codes) or codes.min() >= 0 else np.where(codes < 0, len(uniques), codes)
             for part, values in split.items():
@@ -444,277 +449,57 @@ def _skip_reason(line: str, fmt: CompiledFormat) -> str:
     return f"does not match log format {fmt.name!r}"
 
 
-# Below this many characters a piece is tokenized by the regex alone (importing and starting
-# pyarrow's tokenizer costs more than it saves on a small piece).
-CELLS_MIN_CHARS = 1 << 20
-
-
-def load_tokenizer(fmt: CompiledFormat | str) -> None:
-    """Import pyarrow's CSV reader now when ``fmt`` is read by the cells tokenizer: a parent
-    about to fork its workers calls it, so they share the loaded modules instead of each
-    importing pyarrow (about 0.2 CPU s a process)."""
-    if not isinstance(fmt, str) and fmt.cells is not None:
-        try:
-            import pyarrow.compute  # noqa: F401
-            import pyarrow.csv  # noqa: F401
-        except ImportError:  # (the regex reads every line then)
-            pass
-
-
-def release_tokenizer_memory() -> None:
-    """Hand the memory pyarrow's pool keeps for reuse (the tokenizer's tables of the last pieces)
-    back to the system: a reader about to build its whole table calls it, so that its peak is
-    the table, not the table beside pyarrow's cache."""
-    import sys
-    if "pyarrow" in sys.modules:
-        sys.modules["pyarrow"].default_memory_pool().release_unused()
-
-
-def _csv_cells(fed: np.ndarray, ncols: int) -> tuple[Any, list[int | None]] | None:
-    """pyarrow's CSV tokenizer over ``fed`` (bytes of whole lines): delimiter space, quote ``"``,
-    no escapes, every cell a string; (the table, the 1-based numbers of the rows it refused for
-    another number of cells), or None when it fails."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    names = [f"c{j}" for j in range(ncols)]
-    refused: list[int | None] = []
-
-    def refuse(row: Any) -> str:
-        refused.append(row.number)
-        return "skip"
-
-    try:
-        table = pcsv.read_csv(
-            pa.BufferReader(pa.py_buffer(fed)),
-            read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=len(fed) + 1),
-            parse_options=pcsv.ParseOptions(delimiter=" ", quote_char='"', double_quote=False, escape_char=False,
-                                            newlines_in_values=False, ignore_empty_lines=False,
-                                            invalid_row_handler=refuse),
-            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowException, ValueError):
-        return None
-    return table, refused
-
-
-def _coded(column: Any) -> tuple[np.ndarray, list[str]]:
-    """An Arrow string column as (codes, distinct values)."""
-    import pyarrow.compute as pc
-    coded = pc.dictionary_encode(column)
-    return coded.indices.to_numpy(zero_copy_only=False), coded.dictionary.to_pylist()
+# The compiled scanner's per-line status (toolkit/native/accesslog.c)
+MATCHED, EMPTY, BAD, UNDECIDED = range(4)
 
 
 @dataclasses.dataclass
-class Cells:
-    """What :func:`tokenize_cells` read of a piece: ``columns`` (raw strings per group, as
-    :class:`Coded`) of the lines ``taken`` (0-based indexes), and the piece's layout, so the
-    lines it left are cut out of ``data`` (the piece's UTF-8 bytes) without splitting the whole
-    text again: line i is ``data[starts[i]:starts[i] + lengths[i]]``."""
+class NativeLines:
+    """What :func:`native_lines` read of a piece: each line's ``status`` (uint8: MATCHED, EMPTY,
+    BAD (the format's pattern does not match it), UNDECIDED (left to the line regex: see
+    :func:`_groups`)), the raw strings of the matched lines per group of ``fmt.groups`` as
+    :class:`Coded` (code -1 on the other lines), and the text of the other lines (``others``, in
+    line order)."""
 
+    nlines: int
+    status: np.ndarray
     columns: dict[str, Coded]
-    taken: np.ndarray
-    data: bytes
-    starts: np.ndarray
-    lengths: np.ndarray
-
-    def lines(self, which: np.ndarray) -> str:
-        """The text of lines ``which`` (0-based), joined by line breaks."""
-        data = self.data
-        return b"\n".join([data[s:s + n] for s, n in zip(self.starts[which].tolist(),
-                                                          self.lengths[which].tolist(), strict=True)]).decode()
+    others: list[str]
 
 
-_STEP = 1 << 20
+def native_lines(fmt: CompiledFormat, text: str) -> NativeLines:
+    """The lines of ``text`` (a line break at its end ends the last line) matched by the compiled scanner
+    (:mod:`toolkit.native.accesslog`) against ``fmt.atoms``, the format's line pattern: one C
+    pass that splits the lines, matches each as the line regex would (same groups, same
+    strings) and codes each group's values into its distinct values (hashed in C), so the
+    conversions run per distinct value and no Python code runs per line."""
+    groups = fmt.groups[:-1]  # (the last group is the regex's unmatched line)
+    nlines, status, codes, uniques, others = native_accesslog.scan(text, fmt.atoms, len(groups))
+    columns = {}
+    for g, c, u in zip(groups, codes, uniques, strict=True):
+        distinct = np.empty(len(u), dtype=object)
+        distinct[:] = u
+        columns[g] = Coded(np.frombuffer(c, dtype=np.int64), distinct)
+    return NativeLines(nlines, np.frombuffer(status, dtype=np.uint8), columns, others)
 
 
-def _offsets(data: bytes, buf: np.ndarray, byte: bytes) -> np.ndarray:
-    """Offsets in ``data`` (``buf`` its array) of the first ``byte`` of each line holding one. A
-    rare byte (a backslash, a CR) is found with ``bytes.find`` (memchr), the rest of its line
-    passed over: no pass of numpy over the whole piece for a few lines."""
-    found = []
-    at = data.find(byte)
-    while at >= 0:
-        found.append(at)
-        if len(found) > 4096:  # not rare here
-            return np.flatnonzero(buf == byte[0])
-        end = data.find(b"\n", at)
-        if end < 0:
-            break
-        at = data.find(byte, end)
-    return np.array(found, dtype=np.int64)
-
-
-def _has_quote(column: Any) -> bool:
-    """Whether any value of an Arrow string column may hold a ``"``: its bytes searched at once,
-    so a column without one (the usual case) is not searched row by row."""
-    values = column.buffers()[2]
-    return values is not None and bool((np.frombuffer(values, dtype=np.uint8) == 34).any())
-
-
-def _pairs(ca: np.ndarray, na: int, cb: np.ndarray, nb: int) -> tuple[np.ndarray, list[int], list[int]]:
-    """Two coded columns (codes into ``na`` and ``nb`` distinct values) as one: (codes of the
-    distinct pairs, each pair's first and second code). Few pairs are possible in a log's cells
-    (a time and its zone, a status and a size): then a table of every possible pair replaces
-    hashing each row's pair."""
-    if nb == 1:  # one zone, say: the pairs are the first values
-        return ca, list(range(na)), [0] * na
-    key = ca.astype(np.int64) * nb + cb
-    if na * nb <= max(len(key), 1 << 16):
-        present = np.zeros(na * nb, dtype=bool)
-        present[key] = True
-        pairs = np.flatnonzero(present)
-        slot = np.cumsum(present) - 1
-        codes = slot[key]
-    else:
-        codes, pairs = pd.factorize(key)
-    return codes, (pairs // nb).tolist(), (pairs % nb).tolist()
-
-
-def tokenize_cells(fmt: CompiledFormat, text: str) -> tuple[dict[str, Coded], np.ndarray] | None:
-    """(:attr:`Cells.columns`, :attr:`Cells.taken`) of :func:`read_cells`, or None."""
-    got = read_cells(fmt, text)
-    return None if got is None else (got.columns, got.taken)
-
-
-def read_cells(fmt: CompiledFormat, text: str) -> Cells | None:
-    """The plain lines of ``text`` (lines without the last line break) split into the cells of
-    ``fmt.cells`` (:func:`toolkit.http.logformat.space_cells`) by pyarrow's CSV tokenizer
-    (delimiter space, quote ``"``, no escapes) in C: (raw strings per group of ``fmt.groups``,
-    as the regex captures them, :class:`Coded`; the 0-based indexes of those lines), or None when pyarrow is missing or cannot read the piece.
-
-    A line is plain, and taken here, only when the regex is sure to capture exactly these
-    strings: no backslash, CR or NUL, not empty, the right number of cells, a quoted cell's
-    quotes where it begins and ends and none inside, the literal cells and each value's prefix
-    and suffix as in the format, no byte left between cells, and each value matching its
-    pattern in the line regex (checked per distinct value, with the same pattern). Every other
-    line is left to the regex (see :func:`_groups`)."""
-    try:
-        import pyarrow.compute as pc
-        data = text.encode()
-    except (ImportError, UnicodeEncodeError):
-        return None
-    cells = fmt.cells
-    assert cells is not None
-    buf = np.frombuffer(data, dtype=np.uint8)
-    # (by 1 MiB: a mask of the whole piece would be fresh memory, page-faulted in, every piece)
-    ends = np.concatenate([np.flatnonzero(buf[i:i + _STEP] == 10) + i for i in range(0, len(buf), _STEP)]
-                          or [np.empty(0, dtype=np.intp)])
-    starts = np.concatenate(([0], ends + 1))
-    lengths = np.append(ends, len(buf)) - starts
-    quotes_expected = 2 * sum(c.quoted for c in cells)
-    ncols = sum(c.span for c in cells)
-    # Plain lines are not empty and hold no backslash (an escape: the tolerant regex's), NUL
-    # (binary data) or CR (a line end to the tokenizer: such lines are not even fed to it).
-    plain = lengths > 0
-    fed_mask = None
-    for byte in (b"\\", b"\0", b"\r"):
-        if byte in data:
-            at = np.searchsorted(ends, _offsets(data, buf, byte))
-            plain[at] = False
-            if byte == b"\r":
-                fed_mask = np.ones(len(starts), dtype=bool)
-                fed_mask[at] = False
-    if data.startswith(b"\xef\xbb\xbf"):
-        plain[0] = False  # pyarrow drops a byte-order mark; the regex keeps it
-    got = None
-    for attempt in range(2):
-        if attempt:  # a quote opened in one line closed in another: feed only the lines with the
-            # format's number of quotes (if that fails too, the piece is the regex's)
-            quotes = np.bincount(np.searchsorted(ends, np.flatnonzero(buf == 34)), minlength=len(starts))
-            fed_mask = (quotes == quotes_expected) & (True if fed_mask is None else fed_mask)
-        lines = np.arange(len(starts)) if fed_mask is None else np.flatnonzero(fed_mask)
-        if not plain[lines].any():
-            return None
-        if len(lines) == len(starts):
-            fed, fed_starts, fed_lengths = buf, starts, lengths
-        else:  # only those lines go to the tokenizer (one copy of the piece)
-            fed = buf[np.repeat(fed_mask, lengths + 1)[:len(buf)]]
-            fed_lengths = lengths[lines]
-            fed_starts = np.concatenate(([0], np.cumsum(fed_lengths + 1)[:-1]))
-        got = _csv_cells(fed, ncols)
-        if got is None:
-            return None
-        if got[0].num_rows + len(got[1]) == len(lines) and None not in got[1]:
-            break  # (a row per line fed: no quoted line break)
-        got = None
-    if got is None:
-        return None
-    table, refused = got
-    if refused:
-        kept = np.ones(len(lines), dtype=bool)
-        kept[np.asarray(refused, dtype=np.int64) - 1] = False
-        lines, fed_starts, fed_lengths = lines[kept], fed_starts[kept], fed_lengths[kept]
-    # (one block: one chunk per column, taken as it is; combine_chunks would copy it)
-    columns = [table.column(j).chunk(0) if table.column(j).num_chunks == 1 else table.column(j).combine_chunks()
-               for j in range(ncols)]
-    widths = [pc.binary_length(col).to_numpy(zero_copy_only=False).astype(np.int64) for col in columns]
-    ok = sum(widths) + (ncols - 1) + quotes_expected == fed_lengths  # no byte left between cells
-    ok &= plain[lines]
-    values: dict[int, tuple[np.ndarray, list[str]]] = {}  # field -> (codes, distinct values)
-    pos = fed_starts
-    quote_at = []  # where each row's quoted cells begin and end
-    j = 0
-    for cell in cells:
-        for _ in range(cell.span):
-            end = pos + widths[j] + 1
-            if cell.quoted:
-                quote_at += [pos, end]
-                end = end + 2  # (a new array: ``end`` is kept in quote_at)
-            pos = end
-            j += 1
-        first_col = j - cell.span
-        if cell.field is None:
-            ok &= pc.equal(columns[first_col], cell.text).to_numpy(zero_copy_only=False)
-            continue
-        if fmt.fields[cell.field].kind == "list" and j < ncols:
-            # "0.1 : 0.2" is one list to the regex ("... : ..." between upstream groups)
-            ok &= pc.not_equal(columns[j], ":").to_numpy(zero_copy_only=False)
-        wanted = cell.check or cell.span == 2 or cell.prefix or cell.suffix or any(
-            g == f"f{cell.field}" or f"f{cell.field}" in g.split("__") for g in fmt.groups)
-        if not wanted:  # not captured, and its pattern needs no check: only no quote inside
-            if cell.quoted and _has_quote(columns[first_col]):
-                ok &= ~pc.match_substring(columns[first_col], '"').to_numpy(zero_copy_only=False)
-            continue
-        codes, uniques = _coded(columns[first_col])
-        if cell.span == 2:  # the value holds a space: join the two cells per distinct pair
-            codes2, uniques2 = _coded(columns[first_col + 1])
-            codes, ia, ib = _pairs(codes, len(uniques), codes2, len(uniques2))
-            uniques = [f"{uniques[a]} {uniques2[b]}" for a, b in zip(ia, ib, strict=True)]
-        good = np.ones(len(uniques), dtype=bool)
-        if cell.quoted:
-            good &= np.array(['"' not in u for u in uniques], dtype=bool)
-        if cell.prefix or cell.suffix:
-            lp, ls = len(cell.prefix), len(cell.suffix)
-            good &= np.array([len(u) >= lp + ls and u.startswith(cell.prefix) and u.endswith(cell.suffix)
-                              for u in uniques], dtype=bool)
-            uniques = [u[lp:len(u) - ls] for u in uniques]
-        if cell.check:
-            rx = re.compile(cell.pattern)
-            good &= np.array([rx.fullmatch(u) is not None for u in uniques], dtype=bool)
-        if not good.all():
-            ok &= good[codes]
-        values[cell.field] = codes, uniques
-    if quote_at:  # a quote at each of them (one gather, a row's positions side by side; a bad
-        # row's may lie beyond the piece)
-        ok &= (np.take(fed, np.column_stack(quote_at), mode="clip") == 34).all(axis=1)
-    out: dict[str, np.ndarray] = {}
-    for g in fmt.groups[:-1]:  # (the last group is the regex's unmatched line)
-        if "__" in g:  # two integers captured as one group: joined per distinct pair
-            (ca, ua), (cb, ub) = (values[int(h[1:])] for h in g.split("__"))
-            codes, ia, ib = _pairs(ca, len(ua), cb, len(ub))
-            uniques = [f"{ua[a]} {ub[b]}" for a, b in zip(ia, ib, strict=True)]
-        else:
-            codes, uniques = values[int(g[1:])]
-        distinct = np.empty(len(uniques), dtype=object)
-        distinct[:] = uniques
-        out[g] = Coded(codes[ok], distinct)
-    return Cells(out, lines[ok], data, starts, lengths)
+def _merge(columns: dict[str, Coded], rows: np.ndarray, got: Mapping[str, Any]) -> None:
+    """Put the values ``got`` (per group: a :class:`Coded` or an object array of strings, one per
+    row of ``rows``) into ``columns`` at ``rows``: codes past the columns' distinct values."""
+    for g, values in got.items():
+        codes, uniques = factorize(values)
+        col = columns[g]
+        merged = np.array(col.codes)  # (writable)
+        merged[rows] = codes + len(col.uniques)
+        columns[g] = Coded(merged, np.concatenate((col.uniques, uniques)))
 
 
 def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
                   ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The line regex over ``text`` (lines without the last line break): (raw strings per group,
-    each line's text where it did not match, which lines are bad)."""
+    each line's text where it did not match, which lines are bad). The slow path of
+    :func:`_groups`: it reads only the lines the compiled scanner leaves undecided (and a format
+    without atoms), by the rule the C pass follows."""
     pattern = fmt.pattern
     ngroups = len(fmt.groups)
     rows = pattern.findall(text)
@@ -737,48 +522,54 @@ def _regex_groups(fmt: CompiledFormat, text: str, nlines: int | None = None
     return cols, line_col, bad
 
 
-def _groups(fmt: CompiledFormat, text: str, tokenizer: str
-            ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
-    """:func:`_regex_groups` for every line, the plain lines tokenized by
-    :func:`read_cells` when the format is made of cells (``tokenizer``:
-    ``"auto"``: for a piece of at least :data:`CELLS_MIN_CHARS`; ``"cells"``: always;
-    ``"regex"``: never). The lines the tokenizer leaves go through the regex, so both ways
-    give the same strings. The last item is the number of lines of ``text`` (the tokenizer
-    finds their ends anyway: the text is not counted again)."""
-    use_cells = fmt.cells is not None and (tokenizer == "cells"
-                                           or (tokenizer == "auto" and len(text) >= CELLS_MIN_CHARS))
-    got = read_cells(fmt, text) if use_cells else None
-    if got is None:
+def _groups(fmt: CompiledFormat, text: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
+    """Every line of ``text`` (a line break at its end ends the last line) tokenized: (raw strings per group,
+    as :class:`Coded`; each line's text where it did not match; which lines are bad; the number
+    of lines). The compiled scanner (:func:`native_lines`) decides the lines; today's rules
+    for the others, on their flag:
+
+    - a line the format does not match that holds a backslash, in a format with nginx's default
+      escaping, is tried again with the backslash-aware atoms (``fmt.tolerant()``: Apache's
+      ``\\"`` in a combined log), by the same C pass;
+    - an UNDECIDED line goes to the line regex (:func:`_regex_groups`): the C matcher reads
+      ASCII digits where the regex's ``\\d`` reads any Unicode decimal digit, and it stops
+      backtracking after a budget of tries, where the regex takes as long as it takes. Such
+      lines are rare (a time written in other digits, a pathological line), and the regex is
+      the rule the C pass follows, so they get the same answer it would."""
+    if fmt.atoms is None:  # (every pattern logformat writes has atoms: kept so a new one still reads)
+        text = text[:-1] if text.endswith("\n") else text
         nlines = text.count("\n") + 1
         return (*_regex_groups(fmt, text, nlines), nlines)
-    fast, fast_lines = got.columns, got.taken
-    nlines = len(got.starts)
-    if len(fast_lines) == nlines:
-        return fast, np.full(nlines, "", dtype=object), np.zeros(nlines, dtype=bool), nlines
-    slow_lines = np.setdiff1d(np.arange(nlines), fast_lines, assume_unique=True)
-    slow, slow_line_col, slow_bad = _regex_groups(fmt, got.lines(slow_lines), len(slow_lines))
-    cols: dict[str, Any] = {}
-    for g, values in slow.items():  # one Coded column: the tokenizer's values, then the regex's
-        codes, uniques = factorize(values)
-        merged = np.empty(nlines, dtype=np.intp)
-        merged[fast_lines] = fast[g].codes
-        merged[slow_lines] = codes + len(fast[g].uniques)  # (the regex's values are never null)
-        cols[g] = Coded(merged, np.concatenate((fast[g].uniques, uniques)))
+    got = native_lines(fmt, text)
+    nlines, status, columns = got.nlines, np.array(got.status), got.columns
     line_col = np.full(nlines, "", dtype=object)
-    line_col[slow_lines] = slow_line_col
-    bad = np.zeros(nlines, dtype=bool)
-    bad[slow_lines] = slow_bad
-    return cols, line_col, bad, nlines
+    other_rows = np.flatnonzero(status != MATCHED)
+    line_col[other_rows] = got.others
+    if fmt.escape in ("default", "none") and not fmt.is_tolerant and len(other_rows):
+        retry = other_rows[[status[i] == BAD and "\\" in line_col[i] for i in other_rows.tolist()]]
+        if len(retry):
+            again = native_lines(fmt.tolerant(), "\n".join(line_col[retry]))
+            took = again.status == MATCHED
+            _merge(columns, retry[took], {g: c[took] for g, c in again.columns.items()})
+            status[retry] = again.status
+            line_col[retry[took]] = ""
+    undecided = np.flatnonzero(status == UNDECIDED)
+    bad = (status == EMPTY) | (status == BAD)
+    if len(undecided):
+        slow, slow_line_col, slow_bad = _regex_groups(fmt, "\n".join(line_col[undecided]), len(undecided))
+        _merge(columns, undecided, slow)
+        line_col[undecided] = slow_line_col
+        bad[undecided] = slow_bad
+    return columns, line_col, bad, nlines
 
 
-def match_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto"
+def match_text(fmt: CompiledFormat, first: int, text: str
                ) -> tuple[dict[str, Any] | None, np.ndarray, list[tuple], int]:
     """The tokenizing step of :func:`scan_text`: (raw matched strings per group of the matched
     lines (object arrays or :class:`Coded`), or None when no line matched; their line numbers;
-    skipped lines; the number of lines of ``text``)."""
-    if text.endswith("\n"):
-        text = text[:-1]
-    cols, line_col, bad, nlines = _groups(fmt, text, tokenizer)
+    skipped lines; the number of lines of ``text``). A line break ending ``text`` ends its last
+    line (no copy of the piece without it: the compiled scanner stops before it)."""
+    cols, line_col, bad, nlines = _groups(fmt, text)
     line_numbers = np.arange(first, first + nlines, dtype=np.int64)
     skips = []
     if bad.any():
@@ -839,12 +630,12 @@ def _empty_lines(text: str, cols: dict[str, np.ndarray], nlines: int) -> np.ndar
     return out
 
 
-def scan_text(fmt: CompiledFormat, first: int, text: str, tokenizer: str = "auto") -> Batch:
+def scan_text(fmt: CompiledFormat, first: int, text: str) -> Batch:
     """One piece of log text (whole lines, numbered from ``first``) in a text format -> a Batch.
-    Pure: worker processes run it. ``tokenizer`` (see :func:`match_text`) changes only the speed."""
+    Pure: worker processes run it."""
     if not text:
         return Batch(first, 0, {}, np.empty(0, dtype=np.int64), [])
-    cols, line_numbers, skips, lines = match_text(fmt, first, text, tokenizer)
+    cols, line_numbers, skips, lines = match_text(fmt, first, text)
     coded: dict[str, Coded] = {}
     columns = {} if cols is None else columns_of(cols, fmt, "\\" in text, coded)
     return Batch(first, lines, columns, line_numbers, skips, coded)
