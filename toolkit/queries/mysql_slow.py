@@ -10,9 +10,7 @@ worker processes (:func:`range_pieces`, :func:`state_before`).
 
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
-import itertools
 import json
 import operator
 import os
@@ -25,12 +23,12 @@ import pandas as pd
 
 from .. import schema
 from ..errors import ParseError
+from ..native import slowlog as _native
 from ..sources import CHUNK_BYTES, Accounting, Source, decode
 from .records import RecordBatch
 
 FORMAT = "mysql-slow"
 
-_HEADER_START = r"# (?:Time|User@Host): "
 ADMIN = "# administrator command: "  # the statement line of a Quit, Ping, Prepare, ...
 KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
@@ -179,54 +177,19 @@ def _parse_segment(text: str, first_line: int, acct, state: State, batch) -> int
     return records.first + records.lines
 
 
-# The records' regex, of every way (the readers, the digest, byte ranges): the Query_time line is
-# part of the record pattern, so its four figures come out of the one findall; a record without
-# it is not a record (its lines become junk lines, and a junk run holding a '# User@Host:' line is
-# reported as a truncated record). A record starts at its '# Time:' line, else its '# User@Host:'
-# line, else the first of the header lines ('#' lines) that end with its '# Query_time:' line:
-# old servers and pt-query-digest's own '--output slowlog' write no '# User@Host:' ('# Client:',
-# '# Thread_id:' or nothing), and some logs start at '# Query_time:'. A statement ends where the
-# next record starts (:data:`RECORD_AHEAD`), so a byte range cut at a record start reads as the
-# whole (see :func:`head_start`).
+# The records, of every way (the readers, the digest, byte ranges), come from ONE compiled pass
+# per piece of text (:mod:`toolkit.native.slowlog`'s ``scan``, the grammar in its source): the
+# '# Query_time:' line is part of the record, so its four figures come out of the same pass; a
+# record without it is not a record (its lines become junk lines, and a junk run holding a
+# '# User@Host:' line is reported as a truncated record). A record starts at its '# Time:' line,
+# else its '# User@Host:' line, else the first of the header lines ('#' lines) that end with its
+# '# Query_time:' line: old servers and pt-query-digest's own '--output slowlog' write no
+# '# User@Host:' ('# Client:', '# Thread_id:' or nothing), and some logs start at
+# '# Query_time:'. A statement ends where the next record starts, so a byte range cut at a
+# record start reads as the whole (see :func:`head_start`). A statement that may end inside a
+# string literal (no ';' at its end, an odd number of quotes: :func:`odd_quotes`) is read again
+# following literals across lines, so header-like lines inside one stay in the statement.
 MARKERS = ("# Time: ", "# User@Host: ", "# Query_time: ")  # the lines a record's header holds
-_HEADER = rf"#(?! {ADMIN[2:]})[^\n]*\n"  # a '#' line that is not an administrator command
-RECORD_AHEAD = rf"{_HEADER_START}|(?:{_HEADER})*# Query_time: "
-# A statement's text when quotes are followed across lines: runs of plain characters, string
-# literals ('...', "...", with backslash escapes; '' is two of them), `identifiers`, /* comments */
-# and '-- ' comments, each whole; a quote never closed stands for itself. Possessive, so a line
-# that does not end as a statement line fails at once instead of trying every split.
-_TOKENS = (r"""(?:[^'"`/\n-]++|'(?:[^'\\]++|\\[\s\S])*+'|"(?:[^"\\]++|\\[\s\S])*+"|`[^`]*+`"""
-           r"""|/\*[\s\S]*?\*/|-- [^\n]*+|[^\n])*+""")
-
-
-def _lean_item(quotes: bool) -> re.Pattern:
-    """The records' regex (:data:`LEAN_ITEM`); ``quotes``: a statement line ends only outside a
-    string literal, so header-like lines inside one stay in the statement (:func:`find_items`)."""
-    line = _TOKENS if quotes else r"[^\n]*"
-    last = _TOKENS[:-2] + "++" if quotes else r"[^\n]+"  # (the last line, without a line break)
-    return re.compile(
-        # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
-        r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
-        r"(?:# User@Host: ([^\n]*)\n)?"
-        rf"((?:#(?! Query_time: | {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
-        # (Lock_time, Rows_sent and Rows_examined may be missing: '# Query_time: 1' alone is a
-        # record to pt-query-digest, percona-toolkit's t/lib/samples/slowlogs/slow047.txt)
-        r"# Query_time: (\S+)(?:\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+))?([^\n]*)\n"
-        # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
-        # keeps such records, and so do we)
-        rf"((?:#(?! {_HEADER_START[2:]}| Query_time: | {ADMIN[2:]})[^\n]*\n)*)"
-        r"(?:use ([^\n]*);\n)?"
-        r"(?:SET timestamp=(\d+);\n)?"
-        rf"((?:(?!{RECORD_AHEAD}){line}\n)*(?:(?!{RECORD_AHEAD}){last}$)?))"
-        r"|([^\n]*\n|[^\n]+$)"
-    )
-
-
-LEAN_ITEM = _lean_item(quotes=False)
-LEAN_ITEM_QUOTES = _lean_item(quotes=True)
-
-
-_STATEMENT = operator.itemgetter(12)  # a LEAN_ITEM item's statement
 
 
 def odd_quotes(text: str) -> bool:
@@ -239,47 +202,10 @@ def odd_quotes(text: str) -> bool:
     return False
 
 
-def open_literal(st: str) -> bool:
-    """Whether a statement as :data:`LEAN_ITEM` cut it may end inside a string literal: it does
-    not end with the ``;`` mysqld writes after every statement (pt-query-digest's records end at
-    ``;\n#`` too) and holds an odd number of unescaped quotes (:func:`odd_quotes`)."""
-    return bool(st) and not st.rstrip().endswith(";") and odd_quotes(st)
-
-
-def find_items(text: str) -> list[tuple]:
-    """``LEAN_ITEM.findall(text)``, every way's records and junk lines. A statement cut at a line
-    that looks like a header may have ended inside a string literal (``'...\n# Query_time: 99
-    ...'``, :func:`open_literal`): that record is read again from its start following quotes
-    across lines (:data:`LEAN_ITEM_QUOTES`), so its statement stays whole, and the reading goes on
-    after it. Only such records pay for it (the others: whether they end with ``;``)."""
-    items = LEAN_ITEM.findall(text)
-    # the common case: every statement ends with mysqld's ';' (one C-level look each)
-    if not any(map(open_literal, [st for st in map(_STATEMENT, items) if not st.endswith(";\n")])):
-        return items
-    out: list[tuple] = []
-    base, k = 0, 0
-    starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
-    while k < len(items):
-        if not open_literal(items[k][12]):
-            out.append(items[k])
-            k += 1
-            continue
-        m = LEAN_ITEM_QUOTES.match(text, base + starts[k])
-        out.append(tuple(g or "" for g in m.groups()))
-        # go on with the items read already from where that record ends (the line after it
-        # starts a record or is a junk line either way), else read on from there
-        k = bisect.bisect_left(starts, m.end() - base, k + 1)
-        if k == len(starts) or starts[k] != m.end() - base:
-            base, k = m.end(), 0
-            items = LEAN_ITEM.findall(text, base)
-            starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
-    return out
-
-
 def head_start(buf, at: int, lo: int = 0) -> int:
     """Where the record whose header holds the line starting at ``at`` starts: the first of the
     '#' lines (not an administrator command) just before it, looking no further back than ``lo``.
-    ``buf``: str, bytes or an mmap. The lines that start a record as :data:`LEAN_ITEM` reads the
+    ``buf``: str, bytes or an mmap. The lines that start a record as the scanner (:func:`scan_segment`) reads the
     whole text, so pieces and byte ranges cut there read as the whole."""
     nl, mark, admin = ("\n", "#", ADMIN) if isinstance(buf, str) else (b"\n", b"#", ADMIN.encode())
     while at > lo:
@@ -329,19 +255,28 @@ def statement_text(st: str) -> str:
     return st[:-1] if st[-1:] == ";" else st
 
 
-def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
-    """Each item's latest non-empty value so far (``current`` before the first), and the last."""
-    n = len(values)
-    if not any(values):  # (one C-level look: 'use db;' is rare)
+def _carry_forward(codes: np.ndarray, values: list[str], current, convert=None) -> tuple[list, Any]:
+    """Each record's latest non-empty value so far (``current`` before the first), and the last:
+    ``codes`` into ``values`` (code 0: none on that record, as the scanner hands them out)."""
+    n = len(codes)
+    if len(values) == 1:  # (no record has one: 'use db;' is rare)
         return [current] * n, current
-    has = np.fromiter(map(bool, values), dtype=bool, count=n)
-    pos = np.maximum.accumulate(np.where(has, np.arange(1, n + 1), 0))
-    table = np.empty(n + 1, dtype=object)
+    has = codes != 0
+    pos = np.maximum.accumulate(np.where(has, np.arange(1, n + 1), 0))  # (1 + the row that holds)
+    table = np.empty(len(values), dtype=object)
     table[0] = current
-    at = np.flatnonzero(has)
-    table[at + 1] = [convert(values[i]) for i in at.tolist()] if convert else [values[i] for i in at.tolist()]
-    out = table[pos].tolist()
+    table[1:] = [convert(v) for v in values[1:]] if convert else values[1:]
+    out = table[np.where(pos > 0, codes[pos - 1], 0)].tolist()
     return out, out[-1]
+
+
+def _rows(codes: np.ndarray, values: list[Any]) -> list[Any]:
+    """One value per record from the scanner's codes into distinct values."""
+    if len(values) == 1:
+        return [values[0]] * len(codes)
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    return table[codes].tolist()
 
 
 _HEADERS: dict[tuple[str, str, str], tuple[dict[str, str], str | None]] = {}  # see _headers
@@ -351,7 +286,7 @@ _PRE_HEADERS: dict[str, dict[str, str]] = {}  # the header lines before '# Query
 def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None]:
     """Every ``Key: value`` header of a record (the lines before its '# Query_time:' line, that
     line's tail, the lines after) and its EXPLAIN rows as JSON (None: none), from the texts
-    :data:`LEAN_ITEM` cuts; :data:`_HEADERS` keeps them by those texts (a log repeats few). KV's
+    the scanner cuts; :data:`_HEADERS` keeps them by those texts (a log repeats few). KV's
     matches in the lines before and after are those of their concatenation (each part starts at
     a line start or a space)."""
     if "# explain: " in pre:  # (not MariaDB's order: read as one text)
@@ -378,109 +313,84 @@ def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None
 FIGURE_COLUMNS = ("query_time", "lock_time", "rows_sent", "rows_examined")
 
 
+_F_TIME, _F_USE = 0, 9  # (the scanner's fields: time, userhost, pre, 4 figures, tail, post, use, ...)
+_JUNK = {False: "not part of a slow log record", True: "truncated record (no '# Query_time:' header)"}
+
+
 def scan_segment(text: str, first_line: int, state: State, full: bool = True) -> RecordBatch:
     """The records of ``text`` (no banner inside, from input line ``first_line``) as a
-    :class:`RecordBatch` (columns above). One ``findall`` over the text (records, or single lines
-    no record claims), then column-wise list operations instead of a loop body per record.
-    ``full=False`` (the digest) leaves ``extra`` and ``plan`` out. ``state`` carries the current
-    '# Time:' and database in and out. A record without a statement is a SKIPPED row."""
-    items = find_items(text)
-    if not items:
-        return RecordBatch.empty(first_line, text.count("\n") + (1 if text and text[-1] != "\n" else 0))
-    (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
-     junks) = zip(*items, strict=True)
-    # lines per item: its line breaks, plus one for a last line without a break (one count over
-    # the whole record, captured by the outer group, instead of one per part)
-    # (only the text's last item can lack its line break: every other ends where the next begins)
-    nl = list(map(str.count, whole, itertools.repeat("\n")))
-    recs = [i for i, j in enumerate(junks) if not j]
-    if len(recs) < len(items):
-        for i, j in enumerate(junks):
-            if j:
-                nl[i] = 1  # a junk item is one line
-    if not junks[-1] and whole[-1][-1] != "\n":
-        nl[-1] += 1
-    del whole
-    starts = list(itertools.accumulate(nl, initial=first_line))
-    # (the items tile the text, each ending at a line's end: their lines are the text's, without
-    # one more pass over it to count them)
-    lines = starts[-1] - first_line
-    # junk lines, in runs
-    skips: list[tuple[int, str, str, int]] = []
-    if len(recs) < len(items):
-        is_rec = set(recs)
-        i, n = 0, len(items)
-        while i < n:
-            if i in is_rec:
-                i += 1
-                continue
-            k = i
-            while k < n and k not in is_rec:
-                k += 1
-            run = "".join(junks[i:k])
-            reason = ("truncated record (no '# Query_time:' header)" if "# User@Host: " in run
-                      else "not part of a slow log record")
-            skips.append((starts[i], reason, run, k - i))
-            i = k
-    if not recs:
+    :class:`RecordBatch` (columns above). ONE compiled pass over the text
+    (:func:`toolkit.native.slowlog.scan`) finds the records and the runs of lines no record
+    claims, and hands out each record field as codes into its distinct values; the rules here
+    work on distinct values (each header text, statement, ``use`` read once per piece) and
+    numpy arrays of codes instead of a loop body per record. ``full=False`` (the digest) leaves
+    ``extra`` and ``plan`` out. ``state`` carries the current '# Time:' and database in and out.
+    A record without a statement is a SKIPPED row."""
+    lines, first, nlines, fields, junk = _native.scan(text, first_line)
+    skips = [(line, _JUNK[uh], run, count) for line, run, count, uh in junk]
+    starts = np.frombuffer(first, dtype=np.int64)
+    if not len(starts):
         return RecordBatch.empty(first_line, lines, skips=skips)
-    if len(recs) == len(items):  # the common case: every item is a record
-        def pick(seq):
-            return seq
-    else:
-        pick = operator.itemgetter(*recs) if len(recs) > 1 else (lambda seq: (seq[recs[0]],))
-    times, userhosts, pres, tails, posts, uses, tss, stmts = (
-        pick(x) for x in (times, userhosts, pres, tails, posts, uses, tss, stmts))
+    (times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts) = (
+        (np.frombuffer(codes, dtype=np.int32), values) for codes, values in fields)
     # '# Time:' and 'use db;' carry forward (numpy positions, not a loop per record)
-    time_col, state.time = _carry_forward(times, state.time)
-    use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
-    stmts = list(map(statement_text, stmts))
+    time_col, state.time = _carry_forward(*times, state.time)
+    use_col, state.database = _carry_forward(*uses, state.database, lambda u: u.strip("`"))
+    # the statements: each distinct text once
+    st_values = list(map(statement_text, stmts[1]))
     # the headers before '# Query_time:' (Thread_id, Schema): each distinct text read once for
     # all pieces (a log repeats few; restart banners cut it into many small segments)
-    kvs = list(map(_PRE_HEADERS.get, pres))
-    if None in kvs:
+    kv_values = list(map(_PRE_HEADERS.get, pres[1]))
+    if None in kv_values:
         if len(_PRE_HEADERS) > 20_000:
             _PRE_HEADERS.clear()
-        for k, kv in enumerate(kvs):
+        for k, kv in enumerate(kv_values):
             if kv is None:
-                kv = _PRE_HEADERS.get(pres[k])
-                kvs[k] = kv if kv is not None else _PRE_HEADERS.setdefault(pres[k], dict(KV.findall(pres[k])))
+                pre = pres[1][k]
+                kv_values[k] = _PRE_HEADERS.setdefault(pre, dict(KV.findall(pre)))
+    kvs = _rows(pres[0], kv_values)
+    st_col = _rows(stmts[0], st_values)
     reasons: dict[int, str] = {}
-    # the rare cases, one look each: only statements that start with '#' or whitespace, or are empty
-    rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
-    for k in rare:
-        st = stmts[k]
-        if st[:1] == "#" and st.startswith(ADMIN):
-            stmts[k] = st[2:]
-        elif not st.strip():
-            if uses[k] and not tss[k]:
-                stmts[k] = f"use {uses[k]}"
-            else:
-                reasons[k] = "truncated record (no statement)"
+    # the rare cases, one look each: statements that start with '#' or whitespace, or are empty
+    rare = [k for k, st in enumerate(st_values) if not st or st[0] == "#" or st[0].isspace()]
+    if rare:
+        use_rows, ts_rows = _rows(*uses), _rows(*tss)
+        for k in np.flatnonzero(np.isin(stmts[0], rare)).tolist():
+            st = st_col[k]
+            if st[:1] == "#" and st.startswith(ADMIN):
+                st_col[k] = st[2:]
+            elif not st.strip():
+                if use_rows[k] and not ts_rows[k]:
+                    st_col[k] = f"use {use_rows[k]}"
+                else:
+                    reasons[k] = "truncated record (no statement)"
     columns: dict[str, Any] = {
-        # (the '# User@Host:' line: after the '# Time:' line where the record has one)
-        "source_line": list(map(operator.add, map(starts.__getitem__, recs), map(bool, times))),
-        "ts": [x or None for x in tss], "time": time_col, "userhost": list(userhosts),
+        # (the '# User@Host:' line: after the '# Time:' line where the record has a time)
+        "source_line": (starts + (times[0] != 0)).tolist(),
+        "ts": _rows(tss[0], [None, *tss[1][1:]]), "time": time_col, "userhost": _rows(*userhosts),
         "headers": kvs, "database": [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)],
-        "statement": stmts,
+        "statement": st_col,
     }
     for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
-        columns[name] = list(pick(c))
+        columns[name] = _rows(*c)
     if full:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
         # The headers repeat (a busy server's log holds a few hundred kinds): each distinct
-        # text is read once, and its records share one dict (read-only: _frame numbers them)
-        got = list(map(_HEADERS.get, zip(pres, tails, posts, strict=True)))
-        if None in got:
-            if len(_HEADERS) > 20_000:
-                _HEADERS.clear()
-            for k, g in enumerate(got):
-                if g is None:
-                    key = (pres[k], tails[k], posts[k])
-                    g = _HEADERS.get(key)
-                    got[k] = g if g is not None else _HEADERS.setdefault(key, _headers(*key))
-        columns["extra"] = [g[0] for g in got]
-        columns["plan"] = [g[1] for g in got]
-    return RecordBatch.of(first_line, lines, columns, [starts[i] for i in recs], [nl[i] for i in recs],
+        # (pre, tail, post) is read once, and its records share one dict (read-only: _frame
+        # numbers them)
+        key = (pres[0].astype(np.int64) * len(tails[1]) + tails[0]) * len(posts[1]) + posts[0]
+        uniq, inverse = np.unique(key, return_inverse=True)
+        got = []
+        if len(_HEADERS) > 20_000:
+            _HEADERS.clear()
+        for u in uniq.tolist():
+            u, po = divmod(u, len(posts[1]))
+            pr, ta = divmod(u, len(tails[1]))
+            k3 = (pres[1][pr], tails[1][ta], posts[1][po])
+            g = _HEADERS.get(k3)
+            got.append(g if g is not None else _HEADERS.setdefault(k3, _headers(*k3)))
+        columns["extra"] = _rows(inverse, [g[0] for g in got])
+        columns["plan"] = _rows(inverse, [g[1] for g in got])
+    return RecordBatch.of(first_line, lines, columns, starts, np.frombuffer(nlines, dtype=np.int64),
                           reasons=reasons, skips=skips)
 
 
@@ -624,10 +534,10 @@ def state_before(path: str, start: int) -> State:
         if lo == 0:
             return state
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            def record_at(line: int) -> re.Match | None:
-                """The record (a match of LEAN_ITEM's record part) whose header holds the line
-                starting at ``line``, if the reader reads one there: from the header's start,
-                line by line as the reader goes past junk lines."""
+            def record_at(line: int) -> tuple[str, str] | None:
+                """``(time, use)`` of the record whose header holds the line starting at
+                ``line``, if the reader reads one there ('': the record has none): from the
+                header's start, line by line as the reader goes past junk lines."""
                 begin = head_start(mm, line)
                 qt = (line - 1 if mm[line:line + 14] == b"# Query_time: "
                       else mm.find(b"\n# Query_time: ", line, lo))
@@ -638,9 +548,10 @@ def state_before(path: str, start: int) -> State:
                 stop = min([*nxt, lo, qt + (1 << 20)]) + 1
                 while begin <= line:
                     text = decode(mm[begin:stop], Accounting())
-                    m = LEAN_ITEM.match(text)
-                    if m is not None and m.group(1) is not None:
-                        return m
+                    _, first, _, fields, _ = _native.scan(text, 0)
+                    if first[:8] == bytes(8):  # (a record starts the text: its first line is 0)
+                        return tuple(values[int.from_bytes(codes[:4], "little", signed=True)]
+                                     for codes, values in (fields[_F_TIME], fields[_F_USE]))
                     begin = mm.find(b"\n", begin, stop) + 1  # a junk line: the next line
                     if begin == 0:
                         return None
@@ -664,8 +575,8 @@ def state_before(path: str, start: int) -> State:
                     end = max(i, 0)
                 return None
 
-            state.time = last(b"# Time: ", lambda m: m.group(2))
-            use = last(b"use ", lambda m: m.group(11))
+            state.time = last(b"# Time: ", operator.itemgetter(0))
+            use = last(b"use ", operator.itemgetter(1))
             state.database = use.strip("`") if use else None
     return state
 
