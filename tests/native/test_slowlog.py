@@ -88,52 +88,78 @@ def find_items(text: str) -> list[tuple]:
     return out
 
 
+# the restart banners' regex and the reader's loop that cut the text at them (session 23)
+BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n)?"
+                    r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
+
+
+def segments(text: str):
+    """``(segment, banner)`` pairs as the reader cut the text (banner '' after the last)."""
+    hit = text.find("started with:")
+    pos = 0
+    while hit >= 0:
+        bol = text.rfind("\n", 0, hit) + 1
+        m = BANNER.match(text, bol)
+        if not m or bol < pos:
+            hit = text.find("started with:", hit + 1)
+            continue
+        yield text[pos:bol], m.group(0)
+        pos = m.end()
+        hit = text.find("started with:", pos)
+    yield text[pos:], ""
+
+
 FIELDS = ("time", "userhost", "pre", "qt", "lt", "rs", "rx", "tail", "post", "use", "ts", "statement")
 
 
 def expected(text: str, first_line: int = 1):
-    """What the regex found, in scan()'s shape (columns as plain lists)."""
-    items = find_items(text)
-    line, first, nlines, cols, junk = first_line, [], [], [[] for _ in FIELDS], []
-    run = None
-    for k, item in enumerate(items):
-        whole, junk_text = item[0], item[13]
-        if junk_text:
-            if run is None:
-                run = [line, "", 0]
-            run[1] += junk_text
-            run[2] += 1
-            line += 1
-            continue
+    """What the regexes found, in scan()'s shape (columns as plain lists)."""
+    line, first, nlines, cols, runs = first_line, [], [], [[] for _ in FIELDS], []
+    for segment, banner in segments(text):
+        items = find_items(segment)
+        run = None
+        for k, item in enumerate(items):
+            whole, junk_text = item[0], item[13]
+            if junk_text:
+                if run is None:
+                    run = [line, "", 0]
+                run[1] += junk_text
+                run[2] += 1
+                line += 1
+                continue
+            if run is not None:
+                runs.append((run[0], run[1], run[2], int("# User@Host: " in run[1])))
+                run = None
+            nl = whole.count("\n") + (1 if k == len(items) - 1 and not whole.endswith("\n") else 0)
+            first.append(line)
+            nlines.append(nl)
+            for col, value in zip(cols, (item[1], item[2], item[3], *item[4:13]), strict=True):
+                col.append(value)
+            line += nl
         if run is not None:
-            junk.append((run[0], run[1], run[2], "# User@Host: " in run[1]))
-            run = None
-        nl = whole.count("\n") + (1 if k == len(items) - 1 and not whole.endswith("\n") else 0)
-        first.append(line)
-        nlines.append(nl)
-        for col, value in zip(cols, (item[1], item[2], item[3], *item[4:13]), strict=True):
-            col.append(value)
-        line += nl
-    if run is not None:
-        junk.append((run[0], run[1], run[2], "# User@Host: " in run[1]))
-    return line - first_line, first, nlines, dict(zip(FIELDS, cols, strict=True)), junk
+            runs.append((run[0], run[1], run[2], int("# User@Host: " in run[1])))
+        if banner:
+            n = banner.count("\n") + (0 if banner.endswith("\n") else 1)
+            runs.append((line, banner, n, 2))
+            line += n
+    return line - first_line, first, nlines, dict(zip(FIELDS, cols, strict=True)), runs
 
 
 def got(text: str, first_line: int = 1):
-    lines, first, nlines, columns, junk = slowlog.scan(text, first_line)
+    lines, first, nlines, columns, runs = slowlog.scan(text, first_line)
     cols = {}
     for name, (codes, values) in zip(FIELDS, columns, strict=True):
         assert values[0] == ""
         assert len(set(values)) == len(values), "distinct values are distinct"
         cols[name] = [values[c] for c in np.frombuffer(codes, dtype=np.int32).tolist()]
     return (lines, np.frombuffer(first, dtype=np.int64).tolist(), np.frombuffer(nlines, dtype=np.int64).tolist(),
-            cols, junk)
+            cols, runs)
 
 
 def check(text: str, first_line: int = 1) -> None:
     want, have = expected(text, first_line), got(text, first_line)
     assert have[0] == want[0], "lines"
-    assert have[4] == want[4], "junk runs"
+    assert have[4] == want[4], "junk runs and banners"
     assert have[1] == want[1], "first lines"
     assert have[2] == want[2], "lines per record"
     for name in FIELDS:
@@ -170,6 +196,9 @@ def test_fixtures_as_the_regex(path):
     "# Query_time: 1\nSELECT \"a\\\"\n# Time: 1\n\"\u00a0\u3000\n# Query_time: 2\nq\n",
     "# Query_time: 1\nuse ;\nSET timestamp=;\nSELECT `a\n# Query_time: 9\n` /* x\n# Time: y */ -- '\n'",
     "#\n#\n#\n# administrator command: Quit;\n# Query_time: 1\n# administrator command: Quit;\n",
+    "# Query_time: 1\nSELECT 'x, Version: 1 started with:\nTcp port: 1\nTime\n Id\u3000Command\tArgument\n';\n",
+    "a, Version: b started with: started with:\nTime Id Command Argument",
+    "# Query_time: 1\n, Version: started with:\n, Version: started with:\nTcp port:",
     "\ud800# Query_time: 1\n\udfff;\n",  # lone surrogates (never in decoded input): no error
 ])
 def test_edge_cases_as_the_regex(text):
@@ -188,7 +217,8 @@ PIECES = st.sampled_from([
     "use shop;\n", "use `a;b`;\n", "use x", "SET timestamp=1700000000;\n", "SET timestamp=17a;\n",
     "SELECT 1;\n", "SELECT 'a;\n", "it''s\n", "SELECT \"x\\\"\n", "`q\n", "/* c\n", "*/\n", "-- '\n",
     "'\n", "\"\n", ";\n", "\n", " \n", "# administrator command: Quit;\n", "#\n", "# just a comment\n",
-    "garbage\n", "\x00", "\u00e9", "\u2028", "\u00a0", "\u0661", "\t", " ", "\\", "'", '"', "#", "\n",
+    "garbage\n", "/usr/sbin/mariadbd, Version: 10.11 (Debian). started with:\n", "Tcp port: 3306\n",
+    "Time\t\t    Id Command\tArgument\n", "Time Id Command Argument", ", Version: ", "started with:", "\x00", "\u00e9", "\u2028", "\u00a0", "\u0661", "\t", " ", "\\", "'", '"', "#", "\n",
 ])
 
 
@@ -199,7 +229,8 @@ def test_built_logs_as_the_regex(pieces, first_line):
 
 @given(st.lists(st.sampled_from(list("#\n ;'\"`\\/*-:TQU\t\u00a0\u2003\x00eé") +
                                          ["# Query_time: ", "# Time: ", "# User@Host: ", "use ", "SET timestamp=",
-                                          "Lock_time: ", "Rows_sent: ", "Rows_examined:", ADMIN, "1"]),
+                                          "Lock_time: ", "Rows_sent: ", "Rows_examined:", ADMIN, "1", ", Version: ",
+                                          "started with:", "Tcp port:", "Time Id Command Argument"]),
                max_size=60).map("".join))
 def test_piece_soup_as_the_regex(text):
     check(text)

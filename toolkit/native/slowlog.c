@@ -18,6 +18,11 @@
  *                 '# Query_time: ' line); the last line may lack its line break.
  *   junk   = one line no record claims.
  *
+ * Server start banners cut the text first (records never cross one: what follows a banner is
+ * read as a new text, as the reader did with text.find('started with:') and a regex):
+ *   banner = a line ending with 'started with:' that holds ', Version: ' before it,
+ *            ['Tcp port:' ... '\n'], ['Time' WS 'Id' WS 'Command' WS 'Argument' ... ('\n' | end)]
+ *
  * A statement that does not end with ';\n' and may end inside a string literal (it does not
  * end with ';' before trailing white space and holds an odd number of unescaped ' or ") is read
  * again following string literals, `identifiers`, comments across lines, so that header-like
@@ -28,7 +33,7 @@
  * walk is bounds-checked against the text's length: NUL bytes, CR, any code point, empty text,
  * a last line without a line break are ordinary input.
  *
- * Returns (lines, first, nlines, columns, junk):
+ * Returns (lines, first, nlines, columns, runs):
  *   lines    the text's lines (its line breaks, plus one for a last line without one);
  *   first    bytes of int64: each record's first line (first_line + lines before it);
  *   nlines   bytes of int64: each record's lines;
@@ -38,9 +43,9 @@
  *            Distinct values, hashed here: the Python side parses each distinct header text,
  *            User@Host, time and figure once, and the digest fingerprints each distinct
  *            statement once, without a str per row;
- *   junk     a list of (line, text, count, user_host) for each run of consecutive junk lines:
- *            its first line, its text, its lines, whether it holds '# User@Host: ' (a record cut
- *            before its '# Query_time:' line).
+ *   runs     a list of (line, text, count, kind), in line order, for each run of consecutive
+ *            junk lines (kind 0; 1: the run holds '# User@Host: ', a record cut before its
+ *            '# Query_time:' line) and each banner (kind 2): its first line, its text, its lines.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -514,21 +519,79 @@ static Py_ssize_t count_nl(const Text *t, Py_ssize_t a, Py_ssize_t b) {
     return k;
 }
 
-static int add_junk(PyObject *junk, const Text *t, Py_ssize_t a, Py_ssize_t b, long long line, long long count) {
+/* A run of lines no record claims (banner 0), kind 0: junk, 1: junk holding '# User@Host: '
+   (a record cut before its '# Query_time:' line); or a restart banner (banner 1), kind 2. */
+static int add_run(PyObject *runs, const Text *t, Py_ssize_t a, Py_ssize_t b, long long line, long long count,
+                   int banner) {
     PyObject *text = substring(t, (Span){a, b});
     if (!text) return -1;
-    int uh = 0;
-    for (Py_ssize_t k = a; k + 13 <= b; k++) {
+    int kind = banner ? 2 : 0;
+    for (Py_ssize_t k = a; !banner && k + 13 <= b; k++) {
         const unsigned char *q = memchr(t->s + k, '#', (size_t)(b - k));
         if (!q) break;
         k = (Py_ssize_t)(q - t->s);
-        if (k + 13 <= b && memcmp(q, "# User@Host: ", 13) == 0) { uh = 1; break; }
+        if (k + 13 <= b && memcmp(q, "# User@Host: ", 13) == 0) { kind = 1; break; }
     }
-    PyObject *item = Py_BuildValue("(LNLO)", line, text, count, uh ? Py_True : Py_False);
+    PyObject *item = Py_BuildValue("(LNLi)", line, text, count, kind);
     if (!item) return -1;
-    int rc = PyList_Append(junk, item);
+    int rc = PyList_Append(runs, item);
     Py_DECREF(item);
     return rc;
+}
+
+static const unsigned char *find_bytes(const unsigned char *s, Py_ssize_t n, const char *lit, Py_ssize_t len) {
+    /* (memmem: the first byte by memchr, then the rest) */
+    Py_ssize_t k = 0;
+    while (k + len <= n) {
+        const unsigned char *q = memchr(s + k, lit[0], (size_t)(n - len + 1 - k));
+        if (!q) return NULL;
+        if (memcmp(q, lit, (size_t)len) == 0) return q;
+        k = (Py_ssize_t)(q - s) + 1;
+    }
+    return NULL;
+}
+
+/* The next server start banner at or after line start pos: *bol its first line's start, *end
+   where it ends (both n: none). A banner (mysql_slow's old BANNER regex, kept by the tests):
+   a line ending with 'started with:' that holds ', Version: ' before that, then optionally a
+   'Tcp port:' line, then optionally 'Time' WS 'Id' WS 'Command' WS 'Argument' and the rest of
+   its line (WS: Unicode white space, line breaks too). t->n is the text's end here. */
+static int next_banner(Text *t, Py_ssize_t pos, Py_ssize_t *bol, Py_ssize_t *end) {
+    static const char tail[] = "started with:\n", version[] = ", Version: ";
+    Py_ssize_t n = t->n, k = pos;
+    while (k < n) {
+        const unsigned char *q = find_bytes(t->s + k, n - k, tail, 14);
+        if (!q) break;
+        Py_ssize_t hit = (Py_ssize_t)(q - t->s), b = hit;
+        while (b > pos && t->s[b - 1] != '\n') b--;
+        if (find_bytes(t->s + b, hit - b, version, 11)) {
+            Py_ssize_t e = hit + 14;
+            if (STARTS(t, e, "Tcp port:")) {
+                Py_ssize_t x = eol(t, e);
+                if (x < n) e = x + 1;
+            }
+            if (STARTS(t, e, "Time")) {
+                Py_ssize_t c = e + 4, d;
+                d = spaces(t, c);
+                if (d > c && STARTS(t, d, "Id")) {
+                    c = d + 2; d = spaces(t, c);
+                    if (d > c && STARTS(t, d, "Command")) {
+                        c = d + 7; d = spaces(t, c);
+                        if (d > c && STARTS(t, d, "Argument")) {
+                            Py_ssize_t x = eol(t, d + 8);
+                            e = x < n ? x + 1 : n;
+                        }
+                    }
+                }
+            }
+            *bol = b;
+            *end = e;
+            return 0;
+        }
+        k = hit + 14;
+    }
+    *bol = *end = n;
+    return 0;
 }
 
 static PyObject *scan(PyObject *self, PyObject *args) {
@@ -559,38 +622,56 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     Col cols[NFIELDS];
     int ncols = 0;
     Buf first = {0}, nlines = {0};
-    PyObject *junk = NULL, *result = NULL, *coltuple = NULL;
+    PyObject *runs = NULL, *result = NULL, *coltuple = NULL;
     for (; ncols < NFIELDS; ncols++)
         if (col_init(&cols[ncols]) < 0) { ncols++; goto done; }
-    junk = PyList_New(0);
-    if (!junk) goto done;
+    runs = PyList_New(0);
+    if (!runs) goto done;
 
     long long line = first_line;
-    Py_ssize_t p = 0, junk_at = -1;
-    long long junk_line = 0, junk_count = 0;
+    Py_ssize_t pos = 0;
     Rec r;
-    while (p < n) {
-        if (record(&t, p, &r)) {
-            if (junk_at >= 0) {
-                if (add_junk(junk, &t, junk_at, p, junk_line, junk_count) < 0) goto done;
-                junk_at = -1;
+    for (;;) {
+        /* the segment up to the next restart banner (or the end): records never cross one */
+        Py_ssize_t bol = n, bend = n;
+        t.n = n;
+        if (next_banner(&t, pos, &bol, &bend) < 0) goto done;
+        t.n = bol;
+        t.noqt_lo = t.fail_lo = 1;
+        t.noqt_hi = t.fail_hi = 0; /* (the memos hold for one segment's end) */
+        Py_ssize_t p = pos, junk_at = -1;
+        long long junk_line = 0, junk_count = 0;
+        while (p < bol) {
+            if (record(&t, p, &r)) {
+                if (junk_at >= 0) {
+                    if (add_run(runs, &t, junk_at, p, junk_line, junk_count, 0) < 0) goto done;
+                    junk_at = -1;
+                }
+                long long nl = (long long)count_nl(&t, p, r.end);
+                if (r.end == bol && t.s[r.end - 1] != '\n') nl++;
+                if (buf_put(&first, &line, sizeof(line)) < 0 || buf_put(&nlines, &nl, sizeof(nl)) < 0) goto done;
+                for (int k = 0; k < NFIELDS; k++)
+                    if (col_add(&cols[k], &t, r.f[k]) < 0) goto done;
+                line += nl;
+                p = r.end;
+            } else {
+                Py_ssize_t e = eol(&t, p);
+                if (junk_at < 0) { junk_at = p; junk_line = line; junk_count = 0; }
+                junk_count++;
+                line++;
+                p = e < bol ? e + 1 : bol;
             }
-            long long nl = (long long)count_nl(&t, p, r.end);
-            if (r.end == n && (r.end == p || t.s[r.end - 1] != '\n')) nl++;
-            if (buf_put(&first, &line, sizeof(line)) < 0 || buf_put(&nlines, &nl, sizeof(nl)) < 0) goto done;
-            for (int k = 0; k < NFIELDS; k++)
-                if (col_add(&cols[k], &t, r.f[k]) < 0) goto done;
-            line += nl;
-            p = r.end;
-        } else {
-            Py_ssize_t e = eol(&t, p);
-            if (junk_at < 0) { junk_at = p; junk_line = line; junk_count = 0; }
-            junk_count++;
-            line++;
-            p = e < n ? e + 1 : n;
         }
+        if (junk_at >= 0 && add_run(runs, &t, junk_at, bol, junk_line, junk_count, 0) < 0) goto done;
+        if (bol >= n) break;
+        /* the banner: its lines (a last one without a line break counts) */
+        t.n = n;
+        long long bl = (long long)count_nl(&t, bol, bend) + (t.s[bend - 1] != '\n');
+        if (add_run(runs, &t, bol, bend, line, bl, 1) < 0) goto done;
+        line += bl;
+        pos = bend;
     }
-    if (junk_at >= 0 && add_junk(junk, &t, junk_at, n, junk_line, junk_count) < 0) goto done;
+    t.n = n;
 
     coltuple = PyTuple_New(NFIELDS);
     if (!coltuple) goto done;
@@ -606,7 +687,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         PyObject *fb = PyBytes_FromStringAndSize(first.p, first.len);
         PyObject *nb = fb ? PyBytes_FromStringAndSize(nlines.p, nlines.len) : NULL;
         if (nb)
-            result = Py_BuildValue("(LOOOO)", line - first_line, fb, nb, coltuple, junk);
+            result = Py_BuildValue("(LOOOO)", line - first_line, fb, nb, coltuple, runs);
         Py_XDECREF(fb);
         Py_XDECREF(nb);
     }
@@ -614,7 +695,7 @@ done:
     for (int k = 0; k < ncols; k++) col_free(&cols[k]);
     PyMem_Free(first.p);
     PyMem_Free(nlines.p);
-    Py_XDECREF(junk);
+    Py_XDECREF(runs);
     Py_XDECREF(coltuple);
     Py_XDECREF(encoded);
     return result;

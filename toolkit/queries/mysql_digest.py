@@ -160,8 +160,9 @@ class SlowDigest:
         their groups, many batches at once (a restart banner cuts a log into small batches)."""
         c = records.columns
         userhosts = c.get("userhost", ())
-        records.account(acct, ["# User@Host: " + u for u in userhosts] if records.reasons else None)
+        example = ["# User@Host: " + u for u in userhosts] if records.reasons else None
         if not records.records:
+            mysql_slow.account(records, acct, example, self.banners, self.records)
             return
         skipped = records.reasons
         if skipped:  # the rows the scanner refused are out before anything is converted
@@ -176,14 +177,19 @@ class SlowDigest:
         elif why_time is not None:
             why = [a or b for a, b in zip(why, why_time, strict=True)]
         stmts, lines = cols["statement"], cols["source_line"]
-        if why is not None:  # records with a bad figure or time stamp: skipped, counted, in order
+        # the skipped lines: the scanner's, then the records with a bad figure or time stamp (in
+        # input order, segment by segment: mysql_slow.account)
+        counts = records.ok()
+        late = None
+        if why is not None:
+            late = [(k if rows is None else rows[k], w) for k, w in enumerate(why) if w is not None]
+            counts = counts.copy()
+            counts[[at for at, _ in late]] = False
+            if example is None:
+                example = ["# User@Host: " + u for u in userhosts]
+        mysql_slow.account(records, acct, example, self.banners, self.records, late, counts)
+        if why is not None:
             good = [k for k, w in enumerate(why) if w is None]
-            for k, w in enumerate(why):
-                if w is not None:
-                    at = k if rows is None else rows[k]
-                    acct.skip(int(records.first_line[at]), w, "# User@Host: " + cols["userhost"][k],
-                              count=int(records.nlines[at]))
-                    acct.records -= 1
             if not good:
                 return
             keep = np.array(good, dtype=np.intp)

@@ -10,6 +10,7 @@ worker processes (:func:`range_pieces`, :func:`state_before`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import json
 import operator
@@ -33,8 +34,6 @@ ADMIN = "# administrator command: "  # the statement line of a Quit, Ping, Prepa
 KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
-BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n)?"
-                     r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
 
 # header keys that are canonical columns, not extra ones: the four figures (FIGURES), the session
 # (Thread_id / Id), the database (Schema, or the last `use`), and the client and user of records
@@ -145,8 +144,9 @@ class Batch:
 
     def take(self, records: RecordBatch, acct) -> None:
         """Append the records of a scanned batch (:func:`scan_segment`); its skipped lines go to
-        ``acct``."""
-        records.account(acct, ["# User@Host: " + u for u in records.columns.get("userhost", ())])
+        ``acct`` (:func:`account`), its restart banners to :attr:`banners`."""
+        account(records, acct, ["# User@Host: " + u for u in records.columns.get("userhost", ())], self.banners,
+                self.count(), counts=records.ok())
         if not records.records:
             return
         c = records.columns
@@ -166,15 +166,57 @@ class Batch:
             have += records.kept(c[name])
 
 
-def _parse_segment(text: str, first_line: int, acct, state: State, batch) -> int:
-    """Records of ``text`` (no banner inside) scanned into one :class:`RecordBatch`
-    (:func:`scan_segment`) that ``batch`` takes (a reader's :class:`Batch` or the digest,
-    :class:`toolkit.queries.mysql_digest.SlowDigest`); returns the line after them. Every way
-    reads records with the one scanner, so they agree on where records are and which lines are
-    skipped, damaged input included."""
+def _parse_text(text: str, first_line: int, acct, state: State, batch) -> int:
+    """Records of ``text`` scanned into one :class:`RecordBatch` (:func:`scan_segment`; restart
+    banners inside are runs of skipped lines) that ``batch`` takes (a reader's :class:`Batch` or
+    the digest, :class:`toolkit.queries.mysql_digest.SlowDigest`); returns the line after them.
+    Every way reads records with the one scanner, so they agree on where records are and which
+    lines are skipped, damaged input included."""
     records = scan_segment(text, first_line, state, full=not batch.lean)
     batch.take(records, acct)
     return records.first + records.lines
+
+
+def banner_event(line: int, banner: str, records_before: int) -> dict[str, Any]:
+    """The server event of a restart banner (``banner``: its text, from input line ``line``)."""
+    first = banner.split("\n", 1)[0]
+    return {"event": "other", "message": "server start: " + first.replace(" started with:", ""),
+            "detail": " | ".join(x.strip() for x in banner.split("\n")[1:] if x.strip()),
+            "source_line": line, "_records_before": records_before}
+
+
+def account(records: RecordBatch, acct, example: list[str] | None, banners: list[dict[str, Any]],
+            counted: int, late: list[tuple[int, str]] | None = None, counts: np.ndarray | None = None) -> None:
+    """Put a batch's skipped lines into ``acct`` in the order the readers have always reported
+    them, segment by segment (a restart banner ends one): its junk runs, its refused records
+    (``example``: one text per row), the records the consumer refuses (``late``: ``(row,
+    reason)``, the digest's bad figures; they leave ``acct.records`` again), then the banner,
+    whose server event goes to ``banners`` with the records counted before it (``counted``
+    before the batch, plus the rows of ``counts``, a mask of the rows the consumer counts, that
+    come before the banner)."""
+    marks = [s[0] for s in records.skips if s[1] == BANNER_REASON]
+    if not marks and not late:  # the common case: one segment, the batch's own order
+        records.account(acct, example)
+        return
+    events = [(bisect.bisect_left(marks, s[0]), 3 if s[1] == BANNER_REASON else 0, s) for s in records.skips]
+    first, nlines = records.first_line, records.nlines
+    events += [(bisect.bisect_left(marks, int(first[i])), 1, (int(first[i]), reason,
+                example[i] if example is not None else "", int(nlines[i]))) for i, reason in records.reasons.items()]
+    late = late or []
+    events += [(bisect.bisect_left(marks, int(first[i])), 2, (int(first[i]), reason, example[i], int(nlines[i])))
+               for i, reason in late]
+    events.sort(key=operator.itemgetter(0, 1))  # (stable: each kind in its order)
+    acct.records += records.records
+    before = np.cumsum(counts) if counts is not None and len(counts) else None
+    for _, kind, (line, reason, text, count) in events:
+        if kind == 3:
+            acct.skip(line, reason, text.split("\n", 1)[0], count=count)
+            k = int(np.searchsorted(first, line)) if before is not None else 0
+            banners.append(banner_event(line, text, counted + (int(before[k - 1]) if k else 0)))
+            continue
+        acct.skip(line, reason, text, count=count)
+        if kind == 2:
+            acct.records -= 1
 
 
 # The records, of every way (the readers, the digest, byte ranges), come from ONE compiled pass
@@ -314,20 +356,22 @@ FIGURE_COLUMNS = ("query_time", "lock_time", "rows_sent", "rows_examined")
 
 
 _F_TIME, _F_USE = 0, 9  # (the scanner's fields: time, userhost, pre, 4 figures, tail, post, use, ...)
-_JUNK = {False: "not part of a slow log record", True: "truncated record (no '# Query_time:' header)"}
+# the scanner's runs of lines no record claims: junk, junk holding '# User@Host:', restart banner
+_RUNS = ("not part of a slow log record", "truncated record (no '# Query_time:' header)", BANNER_REASON)
 
 
 def scan_segment(text: str, first_line: int, state: State, full: bool = True) -> RecordBatch:
-    """The records of ``text`` (no banner inside, from input line ``first_line``) as a
-    :class:`RecordBatch` (columns above). ONE compiled pass over the text
-    (:func:`toolkit.native.slowlog.scan`) finds the records and the runs of lines no record
-    claims, and hands out each record field as codes into its distinct values; the rules here
+    """The records of ``text`` (from input line ``first_line``) as a :class:`RecordBatch`
+    (columns above). ONE compiled pass over the text (:func:`toolkit.native.slowlog.scan`) finds
+    the records and the runs of lines no record claims, cuts the text at restart banners (runs
+    skipped with :data:`BANNER_REASON`, their text the whole banner; records never cross one),
+    and hands out each record field as codes into its distinct values; the rules here
     work on distinct values (each header text, statement, ``use`` read once per piece) and
     numpy arrays of codes instead of a loop body per record. ``full=False`` (the digest) leaves
     ``extra`` and ``plan`` out. ``state`` carries the current '# Time:' and database in and out.
     A record without a statement is a SKIPPED row."""
-    lines, first, nlines, fields, junk = _native.scan(text, first_line)
-    skips = [(line, _JUNK[uh], run, count) for line, run, count, uh in junk]
+    lines, first, nlines, fields, runs = _native.scan(text, first_line)
+    skips = [(line, _RUNS[kind], run, count) for line, run, count, kind in runs]
     starts = np.frombuffer(first, dtype=np.int64)
     if not len(starts):
         return RecordBatch.empty(first_line, lines, skips=skips)
@@ -392,34 +436,6 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
         columns["plan"] = _rows(inverse, [g[1] for g in got])
     return RecordBatch.of(first_line, lines, columns, starts, np.frombuffer(nlines, dtype=np.int64),
                           reasons=reasons, skips=skips)
-
-
-def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> int:
-    """Split ``text`` at server start banners, parse the pieces between them; returns the line
-    after the text."""
-    hit = text.find("started with:")  # (one look for banners: the loop below starts at it)
-    if hit < 0:
-        return _parse_segment(text, first_line, acct, state, batch)
-    pos, line = 0, first_line
-    while hit >= 0:
-        bol = text.rfind("\n", 0, hit) + 1
-        m = BANNER.match(text, bol)
-        if not m or bol < pos:
-            hit = text.find("started with:", hit + 1)
-            continue
-        seg = text[pos:bol]
-        line = _parse_segment(seg, line, acct, state, batch)
-        banner = m.group(0)
-        n = banner.count("\n") + (0 if banner.endswith("\n") else 1)
-        first = banner.split("\n", 1)[0]
-        batch.banners.append({"event": "other", "message": "server start: " + first.replace(" started with:", ""),
-                              "detail": " | ".join(x.strip() for x in banner.split("\n")[1:] if x.strip()),
-                              "source_line": line, "_records_before": batch.count()})
-        acct.skip(line, BANNER_REASON, first, count=n)
-        line += n
-        pos = m.end()
-        hit = text.find("started with:", pos)
-    return _parse_segment(text[pos:], line, acct, state, batch)
 
 
 # The '# Query_time:' line's figures: header key, canonical column, factor to the column's unit.
