@@ -146,14 +146,42 @@ def expected(text: str, first_line: int = 1):
 
 
 def got(text: str, first_line: int = 1):
-    lines, first, nlines, columns, runs = slowlog.scan(text, first_line)
+    lines, first, nlines, columns, runs, figures = slowlog.scan(text, first_line)
     cols = {}
     for name, (codes, values) in zip(FIELDS, columns, strict=True):
         assert values[0] == ""
         assert len(set(values)) == len(values), "distinct values are distinct"
         cols[name] = [values[c] for c in np.frombuffer(codes, dtype=np.int32).tolist()]
+    check_figures(figures, [cols[k] for k in ("qt", "lt", "rs", "rx")])
     return (lines, np.frombuffer(first, dtype=np.int64).tolist(), np.frombuffer(nlines, dtype=np.int64).tolist(),
             cols, runs)
+
+
+PLAIN_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+PLAIN_ROWS = re.compile(r"[0-9]{1,18}")
+
+
+def check_figures(figures, texts) -> None:
+    """The figures the C pass read are float() / int() of their text, exactly where the text is
+    a plain number (else the status hands the row's text to the Python rules), NaN / 0 with the
+    absent bit where there is none."""
+    qt, lt, rs, rx, status = figures
+    arrays = (np.frombuffer(qt, np.float64), np.frombuffer(lt, np.float64), np.frombuffer(rs, np.int64),
+              np.frombuffer(rx, np.int64))
+    status = np.frombuffer(status, np.uint8)
+    assert all(len(a) == len(status) == len(t) for a, t in zip(arrays, texts, strict=True))
+    for k, (values, text) in enumerate(zip(arrays, texts, strict=True)):
+        plain = PLAIN_SECONDS if k < 2 else PLAIN_ROWS
+        for i, t in enumerate(text):
+            st = int(status[i])
+            if t == "":
+                assert st & (0x10 << k) and not st & (1 << k)
+                assert np.isnan(values[i]) if k < 2 else values[i] == 0
+            elif plain.fullmatch(t) and (k >= 2 or len(t) <= 30):
+                assert not st & (0x11 << k)
+                assert values[i] == (float(t) if k < 2 else int(t))
+            else:
+                assert st & (1 << k) and not st & (0x10 << k)
 
 
 def check(text: str, first_line: int = 1) -> None:
@@ -199,6 +227,9 @@ def test_fixtures_as_the_regex(path):
     "# Query_time: 1\nSELECT 'x, Version: 1 started with:\nTcp port: 1\nTime\n Id\u3000Command\tArgument\n';\n",
     "a, Version: b started with: started with:\nTime Id Command Argument",
     "# Query_time: 1\n, Version: started with:\n, Version: started with:\nTcp port:",
+    "# Query_time: 1e3  Lock_time: NaN Rows_sent: 1_0  Rows_examined: \u0661\nq;\n"
+    "# Query_time: 0.1  Lock_time: .5 Rows_sent: 9223372036854775807  Rows_examined: 123456789012345678\nq;\n"
+    "# Query_time: 12345678901234567890123456789.5  Lock_time: 1. Rows_sent: +1  Rows_examined: -1\nq;\n",
     "\ud800# Query_time: 1\n\udfff;\n",  # lone surrogates (never in decoded input): no error
 ])
 def test_edge_cases_as_the_regex(text):
@@ -211,6 +242,8 @@ PIECES = st.sampled_from([
     "# User@Host: app[app] @ localhost [127.0.0.1]  Id: 7\n", "# User@Host: ", " # User@Host: u[u] @ h []\n",
     "# Thread_id: 3  Schema: shop  QC_hit: No\n", "# Schema: x\n", "# Client: 1.2.3.4:5\n",
     "# Query_time: 0.5  Lock_time: 0.1  Rows_sent: 1  Rows_examined: 10\n",
+    "# Query_time: 1e3  Lock_time: -0 Rows_sent: 007  Rows_examined: 1234567890123456789\n",
+    "# Query_time: 0.000070  Lock_time: NaN  Rows_sent: \u0661  Rows_examined: 1_0\n",
     "# Query_time: 1.5  Lock_time: 0.0 Rows_sent: 0  Rows_examined:\t3 Rows_affected: 1\n",
     "# Query_time: 1\n", "# Query_time: ", "# Query_time:  2\n", "Lock_time: 1\n", " Rows_sent: 2 ",
     "Rows_examined: 3\n", "# Rows_affected: 0  Bytes_sent: 11\n", "# explain: id\tselect_type\n",

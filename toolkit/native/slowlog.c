@@ -33,7 +33,7 @@
  * walk is bounds-checked against the text's length: NUL bytes, CR, any code point, empty text,
  * a last line without a line break are ordinary input.
  *
- * Returns (lines, first, nlines, columns, runs):
+ * Returns (lines, first, nlines, columns, runs, figures):
  *   lines    the text's lines (its line breaks, plus one for a last line without one);
  *   first    bytes of int64: each record's first line (first_line + lines before it);
  *   nlines   bytes of int64: each record's lines;
@@ -45,12 +45,17 @@
  *            statement once, without a str per row;
  *   runs     a list of (line, text, count, kind), in line order, for each run of consecutive
  *            junk lines (kind 0; 1: the run holds '# User@Host: ', a record cut before its
- *            '# Query_time:' line) and each banner (kind 2): its first line, its text, its lines.
+ *            '# Query_time:' line) and each banner (kind 2): its first line, its text, its lines;
+ *   figures  (query_time, lock_time, rows_sent, rows_examined, status), bytes each, one item per
+ *            record: float64 seconds, float64 seconds, int64, int64 (NaN / 0 where not read
+ *            here) and a uint8 status (see put_figures): the figures as numbers without a str
+ *            per row; the rare ones the C pass cannot decide keep the Python side's rules.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 /* the record fields, in the order of the returned columns */
 enum { F_TIME, F_USERHOST, F_PRE, F_QT, F_LT, F_RS, F_RX, F_TAIL, F_POST, F_USE, F_TS, F_STMT, NFIELDS };
@@ -594,6 +599,67 @@ static int next_banner(Text *t, Py_ssize_t pos, Py_ssize_t *bol, Py_ssize_t *end
     return 0;
 }
 
+/* A figure of the '# Query_time:' line read here when it is plain: 0 read (*d or *i), 1 absent
+   (empty), 2 anything else (signs, exponents, other digits, '_', NaN, too long, ...): the
+   Python side applies its own rules (toolkit.schema) to that row's text. Plain is
+   [0-9]+(.[0-9]+)? of at most 30 characters for seconds (PyOS_string_to_double: float()'s own
+   correctly rounded conversion; finite and >= 0 by construction) and [0-9]{1,18} for rows
+   (always within int64). */
+static int figure_float(const Text *t, Span sp, double *d) {
+    Py_ssize_t a = sp.a, b = sp.b, k = a;
+    if (b == a) return 1;
+    if (b - a > 30) return 2;
+    while (k < b && t->s[k] >= '0' && t->s[k] <= '9') k++;
+    if (k == a) return 2;
+    if (k < b && t->s[k] == '.') {
+        Py_ssize_t f = ++k;
+        while (k < b && t->s[k] >= '0' && t->s[k] <= '9') k++;
+        if (k == f) return 2;
+    }
+    if (k != b) return 2;
+    char buf[32];
+    memcpy(buf, t->s + a, (size_t)(b - a));
+    buf[b - a] = '\0';
+    double v = PyOS_string_to_double(buf, NULL, NULL);
+    if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 2; }
+    *d = v;
+    return 0;
+}
+
+static int figure_int(const Text *t, Span sp, int64_t *i) {
+    if (sp.b == sp.a) return 1;
+    if (sp.b - sp.a > 18) return 2;
+    int64_t v = 0;
+    for (Py_ssize_t k = sp.a; k < sp.b; k++) {
+        unsigned c = t->s[k];
+        if (c < '0' || c > '9') return 2;
+        v = v * 10 + (int64_t)(c - '0');
+    }
+    *i = v;
+    return 0;
+}
+
+/* The four figures of a record into their arrays, and its status byte: bit k (k = 0..3:
+   Query_time, Lock_time, Rows_sent, Rows_examined) set when figure k is left to the Python
+   side's rules, bit k + 4 when it is absent (NaN / 0 in the arrays then). */
+static int put_figures(Buf *vals, Buf *status, const Text *t, const Rec *r) {
+    double d[2] = {NAN, NAN};
+    int64_t i[2] = {0, 0};
+    unsigned char st = 0;
+    for (int k = 0; k < 2; k++) {
+        int rc = figure_float(t, r->f[F_QT + k], &d[k]);
+        if (rc) { st |= (unsigned char)(rc == 1 ? 0x10 << k : 1 << k); d[k] = NAN; }
+    }
+    for (int k = 0; k < 2; k++) {
+        int rc = figure_int(t, r->f[F_RS + k], &i[k]);
+        if (rc) { st |= (unsigned char)(rc == 1 ? 0x10 << (k + 2) : 1 << (k + 2)); i[k] = 0; }
+    }
+    if (buf_put(&vals[0], &d[0], 8) < 0 || buf_put(&vals[1], &d[1], 8) < 0 || buf_put(&vals[2], &i[0], 8) < 0 ||
+        buf_put(&vals[3], &i[1], 8) < 0)
+        return -1;
+    return buf_put(status, &st, 1);
+}
+
 static PyObject *scan(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *text;
@@ -621,7 +687,8 @@ static PyObject *scan(PyObject *self, PyObject *args) {
 
     Col cols[NFIELDS];
     int ncols = 0;
-    Buf first = {0}, nlines = {0};
+    Buf first = {0}, nlines = {0}, figs[4] = {{0}}, status = {0};
+    PyObject *figtuple = NULL;
     PyObject *runs = NULL, *result = NULL, *coltuple = NULL;
     for (; ncols < NFIELDS; ncols++)
         if (col_init(&cols[ncols]) < 0) { ncols++; goto done; }
@@ -652,6 +719,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
                 if (buf_put(&first, &line, sizeof(line)) < 0 || buf_put(&nlines, &nl, sizeof(nl)) < 0) goto done;
                 for (int k = 0; k < NFIELDS; k++)
                     if (col_add(&cols[k], &t, r.f[k]) < 0) goto done;
+                if (put_figures(figs, &status, &t, &r) < 0) goto done;
                 line += nl;
                 p = r.end;
             } else {
@@ -683,11 +751,19 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         if (!pair) goto done;
         PyTuple_SET_ITEM(coltuple, k, pair);
     }
+    figtuple = PyTuple_New(5);
+    if (!figtuple) goto done;
+    for (int k = 0; k < 5; k++) {
+        Buf *b = k < 4 ? &figs[k] : &status;
+        PyObject *x = PyBytes_FromStringAndSize(b->p, b->len);
+        if (!x) goto done;
+        PyTuple_SET_ITEM(figtuple, k, x);
+    }
     {
         PyObject *fb = PyBytes_FromStringAndSize(first.p, first.len);
         PyObject *nb = fb ? PyBytes_FromStringAndSize(nlines.p, nlines.len) : NULL;
         if (nb)
-            result = Py_BuildValue("(LOOOO)", line - first_line, fb, nb, coltuple, runs);
+            result = Py_BuildValue("(LOOOOO)", line - first_line, fb, nb, coltuple, runs, figtuple);
         Py_XDECREF(fb);
         Py_XDECREF(nb);
     }
@@ -695,6 +771,9 @@ done:
     for (int k = 0; k < ncols; k++) col_free(&cols[k]);
     PyMem_Free(first.p);
     PyMem_Free(nlines.p);
+    for (int k = 0; k < 4; k++) PyMem_Free(figs[k].p);
+    PyMem_Free(status.p);
+    Py_XDECREF(figtuple);
     Py_XDECREF(runs);
     Py_XDECREF(coltuple);
     Py_XDECREF(encoded);

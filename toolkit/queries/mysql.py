@@ -98,6 +98,7 @@ from .mysql_slow import (
     FORMAT,
     PIECE_BYTES,
     Batch,
+    Figures,
     batches,
     batches_from,
     check_found_something,
@@ -193,19 +194,39 @@ def _strings(values: list[Any], repeats: bool = True) -> pd.api.extensions.Exten
     return pd.array(arrow, dtype="string")
 
 
-def _figure_columns(texts: list[list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
-    """The four figures of many records (``texts``: one list per :data:`FIGURES` key) as their
-    columns (float64 ms, Int64 rows), and each record's first reason (None: all good)."""
+def _figure_columns(figures: Figures, texts: list[list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
+    """The four figures of many records as their columns (float64 ms, Int64 rows), and each
+    record's first reason (None: all good): the scanner's numbers (:class:`Figures`), and for
+    the figures it left to the rules (not plain numbers) :mod:`toolkit.schema`'s conversion of
+    their text (``texts``: one list per :data:`FIGURES` key)."""
+    n = len(figures)
     cols: dict[str, Any] = {}
-    why = np.full(len(texts[0]), None, dtype=object)
-    for (key, col, factor), values in zip(FIGURES, texts, strict=True):
+    why = np.full(n, None, dtype=object)
+    st = figures.status
+    values = (figures.query_time, figures.lock_time, figures.rows_sent, figures.rows_examined)
+    for k, ((key, col, factor), got_c, text) in enumerate(zip(FIGURES, values, texts, strict=True)):
+        slow = np.flatnonzero(st & (1 << k))
+        reasons = None
         if factor is None:
-            got = schema.int_values(values, key, lo=0)
-            cols[col] = pd.Series(got.values, dtype="Int64")
+            out, mask = got_c.copy(), (st & (0x11 << k)) != 0  # (absent or left to the rules)
+            if len(slow):
+                got = schema.int_values([text[i] for i in slow.tolist()], key, lo=0)
+                out[slow] = got.values.to_numpy(dtype=np.int64, na_value=0)
+                mask[slow] = got.values.isna()
+                reasons = got.reasons
+            cols[col] = pd.Series(pd.arrays.IntegerArray(out, mask))
         else:
-            got = schema.float_values(values, key, lo=0.0)
-            cols[col] = got.values * factor
-        why = np.where(why == None, got.reasons, why)  # noqa: E711
+            out = got_c
+            if len(slow):
+                got = schema.float_values([text[i] for i in slow.tolist()], key, lo=0.0)
+                out = out.copy()
+                out[slow] = got.values
+                reasons = got.reasons
+            cols[col] = out * factor
+        if reasons is not None:
+            whyk = np.full(n, None, dtype=object)
+            whyk[slow] = reasons
+            why = np.where(why == None, whyk, why)  # noqa: E711
     return cols, why
 
 
@@ -264,7 +285,7 @@ def _columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str
     """What both frames take from a batch: user, client, session, the figures' columns, the
     time stamps, and each record's first reason to be skipped (the figures', then the time's)."""
     users, clients, session = _who_columns(batch)
-    figures, why = _figure_columns(list(batch.q))
+    figures, why = _figure_columns(Figures.concat(batch.figures), list(batch.q))
     ts = _timestamps(batch.ts, batch.time)
     return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
 

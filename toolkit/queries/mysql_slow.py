@@ -118,6 +118,54 @@ def _explain_json(lines: list[str]) -> str | None:
     return json.dumps(out)
 
 
+class Figures:
+    """The four figures of a batch's records as numbers, read by the scanner in its one pass (a
+    column of the :class:`RecordBatch`: one row per record, without a Python object per row):
+    ``query_time``, ``lock_time`` (float64 seconds), ``rows_sent``, ``rows_examined`` (int64),
+    and ``status`` (uint8: bit k set when figure k of :data:`FIGURES` is not a plain number, so
+    the consumer's rules decide from the text columns; bit k + 4 when it is absent). Where a bit
+    is set the number is NaN / 0."""
+
+    __slots__ = ("query_time", "lock_time", "rows_sent", "rows_examined", "status")
+
+    def __init__(self, query_time: np.ndarray, lock_time: np.ndarray, rows_sent: np.ndarray,
+                 rows_examined: np.ndarray, status: np.ndarray) -> None:
+        self.query_time, self.lock_time = query_time, lock_time
+        self.rows_sent, self.rows_examined, self.status = rows_sent, rows_examined, status
+
+    @classmethod
+    def from_scan(cls, parts: tuple[bytes, ...]) -> Figures:
+        qt, lt, rs, rx, status = parts
+        return cls(np.frombuffer(qt, dtype=np.float64), np.frombuffer(lt, dtype=np.float64),
+                   np.frombuffer(rs, dtype=np.int64), np.frombuffer(rx, dtype=np.int64),
+                   np.frombuffer(status, dtype=np.uint8))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.query_time, self.lock_time, self.rows_sent, self.rows_examined, self.status
+
+    def take(self, rows: Any) -> Figures:
+        """The rows ``rows`` (a mask or positions)."""
+        return Figures(*(a[rows] for a in self.arrays()))
+
+    @classmethod
+    def concat(cls, parts: list[Figures]) -> Figures:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate(a) for a in zip(*(p.arrays() for p in parts), strict=True)))
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def __getitem__(self, k: int) -> tuple:
+        return tuple(a[k] for a in self.arrays())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Figures) and all(
+            np.array_equal(a, b, equal_nan=a.dtype.kind == "f") for a, b in zip(self.arrays(), other.arrays(), strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Batch:
     """Column lists for the records of one piece of text."""
 
@@ -130,6 +178,7 @@ class Batch:
         self.headers: list[dict[str, str]] = []  # the headers before '# Query_time:' (Schema, Thread_id)
         # Query_time, Lock_time, Rows_sent, Rows_examined as logged (strings), one list each
         self.q: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+        self.figures: list[Figures] = []  # ... and as numbers (the scanner's), one per batch taken
         self.database: list[Any] = []
         self.statement: list[str] = []
         self.plan: list[Any] = []
@@ -164,6 +213,7 @@ class Batch:
         self.plan += records.kept(c["plan"]) if "plan" in c else [None] * n
         for have, name in zip(self.q, FIGURE_COLUMNS, strict=True):
             have += records.kept(c[name])
+        self.figures.append(c["figures"].take(records.ok()) if records.reasons else c["figures"])
 
 
 def _parse_text(text: str, first_line: int, acct, state: State, batch) -> int:
@@ -350,6 +400,7 @@ def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None
 #   userhost     the '# User@Host:' value;  headers: the header key/values before '# Query_time:'
 #   database     Schema, else the 'use db;' holding for the record;  statement: without its ';'
 #   query_time, lock_time, rows_sent, rows_examined: the '# Query_time:' line's figures (text)
+#   figures      the same as numbers where they are plain (:class:`Figures`: arrays)
 #   extra, plan  (full scans only) every header as a dict (one dict per distinct header text, shared:
 #                read-only); MariaDB's EXPLAIN rows as JSON text
 FIGURE_COLUMNS = ("query_time", "lock_time", "rows_sent", "rows_examined")
@@ -370,7 +421,7 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     numpy arrays of codes instead of a loop body per record. ``full=False`` (the digest) leaves
     ``extra`` and ``plan`` out. ``state`` carries the current '# Time:' and database in and out.
     A record without a statement is a SKIPPED row."""
-    lines, first, nlines, fields, runs = _native.scan(text, first_line)
+    lines, first, nlines, fields, runs, figures = _native.scan(text, first_line)
     skips = [(line, _RUNS[kind], run, count) for line, run, count, kind in runs]
     starts = np.frombuffer(first, dtype=np.int64)
     if not len(starts):
@@ -417,6 +468,7 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     }
     for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
         columns[name] = _rows(*c)
+    columns["figures"] = Figures.from_scan(figures)
     if full:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
         # The headers repeat (a busy server's log holds a few hundred kinds): each distinct
         # (pre, tail, post) is read once, and its records share one dict (read-only: _frame
@@ -564,7 +616,7 @@ def state_before(path: str, start: int) -> State:
                 stop = min([*nxt, lo, qt + (1 << 20)]) + 1
                 while begin <= line:
                     text = decode(mm[begin:stop], Accounting())
-                    _, first, _, fields, _ = _native.scan(text, 0)
+                    _, first, _, fields, _, _ = _native.scan(text, 0)
                     if first[:8] == bytes(8):  # (a record starts the text: its first line is 0)
                         return tuple(values[int.from_bytes(codes[:4], "little", signed=True)]
                                      for codes, values in (fields[_F_TIME], fields[_F_USE]))
