@@ -194,6 +194,17 @@ def _strings(values: list[Any], repeats: bool = True) -> pd.api.extensions.Exten
     return pd.array(arrow, dtype="string")
 
 
+def _taken(values: list[Any], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A ``string`` column of ``values[codes]`` (str or None; ``codes`` index ``values``): the
+    column of :func:`_strings` for values already numbered (no hashing of a str per row)."""
+    try:
+        arrow = pc.take(pa.array(values, type=pa.large_string(), memory_pool=_POOL), pa.array(codes),
+                        memory_pool=_POOL)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # (a value that is not text: pandas converts it)
+        return pd.array(np.asarray(values, dtype=object)[codes], dtype="string")
+    return pd.array(arrow, dtype="string")
+
+
 def _figure_columns(figures: Figures, texts: list[list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
     """The four figures of many records as their columns (float64 ms, Int64 rows), and each
     record's first reason (None: all good): the scanner's numbers (:class:`Figures`), and for
@@ -250,11 +261,12 @@ def _timestamps(set_ts: list[Any], times: list[Any]) -> schema.Checked:
     return schema.Checked(pd.DatetimeIndex(values).tz_localize("UTC"), reasons)
 
 
-def _who_columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _who_columns(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """user, client and session of each record (:func:`toolkit.queries.mysql_slow.who`): from
     its ``User@Host`` value (parsed once per distinct value) and the headers before its
     '# Query_time:' line (the scanner shares one dict per distinct text), once per distinct
-    pair of them (a log has few), then taken for every record: object arrays."""
+    pair of them (a log has few): ``(codes, table)``, each record's row of the table of
+    distinct ``(user, client, session)``."""
     n = len(batch.userhost)
     uh_codes, uh_uniques = pd.factorize(np.array(batch.userhost, dtype=object))
     parsed = [parse_userhost(v) for v in uh_uniques]
@@ -265,8 +277,7 @@ def _who_columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     table = np.empty((len(uniques), 3), dtype=object)
     for k, u in enumerate(uniques.tolist()):
         table[k] = who(parsed[u // len(h_uniques)], headers[u % len(h_uniques)])
-    rows = table[pairs]
-    return rows[:, 0], rows[:, 1], rows[:, 2]
+    return pairs, table
 
 
 def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataFrame:
@@ -280,14 +291,14 @@ def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataF
     return df[~bad].reset_index(drop=True)
 
 
-def _columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], schema.Checked,
-                                    np.ndarray]:
-    """What both frames take from a batch: user, client, session, the figures' columns, the
-    time stamps, and each record's first reason to be skipped (the figures', then the time's)."""
-    users, clients, session = _who_columns(batch)
+def _columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, dict[str, Any], schema.Checked, np.ndarray]:
+    """What both frames take from a batch: user, client, session (:func:`_who_columns`), the
+    figures' columns, the time stamps, and each record's first reason to be skipped (the
+    figures', then the time's)."""
+    who_codes, who_table = _who_columns(batch)
     figures, why = _figure_columns(Figures.concat(batch.figures), list(batch.q))
     ts = _timestamps(batch.ts, batch.time)
-    return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
+    return who_codes, who_table, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
 
 
 def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
@@ -313,16 +324,16 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
             distinct[:] = [h.get(key) for h in headers]
             values = distinct[codes]
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
-    users, clients, session, figures, ts, why = _columns(batch)
+    who_codes, who_table, figures, ts, why = _columns(batch)
     columns: dict[str, Any] = {
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
         "statement": _strings(batch.statement, repeats=False),
-        "kind": _strings(["statement"] * n),
+        "kind": _taken(["statement"], np.zeros(n, dtype=np.intp)),
         "database": _strings(batch.database),
-        "user": _strings(users.tolist()),
-        "session": _strings(session.tolist()),
-        "client": _strings(clients.tolist()),
+        "user": _taken(who_table[:, 0].tolist(), who_codes),
+        "session": _taken(who_table[:, 2].tolist(), who_codes),
+        "client": _taken(who_table[:, 1].tolist(), who_codes),
         "rows_sent": figures["rows_sent"],
         "rows_examined": figures["rows_examined"],
         "lock_ms": figures["lock_ms"],
