@@ -98,6 +98,7 @@ from .mysql_slow import (
     FORMAT,
     PIECE_BYTES,
     Batch,
+    Coded,
     Figures,
     batches,
     batches_from,
@@ -325,10 +326,11 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
             values = distinct[codes]
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
     who_codes, who_table, figures, ts, why = _columns(batch)
+    statements = Coded.concat(batch.statement_codes)
     columns: dict[str, Any] = {
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
-        "statement": _strings(batch.statement, repeats=False),
+        "statement": _taken(statements.values, statements.codes),
         "kind": _taken(["statement"], np.zeros(n, dtype=np.intp)),
         "database": _strings(batch.database),
         "user": _taken(who_table[:, 0].tolist(), who_codes),

@@ -159,7 +159,7 @@ class SlowDigest:
         figures = c["figures"]
         if skipped:  # the rows the scanner refused are out before anything is converted
             rows = [k for k in range(len(records)) if k not in skipped]
-            cols = {name: [v[k] for k in rows] for name, v in c.items() if name != "figures"}
+            cols = {name: [v[k] for k in rows] for name, v in c.items() if name not in mysql_slow.ARRAY_COLUMNS}
             figures = figures.take(np.array(rows, dtype=np.intp))
         else:
             rows, cols = None, c
@@ -187,7 +187,7 @@ class SlowDigest:
                 return
             keep = np.array(good, dtype=np.intp)
             d, lock, sent, examined, ns = d[keep], lock[keep], sent[keep], examined[keep], ns[keep]
-            cols = {name: [v[k] for k in good] for name, v in cols.items() if name != "figures"}
+            cols = {name: [v[k] for k in good] for name, v in cols.items() if name not in mysql_slow.ARRAY_COLUMNS}
             stmts, lines = cols["statement"], cols["source_line"]
         fps = self.fper.many(stmts)
         if self.by:

@@ -166,6 +166,45 @@ class Figures:
     __hash__ = None  # type: ignore[assignment]
 
 
+class Coded:
+    """A text column as codes into its distinct values (a column of the :class:`RecordBatch`:
+    ``len()`` is its rows, ``[k]`` the text of row k): the scanner's numbering, kept so that a
+    consumer builds its column from the distinct values without hashing a str per row."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: list[Any]) -> None:
+        self.codes, self.values = codes, values
+
+    def take(self, rows: Any) -> Coded:
+        """The rows ``rows`` (a mask or positions)."""
+        return Coded(self.codes[rows], self.values)
+
+    @classmethod
+    def concat(cls, parts: list[Coded]) -> Coded:
+        if len(parts) == 1:
+            return parts[0]
+        offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
+        return cls(np.concatenate([p.codes.astype(np.int64) + o for p, o in zip(parts, offsets.tolist(), strict=True)]),
+                   [v for p in parts for v in p.values])
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, k: int) -> Any:
+        return self.values[self.codes[k]]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Coded) and [self.values[c] for c in self.codes.tolist()] == [
+            other.values[c] for c in other.codes.tolist()]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# the batch columns that are arrays (their own classes), not lists of values
+ARRAY_COLUMNS = frozenset({"figures", "statement_codes"})
+
+
 class Batch:
     """Column lists for the records of one piece of text."""
 
@@ -179,6 +218,7 @@ class Batch:
         # Query_time, Lock_time, Rows_sent, Rows_examined as logged (strings), one list each
         self.q: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
         self.figures: list[Figures] = []  # ... and as numbers (the scanner's), one per batch taken
+        self.statement_codes: list[Coded] = []  # the statements numbered, one per batch taken
         self.database: list[Any] = []
         self.statement: list[str] = []
         self.plan: list[Any] = []
@@ -213,7 +253,8 @@ class Batch:
         self.plan += records.kept(c["plan"]) if "plan" in c else [None] * n
         for have, name in zip(self.q, FIGURE_COLUMNS, strict=True):
             have += records.kept(c[name])
-        self.figures.append(c["figures"].take(records.ok()) if records.reasons else c["figures"])
+        for have, name in ((self.figures, "figures"), (self.statement_codes, "statement_codes")):
+            have.append(c[name].take(records.ok()) if records.reasons else c[name])
 
 
 def _parse_text(text: str, first_line: int, acct, state: State, batch) -> int:
@@ -399,6 +440,7 @@ def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None
 #   ts           SET timestamp=... (text) or None;  time: the '# Time:' holding for the record
 #   userhost     the '# User@Host:' value;  headers: the header key/values before '# Query_time:'
 #   database     Schema, else the 'use db;' holding for the record;  statement: without its ';'
+#   statement_codes  the same as codes into distinct texts (:class:`Coded`)
 #   query_time, lock_time, rows_sent, rows_examined: the '# Query_time:' line's figures (text)
 #   figures      the same as numbers where they are plain (:class:`Figures`: arrays)
 #   extra, plan  (full scans only) every header as a dict (one dict per distinct header text, shared:
@@ -432,7 +474,7 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
     time_col, state.time = _carry_forward(*times, state.time)
     use_col, state.database = _carry_forward(*uses, state.database, lambda u: u.strip("`"))
     # the statements: each distinct text once
-    st_values = list(map(statement_text, stmts[1]))
+    st_codes, st_values = stmts[0], list(map(statement_text, stmts[1]))
     # the headers before '# Query_time:' (Thread_id, Schema): each distinct text read once for
     # all pieces (a log repeats few; restart banners cut it into many small segments)
     kv_values = list(map(_PRE_HEADERS.get, pres[1]))
@@ -444,27 +486,42 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
                 pre = pres[1][k]
                 kv_values[k] = _PRE_HEADERS.setdefault(pre, dict(KV.findall(pre)))
     kvs = _rows(pres[0], kv_values)
-    st_col = _rows(stmts[0], st_values)
     reasons: dict[int, str] = {}
     # the rare cases, one look each: statements that start with '#' or whitespace, or are empty
     rare = [k for k, st in enumerate(st_values) if not st or st[0] == "#" or st[0].isspace()]
     if rare:
         use_rows, ts_rows = _rows(*uses), _rows(*tss)
-        for k in np.flatnonzero(np.isin(stmts[0], rare)).tolist():
-            st = st_col[k]
+        st_codes = st_codes.astype(np.int64)  # (a copy: rows get new values)
+        for k in np.flatnonzero(np.isin(st_codes, rare)).tolist():
+            st = st_values[st_codes[k]]
             if st[:1] == "#" and st.startswith(ADMIN):
-                st_col[k] = st[2:]
+                st = st[2:]
             elif not st.strip():
                 if use_rows[k] and not ts_rows[k]:
-                    st_col[k] = f"use {use_rows[k]}"
+                    st = f"use {use_rows[k]}"
                 else:
                     reasons[k] = "truncated record (no statement)"
+                    continue
+            else:
+                continue
+            st_codes[k] = len(st_values)
+            st_values.append(st)
+    # the database: Schema where the headers have one, else the 'use db;' holding
+    schemas = [kv.get("Schema") or None for kv in kv_values]
+    if not any(schemas):
+        database = use_col
+    else:
+        has = np.array([v is not None for v in schemas])[pres[0]]
+        db = np.empty(len(use_col), dtype=object)
+        db[:] = use_col
+        db[has] = np.array(schemas, dtype=object)[pres[0][has]]
+        database = db.tolist()
     columns: dict[str, Any] = {
         # (the '# User@Host:' line: after the '# Time:' line where the record has a time)
         "source_line": (starts + (times[0] != 0)).tolist(),
         "ts": _rows(tss[0], [None, *tss[1][1:]]), "time": time_col, "userhost": _rows(*userhosts),
-        "headers": kvs, "database": [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)],
-        "statement": st_col,
+        "headers": kvs, "database": database, "statement": _rows(st_codes, st_values),
+        "statement_codes": Coded(st_codes, st_values),
     }
     for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
         columns[name] = _rows(*c)
