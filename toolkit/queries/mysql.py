@@ -302,19 +302,15 @@ def _columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, dict[str, Any], sche
     return who_codes, who_table, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
 
 
-def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
-    """The records of ``batch`` as ``query_events`` (records with a bad figure or time stamp are
-    skipped here, counted in ``acct``). ``typed=False`` leaves the extra header columns as text
-    for :func:`_typed` to convert over all batches at once (their type then does not depend on
-    where the pieces were cut)."""
-    n = len(batch.statement)
-    if n == 0:
-        return schema.empty("query_events")
-    # the scanner shares one dict per distinct header text: the columns are made from the
-    # distinct dicts (in order of first appearance: the columns' order) and taken for every row
-    codes, ids = pd.factorize(np.fromiter(map(id, batch.extra), dtype=np.int64, count=n))
+def _extra_columns(extra: list[Any] | np.ndarray, typed: bool) -> dict[str, Any]:
+    """The extra header columns (every header that is no canonical column, lower_snake) of rows
+    whose header dicts are ``extra``: converted (:func:`_convert`) or, ``typed=False``, as text.
+    The scanner shares one dict per distinct header text: the columns are made from the distinct
+    dicts (in order of first appearance: the columns' order) and taken for every row."""
+    n = len(extra)
+    codes, ids = pd.factorize(np.fromiter(map(id, extra), dtype=np.int64, count=n))
     firsts = np.unique(codes, return_index=True)[1]
-    headers = [batch.extra[i] for i in firsts.tolist()]
+    headers = [extra[i] for i in firsts.tolist()]
     keys: dict[str, None] = {}
     for h in headers:
         keys.update(dict.fromkeys(h))
@@ -325,6 +321,23 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
             distinct[:] = [h.get(key) for h in headers]
             values = distinct[codes]
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
+    return cols
+
+
+def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
+    """The records of ``batch`` as ``query_events`` (records with a bad figure or time stamp are
+    skipped here, counted in ``acct``). ``typed=False`` leaves the extra header columns as text
+    for :func:`_typed` to convert over all batches at once (their type then does not depend on
+    where the pieces were cut)."""
+    if not batch.statement:
+        return schema.empty("query_events")
+    return _records_frame(batch, acct, _extra_columns(batch.extra, typed))[0]
+
+
+def _records_frame(batch: Batch, acct, cols: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`_frame` with the extra header columns ``cols``, and the mask of the batch's rows
+    it keeps."""
+    n = len(batch.statement)
     who_codes, who_table, figures, ts, why = _columns(batch)
     statements = Coded.concat(batch.statement_codes)
     columns: dict[str, Any] = {
@@ -345,7 +358,38 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
     # the extra columns after the canonical ones (a header named like one replaces it in place),
     # all in one frame: as Series, so text left for _typed stays object (not inferred per column)
     columns.update(cols)
-    return _drop_bad(pd.DataFrame(columns), why, batch, acct)
+    return _drop_bad(pd.DataFrame(columns), why, batch, acct), why == None  # noqa: E711
+
+
+def _table(batches_: Iterator[Batch], acct) -> pd.DataFrame:
+    """The ``query_events`` rows of all ``batches_`` as one frame, the extra header columns made
+    once over the whole table (typed over all of it, as :func:`_typed` types them; one column
+    per header instead of one per header and piece)."""
+    frames, extras = [], []
+    for b in batches_:
+        if not b.statement:
+            continue
+        f, kept = _records_frame(b, acct, {})
+        if len(f):
+            frames.append(f)
+            extras.append(np.asarray(b.extra, dtype=object)[kept] if not kept.all() else b.extra)
+    if not frames:
+        return schema.empty("query_events")
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    keys = {k for h in {id(h): h for e in extras for h in e}.values() for k in h if k not in CANONICAL}
+    snakes = [_snake(k) for k in keys]
+    if len(set(snakes)) < len(snakes) or not set(snakes).isdisjoint(df.columns):
+        # (a header named like a canonical column, or two named alike: the columns as each piece
+        # makes them, in place, then typed over all of them)
+        parts = []
+        for f, e in zip(frames, extras, strict=True):
+            columns = dict(f.items())
+            columns.update(_extra_columns(e, typed=False))
+            parts.append(pd.DataFrame(columns))
+        return _typed(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+    for name, col in _extra_columns([h for e in extras for h in e], typed=True).items():
+        df[name] = col
+    return df
 
 
 def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = PIECE_BYTES,
@@ -361,11 +405,8 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = PIECE
     counting the lines before it (a caller that knows it, or renumbers afterwards)."""
     acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
     pieces = range_pieces(path, start, end, acct, chunk_size, first_line)
-    frames = [_frame(b, acct, typed=False)
-              for b in batches_from(pieces, acct, state=state_before(path, start)) if b.statement]
-    frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    out = schema.coerce(_typed(df), "query_events")
+    df = _table(batches_from(pieces, acct, state=state_before(path, start)), acct)
+    out = schema.coerce(df, "query_events")
     out.attrs["source"] = acct.as_dict()  # (complete: every piece of the range has been read)
     yield out
 
@@ -395,11 +436,9 @@ def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = PIEC
         (250.0, '8', 'app', 'select 1')
     """
     src = open_source(source, errors=errors)
-    frames = [_frame(b, src.accounting, typed=False) for b in batches(src, chunk_size)]
-    frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df = _table(batches(src, chunk_size), src.accounting)
     check_found_something(src, len(df))
-    return _finish(_typed(df), src)
+    return _finish(df, src)
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
