@@ -144,3 +144,28 @@ def test_the_scanners_lines_are_the_texts_lines(text):
     batch.check()
     assert batch.lines == text.count("\n") + (1 if text and not text.endswith("\n") else 0)
     assert batch.first == 7
+
+
+@pytest.mark.parametrize("chunk_size", [64, 1 << 12, 1 << 22])
+def test_extra_header_columns_are_made_over_the_whole_table_wherever_the_pieces_are_cut(tmp_path, chunk_size):
+    # GIVEN a header that is a number in one record and text in a later one, another that is
+    # Yes/No, a header named like a canonical column (Kind) and two spelt alike (Rows_Affected,
+    # rows_affected), each in records far apart
+    plain = "".join(record(f"0.{k:06d}", headers=f"# Rows_affected: {k}  Full_scan: {'Yes' if k % 2 else 'No'}\n")
+                    for k in range(1, 40))
+    path = tmp_path / "slow.log"
+    path.write_text(plain + record("0.5", headers="# Rows_affected: many  Full_scan: No\n"))
+    # WHEN read in pieces of chunk_size bytes
+    df = read_mysql_slow(path, chunk_size=chunk_size)
+    # THEN each extra column is typed over the whole table: text as soon as one value is text
+    assert str(df["rows_affected"].dtype) == "string" and df["rows_affected"].iloc[-1] == "many"
+    assert df["rows_affected"].iloc[0] == "1" and str(df["full_scan"].dtype) == "boolean"
+    assert df["full_scan"].tolist()[:3] == [True, False, True]
+    # AND names alike keep the per-piece way they always had: the canonical kind replaced by
+    # the Kind header's value, the later spelling of rows_affected the one kept
+    odd = tmp_path / "odd-slow.log"
+    odd.write_text(plain + record("0.7", headers="# Kind: odd  Rows_Affected: 3\n")
+                   + record("0.8", headers="# rows_affected: x  QC_hit: Yes\n"))
+    df = read_mysql_slow(odd, chunk_size=chunk_size)
+    assert df["kind"].tolist()[-2] == "odd" and df["kind"].tolist()[0] in ("statement", None)
+    assert df["rows_affected"].tolist()[-1] == "x" and df["qc_hit"].tolist()[-1] is True
