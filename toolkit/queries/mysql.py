@@ -63,8 +63,10 @@ Quirks, each handled here:
   is skipped with that reason (all its lines); the other header columns keep their text when
   any of their values is no number (nothing is lost). Every way reads the same.
 
-Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
-per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
+Reading is buffer-level: ONE compiled pass (:mod:`toolkit.native.slowlog`) finds the whole records
+of a 4 MiB piece of text and hands out their fields as codes into distinct values and their
+figures as numbers, so Python work is per distinct value and per column, never per line;
+:func:`iter_mysql_slow` streams the same records as DataFrames, piece by
 piece, for files bigger than memory, and :func:`split_mysql_slow` reads byte ranges of a plain file
 (a Dask partition each). The scanner is :mod:`toolkit.queries.mysql_slow`;
 :func:`toolkit.queries.digest.digest_file` digests the records straight from the same scanner (:mod:`toolkit.queries.mysql_digest` is its

@@ -1,7 +1,8 @@
 """The MySQL / MariaDB / Percona slow-log scanner: text -> records, per piece of text.
 
 One scanner for every way a slow log is read (:func:`scan_segment`: text -> a
-:class:`~toolkit.queries.records.RecordBatch`): the DataFrame readers (:mod:`toolkit.queries.mysql`
+:class:`~toolkit.queries.records.RecordBatch`, from ONE pass of the compiled record finder
+:func:`toolkit.native.slowlog.scan` over the piece, restart banners included): the DataFrame readers (:mod:`toolkit.queries.mysql`
 build frames from the batches their :class:`Batch` takes), the streaming digest
 (:mod:`toolkit.queries.mysql_digest`'s ``SlowDigest`` takes the same batches as the ``sink`` of
 :func:`batches_from`) and the byte ranges of :func:`toolkit.queries.digest.digest_file`'s
@@ -44,8 +45,8 @@ CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", 
 BANNER_REASON = "server start banner (see read_server_events)"
 # The size of the pieces of text the whole-file readers and the digest scan at a time. Records
 # never straddle pieces (a cut record moves whole to the next piece), so it changes no result;
-# 4 MiB keeps one piece's regex tuples and column lists (about twice the piece) small next to
-# the table: a 16 MiB piece cost the reader a third more peak memory, for no speed.
+# 4 MiB keeps one piece's column lists small next to the table: a 16 MiB piece cost the reader a
+# third more peak memory, for no speed (measured with the regex scanner, session 23).
 PIECE_BYTES = 4 << 20
 
 
