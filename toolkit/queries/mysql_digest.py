@@ -189,7 +189,14 @@ class SlowDigest:
             d, lock, sent, examined, ns = d[keep], lock[keep], sent[keep], examined[keep], ns[keep]
             cols = {name: [v[k] for k in good] for name, v in cols.items() if name not in mysql_slow.ARRAY_COLUMNS}
             stmts, lines = cols["statement"], cols["source_line"]
-        fps = self.fper.many(stmts)
+            rows = good if rows is None else [rows[k] for k in good]
+        # the fingerprints: each distinct statement text of the batch once, taken for every row
+        coded = c["statement_codes"]
+        if rows is not None:
+            coded = coded.take(np.array(rows, dtype=np.intp))
+        distinct = np.empty(len(coded.values), dtype=object)
+        distinct[:] = self.fper.many(coded.values)
+        fps = distinct[coded.codes].tolist()
         if self.by:
             uh_cache = self._userhost
             for uh in set(cols["userhost"]) - uh_cache.keys():
