@@ -270,17 +270,15 @@ def _who_columns(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     '# Query_time:' line (the scanner shares one dict per distinct text), once per distinct
     pair of them (a log has few): ``(codes, table)``, each record's row of the table of
     distinct ``(user, client, session)``."""
-    n = len(batch.userhost)
-    uh_codes, uh_uniques = pd.factorize(np.array(batch.userhost, dtype=object))
-    parsed = [parse_userhost(v) for v in uh_uniques]
-    h_codes, h_uniques = pd.factorize(np.fromiter(map(id, batch.headers), dtype=np.int64, count=n))
-    firsts = np.unique(h_codes, return_index=True)[1]  # (codes number them by first appearance)
-    headers = [batch.headers[i] for i in firsts.tolist()]
-    pairs, uniques = pd.factorize(uh_codes.astype(np.int64) * len(h_uniques) + h_codes)
-    table = np.empty((len(uniques), 3), dtype=object)
-    for k, u in enumerate(uniques.tolist()):
-        table[k] = who(parsed[u // len(h_uniques)], headers[u % len(h_uniques)])
-    return pairs, table
+    coded = Coded.concat(batch.who_codes)
+    parsed: dict[str, tuple] = {}
+    table = np.empty((len(coded.values), 3), dtype=object)
+    for k, (uh, headers) in enumerate(coded.values):
+        p = parsed.get(uh)
+        if p is None:
+            p = parsed[uh] = parse_userhost(uh)
+        table[k] = who(p, headers)
+    return coded.codes, table
 
 
 def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataFrame:
@@ -341,7 +339,7 @@ def _records_frame(batch: Batch, acct, cols: dict[str, Any]) -> tuple[pd.DataFra
     it keeps."""
     n = len(batch.statement)
     who_codes, who_table, figures, ts, why = _columns(batch)
-    statements = Coded.concat(batch.statement_codes)
+    statements, plans = Coded.concat(batch.statement_codes), Coded.concat(batch.plan_codes)
     columns: dict[str, Any] = {
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
@@ -354,7 +352,7 @@ def _records_frame(batch: Batch, acct, cols: dict[str, Any]) -> tuple[pd.DataFra
         "rows_sent": figures["rows_sent"],
         "rows_examined": figures["rows_examined"],
         "lock_ms": figures["lock_ms"],
-        "plan": _strings(batch.plan),
+        "plan": _taken(plans.values, plans.codes),
         "source_line": pd.Series(batch.source_line, dtype="Int64"),
     }
     # the extra columns after the canonical ones (a header named like one replaces it in place),

@@ -203,7 +203,7 @@ class Coded:
 
 
 # the batch columns that are arrays (their own classes), not lists of values
-ARRAY_COLUMNS = frozenset({"figures", "statement_codes"})
+ARRAY_COLUMNS = frozenset({"figures", "statement_codes", "who_codes", "plan_codes"})
 
 
 class Batch:
@@ -220,6 +220,8 @@ class Batch:
         self.q: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
         self.figures: list[Figures] = []  # ... and as numbers (the scanner's), one per batch taken
         self.statement_codes: list[Coded] = []  # the statements numbered, one per batch taken
+        self.who_codes: list[Coded] = []  # (User@Host, headers) pairs numbered, one per batch taken
+        self.plan_codes: list[Coded] = []  # the plans numbered, one per batch taken
         self.database: list[Any] = []
         self.statement: list[str] = []
         self.plan: list[Any] = []
@@ -254,7 +256,10 @@ class Batch:
         self.plan += records.kept(c["plan"]) if "plan" in c else [None] * n
         for have, name in zip(self.q, FIGURE_COLUMNS, strict=True):
             have += records.kept(c[name])
-        for have, name in ((self.figures, "figures"), (self.statement_codes, "statement_codes")):
+        if "plan_codes" not in c:
+            c = {**c, "plan_codes": Coded(np.zeros(len(records), dtype=np.intp), [None])}
+        for have, name in ((self.figures, "figures"), (self.statement_codes, "statement_codes"),
+                           (self.who_codes, "who_codes"), (self.plan_codes, "plan_codes")):
             have.append(c[name].take(records.ok()) if records.reasons else c[name])
 
 
@@ -442,6 +447,8 @@ def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None
 #   userhost     the '# User@Host:' value;  headers: the header key/values before '# Query_time:'
 #   database     Schema, else the 'use db;' holding for the record;  statement: without its ';'
 #   statement_codes  the same as codes into distinct texts (:class:`Coded`)
+#   who_codes    each record's (userhost, headers) pair as codes into the distinct pairs
+#   plan_codes   (full scans only) the plans as codes into their distinct texts
 #   query_time, lock_time, rows_sent, rows_examined: the '# Query_time:' line's figures (text)
 #   figures      the same as numbers where they are plain (:class:`Figures`: arrays)
 #   extra, plan  (full scans only) every header as a dict (one dict per distinct header text, shared:
@@ -507,6 +514,11 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
                 continue
             st_codes[k] = len(st_values)
             st_values.append(st)
+    # each record's (User@Host, headers before '# Query_time:') pair, numbered: the session,
+    # user and client come from them (mysql.who), once per distinct pair
+    pair = userhosts[0].astype(np.int64) * len(pres[1]) + pres[0]
+    uniq, who_codes = np.unique(pair, return_inverse=True)
+    who_values = [(userhosts[1][u // len(pres[1])], kv_values[u % len(pres[1])]) for u in uniq.tolist()]
     # the database: Schema where the headers have one, else the 'use db;' holding
     schemas = [kv.get("Schema") or None for kv in kv_values]
     if not any(schemas):
@@ -522,7 +534,7 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
         "source_line": (starts + (times[0] != 0)).tolist(),
         "ts": _rows(tss[0], [None, *tss[1][1:]]), "time": time_col, "userhost": _rows(*userhosts),
         "headers": kvs, "database": database, "statement": _rows(st_codes, st_values),
-        "statement_codes": Coded(st_codes, st_values),
+        "statement_codes": Coded(st_codes, st_values), "who_codes": Coded(who_codes, who_values),
     }
     for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
         columns[name] = _rows(*c)
@@ -544,6 +556,7 @@ def scan_segment(text: str, first_line: int, state: State, full: bool = True) ->
             got.append(g if g is not None else _HEADERS.setdefault(k3, _headers(*k3)))
         columns["extra"] = _rows(inverse, [g[0] for g in got])
         columns["plan"] = _rows(inverse, [g[1] for g in got])
+        columns["plan_codes"] = Coded(inverse, [g[1] for g in got])
     return RecordBatch.of(first_line, lines, columns, starts, np.frombuffer(nlines, dtype=np.int64),
                           reasons=reasons, skips=skips)
 
