@@ -326,9 +326,13 @@ static int rest2(Text *t, Py_ssize_t q, Rec *r) {
     r->end = r->f[F_STMT].b;
     return 1;
 fail:
-    /* any line start from q0 to the line that ended the header run reaches the same failure */
-    t->fail_lo = q0;
-    t->fail_hi = stop;
+    /* any line start from q0 to the line that ended the header run reaches the same failure
+       (kept for line starts only: a start after '# Time: ... ' mid-line must not replace it, or
+       a '# Time:' line with many ' # User@Host: ' cuts would walk the header run once per cut) */
+    if (q0 == 0 || t->s[q0 - 1] == '\n') {
+        t->fail_lo = q0;
+        t->fail_hi = stop;
+    }
     return 0;
 }
 
