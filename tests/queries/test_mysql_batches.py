@@ -144,3 +144,57 @@ def test_the_scanners_lines_are_the_texts_lines(text):
     batch.check()
     assert batch.lines == text.count("\n") + (1 if text and not text.endswith("\n") else 0)
     assert batch.first == 7
+
+
+@pytest.mark.parametrize("chunk_size", [64, 1 << 12, 1 << 22])
+def test_extra_header_columns_are_made_over_the_whole_table_wherever_the_pieces_are_cut(tmp_path, chunk_size):
+    # GIVEN a header that is a number in one record and text in a later one, another that is
+    # Yes/No, a header named like a canonical column (Kind) and two spelt alike (Rows_Affected,
+    # rows_affected), each in records far apart
+    plain = "".join(record(f"0.{k:06d}", headers=f"# Rows_affected: {k}  Full_scan: {'Yes' if k % 2 else 'No'}\n")
+                    for k in range(1, 40))
+    path = tmp_path / "slow.log"
+    path.write_text(plain + record("0.5", headers="# Rows_affected: many  Full_scan: No\n"))
+    # WHEN read in pieces of chunk_size bytes
+    df = read_mysql_slow(path, chunk_size=chunk_size)
+    # THEN each extra column is typed over the whole table: text as soon as one value is text
+    assert str(df["rows_affected"].dtype) == "string" and df["rows_affected"].iloc[-1] == "many"
+    assert df["rows_affected"].iloc[0] == "1" and str(df["full_scan"].dtype) == "boolean"
+    assert df["full_scan"].tolist()[:3] == [True, False, True]
+    # AND names alike keep the per-piece way they always had: the canonical kind replaced by
+    # the Kind header's value, the later spelling of rows_affected the one kept
+    odd = tmp_path / "odd-slow.log"
+    odd.write_text(plain + record("0.7", headers="# Kind: odd  Rows_Affected: 3\n")
+                   + record("0.8", headers="# rows_affected: x  QC_hit: Yes\n"))
+    df = read_mysql_slow(odd, chunk_size=chunk_size)
+    assert df["kind"].tolist()[-2] == "odd" and df["kind"].tolist()[0] in ("statement", None)
+    assert df["rows_affected"].tolist()[-1] == "x" and df["qc_hit"].tolist()[-1] is True
+
+
+def test_skipped_lines_are_reported_segment_by_segment_in_the_order_they_always_were(tmp_path):
+    # GIVEN one piece of text holding, before a restart banner, a junk line, a record without a
+    # statement and a record whose Rows_sent is no number, then the same after the banner
+    def part(k: int) -> str:
+        return (f"junk {k}\n" + record("0.1")
+                + "# User@Host: a[a] @ h []\n# Query_time: 0.2  Lock_time: 0  Rows_sent: 1  Rows_examined: 1\n"
+                + record("0.3", rows="0x1F") + record("0.4"))
+    path = tmp_path / "slow.log"
+    path.write_text(part(1) + BANNER + part(2))
+    # WHEN the reader and the direct digest read it (one piece of text, one scan)
+    frame_src = tk.read_queries(path).attrs["source"]
+    digest_src = digest_file(path, workers=1).attrs["source"]
+    # THEN each reports: per segment the junk run, the record without a statement, the record with
+    # the bad figure; the banner between the segments (the reader's order before the one scan
+    # per piece; the reader's bad figures come after the piece's other skips, as they always did)
+    reasons = [(s["line"], s["reason"]) for s in digest_src["skipped"]]
+    truncated, bad = "truncated record (no statement)", "Rows_sent is not a whole number"
+    banner = "server start banner (see read_server_events)"
+    junk = "not part of a slow log record"
+    assert reasons == [(1, junk), (8, truncated), (10, bad), (22, banner), (25, junk), (32, truncated), (34, bad)]
+    assert [(s["line"], s["reason"]) for s in frame_src["skipped"]] == [
+        (1, junk), (8, truncated), (22, banner), (25, junk), (32, truncated), (10, bad), (34, bad)]
+    assert frame_src["records"] == digest_src["records"] == 4
+    assert frame_src["lines_skipped"] == digest_src["lines_skipped"] == 1 + 2 + 6 + 3 + 1 + 2 + 6
+    # AND in raise mode the reader stops at the first of them
+    with pytest.raises(tk.ToolkitError, match=r"slow.log:1: not part of a slow log record"):
+        tk.read_queries(path, errors="raise")

@@ -105,17 +105,23 @@ def _plain(text: str, kind: str) -> bool:
 def expect(units) -> dict:
     """What the reader must give: records and skipped lines, the good records' durations. A stray
     line after a record is a line of its statement (the statement runs to the next header); at
-    the start, or after a restart banner, it is skipped."""
+    the start, or after a restart banner, it is skipped. A '#' line just before a record (which
+    starts at '# Time:' or '# User@Host:' here), directly or through more '#' lines, is a header
+    line, so the statement ends above it, and no record's (skipped)."""
     records, skipped, total = 0, 0, 0.0
     time = None     # the '# Time:' in effect (it carries to the records after it)
     current = None  # the record stray lines join: True (read) / False (skipped) / None (none)
-    for unit in units:
+    for k, unit in enumerate(units):
         lines, kind = unit[0], unit[1]
         if kind == "banner":
             skipped += len(lines)
             current = None
         elif kind == "stray":
-            skipped += 0 if current else 1
+            after = next((u for u in units[k + 1:] if not (u[1] == "stray" and u[0][0].startswith("#"))), None)
+            if lines[0].startswith("#") and after is not None and after[1] == "record":
+                skipped += 1
+            else:
+                skipped += 0 if current else 1
         else:
             time_kind, set_ts = unit[4], unit[5]
             time = time_kind if time_kind != "none" else time

@@ -63,8 +63,10 @@ Quirks, each handled here:
   is skipped with that reason (all its lines); the other header columns keep their text when
   any of their values is no number (nothing is lost). Every way reads the same.
 
-Reading is buffer-level: one regex finds whole records in a 16 MiB piece of text, so Python work is
-per record, never per line; :func:`iter_mysql_slow` streams the same records as DataFrames, piece by
+Reading is buffer-level: ONE compiled pass (:mod:`toolkit.native.slowlog`) finds the whole records
+of a 4 MiB piece of text and hands out their fields as codes into distinct values and their
+figures as numbers, so Python work is per distinct value and per column, never per line;
+:func:`iter_mysql_slow` streams the same records as DataFrames, piece by
 piece, for files bigger than memory, and :func:`split_mysql_slow` reads byte ranges of a plain file
 (a Dask partition each). The scanner is :mod:`toolkit.queries.mysql_slow`;
 :func:`toolkit.queries.digest.digest_file` digests the records straight from the same scanner (:mod:`toolkit.queries.mysql_digest` is its
@@ -98,6 +100,8 @@ from .mysql_slow import (
     FORMAT,
     PIECE_BYTES,
     Batch,
+    Coded,
+    Figures,
     batches,
     batches_from,
     check_found_something,
@@ -193,19 +197,50 @@ def _strings(values: list[Any], repeats: bool = True) -> pd.api.extensions.Exten
     return pd.array(arrow, dtype="string")
 
 
-def _figure_columns(texts: list[list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
-    """The four figures of many records (``texts``: one list per :data:`FIGURES` key) as their
-    columns (float64 ms, Int64 rows), and each record's first reason (None: all good)."""
+def _taken(values: list[Any], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A ``string`` column of ``values[codes]`` (str or None; ``codes`` index ``values``): the
+    column of :func:`_strings` for values already numbered (no hashing of a str per row)."""
+    try:
+        arrow = pc.take(pa.array(values, type=pa.large_string(), memory_pool=_POOL), pa.array(codes),
+                        memory_pool=_POOL)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # (a value that is not text: pandas converts it)
+        return pd.array(np.asarray(values, dtype=object)[codes], dtype="string")
+    return pd.array(arrow, dtype="string")
+
+
+def _figure_columns(figures: Figures, texts: list[list[Any]]) -> tuple[dict[str, Any], np.ndarray]:
+    """The four figures of many records as their columns (float64 ms, Int64 rows), and each
+    record's first reason (None: all good): the scanner's numbers (:class:`Figures`), and for
+    the figures it left to the rules (not plain numbers) :mod:`toolkit.schema`'s conversion of
+    their text (``texts``: one list per :data:`FIGURES` key)."""
+    n = len(figures)
     cols: dict[str, Any] = {}
-    why = np.full(len(texts[0]), None, dtype=object)
-    for (key, col, factor), values in zip(FIGURES, texts, strict=True):
+    why = np.full(n, None, dtype=object)
+    st = figures.status
+    values = (figures.query_time, figures.lock_time, figures.rows_sent, figures.rows_examined)
+    for k, ((key, col, factor), got_c, text) in enumerate(zip(FIGURES, values, texts, strict=True)):
+        slow = np.flatnonzero(st & (1 << k))
+        reasons = None
         if factor is None:
-            got = schema.int_values(values, key, lo=0)
-            cols[col] = pd.Series(got.values, dtype="Int64")
+            out, mask = got_c.copy(), (st & (0x11 << k)) != 0  # (absent or left to the rules)
+            if len(slow):
+                got = schema.int_values([text[i] for i in slow.tolist()], key, lo=0)
+                out[slow] = got.values.to_numpy(dtype=np.int64, na_value=0)
+                mask[slow] = got.values.isna()
+                reasons = got.reasons
+            cols[col] = pd.Series(pd.arrays.IntegerArray(out, mask))
         else:
-            got = schema.float_values(values, key, lo=0.0)
-            cols[col] = got.values * factor
-        why = np.where(why == None, got.reasons, why)  # noqa: E711
+            out = got_c
+            if len(slow):
+                got = schema.float_values([text[i] for i in slow.tolist()], key, lo=0.0)
+                out = out.copy()
+                out[slow] = got.values
+                reasons = got.reasons
+            cols[col] = out * factor
+        if reasons is not None:
+            whyk = np.full(n, None, dtype=object)
+            whyk[slow] = reasons
+            why = np.where(why == None, whyk, why)  # noqa: E711
     return cols, why
 
 
@@ -229,23 +264,21 @@ def _timestamps(set_ts: list[Any], times: list[Any]) -> schema.Checked:
     return schema.Checked(pd.DatetimeIndex(values).tz_localize("UTC"), reasons)
 
 
-def _who_columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _who_columns(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """user, client and session of each record (:func:`toolkit.queries.mysql_slow.who`): from
     its ``User@Host`` value (parsed once per distinct value) and the headers before its
     '# Query_time:' line (the scanner shares one dict per distinct text), once per distinct
-    pair of them (a log has few), then taken for every record: object arrays."""
-    n = len(batch.userhost)
-    uh_codes, uh_uniques = pd.factorize(np.array(batch.userhost, dtype=object))
-    parsed = [parse_userhost(v) for v in uh_uniques]
-    h_codes, h_uniques = pd.factorize(np.fromiter(map(id, batch.headers), dtype=np.int64, count=n))
-    firsts = np.unique(h_codes, return_index=True)[1]  # (codes number them by first appearance)
-    headers = [batch.headers[i] for i in firsts.tolist()]
-    pairs, uniques = pd.factorize(uh_codes.astype(np.int64) * len(h_uniques) + h_codes)
-    table = np.empty((len(uniques), 3), dtype=object)
-    for k, u in enumerate(uniques.tolist()):
-        table[k] = who(parsed[u // len(h_uniques)], headers[u % len(h_uniques)])
-    rows = table[pairs]
-    return rows[:, 0], rows[:, 1], rows[:, 2]
+    pair of them (a log has few): ``(codes, table)``, each record's row of the table of
+    distinct ``(user, client, session)``."""
+    coded = Coded.concat(batch.who_codes)
+    parsed: dict[str, tuple] = {}
+    table = np.empty((len(coded.values), 3), dtype=object)
+    for k, (uh, headers) in enumerate(coded.values):
+        p = parsed.get(uh)
+        if p is None:
+            p = parsed[uh] = parse_userhost(uh)
+        table[k] = who(p, headers)
+    return coded.codes, table
 
 
 def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataFrame:
@@ -259,29 +292,25 @@ def _drop_bad(df: pd.DataFrame, why: np.ndarray, batch: Batch, acct) -> pd.DataF
     return df[~bad].reset_index(drop=True)
 
 
-def _columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], schema.Checked,
-                                    np.ndarray]:
-    """What both frames take from a batch: user, client, session, the figures' columns, the
-    time stamps, and each record's first reason to be skipped (the figures', then the time's)."""
-    users, clients, session = _who_columns(batch)
-    figures, why = _figure_columns(list(batch.q))
+def _columns(batch: Batch) -> tuple[np.ndarray, np.ndarray, dict[str, Any], schema.Checked, np.ndarray]:
+    """What both frames take from a batch: user, client, session (:func:`_who_columns`), the
+    figures' columns, the time stamps, and each record's first reason to be skipped (the
+    figures', then the time's)."""
+    who_codes, who_table = _who_columns(batch)
+    figures, why = _figure_columns(Figures.concat(batch.figures), list(batch.q))
     ts = _timestamps(batch.ts, batch.time)
-    return users, clients, session, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
+    return who_codes, who_table, figures, ts, np.where(why == None, ts.reasons, why)  # noqa: E711
 
 
-def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
-    """The records of ``batch`` as ``query_events`` (records with a bad figure or time stamp are
-    skipped here, counted in ``acct``). ``typed=False`` leaves the extra header columns as text
-    for :func:`_typed` to convert over all batches at once (their type then does not depend on
-    where the pieces were cut)."""
-    n = len(batch.statement)
-    if n == 0:
-        return schema.empty("query_events")
-    # the scanner shares one dict per distinct header text: the columns are made from the
-    # distinct dicts (in order of first appearance: the columns' order) and taken for every row
-    codes, ids = pd.factorize(np.fromiter(map(id, batch.extra), dtype=np.int64, count=n))
+def _extra_columns(extra: list[Any] | np.ndarray, typed: bool) -> dict[str, Any]:
+    """The extra header columns (every header that is no canonical column, lower_snake) of rows
+    whose header dicts are ``extra``: converted (:func:`_convert`) or, ``typed=False``, as text.
+    The scanner shares one dict per distinct header text: the columns are made from the distinct
+    dicts (in order of first appearance: the columns' order) and taken for every row."""
+    n = len(extra)
+    codes, ids = pd.factorize(np.fromiter(map(id, extra), dtype=np.int64, count=n))
     firsts = np.unique(codes, return_index=True)[1]
-    headers = [batch.extra[i] for i in firsts.tolist()]
+    headers = [extra[i] for i in firsts.tolist()]
     keys: dict[str, None] = {}
     for h in headers:
         keys.update(dict.fromkeys(h))
@@ -292,26 +321,75 @@ def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
             distinct[:] = [h.get(key) for h in headers]
             values = distinct[codes]
             cols[_snake(key)] = _convert(values) if typed else pd.Series(values, dtype=object)
-    users, clients, session, figures, ts, why = _columns(batch)
+    return cols
+
+
+def _frame(batch: Batch, acct, typed: bool = True) -> pd.DataFrame:
+    """The records of ``batch`` as ``query_events`` (records with a bad figure or time stamp are
+    skipped here, counted in ``acct``). ``typed=False`` leaves the extra header columns as text
+    for :func:`_typed` to convert over all batches at once (their type then does not depend on
+    where the pieces were cut)."""
+    if not batch.statement:
+        return schema.empty("query_events")
+    return _records_frame(batch, acct, _extra_columns(batch.extra, typed))[0]
+
+
+def _records_frame(batch: Batch, acct, cols: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`_frame` with the extra header columns ``cols``, and the mask of the batch's rows
+    it keeps."""
+    n = len(batch.statement)
+    who_codes, who_table, figures, ts, why = _columns(batch)
+    statements, plans = Coded.concat(batch.statement_codes), Coded.concat(batch.plan_codes)
     columns: dict[str, Any] = {
         "timestamp": ts.values,
         "duration_ms": figures["duration_ms"],
-        "statement": _strings(batch.statement, repeats=False),
-        "kind": _strings(["statement"] * n),
+        "statement": _taken(statements.values, statements.codes),
+        "kind": _taken(["statement"], np.zeros(n, dtype=np.intp)),
         "database": _strings(batch.database),
-        "user": _strings(users.tolist()),
-        "session": _strings(session.tolist()),
-        "client": _strings(clients.tolist()),
+        "user": _taken(who_table[:, 0].tolist(), who_codes),
+        "session": _taken(who_table[:, 2].tolist(), who_codes),
+        "client": _taken(who_table[:, 1].tolist(), who_codes),
         "rows_sent": figures["rows_sent"],
         "rows_examined": figures["rows_examined"],
         "lock_ms": figures["lock_ms"],
-        "plan": _strings(batch.plan),
+        "plan": _taken(plans.values, plans.codes),
         "source_line": pd.Series(batch.source_line, dtype="Int64"),
     }
     # the extra columns after the canonical ones (a header named like one replaces it in place),
     # all in one frame: as Series, so text left for _typed stays object (not inferred per column)
     columns.update(cols)
-    return _drop_bad(pd.DataFrame(columns), why, batch, acct)
+    return _drop_bad(pd.DataFrame(columns), why, batch, acct), why == None  # noqa: E711
+
+
+def _table(batches_: Iterator[Batch], acct) -> pd.DataFrame:
+    """The ``query_events`` rows of all ``batches_`` as one frame, the extra header columns made
+    once over the whole table (typed over all of it, as :func:`_typed` types them; one column
+    per header instead of one per header and piece)."""
+    frames, extras = [], []
+    for b in batches_:
+        if not b.statement:
+            continue
+        f, kept = _records_frame(b, acct, {})
+        if len(f):
+            frames.append(f)
+            extras.append(np.asarray(b.extra, dtype=object)[kept] if not kept.all() else b.extra)
+    if not frames:
+        return schema.empty("query_events")
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    keys = {k for h in {id(h): h for e in extras for h in e}.values() for k in h if k not in CANONICAL}
+    snakes = [_snake(k) for k in keys]
+    if len(set(snakes)) < len(snakes) or not set(snakes).isdisjoint(df.columns):
+        # (a header named like a canonical column, or two named alike: the columns as each piece
+        # makes them, in place, then typed over all of them)
+        parts = []
+        for f, e in zip(frames, extras, strict=True):
+            columns = dict(f.items())
+            columns.update(_extra_columns(e, typed=False))
+            parts.append(pd.DataFrame(columns))
+        return _typed(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+    for name, col in _extra_columns([h for e in extras for h in e], typed=True).items():
+        df[name] = col
+    return df
 
 
 def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = PIECE_BYTES,
@@ -327,11 +405,8 @@ def split_mysql_slow(path: str, start: int, end: int, *, chunk_size: int = PIECE
     counting the lines before it (a caller that knows it, or renumbers afterwards)."""
     acct = Accounting(path=os.fspath(path), format=FORMAT, errors=check_errors_mode(errors))
     pieces = range_pieces(path, start, end, acct, chunk_size, first_line)
-    frames = [_frame(b, acct, typed=False)
-              for b in batches_from(pieces, acct, state=state_before(path, start)) if b.statement]
-    frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    out = schema.coerce(_typed(df), "query_events")
+    df = _table(batches_from(pieces, acct, state=state_before(path, start)), acct)
+    out = schema.coerce(df, "query_events")
     out.attrs["source"] = acct.as_dict()  # (complete: every piece of the range has been read)
     yield out
 
@@ -361,11 +436,9 @@ def read_mysql_slow(source: Any, *, errors: str = "skip", chunk_size: int = PIEC
         (250.0, '8', 'app', 'select 1')
     """
     src = open_source(source, errors=errors)
-    frames = [_frame(b, src.accounting, typed=False) for b in batches(src, chunk_size)]
-    frames = [f for f in frames if len(f)] or [schema.empty("query_events")]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df = _table(batches(src, chunk_size), src.accounting)
     check_found_something(src, len(df))
-    return _finish(_typed(df), src)
+    return _finish(df, src)
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

@@ -83,37 +83,28 @@ def _figures(qt: str, lt: str, rs: str, rx: str) -> tuple[tuple[float, float, fl
     return tuple(values), None  # type: ignore[return-value]
 
 
-def _figure_arrays(qts: list[str], lts: list[str], rss: list[str], rxs: list[str]
+def _figure_arrays(figures: mysql_slow.Figures, qts: list[str], lts: list[str], rss: list[str], rxs: list[str]
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[Any] | None]:
     """The four figures of a batch's records as the reader converts them (:func:`_figures`):
     float64 arrays of ms, lock ms, rows sent and rows examined (NaN: not logged), and each
-    record's reason (None: all good). ``float()`` and ``int()`` (numpy's conversion of text) also
-    take NaN, Infinity, '1_000' and other digits: whether every figure of the batch is ASCII
-    without '_' is one look at them all, the finite and range checks are array operations, and
-    any other case is one :func:`_figures` call for that record."""
-    n = len(qts)
-    text = "".join([*qts, *lts, *rss, *rxs])
-    ok = None
-    if text.isascii() and "_" not in text:
-        try:
-            d, lock = np.array(qts, dtype=np.float64), np.array(lts, dtype=np.float64)
-            ints = np.array(rss, dtype=np.int64), np.array(rxs, dtype=np.int64)  # (int64: <= INT_MAX)
-        except (ValueError, OverflowError, TypeError):
-            pass  # some figure is none, or not of its kind: each record on its own
-        else:
-            ok = np.isfinite(d) & np.isfinite(lock) & (d >= 0) & (lock >= 0) & (ints[0] >= 0) & (ints[1] >= 0)
-            d, lock = d * 1000.0, lock * 1000.0
-            sent, examined = ints[0].astype(np.float64), ints[1].astype(np.float64)
-    if ok is None:
-        ok = np.zeros(n, dtype=bool)
-        d, lock, sent, examined = (np.full(n, np.nan) for _ in range(4))
-    if ok.all():
+    record's reason (None: all good). The scanner read the plain numbers (:class:`Figures`: the
+    same numbers ``float()`` and ``int()`` give, finite and not negative); a record with any
+    other figure (NaN, Infinity, '1_000', other digits, a sign, ...) is one :func:`_figures`
+    call on its text."""
+    st = figures.status
+    d, lock = figures.query_time * 1000.0, figures.lock_time * 1000.0
+    sent, examined = figures.rows_sent.astype(np.float64), figures.rows_examined.astype(np.float64)
+    if st.any():
+        sent[(st & 0x40) != 0] = np.nan  # (absent)
+        examined[(st & 0x80) != 0] = np.nan
+    slow = np.flatnonzero(st & 0x0F).tolist()
+    if not slow:
         return d, lock, sent, examined, None
-    why: list[Any] = [None] * n
-    for k in np.flatnonzero(~ok).tolist():
-        figures, why[k] = _figures(qts[k], lts[k], rss[k], rxs[k])
-        if figures is not None:
-            d[k], lock[k], sent[k], examined[k] = figures
+    why: list[Any] = [None] * len(st)
+    for k in slow:
+        values, why[k] = _figures(qts[k], lts[k], rss[k], rxs[k])
+        if values is not None:
+            d[k], lock[k], sent[k], examined[k] = values
     return d, lock, sent, examined, (why if any(why) else None)
 
 
@@ -160,37 +151,52 @@ class SlowDigest:
         their groups, many batches at once (a restart banner cuts a log into small batches)."""
         c = records.columns
         userhosts = c.get("userhost", ())
-        records.account(acct, ["# User@Host: " + u for u in userhosts] if records.reasons else None)
+        example = ["# User@Host: " + u for u in userhosts] if records.reasons else None
         if not records.records:
+            mysql_slow.account(records, acct, example, self.banners, self.records)
             return
         skipped = records.reasons
+        figures = c["figures"]
         if skipped:  # the rows the scanner refused are out before anything is converted
             rows = [k for k in range(len(records)) if k not in skipped]
-            cols = {name: [v[k] for k in rows] for name, v in c.items()}
+            cols = {name: [v[k] for k in rows] for name, v in c.items() if name not in mysql_slow.ARRAY_COLUMNS}
+            figures = figures.take(np.array(rows, dtype=np.intp))
         else:
             rows, cols = None, c
-        d, lock, sent, examined, why = _figure_arrays(*(cols[n] for n in mysql_slow.FIGURE_COLUMNS))
+        d, lock, sent, examined, why = _figure_arrays(figures, *(cols[n] for n in mysql_slow.FIGURE_COLUMNS))
         ns, why_time = self._times(cols["time"], cols["ts"])
         if why is None:
             why = why_time
         elif why_time is not None:
             why = [a or b for a, b in zip(why, why_time, strict=True)]
         stmts, lines = cols["statement"], cols["source_line"]
-        if why is not None:  # records with a bad figure or time stamp: skipped, counted, in order
+        # the skipped lines: the scanner's, then the records with a bad figure or time stamp (in
+        # input order, segment by segment: mysql_slow.account)
+        counts = records.ok()
+        late = None
+        if why is not None:
+            late = [(k if rows is None else rows[k], w) for k, w in enumerate(why) if w is not None]
+            counts = counts.copy()
+            counts[[at for at, _ in late]] = False
+            if example is None:
+                example = ["# User@Host: " + u for u in userhosts]
+        mysql_slow.account(records, acct, example, self.banners, self.records, late, counts)
+        if why is not None:
             good = [k for k, w in enumerate(why) if w is None]
-            for k, w in enumerate(why):
-                if w is not None:
-                    at = k if rows is None else rows[k]
-                    acct.skip(int(records.first_line[at]), w, "# User@Host: " + cols["userhost"][k],
-                              count=int(records.nlines[at]))
-                    acct.records -= 1
             if not good:
                 return
             keep = np.array(good, dtype=np.intp)
             d, lock, sent, examined, ns = d[keep], lock[keep], sent[keep], examined[keep], ns[keep]
-            cols = {name: [v[k] for k in good] for name, v in cols.items()}
+            cols = {name: [v[k] for k in good] for name, v in cols.items() if name not in mysql_slow.ARRAY_COLUMNS}
             stmts, lines = cols["statement"], cols["source_line"]
-        fps = self.fper.many(stmts)
+            rows = good if rows is None else [rows[k] for k in good]
+        # the fingerprints: each distinct statement text of the batch once, taken for every row
+        coded = c["statement_codes"]
+        if rows is not None:
+            coded = coded.take(np.array(rows, dtype=np.intp))
+        distinct = np.empty(len(coded.values), dtype=object)
+        distinct[:] = self.fper.many(coded.values)
+        fps = distinct[coded.codes].tolist()
         if self.by:
             uh_cache = self._userhost
             for uh in set(cols["userhost"]) - uh_cache.keys():

@@ -1,7 +1,8 @@
 """The MySQL / MariaDB / Percona slow-log scanner: text -> records, per piece of text.
 
 One scanner for every way a slow log is read (:func:`scan_segment`: text -> a
-:class:`~toolkit.queries.records.RecordBatch`): the DataFrame readers (:mod:`toolkit.queries.mysql`
+:class:`~toolkit.queries.records.RecordBatch`, from ONE pass of the compiled record finder
+:func:`toolkit.native.slowlog.scan` over the piece, restart banners included): the DataFrame readers (:mod:`toolkit.queries.mysql`
 build frames from the batches their :class:`Batch` takes), the streaming digest
 (:mod:`toolkit.queries.mysql_digest`'s ``SlowDigest`` takes the same batches as the ``sink`` of
 :func:`batches_from`) and the byte ranges of :func:`toolkit.queries.digest.digest_file`'s
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import itertools
 import json
 import operator
 import os
@@ -25,18 +25,16 @@ import pandas as pd
 
 from .. import schema
 from ..errors import ParseError
+from ..native import slowlog as _native
 from ..sources import CHUNK_BYTES, Accounting, Source, decode
 from .records import RecordBatch
 
 FORMAT = "mysql-slow"
 
-_HEADER_START = r"# (?:Time|User@Host): "
 ADMIN = "# administrator command: "  # the statement line of a Quit, Ping, Prepare, ...
 KV = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_]*): (\S*)")
 USERHOST = re.compile(r"(?P<priv>[^\[]*)\[(?P<user>[^\]]*)\]\s*@\s*(?P<host>[^\[]*?)\s*"
                        r"(?:\[(?P<ip>[^\]]*)\])?(?:\s+Id:\s*(?P<id>\d+))?\s*$")
-BANNER = re.compile(r"[^\n]*, Version: [^\n]*started with:\n(?:Tcp port:[^\n]*\n)?"
-                     r"(?:Time\s+Id\s+Command\s+Argument[^\n]*(?:\n|$))?")
 
 # header keys that are canonical columns, not extra ones: the four figures (FIGURES), the session
 # (Thread_id / Id), the database (Schema, or the last `use`), and the client and user of records
@@ -47,8 +45,8 @@ CANONICAL = frozenset({"Query_time", "Lock_time", "Rows_sent", "Rows_examined", 
 BANNER_REASON = "server start banner (see read_server_events)"
 # The size of the pieces of text the whole-file readers and the digest scan at a time. Records
 # never straddle pieces (a cut record moves whole to the next piece), so it changes no result;
-# 4 MiB keeps one piece's regex tuples and column lists (about twice the piece) small next to
-# the table: a 16 MiB piece cost the reader a third more peak memory, for no speed.
+# 4 MiB keeps one piece's column lists small next to the table: a 16 MiB piece cost the reader a
+# third more peak memory, for no speed (measured with the regex scanner, session 23).
 PIECE_BYTES = 4 << 20
 
 
@@ -121,6 +119,93 @@ def _explain_json(lines: list[str]) -> str | None:
     return json.dumps(out)
 
 
+class Figures:
+    """The four figures of a batch's records as numbers, read by the scanner in its one pass (a
+    column of the :class:`RecordBatch`: one row per record, without a Python object per row):
+    ``query_time``, ``lock_time`` (float64 seconds), ``rows_sent``, ``rows_examined`` (int64),
+    and ``status`` (uint8: bit k set when figure k of :data:`FIGURES` is not a plain number, so
+    the consumer's rules decide from the text columns; bit k + 4 when it is absent). Where a bit
+    is set the number is NaN / 0."""
+
+    __slots__ = ("query_time", "lock_time", "rows_sent", "rows_examined", "status")
+
+    def __init__(self, query_time: np.ndarray, lock_time: np.ndarray, rows_sent: np.ndarray,
+                 rows_examined: np.ndarray, status: np.ndarray) -> None:
+        self.query_time, self.lock_time = query_time, lock_time
+        self.rows_sent, self.rows_examined, self.status = rows_sent, rows_examined, status
+
+    @classmethod
+    def from_scan(cls, parts: tuple[bytes, ...]) -> Figures:
+        qt, lt, rs, rx, status = parts
+        return cls(np.frombuffer(qt, dtype=np.float64), np.frombuffer(lt, dtype=np.float64),
+                   np.frombuffer(rs, dtype=np.int64), np.frombuffer(rx, dtype=np.int64),
+                   np.frombuffer(status, dtype=np.uint8))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.query_time, self.lock_time, self.rows_sent, self.rows_examined, self.status
+
+    def take(self, rows: Any) -> Figures:
+        """The rows ``rows`` (a mask or positions)."""
+        return Figures(*(a[rows] for a in self.arrays()))
+
+    @classmethod
+    def concat(cls, parts: list[Figures]) -> Figures:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate(a) for a in zip(*(p.arrays() for p in parts), strict=True)))
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def __getitem__(self, k: int) -> tuple:
+        return tuple(a[k] for a in self.arrays())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Figures) and all(
+            np.array_equal(a, b, equal_nan=a.dtype.kind == "f") for a, b in zip(self.arrays(), other.arrays(), strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Coded:
+    """A text column as codes into its distinct values (a column of the :class:`RecordBatch`:
+    ``len()`` is its rows, ``[k]`` the text of row k): the scanner's numbering, kept so that a
+    consumer builds its column from the distinct values without hashing a str per row."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: list[Any]) -> None:
+        self.codes, self.values = codes, values
+
+    def take(self, rows: Any) -> Coded:
+        """The rows ``rows`` (a mask or positions)."""
+        return Coded(self.codes[rows], self.values)
+
+    @classmethod
+    def concat(cls, parts: list[Coded]) -> Coded:
+        if len(parts) == 1:
+            return parts[0]
+        offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
+        return cls(np.concatenate([p.codes.astype(np.int64) + o for p, o in zip(parts, offsets.tolist(), strict=True)]),
+                   [v for p in parts for v in p.values])
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, k: int) -> Any:
+        return self.values[self.codes[k]]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Coded) and [self.values[c] for c in self.codes.tolist()] == [
+            other.values[c] for c in other.codes.tolist()]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# the batch columns that are arrays (their own classes), not lists of values
+ARRAY_COLUMNS = frozenset({"figures", "statement_codes", "who_codes", "plan_codes"})
+
+
 class Batch:
     """Column lists for the records of one piece of text."""
 
@@ -133,6 +218,10 @@ class Batch:
         self.headers: list[dict[str, str]] = []  # the headers before '# Query_time:' (Schema, Thread_id)
         # Query_time, Lock_time, Rows_sent, Rows_examined as logged (strings), one list each
         self.q: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+        self.figures: list[Figures] = []  # ... and as numbers (the scanner's), one per batch taken
+        self.statement_codes: list[Coded] = []  # the statements numbered, one per batch taken
+        self.who_codes: list[Coded] = []  # (User@Host, headers) pairs numbered, one per batch taken
+        self.plan_codes: list[Coded] = []  # the plans numbered, one per batch taken
         self.database: list[Any] = []
         self.statement: list[str] = []
         self.plan: list[Any] = []
@@ -147,8 +236,9 @@ class Batch:
 
     def take(self, records: RecordBatch, acct) -> None:
         """Append the records of a scanned batch (:func:`scan_segment`); its skipped lines go to
-        ``acct``."""
-        records.account(acct, ["# User@Host: " + u for u in records.columns.get("userhost", ())])
+        ``acct`` (:func:`account`), its restart banners to :attr:`banners`."""
+        account(records, acct, ["# User@Host: " + u for u in records.columns.get("userhost", ())], self.banners,
+                self.count(), counts=records.ok())
         if not records.records:
             return
         c = records.columns
@@ -166,67 +256,79 @@ class Batch:
         self.plan += records.kept(c["plan"]) if "plan" in c else [None] * n
         for have, name in zip(self.q, FIGURE_COLUMNS, strict=True):
             have += records.kept(c[name])
+        if "plan_codes" not in c:
+            c = {**c, "plan_codes": Coded(np.zeros(len(records), dtype=np.intp), [None])}
+        for have, name in ((self.figures, "figures"), (self.statement_codes, "statement_codes"),
+                           (self.who_codes, "who_codes"), (self.plan_codes, "plan_codes")):
+            have.append(c[name].take(records.ok()) if records.reasons else c[name])
 
 
-def _parse_segment(text: str, first_line: int, acct, state: State, batch) -> int:
-    """Records of ``text`` (no banner inside) scanned into one :class:`RecordBatch`
-    (:func:`scan_segment`) that ``batch`` takes (a reader's :class:`Batch` or the digest,
-    :class:`toolkit.queries.mysql_digest.SlowDigest`); returns the line after them. Every way
-    reads records with the one scanner, so they agree on where records are and which lines are
-    skipped, damaged input included."""
+def _parse_text(text: str, first_line: int, acct, state: State, batch) -> int:
+    """Records of ``text`` scanned into one :class:`RecordBatch` (:func:`scan_segment`; restart
+    banners inside are runs of skipped lines) that ``batch`` takes (a reader's :class:`Batch` or
+    the digest, :class:`toolkit.queries.mysql_digest.SlowDigest`); returns the line after them.
+    Every way reads records with the one scanner, so they agree on where records are and which
+    lines are skipped, damaged input included."""
     records = scan_segment(text, first_line, state, full=not batch.lean)
     batch.take(records, acct)
     return records.first + records.lines
 
 
-# The records' regex, of every way (the readers, the digest, byte ranges): the Query_time line is
-# part of the record pattern, so its four figures come out of the one findall; a record without
-# it is not a record (its lines become junk lines, and a junk run holding a '# User@Host:' line is
-# reported as a truncated record). A record starts at its '# Time:' line, else its '# User@Host:'
-# line, else the first of the header lines ('#' lines) that end with its '# Query_time:' line:
-# old servers and pt-query-digest's own '--output slowlog' write no '# User@Host:' ('# Client:',
-# '# Thread_id:' or nothing), and some logs start at '# Query_time:'. A statement ends where the
-# next record starts (:data:`RECORD_AHEAD`), so a byte range cut at a record start reads as the
-# whole (see :func:`head_start`).
+def banner_event(line: int, banner: str, records_before: int) -> dict[str, Any]:
+    """The server event of a restart banner (``banner``: its text, from input line ``line``)."""
+    first = banner.split("\n", 1)[0]
+    return {"event": "other", "message": "server start: " + first.replace(" started with:", ""),
+            "detail": " | ".join(x.strip() for x in banner.split("\n")[1:] if x.strip()),
+            "source_line": line, "_records_before": records_before}
+
+
+def account(records: RecordBatch, acct, example: list[str] | None, banners: list[dict[str, Any]],
+            counted: int, late: list[tuple[int, str]] | None = None, counts: np.ndarray | None = None) -> None:
+    """Put a batch's skipped lines into ``acct`` in the order the readers have always reported
+    them, segment by segment (a restart banner ends one): its junk runs, its refused records
+    (``example``: one text per row), the records the consumer refuses (``late``: ``(row,
+    reason)``, the digest's bad figures; they leave ``acct.records`` again), then the banner,
+    whose server event goes to ``banners`` with the records counted before it (``counted``
+    before the batch, plus the rows of ``counts``, a mask of the rows the consumer counts, that
+    come before the banner)."""
+    marks = [s[0] for s in records.skips if s[1] == BANNER_REASON]
+    if not marks and not late:  # the common case: one segment, the batch's own order
+        records.account(acct, example)
+        return
+    events = [(bisect.bisect_left(marks, s[0]), 3 if s[1] == BANNER_REASON else 0, s) for s in records.skips]
+    first, nlines = records.first_line, records.nlines
+    events += [(bisect.bisect_left(marks, int(first[i])), 1, (int(first[i]), reason,
+                example[i] if example is not None else "", int(nlines[i]))) for i, reason in records.reasons.items()]
+    late = late or []
+    events += [(bisect.bisect_left(marks, int(first[i])), 2, (int(first[i]), reason, example[i], int(nlines[i])))
+               for i, reason in late]
+    events.sort(key=operator.itemgetter(0, 1))  # (stable: each kind in its order)
+    acct.records += records.records
+    before = np.cumsum(counts) if counts is not None and len(counts) else None
+    for _, kind, (line, reason, text, count) in events:
+        if kind == 3:
+            acct.skip(line, reason, text.split("\n", 1)[0], count=count)
+            k = int(np.searchsorted(first, line)) if before is not None else 0
+            banners.append(banner_event(line, text, counted + (int(before[k - 1]) if k else 0)))
+            continue
+        acct.skip(line, reason, text, count=count)
+        if kind == 2:
+            acct.records -= 1
+
+
+# The records, of every way (the readers, the digest, byte ranges), come from ONE compiled pass
+# per piece of text (:mod:`toolkit.native.slowlog`'s ``scan``, the grammar in its source): the
+# '# Query_time:' line is part of the record, so its four figures come out of the same pass; a
+# record without it is not a record (its lines become junk lines, and a junk run holding a
+# '# User@Host:' line is reported as a truncated record). A record starts at its '# Time:' line,
+# else its '# User@Host:' line, else the first of the header lines ('#' lines) that end with its
+# '# Query_time:' line: old servers and pt-query-digest's own '--output slowlog' write no
+# '# User@Host:' ('# Client:', '# Thread_id:' or nothing), and some logs start at
+# '# Query_time:'. A statement ends where the next record starts, so a byte range cut at a
+# record start reads as the whole (see :func:`head_start`). A statement that may end inside a
+# string literal (no ';' at its end, an odd number of quotes: :func:`odd_quotes`) is read again
+# following literals across lines, so header-like lines inside one stay in the statement.
 MARKERS = ("# Time: ", "# User@Host: ", "# Query_time: ")  # the lines a record's header holds
-_HEADER = rf"#(?! {ADMIN[2:]})[^\n]*\n"  # a '#' line that is not an administrator command
-RECORD_AHEAD = rf"{_HEADER_START}|(?:{_HEADER})*# Query_time: "
-# A statement's text when quotes are followed across lines: runs of plain characters, string
-# literals ('...', "...", with backslash escapes; '' is two of them), `identifiers`, /* comments */
-# and '-- ' comments, each whole; a quote never closed stands for itself. Possessive, so a line
-# that does not end as a statement line fails at once instead of trying every split.
-_TOKENS = (r"""(?:[^'"`/\n-]++|'(?:[^'\\]++|\\[\s\S])*+'|"(?:[^"\\]++|\\[\s\S])*+"|`[^`]*+`"""
-           r"""|/\*[\s\S]*?\*/|-- [^\n]*+|[^\n])*+""")
-
-
-def _lean_item(quotes: bool) -> re.Pattern:
-    """The records' regex (:data:`LEAN_ITEM`); ``quotes``: a statement line ends only outside a
-    string literal, so header-like lines inside one stay in the statement (:func:`find_items`)."""
-    line = _TOKENS if quotes else r"[^\n]*"
-    last = _TOKENS[:-2] + "++" if quotes else r"[^\n]+"  # (the last line, without a line break)
-    return re.compile(
-        # (old servers sometimes wrote '# Time: ...' and '# User@Host: ...' on one line)
-        r"((?:# Time: ([^\n]*?)(?:\n| (?=# User@Host: )))?"
-        r"(?:# User@Host: ([^\n]*)\n)?"
-        rf"((?:#(?! Query_time: | {_HEADER_START[2:]}| {ADMIN[2:]})[^\n]*\n)*)"
-        # (Lock_time, Rows_sent and Rows_examined may be missing: '# Query_time: 1' alone is a
-        # record to pt-query-digest, percona-toolkit's t/lib/samples/slowlogs/slow047.txt)
-        r"# Query_time: (\S+)(?:\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined:[ \t]*(\S+))?([^\n]*)\n"
-        # (a '# administrator command: Quit;' line is the statement, not a header: pt-query-digest
-        # keeps such records, and so do we)
-        rf"((?:#(?! {_HEADER_START[2:]}| Query_time: | {ADMIN[2:]})[^\n]*\n)*)"
-        r"(?:use ([^\n]*);\n)?"
-        r"(?:SET timestamp=(\d+);\n)?"
-        rf"((?:(?!{RECORD_AHEAD}){line}\n)*(?:(?!{RECORD_AHEAD}){last}$)?))"
-        r"|([^\n]*\n|[^\n]+$)"
-    )
-
-
-LEAN_ITEM = _lean_item(quotes=False)
-LEAN_ITEM_QUOTES = _lean_item(quotes=True)
-
-
-_STATEMENT = operator.itemgetter(12)  # a LEAN_ITEM item's statement
 
 
 def odd_quotes(text: str) -> bool:
@@ -239,47 +341,10 @@ def odd_quotes(text: str) -> bool:
     return False
 
 
-def open_literal(st: str) -> bool:
-    """Whether a statement as :data:`LEAN_ITEM` cut it may end inside a string literal: it does
-    not end with the ``;`` mysqld writes after every statement (pt-query-digest's records end at
-    ``;\n#`` too) and holds an odd number of unescaped quotes (:func:`odd_quotes`)."""
-    return bool(st) and not st.rstrip().endswith(";") and odd_quotes(st)
-
-
-def find_items(text: str) -> list[tuple]:
-    """``LEAN_ITEM.findall(text)``, every way's records and junk lines. A statement cut at a line
-    that looks like a header may have ended inside a string literal (``'...\n# Query_time: 99
-    ...'``, :func:`open_literal`): that record is read again from its start following quotes
-    across lines (:data:`LEAN_ITEM_QUOTES`), so its statement stays whole, and the reading goes on
-    after it. Only such records pay for it (the others: whether they end with ``;``)."""
-    items = LEAN_ITEM.findall(text)
-    # the common case: every statement ends with mysqld's ';' (one C-level look each)
-    if not any(map(open_literal, [st for st in map(_STATEMENT, items) if not st.endswith(";\n")])):
-        return items
-    out: list[tuple] = []
-    base, k = 0, 0
-    starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
-    while k < len(items):
-        if not open_literal(items[k][12]):
-            out.append(items[k])
-            k += 1
-            continue
-        m = LEAN_ITEM_QUOTES.match(text, base + starts[k])
-        out.append(tuple(g or "" for g in m.groups()))
-        # go on with the items read already from where that record ends (the line after it
-        # starts a record or is a junk line either way), else read on from there
-        k = bisect.bisect_left(starts, m.end() - base, k + 1)
-        if k == len(starts) or starts[k] != m.end() - base:
-            base, k = m.end(), 0
-            items = LEAN_ITEM.findall(text, base)
-            starts = list(itertools.accumulate((len(item[0] or item[13]) for item in items), initial=0))
-    return out
-
-
 def head_start(buf, at: int, lo: int = 0) -> int:
     """Where the record whose header holds the line starting at ``at`` starts: the first of the
     '#' lines (not an administrator command) just before it, looking no further back than ``lo``.
-    ``buf``: str, bytes or an mmap. The lines that start a record as :data:`LEAN_ITEM` reads the
+    ``buf``: str, bytes or an mmap. The lines that start a record as the scanner (:func:`scan_segment`) reads the
     whole text, so pieces and byte ranges cut there read as the whole."""
     nl, mark, admin = ("\n", "#", ADMIN) if isinstance(buf, str) else (b"\n", b"#", ADMIN.encode())
     while at > lo:
@@ -329,19 +394,28 @@ def statement_text(st: str) -> str:
     return st[:-1] if st[-1:] == ";" else st
 
 
-def _carry_forward(values, current, convert=None) -> tuple[list, Any]:
-    """Each item's latest non-empty value so far (``current`` before the first), and the last."""
-    n = len(values)
-    if not any(values):  # (one C-level look: 'use db;' is rare)
+def _carry_forward(codes: np.ndarray, values: list[str], current, convert=None) -> tuple[list, Any]:
+    """Each record's latest non-empty value so far (``current`` before the first), and the last:
+    ``codes`` into ``values`` (code 0: none on that record, as the scanner hands them out)."""
+    n = len(codes)
+    if len(values) == 1:  # (no record has one: 'use db;' is rare)
         return [current] * n, current
-    has = np.fromiter(map(bool, values), dtype=bool, count=n)
-    pos = np.maximum.accumulate(np.where(has, np.arange(1, n + 1), 0))
-    table = np.empty(n + 1, dtype=object)
+    has = codes != 0
+    pos = np.maximum.accumulate(np.where(has, np.arange(1, n + 1), 0))  # (1 + the row that holds)
+    table = np.empty(len(values), dtype=object)
     table[0] = current
-    at = np.flatnonzero(has)
-    table[at + 1] = [convert(values[i]) for i in at.tolist()] if convert else [values[i] for i in at.tolist()]
-    out = table[pos].tolist()
+    table[1:] = [convert(v) for v in values[1:]] if convert else values[1:]
+    out = table[np.where(pos > 0, codes[pos - 1], 0)].tolist()
     return out, out[-1]
+
+
+def _rows(codes: np.ndarray, values: list[Any]) -> list[Any]:
+    """One value per record from the scanner's codes into distinct values."""
+    if len(values) == 1:
+        return [values[0]] * len(codes)
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    return table[codes].tolist()
 
 
 _HEADERS: dict[tuple[str, str, str], tuple[dict[str, str], str | None]] = {}  # see _headers
@@ -351,7 +425,7 @@ _PRE_HEADERS: dict[str, dict[str, str]] = {}  # the header lines before '# Query
 def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None]:
     """Every ``Key: value`` header of a record (the lines before its '# Query_time:' line, that
     line's tail, the lines after) and its EXPLAIN rows as JSON (None: none), from the texts
-    :data:`LEAN_ITEM` cuts; :data:`_HEADERS` keeps them by those texts (a log repeats few). KV's
+    the scanner cuts; :data:`_HEADERS` keeps them by those texts (a log repeats few). KV's
     matches in the lines before and after are those of their concatenation (each part starts at
     a line start or a space)."""
     if "# explain: " in pre:  # (not MariaDB's order: read as one text)
@@ -372,144 +446,119 @@ def _headers(pre: str, tail: str, post: str) -> tuple[dict[str, str], str | None
 #   ts           SET timestamp=... (text) or None;  time: the '# Time:' holding for the record
 #   userhost     the '# User@Host:' value;  headers: the header key/values before '# Query_time:'
 #   database     Schema, else the 'use db;' holding for the record;  statement: without its ';'
+#   statement_codes  the same as codes into distinct texts (:class:`Coded`)
+#   who_codes    each record's (userhost, headers) pair as codes into the distinct pairs
+#   plan_codes   (full scans only) the plans as codes into their distinct texts
 #   query_time, lock_time, rows_sent, rows_examined: the '# Query_time:' line's figures (text)
+#   figures      the same as numbers where they are plain (:class:`Figures`: arrays)
 #   extra, plan  (full scans only) every header as a dict (one dict per distinct header text, shared:
 #                read-only); MariaDB's EXPLAIN rows as JSON text
 FIGURE_COLUMNS = ("query_time", "lock_time", "rows_sent", "rows_examined")
 
 
+_F_TIME, _F_USE = 0, 9  # (the scanner's fields: time, userhost, pre, 4 figures, tail, post, use, ...)
+# the scanner's runs of lines no record claims: junk, junk holding '# User@Host:', restart banner
+_RUNS = ("not part of a slow log record", "truncated record (no '# Query_time:' header)", BANNER_REASON)
+
+
 def scan_segment(text: str, first_line: int, state: State, full: bool = True) -> RecordBatch:
-    """The records of ``text`` (no banner inside, from input line ``first_line``) as a
-    :class:`RecordBatch` (columns above). One ``findall`` over the text (records, or single lines
-    no record claims), then column-wise list operations instead of a loop body per record.
-    ``full=False`` (the digest) leaves ``extra`` and ``plan`` out. ``state`` carries the current
-    '# Time:' and database in and out. A record without a statement is a SKIPPED row."""
-    items = find_items(text)
-    if not items:
-        return RecordBatch.empty(first_line, text.count("\n") + (1 if text and text[-1] != "\n" else 0))
-    (whole, times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts,
-     junks) = zip(*items, strict=True)
-    # lines per item: its line breaks, plus one for a last line without a break (one count over
-    # the whole record, captured by the outer group, instead of one per part)
-    # (only the text's last item can lack its line break: every other ends where the next begins)
-    nl = list(map(str.count, whole, itertools.repeat("\n")))
-    recs = [i for i, j in enumerate(junks) if not j]
-    if len(recs) < len(items):
-        for i, j in enumerate(junks):
-            if j:
-                nl[i] = 1  # a junk item is one line
-    if not junks[-1] and whole[-1][-1] != "\n":
-        nl[-1] += 1
-    del whole
-    starts = list(itertools.accumulate(nl, initial=first_line))
-    # (the items tile the text, each ending at a line's end: their lines are the text's, without
-    # one more pass over it to count them)
-    lines = starts[-1] - first_line
-    # junk lines, in runs
-    skips: list[tuple[int, str, str, int]] = []
-    if len(recs) < len(items):
-        is_rec = set(recs)
-        i, n = 0, len(items)
-        while i < n:
-            if i in is_rec:
-                i += 1
-                continue
-            k = i
-            while k < n and k not in is_rec:
-                k += 1
-            run = "".join(junks[i:k])
-            reason = ("truncated record (no '# Query_time:' header)" if "# User@Host: " in run
-                      else "not part of a slow log record")
-            skips.append((starts[i], reason, run, k - i))
-            i = k
-    if not recs:
+    """The records of ``text`` (from input line ``first_line``) as a :class:`RecordBatch`
+    (columns above). ONE compiled pass over the text (:func:`toolkit.native.slowlog.scan`) finds
+    the records and the runs of lines no record claims, cuts the text at restart banners (runs
+    skipped with :data:`BANNER_REASON`, their text the whole banner; records never cross one),
+    and hands out each record field as codes into its distinct values; the rules here
+    work on distinct values (each header text, statement, ``use`` read once per piece) and
+    numpy arrays of codes instead of a loop body per record. ``full=False`` (the digest) leaves
+    ``extra`` and ``plan`` out. ``state`` carries the current '# Time:' and database in and out.
+    A record without a statement is a SKIPPED row."""
+    lines, first, nlines, fields, runs, figures = _native.scan(text, first_line)
+    skips = [(line, _RUNS[kind], run, count) for line, run, count, kind in runs]
+    starts = np.frombuffer(first, dtype=np.int64)
+    if not len(starts):
         return RecordBatch.empty(first_line, lines, skips=skips)
-    if len(recs) == len(items):  # the common case: every item is a record
-        def pick(seq):
-            return seq
-    else:
-        pick = operator.itemgetter(*recs) if len(recs) > 1 else (lambda seq: (seq[recs[0]],))
-    times, userhosts, pres, tails, posts, uses, tss, stmts = (
-        pick(x) for x in (times, userhosts, pres, tails, posts, uses, tss, stmts))
+    (times, userhosts, pres, qt, lt, rs, rx, tails, posts, uses, tss, stmts) = (
+        (np.frombuffer(codes, dtype=np.int32), values) for codes, values in fields)
     # '# Time:' and 'use db;' carry forward (numpy positions, not a loop per record)
-    time_col, state.time = _carry_forward(times, state.time)
-    use_col, state.database = _carry_forward(uses, state.database, lambda u: u.strip("`"))
-    stmts = list(map(statement_text, stmts))
+    time_col, state.time = _carry_forward(*times, state.time)
+    use_col, state.database = _carry_forward(*uses, state.database, lambda u: u.strip("`"))
+    # the statements: each distinct text once
+    st_codes, st_values = stmts[0], list(map(statement_text, stmts[1]))
     # the headers before '# Query_time:' (Thread_id, Schema): each distinct text read once for
     # all pieces (a log repeats few; restart banners cut it into many small segments)
-    kvs = list(map(_PRE_HEADERS.get, pres))
-    if None in kvs:
+    kv_values = list(map(_PRE_HEADERS.get, pres[1]))
+    if None in kv_values:
         if len(_PRE_HEADERS) > 20_000:
             _PRE_HEADERS.clear()
-        for k, kv in enumerate(kvs):
+        for k, kv in enumerate(kv_values):
             if kv is None:
-                kv = _PRE_HEADERS.get(pres[k])
-                kvs[k] = kv if kv is not None else _PRE_HEADERS.setdefault(pres[k], dict(KV.findall(pres[k])))
+                pre = pres[1][k]
+                kv_values[k] = _PRE_HEADERS.setdefault(pre, dict(KV.findall(pre)))
+    kvs = _rows(pres[0], kv_values)
     reasons: dict[int, str] = {}
-    # the rare cases, one look each: only statements that start with '#' or whitespace, or are empty
-    rare = [k for k, st in enumerate(stmts) if not st or st[0] == "#" or st[0].isspace()]
-    for k in rare:
-        st = stmts[k]
-        if st[:1] == "#" and st.startswith(ADMIN):
-            stmts[k] = st[2:]
-        elif not st.strip():
-            if uses[k] and not tss[k]:
-                stmts[k] = f"use {uses[k]}"
+    # the rare cases, one look each: statements that start with '#' or whitespace, or are empty
+    rare = [k for k, st in enumerate(st_values) if not st or st[0] == "#" or st[0].isspace()]
+    if rare:
+        use_rows, ts_rows = _rows(*uses), _rows(*tss)
+        st_codes = st_codes.astype(np.int64)  # (a copy: rows get new values)
+        for k in np.flatnonzero(np.isin(st_codes, rare)).tolist():
+            st = st_values[st_codes[k]]
+            if st[:1] == "#" and st.startswith(ADMIN):
+                st = st[2:]
+            elif not st.strip():
+                if use_rows[k] and not ts_rows[k]:
+                    st = f"use {use_rows[k]}"
+                else:
+                    reasons[k] = "truncated record (no statement)"
+                    continue
             else:
-                reasons[k] = "truncated record (no statement)"
+                continue
+            st_codes[k] = len(st_values)
+            st_values.append(st)
+    # each record's (User@Host, headers before '# Query_time:') pair, numbered: the session,
+    # user and client come from them (mysql.who), once per distinct pair
+    pair = userhosts[0].astype(np.int64) * len(pres[1]) + pres[0]
+    uniq, who_codes = np.unique(pair, return_inverse=True)
+    who_values = [(userhosts[1][u // len(pres[1])], kv_values[u % len(pres[1])]) for u in uniq.tolist()]
+    # the database: Schema where the headers have one, else the 'use db;' holding
+    schemas = [kv.get("Schema") or None for kv in kv_values]
+    if not any(schemas):
+        database = use_col
+    else:
+        has = np.array([v is not None for v in schemas])[pres[0]]
+        db = np.empty(len(use_col), dtype=object)
+        db[:] = use_col
+        db[has] = np.array(schemas, dtype=object)[pres[0][has]]
+        database = db.tolist()
     columns: dict[str, Any] = {
-        # (the '# User@Host:' line: after the '# Time:' line where the record has one)
-        "source_line": list(map(operator.add, map(starts.__getitem__, recs), map(bool, times))),
-        "ts": [x or None for x in tss], "time": time_col, "userhost": list(userhosts),
-        "headers": kvs, "database": [kv.get("Schema") or d for kv, d in zip(kvs, use_col, strict=True)],
-        "statement": stmts,
+        # (the '# User@Host:' line: after the '# Time:' line where the record has a time)
+        "source_line": (starts + (times[0] != 0)).tolist(),
+        "ts": _rows(tss[0], [None, *tss[1][1:]]), "time": time_col, "userhost": _rows(*userhosts),
+        "headers": kvs, "database": database, "statement": _rows(st_codes, st_values),
+        "statement_codes": Coded(st_codes, st_values), "who_codes": Coded(who_codes, who_values),
     }
     for name, c in zip(FIGURE_COLUMNS, (qt, lt, rs, rx), strict=True):
-        columns[name] = list(pick(c))
+        columns[name] = _rows(*c)
+    columns["figures"] = Figures.from_scan(figures)
     if full:  # every header line (the '# Query_time:' line's tail too) and the EXPLAIN
         # The headers repeat (a busy server's log holds a few hundred kinds): each distinct
-        # text is read once, and its records share one dict (read-only: _frame numbers them)
-        got = list(map(_HEADERS.get, zip(pres, tails, posts, strict=True)))
-        if None in got:
-            if len(_HEADERS) > 20_000:
-                _HEADERS.clear()
-            for k, g in enumerate(got):
-                if g is None:
-                    key = (pres[k], tails[k], posts[k])
-                    g = _HEADERS.get(key)
-                    got[k] = g if g is not None else _HEADERS.setdefault(key, _headers(*key))
-        columns["extra"] = [g[0] for g in got]
-        columns["plan"] = [g[1] for g in got]
-    return RecordBatch.of(first_line, lines, columns, [starts[i] for i in recs], [nl[i] for i in recs],
+        # (pre, tail, post) is read once, and its records share one dict (read-only: _frame
+        # numbers them)
+        key = (pres[0].astype(np.int64) * len(tails[1]) + tails[0]) * len(posts[1]) + posts[0]
+        uniq, inverse = np.unique(key, return_inverse=True)
+        got = []
+        if len(_HEADERS) > 20_000:
+            _HEADERS.clear()
+        for u in uniq.tolist():
+            u, po = divmod(u, len(posts[1]))
+            pr, ta = divmod(u, len(tails[1]))
+            k3 = (pres[1][pr], tails[1][ta], posts[1][po])
+            g = _HEADERS.get(k3)
+            got.append(g if g is not None else _HEADERS.setdefault(k3, _headers(*k3)))
+        columns["extra"] = _rows(inverse, [g[0] for g in got])
+        columns["plan"] = _rows(inverse, [g[1] for g in got])
+        columns["plan_codes"] = Coded(inverse, [g[1] for g in got])
+    return RecordBatch.of(first_line, lines, columns, starts, np.frombuffer(nlines, dtype=np.int64),
                           reasons=reasons, skips=skips)
-
-
-def _parse_text(text: str, first_line: int, acct, state: State, batch: Batch) -> int:
-    """Split ``text`` at server start banners, parse the pieces between them; returns the line
-    after the text."""
-    hit = text.find("started with:")  # (one look for banners: the loop below starts at it)
-    if hit < 0:
-        return _parse_segment(text, first_line, acct, state, batch)
-    pos, line = 0, first_line
-    while hit >= 0:
-        bol = text.rfind("\n", 0, hit) + 1
-        m = BANNER.match(text, bol)
-        if not m or bol < pos:
-            hit = text.find("started with:", hit + 1)
-            continue
-        seg = text[pos:bol]
-        line = _parse_segment(seg, line, acct, state, batch)
-        banner = m.group(0)
-        n = banner.count("\n") + (0 if banner.endswith("\n") else 1)
-        first = banner.split("\n", 1)[0]
-        batch.banners.append({"event": "other", "message": "server start: " + first.replace(" started with:", ""),
-                              "detail": " | ".join(x.strip() for x in banner.split("\n")[1:] if x.strip()),
-                              "source_line": line, "_records_before": batch.count()})
-        acct.skip(line, BANNER_REASON, first, count=n)
-        line += n
-        pos = m.end()
-        hit = text.find("started with:", pos)
-    return _parse_segment(text[pos:], line, acct, state, batch)
 
 
 # The '# Query_time:' line's figures: header key, canonical column, factor to the column's unit.
@@ -624,10 +673,10 @@ def state_before(path: str, start: int) -> State:
         if lo == 0:
             return state
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            def record_at(line: int) -> re.Match | None:
-                """The record (a match of LEAN_ITEM's record part) whose header holds the line
-                starting at ``line``, if the reader reads one there: from the header's start,
-                line by line as the reader goes past junk lines."""
+            def record_at(line: int) -> tuple[str, str] | None:
+                """``(time, use)`` of the record whose header holds the line starting at
+                ``line``, if the reader reads one there ('': the record has none): from the
+                header's start, line by line as the reader goes past junk lines."""
                 begin = head_start(mm, line)
                 qt = (line - 1 if mm[line:line + 14] == b"# Query_time: "
                       else mm.find(b"\n# Query_time: ", line, lo))
@@ -638,9 +687,10 @@ def state_before(path: str, start: int) -> State:
                 stop = min([*nxt, lo, qt + (1 << 20)]) + 1
                 while begin <= line:
                     text = decode(mm[begin:stop], Accounting())
-                    m = LEAN_ITEM.match(text)
-                    if m is not None and m.group(1) is not None:
-                        return m
+                    _, first, _, fields, _, _ = _native.scan(text, 0)
+                    if first[:8] == bytes(8):  # (a record starts the text: its first line is 0)
+                        return tuple(values[int.from_bytes(codes[:4], "little", signed=True)]
+                                     for codes, values in (fields[_F_TIME], fields[_F_USE]))
                     begin = mm.find(b"\n", begin, stop) + 1  # a junk line: the next line
                     if begin == 0:
                         return None
@@ -664,8 +714,8 @@ def state_before(path: str, start: int) -> State:
                     end = max(i, 0)
                 return None
 
-            state.time = last(b"# Time: ", lambda m: m.group(2))
-            use = last(b"use ", lambda m: m.group(11))
+            state.time = last(b"# Time: ", operator.itemgetter(0))
+            use = last(b"use ", operator.itemgetter(1))
             state.database = use.strip("`") if use else None
     return state
 
