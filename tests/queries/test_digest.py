@@ -183,11 +183,22 @@ def test_two_workers_account_for_every_line_as_one_does(path):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_digest_file_errors_raise_names_file_and_line(workers):
+@pytest.mark.parametrize("how", ["reader_options", "keyword"])
+def test_digest_file_errors_raise_names_file_and_line(workers, how):
     path = MYSQL_FIXTURES[0].parent / "truncated_last_record.log"
+    # errors= as the readers take it, or among the reader's options: the same
+    options = {"reader_options": {"errors": "raise"}} if how == "reader_options" else {"errors": "raise"}
     with pytest.raises(tk.ParseError) as err:
-        digest_file(path, workers=workers, reader_options={"errors": "raise"})
+        digest_file(path, workers=workers, **options)
     assert err.value.line == 8 and err.value.path.endswith("truncated_last_record.log")
+
+
+def test_digest_file_errors_given_twice_must_agree():
+    path = MYSQL_FIXTURES[0].parent / "truncated_last_record.log"
+    with pytest.raises(ValueError, match="disagree"):
+        digest_file(path, errors="raise", reader_options={"errors": "skip"})
+    # the default skips the bad record and counts it
+    assert digest_file(path, errors="skip").attrs["source"]["lines_skipped"] > 0
 
 
 @given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", None, np.nan]), st.sampled_from(["u", None]),

@@ -651,7 +651,7 @@ def _chunks(src, fmt, chunk_size: int, reader_options: dict[str, Any]):
 def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers: int | None = None,
                 chunk_size: int | None = None, fold_parse_bind: bool = True,
                 reader_options: dict[str, Any] | None = None, state: Any = None,
-                **fingerprint_options: Any) -> pd.DataFrame:
+                errors: str | None = None, **fingerprint_options: Any) -> pd.DataFrame:
     """Read a query log piece by piece and digest it with bounded memory.
 
     ``format`` as for :func:`toolkit.read_queries` (detected when None). Formats that register a
@@ -662,7 +662,10 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
     with their counts), not DataFrames (the results merge exactly: sums, maxima and the counted
     durations); the default (None) uses two processes for such files over 64 MB when the
     machine has two cores.
-    ``attrs["source"]`` carries the reader's accounting.
+    ``attrs["source"]`` carries the reader's accounting. ``errors``: ``"skip"`` (the default:
+    bad lines are skipped and counted) or ``"raise"`` (the first bad line is a
+    :class:`~toolkit.errors.ParseError` naming file and line), as for the readers; the same as
+    ``reader_options={"errors": ...}``.
 
     ``state`` (a directory, or a :class:`toolkit.state.StateStore`) makes the digest
     incremental (:mod:`toolkit.queries.incremental`): the file's digest so far is remembered
@@ -676,7 +679,12 @@ def digest_file(path: Any, by: Any = None, *, format: str | None = None, workers
 
     # None: each way's own piece size (the direct digests choose theirs)
     reader_options = dict(reader_options or {})
-    errors = reader_options.pop("errors", "skip")
+    # (errors= beside the reader's options: a user writes it as for read_queries, and it must not
+    # fall into the fingerprint options)
+    given = reader_options.pop("errors", None)
+    if errors is not None and given is not None and errors != given:
+        raise ValueError(f"errors={errors!r} and reader_options['errors']={given!r} disagree")
+    errors = errors or given or "skip"
     src = open_source(path, errors=errors)
     fmt = formats.get(format) if format else formats.detect(src, "queries")
     full_read = None  # with a state: why the file is read whole
