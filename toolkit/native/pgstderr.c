@@ -1,7 +1,841 @@
-/* toolkit.native.pgstderr: placeholder, filled in by the pgstderr scanner's work (issue #12). */
+/* toolkit.native.pgstderr: the PostgreSQL stderr scanner's one pass over a buffer (issue #12).
+ *
+ * scan(text, mark, program, want, ts_slot, session_slot, pid_slot, first_line)
+ *
+ * ``text`` is a buffer of whole records already folded by StderrParser.folded (every
+ * continuation line break "\n\t" replaced by ``mark``, a character the buffer does not hold,
+ * and the last line break removed), so each line of ``text`` is one record line and the rules
+ * below are those of the old prefix regex over the same text, character for character
+ * (Python's \d, \s and \w on str: Py_UNICODE_ISDECIMAL, Py_UNICODE_ISSPACE, Py_UNICODE_ISALNUM).
+ *
+ * ``program`` is the compiled log_line_prefix (toolkit.queries.pg_prefix.prefix_program), a
+ * tree of nested tuples, interpreted by a backtracking matcher that tries the alternatives in
+ * the order a regular expression engine does (lazy: shortest first, greedy: longest first,
+ * alternation: left first), so the first way of matching the prefix that is followed by a
+ * severity is the one the regex found:
+ *     (0, text)                       literal text
+ *     (1, class, min, max, greedy)    a character class repeated min..max times (max -1: no bound)
+ *     (2, (node, ...))                a sequence
+ *     (3, node)                       an optional node (greedy: tried first)
+ *     (4, (node, ...))                alternatives, tried left to right
+ *     (5, slot, node)                 a captured field (slot: its position in the slots)
+ * After the prefix: the severity (2-12 upper-case letters of any script, an optional digit 1-5,
+ * ":  "), then ``duration: X ms`` and a verb (statement, parse, bind, execute [fetch from],
+ * plan, with a portal/statement name) as the message head, then the message; a line with a verb
+ * takes the next line into its record when that line is the same prefix text followed by
+ * "DETAIL:  parameters: " (PostgreSQL writes one prefix for all lines of a message).
+ *
+ * Returns None when the buffer holds a line the reader must account for on the full scan (the
+ * Python rules of StderrParser.parse): a line that is not the prefix and a severity, a
+ * severity that is not English, a DETAIL/HINT/... line without its record, a translated
+ * duration message, a duration over 20 characters or in other digits, a time stamp that is not
+ * 19 or 23 characters with ".ddd" milliseconds. Else a tuple of columns of the query-event
+ * records (LOG with a duration or a verb), in file order:
+ *     first_line   bytearray, int64: each record's first input line (from ``first_line``)
+ *     nlines       bytearray, int64: its input lines (continuations, DETAIL, ... included)
+ *     others       int: the input lines of all other records (server events)
+ *     fields       list of lists of str: the prefix slots named in ``want`` ("" where absent)
+ *     session      list of str: the session slot's text, or the pid's where it is empty; None
+ *                  when the prefix has neither
+ *     dur          list of str: the duration text in ms ("" when none)
+ *     verb         list of str ("" when none)
+ *     message      list of str: the statement or plan, continuation line breaks restored
+ *     parameters   list: the DETAIL "parameters: " text (line breaks restored) or None
+ *     seconds      list of str: the time stamps' first 19 characters each time they change
+ *                  (every distinct second, for the Python check of a valid calendar time)
+ * Columns of strings rather than codes: the consumers (pg_digest, pg_events) factorize the few
+ * they group by; what the C pass saves is the regex's per-line tuples and their re-picking.
+ */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "toolkit.native.pgstderr", NULL, -1, NULL};
+enum { N_LIT, N_REP, N_SEQ, N_OPT, N_ALT, N_CAP, N_SEV };
+enum { C_DIGIT, C_NOTNL, C_HOST, C_HEX, C_UPDIG, C_NOTSPACE, C_TZ, C_SPACE, C_SIGN, C_NCLASS };
+
+#define MAX_SLOTS 32
+#define MAX_DEPTH 64
+
+typedef struct Node {
+    int kind;
+    int cls;
+    Py_ssize_t min, max;
+    int greedy;
+    int slot;
+    Py_UCS4 *lit;
+    Py_ssize_t litlen;
+    struct Node **kids;
+    Py_ssize_t nkids;
+} Node;
+
+static void free_node(Node *n)
+{
+    if (n == NULL)
+        return;
+    for (Py_ssize_t i = 0; i < n->nkids; i++)
+        free_node(n->kids[i]);
+    PyMem_Free(n->kids);
+    PyMem_Free(n->lit);
+    PyMem_Free(n);
+}
+
+static Node *new_node(int kind)
+{
+    Node *n = PyMem_Calloc(1, sizeof(Node));
+    if (n == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    n->kind = kind;
+    n->slot = -1;
+    return n;
+}
+
+static int small_int(PyObject *o, long lo, long hi, long *out)
+{
+    long v = PyLong_AsLong(o);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v < lo || v > hi) {
+        PyErr_Format(PyExc_ValueError, "prefix program: %ld out of range", v);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static Node *parse_node(PyObject *t, int depth, int *nslots);
+
+static int parse_kids(Node *n, PyObject *seq, int depth, int *nslots)
+{
+    if (!PyTuple_Check(seq)) {
+        PyErr_SetString(PyExc_TypeError, "prefix program: expected a tuple of nodes");
+        return -1;
+    }
+    Py_ssize_t k = PyTuple_GET_SIZE(seq);
+    n->kids = PyMem_Calloc(k ? (size_t)k : 1, sizeof(Node *));
+    if (n->kids == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        n->kids[i] = parse_node(PyTuple_GET_ITEM(seq, i), depth + 1, nslots);
+        if (n->kids[i] == NULL)
+            return -1;
+        n->nkids = i + 1;
+    }
+    return 0;
+}
+
+static Node *parse_node(PyObject *t, int depth, int *nslots)
+{
+    long kind, v;
+    if (depth > MAX_DEPTH) {
+        PyErr_SetString(PyExc_ValueError, "prefix program: nested too deeply");
+        return NULL;
+    }
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2) {
+        PyErr_SetString(PyExc_TypeError, "prefix program: a node is a tuple (kind, ...)");
+        return NULL;
+    }
+    if (small_int(PyTuple_GET_ITEM(t, 0), N_LIT, N_CAP, &kind) < 0)
+        return NULL;
+    Node *n = new_node((int)kind);
+    if (n == NULL)
+        return NULL;
+    Py_ssize_t size = PyTuple_GET_SIZE(t);
+    switch (kind) {
+    case N_LIT: {
+        PyObject *s = PyTuple_GET_ITEM(t, 1);
+        if (!PyUnicode_Check(s)) {
+            PyErr_SetString(PyExc_TypeError, "prefix program: a literal is a str");
+            goto fail;
+        }
+        n->litlen = PyUnicode_GET_LENGTH(s);
+        n->lit = PyUnicode_AsUCS4Copy(s);
+        if (n->lit == NULL)
+            goto fail;
+        break;
+    }
+    case N_REP:
+        if (size != 5) {
+            PyErr_SetString(PyExc_ValueError, "prefix program: (1, class, min, max, greedy)");
+            goto fail;
+        }
+        if (small_int(PyTuple_GET_ITEM(t, 1), 0, C_NCLASS - 1, &v) < 0)
+            goto fail;
+        n->cls = (int)v;
+        if (small_int(PyTuple_GET_ITEM(t, 2), 0, 1 << 20, &v) < 0)
+            goto fail;
+        n->min = v;
+        if (small_int(PyTuple_GET_ITEM(t, 3), -1, 1 << 20, &v) < 0)
+            goto fail;
+        n->max = v < 0 ? PY_SSIZE_T_MAX : v;
+        if (n->max < n->min) {
+            PyErr_SetString(PyExc_ValueError, "prefix program: max < min");
+            goto fail;
+        }
+        if (small_int(PyTuple_GET_ITEM(t, 4), 0, 1, &v) < 0)
+            goto fail;
+        n->greedy = (int)v;
+        break;
+    case N_SEQ:
+    case N_ALT:
+        if (parse_kids(n, PyTuple_GET_ITEM(t, 1), depth, nslots) < 0)
+            goto fail;
+        break;
+    case N_OPT:
+        n->kids = PyMem_Calloc(1, sizeof(Node *));
+        if (n->kids == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        n->kids[0] = parse_node(PyTuple_GET_ITEM(t, 1), depth + 1, nslots);
+        if (n->kids[0] == NULL)
+            goto fail;
+        n->nkids = 1;
+        break;
+    case N_CAP:
+        if (size != 3) {
+            PyErr_SetString(PyExc_ValueError, "prefix program: (5, slot, node)");
+            goto fail;
+        }
+        if (small_int(PyTuple_GET_ITEM(t, 1), 0, MAX_SLOTS - 1, &v) < 0)
+            goto fail;
+        n->slot = (int)v;
+        if (n->slot + 1 > *nslots)
+            *nslots = n->slot + 1;
+        n->kids = PyMem_Calloc(1, sizeof(Node *));
+        if (n->kids == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        n->kids[0] = parse_node(PyTuple_GET_ITEM(t, 2), depth + 1, nslots);
+        if (n->kids[0] == NULL)
+            goto fail;
+        n->nkids = 1;
+        break;
+    }
+    return n;
+fail:
+    free_node(n);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------ matching */
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t end;           /* the line's end: no node reads at or past it */
+    Py_ssize_t cap[2 * MAX_SLOTS];
+    Py_ssize_t pre_end, sev_start, sev_end;
+    long steps;               /* backtracking budget of one line */
+} M;
+
+#define CH(m, i) PyUnicode_READ((m)->kind, (m)->data, (i))
+
+static int in_class(int cls, Py_UCS4 c)
+{
+    switch (cls) {
+    case C_DIGIT:
+        return Py_UNICODE_ISDECIMAL(c);
+    case C_NOTNL:
+        return c != '\n';
+    case C_HOST:
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'
+               || c == '.' || c == ':' || c == '%' || c == '-';
+    case C_HEX:
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    case C_UPDIG:
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+    case C_NOTSPACE:
+        return !Py_UNICODE_ISSPACE(c);
+    case C_TZ:
+        return !Py_UNICODE_ISSPACE(c) && c != ']' && c != ':' && c != ',';
+    case C_SPACE:
+        return c == ' ';
+    case C_SIGN:
+        return c == '+' || c == '-';
+    }
+    return 0;
+}
+
+/* [^\W\d_a-z]: a word character that is no decimal digit, no '_' and no ASCII lower-case letter */
+static inline int is_sev_char(Py_UCS4 c)
+{
+    if (c < 128)
+        return c >= 'A' && c <= 'Z';
+    return Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c);
+}
+
+typedef struct Cont {
+    const Node *n;      /* N_SEQ: the rest of it from kid i; N_CAP: its end */
+    Py_ssize_t i;
+    Py_ssize_t start;
+    const struct Cont *next;
+} Cont;
+
+static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k);
+
+static Py_ssize_t resume(M *m, Py_ssize_t pos, const Cont *k)
+{
+    while (k != NULL && k->n->kind == N_SEQ && k->i >= k->n->nkids)
+        k = k->next;
+    if (k == NULL)
+        return pos;
+    if (k->n->kind == N_SEQ) {
+        Cont c = {k->n, k->i + 1, 0, k->next};
+        return go(m, k->n->kids[k->i], pos, &c);
+    }
+    /* N_CAP: the field ends here; undone if what follows fails */
+    int s = k->n->slot;
+    Py_ssize_t os = m->cap[2 * s], oe = m->cap[2 * s + 1];
+    m->cap[2 * s] = k->start;
+    m->cap[2 * s + 1] = pos;
+    Py_ssize_t r = resume(m, pos, k->next);
+    if (r < 0) {
+        m->cap[2 * s] = os;
+        m->cap[2 * s + 1] = oe;
+    }
+    return r;
+}
+
+/* The severity after the prefix: [^\W\d_a-z]{2,12}[1-5]?:  (the run of such characters is
+ * maximal: a shorter one is followed by another of them, never by a digit or ':') */
+static Py_ssize_t severity(M *m, Py_ssize_t pos)
+{
+    Py_ssize_t q = pos;
+    while (q < m->end && q - pos <= 12 && is_sev_char(CH(m, q)))
+        q++;
+    if (q - pos < 2 || q - pos > 12)
+        return -1;
+    Py_ssize_t s_end = q;
+    if (q < m->end) {
+        Py_UCS4 c = CH(m, q);
+        if (c >= '1' && c <= '5')
+            s_end = ++q;
+    }
+    if (q + 3 > m->end || CH(m, q) != ':' || CH(m, q + 1) != ' ' || CH(m, q + 2) != ' ')
+        return -1;
+    m->pre_end = pos;
+    m->sev_start = pos;
+    m->sev_end = s_end;
+    return q + 3;
+}
+
+static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
+{
+    if (--m->steps < 0)
+        return -2;  /* too much backtracking: the line is left to the full scan */
+    switch (n->kind) {
+    case N_LIT:
+        if (pos + n->litlen > m->end)
+            return -1;
+        for (Py_ssize_t i = 0; i < n->litlen; i++)
+            if (CH(m, pos + i) != n->lit[i])
+                return -1;
+        return resume(m, pos + n->litlen, k);
+    case N_REP: {
+        Py_ssize_t c = 0;
+        if (n->greedy) {
+            while (c < n->max && pos + c < m->end && in_class(n->cls, CH(m, pos + c)))
+                c++;
+            if (c < n->min)
+                return -1;
+            for (;; c--) {
+                Py_ssize_t r = resume(m, pos + c, k);
+                if (r != -1 || c == n->min)
+                    return r;
+            }
+        }
+        while (c < n->min) {
+            if (pos + c >= m->end || !in_class(n->cls, CH(m, pos + c)))
+                return -1;
+            c++;
+        }
+        for (;;) {
+            Py_ssize_t r = resume(m, pos + c, k);
+            if (r != -1)
+                return r;
+            if (c >= n->max || pos + c >= m->end || !in_class(n->cls, CH(m, pos + c)))
+                return -1;
+            c++;
+        }
+    }
+    case N_SEQ: {
+        Cont c = {n, 0, 0, k};
+        return resume(m, pos, &c);
+    }
+    case N_OPT: {
+        Py_ssize_t r = go(m, n->kids[0], pos, k);
+        return r != -1 ? r : resume(m, pos, k);
+    }
+    case N_ALT:
+        for (Py_ssize_t i = 0; i < n->nkids; i++) {
+            Py_ssize_t r = go(m, n->kids[i], pos, k);
+            if (r != -1)
+                return r;
+        }
+        return -1;
+    case N_CAP: {
+        Cont c = {n, 0, pos, k};
+        return go(m, n->kids[0], pos, &c);
+    }
+    case N_SEV: {
+        Py_ssize_t r = severity(m, pos);
+        return r < 0 ? -1 : resume(m, r, k);
+    }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------ outputs */
+
+typedef struct {
+    int64_t *v;
+    Py_ssize_t n, cap;
+} I64;
+
+static int i64_push(I64 *a, int64_t x)
+{
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? a->cap * 2 : 1024;
+        int64_t *v = PyMem_Realloc(a->v, (size_t)cap * sizeof(int64_t));
+        if (v == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+static int push_new(PyObject *list, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int r = PyList_Append(list, item);
+    Py_DECREF(item);
+    return r;
+}
+
+/* text[a:b] with every mark turned back into "\n" (marks: how many it holds) */
+static PyObject *restored(PyObject *text, Py_ssize_t a, Py_ssize_t b, Py_ssize_t marks, PyObject *mark,
+                          PyObject *nl)
+{
+    PyObject *s = PyUnicode_Substring(text, a, b);
+    if (s == NULL || marks == 0)
+        return s;
+    PyObject *r = PyUnicode_Replace(s, mark, nl, -1);
+    Py_DECREF(s);
+    return r;
+}
+
+static const char *const PRIMARY[] = {"LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO",
+                                      "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", NULL};
+static const char *const SECONDARY[] = {"DETAIL", "HINT", "CONTEXT", "STATEMENT", "QUERY", "LOCATION", NULL};
+static const char *const VERBS[] = {"statement", "parse", "bind", "execute fetch from", "execute", "plan", NULL};
+
+/* whether text[a:b] is the ASCII string s (b - a == strlen(s)) */
+static int span_is(M *m, Py_ssize_t a, Py_ssize_t b, const char *s)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(s);
+    if (b - a != len)
+        return 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (CH(m, a + i) != (Py_UCS4)(unsigned char)s[i])
+            return 0;
+    return 1;
+}
+
+/* whether text at pos (before limit) starts with the ASCII string s */
+static int starts(M *m, Py_ssize_t pos, Py_ssize_t limit, const char *s)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(s);
+    if (pos + len > limit)
+        return 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (CH(m, pos + i) != (Py_UCS4)(unsigned char)s[i])
+            return 0;
+    return 1;
+}
+
+/* the end of "\d+" from pos (pos itself when no digit) */
+static Py_ssize_t digits(M *m, Py_ssize_t pos)
+{
+    while (pos < m->end && Py_UNICODE_ISDECIMAL(CH(m, pos)))
+        pos++;
+    return pos;
+}
+
+/* TRANSLATED_DURATION: ^[^\W\d_]+ ?: \d+[.,]\d+ ms  (a duration message in another language) */
+static int translated_duration(M *m, Py_ssize_t p)
+{
+    Py_ssize_t q = p;
+    while (q < m->end) {
+        Py_UCS4 c = CH(m, q);
+        if (!(Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c)))
+            break;
+        q++;
+    }
+    if (q == p)
+        return 0;
+    if (q < m->end && CH(m, q) == ' ')
+        q++;
+    if (!starts(m, q, m->end, ": "))
+        return 0;
+    Py_ssize_t d = digits(m, q + 2);
+    if (d == q + 2 || d >= m->end || (CH(m, d) != '.' && CH(m, d) != ','))
+        return 0;
+    Py_ssize_t e = digits(m, d + 1);
+    return e > d + 1 && starts(m, e, m->end, " ms  ");
+}
+
+static PyObject *scan(PyObject *self, PyObject *args)
+{
+    PyObject *text, *mark, *program, *want;
+    int ts_slot, session_slot, pid_slot;
+    long long first_line;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UUOO!iiiL", &text, &mark, &program, &PyTuple_Type, &want, &ts_slot,
+                          &session_slot, &pid_slot, &first_line))
+        return NULL;
+    if (PyUnicode_GET_LENGTH(mark) != 1) {
+        PyErr_SetString(PyExc_ValueError, "mark: one character");
+        return NULL;
+    }
+    Py_UCS4 mk = PyUnicode_READ_CHAR(mark, 0);
+    int nslots = 0;
+    Node *prefix = parse_node(program, 0, &nslots);
+    if (prefix == NULL)
+        return NULL;
+    Py_ssize_t nwant = PyTuple_GET_SIZE(want);
+    int wslot[MAX_SLOTS];
+    if (nwant > MAX_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "want: too many slots");
+        free_node(prefix);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nwant; i++) {
+        long v;
+        if (small_int(PyTuple_GET_ITEM(want, i), 0, MAX_SLOTS - 1, &v) < 0) {
+            free_node(prefix);
+            return NULL;
+        }
+        wslot[i] = (int)v;
+    }
+    if (ts_slot >= MAX_SLOTS || session_slot >= MAX_SLOTS || pid_slot >= MAX_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "slot out of range");
+        free_node(prefix);
+        return NULL;
+    }
+    /* the whole line program: the prefix, then the severity */
+    Node sev = {0};
+    sev.kind = N_SEV;
+    sev.slot = -1;
+    Node *top_kids[2] = {prefix, &sev};
+    Node top = {0};
+    top.kind = N_SEQ;
+    top.slot = -1;
+    top.kids = top_kids;
+    top.nkids = 2;
+
+    PyObject *result = NULL, *nl = NULL, *fields = NULL, *session = NULL, *durs = NULL, *verbs = NULL;
+    PyObject *msgs = NULL, *params = NULL, *seconds = NULL, *empty = NULL;
+    I64 firsts = {0}, counts = {0};
+    M m;
+    m.kind = PyUnicode_KIND(text);
+    m.data = PyUnicode_DATA(text);
+    Py_ssize_t L = PyUnicode_GET_LENGTH(text);
+    int unreadable = 0;
+
+    nl = PyUnicode_FromString("\n");
+    empty = PyUnicode_FromString("");
+    fields = PyList_New(nwant);
+    durs = PyList_New(0);
+    verbs = PyList_New(0);
+    msgs = PyList_New(0);
+    params = PyList_New(0);
+    seconds = PyList_New(0);
+    if (!nl || !empty || !fields || !durs || !verbs || !msgs || !params || !seconds)
+        goto done;
+    for (Py_ssize_t i = 0; i < nwant; i++) {
+        PyObject *l = PyList_New(0);
+        if (l == NULL)
+            goto done;
+        PyList_SET_ITEM(fields, i, l);
+    }
+    if (session_slot >= 0 || pid_slot >= 0) {
+        session = PyList_New(0);
+        if (session == NULL)
+            goto done;
+    }
+
+    int64_t line_no = first_line;
+    int64_t others = 0;
+    int head = 0;            /* the record before: 0 none, 1 a query record (the last row), 2 another */
+    Py_ssize_t last_sec = -1;  /* where the last second pushed to ``seconds`` starts */
+    Py_ssize_t pos = 0;
+    if (L == 0)
+        unreadable = 1;  /* one blank line: the full scan says so */
+    while (!unreadable) {
+        Py_ssize_t e = pos;
+        Py_ssize_t marks = 0;
+        while (e < L) {
+            Py_UCS4 c = CH(&m, e);
+            if (c == '\n')
+                break;
+            marks += c == mk;
+            e++;
+        }
+        m.end = e;
+        m.steps = 1 << 20;
+        for (int s = 0; s < 2 * MAX_SLOTS; s++)
+            m.cap[s] = -1;
+        Py_ssize_t p = go(&m, &top, pos, NULL);
+        if (p < 0) {  /* not the prefix and a severity (or too costly to decide) */
+            unreadable = 1;
+            break;
+        }
+        int primary = 0, secondary = 0;
+        for (int i = 0; PRIMARY[i]; i++)
+            if (span_is(&m, m.sev_start, m.sev_end, PRIMARY[i])) {
+                primary = 1;
+                break;
+            }
+        if (!primary)
+            for (int i = 0; SECONDARY[i]; i++)
+                if (span_is(&m, m.sev_start, m.sev_end, SECONDARY[i])) {
+                    secondary = 1;
+                    break;
+                }
+        if (!primary && (!secondary || head == 0)) {  /* foreign severity; DETAIL without record */
+            unreadable = 1;
+            break;
+        }
+        int is_log = span_is(&m, m.sev_start, m.sev_end, "LOG");
+        /* duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?=mark)) */
+        Py_ssize_t dur_a = p, dur_b = p;
+        if (starts(&m, p, e, "duration: ")) {
+            Py_ssize_t a = p + 10, b = digits(&m, a);
+            if (b > a) {
+                if (b + 1 < e && CH(&m, b) == '.' && Py_UNICODE_ISDECIMAL(CH(&m, b + 1)))
+                    b = digits(&m, b + 1);
+                if (starts(&m, b, e, " ms")) {
+                    Py_ssize_t q = b + 3;
+                    if (starts(&m, q, e, "  ")) {
+                        dur_a = a, dur_b = b, p = q + 2;
+                    } else if (q == e || CH(&m, q) == mk) {
+                        dur_a = a, dur_b = b, p = q;
+                    }
+                }
+            }
+        }
+        /* (?P<verb>statement|...)(?: [^:\n mark]*?)?:(?: |$|(?=mark)) */
+        Py_ssize_t verb_a = p, verb_b = p;
+        for (int v = 0; VERBS[v]; v++) {
+            if (!starts(&m, p, e, VERBS[v]))
+                continue;
+            Py_ssize_t q = p + (Py_ssize_t)strlen(VERBS[v]), colon = -1;
+            if (q < e && CH(&m, q) == ' ') {
+                Py_ssize_t r = q + 1;
+                while (r < e && CH(&m, r) != ':' && CH(&m, r) != mk)
+                    r++;
+                if (r < e && CH(&m, r) == ':' && (r + 1 == e || CH(&m, r + 1) == ' ' || CH(&m, r + 1) == mk))
+                    colon = r;
+            }
+            if (colon < 0 && q < e && CH(&m, q) == ':' && (q + 1 == e || CH(&m, q + 1) == ' ' || CH(&m, q + 1) == mk))
+                colon = q;
+            if (colon < 0)
+                continue;
+            verb_a = p, verb_b = q;
+            p = colon + 1 + (colon + 1 < e && CH(&m, colon + 1) == ' ');
+            break;
+        }
+        Py_ssize_t msg_a = p;
+        /* the DETAIL "parameters:" line of a line with a verb, under the same prefix text */
+        Py_ssize_t dp_a = -1, dp_b = -1, dp_marks = 0;
+        if (verb_b > verb_a && e < L) {
+            Py_ssize_t plen = m.pre_end - pos, d = e + 1, i = 0;
+            while (i < plen && d + i < L && CH(&m, d + i) == CH(&m, pos + i))
+                i++;
+            if (i == plen) {
+                Py_ssize_t h = d + plen;
+                if (starts(&m, h, L, "DETAIL:  ") && (starts(&m, h + 9, L, "parameters: ") || starts(&m, h + 9, L, "Parameters: "))) {
+                    dp_a = h + 9;
+                    dp_b = dp_a;
+                    while (dp_b < L) {
+                        Py_UCS4 c = CH(&m, dp_b);
+                        if (c == '\n')
+                            break;
+                        dp_marks += c == mk;
+                        dp_b++;
+                    }
+                }
+            }
+        }
+        int64_t n_lines = 1 + marks + (dp_a >= 0 ? 1 + dp_marks : 0);
+        if (dp_a >= 0 && !primary) {
+            unreadable = 1;
+            break;
+        }
+        if (secondary) {
+            if (head == 1) {
+                counts.v[counts.n - 1] += n_lines;
+                if (span_is(&m, m.sev_start, m.sev_end, "DETAIL")
+                    && (starts(&m, p, e, "parameters: ") || starts(&m, p, e, "Parameters: "))) {
+                    PyObject *s = restored(text, p + 12, e, marks, mark, nl);
+                    if (s == NULL)
+                        goto done;
+                    Py_ssize_t last = PyList_GET_SIZE(params) - 1;
+                    PyObject *old = PyList_GET_ITEM(params, last);
+                    PyList_SET_ITEM(params, last, s);
+                    Py_DECREF(old);
+                }
+            } else {
+                others += n_lines;
+            }
+        } else {
+            /* a primary record: the readers' checks of its time stamp and duration */
+            if (ts_slot >= 0 && m.cap[2 * ts_slot] >= 0) {
+                Py_ssize_t a = m.cap[2 * ts_slot], len = m.cap[2 * ts_slot + 1] - a;
+                if (len != 0 && len != 19 && len != 23) {
+                    unreadable = 1;
+                    break;
+                }
+                if (len == 23) {
+                    if (CH(&m, a + 19) != '.') {
+                        unreadable = 1;
+                        break;
+                    }
+                    for (int i = 20; i < 23; i++) {
+                        Py_UCS4 c = CH(&m, a + i);
+                        if (c < '0' || c > '9')
+                            unreadable = 1;
+                    }
+                    if (unreadable)
+                        break;
+                }
+                if (len) {
+                    int same = last_sec >= 0;
+                    for (int i = 0; same && i < 19; i++)
+                        same = CH(&m, a + i) == CH(&m, last_sec + i);
+                    if (!same) {
+                        if (push_new(seconds, PyUnicode_Substring(text, a, a + 19)) < 0)
+                            goto done;
+                        last_sec = a;
+                    }
+                }
+            }
+            if (dur_b - dur_a > 20) {
+                unreadable = 1;
+                break;
+            }
+            for (Py_ssize_t i = dur_a; i < dur_b; i++)
+                if (CH(&m, i) >= 128)
+                    unreadable = 1;
+            if (unreadable)
+                break;
+            int query = is_log && (dur_b > dur_a || verb_b > verb_a);
+            if (!query) {
+                if (is_log && translated_duration(&m, msg_a)) {
+                    unreadable = 1;
+                    break;
+                }
+                others += n_lines;
+                head = 2;
+            } else {
+                head = 1;
+                if (i64_push(&firsts, line_no) < 0 || i64_push(&counts, n_lines) < 0)
+                    goto done;
+                for (Py_ssize_t i = 0; i < nwant; i++) {
+                    int s = wslot[i];
+                    PyObject *col = PyList_GET_ITEM(fields, i);
+                    PyObject *v;
+                    if (m.cap[2 * s] >= 0)
+                        v = PyUnicode_Substring(text, m.cap[2 * s], m.cap[2 * s + 1]);
+                    else {
+                        v = empty;
+                        Py_INCREF(v);
+                    }
+                    if (push_new(col, v) < 0)
+                        goto done;
+                }
+                if (session != NULL) {
+                    PyObject *v;
+                    int s = session_slot;
+                    if (s < 0 || m.cap[2 * s] < 0 || m.cap[2 * s + 1] == m.cap[2 * s])
+                        s = pid_slot >= 0 ? pid_slot : s;
+                    if (s >= 0 && m.cap[2 * s] >= 0)
+                        v = PyUnicode_Substring(text, m.cap[2 * s], m.cap[2 * s + 1]);
+                    else {
+                        v = empty;
+                        Py_INCREF(v);
+                    }
+                    if (push_new(session, v) < 0)
+                        goto done;
+                }
+                if (push_new(durs, PyUnicode_Substring(text, dur_a, dur_b)) < 0
+                    || push_new(verbs, PyUnicode_Substring(text, verb_a, verb_b)) < 0
+                    || push_new(msgs, restored(text, msg_a, e, marks, mark, nl)) < 0)
+                    goto done;
+                if (dp_a >= 0) {
+                    if (push_new(params, restored(text, dp_a + 12, dp_b, dp_marks, mark, nl)) < 0)
+                        goto done;
+                } else if (PyList_Append(params, Py_None) < 0) {
+                    goto done;
+                }
+            }
+        }
+        line_no += n_lines;
+        if (dp_a >= 0)
+            e = dp_b;
+        if (e >= L)
+            break;
+        pos = e + 1;
+    }
+    if (unreadable) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    {
+        PyObject *fb = PyByteArray_FromStringAndSize((const char *)firsts.v, (Py_ssize_t)(firsts.n * sizeof(int64_t)));
+        PyObject *cb = fb ? PyByteArray_FromStringAndSize((const char *)counts.v, (Py_ssize_t)(counts.n * sizeof(int64_t))) : NULL;
+        if (cb != NULL)
+            result = Py_BuildValue("NNLOOOOOOO", fb, cb, (long long)others, fields, session ? session : Py_None,
+                                   durs, verbs, msgs, params, seconds);
+        else
+            Py_XDECREF(fb);
+    }
+done:
+    free_node(prefix);
+    PyMem_Free(firsts.v);
+    PyMem_Free(counts.v);
+    Py_XDECREF(nl);
+    Py_XDECREF(empty);
+    Py_XDECREF(fields);
+    Py_XDECREF(session);
+    Py_XDECREF(durs);
+    Py_XDECREF(verbs);
+    Py_XDECREF(msgs);
+    Py_XDECREF(params);
+    Py_XDECREF(seconds);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS,
+     "scan(text, mark, program, want, ts_slot, session_slot, pid_slot, first_line) -> the query-event "
+     "records of a folded stderr buffer as columns, or None where the full scan must read it (see the "
+     "module's source for the columns)."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "toolkit.native.pgstderr",
+                                    "The PostgreSQL stderr scanner's one pass (C).", -1, methods,
+                                    NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit_pgstderr(void) { return PyModule_Create(&module); }

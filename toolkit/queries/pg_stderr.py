@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import LogFormatError
+from ..native import pgstderr
 from ..sources import (
     CHUNK_BYTES,
     Source,
@@ -38,7 +39,6 @@ from .pg_events import (
     MESSAGE_RE,
     QUERY_RAW,
     SECONDARY,
-    TRANSLATED_DURATION,
     query_rows,
     raw_frame,
 )
@@ -49,6 +49,7 @@ from .pg_prefix import (
     compile_prefix,
     detect_prefix,
     prefix_pattern,
+    prefix_program,
     unknown_prefix_error,
 )
 from .pg_time import epoch_to_utc, plain_stamp, utc_times
@@ -115,97 +116,6 @@ def session_waits(m: re.Match, line: str, holds: bool) -> bool | None:
 _CUT_WINDOW = 1 << 18  # how far back from a chunk's end _settled looks for a place to cut
 
 
-class Unreadable(Exception):
-    """A buffer holds a line the full parse (``StderrParser.parse``) must account for."""
-
-
-def _plain_stamps(ts) -> bool:
-    """Whether every time stamp text of ``ts`` is empty or :func:`~toolkit.queries.pg_time.plain_stamp`:
-    each distinct second once, and the milliseconds of them all as a few string operations."""
-    lens = set(map(len, ts))
-    if not lens <= {0, 19, 23}:
-        return False
-    if 23 in lens:  # '.' and three ASCII digits after each second that has them
-        tail = "".join([t[19:] for t in ts])
-        if not (tail.isascii() and tail[::4] == "." * (len(tail) // 4)
-                and (tail[1::4] + tail[2::4] + tail[3::4]).isdigit()):
-            return False
-    return all(map(plain_stamp, {t[:19] for t in ts if t}))
-
-
-def query_records(cols: list, gi: dict[str, int], mark: str | None,
-                  first_line: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, int]:
-    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches,
-    as columns (``cols``: one tuple per group, positions ``gi``, file order; continuation line
-    breaks as ``mark``): ``(rows, first lines, lines, DETAIL parameters as matched, lines of all
-    other records)``, each record with its secondary lines (DETAIL, STATEMENT, ...) taken in;
-    ``rows`` are their positions in ``cols``. Column-wise: no loop body per record. Raises
-    :class:`Unreadable` where a line would be skipped (not the prefix, a foreign severity, a
-    translated message, a secondary line without its record, a time stamp or a duration that is
-    not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
-    sev, dur, verb, msg, dps = (cols[gi[k]] for k in ("severity", "dur", "verb", "message", "dparams"))
-    n = len(sev)
-    codes = np.fromiter(map(_SEVERITY_CODE.get, sev, itertools.repeat(_FOREIGN)), dtype=np.int8, count=n)
-    primary = codes == _PRIMARY
-    secondary = codes == _SECONDARY_CODE
-    if not (primary | secondary).all() or secondary[0]:
-        raise Unreadable  # a junk line, a foreign severity, a secondary line without its record
-    has_dp = np.fromiter(map(bool, dps), dtype=bool, count=n)
-    if (has_dp & ~primary).any():
-        raise Unreadable
-    nl = 1 + has_dp.astype(np.int64)
-    if mark:
-        nl += np.fromiter(map(operator.methodcaller("count", mark), msg), dtype=np.int64, count=n)
-        for i in np.flatnonzero(has_dp).tolist():
-            nl[i] += dps[i].count(mark)
-    everything = not secondary.any()
-    prim = np.arange(n) if everything else np.flatnonzero(primary)
-    take = (lambda c: c) if everything else (
-        operator.itemgetter(*prim.tolist()) if len(prim) > 1 else (lambda c: (c[int(prim[0])],)))
-    # values the reader would refuse (a time stamp it cannot hold, a duration in other digits):
-    # the full parse skips such records with their reason
-    if "ts" in gi and not _plain_stamps(take(cols[gi["ts"]])):
-        raise Unreadable
-    pdur = take(dur)
-    joined = "".join(pdur)
-    if not joined.isascii() or (joined and max(map(len, pdur)) > 20):
-        raise Unreadable
-    is_log = np.fromiter(map("LOG".__eq__, take(sev)), dtype=bool, count=len(prim))
-    timed = np.fromiter(map(bool, pdur), dtype=bool, count=len(prim))
-    verbs = np.fromiter(map(bool, take(verb)), dtype=bool, count=len(prim))
-    query = is_log & (timed | verbs)
-    for i in prim[is_log & ~query].tolist():
-        if TRANSLATED_DURATION.match(msg[i]):
-            raise Unreadable
-    starts = first_line + np.concatenate(([0], np.cumsum(nl)[:-1]))
-    rows = prim[query]
-    if not has_dp.any():
-        params = [None] * len(rows)
-    else:
-        got = (dps if len(rows) == n else operator.itemgetter(*rows.tolist())(dps) if len(rows) > 1
-               else [dps[int(r)] for r in rows])
-        params = [p[12:] if p else None for p in got]
-    if everything:
-        return rows, starts[rows], nl[rows], params, int(nl[prim[~query]].sum())
-    # each secondary line belongs to the record before it: a query record takes its lines (and
-    # the parameters of a DETAIL line, the last one if several); another record's are other lines
-    is_query = np.zeros(n, dtype=bool)
-    is_query[rows] = True
-    head = np.maximum.accumulate(np.where(primary, np.arange(n), -1))
-    sec = np.flatnonzero(secondary)
-    heads = head[sec]
-    mine = is_query[heads]
-    total = nl.copy()
-    np.add.at(total, heads[mine], nl[sec[mine]])
-    others = int(nl[prim[~query]].sum()) + int(nl[sec[~mine]].sum())
-    pos = np.empty(n, dtype=np.int64)  # a query record's position among the rows
-    pos[rows] = np.arange(len(rows))
-    for i, k in zip(sec[mine].tolist(), pos[heads[mine]].tolist(), strict=True):
-        if sev[i] == "DETAIL" and _IS_PARAMS(msg[i]):
-            params[k] = msg[i][12:]
-    return rows, starts[rows], total[rows], params, others
-
-
 def _ts_format(ts) -> str:
     """%m (milliseconds) or %t, from the first time stamp there is (%q may leave some out)."""
     first = next((x for x in ts if x), "")
@@ -222,6 +132,10 @@ class StderrParser:
         pp = prefix_pattern(prefix)
         self.secondary_rx = re.compile(pp + r"(?:" + "|".join(SECONDARY) + r"):  ")
         self._line_rx = compile_prefix(prefix)
+        try:  # (a prefix with a line break has none: its buffers go to the full scan)
+            self._program, self._slots = prefix_program(prefix)
+        except ValueError:
+            self._program, self._slots = None, {}
         self.mark = _MARKS[0]
         self._compile(self.mark)
 
@@ -242,31 +156,13 @@ class StderrParser:
             self.rx.pattern[:-1]
             + rf"(?(verb)(?:\n{plain}DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
         self.gi_fold = {k: v - 1 for k, v in self.rx_fold.groupindex.items()}
-        # The query-events-only pattern (parse_queries): the same records and message split, the
-        # prefix's fields that query events keep, and the DETAIL "parameters:" line taken into
-        # the match only when its prefix is the query line's own, compared as a back reference
-        # (PostgreSQL writes one prefix for all lines of a message, %l aside): no second prefix
-        # match for a third of the lines. When it differs, the DETAIL line is a record of its own
-        # and is attached to its query line afterwards, as in parse().
-        self._lean: dict[frozenset, tuple[re.Pattern, dict[str, int]]] = {}
 
-    def lean_rx(self, fields: frozenset) -> tuple[re.Pattern, dict[str, int]]:
-        """The query-events-only pattern capturing the prefix ``fields`` (fewer groups, fewer
-        strings per line) and its group positions, for the current mark."""
-        got = self._lean.get(fields)
-        if got is None:
-            m = re.escape(self.mark)
-            pp = re.sub(r"\(\?P<(\w+)>", lambda g: g[0] if g[1] in fields else "(?:",
-                        prefix_pattern(self.prefix))
-            rx = re.compile(
-                r"^(?:(?P<pre>" + pp + ")" + SEVERITY_RE
-                + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
-                + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
-                + rf"(?: [^:\n{m}]*?)?:(?: |$|(?={m})))?"
-                + r"|)(?P<message>[^\n]*)"
-                + r"(?(verb)(?:\n(?P=pre)DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
-            got = self._lean[fields] = (rx, {k: v - 1 for k, v in rx.groupindex.items()})
-        return got
+    def lean_rx(self, fields: frozenset) -> tuple[None, dict[str, int]]:
+        """``(None, slots)``: the prefix ``fields`` this log's lines carry and their slots in the
+        compiled scanner's program (:meth:`scan_batch`). (The name and shape are those of
+        :meth:`toolkit.queries.pg_csvjson_digest.StructuredParser.lean_rx`, which the digest
+        asks the same question; no pattern is involved any more: None.)"""
+        return None, {k: v for k, v in self._slots.items() if k in fields}
 
     def folded(self, text: str) -> str:
         """``text`` with each continuation line break (``\n\t``) turned into ``self.mark``, a
@@ -521,51 +417,41 @@ class StderrParser:
 
     def scan_batch(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> RecordBatch | None:
         """The query-event records of ``text`` (whole records from input line ``first_line``) as
-        a :class:`~toolkit.queries.records.RecordBatch`, in one pass, without building the
+        a :class:`~toolkit.queries.records.RecordBatch`, in one pass of the compiled scanner
+        (:func:`toolkit.native.pgstderr.scan` over the folded text, the prefix given as its
+        program: :func:`~toolkit.queries.pg_prefix.prefix_program`), without building the
         records of the other table. Columns, as logged (text): the prefix ``fields`` the log has
         (``ts``, ``tz``, ``user``, ...; ``session``: ``%c`` where the line has it, else ``%p``),
-        ``severity``, ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line breaks
-        restored) and ``parameters`` (the DETAIL parameters text or None); ``other_lines``: the
-        lines of all other records. None when the text holds a line that would be skipped (not
-        the prefix, a foreign severity, a translated message, a DETAIL without its record): the
-        full scan (:meth:`parse`) then accounts for it.
+        ``severity`` (``LOG``), ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line
+        breaks restored) and ``parameters`` (the DETAIL parameters text or None); ``first_line``
+        and ``nlines`` of each record (DETAIL and continuation lines included); ``other_lines``:
+        the lines of all other records. None when the text holds a line that would be skipped
+        (not the prefix, a foreign severity, a translated message, a DETAIL without its record,
+        a time stamp or duration the reader refuses): the full scan (:meth:`parse`, the same
+        rules with the reasons) then accounts for it.
         """
+        if not text or self._program is None:
+            return None
         t = self.folded(text)
-        mark = self.mark
-        rx, gi = self.lean_rx(fields)
-        rows = rx.findall(t) if t or text else []
-        if not rows:
+        slots = self._slots
+        names = [name for name in fields if name in slots]
+        got = pgstderr.scan(t, self.mark, self._program, tuple(slots[k] for k in names),
+                            *(slots[k] if k in names else -1 for k in ("ts", "session", "pid")), first_line)
+        if got is None:
             return None
-        if mark not in t:
-            mark = None
-        cols = list(zip(*rows, strict=True))
-        del rows
-        try:
-            idx, starts, nls, params, others = query_records(cols, gi, mark, first_line)
-        except Unreadable:
+        starts, nls, others, values, session, dur, verb, message, params, seconds = got
+        # (a time stamp in ASCII digits but no calendar time: the full parse says why it skips it)
+        if not all(map(plain_stamp, seconds)):
             return None
-        lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
-        if not len(idx):
+        lines = text.count("\n") + (text[-1] != "\n")
+        n = len(message)
+        if not n:
             return RecordBatch.empty(first_line, lines, other_lines=others)
-        if len(idx) == len(cols[0]):
-            def take(c):
-                return c
-        else:
-            take = operator.itemgetter(*idx.tolist()) if len(idx) > 1 else (lambda c: (c[int(idx[0])],))
-        columns: dict = {name: take(cols[gi[name]]) for name in fields if name in gi}
-        pid, session = columns.get("pid"), columns.get("session")
-        if session is None:
-            session = pid if pid is not None else (None,) * len(idx)
-        elif pid is not None:
-            session = [s or p for s, p in zip(session, pid, strict=True)]
-        columns["session"] = session
-        messages = take(cols[gi["message"]])
-        if mark:
-            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
-            params = [p.replace(mark, "\n") if p and mark in p else p for p in params]
-        columns.update(severity=take(cols[gi["severity"]]), dur=take(cols[gi["dur"]]),
-                       verb=take(cols[gi["verb"]]), message=messages, parameters=params)
-        return RecordBatch.of(first_line, lines, columns, starts, nls, other_lines=others)
+        columns: dict = dict(zip(names, values, strict=True))
+        columns["session"] = session if session is not None else (None,) * n
+        columns.update(severity=["LOG"] * n, dur=dur, verb=verb, message=message, parameters=params)
+        return RecordBatch.of(first_line, lines, columns, np.frombuffer(starts, np.int64),
+                              np.frombuffer(nls, np.int64), other_lines=others)
 
     def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
         """``(query_events, lines in query events, lines in server events)`` of ``text``: what
