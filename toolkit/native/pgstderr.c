@@ -2,9 +2,10 @@
  *
  * scan(text, mark, program, want, ts_slot, session_slot, pid_slot, first_line)
  *
- * ``text`` is a buffer of whole records already folded by StderrParser.folded (every
- * continuation line break "\n\t" replaced by ``mark``, a character the buffer does not hold,
- * and the last line break removed), so each line of ``text`` is one record line and the rules
+ * ``text`` is a buffer of whole records already folded by StderrParser.scan_batch (every
+ * continuation line break "\n\t" replaced by ``mark``, a character the buffer does not hold;
+ * a line break at its very end ends its last line), so each line of ``text`` is one record
+ * line and the rules
  * below are those of the old prefix regex over the same text, character for character
  * (Python's \d, \s and \w on str: Py_UNICODE_ISDECIMAL, Py_UNICODE_ISSPACE, Py_UNICODE_ISALNUM).
  *
@@ -43,6 +44,7 @@
  *     parameters   list: the DETAIL "parameters: " text (line breaks restored) or None
  *     seconds      list of str: the time stamps' first 19 characters each time they change
  *                  (every distinct second, for the Python check of a valid calendar time)
+ *     lines        int: the input lines of the buffer (continuation lines included)
  * Columns of strings rather than codes: the consumers (pg_digest, pg_events) factorize the few
  * they group by; what the C pass saves is the regex's per-line tuples and their re-picking.
  */
@@ -235,11 +237,17 @@ typedef struct {
 
 #define CH(m, i) PyUnicode_READ((m)->kind, (m)->data, (i))
 
+/* \d of a str pattern: any decimal digit (ASCII ones without a table look-up) */
+static inline int is_decimal(Py_UCS4 c)
+{
+    return c < 128 ? (c >= '0' && c <= '9') : Py_UNICODE_ISDECIMAL(c);
+}
+
 static int in_class(int cls, Py_UCS4 c)
 {
     switch (cls) {
     case C_DIGIT:
-        return Py_UNICODE_ISDECIMAL(c);
+        return is_decimal(c);
     case C_NOTNL:
         return c != '\n';
     case C_HOST:
@@ -324,6 +332,38 @@ static Py_ssize_t severity(M *m, Py_ssize_t pos)
     return q + 3;
 }
 
+/* The node the continuation runs first (through sequences and field ends), or NULL: what a lazy
+ * repetition before it tests a position with before trying the rest there. */
+static const Node *peek(const Cont *k)
+{
+    while (k != NULL) {
+        if (k->n->kind == N_SEQ && k->i < k->n->nkids) {
+            const Node *n = k->n->kids[k->i];
+            while ((n->kind == N_SEQ && n->nkids > 0) || n->kind == N_CAP)
+                n = n->kids[0];
+            return n;
+        }
+        k = k->next;
+    }
+    return NULL;
+}
+
+/* Whether a match of node n may start with c (1 when unsure: n is then simply tried). */
+static int may_start(const Node *n, Py_UCS4 c)
+{
+    if (n == NULL)
+        return 1;
+    switch (n->kind) {
+    case N_LIT:
+        return n->litlen == 0 || n->lit[0] == c;
+    case N_REP:
+        return n->min == 0 || in_class(n->cls, c);
+    case N_SEV:
+        return is_sev_char(c);
+    }
+    return 1;
+}
+
 static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
 {
     if (--m->steps < 0)
@@ -354,10 +394,14 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
                 return -1;
             c++;
         }
+        const Node *after = peek(k);
         for (;;) {
-            Py_ssize_t r = resume(m, pos + c, k);
-            if (r != -1)
-                return r;
+            /* (at the line's end only an empty node may follow: tried as well) */
+            if (pos + c >= m->end || may_start(after, CH(m, pos + c))) {
+                Py_ssize_t r = resume(m, pos + c, k);
+                if (r != -1)
+                    return r;
+            }
             if (c >= n->max || pos + c >= m->end || !in_class(n->cls, CH(m, pos + c)))
                 return -1;
             c++;
@@ -434,6 +478,50 @@ static PyObject *restored(PyObject *text, Py_ssize_t a, Py_ssize_t b, Py_ssize_t
     return r;
 }
 
+/* Repeated values (user, database, application, client, pid, session, zone; statements of
+ * prepared queries) are made once: a small table per column, indexed by a hash of the text,
+ * holds the last str made for each entry; equal text gives that str again. The lists returned
+ * hold the same values as before, with fewer objects (memory) and hashes already cached. */
+#define CACHE_BITS 10
+typedef struct {
+    PyObject *s[1 << CACHE_BITS];
+} Cache;
+
+static void cache_clear(Cache *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < (1 << CACHE_BITS); i++)
+        Py_CLEAR(c->s[i]);
+}
+
+static PyObject *cached(Cache *c, PyObject *text, M *m, Py_ssize_t a, Py_ssize_t b)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(b - a);
+    for (Py_ssize_t i = a; i < b; i++)
+        h = (h ^ CH(m, i)) * 1099511628211ULL;
+    PyObject **slot = &c->s[(h ^ (h >> 31)) & ((1 << CACHE_BITS) - 1)];
+    PyObject *o = *slot;
+    if (o != NULL && PyUnicode_GET_LENGTH(o) == b - a) {
+        int same = 1;
+        if ((int)PyUnicode_KIND(o) == m->kind)
+            same = memcmp(PyUnicode_DATA(o), (const char *)m->data + a * m->kind, (size_t)((b - a) * m->kind)) == 0;
+        else
+            for (Py_ssize_t i = 0; same && i < b - a; i++)
+                same = PyUnicode_READ_CHAR(o, i) == CH(m, a + i);
+        if (same) {
+            Py_INCREF(o);
+            return o;
+        }
+    }
+    PyObject *n = PyUnicode_Substring(text, a, b);
+    if (n == NULL)
+        return NULL;
+    Py_INCREF(n);
+    Py_XSETREF(*slot, n);
+    return n;
+}
+
 static const char *const PRIMARY[] = {"LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO",
                                       "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", NULL};
 static const char *const SECONDARY[] = {"DETAIL", "HINT", "CONTEXT", "STATEMENT", "QUERY", "LOCATION", NULL};
@@ -466,7 +554,7 @@ static int starts(M *m, Py_ssize_t pos, Py_ssize_t limit, const char *s)
 /* the end of "\d+" from pos (pos itself when no digit) */
 static Py_ssize_t digits(M *m, Py_ssize_t pos)
 {
-    while (pos < m->end && Py_UNICODE_ISDECIMAL(CH(m, pos)))
+    while (pos < m->end && is_decimal(CH(m, pos)))
         pos++;
     return pos;
 }
@@ -546,11 +634,14 @@ static PyObject *scan(PyObject *self, PyObject *args)
     PyObject *result = NULL, *nl = NULL, *fields = NULL, *session = NULL, *durs = NULL, *verbs = NULL;
     PyObject *msgs = NULL, *params = NULL, *seconds = NULL, *empty = NULL;
     I64 firsts = {0}, counts = {0};
+    Cache *caches = NULL;  /* one per wanted field, then session, verb, message */
     M m;
     m.kind = PyUnicode_KIND(text);
     m.data = PyUnicode_DATA(text);
     Py_ssize_t L = PyUnicode_GET_LENGTH(text);
     int unreadable = 0;
+    if (L > 0 && CH(&m, L - 1) == '\n')
+        L--;  /* the buffer's last line break ends its last line: no blank line after it */
 
     nl = PyUnicode_FromString("\n");
     empty = PyUnicode_FromString("");
@@ -562,6 +653,11 @@ static PyObject *scan(PyObject *self, PyObject *args)
     seconds = PyList_New(0);
     if (!nl || !empty || !fields || !durs || !verbs || !msgs || !params || !seconds)
         goto done;
+    caches = PyMem_Calloc((size_t)nwant + 3, sizeof(Cache));
+    if (caches == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
     for (Py_ssize_t i = 0; i < nwant; i++) {
         PyObject *l = PyList_New(0);
         if (l == NULL)
@@ -582,14 +678,21 @@ static PyObject *scan(PyObject *self, PyObject *args)
     if (L == 0)
         unreadable = 1;  /* one blank line: the full scan says so */
     while (!unreadable) {
-        Py_ssize_t e = pos;
-        Py_ssize_t marks = 0;
-        while (e < L) {
-            Py_UCS4 c = CH(&m, e);
-            if (c == '\n')
-                break;
-            marks += c == mk;
-            e++;
+        Py_ssize_t e, marks = 0;
+        if (m.kind == PyUnicode_1BYTE_KIND) {
+            const char *b = (const char *)m.data;
+            const char *nlp = memchr(b + pos, '\n', (size_t)(L - pos));
+            e = nlp ? nlp - b : L;
+            if (mk < 256)
+                for (const char *q = b + pos; (q = memchr(q, (int)mk, (size_t)(b + e - q))) != NULL; q++)
+                    marks++;
+        } else {
+            for (e = pos; e < L; e++) {
+                Py_UCS4 c = CH(&m, e);
+                if (c == '\n')
+                    break;
+                marks += c == mk;
+            }
         }
         m.end = e;
         m.steps = 1 << 20;
@@ -622,7 +725,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
         if (starts(&m, p, e, "duration: ")) {
             Py_ssize_t a = p + 10, b = digits(&m, a);
             if (b > a) {
-                if (b + 1 < e && CH(&m, b) == '.' && Py_UNICODE_ISDECIMAL(CH(&m, b + 1)))
+                if (b + 1 < e && CH(&m, b) == '.' && is_decimal(CH(&m, b + 1)))
                     b = digits(&m, b + 1);
                 if (starts(&m, b, e, " ms")) {
                     Py_ssize_t q = b + 3;
@@ -756,7 +859,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
                     PyObject *col = PyList_GET_ITEM(fields, i);
                     PyObject *v;
                     if (m.cap[2 * s] >= 0)
-                        v = PyUnicode_Substring(text, m.cap[2 * s], m.cap[2 * s + 1]);
+                        v = s == ts_slot ? PyUnicode_Substring(text, m.cap[2 * s], m.cap[2 * s + 1])
+                                         : cached(&caches[i], text, &m, m.cap[2 * s], m.cap[2 * s + 1]);
                     else {
                         v = empty;
                         Py_INCREF(v);
@@ -770,7 +874,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
                     if (s < 0 || m.cap[2 * s] < 0 || m.cap[2 * s + 1] == m.cap[2 * s])
                         s = pid_slot >= 0 ? pid_slot : s;
                     if (s >= 0 && m.cap[2 * s] >= 0)
-                        v = PyUnicode_Substring(text, m.cap[2 * s], m.cap[2 * s + 1]);
+                        v = cached(&caches[nwant], text, &m, m.cap[2 * s], m.cap[2 * s + 1]);
                     else {
                         v = empty;
                         Py_INCREF(v);
@@ -779,8 +883,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
                         goto done;
                 }
                 if (push_new(durs, PyUnicode_Substring(text, dur_a, dur_b)) < 0
-                    || push_new(verbs, PyUnicode_Substring(text, verb_a, verb_b)) < 0
-                    || push_new(msgs, restored(text, msg_a, e, marks, mark, nl)) < 0)
+                    || push_new(verbs, cached(&caches[nwant + 1], text, &m, verb_a, verb_b)) < 0
+                    || push_new(msgs, marks ? restored(text, msg_a, e, marks, mark, nl)
+                                            : cached(&caches[nwant + 2], text, &m, msg_a, e)) < 0)
                     goto done;
                 if (dp_a >= 0) {
                     if (push_new(params, restored(text, dp_a + 12, dp_b, dp_marks, mark, nl)) < 0)
@@ -806,12 +911,17 @@ static PyObject *scan(PyObject *self, PyObject *args)
         PyObject *fb = PyByteArray_FromStringAndSize((const char *)firsts.v, (Py_ssize_t)(firsts.n * sizeof(int64_t)));
         PyObject *cb = fb ? PyByteArray_FromStringAndSize((const char *)counts.v, (Py_ssize_t)(counts.n * sizeof(int64_t))) : NULL;
         if (cb != NULL)
-            result = Py_BuildValue("NNLOOOOOOO", fb, cb, (long long)others, fields, session ? session : Py_None,
-                                   durs, verbs, msgs, params, seconds);
+            result = Py_BuildValue("NNLOOOOOOOL", fb, cb, (long long)others, fields, session ? session : Py_None,
+                                   durs, verbs, msgs, params, seconds, (long long)(line_no - first_line));
         else
             Py_XDECREF(fb);
     }
 done:
+    if (caches != NULL) {
+        for (Py_ssize_t i = 0; i < nwant + 3; i++)
+            cache_clear(&caches[i]);
+        PyMem_Free(caches);
+    }
     free_node(prefix);
     PyMem_Free(firsts.v);
     PyMem_Free(counts.v);

@@ -164,15 +164,20 @@ class StderrParser:
         asks the same question; no pattern is involved any more: None.)"""
         return None, {k: v for k, v in self._slots.items() if k in fields}
 
-    def folded(self, text: str) -> str:
-        """``text`` with each continuation line break (``\n\t``) turned into ``self.mark``, a
-        character the text does not hold (the patterns are compiled for it), and without its
-        last line break: one record per line for the patterns."""
+    def fold_mark(self, text: str) -> str:
+        """The character that stands for a continuation line break (``\n\t``) in ``text``:
+        one the text does not hold (``self.mark``; the patterns are compiled for it)."""
         mark = next(m for m in _MARKS if m not in text)
         if mark != self.mark:
             self.mark = mark
             self._compile(mark)
-        t = text.replace("\n\t", mark)
+        return mark
+
+    def folded(self, text: str) -> str:
+        """``text`` with each continuation line break (``\n\t``) turned into ``self.mark``
+        (:meth:`fold_mark`) and without its last line break: one record per line for the
+        patterns."""
+        t = text.replace("\n\t", self.fold_mark(text))
         return t[:-1] if t.endswith("\n") else t
 
     def cut(self, buf: str, floor: int = 0) -> int:
@@ -432,18 +437,19 @@ class StderrParser:
         """
         if not text or self._program is None:
             return None
-        t = self.folded(text)
+        mark = self.fold_mark(text)
         slots = self._slots
         names = [name for name in fields if name in slots]
-        got = pgstderr.scan(t, self.mark, self._program, tuple(slots[k] for k in names),
+        # (the folded text keeps its last line break: the C pass ends the last line there, and
+        # a copy of the buffer without it is saved)
+        got = pgstderr.scan(text.replace("\n\t", mark), mark, self._program, tuple(slots[k] for k in names),
                             *(slots[k] if k in names else -1 for k in ("ts", "session", "pid")), first_line)
         if got is None:
             return None
-        starts, nls, others, values, session, dur, verb, message, params, seconds = got
+        starts, nls, others, values, session, dur, verb, message, params, seconds, lines = got
         # (a time stamp in ASCII digits but no calendar time: the full parse says why it skips it)
         if not all(map(plain_stamp, seconds)):
             return None
-        lines = text.count("\n") + (text[-1] != "\n")
         n = len(message)
         if not n:
             return RecordBatch.empty(first_line, lines, other_lines=others)
