@@ -319,6 +319,42 @@ def test_logs_built_from_the_formats_pieces_scan_as_the_regex_did(log, first_lin
     same(prefix, text, first_line, fields=frozenset({"user", "pid"}))
 
 
+PIECES = st.sampled_from(["\n\t", "\t", " ", "@", "duration: 1 ms", "  ", "statement: ", "a", "\x1f", ":", "plan:",
+                          "execute x:", "é", "\u0661", "parameters: $1", "\n\t\n\t", "ms", "1.5",
+                          "\n\tDETAIL:  parameters: "])
+
+
+@st.composite
+def continuation_soup(draw):
+    """Prefixed lines whose rest is pieces of message heads and continuation line breaks, a
+    continuation line break now and then inside the prefix itself (where the old count of a
+    record's lines left it out: the C pass keeps that count)."""
+    prefix = draw(st.sampled_from(PREFIXES))
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        pre = draw(prefix_text(prefix, False))
+        if draw(st.integers(0, 4)) == 0 and pre:
+            k = draw(st.integers(0, len(pre)))
+            pre = pre[:k] + "\n\t" + pre[k:]
+        sev = draw(st.sampled_from(["LOG", "LOG", "DETAIL", "ERROR"]))
+        lines.append(pre + sev + ":  " + "".join(draw(st.lists(PIECES, max_size=8))))
+    return prefix, "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\t", "\n\t\n"]))
+
+
+@given(continuation_soup())
+def test_continuation_lines_anywhere_scan_as_the_regex_did(log):
+    same(*log)
+
+
+def test_a_continuation_inside_the_prefix_keeps_the_old_line_counts():
+    # GIVEN a line break with a TAB inside the prefix (the user name's place)
+    prefix = "%n %s %i %P [%p] %q%u@%d %h "
+    text = "1796649844.642 2026-12-07 13:24:04 UTC   [11999] \n\t@ [local] LOG:  statement: x\n"
+    got = same(prefix, text)
+    # THEN the user holds the mark as the regex took it, and the record counts one line of two
+    assert got["columns"]["user"] == ["\x1f"] and got["nlines"] == [1] and got["lines"] == 2
+
+
 @given(st.sampled_from(PREFIXES), st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
        | st.text(alphabet="0123456789 -:.[]@LOGDETAIL\n\t%ms,=ux", max_size=300))
 def test_any_text_scans_as_the_regex_did(prefix, text):

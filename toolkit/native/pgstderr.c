@@ -2,12 +2,13 @@
  *
  * scan(text, mark, program, want, ts_slot, session_slot, pid_slot, first_line)
  *
- * ``text`` is a buffer of whole records already folded by StderrParser.scan_batch (every
- * continuation line break "\n\t" replaced by ``mark``, a character the buffer does not hold;
- * a line break at its very end ends its last line), so each line of ``text`` is one record
- * line and the rules
- * below are those of the old prefix regex over the same text, character for character
- * (Python's \d, \s and \w on str: Py_UNICODE_ISDECIMAL, Py_UNICODE_ISSPACE, Py_UNICODE_ISALNUM).
+ * ``text`` is a buffer of whole records (a line break at its very end ends its last line).
+ * The rules below are those of the old prefix regex over the folded buffer (every continuation
+ * line break "\n\t" replaced by ``mark``, a character the buffer does not hold:
+ * StderrParser.fold_mark), character for character, without making that folded copy: the C
+ * pass reads each "\n\t" as the one character ``mark`` (RD/NX/PV below), so each record line
+ * with its continuation lines is one line here, and the classes of the regex (Python's \d, \s
+ * and \w on str: Py_UNICODE_ISDECIMAL, Py_UNICODE_ISSPACE, Py_UNICODE_ISALNUM) see what it saw.
  *
  * ``program`` is the compiled log_line_prefix (toolkit.queries.pg_prefix.prefix_program), a
  * tree of nested tuples, interpreted by a backtracking matcher that tries the alternatives in
@@ -233,9 +234,31 @@ typedef struct {
     Py_ssize_t cap[2 * MAX_SLOTS];
     Py_ssize_t pre_end, sev_start, sev_end;
     long steps;               /* backtracking budget of one line */
+    Py_UCS4 mk;               /* the character a continuation line break stands for */
 } M;
 
 #define CH(m, i) PyUnicode_READ((m)->kind, (m)->data, (i))
+
+/* Continuation line breaks ("\n\t") are read as ONE character, ``mk``, the one the old
+ * regex saw in the folded text (StderrParser.fold_mark: a character the buffer does not hold),
+ * without making that folded copy: inside a record line [pos, end) every "\n" starts one. RD
+ * reads the character at raw position i, NX steps past it, PV steps back to the one before
+ * (not before ``lo``). */
+static inline Py_UCS4 RD(const M *m, Py_ssize_t i)
+{
+    Py_UCS4 c = CH(m, i);
+    return c == '\n' ? m->mk : c;
+}
+
+static inline Py_ssize_t NX(const M *m, Py_ssize_t i)
+{
+    return i + (CH(m, i) == '\n' ? 2 : 1);
+}
+
+static inline Py_ssize_t PV(const M *m, Py_ssize_t i, Py_ssize_t lo)
+{
+    return (i - 2 >= lo && CH(m, i - 1) == '\t' && CH(m, i - 2) == '\n') ? i - 2 : i - 1;
+}
 
 /* \d of a str pattern: any decimal digit (ASCII ones without a table look-up) */
 static inline int is_decimal(Py_UCS4 c)
@@ -357,7 +380,7 @@ static int may_start(const Node *n, Py_UCS4 c)
     case N_LIT:
         return n->litlen == 0 || n->lit[0] == c;
     case N_REP:
-        return n->min == 0 || in_class(n->cls, c);
+        return n->min == 0 || in_class(n->cls, c);  /* (c: the character as the regex saw it) */
     case N_SEV:
         return is_sev_char(c);
     }
@@ -370,6 +393,8 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
         return -2;  /* too much backtracking: the line is left to the full scan */
     switch (n->kind) {
     case N_LIT:
+        /* (a literal holds neither "\n" nor a mark character: prefix_program refuses those,
+         * so a raw "\n" and the mark it stands for fail alike) */
         if (pos + n->litlen > m->end)
             return -1;
         for (Py_ssize_t i = 0; i < n->litlen; i++)
@@ -377,33 +402,39 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
                 return -1;
         return resume(m, pos + n->litlen, k);
     case N_REP: {
-        Py_ssize_t c = 0;
+        /* c characters taken, q: the raw position after them */
+        Py_ssize_t c = 0, q = pos;
         if (n->greedy) {
-            while (c < n->max && pos + c < m->end && in_class(n->cls, CH(m, pos + c)))
+            while (c < n->max && q < m->end && in_class(n->cls, RD(m, q))) {
+                q = NX(m, q);
                 c++;
+            }
             if (c < n->min)
                 return -1;
             for (;; c--) {
-                Py_ssize_t r = resume(m, pos + c, k);
+                Py_ssize_t r = resume(m, q, k);
                 if (r != -1 || c == n->min)
                     return r;
+                q = PV(m, q, pos);
             }
         }
         while (c < n->min) {
-            if (pos + c >= m->end || !in_class(n->cls, CH(m, pos + c)))
+            if (q >= m->end || !in_class(n->cls, RD(m, q)))
                 return -1;
+            q = NX(m, q);
             c++;
         }
         const Node *after = peek(k);
         for (;;) {
             /* (at the line's end only an empty node may follow: tried as well) */
-            if (pos + c >= m->end || may_start(after, CH(m, pos + c))) {
-                Py_ssize_t r = resume(m, pos + c, k);
+            if (q >= m->end || may_start(after, RD(m, q))) {
+                Py_ssize_t r = resume(m, q, k);
                 if (r != -1)
                     return r;
             }
-            if (c >= n->max || pos + c >= m->end || !in_class(n->cls, CH(m, pos + c)))
+            if (c >= n->max || q >= m->end || !in_class(n->cls, RD(m, q)))
                 return -1;
+            q = NX(m, q);
             c++;
         }
     }
@@ -466,14 +497,14 @@ static int push_new(PyObject *list, PyObject *item)
     return r;
 }
 
-/* text[a:b] with every mark turned back into "\n" (marks: how many it holds) */
-static PyObject *restored(PyObject *text, Py_ssize_t a, Py_ssize_t b, Py_ssize_t marks, PyObject *mark,
+/* text[a:b] with each continuation line break "\n\t" as "\n" (marks: 0 when it holds none) */
+static PyObject *restored(PyObject *text, Py_ssize_t a, Py_ssize_t b, Py_ssize_t marks, PyObject *brk,
                           PyObject *nl)
 {
     PyObject *s = PyUnicode_Substring(text, a, b);
     if (s == NULL || marks == 0)
         return s;
-    PyObject *r = PyUnicode_Replace(s, mark, nl, -1);
+    PyObject *r = PyUnicode_Replace(s, brk, nl, -1);
     Py_DECREF(s);
     return r;
 }
@@ -582,6 +613,57 @@ static int translated_duration(M *m, Py_ssize_t p)
     return e > d + 1 && starts(m, e, m->end, " ms  ");
 }
 
+/* The end of the record line that starts at pos: the first "\n" not followed by "\t" (or L);
+ * its continuation line breaks in *marks, the first one's position in *first (-1: none). */
+static Py_ssize_t line_end(const M *m, Py_ssize_t L, Py_ssize_t pos, Py_ssize_t *marks, Py_ssize_t *first)
+{
+    Py_ssize_t n = 0, e;
+    *first = -1;
+    if (m->kind == PyUnicode_1BYTE_KIND) {
+        const char *b = (const char *)m->data;
+        for (e = pos;;) {
+            const char *q = memchr(b + e, '\n', (size_t)(L - e));
+            if (q == NULL) {
+                e = L;
+                break;
+            }
+            e = q - b;
+            if (e + 1 < L && b[e + 1] == '\t') {
+                if (n++ == 0)
+                    *first = e;
+                e += 2;
+                continue;
+            }
+            break;
+        }
+    } else {
+        for (e = pos; e < L; e++)
+            if (CH(m, e) == '\n') {
+                if (e + 1 < L && CH(m, e + 1) == '\t') {
+                    if (n++ == 0)
+                        *first = e;
+                    e++;
+                    continue;
+                }
+                break;
+            }
+    }
+    *marks = n;
+    return e;
+}
+
+/* text[a:b] with its continuation line breaks as the mark character (a field value as the old
+ * regex took it from the folded text: only where a line break falls inside the prefix) */
+static PyObject *marked(PyObject *text, Py_ssize_t a, Py_ssize_t b, PyObject *brk, PyObject *mark)
+{
+    PyObject *s = PyUnicode_Substring(text, a, b);
+    if (s == NULL)
+        return NULL;
+    PyObject *r = PyUnicode_Replace(s, brk, mark, -1);
+    Py_DECREF(s);
+    return r;
+}
+
 static PyObject *scan(PyObject *self, PyObject *args)
 {
     PyObject *text, *mark, *program, *want;
@@ -632,18 +714,20 @@ static PyObject *scan(PyObject *self, PyObject *args)
     top.nkids = 2;
 
     PyObject *result = NULL, *nl = NULL, *fields = NULL, *session = NULL, *durs = NULL, *verbs = NULL;
-    PyObject *msgs = NULL, *params = NULL, *seconds = NULL, *empty = NULL;
+    PyObject *msgs = NULL, *params = NULL, *seconds = NULL, *empty = NULL, *brk = NULL;
     I64 firsts = {0}, counts = {0};
     Cache *caches = NULL;  /* one per wanted field, then session, verb, message */
     M m;
     m.kind = PyUnicode_KIND(text);
     m.data = PyUnicode_DATA(text);
+    m.mk = mk;
     Py_ssize_t L = PyUnicode_GET_LENGTH(text);
     int unreadable = 0;
     if (L > 0 && CH(&m, L - 1) == '\n')
         L--;  /* the buffer's last line break ends its last line: no blank line after it */
 
     nl = PyUnicode_FromString("\n");
+    brk = PyUnicode_FromString("\n\t");
     empty = PyUnicode_FromString("");
     fields = PyList_New(nwant);
     durs = PyList_New(0);
@@ -651,7 +735,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     msgs = PyList_New(0);
     params = PyList_New(0);
     seconds = PyList_New(0);
-    if (!nl || !empty || !fields || !durs || !verbs || !msgs || !params || !seconds)
+    if (!nl || !brk || !empty || !fields || !durs || !verbs || !msgs || !params || !seconds)
         goto done;
     caches = PyMem_Calloc((size_t)nwant + 3, sizeof(Cache));
     if (caches == NULL) {
@@ -671,6 +755,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     }
 
     int64_t line_no = first_line;
+    int64_t phys = 0;  /* the input lines read */
     int64_t others = 0;
     int head = 0;            /* the record before: 0 none, 1 a query record (the last row), 2 another */
     Py_ssize_t last_sec = -1;  /* where the last second pushed to ``seconds`` starts */
@@ -678,22 +763,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
     if (L == 0)
         unreadable = 1;  /* one blank line: the full scan says so */
     while (!unreadable) {
-        Py_ssize_t e, marks = 0;
-        if (m.kind == PyUnicode_1BYTE_KIND) {
-            const char *b = (const char *)m.data;
-            const char *nlp = memchr(b + pos, '\n', (size_t)(L - pos));
-            e = nlp ? nlp - b : L;
-            if (mk < 256)
-                for (const char *q = b + pos; (q = memchr(q, (int)mk, (size_t)(b + e - q))) != NULL; q++)
-                    marks++;
-        } else {
-            for (e = pos; e < L; e++) {
-                Py_UCS4 c = CH(&m, e);
-                if (c == '\n')
-                    break;
-                marks += c == mk;
-            }
-        }
+        Py_ssize_t marks, first_brk;
+        Py_ssize_t e = line_end(&m, L, pos, &marks, &first_brk);
         m.end = e;
         m.steps = 1 << 20;
         for (int s = 0; s < 2 * MAX_SLOTS; s++)
@@ -720,6 +791,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
             break;
         }
         int is_log = span_is(&m, m.sev_start, m.sev_end, "LOG");
+        /* (a continuation line break inside the prefix: its fields hold the mark, as they did) */
+        int brk_in_prefix = first_brk >= 0 && first_brk < m.pre_end;
         /* duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?=mark)) */
         Py_ssize_t dur_a = p, dur_b = p;
         if (starts(&m, p, e, "duration: ")) {
@@ -731,7 +804,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
                     Py_ssize_t q = b + 3;
                     if (starts(&m, q, e, "  ")) {
                         dur_a = a, dur_b = b, p = q + 2;
-                    } else if (q == e || CH(&m, q) == mk) {
+                    } else if (q == e || CH(&m, q) == '\n') {
                         dur_a = a, dur_b = b, p = q;
                     }
                 }
@@ -745,12 +818,12 @@ static PyObject *scan(PyObject *self, PyObject *args)
             Py_ssize_t q = p + (Py_ssize_t)strlen(VERBS[v]), colon = -1;
             if (q < e && CH(&m, q) == ' ') {
                 Py_ssize_t r = q + 1;
-                while (r < e && CH(&m, r) != ':' && CH(&m, r) != mk)
+                while (r < e && CH(&m, r) != ':' && CH(&m, r) != '\n')
                     r++;
-                if (r < e && CH(&m, r) == ':' && (r + 1 == e || CH(&m, r + 1) == ' ' || CH(&m, r + 1) == mk))
+                if (r < e && CH(&m, r) == ':' && (r + 1 == e || CH(&m, r + 1) == ' ' || CH(&m, r + 1) == '\n'))
                     colon = r;
             }
-            if (colon < 0 && q < e && CH(&m, q) == ':' && (q + 1 == e || CH(&m, q + 1) == ' ' || CH(&m, q + 1) == mk))
+            if (colon < 0 && q < e && CH(&m, q) == ':' && (q + 1 == e || CH(&m, q + 1) == ' ' || CH(&m, q + 1) == '\n'))
                 colon = q;
             if (colon < 0)
                 continue;
@@ -760,7 +833,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
         }
         Py_ssize_t msg_a = p;
         /* the DETAIL "parameters:" line of a line with a verb, under the same prefix text */
-        Py_ssize_t dp_a = -1, dp_b = -1, dp_marks = 0;
+        Py_ssize_t dp_a = -1, dp_b = -1, dp_marks = 0, dp_all = 0;
         if (verb_b > verb_a && e < L) {
             Py_ssize_t plen = m.pre_end - pos, d = e + 1, i = 0;
             while (i < plen && d + i < L && CH(&m, d + i) == CH(&m, pos + i))
@@ -768,17 +841,22 @@ static PyObject *scan(PyObject *self, PyObject *args)
             if (i == plen) {
                 Py_ssize_t h = d + plen;
                 if (starts(&m, h, L, "DETAIL:  ") && (starts(&m, h + 9, L, "parameters: ") || starts(&m, h + 9, L, "Parameters: "))) {
+                    Py_ssize_t m2, f2;
                     dp_a = h + 9;
-                    dp_b = dp_a;
-                    while (dp_b < L) {
-                        Py_UCS4 c = CH(&m, dp_b);
-                        if (c == '\n')
-                            break;
-                        dp_marks += c == mk;
-                        dp_b++;
-                    }
+                    dp_b = line_end(&m, L, d, &m2, &f2);
+                    dp_all = m2;
+                    for (Py_ssize_t j = f2 >= dp_a ? f2 : dp_a; m2 && j < dp_b; j++)
+                        dp_marks += CH(&m, j) == '\n';
                 }
             }
+        }
+        phys += 1 + marks + (dp_a >= 0 ? 1 + dp_all : 0);
+        if (brk_in_prefix) {
+            /* the old count: the message's continuation lines only (one inside the prefix is
+             * lost to the accounting, as by the full scan's count: kept as it was) */
+            marks = 0;
+            for (Py_ssize_t j = msg_a; j < e; j++)
+                marks += CH(&m, j) == '\n';
         }
         int64_t n_lines = 1 + marks + (dp_a >= 0 ? 1 + dp_marks : 0);
         if (dp_a >= 0 && !primary) {
@@ -790,7 +868,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
                 counts.v[counts.n - 1] += n_lines;
                 if (span_is(&m, m.sev_start, m.sev_end, "DETAIL")
                     && (starts(&m, p, e, "parameters: ") || starts(&m, p, e, "Parameters: "))) {
-                    PyObject *s = restored(text, p + 12, e, marks, mark, nl);
+                    PyObject *s = restored(text, p + 12, e, marks, brk, nl);
                     if (s == NULL)
                         goto done;
                     Py_ssize_t last = PyList_GET_SIZE(params) - 1;
@@ -858,7 +936,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
                     int s = wslot[i];
                     PyObject *col = PyList_GET_ITEM(fields, i);
                     PyObject *v;
-                    if (m.cap[2 * s] >= 0)
+                    if (m.cap[2 * s] >= 0 && brk_in_prefix)
+                        v = marked(text, m.cap[2 * s], m.cap[2 * s + 1], brk, mark);
+                    else if (m.cap[2 * s] >= 0)
                         v = s == ts_slot ? PyUnicode_Substring(text, m.cap[2 * s], m.cap[2 * s + 1])
                                          : cached(&caches[i], text, &m, m.cap[2 * s], m.cap[2 * s + 1]);
                     else {
@@ -873,7 +953,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
                     int s = session_slot;
                     if (s < 0 || m.cap[2 * s] < 0 || m.cap[2 * s + 1] == m.cap[2 * s])
                         s = pid_slot >= 0 ? pid_slot : s;
-                    if (s >= 0 && m.cap[2 * s] >= 0)
+                    if (s >= 0 && m.cap[2 * s] >= 0 && brk_in_prefix)
+                        v = marked(text, m.cap[2 * s], m.cap[2 * s + 1], brk, mark);
+                    else if (s >= 0 && m.cap[2 * s] >= 0)
                         v = cached(&caches[nwant], text, &m, m.cap[2 * s], m.cap[2 * s + 1]);
                     else {
                         v = empty;
@@ -884,11 +966,11 @@ static PyObject *scan(PyObject *self, PyObject *args)
                 }
                 if (push_new(durs, PyUnicode_Substring(text, dur_a, dur_b)) < 0
                     || push_new(verbs, cached(&caches[nwant + 1], text, &m, verb_a, verb_b)) < 0
-                    || push_new(msgs, marks ? restored(text, msg_a, e, marks, mark, nl)
+                    || push_new(msgs, marks ? restored(text, msg_a, e, marks, brk, nl)
                                             : cached(&caches[nwant + 2], text, &m, msg_a, e)) < 0)
                     goto done;
                 if (dp_a >= 0) {
-                    if (push_new(params, restored(text, dp_a + 12, dp_b, dp_marks, mark, nl)) < 0)
+                    if (push_new(params, restored(text, dp_a + 12, dp_b, dp_marks, brk, nl)) < 0)
                         goto done;
                 } else if (PyList_Append(params, Py_None) < 0) {
                     goto done;
@@ -912,7 +994,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
         PyObject *cb = fb ? PyByteArray_FromStringAndSize((const char *)counts.v, (Py_ssize_t)(counts.n * sizeof(int64_t))) : NULL;
         if (cb != NULL)
             result = Py_BuildValue("NNLOOOOOOOL", fb, cb, (long long)others, fields, session ? session : Py_None,
-                                   durs, verbs, msgs, params, seconds, (long long)(line_no - first_line));
+                                   durs, verbs, msgs, params, seconds, (long long)phys);
         else
             Py_XDECREF(fb);
     }
@@ -926,6 +1008,7 @@ done:
     PyMem_Free(firsts.v);
     PyMem_Free(counts.v);
     Py_XDECREF(nl);
+    Py_XDECREF(brk);
     Py_XDECREF(empty);
     Py_XDECREF(fields);
     Py_XDECREF(session);

@@ -136,6 +136,8 @@ class StderrParser:
             self._program, self._slots = prefix_program(prefix)
         except ValueError:
             self._program, self._slots = None, {}
+        if any(mark in prefix for mark in _MARKS):  # (nor one holding a character marks may be)
+            self._program = None
         self.mark = _MARKS[0]
         self._compile(self.mark)
 
@@ -423,8 +425,8 @@ class StderrParser:
     def scan_batch(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> RecordBatch | None:
         """The query-event records of ``text`` (whole records from input line ``first_line``) as
         a :class:`~toolkit.queries.records.RecordBatch`, in one pass of the compiled scanner
-        (:func:`toolkit.native.pgstderr.scan` over the folded text, the prefix given as its
-        program: :func:`~toolkit.queries.pg_prefix.prefix_program`), without building the
+        (:func:`toolkit.native.pgstderr.scan`, the prefix given as its program:
+        :func:`~toolkit.queries.pg_prefix.prefix_program`), without building the
         records of the other table. Columns, as logged (text): the prefix ``fields`` the log has
         (``ts``, ``tz``, ``user``, ...; ``session``: ``%c`` where the line has it, else ``%p``),
         ``severity`` (``LOG``), ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line
@@ -437,12 +439,11 @@ class StderrParser:
         """
         if not text or self._program is None:
             return None
-        mark = self.fold_mark(text)
         slots = self._slots
         names = [name for name in fields if name in slots]
-        # (the folded text keeps its last line break: the C pass ends the last line there, and
-        # a copy of the buffer without it is saved)
-        got = pgstderr.scan(text.replace("\n\t", mark), mark, self._program, tuple(slots[k] for k in names),
+        # (the C pass reads each continuation line break as the one character the patterns
+        # would see in the folded text, fold_mark's: no folded copy of the buffer is made)
+        got = pgstderr.scan(text, self.fold_mark(text), self._program, tuple(slots[k] for k in names),
                             *(slots[k] if k in names else -1 for k in ("ts", "session", "pid")), first_line)
         if got is None:
             return None
