@@ -53,7 +53,7 @@
 #include <Python.h>
 #include <string.h>
 
-enum { N_LIT, N_REP, N_SEQ, N_OPT, N_ALT, N_CAP, N_SEV };
+enum { N_LIT, N_REP, N_SEQ, N_OPT, N_ALT, N_CAP, N_SEV, N_FIX };
 enum { C_DIGIT, C_NOTNL, C_HOST, C_HEX, C_UPDIG, C_NOTSPACE, C_TZ, C_SPACE, C_SIGN, C_NCLASS };
 
 #define MAX_SLOTS 32
@@ -67,6 +67,7 @@ typedef struct Node {
     int slot;
     Py_UCS4 *lit;
     Py_ssize_t litlen;
+    signed char *cls_at;      /* N_FIX: per character, its class, or -1: the literal lit[i] */
     struct Node **kids;
     Py_ssize_t nkids;
 } Node;
@@ -79,6 +80,7 @@ static void free_node(Node *n)
         free_node(n->kids[i]);
     PyMem_Free(n->kids);
     PyMem_Free(n->lit);
+    PyMem_Free(n->cls_at);
     PyMem_Free(n);
 }
 
@@ -108,6 +110,62 @@ static int small_int(PyObject *o, long lo, long hi, long *out)
 }
 
 static Node *parse_node(PyObject *t, int depth, int *nslots);
+
+/* Whether a node matches a fixed number of characters in exactly one way (a literal, a class
+ * repeated n times exactly): a run of such nodes has no alternatives to try, so it is matched
+ * as one N_FIX node (a time stamp's 11 nodes become one) with the same result. */
+static int is_fixed(const Node *n)
+{
+    return n->kind == N_LIT || (n->kind == N_REP && n->min == n->max && n->max <= 64);
+}
+
+static Py_ssize_t fixed_len(const Node *n)
+{
+    return n->kind == N_LIT ? n->litlen : n->min;
+}
+
+/* Runs of two or more fixed nodes of sequence n fused into N_FIX nodes. */
+static int fuse(Node *n)
+{
+    Py_ssize_t out = 0;
+    for (Py_ssize_t i = 0; i < n->nkids;) {
+        Py_ssize_t j = i, len = 0;
+        while (j < n->nkids && is_fixed(n->kids[j]))
+            len += fixed_len(n->kids[j++]);
+        if (j - i < 2) {
+            n->kids[out++] = n->kids[i];
+            i = j > i ? j : i + 1;
+            continue;
+        }
+        Node *f = new_node(N_FIX);
+        if (f == NULL)
+            return -1;
+        f->litlen = len;
+        f->lit = PyMem_Calloc(len ? (size_t)len : 1, sizeof(Py_UCS4));
+        f->cls_at = PyMem_Calloc(len ? (size_t)len : 1, 1);
+        if (f->lit == NULL || f->cls_at == NULL) {
+            free_node(f);
+            PyErr_NoMemory();
+            return -1;
+        }
+        Py_ssize_t at = 0;
+        for (Py_ssize_t k = i; k < j; k++) {
+            Node *c = n->kids[k];
+            for (Py_ssize_t x = 0; x < fixed_len(c); x++, at++) {
+                f->cls_at[at] = c->kind == N_LIT ? -1 : (signed char)c->cls;
+                f->lit[at] = c->kind == N_LIT ? c->lit[x] : 0;
+            }
+            free_node(c);
+            n->kids[k] = NULL;
+        }
+        n->kids[out++] = f;
+        i = j;
+    }
+    for (Py_ssize_t k = out; k < n->nkids; k++)
+        n->kids[k] = NULL;
+    n->nkids = out;
+    return 0;
+}
 
 static int parse_kids(Node *n, PyObject *seq, int depth, int *nslots)
 {
@@ -185,6 +243,8 @@ static Node *parse_node(PyObject *t, int depth, int *nslots)
     case N_SEQ:
     case N_ALT:
         if (parse_kids(n, PyTuple_GET_ITEM(t, 1), depth, nslots) < 0)
+            goto fail;
+        if (kind == N_SEQ && fuse(n) < 0)
             goto fail;
         break;
     case N_OPT:
@@ -383,6 +443,8 @@ static int may_start(const Node *n, Py_UCS4 c)
         return n->min == 0 || in_class(n->cls, c);  /* (c: the character as the regex saw it) */
     case N_SEV:
         return is_sev_char(c);
+    case N_FIX:
+        return n->litlen == 0 || (n->cls_at[0] < 0 ? n->lit[0] == c : in_class(n->cls_at[0], c));
     }
     return 1;
 }
@@ -425,6 +487,27 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
             c++;
         }
         const Node *after = peek(k);
+        Py_UCS4 first = after == NULL ? 0 : after->kind == N_LIT && after->litlen ? after->lit[0]
+                        : after->kind == N_FIX && after->litlen && after->cls_at[0] < 0 ? after->lit[0] : 0;
+        if (n->cls == C_NOTNL && n->max == PY_SSIZE_T_MAX && m->kind == PyUnicode_1BYTE_KIND && first > 0
+            && first < 256 && first != '\n' && first != '\t') {
+            /* "[^\n]*?" before a literal: every character of the line is in the class (a line
+             * break inside it is a continuation, the mark), so the places to try are those
+             * where the literal's first character is, found by memchr, then the line's end */
+            const char *b = (const char *)m->data;
+            while (q < m->end) {
+                const char *f = memchr(b + q, (int)first, (size_t)(m->end - q));
+                if (f == NULL)
+                    break;
+                q = f - b;
+                Py_ssize_t r = resume(m, q, k);
+                if (r != -1)
+                    return r;
+                q++;
+            }
+            q = m->end;
+            return resume(m, q, k);
+        }
         for (;;) {
             /* (at the line's end only an empty node may follow: tried as well) */
             if (q >= m->end || may_start(after, RD(m, q))) {
@@ -441,6 +524,18 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
     case N_SEQ: {
         Cont c = {n, 0, 0, k};
         return resume(m, pos, &c);
+    }
+    case N_FIX: {
+        Py_ssize_t q = pos;
+        for (Py_ssize_t i = 0; i < n->litlen; i++) {
+            if (q >= m->end)
+                return -1;
+            Py_UCS4 c = RD(m, q);
+            if (n->cls_at[i] < 0 ? c != n->lit[i] : !in_class(n->cls_at[i], c))
+                return -1;
+            q = NX(m, q);
+        }
+        return resume(m, q, k);
     }
     case N_OPT: {
         Py_ssize_t r = go(m, n->kids[0], pos, k);

@@ -240,9 +240,10 @@ def prefix_program(prefix: str) -> tuple[tuple, dict[str, int]]:
     """``(program, slots)``: ``prefix`` as the compiled scanner's program (the nodes above: what
     :func:`prefix_pattern` writes as a regular expression, the same escapes, the same order of
     alternatives) and the slot of each field it captures (``ts``, ``tz``, ``pid``, ``user``, ...).
-    A prefix holding a line break has no program (ValueError): a stderr record line never does."""
-    if "\n" in prefix:
-        raise ValueError("a log_line_prefix with a line break")
+    A prefix holding a line break, or longer than 1000 characters, has no program (ValueError):
+    a stderr record line never starts with the one, and the matcher's depth grows with the other."""
+    if "\n" in prefix or len(prefix) > 1000:
+        raise ValueError("a log_line_prefix with a line break, or over 1000 characters")
     parts: list[tuple] = []
     optional_from: int | None = None
     seen: set[str] = set()
