@@ -1,4 +1,6 @@
-"""PostgreSQL's ``log_line_prefix`` compiled into a regular expression, and the common prefixes.
+"""PostgreSQL's ``log_line_prefix`` compiled into a regular expression (the full scan, detection)
+and into a program for the compiled scanner (:func:`prefix_program`, the hot path), and the
+common prefixes.
 
 Reference (PostgreSQL 15): https://www.postgresql.org/docs/15/runtime-config-logging.html#GUC-LOG-LINE-PREFIX
 

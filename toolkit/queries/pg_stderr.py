@@ -1,13 +1,19 @@
-"""The PostgreSQL stderr scanner: text of whole records -> regex matches and raw records.
+"""The PostgreSQL stderr scanner: text of whole records -> query-event batches and raw records.
 
 One scanner for every way a stderr log is read: the DataFrame readers
 (:mod:`toolkit.queries.postgres`), the streaming digest (:mod:`toolkit.queries.pg_digest`) and the
 byte ranges :func:`toolkit.queries.digest.digest_file` gives its worker processes
-(:func:`range_buffers`). :class:`StderrParser` folds continuation lines and matches a buffer with
-one regular expression built from the log_line_prefix; :func:`query_records` picks the query-event
-records out of the matches, column-wise; :func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers
-of whole records where no session waits for a later record (the rule of :meth:`StderrParser.cut`
-and :func:`boundary`).
+(:func:`range_buffers`). The hot path, :meth:`StderrParser.scan_batch` (the query events both the
+reader and the digest take), is ONE pass of the compiled scanner (:mod:`toolkit.native.pgstderr`,
+C) over the buffer: the log_line_prefix given as a program
+(:func:`~toolkit.queries.pg_prefix.prefix_program`), continuation lines read as part of their
+record, the query records picked out with their DETAIL parameters, as columns; a buffer holding a
+line it cannot take (not the prefix, a foreign severity, ...) gets no batch. That buffer, and a
+reader of the other table, take :meth:`StderrParser.scan_all`: continuation lines folded and ONE
+regular expression built from the log_line_prefix run with ``findall`` over the buffer, every
+record and every skipped line with its reason (the rare path, where the reasons are written).
+:func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers of whole records where
+no session waits for a later record (the rule of :meth:`StderrParser.cut` and :func:`boundary`).
 """
 
 from __future__ import annotations
