@@ -31,7 +31,7 @@ from toolkit.queries.pg_prefix import (
     prefix_pattern,
     prefix_program,
 )
-from toolkit.queries.pg_stderr import QUERY_FIELDS, StderrParser
+from toolkit.queries.pg_stderr import QUERY_FIELDS, VERB_CODES, StderrParser
 from toolkit.queries.pg_time import plain_stamp
 
 # ------------------------------------------------------------------------------ the oracle
@@ -166,6 +166,13 @@ def same(prefix: str, text: str, first_line: int = 1, fields=QUERY_FIELDS) -> di
     parser = StderrParser(prefix, "x.log", None)
     want = oracle_scan_batch(StderrParser(prefix, "x.log", None), text, first_line, fields)
     got = as_dict(parser.scan_batch(text, first_line, fields))
+    if got is not None and got["columns"]:
+        # the numbers the C pass adds: the verb's code and the duration as float() reads it
+        c = got["columns"]
+        codes, ms = c.pop("verb_code"), np.array(c.pop("dur_ms"), dtype=np.float64)
+        assert codes == [VERB_CODES.index(v) + 1 if v else 0 for v in c["verb"]]
+        expected = np.array([float(d) if d else np.nan for d in c["dur"]], dtype=np.float64)
+        assert ms.tobytes() == expected.tobytes()
     assert got == want, (prefix, text)
     return got
 
@@ -370,7 +377,7 @@ def test_hostile_buffers_never_crash():
     for text in ["", "\x00", "\n\n", line + "\x00" * 5, line + "\r", "\udcff" + line, line * 2000,
                  "a@" * 20000 + " LOG:  x", line + "\n" + "\t" * 100, "2026-11-26 05:09:21.825 UTC [" + "9" * 100000]:
         got = pgstderr.scan(text, "\ue001", prog, want, slots["ts"], -1, slots["pid"], 1)
-        assert got is None or len(got) == 11
+        assert got is None or len(got) == 13
     with pytest.raises(ValueError):
         pgstderr.scan(line, "ab", prog, want, 0, -1, 2, 1)
     with pytest.raises((TypeError, ValueError)):

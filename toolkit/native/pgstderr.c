@@ -46,6 +46,9 @@
  *     seconds      list of str: the time stamps' first 19 characters each time they change
  *                  (every distinct second, for the Python check of a valid calendar time)
  *     lines        int: the input lines of the buffer (continuation lines included)
+ *     verb_code    bytearray, int64: 0 no verb, 1 statement, 2 parse, 3 bind, 4 execute fetch
+ *                  from, 5 execute, 6 plan (the digest's rules work on codes, not on the text)
+ *     dur_ms       bytearray, float64: the duration in ms (NaN: none), as float() reads the text
  * Columns of strings rather than codes: the consumers (pg_digest, pg_events) factorize the few
  * they group by; what the C pass saves is the regex's per-line tuples and their re-picking.
  */
@@ -810,7 +813,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
 
     PyObject *result = NULL, *nl = NULL, *fields = NULL, *session = NULL, *durs = NULL, *verbs = NULL;
     PyObject *msgs = NULL, *params = NULL, *seconds = NULL, *empty = NULL, *brk = NULL;
-    I64 firsts = {0}, counts = {0};
+    I64 firsts = {0}, counts = {0}, vcodes = {0}, durms = {0};
     Cache *caches = NULL;  /* one per wanted field, then session, verb, message */
     M m;
     m.kind = PyUnicode_KIND(text);
@@ -907,6 +910,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
         }
         /* (?P<verb>statement|...)(?: [^:\n mark]*?)?:(?: |$|(?=mark)) */
         Py_ssize_t verb_a = p, verb_b = p;
+        int verb_code = 0;
         for (int v = 0; VERBS[v]; v++) {
             if (!starts(&m, p, e, VERBS[v]))
                 continue;
@@ -923,6 +927,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
             if (colon < 0)
                 continue;
             verb_a = p, verb_b = q;
+            verb_code = v + 1;
             p = colon + 1 + (colon + 1 < e && CH(&m, colon + 1) == ' ');
             break;
         }
@@ -1025,7 +1030,21 @@ static PyObject *scan(PyObject *self, PyObject *args)
                 head = 2;
             } else {
                 head = 1;
-                if (i64_push(&firsts, line_no) < 0 || i64_push(&counts, n_lines) < 0)
+                /* the duration in ms as a float64 (ASCII digits checked above: what float() reads) */
+                double ms = Py_NAN;
+                if (dur_b > dur_a) {
+                    char buf[24];
+                    for (Py_ssize_t i = dur_a; i < dur_b; i++)
+                        buf[i - dur_a] = (char)CH(&m, i);
+                    buf[dur_b - dur_a] = '\0';
+                    ms = PyOS_string_to_double(buf, NULL, NULL);
+                    if (ms == -1.0 && PyErr_Occurred())
+                        goto done;
+                }
+                int64_t bits;
+                memcpy(&bits, &ms, sizeof bits);
+                if (i64_push(&firsts, line_no) < 0 || i64_push(&counts, n_lines) < 0
+                    || i64_push(&vcodes, verb_code) < 0 || i64_push(&durms, bits) < 0)
                     goto done;
                 for (Py_ssize_t i = 0; i < nwant; i++) {
                     int s = wslot[i];
@@ -1087,11 +1106,16 @@ static PyObject *scan(PyObject *self, PyObject *args)
     {
         PyObject *fb = PyByteArray_FromStringAndSize((const char *)firsts.v, (Py_ssize_t)(firsts.n * sizeof(int64_t)));
         PyObject *cb = fb ? PyByteArray_FromStringAndSize((const char *)counts.v, (Py_ssize_t)(counts.n * sizeof(int64_t))) : NULL;
-        if (cb != NULL)
-            result = Py_BuildValue("NNLOOOOOOOL", fb, cb, (long long)others, fields, session ? session : Py_None,
-                                   durs, verbs, msgs, params, seconds, (long long)phys);
-        else
+        PyObject *vb = cb ? PyByteArray_FromStringAndSize((const char *)vcodes.v, (Py_ssize_t)(vcodes.n * sizeof(int64_t))) : NULL;
+        PyObject *db = vb ? PyByteArray_FromStringAndSize((const char *)durms.v, (Py_ssize_t)(durms.n * sizeof(int64_t))) : NULL;
+        if (db != NULL)
+            result = Py_BuildValue("NNLOOOOOOOLNN", fb, cb, (long long)others, fields, session ? session : Py_None,
+                                   durs, verbs, msgs, params, seconds, (long long)phys, vb, db);
+        else {
             Py_XDECREF(fb);
+            Py_XDECREF(cb);
+            Py_XDECREF(vb);
+        }
     }
 done:
     if (caches != NULL) {
@@ -1101,6 +1125,8 @@ done:
     }
     free_node(prefix);
     PyMem_Free(firsts.v);
+    PyMem_Free(vcodes.v);
+    PyMem_Free(durms.v);
     PyMem_Free(counts.v);
     Py_XDECREF(nl);
     Py_XDECREF(brk);

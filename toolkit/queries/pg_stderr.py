@@ -72,6 +72,9 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 # ----------------------------------------------------------------------------------- stderr
 
+# scan_batch's verb_code column: 0 no verb, else the verb's position here + 1 (the C pass's order).
+VERB_CODES = ("statement", "parse", "bind", "execute fetch from", "execute", "plan")
+
 # The prefix's fields query events keep (scan_batch captures these by default).
 QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
 
@@ -436,7 +439,9 @@ class StderrParser:
         records of the other table. Columns, as logged (text): the prefix ``fields`` the log has
         (``ts``, ``tz``, ``user``, ...; ``session``: ``%c`` where the line has it, else ``%p``),
         ``severity`` (``LOG``), ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line
-        breaks restored) and ``parameters`` (the DETAIL parameters text or None); ``first_line``
+        breaks restored) and ``parameters`` (the DETAIL parameters text or None); ``verb_code``
+        (int64: :data:`VERB_CODES`' position + 1, 0 no verb) and ``dur_ms`` (float64, NaN: no
+        duration), the same two as numbers for the digest's column-wise rules; ``first_line``
         and ``nlines`` of each record (DETAIL and continuation lines included); ``other_lines``:
         the lines of all other records. None when the text holds a line that would be skipped
         (not the prefix, a foreign severity, a translated message, a DETAIL without its record,
@@ -453,7 +458,7 @@ class StderrParser:
                             *(slots[k] if k in names else -1 for k in ("ts", "session", "pid")), first_line)
         if got is None:
             return None
-        starts, nls, others, values, session, dur, verb, message, params, seconds, lines = got
+        starts, nls, others, values, session, dur, verb, message, params, seconds, lines, vcode, dur_ms = got
         # (a time stamp in ASCII digits but no calendar time: the full parse says why it skips it)
         if not all(map(plain_stamp, seconds)):
             return None
@@ -462,7 +467,8 @@ class StderrParser:
             return RecordBatch.empty(first_line, lines, other_lines=others)
         columns: dict = dict(zip(names, values, strict=True))
         columns["session"] = session if session is not None else (None,) * n
-        columns.update(severity=["LOG"] * n, dur=dur, verb=verb, message=message, parameters=params)
+        columns.update(severity=["LOG"] * n, dur=dur, verb=verb, message=message, parameters=params,
+                       verb_code=np.frombuffer(vcode, np.int64), dur_ms=np.frombuffer(dur_ms, np.float64))
         return RecordBatch.of(first_line, lines, columns, np.frombuffer(starts, np.int64),
                               np.frombuffer(nls, np.int64), other_lines=others)
 
