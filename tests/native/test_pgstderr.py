@@ -401,3 +401,18 @@ def test_a_thousand_calls_do_not_grow_memory():
         assert parser.scan_batch(text + "junk\n", 1) is None
     gc.collect()
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 4096  # KiB
+
+
+def test_lines_that_start_alike_are_matched_on_their_own_text():
+    # GIVEN lines of one session that share their first characters (the C pass reuses a match
+    # over the text it read), and lines where the same start leads to another match
+    t = "2026-11-26 05:09:21.825 UTC [7] "
+    text = (f"{t}a@b LOG:  statement: x\n"
+            f"{t}a@b LOG:  duration: 1.5 ms\n"
+            f"{t}a@b c@d LOG:  statement: y\n"          # the database is "b c@d"
+            f"{t}a@b LOGX:  statement: z\n"            # a foreign severity: the full scan's
+            f"{t}a@b DETAIL:  parameters: $1 = '1'\n")
+    assert same("%m [%p] %q%u@%d ", text) is None
+    got = same("%m [%p] %q%u@%d ", text.replace("LOGX", "LOG"))
+    assert got["columns"]["database"] == ["b", "b", "b c@d", "b"]
+    assert got["columns"]["parameters"] == [None, None, None, "$1 = '1'"]

@@ -298,6 +298,7 @@ typedef struct {
     Py_ssize_t pre_end, sev_start, sev_end;
     long steps;               /* backtracking budget of one line */
     Py_UCS4 mk;               /* the character a continuation line break stands for */
+    Py_ssize_t hi;            /* the matcher read [line start, hi); PY_SSIZE_T_MAX: it met the end */
 } M;
 
 #define CH(m, i) PyUnicode_READ((m)->kind, (m)->data, (i))
@@ -321,6 +322,34 @@ static inline Py_ssize_t NX(const M *m, Py_ssize_t i)
 static inline Py_ssize_t PV(const M *m, Py_ssize_t i, Py_ssize_t lo)
 {
     return (i - 2 >= lo && CH(m, i - 1) == '\t' && CH(m, i - 2) == '\n') ? i - 2 : i - 1;
+}
+
+/* The matcher reads through these, which note how far it read (m->hi): a later line whose
+ * text is the same over that stretch gets the same match (the prefix memo in scan()). A test
+ * that meets the line's end makes the match depend on where the line ends: no memo then. */
+static inline int END(M *m, Py_ssize_t q)
+{
+    if (q >= m->end) {
+        m->hi = PY_SSIZE_T_MAX;
+        return 1;
+    }
+    if (q >= m->hi)
+        m->hi = q + 1;
+    return 0;
+}
+
+static inline Py_UCS4 RDH(M *m, Py_ssize_t i)
+{
+    if (i >= m->hi)
+        m->hi = i + 1;
+    return RD(m, i);
+}
+
+static inline Py_UCS4 CHH(M *m, Py_ssize_t i)
+{
+    if (i >= m->hi)
+        m->hi = i + 1;
+    return CH(m, i);
 }
 
 /* \d of a str pattern: any decimal digit (ASCII ones without a table look-up) */
@@ -400,17 +429,17 @@ static Py_ssize_t resume(M *m, Py_ssize_t pos, const Cont *k)
 static Py_ssize_t severity(M *m, Py_ssize_t pos)
 {
     Py_ssize_t q = pos;
-    while (q < m->end && q - pos <= 12 && is_sev_char(CH(m, q)))
+    while (q - pos <= 12 && !END(m, q) && is_sev_char(CHH(m, q)))
         q++;
     if (q - pos < 2 || q - pos > 12)
         return -1;
     Py_ssize_t s_end = q;
-    if (q < m->end) {
-        Py_UCS4 c = CH(m, q);
+    if (!END(m, q)) {
+        Py_UCS4 c = CHH(m, q);
         if (c >= '1' && c <= '5')
             s_end = ++q;
     }
-    if (q + 3 > m->end || CH(m, q) != ':' || CH(m, q + 1) != ' ' || CH(m, q + 2) != ' ')
+    if (END(m, q + 2) || CHH(m, q) != ':' || CHH(m, q + 1) != ' ' || CHH(m, q + 2) != ' ')
         return -1;
     m->pre_end = pos;
     m->sev_start = pos;
@@ -460,17 +489,17 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
     case N_LIT:
         /* (a literal holds neither "\n" nor a mark character: prefix_program refuses those,
          * so a raw "\n" and the mark it stands for fail alike) */
-        if (pos + n->litlen > m->end)
+        if (n->litlen > 0 && END(m, pos + n->litlen - 1))
             return -1;
         for (Py_ssize_t i = 0; i < n->litlen; i++)
-            if (CH(m, pos + i) != n->lit[i])
+            if (CHH(m, pos + i) != n->lit[i])
                 return -1;
         return resume(m, pos + n->litlen, k);
     case N_REP: {
         /* c characters taken, q: the raw position after them */
         Py_ssize_t c = 0, q = pos;
         if (n->greedy) {
-            while (c < n->max && q < m->end && in_class(n->cls, RD(m, q))) {
+            while (c < n->max && !END(m, q) && in_class(n->cls, RDH(m, q))) {
                 q = NX(m, q);
                 c++;
             }
@@ -484,7 +513,7 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
             }
         }
         while (c < n->min) {
-            if (q >= m->end || !in_class(n->cls, RD(m, q)))
+            if (END(m, q) || !in_class(n->cls, RDH(m, q)))
                 return -1;
             q = NX(m, q);
             c++;
@@ -503,22 +532,25 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
                 if (f == NULL)
                     break;
                 q = f - b;
+                if (q >= m->hi)
+                    m->hi = q + 1;  /* (read up to here) */
                 Py_ssize_t r = resume(m, q, k);
                 if (r != -1)
                     return r;
                 q++;
             }
             q = m->end;
+            m->hi = PY_SSIZE_T_MAX;  /* (read to the line's end) */
             return resume(m, q, k);
         }
         for (;;) {
             /* (at the line's end only an empty node may follow: tried as well) */
-            if (q >= m->end || may_start(after, RD(m, q))) {
+            if (END(m, q) || may_start(after, RDH(m, q))) {
                 Py_ssize_t r = resume(m, q, k);
                 if (r != -1)
                     return r;
             }
-            if (c >= n->max || q >= m->end || !in_class(n->cls, RD(m, q)))
+            if (c >= n->max || END(m, q) || !in_class(n->cls, RDH(m, q)))
                 return -1;
             q = NX(m, q);
             c++;
@@ -531,9 +563,9 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
     case N_FIX: {
         Py_ssize_t q = pos;
         for (Py_ssize_t i = 0; i < n->litlen; i++) {
-            if (q >= m->end)
+            if (END(m, q))
                 return -1;
-            Py_UCS4 c = RD(m, q);
+            Py_UCS4 c = RDH(m, q);
             if (n->cls_at[i] < 0 ? c != n->lit[i] : !in_class(n->cls_at[i], c))
                 return -1;
             q = NX(m, q);
@@ -711,6 +743,21 @@ static int translated_duration(M *m, Py_ssize_t p)
     return e > d + 1 && starts(m, e, m->end, " ms  ");
 }
 
+#define MEMOS 8
+typedef struct {
+    Py_ssize_t at, len, p, pre_end, sev_start, sev_end;
+    Py_ssize_t cap[2 * MAX_SLOTS];
+} Memo;
+
+/* whether text[a:a+len] == text[b:b+len] */
+static int same_text(const M *m, Py_ssize_t a, Py_ssize_t b, Py_ssize_t len)
+{
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (CH(m, a + i) != CH(m, b + i))
+            return 0;
+    return 1;
+}
+
 /* The end of the record line that starts at pos: the first "\n" not followed by "\t" (or L);
  * its continuation line breaks in *marks, the first one's position in *first (-1: none). */
 static Py_ssize_t line_end(const M *m, Py_ssize_t L, Py_ssize_t pos, Py_ssize_t *marks, Py_ssize_t *first)
@@ -858,19 +905,57 @@ static PyObject *scan(PyObject *self, PyObject *args)
     int head = 0;            /* the record before: 0 none, 1 a query record (the last row), 2 another */
     Py_ssize_t last_sec = -1;  /* where the last second pushed to ``seconds`` starts */
     Py_ssize_t pos = 0;
+    /* The last lines matched (one per session, mostly) and how much of each the matcher read:
+     * lines of one session within one time stamp often start with the same text, and the
+     * match only depends on that text */
+    Memo memo[MEMOS];
+    memset(memo, 0, sizeof memo);
+    int next_memo = 0;
     if (L == 0)
         unreadable = 1;  /* one blank line: the full scan says so */
     while (!unreadable) {
         Py_ssize_t marks, first_brk;
         Py_ssize_t e = line_end(&m, L, pos, &marks, &first_brk);
         m.end = e;
-        m.steps = 1 << 20;
-        for (int s = 0; s < 2 * MAX_SLOTS; s++)
-            m.cap[s] = -1;
-        Py_ssize_t p = go(&m, &top, pos, NULL);
-        if (p < 0) {  /* not the prefix and a severity (or too costly to decide) */
-            unreadable = 1;
-            break;
+        Py_ssize_t p = -1;
+        int hit = -1;
+        for (int k = 0; k < MEMOS && hit < 0; k++) {
+            Memo *mo = &memo[k];
+            if (mo->len > 0 && e - pos >= mo->len
+                && (m.kind == PyUnicode_1BYTE_KIND
+                        ? memcmp((const char *)m.data + mo->at, (const char *)m.data + pos, (size_t)mo->len) == 0
+                        : same_text(&m, mo->at, pos, mo->len)))
+                hit = k;
+        }
+        if (hit >= 0) {
+            /* the same text as a memo's line over all the matcher read there: its match */
+            Memo *mo = &memo[hit];
+            Py_ssize_t d = pos - mo->at;
+            for (int s = 0; s < 2 * MAX_SLOTS; s++)
+                m.cap[s] = mo->cap[s] >= 0 ? mo->cap[s] + d : -1;
+            m.pre_end = mo->pre_end + d;
+            m.sev_start = mo->sev_start + d;
+            m.sev_end = mo->sev_end + d;
+            p = mo->p + d;
+        } else {
+            m.steps = 1 << 20;
+            m.hi = pos;
+            for (int s = 0; s < 2 * MAX_SLOTS; s++)
+                m.cap[s] = -1;
+            p = go(&m, &top, pos, NULL);
+            if (p < 0) {  /* not the prefix and a severity (or too costly to decide) */
+                unreadable = 1;
+                break;
+            }
+            Memo *mo = &memo[next_memo];
+            next_memo = (next_memo + 1) % MEMOS;
+            mo->len = m.hi <= e ? m.hi - pos : 0;
+            mo->at = pos;
+            memcpy(mo->cap, m.cap, sizeof mo->cap);
+            mo->pre_end = m.pre_end;
+            mo->sev_start = m.sev_start;
+            mo->sev_end = m.sev_end;
+            mo->p = p;
         }
         int primary = 0, secondary = 0;
         for (int i = 0; PRIMARY[i]; i++)
