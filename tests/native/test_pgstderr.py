@@ -416,3 +416,31 @@ def test_lines_that_start_alike_are_matched_on_their_own_text():
     got = same("%m [%p] %q%u@%d ", text.replace("LOGX", "LOG"))
     assert got["columns"]["database"] == ["b", "b", "b c@d", "b"]
     assert got["columns"]["parameters"] == [None, None, None, "$1 = '1'"]
+
+
+# ------------------------------------------------------------------------------ cut lines
+
+def oracle_record_line(parser: StderrParser, line: str):
+    """What the cut rules read of a physical line before the C matcher (the prefix's regexes)."""
+    if line.startswith("\t") or parser.secondary_rx.match(line):
+        return None
+    m = parser._line_rx.match(line)
+    if m is None or m["severity"] not in ENGLISH:
+        return None
+    g = m.groupdict()
+    return {"severity": m["severity"], "message": m["message"], "key": g.get("session") or g.get("pid")}
+
+
+@pytest.mark.parametrize(("prefix", "text"), _stderr_logs())
+def test_the_cut_rules_read_every_line_as_the_regex_did(prefix, text):
+    parser = StderrParser(prefix, "x.log", None)
+    for line in text.split("\n"):
+        assert parser.record_line(line) == oracle_record_line(parser, line), line
+
+
+@given(stderr_logs())
+def test_the_cut_rules_read_built_lines_as_the_regex_did(log):
+    prefix, text = log
+    parser = StderrParser(prefix, "x.log", None)
+    for line in text.split("\n"):  # (physical lines, as the cut rules take them)
+        assert parser.record_line(line) == oracle_record_line(parser, line), line

@@ -56,8 +56,15 @@
 #include <Python.h>
 #include <string.h>
 
-enum { N_LIT, N_REP, N_SEQ, N_OPT, N_ALT, N_CAP, N_SEV, N_FIX };
+enum { N_LIT, N_REP, N_SEQ, N_OPT, N_ALT, N_CAP, N_SEV, N_FIX, N_SEC };
 enum { C_DIGIT, C_NOTNL, C_HOST, C_HEX, C_UPDIG, C_NOTSPACE, C_TZ, C_SPACE, C_SIGN, C_NCLASS };
+
+/* the severities a reader knows (pg_events.ENGLISH: records, then the lines of a record) and
+ * the message heads' verbs */
+static const char *const PRIMARY[] = {"LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO",
+                                      "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", NULL};
+static const char *const SECONDARY[] = {"DETAIL", "HINT", "CONTEXT", "STATEMENT", "QUERY", "LOCATION", NULL};
+static const char *const VERBS[] = {"statement", "parse", "bind", "execute fetch from", "execute", "plan", NULL};
 
 #define MAX_SLOTS 32
 #define MAX_DEPTH 64
@@ -400,6 +407,7 @@ typedef struct Cont {
 } Cont;
 
 static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k);
+static int starts(M *m, Py_ssize_t pos, Py_ssize_t limit, const char *s);
 
 static Py_ssize_t resume(M *m, Py_ssize_t pos, const Cont *k)
 {
@@ -591,6 +599,13 @@ static Py_ssize_t go(M *m, const Node *n, Py_ssize_t pos, const Cont *k)
         Py_ssize_t r = severity(m, pos);
         return r < 0 ? -1 : resume(m, r, k);
     }
+    case N_SEC: /* (?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):  (no word begins another) */
+        for (int i = 0; SECONDARY[i]; i++) {
+            Py_ssize_t len = (Py_ssize_t)strlen(SECONDARY[i]);
+            if (starts(m, pos, m->end, SECONDARY[i]) && starts(m, pos + len, m->end, ":  "))
+                return resume(m, pos + len + 3, k);
+        }
+        return -1;
     }
     return -1;
 }
@@ -682,11 +697,6 @@ static PyObject *cached(Cache *c, PyObject *text, M *m, Py_ssize_t a, Py_ssize_t
     Py_XSETREF(*slot, n);
     return n;
 }
-
-static const char *const PRIMARY[] = {"LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO",
-                                      "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", NULL};
-static const char *const SECONDARY[] = {"DETAIL", "HINT", "CONTEXT", "STATEMENT", "QUERY", "LOCATION", NULL};
-static const char *const VERBS[] = {"statement", "parse", "bind", "execute fetch from", "execute", "plan", NULL};
 
 /* whether text[a:b] is the ASCII string s (b - a == strlen(s)) */
 static int span_is(M *m, Py_ssize_t a, Py_ssize_t b, const char *s)
@@ -1226,11 +1236,121 @@ done:
     return result;
 }
 
+#define CAPSULE "toolkit.native.pgstderr.program"
+
+static void capsule_free(PyObject *capsule)
+{
+    free_node(PyCapsule_GetPointer(capsule, CAPSULE));
+}
+
+/* compiled(program): the program parsed once, for the many calls of line_record */
+static PyObject *compiled(PyObject *self, PyObject *program)
+{
+    (void)self;
+    int nslots = 0;
+    Node *n = parse_node(program, 0, &nslots);
+    if (n == NULL)
+        return NULL;
+    PyObject *c = PyCapsule_New(n, CAPSULE, capsule_free);
+    if (c == NULL)
+        free_node(n);
+    return c;
+}
+
+/* line_record(line, compiled, session_slot, pid_slot): one physical line as the cut rules read
+ * it (StderrParser.cut, boundary): None when it starts with a TAB, is a DETAIL/HINT/...
+ * line (the prefix, then one of those words and ":  ", as the old secondary regex matched) or
+ * does not match the prefix and a severity; Ellipsis when the matcher gave up (too much
+ * backtracking: the caller asks the regex); else (severity, message, session, pid), the last
+ * two None where the prefix has no such field or it did not take part. */
+static PyObject *line_record(PyObject *self, PyObject *args)
+{
+    PyObject *line, *program;
+    int session_slot, pid_slot;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UOii", &line, &program, &session_slot, &pid_slot))
+        return NULL;
+    if (session_slot >= MAX_SLOTS || pid_slot >= MAX_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "slot out of range");
+        return NULL;
+    }
+    Node *prefix = PyCapsule_GetPointer(program, CAPSULE);  /* (a TypeError/ValueError if not) */
+    if (prefix == NULL)
+        return NULL;
+    M m;
+    memset(&m, 0, sizeof m);
+    m.kind = PyUnicode_KIND(line);
+    m.data = PyUnicode_DATA(line);
+    m.mk = 0x110000;  /* (no character: a physical line holds no continuation) */
+    m.end = PyUnicode_GET_LENGTH(line);
+    PyObject *result = NULL;
+    if (m.end > 0 && CH(&m, 0) == '\t') {
+        result = Py_None;
+        goto out;
+    }
+    Node last = {0};
+    last.slot = -1;
+    Node *kids[2] = {prefix, &last};
+    Node top = {0};
+    top.kind = N_SEQ;
+    top.slot = -1;
+    top.kids = kids;
+    top.nkids = 2;
+    Py_ssize_t r = -1;
+    for (int pass = 0; pass < 2; pass++) {
+        last.kind = pass == 0 ? N_SEC : N_SEV;
+        m.steps = 1 << 20;
+        m.hi = 0;
+        for (int s = 0; s < 2 * MAX_SLOTS; s++)
+            m.cap[s] = -1;
+        r = go(&m, &top, 0, NULL);
+        if (r == -2) {
+            result = Py_Ellipsis;
+            goto out;
+        }
+        if (pass == 0 && r >= 0) {  /* a secondary line: no record of its own */
+            result = Py_None;
+            goto out;
+        }
+    }
+    if (r < 0) {
+        result = Py_None;
+        goto out;
+    }
+    {
+        PyObject *v[4] = {PyUnicode_Substring(line, m.sev_start, m.sev_end), PyUnicode_Substring(line, r, m.end),
+                          NULL, NULL};
+        int slots[2] = {session_slot, pid_slot};
+        int ok = v[0] != NULL && v[1] != NULL;
+        for (int i = 0; ok && i < 2; i++) {
+            int s = slots[i];
+            if (s >= 0 && m.cap[2 * s] >= 0)
+                ok = (v[2 + i] = PyUnicode_Substring(line, m.cap[2 * s], m.cap[2 * s + 1])) != NULL;
+            else {
+                v[2 + i] = Py_None;
+                Py_INCREF(Py_None);
+            }
+        }
+        if (ok)
+            result = PyTuple_Pack(4, v[0], v[1], v[2], v[3]);
+        for (int i = 0; i < 4; i++)
+            Py_XDECREF(v[i]);
+        return result;
+    }
+out:
+    Py_XINCREF(result);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(text, mark, program, want, ts_slot, session_slot, pid_slot, first_line) -> the query-event "
      "records of a folded stderr buffer as columns, or None where the full scan must read it (see the "
      "module's source for the columns)."},
+    {"compiled", compiled, METH_O, "compiled(program) -> the program parsed once (a capsule for line_record)."},
+    {"line_record", line_record, METH_VARARGS,
+     "line_record(line, compiled, session_slot, pid_slot) -> None, Ellipsis or (severity, message, "
+     "session, pid): one physical line as the cut rules read it."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "toolkit.native.pgstderr",

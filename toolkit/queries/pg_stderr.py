@@ -79,8 +79,8 @@ VERB_CODES = ("statement", "parse", "bind", "execute fetch from", "execute", "pl
 QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
 
 
-def ends_wait(m: re.Match) -> bool:
-    """Whether a line (a match of :func:`compile_prefix`'s pattern) ends its session's wait for a
+def ends_wait(m) -> bool:
+    """Whether a record line (``m``: its ``severity`` and ``message``, :meth:`StderrParser.record_line`) ends its session's wait for a
     later record (a plan's statement, a parse's execute, a log_statement's duration): a
     query-event record (``LOG`` with a duration or a verb) does, and so does a disconnection
     (nothing of the session follows it); a server event between them (``temporary file``) does
@@ -92,18 +92,8 @@ def ends_wait(m: re.Match) -> bool:
     return bool(q["dur"] or q["verb"]) or message.startswith("disconnection: ")
 
 
-def _record_match(line_rx: re.Pattern, secondary_rx: re.Pattern, line: str) -> re.Match | None:
-    """The match of a line that starts a record the reader reads (the prefix, an English
-    severity, not a continuation or DETAIL/STATEMENT/... line); None for any other line."""
-    if line.startswith("\t") or secondary_rx.match(line):
-        return None
-    m = line_rx.match(line)
-    return m if m is not None and m["severity"] in ENGLISH else None
-
-
-def _session_key(m: re.Match):
-    g = m.groupdict()
-    return g.get("session") or g.get("pid")
+def _session_key(m: dict):
+    return m["key"]
 
 
 _LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
@@ -112,8 +102,8 @@ _LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
 _TIMED_EXECUTE = re.compile(r"  duration: \d+(?:\.\d+)? ms  execute[^:\n]*: ")
 
 
-def session_waits(m: re.Match, line: str, holds: bool) -> bool | None:
-    """Whether a record (``line``, its match ``m``; ``holds``: it matches the holds-next pattern)
+def session_waits(m, line: str, holds: bool) -> bool | None:
+    """Whether a record (``line``, its fields ``m``; ``holds``: it matches the holds-next pattern)
     leaves its session waiting for a later record of the session (True: a plan, a parse or bind,
     a log_statement line without its duration, a timed execute whose SELECT plan may follow),
     ends the wait (False: another query record, a disconnection) or neither (None: a server
@@ -147,6 +137,7 @@ class StderrParser:
             self._program, self._slots = None, {}
         if any(mark in prefix for mark in _MARKS):  # (nor one holding a character marks may be)
             self._program = None
+        self._compiled = None  # (the program parsed once in C, for record_line: made when first used)
         self.mark = _MARKS[0]
         self._compile(self.mark)
 
@@ -167,6 +158,35 @@ class StderrParser:
             self.rx.pattern[:-1]
             + rf"(?(verb)(?:\n{plain}DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
         self.gi_fold = {k: v - 1 for k, v in self.rx_fold.groupindex.items()}
+
+    def __getstate__(self) -> dict:
+        # (the parsed program is a C object: a copy in another process parses it again)
+        return {**self.__dict__, "_compiled": None}
+
+    def record_line(self, line: str) -> dict | None:
+        """A physical line that starts a record the reader reads (the prefix, an English
+        severity, not a continuation or DETAIL/STATEMENT/... line) as its ``severity``,
+        ``message`` and ``key`` (the session: %c, else %p); None for any other line. The
+        compiled scanner's matcher decides (:func:`toolkit.native.pgstderr.line_record`); the
+        prefix's regex only where there is no program (a prefix with a line break, a mark
+        character or over 1000 characters) or the matcher gave up on a pathological line: the
+        same rule, spelled as the full scan spells it."""
+        if self._program is not None:
+            slots = self._slots
+            if self._compiled is None:
+                self._compiled = pgstderr.compiled(self._program)
+            got = pgstderr.line_record(line, self._compiled, slots.get("session", -1), slots.get("pid", -1))
+            if got is not Ellipsis:
+                if got is None or got[0] not in ENGLISH:
+                    return None
+                return {"severity": got[0], "message": got[1], "key": got[2] or got[3]}
+        if line.startswith("\t") or self.secondary_rx.match(line):
+            return None
+        m = self._line_rx.match(line)
+        if m is None or m["severity"] not in ENGLISH:
+            return None
+        g = m.groupdict()
+        return {"severity": m["severity"], "message": m["message"], "key": g.get("session") or g.get("pid")}
 
     def lean_rx(self, fields: frozenset) -> tuple[None, dict[str, int]]:
         """``(None, slots)``: the prefix ``fields`` this log's lines carry and their slots in the
@@ -244,7 +264,7 @@ class StderrParser:
             line = buf[i:j]
             # a line that is no record (damage: the reader skips it) is no place to cut either:
             # a plan and the execute before it, with such a line between them, stay together
-            m = _record_match(self._line_rx, self.secondary_rx, line)
+            m = self.record_line(line)
             if m is not None:
                 if not (first or prev_holds or open_at or line.endswith("  plan:")
                         or _DURATION_ONLY.search(line)):
@@ -563,10 +583,9 @@ def boundary(fh, x: int, size: int, parser: StderrParser) -> int:
         return 0
     if x >= size:
         return size
-    # (each line is decoded and matched by the str patterns the reader uses: a bytes pattern's \d
-    # would not take other digits where the reader's does, and the two would cut differently)
-    secondary = parser.secondary_rx
-    line_rx = compile_prefix(parser.prefix)
+    # (each line is decoded and read by the parser's record_line, the readers' rule: a bytes
+    # pattern's \d would not take other digits where the reader's does, and the two would cut
+    # differently)
     offset = max(0, x - (1 << 16))  # a little before x: to know the record before the first candidate
     fh.seek(offset)
     buf = b""
@@ -597,7 +616,7 @@ def boundary(fh, x: int, size: int, parser: StderrParser) -> int:
                     i, partial = len(buf), True
                 break  # an unfinished line: read on
             line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r").decode("utf-8", "replace")
-            m = _record_match(line_rx, secondary, line)  # (no record, no boundary: as _settled)
+            m = parser.record_line(line)  # (no record, no boundary: as _settled)
             if m is not None:
                 is_plan = line.endswith("  plan:")
                 here = offset + i
