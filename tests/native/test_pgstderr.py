@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit.native import pgstderr
-from toolkit.queries.pg_events import ENGLISH, SECONDARY, TRANSLATED_DURATION
+from toolkit.queries.pg_events import ENGLISH, SECONDARY, TRANSLATED_DURATION, VERB_CODES
 from toolkit.queries.pg_prefix import (
     KNOWN_PREFIXES,
     SEVERITY_RE,
@@ -31,7 +31,7 @@ from toolkit.queries.pg_prefix import (
     prefix_pattern,
     prefix_program,
 )
-from toolkit.queries.pg_stderr import QUERY_FIELDS, VERB_CODES, StderrParser
+from toolkit.queries.pg_stderr import QUERY_FIELDS, StderrParser
 from toolkit.queries.pg_time import plain_stamp
 
 # ------------------------------------------------------------------------------ the oracle

@@ -39,9 +39,8 @@ import pandas as pd
 
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list, group_calls
 from .pg_envelope import unwrap
-from .pg_events import is_dml, pair_statements, query_text, split_checked
+from .pg_events import VERB_CODES, is_dml, pair_statements, query_text, split_checked
 from .pg_stderr import (
-    VERB_CODES,
     StderrParser,
     gc_paused,
     range_buffers,

@@ -72,9 +72,6 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 # ----------------------------------------------------------------------------------- stderr
 
-# scan_batch's verb_code column: 0 no verb, else the verb's position here + 1 (the C pass's order).
-VERB_CODES = ("statement", "parse", "bind", "execute fetch from", "execute", "plan")
-
 # The prefix's fields query events keep (scan_batch captures these by default).
 QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
 
@@ -460,7 +457,7 @@ class StderrParser:
         (``ts``, ``tz``, ``user``, ...; ``session``: ``%c`` where the line has it, else ``%p``),
         ``severity`` (``LOG``), ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line
         breaks restored) and ``parameters`` (the DETAIL parameters text or None); ``verb_code``
-        (int64: :data:`VERB_CODES`' position + 1, 0 no verb) and ``dur_ms`` (float64, NaN: no
+        (int64: :data:`~toolkit.queries.pg_events.VERB_CODES`' position + 1, 0 no verb) and ``dur_ms`` (float64, NaN: no
         duration), the same two as numbers for the digest's column-wise rules; ``first_line``
         and ``nlines`` of each record (DETAIL and continuation lines included); ``other_lines``:
         the lines of all other records. None when the text holds a line that would be skipped
@@ -511,7 +508,7 @@ class StderrParser:
                          "application": col("application"), "client": col("client"),
                          "dur": col("dur"), "verb": col("verb"), "message": col("message"),
                          "parameters": col("parameters")})
-        q, query_lines = query_rows(raw[list(QUERY_RAW)])
+        q, query_lines = query_rows(raw[list(QUERY_RAW)], col("verb_code"), col("dur_ms"))
         return q, query_lines, batch.other_lines
 
 
