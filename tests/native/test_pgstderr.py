@@ -384,6 +384,13 @@ def test_hostile_buffers_never_crash():
         pgstderr.scan(line, "\x1f", (9, "x"), want, 0, -1, 2, 1)
     with pytest.raises((TypeError, ValueError)):
         pgstderr.scan(line, "\x1f", (1, 0, 5, 2, 1), want, 0, -1, 2, 1)  # max < min
+    many = (2, tuple((1, 1, 0, -1, 0) for _ in range(5000)))  # (deep recursion: refused)
+    with pytest.raises(ValueError, match="too many nodes"):
+        pgstderr.scan(line, "\x1f", many, want, 0, -1, 2, 1)
+    with pytest.raises(ValueError, match="too many nodes"):
+        pgstderr.compiled(many)
+    with pytest.raises((TypeError, ValueError)):
+        pgstderr.line_record(line, "not a capsule", -1, -1)
 
 
 def test_a_thousand_calls_do_not_grow_memory():

@@ -68,6 +68,7 @@ static const char *const VERBS[] = {"statement", "parse", "bind", "execute fetch
 
 #define MAX_SLOTS 32
 #define MAX_DEPTH 64
+#define MAX_NODES 2048
 
 typedef struct Node {
     int kind;
@@ -119,7 +120,7 @@ static int small_int(PyObject *o, long lo, long hi, long *out)
     return 0;
 }
 
-static Node *parse_node(PyObject *t, int depth, int *nslots);
+static Node *parse_node(PyObject *t, int depth, int *st);
 
 /* Whether a node matches a fixed number of characters in exactly one way (a literal, a class
  * repeated n times exactly): a run of such nodes has no alternatives to try, so it is matched
@@ -177,7 +178,7 @@ static int fuse(Node *n)
     return 0;
 }
 
-static int parse_kids(Node *n, PyObject *seq, int depth, int *nslots)
+static int parse_kids(Node *n, PyObject *seq, int depth, int *st)
 {
     if (!PyTuple_Check(seq)) {
         PyErr_SetString(PyExc_TypeError, "prefix program: expected a tuple of nodes");
@@ -190,7 +191,7 @@ static int parse_kids(Node *n, PyObject *seq, int depth, int *nslots)
         return -1;
     }
     for (Py_ssize_t i = 0; i < k; i++) {
-        n->kids[i] = parse_node(PyTuple_GET_ITEM(seq, i), depth + 1, nslots);
+        n->kids[i] = parse_node(PyTuple_GET_ITEM(seq, i), depth + 1, st);
         if (n->kids[i] == NULL)
             return -1;
         n->nkids = i + 1;
@@ -198,7 +199,7 @@ static int parse_kids(Node *n, PyObject *seq, int depth, int *nslots)
     return 0;
 }
 
-static Node *parse_node(PyObject *t, int depth, int *nslots)
+static Node *parse_node(PyObject *t, int depth, int *st)
 {
     long kind, v;
     if (depth > MAX_DEPTH) {
@@ -207,6 +208,10 @@ static Node *parse_node(PyObject *t, int depth, int *nslots)
     }
     if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2) {
         PyErr_SetString(PyExc_TypeError, "prefix program: a node is a tuple (kind, ...)");
+        return NULL;
+    }
+    if (++st[1] > MAX_NODES) {  /* (the matcher recurses once or twice per node) */
+        PyErr_SetString(PyExc_ValueError, "prefix program: too many nodes");
         return NULL;
     }
     if (small_int(PyTuple_GET_ITEM(t, 0), N_LIT, N_CAP, &kind) < 0)
@@ -252,7 +257,7 @@ static Node *parse_node(PyObject *t, int depth, int *nslots)
         break;
     case N_SEQ:
     case N_ALT:
-        if (parse_kids(n, PyTuple_GET_ITEM(t, 1), depth, nslots) < 0)
+        if (parse_kids(n, PyTuple_GET_ITEM(t, 1), depth, st) < 0)
             goto fail;
         if (kind == N_SEQ && fuse(n) < 0)
             goto fail;
@@ -263,7 +268,7 @@ static Node *parse_node(PyObject *t, int depth, int *nslots)
             PyErr_NoMemory();
             goto fail;
         }
-        n->kids[0] = parse_node(PyTuple_GET_ITEM(t, 1), depth + 1, nslots);
+        n->kids[0] = parse_node(PyTuple_GET_ITEM(t, 1), depth + 1, st);
         if (n->kids[0] == NULL)
             goto fail;
         n->nkids = 1;
@@ -276,14 +281,14 @@ static Node *parse_node(PyObject *t, int depth, int *nslots)
         if (small_int(PyTuple_GET_ITEM(t, 1), 0, MAX_SLOTS - 1, &v) < 0)
             goto fail;
         n->slot = (int)v;
-        if (n->slot + 1 > *nslots)
-            *nslots = n->slot + 1;
+        if (n->slot + 1 > st[0])
+            st[0] = n->slot + 1;
         n->kids = PyMem_Calloc(1, sizeof(Node *));
         if (n->kids == NULL) {
             PyErr_NoMemory();
             goto fail;
         }
-        n->kids[0] = parse_node(PyTuple_GET_ITEM(t, 2), depth + 1, nslots);
+        n->kids[0] = parse_node(PyTuple_GET_ITEM(t, 2), depth + 1, st);
         if (n->kids[0] == NULL)
             goto fail;
         n->nkids = 1;
@@ -833,8 +838,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_UCS4 mk = PyUnicode_READ_CHAR(mark, 0);
-    int nslots = 0;
-    Node *prefix = parse_node(program, 0, &nslots);
+    int st[2] = {0, 0};  /* slots, nodes */
+    Node *prefix = parse_node(program, 0, st);
     if (prefix == NULL)
         return NULL;
     Py_ssize_t nwant = PyTuple_GET_SIZE(want);
@@ -1247,8 +1252,8 @@ static void capsule_free(PyObject *capsule)
 static PyObject *compiled(PyObject *self, PyObject *program)
 {
     (void)self;
-    int nslots = 0;
-    Node *n = parse_node(program, 0, &nslots);
+    int st[2] = {0, 0};  /* slots, nodes */
+    Node *n = parse_node(program, 0, st);
     if (n == NULL)
         return NULL;
     PyObject *c = PyCapsule_New(n, CAPSULE, capsule_free);
