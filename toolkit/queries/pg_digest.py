@@ -351,7 +351,11 @@ class StderrDigest:
         keep = live & (vcode != _V_PLAN)
         # the calls' fingerprints (None: a duration-only line, a plan), new statements of the
         # batch fingerprinted together (one regex pass per rule)
-        stmts = [m if 0 < v < _V_PLAN else None for v, m in zip(vcode.tolist(), messages, strict=True)]
+        # (column-wise: the messages as an object array, the others' places set to None)
+        stmts = np.empty(n, object)
+        stmts[:] = messages
+        stmts[(vcode <= _V_DUR) | (vcode >= _V_PLAN)] = None
+        stmts = stmts.tolist()
         fps = np.empty(n, object)
         fps[:] = self.fper.many(stmts)
         dm = c.get("dur_ms")
