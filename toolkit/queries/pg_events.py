@@ -145,9 +145,11 @@ _NULLABLE = ("session", "user", "database", "application", "client")
 _SHARED = frozenset({*_NULLABLE, "message"})
 
 
-def raw_frame(cols: dict) -> pd.DataFrame:
+def raw_frame(cols: dict, made_once: frozenset = frozenset()) -> pd.DataFrame:
     """A raw-records frame from column lists (missing columns are nulls; ``""`` and
-    ``[unknown]`` in the connection columns are nulls)."""
+    ``[unknown]`` in the connection columns are nulls). ``made_once``: columns whose values
+    the scanner already made once per distinct value (the compiled stderr scanner's table of
+    repeated values), taken as they are."""
     n = len(cols["source_line"])
     data = {}
     for c in RAW_COLUMNS:
@@ -158,7 +160,7 @@ def raw_frame(cols: dict) -> pd.DataFrame:
             data[c] = pd.Series(np.asarray(v, dtype=np.int64))
         elif c == "timestamp":
             data[c] = pd.Series(v)
-        elif c in _SHARED:
+        elif c in _SHARED and c not in made_once:
             # one str object per distinct value (the scanner makes one per row): a session's
             # user, database, ... and a repeated statement are held once, and pickled once when
             # a worker process sends the frame back

@@ -72,6 +72,10 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 # ----------------------------------------------------------------------------------- stderr
 
+# The connection columns scan_batch makes once per distinct value (its table of repeated values
+# in C: a session's user, database, ... are one str each), which raw_frame need not share again.
+_MADE_ONCE = frozenset({"session", "user", "database", "application", "client"})
+
 # The prefix's fields query events keep (scan_batch captures these by default).
 QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
 
@@ -507,7 +511,7 @@ class StderrParser:
                          "session": col("session"), "user": col("user"), "database": col("database"),
                          "application": col("application"), "client": col("client"),
                          "dur": col("dur"), "verb": col("verb"), "message": col("message"),
-                         "parameters": col("parameters")})
+                         "parameters": col("parameters")}, made_once=_MADE_ONCE)
         q, query_lines = query_rows(raw[list(QUERY_RAW)], col("verb_code"), col("dur_ms"))
         return q, query_lines, batch.other_lines
 
