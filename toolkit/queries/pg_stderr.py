@@ -505,7 +505,7 @@ class StderrParser:
         col = batch.column
         ts = col("ts")
         stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
-        if stamps.bad.any():  # a bad time stamp (query_records lets most through): parse() skips it
+        if stamps.bad.any():  # a bad time stamp (the C pass checks the shape only): parse() skips it
             return None
         raw = raw_frame({"source_line": batch.first_line, "nlines": batch.nlines, "timestamp": stamps.values,
                          "session": col("session"), "user": col("user"), "database": col("database"),
