@@ -39,7 +39,7 @@ import pandas as pd
 
 from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list, group_calls
 from .pg_envelope import unwrap
-from .pg_events import is_dml, pair_statements, query_text, split_checked
+from .pg_events import VERB_CODES, is_dml, pair_statements, query_text, split_checked
 from .pg_stderr import (
     StderrParser,
     gc_paused,
@@ -134,6 +134,8 @@ def _blank(v):
 _V_DUR, _V_STMT, _V_EXEC, _V_PB, _V_PLAN = 0, 1, 2, 3, 4
 _VERB_CODE = {"": _V_DUR, "statement": _V_STMT, "execute": _V_EXEC, "execute fetch from": _V_EXEC,
               "parse": _V_PB, "bind": _V_PB, "plan": _V_PLAN}
+# the scanner's verb_code column (0 no verb, then VERB_CODES' order) -> these codes
+_VERB_OF_CODE = np.array([_VERB_CODE[v] for v in ("", *VERB_CODES)], np.int8)
 
 
 class BatchCalls(NamedTuple):
@@ -340,17 +342,24 @@ class StderrDigest:
         if "" in durs:
             took, replaced = pair_statements(verbs, durs, messages, sessions, scode)
             dropped = {*took.values(), *replaced}
-        vcode = np.fromiter(map(_VERB_CODE.__getitem__, verbs), np.int8, n)
+        # (the stderr scanner gives the verbs and durations as numbers too; csvlog/jsonlog's text)
+        vc = c.get("verb_code")
+        vcode = _VERB_OF_CODE[vc] if vc is not None else np.fromiter(map(_VERB_CODE.__getitem__, verbs), np.int8, n)
         live = np.ones(n, bool)  # not folded into another row
         if dropped:
             live[np.fromiter(dropped, np.int64, len(dropped))] = False
         keep = live & (vcode != _V_PLAN)
         # the calls' fingerprints (None: a duration-only line, a plan), new statements of the
         # batch fingerprinted together (one regex pass per rule)
-        stmts = [m if 0 < v < _V_PLAN else None for v, m in zip(vcode.tolist(), messages, strict=True)]
+        # (column-wise: the messages as an object array, the others' places set to None)
+        stmts = np.empty(n, object)
+        stmts[:] = messages
+        stmts[(vcode <= _V_DUR) | (vcode >= _V_PLAN)] = None
+        stmts = stmts.tolist()
         fps = np.empty(n, object)
         fps[:] = self.fper.many(stmts)
-        d = np.array([x or "nan" for x in durs], dtype=np.float64)
+        dm = c.get("dur_ms")
+        d = dm.copy() if dm is not None else np.array([x or "nan" for x in durs], dtype=np.float64)
         if took:
             for p, k in took.items():
                 if not durs[p]:

@@ -71,6 +71,10 @@ MESSAGE_RE = re.compile(
 
 QUERY_VERBS = {"statement": "statement", "parse": "parse", "bind": "bind", "execute": "execute",
                "execute fetch from": "execute"}
+# The verbs as the compiled stderr scanner codes them (its verb_code column: 0 no verb, else the
+# position here + 1), and the query_events kind of each code.
+VERB_CODES = ("statement", "parse", "bind", "execute fetch from", "execute", "plan")
+_KIND_OF_CODE = np.array(["duration", *(QUERY_VERBS.get(v, v) for v in VERB_CODES)], dtype=object)
 
 SECONDARY = ("DETAIL", "HINT", "CONTEXT", "STATEMENT", "QUERY", "LOCATION")
 ENGLISH = {"LOG", "ERROR", "WARNING", "FATAL", "PANIC", "NOTICE", "INFO", "DEBUG", "DEBUG1",
@@ -141,9 +145,11 @@ _NULLABLE = ("session", "user", "database", "application", "client")
 _SHARED = frozenset({*_NULLABLE, "message"})
 
 
-def raw_frame(cols: dict) -> pd.DataFrame:
+def raw_frame(cols: dict, made_once: frozenset = frozenset()) -> pd.DataFrame:
     """A raw-records frame from column lists (missing columns are nulls; ``""`` and
-    ``[unknown]`` in the connection columns are nulls)."""
+    ``[unknown]`` in the connection columns are nulls). ``made_once``: columns whose values
+    the scanner already made once per distinct value (the compiled stderr scanner's table of
+    repeated values), taken as they are."""
     n = len(cols["source_line"])
     data = {}
     for c in RAW_COLUMNS:
@@ -154,7 +160,7 @@ def raw_frame(cols: dict) -> pd.DataFrame:
             data[c] = pd.Series(np.asarray(v, dtype=np.int64))
         elif c == "timestamp":
             data[c] = pd.Series(v)
-        elif c in _SHARED:
+        elif c in _SHARED and c not in made_once:
             # one str object per distinct value (the scanner makes one per row): a session's
             # user, database, ... and a repeated statement are held once, and pickled once when
             # a worker process sends the frame back
@@ -209,16 +215,22 @@ def split_events(raw: pd.DataFrame, *, server: bool = True,
     return qe, _server(raw[~qmask]) if server else schema.empty("server_events"), counts
 
 
-def query_rows(q: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def query_rows(q: pd.DataFrame, verb_code: np.ndarray | None = None,
+               dur_ms: np.ndarray | None = None) -> tuple[pd.DataFrame, int]:
     """``(query_events, lines)`` from the raw records that are query events (``QUERY_RAW``
     columns, file order): kinds and durations, log_statement lines paired, plans attached.
-    ``lines``: the input lines those rows hold."""
-    verbs = q["verb"].to_numpy()
-    kind = q["verb"].map(QUERY_VERBS).to_numpy()
-    kind[verbs == "plan"] = "plan"
-    kind[~verbs.astype(bool)] = "duration"
+    ``lines``: the input lines those rows hold. ``verb_code`` / ``dur_ms``: the verbs and the
+    durations as the compiled stderr scanner gives them too (codes of :data:`VERB_CODES`, ms as
+    float64: plain ASCII digits, what the checked conversion gives them), for its rows."""
+    if verb_code is not None:
+        kind = _KIND_OF_CODE[verb_code]
+    else:
+        verbs = q["verb"].to_numpy()
+        kind = q["verb"].map(QUERY_VERBS).to_numpy()
+        kind[verbs == "plan"] = "plan"
+        kind[~verbs.astype(bool)] = "duration"
     q["kind"] = kind
-    q["duration_ms"] = schema.float_values(q["dur"], "duration").values
+    q["duration_ms"] = dur_ms.copy() if dur_ms is not None else schema.float_values(q["dur"], "duration").values
     q["plan"] = None
     q = _pair_log_statement(q)
     q = _attach_plans(q)

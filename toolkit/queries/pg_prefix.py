@@ -1,4 +1,6 @@
-"""PostgreSQL's ``log_line_prefix`` compiled into a regular expression, and the common prefixes.
+"""PostgreSQL's ``log_line_prefix`` compiled into a regular expression (the full scan, detection)
+and into a program for the compiled scanner (:func:`prefix_program`, the hot path), and the
+common prefixes.
 
 Reference (PostgreSQL 15): https://www.postgresql.org/docs/15/runtime-config-logging.html#GUC-LOG-LINE-PREFIX
 
@@ -143,6 +145,142 @@ def prefix_pattern(prefix: str) -> str:
     if optional_from is not None:
         parts[optional_from:] = ["(?:" + "".join(parts[optional_from:]) + ")?"]
     return "".join(parts)
+
+
+# ------------------------------------------------------------------------------ program
+
+# The prefix as a program for the compiled scanner (toolkit/native/pgstderr.c), node for node the
+# pattern prefix_pattern() writes, so the C matcher, trying alternatives in the order the regex
+# engine does, finds the same fields: (0, text) a literal; (1, class, min, max, greedy) a class
+# repeated (max -1: unbounded); (2, nodes) a sequence; (3, node) optional; (4, nodes)
+# alternatives; (5, name, node) a captured field (its name becomes a slot number).
+_DIGIT, _NOTNL, _HOSTC, _HEX, _UPDIG, _NOTSPACE, _TZC, _SPACE, _SIGN = range(9)
+
+
+def _lit(text: str) -> tuple:
+    return (0, text)
+
+
+def _rep(cls: int, lo: int = 0, hi: int = -1, greedy: bool = True) -> tuple:
+    return (1, cls, lo, hi, int(greedy))
+
+
+def _seq(*nodes) -> tuple:
+    return (2, tuple(nodes))
+
+
+def _opt(node) -> tuple:
+    return (3, node)
+
+
+def _cap(name: str, node) -> tuple:
+    return (5, name, node)
+
+
+def _d(n: int) -> tuple:
+    return _rep(_DIGIT, n, n)
+
+
+_P_ANY = _rep(_NOTNL, 0, -1, greedy=False)                                        # [^\n]*?
+_P_PADDED_ANY = _opt(_seq(_rep(_NOTSPACE, 1, 1),                                   # (?:\S(?:[^\n]*?\S)?)?
+                          _opt(_seq(_P_ANY, _rep(_NOTSPACE, 1, 1)))))
+_P_HOST = (4, (_lit("[local]"), _rep(_HOSTC)))                                     # _HOST
+_P_TZ = _cap("tz", (4, (_rep(_TZC, 1), _seq(_rep(_SIGN, 1, 1), _d(2), _opt(_seq(_opt(_lit(":")), _d(2)))))))
+_P_DATE = (_d(4), _lit("-"), _d(2), _lit("-"), _d(2), _lit(" "), _d(2), _lit(":"), _d(2), _lit(":"), _d(2))
+_PROGRAMS = {
+    "r": _seq(_cap("client", _P_HOST), _opt(_seq(_lit("("), _rep(_DIGIT), _lit(")")))),
+    "h": _cap("client", _P_HOST),
+    "p": _cap("pid", _rep(_DIGIT, 1)),
+    "P": _cap("leader_pid", _rep(_DIGIT)),
+    "t": _seq(_cap("ts", _seq(*_P_DATE)), _lit(" "), _P_TZ),
+    "m": _seq(_cap("ts", _seq(*_P_DATE, _lit("."), _d(3))), _lit(" "), _P_TZ),
+    "n": _cap("epoch", _seq(_rep(_DIGIT, 1), _lit("."), _d(3))),
+    "e": _cap("sqlstate", _rep(_UPDIG, 5, 5)),
+    "c": _cap("session", _seq(_rep(_HEX, 1), _lit("."), _rep(_HEX, 1))),
+    "l": _cap("session_line", _rep(_DIGIT, 1)),
+    "s": _cap("session_start", _seq(*_P_DATE, _lit(" "), _rep(_NOTSPACE, 1))),
+    "v": _cap("vxid", _opt(_seq(_rep(_DIGIT, 1), _lit("/"), _opt(_lit("-")), _rep(_DIGIT, 1)))),
+    "x": _cap("txid", _rep(_DIGIT)),
+    "Q": _cap("query_id", _seq(_opt(_lit("-")), _rep(_DIGIT, 1))),
+}
+
+
+def _uncaptured(node, names: set[str]) -> tuple:
+    """``node`` without the captures of ``names`` (a second %t/%m/%h/...: matched, not captured)."""
+    kind = node[0]
+    if kind == 5:
+        inner = _uncaptured(node[2], names)
+        return inner if node[1] in names else (5, node[1], inner)
+    if kind in (2, 4):
+        return (kind, tuple(_uncaptured(k, names) for k in node[1]))
+    if kind == 3:
+        return (3, _uncaptured(node[1], names))
+    return node
+
+
+def _captured(node) -> set[str]:
+    kind = node[0]
+    if kind == 5:
+        return {node[1]} | _captured(node[2])
+    if kind in (2, 4):
+        return set().union(*map(_captured, node[1]))
+    return _captured(node[1]) if kind == 3 else set()
+
+
+def _slotted(node, slots: dict[str, int]) -> tuple:
+    kind = node[0]
+    if kind == 5:
+        return (5, slots.setdefault(node[1], len(slots)), _slotted(node[2], slots))
+    if kind in (2, 4):
+        return (kind, tuple(_slotted(k, slots) for k in node[1]))
+    if kind == 3:
+        return (3, _slotted(node[1], slots))
+    return node
+
+
+def prefix_program(prefix: str) -> tuple[tuple, dict[str, int]]:
+    """``(program, slots)``: ``prefix`` as the compiled scanner's program (the nodes above: what
+    :func:`prefix_pattern` writes as a regular expression, the same escapes, the same order of
+    alternatives) and the slot of each field it captures (``ts``, ``tz``, ``pid``, ``user``, ...).
+    A prefix holding a line break, or longer than 1000 characters, has no program (ValueError):
+    a stderr record line never starts with the one, and the matcher's depth grows with the other."""
+    if "\n" in prefix or len(prefix) > 1000:
+        raise ValueError("a log_line_prefix with a line break, or over 1000 characters")
+    parts: list[tuple] = []
+    optional_from: int | None = None
+    seen: set[str] = set()
+    pos = 0
+    for m in _ESCAPE_RE.finditer(prefix):
+        if m.start() > pos:
+            parts.append(_lit(prefix[pos:m.start()]))
+        pos = m.end()
+        pad, esc = m.group(1), m.group(2)
+        if esc == "%":
+            parts.append(_lit("%"))
+            continue
+        if esc == "q":
+            optional_from = len(parts)
+            continue
+        if esc not in ESCAPES:
+            prefix_pattern(prefix)  # (raises the LogFormatError naming the escape)
+        name, rx = ESCAPES[esc]
+        if rx == _ANY:
+            node = _cap(name, _P_PADDED_ANY if pad else _P_ANY)
+        else:
+            node = _PROGRAMS[esc]
+        names = _captured(node)
+        if names & seen:
+            node = _uncaptured(node, names & seen | names)
+        seen |= names
+        if pad:
+            node = _seq(_rep(_SPACE), node, _rep(_SPACE))
+        parts.append(node)
+    if pos < len(prefix):
+        parts.append(_lit(prefix[pos:]))
+    if optional_from is not None:
+        parts[optional_from:] = [_opt(_seq(*parts[optional_from:]))]
+    slots: dict[str, int] = {}
+    return _slotted(_seq(*parts), slots), slots
 
 
 def compile_prefix(prefix: str) -> re.Pattern:

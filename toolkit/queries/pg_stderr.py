@@ -1,13 +1,19 @@
-"""The PostgreSQL stderr scanner: text of whole records -> regex matches and raw records.
+"""The PostgreSQL stderr scanner: text of whole records -> query-event batches and raw records.
 
 One scanner for every way a stderr log is read: the DataFrame readers
 (:mod:`toolkit.queries.postgres`), the streaming digest (:mod:`toolkit.queries.pg_digest`) and the
 byte ranges :func:`toolkit.queries.digest.digest_file` gives its worker processes
-(:func:`range_buffers`). :class:`StderrParser` folds continuation lines and matches a buffer with
-one regular expression built from the log_line_prefix; :func:`query_records` picks the query-event
-records out of the matches, column-wise; :func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers
-of whole records where no session waits for a later record (the rule of :meth:`StderrParser.cut`
-and :func:`boundary`).
+(:func:`range_buffers`). The hot path, :meth:`StderrParser.scan_batch` (the query events both the
+reader and the digest take), is ONE pass of the compiled scanner (:mod:`toolkit.native.pgstderr`,
+C) over the buffer: the log_line_prefix given as a program
+(:func:`~toolkit.queries.pg_prefix.prefix_program`), continuation lines read as part of their
+record, the query records picked out with their DETAIL parameters, as columns; a buffer holding a
+line it cannot take (not the prefix, a foreign severity, ...) gets no batch. That buffer, and a
+reader of the other table, take :meth:`StderrParser.scan_all`: continuation lines folded and ONE
+regular expression built from the log_line_prefix run with ``findall`` over the buffer, every
+record and every skipped line with its reason (the rare path, where the reasons are written).
+:func:`stderr_buffers` / :func:`range_buffers` cut the input into buffers of whole records where
+no session waits for a later record (the rule of :meth:`StderrParser.cut` and :func:`boundary`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import LogFormatError
+from ..native import pgstderr
 from ..sources import (
     CHUNK_BYTES,
     Source,
@@ -38,7 +45,6 @@ from .pg_events import (
     MESSAGE_RE,
     QUERY_RAW,
     SECONDARY,
-    TRANSLATED_DURATION,
     query_rows,
     raw_frame,
 )
@@ -49,6 +55,7 @@ from .pg_prefix import (
     compile_prefix,
     detect_prefix,
     prefix_pattern,
+    prefix_program,
     unknown_prefix_error,
 )
 from .pg_time import epoch_to_utc, plain_stamp, utc_times
@@ -65,12 +72,16 @@ _SEVERITY_CODE = {"": _JUNK, **{s: _PRIMARY for s in ENGLISH}, **{s: _SECONDARY_
 
 # ----------------------------------------------------------------------------------- stderr
 
+# The connection columns scan_batch makes once per distinct value (its table of repeated values
+# in C: a session's user, database, ... are one str each), which raw_frame need not share again.
+_MADE_ONCE = frozenset({"session", "user", "database", "application", "client"})
+
 # The prefix's fields query events keep (scan_batch captures these by default).
 QUERY_FIELDS = frozenset({"ts", "tz", "pid", "session", "user", "database", "application", "client"})
 
 
-def ends_wait(m: re.Match) -> bool:
-    """Whether a line (a match of :func:`compile_prefix`'s pattern) ends its session's wait for a
+def ends_wait(m) -> bool:
+    """Whether a record line (``m``: its ``severity`` and ``message``, :meth:`StderrParser.record_line`) ends its session's wait for a
     later record (a plan's statement, a parse's execute, a log_statement's duration): a
     query-event record (``LOG`` with a duration or a verb) does, and so does a disconnection
     (nothing of the session follows it); a server event between them (``temporary file``) does
@@ -82,18 +93,8 @@ def ends_wait(m: re.Match) -> bool:
     return bool(q["dur"] or q["verb"]) or message.startswith("disconnection: ")
 
 
-def _record_match(line_rx: re.Pattern, secondary_rx: re.Pattern, line: str) -> re.Match | None:
-    """The match of a line that starts a record the reader reads (the prefix, an English
-    severity, not a continuation or DETAIL/STATEMENT/... line); None for any other line."""
-    if line.startswith("\t") or secondary_rx.match(line):
-        return None
-    m = line_rx.match(line)
-    return m if m is not None and m["severity"] in ENGLISH else None
-
-
-def _session_key(m: re.Match):
-    g = m.groupdict()
-    return g.get("session") or g.get("pid")
+def _session_key(m: dict):
+    return m["key"]
 
 
 _LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
@@ -102,8 +103,8 @@ _LOG_STATEMENT = re.compile(r"(?:LOG|ERROR):  (?:statement|execute[^:\n]*): ")
 _TIMED_EXECUTE = re.compile(r"  duration: \d+(?:\.\d+)? ms  execute[^:\n]*: ")
 
 
-def session_waits(m: re.Match, line: str, holds: bool) -> bool | None:
-    """Whether a record (``line``, its match ``m``; ``holds``: it matches the holds-next pattern)
+def session_waits(m, line: str, holds: bool) -> bool | None:
+    """Whether a record (``line``, its fields ``m``; ``holds``: it matches the holds-next pattern)
     leaves its session waiting for a later record of the session (True: a plan, a parse or bind,
     a log_statement line without its duration, a timed execute whose SELECT plan may follow),
     ends the wait (False: another query record, a disconnection) or neither (None: a server
@@ -113,97 +114,6 @@ def session_waits(m: re.Match, line: str, holds: bool) -> bool | None:
         return True
     return False if ends_wait(m) else None
 _CUT_WINDOW = 1 << 18  # how far back from a chunk's end _settled looks for a place to cut
-
-
-class Unreadable(Exception):
-    """A buffer holds a line the full parse (``StderrParser.parse``) must account for."""
-
-
-def _plain_stamps(ts) -> bool:
-    """Whether every time stamp text of ``ts`` is empty or :func:`~toolkit.queries.pg_time.plain_stamp`:
-    each distinct second once, and the milliseconds of them all as a few string operations."""
-    lens = set(map(len, ts))
-    if not lens <= {0, 19, 23}:
-        return False
-    if 23 in lens:  # '.' and three ASCII digits after each second that has them
-        tail = "".join([t[19:] for t in ts])
-        if not (tail.isascii() and tail[::4] == "." * (len(tail) // 4)
-                and (tail[1::4] + tail[2::4] + tail[3::4]).isdigit()):
-            return False
-    return all(map(plain_stamp, {t[:19] for t in ts if t}))
-
-
-def query_records(cols: list, gi: dict[str, int], mark: str | None,
-                  first_line: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, int]:
-    """The query-event records (``LOG`` with a duration or a verb) of a buffer's regex matches,
-    as columns (``cols``: one tuple per group, positions ``gi``, file order; continuation line
-    breaks as ``mark``): ``(rows, first lines, lines, DETAIL parameters as matched, lines of all
-    other records)``, each record with its secondary lines (DETAIL, STATEMENT, ...) taken in;
-    ``rows`` are their positions in ``cols``. Column-wise: no loop body per record. Raises
-    :class:`Unreadable` where a line would be skipped (not the prefix, a foreign severity, a
-    translated message, a secondary line without its record, a time stamp or a duration that is
-    not :func:`~toolkit.queries.pg_time.plain_stamp` / plain ASCII)."""
-    sev, dur, verb, msg, dps = (cols[gi[k]] for k in ("severity", "dur", "verb", "message", "dparams"))
-    n = len(sev)
-    codes = np.fromiter(map(_SEVERITY_CODE.get, sev, itertools.repeat(_FOREIGN)), dtype=np.int8, count=n)
-    primary = codes == _PRIMARY
-    secondary = codes == _SECONDARY_CODE
-    if not (primary | secondary).all() or secondary[0]:
-        raise Unreadable  # a junk line, a foreign severity, a secondary line without its record
-    has_dp = np.fromiter(map(bool, dps), dtype=bool, count=n)
-    if (has_dp & ~primary).any():
-        raise Unreadable
-    nl = 1 + has_dp.astype(np.int64)
-    if mark:
-        nl += np.fromiter(map(operator.methodcaller("count", mark), msg), dtype=np.int64, count=n)
-        for i in np.flatnonzero(has_dp).tolist():
-            nl[i] += dps[i].count(mark)
-    everything = not secondary.any()
-    prim = np.arange(n) if everything else np.flatnonzero(primary)
-    take = (lambda c: c) if everything else (
-        operator.itemgetter(*prim.tolist()) if len(prim) > 1 else (lambda c: (c[int(prim[0])],)))
-    # values the reader would refuse (a time stamp it cannot hold, a duration in other digits):
-    # the full parse skips such records with their reason
-    if "ts" in gi and not _plain_stamps(take(cols[gi["ts"]])):
-        raise Unreadable
-    pdur = take(dur)
-    joined = "".join(pdur)
-    if not joined.isascii() or (joined and max(map(len, pdur)) > 20):
-        raise Unreadable
-    is_log = np.fromiter(map("LOG".__eq__, take(sev)), dtype=bool, count=len(prim))
-    timed = np.fromiter(map(bool, pdur), dtype=bool, count=len(prim))
-    verbs = np.fromiter(map(bool, take(verb)), dtype=bool, count=len(prim))
-    query = is_log & (timed | verbs)
-    for i in prim[is_log & ~query].tolist():
-        if TRANSLATED_DURATION.match(msg[i]):
-            raise Unreadable
-    starts = first_line + np.concatenate(([0], np.cumsum(nl)[:-1]))
-    rows = prim[query]
-    if not has_dp.any():
-        params = [None] * len(rows)
-    else:
-        got = (dps if len(rows) == n else operator.itemgetter(*rows.tolist())(dps) if len(rows) > 1
-               else [dps[int(r)] for r in rows])
-        params = [p[12:] if p else None for p in got]
-    if everything:
-        return rows, starts[rows], nl[rows], params, int(nl[prim[~query]].sum())
-    # each secondary line belongs to the record before it: a query record takes its lines (and
-    # the parameters of a DETAIL line, the last one if several); another record's are other lines
-    is_query = np.zeros(n, dtype=bool)
-    is_query[rows] = True
-    head = np.maximum.accumulate(np.where(primary, np.arange(n), -1))
-    sec = np.flatnonzero(secondary)
-    heads = head[sec]
-    mine = is_query[heads]
-    total = nl.copy()
-    np.add.at(total, heads[mine], nl[sec[mine]])
-    others = int(nl[prim[~query]].sum()) + int(nl[sec[~mine]].sum())
-    pos = np.empty(n, dtype=np.int64)  # a query record's position among the rows
-    pos[rows] = np.arange(len(rows))
-    for i, k in zip(sec[mine].tolist(), pos[heads[mine]].tolist(), strict=True):
-        if sev[i] == "DETAIL" and _IS_PARAMS(msg[i]):
-            params[k] = msg[i][12:]
-    return rows, starts[rows], total[rows], params, others
 
 
 def _ts_format(ts) -> str:
@@ -222,6 +132,13 @@ class StderrParser:
         pp = prefix_pattern(prefix)
         self.secondary_rx = re.compile(pp + r"(?:" + "|".join(SECONDARY) + r"):  ")
         self._line_rx = compile_prefix(prefix)
+        try:  # (a prefix with a line break has none: its buffers go to the full scan)
+            self._program, self._slots = prefix_program(prefix)
+        except ValueError:
+            self._program, self._slots = None, {}
+        if any(mark in prefix for mark in _MARKS):  # (nor one holding a character marks may be)
+            self._program = None
+        self._compiled = None  # (the program parsed once in C, for record_line: made when first used)
         self.mark = _MARKS[0]
         self._compile(self.mark)
 
@@ -242,41 +159,57 @@ class StderrParser:
             self.rx.pattern[:-1]
             + rf"(?(verb)(?:\n{plain}DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
         self.gi_fold = {k: v - 1 for k, v in self.rx_fold.groupindex.items()}
-        # The query-events-only pattern (parse_queries): the same records and message split, the
-        # prefix's fields that query events keep, and the DETAIL "parameters:" line taken into
-        # the match only when its prefix is the query line's own, compared as a back reference
-        # (PostgreSQL writes one prefix for all lines of a message, %l aside): no second prefix
-        # match for a third of the lines. When it differs, the DETAIL line is a record of its own
-        # and is attached to its query line afterwards, as in parse().
-        self._lean: dict[frozenset, tuple[re.Pattern, dict[str, int]]] = {}
 
-    def lean_rx(self, fields: frozenset) -> tuple[re.Pattern, dict[str, int]]:
-        """The query-events-only pattern capturing the prefix ``fields`` (fewer groups, fewer
-        strings per line) and its group positions, for the current mark."""
-        got = self._lean.get(fields)
-        if got is None:
-            m = re.escape(self.mark)
-            pp = re.sub(r"\(\?P<(\w+)>", lambda g: g[0] if g[1] in fields else "(?:",
-                        prefix_pattern(self.prefix))
-            rx = re.compile(
-                r"^(?:(?P<pre>" + pp + ")" + SEVERITY_RE
-                + rf"(?:duration: (?P<dur>\d+(?:\.\d+)?) ms(?:  |$|(?={m})))?"
-                + r"(?:(?P<verb>statement|parse|bind|execute fetch from|execute|plan)"
-                + rf"(?: [^:\n{m}]*?)?:(?: |$|(?={m})))?"
-                + r"|)(?P<message>[^\n]*)"
-                + r"(?(verb)(?:\n(?P=pre)DETAIL:  (?P<dparams>[Pp]arameters: [^\n]*))?)$", re.M)
-            got = self._lean[fields] = (rx, {k: v - 1 for k, v in rx.groupindex.items()})
-        return got
+    def __getstate__(self) -> dict:
+        # (the parsed program is a C object: a copy in another process parses it again)
+        return {**self.__dict__, "_compiled": None}
 
-    def folded(self, text: str) -> str:
-        """``text`` with each continuation line break (``\n\t``) turned into ``self.mark``, a
-        character the text does not hold (the patterns are compiled for it), and without its
-        last line break: one record per line for the patterns."""
+    def record_line(self, line: str) -> dict | None:
+        """A physical line that starts a record the reader reads (the prefix, an English
+        severity, not a continuation or DETAIL/STATEMENT/... line) as its ``severity``,
+        ``message`` and ``key`` (the session: %c, else %p); None for any other line. The
+        compiled scanner's matcher decides (:func:`toolkit.native.pgstderr.line_record`); the
+        prefix's regex only where there is no program (a prefix with a line break, a mark
+        character or over 1000 characters) or the matcher gave up on a pathological line: the
+        same rule, spelled as the full scan spells it."""
+        if self._program is not None:
+            slots = self._slots
+            if self._compiled is None:
+                self._compiled = pgstderr.compiled(self._program)
+            got = pgstderr.line_record(line, self._compiled, slots.get("session", -1), slots.get("pid", -1))
+            if got is not Ellipsis:
+                if got is None or got[0] not in ENGLISH:
+                    return None
+                return {"severity": got[0], "message": got[1], "key": got[2] or got[3]}
+        if line.startswith("\t") or self.secondary_rx.match(line):
+            return None
+        m = self._line_rx.match(line)
+        if m is None or m["severity"] not in ENGLISH:
+            return None
+        g = m.groupdict()
+        return {"severity": m["severity"], "message": m["message"], "key": g.get("session") or g.get("pid")}
+
+    def lean_rx(self, fields: frozenset) -> tuple[None, dict[str, int]]:
+        """``(None, slots)``: the prefix ``fields`` this log's lines carry and their slots in the
+        compiled scanner's program (:meth:`scan_batch`). (The name and shape are those of
+        :meth:`toolkit.queries.pg_csvjson_digest.StructuredParser.lean_rx`, which the digest
+        asks the same question; no pattern is involved any more: None.)"""
+        return None, {k: v for k, v in self._slots.items() if k in fields}
+
+    def fold_mark(self, text: str) -> str:
+        """The character that stands for a continuation line break (``\n\t``) in ``text``:
+        one the text does not hold (``self.mark``; the patterns are compiled for it)."""
         mark = next(m for m in _MARKS if m not in text)
         if mark != self.mark:
             self.mark = mark
             self._compile(mark)
-        t = text.replace("\n\t", mark)
+        return mark
+
+    def folded(self, text: str) -> str:
+        """``text`` with each continuation line break (``\n\t``) turned into ``self.mark``
+        (:meth:`fold_mark`) and without its last line break: one record per line for the
+        patterns."""
+        t = text.replace("\n\t", self.fold_mark(text))
         return t[:-1] if t.endswith("\n") else t
 
     def cut(self, buf: str, floor: int = 0) -> int:
@@ -332,7 +265,7 @@ class StderrParser:
             line = buf[i:j]
             # a line that is no record (damage: the reader skips it) is no place to cut either:
             # a plan and the execute before it, with such a line between them, stay together
-            m = _record_match(self._line_rx, self.secondary_rx, line)
+            m = self.record_line(line)
             if m is not None:
                 if not (first or prev_holds or open_at or line.endswith("  plan:")
                         or _DURATION_ONLY.search(line)):
@@ -521,51 +454,44 @@ class StderrParser:
 
     def scan_batch(self, text: str, first_line: int, fields: frozenset = QUERY_FIELDS) -> RecordBatch | None:
         """The query-event records of ``text`` (whole records from input line ``first_line``) as
-        a :class:`~toolkit.queries.records.RecordBatch`, in one pass, without building the
+        a :class:`~toolkit.queries.records.RecordBatch`, in one pass of the compiled scanner
+        (:func:`toolkit.native.pgstderr.scan`, the prefix given as its program:
+        :func:`~toolkit.queries.pg_prefix.prefix_program`), without building the
         records of the other table. Columns, as logged (text): the prefix ``fields`` the log has
         (``ts``, ``tz``, ``user``, ...; ``session``: ``%c`` where the line has it, else ``%p``),
-        ``severity``, ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line breaks
-        restored) and ``parameters`` (the DETAIL parameters text or None); ``other_lines``: the
-        lines of all other records. None when the text holds a line that would be skipped (not
-        the prefix, a foreign severity, a translated message, a DETAIL without its record): the
-        full scan (:meth:`parse`) then accounts for it.
+        ``severity`` (``LOG``), ``dur`` (ms), ``verb``, ``message`` (the statement or plan, line
+        breaks restored) and ``parameters`` (the DETAIL parameters text or None); ``verb_code``
+        (int64: :data:`~toolkit.queries.pg_events.VERB_CODES`' position + 1, 0 no verb) and ``dur_ms`` (float64, NaN: no
+        duration), the same two as numbers for the digest's column-wise rules; ``first_line``
+        and ``nlines`` of each record (DETAIL and continuation lines included); ``other_lines``:
+        the lines of all other records. None when the text holds a line that would be skipped
+        (not the prefix, a foreign severity, a translated message, a DETAIL without its record,
+        a time stamp or duration the reader refuses): the full scan (:meth:`parse`, the same
+        rules with the reasons) then accounts for it.
         """
-        t = self.folded(text)
-        mark = self.mark
-        rx, gi = self.lean_rx(fields)
-        rows = rx.findall(t) if t or text else []
-        if not rows:
+        if not text or self._program is None:
             return None
-        if mark not in t:
-            mark = None
-        cols = list(zip(*rows, strict=True))
-        del rows
-        try:
-            idx, starts, nls, params, others = query_records(cols, gi, mark, first_line)
-        except Unreadable:
+        slots = self._slots
+        names = [name for name in fields if name in slots]
+        # (the C pass reads each continuation line break as the one character the patterns
+        # would see in the folded text, fold_mark's: no folded copy of the buffer is made)
+        got = pgstderr.scan(text, self.fold_mark(text), self._program, tuple(slots[k] for k in names),
+                            *(slots[k] if k in names else -1 for k in ("ts", "session", "pid")), first_line)
+        if got is None:
             return None
-        lines = text.count("\n") + (1 if text and text[-1] != "\n" else 0)
-        if not len(idx):
+        starts, nls, others, values, session, dur, verb, message, params, seconds, lines, vcode, dur_ms = got
+        # (a time stamp in ASCII digits but no calendar time: the full parse says why it skips it)
+        if not all(map(plain_stamp, seconds)):
+            return None
+        n = len(message)
+        if not n:
             return RecordBatch.empty(first_line, lines, other_lines=others)
-        if len(idx) == len(cols[0]):
-            def take(c):
-                return c
-        else:
-            take = operator.itemgetter(*idx.tolist()) if len(idx) > 1 else (lambda c: (c[int(idx[0])],))
-        columns: dict = {name: take(cols[gi[name]]) for name in fields if name in gi}
-        pid, session = columns.get("pid"), columns.get("session")
-        if session is None:
-            session = pid if pid is not None else (None,) * len(idx)
-        elif pid is not None:
-            session = [s or p for s, p in zip(session, pid, strict=True)]
-        columns["session"] = session
-        messages = take(cols[gi["message"]])
-        if mark:
-            messages = [m.replace(mark, "\n") if mark in m else m for m in messages]
-            params = [p.replace(mark, "\n") if p and mark in p else p for p in params]
-        columns.update(severity=take(cols[gi["severity"]]), dur=take(cols[gi["dur"]]),
-                       verb=take(cols[gi["verb"]]), message=messages, parameters=params)
-        return RecordBatch.of(first_line, lines, columns, starts, nls, other_lines=others)
+        columns: dict = dict(zip(names, values, strict=True))
+        columns["session"] = session if session is not None else (None,) * n
+        columns.update(severity=["LOG"] * n, dur=dur, verb=verb, message=message, parameters=params,
+                       verb_code=np.frombuffer(vcode, np.int64), dur_ms=np.frombuffer(dur_ms, np.float64))
+        return RecordBatch.of(first_line, lines, columns, np.frombuffer(starts, np.int64),
+                              np.frombuffer(nls, np.int64), other_lines=others)
 
     def parse_queries(self, text: str, first_line: int) -> tuple[pd.DataFrame, int, int] | None:
         """``(query_events, lines in query events, lines in server events)`` of ``text``: what
@@ -579,14 +505,14 @@ class StderrParser:
         col = batch.column
         ts = col("ts")
         stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
-        if stamps.bad.any():  # a bad time stamp (query_records lets most through): parse() skips it
+        if stamps.bad.any():  # a bad time stamp (the C pass checks the shape only): parse() skips it
             return None
         raw = raw_frame({"source_line": batch.first_line, "nlines": batch.nlines, "timestamp": stamps.values,
                          "session": col("session"), "user": col("user"), "database": col("database"),
                          "application": col("application"), "client": col("client"),
                          "dur": col("dur"), "verb": col("verb"), "message": col("message"),
-                         "parameters": col("parameters")})
-        q, query_lines = query_rows(raw[list(QUERY_RAW)])
+                         "parameters": col("parameters")}, made_once=_MADE_ONCE)
+        q, query_lines = query_rows(raw[list(QUERY_RAW)], col("verb_code"), col("dur_ms"))
         return q, query_lines, batch.other_lines
 
 
@@ -658,10 +584,9 @@ def boundary(fh, x: int, size: int, parser: StderrParser) -> int:
         return 0
     if x >= size:
         return size
-    # (each line is decoded and matched by the str patterns the reader uses: a bytes pattern's \d
-    # would not take other digits where the reader's does, and the two would cut differently)
-    secondary = parser.secondary_rx
-    line_rx = compile_prefix(parser.prefix)
+    # (each line is decoded and read by the parser's record_line, the readers' rule: a bytes
+    # pattern's \d would not take other digits where the reader's does, and the two would cut
+    # differently)
     offset = max(0, x - (1 << 16))  # a little before x: to know the record before the first candidate
     fh.seek(offset)
     buf = b""
@@ -692,7 +617,7 @@ def boundary(fh, x: int, size: int, parser: StderrParser) -> int:
                     i, partial = len(buf), True
                 break  # an unfinished line: read on
             line = buf[i:j if j >= 0 else len(buf)].rstrip(b"\r").decode("utf-8", "replace")
-            m = _record_match(line_rx, secondary, line)  # (no record, no boundary: as _settled)
+            m = parser.record_line(line)  # (no record, no boundary: as _settled)
             if m is not None:
                 is_plan = line.endswith("  plan:")
                 here = offset + i

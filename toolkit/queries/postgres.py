@@ -48,9 +48,10 @@ the years 1678-2261 (``9999-11-26 ...``, other digits), or whose duration is not
 (``duration: ١٢ ms``), is skipped with that reason; a jsonlog key of the wrong JSON type skips
 its line; a server event's size or time that is no number of its kind is null, the event kept.
 
-Speed: stderr is parsed a 16 MiB chunk at a time with one regular expression over the whole
-chunk (continuation lines are first folded into their record), columns are built as lists and
-timestamps converted by pandas in one call; chunks are parsed in two worker processes
+Speed: stderr is parsed a 16 MiB chunk at a time, query events by one pass of the compiled
+scanner over the whole chunk (:meth:`StderrParser.scan_batch`, C), the other records by one
+regular expression over the chunk (continuation lines first folded into their record); columns
+are built as lists and timestamps converted by pandas in one call; chunks are parsed in two worker processes
 (``workers=2``, the default on a machine with two cores or more; ``workers=1`` parses in this
 process). A reader of query events only (``read_queries``) takes
 :meth:`StderrParser.parse_queries`: one pass that builds rows for the query records alone (the
