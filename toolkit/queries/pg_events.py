@@ -349,12 +349,12 @@ def _pair_log_statement(q: dict) -> dict:
     return _taken(q, keep)
 
 
-def query_text(plan: str) -> str | None:
-    """The Query Text of an auto_explain plan (JSON or text)."""
+def query_text(plan: str, load=load_json) -> str | None:
+    """The Query Text of an auto_explain plan (JSON or text). ``load``: reads the JSON text."""
     body = plan.lstrip("\n")
     if body.startswith("{"):
         try:
-            return load_json(body).get("Query Text")
+            return load(body).get("Query Text")
         except (ParseError, AttributeError):
             return None
     if not body.startswith("Query Text: "):
@@ -377,12 +377,13 @@ PLAN_NODE = re.compile(r"^\S.*(?:  \(cost=|\(actual time=|\(never executed\)|\(a
 _DML_TEXT = re.compile(r"^(?:Insert|Update|Delete|Merge) on ", re.M)
 
 
-def is_dml(plan: str) -> bool:
+def is_dml(plan: str, load=load_json) -> bool:
     """A plan whose root modifies a table: with the extended protocol it is logged before its
-    ``execute`` line (the portal runs to completion inside Execute); a SELECT's after it."""
+    ``execute`` line (the portal runs to completion inside Execute); a SELECT's after it.
+    ``load``: reads the JSON text."""
     if plan.lstrip().startswith("{"):
         try:
-            return load_json(plan)["Plan"]["Node Type"] == "ModifyTable"
+            return load(plan)["Plan"]["Node Type"] == "ModifyTable"
         except (ParseError, KeyError, TypeError):
             return False
     return bool(_DML_TEXT.search(plan))
@@ -417,13 +418,22 @@ def _attach_plans(q: dict) -> dict:
     next_a[sp[:-1][same]] = sp[1:][same]
     taken: set = set()
     keep = np.ones(len(kinds), dtype=bool)
+    # query_text and is_dml read the same JSON plan text: parsed once (read-only use)
+    parsed: dict = {}
+
+    def load(text: str):
+        doc = parsed.get(text)
+        if doc is None:
+            doc = parsed[text] = load_json(text)
+        return doc
+
     for i in np.flatnonzero(is_plan).tolist():  # plans are a small share: a plain loop
-        text = query_text(plan_col[i])
+        text = query_text(plan_col[i], load)
         if text is None:
             continue
         best = None
         before, after = int(prev_a[i]), int(next_a[i])
-        for j in ((after, before) if is_dml(plan_col[i]) else (before, after)):
+        for j in ((after, before) if is_dml(plan_col[i], load) else (before, after)):
             if j < 0:
                 continue
             if j == before:  # an execute (a SELECT's plan follows it), or a log_statement line
