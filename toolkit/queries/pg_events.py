@@ -145,21 +145,22 @@ _NULLABLE = ("session", "user", "database", "application", "client")
 _SHARED = frozenset({*_NULLABLE, "message"})
 
 
-def raw_frame(cols: dict, made_once: frozenset = frozenset()) -> pd.DataFrame:
-    """A raw-records frame from column lists (missing columns are nulls; ``""`` and
-    ``[unknown]`` in the connection columns are nulls). ``made_once``: columns whose values
-    the scanner already made once per distinct value (the compiled stderr scanner's table of
-    repeated values), taken as they are."""
+def raw_columns(cols: dict, made_once: frozenset = frozenset(), names=RAW_COLUMNS) -> dict:
+    """The ``names`` columns of a raw-records frame as arrays (int64 line numbers, the time
+    stamps as given, object arrays for the others) from column lists: missing columns are
+    nulls; ``""`` and ``[unknown]`` in the connection columns are nulls. ``made_once``:
+    columns whose values the scanner already made once per distinct value (the compiled stderr
+    scanner's table of repeated values), taken as they are."""
     n = len(cols["source_line"])
     data = {}
-    for c in RAW_COLUMNS:
+    for c in names:
         v = cols.get(c)
         if v is None:
-            data[c] = pd.Series(np.full(n, None, dtype=object))
+            data[c] = np.full(n, None, dtype=object)
         elif c in ("source_line", "nlines"):
-            data[c] = pd.Series(np.asarray(v, dtype=np.int64))
+            data[c] = np.asarray(v, dtype=np.int64)
         elif c == "timestamp":
-            data[c] = pd.Series(v)
+            data[c] = v
         elif c in _SHARED and c not in made_once:
             # one str object per distinct value (the scanner makes one per row): a session's
             # user, database, ... and a repeated statement are held once, and pickled once when
@@ -168,7 +169,7 @@ def raw_frame(cols: dict, made_once: frozenset = frozenset()) -> pd.DataFrame:
             a = np.fromiter(map(seen.setdefault, v, v), dtype=object, count=n)
             if c in _NULLABLE:
                 a[(a == "") | (a == "[unknown]")] = None
-            data[c] = pd.Series(a, dtype=object)
+            data[c] = a
         else:
             a = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
             if c in _NULLABLE:
@@ -177,8 +178,15 @@ def raw_frame(cols: dict, made_once: frozenset = frozenset()) -> pd.DataFrame:
                 if blank.any():
                     a = a.copy() if a is v else a
                     a[blank] = None
-            data[c] = pd.Series(a, dtype=object)
-    return pd.DataFrame(data)
+            data[c] = a
+    return data
+
+
+def raw_frame(cols: dict, made_once: frozenset = frozenset()) -> pd.DataFrame:
+    """A raw-records frame (:data:`RAW_COLUMNS`) from column lists (:func:`raw_columns`)."""
+    data = raw_columns(cols, made_once)
+    return pd.DataFrame({c: pd.Series(v) if c in ("source_line", "nlines", "timestamp")
+                         else pd.Series(v, dtype=object) for c, v in data.items()})
 
 
 def row_flags(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -215,29 +223,51 @@ def split_events(raw: pd.DataFrame, *, server: bool = True,
     return qe, _server(raw[~qmask]) if server else schema.empty("server_events"), counts
 
 
-def query_rows(q: pd.DataFrame, verb_code: np.ndarray | None = None,
+def query_rows(q, verb_code: np.ndarray | None = None,
                dur_ms: np.ndarray | None = None) -> tuple[pd.DataFrame, int]:
     """``(query_events, lines)`` from the raw records that are query events (``QUERY_RAW``
-    columns, file order): kinds and durations, log_statement lines paired, plans attached.
+    columns, file order; a frame, or a dict of :func:`raw_columns`' arrays): kinds and
+    durations, log_statement lines paired, plans attached.
     ``lines``: the input lines those rows hold. ``verb_code`` / ``dur_ms``: the verbs and the
     durations as the compiled stderr scanner gives them too (codes of :data:`VERB_CODES`, ms as
-    float64: plain ASCII digits, what the checked conversion gives them), for its rows."""
+    float64: plain ASCII digits, what the checked conversion gives them), for its rows.
+
+    The rules work on the columns as numpy arrays and the frame is made once at the end (a
+    frame's column inserts, selections and copies were most of the cost on a log of many
+    distinct statements)."""
+    if isinstance(q, pd.DataFrame):
+        q = {c: q[c].array if c == "timestamp" else q[c].to_numpy() for c in QUERY_RAW}
+    q = dict(q)
     if verb_code is not None:
         kind = _KIND_OF_CODE[verb_code]
     else:
-        verbs = q["verb"].to_numpy()
-        kind = q["verb"].map(QUERY_VERBS).to_numpy()
+        verbs = _objects(q["verb"])
+        kind = pd.Series(verbs, dtype=object).map(QUERY_VERBS).to_numpy()
         kind[verbs == "plan"] = "plan"
         kind[~verbs.astype(bool)] = "duration"
     q["kind"] = kind
     q["duration_ms"] = dur_ms.copy() if dur_ms is not None else schema.float_values(q["dur"], "duration").values
-    q["plan"] = None
+    q["plan"] = np.full(len(kind), None, dtype=object)
     q = _pair_log_statement(q)
     q = _attach_plans(q)
-    q["statement"] = q["message"].where(q["kind"] != "duration", None)
+    message = _objects(q["message"])
+    q["statement"] = np.where(q["kind"] != "duration", message, None)
     lines = int(q["nlines"].sum())
-    qe = q.drop(columns=["message", "dur", "verb", "nlines"])
-    return schema.coerce(qe.reset_index(drop=True), "query_events"), lines
+    qe = pd.DataFrame({c: pd.Series(q[c]) if c in ("source_line", "timestamp", "duration_ms")
+                       else pd.Series(q[c], dtype=object)
+                       for c in ("source_line", "timestamp", "session", "user", "database", "application",
+                                 "client", "parameters")})
+    # (set as a column, kind takes the dtype pandas infers for text, as it always has: "str")
+    qe["kind"] = q["kind"]
+    qe["duration_ms"] = pd.Series(q["duration_ms"])
+    qe["plan"] = pd.Series(q["plan"], dtype=object)
+    qe["statement"] = pd.Series(q["statement"], dtype=object)
+    return schema.coerce(qe, "query_events"), lines
+
+
+def _taken(q: dict, keep: np.ndarray) -> dict:
+    """The rows ``keep`` of every column of ``q``."""
+    return {c: v[keep] for c, v in q.items()}
 
 
 def pair_statements(verbs, durs, messages, sessions, session_codes: np.ndarray | None = None
@@ -288,20 +318,20 @@ def _objects(values) -> np.ndarray:
     return a
 
 
-def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
+def _pair_log_statement(q: dict) -> dict:
     """Fold log_statement lines and their duration-only lines (:func:`pair_statements`)."""
-    durs = q["dur"].to_numpy()
+    durs = _objects(q["dur"])
     if durs.astype(bool).all():
         return q
-    sessions = q["session"].to_numpy(object, copy=True)
+    sessions = np.array(q["session"], dtype=object, copy=True)
     na = pd.isna(sessions)
     if na.any():  # (one null session, as a groupby with dropna=False has it)
         sessions[na] = None
-    took, replaced = pair_statements(q["verb"].to_numpy(object), durs, q["message"].to_numpy(object), sessions)
+    took, replaced = pair_statements(_objects(q["verb"]), durs, _objects(q["message"]), sessions)
     if not took and not replaced:
         return q
-    duration = q["duration_ms"].to_numpy().copy()
-    nlines = q["nlines"].to_numpy().copy()
+    duration = q["duration_ms"].copy()
+    nlines = q["nlines"].copy()
     if took:
         # duration-only line -> the pending statement's duration; the duration line is folded in
         p, k = np.fromiter(took, np.int64, len(took)), np.fromiter(took.values(), np.int64, len(took))
@@ -312,19 +342,19 @@ def _pair_log_statement(q: pd.DataFrame) -> pd.DataFrame:
         p = np.fromiter(replaced, np.int64, len(replaced))
         k = np.fromiter(replaced.values(), np.int64, len(replaced))
         nlines[k] += nlines[p]
-    q = q.assign(duration_ms=duration, nlines=nlines)
-    keep = np.ones(len(q), dtype=bool)
+    q = {**q, "duration_ms": duration, "nlines": nlines}
+    keep = np.ones(len(durs), dtype=bool)
     keep[list(took.values())] = False
     keep[list(replaced)] = False
-    return q[keep]
+    return _taken(q, keep)
 
 
-def query_text(plan: str) -> str | None:
-    """The Query Text of an auto_explain plan (JSON or text)."""
+def query_text(plan: str, load=load_json) -> str | None:
+    """The Query Text of an auto_explain plan (JSON or text). ``load``: reads the JSON text."""
     body = plan.lstrip("\n")
     if body.startswith("{"):
         try:
-            return load_json(body).get("Query Text")
+            return load(body).get("Query Text")
         except (ParseError, AttributeError):
             return None
     if not body.startswith("Query Text: "):
@@ -347,54 +377,63 @@ PLAN_NODE = re.compile(r"^\S.*(?:  \(cost=|\(actual time=|\(never executed\)|\(a
 _DML_TEXT = re.compile(r"^(?:Insert|Update|Delete|Merge) on ", re.M)
 
 
-def is_dml(plan: str) -> bool:
+def is_dml(plan: str, load=load_json) -> bool:
     """A plan whose root modifies a table: with the extended protocol it is logged before its
-    ``execute`` line (the portal runs to completion inside Execute); a SELECT's after it."""
+    ``execute`` line (the portal runs to completion inside Execute); a SELECT's after it.
+    ``load``: reads the JSON text."""
     if plan.lstrip().startswith("{"):
         try:
-            return load_json(plan)["Plan"]["Node Type"] == "ModifyTable"
+            return load(plan)["Plan"]["Node Type"] == "ModifyTable"
         except (ParseError, KeyError, TypeError):
             return False
     return bool(_DML_TEXT.search(plan))
 
 
-def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
-    is_plan = (q["kind"] == "plan").to_numpy()
+def _attach_plans(q: dict) -> dict:
+    kinds = q["kind"]
+    is_plan = kinds == "plan"
     if not is_plan.any():
         return q
-    q = q.reset_index(drop=True)
-    message = q["message"].tolist()
-    plan_col = q["plan"].tolist()
+    message = list(q["message"])
+    plan_col = list(q["plan"])
     for i in np.flatnonzero(is_plan):
         m = message[i]
         plan_col[i] = message[i] = m[1:] if m.startswith("\n") else m
-    kind = q["kind"].tolist()
-    duration = q["duration_ms"].to_numpy()
-    nlines = q["nlines"].to_numpy().copy()
+    kind = kinds.tolist()
+    duration = q["duration_ms"]
+    nlines = q["nlines"].copy()
     # log_statement lines (their duration, if any, came from a later line): logged when the
     # statement starts, so its plan comes after such a row, never before it
-    at_start = ~q["dur"].to_numpy().astype(bool)
-    kinds = q["kind"].to_numpy()
+    at_start = ~_objects(q["dur"]).astype(bool)
     cand = np.flatnonzero((kinds == "statement") | (kinds == "execute") | is_plan)
     # the previous and next candidate row of the same session (nulls form one session), by a
     # stable sort on the session's code: numpy, not a groupby per chunk
-    codes = pd.factorize(q["session"].to_numpy()[cand], use_na_sentinel=True)[0]
+    codes = pd.factorize(np.asarray(q["session"])[cand], use_na_sentinel=True)[0]
     order = np.argsort(codes, kind="stable")
     sc, sp = codes[order], cand[order]
     same = sc[1:] == sc[:-1]
-    prev_a = np.full(len(q), -1, dtype=np.int64)
-    next_a = np.full(len(q), -1, dtype=np.int64)
+    prev_a = np.full(len(kinds), -1, dtype=np.int64)
+    next_a = np.full(len(kinds), -1, dtype=np.int64)
     prev_a[sp[1:][same]] = sp[:-1][same]
     next_a[sp[:-1][same]] = sp[1:][same]
     taken: set = set()
-    keep = np.ones(len(q), dtype=bool)
+    keep = np.ones(len(kinds), dtype=bool)
+    # query_text and is_dml read the same JSON plan text: parsed once (read-only use)
+    parsed: dict = {}
+
+    def load(text: str):
+        doc = parsed.get(text)
+        if doc is None:
+            doc = parsed[text] = load_json(text)
+        return doc
+
     for i in np.flatnonzero(is_plan).tolist():  # plans are a small share: a plain loop
-        text = query_text(plan_col[i])
+        text = query_text(plan_col[i], load)
         if text is None:
             continue
         best = None
         before, after = int(prev_a[i]), int(next_a[i])
-        for j in ((after, before) if is_dml(plan_col[i]) else (before, after)):
+        for j in ((after, before) if is_dml(plan_col[i], load) else (before, after)):
             if j < 0:
                 continue
             if j == before:  # an execute (a SELECT's plan follows it), or a log_statement line
@@ -413,10 +452,8 @@ def _attach_plans(q: pd.DataFrame) -> pd.DataFrame:
         plan_col[best] = plan_col[i]
         nlines[best] += nlines[i]
         keep[i] = False
-    q["message"] = pd.Series(message, dtype=object, index=q.index)
-    q["plan"] = pd.Series(plan_col, dtype=object, index=q.index)
-    q["nlines"] = nlines
-    return q[keep]
+    q = {**q, "message": _objects(message), "plan": _objects(plan_col), "nlines": nlines}
+    return _taken(q, keep)
 
 
 def _number(value, factor: float = 1.0) -> float:

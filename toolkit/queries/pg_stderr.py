@@ -46,6 +46,7 @@ from .pg_events import (
     QUERY_RAW,
     SECONDARY,
     query_rows,
+    raw_columns,
     raw_frame,
 )
 from .pg_prefix import (
@@ -507,12 +508,13 @@ class StderrParser:
         stamps = utc_times(ts, col("tz"), name=self.name, log_timezone=self.log_timezone, fmt=_ts_format(ts))
         if stamps.bad.any():  # a bad time stamp (the C pass checks the shape only): parse() skips it
             return None
-        raw = raw_frame({"source_line": batch.first_line, "nlines": batch.nlines, "timestamp": stamps.values,
-                         "session": col("session"), "user": col("user"), "database": col("database"),
-                         "application": col("application"), "client": col("client"),
-                         "dur": col("dur"), "verb": col("verb"), "message": col("message"),
-                         "parameters": col("parameters")}, made_once=_MADE_ONCE)
-        q, query_lines = query_rows(raw[list(QUERY_RAW)], col("verb_code"), col("dur_ms"))
+        # the query-event columns as arrays (no raw-records frame: query_rows makes the one frame)
+        raw = raw_columns({"source_line": batch.first_line, "nlines": batch.nlines, "timestamp": stamps.values,
+                           "session": col("session"), "user": col("user"), "database": col("database"),
+                           "application": col("application"), "client": col("client"),
+                           "dur": col("dur"), "verb": col("verb"), "message": col("message"),
+                           "parameters": col("parameters")}, made_once=_MADE_ONCE, names=QUERY_RAW)
+        q, query_lines = query_rows(raw, col("verb_code"), col("dur_ms"))
         return q, query_lines, batch.other_lines
 
 
