@@ -380,17 +380,19 @@ def _before(line: Any, other: Any) -> bool:
     return not (line is None or other is None or pd.isna(line) or pd.isna(other)) and line < other
 
 
-def _group_codes(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple]]:
+def _group_codes(columns: list) -> tuple[np.ndarray, list[tuple]]:
     """Each row's group (the distinct combinations of ``columns``' values, numbered in order of
     first appearance, as ``groupby(sort=False, dropna=False)`` numbers them) and each group's key
-    as a tuple (a null value as None). Integer codes all the way (no frame, no groupby): one
-    factorize per column, the codes combined pairwise and factorized again (so they never
-    outgrow the rows)."""
+    as a tuple (a null value as None). A column is an array (or Series) of values, or a pair
+    ``(codes, values)`` already coded (codes index ``values``, -1: null; any numbering). Integer
+    codes all the way (no frame, no groupby): one factorize per column, the codes combined
+    pairwise and factorized again (so they never outgrow the rows)."""
     per_column = []  # (codes, values): code 0 is null
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    n_rows = len(columns[0][0]) if isinstance(columns[0], tuple) else len(columns[0])
+    codes = np.zeros(n_rows, dtype=np.int64)
     for col in columns:
-        c, u = pd.factorize(col, use_na_sentinel=True)  # (null: -1)
-        c = c.astype(np.int64) + 1
+        c, u = col if isinstance(col, tuple) else pd.factorize(col, use_na_sentinel=True)  # (null: -1)
+        c = np.asarray(c).astype(np.int64) + 1
         per_column.append((c, np.concatenate([np.array([None], dtype=object), np.asarray(u, dtype=object)])))
         codes = pd.factorize(codes * (len(u) + 1) + c)[0].astype(np.int64)
     n_groups = int(codes.max()) + 1 if len(codes) else 0
@@ -448,7 +450,7 @@ class DigestAccumulator:
         self.pending = None
         if events.empty:
             return self
-        fps = np.array(self.fper.many(events["statement"].to_numpy(object)), dtype=object)
+        fps = self._fingerprint_codes(events["statement"])
         ms = pd.to_numeric(events["duration_ms"], errors="coerce").to_numpy("float64", na_value=np.nan)
         is_call = np.ones(len(events), bool)
         kinds = None
@@ -464,9 +466,23 @@ class DigestAccumulator:
         self._accumulate(events, fps, ms, is_call, kinds)
         return self
 
-    def _fold(self, events: pd.DataFrame, pb: np.ndarray, fps: np.ndarray, ms: np.ndarray):
+    def _fingerprint_codes(self, statements: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's fingerprint as ``(codes, fingerprints)``: codes (int64, -1: none, for a
+        null or non-str statement) into the distinct fingerprints (an object array). Each
+        distinct statement is fingerprinted once and no Python str is made per row: a log
+        repeats few texts many times, and a string column (pyarrow) is coded without them."""
+        try:
+            stmt_codes, texts = pd.factorize(statements, use_na_sentinel=True)
+        except TypeError:  # an unhashable value (not a str: no fingerprint): row by row
+            stmt_codes, texts = np.arange(len(statements)), statements.to_numpy(object)
+        fp_of_text, fps = pd.factorize(np.array(self.fper.many(np.asarray(texts, dtype=object).tolist()),
+                                                dtype=object), use_na_sentinel=True)
+        fp_of_text = np.append(fp_of_text.astype(np.int64), -1)  # (a null statement's code -1 -> -1)
+        return fp_of_text[stmt_codes], np.asarray(fps, dtype=object)
+
+    def _fold(self, events: pd.DataFrame, pb: np.ndarray, fps: tuple[np.ndarray, np.ndarray], ms: np.ndarray):
         """Add parse/bind durations (the rows where ``pb``) to the next call of the same
-        session and fingerprint."""
+        session and fingerprint (``fps``: codes, fingerprints)."""
         pending = np.zeros(len(events), bool)
         if not pb.any():
             return ms, np.ones(len(events), bool), pending
@@ -490,7 +506,7 @@ class DigestAccumulator:
         pending[order[j[~has_next]]] = True  # their execute may be in the next frame
         src = order[j[has_next]]
         dst = order[k[has_next].astype(np.int64)]
-        same = fps[src] == fps[dst]
+        same = fps[0][src] == fps[0][dst]
         src, dst = src[same], dst[same]
         add = np.nan_to_num(ms[src])
         timed = ~np.isnan(ms[src])
@@ -503,7 +519,7 @@ class DigestAccumulator:
         if not is_call.any():
             return
         idx = np.flatnonzero(is_call)
-        columns = [events[c].to_numpy(object)[idx] for c in self.by] + [fps[idx]]
+        columns = [events[c].take(idx) for c in self.by] + [(fps[0][idx], fps[1])]
         if not self.fold and kinds is not None:
             columns.append(kinds[idx])
         codes, key_tuples = _group_codes(columns)
@@ -542,7 +558,7 @@ class DigestAccumulator:
         if self.pending is not None and len(self.pending):
             pending, self.pending = self.pending, None
             kinds = pending["kind"].astype(object).to_numpy(object)
-            fps = np.array(self.fper.many(pending["statement"].to_numpy(object)), dtype=object)
+            fps = self._fingerprint_codes(pending["statement"])
             ms = pd.to_numeric(pending["duration_ms"], errors="coerce").to_numpy("float64", na_value=np.nan)
             self._accumulate(pending, fps, ms, np.ones(len(pending), bool), kinds)
         keys = [*self.by, "fingerprint"] + (["kind"] if not self.fold and self._has_kind() else [])
