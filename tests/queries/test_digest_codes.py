@@ -77,3 +77,47 @@ def test_an_unhashable_statement_value_has_no_fingerprint(odd):
     # THEN it is counted, as a call without a fingerprint
     assert sorted(d["calls"].tolist()) == [1, 2]
     assert d.loc[d["fingerprint"].isna(), "total_ms"].tolist() == [2.0]
+
+
+def _folded_by_hand(ev: pd.DataFrame) -> dict:
+    """The folding rule row by row (the module docstring's "What is a call"): per fingerprint,
+    [calls, total ms]."""
+    from toolkit.queries.fingerprint import fingerprint
+
+    ev = ev[ev["kind"] != "plan"].reset_index(drop=True)
+    fps = [fingerprint(s) if isinstance(s, str) else None for s in ev["statement"]]
+    sess = ev["session"].fillna("").tolist()
+    d = ev["duration_ms"].tolist()
+    call = [True] * len(ev)
+    for i, kind in enumerate(ev["kind"]):
+        if kind not in ("parse", "bind"):
+            continue
+        nxt = next((j for j in range(i + 1, len(ev))
+                    if sess[j] == sess[i] and ev["kind"][j] not in ("parse", "bind")), None)
+        if nxt is not None and fps[nxt] == fps[i]:
+            call[i] = False
+            if d[i] == d[i]:
+                d[nxt] = d[i] if d[nxt] != d[nxt] else d[nxt] + d[i]
+    out: dict = {}
+    for fp, c, x in zip(fps, call, d, strict=True):
+        if c:
+            got = out.setdefault(fp, [0, 0.0])
+            got[0] += 1
+            got[1] += x if x == x else 0.0
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(STATEMENTS), st.sampled_from(["a"]),
+                               st.sampled_from(["s1", "s2", None, ""]),
+                               st.sampled_from(["parse", "bind", "execute", "statement", "plan"]),
+                               st.sampled_from([0.25, 1.5, 3.0, np.nan])), min_size=1, max_size=30))
+def test_parse_and_bind_fold_into_the_next_call_of_their_session_as_by_hand(rows):
+    # GIVEN parse/bind/execute rows of two sessions, a null and an empty session (one session)
+    ev = _frame(rows)
+    # WHEN digested (folding)
+    d = digest(ev)
+    # THEN calls and totals per fingerprint are the rule's, applied row by row
+    got = {(None if pd.isna(fp) else fp): [c, t] for fp, c, t in zip(d["fingerprint"], d["calls"], d["total_ms"],
+                                                                     strict=True)}
+    assert got == _folded_by_hand(ev)

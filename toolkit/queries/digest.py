@@ -375,6 +375,18 @@ class StreamingDigest:
         return self.run(source, **options)
 
 
+def _session_codes(events: pd.DataFrame) -> np.ndarray:
+    """Each row's session as an integer code (any numbering); a null session is the empty one
+    (as ``fillna("")``: one session), a frame without the column one session."""
+    if "session" not in events.columns:
+        return np.zeros(len(events), np.int64)
+    codes, values = pd.factorize(events["session"], use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    empty = np.flatnonzero(np.asarray(values, dtype=object) == "")
+    codes[codes < 0] = empty[0] if len(empty) else len(values)
+    return codes
+
+
 def _before(line: Any, other: Any) -> bool:
     """``line`` comes before ``other`` (both known line numbers)."""
     return not (line is None or other is None or pd.isna(line) or pd.isna(other)) and line < other
@@ -486,26 +498,26 @@ class DigestAccumulator:
         pending = np.zeros(len(events), bool)
         if not pb.any():
             return ms, np.ones(len(events), bool), pending
-        session = (events["session"].astype(object).fillna("") if "session" in events.columns
-                   else pd.Series("", index=events.index)).to_numpy(object)
-        order = np.arange(len(events))
+        sess = _session_codes(events)
         if "source_line" in events.columns and events["source_line"].notna().all():
-            order = np.lexsort((events["source_line"].to_numpy("int64"), pd.factorize(session)[0]))
+            order = np.lexsort((events["source_line"].to_numpy("int64"), sess))
         else:
-            order = np.argsort(pd.factorize(session)[0], kind="stable")
-        s_sess = session[order]
+            order = np.argsort(sess, kind="stable")
+        n = len(order)
+        s_sess = sess[order]
         s_call = ~pb[order]
-        pos = np.where(s_call, np.arange(len(order)), -1).astype(float)
-        pos[pos < 0] = np.nan
-        nxt = pd.Series(pos).groupby(pd.factorize(s_sess)[0]).bfill().to_numpy()
+        # each sorted position's next call at or after it (n: none); sessions are contiguous in
+        # this order, so a parse/bind row's next call is its own session's when the sessions match
+        nxt = np.minimum.accumulate(np.where(s_call, np.arange(n), n)[::-1])[::-1]
         out = ms.copy()
         is_call = np.ones(len(events), bool)
         j = np.flatnonzero(~s_call)  # parse/bind rows, in sorted positions
         k = nxt[j]
-        has_next = ~np.isnan(k)
+        has_next = k < n
+        has_next[has_next] = s_sess[k[has_next]] == s_sess[j[has_next]]
         pending[order[j[~has_next]]] = True  # their execute may be in the next frame
         src = order[j[has_next]]
-        dst = order[k[has_next].astype(np.int64)]
+        dst = order[k[has_next]]
         same = fps[0][src] == fps[0][dst]
         src, dst = src[same], dst[same]
         add = np.nan_to_num(ms[src])
