@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,9 +18,13 @@ STATEMENTS = ["select 1", "SELECT 2", "select x from t", "update t set a = 1", N
 
 def _as(ev: pd.DataFrame, how: str) -> pd.DataFrame:
     out = ev.copy()
-    for c in ("statement", "database", "session", "kind"):
+    for c in ("statement", "database", "session", "kind", "parameters"):
         if how == "arrow":
             out[c] = out[c].astype("string[pyarrow]")
+        elif how == "chunks":  # pyarrow chunks of 3 rows (a reader's pieces)
+            values = out[c].tolist()
+            chunks = [pa.array(values[i:i + 3], pa.large_string(), from_pandas=True) for i in range(0, len(values), 3)]
+            out[c] = pd.arrays.ArrowStringArray(pa.chunked_array(chunks, pa.large_string()))
         elif how == "category":
             out[c] = out[c].astype("category")
     return out
@@ -41,10 +46,11 @@ def test_the_digest_is_the_same_for_every_column_storage_and_chunk_size(rows, ch
     # GIVEN events with shared fingerprints (select 1 / SELECT 2), null statements, null and
     # empty sessions (one session for the folding), parse/bind rows and plan rows
     ev = _frame(rows)
+    ev["parameters"] = ev["session"]
     for by in (None, ["database"]):
         for fold in (True, False):
             expected = digest(ev, by=by, fold_parse_bind=fold)
-            for how in ("arrow", "category"):
+            for how in ("arrow", "chunks", "category"):
                 # WHEN the same events are held as pyarrow strings or categories
                 got = digest(_as(ev, how), by=by, fold_parse_bind=fold)
                 # THEN the table is the same, row for row and to the bit

@@ -91,6 +91,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import schema
 from ..engines import engine_of
@@ -375,6 +376,43 @@ class StreamingDigest:
         return self.run(source, **options)
 
 
+def _arrow_chunks(column: pd.Series) -> list[int] | None:
+    """The lengths of a pyarrow-backed column's chunks (None: not pyarrow-backed, or one chunk)."""
+    if getattr(column.dtype, "storage", None) != "pyarrow" and not isinstance(column.dtype, pd.ArrowDtype):
+        return None
+    arrow = pa.array(column.array)  # (the column's own chunks: no copy)
+    if not isinstance(arrow, pa.ChunkedArray) or arrow.num_chunks < 2:
+        return None
+    return [len(c) for c in arrow.chunks]
+
+
+def _cells(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``column.take(rows).to_numpy(object)``. A pyarrow column of many chunks (a reader's,
+    one per piece) is taken chunk by chunk: pyarrow takes from a chunked array by joining its
+    chunks first, a copy of the whole column for a few example cells."""
+    lengths = _arrow_chunks(column)
+    if lengths is None or len(rows) == 0:
+        return column.take(rows).to_numpy(object)
+    out = np.empty(len(rows), dtype=object)
+    starts = np.cumsum([0, *lengths])
+    chunk = np.searchsorted(starts, rows, side="right") - 1
+    for k in np.unique(chunk).tolist():
+        at = np.flatnonzero(chunk == k)
+        out[at] = column.iloc[starts[k]:starts[k + 1]].take(rows[at] - starts[k]).to_numpy(object)
+    return out
+
+
+def _codes_at(column: pd.Series, rows: np.ndarray) -> Any:
+    """A grouping column's values at ``rows`` for :func:`_group_codes`: a pyarrow string column
+    as ``(codes, values)`` of the whole column (dictionary-encoded chunk by chunk, no copy of
+    the strings; a str equals only itself, so the values are the same whichever rows are coded),
+    any other column as its values at ``rows``."""
+    if _arrow_chunks(column) is not None and pd.api.types.is_string_dtype(column.dtype):
+        codes, values = pd.factorize(column, use_na_sentinel=True)
+        return codes[rows], values
+    return column.take(rows)
+
+
 def _session_codes(events: pd.DataFrame) -> np.ndarray:
     """Each row's session as an integer code (any numbering); a null session is the empty one
     (as ``fillna("")``: one session), a frame without the column one session."""
@@ -531,7 +569,7 @@ class DigestAccumulator:
         if not is_call.any():
             return
         idx = np.flatnonzero(is_call)
-        columns = [events[c].take(idx) for c in self.by] + [(fps[0][idx], fps[1])]
+        columns = [_codes_at(events[c], idx) for c in self.by] + [(fps[0][idx], fps[1])]
         if not self.fold and kinds is not None:
             columns.append(kinds[idx])
         codes, key_tuples = _group_codes(columns)
@@ -552,9 +590,9 @@ class DigestAccumulator:
             ts_min = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(lo, seen, strict=True)]
             ts_max = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(hi, seen, strict=True)]
         # the examples' cells only (a whole column as objects would make one per row)
-        stmt = events["statement"].take(ex_rows).to_numpy(object)
-        params = events["parameters"].take(ex_rows).to_numpy(object) if "parameters" in events.columns else None
-        lines = events["source_line"].take(ex_rows).to_numpy(object) if "source_line" in events.columns else None
+        stmt = _cells(events["statement"], ex_rows)
+        params = _cells(events["parameters"], ex_rows) if "parameters" in events.columns else None
+        lines = _cells(events["source_line"], ex_rows) if "source_line" in events.columns else None
         for g, key in enumerate(key_tuples):
             acc = self.group(key)
             # (a parse/bind row resolved in a later frame may come before the example so far:
