@@ -91,6 +91,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import schema
 from ..engines import engine_of
@@ -375,22 +376,73 @@ class StreamingDigest:
         return self.run(source, **options)
 
 
+def _arrow_chunks(column: pd.Series) -> list[int] | None:
+    """The lengths of a pyarrow-backed column's chunks (None: not pyarrow-backed, or one chunk)."""
+    if getattr(column.dtype, "storage", None) != "pyarrow" and not isinstance(column.dtype, pd.ArrowDtype):
+        return None
+    arrow = pa.array(column.array)  # (the column's own chunks: no copy)
+    if not isinstance(arrow, pa.ChunkedArray) or arrow.num_chunks < 2:
+        return None
+    return [len(c) for c in arrow.chunks]
+
+
+def _cells(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``column.take(rows).to_numpy(object)``. A pyarrow column of many chunks (a reader's,
+    one per piece) is taken chunk by chunk: pyarrow takes from a chunked array by joining its
+    chunks first, a copy of the whole column for a few example cells."""
+    lengths = _arrow_chunks(column)
+    if lengths is None or len(rows) == 0:
+        return column.take(rows).to_numpy(object)
+    out = np.empty(len(rows), dtype=object)
+    starts = np.cumsum([0, *lengths])
+    chunk = np.searchsorted(starts, rows, side="right") - 1
+    for k in np.unique(chunk).tolist():
+        at = np.flatnonzero(chunk == k)
+        out[at] = column.iloc[starts[k]:starts[k + 1]].take(rows[at] - starts[k]).to_numpy(object)
+    return out
+
+
+def _codes_at(column: pd.Series, rows: np.ndarray) -> Any:
+    """A grouping column's values at ``rows`` for :func:`_group_codes`: a pyarrow string column
+    as ``(codes, values)`` of the whole column (dictionary-encoded chunk by chunk, no copy of
+    the strings; a str equals only itself, so the values are the same whichever rows are coded),
+    any other column as its values at ``rows``."""
+    if _arrow_chunks(column) is not None and pd.api.types.is_string_dtype(column.dtype):
+        codes, values = pd.factorize(column, use_na_sentinel=True)
+        return codes[rows], values
+    return column.take(rows)
+
+
+def _session_codes(events: pd.DataFrame) -> np.ndarray:
+    """Each row's session as an integer code (any numbering); a null session is the empty one
+    (as ``fillna("")``: one session), a frame without the column one session."""
+    if "session" not in events.columns:
+        return np.zeros(len(events), np.int64)
+    codes, values = pd.factorize(events["session"], use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    empty = np.flatnonzero(np.asarray(values, dtype=object) == "")
+    codes[codes < 0] = empty[0] if len(empty) else len(values)
+    return codes
+
+
 def _before(line: Any, other: Any) -> bool:
     """``line`` comes before ``other`` (both known line numbers)."""
     return not (line is None or other is None or pd.isna(line) or pd.isna(other)) and line < other
 
 
-def _group_codes(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple]]:
+def _group_codes(columns: list) -> tuple[np.ndarray, list[tuple]]:
     """Each row's group (the distinct combinations of ``columns``' values, numbered in order of
     first appearance, as ``groupby(sort=False, dropna=False)`` numbers them) and each group's key
-    as a tuple (a null value as None). Integer codes all the way (no frame, no groupby): one
-    factorize per column, the codes combined pairwise and factorized again (so they never
-    outgrow the rows)."""
+    as a tuple (a null value as None). A column is an array (or Series) of values, or a pair
+    ``(codes, values)`` already coded (codes index ``values``, -1: null; any numbering). Integer
+    codes all the way (no frame, no groupby): one factorize per column, the codes combined
+    pairwise and factorized again (so they never outgrow the rows)."""
     per_column = []  # (codes, values): code 0 is null
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    n_rows = len(columns[0][0]) if isinstance(columns[0], tuple) else len(columns[0])
+    codes = np.zeros(n_rows, dtype=np.int64)
     for col in columns:
-        c, u = pd.factorize(col, use_na_sentinel=True)  # (null: -1)
-        c = c.astype(np.int64) + 1
+        c, u = col if isinstance(col, tuple) else pd.factorize(col, use_na_sentinel=True)  # (null: -1)
+        c = np.asarray(c).astype(np.int64) + 1
         per_column.append((c, np.concatenate([np.array([None], dtype=object), np.asarray(u, dtype=object)])))
         codes = pd.factorize(codes * (len(u) + 1) + c)[0].astype(np.int64)
     n_groups = int(codes.max()) + 1 if len(codes) else 0
@@ -448,7 +500,7 @@ class DigestAccumulator:
         self.pending = None
         if events.empty:
             return self
-        fps = np.array(self.fper.many(events["statement"].to_numpy(object)), dtype=object)
+        fps = self._fingerprint_codes(events["statement"])
         ms = pd.to_numeric(events["duration_ms"], errors="coerce").to_numpy("float64", na_value=np.nan)
         is_call = np.ones(len(events), bool)
         kinds = None
@@ -464,33 +516,47 @@ class DigestAccumulator:
         self._accumulate(events, fps, ms, is_call, kinds)
         return self
 
-    def _fold(self, events: pd.DataFrame, pb: np.ndarray, fps: np.ndarray, ms: np.ndarray):
+    def _fingerprint_codes(self, statements: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's fingerprint as ``(codes, fingerprints)``: codes (int64, -1: none, for a
+        null or non-str statement) into the distinct fingerprints (an object array). Each
+        distinct statement is fingerprinted once and no Python str is made per row: a log
+        repeats few texts many times, and a string column (pyarrow) is coded without them."""
+        try:
+            stmt_codes, texts = pd.factorize(statements, use_na_sentinel=True)
+        except TypeError:  # an unhashable value (not a str: no fingerprint): row by row
+            stmt_codes, texts = np.arange(len(statements)), statements.to_numpy(object)
+        fp_of_text, fps = pd.factorize(np.array(self.fper.many(np.asarray(texts, dtype=object).tolist()),
+                                                dtype=object), use_na_sentinel=True)
+        fp_of_text = np.append(fp_of_text.astype(np.int64), -1)  # (a null statement's code -1 -> -1)
+        return fp_of_text[stmt_codes], np.asarray(fps, dtype=object)
+
+    def _fold(self, events: pd.DataFrame, pb: np.ndarray, fps: tuple[np.ndarray, np.ndarray], ms: np.ndarray):
         """Add parse/bind durations (the rows where ``pb``) to the next call of the same
-        session and fingerprint."""
+        session and fingerprint (``fps``: codes, fingerprints)."""
         pending = np.zeros(len(events), bool)
         if not pb.any():
             return ms, np.ones(len(events), bool), pending
-        session = (events["session"].astype(object).fillna("") if "session" in events.columns
-                   else pd.Series("", index=events.index)).to_numpy(object)
-        order = np.arange(len(events))
+        sess = _session_codes(events)
         if "source_line" in events.columns and events["source_line"].notna().all():
-            order = np.lexsort((events["source_line"].to_numpy("int64"), pd.factorize(session)[0]))
+            order = np.lexsort((events["source_line"].to_numpy("int64"), sess))
         else:
-            order = np.argsort(pd.factorize(session)[0], kind="stable")
-        s_sess = session[order]
+            order = np.argsort(sess, kind="stable")
+        n = len(order)
+        s_sess = sess[order]
         s_call = ~pb[order]
-        pos = np.where(s_call, np.arange(len(order)), -1).astype(float)
-        pos[pos < 0] = np.nan
-        nxt = pd.Series(pos).groupby(pd.factorize(s_sess)[0]).bfill().to_numpy()
+        # each sorted position's next call at or after it (n: none); sessions are contiguous in
+        # this order, so a parse/bind row's next call is its own session's when the sessions match
+        nxt = np.minimum.accumulate(np.where(s_call, np.arange(n), n)[::-1])[::-1]
         out = ms.copy()
         is_call = np.ones(len(events), bool)
         j = np.flatnonzero(~s_call)  # parse/bind rows, in sorted positions
         k = nxt[j]
-        has_next = ~np.isnan(k)
+        has_next = k < n
+        has_next[has_next] = s_sess[k[has_next]] == s_sess[j[has_next]]
         pending[order[j[~has_next]]] = True  # their execute may be in the next frame
         src = order[j[has_next]]
-        dst = order[k[has_next].astype(np.int64)]
-        same = fps[src] == fps[dst]
+        dst = order[k[has_next]]
+        same = fps[0][src] == fps[0][dst]
         src, dst = src[same], dst[same]
         add = np.nan_to_num(ms[src])
         timed = ~np.isnan(ms[src])
@@ -503,7 +569,7 @@ class DigestAccumulator:
         if not is_call.any():
             return
         idx = np.flatnonzero(is_call)
-        columns = [events[c].to_numpy(object)[idx] for c in self.by] + [fps[idx]]
+        columns = [_codes_at(events[c], idx) for c in self.by] + [(fps[0][idx], fps[1])]
         if not self.fold and kinds is not None:
             columns.append(kinds[idx])
         codes, key_tuples = _group_codes(columns)
@@ -524,9 +590,9 @@ class DigestAccumulator:
             ts_min = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(lo, seen, strict=True)]
             ts_max = [pd.Timestamp(v, tz="UTC") if ok else pd.NaT for v, ok in zip(hi, seen, strict=True)]
         # the examples' cells only (a whole column as objects would make one per row)
-        stmt = events["statement"].take(ex_rows).to_numpy(object)
-        params = events["parameters"].take(ex_rows).to_numpy(object) if "parameters" in events.columns else None
-        lines = events["source_line"].take(ex_rows).to_numpy(object) if "source_line" in events.columns else None
+        stmt = _cells(events["statement"], ex_rows)
+        params = _cells(events["parameters"], ex_rows) if "parameters" in events.columns else None
+        lines = _cells(events["source_line"], ex_rows) if "source_line" in events.columns else None
         for g, key in enumerate(key_tuples):
             acc = self.group(key)
             # (a parse/bind row resolved in a later frame may come before the example so far:
@@ -542,7 +608,7 @@ class DigestAccumulator:
         if self.pending is not None and len(self.pending):
             pending, self.pending = self.pending, None
             kinds = pending["kind"].astype(object).to_numpy(object)
-            fps = np.array(self.fper.many(pending["statement"].to_numpy(object)), dtype=object)
+            fps = self._fingerprint_codes(pending["statement"])
             ms = pd.to_numeric(pending["duration_ms"], errors="coerce").to_numpy("float64", na_value=np.nan)
             self._accumulate(pending, fps, ms, np.ones(len(pending), bool), kinds)
         keys = [*self.by, "fingerprint"] + (["kind"] if not self.fold and self._has_kind() else [])
