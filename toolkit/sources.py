@@ -596,9 +596,9 @@ def _take(blocks: Iterator[bytes], budget: int) -> Iterator[bytes]:
         budget -= len(block)
 
 
-def _first_break(data: bytes, start: int = 0) -> int:
-    """The index of the first CR or LF at or after ``start``, or -1."""
-    lf, cr = data.find(b"\n", start), data.find(b"\r", start)
+def _first_break(data: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
+    """The index of the first CR or LF in ``data[start:stop]``, or -1."""
+    lf, cr = data.find(b"\n", start, stop), data.find(b"\r", start, stop)
     return lf if cr < 0 else cr if lf < 0 else min(lf, cr)
 
 
@@ -608,7 +608,7 @@ def _first_break(data: bytes, start: int = 0) -> int:
 _COUNT_SLICE = 1 << 18
 
 
-def _count_lf(data: bytes, lo: int, hi: int) -> int:
+def _count_lf(data: bytes | bytearray, lo: int, hi: int) -> int:
     """How many ``\n`` bytes ``data[lo:hi]`` holds (no copy of it is made)."""
     if hi - lo < _COUNT_SLICE:
         return data.count(b"\n", lo, hi)
@@ -616,96 +616,133 @@ def _count_lf(data: bytes, lo: int, hi: int) -> int:
     return sum(int(np.count_nonzero(arr[i:i + _COUNT_SLICE] == 10)) for i in range(0, hi - lo, _COUNT_SLICE))
 
 
-def _piece(data: bytes, lo: int, hi: int, crs: bool, accounting: Accounting) -> tuple[str, int]:
+def _piece(data: bytes | bytearray, lo: int, hi: int, crs: bool, accounting: Accounting) -> tuple[str, int]:
     """``data[lo:hi]`` (whole lines) decoded as :func:`decode` does, and how many ``\n`` the
     text holds. Decoded from a memoryview slice (no copy of the bytes); without a CR in
     ``data`` the line breaks are counted in the bytes (decoding neither adds nor removes one)."""
-    view = memoryview(data)[lo:hi]
-    if crs:
-        text = decode(view, accounting)
-        return text, text.count("\n")
-    return _decode_utf8(view, accounting), _count_lf(data, lo, hi)
+    with memoryview(data) as whole:
+        view = whole[lo:hi]
+        try:
+            if crs:
+                text = decode(view, accounting)
+                return text, text.count("\n")
+            return _decode_utf8(view, accounting), _count_lf(data, lo, hi)
+        finally:
+            view.release()
 
 
-def _after_break(data: bytes, end: int) -> tuple[int, bool]:
+def _after_break(data: bytes | bytearray, end: int, size: int | None = None) -> tuple[int, bool]:
     """Where what follows the line break at ``data[end]`` starts, and whether an LF starting the
-    next block belongs to this break (a CR as the very last byte: maybe half of a CRLF)."""
-    if data[end:end + 1] == b"\r":
-        if end + 1 == len(data):
+    next block belongs to this break (a CR as the last byte of ``data[:size]``: maybe half of a
+    CRLF)."""
+    size = len(data) if size is None else size
+    if data[end] == 13:
+        if end + 1 == size:
             return end + 1, True
-        if data[end + 1:end + 2] == b"\n":
+        if data[end + 1] == 10:
             return end + 2, False
     return end + 1, False
 
 
-def _line_pieces(blocks: Iterable[bytes], accounting: Accounting, line: int, limit: int,
+class _Window:
+    """One buffer, reused for the whole input, holding the carried part of the last block
+    (``buf[:carried]``) followed by the next block. Gluing them as ``carry + block`` made a new
+    16 MiB bytes object per block, whose fresh pages cost more system time than the copy
+    itself (see the #12 reading-layer figures in benchmarks/RESULTS.md)."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.carried = 0
+
+    def put(self, block: bytes | memoryview) -> int:
+        """Append ``block`` after the carried bytes; the end of the data in ``buf``."""
+        end = self.carried + len(block)
+        if end > len(self.buf):  # room for this and a little more (blocks vary in length)
+            grown = bytearray(end + (end >> 2))
+            grown[:self.carried] = self.buf[:self.carried]
+            self.buf = grown
+        self.buf[self.carried:end] = block
+        return end
+
+    def carry(self, lo: int, hi: int) -> None:
+        """Keep ``buf[lo:hi]`` for the next block, at the front."""
+        if lo:
+            self.buf[:hi - lo] = bytes(self.buf[lo:hi])  # bytes(): the two ranges may overlap
+        self.carried = hi - lo
+
+
+def _line_pieces(blocks: Iterable[bytes | memoryview], accounting: Accounting, line: int, limit: int,
                  long_line: Callable[[int, str], None]) -> Iterator[tuple[int, str, int]]:
     """Raw blocks -> ``(first line, text, lines)``: decoded pieces of whole lines (the last may
     lack its break), one or more per block. A line longer than ``limit`` bytes is never held:
     it is reported to ``long_line(number, first 200 characters)`` and passed over while its
     bytes stream by; the piece after it starts at the next line's number. The last item is
     ``(lines read + 1, "", 0)``: for every item, ``first - 1 + lines`` is the number of lines
-    read (left-out ones included) up to its end."""
-    carry = b""
+    read (left-out ones included) up to its end. A block may be a view of a buffer its maker
+    reuses: it is copied before the next one is asked for."""
+    win = _Window()
     skipping: tuple[int, str] | None = None  # an over-long line whose end is still to come
     eat_lf = False  # the last byte passed over was a CR: an LF right after it ends the same line
     for block in blocks:
-        if eat_lf and block:
+        # The data: buf[:size], the carried bytes (none after a break at a block's end or
+        # while skipping) then this block; start: of the text not yet handed out.
+        size = win.put(block)
+        buf, start = win.buf, 0
+        if eat_lf and size > win.carried:  # nothing is carried after a break at a block's end
             eat_lf = False
-            if block[:1] == b"\n":
-                block = block[1:]
-        if skipping is not None:
-            end = _first_break(block)
+            if buf[0] == 10:
+                start = 1
+        if skipping is not None:  # nothing is carried while skipping either
+            end = _first_break(buf, start, size)
             if end < 0:
                 continue  # all of the block belongs to the over-long line
             long_line(*skipping)
             skipping = None
             line += 1
-            after, eat_lf = _after_break(block, end)
-            block = block[after:]
-        data = carry + block if carry else block
+            start, eat_lf = _after_break(buf, end, size)
         # One memchr pass says whether this data holds a CR at all: without one (nearly every
         # log) the CR searches, the CR test on the decoded text and the count after it go.
-        crs = b"\r" in data
-        start = pos = 0  # start: of the text not yet handed out; pos: of the line looked at
-        while len(data) - pos > limit:  # a line starting at pos may be over-long: look
-            k = data.rfind(b"\n", pos, pos + limit + 1)
+        crs = buf.find(b"\r", start, size) >= 0
+        pos = start  # pos: of the line looked at
+        while size - pos > limit:  # a line starting at pos may be over-long: look
+            k = buf.rfind(b"\n", pos, pos + limit + 1)
             if crs:
-                k = max(k, data.rfind(b"\r", pos, pos + limit + 1))
+                k = max(k, buf.rfind(b"\r", pos, pos + limit + 1))
             if k >= 0:
                 pos = k + 1
                 continue
             if pos > start:  # the whole lines before the over-long one
-                text, n = _piece(data, start, pos, crs, accounting)
+                text, n = _piece(buf, start, pos, crs, accounting)
                 yield line, text, n
                 line += n
-            end = _first_break(data, pos + limit + 1)
-            example = data[pos:pos + 200 if end < 0 else min(pos + 200, end)].decode("utf-8", "replace")
+            end = _first_break(buf, pos + limit + 1, size)
+            example = bytes(buf[pos:min(pos + 200, size if end < 0 else end)]).decode("utf-8", "replace")
             if end < 0:
-                skipping, carry = (line, example), b""
+                skipping = (line, example)
+                win.carry(0, 0)
                 break
             long_line(line, example)
             line += 1
-            start, eat_lf = _after_break(data, end)
+            start, eat_lf = _after_break(buf, end, size)
             pos = start
         else:
             # A CR at the very end may be the first half of a CRLF split across blocks: keep it.
-            stop = len(data) - 1 if crs and data.endswith(b"\r") else len(data)
-            cut = data.rfind(b"\n", start, stop)
+            stop = size - 1 if crs and size > start and buf[size - 1] == 13 else size
+            cut = buf.rfind(b"\n", start, stop)
             if crs:
-                cut = max(cut, data.rfind(b"\r", start, stop))
+                cut = max(cut, buf.rfind(b"\r", start, stop))
             if cut < start:
-                carry = data[start:] if start else data
+                win.carry(start, size)
             else:
-                carry = data[cut + 1:]
-                text, n = _piece(data, start, cut + 1, crs, accounting)
+                text, n = _piece(buf, start, cut + 1, crs, accounting)
+                win.carry(cut + 1, size)
                 yield line, text, n
                 line += n
     if skipping is not None:
         long_line(*skipping)
         line += 1
-    elif carry:
-        text = decode(carry, accounting)
+    elif win.carried:
+        text = decode(bytes(win.buf[:win.carried]), accounting)
         n = text.count("\n") + (0 if text.endswith("\n") else 1)
         yield line, text, n
         line += n
@@ -777,15 +814,18 @@ def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_lin
     :meth:`Source.iter_chunks` does. The byte-range readers of the query logs share it."""
     limit = line_bytes if line_bytes is not None else default_limits().line_bytes
 
-    def blocks() -> Iterator[bytes]:
+    def blocks() -> Iterator[memoryview]:
+        # Read into one reused buffer (a fresh 16 MiB bytes object per read costs its pages
+        # again); _line_pieces copies each block before asking for the next.
         fh.seek(lo)
         left = hi - lo
-        while left > 0:
-            block = fh.read(min(left, chunk_size))
-            if not block:
-                break
-            left -= len(block)
-            yield block
+        with memoryview(bytearray(min(max(left, 0), chunk_size))) as scratch:
+            while left > 0:
+                got = fh.readinto(scratch[:min(left, chunk_size)])
+                if not got:
+                    break
+                left -= got
+                yield scratch[:got]
 
     def long_line(line: int, example: str) -> None:
         accounting.skip(line, long_line_reason(limit), example)
