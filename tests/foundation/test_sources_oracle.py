@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit.sources as sources
-from toolkit.sources import Accounting, Limits, Source, long_line_reason, read_range
+from toolkit.sources import Accounting, Limits, Source, long_line_reason, read_range, watch_reads
 
 # --- the oracle: today's functions as they were, copied verbatim (names prefixed with o_) ---
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -229,3 +229,21 @@ def test_a_reader_that_stops_early_leaves_the_pieces_it_got_intact() -> None:
     assert first == (1, "".join(f"line {i:05d}\n" for i in range(90)))
     assert second[0] == 91 and second[1].startswith("line 00090\n")
     pieces.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=DATA, chunk=st.integers(1, 64), limit=st.integers(1, 48))
+def test_iter_chunks_of_a_real_file_equals_the_oracle(tmp_path_factory, data: bytes, chunk: int,
+                                                      limit: int) -> None:
+    """A plain file read from disk gives the pieces and accounting of the same bytes held in
+    memory, and a watch_reads watcher hears of every byte once."""
+    path = tmp_path_factory.mktemp("chunks") / "log"
+    path.write_bytes(data)
+    src = Source(str(path), limits=Limits(line_bytes=limit))
+    seen: list[int] = []
+    with watch_reads(seen.append):
+        got = list(src.iter_chunks(chunk))
+    want_src = Source(data, limits=Limits(line_bytes=limit))  # held in memory: no reused buffer
+    assert got == list(want_src.iter_chunks(chunk))
+    assert _accounting_view(src.accounting) == _accounting_view(want_src.accounting)
+    assert sum(seen) == len(data)
