@@ -654,15 +654,20 @@ class _Window:
         self.buf = bytearray()
         self.carried = 0
 
-    def put(self, block: bytes | memoryview) -> int:
-        """Append ``block`` after the carried bytes; the end of the data in ``buf``."""
-        end = self.carried + len(block)
-        if end > len(self.buf):  # room for this and a little more (blocks vary in length)
+    def room(self, size: int) -> memoryview:
+        """Where the next ``size`` bytes go: right after the carried ones."""
+        end = self.carried + size
+        if end > len(self.buf):  # room for this and a little more (carries vary in length)
             grown = bytearray(end + (end >> 2))
             grown[:self.carried] = self.buf[:self.carried]
             self.buf = grown
-        self.buf[self.carried:end] = block
-        return end
+        return memoryview(self.buf)[self.carried:end]
+
+    def put(self, block: bytes | memoryview) -> int:
+        """Append ``block`` after the carried bytes; the end of the data in ``buf``."""
+        with self.room(len(block)) as view:
+            view[:] = block
+        return self.carried + len(block)
 
     def carry(self, lo: int, hi: int) -> None:
         """Keep ``buf[lo:hi]`` for the next block, at the front."""
@@ -671,22 +676,23 @@ class _Window:
         self.carried = hi - lo
 
 
-def _line_pieces(blocks: Iterable[bytes | memoryview], accounting: Accounting, line: int, limit: int,
-                 long_line: Callable[[int, str], None]) -> Iterator[tuple[int, str, int]]:
+def _line_pieces(blocks: Iterable[bytes | int], accounting: Accounting, line: int, limit: int,
+                 long_line: Callable[[int, str], None], win: _Window | None = None
+                 ) -> Iterator[tuple[int, str, int]]:
     """Raw blocks -> ``(first line, text, lines)``: decoded pieces of whole lines (the last may
     lack its break), one or more per block. A line longer than ``limit`` bytes is never held:
     it is reported to ``long_line(number, first 200 characters)`` and passed over while its
     bytes stream by; the piece after it starts at the next line's number. The last item is
     ``(lines read + 1, "", 0)``: for every item, ``first - 1 + lines`` is the number of lines
-    read (left-out ones included) up to its end. A block may be a view of a buffer its maker
-    reuses: it is copied before the next one is asked for."""
-    win = _Window()
+    read (left-out ones included) up to its end. A maker of blocks that holds ``win`` may read
+    a block straight into ``win.room(n)`` and give its length (an int) instead of the bytes."""
+    win = _Window() if win is None else win
     skipping: tuple[int, str] | None = None  # an over-long line whose end is still to come
     eat_lf = False  # the last byte passed over was a CR: an LF right after it ends the same line
     for block in blocks:
         # The data: buf[:size], the carried bytes (none after a break at a block's end or
         # while skipping) then this block; start: of the text not yet handed out.
-        size = win.put(block)
+        size = win.carried + block if isinstance(block, int) else win.put(block)
         buf, start = win.buf, 0
         if eat_lf and size > win.carried:  # nothing is carried after a break at a block's end
             eat_lf = False
@@ -814,24 +820,26 @@ def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_lin
     :meth:`Source.iter_chunks` does. The byte-range readers of the query logs share it."""
     limit = line_bytes if line_bytes is not None else default_limits().line_bytes
 
-    def blocks() -> Iterator[memoryview]:
-        # Read into one reused buffer (a fresh 16 MiB bytes object per read costs its pages
-        # again); _line_pieces copies each block before asking for the next.
+    win = _Window()
+
+    def blocks() -> Iterator[int]:
+        # Read straight into the window, after the carried bytes (a fresh 16 MiB bytes object
+        # per read, then one more for carry + block, cost their pages again at every block).
         fh.seek(lo)
         left = hi - lo
-        with memoryview(bytearray(min(max(left, 0), chunk_size))) as scratch:
-            while left > 0:
-                got = fh.readinto(scratch[:min(left, chunk_size)])
-                if not got:
-                    break
-                left -= got
-                yield scratch[:got]
+        while left > 0:
+            with win.room(min(left, chunk_size)) as view:
+                got = fh.readinto(view)
+            if not got:
+                break
+            left -= got
+            yield got
 
     def long_line(line: int, example: str) -> None:
         accounting.skip(line, long_line_reason(limit), example)
 
     counted = first_line - 1
-    for first, text, n in _line_pieces(blocks(), accounting, first_line, limit, long_line):
+    for first, text, n in _line_pieces(blocks(), accounting, first_line, limit, long_line, win):
         accounting.lines_read += first - 1 + n - counted
         counted = first - 1 + n
         if text:
