@@ -303,6 +303,20 @@ class Source:
                 raise self._stream_error(exc) from exc
             raise
 
+    def _blocks_into(self, win: _Window, size: int) -> Iterator[int]:
+        """:meth:`_blocks` of a plain file, each read straight into ``win.room(size)``: the
+        lengths, for :func:`_line_pieces` (the same blocks: a read fills its room or ends)."""
+        try:
+            with self._open() as fh:
+                while True:
+                    with win.room(size) as view:
+                        got = fh.readinto(view)
+                    if not got:
+                        break
+                    yield got
+        except OSError as exc:
+            raise self._stream_error(exc) from exc
+
     def _check_expansion(self, expanded: int, consumed: int) -> None:
         lim = self.limits
         if expanded > lim.expanded_bytes:
@@ -414,8 +428,13 @@ class Source:
         included) is final once exhausted.
         """
         lines = 0
-        for first, text, n in _line_pieces(self._blocks(size), self.accounting, 1, self.limits.line_bytes,
-                                           self._long_line):
+        win = _Window()
+        # A big plain file is read straight into the window, as read_range does; a small one
+        # (a window as big as a chunk would be mostly empty) and a compressed one are copied in.
+        direct = self.compression is None and self.path is not None and os.path.getsize(self.path) >= size
+        blocks = self._blocks_into(win, size) if direct else self._blocks(size)
+        for first, text, n in _line_pieces(blocks, self.accounting, 1, self.limits.line_bytes,
+                                           self._long_line, win):
             lines = first - 1 + n
             if text:
                 yield first, text
@@ -515,9 +534,12 @@ class _Counted(io.RawIOBase):
         return data
 
     def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
+        # Straight into the caller's buffer (Source._blocks_into), counted as read() counts.
+        n = self._raw.readinto(b)
+        self.count += n
+        if self._watcher is not None and n:
+            self._watcher(n)
+        return n
 
     def close(self) -> None:
         self._raw.close()
