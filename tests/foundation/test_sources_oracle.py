@@ -9,10 +9,12 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit.sources as sources
+from toolkit.errors import ParseError
 from toolkit.sources import Accounting, Limits, Source, long_line_reason, read_range, watch_reads
 
 # --- the oracle: today's functions as they were, copied verbatim (names prefixed with o_) ---
@@ -247,3 +249,15 @@ def test_iter_chunks_of_a_real_file_equals_the_oracle(tmp_path_factory, data: by
     assert got == list(want_src.iter_chunks(chunk))
     assert _accounting_view(src.accounting) == _accounting_view(want_src.accounting)
     assert sum(seen) == len(data)
+
+
+def test_a_file_removed_after_opening_is_a_parse_error_naming_it(tmp_path) -> None:
+    """The size test that picks reading straight into the window does not turn a file removed
+    between opening and reading into a bare OSError: it stays the ParseError it was."""
+    path = tmp_path / "gone.log"
+    path.write_bytes(b"a\n" * 100)
+    src = Source(str(path))
+    path.unlink()
+    with pytest.raises(ParseError, match="cannot read") as err:
+        list(src.iter_chunks(16))
+    assert str(path) in str(err.value)
