@@ -58,6 +58,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from .errors import InputError, ParseError
 
 CHUNK_BYTES = 1 << 24  # 16 MiB: large enough for buffer-level regexes, small enough to stream
@@ -301,6 +303,20 @@ class Source:
                 raise self._stream_error(exc) from exc
             raise
 
+    def _blocks_into(self, win: _Window, size: int) -> Iterator[int]:
+        """:meth:`_blocks` of a plain file, each read straight into ``win.room(size)``: the
+        lengths, for :func:`_line_pieces` (the same blocks: a read fills its room or ends)."""
+        try:
+            with self._open() as fh:
+                while True:
+                    with win.room(size) as view:
+                        got = fh.readinto(view)
+                    if not got:
+                        break
+                    yield got
+        except (OSError, ValueError) as exc:  # as _blocks reports them
+            raise self._stream_error(exc) from exc
+
     def _check_expansion(self, expanded: int, consumed: int) -> None:
         lim = self.limits
         if expanded > lim.expanded_bytes:
@@ -412,8 +428,16 @@ class Source:
         included) is final once exhausted.
         """
         lines = 0
-        for first, text, n in _line_pieces(self._blocks(size), self.accounting, 1, self.limits.line_bytes,
-                                           self._long_line):
+        win = _Window()
+        # A big plain file is read straight into the window, as read_range does; a small one
+        # (a window as big as a chunk would be mostly empty) and a compressed one are copied in.
+        direct = False
+        if self.compression is None and self.path is not None:
+            with contextlib.suppress(OSError):  # gone since opened: _blocks says so (a ParseError)
+                direct = os.path.getsize(self.path) >= size
+        blocks = self._blocks_into(win, size) if direct else self._blocks(size)
+        for first, text, n in _line_pieces(blocks, self.accounting, 1, self.limits.line_bytes,
+                                           self._long_line, win):
             lines = first - 1 + n
             if text:
                 yield first, text
@@ -513,9 +537,12 @@ class _Counted(io.RawIOBase):
         return data
 
     def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
+        # Straight into the caller's buffer (Source._blocks_into), counted as read() counts.
+        n = self._raw.readinto(b)
+        self.count += n
+        if self._watcher is not None and n:
+            self._watcher(n)
+        return n
 
     def close(self) -> None:
         self._raw.close()
@@ -594,85 +621,160 @@ def _take(blocks: Iterator[bytes], budget: int) -> Iterator[bytes]:
         budget -= len(block)
 
 
-def _first_break(data: bytes, start: int = 0) -> int:
-    """The index of the first CR or LF at or after ``start``, or -1."""
-    lf, cr = data.find(b"\n", start), data.find(b"\r", start)
+def _first_break(data: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
+    """The index of the first CR or LF in ``data[start:stop]``, or -1."""
+    lf, cr = data.find(b"\n", start, stop), data.find(b"\r", start, stop)
     return lf if cr < 0 else cr if lf < 0 else min(lf, cr)
 
 
-def _after_break(data: bytes, end: int) -> tuple[int, bool]:
+# Counting line breaks is the largest cost of reading left once the copies are gone: str.count
+# and bytes.count test one byte at a time (about 0.4 s/GB), numpy's vectorised compare over
+# cache-sized slices about 5 times less (64 KiB-1 MiB slices measured alike). Small pieces are
+# counted by bytes.count.
+_COUNT_SLICE = 1 << 18
+
+
+def _count_lf(data: bytes | bytearray, lo: int, hi: int) -> int:
+    """How many ``\n`` bytes ``data[lo:hi]`` holds (no copy of it is made)."""
+    if hi - lo < _COUNT_SLICE:
+        return data.count(b"\n", lo, hi)
+    arr = np.frombuffer(data, np.uint8, hi - lo, lo)
+    return sum(int(np.count_nonzero(arr[i:i + _COUNT_SLICE] == 10)) for i in range(0, hi - lo, _COUNT_SLICE))
+
+
+def _piece(data: bytes | bytearray, lo: int, hi: int, crs: bool, accounting: Accounting) -> tuple[str, int]:
+    """``data[lo:hi]`` (whole lines) decoded as :func:`decode` does, and how many ``\n`` the
+    text holds. Decoded from a memoryview slice (no copy of the bytes); without a CR in
+    ``data`` the line breaks are counted in the bytes (decoding neither adds nor removes one)."""
+    with memoryview(data) as whole:
+        view = whole[lo:hi]
+        try:
+            if crs:
+                text = decode(view, accounting)
+                return text, text.count("\n")
+            return _decode_utf8(view, accounting), _count_lf(data, lo, hi)
+        finally:
+            view.release()
+
+
+def _after_break(data: bytes | bytearray, end: int, size: int | None = None) -> tuple[int, bool]:
     """Where what follows the line break at ``data[end]`` starts, and whether an LF starting the
-    next block belongs to this break (a CR as the very last byte: maybe half of a CRLF)."""
-    if data[end:end + 1] == b"\r":
-        if end + 1 == len(data):
+    next block belongs to this break (a CR as the last byte of ``data[:size]``: maybe half of a
+    CRLF)."""
+    size = len(data) if size is None else size
+    if data[end] == 13:
+        if end + 1 == size:
             return end + 1, True
-        if data[end + 1:end + 2] == b"\n":
+        if data[end + 1] == 10:
             return end + 2, False
     return end + 1, False
 
 
-def _line_pieces(blocks: Iterable[bytes], accounting: Accounting, line: int, limit: int,
-                 long_line: Callable[[int, str], None]) -> Iterator[tuple[int, str, int]]:
+class _Window:
+    """One buffer, reused for the whole input, holding the carried part of the last block
+    (``buf[:carried]``) followed by the next block. Gluing them as ``carry + block`` made a new
+    16 MiB bytes object per block, whose fresh pages cost more system time than the copy
+    itself (see the #12 reading-layer figures in benchmarks/RESULTS.md)."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.carried = 0
+
+    def room(self, size: int) -> memoryview:
+        """Where the next ``size`` bytes go: right after the carried ones."""
+        end = self.carried + size
+        if end > len(self.buf):  # room for this and a little more (carries vary in length)
+            grown = bytearray(end + (end >> 2))
+            grown[:self.carried] = self.buf[:self.carried]
+            self.buf = grown
+        return memoryview(self.buf)[self.carried:end]
+
+    def put(self, block: bytes | memoryview) -> int:
+        """Append ``block`` after the carried bytes; the end of the data in ``buf``."""
+        with self.room(len(block)) as view:
+            view[:] = block
+        return self.carried + len(block)
+
+    def carry(self, lo: int, hi: int) -> None:
+        """Keep ``buf[lo:hi]`` for the next block, at the front."""
+        if lo:
+            self.buf[:hi - lo] = bytes(self.buf[lo:hi])  # bytes(): the two ranges may overlap
+        self.carried = hi - lo
+
+
+def _line_pieces(blocks: Iterable[bytes | int], accounting: Accounting, line: int, limit: int,
+                 long_line: Callable[[int, str], None], win: _Window | None = None
+                 ) -> Iterator[tuple[int, str, int]]:
     """Raw blocks -> ``(first line, text, lines)``: decoded pieces of whole lines (the last may
     lack its break), one or more per block. A line longer than ``limit`` bytes is never held:
     it is reported to ``long_line(number, first 200 characters)`` and passed over while its
     bytes stream by; the piece after it starts at the next line's number. The last item is
     ``(lines read + 1, "", 0)``: for every item, ``first - 1 + lines`` is the number of lines
-    read (left-out ones included) up to its end."""
-    carry = b""
+    read (left-out ones included) up to its end. A maker of blocks that holds ``win`` may read
+    a block straight into ``win.room(n)`` and give its length (an int) instead of the bytes."""
+    win = _Window() if win is None else win
     skipping: tuple[int, str] | None = None  # an over-long line whose end is still to come
     eat_lf = False  # the last byte passed over was a CR: an LF right after it ends the same line
     for block in blocks:
-        if eat_lf and block:
+        # The data: buf[:size], the carried bytes (none after a break at a block's end or
+        # while skipping) then this block; start: of the text not yet handed out.
+        size = win.carried + block if isinstance(block, int) else win.put(block)
+        buf, start = win.buf, 0
+        if eat_lf and size > win.carried:  # nothing is carried after a break at a block's end
             eat_lf = False
-            if block[:1] == b"\n":
-                block = block[1:]
-        if skipping is not None:
-            end = _first_break(block)
+            if buf[0] == 10:
+                start = 1
+        if skipping is not None:  # nothing is carried while skipping either
+            end = _first_break(buf, start, size)
             if end < 0:
                 continue  # all of the block belongs to the over-long line
             long_line(*skipping)
             skipping = None
             line += 1
-            after, eat_lf = _after_break(block, end)
-            block = block[after:]
-        data = carry + block if carry else block
-        start = pos = 0  # start: of the text not yet handed out; pos: of the line looked at
-        while len(data) - pos > limit:  # a line starting at pos may be over-long: look
-            k = max(data.rfind(b"\n", pos, pos + limit + 1), data.rfind(b"\r", pos, pos + limit + 1))
+            start, eat_lf = _after_break(buf, end, size)
+        # One memchr pass says whether this data holds a CR at all: without one (nearly every
+        # log) the CR searches, the CR test on the decoded text and the count after it go.
+        crs = buf.find(b"\r", start, size) >= 0
+        pos = start  # pos: of the line looked at
+        while size - pos > limit:  # a line starting at pos may be over-long: look
+            k = buf.rfind(b"\n", pos, pos + limit + 1)
+            if crs:
+                k = max(k, buf.rfind(b"\r", pos, pos + limit + 1))
             if k >= 0:
                 pos = k + 1
                 continue
             if pos > start:  # the whole lines before the over-long one
-                text = decode(data[start:pos], accounting)
-                n = text.count("\n")
+                text, n = _piece(buf, start, pos, crs, accounting)
                 yield line, text, n
                 line += n
-            end = _first_break(data, pos + limit + 1)
-            example = data[pos:pos + 200 if end < 0 else min(pos + 200, end)].decode("utf-8", "replace")
+            end = _first_break(buf, pos + limit + 1, size)
+            example = bytes(buf[pos:min(pos + 200, size if end < 0 else end)]).decode("utf-8", "replace")
             if end < 0:
-                skipping, carry = (line, example), b""
+                skipping = (line, example)
+                win.carry(0, 0)
                 break
             long_line(line, example)
             line += 1
-            start, eat_lf = _after_break(data, end)
+            start, eat_lf = _after_break(buf, end, size)
             pos = start
         else:
-            rest = data[start:] if start else data
             # A CR at the very end may be the first half of a CRLF split across blocks: keep it.
-            stop = len(rest) - 1 if rest.endswith(b"\r") else len(rest)
-            cut = max(rest.rfind(b"\n", 0, stop), rest.rfind(b"\r", 0, stop))
-            carry = rest[cut + 1:]
-            if cut >= 0:
-                text = decode(rest[:cut + 1], accounting)
-                n = text.count("\n")
+            stop = size - 1 if crs and size > start and buf[size - 1] == 13 else size
+            cut = buf.rfind(b"\n", start, stop)
+            if crs:
+                cut = max(cut, buf.rfind(b"\r", start, stop))
+            if cut < start:
+                win.carry(start, size)
+            else:
+                text, n = _piece(buf, start, cut + 1, crs, accounting)
+                win.carry(cut + 1, size)
                 yield line, text, n
                 line += n
     if skipping is not None:
         long_line(*skipping)
         line += 1
-    elif carry:
-        text = decode(carry, accounting)
+    elif win.carried:
+        text = decode(bytes(win.buf[:win.carried]), accounting)
         n = text.count("\n") + (0 if text.endswith("\n") else 1)
         yield line, text, n
         line += n
@@ -715,18 +817,24 @@ def recut(chunks: Iterator[tuple[int, str]], cut: Callable[[str, int], int]) -> 
         yield carry_line, carry
 
 
-def decode(data: bytes, accounting: Accounting) -> str:
+def decode(data: bytes | memoryview, accounting: Accounting) -> str:
     """UTF-8 text of ``data`` with line breaks normalised to ``\n``; each undecodable byte
     becomes U+FFFD and is counted in ``accounting.replaced_bytes``."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        # surrogateescape maps each undecodable byte to one lone surrogate: count, replace.
-        text, n = _SURROGATE.subn("\ufffd", data.decode("utf-8", "surrogateescape"))
-        accounting.replaced_bytes += n
+    text = _decode_utf8(data, accounting)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def _decode_utf8(data: bytes | memoryview, accounting: Accounting) -> str:
+    """:func:`decode` without the line-break normalisation (for bytes known to hold no CR)."""
+    try:
+        return str(data, "utf-8")
+    except UnicodeDecodeError:
+        # surrogateescape maps each undecodable byte to one lone surrogate: count, replace.
+        text, n = _SURROGATE.subn("\ufffd", str(data, "utf-8", "surrogateescape"))
+        accounting.replaced_bytes += n
+        return text
 
 
 def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_line: int,
@@ -738,21 +846,26 @@ def read_range(fh: BinaryIO, accounting: Accounting, lo: int, hi: int, first_lin
     :meth:`Source.iter_chunks` does. The byte-range readers of the query logs share it."""
     limit = line_bytes if line_bytes is not None else default_limits().line_bytes
 
-    def blocks() -> Iterator[bytes]:
+    win = _Window()
+
+    def blocks() -> Iterator[int]:
+        # Read straight into the window, after the carried bytes (a fresh 16 MiB bytes object
+        # per read, then one more for carry + block, cost their pages again at every block).
         fh.seek(lo)
         left = hi - lo
         while left > 0:
-            block = fh.read(min(left, chunk_size))
-            if not block:
+            with win.room(min(left, chunk_size)) as view:
+                got = fh.readinto(view)
+            if not got:
                 break
-            left -= len(block)
-            yield block
+            left -= got
+            yield got
 
     def long_line(line: int, example: str) -> None:
         accounting.skip(line, long_line_reason(limit), example)
 
     counted = first_line - 1
-    for first, text, n in _line_pieces(blocks(), accounting, first_line, limit, long_line):
+    for first, text, n in _line_pieces(blocks(), accounting, first_line, limit, long_line, win):
         accounting.lines_read += first - 1 + n - counted
         counted = first - 1 + n
         if text:
