@@ -108,6 +108,32 @@ static inline Py_ssize_t char_len(const char *p, const char *end)
 }
 
 /* TLOCAL at p: its end or NULL. */
+/* LIST's run from p (not the '-' alternative): [^ ,\n]++(?:(?:, | : )[^ ,\n]++)*+, possessive,
+ * so it has one end; NULL when no value starts at p. (`e` is the line's end: no \n before it.) */
+static const char *list_end(const char *p, const char *e)
+{
+    const char *q = p;
+    while (q < e && *q != ' ' && *q != ',')
+        q++;
+    if (q == p)
+        return NULL;
+    for (;;) {
+        const char *r;
+        if (e - q >= 2 && q[0] == ',' && q[1] == ' ')
+            r = q + 2;
+        else if (e - q >= 3 && q[0] == ' ' && q[1] == ':' && q[2] == ' ')
+            r = q + 3;
+        else
+            return q;
+        const char *s = r;
+        while (s < e && *s != ' ' && *s != ',')
+            s++;
+        if (s == r)
+            return q;
+        q = s;
+    }
+}
+
 static const char *time_local(Matcher *m, const char *p)
 {
     const char *e = m->end;
@@ -279,27 +305,8 @@ static int match_from(Matcher *m, int ai, const char *p)
     case LIST:
         if (p < e && *p == '-' && then(m, ai, p, p + 1))
             return 1;
-        q = p;
-        while (q < e && *q != ' ' && *q != ',')
-            q++;
-        if (q == p)
-            return 0;
-        for (;;) { /* (?:(?:, | : )[^ ,\n]++)*+ */
-            const char *r;
-            if (e - q >= 2 && q[0] == ',' && q[1] == ' ')
-                r = q + 2;
-            else if (e - q >= 3 && q[0] == ' ' && q[1] == ':' && q[2] == ' ')
-                r = q + 3;
-            else
-                break;
-            const char *s = r;
-            while (s < e && *s != ' ' && *s != ',')
-                s++;
-            if (s == r)
-                break;
-            q = s;
-        }
-        return then(m, ai, p, q);
+        q = list_end(p, e);
+        return q != NULL && then(m, ai, p, q);
     }
     return 0;
 }
@@ -373,25 +380,9 @@ static int match_first(Matcher *m, const char *p)
                 q++;
                 break;
             }
-            while (q < e && *q != ' ' && *q != ',')
-                q++;
-            if (q == p)
+            q = list_end(p, e);
+            if (q == NULL)
                 return 0;
-            for (;;) {
-                const char *r;
-                if (e - q >= 2 && q[0] == ',' && q[1] == ' ')
-                    r = q + 2;
-                else if (e - q >= 3 && q[0] == ' ' && q[1] == ':' && q[2] == ' ')
-                    r = q + 3;
-                else
-                    break;
-                const char *t = r;
-                while (t < e && *t != ' ' && *t != ',')
-                    t++;
-                if (t == r)
-                    break;
-                q = t;
-            }
             break;
         default:
             return 0;
