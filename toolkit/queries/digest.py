@@ -352,6 +352,19 @@ def group_calls(codes: np.ndarray, n: int, d: np.ndarray, tie: np.ndarray | None
 NO_TIME = np.iinfo(np.int64).min  # a call without a time stamp (int64 ns: NaT's value)
 
 
+def next_call(sessions: np.ndarray, calls: np.ndarray) -> np.ndarray:
+    """The parse/bind rule's look-ahead, for rows sorted by session (each session's rows
+    contiguous, ``sessions`` their codes in that order) of which ``calls`` are the calls: each
+    position's next call at or after it in its own session (a position), -1 where its session
+    has none. One reversed running minimum over the positions of the calls: no groupby."""
+    n = len(calls)
+    nxt = np.minimum.accumulate(np.where(calls, np.arange(n), n)[::-1])[::-1]
+    ok = nxt < n
+    at = np.flatnonzero(ok)
+    ok[at] = sessions[nxt[at]] == sessions[at]  # (contiguous sessions: the same code is the same run)
+    return np.where(ok, nxt, -1)
+
+
 def group_span(codes: np.ndarray, n: int, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per group (``codes``: 0..n-1) the earliest and latest of the calls' time stamps ``ns``
     (int64 nanoseconds, UTC; :data:`NO_TIME`: none) and whether it had one."""
@@ -541,18 +554,13 @@ class DigestAccumulator:
             order = np.lexsort((events["source_line"].to_numpy("int64"), sess))
         else:
             order = np.argsort(sess, kind="stable")
-        n = len(order)
-        s_sess = sess[order]
         s_call = ~pb[order]
-        # each sorted position's next call at or after it (n: none); sessions are contiguous in
-        # this order, so a parse/bind row's next call is its own session's when the sessions match
-        nxt = np.minimum.accumulate(np.where(s_call, np.arange(n), n)[::-1])[::-1]
+        nxt = next_call(sess[order], s_call)
         out = ms.copy()
         is_call = np.ones(len(events), bool)
         j = np.flatnonzero(~s_call)  # parse/bind rows, in sorted positions
         k = nxt[j]
-        has_next = k < n
-        has_next[has_next] = s_sess[k[has_next]] == s_sess[j[has_next]]
+        has_next = k >= 0
         pending[order[j[~has_next]]] = True  # their execute may be in the next frame
         src = order[j[has_next]]
         dst = order[k[has_next]]

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list, group_calls
+from .digest import DigestAccumulator, DigestGroup, StreamingDigest, by_list, group_calls, next_call
 from .pg_envelope import unwrap
 from .pg_events import VERB_CODES, is_dml, pair_statements, query_text, split_checked
 from .pg_stderr import (
@@ -176,13 +176,8 @@ def batch_calls(vcode: np.ndarray, keep: np.ndarray, scode: np.ndarray, sessions
     if len(call_rows) and (carried or pb.any()):
         # each kept row's next call in its session (itself for a call): by session, then input order
         order = np.argsort(scode[kept], kind="stable")
-        s_sorted = scode[kept][order]
-        m = len(order)
-        pos = np.where(pb[order], m, np.arange(m))
-        nxt = np.minimum.accumulate(pos[::-1])[::-1]
-        ends = np.r_[np.flatnonzero(s_sorted[1:] != s_sorted[:-1]) + 1, m]
-        seg_end = np.repeat(ends, np.diff(np.r_[0, ends]))
-        has = nxt < seg_end
+        nxt = next_call(scode[kept][order], ~pb[order])
+        has = nxt >= 0
         trigger[kept[order[has]]] = kept[order[nxt[has]]]
         if carried:
             _, at = np.unique(scode[call_rows], return_index=True)
